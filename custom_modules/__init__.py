@@ -1,0 +1,13 @@
+"""mmpose-multilevel: multi-level multi-person pose estimation models for MMPose 1.x.
+
+Importing this package (configs do it with
+``custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)``) registers every
+component of the project in mmpose's and mmdet's registries, and lets torch >= 2.6 load the
+checkpoints that mmengine writes (see :mod:`custom_modules.utils.checkpoint_compat`).
+"""
+from .utils import allow_openmmlab_checkpoint_globals
+from .version import __version__
+
+allow_openmmlab_checkpoint_globals()
+
+__all__ = ['__version__']

@@ -1,0 +1,40 @@
+"""Shared pytest fixtures: paths of the repository and a runner for the command-line tools."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_res18_1xb4-150e_coco-sample-256x192.py'
+
+
+def run_command(cmd: List[str], cwd: Optional[Path] = None, timeout: int = 900,
+                env: Optional[dict] = None) -> subprocess.CompletedProcess:
+    """Run ``cmd`` with this interpreter's environment; fail the test with its output if it fails."""
+    full_env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
+    full_env.update(env or {})
+    proc = subprocess.run(cmd, cwd=cwd or REPO_ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        pytest.fail(f'{" ".join(map(str, cmd))} exited with {proc.returncode}\n'
+                    f'--- stdout ---\n{proc.stdout[-6000:]}\n--- stderr ---\n{proc.stderr[-6000:]}')
+    return proc
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope='session')
+def demo_config() -> Path:
+    return DEMO_CONFIG
+
+
+@pytest.fixture(scope='session')
+def run_tool():
+    """``run_tool(cmd, ...)``: :func:`run_command` as a fixture."""
+    return run_command

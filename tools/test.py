@@ -1,0 +1,79 @@
+"""Test (and evaluate) a pose model checkpoint (same command line as mmpose's ``tools/test.py``).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json] [--dump preds.pkl]
+    bash tools/dist_test.sh CONFIG CHECKPOINT N [...]
+"""
+import argparse
+import os
+
+import mmengine
+from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from custom_modules.utils import enable_visualization, set_work_dir, setup_cpu_distributed
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a pose model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='directory for the evaluation logs')
+    parser.add_argument('--out', help='save the metrics to this file (json/yaml/pkl)')
+    parser.add_argument('--dump', help='dump the predictions to this pickle file')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default={},
+        help='override config settings, as key=value pairs (e.g. model.test_cfg.flip_test=False)')
+    parser.add_argument('--show-dir', help='save the visualized test images here')
+    parser.add_argument('--show', action='store_true', help='display test images in a window')
+    parser.add_argument('--interval', type=int, default=1, help='visualize every n-th sample')
+    parser.add_argument('--wait-time', type=float, default=1, help='display time of a window (s)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command-line arguments to the config."""
+    cfg.launcher = args.launcher
+    cfg.load_from = args.checkpoint
+    set_work_dir(cfg, args.work_dir, args.config)
+
+    enable_visualization(cfg, args, args.config)
+
+    if args.dump is not None:
+        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+        cfg.test_evaluator = [*evaluators, dump_metric]
+
+    cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+class SaveMetricsHook(Hook):
+    """Write the test metrics to a file once the test epoch ends."""
+
+    def __init__(self, out_file: str) -> None:
+        self.out_file = out_file
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        if metrics is not None:
+            mmengine.dump(metrics, self.out_file)
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    setup_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    if args.out:
+        runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
