@@ -8,7 +8,7 @@ from typing import List, Optional
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_res18_1xb4-150e_coco-sample-256x192.py'
+DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_res18_1xb4-300e_coco-sample-128x96.py'
 
 
 def run_command(cmd: List[str], cwd: Optional[Path] = None, timeout: int = 900,

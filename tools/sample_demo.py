@@ -22,7 +22,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO_ROOT / 'configs/demo/td-hm_res18_1xb4-150e_coco-sample-256x192.py'
+DEFAULT_CONFIG = REPO_ROOT / 'configs/demo/td-hm_res18_1xb4-300e_coco-sample-128x96.py'
 
 
 def parse_args() -> argparse.Namespace:

@@ -11,7 +11,7 @@ def free_port() -> int:
 
 
 def test_dist_train_two_processes_one_epoch(demo_config, run_tool, tmp_path):
-    proc = run_tool(['bash', 'tools/dist_train.sh', str(demo_config), '2', '--work-dir',
+    run_tool(['bash', 'tools/dist_train.sh', str(demo_config), '2', '--work-dir',
                      str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=1',
                      'train_cfg.val_interval=100'], env=dict(PORT=str(free_port())))
     checkpoints = sorted(p.name for p in tmp_path.glob('*.pth'))
@@ -21,6 +21,6 @@ def test_dist_train_two_processes_one_epoch(demo_config, run_tool, tmp_path):
     assert ckpt['meta']['iter'] == 2
     log = next(tmp_path.glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log
-    assert "'world_size': 2" in log or 'world_size: 2' in log or 'GPU number: 2' in log, log[:3000]
-    assert 'backend' in log and 'gloo' in log
-    assert proc.returncode == 0
+    assert 'GPU number: 2' in log  # mmengine's name for the world size
+    assert "dist_cfg: {'backend': 'gloo'}" in log
+    assert 'Epoch(train) [1][2/2]' in log
