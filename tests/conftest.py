@@ -8,7 +8,7 @@ from typing import List, Optional
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_res18_1xb4-300e_coco-sample-128x96.py'
+DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
 
 
 def run_command(cmd: List[str], cwd: Optional[Path] = None, timeout: int = 900,
@@ -38,3 +38,22 @@ def demo_config() -> Path:
 def run_tool():
     """``run_tool(cmd, ...)``: :func:`run_command` as a fixture."""
     return run_command
+
+
+@pytest.fixture(scope='session')
+def sample_checkpoint(tmp_path_factory) -> Path:
+    """The `make demo` model (HSR-MSNet-59 at a quarter width) trained on the COCO sample with its
+    full schedule: a few CPU minutes, shared by the tests that need a model that has learned."""
+    work_dir = tmp_path_factory.mktemp('sample_model')
+    run_command([sys.executable, 'tools/train.py', str(DEMO_CONFIG), '--work-dir', str(work_dir),
+                 '--no-validate'])
+    return Path((work_dir / 'last_checkpoint').read_text().strip())
+
+
+@pytest.fixture(autouse=True)
+def mmpose_default_scope():
+    """Build from the registries in mmpose's scope in every test, whatever scope an earlier test
+    left current (mmdet's ``init_detector`` switches the process-wide default scope to mmdet)."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        yield

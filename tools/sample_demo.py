@@ -13,16 +13,17 @@ import argparse
 import json
 import os.path as osp
 import time
-from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
+import mmcv
 import numpy as np
 from mmengine.config import Config
+from mmengine.fileio import load
 from mmengine.runner import Runner
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO_ROOT / 'configs/demo/td-hm_res18_1xb4-300e_coco-sample-128x96.py'
+DEFAULT_CONFIG = REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,47 +37,29 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def detections_by_image(bbox_file: str, score_thr: float) -> Dict[int, np.ndarray]:
-    """``{image_id: (N, 4) xyxy boxes}`` of the person detections above ``score_thr``."""
-    with open(bbox_file) as f:
-        detections = json.load(f)
-    boxes = defaultdict(list)
-    for det in detections:
-        if det['score'] >= score_thr:
-            x, y, w, h = det['bbox']
-            boxes[det['image_id']].append([x, y, x + w, y + h])
-    return {image_id: np.array(b, dtype=np.float32) for image_id, b in boxes.items()}
-
-
 def draw_predictions(cfg: Config, checkpoint: str, out_dir: Path, score_thr: float,
                      kpt_thr: float) -> List[Path]:
-    """Run the checkpoint through mmpose's inference API on each test image and draw the result."""
-    from mmpose.apis import inference_topdown, init_model
+    """Reload the checkpoint with mmpose's ``init_model`` and draw its poses on each test image."""
+    from mmpose.apis import init_model
     from mmpose.registry import VISUALIZERS
-    from mmpose.structures import merge_data_samples
-    from mmpose.utils import register_all_modules
-    from mmcv import imread
 
-    register_all_modules()
+    from custom_modules.apis import estimate_poses, load_person_boxes
+
     model = init_model(cfg, checkpoint, device='cpu')
     visualizer = VISUALIZERS.build(dict(type='PoseLocalVisualizer', name='demo_visualizer',
                                         radius=3, line_width=2))
     visualizer.set_dataset_meta(model.dataset_meta)
 
     dataset = cfg.test_dataloader.dataset
-    with open(osp.join(dataset.data_root, dataset.ann_file)) as f:
-        images = json.load(f)['images']
-    boxes = detections_by_image(dataset.bbox_file, score_thr)
+    images = load(osp.join(dataset.data_root, dataset.ann_file))['images']
+    boxes = load_person_boxes(dataset.bbox_file, score_thr)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for image in images:
         path = osp.join(dataset.data_root, dataset.data_prefix.get('img', ''), image['file_name'])
-        results = inference_topdown(model, path, bboxes=boxes.get(image['id'], np.zeros((0, 4))))
         out_file = out_dir / image['file_name']
-        visualizer.add_datasample(
-            image['file_name'], imread(path, channel_order='rgb'),
-            data_sample=merge_data_samples(results), draw_gt=False, draw_bbox=True,
-            kpt_thr=kpt_thr, show=False, out_file=str(out_file))
+        estimate_poses(model, mmcv.imread(path), boxes.get(image['file_name'], np.zeros((0, 5))),
+                       visualizer, str(out_file), kpt_thr)
         written.append(out_file)
     return written
 

@@ -51,7 +51,8 @@ class HSRNet(ResNet):
         dilated_stage_blocks (Sequence[int]): Blocks in each dilated stage. Defaults to (3, 3).
         dilation (int): Dilation of the dilated stages' 3x3 convs. Defaults to 2.
         msnet_cfg (dict): ``scales``, ``base_width`` and ``se_ratio`` of :class:`MSNetBlock`.
-            Defaults to ``dict(scales=4, base_width=26, se_ratio=16)`` (Res2Net-50 26w4s widths).
+            Defaults to ``dict(scales=4, base_width=22, se_ratio=16)``: 4 subgroups as Res2Net-50,
+            22 wide per 64 planes so that HSR-MSNet-59 has HSRNet-59's parameter count.
         out_indices (Sequence[int]): Stages whose outputs are returned. Defaults to ``(4, )``.
         frozen_stages (int): Freeze the stem and stages up to this index + 1 (-1: none).
         **kwargs: Other arguments of mmpose's :class:`ResNet` (``stem_channels``,
@@ -71,7 +72,7 @@ class HSRNet(ResNet):
                  dilated_stage_channels: int = 1024,
                  dilated_stage_blocks: Sequence[int] = (3, 3),
                  dilation: int = 2,
-                 msnet_cfg: ConfigType = dict(scales=4, base_width=26, se_ratio=16),
+                 msnet_cfg: ConfigType = dict(scales=4, base_width=22, se_ratio=16),
                  out_indices: Sequence[int] = (4, ),
                  frozen_stages: int = -1,
                  **kwargs) -> None:

@@ -1,0 +1,3 @@
+from .topdown_pipeline import detect_persons, estimate_poses, load_person_boxes
+
+__all__ = ['detect_persons', 'estimate_poses', 'load_person_boxes']

@@ -1,0 +1,119 @@
+"""The two steps of top-down inference on whole images: person boxes, then poses per box.
+
+Used by ``tools/topdown_demo.py`` (YOLOv3 boxes or boxes from a file) and ``tools/sample_demo.py``.
+All coordinates are pixels of the original image; boxes are ``(x1, y1, x2, y2)``.
+"""
+import json
+import os.path as osp
+from collections import defaultdict
+from typing import Dict, List, Optional
+
+import mmcv
+import numpy as np
+import torch.nn as nn
+from mmengine.visualization import Visualizer
+from mmpose.apis import inference_topdown
+from mmpose.evaluation.functional import nms
+from mmpose.structures import merge_data_samples, split_instances
+
+
+def detect_persons(detector: nn.Module, image: np.ndarray, cat_id: int = 0,
+                   score_thr: float = 0.3, nms_thr: float = 0.3) -> np.ndarray:
+    """Person boxes of an MMDetection detector.
+
+    Args:
+        detector: A model from ``mmdet.apis.init_detector``.
+        image: (H, W, 3) BGR image.
+        cat_id: The detector's label of the person class (0 for COCO-trained detectors).
+        score_thr: Keep boxes scoring above this.
+        nms_thr: IoU threshold of the extra NMS over the kept person boxes.
+
+    Returns:
+        np.ndarray: (N, 5) boxes ``x1, y1, x2, y2, score``, highest score first.
+    """
+    from mmdet.apis import inference_detector
+
+    instances = inference_detector(detector, image).pred_instances.cpu().numpy()
+    keep = (instances.labels == cat_id) & (instances.scores > score_thr)
+    boxes = np.concatenate([instances.bboxes[keep], instances.scores[keep, None]], axis=1)
+    boxes = boxes[nms(boxes, nms_thr)] if len(boxes) else boxes
+    return boxes[np.argsort(-boxes[:, 4])].astype(np.float32)
+
+
+def load_person_boxes(bbox_file: str, score_thr: float = 0.0) -> Dict[str, np.ndarray]:
+    """Person boxes from a COCO json, keyed by image file name.
+
+    Args:
+        bbox_file: Either a COCO annotation file (a dict with ``images`` and ``annotations``: its
+            non-crowd ground-truth boxes, score 1) or a COCO detection results file (a list of
+            ``{image_id, bbox: [x, y, w, h], score}``; image ids map to COCO's file names
+            ``%012d.jpg``).
+        score_thr: Keep detections scoring at least this.
+
+    Returns:
+        dict: ``{file_name: (N, 5) float32 array of x1, y1, x2, y2, score}``.
+
+    Raises:
+        ValueError: If the file is neither form; the message names the file and the field.
+    """
+    with open(bbox_file) as f:
+        content = json.load(f)
+    if isinstance(content, dict):
+        if 'images' not in content or 'annotations' not in content:
+            raise ValueError(f'{bbox_file}: a COCO annotation file needs "images" and '
+                             '"annotations"')
+        names = {image['id']: image['file_name'] for image in content['images']}
+        records = [dict(ann, score=1.0) for ann in content['annotations']
+                   if not ann.get('iscrowd', 0)]
+    elif isinstance(content, list):
+        names, records = None, content
+    else:
+        raise ValueError(f'{bbox_file}: expected a COCO annotation dict or a detection list')
+
+    boxes = defaultdict(list)
+    for i, record in enumerate(records):
+        if 'bbox' not in record or 'image_id' not in record:
+            raise ValueError(f'{bbox_file}: entry {i} lacks "bbox" or "image_id"')
+        score = float(record.get('score', 1.0))
+        if score < score_thr:
+            continue
+        x, y, w, h = record['bbox']
+        name = names[record['image_id']] if names else f'{record["image_id"]:012d}.jpg'
+        boxes[name].append([x, y, x + w, y + h, score])
+    return {name: np.array(b, dtype=np.float32) for name, b in boxes.items()}
+
+
+def estimate_poses(pose_model: nn.Module, image: np.ndarray, boxes: np.ndarray,
+                   visualizer: Optional[Visualizer] = None, out_file: Optional[str] = None,
+                   kpt_thr: float = 0.3) -> List[dict]:
+    """Run a top-down model on each box; optionally draw the result into ``out_file``.
+
+    Args:
+        pose_model: A model from ``mmpose.apis.init_model``.
+        image: (H, W, 3) BGR image.
+        boxes: (N, 4) or (N, 5) person boxes ``x1, y1, x2, y2[, score]``. With N = 0 nothing is
+            predicted (mmpose would take the whole image as one person).
+        visualizer: A ``PoseLocalVisualizer`` with the model's dataset meta, to draw with.
+        out_file: Where to write the drawn image (the image as it is when there are no boxes).
+        kpt_thr: Keypoints scoring below this are not drawn.
+
+    Returns:
+        list[dict]: One dict per person: ``bbox`` (x1, y1, x2, y2), ``bbox_score``,
+        ``keypoints`` (K, 2) in image pixels and ``keypoint_scores`` (K, ), as lists.
+    """
+    if not len(boxes):
+        if out_file is not None:
+            mmcv.imwrite(image, out_file)
+        return []
+    merged = merge_data_samples(inference_topdown(pose_model, image, bboxes=boxes[:, :4]))
+    if visualizer is not None and out_file is not None:
+        visualizer.add_datasample(
+            osp.basename(out_file), mmcv.bgr2rgb(image), data_sample=merged, draw_gt=False,
+            draw_bbox=True, kpt_thr=kpt_thr, show=False, out_file=out_file)
+    return [
+        dict(bbox=[float(v) for v in box[:4]],
+             bbox_score=float(box[4]) if len(box) > 4 else 1.0,
+             keypoints=person['keypoints'],
+             keypoint_scores=person['keypoint_scores'])
+        for box, person in zip(boxes, split_instances(merged.pred_instances))
+    ]

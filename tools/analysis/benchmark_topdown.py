@@ -1,0 +1,122 @@
+"""Parameters, multiply-accumulates and CPU latency of top-down pose models, side by side.
+
+    python tools/analysis/benchmark_topdown.py                       # HSRNet-59, HSR-MSNet-59, ResNet-50
+    python tools/analysis/benchmark_topdown.py CONFIG [CONFIG ...] --batch-sizes 1 32 --repeats 5
+
+Every model runs in this one process on the same input: backbone + head (``mode='tensor'``, no flip
+test, no pre/post-processing), ``torch.no_grad()``, eval mode. After ``--warmup`` untimed passes of
+each model, the timed passes take turns (model A, B, C, A, B, C, ...) so that a slow spell of the
+machine hits every model alike; latency is the median of ``--repeats`` passes. The last
+columns divide each model's latency by the first config's (the baseline, ResNet-50 by default).
+The multiply-accumulates are mmengine's count (``get_model_complexity_info``; mmpose and mmengine
+print this number as "FLOPs"). Prints a markdown table; ``--out`` also writes it to a file.
+"""
+import argparse
+import statistics
+import time
+from pathlib import Path
+from typing import List
+
+import torch
+import torch.nn as nn
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIGS = [
+    REPO_ROOT / 'configs/hsr_msnet/td-hm_res50_8xb32-140e_coco-256x192.py',
+    REPO_ROOT / 'configs/hsr_msnet/td-hm_hsrnet-59_8xb32-140e_coco-256x192.py',
+    REPO_ROOT / 'configs/hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py',
+]
+
+
+class TensorForward(nn.Module):
+    """``inputs -> heatmaps`` of a pose estimator, the signature mmengine's counter calls."""
+
+    def __init__(self, estimator: nn.Module) -> None:
+        super().__init__()
+        self.estimator = estimator
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.estimator._forward(inputs)
+
+
+@torch.no_grad()
+def interleaved_latencies_ms(models: List[nn.Module], inputs: torch.Tensor, warmup: int,
+                             repeats: int) -> List[float]:
+    """Median forward time (ms) of each model on ``inputs``, the models taking turns."""
+    for model in models:
+        for _ in range(warmup):
+            model(inputs)
+    times = [[] for _ in models]
+    for _ in range(repeats):
+        for model, model_times in zip(models, times):
+            start = time.perf_counter()
+            model(inputs)
+            model_times.append(time.perf_counter() - start)
+    return [1000 * statistics.median(t) for t in times]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='*', default=[str(c) for c in DEFAULT_CONFIGS],
+                        help='top-down configs; the first is the latency baseline')
+    parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
+                        help='torch CPU threads (default: torch\'s default for this machine)')
+    parser.add_argument('--out', help='also write the markdown table here')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    from mmpose.registry import MODELS
+    from mmpose.utils import register_all_modules
+
+    import custom_modules  # noqa: F401
+
+    register_all_modules()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    header = (['model', 'input', 'params (M)', 'GMACs'] +
+              [f'latency b{b} (ms)' for b in args.batch_sizes] +
+              [f'b{b} / baseline' for b in args.batch_sizes])
+    cfgs = [Config.fromfile(config) for config in args.configs]
+    input_sizes = {tuple(cfg.codec.input_size) for cfg in cfgs}
+    if len(input_sizes) != 1:
+        raise ValueError(f'the configs have different input sizes {input_sizes}: benchmark each '
+                         'input size on its own')
+    width, height = input_sizes.pop()
+    models = []
+    for cfg in cfgs:
+        cfg.model.backbone.init_cfg = None  # no pretrained weights are needed to time a model
+        models.append(TensorForward(MODELS.build(cfg.model)).eval())
+    latencies = [
+        interleaved_latencies_ms(models, torch.randn(b, 3, height, width), args.warmup,
+                                 args.repeats) for b in args.batch_sizes
+    ]
+    rows: List[List[str]] = []
+    for i, (config, model) in enumerate(zip(args.configs, models)):
+        params = sum(p.numel() for p in model.parameters()) / 1e6
+        macs = get_model_complexity_info(
+            model, input_shape=(3, height, width), show_table=False, show_arch=False)['flops']
+        model_ms = [per_batch[i] for per_batch in latencies]
+        rows.append([Path(config).stem, f'{height}x{width}', f'{params:.2f}', f'{macs / 1e9:.2f}',
+                     *[f'{ms:.1f}' for ms in model_ms],
+                     *[f'{ms / per_batch[0]:.2f}' for ms, per_batch in zip(model_ms, latencies)]])
+
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
+    table = '\n'.join(lines)
+    print(f'\nCPU: {args.threads} threads, torch {torch.__version__}, median of {args.repeats} '
+          f'runs after {args.warmup} warm-up runs\n')
+    print(table)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(table + '\n')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,84 @@
+"""Write a COCO-format person detection file with an MMDetection detector (YOLOv3 by default).
+
+The file is what a top-down config's ``bbox_file`` takes, which is how HSR-MSNet (and mmpose) are
+evaluated with a fixed person detector:
+
+    python tools/dump_person_detections.py --images data/coco/val2017 \\
+        --ann-file data/coco/annotations/person_keypoints_val2017.json \\
+        --det-checkpoint YOLOV3_CKPT --out data/coco/person_detection_results/yolov3_val2017.json
+
+With ``--ann-file`` the images and their ids come from that COCO json; without it every image of
+the folder is used and its id is its file name's number (COCO's ``%012d.jpg`` naming).
+Each detection: ``{"image_id", "category_id": 1, "bbox": [x, y, w, h], "score"}``.
+"""
+import argparse
+import json
+from pathlib import Path
+from typing import List, Tuple
+
+import mmcv
+
+from topdown_demo import DEFAULT_DETECTOR, IMAGE_SUFFIXES
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Dump person detections in COCO format')
+    parser.add_argument('--images', required=True, help='folder of the images')
+    parser.add_argument('--ann-file', help='COCO json listing the images (ids and file names)')
+    parser.add_argument('--out', required=True, help='output json file')
+    parser.add_argument('--det-config', default=str(DEFAULT_DETECTOR), help='MMDetection config')
+    parser.add_argument('--det-checkpoint', required=True, help='detector checkpoint (path or URL)')
+    parser.add_argument('--det-cat-id', type=int, default=0, help='person label of the detector')
+    parser.add_argument('--bbox-thr', type=float, default=0.0, help='keep boxes above this score')
+    parser.add_argument('--nms-thr', type=float, default=1.0,
+                        help='IoU threshold of an extra NMS over the person boxes (1: none)')
+    parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
+    return parser.parse_args()
+
+
+def list_images(image_dir: Path, ann_file: str = None) -> List[Tuple[int, Path]]:
+    """``(image_id, path)`` of every image to run on.
+
+    Raises:
+        ValueError: If a file name carries no number and no ``--ann-file`` gives the ids.
+    """
+    if ann_file is not None:
+        with open(ann_file) as f:
+            images = json.load(f).get('images')
+        if images is None:
+            raise ValueError(f'{ann_file}: no "images" field')
+        return [(image['id'], image_dir / image['file_name']) for image in images]
+    listed = []
+    for path in sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        if not path.stem.isdigit():
+            raise ValueError(f'{path}: the image id is taken from the file name, which has no '
+                             'number; pass --ann-file to give the ids')
+        listed.append((int(path.stem), path))
+    return listed
+
+
+def main() -> None:
+    args = parse_args()
+    from mmdet.apis import init_detector
+    from mmpose.utils import adapt_mmdet_pipeline
+
+    from custom_modules.apis import detect_persons
+
+    images = list_images(Path(args.images), args.ann_file)
+    detector = init_detector(args.det_config, args.det_checkpoint, device=args.device)
+    detector.cfg = adapt_mmdet_pipeline(detector.cfg)
+    detections = []
+    for image_id, path in images:
+        boxes = detect_persons(detector, mmcv.imread(str(path)), args.det_cat_id, args.bbox_thr,
+                               args.nms_thr)
+        for x1, y1, x2, y2, score in boxes.tolist():
+            detections.append(dict(image_id=image_id, category_id=1,
+                                   bbox=[x1, y1, x2 - x1, y2 - y1], score=score))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(detections, f)
+    print(f'{len(detections)} person detections in {len(images)} images -> {args.out}')
+
+
+if __name__ == '__main__':
+    main()

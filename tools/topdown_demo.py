@@ -1,0 +1,117 @@
+"""Top-down multi-person pose estimation on images, a folder or a video.
+
+Person boxes come from the YOLOv3 detector of MMDetection (HSR-MSNet's pipeline) or, with
+``--bbox-file``, from a COCO annotation / detection file (how the paper evaluates with a fixed
+detector). Each input gets its drawn picture and a JSON of predictions in ``--output-dir``,
+written as soon as it is done.
+
+    python tools/topdown_demo.py POSE_CONFIG POSE_CKPT --input demo.jpg \\
+        --det-checkpoint https://download.openmmlab.com/mmdetection/v2.0/yolo/...a2c3acb8.pth
+    python tools/topdown_demo.py POSE_CONFIG POSE_CKPT --input tests/data/coco \\
+        --bbox-file tests/data/coco/test_coco_det_AP_H_56.json
+
+The same through mmpose's own API::
+
+    MMPoseInferencer(pose2d=POSE_CONFIG, pose2d_weights=POSE_CKPT,
+                     det_model='configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py',
+                     det_weights=YOLOV3_CKPT, det_cat_ids=[0])
+"""
+import argparse
+import json
+from pathlib import Path
+from typing import Iterator, Tuple
+
+import cv2
+import mmcv
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DETECTOR = REPO_ROOT / 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
+IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'}
+VIDEO_SUFFIXES = {'.mp4', '.avi', '.mov', '.mkv', '.webm'}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Top-down pose estimation with person boxes')
+    parser.add_argument('pose_config', help='top-down pose config of this project')
+    parser.add_argument('pose_checkpoint', help='pose checkpoint (path or URL)')
+    parser.add_argument('--input', required=True, help='an image, a folder of images or a video')
+    parser.add_argument('--output-dir', default='work_dirs/topdown_demo', help='where results go')
+    parser.add_argument('--det-config', default=str(DEFAULT_DETECTOR), help='MMDetection config')
+    parser.add_argument('--det-checkpoint', help='detector checkpoint (path or URL)')
+    parser.add_argument('--bbox-file', help='take boxes from this COCO json instead of detecting')
+    parser.add_argument('--det-cat-id', type=int, default=0, help='person label of the detector')
+    parser.add_argument('--bbox-thr', type=float, default=0.3, help='person box score threshold')
+    parser.add_argument('--nms-thr', type=float, default=0.3, help='IoU threshold of box NMS')
+    parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoint score to draw')
+    parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
+    args = parser.parse_args()
+    if args.bbox_file is None and args.det_checkpoint is None:
+        parser.error('give --det-checkpoint (YOLOv3 weights) or --bbox-file (boxes from a file)')
+    return args
+
+
+def read_frames(source: Path) -> Iterator[Tuple[str, np.ndarray]]:
+    """``(name, BGR image)`` of every image in a folder, of one image, or of each video frame."""
+    if source.is_dir():
+        for path in sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            yield path.name, mmcv.imread(str(path))
+    elif source.suffix.lower() in VIDEO_SUFFIXES:
+        video = cv2.VideoCapture(str(source))
+        index = 0
+        ok, frame = video.read()
+        while ok:
+            yield f'{source.stem}_{index:06d}.jpg', frame
+            index += 1
+            ok, frame = video.read()
+        video.release()
+    else:
+        yield source.name, mmcv.imread(str(source))
+
+
+def main() -> None:
+    args = parse_args()
+    from mmpose.apis import init_model
+    from mmpose.registry import VISUALIZERS
+
+    from custom_modules.apis import detect_persons, estimate_poses, load_person_boxes
+
+    source = Path(args.input)
+    if not source.exists():
+        raise FileNotFoundError(f'--input {source} does not exist')
+    out_dir = Path(args.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    pose_model = init_model(args.pose_config, args.pose_checkpoint, device=args.device)
+    visualizer = VISUALIZERS.build(pose_model.cfg.visualizer)
+    visualizer.set_dataset_meta(pose_model.dataset_meta)
+
+    if args.bbox_file is not None:
+        file_boxes = load_person_boxes(args.bbox_file, score_thr=args.bbox_thr)
+
+        def get_boxes(name: str, image: np.ndarray) -> np.ndarray:
+            return file_boxes.get(name, np.zeros((0, 5), np.float32))
+    else:
+        from mmdet.apis import init_detector
+        from mmpose.utils import adapt_mmdet_pipeline
+        detector = init_detector(args.det_config, args.det_checkpoint, device=args.device)
+        detector.cfg = adapt_mmdet_pipeline(detector.cfg)
+
+        def get_boxes(name: str, image: np.ndarray) -> np.ndarray:
+            return detect_persons(detector, image, args.det_cat_id, args.bbox_thr, args.nms_thr)
+
+    count = 0
+    for name, image in read_frames(source):
+        boxes = get_boxes(name, image)
+        out_image = out_dir / f'{Path(name).stem}.jpg'
+        people = estimate_poses(pose_model, image, boxes, visualizer, str(out_image), args.kpt_thr)
+        (out_dir / f'{Path(name).stem}.json').write_text(
+            json.dumps(dict(image=name, height=image.shape[0], width=image.shape[1],
+                            people=people)))
+        count += 1
+        print(f'{name}: {len(people)} people -> {out_image}')
+    print(f'{count} images written to {out_dir}')
+
+
+if __name__ == '__main__':
+    main()
