@@ -13,7 +13,7 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     packages=find_packages(include=['custom_modules', 'custom_modules.*']),
     install_requires=['mmpose>=1.3.0', 'mmdet>=3.0.0', 'mmcv>=2.0.0,<2.2.0', 'mmengine>=0.10.0'],
     zip_safe=False,

@@ -2,10 +2,10 @@
 
 Importing this package (configs do it with
 ``custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)``) registers every
-component of the project in mmpose's and mmdet's registries, and lets torch >= 2.6 load the
+component of the project in mmpose's registries, and lets torch >= 2.6 load the
 checkpoints that mmengine writes (see :mod:`custom_modules.utils.checkpoint_compat`).
 """
-from . import backbones  # noqa: F401  (registers HSRNet in mmpose's MODELS)
+from . import backbones, heads, necks  # noqa: F401  (register the models in mmpose's MODELS)
 from .utils import allow_openmmlab_checkpoint_globals
 from .version import __version__
 

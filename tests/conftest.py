@@ -41,13 +41,26 @@ def run_tool():
 
 
 @pytest.fixture(scope='session')
-def sample_checkpoint(tmp_path_factory) -> Path:
-    """The `make demo` model (HSR-MSNet-59 at a quarter width) trained on the COCO sample with its
-    full schedule: a few CPU minutes, shared by the tests that need a model that has learned."""
-    work_dir = tmp_path_factory.mktemp('sample_model')
-    run_command([sys.executable, 'tools/train.py', str(DEMO_CONFIG), '--work-dir', str(work_dir),
-                 '--no-validate'])
-    return Path((work_dir / 'last_checkpoint').read_text().strip())
+def train_on_sample(tmp_path_factory):
+    """``train_on_sample(config) -> checkpoint``: trains a sample config (`configs/demo/`) with its
+    full schedule, once per test session (a few CPU minutes each)."""
+    checkpoints = {}
+
+    def train(config: Path) -> Path:
+        if config not in checkpoints:
+            work_dir = tmp_path_factory.mktemp(config.stem)
+            run_command([sys.executable, 'tools/train.py', str(config), '--work-dir',
+                         str(work_dir), '--no-validate'])
+            checkpoints[config] = Path((work_dir / 'last_checkpoint').read_text().strip())
+        return checkpoints[config]
+
+    return train
+
+
+@pytest.fixture(scope='session')
+def sample_checkpoint(train_on_sample) -> Path:
+    """The `make demo` model (HSR-MSNet-59 at a quarter width) trained on the COCO sample."""
+    return train_on_sample(DEMO_CONFIG)
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@
 # On a machine without GPU the N processes train on the CPU with the gloo backend.
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as in mmpose.
 set -e
+if [ $# -lt 2 ]; then echo "usage: $0 CONFIG NPROC [train.py arguments]" >&2; exit 2; fi
 CONFIG=$1
 NPROC=$2
 NNODES=${NNODES:-1}
@@ -13,7 +14,7 @@ MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 PYTHON=${PYTHON:-python}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-PYTHONPATH="$ROOT:$PYTHONPATH" \
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
 "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \

@@ -18,7 +18,10 @@ from typing import List, Tuple
 
 import mmcv
 
-from topdown_demo import DEFAULT_DETECTOR, IMAGE_SUFFIXES
+from custom_modules.apis import IMAGE_SUFFIXES
+
+DEFAULT_DETECTOR = (Path(__file__).resolve().parents[1] /
+                    'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,7 +65,7 @@ def main() -> None:
     from mmdet.apis import init_detector
     from mmpose.utils import adapt_mmdet_pipeline
 
-    from custom_modules.apis import detect_persons
+    from custom_modules.apis import coco_detections, detect_persons
 
     images = list_images(Path(args.images), args.ann_file)
     detector = init_detector(args.det_config, args.det_checkpoint, device=args.device)
@@ -71,12 +74,10 @@ def main() -> None:
     for image_id, path in images:
         boxes = detect_persons(detector, mmcv.imread(str(path)), args.det_cat_id, args.bbox_thr,
                                args.nms_thr)
-        for x1, y1, x2, y2, score in boxes.tolist():
-            detections.append(dict(image_id=image_id, category_id=1,
-                                   bbox=[x1, y1, x2 - x1, y2 - y1], score=score))
+        detections += coco_detections(image_id, boxes)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, 'w') as f:
-        json.dump(detections, f)
+        json.dump(detections, f, allow_nan=False)
     print(f'{len(detections)} person detections in {len(images)} images -> {args.out}')
 
 

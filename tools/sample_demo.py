@@ -52,7 +52,8 @@ def draw_predictions(cfg: Config, checkpoint: str, out_dir: Path, score_thr: flo
 
     dataset = cfg.test_dataloader.dataset
     images = load(osp.join(dataset.data_root, dataset.ann_file))['images']
-    boxes = load_person_boxes(dataset.bbox_file, score_thr)
+    boxes = load_person_boxes(dataset.bbox_file, score_thr,
+                              image_names={image['id']: image['file_name'] for image in images})
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for image in images:

@@ -11,7 +11,8 @@ from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from custom_modules.utils import enable_visualization, set_work_dir, setup_cpu_distributed
+from custom_modules.utils import (destroy_distributed, enable_visualization, set_work_dir,
+                                  setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,7 +62,7 @@ class SaveMetricsHook(Hook):
         self.out_file = out_file
 
     def after_test_epoch(self, runner, metrics=None) -> None:
-        if metrics is not None:
+        if metrics is not None and runner.rank == 0:
             mmengine.dump(metrics, self.out_file)
 
 
@@ -73,6 +74,7 @@ def main() -> None:
     if args.out:
         runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
     runner.test()
+    destroy_distributed()
 
 
 if __name__ == '__main__':

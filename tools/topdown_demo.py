@@ -27,7 +27,6 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DETECTOR = REPO_ROOT / 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
-IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'}
 VIDEO_SUFFIXES = {'.mp4', '.avi', '.mov', '.mkv', '.webm'}
 
 
@@ -39,13 +38,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--output-dir', default='work_dirs/topdown_demo', help='where results go')
     parser.add_argument('--det-config', default=str(DEFAULT_DETECTOR), help='MMDetection config')
     parser.add_argument('--det-checkpoint', help='detector checkpoint (path or URL)')
-    parser.add_argument('--bbox-file', help='take boxes from this COCO json instead of detecting')
+    parser.add_argument(
+        '--bbox-file', help='take person boxes from this COCO annotation or detection json instead '
+        'of detecting (then --det-* and --nms-thr do not apply)')
     parser.add_argument('--det-cat-id', type=int, default=0, help='person label of the detector')
     parser.add_argument('--bbox-thr', type=float, default=0.3, help='person box score threshold')
     parser.add_argument('--nms-thr', type=float, default=0.3, help='IoU threshold of box NMS')
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoint score to draw')
     parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
     args = parser.parse_args()
+    if args.bbox_file is not None and args.det_checkpoint is not None:
+        parser.error('--bbox-file and --det-checkpoint exclude each other')
     if args.bbox_file is None and args.det_checkpoint is None:
         parser.error('give --det-checkpoint (YOLOv3 weights) or --bbox-file (boxes from a file)')
     return args
@@ -53,6 +56,7 @@ def parse_args() -> argparse.Namespace:
 
 def read_frames(source: Path) -> Iterator[Tuple[str, np.ndarray]]:
     """``(name, BGR image)`` of every image in a folder, of one image, or of each video frame."""
+    from custom_modules.apis import IMAGE_SUFFIXES
     if source.is_dir():
         for path in sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             yield path.name, mmcv.imread(str(path))
@@ -90,6 +94,8 @@ def main() -> None:
         file_boxes = load_person_boxes(args.bbox_file, score_thr=args.bbox_thr)
 
         def get_boxes(name: str, image: np.ndarray) -> np.ndarray:
+            if name not in file_boxes:
+                print(f'{name}: no person box in {args.bbox_file}')
             return file_boxes.get(name, np.zeros((0, 5), np.float32))
     else:
         from mmdet.apis import init_detector

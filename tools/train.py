@@ -9,7 +9,8 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from custom_modules.utils import enable_visualization, set_work_dir, setup_cpu_distributed
+from custom_modules.utils import (destroy_distributed, enable_visualization, set_work_dir,
+                                  setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,6 +62,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
 
     if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise KeyError(f'{args.config}: --auto-scale-lr needs '
+                           '`auto_scale_lr = dict(base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
 
     enable_visualization(cfg, args, args.config)
@@ -76,6 +80,7 @@ def main() -> None:
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    destroy_distributed()
 
 
 if __name__ == '__main__':

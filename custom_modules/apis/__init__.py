@@ -1,3 +1,6 @@
-from .topdown_pipeline import detect_persons, estimate_poses, load_person_boxes
+from .topdown_pipeline import (IMAGE_SUFFIXES, coco_detections, detect_persons, estimate_poses,
+                               load_person_boxes)
 
-__all__ = ['detect_persons', 'estimate_poses', 'load_person_boxes']
+__all__ = [
+    'IMAGE_SUFFIXES', 'coco_detections', 'detect_persons', 'estimate_poses', 'load_person_boxes'
+]

@@ -16,6 +16,8 @@ from mmpose.apis import inference_topdown
 from mmpose.evaluation.functional import nms
 from mmpose.structures import merge_data_samples, split_instances
 
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+
 
 def detect_persons(detector: nn.Module, image: np.ndarray, cat_id: int = 0,
                    score_thr: float = 0.3, nms_thr: float = 0.3) -> np.ndarray:
@@ -29,26 +31,35 @@ def detect_persons(detector: nn.Module, image: np.ndarray, cat_id: int = 0,
         nms_thr: IoU threshold of the extra NMS over the kept person boxes.
 
     Returns:
-        np.ndarray: (N, 5) boxes ``x1, y1, x2, y2, score``, highest score first.
+        np.ndarray: (N, 5) boxes ``x1, y1, x2, y2, score``, highest score first, clipped to the
+        image; boxes with non-finite coordinates or no area after clipping are dropped.
     """
     from mmdet.apis import inference_detector
 
     instances = inference_detector(detector, image).pred_instances.cpu().numpy()
-    keep = (instances.labels == cat_id) & (instances.scores > score_thr)
+    keep = ((instances.labels == cat_id) & (instances.scores > score_thr)
+            & np.isfinite(instances.bboxes).all(axis=1))
     boxes = np.concatenate([instances.bboxes[keep], instances.scores[keep, None]], axis=1)
+    height, width = image.shape[:2]
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+    boxes = boxes[(boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])]
     boxes = boxes[nms(boxes, nms_thr)] if len(boxes) else boxes
     return boxes[np.argsort(-boxes[:, 4])].astype(np.float32)
 
 
-def load_person_boxes(bbox_file: str, score_thr: float = 0.0) -> Dict[str, np.ndarray]:
+def load_person_boxes(bbox_file: str, score_thr: float = 0.0,
+                      image_names: Optional[Dict[int, str]] = None) -> Dict[str, np.ndarray]:
     """Person boxes from a COCO json, keyed by image file name.
 
     Args:
         bbox_file: Either a COCO annotation file (a dict with ``images`` and ``annotations``: its
             non-crowd ground-truth boxes, score 1) or a COCO detection results file (a list of
-            ``{image_id, bbox: [x, y, w, h], score}``; image ids map to COCO's file names
-            ``%012d.jpg``).
+            ``{image_id, bbox: [x, y, w, h], score}``). Only persons (``category_id`` 1, or no
+            category) are kept.
         score_thr: Keep detections scoring at least this.
+        image_names: ``{image_id: file_name}`` for a detection results file; by default COCO's
+            naming ``%012d.jpg``. An annotation file carries its own.
 
     Returns:
         dict: ``{file_name: (N, 5) float32 array of x1, y1, x2, y2, score}``.
@@ -62,11 +73,11 @@ def load_person_boxes(bbox_file: str, score_thr: float = 0.0) -> Dict[str, np.nd
         if 'images' not in content or 'annotations' not in content:
             raise ValueError(f'{bbox_file}: a COCO annotation file needs "images" and '
                              '"annotations"')
-        names = {image['id']: image['file_name'] for image in content['images']}
+        image_names = {image['id']: image['file_name'] for image in content['images']}
         records = [dict(ann, score=1.0) for ann in content['annotations']
                    if not ann.get('iscrowd', 0)]
     elif isinstance(content, list):
-        names, records = None, content
+        records = content
     else:
         raise ValueError(f'{bbox_file}: expected a COCO annotation dict or a detection list')
 
@@ -75,12 +86,27 @@ def load_person_boxes(bbox_file: str, score_thr: float = 0.0) -> Dict[str, np.nd
         if 'bbox' not in record or 'image_id' not in record:
             raise ValueError(f'{bbox_file}: entry {i} lacks "bbox" or "image_id"')
         score = float(record.get('score', 1.0))
-        if score < score_thr:
+        if score < score_thr or record.get('category_id', 1) != 1:
             continue
         x, y, w, h = record['bbox']
-        name = names[record['image_id']] if names else f'{record["image_id"]:012d}.jpg'
+        image_id = record['image_id']
+        if image_names is None:
+            name = f'{image_id:012d}.jpg'
+        elif image_id in image_names:
+            name = image_names[image_id]
+        else:
+            raise ValueError(f'{bbox_file}: entry {i} has image_id {image_id}, which no image has')
         boxes[name].append([x, y, x + w, y + h, score])
     return {name: np.array(b, dtype=np.float32) for name, b in boxes.items()}
+
+
+def coco_detections(image_id: int, boxes: np.ndarray) -> List[dict]:
+    """(N, 5) ``x1, y1, x2, y2, score`` boxes -> COCO detection results of category 1 (person),
+    ``{"image_id", "category_id": 1, "bbox": [x, y, w, h], "score"}``."""
+    return [
+        dict(image_id=image_id, category_id=1, bbox=[x1, y1, x2 - x1, y2 - y1], score=score)
+        for x1, y1, x2, y2, score in np.asarray(boxes, dtype=float).tolist()
+    ]
 
 
 def estimate_poses(pose_model: nn.Module, image: np.ndarray, boxes: np.ndarray,

@@ -87,9 +87,12 @@ class HSRNet(ResNet):
             frozen_stages=-1, **kwargs)
 
         num_stages = 3 + len(dilated_stage_blocks)
-        if not out_indices or max(out_indices) >= num_stages:
+        if not out_indices or not all(0 <= i < num_stages for i in out_indices):
             raise ValueError(f'HSRNet out_indices must lie in [0, {num_stages - 1}], '
                              f'got {out_indices}')
+        if not -1 <= frozen_stages <= num_stages:
+            raise ValueError(f'HSRNet frozen_stages must lie in [-1, {num_stages}], '
+                             f'got {frozen_stages}')
         in_channels = self.feat_dim
         for i, num_blocks in enumerate(dilated_stage_blocks):
             layer_name = f'layer{4 + i}'

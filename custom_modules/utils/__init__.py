@@ -1,9 +1,10 @@
 from .checkpoint_compat import (allow_openmmlab_checkpoint_globals,
                                 openmmlab_checkpoint_globals)
-from .dist_utils import setup_cpu_distributed
+from .dist_utils import destroy_distributed, setup_cpu_distributed
 from .runner_cli import enable_visualization, set_work_dir
 
 __all__ = [
     'allow_openmmlab_checkpoint_globals', 'openmmlab_checkpoint_globals', 'setup_cpu_distributed',
+    'destroy_distributed',
     'enable_visualization', 'set_work_dir'
 ]

@@ -22,6 +22,7 @@ calls) still fails with torch's own message naming the offending global. For a c
 source you trust, ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` makes torch load it in full, as
 torch < 2.6 did.
 """
+import warnings
 from typing import List
 
 import numpy as np
@@ -76,8 +77,8 @@ def _history_buffer_setstate(self: HistoryBuffer, state: dict) -> None:
     self._set_default_statistics()
     unknown = [name for name in names if name not in HistoryBuffer._statistics_methods]
     if unknown:
-        raise KeyError(f'HistoryBuffer statistics {unknown} are not registered: import the module '
-                       'that registers them with HistoryBuffer.register_statistics before loading')
+        warnings.warn(f'HistoryBuffer statistics {unknown} of the checkpoint are not registered in '
+                      'this process; the logged values load, those statistics are unavailable')
     _mmengine_history_buffer_setstate(self, state)
 
 

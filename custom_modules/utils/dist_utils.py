@@ -16,8 +16,8 @@ from mmengine.config import Config
 def setup_cpu_distributed(cfg: Config) -> bool:
     """Initialise a gloo process group and a CPU ``DistributedDataParallel`` wrapper.
 
-    Does nothing (returns ``False``) unless the config is launched by ``torchrun``
-    (``cfg.launcher == 'pytorch'``) on a machine where CUDA is not available. Otherwise it
+    Does nothing (returns ``False``) with ``launcher='none'`` or where CUDA is available. For
+    ``torchrun`` (``cfg.launcher == 'pytorch'``) on a machine without CUDA it
 
     - sets ``env_cfg.dist_cfg.backend = 'gloo'`` and initialises the process group from the
       ``torchrun`` environment (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``), so the
@@ -30,9 +30,17 @@ def setup_cpu_distributed(cfg: Config) -> bool:
 
     Returns:
         bool: Whether the config was switched to CPU multi-process mode.
+
+    Raises:
+        RuntimeError: For the ``slurm`` and ``mpi`` launchers without CUDA, which mmengine
+            initialises with ``torch.cuda.set_device`` only.
     """
-    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
         return False
+    if launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {launcher} needs GPUs (mmengine initialises it with CUDA); '
+                           'without a GPU use tools/dist_train.sh / dist_test.sh (--launcher pytorch)')
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = dict(env_cfg.get('dist_cfg', {}), backend='gloo')
     env_cfg['dist_cfg'] = dist_cfg
@@ -48,3 +56,15 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def destroy_distributed() -> None:
+    """Wait for every process, then destroy the default process group (if any).
+
+    mmengine leaves the group alive at the end of a run. With gloo, a process that exits with the
+    group alive can abort in its communication threads ("terminate called without an active
+    exception", SIGABRT), which torchrun reports as a failed run after the work is done.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

@@ -4,6 +4,7 @@ import json
 import mmcv
 import numpy as np
 import pytest
+import torch
 from mmdet.apis import init_detector
 from mmpose.utils import adapt_mmdet_pipeline
 
@@ -17,14 +18,41 @@ def test_yolov3_person_detector_builds_and_runs_on_cpu(repo_root):
     detector.cfg = adapt_mmdet_pipeline(detector.cfg)
     assert type(detector).__name__ == 'YOLOV3'
     assert detector.bbox_head.num_classes == 80
-    assert detector.test_cfg.nms.iou_threshold == 0.45
     image = mmcv.imread(str(repo_root / 'tests/data/coco/000000000785.jpg'))
-    # Random weights: any box may come out, but the shape and the filtering must hold.
+    # Random weights: any box may come out, but every one is a finite box inside the image.
     boxes = detect_persons(detector, image, cat_id=0, score_thr=0.0, nms_thr=0.3)
     assert boxes.dtype == np.float32 and boxes.ndim == 2 and boxes.shape[1] == 5
-    assert np.all(np.diff(boxes[:, 4]) <= 0)  # highest score first
-    stricter = detect_persons(detector, image, cat_id=0, score_thr=0.9, nms_thr=0.3)
-    assert len(stricter) <= len(boxes) and np.all(stricter[:, 4] > 0.9)
+    assert np.isfinite(boxes).all()
+    assert np.all((boxes[:, [0, 2]] <= image.shape[1]) & (boxes[:, [1, 3]] <= image.shape[0]))
+
+
+def test_detect_persons_filters_clips_and_sorts(monkeypatch):
+    """A detector answer made by hand: the person filter, the threshold, the clipping to the
+    image, the removal of broken boxes and the NMS are each visible in the result."""
+    import mmdet.apis
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    answer = DetDataSample()
+    answer.pred_instances = InstanceData(
+        bboxes=torch.tensor([[10., 10., 50., 90.],       # person, kept
+                             [12., 10., 52., 90.],       # person, overlaps the first: NMS
+                             [-20., 5., 30., 200.],      # person, clipped to the image
+                             [0., 0., float('inf'), 9.],  # person, broken: dropped
+                             [60., 10., 90., 40.],       # person, below the threshold
+                             [5., 5., 40., 40.]]),       # label 2: not a person
+        scores=torch.tensor([0.8, 0.7, 0.9, 0.99, 0.2, 0.95]),
+        labels=torch.tensor([0, 0, 0, 0, 0, 2]))
+    monkeypatch.setattr(mmdet.apis, 'inference_detector', lambda model, image: answer)
+    boxes = detect_persons(None, np.zeros((100, 80, 3), np.uint8), cat_id=0, score_thr=0.3,
+                           nms_thr=0.5)
+    np.testing.assert_allclose(boxes, [[0, 5, 30, 100, 0.9], [10, 10, 50, 90, 0.8]], rtol=1e-6)
+
+
+def test_coco_detections_convert_corners_to_xywh():
+    from custom_modules.apis import coco_detections
+    assert coco_detections(7, np.array([[10., 20., 40., 80., 0.5]])) == [
+        dict(image_id=7, category_id=1, bbox=[10.0, 20.0, 30.0, 60.0], score=0.5)]
 
 
 def test_ground_truth_boxes_from_an_annotation_file(repo_root):
@@ -39,10 +67,27 @@ def test_ground_truth_boxes_from_an_annotation_file(repo_root):
 
 
 def test_detections_from_a_results_file_keyed_by_coco_file_name(repo_root):
-    boxes = load_person_boxes(str(repo_root / 'tests/data/coco/test_coco_det_AP_H_56.json'),
-                              score_thr=0.5)
+    path = repo_root / 'tests/data/coco/test_coco_det_AP_H_56.json'
+    boxes = load_person_boxes(str(path), score_thr=0.5)
+    detections = json.loads(path.read_text())
+    kept = [d for d in detections if d['score'] >= 0.5]
+    assert set(boxes) == {f'{d["image_id"]:012d}.jpg' for d in kept}
     assert set(boxes) <= {p.name for p in (repo_root / 'tests/data/coco').glob('*.jpg')}
+    assert sum(len(b) for b in boxes.values()) == len(kept)
     assert all(np.all(b[:, 4] >= 0.5) and np.all(b[:, 2:4] > b[:, :2]) for b in boxes.values())
+
+
+def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
+    path = tmp_path / 'dets.json'
+    path.write_text(json.dumps([
+        dict(image_id=3, category_id=1, bbox=[0, 0, 10, 20], score=0.9),
+        dict(image_id=3, category_id=18, bbox=[5, 5, 10, 10], score=0.9),  # a dog
+    ]))
+    boxes = load_person_boxes(str(path), image_names={3: 'street.jpg'})
+    assert list(boxes) == ['street.jpg']
+    np.testing.assert_allclose(boxes['street.jpg'], [[0, 0, 10, 20, 0.9]])
+    with pytest.raises(ValueError, match='image_id 3'):
+        load_person_boxes(str(path), image_names={4: 'other.jpg'})
 
 
 @pytest.mark.parametrize('content, message', [

@@ -116,6 +116,10 @@ def test_bad_arguments_are_named():
         build(depth=59, block='res2net')
     with pytest.raises(ValueError, match='out_indices'):
         build(depth=59, out_indices=(5, ))
+    with pytest.raises(ValueError, match='out_indices'):
+        build(depth=59, out_indices=(-1, ))
+    with pytest.raises(ValueError, match='frozen_stages'):
+        build(depth=59, frozen_stages=6)
 
 
 def test_frozen_stages_cover_the_dilated_stages():

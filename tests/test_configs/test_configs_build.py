@@ -19,6 +19,19 @@ def test_config_builds_and_predicts_heatmaps(config):
     cfg = Config.fromfile(config)
     assert cfg.custom_imports.imports == ['custom_modules']
     model = MODELS.build(cfg.model).eval()
+    # Every place that needs the codec has this config's (a child config that changes `codec`
+    # must restate the pipelines: mmengine resolves them in the parent).
+    def codec_of(cfg_dict) -> dict:
+        return {k: v for k, v in cfg_dict.items() if k != '_scope_'}
+
+    assert codec_of(cfg.model.head.decoder) == codec_of(cfg.codec)
+    for pipeline in (cfg.train_dataloader.dataset.pipeline, cfg.val_dataloader.dataset.pipeline,
+                     cfg.test_dataloader.dataset.pipeline):
+        for transform in pipeline:
+            if transform.type == 'TopdownAffine':
+                assert tuple(transform.input_size) == tuple(cfg.codec.input_size)
+            if transform.type == 'GenerateTarget':
+                assert codec_of(transform.encoder) == codec_of(cfg.codec)
     width, height = cfg.codec.input_size
     heatmap_w, heatmap_h = cfg.codec.heatmap_size
     assert (width // heatmap_w, height // heatmap_h) == (4, 4)

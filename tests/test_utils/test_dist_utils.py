@@ -16,6 +16,15 @@ def test_single_process_configs_are_left_alone():
     assert 'model_wrapper_cfg' not in cfg
 
 
+def test_slurm_and_mpi_without_gpu_are_refused_with_the_way_out():
+    if torch.cuda.is_available():
+        return
+    import pytest
+    for launcher in ('slurm', 'mpi'):
+        with pytest.raises(RuntimeError, match='dist_train.sh'):
+            setup_cpu_distributed(Config(dict(launcher=launcher)))
+
+
 def test_torchrun_launch_without_gpu_uses_gloo_and_cpu_ddp():
     """In a fresh interpreter with torchrun's environment for a world of one process."""
     if torch.cuda.is_available():
@@ -42,7 +51,9 @@ def test_torchrun_launch_without_gpu_uses_gloo_and_cpu_ddp():
     assert cfg.env_cfg.dist_cfg == dict(backend='gloo', timeout=60)
     assert cfg.model_wrapper_cfg == dict(type='MMDistributedDataParallel', broadcast_buffers=True,
                                          find_unused_parameters=True, device_ids=None)
-    dist.destroy_process_group()
+    from custom_modules.utils import destroy_distributed
+    destroy_distributed()
+    assert not dist.is_initialized()
     print('OK')
     '''
     proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True,

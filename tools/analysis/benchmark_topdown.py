@@ -2,6 +2,7 @@
 
     python tools/analysis/benchmark_topdown.py                       # HSRNet-59, HSR-MSNet-59, ResNet-50
     python tools/analysis/benchmark_topdown.py CONFIG [CONFIG ...] --batch-sizes 1 32 --repeats 5
+    python tools/analysis/benchmark_topdown.py CONFIG [CONFIG ...] --input-size 256 192
 
 Every model runs in this one process on the same input: backbone + head (``mode='tensor'``, no flip
 test, no pre/post-processing), ``torch.no_grad()``, eval mode. After ``--warmup`` untimed passes of
@@ -61,6 +62,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='*', default=[str(c) for c in DEFAULT_CONFIGS],
                         help='top-down configs; the first is the latency baseline')
+    parser.add_argument('--input-size', type=int, nargs=2, metavar=('HEIGHT', 'WIDTH'),
+                        help='run every model at this input size (default: the configs\' own, '
+                        'which must then agree)')
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)
@@ -84,11 +88,14 @@ def main() -> None:
               [f'latency b{b} (ms)' for b in args.batch_sizes] +
               [f'b{b} / baseline' for b in args.batch_sizes])
     cfgs = [Config.fromfile(config) for config in args.configs]
-    input_sizes = {tuple(cfg.codec.input_size) for cfg in cfgs}
-    if len(input_sizes) != 1:
-        raise ValueError(f'the configs have different input sizes {input_sizes}: benchmark each '
-                         'input size on its own')
-    width, height = input_sizes.pop()
+    if args.input_size:
+        height, width = args.input_size
+    else:
+        input_sizes = {tuple(cfg.codec.input_size) for cfg in cfgs}
+        if len(input_sizes) != 1:
+            raise ValueError(f'the configs have different input sizes {input_sizes}: pass '
+                             '--input-size to run them all at one size')
+        width, height = input_sizes.pop()
     models = []
     for cfg in cfgs:
         cfg.model.backbone.init_cfg = None  # no pretrained weights are needed to time a model

@@ -33,9 +33,18 @@ fi
 start=$(date +%s)
 step() { echo "setup: [$(( $(date +%s) - start ))s] $*"; }
 
-if [ ! -x "$venv/bin/python" ]; then
+if ! "$python" -c 'import sys; assert sys.version_info >= (3, 10)' 2>/dev/null; then
+  echo "setup: $python is not Python >= 3.10 (set PYTHON=python3.11)" >&2; exit 1
+fi
+for tool in gcc g++; do
+  command -v $tool >/dev/null || { echo "setup: $tool not found: apt-get install build-essential" >&2; exit 1; }
+done
+if ! "$python" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  echo "setup: Python.h not found: apt-get install python3-dev" >&2; exit 1
+fi
+if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
   step "creating $venv with $($python --version)"
-  "$python" -m venv "$venv"
+  "$python" -m venv --clear "$venv" || { echo "setup: venv failed: apt-get install python3-venv" >&2; exit 1; }
 fi
 rm -f "$stamp_file"
 pip=("$venv/bin/python" -m pip install --disable-pip-version-check -c "$constraints")
@@ -56,10 +65,13 @@ step "mmpose (without its unused chumpy dependency)"
 
 if ! "$venv/bin/python" -c "import mmcv.ops" 2>/dev/null || [ "$force_cuda" = 1 ]; then
   step "mmcv with its C++ ops (FORCE_CUDA=$force_cuda; the first build takes about 11 min on 2 cores)"
-  cache=()
-  # A cached wheel is the CPU build: a CUDA build must compile again.
-  [ "$force_cuda" = 1 ] && cache=(--no-cache-dir --force-reinstall --no-deps)
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} "${pip[@]}" --no-build-isolation "${cache[@]}" mmcv
+  rebuild=()
+  # A CUDA build, or an installed mmcv whose ops do not load (built against another torch), must
+  # compile again: pip's cached wheel is the CPU build for the torch it was built with.
+  if [ "$force_cuda" = 1 ] || "$venv/bin/python" -m pip show -q mmcv 2>/dev/null; then
+    rebuild=(--no-cache-dir --force-reinstall --no-deps)
+  fi
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} "${pip[@]}" --no-build-isolation "${rebuild[@]}" mmcv
 fi
 
 step "this project (editable)"

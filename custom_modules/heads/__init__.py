@@ -1,0 +1,3 @@
+from .mlpe_head import MLPEHead
+
+__all__ = ['MLPEHead']

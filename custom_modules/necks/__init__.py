@@ -1,0 +1,3 @@
+from .mlpe_neck import MLPENeck
+
+__all__ = ['MLPENeck']

@@ -1,0 +1,26 @@
+"""Each paper's model, width-reduced and trained from scratch, must be able to fit the 4 COCO
+sample images: COCO AP >= 0.8 on them with ground-truth boxes."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SAMPLE_CONFIGS = {
+    'hsr-msnet': REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+    'mlpe': REPO_ROOT / 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
+}
+
+
+@pytest.mark.parametrize('model', sorted(SAMPLE_CONFIGS))
+def test_model_fits_the_sample_with_ground_truth_boxes(model, train_on_sample, run_tool, tmp_path):
+    config = SAMPLE_CONFIGS[model]
+    checkpoint = train_on_sample(config)
+    out = tmp_path / 'metrics.json'
+    run_tool([sys.executable, 'tools/test.py', str(config), str(checkpoint),
+              '--work-dir', str(tmp_path), '--out', str(out),
+              '--cfg-options', 'test_dataloader.dataset.bbox_file=None'])
+    metrics = json.loads(out.read_text())
+    assert metrics['coco/AP'] >= 0.8, metrics
