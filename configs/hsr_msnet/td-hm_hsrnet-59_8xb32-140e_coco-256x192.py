@@ -20,9 +20,9 @@ model = dict(
         type='HSRNet',
         depth=59,
         block='bottleneck',
-        # DetNet-59 ImageNet weights, as the paper initialises HSRNet-59 (from
-        # github.com/guoruoqian/DetNet_pytorch, converted to this module's names); download
-        # them there: no public OpenMMLab URL exists.
+        # DetNet-59 ImageNet weights, as the paper initialises HSRNet-59: download them from
+        # github.com/guoruoqian/DetNet_pytorch (no OpenMMLab URL exists) and convert them with
+        # tools/model_converters/detnet2hsrnet.py.
         init_cfg=dict(type='Pretrained', checkpoint='data/pretrained/detnet59.pth')),
     head=dict(
         in_channels=1024,
