@@ -62,14 +62,10 @@ def list_images(image_dir: Path, ann_file: str = None) -> List[Tuple[int, Path]]
 
 def main() -> None:
     args = parse_args()
-    from mmdet.apis import init_detector
-    from mmpose.utils import adapt_mmdet_pipeline
-
-    from custom_modules.apis import coco_detections, detect_persons
+    from custom_modules.apis import build_person_detector, coco_detections, detect_persons
 
     images = list_images(Path(args.images), args.ann_file)
-    detector = init_detector(args.det_config, args.det_checkpoint, device=args.device)
-    detector.cfg = adapt_mmdet_pipeline(detector.cfg)
+    detector = build_person_detector(args.det_config, args.det_checkpoint, args.device)
     detections = []
     for image_id, path in images:
         boxes = detect_persons(detector, mmcv.imread(str(path)), args.det_cat_id, args.bbox_thr,

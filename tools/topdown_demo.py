@@ -78,7 +78,8 @@ def main() -> None:
     from mmpose.apis import init_model
     from mmpose.registry import VISUALIZERS
 
-    from custom_modules.apis import detect_persons, estimate_poses, load_person_boxes
+    from custom_modules.apis import (build_person_detector, detect_persons, estimate_poses,
+                                     load_person_boxes)
 
     source = Path(args.input)
     if not source.exists():
@@ -98,10 +99,7 @@ def main() -> None:
                 print(f'{name}: no person box in {args.bbox_file}')
             return file_boxes.get(name, np.zeros((0, 5), np.float32))
     else:
-        from mmdet.apis import init_detector
-        from mmpose.utils import adapt_mmdet_pipeline
-        detector = init_detector(args.det_config, args.det_checkpoint, device=args.device)
-        detector.cfg = adapt_mmdet_pipeline(detector.cfg)
+        detector = build_person_detector(args.det_config, args.det_checkpoint, args.device)
 
         def get_boxes(name: str, image: np.ndarray) -> np.ndarray:
             return detect_persons(detector, image, args.det_cat_id, args.bbox_thr, args.nms_thr)

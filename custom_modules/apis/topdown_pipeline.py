@@ -19,12 +19,29 @@ from mmpose.structures import merge_data_samples, split_instances
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
+def build_person_detector(config: str, checkpoint: Optional[str] = None,
+                          device: str = 'cpu') -> nn.Module:
+    """An MMDetection detector whose test pipeline runs inside mmpose's default scope.
+
+    Args:
+        config: MMDetection config (this project's YOLOv3: ``configs/detectors/``).
+        checkpoint: Its weights (path or URL); None leaves them random.
+        device: e.g. ``'cpu'`` or ``'cuda:0'``.
+    """
+    from mmdet.apis import init_detector
+    from mmpose.utils import adapt_mmdet_pipeline
+
+    detector = init_detector(config, checkpoint, device=device)
+    detector.cfg = adapt_mmdet_pipeline(detector.cfg)
+    return detector
+
+
 def detect_persons(detector: nn.Module, image: np.ndarray, cat_id: int = 0,
                    score_thr: float = 0.3, nms_thr: float = 0.3) -> np.ndarray:
     """Person boxes of an MMDetection detector.
 
     Args:
-        detector: A model from ``mmdet.apis.init_detector``.
+        detector: A model from :func:`build_person_detector`.
         image: (H, W, 3) BGR image.
         cat_id: The detector's label of the person class (0 for COCO-trained detectors).
         score_thr: Keep boxes scoring above this.

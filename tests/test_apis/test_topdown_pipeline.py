@@ -5,17 +5,14 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from mmdet.apis import init_detector
-from mmpose.utils import adapt_mmdet_pipeline
 
-from custom_modules.apis import detect_persons, load_person_boxes
+from custom_modules.apis import build_person_detector, detect_persons, load_person_boxes
 
 DETECTOR_CONFIG = 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
 
 
 def test_yolov3_person_detector_builds_and_runs_on_cpu(repo_root):
-    detector = init_detector(str(repo_root / DETECTOR_CONFIG), None, device='cpu')
-    detector.cfg = adapt_mmdet_pipeline(detector.cfg)
+    detector = build_person_detector(str(repo_root / DETECTOR_CONFIG))
     assert type(detector).__name__ == 'YOLOV3'
     assert detector.bbox_head.num_classes == 80
     image = mmcv.imread(str(repo_root / 'tests/data/coco/000000000785.jpg'))
