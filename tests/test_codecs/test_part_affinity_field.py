@@ -1,0 +1,150 @@
+"""PartAffinityField: keypoint conventions, encoding (eqs. 1-2), and the round trip of the
+sample's real multi-person ground truth through encode -> decode, scored with COCO AP."""
+import json
+
+import numpy as np
+import pytest
+from xtcocotools.coco import COCO
+from xtcocotools.cocoeval import COCOeval
+
+from custom_modules.codecs import (LIMB_FLIP_INDICES, OPENPOSE_FLIP_INDICES, OPENPOSE_LIMBS,
+                                   PartAffinityField, coco_to_openpose, openpose_to_coco)
+
+SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87,
+                   .89, .89]) / 10.0
+
+
+def test_coco_openpose_conversion_round_trips_and_adds_the_neck():
+    keypoints = np.random.rand(3, 17, 2).astype(np.float32)
+    visible = np.ones((3, 17), np.float32)
+    visible[1, 6] = 0  # no right shoulder: no neck
+    op, op_visible = coco_to_openpose(keypoints, visible)
+    assert op.shape == (3, 18, 2) and op_visible.shape == (3, 18)
+    np.testing.assert_allclose(op[:, 1], keypoints[:, [5, 6]].mean(axis=1))
+    assert op_visible[1, 1] == 0 and op_visible[0, 1] == 1
+    np.testing.assert_allclose(op[:, 2], keypoints[:, 6])  # OpenPose 2 is the right shoulder
+    back, back_visible = openpose_to_coco(op, op_visible)
+    np.testing.assert_array_equal(back, keypoints)
+    np.testing.assert_array_equal(back_visible, visible)
+    assert len(OPENPOSE_LIMBS) == 19
+
+
+def test_encode_gaussians_background_and_unit_vectors():
+    codec = PartAffinityField(input_size=(64, 64), heatmap_size=(32, 32), sigma=1.5)
+    keypoints = np.zeros((1, 17, 2), np.float32)
+    visible = np.zeros((1, 17), np.float32)
+    keypoints[0, 6] = (20, 20)  # right shoulder at heatmap (10, 10)
+    keypoints[0, 8] = (20, 40)  # right elbow at heatmap (10, 20): the limb points down
+    visible[0, [6, 8]] = 1
+    encoded = codec.encode(keypoints, visible)
+    heatmaps, pafs = encoded['heatmaps'], encoded['pafs']
+    assert heatmaps.shape == (19, 32, 32) and pafs.shape == (38, 32, 32)
+    assert heatmaps[2, 10, 10] == pytest.approx(1.0)
+    assert heatmaps[2, 10, 11] == pytest.approx(np.exp(-1 / 1.5**2))
+    np.testing.assert_allclose(heatmaps[18], 1 - heatmaps[:18].max(axis=0))
+    limb = next(i for i, (a, b) in enumerate(OPENPOSE_LIMBS) if (a, b) == (2, 3))
+    np.testing.assert_allclose(pafs[2 * limb:2 * limb + 2, 15, 10], [0, 1])  # on the limb
+    assert np.all(pafs[2 * limb:2 * limb + 2, 15, 14] == 0)  # 4 pixels beside it
+    assert np.abs(pafs).sum() == np.abs(pafs[2 * limb:2 * limb + 2]).sum()  # no other limb
+
+
+def test_overlapping_limbs_average_their_vectors():
+    codec = PartAffinityField(input_size=(32, 32), heatmap_size=(32, 32))
+    keypoints = np.zeros((2, 17, 2), np.float32)
+    keypoints[:, 6] = (10, 10)
+    keypoints[0, 8] = (20, 10)  # to the right
+    keypoints[1, 8] = (10, 20)  # downwards
+    visible = np.zeros((2, 17), np.float32)
+    visible[:, [6, 8]] = 1
+    pafs = codec.encode(keypoints, visible)['pafs']
+    limb = next(i for i, (a, b) in enumerate(OPENPOSE_LIMBS) if (a, b) == (2, 3))
+    np.testing.assert_allclose(pafs[2 * limb:2 * limb + 2, 10, 10], [0.5, 0.5])
+
+
+def coco_round_trip_ap(ann_file: str, stride: int) -> float:
+    coco = COCO(ann_file)
+    results = []
+    for image_id in coco.getImgIds():
+        image = coco.loadImgs(image_id)[0]
+        anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))
+                if a['num_keypoints'] > 0]
+        keypoints = np.array([a['keypoints'] for a in anns], np.float32).reshape(-1, 17, 3)
+        width, height = image['width'], image['height']
+        codec = PartAffinityField(input_size=(width, height),
+                                  heatmap_size=(width // stride, height // stride))
+        encoded = codec.encode(keypoints[..., :2], (keypoints[..., 2] > 0).astype(np.float32))
+        pred, scores, _ = codec.decode(encoded['heatmaps'], encoded['pafs'])
+        for person, person_scores in zip(pred, scores):
+            found = person_scores > 0
+            results.append(dict(
+                image_id=image_id, category_id=1, score=float(person_scores[found].mean()),
+                keypoints=np.concatenate([person, found[:, None]], axis=1).ravel().tolist()))
+    detections = coco.loadRes(results)
+    evaluator = COCOeval(coco, detections, 'keypoints', SIGMAS, use_area=True)
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+    return evaluator.stats[0]
+
+
+def test_round_trip_of_the_samples_real_crowds(repo_root):
+    """Encode the ground truth of the 4 sample images (up to 5 people each) and group it back."""
+    ap = coco_round_trip_ap(str(repo_root / 'tests/data/coco/test_coco.json'), stride=4)
+    assert ap >= 0.9
+
+
+def test_decode_of_empty_maps_finds_nobody():
+    codec = PartAffinityField(input_size=(64, 48), heatmap_size=(16, 12))
+    keypoints, scores, instance_scores = codec.decode(np.zeros((19, 12, 16)),
+                                                      np.zeros((38, 12, 16)))
+    assert keypoints.shape == (0, 17, 2) and scores.shape == (0, 17)
+    assert instance_scores.shape == (0, )
+
+
+def test_greedy_match_equals_one_at_a_time_greedy_search():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        num_a, num_b = rng.integers(1, 7, size=2)
+        scores = rng.random((num_a, num_b))
+        scores[rng.random((num_a, num_b)) < 0.3] = -np.inf
+        first, second = np.indices(scores.shape).reshape(2, -1)
+        taken = PartAffinityField.greedy_match(first, second, scores.ravel())
+        # reference: repeatedly take the best remaining pair
+        expected, left = [], scores.copy()
+        while np.isfinite(left).any():
+            a, b = np.unravel_index(np.argmax(left), left.shape)
+            expected.append((a, b))
+            left[a, :] = left[:, b] = -np.inf
+        assert sorted(zip(first[taken], second[taken])) == sorted(expected)
+
+
+def test_a_keypoint_half_way_between_pixels_gives_one_peak():
+    codec = PartAffinityField(input_size=(32, 32), heatmap_size=(16, 16))
+    keypoints = np.zeros((1, 17, 2), np.float32)
+    keypoints[0, 0] = (2 * 5.5, 2 * 7.5)  # nose at heatmap (5.5, 7.5): a 2x2 plateau
+    visible = np.zeros((1, 17), np.float32)
+    visible[0, 0] = 1
+    joints, xy, scores = codec.find_peaks(codec.encode(keypoints, visible)['heatmaps'])
+    assert joints.tolist() == [0]
+    # the 3x3 centroid pulls towards the peak pixel, but is within 0.15 px (0.5 unrefined)
+    np.testing.assert_allclose(xy[0], (5.5, 7.5), atol=0.15)
+
+
+def test_flip_indices_swap_sides_and_keep_limb_directions():
+    assert OPENPOSE_FLIP_INDICES[2] == 5 and OPENPOSE_FLIP_INDICES[1] == 1  # shoulders, neck
+    for limb, flipped in enumerate(LIMB_FLIP_INDICES):
+        a, b = OPENPOSE_LIMBS[limb]
+        assert tuple(OPENPOSE_LIMBS[flipped]) == (OPENPOSE_FLIP_INDICES[a],
+                                                  OPENPOSE_FLIP_INDICES[b])
+    # encoding a mirrored person gives the mirrored maps
+    codec = PartAffinityField(input_size=(33, 33), heatmap_size=(33, 33))
+    rng = np.random.default_rng(1)
+    keypoints = rng.uniform(4, 28, size=(1, 17, 2)).astype(np.float32)
+    mirrored = keypoints.copy()
+    mirrored[..., 0] = 32 - mirrored[..., 0]
+    mirrored = mirrored[:, [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]]
+    original, flipped = codec.encode(keypoints), codec.encode(mirrored)
+    np.testing.assert_allclose(flipped['heatmaps'][:18],
+                               original['heatmaps'][OPENPOSE_FLIP_INDICES][..., ::-1], atol=1e-5)
+    pafs = original['pafs'].reshape(19, 2, 33, 33)[LIMB_FLIP_INDICES][..., ::-1] * [[[-1]], [[1]]]
+    np.testing.assert_allclose(flipped['pafs'].reshape(19, 2, 33, 33), pafs, atol=1e-5)
