@@ -208,15 +208,19 @@ class PartAffinityField(BaseKeypointCodec):
                             | np.isin(second[order], second[chosen]))]
         return np.concatenate(taken) if taken else np.zeros(0, dtype=np.intp)
 
-    def group(self, heatmaps: np.ndarray,
+    def group(self, joints: np.ndarray, xy: np.ndarray, peak_scores: np.ndarray,
               pafs: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Peaks, limb scores, greedy matching and assembly (class doc, steps 1-5).
+        """Group keypoint candidates into people: limb scores, greedy matching and assembly
+        (class doc, steps 2-5).
+
+        Args:
+            joints, xy, peak_scores: The candidates, as :meth:`find_peaks` returns them.
+            pafs: (38, H, W) limb fields.
 
         Returns:
             tuple: OpenPose ``keypoints`` (N, 18, 2) in heatmap pixels, ``keypoint_scores``
             (N, 18) with 0 for a missing keypoint, and ``instance_scores`` (N,).
         """
-        joints, xy, peak_scores = self.find_peaks(heatmaps)
         num_peaks = len(joints)
         first_peak = np.searchsorted(joints, np.arange(self.num_keypoints + 1))
         count = np.diff(first_peak)
@@ -269,6 +273,7 @@ class PartAffinityField(BaseKeypointCodec):
             tuple: COCO ``keypoints`` (N, 17, 2) in input pixels, ``keypoint_scores`` (N, 17),
             0 where a keypoint was not found, and ``instance_scores`` (N,).
         """
-        keypoints, keypoint_scores, instance_scores = self.group(heatmaps, pafs)
+        keypoints, keypoint_scores, instance_scores = self.group(*self.find_peaks(heatmaps),
+                                                                 pafs)
         keypoints, keypoint_scores = openpose_to_coco(keypoints, keypoint_scores)
         return keypoints * self.scale_factor, keypoint_scores, instance_scores

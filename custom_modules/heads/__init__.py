@@ -1,3 +1,6 @@
 from .mlpe_head import MLPEHead
+from .mln_head import MLNHead
+from .openpose_head import OpenPoseHead
+from .paf_head import BasePAFHead
 
-__all__ = ['MLPEHead']
+__all__ = ['MLPEHead', 'MLNHead', 'OpenPoseHead', 'BasePAFHead']

@@ -1,5 +1,6 @@
-"""Every runnable config of the project parses, builds its model from the registries alone and
-produces heatmaps at a quarter of the input size."""
+"""Every runnable config of the project parses and builds its model from the registries alone;
+top-down models give heatmaps at a quarter of the input size, bottom-up (part affinity field)
+models joint maps and limb fields at an eighth."""
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,23 @@ from mmpose.utils import register_all_modules
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs'
 POSE_CONFIGS = sorted(p for p in CONFIG_ROOT.glob('*/*.py')
                       if p.parent.name not in ('detectors', ) and not p.name.startswith('_'))
+TOPDOWN_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('td-')]
+BOTTOMUP_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('paf_')]
 
 
-@pytest.mark.parametrize('config', POSE_CONFIGS, ids=lambda p: f'{p.parent.name}/{p.stem}')
+def config_id(path: Path) -> str:
+    return f'{path.parent.name}/{path.stem}'
+
+
+def codec_of(cfg_dict) -> dict:
+    return {k: v for k, v in cfg_dict.items() if k != '_scope_'}
+
+
+def test_every_config_is_tested():
+    assert set(TOPDOWN_CONFIGS) | set(BOTTOMUP_CONFIGS) == set(POSE_CONFIGS)
+
+
+@pytest.mark.parametrize('config', TOPDOWN_CONFIGS, ids=config_id)
 def test_config_builds_and_predicts_heatmaps(config):
     register_all_modules()
     cfg = Config.fromfile(config)
@@ -21,9 +36,6 @@ def test_config_builds_and_predicts_heatmaps(config):
     model = MODELS.build(cfg.model).eval()
     # Every place that needs the codec has this config's (a child config that changes `codec`
     # must restate the pipelines: mmengine resolves them in the parent).
-    def codec_of(cfg_dict) -> dict:
-        return {k: v for k, v in cfg_dict.items() if k != '_scope_'}
-
     assert codec_of(cfg.model.head.decoder) == codec_of(cfg.codec)
     for pipeline in (cfg.train_dataloader.dataset.pipeline, cfg.val_dataloader.dataset.pipeline,
                      cfg.test_dataloader.dataset.pipeline):
@@ -38,3 +50,28 @@ def test_config_builds_and_predicts_heatmaps(config):
     with torch.no_grad():
         heatmaps = model(torch.randn(1, 3, height, width), None, mode='tensor')
     assert heatmaps.shape == (1, 17, heatmap_h, heatmap_w)
+
+
+@pytest.mark.parametrize('config', BOTTOMUP_CONFIGS, ids=config_id)
+def test_bottomup_config_builds_and_predicts_maps_and_fields(config):
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    assert cfg.custom_imports.imports == ['custom_modules']
+    model = MODELS.build(cfg.model).eval()
+    # grouping runs on maps restored to the input size, so the decoder's maps are input-sized
+    assert cfg.model.test_cfg.restore_heatmap_size
+    assert codec_of(cfg.model.head.decoder) == dict(codec_of(cfg.codec),
+                                                    heatmap_size=cfg.codec.input_size)
+    for transform in cfg.train_dataloader.dataset.pipeline:
+        if transform.type == 'GenerateTarget':
+            assert codec_of(transform.encoder) == codec_of(cfg.codec)
+        if transform.type == 'BottomupRandomAffine':
+            assert tuple(transform.input_size) == tuple(cfg.codec.input_size)
+    assert 'BottomupGetHeatmapMask' in [t.type for t in cfg.train_dataloader.dataset.pipeline]
+    width, height = cfg.codec.input_size
+    heatmap_w, heatmap_h = cfg.codec.heatmap_size
+    assert (width // heatmap_w, height // heatmap_h) == (8, 8)
+    with torch.no_grad():
+        heatmaps, pafs = model(torch.randn(1, 3, height, width), None, mode='tensor')
+    assert heatmaps[-1].shape == (1, 19, heatmap_h, heatmap_w)
+    assert pafs[-1].shape == (1, 38, heatmap_h, heatmap_w)

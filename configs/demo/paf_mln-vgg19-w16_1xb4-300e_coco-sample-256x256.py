@@ -1,0 +1,68 @@
+# MLN at a quarter of its width (VGG front from 16 channels, 32-channel transfer and refinement
+# convs) at 256x256, trained from scratch on the 4-image COCO sample bundled in tests/data/coco
+# (12 people with keypoints) and evaluated bottom-up on the same images: it shows the whole
+# bottom-up path (targets, masked losses, grouping, CocoMetric) learning in a few CPU minutes;
+# it is no model to use on other images.
+_base_ = ['../mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py']
+
+data_root = '{{ fileDirname }}/../../tests/data/coco/'
+codec = dict(
+    type='PartAffinityField', input_size=(256, 256), heatmap_size=(32, 32), sigma=1.0,
+    limb_width=1.0)
+
+train_cfg = dict(max_epochs=300, val_interval=100)
+optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=2e-3))
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=30, start_factor=0.01, by_epoch=False),
+    dict(type='MultiStepLR', begin=0, end=300, milestones=[240], gamma=0.1, by_epoch=True),
+]
+auto_scale_lr = dict(base_batch_size=4)
+default_hooks = dict(
+    logger=dict(interval=30),
+    checkpoint=dict(interval=100, max_keep_ckpts=1, save_best=None))
+
+model = dict(
+    # batch norm, which the paper's model has not, to learn from scratch in minutes
+    backbone=dict(base_channels=16, cpm_channels=(64, 32), norm_cfg=dict(type='BN'),
+                  init_cfg=None),
+    head=dict(
+        in_channels=32, channels=32, mid_channels=128, norm_cfg=dict(type='BN'),
+        loss_heatmap=dict(type='KeypointMSELoss', loss_weight=100.0),
+        loss_paf=dict(type='KeypointMSELoss', loss_weight=100.0),
+        decoder=dict(codec, heatmap_size=codec['input_size'])))
+
+# Milder augmentation than on COCO: 12 people cannot teach invariance to 40-degree rotations.
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='BottomupRandomAffine', input_size=codec['input_size'], scale_factor=(0.8, 1.2),
+         rotate_factor=10, shear_factor=0),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='BottomupGetHeatmapMask'),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='BottomupResize', input_size=codec['input_size'], size_factor=8,
+         resize_mode='expand'),
+    dict(type='PackPoseInputs',
+         meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
+                    'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
+                    'flip_indices', 'raw_ann_info', 'skeleton_links')),
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root, ann_file='test_coco.json', data_prefix=dict(img=''),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root, ann_file='test_coco.json', data_prefix=dict(img=''),
+        pipeline=val_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'test_coco.json')
+test_evaluator = val_evaluator

@@ -1,0 +1,92 @@
+# MLN (Huang et al., ICASSP 2019): VGG-19 front, joint and limb branches, feature transfer and
+# refinement, greedy part-affinity-field grouping. Bottom-up, trained with mmpose's
+# BottomupPoseEstimator. What the paper leaves open is chosen in projects/mln/README.md.
+_base_ = ['mmpose::_base_/default_runtime.py']
+custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
+
+# Sec. 3.2: SGD, lr 6e-5, momentum 0.9, weight decay 5e-4, mini-batch 28. The schedule is not
+# given; 100 epochs with steps at 70 and 90 are chosen here.
+train_cfg = dict(max_epochs=100, val_interval=10)
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=6e-5, momentum=0.9, weight_decay=5e-4))
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),
+    dict(type='MultiStepLR', begin=0, end=100, milestones=[70, 90], gamma=0.1, by_epoch=True),
+]
+auto_scale_lr = dict(base_batch_size=28)
+default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
+
+# OpenPose's COCO convention (18 keypoints with the neck, 19 limbs), stride 8.
+codec = dict(
+    type='PartAffinityField', input_size=(368, 368), heatmap_size=(46, 46), sigma=1.0,
+    limb_width=1.0)
+heatmap_pixels = codec['heatmap_size'][0] * codec['heatmap_size'][1]
+
+model = dict(
+    type='BottomupPoseEstimator',
+    # Sec. 3.2: pixel values divided by 256, minus 0.5
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor', mean=[128, 128, 128], std=[256, 256, 256],
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='VGGFront',
+        # ImageNet VGG-19 converted by tools/model_converters/vgg2vggfront.py
+        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vgg19_front.pth')),
+    head=dict(
+        type='MLNHead',
+        # eqs. 3-4 sum over pixels and channels; KeypointMSELoss averages, so the weight C*H*W/2
+        # restores Caffe's EuclideanLoss (sum / 2 per image), the scale the paper's lr is for
+        loss_heatmap=dict(type='KeypointMSELoss', loss_weight=19 * heatmap_pixels / 2),
+        loss_paf=dict(type='KeypointMSELoss', loss_weight=38 * heatmap_pixels / 2),
+        # maps are resized to the input image before grouping, as OpenPose does
+        decoder=dict(codec, heatmap_size=codec['input_size'])),
+    test_cfg=dict(flip_test=False, multiscale_test=False, restore_heatmap_size=True))
+
+dataset_type = 'CocoDataset'
+data_mode = 'bottomup'
+data_root = 'data/coco/'
+
+# OpenPose's augmentation: scale 0.5-1.1, rotation up to 40 degrees, flips
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='BottomupRandomAffine', input_size=codec['input_size'], scale_factor=(0.5, 1.1),
+         rotate_factor=40, shear_factor=0),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='BottomupGetHeatmapMask'),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    # the shorter side to 368 (the paper's 368x432 for 4:3 images), padded to a multiple of 8
+    dict(type='BottomupResize', input_size=codec['input_size'], size_factor=8,
+         resize_mode='expand'),
+    dict(type='PackPoseInputs',
+         meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
+                    'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
+                    'flip_indices', 'raw_ann_info', 'skeleton_links')),
+]
+
+train_dataloader = dict(
+    batch_size=28,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, data_mode=data_mode,
+        ann_file='annotations/person_keypoints_train2017.json',
+        data_prefix=dict(img='train2017/'), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, data_mode=data_mode,
+        ann_file='annotations/person_keypoints_val2017.json',
+        data_prefix=dict(img='val2017/'), test_mode=True, pipeline=val_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json',
+    nms_mode='none', score_mode='bbox')
+test_evaluator = val_evaluator

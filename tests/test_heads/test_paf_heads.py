@@ -1,0 +1,149 @@
+"""MLNHead and OpenPoseHead: the paper's weight and MAC accounting, stage outputs, masked losses,
+and prediction (flip and multi-scale averaging, decoding) through BasePAFHead."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer
+from mmengine.structures import PixelData
+from mmpose.structures import PoseDataSample
+
+from custom_modules.backbones import VGGFront
+from custom_modules.codecs import PartAffinityField
+from custom_modules.heads import BasePAFHead, MLNHead, OpenPoseHead
+
+
+class TrunkAndHead(nn.Module):
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone, self.head = VGGFront(), head
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+
+def conv_weights(model: nn.Module) -> int:
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Conv2d))
+
+
+def macs_at_368x432(model: nn.Module) -> float:
+    analyzer = FlopAnalyzer(model.eval(), torch.zeros(1, 3, 368, 432))
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    return analyzer.total()
+
+
+def test_openpose_is_the_papers_baseline_exactly():
+    model = TrunkAndHead(OpenPoseHead())
+    assert conv_weights(model) == 52_298_816
+    assert sum(p.numel() for p in model.parameters()) == 52_311_446  # with biases
+    assert round(macs_at_368x432(model) / 1e9, 1) == 159.6
+
+
+def test_mln_is_within_3_percent_of_the_papers_weights_and_5_percent_of_its_macs():
+    model = TrunkAndHead(MLNHead())
+    assert abs(conv_weights(model) / 21_278_912 - 1) < 0.03
+    assert abs(macs_at_368x432(model) / 82.5e9 - 1) < 0.05
+
+
+@pytest.mark.parametrize('head, num_stages', [
+    (OpenPoseHead(in_channels=8, channels=8, mid_channels=16, num_stages=3), 3),
+    (MLNHead(in_channels=8, channels=8, mid_channels=16), 2),
+])
+def test_every_stage_gives_joint_maps_and_limb_fields(head, num_stages):
+    heatmaps, pafs = head((torch.rand(2, 8, 12, 10), ))
+    assert len(heatmaps) == len(pafs) == num_stages
+    assert all(hm.shape == (2, 19, 12, 10) for hm in heatmaps)
+    assert all(paf.shape == (2, 38, 12, 10) for paf in pafs)
+
+
+def test_mln_refinement_crosses_the_branches():
+    """The limb branch's refined fields depend on the joint branch's detection features (through
+    the transfer net), not only on the shared trunk."""
+    torch.manual_seed(0)
+    head = MLNHead(in_channels=8, channels=8, mid_channels=16)
+    trunk = torch.rand(1, 8, 12, 10)
+    limbs = head((trunk, ))[1][1]
+    with torch.no_grad():
+        head.transfer['joint_to_limb'][0].convs[0].conv.weight.mul_(3)
+    assert not torch.allclose(head((trunk, ))[1][1], limbs)
+    assert torch.allclose(head((trunk, ))[0][1], head((trunk, ))[0][1])
+
+
+def sample_with_targets(heatmaps, pafs, mask):
+    sample = PoseDataSample()
+    sample.gt_fields = PixelData(heatmaps=heatmaps, pafs=pafs, heatmap_mask=mask)
+    return sample
+
+
+def test_loss_sums_masked_stages_and_ignores_masked_pixels():
+    torch.manual_seed(0)
+    head = MLNHead(in_channels=8, channels=8, mid_channels=16)
+    feats = (torch.rand(2, 8, 6, 6), )
+    targets = [(torch.rand(19, 6, 6), torch.rand(38, 6, 6)) for _ in range(2)]
+    full = [sample_with_targets(hm, paf, torch.ones(6, 6)) for hm, paf in targets]
+    losses = head.loss(feats, full)
+    heatmaps, pafs = head(feats)
+    gt_heatmaps = torch.stack([t[0] for t in targets])
+    expected = sum(((hm - gt_heatmaps)**2).mean() for hm in heatmaps)
+    torch.testing.assert_close(losses['loss_joint'], expected)
+    losses['loss_limb'].backward()
+    assert head.detection['limb'].convs[0].conv.weight.grad.abs().sum() > 0
+
+    # a changed target under a zero mask changes nothing
+    masked = [sample_with_targets(hm, paf, torch.zeros(6, 6)) for hm, paf in targets]
+    changed = [sample_with_targets(hm + 5, paf - 5, torch.zeros(6, 6)) for hm, paf in targets]
+    torch.testing.assert_close(head.loss(feats, masked)['loss_joint'],
+                               head.loss(feats, changed)['loss_joint'])
+
+
+class MapsAsFeatures(BasePAFHead):
+    """A head whose 'features' are already the maps: tests BasePAFHead's predict alone."""
+
+    def forward(self, feats):
+        maps = feats[-1]
+        return [maps[:, :19]], [maps[:, 19:]]
+
+
+def encoded_people(codec: PartAffinityField, keypoints: np.ndarray) -> torch.Tensor:
+    encoded = codec.encode(keypoints, np.ones(keypoints.shape[:2], np.float32))
+    return torch.from_numpy(np.concatenate([encoded['heatmaps'], encoded['pafs']]))[None]
+
+
+def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
+    size = 64
+    codec = dict(type='PartAffinityField', input_size=(size, size), heatmap_size=(size, size))
+    head = MapsAsFeatures(decoder=codec)
+    rng = np.random.default_rng(0)
+    people = np.stack([rng.uniform(6, 26, (17, 2)), rng.uniform(6, 26, (17, 2)) + 32])
+    people = people.astype(np.float32)
+    mirrored = people.copy()
+    mirrored[..., 0] = size - 1 - mirrored[..., 0]
+    mirrored = mirrored[:, [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]]
+    maps = encoded_people(head.decoder, people)
+    mirrored_maps = encoded_people(head.decoder, mirrored)
+    sample = PoseDataSample(metainfo=dict(img_shape=(size, size)))
+
+    # the flipped image's maps, mapped back, equal the original's
+    flip_heatmaps, flip_pafs = head.flip_outputs(mirrored_maps[:, :19], mirrored_maps[:, 19:])
+    torch.testing.assert_close(flip_heatmaps, maps[:, :19], atol=1e-5, rtol=0)
+    torch.testing.assert_close(flip_pafs, maps[:, 19:], atol=1e-5, rtol=0)
+
+    plain = head.predict((maps, ), [sample])[0]
+    flipped = head.predict([(maps, ), (mirrored_maps, )], [sample], dict(flip_test=True))[0]
+    half = nn.functional.interpolate(maps, scale_factor=0.5, mode='bilinear')
+    two_scales = head.predict([(maps, ), (half, )], [sample],
+                              dict(multiscale_test=True, restore_heatmap_size=True))[0]
+    for pred in (plain, flipped, two_scales):
+        assert pred.keypoints.shape == (2, 17, 2)
+        order = np.argsort(pred.keypoints[:, 0, 0])
+        np.testing.assert_allclose(pred.keypoints[order], people, atol=1.0)
+        assert pred.bbox_scores.shape == (2, )
+
+
+def test_predict_without_a_decoder_says_so():
+    head = MapsAsFeatures()
+    with pytest.raises(RuntimeError, match='decoder'):
+        head.predict((torch.zeros(1, 57, 8, 8), ), [PoseDataSample(metainfo=dict(
+            img_shape=(8, 8)))])

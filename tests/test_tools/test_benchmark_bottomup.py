@@ -1,0 +1,27 @@
+"""tools/analysis/benchmark_bottomup.py: its grouping benchmark decodes every person of the
+ground-truth scenes and writes the markdown table (the model benchmark is too slow for a test)."""
+import sys
+from typing import Dict, List
+
+
+def parse_markdown_rows(text: str) -> List[Dict[str, str]]:
+    """Rows of the first markdown table in ``text``, as ``{column: cell}``."""
+    lines = [line for line in text.splitlines() if line.startswith('|')]
+    header = [cell.strip() for cell in lines[0].strip('|').split('|')]
+    return [dict(zip(header, (cell.strip() for cell in line.strip('|').split('|'))))
+            for line in lines[2:]]
+
+
+def test_grouping_finds_every_person_of_the_scenes(run_tool, tmp_path):
+    out = tmp_path / 't.md'
+    proc = run_tool([sys.executable, 'tools/analysis/benchmark_bottomup.py', '--skip-models',
+                     '--group-repeats', '3', '--out', str(out)])
+    text = out.read_text()
+    assert text.strip() in proc.stdout
+    rows = parse_markdown_rows(text)
+    # per scene, one row with the maps restored to the input size, one at stride 8
+    assert [row['people'] for row in rows] == ['2', '2', '10', '10']
+    assert [row['maps (HxW)'] for row in rows] == ['368x432 (restored)', '46x54 (stride 8)'] * 2
+    for row in rows:
+        assert row['people found'] == row['people'], row
+        assert float(row['group (ms)']) > 0 and float(row['decode (ms)']) > 0, row

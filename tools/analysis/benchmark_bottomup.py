@@ -1,0 +1,244 @@
+"""Weights, multiply-accumulates and CPU latency of bottom-up PAF models, and the time of grouping.
+
+    python tools/analysis/benchmark_bottomup.py                       # OpenPose, MLN; 2, 10 people
+    python tools/analysis/benchmark_bottomup.py CONFIG [CONFIG ...] --repeats 5 --out bench.md
+    python tools/analysis/benchmark_bottomup.py --skip-models --people 2 5 10 --group-repeats 500
+
+Models: every model runs in this one process on the same random input (batch 1, ``--input-size``,
+368x432 by default, the paper's): backbone + head (``_forward``, all stages, no flip test, no
+pre/post-processing), ``torch.no_grad()``, eval mode. After ``--warmup`` untimed passes of each
+model, the timed passes take turns (model A, B, A, B, ...) so that a slow spell of the machine hits
+every model alike; latency is the median of ``--repeats`` passes. "weights" counts the kernels of
+the ``nn.Conv2d`` layers without biases (the paper's convention), "params" all parameters. The
+multiply-accumulates are mmengine's count (``get_model_complexity_info``; mmpose and mmengine print
+this number as "FLOPs"). The speed-up divides the first config's latency (the baseline, OpenPose
+by default) by each model's.
+
+Grouping: scenes of ``--people`` people, built from the annotated people of
+``tests/data/coco/test_coco.json`` (each person's keypoints relative to its box, scaled into the
+cells of a grid on the input canvas), encoded by the MLN config's ``PartAffinityField`` at its
+stride (8). As at inference (``restore_heatmap_size``), the maps are resized to the input size
+(bilinear) and decoded there; a second row per scene decodes the stride-8 maps themselves. Times:
+``group`` (limb scores, greedy matching, assembly; the peaks precomputed) and ``decode`` (peaks +
+grouping + conversion to COCO keypoints), each the median of ``--group-repeats`` runs, the two
+taking turns. "people found" must equal the scene's people: the maps are the ground truth's.
+
+Prints markdown tables; ``--out`` also writes them to a file.
+"""
+import argparse
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Callable, List, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIGS = [
+    REPO_ROOT / 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
+    REPO_ROOT / 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
+]
+CODEC_CONFIG = DEFAULT_CONFIGS[1]
+TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
+MODELS_NOTE = ('Paper (Huang et al., ICASSP 2019; P40 GPU): MLN 21,278,912 weights, 82.5 GMACs; '
+               '42.2 vs 20.4 FPS for OpenPose, 2.07x.')
+GROUPING_NOTE = 'Paper: grouping 0.2 ms (2 people), 0.6 ms (10 people).'
+
+
+class TensorForward(nn.Module):
+    """``inputs (B, 3, H, W) -> (heatmaps, pafs)`` of a bottom-up estimator: per stage, the
+    ``(B, 19, H/8, W/8)`` joint maps and ``(B, 38, H/8, W/8)`` limb fields, flattened into one
+    tuple of tensors (the signature mmengine's counter traces)."""
+
+    def __init__(self, estimator: nn.Module) -> None:
+        super().__init__()
+        self.estimator = estimator
+
+    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        heatmaps, pafs = self.estimator._forward(inputs)
+        return (*heatmaps, *pafs)
+
+
+def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,
+                           repeats: int) -> List[float]:
+    """Median time (ms) of each call of ``fns``, after ``warmup`` untimed calls of each, the
+    timed calls taking turns."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, fn_times in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            fn_times.append(time.perf_counter() - start)
+    return [1000 * statistics.median(t) for t in times]
+
+
+def markdown_table(header: List[str], rows: List[List[str]]) -> str:
+    """``header`` and ``rows`` as a markdown table."""
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    return '\n'.join(lines + ['| ' + ' | '.join(row) + ' |' for row in rows])
+
+
+def model_table(args: argparse.Namespace) -> str:
+    """Markdown table of the weights, params, GMACs and interleaved batch-1 latency of the
+    models of ``args.configs`` at ``args.input_size``; the first config is the baseline."""
+    from mmpose.registry import MODELS
+
+    height, width = args.input_size
+    models = []
+    for config in args.configs:
+        cfg = Config.fromfile(config)
+        cfg.model.backbone.init_cfg = None  # no pretrained weights are needed to time a model
+        models.append(TensorForward(MODELS.build(cfg.model)).eval())
+    inputs = torch.randn(1, 3, height, width)
+    with torch.no_grad():
+        latencies = interleaved_medians_ms([lambda m=m: m(inputs) for m in models], args.warmup,
+                                           args.repeats)
+    rows = []
+    for config, model, ms in zip(args.configs, models, latencies):
+        weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Conv2d))
+        params = sum(p.numel() for p in model.parameters())
+        macs = get_model_complexity_info(
+            model, input_shape=(3, height, width), show_table=False, show_arch=False)['flops']
+        rows.append([Path(config).stem, f'{height}x{width}', f'{weights:,}', f'{params:,}',
+                     f'{macs / 1e9:.1f}', f'{ms:.1f}', f'{1000 / ms:.2f}',
+                     f'{latencies[0] / ms:.2f}x'])
+    header = ['model', 'input', 'weights (no bias)', 'params (with bias)', 'GMACs',
+              'latency b1 (ms)', 'FPS', 'speed-up vs baseline']
+    return markdown_table(header, rows)
+
+
+def load_templates(ann_file: Path) -> List[Tuple[np.ndarray, np.ndarray, float]]:
+    """Pose templates: the annotated people (``num_keypoints > 0``) of a COCO file.
+
+    Returns:
+        list: per person, ``keypoints`` (17, 2) relative to its box (0..1 inside the box),
+        ``visible`` (17,) 1.0 where annotated, and the box's aspect ratio ``w / h``.
+    """
+    templates = []
+    for ann in json.loads(ann_file.read_text())['annotations']:
+        if ann['num_keypoints'] == 0:
+            continue
+        x, y, w, h = ann['bbox']
+        keypoints = np.array(ann['keypoints'], dtype=np.float32).reshape(-1, 3)
+        templates.append((((keypoints[:, :2] - [x, y]) / [w, h]).astype(np.float32),
+                          (keypoints[:, 2] > 0).astype(np.float32), w / h))
+    return templates
+
+
+def make_scene(templates: List[Tuple[np.ndarray, np.ndarray, float]], num_people: int,
+               width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``num_people`` people on a ``width`` x ``height`` pixel canvas: template ``i % T`` in cell
+    ``i`` of a grid whose cells are closest to 2:1 (tall), its box scaled to 80% of the cell
+    (aspect kept) and centred, so no two people overlap.
+
+    Returns:
+        tuple: COCO ``keypoints`` (N, 17, 2) in canvas pixels and ``visible`` (N, 17).
+    """
+    rows = min(range(1, num_people + 1),
+               key=lambda r: abs(height / r / (width / math.ceil(num_people / r)) - 2))
+    cols = math.ceil(num_people / rows)
+    cell_w, cell_h = width / cols, height / rows
+    keypoints, visible = [], []
+    for i in range(num_people):
+        relative, person_visible, aspect = templates[i % len(templates)]
+        row, col = divmod(i, cols)
+        box_h = 0.8 * min(cell_w / aspect, cell_h)
+        box_w = box_h * aspect
+        origin = [col * cell_w + (cell_w - box_w) / 2, row * cell_h + (cell_h - box_h) / 2]
+        keypoints.append(relative * [box_w, box_h] + origin)
+        visible.append(person_visible)
+    return np.array(keypoints, dtype=np.float32), np.array(visible)
+
+
+def grouping_table(args: argparse.Namespace) -> str:
+    """Markdown table of grouping and decoding times on scenes of ``args.people`` people, at the
+    input size (maps restored) and at the codec's stride."""
+    from mmpose.registry import KEYPOINT_CODECS
+
+    height, width = args.input_size
+    codec_cfg = Config.fromfile(CODEC_CONFIG).codec
+    stride = codec_cfg.input_size[0] // codec_cfg.heatmap_size[0]
+    encoder = KEYPOINT_CODECS.build(
+        dict(codec_cfg, input_size=(width, height),
+             heatmap_size=(width // stride, height // stride)))
+    restored_decoder = KEYPOINT_CODECS.build(
+        dict(codec_cfg, input_size=(width, height), heatmap_size=(width, height)))
+    templates = load_templates(TEMPLATE_FILE)
+    rows = []
+    for num_people in args.people:
+        fields = encoder.encode(*make_scene(templates, num_people, width, height))
+        heatmaps, pafs = fields['heatmaps'], fields['pafs']
+        restored = [
+            F.interpolate(torch.from_numpy(maps)[None], size=(height, width), mode='bilinear',
+                          align_corners=False)[0].numpy() for maps in (heatmaps, pafs)
+        ]
+        for label, decoder, (hm, paf) in [('restored', restored_decoder, restored),
+                                          (f'stride {stride}', encoder, (heatmaps, pafs))]:
+            peaks = decoder.find_peaks(hm)
+            group_ms, decode_ms = interleaved_medians_ms(
+                [lambda: decoder.group(*peaks, paf), lambda: decoder.decode(hm, paf)],
+                args.warmup, args.group_repeats)
+            rows.append([str(num_people), f'{hm.shape[1]}x{hm.shape[2]} ({label})',
+                         str(len(peaks[0])), str(len(decoder.decode(hm, paf)[0])),
+                         f'{group_ms:.2f}', f'{decode_ms:.2f}'])
+    header = ['people', 'maps (HxW)', 'peaks', 'people found', 'group (ms)', 'decode (ms)']
+    return markdown_table(header, rows)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='*', default=[str(c) for c in DEFAULT_CONFIGS],
+                        help='bottom-up configs; the first is the latency baseline')
+    parser.add_argument('--input-size', type=int, nargs=2, default=[368, 432],
+                        metavar=('HEIGHT', 'WIDTH'), help='model input and scene canvas, pixels')
+    parser.add_argument('--warmup', type=int, default=2,
+                        help='untimed passes of each model and each grouping call')
+    parser.add_argument('--repeats', type=int, default=5, help='timed passes of each model')
+    parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
+                        help='torch CPU threads (default: torch\'s default for this machine)')
+    parser.add_argument('--people', type=int, nargs='+', default=[2, 10],
+                        help='people in the grouping scenes')
+    parser.add_argument('--group-repeats', type=int, default=200,
+                        help='timed runs of grouping and of decoding per scene')
+    parser.add_argument('--skip-models', action='store_true',
+                        help='time grouping only, no model table')
+    parser.add_argument('--out', help='also write the markdown tables here')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    from mmpose.utils import register_all_modules
+
+    import custom_modules  # noqa: F401
+
+    register_all_modules()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    sections = []
+    if not args.skip_models:
+        sections.append(f'CPU: {args.threads} threads, torch {torch.__version__}, batch 1, median '
+                        f'of {args.repeats} runs after {args.warmup} warm-up runs\n\n'
+                        f'{model_table(args)}\n\n{MODELS_NOTE}')
+    sections.append(f'Grouping (numpy, CPU), median of {args.group_repeats} '
+                    f'runs after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
+                    f'{GROUPING_NOTE}')
+    text = '\n\n'.join(sections)
+    print(f'\n{text}')
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + '\n')
+
+
+if __name__ == '__main__':
+    main()
