@@ -17,17 +17,12 @@ The same through mmpose's own API::
                      det_weights=YOLOV3_CKPT, det_cat_ids=[0])
 """
 import argparse
-import json
 from pathlib import Path
-from typing import Iterator, Tuple
 
-import cv2
-import mmcv
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DETECTOR = REPO_ROOT / 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
-VIDEO_SUFFIXES = {'.mp4', '.avi', '.mov', '.mkv', '.webm'}
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,32 +49,13 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def read_frames(source: Path) -> Iterator[Tuple[str, np.ndarray]]:
-    """``(name, BGR image)`` of every image in a folder, of one image, or of each video frame."""
-    from custom_modules.apis import IMAGE_SUFFIXES
-    if source.is_dir():
-        for path in sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
-            yield path.name, mmcv.imread(str(path))
-    elif source.suffix.lower() in VIDEO_SUFFIXES:
-        video = cv2.VideoCapture(str(source))
-        index = 0
-        ok, frame = video.read()
-        while ok:
-            yield f'{source.stem}_{index:06d}.jpg', frame
-            index += 1
-            ok, frame = video.read()
-        video.release()
-    else:
-        yield source.name, mmcv.imread(str(source))
-
-
 def main() -> None:
     args = parse_args()
     from mmpose.apis import init_model
     from mmpose.registry import VISUALIZERS
 
     from custom_modules.apis import (build_person_detector, detect_persons, estimate_poses,
-                                     load_person_boxes)
+                                     load_person_boxes, read_frames, write_people)
 
     source = Path(args.input)
     if not source.exists():
@@ -109,9 +85,7 @@ def main() -> None:
         boxes = get_boxes(name, image)
         out_image = out_dir / f'{Path(name).stem}.jpg'
         people = estimate_poses(pose_model, image, boxes, visualizer, str(out_image), args.kpt_thr)
-        (out_dir / f'{Path(name).stem}.json').write_text(
-            json.dumps(dict(image=name, height=image.shape[0], width=image.shape[1],
-                            people=people)))
+        write_people(out_dir / f'{Path(name).stem}.json', name, image, people)
         count += 1
         print(f'{name}: {len(people)} people -> {out_image}')
     print(f'{count} images written to {out_dir}')

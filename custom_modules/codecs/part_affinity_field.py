@@ -224,16 +224,16 @@ class PartAffinityField(BaseKeypointCodec):
         num_peaks = len(joints)
         first_peak = np.searchsorted(joints, np.arange(self.num_keypoints + 1))
         count = np.diff(first_peak)
-        pair_limb, pair_a, pair_b = [], [], []
-        for limb, (a, b) in enumerate(OPENPOSE_LIMBS):
-            if count[a] and count[b]:
-                pair_limb.append(np.full(count[a] * count[b], limb))
-                pair_a.append(np.repeat(np.arange(first_peak[a], first_peak[a + 1]), count[b]))
-                pair_b.append(np.tile(np.arange(first_peak[b], first_peak[b + 1]), count[a]))
-        if not pair_limb:
+        # every (first, second) candidate pair of every limb, limb-major
+        starts, ends = OPENPOSE_LIMBS[:, 0], OPENPOSE_LIMBS[:, 1]
+        num_pairs = count[starts] * count[ends]
+        pair_limb = np.repeat(np.arange(len(OPENPOSE_LIMBS)), num_pairs)
+        within = np.arange(len(pair_limb)) - np.repeat(np.cumsum(num_pairs) - num_pairs, num_pairs)
+        pair_a = first_peak[starts[pair_limb]] + within // count[ends[pair_limb]]
+        pair_b = first_peak[ends[pair_limb]] + within % count[ends[pair_limb]]
+        if not len(pair_limb):
             return (np.zeros((0, self.num_keypoints, 2), np.float32),
                     np.zeros((0, self.num_keypoints), np.float32), np.zeros(0, np.float32))
-        pair_limb, pair_a, pair_b = (np.concatenate(x) for x in (pair_limb, pair_a, pair_b))
         scores = self.score_pairs(pafs, pair_limb, xy[pair_a], xy[pair_b])
         taken = self.greedy_match(pair_limb * num_peaks + pair_a,
                                   pair_limb * num_peaks + pair_b, scores)

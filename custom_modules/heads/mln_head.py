@@ -9,7 +9,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
 from torch import Tensor
 
-from .paf_head import BasePAFHead, StageOutputs, conv_stack
+from .paf_head import PAF_HEAD_INIT, BasePAFHead, MapOutput, StageOutputs, conv_stack
 
 
 class TransferBlock(nn.Module):
@@ -55,7 +55,7 @@ class DetectionBranch(nn.Module):
             ConvModule(c_in, c_out, k, padding=k // 2, norm_cfg=norm_cfg)
             for c_in, c_out, k in zip([in_channels, *widths[:-1]], widths, [3, 3, 3, 1])
         ])
-        self.output = ConvModule(mid_channels, out_channels, 1, act_cfg=None)
+        self.output = MapOutput(mid_channels, out_channels)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, List[Tensor]]:
         features = []
@@ -98,7 +98,7 @@ class MLNHead(BasePAFHead):
         norm_cfg (dict, optional): Norm layers after the convs; ``None`` (as the paper's Caffe
             model, an OpenPose derivative) by default.
         loss_heatmap, loss_paf, decoder, init_cfg: See :class:`BasePAFHead`. Convs start from
-            Kaiming-normal (OpenPose's N(0, 0.01) starves the deep narrow models of signal).
+            Kaiming for hidden convs, N(0, 0.001) for the outputs (``PAF_HEAD_INIT``).
     """
 
     def __init__(self,
@@ -113,7 +113,7 @@ class MLNHead(BasePAFHead):
                  loss_heatmap: ConfigType = dict(type='KeypointMSELoss'),
                  loss_paf: ConfigType = dict(type='KeypointMSELoss'),
                  decoder: OptConfigType = None,
-                 init_cfg: OptConfigType = dict(type='Kaiming', layer='Conv2d')):
+                 init_cfg: OptConfigType = PAF_HEAD_INIT):
         super().__init__(loss_heatmap, loss_paf, decoder, init_cfg)
         outputs = dict(joint=num_heatmaps, limb=num_pafs)
         self.detection = nn.ModuleDict({

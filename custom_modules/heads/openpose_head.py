@@ -4,7 +4,7 @@ import torch.nn as nn
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
 
-from .paf_head import BasePAFHead, StageOutputs, conv_stack
+from .paf_head import PAF_HEAD_INIT, BasePAFHead, MapOutput, StageOutputs, conv_stack
 
 
 @MODELS.register_module()
@@ -28,7 +28,7 @@ class OpenPoseHead(BasePAFHead):
         num_pafs (int): Limb field channels. Defaults to 38.
         norm_cfg (dict, optional): Norm layers after the convs; ``None`` (OpenPose) by default.
         loss_heatmap, loss_paf, decoder, init_cfg: See :class:`BasePAFHead`. Convs start from
-            Kaiming-normal (OpenPose's N(0, 0.01) starves the deep narrow models of signal).
+            Kaiming for hidden convs, N(0, 0.001) for the outputs (``PAF_HEAD_INIT``).
     """
 
     def __init__(self,
@@ -42,7 +42,7 @@ class OpenPoseHead(BasePAFHead):
                  loss_heatmap: ConfigType = dict(type='KeypointMSELoss'),
                  loss_paf: ConfigType = dict(type='KeypointMSELoss'),
                  decoder: OptConfigType = None,
-                 init_cfg: OptConfigType = dict(type='Kaiming', layer='Conv2d')):
+                 init_cfg: OptConfigType = PAF_HEAD_INIT):
         super().__init__(loss_heatmap, loss_paf, decoder, init_cfg)
         stage_in = num_pafs + num_heatmaps + in_channels
         self.paf_stages = nn.ModuleList()

@@ -136,6 +136,23 @@ class BasePAFHead(BaseHead):
         return preds
 
 
+class MapOutput(nn.Conv2d):
+    """The 1x1 conv that gives a stage's maps or fields. A class of its own so that ``init_cfg``
+    can start it apart (``layer='MapOutput'``): near zero, so that the first predictions are
+    the empty maps, not noise the other layers' Kaiming init amplified through the stages."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size=1)
+
+
+# Kaiming for the hidden convs, N(0, 0.001) for the outputs (the CMU model used N(0, 0.01) for
+# all, which starves deep narrow models of signal).
+PAF_HEAD_INIT = [
+    dict(type='Kaiming', layer='Conv2d'),
+    dict(type='Normal', layer='MapOutput', std=0.001, bias=0),
+]
+
+
 def conv_stack(in_channels: int, channels: Sequence[int], kernel_sizes: Sequence[int],
                out_channels: int, norm_cfg: OptConfigType = None) -> nn.Sequential:
     """Convs with ReLU of the given widths and kernels, then a 1x1 conv to ``out_channels``
@@ -146,5 +163,5 @@ def conv_stack(in_channels: int, channels: Sequence[int], kernel_sizes: Sequence
         layers.append(
             ConvModule(in_channels, width, kernel, padding=kernel // 2, norm_cfg=norm_cfg))
         in_channels = width
-    layers.append(ConvModule(in_channels, out_channels, 1, act_cfg=None))
+    layers.append(MapOutput(in_channels, out_channels))
     return nn.Sequential(*layers)

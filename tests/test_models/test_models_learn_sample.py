@@ -1,5 +1,6 @@
 """Each paper's model, width-reduced and trained from scratch, must be able to fit the 4 COCO
-sample images: COCO AP >= 0.8 on them with ground-truth boxes."""
+sample images: top-down models COCO AP >= 0.8 on them with ground-truth boxes, the bottom-up MLN
+AP >= 0.5 with no boxes at all."""
 import json
 import sys
 from pathlib import Path
@@ -24,3 +25,15 @@ def test_model_fits_the_sample_with_ground_truth_boxes(model, train_on_sample, r
               '--cfg-options', 'test_dataloader.dataset.bbox_file=None'])
     metrics = json.loads(out.read_text())
     assert metrics['coco/AP'] >= 0.8, metrics
+
+
+MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-300e_coco-sample-256x256.py'
+
+
+def test_mln_fits_the_sample_bottom_up(train_on_sample, run_tool, tmp_path):
+    checkpoint = train_on_sample(MLN_SAMPLE_CONFIG)
+    out = tmp_path / 'metrics.json'
+    run_tool([sys.executable, 'tools/test.py', str(MLN_SAMPLE_CONFIG), str(checkpoint),
+              '--work-dir', str(tmp_path), '--out', str(out)])
+    metrics = json.loads(out.read_text())
+    assert metrics['coco/AP'] >= 0.5, metrics
