@@ -1,3 +1,4 @@
+from .benchmark import interleaved_medians_ms, markdown_table
 from .checkpoint_compat import (allow_openmmlab_checkpoint_globals,
                                 openmmlab_checkpoint_globals)
 from .dist_utils import destroy_distributed, setup_cpu_distributed
@@ -6,5 +7,5 @@ from .runner_cli import enable_visualization, set_work_dir
 __all__ = [
     'allow_openmmlab_checkpoint_globals', 'openmmlab_checkpoint_globals', 'setup_cpu_distributed',
     'destroy_distributed',
-    'enable_visualization', 'set_work_dir'
+    'enable_visualization', 'set_work_dir', 'interleaved_medians_ms', 'markdown_table'
 ]

@@ -24,6 +24,19 @@ def codec_of(cfg_dict) -> dict:
     return {k: v for k, v in cfg_dict.items() if k != '_scope_'}
 
 
+def assert_pipelines_follow_codec(cfg: Config) -> None:
+    """Every transform of the train, val and test pipelines that takes an ``input_size`` takes the
+    codec's, and ``GenerateTarget`` encodes with the codec itself (a child config that changes
+    `codec` must restate the pipelines: mmengine resolves them in the parent)."""
+    for pipeline in (cfg.train_dataloader.dataset.pipeline, cfg.val_dataloader.dataset.pipeline,
+                     cfg.test_dataloader.dataset.pipeline):
+        for transform in pipeline:
+            if 'input_size' in transform:
+                assert tuple(transform.input_size) == tuple(cfg.codec.input_size), transform
+            if transform.type == 'GenerateTarget':
+                assert codec_of(transform.encoder) == codec_of(cfg.codec)
+
+
 def test_every_config_is_tested():
     assert set(TOPDOWN_CONFIGS) | set(BOTTOMUP_CONFIGS) == set(POSE_CONFIGS)
 
@@ -34,16 +47,8 @@ def test_config_builds_and_predicts_heatmaps(config):
     cfg = Config.fromfile(config)
     assert cfg.custom_imports.imports == ['custom_modules']
     model = MODELS.build(cfg.model).eval()
-    # Every place that needs the codec has this config's (a child config that changes `codec`
-    # must restate the pipelines: mmengine resolves them in the parent).
     assert codec_of(cfg.model.head.decoder) == codec_of(cfg.codec)
-    for pipeline in (cfg.train_dataloader.dataset.pipeline, cfg.val_dataloader.dataset.pipeline,
-                     cfg.test_dataloader.dataset.pipeline):
-        for transform in pipeline:
-            if transform.type == 'TopdownAffine':
-                assert tuple(transform.input_size) == tuple(cfg.codec.input_size)
-            if transform.type == 'GenerateTarget':
-                assert codec_of(transform.encoder) == codec_of(cfg.codec)
+    assert_pipelines_follow_codec(cfg)
     width, height = cfg.codec.input_size
     heatmap_w, heatmap_h = cfg.codec.heatmap_size
     assert (width // heatmap_w, height // heatmap_h) == (4, 4)
@@ -62,11 +67,7 @@ def test_bottomup_config_builds_and_predicts_maps_and_fields(config):
     assert cfg.model.test_cfg.restore_heatmap_size
     assert codec_of(cfg.model.head.decoder) == dict(codec_of(cfg.codec),
                                                     heatmap_size=cfg.codec.input_size)
-    for transform in cfg.train_dataloader.dataset.pipeline:
-        if transform.type == 'GenerateTarget':
-            assert codec_of(transform.encoder) == codec_of(cfg.codec)
-        if transform.type == 'BottomupRandomAffine':
-            assert tuple(transform.input_size) == tuple(cfg.codec.input_size)
+    assert_pipelines_follow_codec(cfg)
     assert 'BottomupGetHeatmapMask' in [t.type for t in cfg.train_dataloader.dataset.pipeline]
     width, height = cfg.codec.input_size
     heatmap_w, heatmap_h = cfg.codec.heatmap_size

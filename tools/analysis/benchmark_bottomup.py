@@ -28,10 +28,8 @@ Prints markdown tables; ``--out`` also writes them to a file.
 import argparse
 import json
 import math
-import statistics
-import time
 from pathlib import Path
-from typing import Callable, List, Tuple
+from typing import List, Tuple
 
 import numpy as np
 import torch
@@ -39,6 +37,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
+
+from custom_modules.utils import interleaved_medians_ms, markdown_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -64,28 +64,6 @@ class TensorForward(nn.Module):
     def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         heatmaps, pafs = self.estimator._forward(inputs)
         return (*heatmaps, *pafs)
-
-
-def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,
-                           repeats: int) -> List[float]:
-    """Median time (ms) of each call of ``fns``, after ``warmup`` untimed calls of each, the
-    timed calls taking turns."""
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, fn_times in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            fn_times.append(time.perf_counter() - start)
-    return [1000 * statistics.median(t) for t in times]
-
-
-def markdown_table(header: List[str], rows: List[List[str]]) -> str:
-    """``header`` and ``rows`` as a markdown table."""
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    return '\n'.join(lines + ['| ' + ' | '.join(row) + ' |' for row in rows])
 
 
 def model_table(args: argparse.Namespace) -> str:
@@ -219,8 +197,6 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     from mmpose.utils import register_all_modules
-
-    import custom_modules  # noqa: F401
 
     register_all_modules()
     torch.set_num_threads(args.threads)

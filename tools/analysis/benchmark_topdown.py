@@ -13,8 +13,6 @@ The multiply-accumulates are mmengine's count (``get_model_complexity_info``; mm
 print this number as "FLOPs"). Prints a markdown table; ``--out`` also writes it to a file.
 """
 import argparse
-import statistics
-import time
 from pathlib import Path
 from typing import List
 
@@ -22,6 +20,8 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
+
+from custom_modules.utils import interleaved_medians_ms, markdown_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -40,22 +40,6 @@ class TensorForward(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.estimator._forward(inputs)
-
-
-@torch.no_grad()
-def interleaved_latencies_ms(models: List[nn.Module], inputs: torch.Tensor, warmup: int,
-                             repeats: int) -> List[float]:
-    """Median forward time (ms) of each model on ``inputs``, the models taking turns."""
-    for model in models:
-        for _ in range(warmup):
-            model(inputs)
-    times = [[] for _ in models]
-    for _ in range(repeats):
-        for model, model_times in zip(models, times):
-            start = time.perf_counter()
-            model(inputs)
-            model_times.append(time.perf_counter() - start)
-    return [1000 * statistics.median(t) for t in times]
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,8 +63,6 @@ def main() -> None:
     from mmpose.registry import MODELS
     from mmpose.utils import register_all_modules
 
-    import custom_modules  # noqa: F401
-
     register_all_modules()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -100,10 +82,12 @@ def main() -> None:
     for cfg in cfgs:
         cfg.model.backbone.init_cfg = None  # no pretrained weights are needed to time a model
         models.append(TensorForward(MODELS.build(cfg.model)).eval())
-    latencies = [
-        interleaved_latencies_ms(models, torch.randn(b, 3, height, width), args.warmup,
-                                 args.repeats) for b in args.batch_sizes
-    ]
+    latencies = []
+    with torch.no_grad():
+        for batch_size in args.batch_sizes:
+            inputs = torch.randn(batch_size, 3, height, width)
+            latencies.append(interleaved_medians_ms([lambda m=m: m(inputs) for m in models],
+                                                    args.warmup, args.repeats))
     rows: List[List[str]] = []
     for i, (config, model) in enumerate(zip(args.configs, models)):
         params = sum(p.numel() for p in model.parameters()) / 1e6
@@ -114,9 +98,7 @@ def main() -> None:
                      *[f'{ms:.1f}' for ms in model_ms],
                      *[f'{ms / per_batch[0]:.2f}' for ms, per_batch in zip(model_ms, latencies)]])
 
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
-    table = '\n'.join(lines)
+    table = markdown_table(header, rows)
     print(f'\nCPU: {args.threads} threads, torch {torch.__version__}, median of {args.repeats} '
           f'runs after {args.warmup} warm-up runs\n')
     print(table)

@@ -1,0 +1,27 @@
+"""Timing and table helpers shared by the benchmark tools in ``tools/analysis/``."""
+import statistics
+import time
+from typing import Callable, List
+
+
+def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,
+                           repeats: int) -> List[float]:
+    """Median time (ms) of each of ``fns`` over ``repeats`` calls, after ``warmup`` untimed calls
+    of each; the timed calls take turns (A, B, C, A, B, C, ...) so that a slow spell of the
+    machine hits every function alike."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, fn_times in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            fn_times.append(time.perf_counter() - start)
+    return [1000 * statistics.median(t) for t in times]
+
+
+def markdown_table(header: List[str], rows: List[List[str]]) -> str:
+    """``header`` and ``rows`` (cells as strings) as a markdown table."""
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    return '\n'.join(lines + ['| ' + ' | '.join(row) + ' |' for row in rows])
