@@ -1,6 +1,7 @@
-"""Bottom-up multi-person pose estimation (MLN, OpenPose) on images, a folder or a video.
+"""Bottom-up and single-stage pose estimation (MLN, OpenPose, SMPR) on images, a folder or a video.
 
-No person detector: the model finds every person's keypoints in the whole image and groups them.
+No person detector: the model finds every person's keypoints in the whole image (grouping them, or
+regressing whole poses).
 Each input gets its drawn picture and a JSON of the people found in ``--output-dir``, written as
 soon as it is done.
 

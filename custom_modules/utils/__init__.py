@@ -3,9 +3,11 @@ from .checkpoint_compat import (allow_openmmlab_checkpoint_globals,
                                 openmmlab_checkpoint_globals)
 from .dist_utils import destroy_distributed, setup_cpu_distributed
 from .runner_cli import enable_visualization, set_work_dir
+from .synthetic_scenes import load_templates, make_scene
 
 __all__ = [
     'allow_openmmlab_checkpoint_globals', 'openmmlab_checkpoint_globals', 'setup_cpu_distributed',
     'destroy_distributed',
-    'enable_visualization', 'set_work_dir', 'interleaved_medians_ms', 'markdown_table'
+    'enable_visualization', 'set_work_dir', 'interleaved_medians_ms', 'markdown_table',
+    'load_templates', 'make_scene'
 ]

@@ -1,6 +1,8 @@
 """Every runnable config of the project parses and builds its model from the registries alone;
 top-down models give heatmaps at a quarter of the input size, bottom-up (part affinity field)
-models joint maps and limb fields at an eighth."""
+models joint maps and limb fields at an eighth, single-stage (SMPR) models poses on five pyramid
+levels at strides 8 to 128."""
+import math
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ POSE_CONFIGS = sorted(p for p in CONFIG_ROOT.glob('*/*.py')
                       if p.parent.name not in ('detectors', ) and not p.name.startswith('_'))
 TOPDOWN_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('td-')]
 BOTTOMUP_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('paf_')]
+SINGLE_STAGE_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('smpr_')]
 
 
 def config_id(path: Path) -> str:
@@ -38,7 +41,8 @@ def assert_pipelines_follow_codec(cfg: Config) -> None:
 
 
 def test_every_config_is_tested():
-    assert set(TOPDOWN_CONFIGS) | set(BOTTOMUP_CONFIGS) == set(POSE_CONFIGS)
+    assert set(TOPDOWN_CONFIGS) | set(BOTTOMUP_CONFIGS) | set(SINGLE_STAGE_CONFIGS) == \
+        set(POSE_CONFIGS)
 
 
 @pytest.mark.parametrize('config', TOPDOWN_CONFIGS, ids=config_id)
@@ -76,3 +80,19 @@ def test_bottomup_config_builds_and_predicts_maps_and_fields(config):
         heatmaps, pafs = model(torch.randn(1, 3, height, width), None, mode='tensor')
     assert heatmaps[-1].shape == (1, 19, heatmap_h, heatmap_w)
     assert pafs[-1].shape == (1, 38, heatmap_h, heatmap_w)
+
+
+@pytest.mark.parametrize('config', SINGLE_STAGE_CONFIGS, ids=config_id)
+def test_single_stage_config_builds_and_predicts_on_five_levels(config):
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    assert cfg.custom_imports.imports == ['custom_modules']
+    model = MODELS.build(cfg.model).eval()
+    assert_pipelines_follow_codec(cfg)
+    assert tuple(cfg.model.head.strides) == (8, 16, 32, 64, 128)
+    with torch.no_grad():
+        cls, score, init, refined = model(torch.randn(1, 3, 256, 192), None, mode='tensor')
+    for level, stride in enumerate(cfg.model.head.strides):
+        size = (math.ceil(256 / stride), math.ceil(192 / stride))
+        assert cls[level].shape == score[level].shape == (1, 1) + size
+        assert init[level].shape == refined[level].shape == (1, 34) + size

@@ -1,0 +1,100 @@
+# SMPR (Lin et al., 2020): single-stage multi-person pose regression on a ResNet-50 FPN, the
+# setting of the paper's ablations (Table I: COCO minival, 30 epochs, lr / 10 at 25 and 28,
+# mini-batch 32 on 4 GPUs). Trained and tested with mmpose's BottomupPoseEstimator.
+_base_ = ['mmpose::_base_/default_runtime.py']
+custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
+
+# Sec. IV-A: SGD, lr 0.02, momentum 0.9, weight decay 1e-4; the authors' code adds a constant
+# warm-up of 500 iterations at lr / 3, double lr and no decay on biases, gradient clipping at 35.
+train_cfg = dict(max_epochs=30, val_interval=5)
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+    paramwise_cfg=dict(bias_lr_mult=2.0, bias_decay_mult=0.0),
+    clip_grad=dict(max_norm=35, norm_type=2))
+param_scheduler = [
+    dict(type='ConstantLR', factor=1.0 / 3, begin=0, end=500, by_epoch=False),
+    dict(type='MultiStepLR', begin=0, end=30, milestones=[25, 28], gamma=0.1, by_epoch=True),
+]
+auto_scale_lr = dict(base_batch_size=32)
+default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
+
+# the annotations' people, boxes and areas, packed for the head (pseudo boxes are made there)
+codec = dict(type='YOLOXPoseAnnotationProcessor', input_size=(800, 800))
+
+model = dict(
+    type='BottomupPoseEstimator',
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True, pad_size_divisor=32),
+    # the authors' R50: frozen stem and first stage, frozen batch norm
+    backbone=dict(
+        type='ResNet', depth=50, out_indices=(0, 1, 2, 3), frozen_stages=1,
+        norm_cfg=dict(type='BN', requires_grad=False), norm_eval=True,
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    # P3-P7 (strides 8-128); P6 and P7 from P5's output with ReLU in between
+    neck=dict(
+        type='mmdet.FPN', in_channels=[256, 512, 1024, 2048], out_channels=256, start_level=1,
+        add_extra_convs='on_output', relu_before_extra_convs=True, num_outs=5),
+    head=dict(
+        type='SMPRHead', num_keypoints=17, in_channels=256, feat_channels=256, stacked_convs=4,
+        strides=(8, 16, 32, 64, 128),
+        assigner=dict(
+            type='SMPRAssigner',
+            regress_ranges=((-1, 64), (64, 128), (128, 256), (256, 512), (512, 1e8)),
+            center_sample_radius=1.5, pos_oks_thr=0.5)),
+    # Sec. IV-A: Soft-NMS [1] at IoU 0.3; the authors keep 1000 per level, 20 per image
+    test_cfg=dict(
+        score_thr=0.05, nms_pre=1000, nms=dict(type='soft_nms', iou_threshold=0.3),
+        max_per_img=20, flip_test=False, multiscale_test=False))
+
+dataset_type = 'CocoDataset'
+data_mode = 'bottomup'
+data_root = 'data/coco/'
+
+# Sec. IV-A: the shorter side to 800, random horizontal flip, a random 800x800 crop (here a
+# random shift of the 800x800 window by up to 20% of the image)
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='BottomupRandomAffine', input_size=codec['input_size'], scale_type='short',
+         shift_factor=0.2, scale_prob=0, rotate_prob=0, distribution='uniform'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='FilterAnnotations', by_kpt=True, by_box=False, keep_empty=False),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+# the shorter side to 800, the longer one as the aspect ratio makes it (the paper caps it at 1333)
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='BottomupResize', input_size=codec['input_size'], size_factor=32,
+         resize_mode='expand'),
+    dict(type='PackPoseInputs',
+         meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
+                    'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
+                    'flip_indices', 'raw_ann_info')),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, data_mode=data_mode,
+        ann_file='annotations/person_keypoints_train2017.json',
+        data_prefix=dict(img='train2017/'), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, data_mode=data_mode,
+        ann_file='annotations/person_keypoints_val2017.json',
+        data_prefix=dict(img='val2017/'), test_mode=True, pipeline=val_pipeline))
+test_dataloader = val_dataloader
+# the pose's score ranks it; no rescoring by keypoint confidences, no further NMS
+val_evaluator = dict(
+    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json',
+    nms_mode='none', score_mode='bbox')
+test_evaluator = val_evaluator

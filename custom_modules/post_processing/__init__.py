@@ -1,0 +1,3 @@
+from .pose_nms import keypoint_boxes, pose_nms
+
+__all__ = ['keypoint_boxes', 'pose_nms']

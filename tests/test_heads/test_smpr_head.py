@@ -1,0 +1,224 @@
+"""SMPRHead: mmcv's deformable convolution against a plain-PyTorch reference, the forward's
+shapes and gradient paths, losses on awkward scenes, flip test, and the decode oracle (targets
+of the sample's ground truth decoded by the inference path give COCO AP >= 0.95)."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmcv.ops import DeformConv2d
+from mmengine.structures import InstanceData
+from mmpose.registry import MODELS
+from mmpose.structures import PoseDataSample
+from xtcocotools.coco import COCO
+from xtcocotools.cocoeval import COCOeval
+
+from custom_modules.heads import SMPRHead
+from custom_modules.task_modules import COCO_SIGMAS, perfect_smpr_outputs
+
+SAMPLE_ANN = Path(__file__).resolve().parents[1] / 'data/coco/test_coco.json'
+
+
+def deform_conv2d_reference(x, offset, weight, padding: int, deform_groups: int):
+    """Deformable convolution (stride 1, dilation 1, no bias) by bilinear sampling with
+    ``grid_sample``: kernel tap ``(i, j)`` of output pixel ``(y, x)`` reads the input at
+    ``(y - padding + i + dy, x - padding + j + dx)``, zero outside the image; ``offset`` holds
+    ``(dy, dx)`` per tap and group, taps in row-major order (mmcv's layout)."""
+    n, c, h, w = x.shape
+    out_c, _, kh, kw = weight.shape
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype),
+                            indexing='ij')
+    offset = offset.view(n, deform_groups, kh * kw, 2, h, w)
+    group_c = c // deform_groups
+    columns = []
+    for g in range(deform_groups):
+        taps = []
+        for tap in range(kh * kw):
+            i, j = divmod(tap, kw)
+            sample_y = ys - padding + i + offset[:, g, tap, 0]
+            sample_x = xs - padding + j + offset[:, g, tap, 1]
+            grid = torch.stack([2 * sample_x / (w - 1) - 1, 2 * sample_y / (h - 1) - 1], dim=-1)
+            taps.append(F.grid_sample(x[:, g * group_c:(g + 1) * group_c], grid,
+                                      mode='bilinear', padding_mode='zeros', align_corners=True))
+        columns.append(torch.stack(taps, dim=2))  # (N, group_c, taps, H, W)
+    columns = torch.cat(columns, dim=1).flatten(1, 2)  # (N, C * taps, H, W)
+    return torch.einsum('ok,nkhw->nohw', weight.flatten(1), columns)
+
+
+def test_mmcv_deform_conv_matches_the_bilinear_reference_forward_and_backward():
+    torch.manual_seed(0)
+    dcn = DeformConv2d(8, 6, 3, padding=1, deform_groups=4, bias=False).double()
+    x = torch.randn(2, 8, 9, 11, dtype=torch.float64, requires_grad=True)
+    offset = (torch.randn(2, 4 * 18, 9, 11, dtype=torch.float64) * 2).requires_grad_()
+    ours = dcn(x, offset)
+    reference = deform_conv2d_reference(x, offset, dcn.weight, padding=1, deform_groups=4)
+    torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-4)
+    upstream = torch.randn_like(ours)
+    grads = torch.autograd.grad(ours, (x, offset, dcn.weight), upstream)
+    grads_ref = torch.autograd.grad(reference, (x, offset, dcn.weight), upstream)
+    for name, ours_g, ref_g in zip(('input', 'offset', 'weight'), grads, grads_ref):
+        torch.testing.assert_close(ours_g, ref_g, atol=1e-4, rtol=1e-4, msg=name)
+
+
+def small_head(**kwargs) -> SMPRHead:
+    cfg = dict(type='SMPRHead', in_channels=16, feat_channels=16, stacked_convs=1,
+               heatmap_channels=16, norm_cfg=dict(type='GN', num_groups=4))
+    head = MODELS.build(dict(cfg, **kwargs))
+    head.init_weights()
+    return head
+
+
+def pyramid(size: int = 128, batch: int = 2, channels: int = 16):
+    return tuple(torch.randn(batch, channels, math.ceil(size / s), math.ceil(size / s))
+                 for s in (8, 16, 32, 64, 128))
+
+
+def sample(people, size: int = 128) -> PoseDataSample:
+    data = PoseDataSample(metainfo=dict(input_size=(size, size), batch_input_shape=(size, size)))
+    keypoints = torch.stack([p for p in people]) if people else torch.zeros(0, 17, 2)
+    visible = torch.ones(len(people), 17)
+    data.gt_instance_labels = InstanceData(keypoints=keypoints, keypoints_visible=visible,
+                                           areas=torch.full((len(people),), 1500.))
+    return data
+
+
+def a_person(x: float, y: float) -> torch.Tensor:
+    return torch.stack([x + torch.arange(17.) * 3, y + torch.arange(17.) * 5], dim=1)
+
+
+def test_forward_gives_every_level_its_maps():
+    head = small_head()
+    cls, score, init, refined = head(pyramid())
+    for level, size in enumerate((16, 8, 4, 2, 1)):
+        assert cls[level].shape == score[level].shape == (2, 1, size, size)
+        assert init[level].shape == refined[level].shape == (2, 34, size, size)
+
+
+def test_losses_are_finite_on_an_empty_image_and_a_one_keypoint_person():
+    torch.manual_seed(0)
+    head = small_head()
+    one_keypoint = sample([a_person(30, 20)])
+    one_keypoint.gt_instance_labels.keypoints_visible[0, 1:] = 0
+    losses = head.loss(pyramid(), [sample([]), one_keypoint])
+    assert set(losses) == {'loss_cls', 'loss_heatmap', 'loss_kpt_init', 'loss_kpt_refine',
+                           'loss_pose_score'}
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert losses['loss_kpt_init'] == 0 and losses['loss_kpt_refine'] == 0
+    sum(losses.values()).backward()  # the zero losses keep the graph
+
+
+def test_refinement_does_not_train_the_initial_pose_and_every_loss_trains_something():
+    torch.manual_seed(0)
+    # every initial positive a final one, whatever the untrained initial poses
+    head = small_head(assigner=dict(type='SMPRAssigner', pos_oks_thr=0.0))
+    losses = head.loss(pyramid(), [sample([a_person(20, 10), a_person(60, 30)]), sample([])])
+    losses['loss_kpt_refine'].backward(retain_graph=True)
+    # the refinement trains its own conv and the sampling offsets, never the initial pose
+    assert head.init_out.weight.grad is None
+    assert head.refine_out.weight.grad.abs().sum() > 0
+    assert head.dcn_offset.weight.grad.abs().sum() > 0
+    head.zero_grad()
+    losses['loss_kpt_init'].backward(retain_graph=True)
+    assert head.init_out.weight.grad.abs().sum() > 0 and head.refine_out.weight.grad is None
+    head.zero_grad()
+    losses['loss_heatmap'].backward(retain_graph=True)
+    assert head.heatmap_out.weight.grad.abs().sum() > 0 and head.cls_out.weight.grad is None
+    head.zero_grad()
+    losses['loss_pose_score'].backward(retain_graph=True)
+    assert head.pose_score_out.weight.grad.abs().sum() > 0
+    losses['loss_cls'].backward()
+    assert head.cls_out.weight.grad.abs().sum() > 0
+
+
+def use_outputs(head: SMPRHead, *outputs) -> None:
+    """Make ``head.forward`` return ``outputs`` (one per call) instead of computing them."""
+    calls = iter(outputs)
+    head.forward = lambda feats: next(calls)
+
+
+def test_decode_oracle_on_the_samples_ground_truth_gives_ap_above_095():
+    """The inference path (scores, per-level top-k, decoding, Soft-NMS, 20 people) recovers the
+    ground truth from the targets the assigner makes of it: the input is each image at its own
+    size, so input pixels are image pixels."""
+    coco = COCO(str(SAMPLE_ANN))
+    head = small_head()
+    results = []
+    for image_id in coco.getImgIds():
+        image = coco.loadImgs(image_id)[0]
+        anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))
+                if a['num_keypoints'] > 0]
+        keypoints = torch.tensor([a['keypoints'] for a in anns], dtype=torch.float32).view(-1, 17, 3)
+        gt = InstanceData(keypoints=keypoints[..., :2], keypoints_visible=keypoints[..., 2] > 0,
+                          areas=torch.tensor([a['area'] for a in anns]))
+        width, height = image['width'], image['height']
+        featmap_sizes = [(math.ceil(height / s), math.ceil(width / s)) for s in head.strides]
+        outputs, targets = perfect_smpr_outputs(head, gt, featmap_sizes)
+        # exact initial poses: every initial positive is a final one
+        assert torch.equal(targets.final_pos, targets.init_inds >= 0)
+        use_outputs(head, outputs)
+        data = PoseDataSample(metainfo=dict(input_size=(width, height),
+                                            batch_input_shape=(height, width)))
+        pred = head.predict(None, [data], dict(score_thr=0.05, nms_pre=1000, max_per_img=20))[0]
+        for pose, score in zip(pred.keypoints, pred.bbox_scores):
+            results.append(dict(image_id=image_id, category_id=1, score=float(score),
+                                keypoints=np.concatenate([pose, np.ones((17, 1))], 1).ravel()
+                                .tolist()))
+    evaluator = COCOeval(coco, coco.loadRes(results), 'keypoints', np.array(COCO_SIGMAS),
+                         use_area=True)
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+    assert evaluator.stats[0] >= 0.95
+
+
+def test_flip_test_maps_mirrored_poses_back():
+    """With the mirrored image's maps made from the mirrored ground truth, flip test finds the
+    same person: the x coordinates and left/right keypoints come back."""
+    head = small_head()
+    size = 128
+    truth = a_person(20, 10)
+    gt = InstanceData(keypoints=truth[None], keypoints_visible=torch.ones(1, 17),
+                      areas=torch.tensor([1500.]))
+    mirrored = truth[list(head.flip_indices)].clone()
+    mirrored[:, 0] = size - 1 - mirrored[:, 0]
+    gt_mirrored = InstanceData(keypoints=mirrored[None], keypoints_visible=torch.ones(1, 17),
+                               areas=torch.tensor([1500.]))
+    featmap_sizes = [(math.ceil(size / s),) * 2 for s in head.strides]
+    use_outputs(head, *[perfect_smpr_outputs(head, truth_gt, featmap_sizes)[0]
+                        for truth_gt in (gt, gt_mirrored)])
+    data = PoseDataSample(metainfo=dict(input_size=(size, size), batch_input_shape=(size, size)))
+    pred = head.predict([None, None], [data], dict(flip_test=True))[0]
+    assert len(pred.keypoints) == 1  # the two views' poses are one person after Soft-NMS
+    np.testing.assert_allclose(pred.keypoints[0], truth.numpy(), atol=1e-3)
+
+
+def test_multiscale_test_maps_poses_of_other_scales_back():
+    """A second scale (the image at twice the size) sees the same person at twice the
+    coordinates; merged before Soft-NMS, the two views give one person at the input's scale."""
+    head = small_head()
+    truth = a_person(20, 10)
+
+    def outputs_at(scale: float):
+        gt = InstanceData(keypoints=truth[None] * scale, keypoints_visible=torch.ones(1, 17),
+                          areas=torch.tensor([1500. * scale**2]))
+        size = int(128 * scale)
+        return perfect_smpr_outputs(head, gt, [(math.ceil(size / s),) * 2
+                                               for s in head.strides])[0]
+
+    use_outputs(head, outputs_at(1.0), outputs_at(2.0))
+    data = PoseDataSample(metainfo=dict(input_size=(128, 128), batch_input_shape=(128, 128),
+                                        aug_scales=[2.0]))
+    pred = head.predict([None, None], [data], dict(multiscale_test=True))[0]
+    assert len(pred.keypoints) == 1
+    np.testing.assert_allclose(pred.keypoints[0], truth.numpy(), atol=1e-3)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match='oks_positives_of'):
+        small_head(oks_positives_of='final')
+    with pytest.raises(ValueError, match='flip_indices'):
+        small_head(flip_indices=(0, 1))
+    with pytest.raises(ValueError, match='feature levels'):
+        small_head()(pyramid()[:3])
