@@ -33,10 +33,12 @@ model = dict(
 # rarely seen in training (measured: AP 0.017 after 300 epochs at 320x320).
 train_pipeline = [
     dict(type='LoadImage'),
+    # before the affine: mmpose 1.3.2's RandomFlip mirrors keypoints about the input's height
+    # once an affine has set a (w, h) `input_size` (README, stack breakages)
+    dict(type='RandomFlip', direction='horizontal'),
     dict(type='BottomupRandomAffine', input_size=codec['input_size'], scale_type='long',
          shift_factor=0.05, scale_factor=(0.85, 1.15), rotate_factor=5, shear_prob=0,
          distribution='uniform'),
-    dict(type='RandomFlip', direction='horizontal'),
     dict(type='FilterAnnotations', by_kpt=True, by_box=False, keep_empty=False),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),

@@ -1,4 +1,4 @@
-from .benchmark import interleaved_medians_ms, markdown_table
+from .benchmark import emit_report, interleaved_medians_ms, markdown_table
 from .checkpoint_compat import (allow_openmmlab_checkpoint_globals,
                                 openmmlab_checkpoint_globals)
 from .dist_utils import destroy_distributed, setup_cpu_distributed
@@ -9,5 +9,5 @@ __all__ = [
     'allow_openmmlab_checkpoint_globals', 'openmmlab_checkpoint_globals', 'setup_cpu_distributed',
     'destroy_distributed',
     'enable_visualization', 'set_work_dir', 'interleaved_medians_ms', 'markdown_table',
-    'load_templates', 'make_scene'
+    'load_templates', 'make_scene', 'emit_report'
 ]

@@ -1,7 +1,8 @@
 """Timing and table helpers shared by the benchmark tools in ``tools/analysis/``."""
 import statistics
 import time
-from typing import Callable, List
+from pathlib import Path
+from typing import Callable, List, Optional
 
 
 def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,
@@ -25,3 +26,11 @@ def markdown_table(header: List[str], rows: List[List[str]]) -> str:
     """``header`` and ``rows`` (cells as strings) as a markdown table."""
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     return '\n'.join(lines + ['| ' + ' | '.join(row) + ' |' for row in rows])
+
+
+def emit_report(text: str, out: Optional[str] = None) -> None:
+    """Print a benchmark's report and, with ``out``, also write it there (folders made)."""
+    print(f'\n{text}')
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text + '\n')

@@ -5,10 +5,12 @@ levels at strides 8 to 128."""
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmpose.registry import MODELS
+from mmengine.dataset import Compose
+from mmpose.registry import DATASETS, MODELS
 from mmpose.utils import register_all_modules
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs'
@@ -96,3 +98,34 @@ def test_single_stage_config_builds_and_predicts_on_five_levels(config):
         size = (math.ceil(256 / stride), math.ceil(192 / stride))
         assert cls[level].shape == score[level].shape == (1, 1) + size
         assert init[level].shape == refined[level].shape == (1, 34) + size
+
+
+def test_single_stage_sample_pipeline_mirrors_keypoints_inside_the_input(repo_root):
+    """With the flip forced and the affine fixed, the sample's training pipeline puts every
+    keypoint at the mirror image of where it is without the flip (left and right swapped), inside
+    the 256x192 input: mmpose 1.3.2's RandomFlip mirrored about the input's height when it came
+    after the affine, so the configs flip first."""
+    register_all_modules()
+    cfg = Config.fromfile(repo_root /
+                          'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
+    width = cfg.codec.input_size[0]
+    fixed = []
+    for transform in cfg.train_dataloader.dataset.pipeline:
+        if transform['type'] == 'BottomupRandomAffine':
+            transform = dict(transform, shift_prob=0, scale_prob=0, rotate_prob=0)
+        fixed.append(transform)
+    info = DATASETS.build(dict(cfg.train_dataloader.dataset, pipeline=[]))[3]
+    outputs = []
+    for prob in (0.0, 1.0):
+        pipeline = Compose([dict(t, prob=prob) if t['type'] == 'RandomFlip' else t for t in fixed])
+        labels = pipeline(dict(info))['data_samples'].gt_instance_labels
+        outputs.append((labels.keypoints.numpy(), labels.keypoints_visible.numpy()))
+    (plain, plain_vis), (flipped, flipped_vis) = outputs
+    flip_indices = info['flip_indices']
+    mirrored = flipped[:, flip_indices]
+    visible = (plain_vis > 0) & (flipped_vis[:, flip_indices] > 0)
+    assert visible.sum() > 40
+    np.testing.assert_allclose(mirrored[visible][:, 0], width - 1 - plain[visible][:, 0], atol=1.0)
+    np.testing.assert_allclose(mirrored[visible][:, 1], plain[visible][:, 1], atol=1e-3)
+    inside = flipped[flipped_vis > 0][:, 0]
+    assert (inside >= 0).all() and (inside < width).all()

@@ -1,7 +1,6 @@
 """Each paper's model, width-reduced and trained from scratch, must be able to fit the 4 COCO
 sample images: top-down models COCO AP >= 0.8 on them with ground-truth boxes, the bottom-up MLN
-(no boxes at all) AP >= 0.25: it measured 0.35 after its 700 epochs, short of the 0.5 the MLN issue
-asks for, which needs more epochs than the test suite can spend."""
+(no boxes at all) AP >= 0.25, the single-stage SMPR (no boxes either) AP >= 0.5."""
 import json
 import sys
 from pathlib import Path
@@ -28,27 +27,21 @@ def test_model_fits_the_sample_with_ground_truth_boxes(model, train_on_sample, r
     assert metrics['coco/AP'] >= 0.8, metrics
 
 
-MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
+# Without boxes: the bottom-up MLN measured 0.35 after its 700 epochs (short of the 0.5 its issue
+# asks, which needs more epochs than the suite can spend); the single-stage SMPR measured
+# 0.905 after its 1000 epochs (the issue asks >= 0.5).
+WITHOUT_BOXES = {
+    'mln': (REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', 0.25),
+    'smpr': (REPO_ROOT / 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', 0.5),
+}
 
 
-def test_mln_fits_the_sample_bottom_up(train_on_sample, run_tool, tmp_path):
-    checkpoint = train_on_sample(MLN_SAMPLE_CONFIG)
+@pytest.mark.parametrize('model', sorted(WITHOUT_BOXES))
+def test_model_fits_the_sample_without_boxes(model, train_on_sample, run_tool, tmp_path):
+    config, min_ap = WITHOUT_BOXES[model]
+    checkpoint = train_on_sample(config)
     out = tmp_path / 'metrics.json'
-    run_tool([sys.executable, 'tools/test.py', str(MLN_SAMPLE_CONFIG), str(checkpoint),
+    run_tool([sys.executable, 'tools/test.py', str(config), str(checkpoint),
               '--work-dir', str(tmp_path), '--out', str(out)])
     metrics = json.loads(out.read_text())
-    assert metrics['coco/AP'] >= 0.25, metrics
-
-
-# measured 0.86 after the 1000 epochs (0.18 at 250, 0.59 at 500, 0.62 at 750; lr / 10 at 850)
-SMPR_MIN_AP = 0.5
-SMPR_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'
-
-
-def test_smpr_fits_the_sample_single_stage(train_on_sample, run_tool, tmp_path):
-    checkpoint = train_on_sample(SMPR_SAMPLE_CONFIG)
-    out = tmp_path / 'metrics.json'
-    run_tool([sys.executable, 'tools/test.py', str(SMPR_SAMPLE_CONFIG), str(checkpoint),
-              '--work-dir', str(tmp_path), '--out', str(out)])
-    metrics = json.loads(out.read_text())
-    assert metrics['coco/AP'] >= SMPR_MIN_AP, metrics
+    assert metrics['coco/AP'] >= min_ap, metrics

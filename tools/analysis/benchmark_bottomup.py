@@ -35,7 +35,8 @@ import torch.nn.functional as F
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 
-from custom_modules.utils import interleaved_medians_ms, load_templates, make_scene, markdown_table
+from custom_modules.utils import (emit_report, interleaved_medians_ms, load_templates, make_scene,
+                                  markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -164,10 +165,7 @@ def main() -> None:
                     f'runs after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
                     f'{GROUPING_NOTE}')
     text = '\n\n'.join(sections)
-    print(f'\n{text}')
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + '\n')
+    emit_report(text, args.out)
 
 
 if __name__ == '__main__':

@@ -36,7 +36,8 @@ from mmpose.structures import PoseDataSample
 from custom_modules.apis.topdown_pipeline import (build_person_detector, detect_persons,
                                                   estimate_poses)
 from custom_modules.task_modules import perfect_smpr_outputs
-from custom_modules.utils import interleaved_medians_ms, load_templates, make_scene, markdown_table
+from custom_modules.utils import (emit_report, interleaved_medians_ms, load_templates, make_scene,
+                                  markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMPR_CONFIG = REPO_ROOT / 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py'
@@ -131,10 +132,7 @@ def main() -> None:
             f'warm-up runs\nSMPR: {Path(args.smpr_config).name}; top-down: '
             f'{Path(args.detector_config).name} + {Path(args.pose_config).name}\n\n'
             f'{markdown_table(header, rows)}\n\n{NOTE}')
-    print(f'\n{text}')
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + '\n')
+    emit_report(text, args.out)
 
 
 if __name__ == '__main__':

@@ -21,7 +21,7 @@ import torch.nn as nn
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 
-from custom_modules.utils import interleaved_medians_ms, markdown_table
+from custom_modules.utils import emit_report, interleaved_medians_ms, markdown_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -98,13 +98,9 @@ def main() -> None:
                      *[f'{ms:.1f}' for ms in model_ms],
                      *[f'{ms / per_batch[0]:.2f}' for ms, per_batch in zip(model_ms, latencies)]])
 
-    table = markdown_table(header, rows)
     print(f'\nCPU: {args.threads} threads, torch {torch.__version__}, median of {args.repeats} '
-          f'runs after {args.warmup} warm-up runs\n')
-    print(table)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(table + '\n')
+          f'runs after {args.warmup} warm-up runs')
+    emit_report(markdown_table(header, rows), args.out)
 
 
 if __name__ == '__main__':
