@@ -23,11 +23,14 @@ OPENPOSE_LIMBS = np.array([(1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8
                            (15, 17), (2, 16), (5, 17)])
 NUM_TREE_LIMBS = 17
 
-_COCO_FLIP = np.array([0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15])
+# COCO's left/right keypoint swap of a mirrored image: keypoint i of the flipped image is
+# keypoint COCO_FLIP_INDICES[i] of the original.
+COCO_FLIP_INDICES = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
 
 
 def _openpose_flip_indices() -> np.ndarray:
-    coco_or_neck = np.where(OPENPOSE_FROM_COCO < 0, -1, _COCO_FLIP[OPENPOSE_FROM_COCO])
+    coco_flip = np.array(COCO_FLIP_INDICES)
+    coco_or_neck = np.where(OPENPOSE_FROM_COCO < 0, -1, coco_flip[OPENPOSE_FROM_COCO])
     openpose_of = {int(c): i for i, c in enumerate(OPENPOSE_FROM_COCO)}
     return np.array([openpose_of[int(c)] for c in coco_or_neck])
 

@@ -15,10 +15,8 @@ from mmpose.registry import MODELS, TASK_UTILS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor
 
+from ..codecs.openpose_skeleton import COCO_FLIP_INDICES
 from ..post_processing import keypoint_boxes, pose_nms
-
-# COCO's left/right keypoint swap of a mirrored image.
-COCO_FLIP_INDICES = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
 
 HeadOutputs = Tuple[List[Tensor], List[Tensor], List[Tensor], List[Tensor]]
 
@@ -47,7 +45,8 @@ class SMPRHead(BaseHead):
     keypoint pixel), ``loss_kpt_init`` (L1 in strides over the initial positives' visible
     keypoints, each positive weighted by its pose's OKS, normalised by the sum of OKS),
     ``loss_kpt_refine`` (the same at the final positives) and ``loss_pose_score`` (BCE with the
-    OKS as target). Positives come from ``assigner`` (:class:`~custom_modules.task_modules.SMPRAssigner`).
+    OKS as target). Positives come from ``assigner``
+    (:class:`~custom_modules.task_modules.SMPRAssigner`).
 
     Prediction (``test_cfg``): score = sigmoid(person) x sigmoid(pose score); per level the
     ``nms_pre`` best locations with a person score above ``score_thr``; refined poses decoded in
