@@ -1,4 +1,4 @@
-"""CPU time per image of single-stage SMPR and of the top-down pipeline as the number of people grows.
+"""CPU time per image of single-stage SMPR and of the top-down pipeline as people are added.
 
     python tools/analysis/benchmark_single_stage.py                   # 1, 5, 20 people, 800x800
     python tools/analysis/benchmark_single_stage.py --people 1 2 5 10 20 --repeats 3 --out b.md
@@ -35,7 +35,7 @@ from mmpose.structures import PoseDataSample
 
 from custom_modules.apis.topdown_pipeline import (build_person_detector, detect_persons,
                                                   estimate_poses)
-from custom_modules.task_modules import perfect_smpr_outputs
+from custom_modules.task_modules import perfect_smpr_outputs, pseudo_boxes
 from custom_modules.utils import (emit_report, interleaved_medians_ms, load_templates, make_scene,
                                   markdown_table)
 
@@ -48,29 +48,27 @@ NOTE = ('Paper (Lin et al., SMPR, Sec. IV-C1): "the inference time of SMPR is in
         'number of person in the input image"; no timings are given.')
 
 
-def scene(num_people: int, size: int, rng: np.random.Generator) -> Tuple[np.ndarray, ...]:
-    """A ``size`` x ``size`` BGR image of random pixels, ``num_people`` poses ``(N, 17, 2)``, their
-    visibility ``(N, 17)`` and person boxes ``(N, 4)`` (the visible keypoints' box, 10% margin)."""
-    keypoints, visible = make_scene(load_templates(TEMPLATE_FILE), num_people, size, size)
-    boxes = []
-    for person, person_visible in zip(keypoints, visible):
-        points = person[person_visible > 0]
-        low, high = points.min(0), points.max(0)
-        margin = 0.1 * (high - low)
-        boxes.append(np.concatenate([low - margin, high + margin]))
+def scene(num_people: int, size: int,
+          rng: np.random.Generator) -> Tuple[np.ndarray, InstanceData]:
+    """A ``size`` x ``size`` BGR image of random pixels and ``num_people`` people on it as
+    ``InstanceData``: ``keypoints`` ``(N, 17, 2)``, ``keypoints_visible`` ``(N, 17)``, ``bboxes``
+    ``(N, 4)`` (the visible keypoints' box) and ``areas`` ``(N,)`` (half the box, as mmpose
+    estimates a person's area from a box)."""
+    keypoints, visible = map(torch.from_numpy,
+                             make_scene(load_templates(TEMPLATE_FILE), num_people, size, size))
+    boxes, _ = pseudo_boxes(keypoints, visible)
+    areas = 0.5 * (boxes[:, 2:] - boxes[:, :2]).prod(1)
     image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-    return image, keypoints, visible, np.array(boxes, np.float32)
+    return image, InstanceData(keypoints=keypoints, keypoints_visible=visible, bboxes=boxes,
+                               areas=areas)
 
 
-def smpr_post_processing(model: torch.nn.Module, keypoints: np.ndarray, visible: np.ndarray,
+def smpr_post_processing(model: torch.nn.Module, gt: InstanceData,
                          size: int) -> Callable[[], list]:
-    """``SMPRHead.predict`` on a perfect model's maps for the scene, input ``size`` x ``size``."""
+    """``SMPRHead.predict`` on a perfect model's maps for the scene ``gt``, input ``size`` x
+    ``size``."""
     head = model.head
     featmap_sizes = [(math.ceil(size / s), math.ceil(size / s)) for s in head.strides]
-    boxes_wh = keypoints.max(1) - keypoints.min(1)
-    gt = InstanceData(keypoints=torch.from_numpy(keypoints),
-                      keypoints_visible=torch.from_numpy(visible),
-                      areas=torch.from_numpy(0.5 * boxes_wh.prod(1)))
     outputs, _ = perfect_smpr_outputs(head, gt, featmap_sizes)
     data = PoseDataSample(metainfo=dict(input_size=(size, size), batch_input_shape=(size, size)))
     test_cfg = dict(model.test_cfg, flip_test=False)
@@ -112,8 +110,11 @@ def main() -> None:
     init_default_scope('mmpose')
     rows = []
     for num_people in args.people:
-        image, keypoints, visible, boxes = scene(num_people, args.image_size, rng)
-        post = smpr_post_processing(smpr, keypoints, visible, args.image_size)
+        image, people = scene(num_people, args.image_size, rng)
+        post = smpr_post_processing(smpr, people, args.image_size)
+        # the detector's boxes are looser than the keypoints' box: 10% on each side
+        margin = 0.1 * (people.bboxes[:, 2:] - people.bboxes[:, :2]).repeat(1, 2)
+        boxes = (people.bboxes + margin * torch.tensor([-1, -1, 1, 1])).numpy()
         found = len(post()[0].keypoints)
         with torch.no_grad():
             smpr_ms, post_ms, detector_ms, pose_ms = interleaved_medians_ms(
