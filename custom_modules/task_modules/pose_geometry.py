@@ -9,7 +9,8 @@ COCO_SIGMAS = (0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.
                0.107, 0.087, 0.087, 0.089, 0.089)
 
 
-def pseudo_boxes(keypoints: Tensor, visible: Tensor, min_size: float = 1.0) -> Tuple[Tensor, Tensor]:
+def pseudo_boxes(keypoints: Tensor, visible: Tensor,
+                 min_size: float = 1.0) -> Tuple[Tensor, Tensor]:
     """The tight box of each person's visible keypoints (SMPR's "pseudo box", Sec. III-C).
 
     Args:

@@ -22,7 +22,8 @@ class SMPRTargets(NamedTuple):
             person's best pose.
         oks (Tensor): ``(P,)`` the best OKS of the location's pose over the people: the weight of
             the keypoint losses and the pose-score target.
-        keypoints (Tensor): ``(P, K, 2)`` target keypoints in pixels (of ``init_inds``; 0 elsewhere).
+        keypoints (Tensor): ``(P, K, 2)`` target keypoints in pixels (of ``init_inds``; 0
+            elsewhere).
         keypoint_weights (Tensor): ``(P, K)`` 1 on the target's visible keypoints, 0 elsewhere.
     """
     init_inds: Tensor
@@ -44,7 +45,8 @@ class SMPRAssigner:
     2. Levels and initial positives: a location of level ``l`` is positive for a person when it lies
        inside the person's pseudo box shrunk to ``+-center_sample_radius * stride`` around the box
        centre, and the largest distance from the location to a side of the pseudo box lies within
-       ``regress_ranges[l]`` (FCOS centre sampling and scale assignment); ties go to the smallest box.
+       ``regress_ranges[l]`` (FCOS centre sampling and scale assignment); ties go to the smallest
+       box.
     3. Final positives: the OKS of each location's initial pose (``pred_keypoints``, detached) with
        every person; a location is an OKS positive when its best OKS is >= ``pos_oks_thr`` or it is
        the best location of some person (OKS > 0). Final positives are the initial positives that
@@ -136,8 +138,10 @@ class SMPRAssigner:
         x1, y1, x2, y2 = boxes.T[:, None]  # each (1, N)
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         radius = strides[:, None] * self.center_sample_radius
-        inside_shrunk = ((x > torch.maximum(cx - radius, x1)) & (x < torch.minimum(cx + radius, x2))
-                         & (y > torch.maximum(cy - radius, y1)) & (y < torch.minimum(cy + radius, y2)))
+        inside_shrunk = ((x > torch.maximum(cx - radius, x1))
+                         & (x < torch.minimum(cx + radius, x2))
+                         & (y > torch.maximum(cy - radius, y1))
+                         & (y < torch.minimum(cy + radius, y2)))
         max_side_dist = torch.stack([x - x1, y - y1, x2 - x, y2 - y], dim=-1).amax(dim=-1)
         ranges = points.new_tensor(self.regress_ranges)[level_inds]  # (P, 2)
         in_range = (max_side_dist >= ranges[:, 0:1]) & (max_side_dist <= ranges[:, 1:2])

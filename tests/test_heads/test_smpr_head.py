@@ -149,7 +149,8 @@ def test_decode_oracle_on_the_samples_ground_truth_gives_ap_above_095():
         image = coco.loadImgs(image_id)[0]
         anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))
                 if a['num_keypoints'] > 0]
-        keypoints = torch.tensor([a['keypoints'] for a in anns], dtype=torch.float32).view(-1, 17, 3)
+        keypoints = torch.tensor([a['keypoints'] for a in anns],
+                                 dtype=torch.float32).view(-1, 17, 3)
         gt = InstanceData(keypoints=keypoints[..., :2], keypoints_visible=keypoints[..., 2] > 0,
                           areas=torch.tensor([a['area'] for a in anns]))
         width, height = image['width'], image['height']

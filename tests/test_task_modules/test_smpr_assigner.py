@@ -49,7 +49,8 @@ def assign(gt: InstanceData, pred=None, **kwargs):
 
 
 def test_pseudo_box_is_the_tight_box_of_visible_keypoints_and_needs_two_points():
-    keypoints = torch.tensor([[[10., 20.], [30., 5.], [500., 500.]], [[7., 7.], [7., 7.], [0., 0.]]])
+    keypoints = torch.tensor([[[10., 20.], [30., 5.], [500., 500.]],
+                              [[7., 7.], [7., 7.], [0., 0.]]])
     visible = torch.tensor([[1., 1., 0.], [1., 1., 0.]])
     boxes, valid = pseudo_boxes(keypoints, visible)
     assert boxes[0].tolist() == [10., 5., 30., 20.]
@@ -75,7 +76,8 @@ def test_two_people_of_different_sizes_go_to_their_levels_near_their_centres():
         mine = targets.init_inds == index
         assert mine.any()
         assert set(levels[mine].tolist()) == {level}  # largest side distances 50-54, 204-230
-        stride, centre = STRIDES[level], torch.tensor([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+        stride = STRIDES[level]
+        centre = torch.tensor([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
         assert ((points[mine] - centre).abs() < 1.5 * stride).all()
         # every location of the shrunk box at that level: 3x3 of them
         assert mine.sum() == 9
