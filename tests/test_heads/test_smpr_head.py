@@ -1,14 +1,12 @@
-"""SMPRHead: mmcv's deformable convolution against a plain-PyTorch reference, the forward's
-shapes and gradient paths, losses on awkward scenes, flip test, and the decode oracle (targets
-of the sample's ground truth decoded by the inference path give COCO AP >= 0.95)."""
+"""SMPRHead: the forward's shapes and gradient paths, losses on awkward scenes, flip test, and
+the decode oracle (targets of the sample's ground truth decoded by the inference path give COCO
+AP >= 0.95). mmcv's deformable convolution is checked in ``tests/test_ops``."""
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
-from mmcv.ops import DeformConv2d
 from mmengine.structures import InstanceData
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
@@ -19,47 +17,6 @@ from custom_modules.heads import SMPRHead
 from custom_modules.task_modules import COCO_SIGMAS, perfect_smpr_outputs
 
 SAMPLE_ANN = Path(__file__).resolve().parents[1] / 'data/coco/test_coco.json'
-
-
-def deform_conv2d_reference(x, offset, weight, padding: int, deform_groups: int):
-    """Deformable convolution (stride 1, dilation 1, no bias) by bilinear sampling with
-    ``grid_sample``: kernel tap ``(i, j)`` of output pixel ``(y, x)`` reads the input at
-    ``(y - padding + i + dy, x - padding + j + dx)``, zero outside the image; ``offset`` holds
-    ``(dy, dx)`` per tap and group, taps in row-major order (mmcv's layout)."""
-    n, c, h, w = x.shape
-    out_c, _, kh, kw = weight.shape
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype),
-                            indexing='ij')
-    offset = offset.view(n, deform_groups, kh * kw, 2, h, w)
-    group_c = c // deform_groups
-    columns = []
-    for g in range(deform_groups):
-        taps = []
-        for tap in range(kh * kw):
-            i, j = divmod(tap, kw)
-            sample_y = ys - padding + i + offset[:, g, tap, 0]
-            sample_x = xs - padding + j + offset[:, g, tap, 1]
-            grid = torch.stack([2 * sample_x / (w - 1) - 1, 2 * sample_y / (h - 1) - 1], dim=-1)
-            taps.append(F.grid_sample(x[:, g * group_c:(g + 1) * group_c], grid,
-                                      mode='bilinear', padding_mode='zeros', align_corners=True))
-        columns.append(torch.stack(taps, dim=2))  # (N, group_c, taps, H, W)
-    columns = torch.cat(columns, dim=1).flatten(1, 2)  # (N, C * taps, H, W)
-    return torch.einsum('ok,nkhw->nohw', weight.flatten(1), columns)
-
-
-def test_mmcv_deform_conv_matches_the_bilinear_reference_forward_and_backward():
-    torch.manual_seed(0)
-    dcn = DeformConv2d(8, 6, 3, padding=1, deform_groups=4, bias=False).double()
-    x = torch.randn(2, 8, 9, 11, dtype=torch.float64, requires_grad=True)
-    offset = (torch.randn(2, 4 * 18, 9, 11, dtype=torch.float64) * 2).requires_grad_()
-    ours = dcn(x, offset)
-    reference = deform_conv2d_reference(x, offset, dcn.weight, padding=1, deform_groups=4)
-    torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-4)
-    upstream = torch.randn_like(ours)
-    grads = torch.autograd.grad(ours, (x, offset, dcn.weight), upstream)
-    grads_ref = torch.autograd.grad(reference, (x, offset, dcn.weight), upstream)
-    for name, ours_g, ref_g in zip(('input', 'offset', 'weight'), grads, grads_ref):
-        torch.testing.assert_close(ours_g, ref_g, atol=1e-4, rtol=1e-4, msg=name)
 
 
 def small_head(**kwargs) -> SMPRHead:

@@ -55,7 +55,7 @@ step "torch, torchvision"
 step "build tools, NumPy and the Python stack"
 "${pip[@]}" setuptools wheel cython ninja numpy
 "${pip[@]}" opencv-python mmengine mmdet json_tricks munkres pycocotools scipy matplotlib pillow shapely \
-  terminaltables pytest
+  terminaltables onnx onnxruntime pytest
 
 step "xtcocotools, built against NumPy 2"
 "${pip[@]}" --no-build-isolation --no-binary xtcocotools xtcocotools
@@ -78,7 +78,7 @@ step "this project (editable)"
 "${pip[@]}" --no-build-isolation --no-deps -e .
 
 "$venv/bin/python" - <<'PY'
-import mmcv, mmcv.ops, mmdet, mmengine, mmpose, torch, torchvision, xtcocotools  # noqa: F401
+import mmcv, mmcv.ops, mmdet, mmengine, mmpose, onnxruntime, torch, torchvision, xtcocotools  # noqa: F401
 import custom_modules  # noqa: F401
 print(f'setup: torch {torch.__version__}, torchvision {torchvision.__version__}, mmcv {mmcv.__version__}, '
       f'mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmpose {mmpose.__version__}')

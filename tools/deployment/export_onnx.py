@@ -1,0 +1,195 @@
+"""Export a pose model's network to ONNX and check it in onnxruntime on CPU.
+
+    python tools/deployment/export_onnx.py CONFIG [CHECKPOINT] [--out FILE]
+    python tools/deployment/export_onnx.py configs/hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py CKPT
+    python tools/deployment/export_onnx.py configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py CKPT \\
+        --dcn grid-sample      # the default; --dcn mmcv keeps mmcv's custom operator
+
+What is exported is the network (backbone, neck, head: ``TensorForward``), as mmdeploy does:
+
+- input ``input`` ``(B, 3, H, W)`` float32, the image already resized as the config's test pipeline
+  does and normalised as its ``data_preprocessor`` does (``(pixel - mean) / std``, RGB order; the
+  tool prints the mean and std). The batch is dynamic; for bottom-up and single-stage models (MLN,
+  OpenPose, SMPR), whose inputs follow each image's aspect ratio, so are ``H`` and ``W``.
+- outputs, named: ``heatmaps`` (top-down: HSR-MSNet, MLPE, mmpose's heatmap heads);
+  ``heatmaps_stage{i}`` and ``pafs_stage{i}`` (MLN, OpenPose; grouping uses the last stage);
+  ``cls_p{l}``, ``pose_score_p{l}``, ``init_p{l}``, ``refined_p{l}`` per pyramid level (SMPR).
+  Decoding (heatmap argmax, PAF grouping, SMPR's scoring and NMS) stays in Python: the codecs and
+  ``SMPRHead.predict``.
+
+SMPR's deformable convolutions: mmcv's ``DeformConv2d`` exports only as the custom operator
+``mmcv::MMCVDeformConv2d``, which stock onnxruntime cannot load (mmcv 2.x ships no onnxruntime
+operators; mmdeploy brings its own for its backends). ``--dcn grid-sample`` (the default) swaps
+each one for ``GridSampleDeformConv2d``, the same function in standard operators (``GridSample``,
+opset >= 16), so the file runs in any ONNX runtime; ``--dcn mmcv`` keeps the custom operator and
+skips the onnxruntime check.
+
+Unless ``--no-verify``, the file is run in onnxruntime (CPUExecutionProvider) on a random input of
+the export's shape and, for dynamic sizes, on one of another batch and size, and every output is
+compared with PyTorch's: the check passes when the largest absolute difference is within
+``--tolerance`` (1e-4) times the output's largest magnitude (at least 1). The exit status is 1 if
+it does not pass.
+"""
+import argparse
+import math
+import sys
+import warnings
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OPSET = 17
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='pose config of this project or of mmpose')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint; without one, the exported weights are random')
+    parser.add_argument('--out', help='ONNX file (default: work_dirs/onnx/<config name>.onnx)')
+    parser.add_argument('--input-size', type=int, nargs=2, metavar=('HEIGHT', 'WIDTH'),
+                        help="export input size (default: the codec's input_size)")
+    parser.add_argument('--batch-size', type=int, default=1, help='batch of the traced input')
+    parser.add_argument('--opset', type=int, default=OPSET,
+                        help=f'ONNX opset (default {OPSET}; GridSample needs >= 16)')
+    parser.add_argument('--dcn', choices=['grid-sample', 'mmcv'], default='grid-sample',
+                        help="how mmcv's DeformConv2d is exported (SMPR)")
+    parser.add_argument('--no-verify', action='store_true', help='skip the onnxruntime check')
+    parser.add_argument('--tolerance', type=float, default=1e-4,
+                        help='largest |onnxruntime - PyTorch| per output, relative to the '
+                        "output's largest magnitude (at least 1)")
+    return parser.parse_args()
+
+
+def output_names(estimator: nn.Module, num_outputs: int) -> List[str]:
+    """Names of the flattened outputs of ``TensorForward(estimator)`` (see the module's doc)."""
+    from custom_modules.heads import BasePAFHead, SMPRHead
+
+    head = estimator.head
+    if isinstance(head, BasePAFHead):
+        stages = num_outputs // 2
+        return ([f'heatmaps_stage{i}' for i in range(stages)] +
+                [f'pafs_stage{i}' for i in range(stages)])
+    if isinstance(head, SMPRHead):
+        levels = [f'p{int(math.log2(stride))}' for stride in head.strides]
+        return [f'{kind}_{level}' for kind in ('cls', 'pose_score', 'init', 'refined')
+                for level in levels]
+    if num_outputs == 1:
+        return ['heatmaps']
+    return [f'output{i}' for i in range(num_outputs)]
+
+
+def is_bottom_up(estimator: nn.Module) -> bool:
+    """Whether the estimator sees whole images (input size follows the image) rather than crops."""
+    from mmpose.models import BottomupPoseEstimator
+
+    return isinstance(estimator, BottomupPoseEstimator)
+
+
+def export(model: nn.Module, names: List[str], out: Path, input_shape: Sequence[int],
+           dynamic_size: bool, opset: int) -> None:
+    """Trace ``model`` (a ``TensorForward``) on a random ``input_shape`` input into ``out``."""
+    axes = {0: 'batch', 2: 'height', 3: 'width'} if dynamic_size else {0: 'batch'}
+    dynamic_axes = {'input': axes}
+    if dynamic_size:
+        dynamic_axes.update({name: {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'}
+                             for name in names})
+    else:
+        dynamic_axes.update({name: {0: 'batch'} for name in names})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # the TorchScript-based exporter (deprecated in torch 2.9 but kept): it exports mmcv's custom
+    # operators, and needs no onnxscript
+    warnings.filterwarnings('ignore', message='You are using the legacy TorchScript-based ONNX')
+    with torch.no_grad():
+        torch.onnx.export(model, (torch.randn(*input_shape),), str(out), dynamo=False,
+                          opset_version=opset, input_names=['input'], output_names=names,
+                          dynamic_axes=dynamic_axes)
+
+
+def compare(model: nn.Module, names: List[str], path: Path,
+            inputs: torch.Tensor) -> List[Tuple[str, Tuple[int, ...], float, float]]:
+    """Run the ONNX file at ``path`` in onnxruntime (CPU) and ``model`` in PyTorch on ``inputs``;
+    per output: name, shape, largest magnitude, largest absolute difference."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    ort_outputs = session.run(names, {'input': inputs.numpy()})
+    with torch.no_grad():
+        torch_outputs = [t.numpy() for t in model(inputs)]
+    rows = []
+    for name, ours, theirs in zip(names, ort_outputs, torch_outputs):
+        if ours.shape != theirs.shape:
+            raise AssertionError(f'output {name}: onnxruntime shape {ours.shape}, '
+                                 f'PyTorch {theirs.shape}')
+        rows.append((name, theirs.shape, float(np.abs(theirs).max()),
+                     float(np.abs(ours - theirs).max())))
+    return rows
+
+
+def main() -> Optional[int]:
+    args = parse_args()
+    from mmpose.apis import init_model
+
+    from custom_modules.ops import replace_deform_convs
+    from custom_modules.utils import TensorForward
+
+    estimator = init_model(args.config, args.checkpoint, device='cpu')
+    if args.checkpoint is None:
+        print('export_onnx: no checkpoint given: the exported weights are random', file=sys.stderr)
+    num_dcn = replace_deform_convs(estimator) if args.dcn == 'grid-sample' else 0
+    model = TensorForward(estimator).eval()  # export restores this module's mode: keep it eval
+    if args.input_size:
+        height, width = args.input_size
+    else:
+        width, height = estimator.cfg.codec.input_size
+    input_shape = (args.batch_size, 3, height, width)
+    with torch.no_grad():
+        num_outputs = len(model(torch.zeros(input_shape)))
+    names = output_names(estimator, num_outputs)
+    dynamic_size = is_bottom_up(estimator)
+    out = Path(args.out or REPO_ROOT / 'work_dirs/onnx' / f'{Path(args.config).stem}.onnx')
+    export(model, names, out, input_shape, dynamic_size, args.opset)
+
+    preprocessor = estimator.cfg.model.data_preprocessor
+    print(f'export_onnx: wrote {out} (opset {args.opset}; input "input" {list(input_shape)}, '
+          f'dynamic: batch{", height, width" if dynamic_size else ""}; outputs '
+          f'{", ".join(names)})')
+    print(f'export_onnx: the input is RGB, (pixel - mean) / std with mean {preprocessor.mean} '
+          f'and std {preprocessor.std}')
+    if num_dcn:
+        print(f'export_onnx: {num_dcn} mmcv DeformConv2d exported as GridSample (--dcn grid-sample)')
+    uses_mmcv_ops = any(type(m).__module__.startswith('mmcv.ops') for m in model.modules())
+    if args.no_verify:
+        return None
+    if uses_mmcv_ops:
+        print('export_onnx: not checked in onnxruntime: the file holds mmcv custom operators, '
+              'which stock onnxruntime cannot run (use --dcn grid-sample)')
+        return None
+
+    generator = torch.Generator().manual_seed(0)
+    inputs = [torch.randn(input_shape, generator=generator)]
+    if dynamic_size:  # another batch and another size (a multiple of 32, as the pipelines pad)
+        inputs.append(torch.randn(args.batch_size + 1, 3, height + 32, width - 32,
+                                  generator=generator))
+    else:
+        inputs.append(torch.randn(args.batch_size + 1, 3, height, width, generator=generator))
+    failed = False
+    for x in inputs:
+        rows = compare(model, names, out, x)
+        bad = [name for name, _, magnitude, diff in rows
+               if diff > args.tolerance * max(1.0, magnitude)]
+        name, shape, magnitude, diff = max(rows, key=lambda row: row[3] / max(1.0, row[2]))
+        print(f'export_onnx: input {list(x.shape)}: {len(rows) - len(bad)} of {len(rows)} outputs '
+              f'match PyTorch; worst {name} {list(shape)}: max |onnxruntime - PyTorch| = '
+              f'{diff:.2e}, largest |value| {magnitude:.3g}'
+              f'{"; FAILED: " + ", ".join(bad) if bad else ""}')
+        failed |= bool(bad)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
