@@ -5,6 +5,10 @@ from pathlib import Path
 from typing import List, Tuple
 
 import numpy as np
+import torch
+from mmengine.structures import InstanceData
+
+from ..task_modules import pseudo_boxes
 
 
 def load_templates(ann_file: Path) -> List[Tuple[np.ndarray, np.ndarray, float]]:
@@ -48,3 +52,15 @@ def make_scene(templates: List[Tuple[np.ndarray, np.ndarray, float]], num_people
         keypoints.append(relative * [box_w, box_h] + origin)
         visible.append(person_visible)
     return np.array(keypoints, dtype=np.float32), np.array(visible)
+
+
+def scene_instances(templates: List[Tuple[np.ndarray, np.ndarray, float]], num_people: int,
+                    width: int, height: int) -> InstanceData:
+    """The people of :func:`make_scene` as ``InstanceData``: ``keypoints`` ``(N, 17, 2)`` and
+    ``keypoints_visible`` ``(N, 17)`` (tensors, canvas pixels), ``bboxes`` ``(N, 4)`` (the visible
+    keypoints' box) and ``areas`` ``(N,)`` (half the box, as mmpose estimates a person's area
+    from a box)."""
+    keypoints, visible = map(torch.from_numpy, make_scene(templates, num_people, width, height))
+    boxes, _ = pseudo_boxes(keypoints, visible)
+    areas = 0.5 * (boxes[:, 2:] - boxes[:, :2]).prod(1)
+    return InstanceData(keypoints=keypoints, keypoints_visible=visible, bboxes=boxes, areas=areas)

@@ -27,7 +27,6 @@ Prints markdown tables; ``--out`` also writes them to a file.
 """
 import argparse
 from pathlib import Path
-from typing import Tuple
 
 import torch
 import torch.nn as nn
@@ -35,8 +34,8 @@ import torch.nn.functional as F
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 
-from custom_modules.utils import (emit_report, interleaved_medians_ms, load_templates, make_scene,
-                                  markdown_table)
+from custom_modules.utils import (TensorForward, emit_report, interleaved_medians_ms,
+                                  load_templates, make_scene, markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -48,20 +47,6 @@ TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
 MODELS_NOTE = ('Paper (Huang et al., ICASSP 2019; P40 GPU): MLN 21,278,912 weights, 82.5 GMACs; '
                '42.2 vs 20.4 FPS for OpenPose, 2.07x.')
 GROUPING_NOTE = 'Paper: grouping 0.2 ms (2 people), 0.6 ms (10 people).'
-
-
-class TensorForward(nn.Module):
-    """``inputs (B, 3, H, W) -> (heatmaps, pafs)`` of a bottom-up estimator: per stage, the
-    ``(B, 19, H/8, W/8)`` joint maps and ``(B, 38, H/8, W/8)`` limb fields, flattened into one
-    tuple of tensors (the signature mmengine's counter traces)."""
-
-    def __init__(self, estimator: nn.Module) -> None:
-        super().__init__()
-        self.estimator = estimator
-
-    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        heatmaps, pafs = self.estimator._forward(inputs)
-        return (*heatmaps, *pafs)
 
 
 def model_table(args: argparse.Namespace) -> str:

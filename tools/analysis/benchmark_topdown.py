@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import List
 
 import torch
-import torch.nn as nn
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 
-from custom_modules.utils import emit_report, interleaved_medians_ms, markdown_table
+from custom_modules.utils import (TensorForward, emit_report, interleaved_medians_ms,
+                                  markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -29,17 +29,6 @@ DEFAULT_CONFIGS = [
     REPO_ROOT / 'configs/hsr_msnet/td-hm_hsrnet-59_8xb32-140e_coco-256x192.py',
     REPO_ROOT / 'configs/hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py',
 ]
-
-
-class TensorForward(nn.Module):
-    """``inputs -> heatmaps`` of a pose estimator, the signature mmengine's counter calls."""
-
-    def __init__(self, estimator: nn.Module) -> None:
-        super().__init__()
-        self.estimator = estimator
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.estimator._forward(inputs)
 
 
 def parse_args() -> argparse.Namespace:

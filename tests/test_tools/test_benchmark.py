@@ -1,0 +1,40 @@
+"""tools/analysis/benchmark.py: on small settings it fills the model table (sizes, MACs, peak
+memory, latencies), times the three paradigms on scenes where each finds every person, and
+writes the markdown report and the PNG plot."""
+import sys
+
+from .test_benchmark_bottomup import parse_markdown_rows
+
+DEMO = 'configs/demo/'
+
+
+def test_benchmark_writes_the_model_table_the_people_curve_and_the_plot(run_tool, tmp_path):
+    proc = run_tool([
+        sys.executable, 'tools/analysis/benchmark.py', '--models', 'hsr-msnet-59',
+        '--crop-batch', '2', '--people', '1', '3', '--image-size', '320',
+        '--pose-config', DEMO + 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+        '--mln-config', DEMO + 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
+        '--smpr-config', DEMO + 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+        '--warmup', '0', '--repeats', '1', '--out-dir', str(tmp_path)])
+    text = (tmp_path / 'benchmark.md').read_text()
+    assert text.strip() in proc.stdout
+    assert (tmp_path / 'people.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+    model_text, people_text = text.split('Time per 320x320 image')
+    [row] = parse_markdown_rows(model_text)
+    assert row['model'] == 'hsr-msnet-59' and row['input (HxW)'] == '256x192'
+    # the numbers of the HSR-MSNet benchmark in the README (benchmark_topdown.py)
+    assert (row['params (M)'], row['GMACs']) == ('22.66', '6.29')
+    assert 0 < float(row['params w/o bias (M)']) < float(row['params (M)'])
+    weights_mib = 22.66e6 * 4 / 2**20
+    assert weights_mib < float(row['peak memory b1 (MiB)'])
+    assert float(row['peak memory b1 (MiB)']) <= float(row['peak memory large batch (MiB)'])
+    for column in ('latency b1 (ms)', 'latency large batch (ms)'):
+        assert float(row[column]) > 0
+
+    rows = parse_markdown_rows(people_text)
+    assert [r['people'] for r in rows] == ['1', '3']
+    for r in rows:
+        assert r['people found (top-down / MLN / SMPR)'] == ' / '.join([r['people']] * 3), r
+        assert float(r['top-down total (ms)']) >= float(r['detector (ms)']) > 0
+        assert float(r['MLN (ms)']) > 0 and float(r['SMPR (ms)']) > 0

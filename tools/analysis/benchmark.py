@@ -1,0 +1,413 @@
+"""Every model of the project next to mmpose's SimpleBaseline and HRNet: size, cost, memory, latency,
+and time per image as the number of people grows, for the three paradigms.
+
+    python tools/analysis/benchmark.py                         # everything, ~10 CPU minutes
+    python tools/analysis/benchmark.py --models simplebaseline-r50 hsr-msnet-59 --people 1 5
+    python tools/analysis/benchmark.py --skip-models           # the people curve only
+
+Writes ``benchmark.md`` (both tables) and ``people.png`` (time per image against people, one line
+per paradigm) under ``--out-dir`` (``work_dirs/benchmark/``) and prints the tables. Everything runs
+in this one process on random weights (``init_cfg`` off, no checkpoint: the cost of a network does
+not depend on its weights); runs take turns (model A, B, C, A, B, C, ...) so that a slow spell of
+the machine hits every model alike; times are medians of ``--repeats`` runs after ``--warmup``.
+
+Model table, one row per model at its paper's input size (``MODELS`` below):
+
+- params: all parameters; "w/o bias": without the ``*.bias`` tensors (the MLN paper's count of
+  weights, which for MLN and OpenPose, without norm layers, are the conv kernels alone).
+- GMACs: mmengine's count (``get_model_complexity_info``; mmpose prints it as "FLOPs") of the
+  network (``TensorForward``: backbone, neck, head, no pre/post-processing) at batch 1. SMPR's
+  deformable convolutions are counted through their ``GridSampleDeformConv2d`` form (mmengine
+  cannot see inside mmcv's kernel): the 3x3 products, not the bilinear sampling.
+- peak memory: the largest resident memory a fresh process (``spawn``, glibc asked to return every
+  block over 64 KiB to the system, so freed memory is not silently reused) needs above what it
+  held before building the model, to build it and run one forward pass at that batch: weights,
+  activations and the framework's workspace, in MiB. Linux only (``/proc/self/clear_refs``).
+- latency: the network at batch 1 and at a large batch (``--crop-batch`` for top-down crops,
+  ``--image-batch`` for whole images), ``torch.no_grad()``, eval mode, in ms.
+
+People curve (``--people``): scenes of N people from the annotated poses of the sample
+(``tests/data/coco/test_coco.json``) on a ``--image-size`` square canvas of random pixels; per
+image, end to end, through mmpose's inference functions:
+
+- top-down: YOLOv3 (``--detector-config``) on the image, then the pose model
+  (``--pose-config``, HSR-MSNet-59 by default) on the scene's N person boxes (one batch);
+- MLN and SMPR (``--mln-config``, ``--smpr-config``): ``inference_bottomup``, the network's real
+  forward pass followed by the decoding of the maps a perfect model would give for the scene (the
+  codec's encoding of the people for MLN, the assigner's targets for SMPR), as random weights
+  give maps with no people (or noise) whose decoding costs nothing like a trained model's; no
+  flip test (the project's MLN and SMPR configs have it off). Each row says how many people each
+  method found (must be N).
+"""
+import argparse
+import gc
+import math
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from custom_modules.utils import (TensorForward, emit_report, interleaved_medians_ms,
+                                  load_templates, markdown_table, scene_instances)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
+DETECTOR_CONFIG = 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
+POSE_CONFIG = 'configs/hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py'
+MLN_CONFIG = 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py'
+SMPR_CONFIG = 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py'
+
+
+class ModelSpec(NamedTuple):
+    """A row of the model table: ``input`` is ``(height, width)``; ``kind`` is 'crop' (top-down
+    pose models: batches of person crops), 'image' (whole images) or 'detector' (mmdet)."""
+    config: str
+    input: Tuple[int, int]
+    kind: str
+
+
+MODELS: Dict[str, ModelSpec] = {
+    'simplebaseline-r50': ModelSpec(
+        'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py',
+        (256, 192), 'crop'),
+    'hrnet-w32': ModelSpec(
+        'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+        (256, 192), 'crop'),
+    'hsr-msnet-59': ModelSpec(POSE_CONFIG, (256, 192), 'crop'),
+    'mlpe-resnest50': ModelSpec('configs/mlpe/td-hm_mlpe-resnest50_8xb32-210e_coco-256x192.py',
+                                (256, 192), 'crop'),
+    'mlpe-resnest101': ModelSpec(
+        'configs/mlpe/td-hm_mlpe-resnest101_8xb32-210e_coco-384x288.py', (384, 288), 'crop'),
+    'openpose': ModelSpec('configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
+                          (368, 432), 'image'),
+    'mln': ModelSpec(MLN_CONFIG, (368, 432), 'image'),
+    'smpr-r50-fpn': ModelSpec(SMPR_CONFIG, (800, 800), 'image'),
+    'smpr-hrnet-w32': ModelSpec('configs/smpr/smpr_hrnet-w32-hrfpn_4xb8-100e_coco-800x800.py',
+                                (800, 800), 'image'),
+    'yolov3-person': ModelSpec(DETECTOR_CONFIG, (608, 608), 'detector'),
+}
+
+
+def config_path(config: str) -> str:
+    """A repository-relative config as an absolute path; ``mmpose::`` configs as they are."""
+    return config if '::' in config else str(REPO_ROOT / config)
+
+
+def build_network(spec: ModelSpec) -> nn.Module:
+    """The spec's network as a ``TensorForward`` in eval mode, random weights."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    cfg = Config.fromfile(config_path(spec.config))
+    if spec.kind == 'detector':
+        from mmdet.registry import MODELS as DET_MODELS
+        init_default_scope('mmdet')
+        registry = DET_MODELS
+    else:
+        from mmpose.registry import MODELS as POSE_MODELS
+        init_default_scope('mmpose')
+        registry = POSE_MODELS
+    cfg.model.backbone.init_cfg = None  # no pretrained weights are needed to time a model
+    return TensorForward(registry.build(cfg.model)).eval()
+
+
+# ------------------------------------------------------------------------------------- memory
+def _rss_kib(field: str) -> int:
+    for line in Path('/proc/self/status').read_text().splitlines():
+        if line.startswith(field + ':'):
+            return int(line.split()[1])
+    raise RuntimeError(f'/proc/self/status has no {field}')
+
+
+def _memory_probe(spec: ModelSpec, batch_sizes: Sequence[int], queue) -> None:
+    """In a fresh process: MiB above the starting resident memory at the peak of building the
+    model and running it once, per batch size (put on ``queue``)."""
+    import custom_modules  # noqa: F401  (registers the project's modules)
+
+    gc.collect()
+    start = _rss_kib('VmRSS')
+    model = build_network(spec)
+    peaks = []
+    with torch.no_grad():
+        for batch_size in batch_sizes:
+            inputs = torch.randn(batch_size, 3, *spec.input)
+            gc.collect()
+            Path('/proc/self/clear_refs').write_text('5')  # the peak restarts from now
+            model(inputs)
+            peaks.append((_rss_kib('VmHWM') - start) / 1024)
+            del inputs
+    queue.put(peaks)
+
+
+def peak_memory_mib(spec: ModelSpec, batch_sizes: Sequence[int]) -> List[Optional[float]]:
+    """:func:`_memory_probe` in a fresh process; ``None`` where Linux's peak accounting is
+    missing."""
+    if not Path('/proc/self/clear_refs').exists():
+        return [None] * len(batch_sizes)
+    context = multiprocessing.get_context('spawn')
+    queue = context.Queue()
+    previous = os.environ.get('MALLOC_MMAP_THRESHOLD_')
+    os.environ['MALLOC_MMAP_THRESHOLD_'] = str(64 * 1024)
+    try:
+        process = context.Process(target=_memory_probe, args=(spec, batch_sizes, queue))
+        process.start()
+        peaks = queue.get(timeout=1800)
+        process.join()
+    finally:
+        if previous is None:
+            del os.environ['MALLOC_MMAP_THRESHOLD_']
+        else:
+            os.environ['MALLOC_MMAP_THRESHOLD_'] = previous
+    return peaks
+
+
+# -------------------------------------------------------------------------------- model table
+def count_macs(spec: ModelSpec, model: nn.Module) -> float:
+    """Multiply-accumulates of ``model`` (a ``TensorForward``) at batch 1, deformable
+    convolutions counted through their ``GridSampleDeformConv2d`` form."""
+    import copy
+
+    from mmengine.analysis import get_model_complexity_info
+
+    from custom_modules.ops import replace_deform_convs
+
+    countable = copy.deepcopy(model)
+    replace_deform_convs(countable)
+    return get_model_complexity_info(countable, input_shape=(3, *spec.input), show_table=False,
+                                     show_arch=False)['flops']
+
+
+def model_table(names: Sequence[str], args: argparse.Namespace) -> str:
+    """Markdown table of the models ``names`` (keys of ``MODELS``)."""
+    specs = [MODELS[name] for name in names]
+    models = [build_network(spec) for spec in specs]
+    batches = [args.crop_batch if spec.kind == 'crop' else args.image_batch for spec in specs]
+    with torch.no_grad():
+        inputs = [torch.randn(1, 3, *spec.input) for spec in specs]
+        b1_ms = interleaved_medians_ms([lambda m=m, x=x: m(x) for m, x in zip(models, inputs)],
+                                       args.warmup, args.repeats)
+        inputs = [torch.randn(b, 3, *spec.input) for spec, b in zip(specs, batches)]
+        large_ms = interleaved_medians_ms(
+            [lambda m=m, x=x: m(x) for m, x in zip(models, inputs)], args.warmup, args.repeats)
+    rows = []
+    for name, spec, model, batch, ms1, ms_large in zip(names, specs, models, batches, b1_ms,
+                                                       large_ms):
+        params = sum(p.numel() for p in model.parameters())
+        no_bias = sum(p.numel() for n, p in model.named_parameters() if not n.endswith('.bias'))
+        memory = ['n/a', 'n/a'] if args.skip_memory else [
+            'n/a' if mib is None else f'{mib:.0f}' for mib in peak_memory_mib(spec, [1, batch])]
+        rows.append([name, Path(spec.config).name.replace('.py', ''),
+                     f'{spec.input[0]}x{spec.input[1]}', f'{params / 1e6:.2f}',
+                     f'{no_bias / 1e6:.2f}', f'{count_macs(spec, model) / 1e9:.2f}',
+                     memory[0], f'{ms1:.0f}', str(batch), memory[1], f'{ms_large:.0f}',
+                     f'{ms_large / batch:.0f}'])
+    header = ['model', 'config', 'input (HxW)', 'params (M)', 'params w/o bias (M)', 'GMACs',
+              'peak memory b1 (MiB)', 'latency b1 (ms)', 'large batch',
+              'peak memory large batch (MiB)', 'latency large batch (ms)',
+              'per image at large batch (ms)']
+    return markdown_table(header, rows)
+
+
+# ------------------------------------------------------------------------------- people curve
+def to_input_pixels(people, metainfo: dict):
+    """``people`` (image pixels) in the network input's pixels of a bottom-up sample, inverting
+    the mapping of mmpose's ``BottomupPoseEstimator.add_pred_to_datasample``."""
+    size = torch.tensor(metainfo['input_size'], dtype=torch.float32)
+    center = torch.tensor(metainfo['input_center'], dtype=torch.float32)
+    scale = torch.tensor(metainfo['input_scale'], dtype=torch.float32)
+    moved = people.clone()
+    moved.keypoints = (people.keypoints - center + 0.5 * scale) / scale * size
+    moved.bboxes = ((people.bboxes.view(-1, 2, 2) - center + 0.5 * scale) / scale *
+                    size).view(-1, 4)
+    moved.areas = (moved.bboxes[:, 2:] - moved.bboxes[:, :2]).prod(1) * 0.5
+    return moved
+
+
+def perfect_maps(model: nn.Module, people, sizes: List[Tuple[int, int]]) -> tuple:
+    """What a perfect network would output for ``people`` (input pixels) at the head's output
+    sizes ``sizes`` (``(H, W)`` of each output of its first kind: per stage for PAF heads, per
+    level for SMPR): the config codec's maps for every stage (PAF heads), the assigner's targets
+    (SMPRHead)."""
+    from mmpose.registry import KEYPOINT_CODECS
+
+    from custom_modules.heads import BasePAFHead, SMPRHead
+    from custom_modules.task_modules import perfect_smpr_outputs
+
+    head = model.head
+    if isinstance(head, SMPRHead):
+        return perfect_smpr_outputs(head, people, sizes)[0]
+    if not isinstance(head, BasePAFHead):
+        raise TypeError(f'no perfect outputs for {type(head).__name__}')
+    codec_cfg = model.cfg.codec
+    stride = codec_cfg.input_size[0] // codec_cfg.heatmap_size[0]
+    height, width = sizes[-1]
+    encoder = KEYPOINT_CODECS.build(dict(codec_cfg, input_size=(width * stride, height * stride),
+                                         heatmap_size=(width, height)))
+    maps = encoder.encode(people.keypoints.numpy(), people.keypoints_visible.numpy())
+    heatmaps, pafs = (torch.from_numpy(maps[key])[None] for key in ('heatmaps', 'pafs'))
+    return [heatmaps] * len(sizes), [pafs] * len(sizes)
+
+
+def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable[[], int]:
+    """``run() -> people found``: ``inference_bottomup`` on ``image`` whose head computes its real
+    outputs, then hands the perfect ones for ``people`` (image pixels) to the decoding. Flip test
+    is turned off (the project's MLN and SMPR configs have it off): the perfect maps are those of
+    the image as it is."""
+    from mmpose.apis import inference_bottomup
+
+    from custom_modules.utils import flatten_tensors
+
+    model.test_cfg = dict(model.test_cfg, flip_test=False)
+    head = model.head
+    forward = head.forward
+    shapes = {}
+
+    def probe(feats):
+        outputs = forward(feats)
+        shapes['sizes'] = [tuple(t.shape[-2:]) for t in flatten_tensors(outputs[0])]
+        return outputs
+
+    head.forward = probe
+    try:
+        metainfo = inference_bottomup(model, image)[0].metainfo
+    finally:
+        head.forward = forward
+    outputs = perfect_maps(model, to_input_pixels(people, metainfo), shapes['sizes'])
+
+    def real_then_perfect(feats):
+        forward(feats)
+        return outputs
+
+    def run() -> int:
+        head.forward = real_then_perfect
+        try:
+            return len(inference_bottomup(model, image)[0].pred_instances)
+        finally:
+            head.forward = forward
+    return run
+
+
+def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
+    """Markdown table of the end-to-end time per image of the three paradigms on scenes of
+    ``args.people`` people, and the totals ``[top-down, MLN, SMPR]`` (ms) per scene."""
+    from mmengine.registry import init_default_scope
+    from mmpose.apis import init_model
+
+    from custom_modules.apis.topdown_pipeline import (build_person_detector, detect_persons,
+                                                      estimate_poses)
+
+    templates = load_templates(TEMPLATE_FILE)
+    rng = np.random.default_rng(0)
+    pose_model = init_model(config_path(args.pose_config), None, device='cpu')
+    mln = init_model(config_path(args.mln_config), None, device='cpu')
+    smpr = init_model(config_path(args.smpr_config), None, device='cpu')
+    detector = build_person_detector(config_path(args.detector_config), None, device='cpu')
+    init_default_scope('mmpose')  # building the detector made mmdet the default scope
+    rows, totals = [], []
+    for num_people in args.people:
+        size = args.image_size
+        people = scene_instances(templates, num_people, size, size)
+        image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        # a detector's boxes are looser than the keypoints' box: 10% on each side
+        margin = 0.1 * (people.bboxes[:, 2:] - people.bboxes[:, :2]).repeat(1, 2)
+        boxes = (people.bboxes + margin * torch.tensor([-1, -1, 1, 1])).numpy()
+        mln_run = bottomup_end_to_end(mln, image, people)
+        smpr_run = bottomup_end_to_end(smpr, image, people)
+        found = [len(estimate_poses(pose_model, image, boxes)), mln_run(), smpr_run()]
+        with torch.no_grad():
+            detector_ms, pose_ms, mln_ms, smpr_ms = interleaved_medians_ms(
+                [lambda: detect_persons(detector, image),
+                 lambda: estimate_poses(pose_model, image, boxes), mln_run, smpr_run],
+                args.warmup, args.repeats)
+        totals.append([detector_ms + pose_ms, mln_ms, smpr_ms])
+        rows.append([str(num_people), f'{detector_ms:.0f}', f'{pose_ms:.0f}',
+                     f'{detector_ms + pose_ms:.0f}', f'{mln_ms:.0f}', f'{smpr_ms:.0f}',
+                     ' / '.join(map(str, found))])
+    header = ['people', 'detector (ms)', 'pose model on the boxes (ms)', 'top-down total (ms)',
+              'MLN (ms)', 'SMPR (ms)', 'people found (top-down / MLN / SMPR)']
+    return markdown_table(header, rows), totals
+
+
+def plot_people_curve(people: Sequence[int], totals: List[List[float]], labels: Sequence[str],
+                      out: Path) -> None:
+    """PNG of time per image (s) against people, one line per paradigm."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
+    for label, times in zip(labels, zip(*totals)):
+        axes.plot(people, [t / 1000 for t in times], marker='o', label=label)
+    axes.set_xlabel('people in the image')
+    axes.set_ylabel('CPU time per image (s)')
+    axes.set_xticks(list(people))
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    axes.set_title(f'End to end, {torch.get_num_threads()} CPU threads')
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out)
+    plt.close(figure)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--models', nargs='+', choices=list(MODELS), default=list(MODELS),
+                        help='rows of the model table (default: all)')
+    parser.add_argument('--skip-models', action='store_true', help='no model table')
+    parser.add_argument('--skip-memory', action='store_true', help='no peak memory columns')
+    parser.add_argument('--crop-batch', type=int, default=32,
+                        help='large batch of the top-down pose models (person crops)')
+    parser.add_argument('--image-batch', type=int, default=2,
+                        help='large batch of the whole-image models')
+    parser.add_argument('--people', type=int, nargs='*', default=[1, 2, 5, 10, 20],
+                        help='people in the scenes of the people curve (none: no curve)')
+    parser.add_argument('--image-size', type=int, default=800, help='square scene side, pixels')
+    parser.add_argument('--detector-config', default=DETECTOR_CONFIG)
+    parser.add_argument('--pose-config', default=POSE_CONFIG, help='top-down pose model')
+    parser.add_argument('--mln-config', default=MLN_CONFIG)
+    parser.add_argument('--smpr-config', default=SMPR_CONFIG)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
+                        help='torch CPU threads (default: torch\'s default for this machine)')
+    parser.add_argument('--out-dir', default=str(REPO_ROOT / 'work_dirs/benchmark'))
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    from mmdet.utils import register_all_modules as register_mmdet
+    from mmpose.utils import register_all_modules as register_mmpose
+
+    register_mmdet(init_default_scope=False)
+    register_mmpose()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    out_dir = Path(args.out_dir)
+    sections = [f'CPU: {args.threads} threads, torch {torch.__version__}; median of '
+                f'{args.repeats} runs after {args.warmup} warm-up runs; random weights']
+    if not args.skip_models:
+        sections.append(model_table(args.models, args))
+    if args.people:
+        table, totals = people_curve(args)
+        labels = [f'top-down: {Path(args.detector_config).stem.split("_")[0]} + '
+                  f'{Path(args.pose_config).stem}', f'bottom-up: {Path(args.mln_config).stem}',
+                  f'single-stage: {Path(args.smpr_config).stem}']
+        plot = out_dir / 'people.png'
+        plot_people_curve(args.people, totals, labels, plot)
+        sections.append(f'Time per {args.image_size}x{args.image_size} image, end to end, as '
+                        f'people are added ({plot.name}):\n\n{table}\n\n' +
+                        '\n'.join(f'- {label}' for label in labels))
+    emit_report('\n\n'.join(sections), str(out_dir / 'benchmark.md'))
+    print(f'\nbenchmark: wrote {out_dir / "benchmark.md"}'
+          f'{" and " + str(out_dir / "people.png") if args.people else ""}')
+
+
+if __name__ == '__main__':
+    main()
