@@ -4,7 +4,37 @@ The OpenMMLab stack itself is installed by ``make setup`` (``tools/misc/setup_en
 ``requirements/constraints.txt``: mmcv must be built with its ops and mmpose without its unused
 ``chumpy`` dependency, which ``install_requires`` cannot express.
 """
+import shutil
+import sys
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+ROOT = Path(__file__).resolve().parent
+MIM_FILES = ('model-index.yml', 'configs')
+
+
+def add_mim_extension() -> None:
+    """Copy the model index and the configs into ``custom_modules/.mim/``, where openmim looks for
+    an installed package's models (``mim search mmpose-multilevel``), as mmpose's setup does.
+
+    Only for regular installs and wheels: an editable install leaves the package in this tree,
+    outside the site-packages folder where mim looks, so mim cannot list it either way.
+    """
+    if {'develop', 'editable_wheel'} & set(sys.argv):
+        return
+    mim_dir = ROOT / 'custom_modules' / '.mim'
+    shutil.rmtree(mim_dir, ignore_errors=True)
+    mim_dir.mkdir()
+    for name in MIM_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, mim_dir / name)
+        else:
+            shutil.copy(source, mim_dir / name)
+
+
+add_mim_extension()
 
 setup(
     name='mmpose-multilevel',
@@ -15,6 +45,7 @@ setup(
     license='Apache License 2.0',
     python_requires='>=3.10',
     packages=find_packages(include=['custom_modules', 'custom_modules.*']),
+    package_data={'custom_modules': ['.mim/model-index.yml', '.mim/configs/**/*']},
     install_requires=['mmpose>=1.3.0', 'mmdet>=3.0.0', 'mmcv>=2.0.0,<2.2.0', 'mmengine>=0.10.0'],
     # tools/deployment/export_onnx.py
     extras_require={'onnx': ['onnx>=1.14', 'onnxruntime>=1.16']},

@@ -11,6 +11,7 @@ DEMO = 'configs/demo/'
 def test_benchmark_writes_the_model_table_the_people_curve_and_the_plot(run_tool, tmp_path):
     proc = run_tool([
         sys.executable, 'tools/analysis/benchmark.py', '--models', 'hsr-msnet-59',
+        'simplebaseline-r50',
         '--crop-batch', '2', '--people', '1', '3', '--image-size', '320',
         '--pose-config', DEMO + 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
         '--mln-config', DEMO + 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
@@ -21,8 +22,11 @@ def test_benchmark_writes_the_model_table_the_people_curve_and_the_plot(run_tool
     assert (tmp_path / 'people.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
     model_text, people_text = text.split('Time per 320x320 image')
-    [row] = parse_markdown_rows(model_text)
+    row, baseline = parse_markdown_rows(model_text)
     assert row['model'] == 'hsr-msnet-59' and row['input (HxW)'] == '256x192'
+    # mmpose's own config, read from its package
+    assert baseline['config'] == 'td-hm_res50_8xb64-210e_coco-256x192'
+    assert float(baseline['params (M)']) > 30
     # the numbers of the HSR-MSNet benchmark in the README (benchmark_topdown.py)
     assert (row['params (M)'], row['GMACs']) == ('22.66', '6.29')
     assert 0 < float(row['params w/o bias (M)']) < float(row['params (M)'])

@@ -93,8 +93,12 @@ MODELS: Dict[str, ModelSpec] = {
 
 
 def config_path(config: str) -> str:
-    """A repository-relative config as an absolute path; ``mmpose::`` configs as they are."""
-    return config if '::' in config else str(REPO_ROOT / config)
+    """The file of a repository-relative config or of an ``mmpose::`` one (mmpose's own, shipped
+    in its package)."""
+    if config.startswith('mmpose::'):
+        import mmpose
+        return str(Path(mmpose.__file__).parent / '.mim/configs' / config[len('mmpose::'):])
+    return str(REPO_ROOT / config)
 
 
 def build_network(spec: ModelSpec) -> nn.Module:
@@ -339,7 +343,7 @@ def plot_people_curve(people: Sequence[int], totals: List[List[float]], labels: 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
+    figure, axes = plt.subplots(figsize=(7, 5), dpi=120)
     for label, times in zip(labels, zip(*totals)):
         axes.plot(people, [t / 1000 for t in times], marker='o', label=label)
     axes.set_xlabel('people in the image')
@@ -347,7 +351,7 @@ def plot_people_curve(people: Sequence[int], totals: List[List[float]], labels: 
     axes.set_xticks(list(people))
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
-    axes.legend()
+    axes.legend(loc='upper center', bbox_to_anchor=(0.5, -0.14), fontsize=8)
     axes.set_title(f'End to end, {torch.get_num_threads()} CPU threads')
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
