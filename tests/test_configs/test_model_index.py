@@ -1,6 +1,6 @@
-"""The model index (``model-index.yml`` and the ``configs/*/metafile.yml`` it imports) that openmim's
-``mim search`` reads: it lists every config of the project once, under its own name, in a collection
-that exists, with the paper's results (when any) marked as the paper's."""
+"""The model index (``model-index.yml`` and the ``configs/*/metafile.yml`` it imports) that
+openmim's ``mim search`` reads: it lists every config of the project once, under its own name, in a
+collection that exists, with the paper's results (when any) marked as the paper's."""
 import re
 import shutil
 from pathlib import Path
@@ -21,8 +21,9 @@ def load_yaml(path: Path):
 
 
 def load_index():
-    """Collections and models of the root index and of the files it imports (paths relative to the
-    importing file, as the ``modelindex`` package resolves them), each with the file it came from."""
+    """Collections and models of the root index and of the files it imports (paths relative to
+    the importing file, as the ``modelindex`` package resolves them), each with the file it came
+    from."""
     root = load_yaml(MODEL_INDEX)
     assert isinstance(root, dict) and root.get('Import'), 'model-index.yml must import metafiles'
     collections, models = [], []

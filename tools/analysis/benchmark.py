@@ -1,5 +1,5 @@
-"""Every model of the project next to mmpose's SimpleBaseline and HRNet: size, cost, memory, latency,
-and time per image as the number of people grows, for the three paradigms.
+"""Every model of the project next to mmpose's SimpleBaseline and HRNet: size, cost, memory,
+latency, and time per image as the number of people grows, for the three paradigms.
 
     python tools/analysis/benchmark.py                         # everything, about 15 min on 2 cores
     python tools/analysis/benchmark.py --models simplebaseline-r50 hsr-msnet-59 --people 1 5

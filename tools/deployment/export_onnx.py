@@ -1,9 +1,10 @@
 """Export a pose model's network to ONNX and check it in onnxruntime on CPU.
 
     python tools/deployment/export_onnx.py CONFIG [CHECKPOINT] [--out FILE]
-    python tools/deployment/export_onnx.py configs/hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py CKPT
-    python tools/deployment/export_onnx.py configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py CKPT \\
-        --dcn grid-sample      # the default; --dcn mmcv keeps mmcv's custom operator
+    python tools/deployment/export_onnx.py \\
+        configs/hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py CKPT
+    python tools/deployment/export_onnx.py \\
+        configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py CKPT --dcn mmcv   # mmcv's custom op
 
 What is exported is the network (backbone, neck, head: ``TensorForward``), as mmdeploy does:
 
@@ -161,7 +162,8 @@ def main() -> Optional[int]:
     print(f'export_onnx: the input is RGB, (pixel - mean) / std with mean {preprocessor.mean} '
           f'and std {preprocessor.std}')
     if num_dcn:
-        print(f'export_onnx: {num_dcn} mmcv DeformConv2d exported as GridSample (--dcn grid-sample)')
+        print(f'export_onnx: {num_dcn} mmcv DeformConv2d exported as GridSample '
+              '(--dcn grid-sample)')
     uses_mmcv_ops = any(type(m).__module__.startswith('mmcv.ops') for m in model.modules())
     if args.no_verify:
         return None
