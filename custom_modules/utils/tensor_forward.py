@@ -1,7 +1,9 @@
 """A pose estimator's network as a plain ``Tensor -> tuple of Tensors`` module."""
+import copy
 from typing import List, Tuple, Union
 
 import torch.nn as nn
+from mmengine.config import Config
 from torch import Tensor
 
 Nested = Union[Tensor, List['Nested'], Tuple['Nested', ...]]
@@ -30,3 +32,32 @@ class TensorForward(nn.Module):
 
     def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         return tuple(flatten_tensors(self.estimator._forward(inputs)))
+
+
+def build_network(cfg: Config) -> TensorForward:
+    """The network of ``cfg``'s model as a :class:`TensorForward` in eval mode, random weights
+    (the backbone's pretrained ``init_cfg`` off): the model is built in the registry of the
+    config's ``default_scope`` (mmpose's for pose models, mmdet's for detectors)."""
+    from mmengine.registry import MODELS, init_default_scope
+
+    scope = cfg.get('default_scope', 'mmpose')
+    init_default_scope(scope)
+    cfg.model.backbone.init_cfg = None
+    with MODELS.switch_scope_and_registry(scope) as registry:
+        return TensorForward(registry.build(cfg.model)).eval()
+
+
+def count_macs(model: nn.Module, input_shape: Tuple[int, int, int]) -> float:
+    """Multiply-accumulates of ``model`` on one ``input_shape`` ``(3, H, W)`` input, mmengine's
+    count (``get_model_complexity_info``; mmpose prints it as "FLOPs"). mmcv's deformable
+    convolutions, opaque to the counter, are counted through a copy of the model in which
+    :class:`~custom_modules.ops.GridSampleDeformConv2d` computes them (their 3x3 products, not
+    the bilinear sampling)."""
+    from mmengine.analysis import get_model_complexity_info
+
+    from ..ops import replace_deform_convs
+
+    countable = copy.deepcopy(model)
+    replace_deform_convs(countable)
+    return get_model_complexity_info(countable, input_shape=input_shape, show_table=False,
+                                     show_arch=False)['flops']

@@ -41,7 +41,6 @@ image, end to end, through mmpose's inference functions:
 """
 import argparse
 import gc
-import math
 import multiprocessing
 import os
 from pathlib import Path
@@ -51,7 +50,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from custom_modules.utils import (TensorForward, emit_report, interleaved_medians_ms,
+from custom_modules.utils import (build_network, count_macs, emit_report, interleaved_medians_ms,
                                   load_templates, markdown_table, scene_instances)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -101,22 +100,11 @@ def config_path(config: str) -> str:
     return str(REPO_ROOT / config)
 
 
-def build_network(spec: ModelSpec) -> nn.Module:
-    """The spec's network as a ``TensorForward`` in eval mode, random weights."""
+def build_spec(spec: ModelSpec) -> nn.Module:
+    """The spec's network (``build_network``: ``TensorForward``, eval mode, random weights)."""
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
-    cfg = Config.fromfile(config_path(spec.config))
-    if spec.kind == 'detector':
-        from mmdet.registry import MODELS as DET_MODELS
-        init_default_scope('mmdet')
-        registry = DET_MODELS
-    else:
-        from mmpose.registry import MODELS as POSE_MODELS
-        init_default_scope('mmpose')
-        registry = POSE_MODELS
-    cfg.model.backbone.init_cfg = None  # no pretrained weights are needed to time a model
-    return TensorForward(registry.build(cfg.model)).eval()
+    return build_network(Config.fromfile(config_path(spec.config)))
 
 
 # ------------------------------------------------------------------------------------- memory
@@ -134,7 +122,7 @@ def _memory_probe(spec: ModelSpec, batch_sizes: Sequence[int], queue) -> None:
 
     gc.collect()
     start = _rss_kib('VmRSS')
-    model = build_network(spec)
+    model = build_spec(spec)
     peaks = []
     with torch.no_grad():
         for batch_size in batch_sizes:
@@ -170,25 +158,10 @@ def peak_memory_mib(spec: ModelSpec, batch_sizes: Sequence[int]) -> List[Optiona
 
 
 # -------------------------------------------------------------------------------- model table
-def count_macs(spec: ModelSpec, model: nn.Module) -> float:
-    """Multiply-accumulates of ``model`` (a ``TensorForward``) at batch 1, deformable
-    convolutions counted through their ``GridSampleDeformConv2d`` form."""
-    import copy
-
-    from mmengine.analysis import get_model_complexity_info
-
-    from custom_modules.ops import replace_deform_convs
-
-    countable = copy.deepcopy(model)
-    replace_deform_convs(countable)
-    return get_model_complexity_info(countable, input_shape=(3, *spec.input), show_table=False,
-                                     show_arch=False)['flops']
-
-
 def model_table(names: Sequence[str], args: argparse.Namespace) -> str:
     """Markdown table of the models ``names`` (keys of ``MODELS``)."""
     specs = [MODELS[name] for name in names]
-    models = [build_network(spec) for spec in specs]
+    models = [build_spec(spec) for spec in specs]
     batches = [args.crop_batch if spec.kind == 'crop' else args.image_batch for spec in specs]
     with torch.no_grad():
         inputs = [torch.randn(1, 3, *spec.input) for spec in specs]
@@ -206,7 +179,7 @@ def model_table(names: Sequence[str], args: argparse.Namespace) -> str:
             'n/a' if mib is None else f'{mib:.0f}' for mib in peak_memory_mib(spec, [1, batch])]
         rows.append([name, Path(spec.config).name.replace('.py', ''),
                      f'{spec.input[0]}x{spec.input[1]}', f'{params / 1e6:.2f}',
-                     f'{no_bias / 1e6:.2f}', f'{count_macs(spec, model) / 1e9:.2f}',
+                     f'{no_bias / 1e6:.2f}', f'{count_macs(model, (3, *spec.input)) / 1e9:.2f}',
                      memory[0], f'{ms1:.0f}', str(batch), memory[1], f'{ms_large:.0f}',
                      f'{ms_large / batch:.0f}'])
     header = ['model', 'config', 'input (HxW)', 'params (M)', 'params w/o bias (M)', 'GMACs',
@@ -227,7 +200,7 @@ def to_input_pixels(people, metainfo: dict):
     moved.keypoints = (people.keypoints - center + 0.5 * scale) / scale * size
     moved.bboxes = ((people.bboxes.view(-1, 2, 2) - center + 0.5 * scale) / scale *
                     size).view(-1, 4)
-    moved.areas = (moved.bboxes[:, 2:] - moved.bboxes[:, :2]).prod(1) * 0.5
+    moved.areas = people.areas * (size / scale).prod()
     return moved
 
 

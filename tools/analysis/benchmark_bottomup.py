@@ -31,11 +31,11 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 
-from custom_modules.utils import (TensorForward, emit_report, interleaved_medians_ms,
-                                  load_templates, make_scene, markdown_table)
+from custom_modules.utils import (build_network, count_macs, emit_report,
+                                  interleaved_medians_ms, load_templates, make_scene,
+                                  markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -52,14 +52,8 @@ GROUPING_NOTE = 'Paper: grouping 0.2 ms (2 people), 0.6 ms (10 people).'
 def model_table(args: argparse.Namespace) -> str:
     """Markdown table of the weights, params, GMACs and interleaved batch-1 latency of the
     models of ``args.configs`` at ``args.input_size``; the first config is the baseline."""
-    from mmpose.registry import MODELS
-
     height, width = args.input_size
-    models = []
-    for config in args.configs:
-        cfg = Config.fromfile(config)
-        cfg.model.backbone.init_cfg = None  # no pretrained weights are needed to time a model
-        models.append(TensorForward(MODELS.build(cfg.model)).eval())
+    models = [build_network(Config.fromfile(config)) for config in args.configs]
     inputs = torch.randn(1, 3, height, width)
     with torch.no_grad():
         latencies = interleaved_medians_ms([lambda m=m: m(inputs) for m in models], args.warmup,
@@ -68,8 +62,7 @@ def model_table(args: argparse.Namespace) -> str:
     for config, model, ms in zip(args.configs, models, latencies):
         weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Conv2d))
         params = sum(p.numel() for p in model.parameters())
-        macs = get_model_complexity_info(
-            model, input_shape=(3, height, width), show_table=False, show_arch=False)['flops']
+        macs = count_macs(model, (3, height, width))
         rows.append([Path(config).stem, f'{height}x{width}', f'{weights:,}', f'{params:,}',
                      f'{macs / 1e9:.1f}', f'{ms:.1f}', f'{1000 / ms:.2f}',
                      f'{latencies[0] / ms:.2f}x'])

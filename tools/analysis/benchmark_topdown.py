@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import List
 
 import torch
-from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 
-from custom_modules.utils import (TensorForward, emit_report, interleaved_medians_ms,
-                                  markdown_table)
+from custom_modules.utils import (build_network, count_macs, emit_report,
+                                  interleaved_medians_ms, markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -49,7 +48,6 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from mmpose.registry import MODELS
     from mmpose.utils import register_all_modules
 
     register_all_modules()
@@ -67,10 +65,7 @@ def main() -> None:
             raise ValueError(f'the configs have different input sizes {input_sizes}: pass '
                              '--input-size to run them all at one size')
         width, height = input_sizes.pop()
-    models = []
-    for cfg in cfgs:
-        cfg.model.backbone.init_cfg = None  # no pretrained weights are needed to time a model
-        models.append(TensorForward(MODELS.build(cfg.model)).eval())
+    models = [build_network(cfg) for cfg in cfgs]
     latencies = []
     with torch.no_grad():
         for batch_size in args.batch_sizes:
@@ -80,8 +75,7 @@ def main() -> None:
     rows: List[List[str]] = []
     for i, (config, model) in enumerate(zip(args.configs, models)):
         params = sum(p.numel() for p in model.parameters()) / 1e6
-        macs = get_model_complexity_info(
-            model, input_shape=(3, height, width), show_table=False, show_arch=False)['flops']
+        macs = count_macs(model, (3, height, width))
         model_ms = [per_batch[i] for per_batch in latencies]
         rows.append([Path(config).stem, f'{height}x{width}', f'{params:.2f}', f'{macs / 1e9:.2f}',
                      *[f'{ms:.1f}' for ms in model_ms],

@@ -111,13 +111,10 @@ def export(model: nn.Module, names: List[str], out: Path, input_shape: Sequence[
                           dynamic_axes=dynamic_axes)
 
 
-def compare(model: nn.Module, names: List[str], path: Path,
+def compare(model: nn.Module, names: List[str], session,
             inputs: torch.Tensor) -> List[Tuple[str, Tuple[int, ...], float, float]]:
-    """Run the ONNX file at ``path`` in onnxruntime (CPU) and ``model`` in PyTorch on ``inputs``;
-    per output: name, shape, largest magnitude, largest absolute difference."""
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    """Run the exported file (an onnxruntime ``InferenceSession``) and ``model`` in PyTorch on
+    ``inputs``; per output: name, shape, largest magnitude, largest absolute difference."""
     ort_outputs = session.run(names, {'input': inputs.numpy()})
     with torch.no_grad():
         torch_outputs = [t.numpy() for t in model(inputs)]
@@ -164,10 +161,9 @@ def main() -> Optional[int]:
     if num_dcn:
         print(f'export_onnx: {num_dcn} mmcv DeformConv2d exported as GridSample '
               '(--dcn grid-sample)')
-    uses_mmcv_ops = any(type(m).__module__.startswith('mmcv.ops') for m in model.modules())
     if args.no_verify:
         return None
-    if uses_mmcv_ops:
+    if any(type(m).__module__.startswith('mmcv.ops') for m in model.modules()):
         print('export_onnx: not checked in onnxruntime: the file holds mmcv custom operators, '
               'which stock onnxruntime cannot run (use --dcn grid-sample)')
         return None
@@ -179,9 +175,12 @@ def main() -> Optional[int]:
                                   generator=generator))
     else:
         inputs.append(torch.randn(args.batch_size + 1, 3, height, width, generator=generator))
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(out), providers=['CPUExecutionProvider'])
     failed = False
     for x in inputs:
-        rows = compare(model, names, out, x)
+        rows = compare(model, names, session, x)
         bad = [name for name, _, magnitude, diff in rows
                if diff > args.tolerance * max(1.0, magnitude)]
         name, shape, magnitude, diff = max(rows, key=lambda row: row[3] / max(1.0, row[2]))
