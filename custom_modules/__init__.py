@@ -5,7 +5,8 @@ Importing this package (configs do it with
 component of the project in mmpose's registries, and lets torch >= 2.6 load the
 checkpoints that mmengine writes (see :mod:`custom_modules.utils.checkpoint_compat`).
 """
-from . import backbones, codecs, heads, necks, task_modules  # noqa: F401  (register in mmpose's registries)
+from . import (backbones, codecs, datasets, engine, heads, necks,  # noqa: F401  (registers)
+               task_modules)
 from .utils import allow_openmmlab_checkpoint_globals
 from .version import __version__
 

@@ -11,7 +11,8 @@ from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from custom_modules.utils import (destroy_distributed, enable_visualization, set_work_dir,
+from custom_modules.utils import (destroy_distributed, enable_visualization,
+                                  explain_unregistered_types, set_work_dir,
                                   setup_cpu_distributed)
 
 
@@ -70,10 +71,11 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
-    if args.out:
-        runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
-    runner.test()
+    with explain_unregistered_types(args.config):
+        runner = Runner.from_cfg(cfg)
+        if args.out:
+            runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
+        runner.test()
     destroy_distributed()
 
 

@@ -9,7 +9,8 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from custom_modules.utils import (destroy_distributed, enable_visualization, set_work_dir,
+from custom_modules.utils import (destroy_distributed, enable_visualization,
+                                  explain_unregistered_types, latest_checkpoint, set_work_dir,
                                   setup_cpu_distributed)
 
 
@@ -57,7 +58,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # mmengine's own search trusts `last_checkpoint` blindly; see latest_checkpoint
+        cfg.resume, cfg.load_from = True, latest_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
 
@@ -78,8 +80,9 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with explain_unregistered_types(args.config):
+        runner = Runner.from_cfg(cfg)
+        runner.train()
     destroy_distributed()
 
 

@@ -6,6 +6,11 @@ _base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_
 
 custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
 
+# Reliability (README "Robustness"): the dataset checks its inputs, a non-finite loss stops
+# training before it is saved, checkpoints are written whole or not at all.
+custom_hooks = [dict(type='SyncBuffersHook'), dict(type='FiniteLossHook')]
+default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+
 train_cfg = dict(max_epochs=140, val_interval=10)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4))
 param_scheduler = [
@@ -29,4 +34,6 @@ model = dict(
         deconv_out_channels=(256, 256),
         deconv_kernel_sizes=(4, 4)))
 
-train_dataloader = dict(batch_size=32)
+train_dataloader = dict(batch_size=32, dataset=dict(type='CheckedCocoDataset'))
+val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+test_dataloader = val_dataloader

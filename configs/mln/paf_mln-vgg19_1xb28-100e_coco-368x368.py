@@ -13,7 +13,12 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=100, milestones=[70, 90], gamma=0.1, by_epoch=True),
 ]
 auto_scale_lr = dict(base_batch_size=28)
-default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
+default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater',
+                                     backend_args=dict(backend='atomic_local')))
+
+# Reliability (README "Robustness"): the dataset checks its inputs, a non-finite loss stops
+# training before it is saved, checkpoints are written whole or not at all.
+custom_hooks = [dict(type='SyncBuffersHook'), dict(type='FiniteLossHook')]
 
 # OpenPose's COCO convention (18 keypoints with the neck, 19 limbs), stride 8.
 codec = dict(
@@ -41,7 +46,7 @@ model = dict(
         decoder=dict(codec, heatmap_size=codec['input_size'])),
     test_cfg=dict(flip_test=False, multiscale_test=False, restore_heatmap_size=True))
 
-dataset_type = 'CocoDataset'
+dataset_type = 'CheckedCocoDataset'
 data_mode = 'bottomup'
 data_root = 'data/coco/'
 

@@ -5,6 +5,11 @@ _base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest50_8xb64-2
 
 custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
 
+# Reliability (README "Robustness"): the dataset checks its inputs, a non-finite loss stops
+# training before it is saved, checkpoints are written whole or not at all.
+custom_hooks = [dict(type='SyncBuffersHook'), dict(type='FiniteLossHook')]
+default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+
 auto_scale_lr = dict(base_batch_size=256)
 
 codec = dict(
@@ -31,4 +36,6 @@ model = dict(
         loss=dict(type='KeypointOHKMMSELoss', use_target_weight=True, topk=8),
         decoder=codec))
 
-train_dataloader = dict(batch_size=32)
+train_dataloader = dict(batch_size=32, dataset=dict(type='CheckedCocoDataset'))
+val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+test_dataloader = val_dataloader

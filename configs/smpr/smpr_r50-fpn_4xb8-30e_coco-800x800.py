@@ -16,7 +16,12 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=30, milestones=[25, 28], gamma=0.1, by_epoch=True),
 ]
 auto_scale_lr = dict(base_batch_size=32)
-default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
+default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater',
+                                     backend_args=dict(backend='atomic_local')))
+
+# Reliability (README "Robustness"): the dataset checks its inputs, a non-finite loss stops
+# training before it is saved, checkpoints are written whole or not at all.
+custom_hooks = [dict(type='SyncBuffersHook'), dict(type='FiniteLossHook')]
 
 # the annotations' people, boxes and areas, packed for the head (pseudo boxes are made there)
 codec = dict(type='YOLOXPoseAnnotationProcessor', input_size=(800, 800))
@@ -47,7 +52,7 @@ model = dict(
         score_thr=0.05, nms_pre=1000, nms=dict(type='soft_nms', iou_threshold=0.3),
         max_per_img=20, flip_test=False, multiscale_test=False))
 
-dataset_type = 'CocoDataset'
+dataset_type = 'CheckedCocoDataset'
 data_mode = 'bottomup'
 data_root = 'data/coco/'
 

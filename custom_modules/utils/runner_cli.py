@@ -1,8 +1,14 @@
 """Command-line settings shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import logging
 import os.path as osp
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 
 def set_work_dir(cfg: Config, work_dir: str, config_path: str) -> None:
@@ -27,3 +33,44 @@ def enable_visualization(cfg: Config, args: argparse.Namespace, config_path: str
     cfg.default_hooks.visualization.update(
         enable=True, show=args.show, wait_time=args.wait_time, out_dir=args.show_dir,
         interval=args.interval)
+
+
+@contextmanager
+def explain_unregistered_types(config_path: str) -> Iterator[None]:
+    """Re-raise mmengine's "X is not in the ... registry" ``KeyError`` naming the config and the
+    likely cause: a type of this project built without ``custom_imports``."""
+    try:
+        yield
+    except KeyError as err:
+        match = re.match(r'(\S+) is not in the (\S+) registry', str(err.args[0]) if err.args else '')
+        if match is None:
+            raise
+        raise KeyError(
+            f'{config_path}: type {match[1]!r} is not in the {match[2]} registry. If it is one of '
+            'this project\'s types the config is missing `custom_imports = dict(imports='
+            '[\'custom_modules\'], allow_failed_imports=False)`; otherwise check its spelling '
+            'or the package that defines it') from err
+
+
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` (without a path) continues from, or None for a fresh start.
+
+    mmengine's ``last_checkpoint`` file names it. Where that file is missing, empty or names a
+    file that is gone (a process killed between removing an old checkpoint and rewriting
+    ``last_checkpoint``), the ``epoch_N.pth`` / ``iter_N.pth`` of the highest N is taken.
+    Checkpoints are written whole or not at all (``AtomicLocalBackend``); ``*.part`` files are
+    never taken.
+    """
+    pointer = Path(work_dir) / 'last_checkpoint'
+    named = pointer.read_text().strip() if pointer.is_file() else ''
+    if named and Path(named).is_file():
+        return named
+    numbered = [(int(m[2]), m[1] == 'iter', path) for path in Path(work_dir).glob('*.pth')
+                if (m := re.fullmatch(r'(epoch|iter)_(\d+)\.pth', path.name))]
+    if not numbered:
+        return None
+    found = str(max(numbered)[2])
+    if named:
+        print_log(f'{pointer} names {named}, which does not exist; resuming from {found}',
+                  logger='current', level=logging.WARNING)
+    return found

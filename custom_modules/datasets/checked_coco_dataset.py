@@ -1,0 +1,195 @@
+"""mmpose's ``CocoDataset`` with its inputs checked: what it cannot use it names or counts."""
+import json
+import logging
+import os.path as osp
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+from mmengine import fileio
+from mmengine.logging import print_log
+from mmpose.datasets import CocoDataset
+from mmpose.registry import DATASETS
+
+from .image_file import ImageFileError, read_image_file
+
+IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
+ANNOTATION_FIELDS = ('id', 'image_id', 'category_id')
+DETECTION_FIELDS = ('image_id', 'bbox', 'score', 'category_id')
+
+
+def missing_field(entries: list, fields: Tuple[str, ...], kind: str) -> Optional[str]:
+    """``'<kind>[i] has no "<field>"'`` for the first entry lacking one of ``fields``, or None."""
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            return f'{kind}[{index}] is a {type(entry).__name__}, not an object'
+        for field in fields:
+            if field not in entry:
+                return f'{kind}[{index}] has no "{field}"'
+    return None
+
+
+def coco_file_problem(coco: Any) -> Optional[str]:
+    """What makes a loaded COCO annotation file unusable (a missing list or field), or None."""
+    if not isinstance(coco, dict):
+        return 'not a JSON object with "images" and "annotations"'
+    for key, fields in (('images', IMAGE_FIELDS), ('annotations', ANNOTATION_FIELDS)):
+        if not isinstance(coco.get(key), list):
+            return f'has no "{key}" list'
+        problem = missing_field(coco[key], fields, key)
+        if problem:
+            return problem
+    return None
+
+
+def load_json(path: str, what: str) -> Any:
+    """The JSON content of ``path``; ``ValueError('<path>: ...')`` if it is not valid JSON."""
+    try:
+        return json.loads(fileio.get_text(path))
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{path}: the {what} is not valid JSON ({err})') from err
+
+
+@DATASETS.register_module()
+class CheckedCocoDataset(CocoDataset):
+    """mmpose's :class:`CocoDataset` that checks its annotation file, boxes and images.
+
+    The same arguments and data as ``CocoDataset``; what it adds:
+
+    - an annotation or ``bbox_file`` that is not valid JSON, lacks ``images`` / ``annotations``
+      or has an entry without a required field: ``ValueError`` naming the file, entry and field;
+      a detection of an image the annotation file does not have: ``ValueError`` with its id;
+    - instances mmpose leaves out without a word (crowd regions, people without visible
+      keypoints, boxes of no area after clipping to the image) and visible keypoints outside
+      their image (made not visible here) are counted and logged once, with an example id;
+    - images of the annotation file missing on disk: in training their samples are dropped
+      and logged with a count; at test time a ``FileNotFoundError`` lists them before anything
+      runs (a missing image would silently lower the AP);
+    - an image that cannot be decoded or is cut short (:func:`read_image_file`): in training the
+      sample is skipped (mmengine then draws another) with a warning naming the file and the
+      count of skips so far in this process; at test time :class:`ImageFileError` names it;
+    - images without any detection in ``bbox_file`` are counted and logged (their people count
+      as missed by ``CocoMetric``).
+
+    Images are decoded here, with the ``color_type`` and ``imdecode_backend`` of the pipeline's
+    ``LoadImage``; ``LoadImage`` then takes the decoded image as it does at inference.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._notes: Dict[Tuple[int, str], List[Any]] = defaultdict(list)
+        self._skipped_images = 0
+        super().__init__(*args, **kwargs)
+        load = next((t for t in self.pipeline.transforms
+                     if type(t).__name__ == 'LoadImage'), None)
+        self._decode_args = dict(color_type=getattr(load, 'color_type', 'color'),
+                                 imdecode_backend=getattr(load, 'imdecode_backend', 'cv2'))
+
+    def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
+        """mmpose's loading; a malformed file gets a message naming it and the faulty field."""
+        try:
+            instances, images = super()._load_annotations()
+        except json.JSONDecodeError as err:
+            raise ValueError(f'{self.ann_file}: not valid JSON ({err})') from err
+        except (AssertionError, KeyError, TypeError, ValueError) as err:
+            problem = coco_file_problem(load_json(self.ann_file, 'annotation file'))
+            if problem is None:
+                raise
+            raise ValueError(f'{self.ann_file}: {problem}') from err
+        problem = coco_file_problem(self.coco.dataset)
+        if problem:
+            raise ValueError(f'{self.ann_file}: {problem}')
+        self._log_notes()
+        return instances, images
+
+    def parse_data_info(self, raw_data_info: dict) -> Optional[dict]:
+        """mmpose's parsing; notes what training will leave out, hides keypoints off the image."""
+        ann, img = raw_data_info['raw_ann_info'], raw_data_info['raw_img_info']
+        info = super().parse_data_info(raw_data_info)
+        if info is None:
+            self._note('annotations without "bbox" or "keypoints" (left out)', ann)
+            return None
+        keypoints, visible = info['keypoints'][0], info['keypoints_visible'][0]
+        outside = (visible > 0) & ~(
+            np.isfinite(keypoints).all(axis=1) & (keypoints[:, 0] >= 0)
+            & (keypoints[:, 1] >= 0) & (keypoints[:, 0] <= img['width'])
+            & (keypoints[:, 1] <= img['height']))
+        if outside.any():
+            visible[outside] = 0
+            info['num_keypoints'] = int((visible > 0).sum())
+            self._note('visible keypoints outside their image (made not visible)', ann,
+                       int(outside.sum()))
+        x1, y1, x2, y2 = info['bbox'][0]
+        if info['iscrowd']:
+            self._note('crowd annotations (not trained on as people)', ann, level=logging.INFO)
+        elif not (np.isfinite(info['bbox']).all() and x2 > x1 and y2 > y1):
+            self._note('boxes of no area inside their image (not trained on top-down)', ann)
+        elif info['num_keypoints'] == 0:
+            self._note('people without visible keypoints (not trained on top-down)', ann,
+                       level=logging.INFO)
+        return info
+
+    def _load_detection_results(self) -> List[dict]:
+        """mmpose's loading of ``bbox_file``, with its entries checked and its gaps counted."""
+        detections = load_json(self.bbox_file, 'bbox_file')
+        problem = (f'holds a {type(detections).__name__}, not a list of detections'
+                   if not isinstance(detections, list)
+                   else missing_field(detections, DETECTION_FIELDS, 'detections'))
+        if problem:
+            raise ValueError(f'{self.bbox_file}: {problem}')
+        try:
+            data_list = super()._load_detection_results()
+        except KeyError as err:  # an image id unknown to the annotation file
+            unknown = sorted({d['image_id'] for d in detections} - set(self.coco.getImgIds()))
+            raise ValueError(f'{self.bbox_file}: detections of {len(unknown)} image ids that '
+                             f'{self.ann_file} does not have, e.g. {unknown[:3]}') from err
+        image_ids = set(self.coco.getImgIds())
+        without = image_ids - {d['img_id'] for d in data_list}
+        if without:
+            print_log(f'{self.bbox_file}: no person box for {len(without)} of {len(image_ids)} '
+                      f'images (e.g. image id {min(without)}); CocoMetric counts their people as '
+                      'missed', logger='current', level=logging.WARNING)
+        return data_list
+
+    def load_data_list(self) -> List[dict]:
+        """mmpose's data list without (training) or refusing (testing) images missing on disk."""
+        data_list = super().load_data_list()
+        paths = {info['img_path'] for info in data_list}
+        missing = sorted(p for p in paths if '://' not in p and not osp.isfile(p))
+        if not missing:
+            return data_list
+        what = (f'{len(missing)} of the {len(paths)} images of {self.ann_file} are missing, '
+                f'e.g. {missing[:3]}')
+        if self.test_mode:
+            raise FileNotFoundError(f'{what}; evaluating without them would lower the AP')
+        print_log(f'{what}; their samples are left out of training', logger='current',
+                  level=logging.WARNING)
+        missing = set(missing)
+        return [info for info in data_list if info['img_path'] not in missing]
+
+    def prepare_data(self, idx: int) -> Any:
+        """The pipeline's output for sample ``idx``, or None (training) for a bad image."""
+        data_info = self.get_data_info(idx)
+        try:
+            data_info['img'] = read_image_file(data_info['img_path'], **self._decode_args)
+        except ImageFileError as err:
+            if self.test_mode:
+                raise
+            self._skipped_images += 1
+            print_log(f'{err}: skipped ({self._skipped_images} skipped so far in this process)',
+                      logger='current', level=logging.WARNING)
+            return None
+        data_info['dataset'] = self
+        return self.pipeline(data_info)
+
+    def _note(self, what: str, ann: dict, count: int = 1, level: int = logging.WARNING) -> None:
+        """Count ``count`` cases of ``what`` in annotation ``ann`` for :meth:`_log_notes`."""
+        self._notes[(level, what)].extend([ann['id']] * count)
+
+    def _log_notes(self) -> None:
+        """Log what was counted while parsing, one line per kind, then forget it. What mmpose
+        leaves out of COCO as a rule (crowds, people without keypoints) is logged as INFO,
+        faults of the annotation file as WARNING."""
+        for (level, what), ids in self._notes.items():
+            print_log(f'{self.ann_file}: {len(ids)} {what}, e.g. annotation id {ids[0]}',
+                      logger='current', level=level)
+        self._notes.clear()

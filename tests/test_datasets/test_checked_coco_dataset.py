@@ -1,0 +1,179 @@
+"""CheckedCocoDataset on generated faulty data, through the train and test pipelines of the three
+model families (top-down HSR-MSNet, bottom-up MLN, single-stage SMPR sample configs): every fault
+is named or counted, training skips what it cannot use, testing refuses it."""
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+import custom_modules.datasets.checked_coco_dataset as checked_module
+from custom_modules.datasets import ImageFileError, read_image_file
+from .faulty_coco import SAMPLE, make_faulty_coco, sample_coco
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = {
+    'topdown': REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+    'bottomup': REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
+    'single-stage': REPO_ROOT / 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+}
+SPLITS = ('train', 'test')
+
+
+@pytest.fixture
+def logged(monkeypatch):
+    """The messages the dataset logs, as a list."""
+    messages = []
+    monkeypatch.setattr(checked_module, 'print_log',
+                        lambda msg, logger=None, level=None: messages.append(msg))
+    return messages
+
+
+def build(family: str, split: str, ann_file: Path, **overrides):
+    from mmpose.registry import DATASETS
+    cfg = Config.fromfile(CONFIGS[family])[f'{split}_dataloader'].dataset
+    assert cfg.type == 'CheckedCocoDataset'
+    cfg.update(data_root=str(ann_file.parent), ann_file=ann_file.name, data_prefix=dict(img=''),
+               bbox_file=None)
+    cfg.update(overrides)
+    return DATASETS.build(cfg)
+
+
+def samples_of(dataset, file_name: str) -> list:
+    return [i for i in range(len(dataset))
+            if Path(dataset.get_data_info(i)['img_path']).name == file_name]
+
+
+def run_all(dataset) -> None:
+    for index in range(len(dataset)):
+        dataset[index]
+
+
+@pytest.mark.parametrize('family', CONFIGS)
+def test_missing_image_is_left_out_of_training_and_refused_at_test(family, tmp_path, logged):
+    ann_file = make_faulty_coco(tmp_path, 'missing_image')
+    train = build(family, 'train', ann_file)
+    assert samples_of(train, 'missing.jpg') == []
+    assert any('1 of the 5 images' in m and 'missing.jpg' in m for m in logged), logged
+    run_all(train)
+    with pytest.raises(FileNotFoundError, match=r'annotations\.json.*missing\.jpg'):
+        build(family, 'test', ann_file)
+
+
+@pytest.mark.parametrize('family', CONFIGS)
+@pytest.mark.parametrize('fault,name,reason', [
+    ('truncated_jpeg', 'truncated.jpg', 'truncated JPEG'),
+    ('corrupt_jpeg', 'corrupt.jpg', 'not a decodable image')])
+def test_bad_image_file_is_skipped_in_training_and_named_at_test(family, fault, name, reason,
+                                                                  tmp_path, logged):
+    ann_file = make_faulty_coco(tmp_path, fault)
+    train = build(family, 'train', ann_file)
+    bad = samples_of(train, name)
+    assert bad, 'the faulty image must be in the data list (its file exists)'
+    for count, index in enumerate(bad, start=1):
+        assert train.prepare_data(index) is None  # mmengine draws another sample instead
+        assert f'{name}: {reason}' in logged[-1] and f'({count} skipped so far' in logged[-1]
+    assert train[bad[0]] is not None  # __getitem__ falls back to another image
+    test = build(family, 'test', ann_file)
+    with pytest.raises(ImageFileError, match=f'{name}: {reason}'):
+        run_all(test)
+
+
+@pytest.mark.parametrize('fault', ['gray_png', 'rgba_png', 'png16'])
+def test_grey_rgba_and_16_bit_pngs_load_as_8_bit_bgr(fault, tmp_path):
+    make_faulty_coco(tmp_path, fault)
+    original = cv2.imread(str(SAMPLE / sample_coco()['images'][0]['file_name']))
+    image = read_image_file(str(tmp_path / f'{fault.split("_")[0]}.png'))
+    assert image.dtype == np.uint8 and image.shape == original.shape
+    if fault == 'gray_png':
+        grey = cv2.cvtColor(original, cv2.COLOR_BGR2GRAY)
+        assert all((image[..., c] == grey).all() for c in range(3))
+    else:  # alpha dropped; 16 bits scaled back to 8 (rounding: at most 1 level off)
+        assert np.abs(image.astype(int) - original).max() <= 1
+
+
+@pytest.mark.parametrize('family', CONFIGS)
+@pytest.mark.parametrize('split', SPLITS)
+def test_every_fault_free_of_files_runs_through_the_pipelines(family, split, tmp_path, logged):
+    """Image kinds, an image of nobody, people without keypoints, off-image keypoints, empty and
+    negative boxes and a crowd region at once: the pipelines run, the faults are logged."""
+    faults = ('gray_png', 'rgba_png', 'png16', 'nobody', 'zero_visible', 'keypoints_outside',
+              'zero_area_box', 'negative_box', 'crowd')
+    dataset = build(family, split, make_faulty_coco(tmp_path, *faults))
+    for index in range(len(dataset)):
+        inputs = dataset[index]['inputs']
+        assert inputs.shape[0] == 3 and np.isfinite(inputs.numpy()).all()
+    text = '\n'.join(logged)
+    assert '5 visible keypoints outside their image (made not visible)' in text
+    assert '2 boxes of no area inside their image' in text
+    assert '1 crowd annotations' in text
+    assert 'people without visible keypoints' in text
+    names = {Path(dataset.get_data_info(i)['img_path']).name for i in range(len(dataset))}
+    assert {'gray.png', 'rgba.png', 'png16.png'} <= names
+    # an image of nobody is evaluated (it can hold false positives), never trained on
+    assert ('nobody.jpg' in names) == (split == 'test' and family != 'topdown')
+
+
+def test_keypoints_outside_the_image_are_made_not_visible(tmp_path):
+    dataset = build('topdown', 'train', make_faulty_coco(tmp_path, 'keypoints_outside'))
+    width = {img['id']: img['width'] for img in sample_coco()['images']}
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    changed = [info for info in infos
+               if max(info['raw_ann_info']['keypoints'][0::3]) > width[info['img_id']]]
+    assert len(changed) == 1
+    assert (changed[0]['keypoints_visible'][0, :5] == 0).all()
+    assert changed[0]['num_keypoints'] == changed[0]['raw_ann_info']['num_keypoints'] - 5
+
+
+@pytest.mark.parametrize('content,message', [
+    ('{"images": [', 'not valid JSON'),
+    ('[1, 2]', 'not a JSON object'),
+    ('{"annotations": []}', 'has no "images" list'),
+    ('{"images": [], "categories": []}', 'has no "annotations" list'),
+])
+def test_malformed_annotation_file_is_named(content, message, tmp_path):
+    ann_file = tmp_path / 'annotations.json'
+    ann_file.write_text(content)
+    with pytest.raises(ValueError, match=f'annotations.json: {message}'):
+        build('topdown', 'train', ann_file)
+
+
+@pytest.mark.parametrize('entry,field', [('images', 'file_name'), ('annotations', 'image_id')])
+def test_entry_without_a_required_field_is_named(entry, field, tmp_path):
+    coco = sample_coco()
+    del coco[entry][1][field]
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    with pytest.raises(ValueError, match=rf'annotations.json: {entry}\[1\] has no "{field}"'):
+        build('bottomup', 'train', ann_file)
+
+
+def detections(image_ids) -> list:
+    return [dict(image_id=i, category_id=1, bbox=[10, 10, 50, 100], score=0.9)
+            for i in image_ids]
+
+
+def test_bbox_file_gaps_are_counted(tmp_path, logged):
+    ann_file = make_faulty_coco(tmp_path)
+    ids = [img['id'] for img in sample_coco()['images']]
+    bbox_file = tmp_path / 'dets.json'
+    bbox_file.write_text(json.dumps(detections(ids[:2])))
+    dataset = build('topdown', 'test', ann_file, bbox_file=str(bbox_file))
+    assert len(dataset) == 2
+    assert any('dets.json: no person box for 2 of 4 images' in m for m in logged), logged
+
+
+@pytest.mark.parametrize('make,message', [
+    (lambda ids: detections(ids[:1]) + detections([999]), r'detections of 1 image ids that .* not have, e.g\. \[999\]'),
+    (lambda ids: [{k: v for k, v in d.items() if k != 'score'} for d in detections(ids)],
+     r'detections\[0\] has no "score"'),
+    (lambda ids: {'image_id': ids[0]}, 'holds a dict, not a list of detections'),
+])
+def test_bbox_file_faults_are_named(make, message, tmp_path):
+    ann_file = make_faulty_coco(tmp_path)
+    bbox_file = tmp_path / 'dets.json'
+    bbox_file.write_text(json.dumps(make([img['id'] for img in sample_coco()['images']])))
+    with pytest.raises(ValueError, match=f'dets.json: {message}'):
+        build('topdown', 'test', ann_file, bbox_file=str(bbox_file))
