@@ -57,6 +57,22 @@ def train_on_sample(tmp_path_factory):
     return train
 
 
+# A short schedule of the `make demo` model: 3 iterations an epoch, a checkpoint per epoch, a line
+# of log per iteration.
+TRAIN_OPTIONS = ['train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1',
+                 'default_hooks.checkpoint.max_keep_ckpts=3',
+                 'default_hooks.logger.interval=1']
+
+
+@pytest.fixture(scope='session')
+def trained(tmp_path_factory):
+    """A work directory of the demo model trained for 2 epochs (3 iterations each)."""
+    work_dir = tmp_path_factory.mktemp('train')
+    run_command([sys.executable, 'tools/train.py', str(DEMO_CONFIG), '--work-dir', str(work_dir),
+                 '--cfg-options', 'train_cfg.max_epochs=2', *TRAIN_OPTIONS])
+    return work_dir
+
+
 @pytest.fixture(scope='session')
 def sample_checkpoint(train_on_sample) -> Path:
     """The `make demo` model (HSR-MSNet-59 at a quarter width) trained on the COCO sample."""

@@ -8,18 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-# A short schedule; the model and the data are those of `make demo`.
-TRAIN_OPTIONS = ['train_cfg.val_interval=100', 'default_hooks.checkpoint.max_keep_ckpts=3',
-                 'default_hooks.logger.interval=1']
-
-
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory, demo_config, run_tool):
-    """Train the demo model for 2 epochs (3 iterations each) into a fresh work directory."""
-    work_dir = tmp_path_factory.mktemp('train')
-    run_tool([sys.executable, 'tools/train.py', str(demo_config), '--work-dir', str(work_dir),
-              '--cfg-options', 'train_cfg.max_epochs=2', *TRAIN_OPTIONS])
-    return work_dir
+from conftest import TRAIN_OPTIONS
 
 
 def load(path: Path) -> dict:
