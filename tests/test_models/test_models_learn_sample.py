@@ -2,6 +2,7 @@
 sample images: top-down models COCO AP >= 0.8 on them with ground-truth boxes, the bottom-up MLN
 (no boxes at all) AP >= 0.25, the single-stage SMPR (no boxes either) AP >= 0.5."""
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -15,15 +16,33 @@ SAMPLE_CONFIGS = {
 }
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def evaluate(run_tool, config: Path, checkpoint: Path, tmp_path: Path, *options: str) -> dict:
+    """COCO metrics of ``tools/test.py``; ``tools/dist_test.sh`` with 2 processes must give the
+    same ones (each process evaluates half of the images, rank 0 gathers the predictions)."""
+    metrics = {}
+    for name, launch in (('single', [sys.executable, 'tools/test.py']),
+                         ('dist', ['bash', 'tools/dist_test.sh'])):
+        out = tmp_path / f'{name}.json'
+        cmd = [*launch, str(config), str(checkpoint)] + (['2'] if name == 'dist' else [])
+        run_tool([*cmd, '--work-dir', str(tmp_path / name), '--out', str(out),
+                  *(['--cfg-options', *options] if options else [])],
+                 env=dict(PORT=str(free_port())))
+        metrics[name] = json.loads(out.read_text())
+    assert metrics['dist'] == pytest.approx(metrics['single'], abs=1e-9)
+    return metrics['single']
+
+
 @pytest.mark.parametrize('model', sorted(SAMPLE_CONFIGS))
 def test_model_fits_the_sample_with_ground_truth_boxes(model, train_on_sample, run_tool, tmp_path):
     config = SAMPLE_CONFIGS[model]
-    checkpoint = train_on_sample(config)
-    out = tmp_path / 'metrics.json'
-    run_tool([sys.executable, 'tools/test.py', str(config), str(checkpoint),
-              '--work-dir', str(tmp_path), '--out', str(out),
-              '--cfg-options', 'test_dataloader.dataset.bbox_file=None'])
-    metrics = json.loads(out.read_text())
+    metrics = evaluate(run_tool, config, train_on_sample(config), tmp_path,
+                       'test_dataloader.dataset.bbox_file=None')
     assert metrics['coco/AP'] >= 0.8, metrics
 
 
@@ -39,9 +58,5 @@ WITHOUT_BOXES = {
 @pytest.mark.parametrize('model', sorted(WITHOUT_BOXES))
 def test_model_fits_the_sample_without_boxes(model, train_on_sample, run_tool, tmp_path):
     config, min_ap = WITHOUT_BOXES[model]
-    checkpoint = train_on_sample(config)
-    out = tmp_path / 'metrics.json'
-    run_tool([sys.executable, 'tools/test.py', str(config), str(checkpoint),
-              '--work-dir', str(tmp_path), '--out', str(out)])
-    metrics = json.loads(out.read_text())
+    metrics = evaluate(run_tool, config, train_on_sample(config), tmp_path)
     assert metrics['coco/AP'] >= min_ap, metrics
