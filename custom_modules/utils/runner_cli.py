@@ -42,7 +42,8 @@ def explain_unregistered_types(config_path: str) -> Iterator[None]:
     try:
         yield
     except KeyError as err:
-        match = re.match(r'(\S+) is not in the (\S+) registry', str(err.args[0]) if err.args else '')
+        message = str(err.args[0]) if err.args else ''
+        match = re.match(r'(\S+) is not in the (\S+) registry', message)
         if match is None:
             raise
         raise KeyError(

@@ -166,7 +166,8 @@ def test_bbox_file_gaps_are_counted(tmp_path, logged):
 
 
 @pytest.mark.parametrize('make,message', [
-    (lambda ids: detections(ids[:1]) + detections([999]), r'detections of 1 image ids that .* not have, e.g\. \[999\]'),
+    (lambda ids: detections(ids[:1]) + detections([999]),
+     r'detections of 1 image ids that .* not have, e.g\. \[999\]'),
     (lambda ids: [{k: v for k, v in d.items() if k != 'score'} for d in detections(ids)],
      r'detections\[0\] has no "score"'),
     (lambda ids: {'image_id': ids[0]}, 'holds a dict, not a list of detections'),

@@ -5,7 +5,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 from conftest import TRAIN_OPTIONS

@@ -150,7 +150,8 @@ def test_testing_on_data_with_a_missing_image_stops_before_inference(trained, tm
          '--work-dir', str(tmp_path / 'work'), '--cfg-options',
          f'test_dataloader.dataset.data_root={tmp_path / "data"}',
          'test_dataloader.dataset.ann_file=annotations.json',
-         'test_dataloader.dataset.bbox_file=None', f'test_evaluator.ann_file={tmp_path}/data/annotations.json'],
+         'test_dataloader.dataset.bbox_file=None',
+         f'test_evaluator.ann_file={tmp_path / "data/annotations.json"}'],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
     assert 'FileNotFoundError: 1 of the 5 images' in proc.stderr and 'missing.jpg' in proc.stderr
