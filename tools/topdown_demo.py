@@ -3,7 +3,10 @@
 Person boxes come from the YOLOv3 detector of MMDetection (HSR-MSNet's pipeline) or, with
 ``--bbox-file``, from a COCO annotation / detection file (how the paper evaluates with a fixed
 detector). Each input gets its drawn picture and a JSON of predictions in ``--output-dir``,
-written as soon as it is done.
+each written whole as soon as it is done (``--skip-existing`` resumes a run that was stopped).
+A checkpoint of another model is refused before it loads; an image that cannot be read is
+reported and the others still processed; the exit status is 1 if any input failed, 2 if
+nothing could run.
 
     python tools/topdown_demo.py POSE_CONFIG POSE_CKPT --input demo.jpg \\
         --det-checkpoint https://download.openmmlab.com/mmdetection/v2.0/yolo/...a2c3acb8.pth
@@ -17,7 +20,9 @@ The same through mmpose's own API::
                      det_weights=YOLOV3_CKPT, det_cat_ids=[0])
 """
 import argparse
+import sys
 from pathlib import Path
+from typing import List, Optional
 
 import numpy as np
 
@@ -41,6 +46,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--nms-thr', type=float, default=0.3, help='IoU threshold of box NMS')
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoint score to draw')
     parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
+    parser.add_argument('--skip-existing', action='store_true',
+                        help='leave out the inputs whose JSON is already in --output-dir')
+    parser.add_argument('--no-draw', action='store_true', help='write the JSONs only')
+    parser.add_argument('--log-interval', type=int, default=100,
+                        help='print the peak memory (RSS) every this many inputs (0: never)')
     args = parser.parse_args()
     if args.bbox_file is not None and args.det_checkpoint is not None:
         parser.error('--bbox-file and --det-checkpoint exclude each other')
@@ -49,21 +59,21 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> None:
+def main() -> int:
+    """Returns the exit status: 0, 1 if an input could not be read, 2 if nothing could run."""
     args = parse_args()
-    from mmpose.apis import init_model
     from mmpose.registry import VISUALIZERS
 
-    from custom_modules.apis import (build_person_detector, detect_persons, estimate_poses,
-                                     load_person_boxes, read_frames, write_people)
+    from custom_modules.apis import (CheckpointMismatchError, InputError, build_person_detector,
+                                     detect_persons, estimate_poses, init_pose_model,
+                                     load_person_boxes, open_inputs, process_inputs)
 
-    source = Path(args.input)
-    if not source.exists():
-        raise FileNotFoundError(f'--input {source} does not exist')
-    out_dir = Path(args.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    pose_model = init_model(args.pose_config, args.pose_checkpoint, device=args.device)
+    try:
+        count, frames = open_inputs(Path(args.input))  # before the model loads
+        pose_model = init_pose_model(args.pose_config, args.pose_checkpoint, args.device)
+    except (InputError, CheckpointMismatchError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
     visualizer = VISUALIZERS.build(pose_model.cfg.visualizer)
     visualizer.set_dataset_meta(pose_model.dataset_meta)
 
@@ -80,16 +90,13 @@ def main() -> None:
         def get_boxes(name: str, image: np.ndarray) -> np.ndarray:
             return detect_persons(detector, image, args.det_cat_id, args.bbox_thr, args.nms_thr)
 
-    count = 0
-    for name, image in read_frames(source):
-        boxes = get_boxes(name, image)
-        out_image = out_dir / f'{Path(name).stem}.jpg'
-        people = estimate_poses(pose_model, image, boxes, visualizer, str(out_image), args.kpt_thr)
-        write_people(out_dir / f'{Path(name).stem}.json', name, image, people)
-        count += 1
-        print(f'{name}: {len(people)} people -> {out_image}')
-    print(f'{count} images written to {out_dir}')
+    def predict(name: str, image: np.ndarray, out_image: Optional[Path]) -> List[dict]:
+        return estimate_poses(pose_model, image, get_boxes(name, image), visualizer,
+                              None if out_image is None else str(out_image), args.kpt_thr)
+
+    return process_inputs(count, frames, predict, Path(args.output_dir), draw=not args.no_draw,
+                          skip_existing=args.skip_existing, log_interval=args.log_interval)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

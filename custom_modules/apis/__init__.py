@@ -1,8 +1,13 @@
-from .demo_io import VIDEO_SUFFIXES, read_frames, write_people
-from .topdown_pipeline import (IMAGE_SUFFIXES, build_person_detector, coco_detections,
-                               detect_persons, estimate_poses, load_person_boxes)
+from .checkpoint_check import (CheckpointMismatchError, check_checkpoint_matches,
+                               init_pose_model)
+from .demo_io import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, InputError, UnreadableImageError,
+                      open_inputs, process_inputs, read_image, write_image, write_people)
+from .topdown_pipeline import (build_person_detector, coco_detections, detect_persons,
+                               estimate_poses, load_person_boxes)
 
 __all__ = [
-    'IMAGE_SUFFIXES', 'VIDEO_SUFFIXES', 'build_person_detector', 'coco_detections',
-    'detect_persons', 'estimate_poses', 'load_person_boxes', 'read_frames', 'write_people'
+    'CheckpointMismatchError', 'IMAGE_SUFFIXES', 'InputError', 'UnreadableImageError',
+    'VIDEO_SUFFIXES', 'build_person_detector', 'check_checkpoint_matches', 'coco_detections',
+    'detect_persons', 'estimate_poses', 'init_pose_model', 'load_person_boxes', 'open_inputs',
+    'process_inputs', 'read_image', 'write_image', 'write_people'
 ]

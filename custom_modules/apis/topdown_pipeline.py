@@ -6,6 +6,7 @@ All coordinates are pixels of the original image; boxes are ``(x1, y1, x2, y2)``
 import json
 import os.path as osp
 from collections import defaultdict
+from pathlib import Path
 from typing import Dict, List, Optional
 
 import mmcv
@@ -16,7 +17,7 @@ from mmpose.apis import inference_topdown
 from mmpose.evaluation.functional import nms
 from mmpose.structures import merge_data_samples, split_instances
 
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+from .demo_io import write_image
 
 
 def build_person_detector(config: str, checkpoint: Optional[str] = None,
@@ -137,7 +138,8 @@ def estimate_poses(pose_model: nn.Module, image: np.ndarray, boxes: np.ndarray,
         boxes: (N, 4) or (N, 5) person boxes ``x1, y1, x2, y2[, score]``. With N = 0 nothing is
             predicted (mmpose would take the whole image as one person).
         visualizer: A ``PoseLocalVisualizer`` with the model's dataset meta, to draw with.
-        out_file: Where to write the drawn image (the image as it is when there are no boxes).
+        out_file: Where to write the drawn image (the image as it is when there are no boxes),
+            atomically (:func:`~.demo_io.write_image`).
         kpt_thr: Keypoints scoring below this are not drawn.
 
     Returns:
@@ -146,13 +148,14 @@ def estimate_poses(pose_model: nn.Module, image: np.ndarray, boxes: np.ndarray,
     """
     if not len(boxes):
         if out_file is not None:
-            mmcv.imwrite(image, out_file)
+            write_image(Path(out_file), image)
         return []
     merged = merge_data_samples(inference_topdown(pose_model, image, bboxes=boxes[:, :4]))
     if visualizer is not None and out_file is not None:
-        visualizer.add_datasample(
+        drawn = visualizer.add_datasample(
             osp.basename(out_file), mmcv.bgr2rgb(image), data_sample=merged, draw_gt=False,
-            draw_bbox=True, kpt_thr=kpt_thr, show=False, out_file=out_file)
+            draw_bbox=True, kpt_thr=kpt_thr, show=False)
+        write_image(Path(out_file), mmcv.rgb2bgr(drawn))
     return [
         dict(bbox=[float(v) for v in box[:4]],
              bbox_score=float(box[4]) if len(box) > 4 else 1.0,

@@ -1,14 +1,36 @@
 """Reading one image file with checks, so that a bad file gets a clear reason, not a crash."""
+import re
 from typing import Optional
 
 import mmcv
 import numpy as np
 from mmengine import fileio
 
-JPEG_START, JPEG_END = b'\xff\xd8', b'\xff\xd9'
+JPEG_START = b'\xff\xd8'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-# JPEG writers may pad after the end-of-image marker; look for it in the file's last bytes.
-JPEG_TAIL_BYTES = 4096
+# A JPEG marker: 0xFF then a byte that is not 0x00 (a stuffed 0xFF in a scan's data), a restart
+# marker 0xD0-0xD7 (inside a scan) or 0xFF (fill bytes before the marker).
+_JPEG_MARKER = re.compile(rb'\xff[^\x00\xd0-\xd7\xff]')
+
+
+def jpeg_is_complete(data: bytes) -> bool:
+    """Whether JPEG ``data`` reaches its end-of-image marker (FF D9), found by walking the
+    segments: an EXIF thumbnail's own FF D9 is skipped with its segment, the entropy-coded data
+    of a scan is searched for the next marker, bytes after the end (a phone's appended video)
+    are ignored. Stray bytes between segments are passed over, as decoders do."""
+    pos = 2  # after the start-of-image marker FF D8
+    while True:
+        found = _JPEG_MARKER.search(data, pos)
+        if found is None:
+            return False
+        pos = found.start()
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            return True
+        if marker in (0x01, 0xD8):  # markers without a length field
+            pos += 2
+        else:  # a length of 2 bytes (big-endian) that counts itself, not the marker
+            pos += 2 + int.from_bytes(data[pos + 2:pos + 4], 'big')
 
 
 class ImageFileError(RuntimeError):
@@ -18,12 +40,12 @@ class ImageFileError(RuntimeError):
 def image_file_problem(data: bytes) -> Optional[str]:
     """What is wrong with the bytes of an image file before decoding them, or None.
 
-    Catches what a decoder lets through: an empty file, and a JPEG or PNG cut short (OpenCV
-    decodes a truncated JPEG with a warning, grey where the data stops).
+    Catches an empty file and a JPEG or PNG cut short (a decoder may return a truncated JPEG
+    with the missing part grey).
     """
     if not data:
         return 'empty file'
-    if data.startswith(JPEG_START) and JPEG_END not in data[-JPEG_TAIL_BYTES:]:
+    if data.startswith(JPEG_START) and not jpeg_is_complete(data):
         return 'truncated JPEG (no end-of-image marker)'
     if data.startswith(PNG_SIGNATURE) and b'IEND' not in data[-64:]:
         return 'truncated PNG (no IEND chunk)'

@@ -67,10 +67,9 @@ def _add_fault(root: Path, coco: dict, fault: str, person: dict) -> None:
         (root / 'truncated.jpg').write_bytes(data[:len(data) // 2])
         _add_copy_of_first_image(coco, 'truncated.jpg')
     elif fault == 'corrupt_jpeg':
-        data = bytearray((SAMPLE / first['file_name']).read_bytes())
-        data[2:len(data) - 2] = np.random.default_rng(0).integers(
-            0, 256, len(data) - 4, dtype=np.uint8).tobytes()
-        (root / 'corrupt.jpg').write_bytes(bytes(data))
+        size = (SAMPLE / first['file_name']).stat().st_size  # random bytes named .jpg
+        (root / 'corrupt.jpg').write_bytes(
+            np.random.default_rng(0).integers(0, 256, size, dtype=np.uint8).tobytes())
         _add_copy_of_first_image(coco, 'corrupt.jpg')
     elif fault == 'gray_png':
         cv2.imwrite(str(root / 'gray.png'), cv2.cvtColor(first_image, cv2.COLOR_BGR2GRAY))
