@@ -19,13 +19,13 @@ import mmcv
 import numpy as np
 from tqdm import tqdm
 
-from ..datasets.image_file import jpeg_is_complete
+from ..datasets.image_file import ImageFileError, read_image_file
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 
 # ``(name, load)``: the input's file name (a video frame's ``<stem>_<index>.jpg``) and a call
-# returning its (H, W, 3) BGR image or raising UnreadableImageError.
+# returning its (H, W, 3) BGR image or raising ImageFileError.
 Frame = Tuple[str, Callable[[], np.ndarray]]
 # ``predict(name, image, out_image) -> people``: one model's work on one (H, W, 3) BGR image;
 # draws the people into ``out_image`` (with :func:`write_image`) unless it is None.
@@ -36,10 +36,6 @@ Predict = Callable[[str, np.ndarray, Optional[Path]], List[dict]]
 class InputError(ValueError):
     """An ``--input`` that cannot be run at all (checked before any model loads); the message
     is ``"<path>: <what is wrong>"``."""
-
-
-class UnreadableImageError(ValueError):
-    """One input image that cannot be decoded; the message is ``"<path>: <reason>"``."""
 
 
 def list_images(folder: Path) -> List[Path]:
@@ -63,29 +59,6 @@ def list_images(folder: Path) -> List[Path]:
                              f'the same {path.stem}.json; rename one')
         by_stem[path.stem] = path
     return images
-
-
-def read_image(path: Path) -> np.ndarray:
-    """The (H, W, 3) uint8 BGR image in ``path``, decoded as ``mmcv.imread`` does.
-
-    Raises:
-        UnreadableImageError: For an empty file, a JPEG cut before its end-of-image marker (a
-            decoder may return it with the missing part grey) or data no decoder takes.
-    """
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise UnreadableImageError(f'{path}: cannot be read ({error.strerror})') from error
-    if not data:
-        raise UnreadableImageError(f'{path}: empty file (0 bytes)')
-    if data.startswith(b'\xff\xd8') and not jpeg_is_complete(data):
-        raise UnreadableImageError(f'{path}: truncated JPEG (no end-of-image marker FF D9 in '
-                                   f'its {len(data)} bytes)')
-    image = mmcv.imfrombytes(data)
-    if image is None:
-        raise UnreadableImageError(f'{path}: not an image OpenCV can decode (starts with '
-                                   f'{data[:8]!r})')
-    return image
 
 
 def _video_frames(video_path: Path) -> Iterator[Frame]:
@@ -113,7 +86,7 @@ def open_inputs(source: Path) -> Tuple[Optional[int], Iterator[Frame]]:
         raise InputError(f'{source}: --input does not exist')
     if source.is_dir():
         images = list_images(source)
-        return len(images), ((path.name, lambda path=path: read_image(path)) for path in images)
+        return len(images), ((path.name, lambda path=path: read_image_file(str(path))) for path in images)
     if source.suffix.lower() in VIDEO_SUFFIXES:
         video = cv2.VideoCapture(str(source))
         opened, count = video.isOpened(), int(video.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -121,7 +94,7 @@ def open_inputs(source: Path) -> Tuple[Optional[int], Iterator[Frame]]:
         if not opened:
             raise InputError(f'{source}: OpenCV cannot open this video')
         return (count if count > 0 else None), _video_frames(source)
-    return 1, iter([(source.name, lambda: read_image(source))])
+    return 1, iter([(source.name, lambda: read_image_file(str(source)))])
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -187,7 +160,7 @@ def process_frame(name: str, load: Callable[[], np.ndarray], predict: Predict, o
         return
     try:
         image = load()
-    except UnreadableImageError as error:
+    except ImageFileError as error:
         tqdm.write(str(error), file=sys.stderr)
         counts.failed.append(name)
         return

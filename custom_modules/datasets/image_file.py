@@ -8,6 +8,7 @@ from mmengine import fileio
 
 JPEG_START = b'\xff\xd8'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+DECODER_NAMES = {'cv2': 'OpenCV'}  # mmcv's imdecode backends by the names users know
 # A JPEG marker: 0xFF then a byte that is not 0x00 (a stuffed 0xFF in a scan's data), a restart
 # marker 0xD0-0xD7 (inside a scan) or 0xFF (fill bytes before the marker).
 _JPEG_MARKER = re.compile(rb'\xff[^\x00\xd0-\xd7\xff]')
@@ -44,9 +45,9 @@ def image_file_problem(data: bytes) -> Optional[str]:
     with the missing part grey).
     """
     if not data:
-        return 'empty file'
+        return 'empty file (0 bytes)'
     if data.startswith(JPEG_START) and not jpeg_is_complete(data):
-        return 'truncated JPEG (no end-of-image marker)'
+        return f'truncated JPEG (no end-of-image marker FF D9 in its {len(data)} bytes)'
     if data.startswith(PNG_SIGNATURE) and b'IEND' not in data[-64:]:
         return 'truncated PNG (no IEND chunk)'
     return None
@@ -75,13 +76,14 @@ def read_image_file(path: str, color_type: str = 'color', imdecode_backend: str 
     except OSError as err:
         raise ImageFileError(f'{path}: cannot be read ({err.strerror or err})') from err
     problem = image_file_problem(data)
-    if problem is None:
-        try:
-            image = mmcv.imfrombytes(data, flag=color_type, backend=imdecode_backend)
-        except Exception as err:  # decoders raise anything on garbage
-            raise ImageFileError(f'{path}: not a decodable image ({err})') from err
-        if image is None:
-            problem = 'not a decodable image'
-        else:
-            return image
-    raise ImageFileError(f'{path}: {problem}')
+    if problem is not None:
+        raise ImageFileError(f'{path}: {problem}')
+    undecodable = (f'{path}: not an image {DECODER_NAMES.get(imdecode_backend, imdecode_backend)}'
+                   f' can decode (starts with {data[:8]!r})')
+    try:
+        image = mmcv.imfrombytes(data, flag=color_type, backend=imdecode_backend)
+    except Exception as err:  # decoders raise anything on garbage
+        raise ImageFileError(f'{undecodable}: {err}') from err
+    if image is None:
+        raise ImageFileError(undecodable)
+    return image

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from custom_modules.apis import (InputError, UnreadableImageError, open_inputs, process_inputs,
-                                 read_image, write_image, write_people)
+from custom_modules.apis import (InputError, open_inputs, process_inputs, write_image,
+                                 write_people)
 from custom_modules.apis.demo_io import write_atomically
-from custom_modules.datasets.image_file import jpeg_is_complete
+from custom_modules.datasets.image_file import (ImageFileError, jpeg_is_complete,
+                                                read_image_file)
 
 SAMPLE_IMAGE = Path(__file__).resolve().parents[1] / 'data/coco/000000196141.jpg'
 
@@ -53,15 +54,16 @@ def test_read_image_names_the_file_and_the_reason(tmp_path):
         'text.jpg': (b'hello, world\n', "not an image OpenCV can decode (starts with "
                                         "b'hello, w')"),
         'cut.png': (cv2.imencode('.png', np.eye(64, dtype=np.uint8))[1].tobytes()[:60],
-                    'not an image OpenCV can decode'),
+                    'truncated PNG (no IEND chunk)'),
     }
     for name, (data, reason) in cases.items():
         (tmp_path / name).write_bytes(data)
-        with pytest.raises(UnreadableImageError) as error:
-            read_image(tmp_path / name)
+        with pytest.raises(ImageFileError) as error:
+            read_image_file(str(tmp_path / name))
         assert str(error.value).startswith(f'{tmp_path / name}: {reason}')
     (tmp_path / 'whole.jpg').write_bytes(whole)
-    assert np.array_equal(read_image(tmp_path / 'whole.jpg'), cv2.imread(str(SAMPLE_IMAGE)))
+    assert np.array_equal(read_image_file(str(tmp_path / 'whole.jpg')),
+                          cv2.imread(str(SAMPLE_IMAGE)))
 
 
 def test_folders_without_images_or_with_clashing_names_are_refused(tmp_path):

@@ -65,7 +65,7 @@ def test_missing_image_is_left_out_of_training_and_refused_at_test(family, tmp_p
 @pytest.mark.parametrize('family', CONFIGS)
 @pytest.mark.parametrize('fault,name,reason', [
     ('truncated_jpeg', 'truncated.jpg', 'truncated JPEG'),
-    ('corrupt_jpeg', 'corrupt.jpg', 'not a decodable image')])
+    ('corrupt_jpeg', 'corrupt.jpg', 'not an image OpenCV can decode')])
 def test_bad_image_file_is_skipped_in_training_and_named_at_test(family, fault, name, reason,
                                                                   tmp_path, logged):
     ann_file = make_faulty_coco(tmp_path, fault)
