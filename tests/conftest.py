@@ -1,5 +1,6 @@
 """Shared pytest fixtures: paths of the repository and a runner for the command-line tools."""
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +13,24 @@ DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sa
 
 
 def run_command(cmd: List[str], cwd: Optional[Path] = None, timeout: int = 900,
-                env: Optional[dict] = None) -> subprocess.CompletedProcess:
-    """Run ``cmd`` with this interpreter's environment; fail the test with its output if it fails."""
+                env: Optional[dict] = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``cmd`` with this interpreter's environment (plus ``env``); with ``check``, fail the
+    test with its output if it fails."""
     full_env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
     full_env.update(env or {})
     proc = subprocess.run(cmd, cwd=cwd or REPO_ROOT, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
-    if proc.returncode != 0:
+    if check and proc.returncode != 0:
         pytest.fail(f'{" ".join(map(str, cmd))} exited with {proc.returncode}\n'
                     f'--- stdout ---\n{proc.stdout[-6000:]}\n--- stderr ---\n{proc.stderr[-6000:]}')
     return proc
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now, for a torchrun master (``PORT`` of dist_*.sh)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope='session')

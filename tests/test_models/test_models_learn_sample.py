@@ -2,11 +2,12 @@
 sample images: top-down models COCO AP >= 0.8 on them with ground-truth boxes, the bottom-up MLN
 (no boxes at all) AP >= 0.25, the single-stage SMPR (no boxes either) AP >= 0.5."""
 import json
-import socket
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,12 +15,6 @@ SAMPLE_CONFIGS = {
     'hsr-msnet': REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
     'mlpe': REPO_ROOT / 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def evaluate(run_tool, config: Path, checkpoint: Path, tmp_path: Path, *options: str) -> dict:

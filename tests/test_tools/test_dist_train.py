@@ -1,7 +1,6 @@
 """``tools/dist_train.sh CONFIG 2`` (gloo on a CPU machine) for one model of each family: the loss
 of the first iterations matches a single process training on the same total batch."""
 import json
-import socket
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import REPO_ROOT, run_command
+from conftest import REPO_ROOT, free_port, run_command
 
 # Batch-norm statistics are frozen and the pipelines made deterministic for the comparison
 # (tests/plugins/training_probes.py); what is left to differ is the distributed path itself.
@@ -25,12 +24,6 @@ FAMILIES = {
     'single-stage': ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', 3,
                      1e-3),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def comparison_config(family: str, tmp_path: Path) -> Path:

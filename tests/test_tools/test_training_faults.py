@@ -2,23 +2,22 @@
 that turns NaN, SIGKILL in the middle of an epoch and in the middle of writing a checkpoint, a type
 that is not registered, data with faults."""
 import hashlib
-import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import torch
 
-from conftest import DEMO_CONFIG, REPO_ROOT, TRAIN_OPTIONS
+from conftest import DEMO_CONFIG, REPO_ROOT, TRAIN_OPTIONS, run_command
 from custom_modules.utils import latest_checkpoint
 from test_datasets.faulty_coco import FAULTS, make_faulty_coco
 
 
 
 def train(work_dir: Path, *options: str, resume: bool = False,
-          fault: dict = None) -> subprocess.CompletedProcess:
+          fault: dict = None) -> CompletedProcess:
     """tools/train.py on the demo config; returns the finished process, whatever its status.
     ``fault``: environment variables of ``tests/plugins/fault_injection.py``, imported by a
     config that inherits the demo config (custom_imports act when a config is read, before
@@ -32,9 +31,8 @@ def train(work_dir: Path, *options: str, resume: bool = False,
     if resume:
         cmd.append('--resume')
     cmd += ['--cfg-options', *TRAIN_OPTIONS, *options]
-    full_env = dict(os.environ, PYTHONPATH=f'{REPO_ROOT / "tests/plugins"}', **(fault or {}))
-    return subprocess.run(cmd, cwd=REPO_ROOT, env=full_env, capture_output=True, text=True,
-                          timeout=600)
+    return run_command(cmd, env=dict(PYTHONPATH=str(REPO_ROOT / 'tests/plugins'), **(fault or {})),
+                       timeout=600, check=False)
 
 
 def load(path: Path) -> dict:
@@ -145,13 +143,13 @@ def test_training_on_faulty_data_skips_and_counts(tmp_path):
 
 def test_testing_on_data_with_a_missing_image_stops_before_inference(trained, tmp_path):
     make_faulty_coco(tmp_path / 'data', 'missing_image')
-    proc = subprocess.run(
+    proc = run_command(
         [sys.executable, 'tools/test.py', str(DEMO_CONFIG), str(trained / 'epoch_2.pth'),
          '--work-dir', str(tmp_path / 'work'), '--cfg-options',
          f'test_dataloader.dataset.data_root={tmp_path / "data"}',
          'test_dataloader.dataset.ann_file=annotations.json',
          'test_dataloader.dataset.bbox_file=None',
          f'test_evaluator.ann_file={tmp_path / "data/annotations.json"}'],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        timeout=600, check=False)
     assert proc.returncode != 0
     assert 'FileNotFoundError: 1 of the 5 images' in proc.stderr and 'missing.jpg' in proc.stderr
