@@ -86,7 +86,8 @@ def open_inputs(source: Path) -> Tuple[Optional[int], Iterator[Frame]]:
         raise InputError(f'{source}: --input does not exist')
     if source.is_dir():
         images = list_images(source)
-        return len(images), ((path.name, lambda path=path: read_image_file(str(path))) for path in images)
+        return len(images), ((path.name, lambda path=path: read_image_file(str(path)))
+                             for path in images)
     if source.suffix.lower() in VIDEO_SUFFIXES:
         video = cv2.VideoCapture(str(source))
         opened, count = video.isOpened(), int(video.get(cv2.CAP_PROP_FRAME_COUNT))
