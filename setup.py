@@ -46,7 +46,8 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['custom_modules', 'custom_modules.*']),
     package_data={'custom_modules': ['.mim/model-index.yml', '.mim/configs/**/*']},
-    install_requires=['mmpose>=1.3.0', 'mmdet>=3.0.0', 'mmcv>=2.0.0,<2.2.0', 'mmengine>=0.10.0'],
+    install_requires=['mmpose>=1.3.0', 'mmdet>=3.0.0', 'mmcv>=2.0.0,<2.2.0', 'mmengine>=0.10.0',
+                      'tqdm'],
     # tools/deployment/export_onnx.py
     extras_require={'onnx': ['onnx>=1.14', 'onnxruntime>=1.16']},
     zip_safe=False,
