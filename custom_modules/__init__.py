@@ -5,8 +5,8 @@ Importing this package (configs do it with
 component of the project in mmpose's registries, and lets torch >= 2.6 load the
 checkpoints that mmengine writes (see :mod:`custom_modules.utils.checkpoint_compat`).
 """
-from . import (backbones, codecs, datasets, engine, heads, necks,  # noqa: F401  (registers)
-               task_modules)
+from . import (backbones, codecs, data_preprocessors, datasets,  # noqa: F401  (registers)
+               engine, heads, necks, pose_estimators, task_modules)
 from .utils import allow_openmmlab_checkpoint_globals
 from .version import __version__
 

@@ -27,10 +27,11 @@ codec = dict(
 heatmap_pixels = codec['heatmap_size'][0] * codec['heatmap_size'][1]
 
 model = dict(
-    type='BottomupPoseEstimator',
+    # mmpose's BottomupPoseEstimator, which also takes the image pyramids of multi-scale tests
+    type='PyramidBottomupPoseEstimator',
     # Sec. 3.2: pixel values divided by 256, minus 0.5
     data_preprocessor=dict(
-        type='PoseDataPreprocessor', mean=[128, 128, 128], std=[256, 256, 256],
+        type='MultiScalePoseDataPreprocessor', mean=[128, 128, 128], std=[256, 256, 256],
         bgr_to_rgb=True),
     backbone=dict(
         type='VGGFront',
@@ -62,13 +63,14 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='LoadImage'),
-    # the shorter side to 368 (the paper's 368x432 for 4:3 images), padded to a multiple of 8
+    # the shorter side to 368 (the paper's 368x432 for 4:3 images), padded to a multiple of 8;
+    # a multi-scale test adds `aug_scales` here (and sets model.test_cfg.multiscale_test=True)
     dict(type='BottomupResize', input_size=codec['input_size'], size_factor=8,
          resize_mode='expand'),
-    dict(type='PackPoseInputs',
+    dict(type='PackMultiScalePoseInputs',
          meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
                     'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-                    'flip_indices', 'raw_ann_info', 'skeleton_links')),
+                    'flip_indices', 'raw_ann_info', 'skeleton_links', 'aug_scales')),
 ]
 
 train_dataloader = dict(

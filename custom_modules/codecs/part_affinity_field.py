@@ -20,6 +20,12 @@ class PartAffinityField(BaseKeypointCodec):
     Keypoints enter and leave in COCO's 17-keypoint order, in input-image pixels. Inside they
     follow OpenPose's convention (:mod:`.openpose_skeleton`): 18 keypoints with the neck, 19 limbs.
 
+    Map pixel ``i`` covers input pixels ``[s*i, s*(i+1))`` at stride ``s``, so its centre is the
+    input coordinate ``s*i + (s-1)/2`` (OpenPose's labels, ``start = stride/2 - 0.5``): the
+    convention of resizing with half-pixel centres (``align_corners=False``, OpenPose's
+    ``cv::resize``) and of mirroring the maps, so maps restored to the input size or averaged
+    with the mirrored image's stay on the keypoints.
+
     Encoded, at ``heatmap_size = (W, H)``:
 
     - ``heatmaps`` (19, H, W): per keypoint the max over people of ``exp(-d^2 / sigma^2)``, ``d``
@@ -94,7 +100,7 @@ class PartAffinityField(BaseKeypointCodec):
         (> 0: annotated), into ``heatmaps``, ``pafs`` and ``keypoint_weights`` (class doc)."""
         if keypoints_visible is None:
             keypoints_visible = np.ones(keypoints.shape[:2], dtype=np.float32)
-        joints, visible = coco_to_openpose(keypoints / self.scale_factor, keypoints_visible)
+        joints, visible = coco_to_openpose(self.to_heatmap_pixels(keypoints), keypoints_visible)
         width, height = self.heatmap_size
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
 
@@ -126,6 +132,14 @@ class PartAffinityField(BaseKeypointCodec):
         pafs /= np.maximum(counts, 1)[:, None]
         return dict(heatmaps=heatmaps, pafs=pafs.reshape(-1, height, width),
                     keypoint_weights=visible.astype(np.float32))
+
+    def to_heatmap_pixels(self, keypoints: np.ndarray) -> np.ndarray:
+        """Input pixels ``(..., 2)`` -> map pixels (pixel centres aligned, class doc)."""
+        return (keypoints + 0.5) / self.scale_factor - 0.5
+
+    def to_input_pixels(self, keypoints: np.ndarray) -> np.ndarray:
+        """Map pixels ``(..., 2)`` -> input pixels, the inverse of :meth:`to_heatmap_pixels`."""
+        return (keypoints + 0.5) * self.scale_factor - 0.5
 
     def find_peaks(self, heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Keypoint candidates of ``heatmaps`` (>= 18, H, W).
@@ -276,4 +290,5 @@ class PartAffinityField(BaseKeypointCodec):
         keypoints, keypoint_scores, instance_scores = self.group(*self.find_peaks(heatmaps),
                                                                  pafs)
         keypoints, keypoint_scores = openpose_to_coco(keypoints, keypoint_scores)
-        return keypoints * self.scale_factor, keypoint_scores, instance_scores
+        keypoints = np.where(keypoint_scores[..., None] > 0, self.to_input_pixels(keypoints), 0)
+        return keypoints.astype(np.float32), keypoint_scores, instance_scores

@@ -1,5 +1,6 @@
 """What OpenPose-style heads share: multi-stage joint/limb outputs, masked L2 losses with
 intermediate supervision, and prediction with flip and multi-scale averaging."""
+from functools import partial
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -34,8 +35,10 @@ class BasePAFHead(BaseHead):
     ``multiscale_test`` (average over the scales ``BottomupPoseEstimator`` feeds),
     ``restore_heatmap_size`` (resize the maps to the input image, as OpenPose does before
     grouping; then the decoder's ``heatmap_size`` must equal its ``input_size``),
-    ``align_corners`` and ``output_heatmaps``. Decoding uses ``decoder``, a
-    :class:`~custom_modules.codecs.PartAffinityField`.
+    ``restore_mode`` (``'bicubic'``, OpenPose's cubic resize, by default: a bilinear resize peaks
+    on the maps' own pixels, so at stride 8 keypoints land up to 4 input pixels off),
+    ``align_corners`` (``False``, the codec's pixel-centre convention) and ``output_heatmaps``.
+    Decoding uses ``decoder``, a :class:`~custom_modules.codecs.PartAffinityField`.
 
     Args:
         loss_heatmap (dict): Loss of the joint maps. Defaults to a masked ``KeypointMSELoss``.
@@ -112,6 +115,12 @@ class BasePAFHead(BaseHead):
                 heatmaps, pafs = (x[-1] for x in self.forward(scale_feats))
             scale_heatmaps.append(heatmaps)
             scale_pafs.append(pafs)
+        if size is not None:
+            restore = partial(nn.functional.interpolate, size=size[::-1],
+                              mode=test_cfg.get('restore_mode', 'bicubic'),
+                              align_corners=align_corners)
+            scale_heatmaps = [restore(x) for x in scale_heatmaps]
+            scale_pafs = [restore(x) for x in scale_pafs]
         heatmaps = aggregate_heatmaps(scale_heatmaps, size, align_corners, mode='average')
         pafs = aggregate_heatmaps(scale_pafs, size, align_corners, mode='average')
 

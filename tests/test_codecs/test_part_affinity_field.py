@@ -33,8 +33,9 @@ def test_encode_gaussians_background_and_unit_vectors():
     codec = PartAffinityField(input_size=(64, 64), heatmap_size=(32, 32), sigma=1.5)
     keypoints = np.zeros((1, 17, 2), np.float32)
     visible = np.zeros((1, 17), np.float32)
-    keypoints[0, 6] = (20, 20)  # right shoulder at heatmap (10, 10)
-    keypoints[0, 8] = (20, 40)  # right elbow at heatmap (10, 20): the limb points down
+    # map pixel i is centred on input pixel 2i + 0.5 (stride 2)
+    keypoints[0, 6] = (20.5, 20.5)  # right shoulder at heatmap (10, 10)
+    keypoints[0, 8] = (20.5, 40.5)  # right elbow at heatmap (10, 20): the limb points down
     visible[0, [6, 8]] = 1
     encoded = codec.encode(keypoints, visible)
     heatmaps, pafs = encoded['heatmaps'], encoded['pafs']
@@ -93,6 +94,22 @@ def test_round_trip_of_the_samples_real_crowds(repo_root):
     assert ap >= 0.9
 
 
+def test_map_pixels_are_centred_on_their_input_pixels():
+    """At stride 8, map pixel i covers input pixels 8i ... 8i + 7: its centre is 8i + 3.5, and
+    a keypoint there is where its Gaussian peaks; decoding maps it back."""
+    codec = PartAffinityField(input_size=(64, 32), heatmap_size=(8, 4))
+    assert codec.to_heatmap_pixels(np.array([[3.5, 3.5], [59.5, 27.5], [-0.5, -0.5]])) == (
+        pytest.approx(np.array([[0, 0], [7, 3], [-0.5, -0.5]])))
+    xy = np.random.default_rng(0).uniform(0, 64, (10, 2))
+    np.testing.assert_allclose(codec.to_input_pixels(codec.to_heatmap_pixels(xy)), xy, rtol=1e-6)
+    keypoints = np.zeros((1, 17, 2), np.float32)
+    keypoints[0, 0] = (8 * 5 + 3.5, 8 * 2 + 3.5)
+    visible = np.zeros((1, 17), np.float32)
+    visible[0, 0] = 1
+    heatmaps = codec.encode(keypoints, visible)['heatmaps']
+    assert heatmaps[0, 2, 5] == pytest.approx(1.0)
+
+
 def test_decode_of_empty_maps_finds_nobody():
     codec = PartAffinityField(input_size=(64, 48), heatmap_size=(16, 12))
     keypoints, scores, instance_scores = codec.decode(np.zeros((19, 12, 16)),
@@ -121,7 +138,7 @@ def test_greedy_match_equals_one_at_a_time_greedy_search():
 def test_a_keypoint_half_way_between_pixels_gives_one_peak():
     codec = PartAffinityField(input_size=(32, 32), heatmap_size=(16, 16))
     keypoints = np.zeros((1, 17, 2), np.float32)
-    keypoints[0, 0] = (2 * 5.5, 2 * 7.5)  # nose at heatmap (5.5, 7.5): a 2x2 plateau
+    keypoints[0, 0] = (2 * 5.5 + 0.5, 2 * 7.5 + 0.5)  # nose at heatmap (5.5, 7.5): a 2x2 plateau
     visible = np.zeros((1, 17), np.float32)
     visible[0, 0] = 1
     joints, xy, scores = codec.find_peaks(codec.encode(keypoints, visible)['heatmaps'])

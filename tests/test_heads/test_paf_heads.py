@@ -142,6 +142,42 @@ def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
         assert pred.bbox_scores.shape == (2, )
 
 
+def mirror_people(people: np.ndarray, width: int) -> np.ndarray:
+    """COCO people ``(N, 17, 2)`` of the image mirrored left-right, sides swapped."""
+    mirrored = people.copy()
+    mirrored[..., 0] = width - 1 - mirrored[..., 0]
+    return mirrored[:, [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]]
+
+
+@pytest.mark.parametrize('flip_test', [False, True])
+def test_stride_8_maps_restored_to_the_input_land_on_the_keypoints(flip_test):
+    """The network's maps are at stride 8; restored to the input with a cubic resize (and
+    averaged with the mirrored image's), they decode to the keypoints within a pixel on average.
+    A bilinear resize peaks on the coarse maps' pixels: 2.5 pixels off on average."""
+    size = 256
+    encoder = PartAffinityField(input_size=(size, size), heatmap_size=(size // 8, size // 8),
+                                sigma=1.5, limb_width=1.5)
+    head = MapsAsFeatures(decoder=dict(type='PartAffinityField', input_size=(size, size),
+                                       heatmap_size=(size, size)))
+    sample = PoseDataSample(metainfo=dict(img_shape=(size, size)))
+    test_cfg = dict(flip_test=flip_test, restore_heatmap_size=True)
+    rng = np.random.default_rng(0)
+    errors = dict(bicubic=[], bilinear=[])
+    for _ in range(5):
+        people = np.stack([rng.uniform(20, 110, (17, 2)),
+                           rng.uniform(20, 110, (17, 2)) + 128]).astype(np.float32)
+        feats = (encoded_people(encoder, people), )
+        if flip_test:
+            feats = [feats, (encoded_people(encoder, mirror_people(people, size)), )]
+        for mode in errors:
+            pred = head.predict(feats, [sample], dict(test_cfg, restore_mode=mode))[0]
+            assert pred.keypoints.shape == (2, 17, 2)
+            order = np.argsort(pred.keypoints[:, 0, 0])
+            errors[mode].append(np.linalg.norm(pred.keypoints[order] - people, axis=-1))
+    assert np.mean(errors['bicubic']) < 1.0
+    assert np.mean(errors['bilinear']) > 2.0
+
+
 def test_predict_without_a_decoder_says_so():
     head = MapsAsFeatures()
     with pytest.raises(RuntimeError, match='decoder'):

@@ -1,6 +1,6 @@
 """Each paper's model, width-reduced and trained from scratch, must be able to fit the 4 COCO
 sample images: top-down models COCO AP >= 0.8 on them with ground-truth boxes, the bottom-up MLN
-(no boxes at all) AP >= 0.25, the single-stage SMPR (no boxes either) AP >= 0.5."""
+and the single-stage SMPR (no boxes at all) AP >= 0.5."""
 import json
 import sys
 from pathlib import Path
@@ -41,11 +41,10 @@ def test_model_fits_the_sample_with_ground_truth_boxes(model, train_on_sample, r
     assert metrics['coco/AP'] >= 0.8, metrics
 
 
-# Without boxes: the bottom-up MLN measured 0.35 after its 700 epochs (short of the 0.5 its issue
-# asks, which needs more epochs than the suite can spend); the single-stage SMPR measured
-# 0.905 after its 1000 epochs (the issue asks >= 0.5).
+# Without boxes (both issues ask >= 0.5): the bottom-up MLN measured 0.65 after its 700 epochs,
+# the single-stage SMPR 0.905 after its 1000 epochs.
 WITHOUT_BOXES = {
-    'mln': (REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', 0.25),
+    'mln': (REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', 0.5),
     'smpr': (REPO_ROOT / 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', 0.5),
 }
 
@@ -55,3 +54,16 @@ def test_model_fits_the_sample_without_boxes(model, train_on_sample, run_tool, t
     config, min_ap = WITHOUT_BOXES[model]
     metrics = evaluate(run_tool, config, train_on_sample(config), tmp_path)
     assert metrics['coco/AP'] >= min_ap, metrics
+
+
+def test_mln_multiscale_test_runs_from_the_config(train_on_sample, run_tool, tmp_path):
+    """Multi-scale testing (scales 0.75, 1 and 1.25, each with its mirror), which mmpose 1.3
+    cannot run for a bottom-up model: set from the command line, it averages the maps of the
+    three image sizes and scores as the single scale must (0.68 measured, 0.65 single-scale)."""
+    config, min_ap = WITHOUT_BOXES['mln']
+    out = tmp_path / 'multiscale.json'
+    run_tool([sys.executable, 'tools/test.py', str(config), str(train_on_sample(config)),
+              '--work-dir', str(tmp_path), '--out', str(out), '--cfg-options',
+              'model.test_cfg.multiscale_test=True',
+              'test_dataloader.dataset.pipeline.1.aug_scales=[0.75,1.25]'])
+    assert json.loads(out.read_text())['coco/AP'] >= min_ap

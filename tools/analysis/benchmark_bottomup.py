@@ -18,7 +18,7 @@ Grouping: scenes of ``--people`` people, built from the annotated people of
 ``tests/data/coco/test_coco.json`` (each person's keypoints relative to its box, scaled into the
 cells of a grid on the input canvas), encoded by the MLN config's ``PartAffinityField`` at its
 stride (8). As at inference (``restore_heatmap_size``), the maps are resized to the input size
-(bilinear) and decoded there; a second row per scene decodes the stride-8 maps themselves. Times:
+(bicubic) and decoded there; a second row per scene decodes the stride-8 maps themselves. Times:
 ``group`` (limb scores, greedy matching, assembly; the peaks precomputed) and ``decode`` (peaks +
 grouping + conversion to COCO keypoints), each the median of ``--group-repeats`` runs, the two
 taking turns. "people found" must equal the scene's people: the maps are the ground truth's.
@@ -90,7 +90,7 @@ def grouping_table(args: argparse.Namespace) -> str:
         fields = encoder.encode(*make_scene(templates, num_people, width, height))
         heatmaps, pafs = fields['heatmaps'], fields['pafs']
         restored = [
-            F.interpolate(torch.from_numpy(maps)[None], size=(height, width), mode='bilinear',
+            F.interpolate(torch.from_numpy(maps)[None], size=(height, width), mode='bicubic',
                           align_corners=False)[0].numpy() for maps in (heatmaps, pafs)
         ]
         for label, decoder, (hm, paf) in [('restored', restored_decoder, restored),

@@ -1,0 +1,3 @@
+from .formatting import PackMultiScalePoseInputs
+
+__all__ = ['PackMultiScalePoseInputs']

@@ -1,0 +1,25 @@
+"""Packing of the image pyramids that multi-scale bottom-up testing feeds the model."""
+from mmpose.datasets.transforms import PackPoseInputs
+from mmpose.datasets.transforms.formatting import image_to_tensor
+from mmpose.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class PackMultiScalePoseInputs(PackPoseInputs):
+    """mmpose's ``PackPoseInputs``, which also packs an image pyramid.
+
+    ``BottomupResize(aug_scales=[...])`` leaves ``img`` as a list, one image per scale and each
+    of its own size; ``PackPoseInputs`` stacks them into one tensor and so fails. Here they are
+    packed as a list of ``(C, H_s, W_s)`` tensors, the base scale first, for
+    :class:`~custom_modules.data_preprocessors.MultiScalePoseDataPreprocessor`; the data sample
+    is packed from the base scale. A single image is packed as ``PackPoseInputs`` packs it.
+    Add ``'aug_scales'`` to ``meta_keys`` so that ``BottomupPoseEstimator`` sees the scales.
+    """
+
+    def transform(self, results: dict) -> dict:
+        images = results.get('img')
+        if not isinstance(images, (list, tuple)):
+            return super().transform(results)
+        packed = super().transform(dict(results, img=images[0]))
+        packed['inputs'] = [image_to_tensor(image) for image in images]
+        return packed

@@ -1,0 +1,3 @@
+from .pyramid_bottomup import PyramidBottomupPoseEstimator
+
+__all__ = ['PyramidBottomupPoseEstimator']

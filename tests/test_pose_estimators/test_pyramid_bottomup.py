@@ -1,0 +1,100 @@
+"""Multi-scale bottom-up testing, which mmpose 1.3 cannot run: BottomupResize(aug_scales) ->
+PackMultiScalePoseInputs -> collate -> MultiScalePoseDataPreprocessor ->
+PyramidBottomupPoseEstimator -> the PAF head's averaging over the scales."""
+from pathlib import Path
+from typing import Optional, Sequence
+
+import pytest
+import torch
+from mmcv.transforms import Compose
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmpose.models.data_preprocessors import PoseDataPreprocessor
+from mmpose.registry import MODELS
+
+from custom_modules.data_preprocessors import MultiScalePoseDataPreprocessor
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
+IMAGES = [REPO_ROOT / 'tests/data/coco/000000000785.jpg',  # 640x425
+          REPO_ROOT / 'tests/data/coco/000000197388.jpg']  # 640x392
+NORMALISATION = dict(mean=[128, 128, 128], std=[256, 256, 256], bgr_to_rgb=True)
+
+
+def pyramid_batch(aug_scales: Optional[Sequence[float]], size: int = 64) -> dict:
+    """The two images through the MLN test pipeline at ``size``, collated as mmengine does."""
+    init_default_scope('mmpose')
+    pipeline = Compose([
+        dict(type='LoadImage'),
+        dict(type='BottomupResize', input_size=(size, size), size_factor=8,
+             resize_mode='expand', aug_scales=aug_scales),
+        dict(type='PackMultiScalePoseInputs',
+             meta_keys=('img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
+                        'input_scale', 'aug_scales')),
+    ])
+    return pseudo_collate([pipeline(dict(img_path=str(image))) for image in IMAGES])
+
+
+def test_the_pyramid_is_packed_and_batched_per_scale_and_normalised():
+    batch = pyramid_batch([0.5, 2.0])
+    # collated scale-major: one list of images per scale, base first
+    assert [[tuple(x.shape) for x in scale] for scale in batch['inputs']] == [
+        [(3, 64, 104), (3, 64, 112)], [(3, 32, 56), (3, 32, 56)], [(3, 128, 200), (3, 128, 216)]]
+    assert batch['data_samples'][0].metainfo['aug_scales'] == [0.5, 2.0]
+
+    out = MultiScalePoseDataPreprocessor(**NORMALISATION)(batch)
+    assert [tuple(x.shape) for x in out['inputs']] == [(2, 3, 64, 112), (2, 3, 32, 56),
+                                                        (2, 3, 128, 216)]
+    # each scale normalised (BGR -> RGB, (x - 128) / 256) and padded to its widest image
+    image = batch['inputs'][2][0].float()
+    expected = (image.flip(0) - 128) / 256
+    torch.testing.assert_close(out['inputs'][2][0, :, :, :200], expected)
+    assert out['inputs'][2][0, :, :, 200:].abs().max() == 0
+    # the data samples carry the base scale's shapes
+    assert out['data_samples'][0].metainfo['batch_input_shape'] == (64, 112)
+
+
+def test_a_plain_batch_is_processed_as_mmpose_processes_it():
+    batch = pyramid_batch(None)
+    ours = MultiScalePoseDataPreprocessor(**NORMALISATION)(pyramid_batch(None))
+    theirs = PoseDataPreprocessor(**NORMALISATION)(batch)
+    torch.testing.assert_close(ours['inputs'], theirs['inputs'])
+    for key in ('batch_input_shape', 'pad_shape', 'img_shape'):
+        assert ours['data_samples'][1].metainfo[key] == theirs['data_samples'][1].metainfo[key]
+
+
+def small_mln(**test_cfg):
+    """The sample MLN config's model, random, with ``test_cfg`` added."""
+    init_default_scope('mmpose')
+    cfg = Config.fromfile(MLN_SAMPLE_CONFIG)
+    cfg.model.test_cfg.update(test_cfg)
+    return MODELS.build(cfg.model).eval()
+
+
+@pytest.mark.parametrize('flip_test', [False, True])
+def test_multiscale_test_runs_the_network_on_every_scale(flip_test):
+    model = small_mln(multiscale_test=True, flip_test=flip_test)
+    seen = []
+    extract_feat = model.extract_feat
+
+    def recording_extract_feat(inputs):
+        seen.append(tuple(inputs.shape))
+        return extract_feat(inputs)
+
+    model.extract_feat = recording_extract_feat
+    with torch.no_grad():
+        results = model.test_step(pyramid_batch([0.5, 2.0]))
+    scales = [(2, 3, 64, 112), (2, 3, 32, 56), (2, 3, 128, 216)]
+    assert seen == [shape for shape in scales for _ in range(2 if flip_test else 1)]
+    assert len(results) == 2
+    for result, image in zip(results, IMAGES):
+        assert result.img_path == str(image)
+        assert result.pred_instances.keypoints.shape[1:] == (17, 2)
+
+
+def test_multiscale_test_without_aug_scales_says_how_to_set_them():
+    model = small_mln(multiscale_test=True)
+    with pytest.raises(ValueError, match='aug_scales.*BottomupResize'):
+        with torch.no_grad():
+            model.test_step(pyramid_batch(None))
