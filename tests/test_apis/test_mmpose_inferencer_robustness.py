@@ -35,12 +35,13 @@ def test_it_takes_a_checkpoint_of_another_model_and_runs(demo_config, tmp_path):
     hsr_checkpoint = save_random_checkpoint(demo_config, tmp_path / 'hsr.pth')
     inferencer = mln_inferencer(hsr_checkpoint)  # no error
     model = inferencer.inferencer.model
-    assert type(model).__name__ == 'BottomupPoseEstimator'
+    assert type(model).__name__ == 'PyramidBottomupPoseEstimator'
     image = np.zeros((64, 64, 3), np.uint8)
     assert 'predictions' in next(inferencer(image))  # and it runs
     with pytest.raises(CheckpointMismatchError,
                        match=rf'^{re.escape(str(hsr_checkpoint))}: not a checkpoint of '
-                             rf'{re.escape(str(MLN_SAMPLE_CONFIG))} \(BottomupPoseEstimator\)'):
+                             rf'{re.escape(str(MLN_SAMPLE_CONFIG))} '
+                             r'\(PyramidBottomupPoseEstimator\)'):
         check_checkpoint_matches(model, hsr_checkpoint)
 
 
