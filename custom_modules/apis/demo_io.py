@@ -32,7 +32,6 @@ Frame = Tuple[str, Callable[[], np.ndarray]]
 Predict = Callable[[str, np.ndarray, Optional[Path]], List[dict]]
 
 
-
 class InputError(ValueError):
     """An ``--input`` that cannot be run at all (checked before any model loads); the message
     is ``"<path>: <what is wrong>"``."""

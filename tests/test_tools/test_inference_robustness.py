@@ -102,6 +102,19 @@ def run_demo(cmd: List[str]) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+def run_demo_with_bad_files(tool: str, config: Path, checkpoint: Path, images: Path,
+                            out_dir: Path) -> subprocess.CompletedProcess:
+    """Add :func:`add_bad_files` to ``images``, run the demo over the folder into ``out_dir``,
+    and check that it exits with 1 after naming each bad file with its reason."""
+    bad = add_bad_files(images)
+    proc = run_demo(demo_cmd(tool, config, checkpoint, '--input', str(images),
+                             '--output-dir', str(out_dir)))
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    for name, reason in bad.items():
+        assert f'{images / name}: {reason}' in proc.stderr
+    return proc
+
+
 def test_bottomup_demo_reports_unreadable_images_and_processes_the_rest(mln_checkpoint,
                                                                         small_mln_config,
                                                                         tmp_path):
@@ -109,13 +122,8 @@ def test_bottomup_demo_reports_unreadable_images_and_processes_the_rest(mln_chec
     good = [p.name for p in make_images(images, 2)]
     cv2.imwrite(str(images / 'z_last.png'), np.zeros((96, 128, 3), np.uint8))
     good.append('z_last.png')
-    bad = add_bad_files(images)
     out_dir = tmp_path / 'out'
-    proc = run_demo(demo_cmd(BOTTOMUP, small_mln_config, mln_checkpoint, '--input', str(images),
-                             '--output-dir', str(out_dir)))
-    assert proc.returncode == 1, proc.stderr[-3000:]
-    for name, reason in bad.items():
-        assert f'{images / name}: {reason}' in proc.stderr
+    proc = run_demo_with_bad_files(BOTTOMUP, small_mln_config, mln_checkpoint, images, out_dir)
     for name in good:  # before and after the bad ones
         stem = Path(name).stem
         assert json.loads((out_dir / f'{stem}.json').read_text())['image'] == name
@@ -135,13 +143,8 @@ def test_topdown_demo_reports_unreadable_images_and_processes_the_rest(hsr_check
     good = ['000000040083.jpg', '000000196141.jpg']
     for name in good:
         (images / name).write_bytes((repo_root / 'tests/data/coco' / name).read_bytes())
-    bad = add_bad_files(images)
     out_dir = tmp_path / 'out'
-    proc = run_demo(demo_cmd(TOPDOWN, demo_config, hsr_checkpoint, '--input', str(images),
-                             '--output-dir', str(out_dir)))
-    assert proc.returncode == 1, proc.stderr[-3000:]
-    for name, reason in bad.items():
-        assert f'{images / name}: {reason}' in proc.stderr
+    proc = run_demo_with_bad_files(TOPDOWN, demo_config, hsr_checkpoint, images, out_dir)
     from custom_modules.apis import load_person_boxes
     boxes = load_person_boxes(str(BBOX_FILE))
     for name in good:
