@@ -2,14 +2,18 @@
 
 Importing this package (configs do it with
 ``custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)``) registers every
-component of the project in mmpose's registries, and lets torch >= 2.6 load the
-checkpoints that mmengine writes (see :mod:`custom_modules.utils.checkpoint_compat`).
+component of the project in mmpose's registries, lets torch >= 2.6 load the checkpoints that
+mmengine writes (see :mod:`custom_modules.utils.checkpoint_compat`), and, where mmcv was built
+without CUDA kernels, makes a CUDA tensor reaching its ops stop with one message naming the fix
+(see :mod:`custom_modules.ops.mmcv_cuda_guard`).
 """
 from . import (backbones, codecs, data_preprocessors, datasets,  # noqa: F401  (registers)
                engine, heads, necks, pose_estimators, task_modules)
+from .ops import guard_mmcv_cuda_ops
 from .utils import allow_openmmlab_checkpoint_globals
 from .version import __version__
 
 allow_openmmlab_checkpoint_globals()
+guard_mmcv_cuda_ops()
 
 __all__ = ['__version__']

@@ -1,4 +1,4 @@
-from .benchmark import emit_report, interleaved_medians_ms, markdown_table
+from .benchmark import emit_report, interleaved_medians_ms, markdown_table, synchronized
 from .checkpoint_compat import (allow_openmmlab_checkpoint_globals,
                                 openmmlab_checkpoint_globals)
 from .dist_utils import destroy_distributed, setup_cpu_distributed
@@ -12,5 +12,5 @@ __all__ = [
     'destroy_distributed',
     'enable_visualization', 'explain_unregistered_types', 'latest_checkpoint', 'set_work_dir', 'interleaved_medians_ms', 'markdown_table',
     'load_templates', 'make_scene', 'scene_instances', 'emit_report', 'TensorForward', 'flatten_tensors',
-    'build_network', 'count_macs'
+    'build_network', 'count_macs', 'synchronized'
 ]

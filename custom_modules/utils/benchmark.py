@@ -22,6 +22,20 @@ def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,
     return [1000 * statistics.median(t) for t in times]
 
 
+def synchronized(fn: Callable[[], object], device: str) -> Callable[[], object]:
+    """``fn`` that returns only once the GPU's queued work is done where ``device`` is a CUDA
+    device (so a timer counts the kernels, not their launch); ``fn`` itself on a CPU."""
+    if not str(device).startswith('cuda'):
+        return fn
+    import torch
+
+    def call():
+        result = fn()
+        torch.cuda.synchronize(device)
+        return result
+    return call
+
+
 def markdown_table(header: List[str], rows: List[List[str]]) -> str:
     """``header`` and ``rows`` (cells as strings) as a markdown table."""
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]

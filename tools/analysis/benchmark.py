@@ -4,6 +4,7 @@ latency, and time per image as the number of people grows, for the three paradig
     python tools/analysis/benchmark.py                         # everything, about 15 min on 2 cores
     python tools/analysis/benchmark.py --models simplebaseline-r50 hsr-msnet-59 --people 1 5
     python tools/analysis/benchmark.py --skip-models           # the people curve only
+    python tools/analysis/benchmark.py --device cuda           # on a GPU (no memory columns)
 
 Writes ``benchmark.md`` (both tables) and ``people.png`` (time per image against people, one line
 per paradigm) under ``--out-dir`` (``work_dirs/benchmark/``) and prints the tables. Everything runs
@@ -24,7 +25,9 @@ Model table, one row per model at its paper's input size (``MODELS`` below):
   held before building the model, to build it and run one forward pass at that batch: weights,
   activations and the framework's workspace, in MiB. Linux only (``/proc/self/clear_refs``).
 - latency: the network at batch 1 and at a large batch (``--crop-batch`` for top-down crops,
-  ``--image-batch`` for whole images), ``torch.no_grad()``, eval mode, in ms.
+  ``--image-batch`` for whole images), ``torch.no_grad()``, eval mode, in ms. On a GPU
+  (``--device cuda``) each timed call ends with ``torch.cuda.synchronize()``, so it counts the
+  kernels, not their launch; fp32, cuDNN's autotuner on.
 
 People curve (``--people``): scenes of N people from the annotated poses of the sample
 (``tests/data/coco/test_coco.json``) on a ``--image-size`` square canvas of random pixels; per
@@ -51,7 +54,7 @@ import torch
 import torch.nn as nn
 
 from custom_modules.utils import (build_network, count_macs, emit_report, interleaved_medians_ms,
-                                  load_templates, markdown_table, scene_instances)
+                                  load_templates, markdown_table, scene_instances, synchronized)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
@@ -161,21 +164,24 @@ def peak_memory_mib(spec: ModelSpec, batch_sizes: Sequence[int]) -> List[Optiona
 def model_table(names: Sequence[str], args: argparse.Namespace) -> str:
     """Markdown table of the models ``names`` (keys of ``MODELS``)."""
     specs = [MODELS[name] for name in names]
-    models = [build_spec(spec) for spec in specs]
+    models = [build_spec(spec).to(args.device) for spec in specs]
     batches = [args.crop_batch if spec.kind == 'crop' else args.image_batch for spec in specs]
     with torch.no_grad():
-        inputs = [torch.randn(1, 3, *spec.input) for spec in specs]
-        b1_ms = interleaved_medians_ms([lambda m=m, x=x: m(x) for m, x in zip(models, inputs)],
-                                       args.warmup, args.repeats)
-        inputs = [torch.randn(b, 3, *spec.input) for spec, b in zip(specs, batches)]
+        inputs = [torch.randn(1, 3, *spec.input, device=args.device) for spec in specs]
+        b1_ms = interleaved_medians_ms(
+            [synchronized(lambda m=m, x=x: m(x), args.device) for m, x in zip(models, inputs)],
+            args.warmup, args.repeats)
+        inputs = [torch.randn(b, 3, *spec.input, device=args.device)
+                  for spec, b in zip(specs, batches)]
         large_ms = interleaved_medians_ms(
-            [lambda m=m, x=x: m(x) for m, x in zip(models, inputs)], args.warmup, args.repeats)
+            [synchronized(lambda m=m, x=x: m(x), args.device) for m, x in zip(models, inputs)],
+            args.warmup, args.repeats)
     rows = []
     for name, spec, model, batch, ms1, ms_large in zip(names, specs, models, batches, b1_ms,
                                                        large_ms):
         params = sum(p.numel() for p in model.parameters())
         no_bias = sum(p.numel() for n, p in model.named_parameters() if not n.endswith('.bias'))
-        memory = ['n/a', 'n/a'] if args.skip_memory else [
+        memory = ['n/a', 'n/a'] if args.skip_memory or args.device != 'cpu' else [
             'n/a' if mib is None else f'{mib:.0f}' for mib in peak_memory_mib(spec, [1, batch])]
         rows.append([name, Path(spec.config).name.replace('.py', ''),
                      f'{spec.input[0]}x{spec.input[1]}', f'{params / 1e6:.2f}',
@@ -229,6 +235,13 @@ def perfect_maps(model: nn.Module, people, sizes: List[Tuple[int, int]]) -> tupl
     return [heatmaps] * len(sizes), [pafs] * len(sizes)
 
 
+def to_device(outputs, device: torch.device):
+    """The tensors of nested lists and tuples ``outputs`` moved to ``device``."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.to(device)
+    return type(outputs)(to_device(item, device) for item in outputs)
+
+
 def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable[[], int]:
     """``run() -> people found``: ``inference_bottomup`` on ``image`` whose head computes its real
     outputs, then hands the perfect ones for ``people`` (image pixels) to the decoding. Flip test
@@ -253,7 +266,9 @@ def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable
         metainfo = inference_bottomup(model, image)[0].metainfo
     finally:
         head.forward = forward
-    outputs = perfect_maps(model, to_input_pixels(people, metainfo), shapes['sizes'])
+    device = next(model.parameters()).device
+    outputs = to_device(perfect_maps(model, to_input_pixels(people, metainfo), shapes['sizes']),
+                        device)
 
     def real_then_perfect(feats):
         forward(feats)
@@ -279,10 +294,11 @@ def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
 
     templates = load_templates(TEMPLATE_FILE)
     rng = np.random.default_rng(0)
-    pose_model = init_model(config_path(args.pose_config), None, device='cpu')
-    mln = init_model(config_path(args.mln_config), None, device='cpu')
-    smpr = init_model(config_path(args.smpr_config), None, device='cpu')
-    detector = build_person_detector(config_path(args.detector_config), None, device='cpu')
+    pose_model = init_model(config_path(args.pose_config), None, device=args.device)
+    mln = init_model(config_path(args.mln_config), None, device=args.device)
+    smpr = init_model(config_path(args.smpr_config), None, device=args.device)
+    detector = build_person_detector(config_path(args.detector_config), None,
+                                     device=args.device)
     init_default_scope('mmpose')  # building the detector made mmdet the default scope
     rows, totals = [], []
     for num_people in args.people:
@@ -297,8 +313,9 @@ def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
         found = [len(estimate_poses(pose_model, image, boxes)), mln_run(), smpr_run()]
         with torch.no_grad():
             detector_ms, pose_ms, mln_ms, smpr_ms = interleaved_medians_ms(
-                [lambda: detect_persons(detector, image),
-                 lambda: estimate_poses(pose_model, image, boxes), mln_run, smpr_run],
+                [synchronized(fn, args.device) for fn in (
+                    lambda: detect_persons(detector, image),
+                    lambda: estimate_poses(pose_model, image, boxes), mln_run, smpr_run)],
                 args.warmup, args.repeats)
         totals.append([detector_ms + pose_ms, mln_ms, smpr_ms])
         rows.append([str(num_people), f'{detector_ms:.0f}', f'{pose_ms:.0f}',
@@ -310,7 +327,7 @@ def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
 
 
 def plot_people_curve(people: Sequence[int], totals: List[List[float]], labels: Sequence[str],
-                      out: Path) -> None:
+                      out: Path, machine: str) -> None:
     """PNG of time per image (s) against people, one line per paradigm."""
     import matplotlib
     matplotlib.use('Agg')
@@ -320,12 +337,12 @@ def plot_people_curve(people: Sequence[int], totals: List[List[float]], labels: 
     for label, times in zip(labels, zip(*totals)):
         axes.plot(people, [t / 1000 for t in times], marker='o', label=label)
     axes.set_xlabel('people in the image')
-    axes.set_ylabel('CPU time per image (s)')
+    axes.set_ylabel('time per image (s)')
     axes.set_xticks(list(people))
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
     axes.legend(loc='upper center', bbox_to_anchor=(0.5, -0.14), fontsize=8)
-    axes.set_title(f'End to end, {torch.get_num_threads()} CPU threads')
+    axes.set_title(f'End to end, {machine}')
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out)
@@ -353,6 +370,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
                         help='torch CPU threads (default: torch\'s default for this machine)')
+    parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda', 'cuda:1')")
     parser.add_argument('--out-dir', default=str(REPO_ROOT / 'work_dirs/benchmark'))
     return parser.parse_args()
 
@@ -367,8 +385,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     out_dir = Path(args.out_dir)
-    sections = [f'CPU: {args.threads} threads, torch {torch.__version__}; median of '
-                f'{args.repeats} runs after {args.warmup} warm-up runs; random weights']
+    if args.device.startswith('cuda'):
+        torch.backends.cudnn.benchmark = True
+        machine = f'{torch.cuda.get_device_name(args.device)}, CUDA {torch.version.cuda}'
+    else:
+        machine = f'CPU, {args.threads} threads'
+    sections = [f'{machine}, torch {torch.__version__}; median of {args.repeats} runs after '
+                f'{args.warmup} warm-up runs; random weights']
     if not args.skip_models:
         sections.append(model_table(args.models, args))
     if args.people:
@@ -377,7 +400,7 @@ def main() -> None:
                   f'{Path(args.pose_config).stem}', f'bottom-up: {Path(args.mln_config).stem}',
                   f'single-stage: {Path(args.smpr_config).stem}']
         plot = out_dir / 'people.png'
-        plot_people_curve(args.people, totals, labels, plot)
+        plot_people_curve(args.people, totals, labels, plot, machine)
         sections.append(f'Time per {args.image_size}x{args.image_size} image, end to end, as '
                         f'people are added ({plot.name}):\n\n{table}\n\n' +
                         '\n'.join(f'- {label}' for label in labels))

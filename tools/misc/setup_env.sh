@@ -7,7 +7,17 @@
 # torch first, then the pure-Python stack, xtcocotools built against NumPy 2, mmpose without its
 # unused `chumpy` dependency, and mmcv built from the sdist with its C++ ops (about 11 min on 2 cores
 # the first time; pip keeps the built wheel in its cache, so later builds on the same machine are fast).
-# With a CUDA toolkit and a GPU build of torch, `FORCE_CUDA=1 make setup` also builds mmcv's CUDA kernels.
+#
+#   FORCE_CUDA=1 bash tools/misc/setup_env.sh   # `FORCE_CUDA=1 make setup`: mmcv's CUDA kernels
+#
+# FORCE_CUDA=1 works with or without a GPU and without a system CUDA toolkit: the CUDA compiler
+# matching torch's CUDA version is installed from the package index into .venv/cuda (or the
+# toolkit that CUDA_HOME names is used, if it is torch's CUDA major version); mmcv is compiled for
+# the visible GPUs, or for TORCH_CUDA_ARCH_LIST (default without a GPU: 8.0;8.6;9.0+PTX, see
+# tools/misc/cuda_build.py), and then checked (CUDA version, kernels, architectures). The CUDA
+# wheel is kept in MMCV_WHEEL_CACHE (default ~/.cache/mmpose-multilevel/mmcv), one folder per
+# mmcv, Python, torch and architecture list, so another clone on the same machine installs it in
+# seconds. See README, "GPU set-up".
 #
 # Idempotent: a stamp in .venv records a hash of the inputs; with nothing changed the script exits at once.
 set -euo pipefail
@@ -20,8 +30,12 @@ constraints=$root/requirements/constraints.txt
 force_cuda=${FORCE_CUDA:-0}
 
 stamp_of_inputs() {
-  cat "$constraints" tools/misc/setup_env.sh setup.py | sha256sum | cut -d' ' -f1
+  cat "$constraints" tools/misc/setup_env.sh tools/misc/cuda_build.py setup.py \
+    | sha256sum | cut -d' ' -f1
   echo "FORCE_CUDA=$force_cuda"
+  if [ "$force_cuda" = 1 ]; then
+    echo "TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-} CUDA_HOME=${CUDA_HOME:-}"
+  fi
 }
 stamp_file=$venv/.mmpose-multilevel-stamp
 want=$(stamp_of_inputs)
@@ -63,12 +77,42 @@ step "xtcocotools, built against NumPy 2"
 step "mmpose (without its unused chumpy dependency)"
 "${pip[@]}" --no-deps mmpose
 
-if ! "$venv/bin/python" -c "import mmcv.ops" 2>/dev/null || [ "$force_cuda" = 1 ]; then
-  step "mmcv with its C++ ops (FORCE_CUDA=$force_cuda; the first build takes about 11 min on 2 cores)"
+vpy=$venv/bin/python
+if [ "$force_cuda" = 1 ]; then
+  step "CUDA compiler for torch's CUDA version"
+  cuda_home=$("$vpy" tools/misc/cuda_build.py toolkit --target "$venv/cuda" \
+    --constraints "$constraints")
+  cuda_includes=$("$vpy" tools/misc/cuda_build.py extra-includes --cuda-home "$cuda_home")
+  arch_list=${TORCH_CUDA_ARCH_LIST:-$("$vpy" tools/misc/cuda_build.py arch-list)}
+  # pip's own cache cannot tell a CUDA build from a CPU one (same name, same version), so the CUDA
+  # wheel is kept in a folder named for what it was built for.
+  mmcv_version=$(sed -n 's/^mmcv==//p' "$constraints")
+  build_key=$("$vpy" -c 'import sys, torch
+print(f"cp{sys.version_info[0]}{sys.version_info[1]}-torch{torch.__version__}")')
+  arch_key=$(echo "$arch_list" | tr -c 'A-Za-z0-9.\n' '_')
+  wheel_dir=${MMCV_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmpose-multilevel/mmcv}
+  wheel_dir=$wheel_dir/mmcv$mmcv_version-$build_key-sm$arch_key
+  if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
+    step "mmcv with its CPU and CUDA ops for TORCH_CUDA_ARCH_LIST=$arch_list" \
+      "(long: see README, 'GPU set-up')"
+    mkdir -p "$wheel_dir"
+    partial=$(mktemp -d "$wheel_dir.partial.XXXXXX")  # the wheel appears whole or not at all
+    CUDA_HOME=$cuda_home CPATH=$cuda_includes${CPATH:+:$CPATH} TORCH_CUDA_ARCH_LIST=$arch_list \
+      FORCE_CUDA=1 MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+      "$vpy" -m pip wheel --disable-pip-version-check -c "$constraints" --no-deps \
+      --no-build-isolation --no-cache-dir -w "$partial" mmcv
+    mv "$partial"/mmcv-*.whl "$wheel_dir"/
+    rm -rf "$partial"
+  fi
+  step "mmcv CUDA wheel from $wheel_dir"
+  "${pip[@]}" --no-deps --force-reinstall "$wheel_dir"/mmcv-*.whl
+  "$vpy" tools/misc/cuda_build.py check-mmcv --arch-list "$arch_list"
+elif ! "$vpy" -c "import mmcv.ops" 2>/dev/null; then
+  step "mmcv with its C++ ops (the first build takes about 11 min on 2 cores)"
   rebuild=()
-  # A CUDA build, or an installed mmcv whose ops do not load (built against another torch), must
-  # compile again: pip's cached wheel is the CPU build for the torch it was built with.
-  if [ "$force_cuda" = 1 ] || "$venv/bin/python" -m pip show -q mmcv 2>/dev/null; then
+  # An installed mmcv whose ops do not load (built against another torch) must compile again:
+  # pip's cached wheel is the build for the torch it was built with.
+  if "$vpy" -m pip show -q mmcv 2>/dev/null; then
     rebuild=(--no-cache-dir --force-reinstall --no-deps)
   fi
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} "${pip[@]}" --no-build-isolation "${rebuild[@]}" mmcv

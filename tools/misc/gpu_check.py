@@ -1,0 +1,384 @@
+"""Every CUDA path of the project, checked on a GPU; prints a markdown report for a closing note.
+
+    python tools/misc/gpu_check.py --out-dir work_dirs/gpu_check   # gpu_check.sh runs it
+    python tools/misc/gpu_check.py --device cpu --out-dir DIR       # dry run: the same on the CPU
+
+Checks, in this order (one failing does not stop the others; the exit status is 1 if any failed):
+
+1. ``env``: torch, CUDA, the GPU, mmcv's compiled CUDA version;
+2. ``dcn``: mmcv's ``DeformConv2d`` (SMPR's 3x3, 4 deform groups, offsets of a few pixels) on the
+   GPU against the CPU kernel: forward and the gradients of input, offsets and weight, float32,
+   within ``--tolerance`` (1e-4, absolute and relative);
+3. ``nms``: mmcv's ``nms`` and ``batched_nms`` on the GPU against the CPU, and ``soft_nms`` given
+   GPU tensors (mmcv runs it on the CPU: SMPR's pose NMS) against CPU ones: the same boxes kept,
+   the same scores;
+4. ``train``: one ``tools/train.py`` iteration of each family's sample config (``configs/demo/``)
+   with and without ``--amp``, all at once: finite losses;
+   ``tools/dist_train.sh`` of the SMPR sample config with 1 process (NCCL on a GPU) alongside:
+   finite losses, and the backend the run's config gave ``init_process_group``;
+5. ``latency``: MLN and OpenPose networks at batch 1, 368x432 (the MLN paper's speed setting),
+   fp32 and fp16 autocast, and their ratio next to the paper's (42.2 vs 20.4 FPS on a P40, 2.07x);
+6. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59), MLN and SMPR for
+   1 / 5 / 20 people (``tools/analysis/benchmark.py --skip-models``).
+
+On the CPU (``--device cpu``) the GPU-vs-CPU comparisons compare the CPU with itself and the
+trainings see no GPU (``CUDA_VISIBLE_DEVICES=''``): a dry run of the code, not a check of CUDA.
+Each check that runs processes gets at most what is left of ``--budget`` seconds.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_CONFIGS = {
+    'HSR-MSNet (top-down)': 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+    'MLPE (top-down)': 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
+    'MLN (bottom-up)': 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
+    'SMPR (single-stage)': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+}
+#: ``tools/dist_train.sh`` runs the family whose ops are mmcv's (deformable convolution, NMS).
+DIST_CONFIG = SAMPLE_CONFIGS['SMPR (single-stage)']
+#: One iteration: 4 samples (persons for top-down, images for the others) at batch 4; no
+#: checkpoint.
+ONE_ITERATION = ['train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
+                 'default_hooks.logger.interval=1', 'default_hooks.checkpoint=None']
+LATENCY_CONFIGS = {'OpenPose': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
+                   'MLN': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py'}
+PAPER_FPS = {'OpenPose': 20.4, 'MLN': 42.2}
+
+
+class Report:
+    """Results in the order they come: ``(check, passed, markdown text)``."""
+
+    def __init__(self) -> None:
+        self.results: List[Tuple[str, bool, str]] = []
+
+    def run(self, name: str, check: Callable[[], Tuple[bool, str]]) -> None:
+        start = time.perf_counter()
+        try:
+            passed, text = check()
+        except Exception:  # a check that crashes is a failed check; the others still run
+            passed, text = False, f'```\n{traceback.format_exc()[-3000:]}```'
+        text += f'\n\n({time.perf_counter() - start:.0f} s)'
+        self.results.append((name, passed, text))
+        print(f'gpu_check: {name}: {"PASS" if passed else "FAIL"}\n{text}\n', flush=True)
+
+    def markdown(self, header: str) -> str:
+        lines = [header, '', '| check | result |', '|---|---|']
+        lines += [f'| {name} | {"pass" if ok else "**FAIL**"} |' for name, ok, _ in self.results]
+        for name, _, text in self.results:
+            lines += ['', f'### {name}', '', text]
+        return '\n'.join(lines)
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for _, ok, _ in self.results)
+
+
+# ------------------------------------------------------------------------------------- kernels
+def check_env(device: str) -> Tuple[bool, str]:
+    import mmcv
+    from mmcv.ops import get_compiling_cuda_version
+
+    lines = [f'- torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN '
+             f'{torch.backends.cudnn.version()}, Python {sys.version.split()[0]}',
+             f'- mmcv {mmcv.__version__}, compiled with CUDA {get_compiling_cuda_version()}']
+    if device == 'cpu':
+        return True, '\n'.join(lines + ['- dry run on the CPU'])
+    name = torch.cuda.get_device_name(device)
+    capability = torch.cuda.get_device_capability(device)
+    lines.append(f'- {name}, compute capability {capability[0]}.{capability[1]}, '
+                 f'{torch.cuda.get_device_properties(device).total_memory / 2**30:.0f} GiB')
+    return get_compiling_cuda_version() == torch.version.cuda, '\n'.join(lines)
+
+
+def max_errors(ours: torch.Tensor, reference: torch.Tensor) -> Tuple[float, float]:
+    """Largest absolute error and largest error relative to ``max(1, |reference|)``."""
+    diff = (ours.detach().cpu().double() - reference.detach().cpu().double()).abs()
+    scale = reference.detach().cpu().double().abs().clamp(min=1)
+    return diff.max().item(), (diff / scale).max().item()
+
+
+def check_dcn(device: str, tolerance: float) -> Tuple[bool, str]:
+    from mmcv.ops import DeformConv2d
+
+    torch.manual_seed(0)
+    rows, passed = [], True
+    for batch, channels, size, groups in ((2, 16, (20, 24), 4), (1, 32, (13, 9), 1)):
+        dcn = DeformConv2d(channels, channels, 3, padding=1, deform_groups=groups)
+        x = torch.randn(batch, channels, *size)
+        offset = torch.randn(batch, groups * 18, *size) * 2  # taps between and outside pixels
+        grad_out = torch.randn(batch, channels, *size)
+        results = {}
+        for where in ('cpu', device):
+            layer = DeformConv2d(channels, channels, 3, padding=1, deform_groups=groups).to(where)
+            layer.load_state_dict(dcn.state_dict())
+            inputs = [x.to(where).requires_grad_(), offset.to(where).requires_grad_()]
+            out = layer(*inputs)
+            out.backward(grad_out.to(where))
+            results[where] = [out, inputs[0].grad, inputs[1].grad, layer.weight.grad]
+        for what, ours, ref in zip(('forward', 'grad input', 'grad offset', 'grad weight'),
+                                   results[device], results['cpu']):
+            absolute, relative = max_errors(ours, ref)
+            ok = relative <= tolerance
+            passed &= ok
+            rows.append(f'| {batch}x{channels}x{size[0]}x{size[1]}, {groups} groups | {what} | '
+                        f'{absolute:.2e} | {relative:.2e} | {"ok" if ok else "**over**"} |')
+    table = ['| input | tensor | max abs error | max error / max(1, abs ref) | within '
+             f'{tolerance:g} |', '|---|---|---|---|---|', *rows]
+    return passed, f'mmcv DeformConv2d, {device} vs CPU, float32:\n\n' + '\n'.join(table)
+
+
+def check_nms(device: str) -> Tuple[bool, str]:
+    from mmcv.ops import batched_nms, nms, soft_nms
+
+    torch.manual_seed(0)
+    corners = torch.rand(2000, 2) * 500
+    boxes = torch.cat([corners, corners + 20 + torch.rand(2000, 2) * 80], dim=1)
+    scores = torch.rand(2000)
+    labels = torch.randint(0, 3, (2000,))
+    lines, passed = [], True
+    runs = {
+        'nms IoU 0.5': lambda b, s, l: nms(b, s, 0.5),
+        'batched_nms (3 classes) IoU 0.5': lambda b, s, l: batched_nms(
+            b, s, l, dict(type='nms', iou_threshold=0.5)),
+        'soft_nms (linear) IoU 0.3, computed on the CPU by mmcv': lambda b, s, l: soft_nms(
+            b, s, 0.3, method='linear'),
+    }
+    for name, run in runs.items():
+        dets_ref, keep_ref = run(boxes, scores, labels)
+        dets, keep = run(boxes.to(device), scores.to(device), labels.to(device))
+        same = (torch.equal(keep.cpu(), keep_ref) and
+                torch.allclose(dets.cpu(), dets_ref, atol=1e-5))
+        passed &= same
+        lines.append(f'- {name}: {len(keep)} of 2000 boxes kept from {device} tensors, '
+                     f'{len(keep_ref)} from CPU ones, {"the same" if same else "**different**"}')
+    return passed, '\n'.join(lines)
+
+
+# ------------------------------------------------------------------------------------ training
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def run_commands(commands: Dict[str, List[str]], logs: Path, env: Dict[str, str],
+                 timeout: float) -> Dict[str, int]:
+    """Start every command at once (output to ``logs/<name>.log``), wait for all; exit statuses
+    (-9 for one killed at ``timeout`` seconds)."""
+    logs.mkdir(parents=True, exist_ok=True)
+    processes = {}
+    for name, command in commands.items():
+        with open(logs / f'{name}.log', 'w') as log:
+            # a session of its own: a timeout kills the command's children too (torchrun's)
+            processes[name] = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log,
+                                               stderr=subprocess.STDOUT, env=env,
+                                               start_new_session=True)
+    deadline = time.monotonic() + timeout
+    codes = {}
+    for name, process in processes.items():
+        try:
+            codes[name] = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            codes[name] = -9
+    return codes
+
+
+def logged_losses(work_dir: Path) -> List[Dict[str, float]]:
+    """The loss terms of every logged iteration (mmengine's ``vis_data/scalars.json``)."""
+    records = []
+    for scalars in sorted(work_dir.glob('*/vis_data/scalars.json')):
+        for line in scalars.read_text().splitlines():
+            record = json.loads(line)
+            losses = {k: v for k, v in record.items() if k.startswith('loss')}
+            if losses:
+                records.append(losses)
+    return records
+
+
+def describe_run(name: str, code: int, work_dir: Path, log: Path) -> Tuple[bool, str, str]:
+    """``(passed, table row, log tail if it failed)`` of one training run."""
+    losses = logged_losses(work_dir)
+    finite = bool(losses) and all(math.isfinite(v) for r in losses for v in r.values())
+    ok = code == 0 and finite
+    if losses:
+        text = ', '.join(f'{k} {v:.4g}' for k, v in losses[-1].items())
+    else:
+        text = 'no loss logged'
+    tail = ''
+    if not ok:
+        tail = f'```\n{name}: {log}\n{log.read_text()[-1500:] if log.exists() else ""}\n```'
+    return ok, f'| {name} | {code} | {text} | {"ok" if ok else "**FAIL**"} |', tail
+
+
+def check_training(device: str, out_dir: Path, timeout: float) -> Tuple[bool, str]:
+    env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
+    if not device.startswith('cuda'):
+        env['CUDA_VISIBLE_DEVICES'] = ''  # a dry run on a machine with a GPU stays on the CPU
+    commands, work_dirs = {}, {}
+    # mmengine's AmpOptimWrapper refuses to be built without a GPU
+    precisions = (False, True) if device.startswith('cuda') else (False, )
+    for family, config in SAMPLE_CONFIGS.items():
+        for amp in precisions:
+            name = re.sub(r'\W+', '-', family.split()[0].lower()) + ('-amp' if amp else '-fp32')
+            work_dirs[name] = out_dir / 'train' / name
+            commands[name] = [sys.executable, 'tools/train.py', config, '--work-dir',
+                              str(work_dirs[name]), '--no-validate', *(['--amp'] if amp else []),
+                              '--cfg-options', *ONE_ITERATION]
+    work_dirs['dist_train'] = out_dir / 'train' / 'dist_train'
+    commands['dist_train'] = ['bash', 'tools/dist_train.sh', DIST_CONFIG, '1', '--work-dir',
+                              str(work_dirs['dist_train']), '--no-validate', '--cfg-options',
+                              *ONE_ITERATION]
+    env_dist = dict(env, PORT=str(free_port()))
+    codes = run_commands(commands, out_dir / 'train' / 'logs', env_dist, timeout)
+    rows, tails, passed = [], [], True
+    for name in commands:
+        ok, row, tail = describe_run(name, codes[name], work_dirs[name],
+                                     out_dir / 'train' / 'logs' / f'{name}.log')
+        passed &= ok
+        rows.append(row)
+        tails += [tail] if tail else []
+    backend = 'not found in the log'  # the config dump of the run's log
+    for log in work_dirs['dist_train'].glob('*/*.log'):
+        match = re.search(r"dist_cfg=dict\(\s*backend='(\w+)'", log.read_text())
+        if match:
+            backend = match.group(1)
+    expected = 'nccl' if device.startswith('cuda') else 'gloo'
+    passed &= backend == expected
+    header = ['| run | exit | losses of the iteration | finite |', '|---|---|---|---|']
+    amp = '' if len(precisions) == 2 else ' (no `--amp` runs: mmengine needs a GPU for them)'
+    return passed, ('`tools/train.py CONFIG --no-validate [--amp] --cfg-options '
+                    f'{" ".join(ONE_ITERATION)}` for each sample config{amp}, and '
+                    f'`tools/dist_train.sh {Path(DIST_CONFIG).name} 1` (same options), all at '
+                    f'once on {device}; dist_train backend: **{backend}** (expected '
+                    f'{expected}).\n\n' +
+                    '\n'.join(header + rows + tails))
+
+
+# ------------------------------------------------------------------------------------- timing
+def check_latency(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
+    from mmengine.config import Config
+
+    from custom_modules.utils import build_network, interleaved_medians_ms, synchronized
+
+    torch.backends.cudnn.benchmark = True
+    networks = {name: build_network(Config.fromfile(REPO_ROOT / config)).to(device)
+                for name, config in LATENCY_CONFIGS.items()}
+    inputs = torch.randn(1, 3, 368, 432, device=device)
+    lines = []
+    precisions = {'fp32': torch.float32}
+    if device.startswith('cuda'):
+        precisions['fp16 autocast'] = torch.float16
+    for precision, dtype in precisions.items():
+        def forward(net, dtype=dtype):
+            with torch.autocast(device.split(':')[0], dtype=dtype,
+                                enabled=dtype != torch.float32):
+                return net(inputs)
+        with torch.no_grad():
+            times = interleaved_medians_ms(
+                [synchronized(lambda net=net: forward(net), device) for net in networks.values()],
+                warmup, repeats)
+        ms = dict(zip(networks, times))
+        lines.append(f'| {precision} | {ms["OpenPose"]:.2f} ms ({1000 / ms["OpenPose"]:.1f} FPS) '
+                     f'| {ms["MLN"]:.2f} ms ({1000 / ms["MLN"]:.1f} FPS) | '
+                     f'{ms["OpenPose"] / ms["MLN"]:.2f}x |')
+    paper = PAPER_FPS['MLN'] / PAPER_FPS['OpenPose']
+    lines.append(f'| the paper (P40) | {PAPER_FPS["OpenPose"]} FPS | {PAPER_FPS["MLN"]} FPS | '
+                 f'{paper:.2f}x |')
+    header = ['| precision | OpenPose | MLN | OpenPose / MLN |', '|---|---|---|---|']
+    return True, (f'Networks alone (no pre/post-processing), batch 1, 368x432, median of {repeats} '
+                  f'after {warmup} warm-ups, models taking turns:\n\n' + '\n'.join(header + lines))
+
+
+def check_people(device: str, out_dir: Path, people: List[int], image_size: int, warmup: int,
+                 repeats: int, timeout: float) -> Tuple[bool, str]:
+    if timeout < 30:
+        return False, f'not run: {timeout:.0f} s left of the budget'
+    command = [sys.executable, 'tools/analysis/benchmark.py', '--skip-models', '--device', device,
+               '--people', *map(str, people), '--image-size', str(image_size),
+               '--warmup', str(warmup), '--repeats', str(repeats),
+               '--out-dir', str(out_dir / 'benchmark')]
+    proc = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        return False, f'```\n{" ".join(command)}\n{proc.stdout[-1500:]}{proc.stderr[-3000:]}```'
+    table = [line for line in proc.stdout.splitlines() if line.startswith('|')]
+    notes, found_all = [], True
+    for line in table[2:]:
+        people, _, _, topdown, mln, smpr, found = [c.strip() for c in line.strip('|').split('|')]
+        found_all &= found == ' / '.join([people] * 3)
+        notes.append(f'- {people} people: SMPR / top-down {float(smpr) / float(topdown):.2f}, '
+                     f'MLN / top-down {float(mln) / float(topdown):.2f}')
+    return found_all, ('`' + ' '.join(command[1:]) + '`\n\n' + '\n'.join(table) + '\n\n' +
+                       '\n'.join(notes))
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cuda', help="'cuda' (default) or 'cpu' (dry run)")
+    parser.add_argument('--out-dir', type=Path, default=REPO_ROOT / 'work_dirs/gpu_check')
+    parser.add_argument('--tolerance', type=float, default=1e-4)
+    parser.add_argument('--people', type=int, nargs='+', default=[1, 5, 20])
+    parser.add_argument('--image-size', type=int, default=800)
+    parser.add_argument('--warmup', type=int, default=10)
+    parser.add_argument('--repeats', type=int, default=50)
+    parser.add_argument('--budget', type=float, default=600,
+                        help='seconds for all the checks; each gets at most what is left')
+    parser.add_argument('--train-timeout', type=float, default=180, help='seconds')
+    parser.add_argument('--people-timeout', type=float, default=180, help='seconds')
+    parser.add_argument('--skip', nargs='*', default=[],
+                        choices=['dcn', 'nms', 'train', 'latency', 'people'])
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        sys.exit('gpu_check: no CUDA device visible to torch; --device cpu for a dry run')
+    import custom_modules  # noqa: F401  (registers the project's modules)
+
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+
+    def left(limit: float) -> float:
+        return min(limit, args.budget - (time.perf_counter() - start))
+
+    report = Report()
+    report.run('env', lambda: check_env(args.device))
+    checks = {
+        'dcn': lambda: check_dcn(args.device, args.tolerance),
+        'nms': lambda: check_nms(args.device),
+        'train': lambda: check_training(args.device, args.out_dir, left(args.train_timeout)),
+        'latency': lambda: check_latency(args.device, args.warmup, args.repeats),
+        'people': lambda: check_people(args.device, args.out_dir, args.people, args.image_size,
+                                       min(args.warmup, 2), min(args.repeats, 5),
+                                       left(args.people_timeout)),
+    }
+    for name, check in checks.items():
+        if name not in args.skip:
+            report.run(name, check)
+    header = (f'## gpu_check: {"all passed" if report.passed else "FAILED"} '
+              f'({time.perf_counter() - start:.0f} s, device {args.device})')
+    text = report.markdown(header)
+    (args.out_dir / 'gpu_check.md').write_text(text + '\n')
+    print(text)
+    return 0 if report.passed else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Every CUDA path of the project on a GPU machine, in one command, in under 10 minutes
+# (tools/misc/gpu_check.py lists the checks). Made for a GPU machine that cannot download
+# anything and has its own Python, torch (CUDA build), nvcc and many cores: what it lacks of the
+# OpenMMLab stack is prepared here and carried along.
+#
+#   bash tools/misc/gpu_check.sh --prepare   # where the package index is reachable: .gpu_check/
+#   bash tools/misc/gpu_check.sh [run [gpu_check.py options]]   # on the GPU machine
+#   bash tools/misc/gpu_check.sh --dry-run [gpu_check.py options]  # no GPU: the checks on the CPU
+#
+# On the GPU machine it builds wheels of mmcv (with CUDA kernels for that GPU only, MAX_JOBS
+# parallel compilations, default all cores) and of xtcocotools (against the machine's NumPy) at
+# the same time, installs them and the carried wheels into a folder on PYTHONPATH (nothing of the
+# machine's own Python changes), checks the mmcv build (tools/misc/cuda_build.py check-mmcv), then
+# runs tools/misc/gpu_check.py with what is left of the time budget. A second run on the same
+# machine reuses the built wheels. Everything goes to work_dirs/gpu_check/; gpu_check.md (the
+# report), gpu_check.log, build.log, benchmark.md and people.png are copied to $OUT when it is set
+# (the device tool brings back 8 files).
+#
+# Environment: GPU_CHECK_BUNDLE (.gpu_check), GPU_CHECK_SITE (/tmp/gpu_check_site), PYTHON
+# (python3), PYTHON_VERSION for --prepare (3.12, the GPU machine's), CUDA_HOME (the toolkit of the
+# nvcc on PATH), GPU_CHECK_BUDGET (seconds for the whole run, 570).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+mode=${1:-run}
+bundle=${GPU_CHECK_BUNDLE:-$root/.gpu_check}
+work=$root/work_dirs/gpu_check
+constraints=$root/requirements/constraints.txt
+start=$(date +%s)
+step() { echo "gpu_check: [$(( $(date +%s) - start ))s] $*"; }
+
+# What the GPU machine's image lacks (README, "GPU set-up"; the image has torch, NumPy, SciPy,
+# OpenCV, Matplotlib, Pillow, PyYAML, rich, tqdm, Cython, ninja, ...).
+wheels_any=(mmengine mmdet mmpose addict termcolor yapf platformdirs json_tricks munkres
+            terminaltables setuptools)
+wheels_binary=(pycocotools shapely)
+sdists=(mmcv xtcocotools)
+
+case $mode in
+  --prepare)
+    vpy=$root/.venv/bin/python
+    py_version=${PYTHON_VERSION:-3.12}
+    download=("$vpy" -m pip download --disable-pip-version-check --quiet --no-deps
+              -c "$constraints")
+    rm -rf "$bundle" && mkdir -p "$bundle/wheels" "$bundle/sdists"
+    step "pure-Python wheels: ${wheels_any[*]}"
+    "${download[@]}" --only-binary=:all: -d "$bundle/wheels" "${wheels_any[@]}"
+    step "binary wheels for CPython $py_version: ${wheels_binary[*]}"
+    "${download[@]}" --only-binary=:all: --python-version "$py_version" --implementation cp \
+      --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+      --platform manylinux2014_x86_64 -d "$bundle/wheels" "${wheels_binary[@]}"
+    step "sdists: ${sdists[*]}"
+    "${download[@]}" --no-binary :all: --no-build-isolation -d "$bundle/sdists" "${sdists[@]}"
+    ls -l "$bundle"/wheels "$bundle"/sdists
+    step "ready: $(du -sh "$bundle" | cut -f1) in $bundle"
+    step "on the GPU machine, from the repository root: bash tools/misc/gpu_check.sh"
+    exit 0
+    ;;
+  --dry-run)
+    python=$root/.venv/bin/python
+    step "dry run on the CPU with $python (no install, no build)"
+    PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$python" tools/misc/gpu_check.py \
+      --device cpu --out-dir "$work" --warmup 1 --repeats 2 --people 1 2 --image-size 400 \
+      "${@:2}"
+    exit
+    ;;
+  run) ;;
+  *) echo "usage: $0 [--prepare | --dry-run | run] [gpu_check.py options]" >&2; exit 2 ;;
+esac
+
+python=${PYTHON:-python3}
+site=${GPU_CHECK_SITE:-/tmp/gpu_check_site}
+budget=${GPU_CHECK_BUDGET:-570}
+if [ ! -d "$bundle/wheels" ]; then
+  echo "gpu_check: $bundle/wheels not found: run \`bash tools/misc/gpu_check.sh --prepare\`" \
+    "where the package index is reachable and carry $bundle along" >&2
+  exit 1
+fi
+rm -rf "$work" && mkdir -p "$work"  # no report of an earlier run can pass for this one's
+report() {  # what comes back from the GPU machine
+  if [ -n "${OUT:-}" ]; then
+    sleep 1  # tee's last lines
+    for file in gpu_check.md gpu_check.log build.log benchmark/benchmark.md benchmark/people.png; do
+      if [ -f "$work/$file" ]; then cp "$work/$file" "$OUT/"; fi
+    done
+  fi
+}
+trap report EXIT
+exec > >(tee "$work/gpu_check.log") 2>&1
+
+if [ -z "${CUDA_HOME:-}" ]; then
+  # /usr/local/cuda, else the toolkit of the nvcc on PATH (which may be a wrapper script elsewhere)
+  on_path=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc || echo /none/bin/nvcc)")")")
+  for candidate in /usr/local/cuda "$on_path"; do
+    if [ -x "$candidate/bin/nvcc" ] && [ -f "$candidate/include/cuda_runtime.h" ]; then
+      CUDA_HOME=$candidate; break
+    fi
+  done
+  if [ -z "${CUDA_HOME:-}" ]; then
+    echo "gpu_check: no CUDA toolkit found: set CUDA_HOME" >&2; exit 1
+  fi
+fi
+export CUDA_HOME
+versions=$("$python" - <<'PY'
+import sys, torch
+print(f'Python {sys.version.split()[0]}, torch {torch.__version__}, CUDA {torch.version.cuda}, '
+      f'GPU visible: {torch.cuda.is_available()}')
+PY
+)
+step "$versions"
+# checks that CUDA_HOME's nvcc has torch's CUDA major version
+"$python" tools/misc/cuda_build.py toolkit --target "$site.cuda" > /dev/null
+cuda_includes=$("$python" tools/misc/cuda_build.py extra-includes --cuda-home "$CUDA_HOME")
+arch_list=${TORCH_CUDA_ARCH_LIST:-$("$python" tools/misc/cuda_build.py arch-list)}
+jobs=${MAX_JOBS:-$(nproc)}
+
+built=$site.wheels/sm$(echo "$arch_list" | tr -c 'A-Za-z0-9.\n' '_')
+if ! ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1; then
+  step "building mmcv (CUDA kernels for $arch_list, MAX_JOBS=$jobs) and xtcocotools wheels"
+  mkdir -p "$built"
+  wheel=("$python" -m pip wheel --disable-pip-version-check --quiet --no-index --no-deps
+         --no-build-isolation --no-cache-dir -w "$built")
+  # setuptools < 81 (mmcv's setup.py imports pkg_resources) and the carried wheels on the path
+  mkdir -p "$site"
+  "$python" -m pip install --disable-pip-version-check --quiet --no-index --no-deps \
+    --no-compile --upgrade --target "$site" "$bundle"/wheels/setuptools-*.whl
+  PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" \
+    "${wheel[@]}" "$bundle"/sdists/xtcocotools-*.tar.gz > "$work/build_xtcocotools.log" 2>&1 &
+  xtcocotools=$!
+  PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" CPATH=$cuda_includes${CPATH:+:$CPATH} \
+    TORCH_CUDA_ARCH_LIST=$arch_list FORCE_CUDA=1 MMCV_WITH_OPS=1 MAX_JOBS=$jobs \
+    "${wheel[@]}" "$bundle"/sdists/mmcv-*.tar.gz > "$work/build.log" 2>&1 \
+    || { tail -50 "$work/build.log"; exit 1; }
+  wait $xtcocotools || { tail -30 "$work/build_xtcocotools.log"; exit 1; }
+fi
+step "installing into $site"
+"$python" -m pip install --disable-pip-version-check --quiet --no-index --no-deps --no-compile \
+  --no-cache-dir --upgrade --target "$site" "$bundle"/wheels/*.whl "$built"/*.whl
+export PYTHONPATH="$site:$root${PYTHONPATH:+:$PYTHONPATH}"
+"$python" tools/misc/cuda_build.py check-mmcv --arch-list "$arch_list"
+
+left=$(( budget - ($(date +%s) - start) ))
+step "checks, $left s left of the budget"
+status=0
+"$python" tools/misc/gpu_check.py --device cuda --out-dir "$work" --budget "$left" "${@:2}" \
+  || status=$?
+step "done (exit $status); report: $work/gpu_check.md"
+exit $status
