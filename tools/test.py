@@ -2,6 +2,7 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json] [--dump preds.pkl]
     bash tools/dist_test.sh CONFIG CHECKPOINT N [...]
+    bash tools/slurm_test.sh PARTITION JOB CONFIG CHECKPOINT [...]   # Slurm (GPUS=..., ...)
 """
 import argparse
 import os

@@ -2,6 +2,7 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
     bash tools/dist_train.sh CONFIG N [...]        # N processes; gloo on a machine without GPU
+    bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR [...]   # Slurm (GPUS=..., ...)
 """
 import argparse
 import os
@@ -9,7 +10,7 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from custom_modules.utils import (destroy_distributed, enable_visualization,
+from custom_modules.utils import (destroy_distributed, enable_visualization, explain_lost_peers,
                                   explain_unregistered_types, latest_checkpoint, set_work_dir,
                                   setup_cpu_distributed)
 
@@ -80,7 +81,7 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
-    with explain_unregistered_types(args.config):
+    with explain_unregistered_types(args.config), explain_lost_peers(cfg.work_dir):
         runner = Runner.from_cfg(cfg)
         runner.train()
     destroy_distributed()
