@@ -110,8 +110,8 @@ def setup_cpu_distributed(cfg: Config) -> bool:
         return False
     if launcher not in ('pytorch', 'slurm'):
         raise RuntimeError(f'--launcher {launcher} needs GPUs (mmengine initialises it with CUDA); '
-                           'without a GPU use tools/dist_train.sh / dist_test.sh (--launcher pytorch) '
-                           'or tools/slurm_train.sh / slurm_test.sh (--launcher slurm)')
+                           'without a GPU use tools/dist_train.sh / dist_test.sh (--launcher '
+                           'pytorch) or tools/slurm_train.sh / slurm_test.sh (--launcher slurm)')
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = dict(env_cfg.get('dist_cfg', {}), backend='gloo')
     env_cfg['dist_cfg'] = dist_cfg
