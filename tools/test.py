@@ -77,6 +77,7 @@ def main() -> None:
         if args.out:
             runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
         runner.test()
+    del runner  # see destroy_distributed
     destroy_distributed()
 
 

@@ -84,6 +84,7 @@ def main() -> None:
     with explain_unregistered_types(args.config), explain_lost_peers(cfg.work_dir):
         runner = Runner.from_cfg(cfg)
         runner.train()
+    del runner  # see destroy_distributed
     destroy_distributed()
 
 

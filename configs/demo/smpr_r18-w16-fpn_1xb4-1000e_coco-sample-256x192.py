@@ -47,10 +47,11 @@ val_pipeline = [
     dict(type='LoadImage'),
     dict(type='BottomupResize', input_size=codec['input_size'], size_factor=32,
          resize_mode='fit'),
-    dict(type='PackPoseInputs',
+    # a multi-scale test adds `aug_scales` to the BottomupResize (the `_ms` configs)
+    dict(type='PackMultiScalePoseInputs',
          meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
                     'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-                    'flip_indices', 'raw_ann_info')),
+                    'flip_indices', 'raw_ann_info', 'aug_scales')),
 ]
 train_dataloader = dict(
     batch_size=4,

@@ -63,7 +63,8 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='LoadImage'),
-    # the shorter side to 368 (the paper's 368x432 for 4:3 images), padded to a multiple of 8;
+    # the shorter side to 368 as OpenPose does, the longer one padded to a multiple of 8 (a
+    # 640x480 image gives 368x496; the paper's 368x432 is the size of its speed figures);
     # a multi-scale test adds `aug_scales` here (and sets model.test_cfg.multiscale_test=True)
     dict(type='BottomupResize', input_size=codec['input_size'], size_factor=8,
          resize_mode='expand'),

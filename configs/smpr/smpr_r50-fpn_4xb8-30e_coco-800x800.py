@@ -27,10 +27,11 @@ custom_hooks = [dict(type='SyncBuffersHook'), dict(type='FiniteLossHook')]
 codec = dict(type='YOLOXPoseAnnotationProcessor', input_size=(800, 800))
 
 model = dict(
-    type='BottomupPoseEstimator',
+    # mmpose's BottomupPoseEstimator, which also takes the image pyramids of multi-scale tests
+    type='PyramidBottomupPoseEstimator',
     data_preprocessor=dict(
-        type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True, pad_size_divisor=32),
+        type='MultiScalePoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_size_divisor=32),
     # the authors' R50: frozen stem and first stage, frozen batch norm
     backbone=dict(
         type='ResNet', depth=50, out_indices=(0, 1, 2, 3), frozen_stages=1,
@@ -74,10 +75,11 @@ val_pipeline = [
     dict(type='LoadImage'),
     dict(type='BottomupResize', input_size=codec['input_size'], size_factor=32,
          resize_mode='expand'),
-    dict(type='PackPoseInputs',
+    # a multi-scale test adds `aug_scales` to the BottomupResize (the `_ms` configs)
+    dict(type='PackMultiScalePoseInputs',
          meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
                     'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-                    'flip_indices', 'raw_ann_info')),
+                    'flip_indices', 'raw_ann_info', 'aug_scales')),
 ]
 
 train_dataloader = dict(

@@ -9,6 +9,7 @@ Slurm's task variables, then also calls ``torch.cuda.set_device``) gets the same
 the Slurm environment (:func:`slurm_to_torch_environment`), so ``tools/slurm_train.sh`` works on
 CPU nodes.
 """
+import gc
 import os
 import re
 import shutil
@@ -136,9 +137,13 @@ def destroy_distributed() -> None:
 
     mmengine leaves the group alive at the end of a run. With gloo, a process that exits with the
     group alive can abort in its communication threads ("terminate called without an active
-    exception", SIGABRT), which torchrun reports as a failed run after the work is done.
+    exception", SIGABRT), which torchrun reports as a failed run after the work is done. The
+    caller drops its ``Runner`` first: the ``DistributedDataParallel`` wrapper holds the group,
+    and the garbage collection here frees it (the runner's objects refer to each other), so that
+    the group is torn down now, with every thread alive, not by the interpreter's exit.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        gc.collect()
         torch_dist.barrier()
         torch_dist.destroy_process_group()
 
