@@ -82,6 +82,14 @@ val_pipeline = [
                     'flip_indices', 'raw_ann_info', 'aug_scales')),
 ]
 
+# the authors' multi-scale test (the `_ms` configs; their ResNet_50_multi_testing.py): shorter
+# sides 800, 1000, 1200, 400 and 600, as scales of the input, the first one (1.0) implied
+multiscale_val_pipeline = [
+    val_pipeline[0],
+    dict(val_pipeline[1], aug_scales=[1.25, 1.5, 0.5, 0.75]),
+    val_pipeline[2],
+]
+
 train_dataloader = dict(
     batch_size=8,
     num_workers=4,
