@@ -107,32 +107,33 @@ def convert(cmu_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tenso
 
 # ---- .caffemodel (protobuf wire format), read without Caffe ----
 
+def _varint(buf: bytes, pos: int) -> Tuple[int, int]:
+    """The protobuf varint at ``buf[pos:]`` and the position after it."""
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
 def _fields(buf: bytes) -> Iterator[Tuple[int, int, object]]:
     """``(field number, wire type, value)`` of a protobuf message: varints as ints, 32/64-bit
     values as bytes, length-delimited values as bytes."""
     pos = 0
-
-    def varint() -> int:
-        nonlocal pos
-        value = shift = 0
-        while True:
-            byte = buf[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return value
-
     while pos < len(buf):
-        key = varint()
+        key, pos = _varint(buf, pos)
         number, wire = key >> 3, key & 7
         if wire == 0:
-            yield number, wire, varint()
+            value, pos = _varint(buf, pos)
+            yield number, wire, value
         elif wire == 1:
             yield number, wire, buf[pos:pos + 8]
             pos += 8
         elif wire == 2:
-            size = varint()
+            size, pos = _varint(buf, pos)
             yield number, wire, buf[pos:pos + size]
             pos += size
         elif wire == 5:
@@ -142,15 +143,12 @@ def _fields(buf: bytes) -> Iterator[Tuple[int, int, object]]:
             raise ValueError(f'protobuf wire type {wire} (groups) is not used by Caffe models')
 
 
-def _decode_varints(buf: bytes) -> List[int]:
+def _packed_varints(buf: bytes) -> List[int]:
     """The varints of a packed repeated field."""
-    values, value, shift = [], 0, 0
-    for byte in buf:
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            values.append(value)
-            value = shift = 0
+    values, pos = [], 0
+    while pos < len(buf):
+        value, pos = _varint(buf, pos)
+        values.append(value)
     return values
 
 
@@ -164,7 +162,7 @@ def _blob(buf: bytes) -> np.ndarray:
         elif number == 7:
             for dim_number, dim_wire, dim in _fields(value):
                 if dim_number == 1:
-                    shape += _decode_varints(dim) if dim_wire == 2 else [dim]
+                    shape += _packed_varints(dim) if dim_wire == 2 else [dim]
         elif number in (1, 2, 3, 4) and wire == 0:
             legacy[number] = value
     array = np.concatenate(data) if data else np.zeros(0, np.float32)

@@ -102,7 +102,7 @@ def convert(authors_state: Dict[str, torch.Tensor],
 
 def default_config(authors_state: Dict[str, torch.Tensor]) -> str:
     """The ``_authors`` config of the checkpoint's backbone (HRNet has ``stage2``)."""
-    hrnet = any(rename(key) and rename(key).startswith('backbone.stage2.') for key in authors_state)
+    hrnet = any((rename(key) or '').startswith('backbone.stage2.') for key in authors_state)
     return CONFIGS['hrnet' if hrnet else 'resnet']
 
 
