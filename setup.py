@@ -7,11 +7,11 @@ The OpenMMLab stack itself is installed by ``make setup`` (``tools/misc/setup_en
 import shutil
 import sys
 from pathlib import Path
-
 from setuptools import find_packages, setup
 
 ROOT = Path(__file__).resolve().parent
 MIM_FILES = ('model-index.yml', 'configs')
+DESCRIPTION = 'Multi-level multi-person pose estimation (HSR-MSNet, MLPE, MLN, SMPR) for MMPose 1.x'
 
 
 def add_mim_extension() -> None:
@@ -39,15 +39,16 @@ add_mim_extension()
 setup(
     name='mmpose-multilevel',
     version='0.1.0',
-    description='Multi-level multi-person pose estimation (HSR-MSNet, MLPE, MLN, SMPR) for MMPose 1.x',
+    description=DESCRIPTION,
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     license='Apache License 2.0',
     python_requires='>=3.10',
     packages=find_packages(include=['custom_modules', 'custom_modules.*']),
     package_data={'custom_modules': ['.mim/model-index.yml', '.mim/configs/**/*']},
-    install_requires=['mmpose>=1.3.0', 'mmdet>=3.0.0', 'mmcv>=2.0.0,<2.2.0', 'mmengine>=0.10.0',
-                      'tqdm'],
+    install_requires=[
+        'mmpose>=1.3.0', 'mmdet>=3.0.0', 'mmcv>=2.0.0,<2.2.0', 'mmengine>=0.10.0', 'tqdm'
+    ],
     # tools/deployment/export_onnx.py
     extras_require={'onnx': ['onnx>=1.14', 'onnxruntime>=1.16']},
     zip_safe=False,

@@ -7,8 +7,11 @@ mmengine writes (see :mod:`custom_modules.utils.checkpoint_compat`), and, where 
 without CUDA kernels, makes a CUDA tensor reaching its ops stop with one message naming the fix
 (see :mod:`custom_modules.ops.mmcv_cuda_guard`).
 """
-from . import (backbones, codecs, data_preprocessors, datasets,  # noqa: F401  (registers)
-               engine, heads, necks, pose_estimators, task_modules)
+# imported for their registrations in mmpose's registries
+# yapf: disable
+from . import (backbones, codecs, data_preprocessors, datasets, engine, heads, necks,  # noqa: F401
+               pose_estimators, task_modules)
+# yapf: enable
 from .ops import guard_mmcv_cuda_ops
 from .utils import allow_openmmlab_checkpoint_globals
 from .version import __version__

@@ -9,17 +9,23 @@ from typing import List, Optional
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The tools' helper modules (tensor_forward, benchmark_utils, synthetic_scenes) live next to the
+# analysis tools, which import them as siblings; tests import them the same way.
+sys.path.insert(0, str(REPO_ROOT / 'tools/analysis'))
 DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
 
 
-def run_command(cmd: List[str], cwd: Optional[Path] = None, timeout: int = 900,
-                env: Optional[dict] = None, check: bool = True) -> subprocess.CompletedProcess:
+def run_command(cmd: List[str],
+                cwd: Optional[Path] = None,
+                timeout: int = 900,
+                env: Optional[dict] = None,
+                check: bool = True) -> subprocess.CompletedProcess:
     """Run ``cmd`` with this interpreter's environment (plus ``env``); with ``check``, fail the
     test with its output if it fails."""
     full_env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
     full_env.update(env or {})
-    proc = subprocess.run(cmd, cwd=cwd or REPO_ROOT, env=full_env, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        cmd, cwd=cwd or REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         pytest.fail(f'{" ".join(map(str, cmd))} exited with {proc.returncode}\n'
                     f'--- stdout ---\n{proc.stdout[-6000:]}\n--- stderr ---\n{proc.stderr[-6000:]}')
@@ -58,8 +64,11 @@ def train_on_sample(tmp_path_factory):
     def train(config: Path) -> Path:
         if config not in checkpoints:
             work_dir = tmp_path_factory.mktemp(config.stem)
-            run_command([sys.executable, 'tools/train.py', str(config), '--work-dir',
-                         str(work_dir), '--no-validate'])
+            run_command([
+                sys.executable, 'tools/train.py',
+                str(config), '--work-dir',
+                str(work_dir), '--no-validate'
+            ])
             checkpoints[config] = Path((work_dir / 'last_checkpoint').read_text().strip())
         return checkpoints[config]
 
@@ -68,17 +77,21 @@ def train_on_sample(tmp_path_factory):
 
 # A short schedule of the `make demo` model: 3 iterations an epoch, a checkpoint per epoch, a line
 # of log per iteration.
-TRAIN_OPTIONS = ['train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1',
-                 'default_hooks.checkpoint.max_keep_ckpts=3',
-                 'default_hooks.logger.interval=1']
+TRAIN_OPTIONS = [
+    'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=1',
+    'default_hooks.checkpoint.max_keep_ckpts=3', 'default_hooks.logger.interval=1'
+]
 
 
 @pytest.fixture(scope='session')
 def trained(tmp_path_factory):
     """A work directory of the demo model trained for 2 epochs (3 iterations each)."""
     work_dir = tmp_path_factory.mktemp('train')
-    run_command([sys.executable, 'tools/train.py', str(DEMO_CONFIG), '--work-dir', str(work_dir),
-                 '--cfg-options', 'train_cfg.max_epochs=2', *TRAIN_OPTIONS])
+    run_command([
+        sys.executable, 'tools/train.py',
+        str(DEMO_CONFIG), '--work-dir',
+        str(work_dir), '--cfg-options', 'train_cfg.max_epochs=2', *TRAIN_OPTIONS
+    ])
     return work_dir
 
 

@@ -16,8 +16,9 @@ def pinned_versions(repo_root):
     return pins
 
 
-@pytest.mark.parametrize('package', ['torch', 'torchvision', 'mmcv', 'mmengine', 'mmdet', 'mmpose',
-                                     'numpy', 'xtcocotools'])
+@pytest.mark.parametrize(
+    'package',
+    ['torch', 'torchvision', 'mmcv', 'mmengine', 'mmdet', 'mmpose', 'numpy', 'xtcocotools'])
 def test_installed_version_is_the_pinned_one(package, repo_root):
     pins = pinned_versions(repo_root)
     assert package in pins, f'{package} is not pinned in requirements/constraints.txt'

@@ -30,14 +30,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--input', required=True, help='an image, a folder of images or a video')
     parser.add_argument('--output-dir', default='work_dirs/bottomup_demo', help='where results go')
     parser.add_argument('--kpt-thr', type=float, default=0.1, help='keypoint score to draw')
-    parser.add_argument('--skeleton-style', default='mmpose', choices=['mmpose', 'openpose'],
-                        help='draw COCO\'s skeleton or OpenPose\'s (with the neck)')
+    parser.add_argument(
+        '--skeleton-style',
+        default='mmpose',
+        choices=['mmpose', 'openpose'],
+        help='draw COCO\'s skeleton or OpenPose\'s (with the neck)')
     parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
-    parser.add_argument('--skip-existing', action='store_true',
-                        help='leave out the inputs whose JSON is already in --output-dir')
+    parser.add_argument(
+        '--skip-existing',
+        action='store_true',
+        help='leave out the inputs whose JSON is already in --output-dir')
     parser.add_argument('--no-draw', action='store_true', help='write the JSONs only')
-    parser.add_argument('--log-interval', type=int, default=100,
-                        help='print the peak memory (RSS) every this many inputs (0: never)')
+    parser.add_argument(
+        '--log-interval',
+        type=int,
+        default=100,
+        help='print the peak memory (RSS) every this many inputs (0: never)')
     return parser.parse_args()
 
 
@@ -63,18 +71,30 @@ def main() -> int:
         result = inference_bottomup(model, image)[0]
         if out_image is not None:
             drawn = visualizer.add_datasample(
-                name, image[..., ::-1], data_sample=result, draw_gt=False, draw_bbox=False,
-                kpt_thr=args.kpt_thr, skeleton_style=args.skeleton_style, show=False)
+                name,
+                image[..., ::-1],
+                data_sample=result,
+                draw_gt=False,
+                draw_bbox=False,
+                kpt_thr=args.kpt_thr,
+                skeleton_style=args.skeleton_style,
+                show=False)
             write_image(out_image, drawn[..., ::-1])
         pred = result.pred_instances
         return [
-            dict(keypoints=keypoints.tolist(), keypoint_scores=scores.tolist(), score=float(score))
-            for keypoints, scores, score in zip(pred.keypoints, pred.keypoint_scores,
-                                                pred.bbox_scores)
+            dict(keypoints=keypoints.tolist(), keypoint_scores=scores.tolist(),
+                 score=float(score)) for keypoints, scores, score in zip(
+                     pred.keypoints, pred.keypoint_scores, pred.bbox_scores)
         ]
 
-    return process_inputs(count, frames, predict, Path(args.output_dir), draw=not args.no_draw,
-                          skip_existing=args.skip_existing, log_interval=args.log_interval)
+    return process_inputs(
+        count,
+        frames,
+        predict,
+        Path(args.output_dir),
+        draw=not args.no_draw,
+        skip_existing=args.skip_existing,
+        log_interval=args.log_interval)
 
 
 if __name__ == '__main__':

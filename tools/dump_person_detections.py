@@ -20,8 +20,9 @@ import mmcv
 
 from custom_modules.apis import IMAGE_SUFFIXES
 
-DEFAULT_DETECTOR = (Path(__file__).resolve().parents[1] /
-                    'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
+DEFAULT_DETECTOR = (
+    Path(__file__).resolve().parents[1] /
+    'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,8 +34,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--det-checkpoint', required=True, help='detector checkpoint (path or URL)')
     parser.add_argument('--det-cat-id', type=int, default=0, help='person label of the detector')
     parser.add_argument('--bbox-thr', type=float, default=0.0, help='keep boxes above this score')
-    parser.add_argument('--nms-thr', type=float, default=1.0,
-                        help='IoU threshold of an extra NMS over the person boxes (1: none)')
+    parser.add_argument(
+        '--nms-thr',
+        type=float,
+        default=1.0,
+        help='IoU threshold of an extra NMS over the person boxes (1: none)')
     parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
     return parser.parse_args()
 

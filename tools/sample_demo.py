@@ -30,10 +30,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', default=str(DEFAULT_CONFIG), help='top-down config to train')
     parser.add_argument('--work-dir', default='work_dirs/demo', help='where everything is written')
-    parser.add_argument('--score-thr', type=float, default=0.5,
-                        help='detector score above which a box is drawn')
-    parser.add_argument('--kpt-thr', type=float, default=0.3,
-                        help='keypoint score above which a keypoint is drawn')
+    parser.add_argument(
+        '--score-thr', type=float, default=0.5, help='detector score above which a box is drawn')
+    parser.add_argument(
+        '--kpt-thr', type=float, default=0.3, help='keypoint score above which a keypoint is drawn')
     return parser.parse_args()
 
 
@@ -46,14 +46,17 @@ def draw_predictions(cfg: Config, checkpoint: str, out_dir: Path, score_thr: flo
     from custom_modules.apis import estimate_poses, load_person_boxes
 
     model = init_model(cfg, checkpoint, device='cpu')
-    visualizer = VISUALIZERS.build(dict(type='PoseLocalVisualizer', name='demo_visualizer',
-                                        radius=3, line_width=2))
+    visualizer = VISUALIZERS.build(
+        dict(type='PoseLocalVisualizer', name='demo_visualizer', radius=3, line_width=2))
     visualizer.set_dataset_meta(model.dataset_meta)
 
     dataset = cfg.test_dataloader.dataset
     images = load(osp.join(dataset.data_root, dataset.ann_file))['images']
-    boxes = load_person_boxes(dataset.bbox_file, score_thr,
-                              image_names={image['id']: image['file_name'] for image in images})
+    boxes = load_person_boxes(
+        dataset.bbox_file,
+        score_thr,
+        image_names={image['id']: image['file_name']
+                     for image in images})
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for image in images:

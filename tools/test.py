@@ -13,8 +13,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from custom_modules.utils import (destroy_distributed, enable_visualization,
-                                  explain_unregistered_types, set_work_dir,
-                                  setup_cpu_distributed)
+                                  explain_unregistered_types, set_work_dir, setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,14 +24,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='save the metrics to this file (json/yaml/pkl)')
     parser.add_argument('--dump', help='dump the predictions to this pickle file')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, default={},
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
         help='override config settings, as key=value pairs (e.g. model.test_cfg.flip_test=False)')
     parser.add_argument('--show-dir', help='save the visualized test images here')
     parser.add_argument('--show', action='store_true', help='display test images in a window')
     parser.add_argument('--interval', type=int, default=1, help='visualize every n-th sample')
     parser.add_argument('--wait-time', type=float, default=1, help='display time of a window (s)')
     parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

@@ -39,18 +39,24 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--det-config', default=str(DEFAULT_DETECTOR), help='MMDetection config')
     parser.add_argument('--det-checkpoint', help='detector checkpoint (path or URL)')
     parser.add_argument(
-        '--bbox-file', help='take person boxes from this COCO annotation or detection json instead '
+        '--bbox-file',
+        help='take person boxes from this COCO annotation or detection json instead '
         'of detecting (then --det-* and --nms-thr do not apply)')
     parser.add_argument('--det-cat-id', type=int, default=0, help='person label of the detector')
     parser.add_argument('--bbox-thr', type=float, default=0.3, help='person box score threshold')
     parser.add_argument('--nms-thr', type=float, default=0.3, help='IoU threshold of box NMS')
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoint score to draw')
     parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
-    parser.add_argument('--skip-existing', action='store_true',
-                        help='leave out the inputs whose JSON is already in --output-dir')
+    parser.add_argument(
+        '--skip-existing',
+        action='store_true',
+        help='leave out the inputs whose JSON is already in --output-dir')
     parser.add_argument('--no-draw', action='store_true', help='write the JSONs only')
-    parser.add_argument('--log-interval', type=int, default=100,
-                        help='print the peak memory (RSS) every this many inputs (0: never)')
+    parser.add_argument(
+        '--log-interval',
+        type=int,
+        default=100,
+        help='print the peak memory (RSS) every this many inputs (0: never)')
     args = parser.parse_args()
     if args.bbox_file is not None and args.det_checkpoint is not None:
         parser.error('--bbox-file and --det-checkpoint exclude each other')
@@ -94,8 +100,14 @@ def main() -> int:
         return estimate_poses(pose_model, image, get_boxes(name, image), visualizer,
                               None if out_image is None else str(out_image), args.kpt_thr)
 
-    return process_inputs(count, frames, predict, Path(args.output_dir), draw=not args.no_draw,
-                          skip_existing=args.skip_existing, log_interval=args.log_interval)
+    return process_inputs(
+        count,
+        frames,
+        predict,
+        Path(args.output_dir),
+        draw=not args.no_draw,
+        skip_existing=args.skip_existing,
+        log_interval=args.log_interval)
 
 
 if __name__ == '__main__':

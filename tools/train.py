@@ -20,23 +20,34 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='directory for logs and checkpoints')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='resume from this checkpoint; without a path, from the latest checkpoint in the '
         'work directory')
     parser.add_argument('--amp', action='store_true', help='automatic mixed-precision training')
-    parser.add_argument('--no-validate', action='store_true', help='do not evaluate during training')
     parser.add_argument(
-        '--auto-scale-lr', action='store_true',
-        help='scale the learning rate by the actual batch size over `auto_scale_lr.base_batch_size`')
+        '--no-validate', action='store_true', help='do not evaluate during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual batch size over `auto_scale_lr.base_batch_size`'
+    )
     parser.add_argument('--show-dir', help='save the visualized validation images here')
     parser.add_argument('--show', action='store_true', help='display validation images in a window')
     parser.add_argument('--interval', type=int, default=1, help='visualize every n-th sample')
     parser.add_argument('--wait-time', type=float, default=1, help='display time of a window (s)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings, as key=value pairs (e.g. train_cfg.max_epochs=2)')
     parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

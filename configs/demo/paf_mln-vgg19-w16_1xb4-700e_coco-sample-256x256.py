@@ -7,7 +7,10 @@ _base_ = ['../mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py']
 
 data_root = '{{ fileDirname }}/../../tests/data/coco/'
 codec = dict(
-    type='PartAffinityField', input_size=(256, 256), heatmap_size=(32, 32), sigma=1.5,
+    type='PartAffinityField',
+    input_size=(256, 256),
+    heatmap_size=(32, 32),
+    sigma=1.5,
     limb_width=1.5)
 
 train_cfg = dict(max_epochs=700, val_interval=350)
@@ -18,15 +21,16 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(
-    logger=dict(interval=30),
-    checkpoint=dict(interval=350, max_keep_ckpts=1, save_best=None))
+    logger=dict(interval=30), checkpoint=dict(interval=350, max_keep_ckpts=1, save_best=None))
 
 model = dict(
     # batch norm, which the paper's model has not, to learn from scratch in minutes
-    backbone=dict(base_channels=16, cpm_channels=(64, 32), norm_cfg=dict(type='BN'),
-                  init_cfg=None),
+    backbone=dict(base_channels=16, cpm_channels=(64, 32), norm_cfg=dict(type='BN'), init_cfg=None),
     head=dict(
-        in_channels=32, channels=32, mid_channels=128, norm_cfg=dict(type='BN'),
+        in_channels=32,
+        channels=32,
+        mid_channels=128,
+        norm_cfg=dict(type='BN'),
         loss_heatmap=dict(type='KeypointMSELoss', loss_weight=100.0),
         loss_paf=dict(type='KeypointMSELoss', loss_weight=100.0),
         decoder=dict(codec, heatmap_size=codec['input_size'])),
@@ -38,8 +42,12 @@ model = dict(
 # Milder augmentation than on COCO: 12 people cannot teach invariance to 40-degree rotations.
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='BottomupRandomAffine', input_size=codec['input_size'], scale_factor=(0.8, 1.2),
-         rotate_factor=10, shear_factor=0),
+    dict(
+        type='BottomupRandomAffine',
+        input_size=codec['input_size'],
+        scale_factor=(0.8, 1.2),
+        rotate_factor=10,
+        shear_factor=0),
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='BottomupGetHeatmapMask'),
@@ -47,25 +55,30 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='LoadImage'),
-    dict(type='BottomupResize', input_size=codec['input_size'], size_factor=8,
-         resize_mode='expand'),
-    dict(type='PackMultiScalePoseInputs',
-         meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
-                    'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-                    'flip_indices', 'raw_ann_info', 'skeleton_links', 'aug_scales')),
+    dict(
+        type='BottomupResize', input_size=codec['input_size'], size_factor=8, resize_mode='expand'),
+    dict(
+        type='PackMultiScalePoseInputs',
+        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
+                   'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
+                   'flip_indices', 'raw_ann_info', 'skeleton_links', 'aug_scales')),
 ]
 train_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
     dataset=dict(
-        data_root=data_root, ann_file='test_coco.json', data_prefix=dict(img=''),
+        data_root=data_root,
+        ann_file='test_coco.json',
+        data_prefix=dict(img=''),
         pipeline=train_pipeline))
 val_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(
-        data_root=data_root, ann_file='test_coco.json', data_prefix=dict(img=''),
+        data_root=data_root,
+        ann_file='test_coco.json',
+        data_prefix=dict(img=''),
         pipeline=val_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'test_coco.json')

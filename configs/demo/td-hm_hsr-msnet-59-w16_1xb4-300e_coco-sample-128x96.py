@@ -3,7 +3,7 @@
 # 4-image COCO sample bundled in tests/data/coco (12 people with keypoints), evaluated with
 # CocoMetric on the boxes of the AP-56.4 person detector, as COCO val is. It shows the paper's
 # model learning end to end in a few CPU minutes; it is no model to use on other images.
-_base_ = ['../hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py']
+_base_ = ['../hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py']
 
 data_root = '{{ fileDirname }}/../../tests/data/coco/'
 codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1)
@@ -16,8 +16,7 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(
-    logger=dict(interval=30),
-    checkpoint=dict(interval=100, max_keep_ckpts=1, save_best=None))
+    logger=dict(interval=30), checkpoint=dict(interval=100, max_keep_ckpts=1, save_best=None))
 
 model = dict(
     backbone=dict(base_channels=16, stem_channels=16, dilated_stage_channels=256),
@@ -44,7 +43,9 @@ train_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(
-        data_root=data_root, ann_file='test_coco.json', data_prefix=dict(img=''),
+        data_root=data_root,
+        ann_file='test_coco.json',
+        data_prefix=dict(img=''),
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16,

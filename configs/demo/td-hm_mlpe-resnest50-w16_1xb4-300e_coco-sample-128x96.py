@@ -16,8 +16,7 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(
-    logger=dict(interval=30),
-    checkpoint=dict(interval=100, max_keep_ckpts=1, save_best=None))
+    logger=dict(interval=30), checkpoint=dict(interval=100, max_keep_ckpts=1, save_best=None))
 
 model = dict(
     backbone=dict(base_channels=16, stem_channels=16, init_cfg=None),
@@ -45,7 +44,9 @@ train_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(
-        data_root=data_root, ann_file='test_coco.json', data_prefix=dict(img=''),
+        data_root=data_root,
+        ann_file='test_coco.json',
+        data_prefix=dict(img=''),
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16,

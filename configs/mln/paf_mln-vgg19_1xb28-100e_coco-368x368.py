@@ -1,8 +1,7 @@
 # MLN (Huang et al., ICASSP 2019): VGG-19 front, joint and limb branches, feature transfer and
 # refinement, greedy part-affinity-field grouping. Bottom-up, trained with mmpose's
 # BottomupPoseEstimator. What the paper leaves open is chosen in projects/mln/README.md.
-_base_ = ['mmpose::_base_/default_runtime.py']
-custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
+_base_ = ['mmpose::_base_/default_runtime.py', '../_base_/reliability.py']
 
 # Sec. 3.2: SGD, lr 6e-5, momentum 0.9, weight decay 5e-4, mini-batch 28. The schedule is not
 # given; 100 epochs with steps at 70 and 90 are chosen here.
@@ -13,16 +12,18 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=100, milestones=[70, 90], gamma=0.1, by_epoch=True),
 ]
 auto_scale_lr = dict(base_batch_size=28)
-default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater',
-                                     backend_args=dict(backend='atomic_local')))
 
-# Reliability (README "Robustness"): the dataset checks its inputs, a non-finite loss stops
-# training before it is saved, checkpoints are written whole or not at all.
-custom_hooks = [dict(type='SyncBuffersHook'), dict(type='FiniteLossHook')]
+# the project's reliability block (README "Robustness"), with CheckedCocoDataset as dataset_type
+custom_hooks = _base_.reliability.custom_hooks
+default_hooks = dict(
+    checkpoint=dict(_base_.reliability.checkpoint, save_best='coco/AP', rule='greater'))
 
 # OpenPose's COCO convention (18 keypoints with the neck, 19 limbs), stride 8.
 codec = dict(
-    type='PartAffinityField', input_size=(368, 368), heatmap_size=(46, 46), sigma=1.0,
+    type='PartAffinityField',
+    input_size=(368, 368),
+    heatmap_size=(46, 46),
+    sigma=1.0,
     limb_width=1.0)
 heatmap_pixels = codec['heatmap_size'][0] * codec['heatmap_size'][1]
 
@@ -31,7 +32,9 @@ model = dict(
     type='PyramidBottomupPoseEstimator',
     # Sec. 3.2: pixel values divided by 256, minus 0.5
     data_preprocessor=dict(
-        type='MultiScalePoseDataPreprocessor', mean=[128, 128, 128], std=[256, 256, 256],
+        type='MultiScalePoseDataPreprocessor',
+        mean=[128, 128, 128],
+        std=[256, 256, 256],
         bgr_to_rgb=True),
     backbone=dict(
         type='VGGFront',
@@ -47,15 +50,19 @@ model = dict(
         decoder=dict(codec, heatmap_size=codec['input_size'])),
     test_cfg=dict(flip_test=False, multiscale_test=False, restore_heatmap_size=True))
 
-dataset_type = 'CheckedCocoDataset'
+dataset_type = _base_.reliability.dataloader.dataset.type
 data_mode = 'bottomup'
 data_root = 'data/coco/'
 
 # OpenPose's augmentation: scale 0.5-1.1, rotation up to 40 degrees, flips
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='BottomupRandomAffine', input_size=codec['input_size'], scale_factor=(0.5, 1.1),
-         rotate_factor=40, shear_factor=0),
+    dict(
+        type='BottomupRandomAffine',
+        input_size=codec['input_size'],
+        scale_factor=(0.5, 1.1),
+        rotate_factor=40,
+        shear_factor=0),
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='BottomupGetHeatmapMask'),
@@ -66,12 +73,13 @@ val_pipeline = [
     # the shorter side to 368 as OpenPose does, the longer one padded to a multiple of 8 (a
     # 640x480 image gives 368x496; the paper's 368x432 is the size of its speed figures);
     # a multi-scale test adds `aug_scales` here (and sets model.test_cfg.multiscale_test=True)
-    dict(type='BottomupResize', input_size=codec['input_size'], size_factor=8,
-         resize_mode='expand'),
-    dict(type='PackMultiScalePoseInputs',
-         meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
-                    'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-                    'flip_indices', 'raw_ann_info', 'skeleton_links', 'aug_scales')),
+    dict(
+        type='BottomupResize', input_size=codec['input_size'], size_factor=8, resize_mode='expand'),
+    dict(
+        type='PackMultiScalePoseInputs',
+        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
+                   'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
+                   'flip_indices', 'raw_ann_info', 'skeleton_links', 'aug_scales')),
 ]
 
 train_dataloader = dict(
@@ -80,9 +88,12 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type, data_root=data_root, data_mode=data_mode,
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
         ann_file='annotations/person_keypoints_train2017.json',
-        data_prefix=dict(img='train2017/'), pipeline=train_pipeline))
+        data_prefix=dict(img='train2017/'),
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -90,11 +101,17 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type=dataset_type, data_root=data_root, data_mode=data_mode,
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
         ann_file='annotations/person_keypoints_val2017.json',
-        data_prefix=dict(img='val2017/'), test_mode=True, pipeline=val_pipeline))
+        data_prefix=dict(img='val2017/'),
+        test_mode=True,
+        pipeline=val_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json',
-    nms_mode='none', score_mode='bbox')
+    type='CocoMetric',
+    ann_file=data_root + 'annotations/person_keypoints_val2017.json',
+    nms_mode='none',
+    score_mode='bbox')
 test_evaluator = val_evaluator

@@ -96,8 +96,10 @@ def mismatch_message(differences: WeightDifferences, num_model_weights: int,
         parts.append(f'not in the model: {len(differences.unexpected)} of its '
                      f'{num_checkpoint_weights} weights (e.g. {_examples(differences.unexpected)})')
     if differences.mismatched:
-        shapes = [f'{name} {list(ckpt)} in the checkpoint, {list(model)} in the model'
-                  for name, ckpt, model in differences.mismatched]
+        shapes = [
+            f'{name} {list(ckpt)} in the checkpoint, {list(model)} in the model'
+            for name, ckpt, model in differences.mismatched
+        ]
         parts.append(f'with another shape: {len(differences.mismatched)} (e.g. '
                      f'{_examples(shapes)})')
     return (f'{checkpoint}: not a checkpoint of {config}: {"; ".join(parts)}. Was it trained '
@@ -121,7 +123,8 @@ def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:
     return loaded
 
 
-def check_checkpoint_matches(model: nn.Module, checkpoint: Union[str, Path, Mapping],
+def check_checkpoint_matches(model: nn.Module,
+                             checkpoint: Union[str, Path, Mapping],
                              name: Optional[str] = None) -> 'OrderedDict[str, torch.Tensor]':
     """Check that a checkpoint holds the weights of ``model`` (the rule is in this module's
     docstring); works on any model, e.g. ``MMPoseInferencer(...).inferencer.model`` after the
@@ -143,13 +146,14 @@ def check_checkpoint_matches(model: nn.Module, checkpoint: Union[str, Path, Mapp
     weights = checkpoint_state_dict(loaded)
     differences = compare_weights(model, weights)
     if differences:
-        raise CheckpointMismatchError(mismatch_message(
-            differences, len(model.state_dict()), len(weights), name or str(checkpoint),
-            _config_name(model)))
+        raise CheckpointMismatchError(
+            mismatch_message(differences, len(model.state_dict()), len(weights), name
+                             or str(checkpoint), _config_name(model)))
     return weights
 
 
-def init_pose_model(config: Union[str, Path, Config], checkpoint: Optional[str],
+def init_pose_model(config: Union[str, Path, Config],
+                    checkpoint: Optional[str],
                     device: str = 'cpu') -> nn.Module:
     """mmpose's ``init_model``, refusing a checkpoint of another model before loading it.
 
@@ -169,8 +173,9 @@ def init_pose_model(config: Union[str, Path, Config], checkpoint: Optional[str],
     if checkpoint is None:
         return model
     loaded = load_checkpoint_file(checkpoint)
-    model.load_state_dict(check_checkpoint_matches(model, loaded, str(checkpoint)),
-                          strict=False)  # only the allowed differences remain
+    model.load_state_dict(
+        check_checkpoint_matches(model, loaded, str(checkpoint)),
+        strict=False)  # only the allowed differences remain
     if 'dataset_meta' in loaded.get('meta', {}):
         model.dataset_meta = loaded['meta']['dataset_meta']
     return model

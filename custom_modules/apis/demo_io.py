@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Tuple
 
 import cv2
-import mmcv
 import numpy as np
 from tqdm import tqdm
 
@@ -120,8 +119,10 @@ def write_people(path: Path, name: str, image: np.ndarray, people: List[dict]) -
     """Write ``{"image", "height", "width", "people"}`` for one input image to ``path``
     (atomically); each person a dict of ``keypoints`` (17 x [x, y], image pixels),
     ``keypoint_scores`` and more."""
-    write_atomically(path, json.dumps(dict(image=name, height=image.shape[0],
-                                           width=image.shape[1], people=people)).encode())
+    write_atomically(
+        path,
+        json.dumps(dict(image=name, height=image.shape[0], width=image.shape[1],
+                        people=people)).encode())
 
 
 def peak_rss_mib() -> float:
@@ -171,8 +172,12 @@ def process_frame(name: str, load: Callable[[], np.ndarray], predict: Predict, o
     tqdm.write(f'{name}: {len(people)} people -> {out_image or json_path}', file=sys.stdout)
 
 
-def process_inputs(count: Optional[int], frames: Iterator[Frame], predict: Predict,
-                   out_dir: Path, draw: bool = True, skip_existing: bool = False,
+def process_inputs(count: Optional[int],
+                   frames: Iterator[Frame],
+                   predict: Predict,
+                   out_dir: Path,
+                   draw: bool = True,
+                   skip_existing: bool = False,
                    log_interval: int = 100) -> int:
     """Run ``predict`` over every frame of :func:`open_inputs`, writing the results into
     ``out_dir`` (created) as they come.
@@ -191,8 +196,10 @@ def process_inputs(count: Optional[int], frames: Iterator[Frame], predict: Predi
             process_frame(name, load, predict, out_dir, draw, skip_existing, counts)
             progress.update()
             if log_interval and progress.n % log_interval == 0:
-                progress.write(f'[{progress.n}/{count or "?"}] {counts.written} written, '
-                               f'{counts.skipped} skipped, {len(counts.failed)} failed, '
-                               f'peak RSS {peak_rss_mib():.0f} MiB', file=sys.stdout)
+                progress.write(
+                    f'[{progress.n}/{count or "?"}] {counts.written} written, '
+                    f'{counts.skipped} skipped, {len(counts.failed)} failed, '
+                    f'peak RSS {peak_rss_mib():.0f} MiB',
+                    file=sys.stdout)
     print(counts.summary(out_dir), file=sys.stderr if counts.failed else sys.stdout)
     return 1 if counts.failed else 0

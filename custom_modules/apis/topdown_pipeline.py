@@ -20,7 +20,8 @@ from mmpose.structures import merge_data_samples, split_instances
 from .demo_io import write_image
 
 
-def build_person_detector(config: str, checkpoint: Optional[str] = None,
+def build_person_detector(config: str,
+                          checkpoint: Optional[str] = None,
                           device: str = 'cpu') -> nn.Module:
     """An MMDetection detector whose test pipeline runs inside mmpose's default scope.
 
@@ -37,8 +38,11 @@ def build_person_detector(config: str, checkpoint: Optional[str] = None,
     return detector
 
 
-def detect_persons(detector: nn.Module, image: np.ndarray, cat_id: int = 0,
-                   score_thr: float = 0.3, nms_thr: float = 0.3) -> np.ndarray:
+def detect_persons(detector: nn.Module,
+                   image: np.ndarray,
+                   cat_id: int = 0,
+                   score_thr: float = 0.3,
+                   nms_thr: float = 0.3) -> np.ndarray:
     """Person boxes of an MMDetection detector.
 
     Args:
@@ -66,7 +70,8 @@ def detect_persons(detector: nn.Module, image: np.ndarray, cat_id: int = 0,
     return boxes[np.argsort(-boxes[:, 4])].astype(np.float32)
 
 
-def load_person_boxes(bbox_file: str, score_thr: float = 0.0,
+def load_person_boxes(bbox_file: str,
+                      score_thr: float = 0.0,
                       image_names: Optional[Dict[int, str]] = None) -> Dict[str, np.ndarray]:
     """Person boxes from a COCO json, keyed by image file name.
 
@@ -92,8 +97,9 @@ def load_person_boxes(bbox_file: str, score_thr: float = 0.0,
             raise ValueError(f'{bbox_file}: a COCO annotation file needs "images" and '
                              '"annotations"')
         image_names = {image['id']: image['file_name'] for image in content['images']}
-        records = [dict(ann, score=1.0) for ann in content['annotations']
-                   if not ann.get('iscrowd', 0)]
+        records = [
+            dict(ann, score=1.0) for ann in content['annotations'] if not ann.get('iscrowd', 0)
+        ]
     elif isinstance(content, list):
         records = content
     else:
@@ -127,8 +133,11 @@ def coco_detections(image_id: int, boxes: np.ndarray) -> List[dict]:
     ]
 
 
-def estimate_poses(pose_model: nn.Module, image: np.ndarray, boxes: np.ndarray,
-                   visualizer: Optional[Visualizer] = None, out_file: Optional[str] = None,
+def estimate_poses(pose_model: nn.Module,
+                   image: np.ndarray,
+                   boxes: np.ndarray,
+                   visualizer: Optional[Visualizer] = None,
+                   out_file: Optional[str] = None,
                    kpt_thr: float = 0.3) -> List[dict]:
     """Run a top-down model on each box; optionally draw the result into ``out_file``.
 
@@ -153,13 +162,19 @@ def estimate_poses(pose_model: nn.Module, image: np.ndarray, boxes: np.ndarray,
     merged = merge_data_samples(inference_topdown(pose_model, image, bboxes=boxes[:, :4]))
     if visualizer is not None and out_file is not None:
         drawn = visualizer.add_datasample(
-            osp.basename(out_file), mmcv.bgr2rgb(image), data_sample=merged, draw_gt=False,
-            draw_bbox=True, kpt_thr=kpt_thr, show=False)
+            osp.basename(out_file),
+            mmcv.bgr2rgb(image),
+            data_sample=merged,
+            draw_gt=False,
+            draw_bbox=True,
+            kpt_thr=kpt_thr,
+            show=False)
         write_image(Path(out_file), mmcv.rgb2bgr(drawn))
     return [
-        dict(bbox=[float(v) for v in box[:4]],
-             bbox_score=float(box[4]) if len(box) > 4 else 1.0,
-             keypoints=person['keypoints'],
-             keypoint_scores=person['keypoint_scores'])
+        dict(
+            bbox=[float(v) for v in box[:4]],
+            bbox_score=float(box[4]) if len(box) > 4 else 1.0,
+            keypoints=person['keypoints'],
+            keypoint_scores=person['keypoint_scores'])
         for box, person in zip(boxes, split_instances(merged.pred_instances))
     ]

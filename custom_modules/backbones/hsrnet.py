@@ -83,8 +83,13 @@ class HSRNet(ResNet):
         self.block_type = block
         self.msnet_cfg = copy.deepcopy(msnet_cfg)
         super().__init__(
-            depth=depth, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2, ),
-            frozen_stages=-1, **kwargs)
+            depth=depth,
+            num_stages=3,
+            strides=(1, 2, 2),
+            dilations=(1, 1, 1),
+            out_indices=(2, ),
+            frozen_stages=-1,
+            **kwargs)
 
         num_stages = 3 + len(dilated_stage_blocks)
         if not out_indices or not all(0 <= i < num_stages for i in out_indices):
@@ -98,8 +103,7 @@ class HSRNet(ResNet):
             layer_name = f'layer{4 + i}'
             self.add_module(
                 layer_name,
-                self._make_dilated_stage(num_blocks, in_channels, dilated_stage_channels,
-                                         dilation))
+                self._make_dilated_stage(num_blocks, in_channels, dilated_stage_channels, dilation))
             self.res_layers.append(layer_name)
             in_channels = dilated_stage_channels
         self.num_stages = num_stages

@@ -33,8 +33,8 @@ class MSNetBlock(BaseModule):
       ``9 w^2`` more weights).
     - "multiple smaller scale convolution layers replace the convolution layer with stride 2": in
       the first block of a stride-2 stage every subgroup has its own small 3x3 stride-2 conv
-      (Res2Net avg-pools one subgroup there instead). They cannot chain, since ``y_{i-1}`` is already
-      at half resolution.
+      (Res2Net avg-pools one subgroup there instead). They cannot chain, since ``y_{i-1}`` is
+      already at half resolution.
     - The subgroup width: ``base_width=22`` (Res2Net-50 uses 26) makes HSR-MSNet-59's backbone
       17.41 M parameters against HSRNet-59's 17.35 M: the paper compares the two "with the same
       parameters". With 26 it would be 19.11 M.
@@ -97,8 +97,14 @@ class MSNetBlock(BaseModule):
         self.norm1 = build_norm_layer(norm_cfg, self.width * scales)[1]
         self.subgroup_convs = nn.ModuleList(
             build_conv_layer(
-                conv_cfg, self.width, self.width, kernel_size=3, stride=stride,
-                padding=dilation, dilation=dilation, bias=False) for _ in range(scales))
+                conv_cfg,
+                self.width,
+                self.width,
+                kernel_size=3,
+                stride=stride,
+                padding=dilation,
+                dilation=dilation,
+                bias=False) for _ in range(scales))
         self.subgroup_norms = nn.ModuleList(
             build_norm_layer(norm_cfg, self.width)[1] for _ in range(scales))
         self.conv3 = build_conv_layer(

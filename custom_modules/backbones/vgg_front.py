@@ -33,12 +33,14 @@ class VGGFront(BaseBackbone):
         init_cfg (dict | list[dict], optional): Initialization; defaults to Kaiming for convs.
     """
 
-    def __init__(self,
-                 base_channels: int = 64,
-                 stage_blocks: Sequence[int] = (2, 2, 4, 2),
-                 cpm_channels: Sequence[int] = (256, 128),
-                 norm_cfg: ConfigType = None,
-                 init_cfg: OptMultiConfig = dict(type='Kaiming', layer='Conv2d')) -> None:
+    def __init__(
+        self,
+        base_channels: int = 64,
+        stage_blocks: Sequence[int] = (2, 2, 4, 2),
+        cpm_channels: Sequence[int] = (256, 128),
+        norm_cfg: ConfigType = None,
+        init_cfg: OptMultiConfig = dict(type='Kaiming', layer='Conv2d')
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         layers = []
         in_channels = 3
@@ -47,8 +49,8 @@ class VGGFront(BaseBackbone):
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
             out_channels = base_channels * 2**i
             for _ in range(num_convs):
-                layers.append(ConvModule(in_channels, out_channels, 3, padding=1,
-                                         norm_cfg=norm_cfg))
+                layers.append(
+                    ConvModule(in_channels, out_channels, 3, padding=1, norm_cfg=norm_cfg))
                 in_channels = out_channels
         self.features = nn.Sequential(*layers)
         self.cpm = nn.Sequential(*[

@@ -1,8 +1,8 @@
-from .openpose_skeleton import (COCO_FLIP_INDICES, LIMB_FLIP_INDICES, OPENPOSE_FLIP_INDICES,
-                                OPENPOSE_LIMBS, coco_to_openpose, openpose_to_coco)
+from .paf_skeleton import (OPENPOSE_COCO_KEYPOINTS, OPENPOSE_COCO_LIMBS, OPENPOSE_COCO_TREE_LIMBS,
+                           PAFSkeleton)
 from .part_affinity_field import PartAffinityField
 
 __all__ = [
-    'PartAffinityField', 'COCO_FLIP_INDICES', 'OPENPOSE_LIMBS', 'OPENPOSE_FLIP_INDICES',
-    'LIMB_FLIP_INDICES', 'coco_to_openpose', 'openpose_to_coco'
+    'PartAffinityField', 'PAFSkeleton', 'OPENPOSE_COCO_KEYPOINTS', 'OPENPOSE_COCO_LIMBS',
+    'OPENPOSE_COCO_TREE_LIMBS'
 ]

@@ -18,12 +18,15 @@ class MultiScalePoseDataPreprocessor(PoseDataPreprocessor):
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs = data['inputs']
-        if not (isinstance(inputs, (list, tuple)) and inputs
-                and isinstance(inputs[0], (list, tuple))):
+        if not (isinstance(inputs,
+                           (list, tuple)) and inputs and isinstance(inputs[0], (list, tuple))):
             return super().forward(data, training)
         # the base scale last, so that its shapes are the ones left in the data samples
-        batches = [super(MultiScalePoseDataPreprocessor, self).forward(
-            dict(data, inputs=list(scale_inputs)), training)
-            for scale_inputs in reversed(inputs)]
-        return dict(inputs=[batch['inputs'] for batch in reversed(batches)],
-                    data_samples=batches[-1]['data_samples'])
+        batches = [
+            super(MultiScalePoseDataPreprocessor,
+                  self).forward(dict(data, inputs=list(scale_inputs)), training)
+            for scale_inputs in reversed(inputs)
+        ]
+        return dict(
+            inputs=[batch['inputs'] for batch in reversed(batches)],
+            data_samples=batches[-1]['data_samples'])

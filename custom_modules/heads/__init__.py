@@ -1,5 +1,5 @@
-from .mlpe_head import MLPEHead
 from .mln_head import MLNHead
+from .mlpe_head import MLPEHead
 from .openpose_head import OpenPoseHead
 from .paf_head import BasePAFHead
 from .smpr_head import SMPRHead

@@ -1,6 +1,6 @@
 """MLN's head: body part detection, feature transfer and refinement (Huang et al., ICASSP 2019,
 Sec. 2.1-2.3)."""
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -20,8 +20,9 @@ class TransferBlock(nn.Module):
     def __init__(self, in_channels: int, channels: int, norm_cfg: OptConfigType = None) -> None:
         super().__init__()
         self.convs = nn.ModuleList([
-            ConvModule(in_channels if i == 0 else channels, channels, 3, padding=1,
-                       norm_cfg=norm_cfg) for i in range(3)
+            ConvModule(
+                in_channels if i == 0 else channels, channels, 3, padding=1, norm_cfg=norm_cfg)
+            for i in range(3)
         ])
 
     def forward(self, x: Tensor) -> Tensor:
@@ -32,7 +33,9 @@ class TransferBlock(nn.Module):
         return sum(outputs)
 
 
-def transfer_net(in_channels: int, channels: int, num_blocks: int,
+def transfer_net(in_channels: int,
+                 channels: int,
+                 num_blocks: int,
                  norm_cfg: OptConfigType = None) -> nn.Sequential:
     """``num_blocks`` :class:`TransferBlock` in sequence: (N, in_channels, H, W) ->
     (N, channels, H, W)."""
@@ -47,7 +50,11 @@ class DetectionBranch(nn.Module):
     ``channels`` and a 1x1 conv of ``mid_channels`` with ReLU, then a 1x1 conv to
     ``out_channels`` maps. Returns the maps and the four intermediate features."""
 
-    def __init__(self, in_channels: int, channels: int, mid_channels: int, out_channels: int,
+    def __init__(self,
+                 in_channels: int,
+                 channels: int,
+                 mid_channels: int,
+                 out_channels: int,
                  norm_cfg: OptConfigType = None) -> None:
         super().__init__()
         widths = [channels] * 3 + [mid_channels]
@@ -93,13 +100,17 @@ class MLNHead(BasePAFHead):
         mid_channels (int): Width of the 1x1 conv before each output. Defaults to 512.
         num_transfer_blocks (int): Defaults to 4.
         num_refine_blocks (int): Defaults to 7.
-        num_heatmaps (int): Joint maps (with the background). Defaults to 19.
-        num_pafs (int): Limb field channels. Defaults to 38.
+        num_heatmaps (int, optional): Joint maps (with the background); ``None`` (default):
+            the decoder skeleton's ``M + 1`` (19 for OpenPose's COCO skeleton).
+        num_pafs (int, optional): Limb field channels; ``None`` (default): the decoder
+            skeleton's ``2 L`` (38).
         norm_cfg (dict, optional): Norm layers after the convs; ``None`` (as the paper's Caffe
             model, an OpenPose derivative) by default.
         loss_heatmap, loss_paf, decoder, init_cfg: See :class:`BasePAFHead`. Convs start from
             Kaiming for hidden convs, N(0, 0.001) for the outputs (``PAF_HEAD_INIT``).
     """
+
+    num_stages = 2  # supervised outputs: the detection's and the refinement's
 
     def __init__(self,
                  in_channels: int = 128,
@@ -107,35 +118,38 @@ class MLNHead(BasePAFHead):
                  mid_channels: int = 512,
                  num_transfer_blocks: int = 4,
                  num_refine_blocks: int = 7,
-                 num_heatmaps: int = 19,
-                 num_pafs: int = 38,
+                 num_heatmaps: Optional[int] = None,
+                 num_pafs: Optional[int] = None,
                  norm_cfg: OptConfigType = None,
                  loss_heatmap: ConfigType = dict(type='KeypointMSELoss'),
                  loss_paf: ConfigType = dict(type='KeypointMSELoss'),
                  decoder: OptConfigType = None,
                  init_cfg: OptConfigType = PAF_HEAD_INIT):
         super().__init__(loss_heatmap, loss_paf, decoder, init_cfg)
+        num_heatmaps, num_pafs = self.output_channels(num_heatmaps, num_pafs)
         outputs = dict(joint=num_heatmaps, limb=num_pafs)
         self.detection = nn.ModuleDict({
-            name: DetectionBranch(in_channels, channels, mid_channels, out, norm_cfg)
+            name:
+            DetectionBranch(in_channels, channels, mid_channels, out, norm_cfg)
             for name, out in outputs.items()
         })
         self.transfer = nn.ModuleDict({
-            f'{source}_to_{target}': transfer_net(3 * channels + mid_channels, channels,
-                                                  num_transfer_blocks, norm_cfg)
+            f'{source}_to_{target}':
+            transfer_net(3 * channels + mid_channels, channels, num_transfer_blocks, norm_cfg)
             for source, target in (('joint', 'limb'), ('limb', 'joint'))
         })
         refine_in = num_heatmaps + num_pafs + in_channels + 2 * channels
         self.refine = nn.ModuleDict({
-            name: nn.Sequential(
+            name:
+            nn.Sequential(
                 transfer_net(refine_in, channels, num_refine_blocks, norm_cfg),
                 conv_stack(channels, [mid_channels], [1], out, norm_cfg))
             for name, out in outputs.items()
         })
 
     def forward(self, feats: Tuple[Tensor]) -> StageOutputs:
-        """``(F,)`` -> ``([J1, J2], [L1, L2])``: (N, 19, H, W) joint maps and (N, 38, H, W) limb
-        fields of the detection and the refinement."""
+        """``(F,)`` -> ``([J1, J2], [L1, L2])``: (N, M + 1, H, W) joint maps and (N, 2 L, H, W)
+        limb fields of the detection and the refinement."""
         trunk = feats[-1]
         joint1, joint_feats = self.detection['joint'](trunk)
         limb1, limb_feats = self.detection['limb'](trunk)

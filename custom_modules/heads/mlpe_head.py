@@ -4,31 +4,13 @@ from typing import List, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_conv_layer
-from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.heads import HeatmapHead
-from mmpose.models.heads.base_head import BaseHead
-from mmpose.registry import KEYPOINT_CODECS, MODELS
-from mmpose.utils.tensor_utils import to_numpy
+from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 
 
-class DeconvUpsampler(nn.Sequential):
-    """``num_layers`` x [4x4 transposed conv of stride 2, BN, ReLU]: (N, C, H, W) ->
-    (N, C, H * 2^num_layers, W * 2^num_layers); the identity for ``num_layers = 0``."""
-
-    def __init__(self, channels: int, num_layers: int) -> None:
-        layers = []
-        for _ in range(num_layers):
-            layers += [
-                nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=1, bias=False),
-                nn.BatchNorm2d(channels),
-                nn.ReLU(inplace=True)
-            ]
-        super().__init__(*layers)
-
-
 @MODELS.register_module()
-class MLPEHead(BaseHead):
+class MLPEHead(HeatmapHead):
     """MLPE head (slides: "high-resolution fine-tuning network"; layers designed here after CPN's
     GlobalNet + RefineNet, see ``projects/mlpe/README.md``).
 
@@ -39,13 +21,15 @@ class MLPEHead(BaseHead):
     - Stage 2 (fine-tuning network): level ``l`` (0-based, finest first) goes through ``l + 1``
       conv blocks of ``kernel_size`` (coarser levels get more, where they are cheap, as in CPN's
       RefineNet) and ``l`` 4x4 transposed convolutions of stride 2 ("built on transposed
-      convolutions") up to the finest resolution; the L maps are
-      concatenated and a conv block plus a 1x1 conv give the final ``(N, K, H_1, W_1)`` heatmaps,
-      trained with online hard keypoint mining (``loss``: ``KeypointOHKMMSELoss``, top-k keypoints
-      by loss per instance).
+      convolutions"; :class:`HeatmapHead`'s deconv layers) up to the finest resolution; the L maps
+      are concatenated and a conv block plus a 1x1 conv give the final ``(N, K, H_1, W_1)``
+      heatmaps, trained with online hard keypoint mining (``loss_kpt``: ``KeypointOHKMMSELoss``,
+      top-k keypoints by loss per instance).
 
-    ``forward`` returns the final heatmaps; ``predict`` is mmpose's ``HeatmapHead.predict``
-    (flip test, decoding with ``decoder``).
+    A :class:`HeatmapHead` whose single-input layers (deconvs, convs, final conv) give way to the
+    two stages: ``forward`` returns the final heatmaps, so ``predict`` (flip test with mmpose's
+    ``flip_heatmaps``, decoding with ``decoder``) is HeatmapHead's, and ``loss`` is HeatmapHead's
+    (``loss_kpt``, ``acc_pose`` of the final heatmaps) plus ``loss_stage1``.
 
     Args:
         in_channels (int): Channels of each input level. Defaults to 256.
@@ -55,17 +39,13 @@ class MLPEHead(BaseHead):
         kernel_size (int): Kernel of the fine-tuning conv blocks ("receptive field", 3 or 1).
             Defaults to 3.
         loss_stage1 (dict): Loss of the stage-1 heatmaps. Defaults to a target-weighted MSE.
-        loss (dict): Loss of the final heatmaps. Defaults to ``KeypointOHKMMSELoss`` (top 8).
+        loss_kpt (dict): Loss of the final heatmaps (HeatmapHead's ``loss``). Defaults to
+            ``KeypointOHKMMSELoss`` (top 8).
         decoder (dict, optional): The heatmap codec used to decode predictions.
         init_cfg (dict | list[dict], optional): Initialization config. Defaults to
-            :attr:`default_init_cfg`: as mmpose's ``HeatmapHead``, convs start from N(0, 0.001), so
-            the first heatmaps are near zero rather than noise the training must first undo.
+            HeatmapHead's: convs start from N(0, 0.001), so the first heatmaps are near zero
+            rather than noise the training must first undo.
     """
-
-    default_init_cfg = [
-        dict(type='Normal', layer=['Conv2d', 'ConvTranspose2d'], std=0.001),
-        dict(type='Constant', layer='BatchNorm2d', val=1)
-    ]
 
     def __init__(self,
                  in_channels: int = 256,
@@ -74,69 +54,72 @@ class MLPEHead(BaseHead):
                  refine_channels: int = 128,
                  kernel_size: int = 3,
                  loss_stage1: ConfigType = dict(type='KeypointMSELoss', use_target_weight=True),
-                 loss: ConfigType = dict(
+                 loss_kpt: ConfigType = dict(
                      type='KeypointOHKMMSELoss', use_target_weight=True, topk=8),
                  decoder: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
-        super().__init__(init_cfg=init_cfg if init_cfg is not None else self.default_init_cfg)
         if kernel_size not in (1, 3):
             raise ValueError(f'kernel_size (receptive field) must be 3 or 1, got {kernel_size}')
-        self.in_channels = in_channels
-        self.out_channels = out_channels
+        # HeatmapHead's own layers are not built (identities): the two stages replace them
+        super().__init__(
+            in_channels,
+            out_channels,
+            deconv_out_channels=None,
+            conv_out_channels=None,
+            final_layer=None,
+            loss=loss_kpt,
+            decoder=decoder,
+            init_cfg=init_cfg)
         self.num_levels = num_levels
         self.loss_stage1_module = MODELS.build(loss_stage1)
-        self.loss_module = MODELS.build(loss)
-        self.decoder = KEYPOINT_CODECS.build(decoder) if decoder is not None else None
 
         def block(in_c: int, out_c: int) -> ConvModule:
-            return ConvModule(in_c, out_c, kernel_size, padding=kernel_size // 2,
-                              norm_cfg=dict(type='BN'))
+            return ConvModule(
+                in_c, out_c, kernel_size, padding=kernel_size // 2, norm_cfg=dict(type='BN'))
 
         self.stage1 = nn.Sequential(
             block(in_channels, in_channels),
             build_conv_layer(None, in_channels, out_channels, kernel_size=1))
         self.refine_branches = nn.ModuleList()
         for level in range(num_levels):
-            convs = [block(in_channels if i == 0 else refine_channels, refine_channels)
-                     for i in range(level + 1)]
-            self.refine_branches.append(
-                nn.Sequential(*convs, DeconvUpsampler(refine_channels, level)))
+            convs = [
+                block(in_channels if i == 0 else refine_channels, refine_channels)
+                for i in range(level + 1)
+            ]
+            upsample = self._make_deconv_layers(refine_channels, (refine_channels, ) * level,
+                                                (4, ) * level)
+            self.refine_branches.append(nn.Sequential(*convs, upsample))
         self.final = nn.Sequential(
             block(refine_channels * num_levels, refine_channels),
             build_conv_layer(None, refine_channels, out_channels, kernel_size=1))
 
     def forward_stages(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         """``(stage-1 heatmaps, final heatmaps)``, both ``(N, K, H_1, W_1)``."""
+        final = self.forward(feats)
+        return self.stage1(feats[0]), final
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The final heatmaps ``(N, K, H_1, W_1)`` of the fine-tuning network."""
         if len(feats) != self.num_levels:
             raise ValueError(f'MLPEHead expects {self.num_levels} levels, got {len(feats)}')
-        stage1 = self.stage1(feats[0])
         refined: List[torch.Tensor] = [branch(x) for branch, x in zip(self.refine_branches, feats)]
         if any(r.shape[-2:] != refined[0].shape[-2:] for r in refined[1:]):
             sizes = [tuple(int(v) for v in r.shape[-2:]) for r in refined]
             raise ValueError(f'the fine-tuning branches reach sizes {sizes}, not one: the input '
                              'size must be divisible by 32')
-        return stage1, self.final(torch.cat(refined, dim=1))
+        return self.final(torch.cat(refined, dim=1))
 
-    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """The final heatmaps ``(N, K, H_1, W_1)``."""
-        return self.forward_stages(feats)[1]
-
-    predict = HeatmapHead.predict
-
-    def loss(self, feats: Sequence[torch.Tensor], batch_data_samples: OptSampleList,
+    def loss(self,
+             feats: Sequence[torch.Tensor],
+             batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
-        """``loss_stage1`` (intermediate supervision), ``loss_kpt`` (OHKM on the final heatmaps)
-        and ``acc_pose`` (PCK of the final heatmaps)."""
-        stage1, final = self.forward_stages(feats)
+        """``loss_stage1`` (intermediate supervision), then HeatmapHead's ``loss_kpt`` (OHKM on
+        the final heatmaps) and ``acc_pose`` (PCK of the final heatmaps)."""
         gt_heatmaps = torch.stack([d.gt_fields.heatmaps for d in batch_data_samples])
         keypoint_weights = torch.cat(
             [d.gt_instance_labels.keypoint_weights for d in batch_data_samples])
         losses = dict(
-            loss_stage1=self.loss_stage1_module(stage1, gt_heatmaps, keypoint_weights),
-            loss_kpt=self.loss_module(final, gt_heatmaps, keypoint_weights))
-        if train_cfg.get('compute_acc', True):
-            _, avg_acc, _ = pose_pck_accuracy(
-                output=to_numpy(final), target=to_numpy(gt_heatmaps),
-                mask=to_numpy(keypoint_weights) > 0)
-            losses['acc_pose'] = torch.tensor(avg_acc, device=gt_heatmaps.device)
+            loss_stage1=self.loss_stage1_module(
+                self.stage1(feats[0]), gt_heatmaps, keypoint_weights))
+        losses.update(super().loss(feats, batch_data_samples, train_cfg))
         return losses

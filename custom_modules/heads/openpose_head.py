@@ -1,10 +1,12 @@
 """OpenPose's multi-stage two-branch head (Cao et al., CVPR 2017), the baseline of MLN."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
 
-from .paf_head import PAF_HEAD_INIT, BasePAFHead, MapOutput, StageOutputs, conv_stack
+from .paf_head import PAF_HEAD_INIT, BasePAFHead, StageOutputs, conv_stack
 
 
 @MODELS.register_module()
@@ -24,8 +26,10 @@ class OpenPoseHead(BasePAFHead):
         channels (int): Width of the stage convs. Defaults to 128.
         mid_channels (int): Width of stage 1's 1x1 conv. Defaults to 512.
         num_stages (int): Defaults to 6.
-        num_heatmaps (int): Joint maps (with the background). Defaults to 19.
-        num_pafs (int): Limb field channels. Defaults to 38.
+        num_heatmaps (int, optional): Joint maps (with the background); ``None`` (default):
+            the decoder skeleton's ``M + 1`` (19 for OpenPose's COCO skeleton).
+        num_pafs (int, optional): Limb field channels; ``None`` (default): the decoder
+            skeleton's ``2 L`` (38).
         norm_cfg (dict, optional): Norm layers after the convs; ``None`` (OpenPose) by default.
         loss_heatmap, loss_paf, decoder, init_cfg: See :class:`BasePAFHead`. Convs start from
             Kaiming for hidden convs, N(0, 0.001) for the outputs (``PAF_HEAD_INIT``).
@@ -36,14 +40,16 @@ class OpenPoseHead(BasePAFHead):
                  channels: int = 128,
                  mid_channels: int = 512,
                  num_stages: int = 6,
-                 num_heatmaps: int = 19,
-                 num_pafs: int = 38,
+                 num_heatmaps: Optional[int] = None,
+                 num_pafs: Optional[int] = None,
                  norm_cfg: OptConfigType = None,
                  loss_heatmap: ConfigType = dict(type='KeypointMSELoss'),
                  loss_paf: ConfigType = dict(type='KeypointMSELoss'),
                  decoder: OptConfigType = None,
                  init_cfg: OptConfigType = PAF_HEAD_INIT):
         super().__init__(loss_heatmap, loss_paf, decoder, init_cfg)
+        self.num_stages = num_stages
+        num_heatmaps, num_pafs = self.output_channels(num_heatmaps, num_pafs)
         stage_in = num_pafs + num_heatmaps + in_channels
         self.paf_stages = nn.ModuleList()
         self.heatmap_stages = nn.ModuleList()
@@ -56,7 +62,7 @@ class OpenPoseHead(BasePAFHead):
             self.heatmap_stages.append(conv_stack(*args, num_heatmaps, norm_cfg))
 
     def forward(self, feats) -> StageOutputs:
-        """``(F,)`` -> per stage ``(N, 19, H, W)`` heatmaps and ``(N, 38, H, W)`` fields."""
+        """``(F,)`` -> per stage ``(N, M + 1, H, W)`` heatmaps and ``(N, 2 L, H, W)`` fields."""
         trunk = feats[-1]
         x = trunk
         heatmaps, pafs = [], []

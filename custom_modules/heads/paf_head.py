@@ -8,13 +8,13 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.structures import InstanceData, PixelData
 from mmpose.models.heads.base_head import BaseHead
-from mmpose.models.utils.tta import aggregate_heatmaps
+from mmpose.models.utils.tta import aggregate_heatmaps, flip_heatmaps
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor
 
-from ..codecs.openpose_skeleton import LIMB_FLIP_INDICES, OPENPOSE_FLIP_INDICES
+from ..codecs import PAFSkeleton
 
 StageOutputs = Tuple[List[Tensor], List[Tensor]]
 
@@ -23,15 +23,19 @@ class BasePAFHead(BaseHead):
     """Base of heads that predict joint heatmaps and part affinity fields in stages.
 
     A subclass builds its layers and implements ``forward(feats) -> (heatmaps, pafs)``: two lists
-    with one tensor per supervised stage, ``(N, 19, H, W)`` joint maps (18 OpenPose keypoints and
-    the background) and ``(N, 38, H, W)`` limb fields; the last stage is the prediction.
+    with one tensor per supervised stage, ``(N, M + 1, H, W)`` joint maps (the ``M`` keypoints of
+    the decoder's :class:`~custom_modules.codecs.PAFSkeleton` and the background) and
+    ``(N, 2 L, H, W)`` fields of its ``L`` limbs; the last stage is the prediction. OpenPose's
+    COCO skeleton has M = 18, L = 19: 19 maps and 38 field channels. It also sets ``num_stages``,
+    the length of the two lists.
 
     Loss (MLN eqs. 3-4): every stage is supervised; the masked L2 of each stage's heatmaps
     (``loss_heatmap``) and fields (``loss_paf``) against ``gt_fields.heatmaps`` / ``.pafs``, with
     ``gt_fields.heatmap_mask`` as ``W(p)`` (0 on unannotated people and crowds).
 
     Prediction: ``test_cfg`` keys ``flip_test`` (average with the mirrored image's maps, keypoint
-    and limb channels swapped left/right and the fields' x component negated),
+    and limb channels swapped by the dataset's ``flip_indices`` from the samples' metainfo and
+    the fields' x component negated),
     ``multiscale_test`` (average over the scales ``BottomupPoseEstimator`` feeds),
     ``restore_heatmap_size`` (resize the maps to the input image, as OpenPose does before
     grouping; then the decoder's ``heatmap_size`` must equal its ``input_size``),
@@ -43,7 +47,8 @@ class BasePAFHead(BaseHead):
     Args:
         loss_heatmap (dict): Loss of the joint maps. Defaults to a masked ``KeypointMSELoss``.
         loss_paf (dict): Loss of the limb fields. Defaults to a masked ``KeypointMSELoss``.
-        decoder (dict, optional): The codec decoding predictions.
+        decoder (dict, optional): The codec decoding predictions; its skeleton sets the output
+            channels (:meth:`output_channels`).
         init_cfg (dict | list[dict], optional): Initialization config.
     """
 
@@ -56,14 +61,30 @@ class BasePAFHead(BaseHead):
         self.loss_heatmap = MODELS.build(loss_heatmap)
         self.loss_paf = MODELS.build(loss_paf)
         self.decoder = KEYPOINT_CODECS.build(decoder) if decoder is not None else None
+        self.decoder_cfg = decoder  # rebuilt at other sizes by perfect_outputs
+
+    def output_channels(self, num_heatmaps: Optional[int],
+                        num_pafs: Optional[int]) -> Tuple[int, int]:
+        """``(num_heatmaps, num_pafs)`` of the outputs: ``M + 1`` and ``2 L`` of the decoder's
+        skeleton (OpenPose's COCO skeleton without a decoder); a given count must equal it."""
+        skeleton = self.decoder.skeleton if self.decoder is not None else PAFSkeleton()
+        channels = (skeleton.num_keypoints + 1, 2 * skeleton.num_limbs)
+        for name, given, expected in zip(('num_heatmaps', 'num_pafs'), (num_heatmaps, num_pafs),
+                                         channels):
+            if given is not None and given != expected:
+                raise ValueError(f'{type(self).__name__}: {name}={given}, but the skeleton of '
+                                 f'the decoder needs {expected}; leave it unset')
+        return channels
 
     def forward(self, feats: Tuple[Tensor]) -> StageOutputs:
         raise NotImplementedError
 
-    def loss(self, feats: Tuple[Tensor], batch_data_samples: OptSampleList,
+    def loss(self,
+             feats: Tuple[Tensor],
+             batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
-        """Sum over stages of the masked L2 losses of eqs. 3 (``loss_joint``) and 4
-        (``loss_limb``)."""
+        """Sum over stages of the masked L2 losses of eqs. 3 (``loss_heatmap``) and 4
+        (``loss_paf``)."""
         heatmaps, pafs = self.forward(feats)
         gt_heatmaps = torch.stack([d.gt_fields.heatmaps for d in batch_data_samples])
         gt_pafs = torch.stack([d.gt_fields.pafs for d in batch_data_samples])
@@ -73,29 +94,33 @@ class BasePAFHead(BaseHead):
         else:
             mask = None
         return dict(
-            loss_joint=sum(self.loss_heatmap(hm, gt_heatmaps, mask=mask) for hm in heatmaps),
-            loss_limb=sum(self.loss_paf(paf, gt_pafs, mask=mask) for paf in pafs))
+            loss_heatmap=sum(self.loss_heatmap(hm, gt_heatmaps, mask=mask) for hm in heatmaps),
+            loss_paf=sum(self.loss_paf(paf, gt_pafs, mask=mask) for paf in pafs))
 
-    @staticmethod
-    def flip_outputs(heatmaps: Tensor, pafs: Tensor) -> Tuple[Tensor, Tensor]:
-        """Maps of a mirrored image -> maps of the original: left/right channels swapped,
-        images mirrored, the fields' x component negated. ``(N, 19, H, W)``, ``(N, 38, H, W)``."""
-        keypoint_order = [*OPENPOSE_FLIP_INDICES.tolist(), *range(18, heatmaps.shape[1])]
-        heatmaps = heatmaps[:, keypoint_order].flip(-1)
-        n, _, h, w = pafs.shape
-        pafs = pafs.reshape(n, -1, 2, h, w)[:, LIMB_FLIP_INDICES.tolist()].flip(-1)
-        pafs = pafs * pafs.new_tensor([-1.0, 1.0]).reshape(1, 1, 2, 1, 1)
-        return heatmaps, pafs.reshape(n, -1, h, w)
+    def flip_outputs(self, heatmaps: Tensor, pafs: Tensor,
+                     flip_indices: Sequence[int]) -> Tuple[Tensor, Tensor]:
+        """Maps of a mirrored image -> maps of the original: images mirrored, keypoint and limb
+        channels swapped (the decoder's skeleton maps the dataset's ``flip_indices`` to its
+        channels), the fields' x component negated. ``(N, M + 1, H, W)``, ``(N, 2 L, H, W)``."""
+        keypoint_order, limb_order = self.decoder.skeleton.flip_orders(flip_indices)
+        keypoint_order += range(len(keypoint_order), heatmaps.shape[1])  # the background
+        # no shift: the codec's pixel centres make the mirror exact
+        return (flip_heatmaps(heatmaps, keypoint_order, 'heatmap', shift_heatmap=False),
+                flip_heatmaps(pafs, limb_order, 'offset', shift_heatmap=False))
 
     def predict(self, feats, batch_data_samples: OptSampleList, test_cfg: ConfigType = {}):
         """People in each image of the batch (class doc for ``test_cfg``).
 
         Returns:
-            list[InstanceData] with ``keypoints`` (N, 17, 2) in input pixels, ``keypoint_scores``
-            (N, 17) and ``bbox_scores`` (N,) person scores; with ``output_heatmaps``, also a
+            list[InstanceData] with ``keypoints`` (N, K, 2) in input pixels, ``keypoint_scores``
+            (N, K) and ``bbox_scores`` (N,) person scores; with ``output_heatmaps``, also a
             list of ``PixelData(heatmaps, pafs)``.
         """
         flip_test = test_cfg.get('flip_test', False)
+        if flip_test and 'flip_indices' not in batch_data_samples[0].metainfo:
+            raise KeyError(f'{type(self).__name__}.predict: the flip test needs the dataset\'s '
+                           'flip_indices in the samples\' metainfo (the meta_keys of the test '
+                           'pipeline\'s PackPoseInputs)')
         if not test_cfg.get('multiscale_test', False):
             feats = [feats]
         size = None
@@ -108,17 +133,21 @@ class BasePAFHead(BaseHead):
         for scale_feats in feats:
             if flip_test:
                 heatmaps, pafs = (x[-1] for x in self.forward(scale_feats[0]))
-                flip_heatmaps, flip_pafs = self.flip_outputs(
-                    *(x[-1] for x in self.forward(scale_feats[1])))
-                heatmaps, pafs = (heatmaps + flip_heatmaps) / 2, (pafs + flip_pafs) / 2
+                mirrored_heatmaps, mirrored_pafs = self.flip_outputs(
+                    *(x[-1] for x in self.forward(scale_feats[1])),
+                    batch_data_samples[0].metainfo['flip_indices'])
+                heatmaps = (heatmaps + mirrored_heatmaps) / 2
+                pafs = (pafs + mirrored_pafs) / 2
             else:
                 heatmaps, pafs = (x[-1] for x in self.forward(scale_feats))
             scale_heatmaps.append(heatmaps)
             scale_pafs.append(pafs)
         if size is not None:
-            restore = partial(nn.functional.interpolate, size=size[::-1],
-                              mode=test_cfg.get('restore_mode', 'bicubic'),
-                              align_corners=align_corners)
+            restore = partial(
+                nn.functional.interpolate,
+                size=size[::-1],
+                mode=test_cfg.get('restore_mode', 'bicubic'),
+                align_corners=align_corners)
             scale_heatmaps = [restore(x) for x in scale_heatmaps]
             scale_pafs = [restore(x) for x in scale_pafs]
         heatmaps = aggregate_heatmaps(scale_heatmaps, size, align_corners, mode='average')
@@ -133,16 +162,57 @@ class BasePAFHead(BaseHead):
         return preds
 
     def decode(self, batch_outputs: Tuple[Tensor, Tensor]) -> List[InstanceData]:
-        """``(heatmaps (B, 19, H, W), pafs (B, 38, H, W))`` -> one ``InstanceData`` per image."""
+        """``(heatmaps (B, M + 1, H, W), pafs (B, 2 L, H, W))`` -> one ``InstanceData`` per
+        image."""
         if self.decoder is None:
             raise RuntimeError(f'{type(self).__name__} has no decoder: set `decoder` in its '
                                'config to predict')
         preds = []
         for heatmaps, pafs in zip(*(to_numpy(x) for x in batch_outputs)):
             keypoints, scores, instance_scores = self.decoder.decode(heatmaps, pafs)
-            preds.append(InstanceData(keypoints=keypoints, keypoint_scores=scores,
-                                      bbox_scores=instance_scores))
+            preds.append(
+                InstanceData(
+                    keypoints=keypoints, keypoint_scores=scores, bbox_scores=instance_scores))
         return preds
+
+    def output_names(self) -> List[str]:
+        """Names of the tensors of :meth:`forward` in their flattened order (depth first, as an
+        ONNX export lists them): ``heatmaps_stage{i}`` for each of the ``num_stages`` stages, then
+        ``pafs_stage{i}``."""
+        stages = range(self.num_stages)
+        return [f'heatmaps_stage{i}' for i in stages] + [f'pafs_stage{i}' for i in stages]
+
+    def perfect_outputs(self, gt_instances: InstanceData, featmap_sizes: List[Tuple[int, int]],
+                        input_shape: Tuple[int, int]) -> StageOutputs:
+        """What :meth:`forward` would return for one image if every stage were exact: the
+        decoder's codec encoding of ``gt_instances`` at the maps' size and stride. Decoding them
+        is the decode oracle; the benchmarks time it as a trained model's post-processing.
+
+        Args:
+            gt_instances (InstanceData): ``keypoints`` ``(N, K, 2)`` in input pixels and
+                ``keypoints_visible`` ``(N, K)`` of the dataset's keypoints (tensors or arrays).
+            featmap_sizes (list[tuple[int, int]]): ``(H, W)`` of each stage's maps (all alike).
+            input_shape (tuple[int, int]): ``(H_in, W_in)`` of the network input (the batch's,
+                padding included); the maps' stride is ``H_in / H``, rounded.
+
+        Returns:
+            tuple: two lists with one tensor per entry of ``featmap_sizes``, the
+            ``(1, M + 1, H, W)`` heatmaps and the ``(1, 2 L, H, W)`` fields (CPU, float32).
+        """
+        if self.decoder_cfg is None:
+            raise RuntimeError(f'{type(self).__name__} has no decoder: set `decoder` in its '
+                               'config to encode perfect outputs')
+        height, width = featmap_sizes[-1]
+        stride = round(input_shape[0] / height)
+        encoder = KEYPOINT_CODECS.build(
+            dict(
+                self.decoder_cfg,
+                input_size=(width * stride, height * stride),
+                heatmap_size=(width, height)))
+        maps = encoder.encode(
+            to_numpy(gt_instances.keypoints), to_numpy(gt_instances.keypoints_visible))
+        heatmaps, pafs = (torch.from_numpy(maps[key])[None] for key in ('heatmaps', 'pafs'))
+        return [heatmaps] * len(featmap_sizes), [pafs] * len(featmap_sizes)
 
 
 class MapOutput(nn.Conv2d):
@@ -162,8 +232,11 @@ PAF_HEAD_INIT = [
 ]
 
 
-def conv_stack(in_channels: int, channels: Sequence[int], kernel_sizes: Sequence[int],
-               out_channels: int, norm_cfg: OptConfigType = None) -> nn.Sequential:
+def conv_stack(in_channels: int,
+               channels: Sequence[int],
+               kernel_sizes: Sequence[int],
+               out_channels: int,
+               norm_cfg: OptConfigType = None) -> nn.Sequential:
     """Convs with ReLU of the given widths and kernels, then a 1x1 conv to ``out_channels``
     without activation: OpenPose's stage branches. Padding keeps the resolution; ``norm_cfg``
     (none in OpenPose) adds norm layers to all but the output conv."""

@@ -1,22 +1,23 @@
 """SMPR's dense pose regression head (Lin et al., "SMPR: Single-Stage Multi-Person Pose
 Regression", Fig. 3), shared over the FPN levels P3-P7."""
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, Scale
 from mmcv.ops import DeformConv2d
-from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
-from mmdet.utils import reduce_mean
 from mmengine.structures import InstanceData
 from mmpose.models.heads.base_head import BaseHead
+from mmpose.models.task_modules.prior_generators import MlvlPointGenerator
+from mmpose.models.utils import filter_scores_and_topk
 from mmpose.registry import MODELS, TASK_UTILS
+from mmpose.utils import reduce_mean
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor
 
-from ..codecs.openpose_skeleton import COCO_FLIP_INDICES
 from ..post_processing import keypoint_boxes, pose_nms
+from ..task_modules import SMPRTargets
 
 HeadOutputs = Tuple[List[Tensor], List[Tensor], List[Tensor], List[Tensor]]
 
@@ -52,7 +53,8 @@ class SMPRHead(BaseHead):
     ``nms_pre`` best locations with a person score above ``score_thr``; refined poses decoded in
     input pixels; candidates of the flipped image (``flip_test``) and of other scales
     (``multiscale_test``) merged; ``pose_nms`` with ``nms`` (Soft-NMS, IoU 0.3 by default);
-    at most ``max_per_img`` people.
+    at most ``max_per_img`` people. The flip test swaps left and right keypoints by the
+    ``flip_indices`` of the samples' metainfo (the dataset's, as mmpose's heads read them).
 
     Args:
         num_keypoints (int): ``K``. Defaults to 17 (COCO).
@@ -66,53 +68,56 @@ class SMPRHead(BaseHead):
         norm_cfg (dict): Norm of the tower and heatmap convs. Defaults to GN with 32 groups.
         oks_positives_of (str): Whose OKS picks the refinement positives: ``'initial'`` (the
             authors' code) or ``'refined'`` poses (the paper's Sec. III-E wording).
-        assigner (dict): Target assigner config.
+        assigner (dict): Target assigner config; its ``metainfo`` names the dataset whose OKS
+            sigmas weigh the keypoints (COCO's by default).
         loss_cls, loss_heatmap, loss_kpt_init, loss_kpt_refine, loss_pose_score (dict): Losses
             with the paper's weights 1, 4, 0.05, 0.1 and 1.
-        flip_indices (sequence of int): Keypoint swap of a mirrored image for the flip test.
         init_cfg (dict | list[dict], optional): Initialization config.
     """
 
-    def __init__(self,
-                 num_keypoints: int = 17,
-                 in_channels: int = 256,
-                 feat_channels: int = 256,
-                 stacked_convs: int = 4,
-                 strides: Sequence[int] = (8, 16, 32, 64, 128),
-                 deform_groups: int = 4,
-                 heatmap_channels: int = 128,
-                 heatmap_convs: int = 2,
-                 norm_cfg: ConfigType = dict(type='GN', num_groups=32, requires_grad=True),
-                 oks_positives_of: str = 'initial',
-                 assigner: ConfigType = dict(type='SMPRAssigner'),
-                 loss_cls: ConfigType = dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0,
-                                             alpha=0.25, loss_weight=1.0),
-                 loss_heatmap: ConfigType = dict(type='mmdet.FocalLoss', use_sigmoid=True,
-                                                 gamma=2.0, alpha=0.25, loss_weight=4.0),
-                 loss_kpt_init: ConfigType = dict(type='mmdet.L1Loss', loss_weight=0.05),
-                 loss_kpt_refine: ConfigType = dict(type='mmdet.L1Loss', loss_weight=0.1),
-                 loss_pose_score: ConfigType = dict(type='BCELoss', loss_weight=1.0),
-                 flip_indices: Sequence[int] = COCO_FLIP_INDICES,
-                 init_cfg: OptConfigType = dict(
-                     type='Normal', layer=['Conv2d', 'DeformConv2d'], std=0.01,
-                     override=[
-                         dict(type='Normal', name='cls_out', std=0.01, bias_prob=0.01),
-                         dict(type='Normal', name='heatmap_out', std=0.01, bias_prob=0.01),
-                         dict(type='Normal', name='dcn_offset', std=0.1),
-                     ])) -> None:
+    def __init__(
+        self,
+        num_keypoints: int = 17,
+        in_channels: int = 256,
+        feat_channels: int = 256,
+        stacked_convs: int = 4,
+        strides: Sequence[int] = (8, 16, 32, 64, 128),
+        deform_groups: int = 4,
+        heatmap_channels: int = 128,
+        heatmap_convs: int = 2,
+        norm_cfg: ConfigType = dict(type='GN', num_groups=32, requires_grad=True),
+        oks_positives_of: str = 'initial',
+        assigner: ConfigType = dict(type='SMPRAssigner'),
+        loss_cls: ConfigType = dict(
+            type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+        loss_heatmap: ConfigType = dict(
+            type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=4.0),
+        loss_kpt_init: ConfigType = dict(type='mmdet.L1Loss', loss_weight=0.05),
+        loss_kpt_refine: ConfigType = dict(type='mmdet.L1Loss', loss_weight=0.1),
+        loss_pose_score: ConfigType = dict(type='BCELoss', loss_weight=1.0),
+        init_cfg: OptConfigType = dict(
+            type='Normal',
+            layer=['Conv2d', 'DeformConv2d'],
+            std=0.01,
+            override=[
+                dict(type='Normal', name='cls_out', std=0.01, bias_prob=0.01),
+                dict(type='Normal', name='heatmap_out', std=0.01, bias_prob=0.01),
+                dict(type='Normal', name='dcn_offset', std=0.1),
+            ])
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if oks_positives_of not in ('initial', 'refined'):
             raise ValueError(f"SMPRHead: oks_positives_of must be 'initial' or 'refined', "
                              f'got {oks_positives_of!r}')
-        if len(flip_indices) != num_keypoints:
-            raise ValueError(f'SMPRHead: flip_indices has {len(flip_indices)} entries for '
-                             f'{num_keypoints} keypoints')
         self.num_keypoints = num_keypoints
         self.strides = tuple(strides)
         self.oks_positives_of = oks_positives_of
-        self.flip_indices = list(flip_indices)
         self.point_generator = MlvlPointGenerator(self.strides, offset=0.5)
         self.assigner = TASK_UTILS.build(assigner)
+        sigmas = getattr(self.assigner, 'sigmas', None)
+        if sigmas is not None and len(sigmas) != num_keypoints:
+            raise ValueError(f"SMPRHead: the assigner's metainfo has {len(sigmas)} OKS sigmas "
+                             f'for {num_keypoints} keypoints')
 
         def tower(first: int, width: int, depth: int) -> nn.Sequential:
             return nn.Sequential(*[
@@ -125,10 +130,10 @@ class SMPRHead(BaseHead):
         self.reg_convs = tower(in_channels, feat_channels, stacked_convs)
         self.init_out = nn.Conv2d(feat_channels, num_offsets, 3, padding=1)
         self.dcn_offset = nn.Conv2d(num_offsets, deform_groups * 2 * 9, 1, bias=False)
-        self.dcn_cls = DeformConv2d(feat_channels, feat_channels, 3, padding=1,
-                                    deform_groups=deform_groups)
-        self.dcn_reg = DeformConv2d(feat_channels, feat_channels, 3, padding=1,
-                                    deform_groups=deform_groups)
+        self.dcn_cls = DeformConv2d(
+            feat_channels, feat_channels, 3, padding=1, deform_groups=deform_groups)
+        self.dcn_reg = DeformConv2d(
+            feat_channels, feat_channels, 3, padding=1, deform_groups=deform_groups)
         self.cls_out = nn.Conv2d(feat_channels, 1, 3, padding=1)
         self.refine_out = nn.Conv2d(feat_channels, num_offsets, 3, padding=1)
         self.pose_score_out = nn.Conv2d(feat_channels, 1, 3, padding=1)
@@ -172,11 +177,11 @@ class SMPRHead(BaseHead):
         return self.cls_out(cls_feat), self.pose_score_out(reg_feat), init, refined
 
     def locations(self, featmap_sizes: List[torch.Size],
-                   device: torch.device) -> Tuple[Tensor, Tensor, Tensor]:
+                  device: torch.device) -> Tuple[Tensor, Tensor, Tensor]:
         """``(P, 2)`` location centres in input pixels, ``(P,)`` strides and ``(P,)`` levels."""
         points = self.point_generator.grid_priors(featmap_sizes, device=device, with_stride=True)
         level_inds = torch.cat([
-            torch.full((len(p),), i, dtype=torch.long, device=device) for i, p in enumerate(points)
+            torch.full((len(p), ), i, dtype=torch.long, device=device) for i, p in enumerate(points)
         ])
         points = torch.cat(points)
         return points[:, :2], points[:, 2], level_inds
@@ -188,17 +193,19 @@ class SMPRHead(BaseHead):
 
     def _flatten_offsets(self, maps: List[Tensor]) -> Tensor:
         """Per-level ``(N, 2K, H_l, W_l)`` offsets -> ``(N, P, K, 2)``."""
-        return torch.cat([m.flatten(2) for m in maps], dim=2).transpose(1, 2).unflatten(
-            2, (self.num_keypoints, 2))
+        return torch.cat([m.flatten(2) for m in maps],
+                         dim=2).transpose(1, 2).unflatten(2, (self.num_keypoints, 2))
 
     # -------------------------------------------------------------------------------------- loss
-    def loss(self, feats: Tuple[Tensor], batch_data_samples: OptSampleList,
+    def loss(self,
+             feats: Tuple[Tensor],
+             batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
         """The five losses of eq. 5 for a batch; ``gt_instance_labels`` of each sample holds
         ``keypoints``, ``keypoints_visible`` and ``areas`` in input pixels."""
         cls_logits, score_logits, init, refined = self.forward(feats)
         points, strides, level_inds = self.locations([m.shape[2:] for m in cls_logits],
-                                                      cls_logits[0].device)
+                                                     cls_logits[0].device)
         cls_logits, score_logits = self._flatten_logits(cls_logits), \
             self._flatten_logits(score_logits)
         init, refined = self._flatten_offsets(init), self._flatten_offsets(refined)
@@ -226,9 +233,9 @@ class SMPRHead(BaseHead):
         losses['loss_kpt_init'] = self._keypoint_loss(self.loss_kpt_init, init.flatten(0, 1),
                                                       target_offsets, keypoint_weights, oks,
                                                       init_pos)
-        losses['loss_kpt_refine'] = self._keypoint_loss(self.loss_kpt_refine,
-                                                        refined.flatten(0, 1), target_offsets,
-                                                        keypoint_weights, oks, final_pos)
+        losses['loss_kpt_refine'] = self._keypoint_loss(self.loss_kpt_refine, refined.flatten(0, 1),
+                                                        target_offsets, keypoint_weights, oks,
+                                                        final_pos)
         # pose score target: the OKS, at the final positives (at the initial ones while there are
         # none, as the authors do)
         score_pos = final_pos if final_pos.any() else init_pos
@@ -250,8 +257,8 @@ class SMPRHead(BaseHead):
         if not positive.any():
             return pred.sum() * 0
         weights = keypoint_weights[positive][..., None] * oks[positive][:, None, None]
-        return loss_fn(pred[positive], target[positive], weights.expand(-1, -1, 2),
-                       avg_factor=avg_factor)
+        return loss_fn(
+            pred[positive], target[positive], weights.expand(-1, -1, 2), avg_factor=avg_factor)
 
     def _heatmap_loss(self, p3: Tensor, batch_data_samples: OptSampleList) -> Tensor:
         """Focal loss of the auxiliary keypoint heatmap on P3, averaged over keypoint pixels."""
@@ -262,11 +269,15 @@ class SMPRHead(BaseHead):
             for sample in batch_data_samples
         ]).to(logits.device).flatten()
         num_keypoint_pixels = (labels < self.num_keypoints).sum().item() + len(batch_data_samples)
-        return self.loss_heatmap(logits.permute(0, 2, 3, 1).reshape(-1, self.num_keypoints),
-                                 labels, avg_factor=num_keypoint_pixels)
+        return self.loss_heatmap(
+            logits.permute(0, 2, 3, 1).reshape(-1, self.num_keypoints),
+            labels,
+            avg_factor=num_keypoint_pixels)
 
     # -------------------------------------------------------------------------------- prediction
-    def predict(self, feats, batch_data_samples: OptSampleList,
+    def predict(self,
+                feats,
+                batch_data_samples: OptSampleList,
                 test_cfg: ConfigType = {}) -> List[InstanceData]:
         """Poses of each image in input pixels.
 
@@ -275,7 +286,7 @@ class SMPRHead(BaseHead):
                 image), with ``test_cfg['multiscale_test']`` one such entry per scale, the first at
                 the scale of ``input_size`` and the others at ``metainfo['aug_scales']``.
             batch_data_samples (list[PoseDataSample]): Metainfo with ``input_size`` and
-                ``batch_input_shape``.
+                ``batch_input_shape``, and for the flip test the dataset's ``flip_indices``.
             test_cfg (dict): ``score_thr`` (0.05), ``nms_pre`` (1000), ``nms``
                 (``dict(type='soft_nms', iou_threshold=0.3)``), ``max_per_img`` (20),
                 ``flip_test``, ``multiscale_test``.
@@ -294,6 +305,16 @@ class SMPRHead(BaseHead):
         if len(feats) != len(scales):
             raise ValueError(f'SMPRHead.predict: {len(feats)} feature sets for scales {scales}')
 
+        flip_indices = None
+        if test_cfg.get('flip_test', False):
+            flip_indices = metainfo.get('flip_indices')
+            if flip_indices is None or len(flip_indices) != self.num_keypoints:
+                raise ValueError(
+                    f'SMPRHead.predict: the flip test needs the flip_indices of '
+                    f"{self.num_keypoints} keypoints in the metainfo (the dataset's, packed by "
+                    f'PackPoseInputs), got {flip_indices}')
+            flip_indices = list(flip_indices)
+
         candidates = [[] for _ in batch_data_samples]
         for scale_feats, scale in zip(feats, scales):
             views = [(scale_feats, False)]
@@ -308,7 +329,7 @@ class SMPRHead(BaseHead):
                     if flipped:
                         # the batch was mirrored whole, padding included
                         width = round(sample.metainfo['batch_input_shape'][1] * scale)
-                        keypoints = keypoints[:, self.flip_indices]
+                        keypoints = keypoints[:, flip_indices]
                         keypoints[..., 0] = width - 1 - keypoints[..., 0]
                     candidates[i].append((keypoints / scale, scores))
 
@@ -320,16 +341,21 @@ class SMPRHead(BaseHead):
             keep, kept_scores = pose_nms(keypoints, scores, nms_cfg,
                                          test_cfg.get('max_per_img', 20))
             keypoints = keypoints[keep]
-            results.append(InstanceData(
-                keypoints=keypoints.cpu().numpy(),
-                keypoint_scores=kept_scores[:, None].expand(-1, self.num_keypoints).cpu().numpy(),
-                bbox_scores=kept_scores.cpu().numpy(),
-                bboxes=keypoint_boxes(keypoints).cpu().numpy()
-                if len(keypoints) else np.zeros((0, 4), np.float32)))
+            results.append(
+                InstanceData(
+                    keypoints=keypoints.cpu().numpy(),
+                    keypoint_scores=kept_scores[:, None].expand(-1,
+                                                                self.num_keypoints).cpu().numpy(),
+                    bbox_scores=kept_scores.cpu().numpy(),
+                    bboxes=keypoint_boxes(keypoints).cpu().numpy() if len(keypoints) else np.zeros(
+                        (0, 4), np.float32)))
         return results
 
-    def candidates(self, cls_logits: List[Tensor], score_logits: List[Tensor],
-                   refined: List[Tensor], test_cfg: ConfigType = {}) -> Tuple[Tensor, Tensor]:
+    def candidates(self,
+                   cls_logits: List[Tensor],
+                   score_logits: List[Tensor],
+                   refined: List[Tensor],
+                   test_cfg: ConfigType = {}) -> Tuple[Tensor, Tensor]:
         """Candidate poses of one image before NMS.
 
         Args:
@@ -339,7 +365,7 @@ class SMPRHead(BaseHead):
 
         Returns:
             tuple: ``(M, K, 2)`` poses in input pixels and their ``(M,)`` scores
-            sigmoid(person) x sigmoid(pose score).
+            sigmoid(person) x sigmoid(pose score), best first per level.
         """
         score_thr = test_cfg.get('score_thr', 0.05)
         nms_pre = test_cfg.get('nms_pre', 1000)
@@ -349,10 +375,75 @@ class SMPRHead(BaseHead):
         for level, stride in enumerate(self.strides):
             person = cls_logits[level].sigmoid().flatten()
             scores = person * score_logits[level].sigmoid().flatten()
+            # as the authors' (mmdetection 1.x FCOS) test: the person score passes ``score_thr``,
+            # the product ranks; zeroed below the threshold, the product is filtered at 0
             scores = torch.where(person > score_thr, scores, scores.new_zeros(()))
-            top = scores.topk(min(nms_pre, len(scores))).indices
-            top = top[scores[top] > 0]
-            offsets = refined[level].flatten(1).T[top].unflatten(1, (self.num_keypoints, 2))
-            all_keypoints.append(points[level][top, None] + offsets * stride)
-            all_scores.append(scores[top])
+            scores, _, _, (level_points, offsets) = filter_scores_and_topk(
+                scores[:, None], 0, nms_pre, results=[points[level], refined[level].flatten(1).T])
+            offsets = offsets.unflatten(1, (self.num_keypoints, 2))
+            all_keypoints.append(level_points[:, None] + offsets * stride)
+            all_scores.append(scores)
         return torch.cat(all_keypoints), torch.cat(all_scores)
+
+    # ------------------------------------------------------------------------- export and oracle
+    def output_names(self) -> List[str]:
+        """Names of the tensors of :meth:`forward` in their flattened order (depth first, as an
+        ONNX export lists them): per kind (``cls``, ``pose_score``, ``init``, ``refined``) one per
+        level, the level named ``p{log2 s}`` by its stride ``s``: ``cls_p3`` ... ``refined_p7``.
+        """
+        levels = [f'p{int(np.log2(stride))}' for stride in self.strides]
+        return [
+            f'{kind}_{level}' for kind in ('cls', 'pose_score', 'init', 'refined')
+            for level in levels
+        ]
+
+    def perfect_targets(self, gt_instances: InstanceData,
+                        featmap_sizes: List[Tuple[int, int]]) -> SMPRTargets:
+        """The assigner's targets of one image when the initial poses are exact: assigned once
+        with empty initial poses, then again with those targets' keypoints as the initial poses,
+        so that every initial positive is also a final positive.
+
+        Args:
+            gt_instances (InstanceData): ``keypoints`` ``(N, K, 2)``, ``keypoints_visible``
+                ``(N, K)`` and ``areas`` ``(N,)`` in input pixels.
+            featmap_sizes (list[tuple[int, int]]): ``(H_l, W_l)`` of every level, P3 first.
+        """
+        points, strides, levels = self.locations(featmap_sizes, torch.device('cpu'))
+        empty = points.new_zeros(len(points), self.num_keypoints, 2)
+        first = self.assigner.assign(points, strides, levels, empty, gt_instances)
+        return self.assigner.assign(points, strides, levels, first.keypoints, gt_instances)
+
+    def perfect_outputs(self,
+                        gt_instances: InstanceData,
+                        featmap_sizes: List[Tuple[int, int]],
+                        input_shape: Tuple[int, int],
+                        logit: float = 10.0) -> HeadOutputs:
+        """What :meth:`forward` would return for one image if it were right wherever
+        :meth:`perfect_targets` puts a target: person and pose-score logits ``+logit`` on the final
+        positives and ``-logit`` elsewhere, initial and refined offsets pointing at the target
+        keypoints. Decoding them is the decode oracle; the benchmarks time it as a trained model's
+        post-processing.
+
+        Args:
+            gt_instances (InstanceData): As :meth:`perfect_targets`.
+            featmap_sizes (list[tuple[int, int]]): As :meth:`perfect_targets`.
+            input_shape (tuple[int, int]): ``(H_in, W_in)`` of the network input; unused (the
+                strides place the levels), taken as every head's ``perfect_outputs`` takes it.
+            logit (float): Magnitude of the score logits. Defaults to 10.
+
+        Returns:
+            tuple: four lists with one tensor per level, as :meth:`forward` returns them for a
+            batch of 1 (CPU): ``(1, 1, H_l, W_l)`` person and pose-score logits,
+            ``(1, 2K, H_l, W_l)`` initial and refined offsets in strides.
+        """
+        targets = self.perfect_targets(gt_instances, featmap_sizes)
+        points, strides, _ = self.locations(featmap_sizes, torch.device('cpu'))
+        logits = torch.where(targets.final_pos, logit, -logit)
+        offsets = ((targets.keypoints - points[:, None]) / strides[:, None, None]).flatten(1)
+        scores, poses, start = [], [], 0
+        for height, width in featmap_sizes:
+            end = start + height * width
+            scores.append(logits[start:end].view(1, 1, height, width))
+            poses.append(offsets[start:end].T.reshape(1, 2 * self.num_keypoints, height, width))
+            start = end
+        return scores, scores, poses, poses

@@ -80,8 +80,8 @@ class MLPENeck(BaseModule):
         num_levels = len(self.in_channels)
 
         def conv(k: int, stride: int = 1) -> ConvModule:
-            return ConvModule(out_channels, out_channels, k, stride=stride, padding=k // 2,
-                              norm_cfg=norm_cfg)
+            return ConvModule(
+                out_channels, out_channels, k, stride=stride, padding=k // 2, norm_cfg=norm_cfg)
 
         self.laterals = nn.ModuleList(
             ConvModule(c, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
@@ -100,8 +100,8 @@ class MLPENeck(BaseModule):
             raise ValueError(f'MLPENeck expects {len(self.in_channels)} levels, got {len(inputs)}')
         laterals: List[torch.Tensor] = [lat(x) for lat, x in zip(self.laterals, inputs)]
         for level in range(len(laterals) - 2, -1, -1):
-            laterals[level] = laterals[level] + self.upsamples[level](
-                laterals[level + 1], laterals[level].shape[-2:])
+            laterals[level] = laterals[level] + self.upsamples[level](laterals[level + 1],
+                                                                      laterals[level].shape[-2:])
         outs = [smooth(x) for smooth, x in zip(self.smooths, laterals)]
         if self.feature_enhancement:
             for level in range(1, len(outs)):

@@ -66,7 +66,9 @@ class GridSampleDeformConv2d(nn.Module):
         sampled = F.grid_sample(
             x.reshape(n * groups, channels // groups, height, width),
             grid.reshape(n * groups, taps * out_h, out_w, 2),
-            mode='bilinear', padding_mode='zeros', align_corners=False)
+            mode='bilinear',
+            padding_mode='zeros',
+            align_corners=False)
         columns = sampled.reshape(n, channels * taps, out_h, out_w)  # (c, tap) as the weight's
         return F.conv2d(columns, self.weight.flatten(1)[:, :, None, None])
 

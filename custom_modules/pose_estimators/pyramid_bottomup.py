@@ -22,7 +22,9 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
     to set them. Everything else is ``BottomupPoseEstimator``'s.
     """
 
-    def forward(self, inputs: Union[Tensor, List[Tensor]], data_samples: OptSampleList = None,
+    def forward(self,
+                inputs: Union[Tensor, List[Tensor]],
+                data_samples: OptSampleList = None,
                 mode: str = 'tensor'):
         if mode == 'predict' and isinstance(inputs, list) and self.test_cfg.get(
                 'multiscale_test', False):

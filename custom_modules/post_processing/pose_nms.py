@@ -29,7 +29,10 @@ def pose_nms(keypoints: Tensor, scores: Tensor, nms_cfg: dict,
     """
     if len(scores) == 0:
         return torch.zeros(0, dtype=torch.long, device=scores.device), scores
-    dets, keep = batched_nms(keypoint_boxes(keypoints), scores,
-                             torch.zeros(len(scores), dtype=torch.long, device=scores.device),
-                             dict(nms_cfg), class_agnostic=True)
+    dets, keep = batched_nms(
+        keypoint_boxes(keypoints),
+        scores,
+        torch.zeros(len(scores), dtype=torch.long, device=scores.device),
+        dict(nms_cfg),
+        class_agnostic=True)
     return keep[:max_per_img], dets[:max_per_img, -1]

@@ -4,12 +4,9 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
-# COCO's per-keypoint OKS constants (sigma; kappa = 2 * sigma), nose to right ankle.
-COCO_SIGMAS = (0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107,
-               0.107, 0.087, 0.087, 0.089, 0.089)
 
-
-def pseudo_boxes(keypoints: Tensor, visible: Tensor,
+def pseudo_boxes(keypoints: Tensor,
+                 visible: Tensor,
                  min_size: float = 1.0) -> Tuple[Tensor, Tensor]:
     """The tight box of each person's visible keypoints (SMPR's "pseudo box", Sec. III-C).
 
@@ -43,13 +40,13 @@ def keypoint_oks(pred: Tensor, gt: Tensor, visible: Tensor, areas: Tensor,
         gt (Tensor): ``(N, K, 2)`` ground-truth keypoints in pixels.
         visible (Tensor): ``(N, K)`` ground-truth visibility (> 0 counts).
         areas (Tensor): ``(N,)`` person areas in square pixels (COCO's segmentation area).
-        sigmas (Tensor): ``(K,)`` per-keypoint sigmas.
+        sigmas (Tensor): ``(K,)`` per-keypoint sigmas (the dataset metainfo's ``sigmas``).
 
     Returns:
         Tensor: ``(P, N)`` OKS in [0, 1]; 0 for a person with no visible keypoint.
     """
     vis = (visible > 0).to(pred.dtype)
-    d2 = ((pred[:, None] - gt[None]) ** 2).sum(-1)  # (P, N, K)
-    scale = 2 * areas.clamp(min=1e-6)[:, None] * (2 * sigmas[None]) ** 2  # (N, K)
+    d2 = ((pred[:, None] - gt[None])**2).sum(-1)  # (P, N, K)
+    scale = 2 * areas.clamp(min=1e-6)[:, None] * (2 * sigmas[None])**2  # (N, K)
     similarity = torch.exp(-d2 / scale[None])
     return (similarity * vis[None]).sum(-1) / vis.sum(-1).clamp(min=1)[None]

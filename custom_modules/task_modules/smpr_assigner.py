@@ -1,12 +1,13 @@
 """SMPR's training targets, kept apart from the head's forward pass."""
-from typing import NamedTuple, Sequence, Tuple
+from typing import NamedTuple, Sequence, Tuple, Union
 
 import torch
 from mmengine.structures import InstanceData
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import TASK_UTILS
 from torch import Tensor
 
-from .pose_geometry import COCO_SIGMAS, keypoint_oks, pseudo_boxes
+from .pose_geometry import keypoint_oks, pseudo_boxes
 
 INF = 1e8
 
@@ -58,7 +59,11 @@ class SMPRAssigner:
         center_sample_radius (float): Half side of the shrunk box in strides.
         pos_oks_thr (float): OKS threshold of a refinement positive.
         min_box_size (float): Smallest pseudo-box side in pixels.
-        sigmas (sequence of float): Per-keypoint OKS sigmas (COCO's by default).
+        metainfo (str | dict): The dataset's meta information, whose ``sigmas`` (one per keypoint)
+            define the OKS: a dataset config file, as mmpose's ``PoseOKS`` and ``OKSLoss`` take it
+            (``parse_pose_metainfo``: a path that is no file is looked up by its name among
+            mmpose's ``.mim/configs/_base_/datasets``), or the ``dataset_info`` dict of such a
+            file. Defaults to COCO's, ``'configs/_base_/datasets/coco.py'``.
     """
 
     def __init__(self,
@@ -67,12 +72,18 @@ class SMPRAssigner:
                  center_sample_radius: float = 1.5,
                  pos_oks_thr: float = 0.5,
                  min_box_size: float = 1.0,
-                 sigmas: Sequence[float] = COCO_SIGMAS) -> None:
+                 metainfo: Union[str, dict] = 'configs/_base_/datasets/coco.py') -> None:
         self.regress_ranges = tuple(tuple(map(float, r)) for r in regress_ranges)
         self.center_sample_radius = center_sample_radius
         self.pos_oks_thr = pos_oks_thr
         self.min_box_size = min_box_size
-        self.sigmas = tuple(sigmas)
+        meta = parse_pose_metainfo(
+            dict(from_file=metainfo) if isinstance(metainfo, str) else dict(metainfo))
+        sigmas = meta['sigmas'].ravel()
+        if len(sigmas) != meta['num_keypoints']:
+            raise ValueError(f"SMPRAssigner: the metainfo of {meta['dataset_name']!r} has "
+                             f"{len(sigmas)} OKS sigmas for {meta['num_keypoints']} keypoints")
+        self.sigmas = tuple(float(s) for s in sigmas)
 
     def assign(self, points: Tensor, strides: Tensor, level_inds: Tensor, pred_keypoints: Tensor,
                gt_instances: InstanceData) -> SMPRTargets:
@@ -91,18 +102,23 @@ class SMPRAssigner:
             SMPRTargets: the targets at the ``P`` locations.
         """
         num_points, num_keypoints = pred_keypoints.shape[:2]
-        gt_keypoints = torch.as_tensor(gt_instances.keypoints, dtype=points.dtype,
-                                       device=points.device).reshape(-1, num_keypoints, 2)
-        gt_visible = torch.as_tensor(gt_instances.keypoints_visible, dtype=points.dtype,
-                                     device=points.device).reshape(-1, num_keypoints)
+        if num_keypoints != len(self.sigmas):
+            raise ValueError(f'SMPRAssigner: poses of {num_keypoints} keypoints, OKS sigmas of '
+                             f'{len(self.sigmas)} (the metainfo)')
+        gt_keypoints = torch.as_tensor(
+            gt_instances.keypoints, dtype=points.dtype,
+            device=points.device).reshape(-1, num_keypoints, 2)
+        gt_visible = torch.as_tensor(
+            gt_instances.keypoints_visible, dtype=points.dtype,
+            device=points.device).reshape(-1, num_keypoints)
         boxes, valid = pseudo_boxes(gt_keypoints, gt_visible, self.min_box_size)
         gt_keypoints, gt_visible, boxes = gt_keypoints[valid], gt_visible[valid], boxes[valid]
-        areas = torch.as_tensor(gt_instances.areas, dtype=points.dtype,
-                                device=points.device).reshape(-1)[valid]
+        areas = torch.as_tensor(
+            gt_instances.areas, dtype=points.dtype, device=points.device).reshape(-1)[valid]
 
         if len(boxes) == 0:
             return SMPRTargets(
-                torch.full((num_points,), -1, dtype=torch.long, device=points.device),
+                torch.full((num_points, ), -1, dtype=torch.long, device=points.device),
                 torch.zeros(num_points, dtype=torch.bool, device=points.device),
                 points.new_zeros(num_points), points.new_zeros(num_points, num_keypoints, 2),
                 points.new_zeros(num_points, num_keypoints))
@@ -133,7 +149,7 @@ class SMPRAssigner:
             boxes (Tensor): ``(N, 4)`` valid pseudo boxes ``(x1, y1, x2, y2)`` in pixels.
         """
         if len(boxes) == 0:
-            return torch.full((len(points),), -1, dtype=torch.long, device=points.device)
+            return torch.full((len(points), ), -1, dtype=torch.long, device=points.device)
         x, y = points[:, 0:1], points[:, 1:2]  # (P, 1)
         x1, y1, x2, y2 = boxes.T[:, None]  # each (1, N)
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
@@ -162,8 +178,8 @@ class SMPRAssigner:
         """
         height, width = featmap_size
         labels = torch.full((height, width), num_keypoints, dtype=torch.long)
-        keypoints = torch.as_tensor(gt_instances.keypoints, dtype=torch.float32).reshape(
-            -1, num_keypoints, 2)
+        keypoints = torch.as_tensor(
+            gt_instances.keypoints, dtype=torch.float32).reshape(-1, num_keypoints, 2)
         visible = torch.as_tensor(gt_instances.keypoints_visible).reshape(-1, num_keypoints) > 0
         cols = torch.round((keypoints[..., 0] - stride / 2) / stride).long()
         rows = torch.round((keypoints[..., 1] - stride / 2) / stride).long()

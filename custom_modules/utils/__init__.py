@@ -1,18 +1,12 @@
-from .benchmark import emit_report, interleaved_medians_ms, markdown_table, synchronized
-from .checkpoint_compat import (allow_openmmlab_checkpoint_globals,
-                                openmmlab_checkpoint_globals)
+from .checkpoint_compat import allow_openmmlab_checkpoint_globals, openmmlab_checkpoint_globals
 from .dist_utils import (PeerLostError, destroy_distributed, explain_lost_peers, first_slurm_host,
                          setup_cpu_distributed, slurm_to_torch_environment)
 from .runner_cli import (enable_visualization, explain_unregistered_types, latest_checkpoint,
                          set_work_dir)
-from .synthetic_scenes import load_templates, make_scene, scene_instances
-from .tensor_forward import TensorForward, build_network, count_macs, flatten_tensors
 
 __all__ = [
     'allow_openmmlab_checkpoint_globals', 'openmmlab_checkpoint_globals', 'setup_cpu_distributed',
-    'destroy_distributed', 'first_slurm_host', 'slurm_to_torch_environment',
-    'PeerLostError', 'explain_lost_peers',
-    'enable_visualization', 'explain_unregistered_types', 'latest_checkpoint', 'set_work_dir', 'interleaved_medians_ms', 'markdown_table',
-    'load_templates', 'make_scene', 'scene_instances', 'emit_report', 'TensorForward', 'flatten_tensors',
-    'build_network', 'count_macs', 'synchronized'
+    'destroy_distributed', 'first_slurm_host', 'slurm_to_torch_environment', 'PeerLostError',
+    'explain_lost_peers', 'enable_visualization', 'explain_unregistered_types', 'latest_checkpoint',
+    'set_work_dir'
 ]

@@ -13,9 +13,10 @@ every mmengine loader benefits:
 
 1. the data classes such a checkpoint holds are added to torch's allow-list of safe globals
    (``torch.serialization.add_safe_globals``);
-2. ``HistoryBuffer`` pickles its statistics methods (``mean``, ``max``, ...) by name. mmengine pickles
-   the functions themselves, which protocol 2 writes as ``getattr(HistoryBuffer, 'mean')``, and
-   ``getattr`` can never be allow-listed: it reaches any attribute of any loaded object.
+2. ``HistoryBuffer`` pickles its statistics methods (``mean``, ``max``, ...) by name. mmengine
+   pickles the functions themselves, which protocol 2 writes as
+   ``getattr(HistoryBuffer, 'mean')``, and ``getattr`` can never be allow-listed: it reaches
+   any attribute of any loaded object.
 
 A checkpoint holding anything else (e.g. one written by plain mmengine, with those ``getattr``
 calls) still fails with torch's own message naming the offending global. For a checkpoint from a

@@ -44,8 +44,10 @@ def first_slurm_host(nodelist: str) -> str:
         ValueError: For an empty or unbalanced list, naming ``SLURM_NODELIST``.
     """
     if shutil.which('scontrol'):
-        hosts = subprocess.run(['scontrol', 'show', 'hostnames', nodelist], capture_output=True,
-                               text=True, check=True).stdout.split()
+        hosts = subprocess.run(['scontrol', 'show', 'hostnames', nodelist],
+                               capture_output=True,
+                               text=True,
+                               check=True).stdout.split()
         if hosts:
             return hosts[0]
     nodelist = nodelist.strip()
@@ -70,15 +72,18 @@ def slurm_to_torch_environment(slurm_env: Mapping[str, str],
     Raises:
         KeyError: Naming the Slurm variables that are missing (not started by ``srun``).
     """
-    missing = [name for name in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
-               if name not in slurm_env]
+    missing = [
+        name for name in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST') if name not in slurm_env
+    ]
     if missing:
         raise KeyError(f'--launcher slurm: {", ".join(missing)} not set; start the job with srun '
                        '(tools/slurm_train.sh), or use tools/dist_train.sh (--launcher pytorch)')
-    return dict(RANK=slurm_env['SLURM_PROCID'], WORLD_SIZE=slurm_env['SLURM_NTASKS'],
-                LOCAL_RANK=slurm_env.get('SLURM_LOCALID', '0'),
-                MASTER_ADDR=first_slurm_host(slurm_env['SLURM_NODELIST']),
-                MASTER_PORT=str(port or slurm_env.get('MASTER_PORT', 29500)))
+    return dict(
+        RANK=slurm_env['SLURM_PROCID'],
+        WORLD_SIZE=slurm_env['SLURM_NTASKS'],
+        LOCAL_RANK=slurm_env.get('SLURM_LOCALID', '0'),
+        MASTER_ADDR=first_slurm_host(slurm_env['SLURM_NODELIST']),
+        MASTER_PORT=str(port or slurm_env.get('MASTER_PORT', 29500)))
 
 
 def setup_cpu_distributed(cfg: Config) -> bool:

@@ -31,7 +31,10 @@ def enable_visualization(cfg: Config, args: argparse.Namespace, config_path: str
         raise KeyError(f'{config_path}: --show/--show-dir need '
                        '`default_hooks.visualization=dict(type="PoseVisualizationHook")`')
     cfg.default_hooks.visualization.update(
-        enable=True, show=args.show, wait_time=args.wait_time, out_dir=args.show_dir,
+        enable=True,
+        show=args.show,
+        wait_time=args.wait_time,
+        out_dir=args.show_dir,
         interval=args.interval)
 
 
@@ -72,6 +75,8 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
         return None
     found = str(max(numbered)[2])
     if named:
-        print_log(f'{pointer} names {named}, which does not exist; resuming from {found}',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            f'{pointer} names {named}, which does not exist; resuming from {found}',
+            logger='current',
+            level=logging.WARNING)
     return found

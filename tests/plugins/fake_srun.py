@@ -42,11 +42,18 @@ def main() -> int:
     nodelist = os.environ.get('FAKE_SRUN_NODELIST', 'localhost')
     tasks = []
     for rank in range(ntasks):
-        env = dict(os.environ, SLURM_JOB_ID='1', SLURM_PROCID=str(rank), SLURM_NTASKS=str(ntasks),
-                   SLURM_LOCALID=str(rank % per_node), SLURM_NODEID=str(rank // per_node),
-                   SLURM_NNODES=str(-(-ntasks // per_node)), SLURM_NODELIST=nodelist,
-                   SLURM_JOB_NODELIST=nodelist, SLURM_JOB_NAME=options.get('job-name', ''),
-                   SLURM_CPUS_PER_TASK=options.get('cpus-per-task', '1'))
+        env = dict(
+            os.environ,
+            SLURM_JOB_ID='1',
+            SLURM_PROCID=str(rank),
+            SLURM_NTASKS=str(ntasks),
+            SLURM_LOCALID=str(rank % per_node),
+            SLURM_NODEID=str(rank // per_node),
+            SLURM_NNODES=str(-(-ntasks // per_node)),
+            SLURM_NODELIST=nodelist,
+            SLURM_JOB_NODELIST=nodelist,
+            SLURM_JOB_NAME=options.get('job-name', ''),
+            SLURM_CPUS_PER_TASK=options.get('cpus-per-task', '1'))
         tasks.append(subprocess.Popen(command, env=env))
     kill_on_bad_exit = options.get('kill-on-bad-exit') == '1'
     while any(task.poll() is None for task in tasks):

@@ -28,7 +28,9 @@ class FreezeNormHook(Hook):
 class RecordLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        losses = {name: float(torch.as_tensor(value)) for name, value in outputs.items()
-                  if name.startswith('loss')}
+        losses = {
+            name: float(torch.as_tensor(value))
+            for name, value in outputs.items() if name.startswith('loss')
+        }
         with open(osp.join(runner.work_dir, f'losses_rank{runner.rank}.jsonl'), 'a') as f:
             f.write(json.dumps(dict(iter=runner.iter + 1, **losses)) + '\n')

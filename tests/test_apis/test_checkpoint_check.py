@@ -57,9 +57,10 @@ def test_every_kind_of_difference_is_counted_and_named():
 def test_long_lists_are_cut_to_three_examples(tmp_path):
     path = tmp_path / 'backbone_only.pth'
     torch.save({'state_dict': {f'layer{i}.weight': torch.zeros(1) for i in range(5)}}, path)
-    with pytest.raises(CheckpointMismatchError,
-                       match=rf'^{re.escape(str(path))}: .*; not in the model: 5 of its 5 weights '
-                             r'\(e\.g\. layer0\.weight, layer1\.weight, layer2\.weight, \.\.\.\)'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=rf'^{re.escape(str(path))}: .*; not in the model: 5 of its 5 weights '
+            r'\(e\.g\. layer0\.weight, layer1\.weight, layer2\.weight, \.\.\.\)'):
         check_checkpoint_matches(Net(), path)
 
 
@@ -70,23 +71,24 @@ def test_a_file_without_a_state_dict_is_named(tmp_path):
         check_checkpoint_matches(Net(), path)
 
 
-def test_init_pose_model_loads_a_matching_checkpoint_with_its_dataset_meta(demo_config,
-                                                                          tmp_path):
+def test_init_pose_model_loads_a_matching_checkpoint_with_its_dataset_meta(demo_config, tmp_path):
     from mmpose.apis import init_model
     source = init_model(str(demo_config), None, device='cpu')
     meta = dict(source.dataset_meta, dataset_name='saved_with_the_checkpoint')
     path = tmp_path / 'hsr.pth'
     torch.save({'state_dict': source.state_dict(), 'meta': {'dataset_meta': meta}}, path)
     model = init_pose_model(str(demo_config), str(path))
-    assert all(torch.equal(value, source.state_dict()[name])
-               for name, value in model.state_dict().items())
+    assert all(
+        torch.equal(value,
+                    source.state_dict()[name]) for name, value in model.state_dict().items())
     assert model.dataset_meta['dataset_name'] == 'saved_with_the_checkpoint'
     assert not model.training
 
     state = source.state_dict()
     state['head.final_layer.weight'] = state['head.final_layer.weight'][:16]
     torch.save({'state_dict': state}, path)
-    with pytest.raises(CheckpointMismatchError,
-                       match=rf'{re.escape(str(demo_config))} \(TopdownPoseEstimator\): with '
-                             r'another shape: 1 \(e\.g\. head\.final_layer\.weight \[16, '):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=rf'{re.escape(str(demo_config))} \(TopdownPoseEstimator\): with '
+            r'another shape: 1 \(e\.g\. head\.final_layer\.weight \[16, '):
         init_pose_model(str(demo_config), str(path))

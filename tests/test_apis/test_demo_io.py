@@ -10,11 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from custom_modules.apis import (InputError, open_inputs, process_inputs, write_image,
-                                 write_people)
+from custom_modules.apis import InputError, open_inputs, process_inputs, write_image, write_people
 from custom_modules.apis.demo_io import write_atomically
-from custom_modules.datasets.image_file import (ImageFileError, jpeg_is_complete,
-                                                read_image_file)
+from custom_modules.datasets.image_file import ImageFileError, jpeg_is_complete, read_image_file
 
 SAMPLE_IMAGE = Path(__file__).resolve().parents[1] / 'data/coco/000000196141.jpg'
 
@@ -50,11 +48,13 @@ def test_read_image_names_the_file_and_the_reason(tmp_path):
     cases = {
         'empty.png': (b'', 'empty file (0 bytes)'),
         'cut.jpg': (whole[:-5000], f'truncated JPEG (no end-of-image marker FF D9 in its '
-                                   f'{len(whole) - 5000} bytes)'),
+                    f'{len(whole) - 5000} bytes)'),
         'text.jpg': (b'hello, world\n', "not an image OpenCV can decode (starts with "
-                                        "b'hello, w')"),
-        'cut.png': (cv2.imencode('.png', np.eye(64, dtype=np.uint8))[1].tobytes()[:60],
-                    'truncated PNG (no IEND chunk)'),
+                     "b'hello, w')"),
+        'cut.png':
+        (cv2.imencode('.png',
+                      np.eye(64,
+                             dtype=np.uint8))[1].tobytes()[:60], 'truncated PNG (no IEND chunk)'),
     }
     for name, (data, reason) in cases.items():
         (tmp_path / name).write_bytes(data)
@@ -62,8 +62,8 @@ def test_read_image_names_the_file_and_the_reason(tmp_path):
             read_image_file(str(tmp_path / name))
         assert str(error.value).startswith(f'{tmp_path / name}: {reason}')
     (tmp_path / 'whole.jpg').write_bytes(whole)
-    assert np.array_equal(read_image_file(str(tmp_path / 'whole.jpg')),
-                          cv2.imread(str(SAMPLE_IMAGE)))
+    assert np.array_equal(
+        read_image_file(str(tmp_path / 'whole.jpg')), cv2.imread(str(SAMPLE_IMAGE)))
 
 
 def test_folders_without_images_or_with_clashing_names_are_refused(tmp_path):
@@ -90,6 +90,7 @@ def test_write_atomically_leaves_the_old_file_when_interrupted(tmp_path, monkeyp
 
     def killed(*args):
         raise KeyboardInterrupt
+
     monkeypatch.setattr('os.replace', killed)
     with pytest.raises(KeyboardInterrupt):
         write_atomically(path, b'{"image": "b.jpg", "people": [')
@@ -112,8 +113,8 @@ def test_process_inputs_goes_on_after_a_bad_image_and_exits_1(tmp_path, capsys):
         seen.append((name, image.shape, out_image))
         return [{'keypoints': [[1.0, 2.0]]}]
 
-    status = process_inputs(*open_inputs(images), predict, out_dir, draw=False,
-                            skip_existing=True, log_interval=2)
+    status = process_inputs(
+        *open_inputs(images), predict, out_dir, draw=False, skip_existing=True, log_interval=2)
     assert status == 1
     assert seen == [('a.jpg', (8, 10, 3), None), ('c.png', (8, 10, 3), None)]
     assert sorted(p.name for p in out_dir.iterdir()) == ['a.json', 'c.json', 'e.json']

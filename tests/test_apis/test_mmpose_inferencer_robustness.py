@@ -25,8 +25,11 @@ def save_random_checkpoint(config: Path, path: Path) -> Path:
 
 def mln_inferencer(weights: Path):
     from mmpose.apis import MMPoseInferencer
-    return MMPoseInferencer(pose2d=str(MLN_SAMPLE_CONFIG), pose2d_weights=str(weights),
-                            device='cpu', show_progress=False)
+    return MMPoseInferencer(
+        pose2d=str(MLN_SAMPLE_CONFIG),
+        pose2d_weights=str(weights),
+        device='cpu',
+        show_progress=False)
 
 
 def test_it_takes_a_checkpoint_of_another_model_and_runs(demo_config, tmp_path):
@@ -38,10 +41,11 @@ def test_it_takes_a_checkpoint_of_another_model_and_runs(demo_config, tmp_path):
     assert type(model).__name__ == 'PyramidBottomupPoseEstimator'
     image = np.zeros((64, 64, 3), np.uint8)
     assert 'predictions' in next(inferencer(image))  # and it runs
-    with pytest.raises(CheckpointMismatchError,
-                       match=rf'^{re.escape(str(hsr_checkpoint))}: not a checkpoint of '
-                             rf'{re.escape(str(MLN_SAMPLE_CONFIG))} '
-                             r'\(PyramidBottomupPoseEstimator\)'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=rf'^{re.escape(str(hsr_checkpoint))}: not a checkpoint of '
+            rf'{re.escape(str(MLN_SAMPLE_CONFIG))} '
+            r'\(PyramidBottomupPoseEstimator\)'):
         check_checkpoint_matches(model, hsr_checkpoint)
 
 

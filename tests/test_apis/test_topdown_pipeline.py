@@ -32,24 +32,27 @@ def test_detect_persons_filters_clips_and_sorts(monkeypatch):
 
     answer = DetDataSample()
     answer.pred_instances = InstanceData(
-        bboxes=torch.tensor([[10., 10., 50., 90.],       # person, kept
-                             [12., 10., 52., 90.],       # person, overlaps the first: NMS
-                             [-20., 5., 30., 200.],      # person, clipped to the image
-                             [0., 0., float('inf'), 9.],  # person, broken: dropped
-                             [60., 10., 90., 40.],       # person, below the threshold
-                             [5., 5., 40., 40.]]),       # label 2: not a person
+        bboxes=torch.tensor([
+            [10., 10., 50., 90.],  # person, kept
+            [12., 10., 52., 90.],  # person, overlaps the first: NMS
+            [-20., 5., 30., 200.],  # person, clipped to the image
+            [0., 0., float('inf'), 9.],  # person, broken: dropped
+            [60., 10., 90., 40.],  # person, below the threshold
+            [5., 5., 40., 40.]
+        ]),  # label 2: not a person
         scores=torch.tensor([0.8, 0.7, 0.9, 0.99, 0.2, 0.95]),
         labels=torch.tensor([0, 0, 0, 0, 0, 2]))
     monkeypatch.setattr(mmdet.apis, 'inference_detector', lambda model, image: answer)
-    boxes = detect_persons(None, np.zeros((100, 80, 3), np.uint8), cat_id=0, score_thr=0.3,
-                           nms_thr=0.5)
+    boxes = detect_persons(
+        None, np.zeros((100, 80, 3), np.uint8), cat_id=0, score_thr=0.3, nms_thr=0.5)
     np.testing.assert_allclose(boxes, [[0, 5, 30, 100, 0.9], [10, 10, 50, 90, 0.8]], rtol=1e-6)
 
 
 def test_coco_detections_convert_corners_to_xywh():
     from custom_modules.apis import coco_detections
-    assert coco_detections(7, np.array([[10., 20., 40., 80., 0.5]])) == [
-        dict(image_id=7, category_id=1, bbox=[10.0, 20.0, 30.0, 60.0], score=0.5)]
+    assert coco_detections(7, np.array(
+        [[10., 20., 40., 80.,
+          0.5]])) == [dict(image_id=7, category_id=1, bbox=[10.0, 20.0, 30.0, 60.0], score=0.5)]
 
 
 def test_ground_truth_boxes_from_an_annotation_file(repo_root):
@@ -76,10 +79,11 @@ def test_detections_from_a_results_file_keyed_by_coco_file_name(repo_root):
 
 def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
     path = tmp_path / 'dets.json'
-    path.write_text(json.dumps([
-        dict(image_id=3, category_id=1, bbox=[0, 0, 10, 20], score=0.9),
-        dict(image_id=3, category_id=18, bbox=[5, 5, 10, 10], score=0.9),  # a dog
-    ]))
+    path.write_text(
+        json.dumps([
+            dict(image_id=3, category_id=1, bbox=[0, 0, 10, 20], score=0.9),
+            dict(image_id=3, category_id=18, bbox=[5, 5, 10, 10], score=0.9),  # a dog
+        ]))
     boxes = load_person_boxes(str(path), image_names={3: 'street.jpg'})
     assert list(boxes) == ['street.jpg']
     np.testing.assert_allclose(boxes['street.jpg'], [[0, 0, 10, 20, 0.9]])
@@ -88,8 +92,12 @@ def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
 
 
 @pytest.mark.parametrize('content, message', [
-    ({'images': []}, '"images" and "annotations"'),
-    ([{'bbox': [0, 0, 1, 1]}], 'entry 0 lacks'),
+    ({
+        'images': []
+    }, '"images" and "annotations"'),
+    ([{
+        'bbox': [0, 0, 1, 1]
+    }], 'entry 0 lacks'),
     ('boxes', 'expected a COCO annotation dict'),
 ])
 def test_malformed_box_files_name_the_file_and_field(tmp_path, content, message):

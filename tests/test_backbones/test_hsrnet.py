@@ -32,9 +32,9 @@ def test_stage_layout_strides_and_channels(depth, block):
         model.eval()
         with torch.no_grad():
             outs = model(torch.randn(1, 3, 256, 192))
-        assert [tuple(o.shape) for o in outs] == [
-            (1, 256, 64, 48), (1, 512, 32, 24), (1, 1024, 16, 12), (1, 1024, 16, 12),
-            (1, 1024, 16, 12)]
+        assert [tuple(o.shape) for o in outs] == [(1, 256, 64, 48), (1, 512, 32, 24),
+                                                  (1, 1024, 16, 12), (1, 1024, 16, 12),
+                                                  (1, 1024, 16, 12)]
 
 
 def test_dilated_stages_keep_stride_16_and_open_with_a_projection():
@@ -92,8 +92,11 @@ def test_msnet_subgroups_are_hierarchical():
 
 
 def test_msnet_stride_two_block_uses_a_small_conv_per_subgroup():
-    block = MSNetBlock(256, 512, stride=2, downsample=nn.Sequential(
-        nn.Conv2d(256, 512, 1, stride=2, bias=False), nn.BatchNorm2d(512)))
+    block = MSNetBlock(
+        256,
+        512,
+        stride=2,
+        downsample=nn.Sequential(nn.Conv2d(256, 512, 1, stride=2, bias=False), nn.BatchNorm2d(512)))
     assert all(c.stride == (2, 2) for c in block.subgroup_convs)
     assert block(torch.randn(1, 256, 16, 12)).shape == (1, 512, 8, 6)
 

@@ -1,8 +1,10 @@
 """Every runnable config of the project parses and builds its model from the registries alone;
 top-down models give heatmaps at a quarter of the input size, bottom-up (part affinity field)
 models joint maps and limb fields at an eighth, single-stage (SMPR) models poses on five pyramid
-levels at strides 8 to 128."""
+levels at strides 8 to 128. Every one of them, and a user's mmpose config that adopts the
+reliability base as the README says, has the reliability block (README "Robustness")."""
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +15,12 @@ from mmengine.dataset import Compose
 from mmpose.registry import DATASETS, MODELS
 from mmpose.utils import register_all_modules
 
-CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs'
-POSE_CONFIGS = sorted(p for p in CONFIG_ROOT.glob('*/*.py')
-                      if p.parent.name not in ('detectors', ) and not p.name.startswith('_'))
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_ROOT = REPO_ROOT / 'configs'
+# detectors/: MMDetection's person detector; _base_/: fragments, not runnable configs
+POSE_CONFIGS = sorted(
+    p for p in CONFIG_ROOT.glob('*/*.py')
+    if p.parent.name not in ('detectors', '_base_') and not p.name.startswith('_'))
 TOPDOWN_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('td-')]
 BOTTOMUP_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('paf_')]
 SINGLE_STAGE_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('smpr_')]
@@ -40,6 +45,15 @@ def assert_pipelines_follow_codec(cfg: Config) -> None:
                 assert tuple(transform.input_size) == tuple(cfg.codec.input_size), transform
             if transform.type == 'GenerateTarget':
                 assert codec_of(transform.encoder) == codec_of(cfg.codec)
+
+
+def assert_reliability_block(cfg: Config) -> None:
+    assert cfg.custom_imports.imports == ['custom_modules']
+    assert [hook.type for hook in cfg.custom_hooks] == ['SyncBuffersHook', 'FiniteLossHook']
+    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
+    assert cfg.default_hooks.checkpoint.backend_args == dict(backend='atomic_local')
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[name].dataset.type == 'CheckedCocoDataset', name
 
 
 def test_every_config_is_tested():
@@ -71,8 +85,8 @@ def test_bottomup_config_builds_and_predicts_maps_and_fields(config):
     model = MODELS.build(cfg.model).eval()
     # grouping runs on maps restored to the input size, so the decoder's maps are input-sized
     assert cfg.model.test_cfg.restore_heatmap_size
-    assert codec_of(cfg.model.head.decoder) == dict(codec_of(cfg.codec),
-                                                    heatmap_size=cfg.codec.input_size)
+    assert codec_of(cfg.model.head.decoder) == dict(
+        codec_of(cfg.codec), heatmap_size=cfg.codec.input_size)
     assert_pipelines_follow_codec(cfg)
     assert 'BottomupGetHeatmapMask' in [t.type for t in cfg.train_dataloader.dataset.pipeline]
     width, height = cfg.codec.input_size
@@ -129,3 +143,43 @@ def test_single_stage_sample_pipeline_mirrors_keypoints_inside_the_input(repo_ro
     np.testing.assert_allclose(mirrored[visible][:, 1], plain[visible][:, 1], atol=1e-3)
     inside = flipped[flipped_vis > 0][:, 0]
     assert (inside >= 0).all() and (inside < width).all()
+
+
+@pytest.mark.parametrize('config', POSE_CONFIGS, ids=config_id)
+def test_config_has_the_reliability_block(config):
+    assert_reliability_block(Config.fromfile(config, import_custom_modules=False))
+
+
+def readme_reliability_lines() -> str:
+    """The lines that README "Robustness" tells users to add to their own mmpose config."""
+    readme = (REPO_ROOT / 'README.md').read_text(encoding='utf-8')
+    [block
+     ] = [b for b in re.findall(r'```python\n(.*?)```', readme, re.S) if '_base_.reliability' in b]
+    return block
+
+
+def test_a_users_mmpose_config_adopts_the_block_as_the_readme_says(tmp_path):
+    """The README's lines, with the clone's path filled in, in a config outside the repository:
+    the mmpose config it names gains exactly the reliability block, nothing else changes."""
+    lines = readme_reliability_lines()
+    assert '/path/to/mmpose-multilevel' in lines
+    user_config = tmp_path / 'my_config.py'
+    user_config.write_text(lines.replace('/path/to/mmpose-multilevel', str(REPO_ROOT)))
+    cfg = Config.fromfile(user_config, import_custom_modules=False)
+    assert_reliability_block(cfg)
+
+    [mmpose_config] = re.findall(r"'(mmpose::[^']+)'", lines)
+    plain_config = tmp_path / 'plain.py'
+    plain_config.write_text(f'_base_ = [{mmpose_config!r}]\n')
+    plain = Config.fromfile(plain_config).to_dict()
+    adopted = cfg.to_dict()
+    assert set(adopted) - set(plain) == {'custom_imports', 'reliability'}
+    assert [hook['type'] for hook in plain['custom_hooks']] == ['SyncBuffersHook']
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert adopted[name]['dataset'].pop('type') == 'CheckedCocoDataset'
+        assert plain[name]['dataset'].pop('type') == 'CocoDataset'
+    assert adopted['default_hooks']['checkpoint'].pop('backend_args') == \
+        dict(backend='atomic_local')
+    assert 'backend_args' not in plain['default_hooks']['checkpoint']
+    for key in set(plain) - {'custom_hooks'}:
+        assert adopted[key] == plain[key], key

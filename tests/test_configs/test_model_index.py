@@ -72,8 +72,9 @@ def test_every_config_is_listed_exactly_once():
 @pytest.mark.parametrize('item', MODELS, ids=model_id)
 def test_model_entry(item):
     path, model = item
-    assert set(model) <= {'Name', 'Config', 'In Collection', 'Metadata', 'Results'}, (
-        'unexpected fields (no checkpoints exist, so no Weights): '
+    assert set(model) <= {
+        'Name', 'Config', 'In Collection', 'Metadata', 'Results'
+    }, ('unexpected fields (no checkpoints exist, so no Weights): '
         f'{set(model) - {"Name", "Config", "In Collection", "Metadata", "Results"}}')
     config = REPO_ROOT / model['Config']
     assert config.is_file(), model['Config']
@@ -165,19 +166,35 @@ def test_architecture_names_are_the_configs_types():
 
 def test_a_wheel_of_the_project_carries_the_index_where_mim_looks(tmp_path):
     """``mim search`` reads ``<package>/.mim/model-index.yml`` of an installed package: the wheel
-    (built from a copy of the tree, as pip builds it) must carry it and the configs it names."""
+    (built from a copy of the tree, as pip builds it) must carry it and the configs it names, and
+    the reliability base (``configs/_base_/``) that they inherit by relative path."""
     import subprocess
     import sys
     import zipfile
 
     source = tmp_path / 'src'
-    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(
-        '.venv', 'work_dirs', '.git', '__pycache__', '.pytest_cache', 'data', 'build'))
+    shutil.copytree(
+        REPO_ROOT,
+        source,
+        ignore=shutil.ignore_patterns('.venv', 'work_dirs', '.git', '__pycache__', '.pytest_cache',
+                                      'data', 'build'))
     shutil.copytree(REPO_ROOT / 'tests/data', source / 'tests/data')
-    subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation',
-                    '-q', '-w', str(tmp_path / 'dist'), str(source)], check=True)
+    subprocess.run([
+        sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q', '-w',
+        str(tmp_path / 'dist'),
+        str(source)
+    ],
+                   check=True)
     [wheel] = (tmp_path / 'dist').glob('*.whl')
     names = set(zipfile.ZipFile(wheel).namelist())
     assert 'custom_modules/.mim/model-index.yml' in names
     for _, model in MODELS:
         assert f'custom_modules/.mim/{model["Config"]}' in names, model['Config']
+    assert 'custom_modules/.mim/configs/_base_/reliability.py' in names
+    zipfile.ZipFile(wheel).extractall(tmp_path / 'installed')
+    from mmengine.config import Config
+    cfg = Config.fromfile(
+        tmp_path / 'installed/custom_modules/.mim/configs/hsr_msnet/'
+        'td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
+        import_custom_modules=False)
+    assert cfg.train_dataloader.dataset.type == 'CheckedCocoDataset'

@@ -16,8 +16,7 @@ import numpy as np
 SAMPLE = Path(__file__).resolve().parents[1] / 'data/coco'
 SAMPLE_ANN = SAMPLE / 'test_coco.json'
 FAULTS = ('missing_image', 'truncated_jpeg', 'corrupt_jpeg', 'gray_png', 'rgba_png', 'png16',
-          'nobody', 'zero_visible', 'keypoints_outside', 'zero_area_box', 'negative_box',
-          'crowd')
+          'nobody', 'zero_visible', 'keypoints_outside', 'zero_area_box', 'negative_box', 'crowd')
 
 
 def sample_coco() -> dict:
@@ -85,8 +84,7 @@ def _add_fault(root: Path, coco: dict, fault: str, person: dict) -> None:
     elif fault == 'nobody':
         cv2.imwrite(str(root / 'nobody.jpg'), np.full((240, 320, 3), 127, np.uint8))
         new_id = max(img['id'] for img in coco['images']) + 1
-        coco['images'].append(dict(first, id=new_id, file_name='nobody.jpg', height=240,
-                                   width=320))
+        coco['images'].append(dict(first, id=new_id, file_name='nobody.jpg', height=240, width=320))
     elif fault == 'zero_visible':
         person['keypoints'] = [0] * 51
         person['num_keypoints'] = 0
@@ -102,10 +100,17 @@ def _add_fault(root: Path, coco: dict, fault: str, person: dict) -> None:
         person['bbox'][2] = -person['bbox'][2]
         person['bbox'][3] = -person['bbox'][3]
     elif fault == 'crowd':
-        coco['annotations'].append(dict(
-            id=max(a['id'] for a in coco['annotations']) + 1, image_id=first['id'],
-            category_id=1, iscrowd=1, num_keypoints=0, keypoints=[0] * 51,
-            bbox=[10, 10, 60, 80], area=4800.0,
-            segmentation=dict(counts=[10 * first['height'] + 10, 80, first['height'] - 80] * 60
-                              + [first['height'] * (first['width'] - 70) - 10],
-                              size=[first['height'], first['width']])))
+        coco['annotations'].append(
+            dict(
+                id=max(a['id'] for a in coco['annotations']) + 1,
+                image_id=first['id'],
+                category_id=1,
+                iscrowd=1,
+                num_keypoints=0,
+                keypoints=[0] * 51,
+                bbox=[10, 10, 60, 80],
+                area=4800.0,
+                segmentation=dict(
+                    counts=[10 * first['height'] + 10, 80, first['height'] - 80] * 60 +
+                    [first['height'] * (first['width'] - 70) - 10],
+                    size=[first['height'], first['width']])))

@@ -1,6 +1,6 @@
 """CheckedCocoDataset on generated faulty data, through the train and test pipelines of the three
 model families (top-down HSR-MSNet, bottom-up MLN, single-stage SMPR sample configs): every fault
-is named or counted, training skips what it cannot use, testing refuses it."""
+is named or counted, training skips what it cannot use, a test set refuses it when built."""
 import json
 from pathlib import Path
 
@@ -10,7 +10,7 @@ import pytest
 from mmengine.config import Config
 
 import custom_modules.datasets.checked_coco_dataset as checked_module
-from custom_modules.datasets import ImageFileError, read_image_file
+from custom_modules.datasets import ImageFileError, UnusableImagesError, read_image_file
 from .faulty_coco import SAMPLE, make_faulty_coco, sample_coco
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,8 +26,8 @@ SPLITS = ('train', 'test')
 def logged(monkeypatch):
     """The messages the dataset logs, as a list."""
     messages = []
-    monkeypatch.setattr(checked_module, 'print_log',
-                        lambda msg, logger=None, level=None: messages.append(msg))
+    monkeypatch.setattr(
+        checked_module, 'print_log', lambda msg, logger=None, level=None: messages.append(msg))
     return messages
 
 
@@ -35,15 +35,20 @@ def build(family: str, split: str, ann_file: Path, **overrides):
     from mmpose.registry import DATASETS
     cfg = Config.fromfile(CONFIGS[family])[f'{split}_dataloader'].dataset
     assert cfg.type == 'CheckedCocoDataset'
-    cfg.update(data_root=str(ann_file.parent), ann_file=ann_file.name, data_prefix=dict(img=''),
-               bbox_file=None)
+    cfg.update(
+        data_root=str(ann_file.parent),
+        ann_file=ann_file.name,
+        data_prefix=dict(img=''),
+        bbox_file=None)
     cfg.update(overrides)
     return DATASETS.build(cfg)
 
 
 def samples_of(dataset, file_name: str) -> list:
-    return [i for i in range(len(dataset))
-            if Path(dataset.get_data_info(i)['img_path']).name == file_name]
+    return [
+        i for i in range(len(dataset))
+        if Path(dataset.get_data_info(i)['img_path']).name == file_name
+    ]
 
 
 def run_all(dataset) -> None:
@@ -58,16 +63,19 @@ def test_missing_image_is_left_out_of_training_and_refused_at_test(family, tmp_p
     assert samples_of(train, 'missing.jpg') == []
     assert any('1 of the 5 images' in m and 'missing.jpg' in m for m in logged), logged
     run_all(train)
-    with pytest.raises(FileNotFoundError, match=r'annotations\.json.*missing\.jpg'):
+    with pytest.raises(FileNotFoundError) as error:
         build(family, 'test', ann_file)
+    assert str(error.value) == (
+        f'1 of the 5 images of {ann_file} are missing or unusable; evaluating without them '
+        f'would lower the AP:\n  {tmp_path / "missing.jpg"}: missing')
 
 
 @pytest.mark.parametrize('family', CONFIGS)
-@pytest.mark.parametrize('fault,name,reason', [
-    ('truncated_jpeg', 'truncated.jpg', 'truncated JPEG'),
-    ('corrupt_jpeg', 'corrupt.jpg', 'not an image OpenCV can decode')])
-def test_bad_image_file_is_skipped_in_training_and_named_at_test(family, fault, name, reason,
-                                                                  tmp_path, logged):
+@pytest.mark.parametrize('fault,name,reason',
+                         [('truncated_jpeg', 'truncated.jpg', 'truncated JPEG'),
+                          ('corrupt_jpeg', 'corrupt.jpg', 'not an image OpenCV can decode')])
+def test_bad_image_file_is_skipped_in_training_and_refused_when_the_test_set_is_built(
+        family, fault, name, reason, tmp_path, logged):
     ann_file = make_faulty_coco(tmp_path, fault)
     train = build(family, 'train', ann_file)
     bad = samples_of(train, name)
@@ -76,8 +84,39 @@ def test_bad_image_file_is_skipped_in_training_and_named_at_test(family, fault, 
         assert train.prepare_data(index) is None  # mmengine draws another sample instead
         assert f'{name}: {reason}' in logged[-1] and f'({count} skipped so far' in logged[-1]
     assert train[bad[0]] is not None  # __getitem__ falls back to another image
-    test = build(family, 'test', ann_file)
-    with pytest.raises(ImageFileError, match=f'{name}: {reason}'):
+    with pytest.raises(UnusableImagesError) as error:
+        build(family, 'test', ann_file)
+    assert str(error.value).startswith(f'1 of the 5 images of {ann_file} are missing or unusable')
+    assert f'\n  {tmp_path / name}: {reason}' in str(error.value)
+
+
+def test_the_test_set_lists_every_unusable_image_in_one_error(tmp_path, monkeypatch):
+    """A missing, a truncated and a random-bytes image at once; the list is cut after
+    ``LISTED_IMAGES`` names and the rest counted."""
+    ann_file = make_faulty_coco(tmp_path, 'missing_image', 'truncated_jpeg', 'corrupt_jpeg')
+    with pytest.raises(UnusableImagesError) as error:
+        build('bottomup', 'test', ann_file)
+    assert str(error.value).splitlines() == [
+        f'3 of the 7 images of {ann_file} are missing or unusable; evaluating without them '
+        'would lower the AP:',
+        f"  {tmp_path / 'corrupt.jpg'}: not an image OpenCV can decode (starts with "
+        f"{(tmp_path / 'corrupt.jpg').read_bytes()[:8]!r})",
+        f'  {tmp_path / "missing.jpg"}: missing',
+        f'  {tmp_path / "truncated.jpg"}: truncated JPEG (no end-of-image marker FF D9 in its '
+        f'{(tmp_path / "truncated.jpg").stat().st_size} bytes)'
+    ]
+    monkeypatch.setattr(checked_module, 'LISTED_IMAGES', 2)
+    with pytest.raises(UnusableImagesError) as error:
+        build('bottomup', 'test', ann_file)
+    assert str(error.value).splitlines()[3:] == ['  ... and 1 more']
+
+
+def test_an_image_spoilt_after_the_check_is_named_when_read(tmp_path):
+    ann_file = make_faulty_coco(tmp_path)
+    test = build('topdown', 'test', ann_file)
+    name = sample_coco()['images'][0]['file_name']
+    (tmp_path / name).write_bytes(b'')
+    with pytest.raises(ImageFileError, match=f'{name}: empty file'):
         run_all(test)
 
 
@@ -120,8 +159,10 @@ def test_keypoints_outside_the_image_are_made_not_visible(tmp_path):
     dataset = build('topdown', 'train', make_faulty_coco(tmp_path, 'keypoints_outside'))
     width = {img['id']: img['width'] for img in sample_coco()['images']}
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    changed = [info for info in infos
-               if max(info['raw_ann_info']['keypoints'][0::3]) > width[info['img_id']]]
+    changed = [
+        info for info in infos
+        if max(info['raw_ann_info']['keypoints'][0::3]) > width[info['img_id']]
+    ]
     assert len(changed) == 1
     assert (changed[0]['keypoints_visible'][0, :5] == 0).all()
     assert changed[0]['num_keypoints'] == changed[0]['raw_ann_info']['num_keypoints'] - 5
@@ -151,8 +192,7 @@ def test_entry_without_a_required_field_is_named(entry, field, tmp_path):
 
 
 def detections(image_ids) -> list:
-    return [dict(image_id=i, category_id=1, bbox=[10, 10, 50, 100], score=0.9)
-            for i in image_ids]
+    return [dict(image_id=i, category_id=1, bbox=[10, 10, 50, 100], score=0.9) for i in image_ids]
 
 
 def test_bbox_file_gaps_are_counted(tmp_path, logged):
@@ -168,9 +208,13 @@ def test_bbox_file_gaps_are_counted(tmp_path, logged):
 @pytest.mark.parametrize('make,message', [
     (lambda ids: detections(ids[:1]) + detections([999]),
      r'detections of 1 image ids that .* not have, e.g\. \[999\]'),
-    (lambda ids: [{k: v for k, v in d.items() if k != 'score'} for d in detections(ids)],
-     r'detections\[0\] has no "score"'),
-    (lambda ids: {'image_id': ids[0]}, 'holds a dict, not a list of detections'),
+    (lambda ids: [{
+        k: v
+        for k, v in d.items() if k != 'score'
+    } for d in detections(ids)], r'detections\[0\] has no "score"'),
+    (lambda ids: {
+        'image_id': ids[0]
+    }, 'holds a dict, not a list of detections'),
 ])
 def test_bbox_file_faults_are_named(make, message, tmp_path):
     ann_file = make_faulty_coco(tmp_path)

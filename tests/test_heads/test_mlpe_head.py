@@ -22,9 +22,12 @@ def samples(heatmaps: torch.Tensor, weights: torch.Tensor):
         sample = PoseDataSample()
         sample.gt_fields = PixelData(heatmaps=hm)
         sample.gt_instance_labels = InstanceData(keypoint_weights=w[None])
-        sample.set_metainfo(dict(flip_indices=list(range(17)), input_size=(64, 64),
-                                 input_center=np.array([32., 32.]),
-                                 input_scale=np.array([64., 64.])))
+        sample.set_metainfo(
+            dict(
+                flip_indices=list(range(17)),
+                input_size=(64, 64),
+                input_center=np.array([32., 32.]),
+                input_scale=np.array([64., 64.])))
         out.append(sample)
     return out
 
@@ -35,9 +38,13 @@ def test_stages_share_the_finest_resolution(kernel_size):
     stage1, final = head.forward_stages(feats())
     assert stage1.shape == final.shape == (2, 17, 16, 16)
     # coarser levels get more conv blocks and one 2x transposed conv per halving
-    blocks = [sum(isinstance(m, torch.nn.Conv2d) for m in b.modules()) for b in head.refine_branches]
-    deconvs = [sum(isinstance(m, torch.nn.ConvTranspose2d) for m in b.modules())
-               for b in head.refine_branches]
+    blocks = [
+        sum(isinstance(m, torch.nn.Conv2d) for m in b.modules()) for b in head.refine_branches
+    ]
+    deconvs = [
+        sum(isinstance(m, torch.nn.ConvTranspose2d) for m in b.modules())
+        for b in head.refine_branches
+    ]
     assert blocks == [1, 2, 3, 4] and deconvs == [0, 1, 2, 3]
 
 
@@ -57,7 +64,7 @@ def test_ohkm_keeps_the_top_k_keypoints_by_loss():
     target = torch.zeros(1, 17, 4, 4)
     errors = torch.arange(1, 18, dtype=torch.float32) / 17
     output = target + errors[None, :, None, None]
-    per_keypoint = errors ** 2  # the mean squared error over each heatmap
+    per_keypoint = errors**2  # the mean squared error over each heatmap
     expected = per_keypoint.topk(4).values.mean()
     torch.testing.assert_close(ohkm(output, target, torch.ones(1, 17)), expected)
     # a zero target weight takes a keypoint out of the mining
@@ -68,11 +75,14 @@ def test_ohkm_keeps_the_top_k_keypoints_by_loss():
 
 
 def test_head_loss_is_ohkm_of_the_final_heatmaps():
-    head = MLPEHead(in_channels=8, refine_channels=4, decoder=CODEC,
-                    loss=dict(type='KeypointOHKMMSELoss', use_target_weight=True, topk=3))
+    head = MLPEHead(
+        in_channels=8,
+        refine_channels=4,
+        decoder=CODEC,
+        loss_kpt=dict(type='KeypointOHKMMSELoss', use_target_weight=True, topk=3))
     inputs, target, weights = feats(), torch.rand(2, 17, 16, 16), torch.ones(2, 17)
     _, final = head.forward_stages(inputs)
-    per_keypoint = ((final - target) ** 2).mean(dim=(2, 3))
+    per_keypoint = ((final - target)**2).mean(dim=(2, 3))
     expected = per_keypoint.topk(3, dim=1).values.mean(dim=1).mean()  # averaged over instances
     losses = head.loss(inputs, samples(target, weights))
     torch.testing.assert_close(losses['loss_kpt'], expected)
@@ -89,9 +99,9 @@ def test_predict_with_flip_test_decodes_keypoints():
     head = MLPEHead(in_channels=8, refine_channels=4, decoder=CODEC).eval()
     batch = samples(torch.zeros(2, 17, 16, 16), torch.ones(2, 17))
     with torch.no_grad():
-        preds = head.predict([feats(), feats()], batch,
-                             test_cfg=dict(flip_test=True, flip_mode='heatmap',
-                                           shift_heatmap=True))
+        preds = head.predict([feats(), feats()],
+                             batch,
+                             test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
     assert len(preds) == 2
     assert preds[0].keypoints.shape == (1, 17, 2)
     assert preds[0].keypoint_scores.shape == (1, 17)

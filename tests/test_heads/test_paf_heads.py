@@ -5,12 +5,15 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
+from mmpose.registry import KEYPOINT_CODECS
 from mmpose.structures import PoseDataSample
 
 from custom_modules.backbones import VGGFront
 from custom_modules.codecs import PartAffinityField
 from custom_modules.heads import BasePAFHead, MLNHead, OpenPoseHead
+
+COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
 
 class TrunkAndHead(nn.Module):
@@ -87,15 +90,16 @@ def test_loss_sums_masked_stages_and_ignores_masked_pixels():
     heatmaps, pafs = head(feats)
     gt_heatmaps = torch.stack([t[0] for t in targets])
     expected = sum(((hm - gt_heatmaps)**2).mean() for hm in heatmaps)
-    torch.testing.assert_close(losses['loss_joint'], expected)
-    losses['loss_limb'].backward()
+    torch.testing.assert_close(losses['loss_heatmap'], expected)
+    losses['loss_paf'].backward()
     assert head.detection['limb'].convs[0].conv.weight.grad.abs().sum() > 0
 
     # a changed target under a zero mask changes nothing
     masked = [sample_with_targets(hm, paf, torch.zeros(6, 6)) for hm, paf in targets]
     changed = [sample_with_targets(hm + 5, paf - 5, torch.zeros(6, 6)) for hm, paf in targets]
-    torch.testing.assert_close(head.loss(feats, masked)['loss_joint'],
-                               head.loss(feats, changed)['loss_joint'])
+    torch.testing.assert_close(
+        head.loss(feats, masked)['loss_heatmap'],
+        head.loss(feats, changed)['loss_heatmap'])
 
 
 class MapsAsFeatures(BasePAFHead):
@@ -103,7 +107,8 @@ class MapsAsFeatures(BasePAFHead):
 
     def forward(self, feats):
         maps = feats[-1]
-        return [maps[:, :19]], [maps[:, 19:]]
+        split = self.output_channels(None, None)[0]
+        return [maps[:, :split]], [maps[:, split:]]
 
 
 def encoded_people(codec: PartAffinityField, keypoints: np.ndarray) -> torch.Tensor:
@@ -120,13 +125,14 @@ def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
     people = people.astype(np.float32)
     mirrored = people.copy()
     mirrored[..., 0] = size - 1 - mirrored[..., 0]
-    mirrored = mirrored[:, [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]]
+    mirrored = mirrored[:, COCO_FLIP_INDICES]
     maps = encoded_people(head.decoder, people)
     mirrored_maps = encoded_people(head.decoder, mirrored)
-    sample = PoseDataSample(metainfo=dict(img_shape=(size, size)))
+    sample = PoseDataSample(metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
 
     # the flipped image's maps, mapped back, equal the original's
-    flip_heatmaps, flip_pafs = head.flip_outputs(mirrored_maps[:, :19], mirrored_maps[:, 19:])
+    flip_heatmaps, flip_pafs = head.flip_outputs(mirrored_maps[:, :19], mirrored_maps[:, 19:],
+                                                 COCO_FLIP_INDICES)
     torch.testing.assert_close(flip_heatmaps, maps[:, :19], atol=1e-5, rtol=0)
     torch.testing.assert_close(flip_pafs, maps[:, 19:], atol=1e-5, rtol=0)
 
@@ -146,7 +152,7 @@ def mirror_people(people: np.ndarray, width: int) -> np.ndarray:
     """COCO people ``(N, 17, 2)`` of the image mirrored left-right, sides swapped."""
     mirrored = people.copy()
     mirrored[..., 0] = width - 1 - mirrored[..., 0]
-    return mirrored[:, [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]]
+    return mirrored[:, COCO_FLIP_INDICES]
 
 
 @pytest.mark.parametrize('flip_test', [False, True])
@@ -155,11 +161,11 @@ def test_stride_8_maps_restored_to_the_input_land_on_the_keypoints(flip_test):
     averaged with the mirrored image's), they decode to the keypoints within a pixel on average.
     A bilinear resize peaks on the coarse maps' pixels: 2.5 pixels off on average."""
     size = 256
-    encoder = PartAffinityField(input_size=(size, size), heatmap_size=(size // 8, size // 8),
-                                sigma=1.5, limb_width=1.5)
-    head = MapsAsFeatures(decoder=dict(type='PartAffinityField', input_size=(size, size),
-                                       heatmap_size=(size, size)))
-    sample = PoseDataSample(metainfo=dict(img_shape=(size, size)))
+    encoder = PartAffinityField(
+        input_size=(size, size), heatmap_size=(size // 8, size // 8), sigma=1.5, limb_width=1.5)
+    head = MapsAsFeatures(
+        decoder=dict(type='PartAffinityField', input_size=(size, size), heatmap_size=(size, size)))
+    sample = PoseDataSample(metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
     test_cfg = dict(flip_test=flip_test, restore_heatmap_size=True)
     rng = np.random.default_rng(0)
     errors = dict(bicubic=[], bilinear=[])
@@ -181,5 +187,73 @@ def test_stride_8_maps_restored_to_the_input_land_on_the_keypoints(flip_test):
 def test_predict_without_a_decoder_says_so():
     head = MapsAsFeatures()
     with pytest.raises(RuntimeError, match='decoder'):
-        head.predict((torch.zeros(1, 57, 8, 8), ), [PoseDataSample(metainfo=dict(
-            img_shape=(8, 8)))])
+        head.predict((torch.zeros(1, 57, 8, 8), ),
+                     [PoseDataSample(metainfo=dict(img_shape=(8, 8)))])
+
+
+def test_output_channels_and_flip_test_follow_the_decoders_skeleton():
+    """A CrowdPose-style skeleton (14 keypoints, 13 limbs): both heads size their outputs from
+    it, a contradicting count is refused, and the flip test swaps channels by the samples'
+    ``flip_indices``: the maps of a mirrored image, mapped back, equal the original's."""
+    from test_codecs.test_part_affinity_field import (CROWDPOSE_FLIP_INDICES, CROWDPOSE_SKELETON,
+                                                      crowdpose_people)
+    decoder = dict(
+        type='PartAffinityField',
+        input_size=(64, 80),
+        heatmap_size=(64, 80),
+        skeleton=CROWDPOSE_SKELETON)
+    for head in (MLNHead(in_channels=8, channels=8, mid_channels=16, decoder=decoder),
+                 OpenPoseHead(
+                     in_channels=8, channels=8, mid_channels=16, num_stages=2, decoder=decoder)):
+        heatmaps, pafs = head((torch.rand(1, 8, 10, 8), ))
+        assert heatmaps[-1].shape == (1, 15, 10, 8) and pafs[-1].shape == (1, 26, 10, 8)
+    with pytest.raises(ValueError, match='num_pafs=38'):
+        MLNHead(in_channels=8, channels=8, mid_channels=16, num_pafs=38, decoder=decoder)
+
+    head = MapsAsFeatures(decoder=decoder)
+    people = crowdpose_people(np.random.default_rng(2), [(32, 40)])
+    mirrored = people.copy()
+    mirrored[..., 0] = 63 - mirrored[..., 0]
+    mirrored = mirrored[:, CROWDPOSE_FLIP_INDICES]
+    maps, mirrored_maps = (encoded_people(head.decoder, p) for p in (people, mirrored))
+    flip_heatmaps, flip_pafs = head.flip_outputs(mirrored_maps[:, :15], mirrored_maps[:, 15:],
+                                                 CROWDPOSE_FLIP_INDICES)
+    torch.testing.assert_close(flip_heatmaps, maps[:, :15], atol=1e-5, rtol=0)
+    torch.testing.assert_close(flip_pafs, maps[:, 15:], atol=1e-5, rtol=0)
+    sample = PoseDataSample(metainfo=dict(img_shape=(80, 64), flip_indices=CROWDPOSE_FLIP_INDICES))
+    pred = head.predict([(maps, ), (mirrored_maps, )], [sample], dict(flip_test=True))[0]
+    np.testing.assert_allclose(pred.keypoints, people, atol=0.2)
+
+
+def test_output_names_and_perfect_outputs_cover_every_stage():
+    """What the tools ask of the heads: the names of the flattened outputs (ONNX export), and a
+    perfect network's outputs, the codec's encoding at the maps' stride in every stage (the
+    decoder, at the input size as in MLN's configs, only lends its parameters)."""
+    size = 256
+    codec = dict(type='PartAffinityField', sigma=1.5, limb_width=1.5)
+    mln = MLNHead(
+        in_channels=8,
+        channels=8,
+        mid_channels=16,
+        decoder=dict(codec, input_size=(size, size), heatmap_size=(size, size)))
+    openpose = OpenPoseHead(in_channels=8, channels=8, mid_channels=16, num_stages=3)
+    assert mln.output_names() == [
+        'heatmaps_stage0', 'heatmaps_stage1', 'pafs_stage0', 'pafs_stage1'
+    ]
+    assert openpose.output_names() == [
+        f'{kind}_stage{i}' for kind in ('heatmaps', 'pafs') for i in range(3)
+    ]
+
+    rng = np.random.default_rng(0)
+    people = np.stack([rng.uniform(20, 110, (17, 2)),
+                       rng.uniform(20, 110, (17, 2)) + 128]).astype(np.float32)
+    gt = InstanceData(keypoints=torch.from_numpy(people), keypoints_visible=torch.ones(2, 17))
+    heatmaps, pafs = mln.perfect_outputs(gt, [(size // 8, size // 8)] * 2, (size, size))
+    assert len(heatmaps) == len(pafs) == 2
+    assert heatmaps[0].shape == (1, 19, 32, 32) and pafs[0].shape == (1, 38, 32, 32)
+    encoder = KEYPOINT_CODECS.build(
+        dict(codec, input_size=(size, size), heatmap_size=(size // 8, size // 8)))
+    torch.testing.assert_close(
+        torch.cat([heatmaps[-1], pafs[-1]], 1), encoded_people(encoder, people))
+    with pytest.raises(RuntimeError, match='OpenPoseHead has no decoder'):
+        openpose.perfect_outputs(gt, [(32, 32)] * 3, (size, size))

@@ -8,36 +8,69 @@ import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
 from custom_modules.heads import SMPRHead
-from custom_modules.task_modules import COCO_SIGMAS, perfect_smpr_outputs
 
 SAMPLE_ANN = Path(__file__).resolve().parents[1] / 'data/coco/test_coco.json'
+COCO_FLIP_INDICES = parse_pose_metainfo(dict(
+    from_file='configs/_base_/datasets/coco.py'))['flip_indices']
+
+
+def crowdpose_style_metainfo() -> dict:
+    """A dataset config's ``dataset_info`` of 14 keypoints (CrowdPose's names, order and sigmas):
+    six left/right pairs, then the top of the head and the neck."""
+    names = [
+        f'{side}_{part}' for part in ('shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle')
+        for side in ('left', 'right')
+    ] + ['top_head', 'neck']
+    mirror = {'left': 'right', 'right': 'left'}
+    keypoint_info = {
+        i:
+        dict(
+            name=name,
+            id=i,
+            swap=f"{mirror[name.split('_')[0]]}_{name.split('_')[1]}"
+            if name.split('_')[0] in mirror else '')
+        for i, name in enumerate(names)
+    }
+    return dict(
+        dataset_name='crowdpose_style',
+        keypoint_info=keypoint_info,
+        skeleton_info={},
+        joint_weights=[1.] * 14,
+        sigmas=[.079, .079, .072, .072, .062, .062, .107, .107, .087, .087, .089, .089, .079, .079])
 
 
 def small_head(**kwargs) -> SMPRHead:
-    cfg = dict(type='SMPRHead', in_channels=16, feat_channels=16, stacked_convs=1,
-               heatmap_channels=16, norm_cfg=dict(type='GN', num_groups=4))
+    cfg = dict(
+        type='SMPRHead',
+        in_channels=16,
+        feat_channels=16,
+        stacked_convs=1,
+        heatmap_channels=16,
+        norm_cfg=dict(type='GN', num_groups=4))
     head = MODELS.build(dict(cfg, **kwargs))
     head.init_weights()
     return head
 
 
 def pyramid(size: int = 128, batch: int = 2, channels: int = 16):
-    return tuple(torch.randn(batch, channels, math.ceil(size / s), math.ceil(size / s))
-                 for s in (8, 16, 32, 64, 128))
+    return tuple(
+        torch.randn(batch, channels, math.ceil(size / s), math.ceil(size / s))
+        for s in (8, 16, 32, 64, 128))
 
 
 def sample(people, size: int = 128) -> PoseDataSample:
     data = PoseDataSample(metainfo=dict(input_size=(size, size), batch_input_shape=(size, size)))
     keypoints = torch.stack([p for p in people]) if people else torch.zeros(0, 17, 2)
     visible = torch.ones(len(people), 17)
-    data.gt_instance_labels = InstanceData(keypoints=keypoints, keypoints_visible=visible,
-                                           areas=torch.full((len(people),), 1500.))
+    data.gt_instance_labels = InstanceData(
+        keypoints=keypoints, keypoints_visible=visible, areas=torch.full((len(people), ), 1500.))
     return data
 
 
@@ -59,8 +92,9 @@ def test_losses_are_finite_on_an_empty_image_and_a_one_keypoint_person():
     one_keypoint = sample([a_person(30, 20)])
     one_keypoint.gt_instance_labels.keypoints_visible[0, 1:] = 0
     losses = head.loss(pyramid(), [sample([]), one_keypoint])
-    assert set(losses) == {'loss_cls', 'loss_heatmap', 'loss_kpt_init', 'loss_kpt_refine',
-                           'loss_pose_score'}
+    assert set(losses) == {
+        'loss_cls', 'loss_heatmap', 'loss_kpt_init', 'loss_kpt_refine', 'loss_pose_score'
+    }
     assert all(torch.isfinite(v) for v in losses.values())
     assert losses['loss_kpt_init'] == 0 and losses['loss_kpt_refine'] == 0
     sum(losses.values()).backward()  # the zero losses keep the graph
@@ -104,51 +138,77 @@ def test_decode_oracle_on_the_samples_ground_truth_gives_ap_above_095():
     results = []
     for image_id in coco.getImgIds():
         image = coco.loadImgs(image_id)[0]
-        anns = [a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))
-                if a['num_keypoints'] > 0]
+        anns = [
+            a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))
+            if a['num_keypoints'] > 0
+        ]
         keypoints = torch.tensor([a['keypoints'] for a in anns],
                                  dtype=torch.float32).view(-1, 17, 3)
-        gt = InstanceData(keypoints=keypoints[..., :2], keypoints_visible=keypoints[..., 2] > 0,
-                          areas=torch.tensor([a['area'] for a in anns]))
+        gt = InstanceData(
+            keypoints=keypoints[..., :2],
+            keypoints_visible=keypoints[..., 2] > 0,
+            areas=torch.tensor([a['area'] for a in anns]))
         width, height = image['width'], image['height']
         featmap_sizes = [(math.ceil(height / s), math.ceil(width / s)) for s in head.strides]
-        outputs, targets = perfect_smpr_outputs(head, gt, featmap_sizes)
+        targets = head.perfect_targets(gt, featmap_sizes)
         # exact initial poses: every initial positive is a final one
         assert torch.equal(targets.final_pos, targets.init_inds >= 0)
-        use_outputs(head, outputs)
-        data = PoseDataSample(metainfo=dict(input_size=(width, height),
-                                            batch_input_shape=(height, width)))
+        use_outputs(head, head.perfect_outputs(gt, featmap_sizes, (height, width)))
+        data = PoseDataSample(
+            metainfo=dict(input_size=(width, height), batch_input_shape=(height, width)))
         pred = head.predict(None, [data], dict(score_thr=0.05, nms_pre=1000, max_per_img=20))[0]
         for pose, score in zip(pred.keypoints, pred.bbox_scores):
-            results.append(dict(image_id=image_id, category_id=1, score=float(score),
-                                keypoints=np.concatenate([pose, np.ones((17, 1))], 1).ravel()
-                                .tolist()))
-    evaluator = COCOeval(coco, coco.loadRes(results), 'keypoints', np.array(COCO_SIGMAS),
-                         use_area=True)
+            results.append(
+                dict(
+                    image_id=image_id,
+                    category_id=1,
+                    score=float(score),
+                    keypoints=np.concatenate([pose, np.ones((17, 1))], 1).ravel().tolist()))
+    evaluator = COCOeval(
+        coco, coco.loadRes(results), 'keypoints', np.array(head.assigner.sigmas), use_area=True)
     evaluator.evaluate()
     evaluator.accumulate()
     evaluator.summarize()
     assert evaluator.stats[0] >= 0.95
 
 
-def test_flip_test_maps_mirrored_poses_back():
+@pytest.mark.parametrize('metainfo', ['coco', 'crowdpose_style'])
+def test_flip_test_maps_mirrored_poses_back(metainfo):
     """With the mirrored image's maps made from the mirrored ground truth, flip test finds the
-    same person: the x coordinates and left/right keypoints come back."""
-    head = small_head()
+    same person: the x coordinates and left/right keypoints (the metainfo's ``flip_indices``)
+    come back, for COCO's 17 keypoints and for 14 of another dataset."""
+    if metainfo == 'coco':
+        head, flip_indices = small_head(), COCO_FLIP_INDICES
+    else:
+        meta = crowdpose_style_metainfo()
+        head = small_head(num_keypoints=14, assigner=dict(type='SMPRAssigner', metainfo=meta))
+        flip_indices = parse_pose_metainfo(meta)['flip_indices']
+        assert flip_indices == [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 12, 13]
+    num_keypoints = len(flip_indices)
     size = 128
-    truth = a_person(20, 10)
-    gt = InstanceData(keypoints=truth[None], keypoints_visible=torch.ones(1, 17),
-                      areas=torch.tensor([1500.]))
-    mirrored = truth[list(head.flip_indices)].clone()
+    truth = a_person(20, 10)[:num_keypoints]
+    gt = InstanceData(
+        keypoints=truth[None],
+        keypoints_visible=torch.ones(1, num_keypoints),
+        areas=torch.tensor([1500.]))
+    mirrored = truth[flip_indices].clone()
     mirrored[:, 0] = size - 1 - mirrored[:, 0]
-    gt_mirrored = InstanceData(keypoints=mirrored[None], keypoints_visible=torch.ones(1, 17),
-                               areas=torch.tensor([1500.]))
-    featmap_sizes = [(math.ceil(size / s),) * 2 for s in head.strides]
-    use_outputs(head, *[perfect_smpr_outputs(head, truth_gt, featmap_sizes)[0]
-                        for truth_gt in (gt, gt_mirrored)])
-    data = PoseDataSample(metainfo=dict(input_size=(size, size), batch_input_shape=(size, size)))
+    gt_mirrored = InstanceData(
+        keypoints=mirrored[None],
+        keypoints_visible=torch.ones(1, num_keypoints),
+        areas=torch.tensor([1500.]))
+    featmap_sizes = [(math.ceil(size / s), ) * 2 for s in head.strides]
+    use_outputs(
+        head, *[
+            head.perfect_outputs(truth_gt, featmap_sizes, (size, size))
+            for truth_gt in (gt, gt_mirrored)
+        ])
+    data = PoseDataSample(
+        metainfo=dict(
+            input_size=(size, size), batch_input_shape=(size, size), flip_indices=flip_indices))
     pred = head.predict([None, None], [data], dict(flip_test=True))[0]
     assert len(pred.keypoints) == 1  # the two views' poses are one person after Soft-NMS
+    assert pred.keypoints.shape == (1, num_keypoints, 2)
     np.testing.assert_allclose(pred.keypoints[0], truth.numpy(), atol=1e-3)
 
 
@@ -159,15 +219,17 @@ def test_multiscale_test_maps_poses_of_other_scales_back():
     truth = a_person(20, 10)
 
     def outputs_at(scale: float):
-        gt = InstanceData(keypoints=truth[None] * scale, keypoints_visible=torch.ones(1, 17),
-                          areas=torch.tensor([1500. * scale**2]))
+        gt = InstanceData(
+            keypoints=truth[None] * scale,
+            keypoints_visible=torch.ones(1, 17),
+            areas=torch.tensor([1500. * scale**2]))
         size = int(128 * scale)
-        return perfect_smpr_outputs(head, gt, [(math.ceil(size / s),) * 2
-                                               for s in head.strides])[0]
+        return head.perfect_outputs(gt, [(math.ceil(size / s), ) * 2 for s in head.strides],
+                                    (size, size))
 
     use_outputs(head, outputs_at(1.0), outputs_at(2.0))
-    data = PoseDataSample(metainfo=dict(input_size=(128, 128), batch_input_shape=(128, 128),
-                                        aug_scales=[2.0]))
+    data = PoseDataSample(
+        metainfo=dict(input_size=(128, 128), batch_input_shape=(128, 128), aug_scales=[2.0]))
     pred = head.predict([None, None], [data], dict(multiscale_test=True))[0]
     assert len(pred.keypoints) == 1
     np.testing.assert_allclose(pred.keypoints[0], truth.numpy(), atol=1e-3)
@@ -176,7 +238,22 @@ def test_multiscale_test_maps_poses_of_other_scales_back():
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match='oks_positives_of'):
         small_head(oks_positives_of='final')
-    with pytest.raises(ValueError, match='flip_indices'):
-        small_head(flip_indices=(0, 1))
+    with pytest.raises(ValueError, match='14 OKS sigmas for 17 keypoints'):
+        small_head(assigner=dict(type='SMPRAssigner', metainfo=crowdpose_style_metainfo()))
     with pytest.raises(ValueError, match='feature levels'):
         small_head()(pyramid()[:3])
+    # flip test without the dataset's flip_indices in the metainfo, or with another K's
+    head = small_head()
+    for metainfo in (dict(), dict(flip_indices=list(range(14)))):
+        data = PoseDataSample(
+            metainfo=dict(input_size=(128, 128), batch_input_shape=(128, 128), **metainfo))
+        with pytest.raises(ValueError, match='flip_indices of 17 keypoints'):
+            head.predict([pyramid(batch=1)] * 2, [data], dict(flip_test=True))
+
+
+def test_output_names_name_the_flattened_forward():
+    head = small_head()
+    names = head.output_names()
+    assert names[:5] == ['cls_p3', 'cls_p4', 'cls_p5', 'cls_p6', 'cls_p7']
+    assert names[5] == 'pose_score_p3' and names[-1] == 'refined_p7'
+    assert len(names) == sum(len(kind) for kind in head(pyramid()))

@@ -9,6 +9,8 @@ import pytest
 
 from conftest import free_port
 
+pytestmark = pytest.mark.e2e
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SAMPLE_CONFIGS = {
@@ -21,12 +23,15 @@ def evaluate(run_tool, config: Path, checkpoint: Path, tmp_path: Path, *options:
     """COCO metrics of ``tools/test.py``; ``tools/dist_test.sh`` with 2 processes must give the
     same ones (each process evaluates half of the images, rank 0 gathers the predictions)."""
     metrics = {}
-    for name, launch in (('single', [sys.executable, 'tools/test.py']),
-                         ('dist', ['bash', 'tools/dist_test.sh'])):
+    for name, launch in (('single', [sys.executable,
+                                     'tools/test.py']), ('dist', ['bash', 'tools/dist_test.sh'])):
         out = tmp_path / f'{name}.json'
         cmd = [*launch, str(config), str(checkpoint)] + (['2'] if name == 'dist' else [])
-        run_tool([*cmd, '--work-dir', str(tmp_path / name), '--out', str(out),
-                  *(['--cfg-options', *options] if options else [])],
+        run_tool([
+            *cmd, '--work-dir',
+            str(tmp_path / name), '--out',
+            str(out), *(['--cfg-options', *options] if options else [])
+        ],
                  env=dict(PORT=str(free_port())))
         metrics[name] = json.loads(out.read_text())
     assert metrics['dist'] == pytest.approx(metrics['single'], abs=1e-9)
@@ -67,8 +72,13 @@ AUG_SCALES = {'mln': '[0.75,1.25]', 'smpr': '[0.5,1.5]'}
 def test_multiscale_flip_test_runs_from_the_config(model, train_on_sample, run_tool, tmp_path):
     config, min_ap = WITHOUT_BOXES[model]
     out = tmp_path / 'multiscale.json'
-    run_tool([sys.executable, 'tools/test.py', str(config), str(train_on_sample(config)),
-              '--work-dir', str(tmp_path), '--out', str(out), '--cfg-options',
-              'model.test_cfg.multiscale_test=True', 'model.test_cfg.flip_test=True',
-              f'test_dataloader.dataset.pipeline.1.aug_scales={AUG_SCALES[model]}'])
+    run_tool([
+        sys.executable, 'tools/test.py',
+        str(config),
+        str(train_on_sample(config)), '--work-dir',
+        str(tmp_path), '--out',
+        str(out), '--cfg-options', 'model.test_cfg.multiscale_test=True',
+        'model.test_cfg.flip_test=True',
+        f'test_dataloader.dataset.pipeline.1.aug_scales={AUG_SCALES[model]}'
+    ])
     assert json.loads(out.read_text())['coco/AP'] >= min_ap

@@ -11,8 +11,8 @@ SIZES_64x48 = [(16, 12), (8, 6), (4, 3), (2, 2)]  # 48 / 32 is no integer: the l
 
 
 def make_inputs(sizes):
-    return tuple(torch.randn(2, c, h, w, requires_grad=True)
-                 for c, (h, w) in zip(IN_CHANNELS, sizes))
+    return tuple(
+        torch.randn(2, c, h, w, requires_grad=True) for c, (h, w) in zip(IN_CHANNELS, sizes))
 
 
 def neck(**kwargs) -> MLPENeck:
@@ -24,8 +24,8 @@ def neck(**kwargs) -> MLPENeck:
 @pytest.mark.parametrize('upsample', ['bilinear', 'deconv'])
 def test_shapes_forward_backward(feature_enhancement, kernel_size, upsample):
     inputs = make_inputs(SIZES_64x64)
-    model = neck(feature_enhancement=feature_enhancement, kernel_size=kernel_size,
-                 upsample=upsample)
+    model = neck(
+        feature_enhancement=feature_enhancement, kernel_size=kernel_size, upsample=upsample)
     outs = model(inputs)
     assert [tuple(o.shape) for o in outs] == [(2, 8, h, w) for h, w in SIZES_64x64]
     sum(o.sum() for o in outs).backward()

@@ -7,16 +7,19 @@ from mmcv.ops import DeformConv2d
 from custom_modules.ops import GridSampleDeformConv2d, replace_deform_convs
 
 
-@pytest.mark.parametrize('size, stride, padding, dilation, deform_groups', [
-    ((9, 11), 1, 1, 1, 4),  # SMPR's: 3x3, padding 1, four deform groups
-    ((8, 7), 2, 1, 1, 1),
-    ((10, 10), 1, 2, 2, 2),
-    ((1, 1), 1, 1, 1, 4),  # SMPR's P7 of a small input
-])
+@pytest.mark.parametrize(
+    'size, stride, padding, dilation, deform_groups',
+    [
+        ((9, 11), 1, 1, 1, 4),  # SMPR's: 3x3, padding 1, four deform groups
+        ((8, 7), 2, 1, 1, 1),
+        ((10, 10), 1, 2, 2, 2),
+        ((1, 1), 1, 1, 1, 4),  # SMPR's P7 of a small input
+    ])
 def test_matches_mmcv_forward_and_backward(size, stride, padding, dilation, deform_groups):
     torch.manual_seed(0)
-    dcn = DeformConv2d(8, 6, 3, stride=stride, padding=padding, dilation=dilation,
-                       deform_groups=deform_groups).double()
+    dcn = DeformConv2d(
+        8, 6, 3, stride=stride, padding=padding, dilation=dilation,
+        deform_groups=deform_groups).double()
     x = torch.randn(2, 8, *size, dtype=torch.float64, requires_grad=True)
     out_size = [(s + 2 * padding - dilation * 2 - 1) // stride + 1 for s in size]
     # offsets of a few pixels: many taps land between pixels and some outside the image
@@ -37,7 +40,8 @@ def test_matches_mmcv_forward_and_backward(size, stride, padding, dilation, defo
 def test_replace_deform_convs_swaps_every_dcn_and_shares_weights():
     model = torch.nn.Sequential(
         DeformConv2d(4, 4, 3, padding=1),
-        torch.nn.ModuleList([torch.nn.Conv2d(4, 4, 1), DeformConv2d(4, 4, 3, padding=1)]))
+        torch.nn.ModuleList([torch.nn.Conv2d(4, 4, 1),
+                             DeformConv2d(4, 4, 3, padding=1)]))
     weight = model[1][1].weight
     assert replace_deform_convs(model) == 2
     assert isinstance(model[0], GridSampleDeformConv2d)

@@ -14,8 +14,8 @@ import custom_modules  # noqa: F401  (registers, installs the guard)
 from custom_modules.ops import CudaGuardedExtension, MMCVWithoutCUDAError, mmcv_has_cuda_ops
 
 # (`mmcv.ops.nms` is the function; the module is reached by name)
-GUARDED_MODULES = tuple(importlib.import_module(f'mmcv.ops.{name}')
-                        for name in ('deform_conv', 'nms'))
+GUARDED_MODULES = tuple(
+    importlib.import_module(f'mmcv.ops.{name}') for name in ('deform_conv', 'nms'))
 
 
 @pytest.fixture
@@ -48,10 +48,16 @@ def test_importing_the_project_guards_exactly_a_cpu_only_build():
 
 
 def test_smpr_deformable_convolution_names_the_fix(fake_cuda_tensors):
-    head = MODELS.build(dict(type='SMPRHead', in_channels=8, feat_channels=8, stacked_convs=1,
-                             heatmap_channels=8, norm_cfg=dict(type='GN', num_groups=2)))
-    feats = tuple(torch.randn(1, 8, math.ceil(64 / s), math.ceil(64 / s))
-                  for s in (8, 16, 32, 64, 128))
+    head = MODELS.build(
+        dict(
+            type='SMPRHead',
+            in_channels=8,
+            feat_channels=8,
+            stacked_convs=1,
+            heatmap_channels=8,
+            norm_cfg=dict(type='GN', num_groups=2)))
+    feats = tuple(
+        torch.randn(1, 8, math.ceil(64 / s), math.ceil(64 / s)) for s in (8, 16, 32, 64, 128))
     with pytest.raises(MMCVWithoutCUDAError) as error:
         head(feats)
     assert_names_the_fix(error, 'deform_conv_forward')
@@ -73,6 +79,7 @@ def test_guarded_kernels_give_the_same_results_on_the_cpu():
     extension = GUARDED_MODULES[1].ext_module
     raw = extension._extension if isinstance(extension, CudaGuardedExtension) else extension
     guarded = CudaGuardedExtension(raw)
-    assert torch.equal(guarded.nms(boxes, scores, iou_threshold=0.5, offset=0),
-                       raw.nms(boxes, scores, iou_threshold=0.5, offset=0))
+    assert torch.equal(
+        guarded.nms(boxes, scores, iou_threshold=0.5, offset=0),
+        raw.nms(boxes, scores, iou_threshold=0.5, offset=0))
     assert guarded.nms is guarded.nms  # one wrapper per function

@@ -17,9 +17,12 @@ from custom_modules.data_preprocessors import MultiScalePoseDataPreprocessor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
-IMAGES = [REPO_ROOT / 'tests/data/coco/000000000785.jpg',  # 640x425
-          REPO_ROOT / 'tests/data/coco/000000197388.jpg']  # 640x392
+IMAGES = [
+    REPO_ROOT / 'tests/data/coco/000000000785.jpg',  # 640x425
+    REPO_ROOT / 'tests/data/coco/000000197388.jpg'
+]  # 640x392
 NORMALISATION = dict(mean=[128, 128, 128], std=[256, 256, 256], bgr_to_rgb=True)
+COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
 
 def pyramid_batch(aug_scales: Optional[Sequence[float]], size: int = 64) -> dict:
@@ -27,25 +30,35 @@ def pyramid_batch(aug_scales: Optional[Sequence[float]], size: int = 64) -> dict
     init_default_scope('mmpose')
     pipeline = Compose([
         dict(type='LoadImage'),
-        dict(type='BottomupResize', input_size=(size, size), size_factor=8,
-             resize_mode='expand', aug_scales=aug_scales),
-        dict(type='PackMultiScalePoseInputs',
-             meta_keys=('img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
-                        'input_scale', 'aug_scales')),
+        dict(
+            type='BottomupResize',
+            input_size=(size, size),
+            size_factor=8,
+            resize_mode='expand',
+            aug_scales=aug_scales),
+        dict(
+            type='PackMultiScalePoseInputs',
+            meta_keys=('img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
+                       'input_scale', 'aug_scales', 'flip_indices')),
     ])
-    return pseudo_collate([pipeline(dict(img_path=str(image))) for image in IMAGES])
+    return pseudo_collate(
+        [pipeline(dict(img_path=str(image), flip_indices=COCO_FLIP_INDICES)) for image in IMAGES])
 
 
 def test_the_pyramid_is_packed_and_batched_per_scale_and_normalised():
     batch = pyramid_batch([0.5, 2.0])
     # collated scale-major: one list of images per scale, base first
-    assert [[tuple(x.shape) for x in scale] for scale in batch['inputs']] == [
-        [(3, 64, 104), (3, 64, 112)], [(3, 32, 56), (3, 32, 56)], [(3, 128, 200), (3, 128, 216)]]
+    assert [[tuple(x.shape) for x in scale] for scale in batch['inputs']] == [[(3, 64, 104),
+                                                                               (3, 64, 112)],
+                                                                              [(3, 32, 56),
+                                                                               (3, 32, 56)],
+                                                                              [(3, 128, 200),
+                                                                               (3, 128, 216)]]
     assert batch['data_samples'][0].metainfo['aug_scales'] == [0.5, 2.0]
 
     out = MultiScalePoseDataPreprocessor(**NORMALISATION)(batch)
     assert [tuple(x.shape) for x in out['inputs']] == [(2, 3, 64, 112), (2, 3, 32, 56),
-                                                        (2, 3, 128, 216)]
+                                                       (2, 3, 128, 216)]
     # each scale normalised (BGR -> RGB, (x - 128) / 256) and padded to its widest image
     image = batch['inputs'][2][0].float()
     expected = (image.flip(0) - 128) / 256

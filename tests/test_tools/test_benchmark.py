@@ -3,7 +3,12 @@ memory, latencies), times the three paradigms on scenes where each finds every p
 writes the markdown report and the PNG plot."""
 import sys
 
+import pytest
+import torch
+
 from .test_benchmark_bottomup import parse_markdown_rows
+
+pytestmark = pytest.mark.e2e
 
 DEMO = 'configs/demo/'
 
@@ -11,12 +16,13 @@ DEMO = 'configs/demo/'
 def test_benchmark_writes_the_model_table_the_people_curve_and_the_plot(run_tool, tmp_path):
     proc = run_tool([
         sys.executable, 'tools/analysis/benchmark.py', '--models', 'hsr-msnet-59',
-        'simplebaseline-r50',
-        '--crop-batch', '2', '--people', '1', '3', '--image-size', '320',
+        'simplebaseline-r50', '--crop-batch', '2', '--people', '1', '3', '--image-size', '320',
         '--pose-config', DEMO + 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
         '--mln-config', DEMO + 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
-        '--smpr-config', DEMO + 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
-        '--warmup', '0', '--repeats', '1', '--out-dir', str(tmp_path)])
+        '--smpr-config', DEMO + 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', '--warmup',
+        '0', '--repeats', '1', '--out-dir',
+        str(tmp_path)
+    ])
     text = (tmp_path / 'benchmark.md').read_text()
     assert text.strip() in proc.stdout
     assert (tmp_path / 'people.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
@@ -42,3 +48,9 @@ def test_benchmark_writes_the_model_table_the_people_curve_and_the_plot(run_tool
         assert r['people found (top-down / MLN / SMPR)'] == ' / '.join([r['people']] * 3), r
         assert float(r['top-down total (ms)']) >= float(r['detector (ms)']) > 0
         assert float(r['MLN (ms)']) > 0 and float(r['SMPR (ms)']) > 0
+
+
+def test_a_head_without_perfect_outputs_is_named():
+    import benchmark  # tools/analysis/benchmark.py, on sys.path by tests/conftest.py
+    with pytest.raises(TypeError, match=r'Conv2d has no perfect_outputs\('):
+        benchmark.perfect_outputs(torch.nn.Conv2d(1, 1, 1), None, [(8, 8)], (64, 64))

@@ -3,19 +3,28 @@ ground-truth scenes and writes the markdown table (the model benchmark is too sl
 import sys
 from typing import Dict, List
 
+import pytest
+
+pytestmark = pytest.mark.e2e
+
 
 def parse_markdown_rows(text: str) -> List[Dict[str, str]]:
     """Rows of the first markdown table in ``text``, as ``{column: cell}``."""
     lines = [line for line in text.splitlines() if line.startswith('|')]
     header = [cell.strip() for cell in lines[0].strip('|').split('|')]
-    return [dict(zip(header, (cell.strip() for cell in line.strip('|').split('|'))))
-            for line in lines[2:]]
+    return [
+        dict(zip(header, (cell.strip() for cell in line.strip('|').split('|'))))
+        for line in lines[2:]
+    ]
 
 
 def test_grouping_finds_every_person_of_the_scenes(run_tool, tmp_path):
     out = tmp_path / 't.md'
-    proc = run_tool([sys.executable, 'tools/analysis/benchmark_bottomup.py', '--skip-models',
-                     '--group-repeats', '3', '--out', str(out)])
+    proc = run_tool([
+        sys.executable, 'tools/analysis/benchmark_bottomup.py', '--skip-models', '--group-repeats',
+        '3', '--out',
+        str(out)
+    ])
     text = out.read_text()
     assert text.strip() in proc.stdout
     rows = parse_markdown_rows(text)

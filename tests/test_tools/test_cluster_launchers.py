@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO_ROOT, free_port, run_command
 from custom_modules.utils import latest_checkpoint
+from conftest import REPO_ROOT, free_port, run_command
 from test_tools.test_dist_train import FAMILIES, comparison_config, losses
+
+pytestmark = pytest.mark.e2e
 
 PLUGINS = str(REPO_ROOT / 'tests/plugins')
 CONFIG, _, RTOL = FAMILIES['topdown']  # 3 iterations an epoch; two processes equal one to 1e-5
@@ -29,22 +31,39 @@ def reference(tmp_path_factory):
     iterations (2 epochs of batch 4) in a single process."""
     tmp = tmp_path_factory.mktemp('cluster')
     config = comparison_config('topdown', tmp)
-    run_command([sys.executable, 'tools/train.py', str(config), '--work-dir', str(tmp / 'single'),
-                 '--cfg-options', 'train_cfg.max_epochs=2'], env=dict(PYTHONPATH=PLUGINS))
+    run_command([
+        sys.executable, 'tools/train.py',
+        str(config), '--work-dir',
+        str(tmp / 'single'), '--cfg-options', 'train_cfg.max_epochs=2'
+    ],
+                env=dict(PYTHONPATH=PLUGINS))
     return config, losses(tmp / 'single', 0)
 
 
-def start_node(config: Path, work_dir: Path, node_rank: int, port: int,
-               *options: str) -> subprocess.Popen:
+def start_node(config: Path, work_dir: Path, node_rank: int, port: int, *options:
+               str) -> subprocess.Popen:
     """``tools/dist_train.sh CONFIG 1`` as node ``node_rank`` of 2 on 127.0.0.1, batch 2 per
     process; output in ``work_dir.log``."""
-    env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1', PYTHONPATH=PLUGINS,
-               NNODES='2', NODE_RANK=str(node_rank), MASTER_ADDR='127.0.0.1', PORT=str(port))
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PYTHONUNBUFFERED='1',
+        PYTHONPATH=PLUGINS,
+        NNODES='2',
+        NODE_RANK=str(node_rank),
+        MASTER_ADDR='127.0.0.1',
+        PORT=str(port))
     log = open(f'{work_dir}.log', 'w')
-    return subprocess.Popen(
-        ['bash', 'tools/dist_train.sh', str(config), '1', '--work-dir', str(work_dir),
-         '--cfg-options', 'train_dataloader.batch_size=2', *options],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen([
+        'bash', 'tools/dist_train.sh',
+        str(config), '1', '--work-dir',
+        str(work_dir), '--cfg-options', 'train_dataloader.batch_size=2', *options
+    ],
+                            cwd=REPO_ROOT,
+                            env=env,
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            start_new_session=True)
 
 
 def kill_node(node: subprocess.Popen) -> None:
@@ -94,8 +113,11 @@ def test_two_nodes_on_loopback_train_as_one_process_and_one_node_resumes(referen
     assert not list(work_dirs[1].glob('*.pth'))
 
     # the run goes on as a single process (batch 4) from the checkpoint of the two nodes
-    run_command([sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dirs[0]),
-                 '--resume', '--cfg-options', 'train_cfg.max_epochs=2'],
+    run_command([
+        sys.executable, 'tools/train.py',
+        str(config), '--work-dir',
+        str(work_dirs[0]), '--resume', '--cfg-options', 'train_cfg.max_epochs=2'
+    ],
                 env=dict(PYTHONPATH=PLUGINS))
     assert 'resumed epoch: 1, iter: 3' in sorted(work_dirs[0].glob('*/*.log'))[-1].read_text()
     resumed = losses(work_dirs[0], 0)[3:]  # rank 0's file: its 3 iterations, then the resumed
@@ -104,13 +126,14 @@ def test_two_nodes_on_loopback_train_as_one_process_and_one_node_resumes(referen
     assert ckpt['meta']['iter'] == 6
 
 
-def test_a_node_that_dies_stops_the_other_with_a_message_and_the_run_resumes(reference,
-                                                                            tmp_path):
+def test_a_node_that_dies_stops_the_other_with_a_message_and_the_run_resumes(reference, tmp_path):
     config, _ = reference
     port = free_port()
     work_dirs = [tmp_path / 'node0', tmp_path / 'node1']
-    long_run = ['train_cfg.max_epochs=30', 'default_hooks.checkpoint.interval=1',
-                'env_cfg.dist_cfg.timeout=120']
+    long_run = [
+        'train_cfg.max_epochs=30', 'default_hooks.checkpoint.interval=1',
+        'env_cfg.dist_cfg.timeout=120'
+    ]
     nodes = [start_node(config, work_dirs[rank], rank, port, *long_run) for rank in (0, 1)]
     try:
         # wait until node 1 is at iteration 5: node 0 has written epoch_1.pth by then
@@ -137,13 +160,18 @@ def test_a_node_that_dies_stops_the_other_with_a_message_and_the_run_resumes(ref
     epoch = torch.load(last, map_location='cpu', weights_only=False)['meta']['epoch']
     assert epoch >= 1
 
-    run_command([sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dirs[0]),
-                 '--resume', '--cfg-options', f'train_cfg.max_epochs={epoch + 1}'],
+    run_command([
+        sys.executable, 'tools/train.py',
+        str(config), '--work-dir',
+        str(work_dirs[0]), '--resume', '--cfg-options', f'train_cfg.max_epochs={epoch + 1}'
+    ],
                 env=dict(PYTHONPATH=PLUGINS))
     log = sorted(work_dirs[0].glob('*/*.log'))[-1].read_text()
     assert f'resumed epoch: {epoch}, iter: {3 * epoch}' in log
-    assert torch.load(work_dirs[0] / f'epoch_{epoch + 1}.pth', map_location='cpu',
-                      weights_only=False)['meta']['iter'] == 3 * (epoch + 1)
+    assert torch.load(
+        work_dirs[0] / f'epoch_{epoch + 1}.pth', map_location='cpu',
+        weights_only=False)['meta']['iter'] == 3 * (
+            epoch + 1)
 
 
 @pytest.fixture
@@ -154,30 +182,50 @@ def fake_slurm(tmp_path):
     srun = bin_dir / 'srun'
     srun.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{PLUGINS}/fake_srun.py" "$@"\n')
     srun.chmod(0o755)
-    return dict(PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}', PYTHONPATH=PLUGINS,
-                FAKE_SRUN_LOG=str(tmp_path / 'srun.jsonl'), MASTER_PORT=str(free_port()))
+    return dict(
+        PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}',
+        PYTHONPATH=PLUGINS,
+        FAKE_SRUN_LOG=str(tmp_path / 'srun.jsonl'),
+        MASTER_PORT=str(free_port()))
 
 
 def srun_calls(env: dict) -> List[dict]:
     return [json.loads(line) for line in Path(env['FAKE_SRUN_LOG']).read_text().splitlines()]
 
 
-def test_slurm_train_and_test_scripts_run_their_tasks_through_srun(reference, fake_slurm,
-                                                                   tmp_path):
+def test_slurm_train_and_test_scripts_run_their_tasks_through_srun(reference, fake_slurm, tmp_path):
     config, single = reference
     work_dir = tmp_path / 'slurm'
-    env = dict(fake_slurm, GPUS='2', GPUS_PER_NODE='1', CPUS_PER_TASK='1',
-               SRUN_ARGS='--quotatype=auto --time=10')
-    run_command(['bash', 'tools/slurm_train.sh', 'cpu', 'pose-train', str(config), str(work_dir),
-                 '--cfg-options', 'train_dataloader.batch_size=2'], env=env)
+    env = dict(
+        fake_slurm,
+        GPUS='2',
+        GPUS_PER_NODE='1',
+        CPUS_PER_TASK='1',
+        SRUN_ARGS='--quotatype=auto --time=10')
+    run_command([
+        'bash', 'tools/slurm_train.sh', 'cpu', 'pose-train',
+        str(config),
+        str(work_dir), '--cfg-options', 'train_dataloader.batch_size=2'
+    ],
+                env=env)
     call = srun_calls(env)[0]
     assert call['options'] == {
-        'partition': 'cpu', 'job-name': 'pose-train', 'gres': 'gpu:1', 'ntasks': '2',
-        'ntasks-per-node': '1', 'cpus-per-task': '1', 'kill-on-bad-exit': '1',
-        'quotatype': 'auto', 'time': '10'}
-    assert call['command'][1:] == ['-u', str(REPO_ROOT / 'tools/train.py'), str(config),
-                                   f'--work-dir={work_dir}', '--launcher=slurm',
-                                   '--cfg-options', 'train_dataloader.batch_size=2']
+        'partition': 'cpu',
+        'job-name': 'pose-train',
+        'gres': 'gpu:1',
+        'ntasks': '2',
+        'ntasks-per-node': '1',
+        'cpus-per-task': '1',
+        'kill-on-bad-exit': '1',
+        'quotatype': 'auto',
+        'time': '10'
+    }
+    assert call['command'][1:] == [
+        '-u',
+        str(REPO_ROOT / 'tools/train.py'),
+        str(config), f'--work-dir={work_dir}', '--launcher=slurm', '--cfg-options',
+        'train_dataloader.batch_size=2'
+    ]
     # two tasks, one per fake node, trained as one process with the whole batch
     together = np.mean([losses(work_dir, rank) for rank in (0, 1)], axis=0)
     np.testing.assert_allclose(together, single[:3], rtol=RTOL)
@@ -190,8 +238,14 @@ def test_slurm_train_and_test_scripts_run_their_tasks_through_srun(reference, fa
     for name, launcher in (('single', [sys.executable, 'tools/test.py']),
                            ('slurm', ['bash', 'tools/slurm_test.sh', 'cpu', 'pose-test'])):
         out = tmp_path / f'{name}.json'
-        run_command([*launcher, str(config), str(checkpoint), '--work-dir', str(tmp_path / name),
-                     '--out', str(out)], env=env)
+        run_command([
+            *launcher,
+            str(config),
+            str(checkpoint), '--work-dir',
+            str(tmp_path / name), '--out',
+            str(out)
+        ],
+                    env=env)
         metrics[name] = json.loads(out.read_text())
     assert srun_calls(env)[1]['options']['job-name'] == 'pose-test'
     assert metrics['slurm']['coco/AP'] == pytest.approx(metrics['single']['coco/AP'], abs=1e-9)

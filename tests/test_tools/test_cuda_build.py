@@ -50,13 +50,16 @@ def test_fat_binaries_are_read_for_their_architectures():
 def test_check_binary_names_what_is_missing(tmp_path):
     library = tmp_path / '_ext.so'
     # the kernels' mangled names count, a source path with a kernel's name does not
-    library.write_bytes(fatbin([(2, 80), (2, 90)]) + b'_Z28deformable_im2col_gpu_kernelIfEv' +
-                        b'/mmcv/ops/csrc/pytorch/cuda/nms_cuda.cu')
+    library.write_bytes(
+        fatbin([(2, 80), (2, 90)]) + b'_Z28deformable_im2col_gpu_kernelIfEv' +
+        b'/mmcv/ops/csrc/pytorch/cuda/nms_cuda.cu')
     assert cuda_build.check_binary(library, '8.0;9.0', ['deformable_im2col_gpu_kernel']) == []
     problems = cuda_build.check_binary(library, '8.0;8.6;9.0+PTX',
                                        ['deformable_im2col_gpu_kernel', 'nms_cuda'])
-    assert problems == ['machine code for sm_[86] missing (has sm_[80, 90])',
-                        'PTX for compute_[90] missing (has [])', 'kernel nms_cuda missing']
+    assert problems == [
+        'machine code for sm_[86] missing (has sm_[80, 90])',
+        'PTX for compute_[90] missing (has [])', 'kernel nms_cuda missing'
+    ]
 
 
 def test_the_installed_mmcv_is_checked_against_torch(capsys):
@@ -112,8 +115,7 @@ def test_headers_torch_needs_are_looked_for_in_its_cuda_packages(tmp_path):
     home, packages = tmp_path / 'cuda', tmp_path / 'nvidia-include'
     (home / 'include').mkdir(parents=True)
     packages.mkdir()
-    assert cuda_build.missing_headers(home, [packages]) == list(
-        cuda_build.TORCH_DEPENDENCY_HEADERS)
+    assert cuda_build.missing_headers(home, [packages]) == list(cuda_build.TORCH_DEPENDENCY_HEADERS)
     for header in cuda_build.TORCH_DEPENDENCY_HEADERS[:2]:
         (packages / header).write_text('')
     for header in cuda_build.TORCH_DEPENDENCY_HEADERS[2:]:

@@ -14,16 +14,20 @@ def test_detnet_keys_load_strictly_into_hsrnet(repo_root, tmp_path):
     source = HSRNet(depth=59)
     detnet_state = {}
     for key, value in source.state_dict().items():  # DetNet_pytorch's names for the same tensors
-        detnet_state[key.replace('.0.downsample.', '.0.extra_conv.')
-                     if key.startswith(('layer4.', 'layer5.')) else key] = value.clone()
+        detnet_state[key.replace('.0.downsample.', '.0.extra_conv.') if key.startswith(
+            ('layer4.', 'layer5.')) else key] = value.clone()
     detnet_state['fc.weight'] = torch.zeros(1000, 1024)
     detnet_state['fc.bias'] = torch.zeros(1000)
     assert 'layer4.0.extra_conv.0.weight' in detnet_state
     src, dst = tmp_path / 'detnet59.pth', tmp_path / 'hsrnet59.pth'
     torch.save(detnet_state, src)
 
-    proc = subprocess.run([sys.executable, 'tools/model_converters/detnet2hsrnet.py', str(src),
-                           str(dst)], cwd=repo_root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, 'tools/model_converters/detnet2hsrnet.py',
+         str(src), str(dst)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True)
     assert proc.returncode == 0, proc.stderr
 
     target = HSRNet(depth=59)
@@ -35,8 +39,13 @@ def test_detnet_keys_load_strictly_into_hsrnet(repo_root, tmp_path):
 def test_a_checkpoint_of_another_model_is_named(repo_root, tmp_path):
     src = tmp_path / 'resnet.pth'
     torch.save({'conv1.weight': torch.zeros(1)}, src)
-    proc = subprocess.run([sys.executable, 'tools/model_converters/detnet2hsrnet.py', str(src),
-                           str(tmp_path / 'out.pth')], cwd=repo_root, capture_output=True,
+    proc = subprocess.run([
+        sys.executable, 'tools/model_converters/detnet2hsrnet.py',
+        str(src),
+        str(tmp_path / 'out.pth')
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
                           text=True)
     assert proc.returncode != 0
     assert 'resnet.pth' in proc.stderr and 'extra_conv' in proc.stderr

@@ -11,6 +11,8 @@ from mmengine.config import Config
 
 from conftest import REPO_ROOT, free_port, run_command
 
+pytestmark = pytest.mark.e2e
+
 # Batch-norm statistics are frozen and the pipelines made deterministic for the comparison
 # (tests/plugins/training_probes.py); what is left to differ is the distributed path itself.
 RANDOM_TRANSFORMS = {'RandomFlip', 'RandomHalfBody', 'RandomBBoxTransform'}
@@ -21,8 +23,7 @@ RANDOM_TRANSFORMS = {'RandomFlip', 'RandomHalfBody', 'RandomBBoxTransform'}
 FAMILIES = {
     'topdown': ('configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py', 1, 1e-5),
     'bottomup': ('configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', 3, 1e-5),
-    'single-stage': ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', 3,
-                     1e-3),
+    'single-stage': ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', 3, 1e-3),
 }
 
 
@@ -43,8 +44,7 @@ def comparison_config(family: str, tmp_path: Path) -> Path:
     cfg.default_hooks.checkpoint.interval = 100
     cfg.randomness = dict(seed=0)
     cfg.custom_imports.imports = [*cfg.custom_imports.imports, 'training_probes']
-    cfg.custom_hooks = [*cfg.custom_hooks, dict(type='FreezeNormHook'),
-                        dict(type='RecordLossHook')]
+    cfg.custom_hooks = [*cfg.custom_hooks, dict(type='FreezeNormHook'), dict(type='RecordLossHook')]
     path = tmp_path / f'{family}.py'
     cfg.dump(path)
     return path
@@ -59,10 +59,16 @@ def losses(work_dir: Path, rank: int) -> list:
 def test_two_processes_follow_the_single_process_loss_curve(family, tmp_path):
     config = comparison_config(family, tmp_path)
     env = dict(PYTHONPATH=str(REPO_ROOT / 'tests/plugins'))
-    run_command([sys.executable, 'tools/train.py', str(config), '--work-dir',
-                 str(tmp_path / 'single')], env=env)
-    run_command(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-                 str(tmp_path / 'dist'), '--cfg-options', 'train_dataloader.batch_size=2'],
+    run_command(
+        [sys.executable, 'tools/train.py',
+         str(config), '--work-dir',
+         str(tmp_path / 'single')],
+        env=env)
+    run_command([
+        'bash', 'tools/dist_train.sh',
+        str(config), '2', '--work-dir',
+        str(tmp_path / 'dist'), '--cfg-options', 'train_dataloader.batch_size=2'
+    ],
                 env=dict(env, PORT=str(free_port())))
     single = np.array(losses(tmp_path / 'single', 0))
     dist = np.mean([losses(tmp_path / 'dist', rank) for rank in (0, 1)], axis=0)
@@ -71,6 +77,6 @@ def test_two_processes_follow_the_single_process_loss_curve(family, tmp_path):
     np.testing.assert_allclose(dist, single, rtol=FAMILIES[family][2])
     log = next((tmp_path / 'dist').glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log and "dist_cfg: {'backend': 'gloo'}" in log
-    ckpt = torch.load(next((tmp_path / 'dist').glob('epoch_*.pth')), map_location='cpu',
-                      weights_only=False)
+    ckpt = torch.load(
+        next((tmp_path / 'dist').glob('epoch_*.pth')), map_location='cpu', weights_only=False)
     assert ckpt['meta']['iter'] == len(single)

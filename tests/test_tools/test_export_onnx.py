@@ -11,7 +11,9 @@ import pytest
 import torch
 from mmpose.apis import init_model
 
-from custom_modules.utils import TensorForward
+from tensor_forward import TensorForward  # tools/analysis/, on sys.path by tests/conftest.py
+
+pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / 'configs/demo'
@@ -29,17 +31,23 @@ def random_checkpoint(config: Path, path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize('config, input_shape', [
-    (DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py', (3, 3, 128, 96)),
-    (DEMO / 'td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py', (3, 3, 128, 96)),
-    (DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', (2, 3, 192, 320)),
-    (SMPR_CONFIG, (2, 3, 256, 320)),
-], ids=['hsr-msnet', 'mlpe', 'mln', 'smpr'])
+@pytest.mark.parametrize(
+    'config, input_shape', [
+        (DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py', (3, 3, 128, 96)),
+        (DEMO / 'td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py', (3, 3, 128, 96)),
+        (DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', (2, 3, 192, 320)),
+        (SMPR_CONFIG, (2, 3, 256, 320)),
+    ],
+    ids=['hsr-msnet', 'mlpe', 'mln', 'smpr'])
 def test_exported_model_matches_pytorch_in_onnxruntime(config, input_shape, run_tool, tmp_path):
     checkpoint = random_checkpoint(config, tmp_path / 'model.pth')
     out = tmp_path / 'model.onnx'
-    proc = run_tool([sys.executable, 'tools/deployment/export_onnx.py', str(config),
-                     str(checkpoint), '--out', str(out)])
+    proc = run_tool([
+        sys.executable, 'tools/deployment/export_onnx.py',
+        str(config),
+        str(checkpoint), '--out',
+        str(out)
+    ])
     assert 'outputs match PyTorch' in proc.stdout and 'FAILED' not in proc.stdout
 
     model = TensorForward(init_model(str(config), str(checkpoint), device='cpu')).eval()
@@ -57,8 +65,11 @@ def test_exported_model_matches_pytorch_in_onnxruntime(config, input_shape, run_
 
 def test_smpr_with_mmcv_deform_conv_keeps_the_custom_operator(run_tool, tmp_path):
     out = tmp_path / 'smpr.onnx'
-    proc = run_tool([sys.executable, 'tools/deployment/export_onnx.py', str(SMPR_CONFIG),
-                     '--dcn', 'mmcv', '--out', str(out)])
+    proc = run_tool([
+        sys.executable, 'tools/deployment/export_onnx.py',
+        str(SMPR_CONFIG), '--dcn', 'mmcv', '--out',
+        str(out)
+    ])
     assert 'not checked in onnxruntime' in proc.stdout
     ops = {(node.domain, node.op_type) for node in onnx.load(str(out)).graph.node}
     assert ('mmcv', 'MMCVDeformConv2d') in ops

@@ -2,7 +2,11 @@
 fails does not stop the others, and the exit status says so. The GPU run: README, "GPU set-up"."""
 import importlib.util
 
+import pytest
+
 from conftest import DEMO_CONFIG, REPO_ROOT
+
+pytestmark = pytest.mark.e2e
 
 spec = importlib.util.spec_from_file_location('gpu_check', REPO_ROOT / 'tools/misc/gpu_check.py')
 gpu_check = importlib.util.module_from_spec(spec)
@@ -12,18 +16,27 @@ spec.loader.exec_module(gpu_check)
 def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
     # the cheapest sample model for the trainings (the full set: `gpu_check.sh --dry-run`), and
     # a config that does not exist: its run fails, the others go on
-    monkeypatch.setattr(gpu_check, 'SAMPLE_CONFIGS', {
-        'HSR-MSNet (top-down)': str(DEMO_CONFIG.relative_to(REPO_ROOT)),
-        'broken (missing)': 'configs/demo/missing.py'})
+    monkeypatch.setattr(
+        gpu_check, 'SAMPLE_CONFIGS', {
+            'HSR-MSNet (top-down)': str(DEMO_CONFIG.relative_to(REPO_ROOT)),
+            'broken (missing)': 'configs/demo/missing.py'
+        })
     monkeypatch.setattr(gpu_check, 'DIST_CONFIG', str(DEMO_CONFIG.relative_to(REPO_ROOT)))
-    status = gpu_check.main(['--device', 'cpu', '--out-dir', str(tmp_path), '--warmup', '0',
-                             '--repeats', '1', '--skip', 'people'])
+    status = gpu_check.main([
+        '--device', 'cpu', '--out-dir',
+        str(tmp_path), '--warmup', '0', '--repeats', '1', '--skip', 'people'
+    ])
     report = (tmp_path / 'gpu_check.md').read_text()
     assert status == 1 and 'gpu_check: FAILED' in report
     summary = report.split('\n\n')[1].splitlines()[2:]  # the table under the header
     results = dict(line.strip('|').replace(' ', '').split('|') for line in summary)
-    assert results == {'env': 'pass', 'dcn': 'pass', 'nms': 'pass', 'train': '**FAIL**',
-                       'latency': 'pass'}
+    assert results == {
+        'env': 'pass',
+        'dcn': 'pass',
+        'nms': 'pass',
+        'train': '**FAIL**',
+        'latency': 'pass'
+    }
     assert '| hsr-msnet-fp32 | 0 | loss ' in report
     assert '| broken-fp32 | 1 | no loss logged | **FAIL** |' in report
     assert 'configs/demo/missing.py' in report  # the failing run's log tail

@@ -22,6 +22,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+pytestmark = pytest.mark.e2e
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
 BBOX_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
@@ -56,8 +58,12 @@ def small_mln_config(tmp_path_factory) -> Path:
     """The sample MLN at 64x64 without flip test, the same weights: 16 ms an image here instead
     of 200 ms at 256x256 with flip test (measured), to run 500 images in seconds."""
     cfg = Config.fromfile(MLN_SAMPLE_CONFIG)
-    codec = dict(type='PartAffinityField', input_size=(64, 64), heatmap_size=(8, 8), sigma=1.5,
-                 limb_width=1.5)
+    codec = dict(
+        type='PartAffinityField',
+        input_size=(64, 64),
+        heatmap_size=(8, 8),
+        sigma=1.5,
+        limb_width=1.5)
     cfg.model.head.decoder.update(codec, heatmap_size=codec['input_size'])
     cfg.model.test_cfg.flip_test = False
     for loader in (cfg.val_dataloader, cfg.test_dataloader):
@@ -86,8 +92,11 @@ def add_bad_files(folder: Path) -> Dict[str, str]:
     (folder / 'empty.png').write_bytes(b'')
     (folder / 'notes.jpg').write_text('not an image\n')
     (folder / 'readme.txt').write_text('ignored: not an image suffix\n')
-    return {'0_truncated.jpg': 'truncated JPEG', 'empty.png': 'empty file',
-            'notes.jpg': 'not an image'}
+    return {
+        '0_truncated.jpg': 'truncated JPEG',
+        'empty.png': 'empty file',
+        'notes.jpg': 'not an image'
+    }
 
 
 def demo_cmd(tool: str, config: Path, checkpoint: Path, *args: str) -> List[str]:
@@ -98,8 +107,13 @@ def demo_cmd(tool: str, config: Path, checkpoint: Path, *args: str) -> List[str]
 
 def run_demo(cmd: List[str]) -> subprocess.CompletedProcess:
     """Run a demo with one thread; its exit status is the caller's to check."""
-    return subprocess.run(cmd, cwd=REPO_ROOT, env=dict(os.environ, **ONE_THREAD),
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        cmd,
+        cwd=REPO_ROOT,
+        env=dict(os.environ, **ONE_THREAD),
+        capture_output=True,
+        text=True,
+        timeout=600)
 
 
 def run_demo_with_bad_files(tool: str, config: Path, checkpoint: Path, images: Path,
@@ -107,17 +121,16 @@ def run_demo_with_bad_files(tool: str, config: Path, checkpoint: Path, images: P
     """Add :func:`add_bad_files` to ``images``, run the demo over the folder into ``out_dir``,
     and check that it exits with 1 after naming each bad file with its reason."""
     bad = add_bad_files(images)
-    proc = run_demo(demo_cmd(tool, config, checkpoint, '--input', str(images),
-                             '--output-dir', str(out_dir)))
+    proc = run_demo(
+        demo_cmd(tool, config, checkpoint, '--input', str(images), '--output-dir', str(out_dir)))
     assert proc.returncode == 1, proc.stderr[-3000:]
     for name, reason in bad.items():
         assert f'{images / name}: {reason}' in proc.stderr
     return proc
 
 
-def test_bottomup_demo_reports_unreadable_images_and_processes_the_rest(mln_checkpoint,
-                                                                        small_mln_config,
-                                                                        tmp_path):
+def test_bottomup_demo_reports_unreadable_images_and_processes_the_rest(
+        mln_checkpoint, small_mln_config, tmp_path):
     images = tmp_path / 'images'
     good = [p.name for p in make_images(images, 2)]
     cv2.imwrite(str(images / 'z_last.png'), np.zeros((96, 128, 3), np.uint8))
@@ -128,16 +141,16 @@ def test_bottomup_demo_reports_unreadable_images_and_processes_the_rest(mln_chec
         stem = Path(name).stem
         assert json.loads((out_dir / f'{stem}.json').read_text())['image'] == name
         assert cv2.imread(str(out_dir / f'{stem}.jpg')).shape == (96, 128, 3)
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
-        f'{Path(n).stem}{suffix}' for n in good for suffix in ('.jpg', '.json'))
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(f'{Path(n).stem}{suffix}'
+                                                               for n in good
+                                                               for suffix in ('.jpg', '.json'))
     summary = proc.stderr.strip().splitlines()[-1]
     assert summary == (f'3 images written to {out_dir}; 3 failed: 0_truncated.jpg, empty.png, '
                        'notes.jpg')
 
 
-def test_topdown_demo_reports_unreadable_images_and_processes_the_rest(hsr_checkpoint,
-                                                                       demo_config, repo_root,
-                                                                       tmp_path):
+def test_topdown_demo_reports_unreadable_images_and_processes_the_rest(
+        hsr_checkpoint, demo_config, repo_root, tmp_path):
     images = tmp_path / 'images'
     images.mkdir()
     good = ['000000040083.jpg', '000000196141.jpg']
@@ -159,8 +172,8 @@ def test_topdown_demo_reports_unreadable_images_and_processes_the_rest(hsr_check
 def test_a_folder_without_images_is_refused_before_the_model_loads(tool, demo_config, tmp_path):
     """The checkpoint named does not exist: the error must come first."""
     (tmp_path / 'notes.txt').write_text('no images here\n')
-    proc = run_demo(demo_cmd(tool, demo_config, tmp_path / 'never_read.pth', '--input',
-                             str(tmp_path)))
+    proc = run_demo(
+        demo_cmd(tool, demo_config, tmp_path / 'never_read.pth', '--input', str(tmp_path)))
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         f'error: {tmp_path}: no image files in this folder (1 other files); accepted suffixes: '
@@ -169,15 +182,16 @@ def test_a_folder_without_images_is_refused_before_the_model_loads(tool, demo_co
 
 
 @pytest.mark.parametrize('tool', [BOTTOMUP, TOPDOWN])
-def test_a_checkpoint_of_another_model_is_refused(tool, mln_checkpoint, hsr_checkpoint,
-                                                  demo_config, tmp_path):
+def test_a_checkpoint_of_another_model_is_refused(tool, mln_checkpoint, hsr_checkpoint, demo_config,
+                                                  tmp_path):
     """An HSR-MSNet checkpoint for MLN and the other way round: one paragraph naming both, with
     the counts, and no mmengine warning listing every key."""
     make_images(tmp_path / 'images', 1)
     config, checkpoint = ((MLN_SAMPLE_CONFIG, hsr_checkpoint) if tool == BOTTOMUP else
                           (demo_config, mln_checkpoint))
-    proc = run_demo(demo_cmd(tool, config, checkpoint, '--input', str(tmp_path / 'images'),
-                             '--output-dir', str(tmp_path / 'out')))
+    proc = run_demo(
+        demo_cmd(tool, config, checkpoint, '--input', str(tmp_path / 'images'), '--output-dir',
+                 str(tmp_path / 'out')))
     assert proc.returncode == 2
     error = proc.stderr.strip().splitlines()[-1]
     assert error.startswith(f'error: {checkpoint}: not a checkpoint of {config} (')
@@ -192,12 +206,16 @@ def test_bottomup_demo_over_500_images_shows_progress_and_keeps_memory_flat(
     images = tmp_path / 'images'
     make_images(images, 500)
     out_dir = tmp_path / 'out'
-    proc = run_demo(demo_cmd(BOTTOMUP, small_mln_config, mln_checkpoint, '--input', str(images),
-                             '--output-dir', str(out_dir), '--log-interval', '100'))
+    proc = run_demo(
+        demo_cmd(BOTTOMUP, small_mln_config, mln_checkpoint, '--input', str(images), '--output-dir',
+                 str(out_dir), '--log-interval', '100'))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '500/500' in proc.stderr  # the progress bar
-    peaks = {int(n): float(mib) for n, mib in re.findall(
-        r'^\[(\d+)/500\] .* peak RSS (\d+) MiB$', proc.stdout, re.MULTILINE)}
+    peaks = {
+        int(n): float(mib)
+        for n, mib in re.findall(r'^\[(\d+)/500\] .* peak RSS (\d+) MiB$', proc.stdout,
+                                 re.MULTILINE)
+    }
     assert sorted(peaks) == [100, 200, 300, 400, 500]
     print(f'peak RSS (MiB) by images done: {peaks}')
     assert peaks[500] <= peaks[100] + RSS_MARGIN_MIB, peaks
@@ -214,8 +232,12 @@ def test_a_killed_run_leaves_whole_files_and_skip_existing_finishes_it(
     out_dir = tmp_path / 'out'
     cmd = demo_cmd(BOTTOMUP, small_mln_config, mln_checkpoint, '--input', str(images),
                    '--output-dir', str(out_dir))
-    demo = subprocess.Popen(cmd, cwd=REPO_ROOT, env=dict(os.environ, **ONE_THREAD),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    demo = subprocess.Popen(
+        cmd,
+        cwd=REPO_ROOT,
+        env=dict(os.environ, **ONE_THREAD),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while len(list(out_dir.glob('*.json'))) < 25 and demo.poll() is None:
         assert time.time() < deadline, 'the demo wrote no 25 results in 5 minutes'

@@ -8,7 +8,6 @@ the converter: ``pose_deploy_linevec.prototxt`` (as ported in Hzzone/pytorch-ope
 import json
 import sys
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +17,8 @@ from mmengine.config import Config
 from mmpose.registry import MODELS
 from mmpose.utils import register_all_modules
 
+from custom_modules.codecs import OPENPOSE_COCO_LIMBS, PartAffinityField
 from conftest import REPO_ROOT, run_command
-from custom_modules.codecs import PartAffinityField
-from custom_modules.codecs.openpose_skeleton import OPENPOSE_LIMBS
 
 sys.path.insert(0, str(REPO_ROOT / 'tools/model_converters'))
 from openpose2mmpose import FIELDS_FROM_CMU, cmu_fields_to_codec, convert  # noqa: E402
@@ -29,10 +27,9 @@ CONFIG = REPO_ROOT / 'configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py'
 
 # name: (in, out, kernel); 'pool' is a 2x2 max pool of stride 2
 CMU_TRUNK = [('conv1_1', 3, 64, 3), ('conv1_2', 64, 64, 3), 'pool', ('conv2_1', 64, 128, 3),
-             ('conv2_2', 128, 128, 3), 'pool', ('conv3_1', 128, 256, 3),
-             ('conv3_2', 256, 256, 3), ('conv3_3', 256, 256, 3), ('conv3_4', 256, 256, 3),
-             'pool', ('conv4_1', 256, 512, 3), ('conv4_2', 512, 512, 3),
-             ('conv4_3_CPM', 512, 256, 3), ('conv4_4_CPM', 256, 128, 3)]
+             ('conv2_2', 128, 128, 3), 'pool', ('conv3_1', 128, 256, 3), ('conv3_2', 256, 256, 3),
+             ('conv3_3', 256, 256, 3), ('conv3_4', 256, 256, 3), 'pool', ('conv4_1', 256, 512, 3),
+             ('conv4_2', 512, 512, 3), ('conv4_3_CPM', 512, 256, 3), ('conv4_4_CPM', 256, 128, 3)]
 CMU_OUTPUTS = {'L1': 38, 'L2': 19}  # L1: limb fields, L2: joint maps with the background
 
 
@@ -43,19 +40,19 @@ def cmu_branch(stage: int, branch: str) -> list:
                 (f'conv5_3_CPM_{branch}', 128, 128, 3), (f'conv5_4_CPM_{branch}', 128, 512, 1),
                 (f'conv5_5_CPM_{branch}', 512, out, 1)]
     return ([(f'Mconv1_stage{stage}_{branch}', 185, 128, 7)] +
-            [(f'Mconv{i}_stage{stage}_{branch}', 128, 128, 7) for i in range(2, 6)] +
-            [(f'Mconv6_stage{stage}_{branch}', 128, 128, 1),
-             (f'Mconv7_stage{stage}_{branch}', 128, out, 1)])
+            [(f'Mconv{i}_stage{stage}_{branch}', 128, 128, 7)
+             for i in range(2, 6)] + [(f'Mconv6_stage{stage}_{branch}', 128, 128, 1),
+                                      (f'Mconv7_stage{stage}_{branch}', 128, out, 1)])
 
 
 CMU_CONVS = [layer for layer in CMU_TRUNK if layer != 'pool'] + [
     layer for stage in range(1, 7) for branch in ('L1', 'L2')
-    for layer in cmu_branch(stage, branch)]
+    for layer in cmu_branch(stage, branch)
+]
 # 1-based keypoints of each limb, and the 1-based channels of its (x, y) field in CMU's output
 # blob, whose first 19 channels are the joint maps
-CMU_LIMB_SEQ = [[2, 3], [2, 6], [3, 4], [4, 5], [6, 7], [7, 8], [2, 9], [9, 10], [10, 11],
-                [2, 12], [12, 13], [13, 14], [2, 1], [1, 15], [15, 17], [1, 16], [16, 18],
-                [3, 17], [6, 18]]
+CMU_LIMB_SEQ = [[2, 3], [2, 6], [3, 4], [4, 5], [6, 7], [7, 8], [2, 9], [9, 10], [10, 11], [2, 12],
+                [12, 13], [13, 14], [2, 1], [1, 15], [15, 17], [1, 16], [16, 18], [3, 17], [6, 18]]
 CMU_MAP_IDX = [[31, 32], [39, 40], [33, 34], [35, 36], [41, 42], [43, 44], [19, 20], [21, 22],
                [23, 24], [25, 26], [27, 28], [29, 30], [47, 48], [49, 50], [53, 54], [51, 52],
                [55, 56], [37, 38], [45, 46]]
@@ -63,10 +60,10 @@ CMU_MAP_IDX = [[31, 32], [39, 40], [33, 34], [35, 36], [41, 42], [43, 44], [19, 
 
 def codec_channels_of_cmu_fields() -> np.ndarray:
     """``[c]``: the CMU field channel holding this project's field channel ``c``, found by limb
-    identity (``OPENPOSE_LIMBS[j]`` is CMU's limb whose 0-based ends are the same)."""
+    identity (``OPENPOSE_COCO_LIMBS[j]`` is CMU's limb whose 0-based ends are the same)."""
     limbs = [tuple(np.array(limb) - 1) for limb in CMU_LIMB_SEQ]
     channels = []
-    for a, b in OPENPOSE_LIMBS:
+    for a, b in OPENPOSE_COCO_LIMBS:
         k = limbs.index((a, b))
         channels += [CMU_MAP_IDX[k][0] - 19, CMU_MAP_IDX[k][1] - 19]
     return np.array(channels)
@@ -77,8 +74,8 @@ def random_cmu_state(seed: int = 0) -> 'OrderedDict[str, torch.Tensor]':
     generator = torch.Generator().manual_seed(seed)
     state = OrderedDict()
     for name, c_in, c_out, k in CMU_CONVS:
-        state[f'{name}.weight'] = torch.randn(c_out, c_in, k, k, generator=generator) * (
-            2 / (c_in * k * k))**0.5
+        state[f'{name}.weight'] = torch.randn(
+            c_out, c_in, k, k, generator=generator) * (2 / (c_in * k * k))**0.5
         state[f'{name}.bias'] = torch.randn(c_out, generator=generator) * 0.1
     return state
 
@@ -139,8 +136,10 @@ def test_missing_and_unknown_keys_are_named():
     state = random_cmu_state()
     del state['Mconv3_stage4_L2.bias']
     state['conv6_1.weight'] = torch.zeros(1)
-    with pytest.raises(KeyError, match=r"missing \['Mconv3_stage4_L2.bias'\]; "
-                                       r"not of that model: \['conv6_1.weight'\]"):
+    with pytest.raises(
+            KeyError,
+            match=r"missing \['Mconv3_stage4_L2.bias'\]; "
+            r"not of that model: \['conv6_1.weight'\]"):
         convert(state)
 
 
@@ -166,15 +165,19 @@ def caffemodel_bytes(state: dict) -> bytes:
         weight, bias = state[f'{name}.weight'].numpy(), state[f'{name}.bias'].numpy()
         shape = _field(1, b''.join(_varint(d) for d in weight.shape))
         weight_blob = _field(7, shape) + _field(5, weight.astype('<f4').tobytes())
-        bias_blob = (b''.join(_varint(n << 3) + _varint(v)
-                              for n, v in ((1, 1), (2, 1), (3, 1), (4, bias.size))) +
-                     _field(5, bias.astype('<f4').tobytes()))
-        layers.append(_field(1, name.encode()) + _field(2, b'Convolution') +
-                      _field(7, weight_blob) + _field(7, bias_blob))
+        bias_blob = (b''.join(
+            _varint(n << 3) + _varint(v)
+            for n, v in ((1, 1), (2, 1), (3, 1),
+                         (4, bias.size))) + _field(5,
+                                                   bias.astype('<f4').tobytes()))
+        layers.append(
+            _field(1, name.encode()) + _field(2, b'Convolution') + _field(7, weight_blob) +
+            _field(7, bias_blob))
         layers.append(_field(1, f'relu_{name}'.encode()) + _field(2, b'ReLU'))
     return _field(1, b'OpenPose - BODY_COCO') + b''.join(_field(100, layer) for layer in layers)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('source', ['pth', 'caffemodel'])
 def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(source, tmp_path):
     from mmpose.apis import inference_bottomup, init_model
@@ -188,8 +191,9 @@ def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(source, tmp_path)
     else:
         src.write_bytes(caffemodel_bytes(state))
     out = tmp_path / 'openpose_coco_cmu.pth'
-    proc = run_command([sys.executable, 'tools/model_converters/openpose2mmpose.py', str(src),
-                        str(out)])
+    proc = run_command(
+        [sys.executable, 'tools/model_converters/openpose2mmpose.py',
+         str(src), str(out)])
     assert f'184 tensors -> {out}' in proc.stdout
     written = torch.load(out, map_location='cpu', weights_only=True)
     expected = convert(state)
@@ -204,8 +208,8 @@ def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(source, tmp_path)
     assert result.pred_instances.keypoints.shape[1:] == (17, 2)
     if source == 'pth':  # and mmpose's inferencer (once is enough)
         from mmpose.apis import MMPoseInferencer
-        inferencer = MMPoseInferencer(pose2d=str(CONFIG), pose2d_weights=str(out),
-                                      device='cpu', show_progress=False)
+        inferencer = MMPoseInferencer(
+            pose2d=str(CONFIG), pose2d_weights=str(out), device='cpu', show_progress=False)
         assert check_checkpoint_matches(inferencer.inferencer.model, str(out))
         assert 'predictions' in next(inferencer(image))
 
@@ -213,8 +217,12 @@ def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(source, tmp_path)
 def test_a_bad_source_file_is_named(tmp_path):
     src = tmp_path / 'other.pth'
     torch.save({'conv1_1.weight': torch.zeros(1)}, src)
-    proc = run_command([sys.executable, 'tools/model_converters/openpose2mmpose.py', str(src),
-                        str(tmp_path / 'out.pth')], check=False)
+    proc = run_command([
+        sys.executable, 'tools/model_converters/openpose2mmpose.py',
+        str(src),
+        str(tmp_path / 'out.pth')
+    ],
+                       check=False)
     assert proc.returncode == 1
     assert f'{src}: not CMU OpenPose\'s COCO body model: missing [' in proc.stderr
     assert not (tmp_path / 'out.pth').exists()
@@ -226,15 +234,19 @@ def test_cmu_maps_of_the_samples_people_decode_to_them_in_cocos_order():
     the converter's field permutation and the project's decoding: the people come back, their
     keypoints in COCO's order. Without the permutation, they do not."""
     coco = json.loads((REPO_ROOT / 'tests/data/coco/test_coco.json').read_text())
-    image = max(coco['images'], key=lambda im: sum(
-        a['image_id'] == im['id'] and a['num_keypoints'] >= 8 for a in coco['annotations']))
-    people = np.array([a['keypoints'] for a in coco['annotations']
-                       if a['image_id'] == image['id'] and a['num_keypoints'] >= 8],
-                      np.float32).reshape(-1, 17, 3)
+    image = max(
+        coco['images'],
+        key=lambda im: sum(a['image_id'] == im['id'] and a['num_keypoints'] >= 8
+                           for a in coco['annotations']))
+    people = np.array([
+        a['keypoints']
+        for a in coco['annotations'] if a['image_id'] == image['id'] and a['num_keypoints'] >= 8
+    ], np.float32).reshape(-1, 17, 3)
     assert len(people) >= 2
     stride = 4
-    codec = PartAffinityField(input_size=(image['width'], image['height']),
-                              heatmap_size=(image['width'] // stride, image['height'] // stride))
+    codec = PartAffinityField(
+        input_size=(image['width'], image['height']),
+        heatmap_size=(image['width'] // stride, image['height'] // stride))
     encoded = codec.encode(people[..., :2], (people[..., 2] > 0).astype(np.float32))
     cmu_fields = np.zeros_like(encoded['pafs'])
     cmu_fields[codec_channels_of_cmu_fields()] = encoded['pafs']

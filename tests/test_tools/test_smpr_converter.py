@@ -30,6 +30,8 @@ from smpr2mmpose import convert  # noqa: E402
 R50_CONFIG = REPO_ROOT / 'configs/smpr/smpr_r50-pafpn_authors-coco-800x800.py'
 HRNET_CONFIG = REPO_ROOT / 'configs/smpr/smpr_hrnet-w32-hrfpn_authors-coco-800x800.py'
 STRIDES = (8, 16, 32, 64, 128)
+# norm scales of the publishers' layers: started near 1 by random_state
+SCALE_KEYS = ('gn.weight', 'bn1.weight', 'bn2.weight', 'bn3.weight', '.1.weight', '.scale')
 
 
 def authors_head_shapes() -> 'OrderedDict[str, tuple]':
@@ -86,8 +88,8 @@ def authors_r50_pafpn_shapes() -> 'OrderedDict[str, tuple]':
     for name, count, c_in in (('lateral_convs', 3, None), ('fpn_convs', 5, 256),
                               ('downsample_convs', 2, 256), ('pafpn_convs', 2, 256)):
         for i in range(count):
-            shapes[f'neck.{name}.{i}.conv.weight'] = (
-                (256, (512, 1024, 2048)[i], 1, 1) if c_in is None else (256, c_in, 3, 3))
+            shapes[f'neck.{name}.{i}.conv.weight'] = ((256, (512, 1024, 2048)[i], 1,
+                                                       1) if c_in is None else (256, c_in, 3, 3))
             shapes[f'neck.{name}.{i}.conv.bias'] = (256, )
     return shapes
 
@@ -104,8 +106,7 @@ def random_state(shapes: dict, seed: int = 0) -> 'OrderedDict[str, torch.Tensor]
             value = noise * (2 / (shape[1] * shape[2] * shape[3]))**0.5
         elif key.endswith('running_var'):
             value = 0.5 + torch.rand(shape, generator=generator)
-        elif key.endswith(('gn.weight', 'bn1.weight', 'bn2.weight', 'bn3.weight', '.1.weight',
-                           '.scale')):
+        elif key.endswith(SCALE_KEYS):
             value = 1 + 0.1 * noise
         else:
             value = 0.1 * noise
@@ -131,10 +132,10 @@ def authors_head_forward(state: dict, feats):
         cls, reg = tower(x, 'cls_convs'), tower(x, 'reg_convs')
         init = p[f'scales_1.{level}.scale'] * conv3x3(reg, 'fcos_reg')
         offset = F.conv2d(init, p['feature_adaption.conv_offset.weight'])
-        reg = F.relu(deform_conv2d(reg, offset, p['feature_adaption.conv_adaption_reg.weight'],
-                                   padding=1))
-        cls = F.relu(deform_conv2d(cls, offset, p['feature_adaption.conv_adaption_cls.weight'],
-                                   padding=1))
+        reg = F.relu(
+            deform_conv2d(reg, offset, p['feature_adaption.conv_adaption_reg.weight'], padding=1))
+        cls = F.relu(
+            deform_conv2d(cls, offset, p['feature_adaption.conv_adaption_cls.weight'], padding=1))
         refined = init + p[f'scales_2.{level}.scale'] * conv3x3(reg, 'fcos_refine_out')
         outputs.append((conv3x3(cls, 'fcos_cls'), conv3x3(reg, 'fcos_rescore'), init, refined))
     return outputs
@@ -148,32 +149,40 @@ def authors_r50_pafpn_forward(state: dict, image: torch.Tensor):
                             state[f'{prefix}.weight'], state[f'{prefix}.bias'], False, 0, 1e-5)
 
     def conv_relu(x, prefix, stride=1, padding=1):
-        return F.relu(F.conv2d(x, state[f'{prefix}.conv.weight'], state[f'{prefix}.conv.bias'],
-                               stride=stride, padding=padding))
+        return F.relu(
+            F.conv2d(
+                x,
+                state[f'{prefix}.conv.weight'],
+                state[f'{prefix}.conv.bias'],
+                stride=stride,
+                padding=padding))
 
-    x = F.relu(bn(F.conv2d(image, state['backbone.conv1.weight'], stride=2, padding=3),
-                  'backbone.bn1'))
+    x = F.relu(
+        bn(F.conv2d(image, state['backbone.conv1.weight'], stride=2, padding=3), 'backbone.bn1'))
     x = F.max_pool2d(x, 3, 2, 1)
     stages = []
     for stage, blocks in enumerate((3, 4, 6, 3), 1):
         for block in range(blocks):
             prefix = f'backbone.layer{stage}.{block}'
             stride = 2 if block == 0 and stage > 1 else 1
-            out = F.relu(bn(F.conv2d(x, state[f'{prefix}.conv1.weight'], stride=stride),
-                            f'{prefix}.bn1'))  # caffe style: the stride on the 1x1 conv
-            out = F.relu(bn(F.conv2d(out, state[f'{prefix}.conv2.weight'], padding=1),
-                            f'{prefix}.bn2'))
+            out = F.relu(
+                bn(F.conv2d(x, state[f'{prefix}.conv1.weight'], stride=stride),
+                   f'{prefix}.bn1'))  # caffe style: the stride on the 1x1 conv
+            out = F.relu(
+                bn(F.conv2d(out, state[f'{prefix}.conv2.weight'], padding=1), f'{prefix}.bn2'))
             out = bn(F.conv2d(out, state[f'{prefix}.conv3.weight']), f'{prefix}.bn3')
             if block == 0:
-                x = bn(F.conv2d(x, state[f'{prefix}.downsample.0.weight'], stride=stride),
-                       f'{prefix}.downsample.1')
+                x = bn(
+                    F.conv2d(x, state[f'{prefix}.downsample.0.weight'], stride=stride),
+                    f'{prefix}.downsample.1')
             x = F.relu(out + x)
         stages.append(x)
-    laterals = [conv_relu(c, f'neck.lateral_convs.{i}', padding=0)
-                for i, c in enumerate(stages[1:])]
+    laterals = [
+        conv_relu(c, f'neck.lateral_convs.{i}', padding=0) for i, c in enumerate(stages[1:])
+    ]
     for i in (2, 1):
-        laterals[i - 1] = laterals[i - 1] + F.interpolate(laterals[i],
-                                                          size=laterals[i - 1].shape[2:])
+        laterals[i - 1] = laterals[i - 1] + F.interpolate(
+            laterals[i], size=laterals[i - 1].shape[2:])
     inter = [conv_relu(lat, f'neck.fpn_convs.{i}') for i, lat in enumerate(laterals)]
     for i in range(2):
         inter[i + 1] = inter[i + 1] + conv_relu(inter[i], f'neck.downsample_convs.{i}', stride=2)
@@ -261,11 +270,14 @@ def test_prefixed_keys_convert_and_missing_or_unknown_keys_are_named(r50_model):
     assert list(convert(prefixed, model_keys)) == list(model_keys)
     del state['bbox_head.fcos_rescore.bias']
     state['bbox_head.fcos_centerness.weight'] = torch.zeros(1)
-    with pytest.raises(KeyError, match=r"missing \['head.pose_score_out.bias'\]; not of that "
-                                       r"model: \['bbox_head.fcos_centerness.weight'\]"):
+    with pytest.raises(
+            KeyError,
+            match=r"missing \['head.pose_score_out.bias'\]; not of that "
+            r"model: \['bbox_head.fcos_centerness.weight'\]"):
         convert(state, model_keys)
 
 
+@pytest.mark.e2e
 def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(r50_model, tmp_path):
     from mmpose.apis import inference_bottomup, init_model
 
@@ -275,11 +287,15 @@ def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(r50_model, tmp_pa
     del state['backbone.bn1.num_batches_tracked']  # a counter some files lack
     src = tmp_path / 'SMPR_R50.pth'
     # what mmcv 0.x's save_checkpoint writes
-    torch.save(dict(meta=dict(epoch=100, mmdet_version='1.0.0'), state_dict=state,
-                    optimizer=dict(state={}, param_groups=[])), src)
+    torch.save(
+        dict(
+            meta=dict(epoch=100, mmdet_version='1.0.0'),
+            state_dict=state,
+            optimizer=dict(state={}, param_groups=[])), src)
     out = tmp_path / 'smpr_r50_authors.pth'
-    proc = run_command([sys.executable, 'tools/model_converters/smpr2mmpose.py', str(src),
-                        str(out)])
+    proc = run_command(
+        [sys.executable, 'tools/model_converters/smpr2mmpose.py',
+         str(src), str(out)])
     assert f'395 tensors -> {out} (for configs/smpr/smpr_r50-pafpn_authors-coco-800x800.py)' \
         in proc.stdout
     model = init_model(str(R50_CONFIG), str(out), device='cpu')
@@ -291,8 +307,12 @@ def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(r50_model, tmp_pa
 
     bad = tmp_path / 'bad.pth'
     torch.save(dict(state_dict={'bbox_head.fcos_cls.weight': torch.zeros(1)}), bad)
-    proc = run_command([sys.executable, 'tools/model_converters/smpr2mmpose.py', str(bad),
-                        str(tmp_path / 'bad_out.pth')], check=False)
+    proc = run_command([
+        sys.executable, 'tools/model_converters/smpr2mmpose.py',
+        str(bad),
+        str(tmp_path / 'bad_out.pth')
+    ],
+                       check=False)
     assert proc.returncode == 1
     assert f"{bad}: not an SMPR authors' checkpoint for this model: missing [" in proc.stderr
     assert not (tmp_path / 'bad_out.pth').exists()

@@ -5,9 +5,12 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from conftest import TRAIN_OPTIONS
+
+pytestmark = pytest.mark.e2e
 
 
 def load(path: Path) -> dict:
@@ -23,8 +26,13 @@ def test_training_writes_a_checkpoint_per_epoch_count(trained):
 
 def test_test_tool_reports_coco_ap(trained, demo_config, run_tool, tmp_path):
     out = tmp_path / 'metrics.json'
-    proc = run_tool([sys.executable, 'tools/test.py', str(demo_config), str(trained / 'epoch_2.pth'),
-                     '--work-dir', str(tmp_path), '--out', str(out)])
+    proc = run_tool([
+        sys.executable, 'tools/test.py',
+        str(demo_config),
+        str(trained / 'epoch_2.pth'), '--work-dir',
+        str(tmp_path), '--out',
+        str(out)
+    ])
     metrics = json.loads(out.read_text())
     assert 0.0 <= metrics['coco/AP'] <= 1.0
     assert 'coco/AP' in proc.stdout + proc.stderr
@@ -34,9 +42,12 @@ def test_resume_restores_iteration_and_optimizer_state(trained, demo_config, run
     work_dir = tmp_path / 'resumed'
     work_dir.mkdir()
     before = load(trained / 'epoch_2.pth')
-    run_tool([sys.executable, 'tools/train.py', str(demo_config), '--work-dir', str(work_dir),
-              '--resume', str(trained / 'epoch_2.pth'),
-              '--cfg-options', 'train_cfg.max_epochs=3', *TRAIN_OPTIONS])
+    run_tool([
+        sys.executable, 'tools/train.py',
+        str(demo_config), '--work-dir',
+        str(work_dir), '--resume',
+        str(trained / 'epoch_2.pth'), '--cfg-options', 'train_cfg.max_epochs=3', *TRAIN_OPTIONS
+    ])
     after = load(work_dir / 'epoch_3.pth')
     assert after['meta']['epoch'] == 3
     assert after['meta']['iter'] == 9
@@ -60,8 +71,12 @@ def test_init_model_and_load_from_accept_the_checkpoint(trained, demo_config, ru
     assert model.dataset_meta['num_keypoints'] == 17
 
     work_dir = tmp_path / 'finetune'
-    run_tool([sys.executable, 'tools/train.py', str(demo_config), '--work-dir', str(work_dir),
-              '--cfg-options', 'train_cfg.max_epochs=1', f'load_from={ckpt}', *TRAIN_OPTIONS])
+    run_tool([
+        sys.executable, 'tools/train.py',
+        str(demo_config), '--work-dir',
+        str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1', f'load_from={ckpt}',
+        *TRAIN_OPTIONS
+    ])
     log = next(work_dir.glob('*/*.log')).read_text()
     assert f'Load checkpoint from {ckpt}' in log
     assert load(work_dir / 'epoch_1.pth')['meta']['iter'] == 3  # load_from starts a new schedule

@@ -8,15 +8,19 @@ import sys
 from pathlib import Path
 from subprocess import CompletedProcess
 
+import pytest
 import torch
 
-from conftest import DEMO_CONFIG, REPO_ROOT, TRAIN_OPTIONS, run_command
 from custom_modules.utils import latest_checkpoint
+from conftest import DEMO_CONFIG, REPO_ROOT, TRAIN_OPTIONS, run_command
 from test_datasets.faulty_coco import FAULTS, make_faulty_coco
 
+pytestmark = pytest.mark.e2e
 
 
-def train(work_dir: Path, *options: str, resume: bool = False,
+def train(work_dir: Path,
+          *options: str,
+          resume: bool = False,
           fault: dict = None) -> CompletedProcess:
     """tools/train.py on the demo config; returns the finished process, whatever its status.
     ``fault``: environment variables of ``tests/plugins/fault_injection.py``, imported by a
@@ -31,8 +35,11 @@ def train(work_dir: Path, *options: str, resume: bool = False,
     if resume:
         cmd.append('--resume')
     cmd += ['--cfg-options', *TRAIN_OPTIONS, *options]
-    return run_command(cmd, env=dict(PYTHONPATH=str(REPO_ROOT / 'tests/plugins'), **(fault or {})),
-                       timeout=600, check=False)
+    return run_command(
+        cmd,
+        env=dict(PYTHONPATH=str(REPO_ROOT / 'tests/plugins'), **(fault or {})),
+        timeout=600,
+        check=False)
 
 
 def load(path: Path) -> dict:
@@ -69,8 +76,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(trained, tmp_path
     work_dir = tmp_path / 'nan'
     shutil.copytree(trained, work_dir)
     before = digest(work_dir / 'epoch_2.pth')
-    proc = train(work_dir, 'train_cfg.max_epochs=3', 'model.head.loss.loss_weight=nan',
-                 resume=True)
+    proc = train(work_dir, 'train_cfg.max_epochs=3', 'model.head.loss.loss_weight=nan', resume=True)
     assert proc.returncode != 0
     message = proc.stderr.strip().splitlines()[-1]
     assert message.startswith('FloatingPointError: iteration 7 (epoch 3): ')
@@ -82,8 +88,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(trained, tmp_path
 
 def test_sigkill_mid_epoch_then_resume_finishes_like_an_uninterrupted_run(trained, tmp_path):
     work_dir = tmp_path / 'work'
-    killed = train(work_dir, 'train_cfg.max_epochs=2',
-                   fault=dict(FAULT_KILL_AFTER_ITER='5'))
+    killed = train(work_dir, 'train_cfg.max_epochs=2', fault=dict(FAULT_KILL_AFTER_ITER='5'))
     assert killed.returncode == -9, killed.stderr[-3000:]
     assert sorted(p.name for p in work_dir.glob('*.pth')) == ['epoch_1.pth']
     resumed = train(work_dir, 'train_cfg.max_epochs=2', resume=True)
@@ -94,8 +99,7 @@ def test_sigkill_mid_epoch_then_resume_finishes_like_an_uninterrupted_run(traine
 
 def test_sigkill_while_writing_a_checkpoint_never_leaves_it_as_the_latest(trained, tmp_path):
     work_dir = tmp_path / 'work'
-    killed = train(work_dir, 'train_cfg.max_epochs=2',
-                   fault=dict(FAULT_KILL_WRITING='epoch_2.pth'))
+    killed = train(work_dir, 'train_cfg.max_epochs=2', fault=dict(FAULT_KILL_WRITING='epoch_2.pth'))
     assert killed.returncode == -9, killed.stderr[-3000:]
     assert (work_dir / 'epoch_2.pth.part').stat().st_size > 0  # the write was under way
     assert not (work_dir / 'epoch_2.pth').exists()
@@ -143,13 +147,17 @@ def test_training_on_faulty_data_skips_and_counts(tmp_path):
 
 def test_testing_on_data_with_a_missing_image_stops_before_inference(trained, tmp_path):
     make_faulty_coco(tmp_path / 'data', 'missing_image')
-    proc = run_command(
-        [sys.executable, 'tools/test.py', str(DEMO_CONFIG), str(trained / 'epoch_2.pth'),
-         '--work-dir', str(tmp_path / 'work'), '--cfg-options',
-         f'test_dataloader.dataset.data_root={tmp_path / "data"}',
-         'test_dataloader.dataset.ann_file=annotations.json',
-         'test_dataloader.dataset.bbox_file=None',
-         f'test_evaluator.ann_file={tmp_path / "data/annotations.json"}'],
-        timeout=600, check=False)
+    proc = run_command([
+        sys.executable, 'tools/test.py',
+        str(DEMO_CONFIG),
+        str(trained / 'epoch_2.pth'), '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options',
+        f'test_dataloader.dataset.data_root={tmp_path / "data"}',
+        'test_dataloader.dataset.ann_file=annotations.json',
+        'test_dataloader.dataset.bbox_file=None',
+        f'test_evaluator.ann_file={tmp_path / "data/annotations.json"}'
+    ],
+                       timeout=600,
+                       check=False)
     assert proc.returncode != 0
     assert 'FileNotFoundError: 1 of the 5 images' in proc.stderr and 'missing.jpg' in proc.stderr

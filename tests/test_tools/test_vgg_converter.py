@@ -15,8 +15,12 @@ def test_torchvision_vgg19_converts_to_the_same_features(repo_root, tmp_path):
     source = vgg19(weights=None).eval()
     src, dst = tmp_path / 'vgg19.pth', tmp_path / 'vgg19_front.pth'
     torch.save(source.state_dict(), src)
-    proc = subprocess.run([sys.executable, 'tools/model_converters/vgg2vggfront.py', str(src),
-                           str(dst)], cwd=repo_root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, 'tools/model_converters/vgg2vggfront.py',
+         str(src), str(dst)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True)
     assert proc.returncode == 0, proc.stderr
 
     front = VGGFront()
@@ -33,8 +37,13 @@ def test_torchvision_vgg19_converts_to_the_same_features(repo_root, tmp_path):
 def test_a_checkpoint_of_another_model_is_named(repo_root, tmp_path):
     src = tmp_path / 'resnet.pth'
     torch.save({'conv1.weight': torch.zeros(1)}, src)
-    proc = subprocess.run([sys.executable, 'tools/model_converters/vgg2vggfront.py', str(src),
-                           str(tmp_path / 'out.pth')], cwd=repo_root, capture_output=True,
+    proc = subprocess.run([
+        sys.executable, 'tools/model_converters/vgg2vggfront.py',
+        str(src),
+        str(tmp_path / 'out.pth')
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
                           text=True)
     assert proc.returncode != 0
     assert 'resnet.pth' in proc.stderr and 'features.0.weight' in proc.stderr

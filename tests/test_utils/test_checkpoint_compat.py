@@ -7,8 +7,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 WRITE_CHECKPOINT = '''
 import numpy as np, torch
 {import_fix}
@@ -43,13 +41,15 @@ np.testing.assert_allclose(losses, [0.5, 0.25, 0.125])
 print('LOADED')
 '''
 
-
 FIX = 'import custom_modules'
 
 
 def run_python(code: str, env: dict = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ, **(env or {})))
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
+                          capture_output=True,
+                          text=True,
+                          timeout=300,
+                          env=dict(os.environ, **(env or {})))
 
 
 def write_checkpoint(path: str, import_fix: str) -> str:
@@ -67,7 +67,8 @@ def test_mmengine_alone_cannot_load_its_own_checkpoint(tmp_path):
 
 
 def test_checkpoints_written_with_the_fix_load_weights_only(tmp_path):
-    """What this project's training writes (it imports custom_modules) loads back through mmengine."""
+    """What this project's training writes (it imports custom_modules) loads back through
+    mmengine."""
     path = write_checkpoint(str(tmp_path / 'fixed.pth'), import_fix=FIX)
     proc = run_python(LOAD_CHECKPOINT.format(path=path, import_fix=FIX))
     assert proc.returncode == 0, proc.stderr
@@ -81,8 +82,9 @@ def test_plain_mmengine_checkpoints_need_the_documented_opt_in(tmp_path):
     refused = run_python(LOAD_CHECKPOINT.format(path=path, import_fix=FIX))
     assert refused.returncode != 0
     assert 'getattr' in refused.stderr
-    trusted = run_python(LOAD_CHECKPOINT.format(path=path, import_fix=FIX),
-                         env=dict(TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1'))
+    trusted = run_python(
+        LOAD_CHECKPOINT.format(path=path, import_fix=FIX),
+        env=dict(TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1'))
     assert trusted.returncode == 0, trusted.stderr
     assert 'LOADED' in trusted.stdout
 

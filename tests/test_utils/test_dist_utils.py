@@ -35,10 +35,11 @@ def test_slurm_outside_a_slurm_task_names_the_missing_variables(monkeypatch):
         setup_cpu_distributed(Config(dict(launcher='slurm')))
 
 
-@pytest.mark.parametrize('nodelist, first', [
-    ('localhost', 'localhost'), ('gpu3,gpu1', 'gpu3'), ('node[07-09,12]', 'node07'),
-    ('node[12,07-09],gpu3', 'node12'), ('rack[1-2]-n[003-004]', 'rack1-n003'),
-    (' a-b.cluster ', 'a-b.cluster')])
+@pytest.mark.parametrize('nodelist, first', [('localhost', 'localhost'), ('gpu3,gpu1', 'gpu3'),
+                                             ('node[07-09,12]', 'node07'),
+                                             ('node[12,07-09],gpu3', 'node12'),
+                                             ('rack[1-2]-n[003-004]', 'rack1-n003'),
+                                             (' a-b.cluster ', 'a-b.cluster')])
 def test_first_host_of_a_slurm_node_list(nodelist, first):
     assert first_slurm_host(nodelist) == first
 
@@ -50,8 +51,8 @@ def test_a_bad_slurm_node_list_is_named(nodelist):
 
 
 def test_slurm_task_variables_become_torchs():
-    task = dict(SLURM_PROCID='5', SLURM_NTASKS='16', SLURM_LOCALID='1',
-                SLURM_NODELIST='node[04-05]')
+    task = dict(
+        SLURM_PROCID='5', SLURM_NTASKS='16', SLURM_LOCALID='1', SLURM_NODELIST='node[04-05]')
     assert slurm_to_torch_environment(task) == dict(
         RANK='5', WORLD_SIZE='16', LOCAL_RANK='1', MASTER_ADDR='node04', MASTER_PORT='29500')
     # the port: env_cfg.dist_cfg.port, else MASTER_PORT, else 29500 (mmengine's order)
@@ -100,8 +101,10 @@ def test_torchrun_launch_without_gpu_uses_gloo_and_cpu_ddp():
     assert not dist.is_initialized()
     print('OK')
     '''
-    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert 'OK' in proc.stdout
 
@@ -131,7 +134,9 @@ def test_srun_launch_without_gpu_uses_gloo_with_slurms_rank():
     destroy_distributed()
     print('OK')
     '''
-    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert 'OK' in proc.stdout

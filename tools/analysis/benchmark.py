@@ -37,10 +37,10 @@ image, end to end, through mmpose's inference functions:
   (``--pose-config``, HSR-MSNet-59 by default) on the scene's N person boxes (one batch);
 - MLN and SMPR (``--mln-config``, ``--smpr-config``): ``inference_bottomup``, the network's real
   forward pass followed by the decoding of the maps a perfect model would give for the scene (the
-  codec's encoding of the people for MLN, the assigner's targets for SMPR), as random weights
-  give maps with no people (or noise) whose decoding costs nothing like a trained model's; no
-  flip test (the project's MLN and SMPR configs have it off). Each row says how many people each
-  method found (must be N).
+  head's ``perfect_outputs``: the codec's encoding of the people for MLN, the assigner's targets
+  for SMPR), as random weights give maps with no people (or noise) whose decoding costs nothing
+  like a trained model's; no flip test (the project's MLN and SMPR configs have it off). Each row
+  says how many people each method found (must be N).
 """
 import argparse
 import gc
@@ -53,13 +53,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from custom_modules.utils import (build_network, count_macs, emit_report, interleaved_medians_ms,
-                                  load_templates, markdown_table, scene_instances, synchronized)
+from benchmark_utils import emit_report, interleaved_medians_ms, markdown_table, synchronized
+from synthetic_scenes import load_templates, scene_instances
+from tensor_forward import build_network, count_macs, flatten_tensors
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
 DETECTOR_CONFIG = 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
-POSE_CONFIG = 'configs/hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py'
+POSE_CONFIG = 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py'
 MLN_CONFIG = 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py'
 SMPR_CONFIG = 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py'
 
@@ -73,24 +74,30 @@ class ModelSpec(NamedTuple):
 
 
 MODELS: Dict[str, ModelSpec] = {
-    'simplebaseline-r50': ModelSpec(
+    'simplebaseline-r50':
+    ModelSpec(
         'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py',
         (256, 192), 'crop'),
-    'hrnet-w32': ModelSpec(
+    'hrnet-w32':
+    ModelSpec(
         'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
         (256, 192), 'crop'),
-    'hsr-msnet-59': ModelSpec(POSE_CONFIG, (256, 192), 'crop'),
-    'mlpe-resnest50': ModelSpec('configs/mlpe/td-hm_mlpe-resnest50_8xb32-210e_coco-256x192.py',
-                                (256, 192), 'crop'),
-    'mlpe-resnest101': ModelSpec(
-        'configs/mlpe/td-hm_mlpe-resnest101_8xb32-210e_coco-384x288.py', (384, 288), 'crop'),
-    'openpose': ModelSpec('configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
-                          (368, 432), 'image'),
-    'mln': ModelSpec(MLN_CONFIG, (368, 432), 'image'),
-    'smpr-r50-fpn': ModelSpec(SMPR_CONFIG, (800, 800), 'image'),
-    'smpr-hrnet-w32': ModelSpec('configs/smpr/smpr_hrnet-w32-hrfpn_4xb8-100e_coco-800x800.py',
-                                (800, 800), 'image'),
-    'yolov3-person': ModelSpec(DETECTOR_CONFIG, (608, 608), 'detector'),
+    'hsr-msnet-59':
+    ModelSpec(POSE_CONFIG, (256, 192), 'crop'),
+    'mlpe-resnest50':
+    ModelSpec('configs/mlpe/td-hm_mlpe-resnest50_8xb32-210e_coco-256x192.py', (256, 192), 'crop'),
+    'mlpe-resnest101':
+    ModelSpec('configs/mlpe/td-hm_mlpe-resnest101_8xb32-210e_coco-384x288.py', (384, 288), 'crop'),
+    'openpose':
+    ModelSpec('configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py', (368, 432), 'image'),
+    'mln':
+    ModelSpec(MLN_CONFIG, (368, 432), 'image'),
+    'smpr-r50-fpn':
+    ModelSpec(SMPR_CONFIG, (800, 800), 'image'),
+    'smpr-hrnet-w32':
+    ModelSpec('configs/smpr/smpr_hrnet-w32-hrfpn_4xb8-100e_coco-800x800.py', (800, 800), 'image'),
+    'yolov3-person':
+    ModelSpec(DETECTOR_CONFIG, (608, 608), 'detector'),
 }
 
 
@@ -171,8 +178,9 @@ def model_table(names: Sequence[str], args: argparse.Namespace) -> str:
         b1_ms = interleaved_medians_ms(
             [synchronized(lambda m=m, x=x: m(x), args.device) for m, x in zip(models, inputs)],
             args.warmup, args.repeats)
-        inputs = [torch.randn(b, 3, *spec.input, device=args.device)
-                  for spec, b in zip(specs, batches)]
+        inputs = [
+            torch.randn(b, 3, *spec.input, device=args.device) for spec, b in zip(specs, batches)
+        ]
         large_ms = interleaved_medians_ms(
             [synchronized(lambda m=m, x=x: m(x), args.device) for m, x in zip(models, inputs)],
             args.warmup, args.repeats)
@@ -182,16 +190,20 @@ def model_table(names: Sequence[str], args: argparse.Namespace) -> str:
         params = sum(p.numel() for p in model.parameters())
         no_bias = sum(p.numel() for n, p in model.named_parameters() if not n.endswith('.bias'))
         memory = ['n/a', 'n/a'] if args.skip_memory or args.device != 'cpu' else [
-            'n/a' if mib is None else f'{mib:.0f}' for mib in peak_memory_mib(spec, [1, batch])]
-        rows.append([name, Path(spec.config).name.replace('.py', ''),
-                     f'{spec.input[0]}x{spec.input[1]}', f'{params / 1e6:.2f}',
-                     f'{no_bias / 1e6:.2f}', f'{count_macs(model, (3, *spec.input)) / 1e9:.2f}',
-                     memory[0], f'{ms1:.0f}', str(batch), memory[1], f'{ms_large:.0f}',
-                     f'{ms_large / batch:.0f}'])
-    header = ['model', 'config', 'input (HxW)', 'params (M)', 'params w/o bias (M)', 'GMACs',
-              'peak memory b1 (MiB)', 'latency b1 (ms)', 'large batch',
-              'peak memory large batch (MiB)', 'latency large batch (ms)',
-              'per image at large batch (ms)']
+            'n/a' if mib is None else f'{mib:.0f}' for mib in peak_memory_mib(spec, [1, batch])
+        ]
+        rows.append([
+            name,
+            Path(spec.config).name.replace('.py', ''), f'{spec.input[0]}x{spec.input[1]}',
+            f'{params / 1e6:.2f}', f'{no_bias / 1e6:.2f}',
+            f'{count_macs(model, (3, *spec.input)) / 1e9:.2f}', memory[0], f'{ms1:.0f}',
+            str(batch), memory[1], f'{ms_large:.0f}', f'{ms_large / batch:.0f}'
+        ])
+    header = [
+        'model', 'config', 'input (HxW)', 'params (M)', 'params w/o bias (M)', 'GMACs',
+        'peak memory b1 (MiB)', 'latency b1 (ms)', 'large batch', 'peak memory large batch (MiB)',
+        'latency large batch (ms)', 'per image at large batch (ms)'
+    ]
     return markdown_table(header, rows)
 
 
@@ -210,29 +222,18 @@ def to_input_pixels(people, metainfo: dict):
     return moved
 
 
-def perfect_maps(model: nn.Module, people, sizes: List[Tuple[int, int]]) -> tuple:
-    """What a perfect network would output for ``people`` (input pixels) at the head's output
-    sizes ``sizes`` (``(H, W)`` of each output of its first kind: per stage for PAF heads, per
-    level for SMPR): the config codec's maps for every stage (PAF heads), the assigner's targets
-    (SMPRHead)."""
-    from mmpose.registry import KEYPOINT_CODECS
-
-    from custom_modules.heads import BasePAFHead, SMPRHead
-    from custom_modules.task_modules import perfect_smpr_outputs
-
-    head = model.head
-    if isinstance(head, SMPRHead):
-        return perfect_smpr_outputs(head, people, sizes)[0]
-    if not isinstance(head, BasePAFHead):
-        raise TypeError(f'no perfect outputs for {type(head).__name__}')
-    codec_cfg = model.cfg.codec
-    stride = codec_cfg.input_size[0] // codec_cfg.heatmap_size[0]
-    height, width = sizes[-1]
-    encoder = KEYPOINT_CODECS.build(dict(codec_cfg, input_size=(width * stride, height * stride),
-                                         heatmap_size=(width, height)))
-    maps = encoder.encode(people.keypoints.numpy(), people.keypoints_visible.numpy())
-    heatmaps, pafs = (torch.from_numpy(maps[key])[None] for key in ('heatmaps', 'pafs'))
-    return [heatmaps] * len(sizes), [pafs] * len(sizes)
+def perfect_outputs(head: nn.Module, people, sizes: List[Tuple[int, int]],
+                    input_shape: Tuple[int, int]) -> tuple:
+    """What a perfect network would output for ``people`` (input pixels), as the head's
+    ``forward`` gives it: the head's ``perfect_outputs`` (the codec's encoding for the PAF heads,
+    the assigner's targets for SMPR) at its output sizes ``sizes`` (``(H, W)`` of each tensor of
+    its first output list: per stage for PAF heads, per level for SMPR) and the network input's
+    ``input_shape`` ``(H, W)``."""
+    if not hasattr(head, 'perfect_outputs'):
+        raise TypeError(f'{type(head).__name__} has no perfect_outputs(gt_instances, '
+                        'featmap_sizes, input_shape) method: the benchmark cannot give its '
+                        "decoding a perfect model's outputs")
+    return head.perfect_outputs(people, sizes, input_shape)
 
 
 def to_device(outputs, device: torch.device):
@@ -248,8 +249,6 @@ def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable
     is turned off (the project's MLN and SMPR configs have it off): the perfect maps are those of
     the image as it is."""
     from mmpose.apis import inference_bottomup
-
-    from custom_modules.utils import flatten_tensors
 
     model.test_cfg = dict(model.test_cfg, flip_test=False)
     head = model.head
@@ -267,8 +266,9 @@ def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable
     finally:
         head.forward = forward
     device = next(model.parameters()).device
-    outputs = to_device(perfect_maps(model, to_input_pixels(people, metainfo), shapes['sizes']),
-                        device)
+    outputs = to_device(
+        perfect_outputs(head, to_input_pixels(people, metainfo), shapes['sizes'],
+                        metainfo['batch_input_shape']), device)
 
     def real_then_perfect(feats):
         forward(feats)
@@ -280,6 +280,7 @@ def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable
             return len(inference_bottomup(model, image)[0].pred_instances)
         finally:
             head.forward = forward
+
     return run
 
 
@@ -297,8 +298,7 @@ def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
     pose_model = init_model(config_path(args.pose_config), None, device=args.device)
     mln = init_model(config_path(args.mln_config), None, device=args.device)
     smpr = init_model(config_path(args.smpr_config), None, device=args.device)
-    detector = build_person_detector(config_path(args.detector_config), None,
-                                     device=args.device)
+    detector = build_person_detector(config_path(args.detector_config), None, device=args.device)
     init_default_scope('mmpose')  # building the detector made mmdet the default scope
     rows, totals = [], []
     for num_people in args.people:
@@ -312,17 +312,20 @@ def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
         smpr_run = bottomup_end_to_end(smpr, image, people)
         found = [len(estimate_poses(pose_model, image, boxes)), mln_run(), smpr_run()]
         with torch.no_grad():
-            detector_ms, pose_ms, mln_ms, smpr_ms = interleaved_medians_ms(
-                [synchronized(fn, args.device) for fn in (
-                    lambda: detect_persons(detector, image),
-                    lambda: estimate_poses(pose_model, image, boxes), mln_run, smpr_run)],
-                args.warmup, args.repeats)
+            detector_ms, pose_ms, mln_ms, smpr_ms = interleaved_medians_ms([
+                synchronized(fn, args.device)
+                for fn in (lambda: detect_persons(detector, image),
+                           lambda: estimate_poses(pose_model, image, boxes), mln_run, smpr_run)
+            ], args.warmup, args.repeats)
         totals.append([detector_ms + pose_ms, mln_ms, smpr_ms])
-        rows.append([str(num_people), f'{detector_ms:.0f}', f'{pose_ms:.0f}',
-                     f'{detector_ms + pose_ms:.0f}', f'{mln_ms:.0f}', f'{smpr_ms:.0f}',
-                     ' / '.join(map(str, found))])
-    header = ['people', 'detector (ms)', 'pose model on the boxes (ms)', 'top-down total (ms)',
-              'MLN (ms)', 'SMPR (ms)', 'people found (top-down / MLN / SMPR)']
+        rows.append([
+            str(num_people), f'{detector_ms:.0f}', f'{pose_ms:.0f}', f'{detector_ms + pose_ms:.0f}',
+            f'{mln_ms:.0f}', f'{smpr_ms:.0f}', ' / '.join(map(str, found))
+        ])
+    header = [
+        'people', 'detector (ms)', 'pose model on the boxes (ms)', 'top-down total (ms)',
+        'MLN (ms)', 'SMPR (ms)', 'people found (top-down / MLN / SMPR)'
+    ]
     return markdown_table(header, rows), totals
 
 
@@ -351,16 +354,27 @@ def plot_people_curve(people: Sequence[int], totals: List[List[float]], labels: 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--models', nargs='+', choices=list(MODELS), default=list(MODELS),
-                        help='rows of the model table (default: all)')
+    parser.add_argument(
+        '--models',
+        nargs='+',
+        choices=list(MODELS),
+        default=list(MODELS),
+        help='rows of the model table (default: all)')
     parser.add_argument('--skip-models', action='store_true', help='no model table')
     parser.add_argument('--skip-memory', action='store_true', help='no peak memory columns')
-    parser.add_argument('--crop-batch', type=int, default=32,
-                        help='large batch of the top-down pose models (person crops)')
-    parser.add_argument('--image-batch', type=int, default=2,
-                        help='large batch of the whole-image models')
-    parser.add_argument('--people', type=int, nargs='*', default=[1, 2, 5, 10, 20],
-                        help='people in the scenes of the people curve (none: no curve)')
+    parser.add_argument(
+        '--crop-batch',
+        type=int,
+        default=32,
+        help='large batch of the top-down pose models (person crops)')
+    parser.add_argument(
+        '--image-batch', type=int, default=2, help='large batch of the whole-image models')
+    parser.add_argument(
+        '--people',
+        type=int,
+        nargs='*',
+        default=[1, 2, 5, 10, 20],
+        help='people in the scenes of the people curve (none: no curve)')
     parser.add_argument('--image-size', type=int, default=800, help='square scene side, pixels')
     parser.add_argument('--detector-config', default=DETECTOR_CONFIG)
     parser.add_argument('--pose-config', default=POSE_CONFIG, help='top-down pose model')
@@ -368,8 +382,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--smpr-config', default=SMPR_CONFIG)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
-                        help='torch CPU threads (default: torch\'s default for this machine)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=torch.get_num_threads(),
+        help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda', 'cuda:1')")
     parser.add_argument('--out-dir', default=str(REPO_ROOT / 'work_dirs/benchmark'))
     return parser.parse_args()
@@ -390,15 +407,19 @@ def main() -> None:
         machine = f'{torch.cuda.get_device_name(args.device)}, CUDA {torch.version.cuda}'
     else:
         machine = f'CPU, {args.threads} threads'
-    sections = [f'{machine}, torch {torch.__version__}; median of {args.repeats} runs after '
-                f'{args.warmup} warm-up runs; random weights']
+    sections = [
+        f'{machine}, torch {torch.__version__}; median of {args.repeats} runs after '
+        f'{args.warmup} warm-up runs; random weights'
+    ]
     if not args.skip_models:
         sections.append(model_table(args.models, args))
     if args.people:
         table, totals = people_curve(args)
-        labels = [f'top-down: {Path(args.detector_config).stem.split("_")[0]} + '
-                  f'{Path(args.pose_config).stem}', f'bottom-up: {Path(args.mln_config).stem}',
-                  f'single-stage: {Path(args.smpr_config).stem}']
+        labels = [
+            f'top-down: {Path(args.detector_config).stem.split("_")[0]} + '
+            f'{Path(args.pose_config).stem}', f'bottom-up: {Path(args.mln_config).stem}',
+            f'single-stage: {Path(args.smpr_config).stem}'
+        ]
         plot = out_dir / 'people.png'
         plot_people_curve(args.people, totals, labels, plot, machine)
         sections.append(f'Time per {args.image_size}x{args.image_size} image, end to end, as '

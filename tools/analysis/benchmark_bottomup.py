@@ -33,9 +33,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
 
-from custom_modules.utils import (build_network, count_macs, emit_report,
-                                  interleaved_medians_ms, load_templates, make_scene,
-                                  markdown_table)
+from benchmark_utils import emit_report, interleaved_medians_ms, markdown_table
+from synthetic_scenes import load_templates, make_scene
+from tensor_forward import build_network, count_macs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -63,11 +63,14 @@ def model_table(args: argparse.Namespace) -> str:
         weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Conv2d))
         params = sum(p.numel() for p in model.parameters())
         macs = count_macs(model, (3, height, width))
-        rows.append([Path(config).stem, f'{height}x{width}', f'{weights:,}', f'{params:,}',
-                     f'{macs / 1e9:.1f}', f'{ms:.1f}', f'{1000 / ms:.2f}',
-                     f'{latencies[0] / ms:.2f}x'])
-    header = ['model', 'input', 'weights (no bias)', 'params (with bias)', 'GMACs',
-              'latency b1 (ms)', 'FPS', 'speed-up vs baseline']
+        rows.append([
+            Path(config).stem, f'{height}x{width}', f'{weights:,}', f'{params:,}',
+            f'{macs / 1e9:.1f}', f'{ms:.1f}', f'{1000 / ms:.2f}', f'{latencies[0] / ms:.2f}x'
+        ])
+    header = [
+        'model', 'input', 'weights (no bias)', 'params (with bias)', 'GMACs', 'latency b1 (ms)',
+        'FPS', 'speed-up vs baseline'
+    ]
     return markdown_table(header, rows)
 
 
@@ -80,8 +83,9 @@ def grouping_table(args: argparse.Namespace) -> str:
     codec_cfg = Config.fromfile(CODEC_CONFIG).codec
     stride = codec_cfg.input_size[0] // codec_cfg.heatmap_size[0]
     encoder = KEYPOINT_CODECS.build(
-        dict(codec_cfg, input_size=(width, height),
-             heatmap_size=(width // stride, height // stride)))
+        dict(
+            codec_cfg, input_size=(width, height),
+            heatmap_size=(width // stride, height // stride)))
     restored_decoder = KEYPOINT_CODECS.build(
         dict(codec_cfg, input_size=(width, height), heatmap_size=(width, height)))
     templates = load_templates(TEMPLATE_FILE)
@@ -90,39 +94,58 @@ def grouping_table(args: argparse.Namespace) -> str:
         fields = encoder.encode(*make_scene(templates, num_people, width, height))
         heatmaps, pafs = fields['heatmaps'], fields['pafs']
         restored = [
-            F.interpolate(torch.from_numpy(maps)[None], size=(height, width), mode='bicubic',
-                          align_corners=False)[0].numpy() for maps in (heatmaps, pafs)
+            F.interpolate(
+                torch.from_numpy(maps)[None],
+                size=(height, width),
+                mode='bicubic',
+                align_corners=False)[0].numpy() for maps in (heatmaps, pafs)
         ]
         for label, decoder, (hm, paf) in [('restored', restored_decoder, restored),
                                           (f'stride {stride}', encoder, (heatmaps, pafs))]:
             peaks = decoder.find_peaks(hm)
             group_ms, decode_ms = interleaved_medians_ms(
-                [lambda: decoder.group(*peaks, paf), lambda: decoder.decode(hm, paf)],
-                args.warmup, args.group_repeats)
-            rows.append([str(num_people), f'{hm.shape[1]}x{hm.shape[2]} ({label})',
-                         str(len(peaks[0])), str(len(decoder.decode(hm, paf)[0])),
-                         f'{group_ms:.2f}', f'{decode_ms:.2f}'])
+                [lambda: decoder.group(*peaks, paf), lambda: decoder.decode(hm, paf)], args.warmup,
+                args.group_repeats)
+            rows.append([
+                str(num_people), f'{hm.shape[1]}x{hm.shape[2]} ({label})',
+                str(len(peaks[0])),
+                str(len(decoder.decode(hm, paf)[0])), f'{group_ms:.2f}', f'{decode_ms:.2f}'
+            ])
     header = ['people', 'maps (HxW)', 'peaks', 'people found', 'group (ms)', 'decode (ms)']
     return markdown_table(header, rows)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('configs', nargs='*', default=[str(c) for c in DEFAULT_CONFIGS],
-                        help='bottom-up configs; the first is the latency baseline')
-    parser.add_argument('--input-size', type=int, nargs=2, default=[368, 432],
-                        metavar=('HEIGHT', 'WIDTH'), help='model input and scene canvas, pixels')
-    parser.add_argument('--warmup', type=int, default=2,
-                        help='untimed passes of each model and each grouping call')
+    parser.add_argument(
+        'configs',
+        nargs='*',
+        default=[str(c) for c in DEFAULT_CONFIGS],
+        help='bottom-up configs; the first is the latency baseline')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        default=[368, 432],
+        metavar=('HEIGHT', 'WIDTH'),
+        help='model input and scene canvas, pixels')
+    parser.add_argument(
+        '--warmup', type=int, default=2, help='untimed passes of each model and each grouping call')
     parser.add_argument('--repeats', type=int, default=5, help='timed passes of each model')
-    parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
-                        help='torch CPU threads (default: torch\'s default for this machine)')
-    parser.add_argument('--people', type=int, nargs='+', default=[2, 10],
-                        help='people in the grouping scenes')
-    parser.add_argument('--group-repeats', type=int, default=200,
-                        help='timed runs of grouping and of decoding per scene')
-    parser.add_argument('--skip-models', action='store_true',
-                        help='time grouping only, no model table')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=torch.get_num_threads(),
+        help='torch CPU threads (default: torch\'s default for this machine)')
+    parser.add_argument(
+        '--people', type=int, nargs='+', default=[2, 10], help='people in the grouping scenes')
+    parser.add_argument(
+        '--group-repeats',
+        type=int,
+        default=200,
+        help='timed runs of grouping and of decoding per scene')
+    parser.add_argument(
+        '--skip-models', action='store_true', help='time grouping only, no model table')
     parser.add_argument('--out', help='also write the markdown tables here')
     return parser.parse_args()
 

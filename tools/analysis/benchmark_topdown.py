@@ -1,6 +1,6 @@
 """Parameters, multiply-accumulates and CPU latency of top-down pose models, side by side.
 
-    python tools/analysis/benchmark_topdown.py                       # HSRNet-59, HSR-MSNet-59, ResNet-50
+    python tools/analysis/benchmark_topdown.py     # HSRNet-59, HSR-MSNet-59, ResNet-50
     python tools/analysis/benchmark_topdown.py CONFIG [CONFIG ...] --batch-sizes 1 32 --repeats 5
     python tools/analysis/benchmark_topdown.py CONFIG [CONFIG ...] --input-size 256 192
 
@@ -19,29 +19,39 @@ from typing import List
 import torch
 from mmengine.config import Config
 
-from custom_modules.utils import (build_network, count_macs, emit_report,
-                                  interleaved_medians_ms, markdown_table)
+from benchmark_utils import emit_report, interleaved_medians_ms, markdown_table
+from tensor_forward import build_network, count_macs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
-    REPO_ROOT / 'configs/hsr_msnet/td-hm_res50_8xb32-140e_coco-256x192.py',
-    REPO_ROOT / 'configs/hsr_msnet/td-hm_hsrnet-59_8xb32-140e_coco-256x192.py',
-    REPO_ROOT / 'configs/hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py',
+    REPO_ROOT / 'configs/hsr_msnet/td-hm_res50_1xb32-140e_coco-256x192.py',
+    REPO_ROOT / 'configs/hsr_msnet/td-hm_hsrnet-59_1xb32-140e_coco-256x192.py',
+    REPO_ROOT / 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
 ]
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('configs', nargs='*', default=[str(c) for c in DEFAULT_CONFIGS],
-                        help='top-down configs; the first is the latency baseline')
-    parser.add_argument('--input-size', type=int, nargs=2, metavar=('HEIGHT', 'WIDTH'),
-                        help='run every model at this input size (default: the configs\' own, '
-                        'which must then agree)')
+    parser.add_argument(
+        'configs',
+        nargs='*',
+        default=[str(c) for c in DEFAULT_CONFIGS],
+        help='top-down configs; the first is the latency baseline')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        metavar=('HEIGHT', 'WIDTH'),
+        help='run every model at this input size (default: the configs\' own, '
+        'which must then agree)')
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
-                        help='torch CPU threads (default: torch\'s default for this machine)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=torch.get_num_threads(),
+        help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument('--out', help='also write the markdown table here')
     return parser.parse_args()
 
@@ -54,8 +64,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     header = (['model', 'input', 'params (M)', 'GMACs'] +
-              [f'latency b{b} (ms)' for b in args.batch_sizes] +
-              [f'b{b} / baseline' for b in args.batch_sizes])
+              [f'latency b{b} (ms)'
+               for b in args.batch_sizes] + [f'b{b} / baseline' for b in args.batch_sizes])
     cfgs = [Config.fromfile(config) for config in args.configs]
     if args.input_size:
         height, width = args.input_size
@@ -70,16 +80,19 @@ def main() -> None:
     with torch.no_grad():
         for batch_size in args.batch_sizes:
             inputs = torch.randn(batch_size, 3, height, width)
-            latencies.append(interleaved_medians_ms([lambda m=m: m(inputs) for m in models],
-                                                    args.warmup, args.repeats))
+            latencies.append(
+                interleaved_medians_ms([lambda m=m: m(inputs) for m in models], args.warmup,
+                                       args.repeats))
     rows: List[List[str]] = []
     for i, (config, model) in enumerate(zip(args.configs, models)):
         params = sum(p.numel() for p in model.parameters()) / 1e6
         macs = count_macs(model, (3, height, width))
         model_ms = [per_batch[i] for per_batch in latencies]
-        rows.append([Path(config).stem, f'{height}x{width}', f'{params:.2f}', f'{macs / 1e9:.2f}',
-                     *[f'{ms:.1f}' for ms in model_ms],
-                     *[f'{ms / per_batch[0]:.2f}' for ms, per_batch in zip(model_ms, latencies)]])
+        rows.append([
+            Path(config).stem, f'{height}x{width}', f'{params:.2f}', f'{macs / 1e9:.2f}',
+            *[f'{ms:.1f}' for ms in model_ms],
+            *[f'{ms / per_batch[0]:.2f}' for ms, per_batch in zip(model_ms, latencies)]
+        ])
 
     print(f'\nCPU: {args.threads} threads, torch {torch.__version__}, median of {args.repeats} '
           f'runs after {args.warmup} warm-up runs')

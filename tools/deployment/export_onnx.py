@@ -2,7 +2,7 @@
 
     python tools/deployment/export_onnx.py CONFIG [CHECKPOINT] [--out FILE]
     python tools/deployment/export_onnx.py \\
-        configs/hsr_msnet/td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py CKPT
+        configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py CKPT
     python tools/deployment/export_onnx.py \\
         configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py CKPT --dcn mmcv   # mmcv's custom op
 
@@ -12,9 +12,10 @@ What is exported is the network (backbone, neck, head: ``TensorForward``), as mm
   does and normalised as its ``data_preprocessor`` does (``(pixel - mean) / std``, RGB order; the
   tool prints the mean and std). The batch is dynamic; for bottom-up and single-stage models (MLN,
   OpenPose, SMPR), whose inputs follow each image's aspect ratio, so are ``H`` and ``W``.
-- outputs, named: ``heatmaps`` (top-down: HSR-MSNet, MLPE, mmpose's heatmap heads);
-  ``heatmaps_stage{i}`` and ``pafs_stage{i}`` (MLN, OpenPose; grouping uses the last stage);
-  ``cls_p{l}``, ``pose_score_p{l}``, ``init_p{l}``, ``refined_p{l}`` per pyramid level (SMPR).
+- outputs, named by the head's ``output_names()``: ``heatmaps_stage{i}`` and ``pafs_stage{i}``
+  (MLN, OpenPose; grouping uses the last stage); ``cls_p{l}``, ``pose_score_p{l}``, ``init_p{l}``,
+  ``refined_p{l}`` per pyramid level (SMPR). A head without the method (mmpose's heatmap head of
+  HSR-MSNet, MLPEHead) gets ``heatmaps`` for a single output, ``output{i}`` for several.
   Decoding (heatmap argmax, PAF grouping, SMPR's scoring and NMS) stays in Python: the codecs and
   ``SMPRHead.predict``.
 
@@ -32,7 +33,6 @@ compared with PyTorch's: the check passes when the largest absolute difference i
 it does not pass.
 """
 import argparse
-import math
 import sys
 import warnings
 from pathlib import Path
@@ -43,45 +43,55 @@ import torch
 import torch.nn as nn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / 'tools/analysis'))  # tensor_forward
 OPSET = 17
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='pose config of this project or of mmpose')
-    parser.add_argument('checkpoint', nargs='?',
-                        help='checkpoint; without one, the exported weights are random')
+    parser.add_argument(
+        'checkpoint', nargs='?', help='checkpoint; without one, the exported weights are random')
     parser.add_argument('--out', help='ONNX file (default: work_dirs/onnx/<config name>.onnx)')
-    parser.add_argument('--input-size', type=int, nargs=2, metavar=('HEIGHT', 'WIDTH'),
-                        help="export input size (default: the codec's input_size)")
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        metavar=('HEIGHT', 'WIDTH'),
+        help="export input size (default: the codec's input_size)")
     parser.add_argument('--batch-size', type=int, default=1, help='batch of the traced input')
-    parser.add_argument('--opset', type=int, default=OPSET,
-                        help=f'ONNX opset (default {OPSET}; GridSample needs >= 16)')
-    parser.add_argument('--dcn', choices=['grid-sample', 'mmcv'], default='grid-sample',
-                        help="how mmcv's DeformConv2d is exported (SMPR)")
+    parser.add_argument(
+        '--opset',
+        type=int,
+        default=OPSET,
+        help=f'ONNX opset (default {OPSET}; GridSample needs >= 16)')
+    parser.add_argument(
+        '--dcn',
+        choices=['grid-sample', 'mmcv'],
+        default='grid-sample',
+        help="how mmcv's DeformConv2d is exported (SMPR)")
     parser.add_argument('--no-verify', action='store_true', help='skip the onnxruntime check')
-    parser.add_argument('--tolerance', type=float, default=1e-4,
-                        help='largest |onnxruntime - PyTorch| per output, relative to the '
-                        "output's largest magnitude (at least 1)")
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=1e-4,
+        help='largest |onnxruntime - PyTorch| per output, relative to the '
+        "output's largest magnitude (at least 1)")
     return parser.parse_args()
 
 
 def output_names(estimator: nn.Module, num_outputs: int) -> List[str]:
-    """Names of the flattened outputs of ``TensorForward(estimator)`` (see the module's doc)."""
-    from custom_modules.heads import BasePAFHead, SMPRHead
-
+    """Names of the ``num_outputs`` flattened outputs of ``TensorForward(estimator)``: the head's
+    ``output_names()``; for a head without one (mmpose's), ``heatmaps`` for a single output and
+    ``output{i}`` for several."""
     head = estimator.head
-    if isinstance(head, BasePAFHead):
-        stages = num_outputs // 2
-        return ([f'heatmaps_stage{i}' for i in range(stages)] +
-                [f'pafs_stage{i}' for i in range(stages)])
-    if isinstance(head, SMPRHead):
-        levels = [f'p{int(math.log2(stride))}' for stride in head.strides]
-        return [f'{kind}_{level}' for kind in ('cls', 'pose_score', 'init', 'refined')
-                for level in levels]
-    if num_outputs == 1:
-        return ['heatmaps']
-    return [f'output{i}' for i in range(num_outputs)]
+    if not hasattr(head, 'output_names'):
+        return ['heatmaps'] if num_outputs == 1 else [f'output{i}' for i in range(num_outputs)]
+    names = head.output_names()
+    if len(names) != num_outputs:
+        raise RuntimeError(f'{type(head).__name__}.output_names() names {len(names)} outputs, '
+                           f'its forward gives {num_outputs}')
+    return names
 
 
 def is_bottom_up(estimator: nn.Module) -> bool:
@@ -97,8 +107,13 @@ def export(model: nn.Module, names: List[str], out: Path, input_shape: Sequence[
     axes = {0: 'batch', 2: 'height', 3: 'width'} if dynamic_size else {0: 'batch'}
     dynamic_axes = {'input': axes}
     if dynamic_size:
-        dynamic_axes.update({name: {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'}
-                             for name in names})
+        dynamic_axes.update(
+            {name: {
+                0: 'batch',
+                2: f'{name}_height',
+                3: f'{name}_width'
+            }
+             for name in names})
     else:
         dynamic_axes.update({name: {0: 'batch'} for name in names})
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -106,9 +121,14 @@ def export(model: nn.Module, names: List[str], out: Path, input_shape: Sequence[
     # operators, and needs no onnxscript
     warnings.filterwarnings('ignore', message='You are using the legacy TorchScript-based ONNX')
     with torch.no_grad():
-        torch.onnx.export(model, (torch.randn(*input_shape),), str(out), dynamo=False,
-                          opset_version=opset, input_names=['input'], output_names=names,
-                          dynamic_axes=dynamic_axes)
+        torch.onnx.export(
+            model, (torch.randn(*input_shape), ),
+            str(out),
+            dynamo=False,
+            opset_version=opset,
+            input_names=['input'],
+            output_names=names,
+            dynamic_axes=dynamic_axes)
 
 
 def compare(model: nn.Module, names: List[str], session,
@@ -123,8 +143,8 @@ def compare(model: nn.Module, names: List[str], session,
         if ours.shape != theirs.shape:
             raise AssertionError(f'output {name}: onnxruntime shape {ours.shape}, '
                                  f'PyTorch {theirs.shape}')
-        rows.append((name, theirs.shape, float(np.abs(theirs).max()),
-                     float(np.abs(ours - theirs).max())))
+        rows.append(
+            (name, theirs.shape, float(np.abs(theirs).max()), float(np.abs(ours - theirs).max())))
     return rows
 
 
@@ -133,7 +153,7 @@ def main() -> Optional[int]:
     from mmpose.apis import init_model
 
     from custom_modules.ops import replace_deform_convs
-    from custom_modules.utils import TensorForward
+    from tensor_forward import TensorForward
 
     estimator = init_model(args.config, args.checkpoint, device='cpu')
     if args.checkpoint is None:
@@ -171,8 +191,8 @@ def main() -> Optional[int]:
     generator = torch.Generator().manual_seed(0)
     inputs = [torch.randn(input_shape, generator=generator)]
     if dynamic_size:  # another batch and another size (a multiple of 32, as the pipelines pad)
-        inputs.append(torch.randn(args.batch_size + 1, 3, height + 32, width - 32,
-                                  generator=generator))
+        inputs.append(
+            torch.randn(args.batch_size + 1, 3, height + 32, width - 32, generator=generator))
     else:
         inputs.append(torch.randn(args.batch_size + 1, 3, height, width, generator=generator))
     import onnxruntime
@@ -181,8 +201,10 @@ def main() -> Optional[int]:
     failed = False
     for x in inputs:
         rows = compare(model, names, session, x)
-        bad = [name for name, _, magnitude, diff in rows
-               if diff > args.tolerance * max(1.0, magnitude)]
+        bad = [
+            name for name, _, magnitude, diff in rows
+            if diff > args.tolerance * max(1.0, magnitude)
+        ]
         name, shape, magnitude, diff = max(rows, key=lambda row: row[3] / max(1.0, row[2]))
         print(f'export_onnx: input {list(x.shape)}: {len(rows) - len(bad)} of {len(rows)} outputs '
               f'match PyTorch; worst {name} {list(shape)}: max |onnxruntime - PyTorch| = '

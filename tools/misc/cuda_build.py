@@ -111,9 +111,11 @@ def complete_toolkit_layout(cuda_home: Path) -> None:
     """Give the package index's toolkit (``<target>/nvidia/cu13``) the layout of an installed
     one: ``lib64`` and ``targets/x86_64-linux/{include,lib}`` (where nvcc looks for its own
     headers), ``lib/libcudart.so`` (what the linker's ``-lcudart`` opens)."""
-    links = {cuda_home / 'lib64': 'lib',
-             cuda_home / 'targets' / 'x86_64-linux' / 'include': '../../include',
-             cuda_home / 'targets' / 'x86_64-linux' / 'lib': '../../lib'}
+    links = {
+        cuda_home / 'lib64': 'lib',
+        cuda_home / 'targets' / 'x86_64-linux' / 'include': '../../include',
+        cuda_home / 'targets' / 'x86_64-linux' / 'lib': '../../lib'
+    }
     runtimes = sorted((cuda_home / 'lib').glob('libcudart.so.*'))
     if not runtimes:
         fail(f'{cuda_home / "lib"} has no libcudart.so.*: nvidia-cuda-runtime did not install')
@@ -135,12 +137,15 @@ def install_toolkit(target: Path, constraints: Path, cuda_version: str) -> Path:
     # CUDA 13's packages share one tree, nvidia/cu13/{bin,include,lib,nvvm} (CUDA 12's did not)
     cuda_home = target / 'nvidia' / f'cu{major_minor(cuda_version)[0]}'
     requirements = [f'{name}=={version}' for name, version in pins.items()]
-    if not (cuda_home / 'bin' / 'nvcc').exists() or nvcc_version(cuda_home) != pins[
-            'nvidia-cuda-nvcc']:
+    if not (cuda_home / 'bin' /
+            'nvcc').exists() or nvcc_version(cuda_home) != pins['nvidia-cuda-nvcc']:
         log(f'installing {" ".join(requirements)} into {target}')
-        subprocess.run([sys.executable, '-m', 'pip', 'install', '--disable-pip-version-check',
-                        '--quiet', '--no-deps', '--upgrade', '--target', str(target),
-                        *requirements], check=True)
+        subprocess.run([
+            sys.executable, '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet',
+            '--no-deps', '--upgrade', '--target',
+            str(target), *requirements
+        ],
+                       check=True)
     if not (cuda_home / 'bin' / 'nvcc').exists():
         fail(f'{" ".join(requirements)} installed no {cuda_home / "bin/nvcc"}: this layout is '
              'CUDA 13\'s; for another CUDA set CUDA_HOME to a toolkit of that version')
@@ -165,15 +170,19 @@ def torch_cuda_include_dirs() -> List[Path]:
 
     site = Path(torch.__file__).resolve().parents[1]
     folders = sorted(site.glob('nvidia/*/include'))
-    return [folder for folder in folders
-            if any((folder / header).exists() for header in TORCH_DEPENDENCY_HEADERS)]
+    return [
+        folder for folder in folders
+        if any((folder / header).exists() for header in TORCH_DEPENDENCY_HEADERS)
+    ]
 
 
 def missing_headers(cuda_home: Path, include_dirs: Sequence[Path]) -> List[str]:
     """Which of :data:`TORCH_DEPENDENCY_HEADERS` neither ``cuda_home`` nor ``include_dirs`` has."""
     dirs = [cuda_home / 'include', *include_dirs]
-    return [header for header in TORCH_DEPENDENCY_HEADERS
-            if not any((folder / header).exists() for folder in dirs)]
+    return [
+        header for header in TORCH_DEPENDENCY_HEADERS
+        if not any((folder / header).exists() for folder in dirs)
+    ]
 
 
 # ----------------------------------------------------------------------------------- arch list
@@ -183,8 +192,9 @@ def arch_list() -> str:
     import torch
 
     if torch.cuda.is_available():
-        capabilities = sorted({torch.cuda.get_device_capability(i)
-                               for i in range(torch.cuda.device_count())})
+        capabilities = sorted(
+            {torch.cuda.get_device_capability(i)
+             for i in range(torch.cuda.device_count())})
         return ';'.join(f'{major}.{minor}' for major, minor in capabilities)
     return DEFAULT_ARCH_LIST
 
@@ -257,8 +267,9 @@ def check_binary(path: Path, arch_list_text: str, kernels: Sequence[str]) -> Lis
                         f'(has sm_{sorted(cubins)})')
     if not want_ptx <= ptx:
         problems.append(f'PTX for compute_{sorted(want_ptx - ptx)} missing (has {sorted(ptx)})')
-    problems += [f'kernel {name} missing' for name in kernels
-                 if f'{len(name)}{name}'.encode() not in data]
+    problems += [
+        f'kernel {name} missing' for name in kernels if f'{len(name)}{name}'.encode() not in data
+    ]
     return problems
 
 
@@ -289,15 +300,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     commands = parser.add_subparsers(dest='command', required=True)
     toolkit = commands.add_parser(
-        'toolkit', help='print a CUDA_HOME for torch\'s CUDA version: $CUDA_HOME if set, else '
+        'toolkit',
+        help='print a CUDA_HOME for torch\'s CUDA version: $CUDA_HOME if set, else '
         'the package index\'s compiler installed into --target')
     toolkit.add_argument('--target', type=Path, required=True)
-    toolkit.add_argument('--constraints', type=Path,
-                         default=Path(__file__).resolve().parents[2] /
-                         'requirements/constraints.txt')
+    toolkit.add_argument(
+        '--constraints',
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / 'requirements/constraints.txt')
     commands.add_parser('arch-list', help='print the TORCH_CUDA_ARCH_LIST for this machine')
     includes = commands.add_parser(
-        'extra-includes', help='print, as a CPATH, the include folders of torch\'s CUDA library '
+        'extra-includes',
+        help='print, as a CPATH, the include folders of torch\'s CUDA library '
         'packages; fail if CUDA_HOME and they lack a header torch needs')
     includes.add_argument('--cuda-home', type=Path, required=True)
     binary = commands.add_parser('check-binary', help='check the device code in a binary')

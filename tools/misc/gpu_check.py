@@ -42,6 +42,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / 'tools/analysis'))  # benchmark_utils, tensor_forward
 SAMPLE_CONFIGS = {
     'HSR-MSNet (top-down)': 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
     'MLPE (top-down)': 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
@@ -52,10 +53,14 @@ SAMPLE_CONFIGS = {
 DIST_CONFIG = SAMPLE_CONFIGS['SMPR (single-stage)']
 #: One iteration: 4 samples (persons for top-down, images for the others) at batch 4; no
 #: checkpoint.
-ONE_ITERATION = ['train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
-                 'default_hooks.logger.interval=1', 'default_hooks.checkpoint=None']
-LATENCY_CONFIGS = {'OpenPose': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
-                   'MLN': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py'}
+ONE_ITERATION = [
+    'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
+    'default_hooks.logger.interval=1', 'default_hooks.checkpoint=None'
+]
+LATENCY_CONFIGS = {
+    'OpenPose': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
+    'MLN': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py'
+}
 PAPER_FPS = {'OpenPose': 20.4, 'MLN': 42.2}
 
 
@@ -92,9 +97,11 @@ def check_env(device: str) -> Tuple[bool, str]:
     import mmcv
     from mmcv.ops import get_compiling_cuda_version
 
-    lines = [f'- torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN '
-             f'{torch.backends.cudnn.version()}, Python {sys.version.split()[0]}',
-             f'- mmcv {mmcv.__version__}, compiled with CUDA {get_compiling_cuda_version()}']
+    lines = [
+        f'- torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN '
+        f'{torch.backends.cudnn.version()}, Python {sys.version.split()[0]}',
+        f'- mmcv {mmcv.__version__}, compiled with CUDA {get_compiling_cuda_version()}'
+    ]
     if device == 'cpu':
         return True, '\n'.join(lines + ['- dry run on the CPU'])
     name = torch.cuda.get_device_name(device)
@@ -136,8 +143,10 @@ def check_dcn(device: str, tolerance: float) -> Tuple[bool, str]:
             passed &= ok
             rows.append(f'| {batch}x{channels}x{size[0]}x{size[1]}, {groups} groups | {what} | '
                         f'{absolute:.2e} | {relative:.2e} | {"ok" if ok else "**over**"} |')
-    table = ['| input | tensor | max abs error | max error / max(1, abs ref) | within '
-             f'{tolerance:g} |', '|---|---|---|---|---|', *rows]
+    table = [
+        '| input | tensor | max abs error | max error / max(1, abs ref) | within '
+        f'{tolerance:g} |', '|---|---|---|---|---|', *rows
+    ]
     return passed, f'mmcv DeformConv2d, {device} vs CPU, float32:\n\n' + '\n'.join(table)
 
 
@@ -148,20 +157,21 @@ def check_nms(device: str) -> Tuple[bool, str]:
     corners = torch.rand(2000, 2) * 500
     boxes = torch.cat([corners, corners + 20 + torch.rand(2000, 2) * 80], dim=1)
     scores = torch.rand(2000)
-    labels = torch.randint(0, 3, (2000,))
+    labels = torch.randint(0, 3, (2000, ))
     lines, passed = [], True
     runs = {
-        'nms IoU 0.5': lambda b, s, l: nms(b, s, 0.5),
-        'batched_nms (3 classes) IoU 0.5': lambda b, s, l: batched_nms(
-            b, s, l, dict(type='nms', iou_threshold=0.5)),
-        'soft_nms (linear) IoU 0.3, computed on the CPU by mmcv': lambda b, s, l: soft_nms(
-            b, s, 0.3, method='linear'),
+        'nms IoU 0.5':
+        lambda b, s, c: nms(b, s, 0.5),
+        'batched_nms (3 classes) IoU 0.5':
+        lambda b, s, c: batched_nms(b, s, c, dict(type='nms', iou_threshold=0.5)),
+        'soft_nms (linear) IoU 0.3, computed on the CPU by mmcv':
+        lambda b, s, c: soft_nms(b, s, 0.3, method='linear'),
     }
     for name, run in runs.items():
         dets_ref, keep_ref = run(boxes, scores, labels)
         dets, keep = run(boxes.to(device), scores.to(device), labels.to(device))
-        same = (torch.equal(keep.cpu(), keep_ref) and
-                torch.allclose(dets.cpu(), dets_ref, atol=1e-5))
+        same = (
+            torch.equal(keep.cpu(), keep_ref) and torch.allclose(dets.cpu(), dets_ref, atol=1e-5))
         passed &= same
         lines.append(f'- {name}: {len(keep)} of 2000 boxes kept from {device} tensors, '
                      f'{len(keep_ref)} from CPU ones, {"the same" if same else "**different**"}')
@@ -184,9 +194,13 @@ def run_commands(commands: Dict[str, List[str]], logs: Path, env: Dict[str, str]
     for name, command in commands.items():
         with open(logs / f'{name}.log', 'w') as log:
             # a session of its own: a timeout kills the command's children too (torchrun's)
-            processes[name] = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log,
-                                               stderr=subprocess.STDOUT, env=env,
-                                               start_new_session=True)
+            processes[name] = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True)
     deadline = time.monotonic() + timeout
     codes = {}
     for name, process in processes.items():
@@ -237,13 +251,16 @@ def check_training(device: str, out_dir: Path, timeout: float) -> Tuple[bool, st
         for amp in precisions:
             name = re.sub(r'\W+', '-', family.split()[0].lower()) + ('-amp' if amp else '-fp32')
             work_dirs[name] = out_dir / 'train' / name
-            commands[name] = [sys.executable, 'tools/train.py', config, '--work-dir',
-                              str(work_dirs[name]), '--no-validate', *(['--amp'] if amp else []),
-                              '--cfg-options', *ONE_ITERATION]
+            commands[name] = [
+                sys.executable, 'tools/train.py', config, '--work-dir',
+                str(work_dirs[name]), '--no-validate', *(['--amp'] if amp else []), '--cfg-options',
+                *ONE_ITERATION
+            ]
     work_dirs['dist_train'] = out_dir / 'train' / 'dist_train'
-    commands['dist_train'] = ['bash', 'tools/dist_train.sh', DIST_CONFIG, '1', '--work-dir',
-                              str(work_dirs['dist_train']), '--no-validate', '--cfg-options',
-                              *ONE_ITERATION]
+    commands['dist_train'] = [
+        'bash', 'tools/dist_train.sh', DIST_CONFIG, '1', '--work-dir',
+        str(work_dirs['dist_train']), '--no-validate', '--cfg-options', *ONE_ITERATION
+    ]
     env_dist = dict(env, PORT=str(free_port()))
     codes = run_commands(commands, out_dir / 'train' / 'logs', env_dist, timeout)
     rows, tails, passed = [], [], True
@@ -266,29 +283,32 @@ def check_training(device: str, out_dir: Path, timeout: float) -> Tuple[bool, st
                     f'{" ".join(ONE_ITERATION)}` for each sample config{amp}, and '
                     f'`tools/dist_train.sh {Path(DIST_CONFIG).name} 1` (same options), all at '
                     f'once on {device}; dist_train backend: **{backend}** (expected '
-                    f'{expected}).\n\n' +
-                    '\n'.join(header + rows + tails))
+                    f'{expected}).\n\n' + '\n'.join(header + rows + tails))
 
 
 # ------------------------------------------------------------------------------------- timing
 def check_latency(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
     from mmengine.config import Config
 
-    from custom_modules.utils import build_network, interleaved_medians_ms, synchronized
+    from benchmark_utils import interleaved_medians_ms, synchronized
+    from tensor_forward import build_network
 
     torch.backends.cudnn.benchmark = True
-    networks = {name: build_network(Config.fromfile(REPO_ROOT / config)).to(device)
-                for name, config in LATENCY_CONFIGS.items()}
+    networks = {
+        name: build_network(Config.fromfile(REPO_ROOT / config)).to(device)
+        for name, config in LATENCY_CONFIGS.items()
+    }
     inputs = torch.randn(1, 3, 368, 432, device=device)
     lines = []
     precisions = {'fp32': torch.float32}
     if device.startswith('cuda'):
         precisions['fp16 autocast'] = torch.float16
     for precision, dtype in precisions.items():
+
         def forward(net, dtype=dtype):
-            with torch.autocast(device.split(':')[0], dtype=dtype,
-                                enabled=dtype != torch.float32):
+            with torch.autocast(device.split(':')[0], dtype=dtype, enabled=dtype != torch.float32):
                 return net(inputs)
+
         with torch.no_grad():
             times = interleaved_medians_ms(
                 [synchronized(lambda net=net: forward(net), device) for net in networks.values()],
@@ -309,12 +329,15 @@ def check_people(device: str, out_dir: Path, people: List[int], image_size: int,
                  repeats: int, timeout: float) -> Tuple[bool, str]:
     if timeout < 30:
         return False, f'not run: {timeout:.0f} s left of the budget'
-    command = [sys.executable, 'tools/analysis/benchmark.py', '--skip-models', '--device', device,
-               '--people', *map(str, people), '--image-size', str(image_size),
-               '--warmup', str(warmup), '--repeats', str(repeats),
-               '--out-dir', str(out_dir / 'benchmark')]
-    proc = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    command = [
+        sys.executable, 'tools/analysis/benchmark.py', '--skip-models', '--device', device,
+        '--people', *map(str, people), '--image-size',
+        str(image_size), '--warmup',
+        str(warmup), '--repeats',
+        str(repeats), '--out-dir',
+        str(out_dir / 'benchmark')
+    ]
+    proc = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         return False, f'```\n{" ".join(command)}\n{proc.stdout[-1500:]}{proc.stderr[-3000:]}```'
     table = [line for line in proc.stdout.splitlines() if line.startswith('|')]
@@ -337,12 +360,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--image-size', type=int, default=800)
     parser.add_argument('--warmup', type=int, default=10)
     parser.add_argument('--repeats', type=int, default=50)
-    parser.add_argument('--budget', type=float, default=600,
-                        help='seconds for all the checks; each gets at most what is left')
+    parser.add_argument(
+        '--budget',
+        type=float,
+        default=600,
+        help='seconds for all the checks; each gets at most what is left')
     parser.add_argument('--train-timeout', type=float, default=180, help='seconds')
     parser.add_argument('--people-timeout', type=float, default=180, help='seconds')
-    parser.add_argument('--skip', nargs='*', default=[],
-                        choices=['dcn', 'nms', 'train', 'latency', 'people'])
+    parser.add_argument(
+        '--skip', nargs='*', default=[], choices=['dcn', 'nms', 'train', 'latency', 'people'])
     return parser.parse_args(argv)
 
 
@@ -361,13 +387,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     report = Report()
     report.run('env', lambda: check_env(args.device))
     checks = {
-        'dcn': lambda: check_dcn(args.device, args.tolerance),
-        'nms': lambda: check_nms(args.device),
-        'train': lambda: check_training(args.device, args.out_dir, left(args.train_timeout)),
-        'latency': lambda: check_latency(args.device, args.warmup, args.repeats),
-        'people': lambda: check_people(args.device, args.out_dir, args.people, args.image_size,
-                                       min(args.warmup, 2), min(args.repeats, 5),
-                                       left(args.people_timeout)),
+        'dcn':
+        lambda: check_dcn(args.device, args.tolerance),
+        'nms':
+        lambda: check_nms(args.device),
+        'train':
+        lambda: check_training(args.device, args.out_dir, left(args.train_timeout)),
+        'latency':
+        lambda: check_latency(args.device, args.warmup, args.repeats),
+        'people':
+        lambda: check_people(args.device, args.out_dir, args.people, args.image_size,
+                             min(args.warmup, 2), min(args.repeats, 5), left(args.people_timeout)),
     }
     for name, check in checks.items():
         if name not in args.skip:

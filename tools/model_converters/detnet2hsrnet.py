@@ -10,7 +10,7 @@ mmpose's ``ResNet``) shares, except for two things:
 - the ImageNet classifier ``fc.*`` has no counterpart and is dropped.
 
 The output is ``{'state_dict': ...}``, what ``init_cfg=dict(type='Pretrained', checkpoint=...)`` in
-``configs/hsr_msnet/td-hm_hsrnet-59_8xb32-140e_coco-256x192.py`` loads.
+``configs/hsr_msnet/td-hm_hsrnet-59_1xb32-140e_coco-256x192.py`` loads.
 """
 import argparse
 import re
@@ -42,7 +42,8 @@ def main() -> None:
     checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
     state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
     if not any(key.endswith('extra_conv.0.weight') for key in state):
-        raise KeyError(f'{args.src}: no "layer4.0.extra_conv" keys, so no DetNet_pytorch checkpoint')
+        raise KeyError(
+            f'{args.src}: no "layer4.0.extra_conv" keys, so no DetNet_pytorch checkpoint')
     converted = convert(state)
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(dict(state_dict=converted), args.dst)

@@ -16,9 +16,9 @@ Channel orders (the only thing that differs from this project's ``OpenPoseHead``
 - joint maps: CMU's order (``POSE_COCO_BODY_PARTS`` of OpenPose's ``poseParameters.cpp``: nose,
   neck, right shoulder/elbow/wrist, left shoulder/elbow/wrist, right hip/knee/ankle, left
   hip/knee/ankle, right eye, left eye, right ear, left ear, background) is this project's
-  (:mod:`custom_modules.codecs.openpose_skeleton`): kept as they are;
+  (``OPENPOSE_COCO_KEYPOINTS`` of :mod:`custom_modules.codecs.paf_skeleton`): kept as they are;
 - limb fields: CMU stores limb ``k`` of its ``limbSeq`` (the same 19 limbs in the same order as
-  ``OPENPOSE_LIMBS``) in the channels ``mapIdx[k] - 19`` (x, then y; ``mapIdx`` of CMU's
+  ``OPENPOSE_COCO_LIMBS``) in the channels ``mapIdx[k] - 19`` (x, then y; ``mapIdx`` of CMU's
   demo code, as in Hzzone/pytorch-openpose ``src/body.py``: limb 0, neck -> right shoulder, is in
   channels 12 and 13); ``PartAffinityField`` stores limb ``j`` in channels ``2j, 2j + 1``. The
   fields' output convs (``conv5_5_CPM_L1``, ``Mconv7_stage{t}_L1``) have their rows permuted,
@@ -30,7 +30,6 @@ The output is an mmengine checkpoint (``{'state_dict': ..., 'meta': ...}``) that
 pose2d_weights=OUT)`` load strictly with the config above.
 """
 import argparse
-import struct
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -85,8 +84,10 @@ def convert(cmu_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tenso
     Raises:
         KeyError: Naming the tensors that are missing and those that are not CMU's.
     """
-    cmu_state = {key[len('module.'):] if key.startswith('module.') else key: value
-                 for key, value in cmu_state.items()}
+    cmu_state = {
+        key[len('module.'):] if key.startswith('module.') else key: value
+        for key, value in cmu_state.items()
+    }
     expected = {f'{cmu}.{kind}' for cmu, _ in layer_map() for kind in ('weight', 'bias')}
     missing, unknown = sorted(expected - set(cmu_state)), sorted(set(cmu_state) - expected)
     if missing or unknown:
@@ -98,14 +99,15 @@ def convert(cmu_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tenso
         if cmu == 'conv5_5_CPM_L1' or (cmu.startswith('Mconv7_') and cmu.endswith('_L1')):
             weight, bias = cmu_fields_to_codec(weight), cmu_fields_to_codec(bias)
         if cmu.startswith('Mconv1_'):  # reads cat(fields, maps, F)
-            weight = torch.cat([cmu_fields_to_codec(weight[:, :NUM_FIELDS], dim=1),
-                                weight[:, NUM_FIELDS:]], dim=1)
+            weight = torch.cat(
+                [cmu_fields_to_codec(weight[:, :NUM_FIELDS], dim=1), weight[:, NUM_FIELDS:]], dim=1)
         converted[f'{ours}.weight'] = weight.contiguous()
         converted[f'{ours}.bias'] = bias.contiguous()
     return converted
 
 
 # ---- .caffemodel (protobuf wire format), read without Caffe ----
+
 
 def _varint(buf: bytes, pos: int) -> Tuple[int, int]:
     """The protobuf varint at ``buf[pos:]`` and the position after it."""
@@ -208,8 +210,10 @@ def main() -> None:
     except KeyError as err:
         raise SystemExit(f'{args.src}: {err.args[0]}')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    meta = dict(source=Path(args.src).name, converter='tools/model_converters/openpose2mmpose.py',
-                config='configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py')
+    meta = dict(
+        source=Path(args.src).name,
+        converter='tools/model_converters/openpose2mmpose.py',
+        config='configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py')
     torch.save(dict(state_dict=converted, meta=meta), args.dst)
     print(f'{len(converted)} tensors -> {args.dst}')
 

@@ -110,18 +110,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='the authors\' checkpoint (mmdetection 1.x)')
     parser.add_argument('dst', help='where to write the mmengine checkpoint')
-    parser.add_argument('--config', help='the config it is for (default: the _authors config of '
-                        'its backbone)')
+    parser.add_argument(
+        '--config', help='the config it is for (default: the _authors config of '
+        'its backbone)')
     args = parser.parse_args()
     # mmcv 0.x writes {'meta', 'state_dict', 'optimizer'}; the optimizer is left behind
     checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
     state = checkpoint.get('state_dict', checkpoint)
     config = args.config or default_config(state)
 
-    import custom_modules  # noqa: F401  (registers the project's modules)
     from mmengine.config import Config
     from mmpose.registry import MODELS
     from mmpose.utils import register_all_modules
+
+    import custom_modules  # noqa: F401  (registers the project's modules)
     register_all_modules()
     model_keys = MODELS.build(Config.fromfile(config).model).state_dict().keys()
     try:
@@ -129,8 +131,10 @@ def main() -> None:
     except KeyError as err:
         raise SystemExit(f'{args.src}: {err.args[0]} (config {config})')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    meta = dict(source=Path(args.src).name, converter='tools/model_converters/smpr2mmpose.py',
-                config=config)
+    meta = dict(
+        source=Path(args.src).name,
+        converter='tools/model_converters/smpr2mmpose.py',
+        config=config)
     torch.save(dict(state_dict=converted, meta=meta), args.dst)
     print(f'{len(converted)} tensors -> {args.dst} (for {config})')
 

@@ -21,10 +21,16 @@ class FiniteLossHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
-        bad = {name: float(value) for name, value in (outputs or {}).items()
-               if name.startswith('loss') and not torch.isfinite(torch.as_tensor(value)).all()}
+        bad = {
+            name: float(value)
+            for name, value in (outputs or {}).items()
+            if name.startswith('loss') and not torch.isfinite(torch.as_tensor(value)).all()
+        }
         flag = torch.tensor(float(bool(bad)))
         dist.all_reduce(flag, op='max')
         if flag.item() == 0:

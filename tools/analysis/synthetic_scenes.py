@@ -1,4 +1,5 @@
-"""Generated multi-person scenes for benchmarks: real annotated poses placed on a grid."""
+"""Generated multi-person scenes for the benchmarks of ``tools/analysis/``: real annotated poses
+placed on a grid. A helper of the tools, not of the models (tools import it as a sibling module)."""
 import json
 import math
 from pathlib import Path
@@ -8,7 +9,7 @@ import numpy as np
 import torch
 from mmengine.structures import InstanceData
 
-from ..task_modules import pseudo_boxes
+from custom_modules.task_modules import pseudo_boxes
 
 
 def load_templates(ann_file: Path) -> List[Tuple[np.ndarray, np.ndarray, float]]:
@@ -29,8 +30,8 @@ def load_templates(ann_file: Path) -> List[Tuple[np.ndarray, np.ndarray, float]]
     return templates
 
 
-def make_scene(templates: List[Tuple[np.ndarray, np.ndarray, float]], num_people: int,
-               width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
+def make_scene(templates: List[Tuple[np.ndarray, np.ndarray, float]], num_people: int, width: int,
+               height: int) -> Tuple[np.ndarray, np.ndarray]:
     """``num_people`` people on a ``width`` x ``height`` pixel canvas: template ``i % T`` in cell
     ``i`` of a grid whose cells are closest to 2:1 (tall), its box scaled to 80% of the cell
     (aspect kept) and centred, so no two people overlap.
@@ -38,8 +39,9 @@ def make_scene(templates: List[Tuple[np.ndarray, np.ndarray, float]], num_people
     Returns:
         tuple: COCO ``keypoints`` (N, 17, 2) in canvas pixels and ``visible`` (N, 17).
     """
-    rows = min(range(1, num_people + 1),
-               key=lambda r: abs(height / r / (width / math.ceil(num_people / r)) - 2))
+    rows = min(
+        range(1, num_people + 1),
+        key=lambda r: abs(height / r / (width / math.ceil(num_people / r)) - 2))
     cols = math.ceil(num_people / rows)
     cell_w, cell_h = width / cols, height / rows
     keypoints, visible = [], []

@@ -2,6 +2,6 @@
 # per-subgroup stride-2 convs, SE) in the ResNet stages. No ImageNet weights of this backbone exist
 # in public; the paper pretrains on ImageNet. Set `model.backbone.init_cfg` to your own
 # ImageNet-pretrained HSR-MSNet checkpoint; without one the backbone starts from Kaiming init.
-_base_ = ['./td-hm_hsrnet-59_8xb32-140e_coco-256x192.py']
+_base_ = ['./td-hm_hsrnet-59_1xb32-140e_coco-256x192.py']
 
 model = dict(backbone=dict(block='msnet', init_cfg=None))

@@ -1,4 +1,6 @@
-"""Timing and table helpers shared by the benchmark tools in ``tools/analysis/``."""
+"""Timing and table helpers shared by the benchmark tools in ``tools/analysis/`` and by
+``tools/misc/gpu_check.py`` (tools import it as a sibling module, or with this folder on
+``sys.path``)."""
 import statistics
 import time
 from pathlib import Path
@@ -33,6 +35,7 @@ def synchronized(fn: Callable[[], object], device: str) -> Callable[[], object]:
         result = fn()
         torch.cuda.synchronize(device)
         return result
+
     return call
 
 

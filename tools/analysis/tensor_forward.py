@@ -1,4 +1,7 @@
-"""A pose estimator's network as a plain ``Tensor -> tuple of Tensors`` module."""
+"""A pose estimator's network as a plain ``Tensor -> tuple of Tensors`` module, for the tools that
+trace, count or time it (``tools/analysis/``, ``tools/deployment/export_onnx.py``,
+``tools/misc/gpu_check.py``). A helper of the tools, not of the models: scripts in
+``tools/analysis/`` import it as a sibling module, the others put this folder on ``sys.path``."""
 import copy
 from typing import List, Tuple, Union
 
@@ -21,9 +24,11 @@ class TensorForward(nn.Module):
     tensors: its ``_forward`` (backbone, neck, head; no data preprocessing, no decoding, no flip
     test), the signature that mmengine's complexity counter and ``torch.onnx.export`` trace.
 
-    The order is the head's: a heatmap head gives ``(heatmaps,)``; the PAF heads one joint map
-    ``(B, 19, h, w)`` per stage then one limb field ``(B, 38, h, w)`` per stage; SMPRHead per level
-    (P3 first) the person logits, then the pose-score logits, the initial and the refined offsets.
+    The order is the head's ``forward``, flattened depth first (the project's heads name these
+    tensors with ``output_names()``): a heatmap head gives ``(heatmaps,)``; the PAF heads one joint
+    map ``(B, 19, h, w)`` per stage then one limb field ``(B, 38, h, w)`` per stage; SMPRHead per
+    level (P3 first) the person logits, then the pose-score logits, the initial and the refined
+    offsets.
     """
 
     def __init__(self, estimator: nn.Module) -> None:
@@ -55,9 +60,9 @@ def count_macs(model: nn.Module, input_shape: Tuple[int, int, int]) -> float:
     the bilinear sampling)."""
     from mmengine.analysis import get_model_complexity_info
 
-    from ..ops import replace_deform_convs
+    from custom_modules.ops import replace_deform_convs
 
     countable = copy.deepcopy(model)
     replace_deform_convs(countable)
-    return get_model_complexity_info(countable, input_shape=input_shape, show_table=False,
-                                     show_arch=False)['flops']
+    return get_model_complexity_info(
+        countable, input_shape=input_shape, show_table=False, show_arch=False)['flops']

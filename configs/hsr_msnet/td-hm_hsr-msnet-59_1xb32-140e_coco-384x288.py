@@ -1,5 +1,5 @@
 # HSR-MSNet-59 at 384x288 input (heatmaps 96x72), the paper's higher-resolution setting.
-_base_ = ['./td-hm_hsr-msnet-59_8xb32-140e_coco-256x192.py']
+_base_ = ['./td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py']
 
 codec = dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 
