@@ -1,0 +1,172 @@
+"""Identities of people across video frames: greedy OKS or box-IoU matching with a time-to-live,
+and optional One-Euro smoothing of the tracked keypoints."""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmpose.structures.bbox import bbox_overlaps
+
+from ..task_modules import keypoint_oks, pseudo_boxes
+
+
+class OneEuroFilter:
+    """The One-Euro filter (Casiez et al., CHI 2012) of one signal of any shape: a low-pass
+    filter whose cut-off rises with the signal's speed, so that a still keypoint stops jittering
+    and a moving one lags little.
+
+    Args:
+        min_cutoff (float): Cut-off frequency at rest, Hz. Lower: smoother, more lag.
+        beta (float): How fast the cut-off rises with speed (per pixel per second).
+        d_cutoff (float): Cut-off frequency of the speed estimate, Hz.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.05, d_cutoff: float = 1.0) -> None:
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self.value: Optional[np.ndarray] = None
+        self.speed: Optional[np.ndarray] = None
+
+    @staticmethod
+    def _alpha(cutoff: np.ndarray, dt: float) -> np.ndarray:
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, value: np.ndarray, dt: float) -> np.ndarray:
+        """The filtered ``value`` after ``dt`` seconds since the previous call."""
+        value = np.asarray(value, dtype=np.float64)
+        if self.value is None:
+            self.value, self.speed = value, np.zeros_like(value)
+            return value.copy()
+        speed = (value - self.value) / dt
+        a_d = self._alpha(np.asarray(self.d_cutoff), dt)
+        self.speed = a_d * speed + (1 - a_d) * self.speed
+        alpha = self._alpha(self.min_cutoff + self.beta * np.abs(self.speed), dt)
+        self.value = alpha * value + (1 - alpha) * self.value
+        return self.value.copy()
+
+
+class _Track:
+    """One identity: its last pose and box, how long it has been unseen, its filter."""
+
+    def __init__(self, track_id: int, keypoints: np.ndarray, box: np.ndarray,
+                 smoother: Optional[OneEuroFilter]) -> None:
+        self.track_id, self.keypoints, self.box = track_id, keypoints, box
+        self.missed = 0
+        self.smoother = smoother
+
+
+class PoseTracker:
+    """Gives every person of every frame an identity that persists while the person moves.
+
+    Each frame, every (person, track) pair is scored by the object keypoint similarity (COCO's
+    OKS with the dataset's ``sigmas``, the track's box area as scale) or the IoU of their boxes;
+    pairs are taken greedily from the best while both ends are free and the score reaches
+    ``threshold``. A person left over starts a new track (ids count up from 0); a track left over
+    is kept for ``ttl`` frames, so a person hidden for a moment gets their id back.
+
+    Args:
+        metric (str): ``'oks'`` or ``'iou'``. Defaults to ``'oks'``.
+        threshold (float): Lowest score of a match. Defaults to 0.3.
+        ttl (int): Frames a track survives without a match. Defaults to 30 (1 s at 30 FPS).
+        sigmas (sequence of float, optional): Per-keypoint OKS sigmas (the dataset metainfo's
+            ``sigmas``); required for ``'oks'``.
+        smoothing (bool): Smooth each track's keypoints with a :class:`OneEuroFilter`. Off by
+            default.
+        fps (float): Frame rate the filter assumes. Defaults to 30.
+        one_euro (dict, optional): Arguments of :class:`OneEuroFilter`.
+    """
+
+    def __init__(self,
+                 metric: str = 'oks',
+                 threshold: float = 0.3,
+                 ttl: int = 30,
+                 sigmas: Optional[Sequence[float]] = None,
+                 smoothing: bool = False,
+                 fps: float = 30.0,
+                 one_euro: Optional[Dict[str, float]] = None) -> None:
+        if metric not in ('oks', 'iou'):
+            raise ValueError(f"PoseTracker: metric must be 'oks' or 'iou', got {metric!r}")
+        if metric == 'oks' and sigmas is None:
+            raise ValueError("PoseTracker: metric 'oks' needs the dataset's keypoint sigmas "
+                             "(metainfo['sigmas'])")
+        self.metric, self.threshold, self.ttl = metric, threshold, ttl
+        self.sigmas = None if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float32)
+        self.smoothing, self.dt, self.one_euro = smoothing, 1.0 / fps, dict(one_euro or {})
+        self.tracks: List[_Track] = []
+        self.next_id = 0
+
+    def similarity(self, keypoints: np.ndarray, visible: np.ndarray,
+                   boxes: np.ndarray) -> np.ndarray:
+        """``(N, T)`` scores of the frame's ``N`` people with the ``T`` live tracks: OKS of the
+        tracks' poses against each person's visible keypoints with the person's box area as the
+        scale, or the IoU of the boxes."""
+        if not self.tracks or not len(keypoints):
+            return np.zeros((len(keypoints), len(self.tracks)), dtype=np.float32)
+        if self.metric == 'iou':
+            track_boxes = np.stack([t.box for t in self.tracks])
+            return bbox_overlaps(torch.from_numpy(boxes), torch.from_numpy(track_boxes)).numpy()
+        boxes = torch.from_numpy(boxes)
+        areas = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1).prod(dim=1)
+        track_keypoints = torch.from_numpy(np.stack([t.keypoints for t in self.tracks]))
+        return keypoint_oks(track_keypoints, torch.from_numpy(keypoints), torch.from_numpy(visible),
+                            areas, self.sigmas).T.numpy()
+
+    def update(self,
+               keypoints: np.ndarray,
+               keypoint_scores: np.ndarray,
+               boxes: Optional[np.ndarray] = None,
+               score_thr: float = 0.3) -> Tuple[np.ndarray, np.ndarray]:
+        """Track one frame's people.
+
+        Args:
+            keypoints (np.ndarray): ``(N, K, 2)`` keypoints, pixels.
+            keypoint_scores (np.ndarray): ``(N, K)``; a keypoint scoring under ``score_thr``
+                counts as not visible for OKS and for the box made from the keypoints.
+            boxes (np.ndarray, optional): ``(N, 4)`` ``(x1, y1, x2, y2)`` boxes, pixels (the
+                detector's); by default the boxes of the visible keypoints.
+            score_thr (float): See ``keypoint_scores``.
+
+        Returns:
+            tuple: ``track_ids`` ``(N,)`` int, and the keypoints ``(N, K, 2)``, smoothed with
+            ``smoothing``, else as given.
+        """
+        keypoints = np.asarray(keypoints, dtype=np.float32)
+        visible = (np.asarray(keypoint_scores) >= score_thr).astype(np.float32)
+        if boxes is None:
+            boxes = pseudo_boxes(torch.from_numpy(keypoints), torch.from_numpy(visible))[0].numpy()
+        boxes = np.asarray(boxes, dtype=np.float32)[:, :4]
+        scores = self.similarity(keypoints, visible, boxes)
+
+        track_of = np.full(len(keypoints), -1, dtype=np.intp)  # index into self.tracks
+        order = np.argsort(-scores, axis=None, kind='stable')
+        person_free = np.ones(len(keypoints), dtype=bool)
+        track_free = np.ones(len(self.tracks), dtype=bool)
+        for person, track in zip(*np.unravel_index(order, scores.shape)):
+            if scores[person, track] < self.threshold:
+                break
+            if person_free[person] and track_free[track]:
+                track_of[person] = track
+                person_free[person] = track_free[track] = False
+
+        for track in self.tracks:
+            track.missed += 1
+        ids = np.empty(len(keypoints), dtype=np.int64)
+        out = keypoints.copy()
+        for person in range(len(keypoints)):
+            if track_of[person] >= 0:
+                track = self.tracks[track_of[person]]
+                track.missed = 0
+                # an unseen keypoint keeps the track's last position, so OKS stays meaningful
+                seen = visible[person] > 0
+                track.keypoints = np.where(seen[:, None], keypoints[person], track.keypoints)
+                track.box = boxes[person]
+            else:
+                smoother = OneEuroFilter(**self.one_euro) if self.smoothing else None
+                track = _Track(self.next_id, keypoints[person], boxes[person], smoother)
+                self.next_id += 1
+                self.tracks.append(track)
+            ids[person] = track.track_id
+            if track.smoother is not None:
+                out[person] = track.smoother(keypoints[person], self.dt)
+        self.tracks = [t for t in self.tracks if t.missed <= self.ttl]
+        return ids, out
