@@ -1,15 +1,22 @@
-"""Bottom-up and single-stage pose estimation (MLN, OpenPose, SMPR) on images, a folder or a video.
+"""Bottom-up and single-stage pose estimation (MLN, OpenPose, SMPR) on images, a folder, a video,
+a camera or a stream.
 
 No person detector: the model finds every person's keypoints in the whole image (grouping them, or
 regressing whole poses).
-Each input gets its drawn picture and a JSON of the people found in ``--output-dir``, each
-written whole as soon as it is done (``--skip-existing`` resumes a run that was stopped).
+Each input gets its drawn picture and a JSON of the people found in ``--output-dir`` (a camera or
+stream: the JSON only, see ``--per-frame``), each written whole as soon as it is done
+(``--skip-existing`` resumes a run that was stopped). ``--output-video`` / ``--show`` get the
+drawn frames with the FPS and the time of each stage (preprocess, network, decoding, ...); the
+means are printed at the end. ``--track`` gives people ids kept across frames (``track_id`` in
+the JSON, one colour per id). The shared front end: ``custom_modules/apis/demo_runner.py``.
 A checkpoint of another model is refused before it loads; an image that cannot be read is
 reported and the others still processed; the exit status is 1 if any input failed, 2 if
 nothing could run.
 
     python tools/bottomup_demo.py configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py MLN_CKPT \\
         --input demo.jpg
+    python tools/bottomup_demo.py configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py SMPR_CKPT \\
+        --input 0 --output-video webcam.mp4 --show --track
 
 The same through mmpose's own API::
 
@@ -17,84 +24,78 @@ The same through mmpose's own API::
 """
 import argparse
 import sys
-from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    from custom_modules.apis.demo_runner import add_demo_arguments, check_demo_arguments
+
     parser = argparse.ArgumentParser(description='Bottom-up pose estimation')
     parser.add_argument('pose_config', help='bottom-up pose config of this project')
     parser.add_argument('pose_checkpoint', help='pose checkpoint (path or URL)')
-    parser.add_argument('--input', required=True, help='an image, a folder of images or a video')
-    parser.add_argument('--output-dir', default='work_dirs/bottomup_demo', help='where results go')
+    add_demo_arguments(parser, output_dir='work_dirs/bottomup_demo')
     parser.add_argument('--kpt-thr', type=float, default=0.1, help='keypoint score to draw')
     parser.add_argument(
         '--skeleton-style',
         default='mmpose',
         choices=['mmpose', 'openpose'],
         help='draw COCO\'s skeleton or OpenPose\'s (with the neck)')
-    parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
-    parser.add_argument(
-        '--skip-existing',
-        action='store_true',
-        help='leave out the inputs whose JSON is already in --output-dir')
-    parser.add_argument('--no-draw', action='store_true', help='write the JSONs only')
-    parser.add_argument(
-        '--log-interval',
-        type=int,
-        default=100,
-        help='print the peak memory (RSS) every this many inputs (0: never)')
-    return parser.parse_args()
+    args = parser.parse_args(argv)
+    check_demo_arguments(parser, args)
+    return args
 
 
-def main() -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     """Returns the exit status: 0, 1 if an input could not be read, 2 if nothing could run."""
-    args = parse_args()
+    args = parse_args(argv)
     from mmpose.apis import inference_bottomup
     from mmpose.registry import VISUALIZERS
 
-    from custom_modules.apis import (CheckpointMismatchError, InputError, init_pose_model,
-                                     open_inputs, process_inputs, write_image)
+    from custom_modules.apis import CheckpointMismatchError, InputError, init_pose_model
+    from custom_modules.apis.demo_runner import (BackendError, DemoOptions, make_tracker,
+                                                 mmpose_drawer, open_demo_source, run_demo,
+                                                 tracked_drawer, use_backend)
+    from custom_modules.apis.stage_timer import StageTimer
 
     try:
-        count, frames = open_inputs(Path(args.input))  # before the minutes a model may take
-        model = init_pose_model(args.pose_config, args.pose_checkpoint, args.device)
-    except (InputError, CheckpointMismatchError) as error:
+        source = open_demo_source(args)  # before the minutes a model may take
+    except InputError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    visualizer = VISUALIZERS.build(model.cfg.visualizer)
-    visualizer.set_dataset_meta(model.dataset_meta, skeleton_style=args.skeleton_style)
+    try:
+        model = init_pose_model(args.pose_config, args.pose_checkpoint, args.device)
+        use_backend(model, args)
+    except (CheckpointMismatchError, BackendError) as error:
+        source.close()
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    timer = StageTimer.for_device(args.device)
+    timer.instrument(model)  # network and decoding inside inference_bottomup
 
-    def predict(name: str, image: np.ndarray, out_image: Optional[Path]) -> List[dict]:
-        result = inference_bottomup(model, image)[0]
-        if out_image is not None:
-            drawn = visualizer.add_datasample(
-                name,
-                image[..., ::-1],
-                data_sample=result,
-                draw_gt=False,
-                draw_bbox=False,
-                kpt_thr=args.kpt_thr,
-                skeleton_style=args.skeleton_style,
-                show=False)
-            write_image(out_image, drawn[..., ::-1])
-        pred = result.pred_instances
+    def predict(name: str, image: np.ndarray) -> List[dict]:
+        with timer.stage('preprocess'):  # what the model's stages leave: pipeline, packing
+            pred = inference_bottomup(model, image)[0].pred_instances
         return [
             dict(keypoints=keypoints.tolist(), keypoint_scores=scores.tolist(),
                  score=float(score)) for keypoints, scores, score in zip(
                      pred.keypoints, pred.keypoint_scores, pred.bbox_scores)
         ]
 
-    return process_inputs(
-        count,
-        frames,
+    if args.track:
+        draw = tracked_drawer(model.dataset_meta, args.kpt_thr, draw_bbox=False)
+    else:
+        visualizer = VISUALIZERS.build(model.cfg.visualizer)
+        visualizer.set_dataset_meta(model.dataset_meta, skeleton_style=args.skeleton_style)
+        draw = mmpose_drawer(visualizer, args.kpt_thr, args.skeleton_style, draw_bbox=False)
+    return run_demo(
+        source,
         predict,
-        Path(args.output_dir),
-        draw=not args.no_draw,
-        skip_existing=args.skip_existing,
-        log_interval=args.log_interval)
+        DemoOptions.from_args(args),
+        draw=draw,
+        timer=timer,
+        tracker=make_tracker(args, model.dataset_meta, source.fps))
 
 
 if __name__ == '__main__':

@@ -1,9 +1,15 @@
-"""Top-down multi-person pose estimation on images, a folder or a video.
+"""Top-down multi-person pose estimation (HSR-MSNet, MLPE) on images, a folder, a video, a camera
+or a stream.
 
 Person boxes come from the YOLOv3 detector of MMDetection (HSR-MSNet's pipeline) or, with
 ``--bbox-file``, from a COCO annotation / detection file (how the paper evaluates with a fixed
-detector). Each input gets its drawn picture and a JSON of predictions in ``--output-dir``,
-each written whole as soon as it is done (``--skip-existing`` resumes a run that was stopped).
+detector; a video's frames are named ``<stem>_<index:06d>.jpg``). Each input gets its drawn
+picture and a JSON of predictions in ``--output-dir`` (a camera or stream: the JSON only, see
+``--per-frame``), each written whole as soon as it is done (``--skip-existing`` resumes a run
+that was stopped). ``--output-video`` / ``--show`` get the drawn frames with the FPS and the time
+of each stage (detector, preprocess, network, decoding, ...); the means are printed at the end.
+``--track`` gives people ids kept across frames (``track_id`` in the JSON, one colour per id).
+The shared front end: ``custom_modules/apis/demo_runner.py``.
 A checkpoint of another model is refused before it loads; an image that cannot be read is
 reported and the others still processed; the exit status is 1 if any input failed, 2 if
 nothing could run.
@@ -12,6 +18,8 @@ nothing could run.
         --det-checkpoint https://download.openmmlab.com/mmdetection/v2.0/yolo/...a2c3acb8.pth
     python tools/topdown_demo.py POSE_CONFIG POSE_CKPT --input tests/data/coco \\
         --bbox-file tests/data/coco/test_coco_det_AP_H_56.json
+    python tools/topdown_demo.py POSE_CONFIG POSE_CKPT --input 0 --det-checkpoint YOLOV3_CKPT \\
+        --output-video webcam.mp4 --show --track --track-metric iou
 
 The same through mmpose's own API::
 
@@ -22,7 +30,7 @@ The same through mmpose's own API::
 import argparse
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -30,12 +38,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DETECTOR = REPO_ROOT / 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    from custom_modules.apis.demo_runner import add_demo_arguments, check_demo_arguments
+
     parser = argparse.ArgumentParser(description='Top-down pose estimation with person boxes')
     parser.add_argument('pose_config', help='top-down pose config of this project')
     parser.add_argument('pose_checkpoint', help='pose checkpoint (path or URL)')
-    parser.add_argument('--input', required=True, help='an image, a folder of images or a video')
-    parser.add_argument('--output-dir', default='work_dirs/topdown_demo', help='where results go')
+    add_demo_arguments(parser, output_dir='work_dirs/topdown_demo')
     parser.add_argument('--det-config', default=str(DEFAULT_DETECTOR), help='MMDetection config')
     parser.add_argument('--det-checkpoint', help='detector checkpoint (path or URL)')
     parser.add_argument(
@@ -46,42 +55,42 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--bbox-thr', type=float, default=0.3, help='person box score threshold')
     parser.add_argument('--nms-thr', type=float, default=0.3, help='IoU threshold of box NMS')
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoint score to draw')
-    parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
-    parser.add_argument(
-        '--skip-existing',
-        action='store_true',
-        help='leave out the inputs whose JSON is already in --output-dir')
-    parser.add_argument('--no-draw', action='store_true', help='write the JSONs only')
-    parser.add_argument(
-        '--log-interval',
-        type=int,
-        default=100,
-        help='print the peak memory (RSS) every this many inputs (0: never)')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.bbox_file is not None and args.det_checkpoint is not None:
         parser.error('--bbox-file and --det-checkpoint exclude each other')
     if args.bbox_file is None and args.det_checkpoint is None:
         parser.error('give --det-checkpoint (YOLOv3 weights) or --bbox-file (boxes from a file)')
+    check_demo_arguments(parser, args)
     return args
 
 
-def main() -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     """Returns the exit status: 0, 1 if an input could not be read, 2 if nothing could run."""
-    args = parse_args()
+    args = parse_args(argv)
     from mmpose.registry import VISUALIZERS
 
     from custom_modules.apis import (CheckpointMismatchError, InputError, build_person_detector,
                                      detect_persons, estimate_poses, init_pose_model,
-                                     load_person_boxes, open_inputs, process_inputs)
+                                     load_person_boxes)
+    from custom_modules.apis.demo_runner import (BackendError, DemoOptions, make_tracker,
+                                                 mmpose_drawer, open_demo_source, run_demo,
+                                                 tracked_drawer, use_backend)
+    from custom_modules.apis.stage_timer import StageTimer
 
     try:
-        count, frames = open_inputs(Path(args.input))  # before the model loads
-        pose_model = init_pose_model(args.pose_config, args.pose_checkpoint, args.device)
-    except (InputError, CheckpointMismatchError) as error:
+        source = open_demo_source(args)  # before the model loads
+    except InputError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    visualizer = VISUALIZERS.build(pose_model.cfg.visualizer)
-    visualizer.set_dataset_meta(pose_model.dataset_meta)
+    try:
+        pose_model = init_pose_model(args.pose_config, args.pose_checkpoint, args.device)
+        use_backend(pose_model, args)
+    except (CheckpointMismatchError, BackendError) as error:
+        source.close()
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    timer = StageTimer.for_device(args.device)
+    timer.instrument(pose_model)  # network and decoding inside inference_topdown
 
     if args.bbox_file is not None:
         file_boxes = load_person_boxes(args.bbox_file, score_thr=args.bbox_thr)
@@ -96,18 +105,25 @@ def main() -> int:
         def get_boxes(name: str, image: np.ndarray) -> np.ndarray:
             return detect_persons(detector, image, args.det_cat_id, args.bbox_thr, args.nms_thr)
 
-    def predict(name: str, image: np.ndarray, out_image: Optional[Path]) -> List[dict]:
-        return estimate_poses(pose_model, image, get_boxes(name, image), visualizer,
-                              None if out_image is None else str(out_image), args.kpt_thr)
+    def predict(name: str, image: np.ndarray) -> List[dict]:
+        with timer.stage('detector'):
+            boxes = get_boxes(name, image)
+        with timer.stage('preprocess'):  # what the model's stages leave: pipeline, packing
+            return estimate_poses(pose_model, image, boxes)
 
-    return process_inputs(
-        count,
-        frames,
+    if args.track:
+        draw = tracked_drawer(pose_model.dataset_meta, args.kpt_thr, draw_bbox=True)
+    else:
+        visualizer = VISUALIZERS.build(pose_model.cfg.visualizer)
+        visualizer.set_dataset_meta(pose_model.dataset_meta)
+        draw = mmpose_drawer(visualizer, args.kpt_thr, draw_bbox=True)
+    return run_demo(
+        source,
         predict,
-        Path(args.output_dir),
-        draw=not args.no_draw,
-        skip_existing=args.skip_existing,
-        log_interval=args.log_interval)
+        DemoOptions.from_args(args),
+        draw=draw,
+        timer=timer,
+        tracker=make_tracker(args, pose_model.dataset_meta, source.fps))
 
 
 if __name__ == '__main__':

@@ -1,24 +1,25 @@
-"""Inputs and outputs of the demos: one image, a folder of images or a video in; per input a
-drawing and a JSON of the people found out.
+"""Inputs and outputs of the demos, for :func:`~.demo_runner.run_demo`: one image, a folder of
+images, a video file, a camera or a stream in (:func:`open_source`, refusing a bad ``--input``
+with :class:`InputError` before any model loads); per input a drawing (:func:`write_image`) and
+a JSON of the people found (:func:`write_people`) out; the run's counts (:class:`RunCounts`)
+and peak memory (:func:`peak_rss_mib`).
 
-A run over a folder survives its bad parts: an image that cannot be read is reported (file and
-reason) and counted, the others are still processed, and the exit status says so at the end.
 Each result is written whole (temporary file, then a rename) as soon as its image is done, so a
-run killed part-way leaves complete files only and ``skip_existing`` resumes it.
+run killed part-way leaves complete files only and ``--skip-existing`` resumes it.
 """
 import json
 import os
+import re
 import resource
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
-from ..datasets.image_file import ImageFileError, read_image_file
+from ..datasets.image_file import read_image_file
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
@@ -26,9 +27,6 @@ VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 # ``(name, load)``: the input's file name (a video frame's ``<stem>_<index>.jpg``) and a call
 # returning its (H, W, 3) BGR image or raising ImageFileError.
 Frame = Tuple[str, Callable[[], np.ndarray]]
-# ``predict(name, image, out_image) -> people``: one model's work on one (H, W, 3) BGR image;
-# draws the people into ``out_image`` (with :func:`write_image`) unless it is None.
-Predict = Callable[[str, np.ndarray, Optional[Path]], List[dict]]
 
 
 class InputError(ValueError):
@@ -59,41 +57,103 @@ def list_images(folder: Path) -> List[Path]:
     return images
 
 
-def _video_frames(video_path: Path) -> Iterator[Frame]:
-    """Each frame of a video, named ``<stem>_<index:06d>.jpg``."""
-    video = cv2.VideoCapture(str(video_path))
-    index = 0
-    ok, frame = video.read()
-    while ok:
-        yield f'{video_path.stem}_{index:06d}.jpg', lambda frame=frame: frame
-        index += 1
+# ``rtsp://``, ``http://``, ``udp://``, ...: what OpenCV's FFmpeg (or GStreamer) back end opens
+URL_PATTERN = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
+# A source's frame rate outside (0, MAX_SOURCE_FPS] is taken as unknown (cameras and streams
+# report 0, or 90000 for some RTSP streams).
+MAX_SOURCE_FPS = 240.0
+
+
+@dataclass
+class Source:
+    """What :func:`open_source` opened.
+
+    Attributes:
+        kind (str): ``'image'``, ``'folder'``, ``'video'`` (a file), ``'camera'`` or ``'stream'``.
+        name (str): The ``--input`` as given.
+        count (int, optional): Number of frames; None where unknown (cameras, streams, videos
+            that do not say).
+        frames (iterator): ``(name, load)`` pairs, see :data:`Frame`.
+        fps (float, optional): The frame rate the video, camera or stream reports; None if it
+            reports none (or an implausible one).
+    """
+    kind: str
+    name: str
+    count: Optional[int]
+    frames: Iterator[Frame]
+    fps: Optional[float] = None
+
+    @property
+    def live(self) -> bool:
+        """A camera or a stream: frames until it ends or the user stops, none stored before."""
+        return self.kind in ('camera', 'stream')
+
+    def close(self) -> None:
+        """Release the capture (a video, camera or stream) if its frames were not all read."""
+        close = getattr(self.frames, 'close', None)
+        if close is not None:
+            close()
+
+
+def _capture_frames(video: cv2.VideoCapture, stem: str) -> Iterator[Frame]:
+    """Each frame of an opened capture, named ``<stem>_<index:06d>.jpg``, until it gives none;
+    releases the capture then, or when the generator is closed."""
+    try:
+        index = 0
         ok, frame = video.read()
-    video.release()
+        while ok:
+            yield f'{stem}_{index:06d}.jpg', lambda frame=frame: frame
+            index += 1
+            ok, frame = video.read()
+    finally:
+        video.release()
 
 
-def open_inputs(source: Path) -> Tuple[Optional[int], Iterator[Frame]]:
-    """``(count, frames)`` of a folder of images (sorted by name), a video (by its suffix,
-    :data:`VIDEO_SUFFIXES`) or one image (any other file). ``count`` is the number of frames,
-    None where a video does not tell. Images are read only when their ``load`` is called.
+def _source_fps(video: cv2.VideoCapture) -> Optional[float]:
+    fps = float(video.get(cv2.CAP_PROP_FPS) or 0)
+    return fps if 0 < fps <= MAX_SOURCE_FPS else None
+
+
+def _open_capture(spec: Union[int, str], kind: str, what: str, stem: str) -> Source:
+    video = cv2.VideoCapture(spec)
+    if not video.isOpened():
+        video.release()
+        raise InputError(f'{what}: OpenCV cannot open this {kind}')
+    count = int(video.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == 'video' else 0
+    return Source(kind, what, count if count > 0 else None, _capture_frames(video, stem),
+                  _source_fps(video))
+
+
+def open_source(spec: str) -> Source:
+    """Open an ``--input``: a camera index (all digits: ``cv2.VideoCapture(int)``; a file named
+    ``0`` is ``./0``), a stream URL (``scheme://...``: ``cv2.VideoCapture(url)``), a folder of
+    images (sorted by name), a video file (by its suffix, :data:`VIDEO_SUFFIXES`) or one image
+    (any other file). Images are read only when their ``load`` is called; a camera or stream
+    is opened now and kept open.
+
+    Frames are named ``<image file name>``, ``<video stem>_<index:06d>.jpg``,
+    ``camera<index>_<index:06d>.jpg`` or ``stream_<index:06d>.jpg``.
 
     Raises:
-        InputError: Now, before a model loads: ``source`` does not exist, is a folder without
-            images (see :func:`list_images`) or a video OpenCV cannot open.
+        InputError: Now, before a model loads: ``spec`` does not exist, is a folder without
+            images (see :func:`list_images`), or a video, camera or stream OpenCV cannot open.
     """
+    spec = str(spec)
+    if spec.isdigit():
+        return _open_capture(int(spec), 'camera', f'camera {spec}', f'camera{spec}')
+    if URL_PATTERN.match(spec):
+        return _open_capture(spec, 'stream', spec, 'stream')
+    source = Path(spec)
     if not source.exists():
         raise InputError(f'{source}: --input does not exist')
     if source.is_dir():
         images = list_images(source)
-        return len(images), ((path.name, lambda path=path: read_image_file(str(path)))
-                             for path in images)
+        return Source('folder', spec, len(images),
+                      ((path.name, lambda path=path: read_image_file(str(path)))
+                       for path in images))
     if source.suffix.lower() in VIDEO_SUFFIXES:
-        video = cv2.VideoCapture(str(source))
-        opened, count = video.isOpened(), int(video.get(cv2.CAP_PROP_FRAME_COUNT))
-        video.release()
-        if not opened:
-            raise InputError(f'{source}: OpenCV cannot open this video')
-        return (count if count > 0 else None), _video_frames(source)
-    return 1, iter([(source.name, lambda: read_image_file(str(source)))])
+        return _open_capture(str(source), 'video', str(source), source.stem)
+    return Source('image', spec, 1, iter([(source.name, lambda: read_image_file(str(source)))]))
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -147,59 +207,3 @@ class RunCounts:
         if self.failed:
             line += f'; {len(self.failed)} failed: {", ".join(self.failed)}'
         return line
-
-
-def process_frame(name: str, load: Callable[[], np.ndarray], predict: Predict, out_dir: Path,
-                  draw: bool, skip_existing: bool, counts: RunCounts) -> None:
-    """Run ``predict`` on one input and write ``<stem>.jpg`` (when ``draw``), then ``<stem>.json``
-    into ``out_dir`` (the JSON last: it marks the input done); or skip it (``skip_existing`` and
-    its JSON exists), or report on stderr why it cannot be read. Counts it in ``counts``."""
-    stem = Path(name).stem
-    json_path = out_dir / f'{stem}.json'
-    if skip_existing and json_path.exists():
-        counts.skipped += 1
-        return
-    try:
-        image = load()
-    except ImageFileError as error:
-        tqdm.write(str(error), file=sys.stderr)
-        counts.failed.append(name)
-        return
-    out_image = out_dir / f'{stem}.jpg' if draw else None
-    people = predict(name, image, out_image)
-    write_people(json_path, name, image, people)
-    counts.written += 1
-    tqdm.write(f'{name}: {len(people)} people -> {out_image or json_path}', file=sys.stdout)
-
-
-def process_inputs(count: Optional[int],
-                   frames: Iterator[Frame],
-                   predict: Predict,
-                   out_dir: Path,
-                   draw: bool = True,
-                   skip_existing: bool = False,
-                   log_interval: int = 100) -> int:
-    """Run ``predict`` over every frame of :func:`open_inputs`, writing the results into
-    ``out_dir`` (created) as they come.
-
-    Shows a progress bar (n/total) on stderr; prints a line per input written (stdout) or
-    unreadable (stderr); every ``log_interval`` inputs (0: never) the counts so far and the peak
-    RSS in MiB (stdout); at the end a summary line (stdout, or stderr when an input failed).
-
-    Returns:
-        int: The exit status: 1 if any input could not be read, else 0.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    counts = RunCounts()
-    with tqdm(total=count, unit='image', file=sys.stderr, dynamic_ncols=True) as progress:
-        for name, load in frames:
-            process_frame(name, load, predict, out_dir, draw, skip_existing, counts)
-            progress.update()
-            if log_interval and progress.n % log_interval == 0:
-                progress.write(
-                    f'[{progress.n}/{count or "?"}] {counts.written} written, '
-                    f'{counts.skipped} skipped, {len(counts.failed)} failed, '
-                    f'peak RSS {peak_rss_mib():.0f} MiB',
-                    file=sys.stdout)
-    print(counts.summary(out_dir), file=sys.stderr if counts.failed else sys.stdout)
-    return 1 if counts.failed else 0

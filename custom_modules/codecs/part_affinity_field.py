@@ -1,6 +1,8 @@
 """Part affinity fields (OpenPose, MLN): joint confidence maps, limb vector fields and their
 greedy grouping into people."""
-from typing import Dict, Optional, Tuple
+import functools
+import math
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmpose.codecs.base import BaseKeypointCodec
@@ -9,6 +11,259 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .paf_skeleton import PAFSkeleton
+
+# Keys' cubic convolution parameter of torch's (and OpenCV's) bicubic resize
+CUBIC_A = -0.75
+
+
+def resize_taps(dst: np.ndarray,
+                src_size: int,
+                dst_size: int,
+                mode: str = 'bicubic') -> Tuple[np.ndarray, np.ndarray]:
+    """The source pixels that output pixels ``dst`` of a 1-D resize from ``src_size`` to
+    ``dst_size`` pixels read, and their weights: ``torch.nn.functional.interpolate`` with
+    ``align_corners=False`` (half-pixel centres, the codec's convention), ``'bicubic'`` (4 taps,
+    ``A = -0.75``) or ``'bilinear'`` (2 taps).
+
+    Args:
+        dst (np.ndarray): Output pixel indices, any shape (outside ``[0, dst_size)`` too).
+        src_size, dst_size (int): Input and output length.
+        mode (str): ``'bicubic'`` or ``'bilinear'``.
+
+    Returns:
+        tuple: ``first`` (dst's shape) the first source pixel, not clamped: tap ``t`` reads pixel
+        ``clip(first + t, 0, src_size - 1)`` (the resize's edge rule); ``weights`` (..., T).
+    """
+    src = (np.asarray(dst, dtype=np.float64) + 0.5) * (src_size / dst_size) - 0.5
+    if mode == 'bilinear':
+        src = np.maximum(src, 0)  # torch clamps linear source coordinates at 0
+        first = np.floor(src).astype(np.intp)
+        frac = src - first
+        return first, np.stack([1 - frac, frac], axis=-1)
+    if mode != 'bicubic':
+        raise ValueError(f"resize_taps: mode must be 'bicubic' or 'bilinear', got {mode!r}")
+    first = np.floor(src).astype(np.intp)
+    frac = src - first
+    x = np.stack([frac + 1, frac, 1 - frac, 2 - frac], axis=-1)  # distances to the 4 taps
+    weights = np.where(x <= 1, ((CUBIC_A + 2) * x - (CUBIC_A + 3)) * x * x + 1,
+                       ((CUBIC_A * x - 5 * CUBIC_A) * x + 8 * CUBIC_A) * x - 4 * CUBIC_A)
+    return first - 1, weights
+
+
+@functools.lru_cache(maxsize=32)
+def _pixel_taps(map_h: int, map_w: int, height: int, width: int,
+                mode: str) -> Tuple[np.ndarray, ...]:
+    """How each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)`` reads the maps
+    padded by ``ResizedMaps.PAD`` pixels: the flat offset of its first tap, ``row (height,) +
+    column (width,)``; the offsets of its ``T * T`` taps from the first; and their weights,
+    ``row (height, T * T) * column (width, T * T)``. Cached (read-only)."""
+    pad = ResizedMaps.PAD
+    row_first, row_w = resize_taps(np.arange(height), map_h, height, mode)
+    col_first, col_w = resize_taps(np.arange(width), map_w, width, mode)
+    taps = row_w.shape[-1]
+    padded_w = map_w + 2 * pad
+    tables = ((row_first + pad) * padded_w, col_first + pad,
+              (np.arange(taps)[:, None] * padded_w + np.arange(taps)).ravel(),
+              np.repeat(row_w, taps,
+                        axis=1).astype(np.float32), np.tile(col_w, (1, taps)).astype(np.float32))
+    for table in tables:
+        table.flags.writeable = False
+    return tables
+
+
+@functools.lru_cache(maxsize=32)
+def _block_bands(src_size: int, dst_size: int, mode: str,
+                 length: int) -> Tuple[np.ndarray, np.ndarray]:
+    """For blocks of ``length`` output pixels of a 1-D resize, starting at ``-length ..
+    dst_size - 1`` (index ``start + length``): the source pixels under each block ``(S, K)``
+    and the weights that map them to it ``(S, length, K)`` (float32; clamped taps added to the
+    edge pixels, the resize's rule). Cached (read-only)."""
+    first, weights = resize_taps(np.arange(-length, dst_size + length), src_size, dst_size, mode)
+    taps = weights.shape[-1]
+    columns = np.clip(first[:, None] + np.arange(taps), 0, src_size - 1)
+    matrix = np.zeros((len(first), src_size), dtype=np.float32)  # the resize, as a matrix
+    np.add.at(matrix, (np.arange(len(first))[:, None], columns), weights)
+    starts = np.arange(dst_size + length)
+    low, high = columns[starts, 0], columns[starts + length - 1, -1]
+    span = min(int((high - low).max()) + 1, src_size)
+    low = np.minimum(low, src_size - span)
+    pixels = low[:, None] + np.arange(span)
+    bands = matrix[(starts[:, None] + np.arange(length))[:, :, None], pixels[:, None, :]]
+    pixels.flags.writeable = bands.flags.writeable = False
+    return pixels, bands
+
+
+@functools.lru_cache(maxsize=8)
+def _first_samples(num_samples: int) -> Tuple[np.ndarray, np.ndarray, int]:
+    """For pairs scored by ``num_samples`` samples, of which more than 80% must pass: the
+    samples read first (one more than a passing pair can fail, spread inside the segment), the
+    others, and how many samples a passing pair can fail."""
+    max_fails = sum(
+        (num_samples - fails) / num_samples > 0.8 for fails in range(num_samples + 1)) - 1
+    first = np.unique(np.linspace(0, num_samples - 1, max_fails + 3)[1:-1].round().astype(np.intp))
+    rest = np.setdiff1d(np.arange(num_samples), first)
+    first.flags.writeable = rest.flags.writeable = False
+    return first, rest, max_fails
+
+
+class ResizedMaps:
+    """Maps as if resized to ``size`` and averaged over scales (what the heads' full restore
+    computes before grouping), evaluated only at the pixels that decoding reads.
+
+    Reading a pixel costs a few taps of the small maps instead of resizing every channel: the
+    values equal ``interpolate(maps, size, mode, align_corners=False)`` averaged over the scales
+    (to float rounding).
+
+    Args:
+        maps (np.ndarray | sequence): ``(C, h, w)`` maps, or one per scale (same ``C``, any
+            ``h, w``), e.g. a network's stride-8 outputs.
+        size (tuple): ``(W, H)`` of the resized maps.
+        mode (str): ``'bicubic'`` (OpenPose's) or ``'bilinear'``.
+    """
+
+    # :meth:`sample_vectors` pads the maps by repeating their edges, so no tap needs clamping
+    PAD = 2
+
+    def __init__(self,
+                 maps: Union[np.ndarray, Sequence[np.ndarray]],
+                 size: Tuple[int, int],
+                 mode: str = 'bicubic') -> None:
+        if isinstance(maps, np.ndarray):
+            maps = [maps]
+        self.maps = [np.ascontiguousarray(m, dtype=np.float32) for m in maps]
+        if not self.maps or any(m.ndim != 3
+                                for m in self.maps) or len({m.shape[0]
+                                                            for m in self.maps}) != 1:
+            raise ValueError('ResizedMaps: needs one or more (C, h, w) maps with the same C, got '
+                             f'shapes {[m.shape for m in self.maps]}')
+        if mode not in ('bicubic', 'bilinear'):
+            raise ValueError(f"ResizedMaps: mode must be 'bicubic' or 'bilinear', got {mode!r}")
+        self.size = (int(size[0]), int(size[1]))
+        self.mode = mode
+        self._padded = None
+
+    @property
+    def shape(self) -> Tuple[int, int, int]:
+        """``(C, H, W)`` of the resized maps."""
+        return (self.maps[0].shape[0], self.size[1], self.size[0])
+
+    def sample_vectors(self, vectors: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Resized vectors (channels ``2 k``, ``2 k + 1``, e.g. a limb's field) ``vectors`` at
+        pixels ``(ys, xs)``: integer arrays that broadcast, ``ys`` and ``xs`` of one shape and
+        inside the resized maps. Returns ``(..., 2)``, ``resized[[2 k, 2 k + 1], ys, xs]``
+        with the two channels last."""
+        width, height = self.size
+        vectors = np.asarray(vectors)
+        total = 0
+        for maps, padded in zip(self.maps, self._padded_maps()):
+            row, col, offsets, row_w, col_w = _pixel_taps(*maps.shape[1:], height, width, self.mode)
+            # flat indices of the x channel's taps (..., T * T); the y channel's follow
+            pixels = (vectors *
+                      (2 * padded[0].size) + row.take(ys) + col.take(xs))[..., None] + offsets
+            weights = row_w.take(ys, axis=0) * col_w.take(xs, axis=0)
+            flat = padded.reshape(-1)
+            total = total + np.stack([
+                np.einsum('...k,...k->...', weights, flat.take(pixels)),
+                np.einsum('...k,...k->...', weights, flat[padded[0].size:].take(pixels))
+            ],
+                                     axis=-1)
+        return total / len(self.maps)
+
+    def _padded_maps(self) -> List[np.ndarray]:
+        """The maps padded by ``PAD`` pixels that repeat their edges (the resize's edge rule),
+        so that no tap needs clamping."""
+        if self._padded is None:
+            pad = self.PAD
+            self._padded = []
+            for maps in self.maps:
+                padded = np.empty((maps.shape[0], maps.shape[1] + 2 * pad, maps.shape[2] + 2 * pad),
+                                  dtype=np.float32)
+                padded[:, pad:-pad, pad:-pad] = maps
+                padded[:, pad:-pad, :pad] = maps[:, :, :1]
+                padded[:, pad:-pad, -pad:] = maps[:, :, -1:]
+                padded[:, :pad] = padded[:, pad:pad + 1]
+                padded[:, -pad:] = padded[:, -pad - 1:-pad]
+                self._padded.append(padded)
+        return self._padded
+
+    def windows(self, channels: np.ndarray, top: np.ndarray, left: np.ndarray, height: int,
+                width: int) -> np.ndarray:
+        """``(P, height, width)`` blocks of the resized maps: block ``p`` is channel
+        ``channels[p]``, pixels ``top[p] + i``, ``left[p] + j``, reaching at most ``height``
+        (``width``) pixels outside the resized maps, where they hold the resize's
+        extrapolation (the caller masks them).
+
+        Each block is ``Wy @ patch @ Wx^T``: the small maps' patch under the block and the
+        band of the resize matrices over it, one batched product per scale.
+        """
+        channels = np.asarray(channels, dtype=np.intp)
+        total = 0
+        for maps in self.maps:
+            _, map_h, map_w = maps.shape
+            rows, row_w = _block_bands(map_h, self.size[1], self.mode, height)
+            cols, col_w = _block_bands(map_w, self.size[0], self.mode, width)
+            rows, row_w = rows.take(top + height, axis=0), row_w.take(top + height, axis=0)
+            cols, col_w = cols.take(left + width, axis=0), col_w.take(left + width, axis=0)
+            patch = maps.reshape(-1).take((channels[:, None, None] * map_h + rows[:, :, None]) *
+                                          map_w + cols[:, None, :])
+            total = total + row_w @ patch @ col_w.transpose(0, 2, 1)
+        return total / len(self.maps)
+
+
+def orient_tree(limbs: np.ndarray, num_keypoints: int) -> Optional[Tuple[np.ndarray, int]]:
+    """Orient tree limbs for assembling people by pointer jumping.
+
+    Args:
+        limbs (np.ndarray): ``(T, 2)`` keypoint pairs that should form a forest.
+        num_keypoints (int): ``M``.
+
+    Returns:
+        tuple | None: ``first_is_parent`` (T,), whether a limb's first keypoint is nearer its
+        tree's root than its second (roots chosen to make the trees shallow), and ``jumps``, the
+        pointer-jumping rounds that take any keypoint to its root (``2**jumps >= depth``);
+        ``None`` if the limbs close a loop (then people are connected components).
+    """
+    neighbours = [[] for _ in range(num_keypoints)]
+    for a, b in limbs:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+
+    def depths_from(root):
+        depth = {root: 0}
+        queue = [root]
+        for node in queue:
+            for other in neighbours[node]:
+                if other not in depth:
+                    depth[other] = depth[node] + 1
+                    queue.append(other)
+        return depth
+
+    depth = np.full(num_keypoints, -1)
+    for node in range(num_keypoints):
+        if depth[node] >= 0:
+            continue
+        component = depths_from(node)
+        nodes = list(component)
+        edges = sum(len(neighbours[n]) for n in nodes) // 2
+        if edges != len(nodes) - 1:
+            return None  # a loop (or a repeated limb)
+        # the root with the shallowest tree
+        best = min((depths_from(n) for n in nodes), key=lambda d: max(d.values()))
+        for n, d in best.items():
+            depth[n] = d
+    limbs = np.asarray(limbs, dtype=np.intp).reshape(-1, 2)
+    max_depth = int(depth.max())
+    jumps = math.ceil(math.log2(max_depth)) if max_depth > 1 else 0
+    return depth[limbs[:, 0]] < depth[limbs[:, 1]], jumps
+
+
+# score_pairs reads the samples of the pairs in two rounds beyond this many samples
+STAGED_READS = 2048
+# the peaks of resized maps are looked for around the pixels of the small maps that are not
+# below their 4 neighbours and above this fraction of ``peak_thr`` (a resize can raise a peak
+# above the pixels around it: a Gaussian of sigma 1 map pixel is at least 0.6 of its height on
+# its nearest pixel)
+CANDIDATE_FRACTION = 0.5
 
 
 @KEYPOINT_CODECS.register_module()
@@ -41,23 +296,32 @@ class PartAffinityField(BaseKeypointCodec):
     The mask ``W(p)`` of eqs. 3-4 (unannotated people and crowds) is mmpose's
     ``BottomupGetHeatmapMask``, run after ``GenerateTarget``; it is packed as ``heatmap_mask``.
 
-    Decoding, all vectorised (loops run over the limbs and over the few greedy rounds, never
-    over pixels or candidate pairs):
+    Decoding, all vectorised (loops run over the few greedy rounds, never over pixels,
+    candidates or pairs):
 
     1. peaks: 4-neighbour maxima above ``peak_thr`` of each keypoint map, refined to sub-pixel by
        the centroid of their 3x3 neighbourhood;
     2. every candidate pair of every limb scored by eq. 6, the field sampled at ``num_samples``
        points of the segment and projected on its direction, averaged, and penalised by
        ``min(0.5 * H / length - 1, 0)`` when longer than half the map (OpenPose); a pair counts
-       only if more than 80% of its samples exceed ``paf_thr`` and its score is positive;
+       only if more than 80% of its samples exceed ``paf_thr`` and its score is positive (the
+       samples of a pair are read in two rounds: a pair that fails enough of the first few is
+       not read further);
     3. greedy matching per limb from the best pair, each keypoint used once per limb: all pairs
        that are the best of both their keypoints are taken at once, their keypoints removed, and
        so on, which takes exactly the pairs that one-at-a-time greedy search takes;
-    4. people are the connected components of the matched tree limbs; a limb outside the tree
-       (OpenPose's shoulder-ear) adds a keypoint that nothing else reached to its first
-       keypoint's person;
+    4. people are the connected components of the matched tree limbs (pointer jumping along
+       the tree; scipy's connected components where the tree limbs close a loop); a limb
+       outside the tree (OpenPose's shoulder-ear) adds a keypoint that nothing else reached to
+       its first keypoint's person;
     5. people with fewer than ``min_parts`` keypoints or a mean score (keypoint peaks plus limb
        scores over keypoints) under ``min_mean_score`` are dropped.
+
+    :meth:`decode` takes maps of ``heatmap_size``. OpenPose resizes the network's stride-8 maps
+    to the input size (bicubic) before grouping, which costs far more than grouping on a CPU;
+    :meth:`decode_resized` gives the same people without resizing: it finds the peaks of the
+    resized maps on small blocks around the maxima of the network's maps and reads the resized
+    fields only at the samples of step 2 (:class:`ResizedMaps`).
 
     Args:
         input_size (tuple): ``(w, h)`` of the network input, pixels.
@@ -100,6 +364,8 @@ class PartAffinityField(BaseKeypointCodec):
         self.num_samples = num_samples
         self.min_parts = min_parts
         self.min_mean_score = min_mean_score
+        self._tree = orient_tree(self.skeleton.limbs[:self.skeleton.num_tree_limbs],
+                                 self.num_keypoints)
 
     def encode(self,
                keypoints: np.ndarray,
@@ -156,92 +422,194 @@ class PartAffinityField(BaseKeypointCodec):
         """Keypoint candidates of ``heatmaps`` (>= M, H, W).
 
         Returns:
-            tuple: ``joints`` (M,) keypoint type, ascending; ``xy`` (M, 2) position in heatmap
-            pixels; ``scores`` (M,) the map's value at the peak.
+            tuple: ``joints`` (P,) keypoint type, ascending; ``xy`` (P, 2) position in heatmap
+            pixels; ``scores`` (P,) the map's value at the peak.
         """
         maps = heatmaps[:self.num_keypoints]
-        padded = np.pad(maps, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
-        center = padded[:, 1:-1, 1:-1]
+        joints, ys, xs, dx, dy, scores = self._block_peaks(
+            np.pad(maps, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf))
+        xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
+        return joints, xy, scores
+
+    def find_peaks_resized(self,
+                           heatmaps: ResizedMaps) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`find_peaks` of maps resized to ``heatmaps.size``, without resizing them.
+
+        The peaks of the resized maps lie near those of the small ones: around each pixel of
+        the first scale's maps that is not below its 4 neighbours and is above
+        ``CANDIDATE_FRACTION * peak_thr`` (and each such pixel on the maps' border, where the
+        resize's clamped taps can make a peak of their own), the resized maps are computed on
+        the block of pixels within one small-map pixel (and a border of one pixel), and
+        :meth:`find_peaks`' test and refinement run on the blocks; a peak that two blocks share
+        counts once. The peaks, their positions and scores are the full resize's (to float
+        rounding), but for shallow extra peaks that a resize can make where same-type keypoints
+        crowd within a map pixel or two (creases of several Gaussians, or Gaussians narrower
+        than a map pixel): about 1 in 2,000 peaks of random tangled crowds, none in the
+        scenes of the tests and the benchmark. Two pixels of exactly equal value (symmetric
+        synthetic maps) may be told apart the other way by float rounding: that peak moves by a
+        pixel.
+
+        Returns:
+            tuple: as :meth:`find_peaks`, in the resized maps' pixels and the same order.
+        """
+        base = heatmaps.maps[0][:self.num_keypoints]
+        _, map_h, map_w = base.shape
+        _, height, width = heatmaps.shape
+        # pixels above the threshold and not below their 4 neighbours; on the maps' border,
+        # the resize's edge rule (taps clamped) can leave a peak next to a steep slope, away
+        # from any maximum of the small maps: the border's pixels need only the threshold
+        padded = np.full((len(base), map_h + 2, map_w + 2), -np.inf, dtype=np.float32)
+        padded[:, 1:-1, 1:-1] = base
+        flat = padded.reshape(-1)
+        index = np.flatnonzero(flat > CANDIDATE_FRACTION * self.peak_thr)
+        joints, ys, xs = np.unravel_index(index, padded.shape)
+        value, row_step = flat.take(index), map_w + 2
+        keep = ((value >= flat.take(index - 1)) & (value >= flat.take(index + 1))
+                & (value >= flat.take(index - row_step)) & (value >= flat.take(index + row_step))
+                | (ys == 1) | (ys == map_h) | (xs == 1) | (xs == map_w))
+        joints, ys, xs = joints[keep], ys[keep] - 1, xs[keep] - 1
+        if not len(joints):
+            return joints, np.zeros((0, 2), np.float32), np.zeros(0, np.float32)
+        scale_y, scale_x = height / map_h, width / map_w
+        reach_y, reach_x = math.ceil(scale_y) + 1, math.ceil(scale_x) + 1
+        block_h, block_w = 2 * reach_y + 1, 2 * reach_x + 1
+        top = np.rint((ys + 0.5) * scale_y - 0.5).astype(np.intp) - reach_y
+        left = np.rint((xs + 0.5) * scale_x - 0.5).astype(np.intp) - reach_x
+        blocks = heatmaps.windows(joints, top, left, block_h, block_w)
+        # pixels outside the resized maps are no peaks nor neighbours
+        edge = np.flatnonzero((top < 0) | (top + block_h > height) | (left < 0)
+                              | (left + block_w > width))
+        if len(edge):
+            block_y = top[edge, None] + np.arange(block_h)
+            block_x = left[edge, None] + np.arange(block_w)
+            outside = (((block_y < 0) | (block_y >= height))[:, :, None]
+                       | ((block_x < 0) | (block_x >= width))[:, None, :])
+            blocks[edge] = np.where(outside, -np.inf, blocks[edge])
+        block, i, j, dx, dy, scores = self._block_peaks(blocks)
+        peak_y, peak_x = top[block] + i + 1, left[block] + j + 1
+        key = (joints[block] * height + peak_y) * width + peak_x
+        _, unique = np.unique(key, return_index=True)  # sorted: by keypoint, row, column
+        xy = np.stack([peak_x + dx, peak_y + dy], axis=1)[unique].astype(np.float32)
+        return joints[block[unique]], xy, scores[unique].astype(np.float32)
+
+    def _block_peaks(self, blocks: np.ndarray) -> Tuple[np.ndarray, ...]:
+        """Peaks inside ``blocks`` (P, h + 2, w + 2), ``-inf`` outside the maps: 4-neighbour
+        maxima above ``peak_thr``, refined to sub-pixel by the centroid of their 3x3
+        neighbourhood (negative values as 0).
+
+        Returns:
+            tuple: ``block``, ``row``, ``column`` (inside the border) of each peak, its refined
+            offsets ``dx``, ``dy`` and its value.
+        """
+        center = blocks[:, 1:-1, 1:-1]
         # strict against the upper and left neighbours: a plateau (a keypoint half-way between
         # pixels) gives one peak, not two or four
-        is_peak = ((center > padded[:, :-2, 1:-1]) & (center >= padded[:, 2:, 1:-1])
-                   & (center > padded[:, 1:-1, :-2]) & (center >= padded[:, 1:-1, 2:])
+        is_peak = ((center > blocks[:, :-2, 1:-1]) & (center >= blocks[:, 2:, 1:-1])
+                   & (center > blocks[:, 1:-1, :-2]) & (center >= blocks[:, 1:-1, 2:])
                    & (center > self.peak_thr))
-        joints, ys, xs = np.nonzero(is_peak)
-        patches = np.pad(np.maximum(maps, 0),
-                         ((0, 0), (1, 1),
-                          (1, 1)))[joints[:, None, None], ys[:, None, None] + np.arange(3)[:, None],
-                                   xs[:, None, None] + np.arange(3)]  # (M, 3, 3) neighbourhoods
+        block, ys, xs = np.nonzero(is_peak)
+        patches = np.maximum(blocks[block[:, None, None], ys[:, None, None] + np.arange(3)[:, None],
+                                    xs[:, None, None] + np.arange(3)],
+                             0)  # (P, 3, 3) neighbourhoods
         mass = patches.sum(axis=(1, 2)) + 1e-12
-        offsets = np.arange(-1, 2, dtype=np.float32)
+        offsets = np.arange(-1, 2, dtype=patches.dtype)
         dx = patches.sum(axis=1) @ offsets / mass
         dy = patches.sum(axis=2) @ offsets / mass
-        xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
-        return joints, xy, maps[joints, ys, xs]
+        return block, ys, xs, dx, dy, center[block, ys, xs]
 
-    def score_pairs(self, pafs: np.ndarray, limbs: np.ndarray, starts: np.ndarray,
-                    ends: np.ndarray) -> np.ndarray:
+    def score_pairs(self, pafs: Union[np.ndarray, ResizedMaps], limbs: np.ndarray,
+                    starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Eq. 6 for a batch of candidate limbs.
 
+        A pair passes only if more than 80% of its samples exceed ``paf_thr``, so where there
+        are many pairs (more than ``STAGED_READS`` samples), a few samples inside each segment
+        are read first and the others only for the pairs that can still pass: most pairs
+        between different people cross empty fields. The scores are those of reading all.
+
         Args:
-            pafs: (2 L, H, W) fields.
+            pafs: (2 L, H, W) fields, or :class:`ResizedMaps` of them.
             limbs: (P,) limb index of each pair.
             starts, ends: (P, 2) positions of its first and second keypoint, heatmap pixels.
 
         Returns:
             np.ndarray: (P,) scores, ``-inf`` where the pair fails the sample criterion.
         """
-        height, width = pafs.shape[1:]
+        height, width = pafs.shape[-2:]
         vectors = ends - starts
         lengths = np.linalg.norm(vectors, axis=1) + 1e-6
         units = vectors / lengths[:, None]
         steps = np.linspace(0, 1, self.num_samples, dtype=np.float32)
-        points = starts[:, None] + steps[None, :, None] * vectors[:, None]  # (P, D, 2)
-        px = np.clip(np.rint(points[..., 0]).astype(np.intp), 0, width - 1)
-        py = np.clip(np.rint(points[..., 1]).astype(np.intp), 0, height - 1)
-        channel = 2 * limbs[:, None]
-        projected = (
-            pafs[channel, py, px] * units[:, None, 0] +
-            pafs[channel + 1, py, px] * units[:, None, 1])
-        scores = projected.mean(axis=1) + np.minimum(0.5 * height / lengths - 1, 0)
+
+        def project(pairs: np.ndarray, samples: np.ndarray) -> np.ndarray:
+            """(pairs, samples) field projected on the pair's direction."""
+            points = (
+                starts.take(pairs, axis=0)[:, None] +
+                steps.take(samples)[:, None] * vectors.take(pairs, axis=0)[:, None])
+            px = np.clip(np.rint(points[..., 0]).astype(np.intp), 0, width - 1)
+            py = np.clip(np.rint(points[..., 1]).astype(np.intp), 0, height - 1)
+            if isinstance(pafs, ResizedMaps):
+                field = pafs.sample_vectors(limbs[pairs, None], py, px)
+                field_x, field_y = field[..., 0], field[..., 1]
+            else:
+                field_x, field_y = pafs[2 * limbs[pairs, None] + np.arange(2)[:, None, None], py,
+                                        px]
+            return field_x * units[pairs, None, 0] + field_y * units[pairs, None, 1]
+
+        if len(limbs) * self.num_samples <= STAGED_READS:
+            pairs = np.arange(len(limbs))
+            projected = project(pairs, np.arange(self.num_samples))
+        else:
+            first, rest, max_fails = _first_samples(self.num_samples)
+            early = project(np.arange(len(limbs)), first)
+            pairs = np.nonzero((early <= self.paf_thr).sum(axis=1) <= max_fails)[0]
+            projected = np.empty((len(pairs), self.num_samples), dtype=early.dtype)
+            projected[:, first] = early[pairs]
+            projected[:, rest] = project(pairs, rest)
+        scores = projected.mean(axis=1) + np.minimum(0.5 * height / lengths[pairs] - 1, 0)
         valid = ((projected > self.paf_thr).mean(axis=1) > 0.8) & (scores > 0)
-        return np.where(valid, scores, -np.inf)
+        out = np.full(len(limbs), -np.inf, dtype=np.float32)
+        out[pairs[valid]] = scores[valid]
+        return out
 
     @staticmethod
-    def greedy_match(first: np.ndarray, second: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Greedy matching from the best pair, each ``first`` and each ``second`` id used once.
+    def greedy_match(scores: np.ndarray) -> np.ndarray:
+        """Greedy matching from the best pair, each row and each column used once, for a stack
+        of score matrices at once.
+
+        All pairs that are the best of both their row and their column are taken at once,
+        their rows and columns removed, and so on: exactly the pairs that taking the best
+        remaining pair one at a time takes (ties go to the lower row, then column).
 
         Args:
-            first, second: (P,) integer ids of the two ends of each pair (make them unique per
-                limb to match all limbs at once).
-            scores: (P,) pair scores; ``-inf`` pairs are never taken.
+            scores: (..., A, B) pair scores; ``-inf`` pairs are never taken.
 
         Returns:
-            np.ndarray: indices of the taken pairs, in ``scores``' indexing.
+            np.ndarray: (..., A, B) bool, the taken pairs.
         """
-        order = np.argsort(-scores, kind='stable')
-        order = order[np.isfinite(scores[order])]
-        taken = []
-        while len(order):
-            # order is best first, so np.unique's first occurrence is each id's best pair
-            best_of_first = np.zeros(len(order), dtype=bool)
-            best_of_first[np.unique(first[order], return_index=True)[1]] = True
-            best_of_second = np.zeros(len(order), dtype=bool)
-            best_of_second[np.unique(second[order], return_index=True)[1]] = True
-            chosen = order[best_of_first & best_of_second]
-            taken.append(chosen)
-            order = order[~(np.isin(first[order], first[chosen])
-                            | np.isin(second[order], second[chosen]))]
-        return np.concatenate(taken) if taken else np.zeros(0, dtype=np.intp)
+        shape = scores.shape
+        scores = scores.reshape(-1, *shape[-2:]).copy()
+        taken = np.zeros(scores.shape, dtype=bool)
+        stacks, rows = np.arange(len(scores))[:, None], np.arange(shape[-2])
+        while (scores > -np.inf).any():
+            best_column = scores.argmax(axis=2)  # (S, A)
+            best_row = scores.argmax(axis=1)  # (S, B)
+            mutual = ((best_row[stacks, best_column] == rows)
+                      & (scores[stacks, rows, best_column] > -np.inf))
+            stack, row = np.nonzero(mutual)
+            column = best_column[stack, row]
+            taken[stack, row, column] = True
+            scores[stack, row, :] = -np.inf
+            scores[stack, :, column] = -np.inf
+        return taken.reshape(shape)
 
     def group(self, joints: np.ndarray, xy: np.ndarray, peak_scores: np.ndarray,
-              pafs: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+              pafs: Union[np.ndarray, ResizedMaps]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Group keypoint candidates into people: limb scores, greedy matching and assembly
         (class doc, steps 2-5).
 
         Args:
             joints, xy, peak_scores: The candidates, as :meth:`find_peaks` returns them.
-            pafs: (2 L, H, W) limb fields.
+            pafs: (2 L, H, W) limb fields, or :class:`ResizedMaps` of them.
 
         Returns:
             tuple: skeleton ``keypoints`` (N, M, 2) in heatmap pixels, ``keypoint_scores``
@@ -250,31 +618,35 @@ class PartAffinityField(BaseKeypointCodec):
         num_peaks = len(joints)
         first_peak = np.searchsorted(joints, np.arange(self.num_keypoints + 1))
         count = np.diff(first_peak)
-        # every (first, second) candidate pair of every limb, limb-major
+        # every (first, second) candidate pair of every limb, as (L, A, B) grids
         starts, ends = self.skeleton.limbs[:, 0], self.skeleton.limbs[:, 1]
-        num_pairs = count[starts] * count[ends]
-        pair_limb = np.repeat(np.arange(self.skeleton.num_limbs), num_pairs)
-        within = np.arange(len(pair_limb)) - np.repeat(np.cumsum(num_pairs) - num_pairs, num_pairs)
-        pair_a = first_peak[starts[pair_limb]] + within // count[ends[pair_limb]]
-        pair_b = first_peak[ends[pair_limb]] + within % count[ends[pair_limb]]
-        if not len(pair_limb):
+        if not (count[starts] * count[ends]).any():
             return (np.zeros((0, self.num_keypoints, 2),
                              np.float32), np.zeros((0, self.num_keypoints),
                                                    np.float32), np.zeros(0, np.float32))
-        scores = self.score_pairs(pafs, pair_limb, xy[pair_a], xy[pair_b])
-        taken = self.greedy_match(pair_limb * num_peaks + pair_a, pair_limb * num_peaks + pair_b,
-                                  scores)
-        limb, a, b, score = pair_limb[taken], pair_a[taken], pair_b[taken], scores[taken]
+        grid = ((np.arange(count[starts].max())[:, None] < count[starts, None, None])
+                & (np.arange(count[ends].max()) < count[ends, None, None]))
+        pair_limb, pair_i, pair_j = np.nonzero(grid)  # limb-major
+        pair_a = first_peak[starts[pair_limb]] + pair_i
+        pair_b = first_peak[ends[pair_limb]] + pair_j
+        scores = np.full(grid.shape, -np.inf, dtype=np.float32)
+        pair_scores = self.score_pairs(pafs, pair_limb, xy[pair_a], xy[pair_b])
+        scores[grid] = pair_scores
+        taken = self.greedy_match(scores)[grid]
+        limb, a, b, score = pair_limb[taken], pair_a[taken], pair_b[taken], pair_scores[taken]
 
         tree = limb < self.skeleton.num_tree_limbs
-        graph = coo_matrix((np.ones(tree.sum()), (a[tree], b[tree])), shape=(num_peaks, num_peaks))
-        _, person = connected_components(graph, directed=False)
+        person = self._assemble(limb[tree], a[tree], b[tree], num_peaks)
+        # people are listed in the order of their first candidate
+        first_candidate = np.full(num_peaks, num_peaks)
+        np.minimum.at(first_candidate, person, np.arange(num_peaks))
         # limbs outside the tree: attach a keypoint no tree limb reached, if the person lacks it
-        ears = ~tree & ~np.isin(b, np.concatenate([a[tree], b[tree]]))
+        reached = np.zeros(num_peaks, dtype=bool)
+        reached[a[tree]] = reached[b[tree]] = True
         has_joint = np.zeros((num_peaks, self.num_keypoints), dtype=bool)
         has_joint[person[a[tree]], joints[a[tree]]] = True
         has_joint[person[b[tree]], joints[b[tree]]] = True
-        ears &= ~has_joint[person[a], joints[b]]
+        ears = ~tree & ~reached[b] & ~has_joint[person[a], joints[b]]
         person[b[ears]] = person[a[ears]]
         connected = tree | ears
 
@@ -286,11 +658,34 @@ class PartAffinityField(BaseKeypointCodec):
                 person[a[connected]], weights=score[connected], minlength=num_peaks)
         mean_scores = totals / np.maximum(parts, 1)
         keep = (parts >= self.min_parts) & (mean_scores >= self.min_mean_score)
+        keep = np.nonzero(keep)[0]
+        keep = keep[np.argsort(first_candidate[keep], kind='stable')]
         people, mean_scores = people[keep], mean_scores[keep]
         found = people >= 0
         keypoints = np.where(found[..., None], xy[people], 0).astype(np.float32)
         keypoint_scores = np.where(found, peak_scores[people], 0).astype(np.float32)
         return keypoints, keypoint_scores, mean_scores.astype(np.float32)
+
+    def _assemble(self, limbs: np.ndarray, a: np.ndarray, b: np.ndarray,
+                  num_peaks: int) -> np.ndarray:
+        """The person (a label in ``0 .. num_peaks - 1``) of every candidate, the connected
+        components of the matched tree limbs ``(limbs, a, b)``.
+
+        Each limb is matched one-to-one, so in a tree skeleton every candidate has at most one
+        matched limb towards its keypoint's root: each candidate points to that neighbour, and
+        pointer jumping (``p = p[p]``, ``ceil(log2(depth))`` times) takes every candidate to
+        its person's root. Without a tree, scipy's connected components.
+        """
+        if self._tree is None:
+            graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(num_peaks, num_peaks))
+            return connected_components(graph, directed=False)[1]
+        first_is_parent, jumps = self._tree
+        down = first_is_parent[limbs]
+        pointer = np.arange(num_peaks)
+        pointer[np.where(down, b, a)] = np.where(down, a, b)
+        for _ in range(jumps):
+            pointer = pointer[pointer]
+        return pointer
 
     def decode(self, heatmaps: np.ndarray,
                pafs: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -300,7 +695,34 @@ class PartAffinityField(BaseKeypointCodec):
             tuple: dataset ``keypoints`` (N, K, 2) in input pixels, ``keypoint_scores`` (N, K),
             0 where a keypoint was not found, and ``instance_scores`` (N,).
         """
-        keypoints, keypoint_scores, instance_scores = self.group(*self.find_peaks(heatmaps), pafs)
+        return self._to_dataset(*self.group(*self.find_peaks(heatmaps), pafs))
+
+    def decode_resized(self,
+                       heatmaps: Union[np.ndarray, Sequence[np.ndarray]],
+                       pafs: Union[np.ndarray, Sequence[np.ndarray]],
+                       size: Tuple[int, int],
+                       mode: str = 'bicubic') -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What :meth:`decode` gives for the maps resized to ``size`` (and averaged over
+        scales), without resizing them: peaks by :meth:`find_peaks_resized`, the fields read
+        at the samples of eq. 6 only (:class:`ResizedMaps`).
+
+        Args:
+            heatmaps: (M + 1, h, w) maps, or a list of them, one per scale.
+            pafs: (2 L, h, w) fields, or a list of them, one per scale.
+            size (tuple): ``(W, H)`` of the resized maps, in this codec's heatmap pixels (the
+                input size where, as in MLN's configs, ``heatmap_size`` is ``input_size``).
+            mode (str): The resize, ``'bicubic'`` (OpenPose's) or ``'bilinear'``.
+
+        Returns:
+            tuple: as :meth:`decode`.
+        """
+        return self._to_dataset(
+            *self.group(*self.find_peaks_resized(ResizedMaps(heatmaps, size, mode)),
+                        ResizedMaps(pafs, size, mode)))
+
+    def _to_dataset(self, keypoints: np.ndarray, keypoint_scores: np.ndarray,
+                    instance_scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Skeleton keypoints in heatmap pixels -> dataset keypoints in input pixels."""
         keypoints, keypoint_scores = self.skeleton.to_dataset(keypoints, keypoint_scores)
         keypoints = np.where(keypoint_scores[..., None] > 0, self.to_input_pixels(keypoints), 0)
         return keypoints.astype(np.float32), keypoint_scores, instance_scores

@@ -1,8 +1,8 @@
 """The demos' inputs and outputs: unreadable images named with their reason, folders without
-images refused, results written whole, and the loop that counts, skips and reports."""
+images and videos OpenCV cannot open refused, results written whole. (The loop that counts,
+skips and reports is tested on ``run_demo`` in ``test_demo_runner.py``.)"""
 import io
 import json
-import re
 from pathlib import Path
 
 import cv2
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from custom_modules.apis import InputError, open_inputs, process_inputs, write_image, write_people
+from custom_modules.apis import InputError, open_source, write_people
 from custom_modules.apis.demo_io import write_atomically
 from custom_modules.datasets.image_file import ImageFileError, jpeg_is_complete, read_image_file
 
@@ -68,18 +68,18 @@ def test_read_image_names_the_file_and_the_reason(tmp_path):
 
 def test_folders_without_images_or_with_clashing_names_are_refused(tmp_path):
     with pytest.raises(InputError) as error:
-        open_inputs(tmp_path / 'missing')
+        open_source(str(tmp_path / 'missing'))
     assert str(error.value) == f'{tmp_path / "missing"}: --input does not exist'
     (tmp_path / 'notes.txt').write_text('x')
     (tmp_path / 'sub.jpg').mkdir()  # a folder named like an image is no image
     with pytest.raises(InputError) as error:
-        open_inputs(tmp_path)
+        open_source(str(tmp_path))
     assert str(error.value) == (f'{tmp_path}: no image files in this folder (1 other files); '
                                 'accepted suffixes: .jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff')
     (tmp_path / 'a.jpg').write_bytes(b'')
     (tmp_path / 'a.PNG').write_bytes(b'')
     with pytest.raises(InputError, match='a.PNG and a.jpg would write the same a.json'):
-        open_inputs(tmp_path)
+        open_source(str(tmp_path))
 
 
 def test_write_atomically_leaves_the_old_file_when_interrupted(tmp_path, monkeypatch):
@@ -97,53 +97,7 @@ def test_write_atomically_leaves_the_old_file_when_interrupted(tmp_path, monkeyp
     assert json.loads(path.read_text())['image'] == 'a.jpg'
 
 
-def test_process_inputs_goes_on_after_a_bad_image_and_exits_1(tmp_path, capsys):
-    """Five inputs, two unreadable, one already done (``skip_existing``): each one's fate, the
-    RSS lines every two inputs and the summary."""
-    images, out_dir = tmp_path / 'images', tmp_path / 'out'
-    images.mkdir()
-    for name in ('a.jpg', 'c.png', 'e.jpg'):
-        cv2.imwrite(str(images / name), np.zeros((8, 10, 3), np.uint8))
-    (images / 'b.jpg').write_bytes(b'')
-    (images / 'd.jpg').write_text('text')
-    write_people(out_dir / 'e.json', 'e.jpg', np.zeros((8, 10, 3)), [{'from': 'before'}])
-    seen = []
-
-    def predict(name, image, out_image):
-        seen.append((name, image.shape, out_image))
-        return [{'keypoints': [[1.0, 2.0]]}]
-
-    status = process_inputs(
-        *open_inputs(images), predict, out_dir, draw=False, skip_existing=True, log_interval=2)
-    assert status == 1
-    assert seen == [('a.jpg', (8, 10, 3), None), ('c.png', (8, 10, 3), None)]
-    assert sorted(p.name for p in out_dir.iterdir()) == ['a.json', 'c.json', 'e.json']
-    assert json.loads((out_dir / 'e.json').read_text())['people'] == [{'from': 'before'}]
-    out, err = capsys.readouterr()
-    assert re.findall(r'^\[(\d)/5\] (\d) written, (\d) skipped, (\d) failed, peak RSS \d+ MiB$',
-                      out, re.MULTILINE) == [('2', '1', '0', '1'), ('4', '2', '0', '2')]
-    assert f'{images / "b.jpg"}: empty file (0 bytes)' in err
-    assert f'{images / "d.jpg"}: not an image OpenCV can decode' in err
-    assert '5/5' in err  # the progress bar
-    assert err.strip().splitlines()[-1] == (f'2 images written to {out_dir}, 1 skipped (results '
-                                            'already there); 2 failed: b.jpg, d.jpg')
-
-
-def test_process_inputs_draws_and_exits_0_when_all_are_read(tmp_path, capsys):
-    image_path = tmp_path / 'one.jpg'
-    cv2.imwrite(str(image_path), np.full((8, 10, 3), 90, np.uint8))
-
-    def predict(name, image, out_image):
-        write_image(out_image, image)
-        return []
-
-    assert process_inputs(*open_inputs(image_path), predict, tmp_path / 'out') == 0
-    assert cv2.imread(str(tmp_path / 'out/one.jpg')).shape == (8, 10, 3)
-    assert capsys.readouterr().out.strip().splitlines()[-1] == (
-        f'1 images written to {tmp_path / "out"}')
-
-
 def test_a_video_that_cannot_be_opened_is_refused(tmp_path):
     (tmp_path / 'clip.mp4').write_text('not a video\n')
     with pytest.raises(InputError, match='clip.mp4: OpenCV cannot open this video'):
-        open_inputs(tmp_path / 'clip.mp4')
+        open_source(str(tmp_path / 'clip.mp4'))

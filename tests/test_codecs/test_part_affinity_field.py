@@ -2,10 +2,14 @@
 sample's real multi-person ground truth through encode -> decode, scored with COCO AP."""
 import numpy as np
 import pytest
+import torch
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
 from custom_modules.codecs import OPENPOSE_COCO_LIMBS, PAFSkeleton, PartAffinityField
+from custom_modules.codecs.part_affinity_field import ResizedMaps, orient_tree
 
 SIGMAS = np.array(
     [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]) / 10.0
@@ -126,20 +130,24 @@ def test_decode_of_empty_maps_finds_nobody():
 
 
 def test_greedy_match_equals_one_at_a_time_greedy_search():
+    """Taking every pair that is the best of its row and its column, round after round, takes
+    what taking the best remaining pair one at a time takes (ties: lower row, then column),
+    for a stack of score matrices at once."""
     rng = np.random.default_rng(0)
     for _ in range(50):
         num_a, num_b = rng.integers(1, 7, size=2)
-        scores = rng.random((num_a, num_b))
-        scores[rng.random((num_a, num_b)) < 0.3] = -np.inf
-        first, second = np.indices(scores.shape).reshape(2, -1)
-        taken = PartAffinityField.greedy_match(first, second, scores.ravel())
-        # reference: repeatedly take the best remaining pair
-        expected, left = [], scores.copy()
-        while np.isfinite(left).any():
-            a, b = np.unravel_index(np.argmax(left), left.shape)
-            expected.append((a, b))
-            left[a, :] = left[:, b] = -np.inf
-        assert sorted(zip(first[taken], second[taken])) == sorted(expected)
+        scores = rng.random((3, num_a, num_b)).round(1)  # rounded: ties
+        scores[rng.random(scores.shape) < 0.3] = -np.inf
+        taken = PartAffinityField.greedy_match(scores)
+        assert taken.shape == scores.shape and taken.dtype == bool
+        for matrix, matrix_taken in zip(scores, taken):
+            # reference: repeatedly take the best remaining pair (np.argmax: the first of ties)
+            expected, left = np.zeros_like(matrix_taken), matrix.copy()
+            while np.isfinite(left).any():
+                a, b = np.unravel_index(np.argmax(left), left.shape)
+                expected[a, b] = True
+                left[a, :] = left[:, b] = -np.inf
+            np.testing.assert_array_equal(matrix_taken, expected)
 
 
 def test_a_keypoint_half_way_between_pixels_gives_one_peak():
@@ -241,3 +249,131 @@ def test_a_skeleton_that_does_not_fit_its_dataset_is_refused_by_name():
         PAFSkeleton(keypoints=[0, 1, 2], limbs=[(0, 1)], num_tree_limbs=None).flip_orders([0, 1])
     with pytest.raises(ValueError, match='num_tree_limbs'):
         PAFSkeleton(keypoints=[0, 1, 2], limbs=[(0, 1), (1, 2)])  # the default 17 of OpenPose
+
+
+def resize(maps: np.ndarray, size, mode: str = 'bicubic') -> np.ndarray:
+    """``(C, h, w)`` maps resized to ``size`` ``(W, H)`` as the heads' full restore does."""
+    return torch.nn.functional.interpolate(
+        torch.from_numpy(maps)[None], size=size[::-1], mode=mode, align_corners=False)[0].numpy()
+
+
+@pytest.mark.parametrize('mode', ['bicubic', 'bilinear'])
+def test_resized_maps_read_what_a_resize_gives(mode):
+    """ResizedMaps' blocks and vectors equal ``interpolate`` (averaged over scales), at integer
+    and fractional ratios, inside the maps and up to their border."""
+    rng = np.random.default_rng(0)
+    size = (50, 37)  # (W, H)
+    for shapes in ([(5, 6)], [(7, 9), (4, 5), (11, 13)]):
+        maps = [rng.normal(size=(4, h, w)).astype(np.float32) for h, w in shapes]
+        expected = np.mean([resize(m, size, mode) for m in maps], axis=0)
+        resized = ResizedMaps(maps, size, mode)
+        assert resized.shape == (4, 37, 50)
+        # blocks that tile the maps, some reaching outside (those pixels are not compared)
+        channels = np.array([0, 1, 2, 3, 1])
+        top, left = np.array([-3, 0, 20, 30, 10]), np.array([-3, 40, 0, 45, 20])
+        blocks = resized.windows(channels, top, left, 11, 12)
+        for block, channel, y, x in zip(blocks, channels, top, left):
+            ys, xs = np.arange(y, y + 11), np.arange(x, x + 12)
+            inside_y, inside_x = (ys >= 0) & (ys < 37), (xs >= 0) & (xs < 50)
+            np.testing.assert_allclose(
+                block[np.ix_(inside_y, inside_x)],
+                expected[channel][np.ix_(ys[inside_y], xs[inside_x])],
+                atol=1e-5)
+        vectors = rng.integers(0, 2, (30, 1))
+        ys, xs = rng.integers(0, 37, (30, 4)), rng.integers(0, 50, (30, 4))
+        ys[0], xs[0] = [0, 36, 0, 36], [0, 49, 49, 0]  # the corners
+        np.testing.assert_allclose(
+            resized.sample_vectors(vectors, ys, xs),
+            np.moveaxis(expected[2 * vectors + np.arange(2)[:, None, None], ys, xs], 0, -1),
+            atol=1e-5)
+
+
+def stride_8_crowds(repo_root):
+    """The sample images' people encoded at stride 8, the maps of a perfect network, and a
+    codec for their input size: ``(decoder, size, heatmaps, pafs, people)`` per image."""
+    coco = COCO(str(repo_root / 'tests/data/coco/test_coco.json'))
+    for image_id in coco.getImgIds():
+        image = coco.loadImgs(image_id)[0]
+        anns = [
+            a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))
+            if a['num_keypoints'] > 0
+        ]
+        keypoints = np.array([a['keypoints'] for a in anns], np.float32).reshape(-1, 17, 3)
+        size = (-(-image['width'] // 8) * 8, -(-image['height'] // 8) * 8)
+        encoder = PartAffinityField(input_size=size, heatmap_size=(size[0] // 8, size[1] // 8))
+        maps = encoder.encode(keypoints[..., :2], (keypoints[..., 2] > 0).astype(np.float32))
+        yield (PartAffinityField(input_size=size, heatmap_size=size), size, maps['heatmaps'],
+               maps['pafs'], keypoints)
+
+
+def test_decode_resized_equals_decode_of_the_resized_maps(repo_root):
+    """Decoding the stride-8 maps of the sample's crowds as if resized to the input gives the
+    peaks and the people that decoding the resized maps gives (to float rounding)."""
+    for decoder, size, heatmaps, pafs, people in stride_8_crowds(repo_root):
+        peaks = decoder.find_peaks(resize(heatmaps, size))
+        resized_peaks = decoder.find_peaks_resized(ResizedMaps(heatmaps, size))
+        np.testing.assert_array_equal(resized_peaks[0], peaks[0])
+        np.testing.assert_allclose(resized_peaks[1], peaks[1], atol=1e-3)
+        np.testing.assert_allclose(resized_peaks[2], peaks[2], atol=1e-5)
+
+        expected = decoder.decode(resize(heatmaps, size), resize(pafs, size))
+        keypoints, scores, instance_scores = decoder.decode_resized(heatmaps, pafs, size)
+        assert len(keypoints) == len(expected[0]) == len(people)
+        np.testing.assert_allclose(keypoints, expected[0], atol=1e-3)
+        np.testing.assert_allclose(scores, expected[1], atol=1e-5)
+        np.testing.assert_allclose(instance_scores, expected[2], atol=1e-5)
+
+
+def test_a_peak_the_resize_makes_on_the_border_is_found_too():
+    """A keypoint just inside the image next to a steep slope: the bicubic resize's clamped taps
+    make a second, shallow peak on the border pixel, which is no maximum of the small maps; the
+    resized decode finds it as the full resize does."""
+    size = (64, 64)
+    encoder = PartAffinityField(input_size=size, heatmap_size=(8, 8))
+    keypoints = np.zeros((1, 17, 2), np.float32)
+    keypoints[0, 13] = (11.5, 33.0)  # left knee: map pixel (1, 3.7), near the left edge
+    visible = np.zeros((1, 17), np.float32)
+    visible[0, 13] = 1
+    heatmaps = encoder.encode(keypoints, visible)['heatmaps']
+    decoder = PartAffinityField(input_size=size, heatmap_size=size)
+    joints, xy, _ = decoder.find_peaks(resize(heatmaps, size))
+    assert len(joints) == 2 and (xy[:, 0] < 1).any()  # the keypoint and the border's peak
+    resized = decoder.find_peaks_resized(ResizedMaps(heatmaps, size))
+    np.testing.assert_array_equal(resized[0], joints)
+    np.testing.assert_allclose(resized[1], xy, atol=1e-3)
+
+
+def test_people_are_the_connected_components_of_their_limbs():
+    """Pointer jumping along the skeleton's tree gives the connected components of the matched
+    tree limbs (one-to-one per limb); skeletons whose tree limbs close a loop fall back to
+    scipy's connected components."""
+    assert orient_tree(np.array([(0, 1), (1, 2), (2, 0)]), 3) is None
+    first_is_parent, jumps = orient_tree(OPENPOSE_LIMBS[:17], 18)
+    assert jumps == 2  # depth 3 from the neck (wrists, ankles, ears)
+    assert first_is_parent.all()  # OpenPose's limbs point away from the neck
+    codec = PartAffinityField(input_size=(8, 8), heatmap_size=(8, 8))
+    rng = np.random.default_rng(0)
+    per_joint = 6
+    for _ in range(20):
+        # each tree limb matches a random one-to-one subset of its keypoints' candidates
+        limbs, a, b = [], [], []
+        for limb, (first, second) in enumerate(OPENPOSE_LIMBS[:17]):
+            count = rng.integers(0, per_joint + 1)
+            a += list(first * per_joint + rng.permutation(per_joint)[:count])
+            b += list(second * per_joint + rng.permutation(per_joint)[:count])
+            limbs += [limb] * count
+        limbs, a, b = np.array(limbs, np.intp), np.array(a, np.intp), np.array(b, np.intp)
+        person = codec._assemble(limbs, a, b, 18 * per_joint)
+        graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(18 * per_joint, ) * 2)
+        _, expected = connected_components(graph, directed=False)
+        # the same partition
+        assert len(set(zip(person, expected))) == len(set(person)) == len(set(expected))
+
+    # all 19 limbs as tree limbs (the shoulder-ear limbs close loops): components by scipy
+    looped = PartAffinityField(
+        input_size=(64, 64), heatmap_size=(64, 64), skeleton=dict(num_tree_limbs=None))
+    assert looped._tree is None
+    people = np.stack([rng.uniform(4, 28, (17, 2)), rng.uniform(4, 28, (17, 2)) + 32])
+    encoded = looped.encode(people.astype(np.float32))
+    keypoints, _, _ = looped.decode(encoded['heatmaps'], encoded['pafs'])
+    np.testing.assert_allclose(keypoints[np.argsort(keypoints[:, 0, 0])], people, atol=0.5)

@@ -184,6 +184,59 @@ def test_stride_8_maps_restored_to_the_input_land_on_the_keypoints(flip_test):
     assert np.mean(errors['bilinear']) > 2.0
 
 
+@pytest.mark.parametrize('flip_test, multiscale_test', [(False, False), (True, False),
+                                                        (False, True), (True, True)])
+def test_the_resized_decode_finds_the_people_of_the_full_restore(flip_test, multiscale_test):
+    """By default the heads decode the stride-8 maps as if resized to the input
+    (``decode_resized``); resizing all of them first (``full_restore``, OpenPose's way) gives
+    the same people to float rounding: with the flip test and over scales (a ratio of 16 and a
+    fractional one), on tangled people and noisy maps. ``output_heatmaps`` still returns the
+    resized maps."""
+    size = 256
+    encoder = PartAffinityField(
+        input_size=(size, size), heatmap_size=(size // 8, size // 8), sigma=1.5, limb_width=1.5)
+    head = MapsAsFeatures(
+        decoder=dict(type='PartAffinityField', input_size=(size, size), heatmap_size=(size, size)))
+    sample = PoseDataSample(metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
+    test_cfg = dict(flip_test=flip_test, multiscale_test=multiscale_test, restore_heatmap_size=True)
+    rng = np.random.default_rng(0)
+    generator = torch.Generator().manual_seed(0)
+
+    def network_maps(people):  # a perfect network's maps, and noise
+        maps = encoded_people(encoder, people)
+        return maps + 0.02 * torch.randn(maps.shape, generator=generator)
+
+    def scales(maps):
+        if not multiscale_test:
+            return [maps]
+        return [
+            maps,
+            nn.functional.interpolate(maps, scale_factor=0.5, mode='bilinear'),
+            nn.functional.interpolate(maps, size=(48, 48), mode='bilinear')
+        ]
+
+    for _ in range(3):
+        people = np.stack([rng.uniform(20, 110, (17, 2)),
+                           rng.uniform(20, 110, (17, 2)) + 128]).astype(np.float32)
+        maps = scales(network_maps(people))
+        if flip_test:
+            mirrored = scales(network_maps(mirror_people(people, size)))
+            feats = [[(m, ), (mm, )] for m, mm in zip(maps, mirrored)]
+        else:
+            feats = [(m, ) for m in maps]
+        if not multiscale_test:
+            feats = feats[0]
+        expected = head.predict(feats, [sample], dict(test_cfg, full_restore=True))[0]
+        pred, fields = head.predict(feats, [sample], dict(test_cfg, output_heatmaps=True))
+        pred = pred[0]
+        assert len(pred.keypoints) == len(expected.keypoints) == 2
+        np.testing.assert_allclose(pred.keypoints, expected.keypoints, atol=1e-3)
+        np.testing.assert_allclose(pred.keypoint_scores, expected.keypoint_scores, atol=1e-4)
+        np.testing.assert_allclose(pred.bbox_scores, expected.bbox_scores, atol=1e-4)
+        assert fields[0].heatmaps.shape == (19, size, size)
+        assert fields[0].pafs.shape == (38, size, size)
+
+
 def test_predict_without_a_decoder_says_so():
     head = MapsAsFeatures()
     with pytest.raises(RuntimeError, match='decoder'):

@@ -1,5 +1,6 @@
 """tools/analysis/benchmark_bottomup.py: its grouping benchmark decodes every person of the
-ground-truth scenes and writes the markdown table (the model benchmark is too slow for a test)."""
+ground-truth scenes three ways, the resized decode finding the full restore's keypoints, and
+writes the markdown table (the model benchmark is too slow for a test)."""
 import sys
 from typing import Dict, List
 
@@ -28,9 +29,14 @@ def test_grouping_finds_every_person_of_the_scenes(run_tool, tmp_path):
     text = out.read_text()
     assert text.strip() in proc.stdout
     rows = parse_markdown_rows(text)
-    # per scene, one row with the maps restored to the input size, one at stride 8
-    assert [row['people'] for row in rows] == ['2', '2', '10', '10']
-    assert [row['maps (HxW)'] for row in rows] == ['368x432 (restored)', '46x54 (stride 8)'] * 2
+    # per scene: the full restore (OpenPose's), the resized decode (the heads' default), the
+    # stride-8 maps as they are
+    assert [row['people'] for row in rows] == ['2'] * 3 + ['10'] * 3
+    assert [row['decoding'] for row in rows] == ['full restore', 'resized decode', 'stride 8'] * 2
+    assert [row['maps'] for row in rows] == ['368x432 (restored)', '46x54 as 368x432', '46x54'] * 2
     for row in rows:
         assert row['people found'] == row['people'], row
         assert float(row['group (ms)']) > 0 and float(row['decode (ms)']) > 0, row
+    for row in rows[1::3]:  # the resized decode finds the full restore's keypoints
+        assert float(row['max diff (px)']) < 1e-3, row
+        assert row['peaks'] == rows[rows.index(row) - 1]['peaks'], row

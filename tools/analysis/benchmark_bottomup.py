@@ -17,17 +17,28 @@ by default) by each model's.
 Grouping: scenes of ``--people`` people, built from the annotated people of
 ``tests/data/coco/test_coco.json`` (each person's keypoints relative to its box, scaled into the
 cells of a grid on the input canvas), encoded by the MLN config's ``PartAffinityField`` at its
-stride (8). As at inference (``restore_heatmap_size``), the maps are resized to the input size
-(bicubic) and decoded there; a second row per scene decodes the stride-8 maps themselves. Times:
-``group`` (limb scores, greedy matching, assembly; the peaks precomputed) and ``decode`` (peaks +
-grouping + conversion to COCO keypoints), each the median of ``--group-repeats`` runs, the two
-taking turns. "people found" must equal the scene's people: the maps are the ground truth's.
+stride (8): the outputs of a perfect network, ``(1, C, H/8, W/8)`` tensors. Each scene is decoded
+three ways, network outputs in, people out:
+
+- ``full restore``: OpenPose's way, the reference (``test_cfg.full_restore=True``): all 57
+  channels resized to the input size (bicubic, ``F.interpolate``), then ``decode``;
+- ``resized decode``: the heads' default, ``decode_resized`` of the stride-8 maps, the same
+  people without resizing them;
+- ``stride 8``: ``decode`` of the stride-8 maps as they are (no resize; keypoints on the coarse
+  grid, the heads' ``restore_heatmap_size=False``).
+
+Times: ``group`` (limb scores, greedy matching, assembly, reading the fields included; the peaks
+precomputed) and ``decode`` (everything), each the median of ``--group-repeats`` runs, all the
+calls of a scene taking turns. "people found" must equal the scene's people (the maps are the
+ground truth's); "max diff" is the largest distance of a keypoint from the full restore's (input
+pixels).
 
 Prints markdown tables; ``--out`` also writes them to a file.
 """
 import argparse
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -46,7 +57,8 @@ CODEC_CONFIG = DEFAULT_CONFIGS[1]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
 MODELS_NOTE = ('Paper (Huang et al., ICASSP 2019; P40 GPU): MLN 21,278,912 weights, 82.5 GMACs; '
                '42.2 vs 20.4 FPS for OpenPose, 2.07x.')
-GROUPING_NOTE = 'Paper: grouping 0.2 ms (2 people), 0.6 ms (10 people).'
+GROUPING_NOTE = ('Paper: grouping 0.2 ms (2 people), 0.6 ms (10 people). Decode: network outputs '
+                 'at stride 8 in, people out; speed-up and max diff against the full restore.')
 
 
 def model_table(args: argparse.Namespace) -> str:
@@ -75,44 +87,84 @@ def model_table(args: argparse.Namespace) -> str:
 
 
 def grouping_table(args: argparse.Namespace) -> str:
-    """Markdown table of grouping and decoding times on scenes of ``args.people`` people, at the
-    input size (maps restored) and at the codec's stride."""
+    """Markdown table of grouping and decoding times on scenes of ``args.people`` people, for the
+    full restore, the resized decode and the stride-8 decode (module doc)."""
     from mmpose.registry import KEYPOINT_CODECS
 
+    from custom_modules.codecs.part_affinity_field import ResizedMaps
+
     height, width = args.input_size
+    size = (width, height)
     codec_cfg = Config.fromfile(CODEC_CONFIG).codec
     stride = codec_cfg.input_size[0] // codec_cfg.heatmap_size[0]
     encoder = KEYPOINT_CODECS.build(
         dict(
             codec_cfg, input_size=(width, height),
             heatmap_size=(width // stride, height // stride)))
-    restored_decoder = KEYPOINT_CODECS.build(
-        dict(codec_cfg, input_size=(width, height), heatmap_size=(width, height)))
+    # MLN's decoder: maps at the input size
+    decoder = KEYPOINT_CODECS.build(dict(codec_cfg, input_size=size, heatmap_size=size))
     templates = load_templates(TEMPLATE_FILE)
     rows = []
     for num_people in args.people:
         fields = encoder.encode(*make_scene(templates, num_people, width, height))
-        heatmaps, pafs = fields['heatmaps'], fields['pafs']
-        restored = [
-            F.interpolate(
-                torch.from_numpy(maps)[None],
-                size=(height, width),
-                mode='bicubic',
-                align_corners=False)[0].numpy() for maps in (heatmaps, pafs)
+        heatmaps, pafs = (torch.from_numpy(fields[key])[None] for key in ('heatmaps', 'pafs'))
+        restored_hm, restored_paf = (
+            F.interpolate(x, size=(height, width), mode='bicubic', align_corners=False)[0].numpy()
+            for x in (heatmaps, pafs))
+        peaks = dict(
+            full=decoder.find_peaks(restored_hm),
+            resized=decoder.find_peaks_resized(ResizedMaps(heatmaps[0].numpy(), size)),
+            stride=encoder.find_peaks(heatmaps[0].numpy()))
+
+        def full_restore():
+            hm, paf = (
+                F.interpolate(x, size=(height, width), mode='bicubic',
+                              align_corners=False)[0].numpy() for x in (heatmaps, pafs))
+            return decoder.decode(hm, paf)
+
+        ways = [
+            ('full restore', f'{height}x{width} (restored)', full_restore,
+             lambda: decoder.group(*peaks['full'], restored_paf), peaks['full']),
+            ('resized decode', f'{heatmaps.shape[2]}x{heatmaps.shape[3]} as {height}x{width}',
+             lambda: decoder.decode_resized(heatmaps[0].numpy(), pafs[0].numpy(), size),
+             lambda: decoder.group(*peaks['resized'], ResizedMaps(pafs[0].numpy(), size)),
+             peaks['resized']),
+            (f'stride {stride}', f'{heatmaps.shape[2]}x{heatmaps.shape[3]}',
+             lambda: encoder.decode(heatmaps[0].numpy(), pafs[0].numpy()),
+             lambda: encoder.group(*peaks['stride'], pafs[0].numpy()), peaks['stride']),
         ]
-        for label, decoder, (hm, paf) in [('restored', restored_decoder, restored),
-                                          (f'stride {stride}', encoder, (heatmaps, pafs))]:
-            peaks = decoder.find_peaks(hm)
-            group_ms, decode_ms = interleaved_medians_ms(
-                [lambda: decoder.group(*peaks, paf), lambda: decoder.decode(hm, paf)], args.warmup,
-                args.group_repeats)
+        times = interleaved_medians_ms([fn for way in ways for fn in way[2:4]], args.warmup,
+                                       args.group_repeats)
+        reference = full_restore()
+        for (name, maps, decode, _,
+             way_peaks), group_ms, decode_ms in zip(ways, times[1::2], times[0::2]):
+            people = decode()
             rows.append([
-                str(num_people), f'{hm.shape[1]}x{hm.shape[2]} ({label})',
-                str(len(peaks[0])),
-                str(len(decoder.decode(hm, paf)[0])), f'{group_ms:.2f}', f'{decode_ms:.2f}'
+                str(num_people), name, maps,
+                str(len(way_peaks[0])),
+                str(len(people[0])), f'{group_ms:.2f}', f'{decode_ms:.2f}',
+                f'{times[0] / decode_ms:.1f}x',
+                max_difference(people, reference)
             ])
-    header = ['people', 'maps (HxW)', 'peaks', 'people found', 'group (ms)', 'decode (ms)']
+    header = [
+        'people', 'decoding', 'maps', 'peaks', 'people found', 'group (ms)', 'decode (ms)',
+        'decode speed-up', 'max diff (px)'
+    ]
     return markdown_table(header, rows)
+
+
+def max_difference(people: tuple, reference: tuple) -> str:
+    """The largest distance (input pixels) of a keypoint of ``people`` from the same keypoint
+    of the ``reference`` people (both as ``decode`` returns them, people in the same order), or
+    why they cannot be compared."""
+    (keypoints, scores, _), (ref_keypoints, ref_scores, _) = people, reference
+    if keypoints.shape != ref_keypoints.shape:
+        return f'{len(keypoints)} vs {len(ref_keypoints)} people'
+    if not np.array_equal(scores > 0, ref_scores > 0):
+        return 'other keypoints'
+    found = ref_scores > 0
+    distances = np.linalg.norm(keypoints - ref_keypoints, axis=-1)[found]
+    return f'{distances.max():.2g}' if distances.size else '0'
 
 
 def parse_args() -> argparse.Namespace:
@@ -143,7 +195,7 @@ def parse_args() -> argparse.Namespace:
         '--group-repeats',
         type=int,
         default=200,
-        help='timed runs of grouping and of decoding per scene')
+        help='timed runs of grouping and of decoding per scene and way')
     parser.add_argument(
         '--skip-models', action='store_true', help='time grouping only, no model table')
     parser.add_argument('--out', help='also write the markdown tables here')

@@ -30,30 +30,46 @@ def load_templates(ann_file: Path) -> List[Tuple[np.ndarray, np.ndarray, float]]
     return templates
 
 
-def make_scene(templates: List[Tuple[np.ndarray, np.ndarray, float]], num_people: int, width: int,
-               height: int) -> Tuple[np.ndarray, np.ndarray]:
-    """``num_people`` people on a ``width`` x ``height`` pixel canvas: template ``i % T`` in cell
-    ``i`` of a grid whose cells are closest to 2:1 (tall), its box scaled to 80% of the cell
-    (aspect kept) and centred, so no two people overlap.
+def grid_boxes(aspects: List[float], width: int, height: int) -> np.ndarray:
+    """Boxes of ``len(aspects)`` people on a ``width`` x ``height`` canvas: person ``i`` in cell
+    ``i`` of a grid whose cells are closest to 2:1 (tall), its box of aspect ``aspects[i]``
+    (``w / h``) scaled to 80% of the cell and centred, so no two people overlap.
 
     Returns:
-        tuple: COCO ``keypoints`` (N, 17, 2) in canvas pixels and ``visible`` (N, 17).
+        np.ndarray: ``(N, 4)`` boxes ``(x1, y1, x2, y2)`` in canvas pixels.
     """
+    num_people = len(aspects)
     rows = min(
         range(1, num_people + 1),
         key=lambda r: abs(height / r / (width / math.ceil(num_people / r)) - 2))
     cols = math.ceil(num_people / rows)
     cell_w, cell_h = width / cols, height / rows
-    keypoints, visible = [], []
-    for i in range(num_people):
-        relative, person_visible, aspect = templates[i % len(templates)]
+    boxes = []
+    for i, aspect in enumerate(aspects):
         row, col = divmod(i, cols)
         box_h = 0.8 * min(cell_w / aspect, cell_h)
         box_w = box_h * aspect
-        origin = [col * cell_w + (cell_w - box_w) / 2, row * cell_h + (cell_h - box_h) / 2]
-        keypoints.append(relative * [box_w, box_h] + origin)
-        visible.append(person_visible)
-    return np.array(keypoints, dtype=np.float32), np.array(visible)
+        x1, y1 = col * cell_w + (cell_w - box_w) / 2, row * cell_h + (cell_h - box_h) / 2
+        boxes.append((x1, y1, x1 + box_w, y1 + box_h))
+    return np.array(boxes, dtype=np.float32).reshape(-1, 4)
+
+
+def make_scene(templates: List[Tuple[np.ndarray, np.ndarray, float]], num_people: int, width: int,
+               height: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``num_people`` people on a ``width`` x ``height`` pixel canvas: template ``i % T`` in the
+    box ``i`` of :func:`grid_boxes`.
+
+    Returns:
+        tuple: COCO ``keypoints`` (N, 17, 2) in canvas pixels and ``visible`` (N, 17).
+    """
+    chosen = [templates[i % len(templates)] for i in range(num_people)]
+    boxes = grid_boxes([aspect for _, _, aspect in chosen], width, height)
+    keypoints = [
+        relative * (box[2:] - box[:2]) + box[:2] for (relative, _, _), box in zip(chosen, boxes)
+    ]
+    visible = [person_visible for _, person_visible, _ in chosen]
+    return (np.array(keypoints, dtype=np.float32).reshape(-1, 17,
+                                                          2), np.array(visible).reshape(-1, 17))
 
 
 def scene_instances(templates: List[Tuple[np.ndarray, np.ndarray, float]], num_people: int,

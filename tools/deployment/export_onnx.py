@@ -36,7 +36,7 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -83,15 +83,11 @@ def parse_args() -> argparse.Namespace:
 def output_names(estimator: nn.Module, num_outputs: int) -> List[str]:
     """Names of the ``num_outputs`` flattened outputs of ``TensorForward(estimator)``: the head's
     ``output_names()``; for a head without one (mmpose's), ``heatmaps`` for a single output and
-    ``output{i}`` for several."""
-    head = estimator.head
-    if not hasattr(head, 'output_names'):
-        return ['heatmaps'] if num_outputs == 1 else [f'output{i}' for i in range(num_outputs)]
-    names = head.output_names()
-    if len(names) != num_outputs:
-        raise RuntimeError(f'{type(head).__name__}.output_names() names {len(names)} outputs, '
-                           f'its forward gives {num_outputs}')
-    return names
+    ``output{i}`` for several (the rule the onnxruntime backend of ``custom_modules.apis`` checks
+    files against)."""
+    from custom_modules.apis.onnxruntime_backend import network_output_names
+
+    return network_output_names(estimator.head, num_outputs)
 
 
 def is_bottom_up(estimator: nn.Module) -> bool:
@@ -148,29 +144,62 @@ def compare(model: nn.Module, names: List[str], session,
     return rows
 
 
+class Exported(NamedTuple):
+    """What :func:`export_network` exported: the traced ``TensorForward``, its output names,
+    whether height and width are dynamic, and how many deformable convolutions it swapped."""
+    network: nn.Module
+    names: List[str]
+    dynamic_size: bool
+    num_dcn: int
+
+
+def export_network(estimator: nn.Module,
+                   out: Path,
+                   input_shape: Optional[Sequence[int]] = None,
+                   dcn: str = 'grid-sample',
+                   opset: int = OPSET) -> Exported:
+    """Export ``estimator``'s network to ``out``, as the command line does (the same in-process).
+
+    Args:
+        estimator: An mmpose estimator (``init_model``); with ``dcn='grid-sample'`` its mmcv
+            ``DeformConv2d`` are replaced in place (pass a copy to keep them).
+        out: The ONNX file.
+        input_shape: ``(B, 3, H, W)`` of the traced input; by default batch 1 at the codec's
+            input size. Bottom-up files take any size anyway.
+        dcn: ``'grid-sample'`` or ``'mmcv'`` (``--dcn``).
+        opset: ONNX opset.
+    """
+    from custom_modules.ops import replace_deform_convs
+    from tensor_forward import TensorForward
+
+    num_dcn = replace_deform_convs(estimator) if dcn == 'grid-sample' else 0
+    model = TensorForward(estimator).eval()  # export restores this module's mode: keep it eval
+    if input_shape is None:
+        width, height = estimator.cfg.codec.input_size
+        input_shape = (1, 3, height, width)
+    with torch.no_grad():
+        num_outputs = len(model(torch.zeros(input_shape)))
+    names = output_names(estimator, num_outputs)
+    dynamic_size = is_bottom_up(estimator)
+    export(model, names, Path(out), input_shape, dynamic_size, opset)
+    return Exported(model, names, dynamic_size, num_dcn)
+
+
 def main() -> Optional[int]:
     args = parse_args()
     from mmpose.apis import init_model
 
-    from custom_modules.ops import replace_deform_convs
-    from tensor_forward import TensorForward
-
     estimator = init_model(args.config, args.checkpoint, device='cpu')
     if args.checkpoint is None:
         print('export_onnx: no checkpoint given: the exported weights are random', file=sys.stderr)
-    num_dcn = replace_deform_convs(estimator) if args.dcn == 'grid-sample' else 0
-    model = TensorForward(estimator).eval()  # export restores this module's mode: keep it eval
     if args.input_size:
         height, width = args.input_size
     else:
         width, height = estimator.cfg.codec.input_size
     input_shape = (args.batch_size, 3, height, width)
-    with torch.no_grad():
-        num_outputs = len(model(torch.zeros(input_shape)))
-    names = output_names(estimator, num_outputs)
-    dynamic_size = is_bottom_up(estimator)
     out = Path(args.out or REPO_ROOT / 'work_dirs/onnx' / f'{Path(args.config).stem}.onnx')
-    export(model, names, out, input_shape, dynamic_size, args.opset)
+    model, names, dynamic_size, num_dcn = export_network(estimator, out, input_shape, args.dcn,
+                                                         args.opset)
 
     preprocessor = estimator.cfg.model.data_preprocessor
     print(f'export_onnx: wrote {out} (opset {args.opset}; input "input" {list(input_shape)}, '

@@ -1,0 +1,536 @@
+"""The front end both demos share (``tools/bottomup_demo.py``, ``tools/topdown_demo.py``): their
+input and output arguments, and the loop that runs a model over the frames of an image, a
+folder, a video file, a camera or a stream.
+
+Per frame the loop reads the input, asks the demo's ``predict`` for the people, gives them
+track ids (``--track``), draws them, writes the frame's JSON (and JPG), adds a line of FPS and
+per-stage times to the frame and writes it into ``--output-video`` / shows it (``--show``).
+A camera or stream runs until it ends or the user stops it (Ctrl-C, or ``q`` / Esc in the
+window); the video and the summaries are written either way. At the end: the mean time of
+each stage (:class:`~.stage_timer.StageTimer`) and the FPS, the video written, and the counts.
+
+Choices:
+
+* Per-frame files (``--per-frame``): by default a JPG and a JSON per input for images, folders
+  and video files (as before), the JSON only for a camera or stream (a JPG per webcam frame
+  is rarely wanted and costs disk and time; ``--per-frame all`` writes them). ``none`` writes
+  nothing per frame (only the video and the summaries).
+* The video's frame rate: ``--output-fps`` if given; else a video file's own (30 if it does not
+  say; 30 for images and folders); for a camera or stream, the rate measured over its first
+  frames (:data:`MEASURE_FRAMES`), so that the video plays at the speed things happened even
+  when the model is slower than the camera. The size is the first frame's, cut to even
+  numbers (what mp4v stores); later frames of another size are resized to it.
+"""
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from ..datasets.image_file import ImageFileError
+from .demo_io import (InputError, RunCounts, Source, open_source, peak_rss_mib, write_image,
+                      write_people)
+from .pose_drawing import draw_text_overlay, draw_tracked_people
+from .pose_tracker import PoseTracker
+from .stage_timer import StageTimer
+
+# ``predict(name, image) -> people``: one model's people on one (H, W, 3) BGR image, each a dict
+# with ``keypoints`` (K x [x, y]) and ``keypoint_scores`` (K), optionally ``bbox``.
+Predict = Callable[[str, np.ndarray], List[dict]]
+# ``draw(name, image, people) -> drawn``: the people drawn on a copy of the BGR image.
+Draw = Callable[[str, np.ndarray, List[dict]], np.ndarray]
+
+DEFAULT_FPS = 30.0
+MEASURE_FRAMES = 10  # frames a live source's video is buffered for to measure its rate
+MIN_MEASURED_FPS, MAX_MEASURED_FPS = 1.0, 120.0
+WINDOW_NAME = 'mmpose-multilevel'
+STOP_KEYS = (ord('q'), ord('Q'), 27)  # q, Esc
+
+
+# ------------------------------------------------------------------------------------ arguments
+def add_demo_arguments(parser: argparse.ArgumentParser, output_dir: str) -> None:
+    """The input, output, tracking and backend arguments of the demos."""
+    parser.add_argument(
+        '--input',
+        required=True,
+        help='an image, a folder of images, a video file, a camera index (e.g. 0) or a stream '
+        'URL (rtsp://, http://, ...)')
+    parser.add_argument('--output-dir', default=output_dir, help='where per-frame results go')
+    parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
+    parser.add_argument(
+        '--skip-existing',
+        action='store_true',
+        help='leave out the inputs whose JSON is already in --output-dir')
+    parser.add_argument(
+        '--per-frame',
+        default='auto',
+        choices=['auto', 'all', 'json', 'none'],
+        help='files per input in --output-dir: drawing and JSON (all), the JSON only, or none; '
+        'auto: all for images, folders and video files, json for a camera or stream')
+    parser.add_argument(
+        '--no-draw', action='store_true', help='write the JSONs only (--per-frame json)')
+    parser.add_argument(
+        '--log-interval',
+        type=int,
+        default=100,
+        help='print the peak memory (RSS) every this many inputs (0: never)')
+    parser.add_argument(
+        '--output-video', help='write the drawn frames into this video (.mp4, codec mp4v)')
+    parser.add_argument(
+        '--output-fps',
+        type=float,
+        help='frame rate of --output-video (default: the video\'s own; a camera\'s or '
+        'stream\'s measured rate; 30 for images)')
+    parser.add_argument(
+        '--show', action='store_true', help='show each drawn frame (q or Esc stops)')
+    parser.add_argument(
+        '--no-overlay',
+        action='store_true',
+        help='no FPS and stage times on the frames of --output-video / --show')
+    parser.add_argument(
+        '--track', action='store_true', help='track people: track_id per person, one colour per id')
+    parser.add_argument(
+        '--track-metric',
+        default='oks',
+        choices=['oks', 'iou'],
+        help='match people to tracks by keypoint similarity or box IoU')
+    parser.add_argument('--track-thr', type=float, default=0.3, help='lowest OKS / IoU of a match')
+    parser.add_argument(
+        '--track-ttl', type=int, default=30, help='frames a track survives without its person')
+    parser.add_argument(
+        '--smooth', action='store_true', help='One-Euro smoothing of tracked keypoints (--track)')
+    parser.add_argument(
+        '--backend',
+        choices=['pytorch', 'onnxruntime'],
+        help='where the network runs (default: pytorch; onnxruntime with --onnx)')
+    parser.add_argument('--onnx', help='the network exported to ONNX, for --backend onnxruntime')
+
+
+def check_demo_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse contradicting options with ``parser.error``; resolve ``--backend``."""
+    if args.no_draw and args.per_frame == 'all':
+        parser.error('--no-draw and --per-frame all exclude each other')
+    if args.skip_existing and (args.output_video or args.show or args.track):
+        parser.error('--skip-existing leaves frames out: not with --output-video, --show or '
+                     '--track')
+    if args.smooth and not args.track:
+        parser.error('--smooth smooths tracked people: add --track')
+    if args.output_fps is not None and args.output_fps <= 0:
+        parser.error(f'--output-fps must be positive, got {args.output_fps}')
+    if args.backend is None:
+        args.backend = 'onnxruntime' if args.onnx else 'pytorch'
+    if args.backend == 'onnxruntime' and not args.onnx:
+        parser.error('--backend onnxruntime needs --onnx FILE')
+    if args.backend == 'pytorch' and args.onnx:
+        parser.error('--onnx is for --backend onnxruntime')
+
+
+def has_display() -> bool:
+    """Whether a window can be opened (on Linux: ``DISPLAY`` or ``WAYLAND_DISPLAY`` is set; OpenCV's
+    Qt back end aborts the process without one)."""
+    if not sys.platform.startswith('linux'):
+        return True
+    return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
+
+
+def open_demo_source(args: argparse.Namespace) -> Source:
+    """Open ``--input`` (:func:`~.demo_io.open_source`) and check what needs the source or the
+    machine, before the model loads.
+
+    Raises:
+        InputError: The input cannot be opened; ``--skip-existing`` with a camera or stream;
+            ``--show`` without a display; ``--onnx`` that does not exist.
+    """
+    if args.show and not has_display():
+        raise InputError('--show: no display (DISPLAY and WAYLAND_DISPLAY are not set); write '
+                         '--output-video instead')
+    if getattr(args, 'onnx', None) and not Path(args.onnx).is_file():
+        raise InputError(f'{args.onnx}: --onnx does not exist')
+    source = open_source(args.input)
+    if args.skip_existing and source.live:
+        source.close()
+        raise InputError(f'{source.name}: --skip-existing does not apply to a {source.kind}')
+    return source
+
+
+class BackendError(RuntimeError):
+    """The ``--backend`` asked for cannot be used here (its module or package is missing)."""
+
+
+def use_backend(model: object, args: argparse.Namespace) -> None:
+    """Run the network in onnxruntime with ``--backend onnxruntime``
+    (``custom_modules.apis.onnxruntime_backend``, which patches the model in place so that
+    ``inference_bottomup`` / ``inference_topdown`` run the network there and decode as before).
+
+    Raises:
+        BackendError: That module or onnxruntime cannot be imported.
+    """
+    if args.backend != 'onnxruntime':
+        return
+    try:
+        from .onnxruntime_backend import run_network_in_onnxruntime
+    except ImportError as error:
+        raise BackendError(f'--backend onnxruntime is not available: {error}') from error
+    run_network_in_onnxruntime(model, args.onnx, num_threads=None)
+
+
+def make_tracker(args: argparse.Namespace, dataset_meta: dict,
+                 fps: Optional[float]) -> Optional[PoseTracker]:
+    """The :class:`~.pose_tracker.PoseTracker` of ``--track`` (None without), with the dataset's
+    OKS ``sigmas``; ``fps`` (the source's, else 30) paces the One-Euro filter."""
+    if not args.track:
+        return None
+    sigmas = dataset_meta.get('sigmas') if args.track_metric == 'oks' else None
+    return PoseTracker(
+        metric=args.track_metric,
+        threshold=args.track_thr,
+        ttl=args.track_ttl,
+        sigmas=sigmas,
+        smoothing=args.smooth,
+        fps=fps or DEFAULT_FPS)
+
+
+def tracked_drawer(dataset_meta: dict, kpt_thr: float, draw_bbox: bool) -> Draw:
+    """``draw`` for tracked people: :func:`~.pose_drawing.draw_tracked_people` with the
+    dataset's skeleton."""
+    links = [tuple(link) for link in dataset_meta.get('skeleton_links', [])]
+    return lambda name, image, people: draw_tracked_people(image, people, links, kpt_thr, draw_bbox)
+
+
+def mmpose_drawer(visualizer: object,
+                  kpt_thr: float,
+                  skeleton_style: str = 'mmpose',
+                  draw_bbox: bool = False) -> Draw:
+    """``draw`` with mmpose's ``PoseLocalVisualizer`` (colours by body part, the dataset's),
+    from the people's ``keypoints``, ``keypoint_scores`` and, with ``draw_bbox``, ``bbox``."""
+    from mmengine.structures import InstanceData
+    from mmpose.structures import PoseDataSample
+
+    def draw(name: str, image: np.ndarray, people: List[dict]) -> np.ndarray:
+        if not people:
+            return image.copy()
+        scores = np.array([p['keypoint_scores'] for p in people], dtype=np.float32)
+        instances = InstanceData(
+            keypoints=np.array([p['keypoints'] for p in people], dtype=np.float32),
+            keypoint_scores=scores,
+            keypoints_visible=scores)
+        if draw_bbox:
+            instances.bboxes = np.array([p['bbox'][:4] for p in people], dtype=np.float32)
+        sample = PoseDataSample(pred_instances=instances)
+        drawn = visualizer.add_datasample(
+            name,
+            image[..., ::-1],
+            data_sample=sample,
+            draw_gt=False,
+            draw_bbox=draw_bbox,
+            kpt_thr=kpt_thr,
+            skeleton_style=skeleton_style,
+            show=False)
+        return drawn[..., ::-1]
+
+    return draw
+
+
+# ---------------------------------------------------------------------------------- options
+@dataclass
+class DemoOptions:
+    """What :func:`run_demo` writes and shows; see :func:`add_demo_arguments`."""
+    out_dir: Path
+    per_frame: str = 'auto'
+    output_video: Optional[Path] = None
+    output_fps: Optional[float] = None
+    show: bool = False
+    overlay: bool = True
+    skip_existing: bool = False
+    log_interval: int = 100
+    kpt_thr: float = 0.3  # a keypoint scoring less does not count for tracking
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> 'DemoOptions':
+        per_frame = args.per_frame
+        if args.no_draw and per_frame == 'auto':
+            per_frame = 'json'
+        return cls(
+            out_dir=Path(args.output_dir),
+            per_frame=per_frame,
+            output_video=Path(args.output_video) if args.output_video else None,
+            output_fps=args.output_fps,
+            show=args.show,
+            overlay=not args.no_overlay,
+            skip_existing=args.skip_existing,
+            log_interval=args.log_interval,
+            kpt_thr=args.kpt_thr)
+
+    def files_per_frame(self, source: Source) -> str:
+        """``'all'``, ``'json'`` or ``'none'`` (``auto``: ``json`` for a camera or stream)."""
+        if self.per_frame == 'auto':
+            return 'json' if source.live else 'all'
+        return self.per_frame
+
+
+# ------------------------------------------------------------------------------------ video
+class VideoSink:
+    """Frames into a video file (``cv2.VideoWriter``, mp4v), opened with the first frame's size
+    (cut to even numbers); a frame of another size is resized to it.
+
+    Args:
+        path (Path): The video file; its folder is created.
+        fps (float, optional): Its frame rate; None: measured from the times the first
+            ``measure_frames`` frames arrive (they are held until then), 30 if fewer come.
+        how (str, optional): Where ``fps`` comes from, for :meth:`summary`.
+        measure_frames (int): See ``fps``.
+        clock (callable): Seconds, for the measurement.
+    """
+
+    def __init__(self,
+                 path: Path,
+                 fps: Optional[float] = None,
+                 how: Optional[str] = None,
+                 measure_frames: int = MEASURE_FRAMES,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.path, self.fps, self.clock = Path(path), fps, clock
+        self.how = how or ('given' if fps is not None else 'measured')
+        self.measure_frames = max(2, measure_frames)
+        self.held: List[tuple] = []  # (frame, time) while measuring
+        self.writer: Optional[cv2.VideoWriter] = None
+        self.size: Optional[tuple] = None  # (width, height)
+        self.count = 0
+
+    def _open(self, fps: float, frame: np.ndarray) -> None:
+        height, width = frame.shape[:2]
+        self.size = (max(2, width - width % 2), max(2, height - height % 2))
+        self.fps = fps
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = cv2.VideoWriter(
+            str(self.path), cv2.VideoWriter_fourcc(*'mp4v'), fps, self.size)
+        if not self.writer.isOpened():
+            raise OSError(f'{self.path}: OpenCV cannot write an mp4v video of '
+                          f'{self.size[0]}x{self.size[1]} at {fps:g} FPS here')
+
+    def _put(self, frame: np.ndarray) -> None:
+        width, height = self.size
+        if frame.shape[:2] != (height, width):
+            if frame.shape[0] - height in (0, 1) and frame.shape[1] - width in (0, 1):
+                frame = frame[:height, :width]  # the odd row / column cut
+            else:
+                frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(np.ascontiguousarray(frame))
+        self.count += 1
+
+    def _flush_held(self) -> None:
+        times = [t for _, t in self.held]
+        span = times[-1] - times[0]
+        fps = (len(times) - 1) / span if len(times) >= 2 and span > 0 else DEFAULT_FPS
+        # within what players and mp4's time base (denominator < 65536) take
+        self._open(round(min(max(fps, MIN_MEASURED_FPS), MAX_MEASURED_FPS), 2), self.held[0][0])
+        for frame, _ in self.held:
+            self._put(frame)
+        self.held = []
+
+    def write(self, frame: np.ndarray) -> None:
+        """Add a (H, W, 3) BGR frame."""
+        if self.writer is None and self.fps is None:
+            self.held.append((frame.copy(), self.clock()))
+            if len(self.held) >= self.measure_frames:
+                self._flush_held()
+            return
+        if self.writer is None:
+            self._open(self.fps, frame)
+        self._put(frame)
+
+    def close(self) -> None:
+        """Write the held frames and finish the file."""
+        if self.held:
+            self._flush_held()
+        if self.writer is not None:
+            self.writer.release()
+
+    def summary(self) -> str:
+        if self.writer is None:
+            return f'video: nothing written to {self.path} (no frame)'
+        return (f'video: {self.path} ({self.count} frames, {self.size[0]}x{self.size[1]}, '
+                f'{self.fps:g} FPS {self.how})')
+
+
+def video_fps(options: DemoOptions, source: Source) -> tuple:
+    """``(fps or None to measure, how)`` of ``--output-video``: see the module's doc."""
+    if options.output_fps is not None:
+        return options.output_fps, 'given (--output-fps)'
+    if source.live:
+        return None, 'measured'
+    if source.fps is not None:
+        return source.fps, "the input's"
+    return DEFAULT_FPS, 'default'
+
+
+# --------------------------------------------------------------------------------- tracking
+def track_people(tracker: PoseTracker, people: List[dict], score_thr: float = 0.3) -> List[dict]:
+    """``people`` with a ``track_id`` each (first key), from ``tracker``; with its smoothing,
+    their ``keypoints`` smoothed. Boxes: the people's ``bbox`` if they all have one (the
+    detector's), else those of their visible keypoints."""
+    if not people:
+        tracker.update(np.zeros((0, 1, 2)), np.zeros((0, 1)), boxes=np.zeros((0, 4)))
+        return []
+    keypoints = np.array([p['keypoints'] for p in people], dtype=np.float32)
+    scores = np.array([p['keypoint_scores'] for p in people], dtype=np.float32)
+    boxes = None
+    if all('bbox' in p for p in people):
+        boxes = np.array([p['bbox'][:4] for p in people], dtype=np.float32)
+    ids, smoothed = tracker.update(keypoints, scores, boxes, score_thr=score_thr)
+    tracked = []
+    for person, track_id, points in zip(people, ids, smoothed):
+        person = dict(track_id=int(track_id), **person)
+        if tracker.smoothing:
+            person['keypoints'] = points.tolist()
+        tracked.append(person)
+    return tracked
+
+
+# ------------------------------------------------------------------------------------- loop
+def show_frame(image: np.ndarray) -> Optional[str]:
+    """Show ``image``; the reason to stop if the user pressed q / Esc or closed the window."""
+    cv2.imshow(WINDOW_NAME, image)
+    key = cv2.waitKey(1)
+    if key >= 0 and (key & 0xFF) in STOP_KEYS:
+        return 'stopped by the user (key pressed in the window)'
+    try:
+        if cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1:
+            return 'stopped by the user (window closed)'
+    except cv2.error:
+        pass
+    return None
+
+
+def run_demo(source: Source,
+             predict: Predict,
+             options: DemoOptions,
+             draw: Optional[Draw] = None,
+             timer: Optional[StageTimer] = None,
+             tracker: Optional[PoseTracker] = None) -> int:
+    """Run ``predict`` over every frame of ``source`` and write, show and summarise as
+    ``options`` say (module doc).
+
+    ``predict`` times its own stages with ``timer`` (``detector``, ``preprocess``, and the
+    model's ``network`` / ``decoding`` when ``timer.instrument(model)`` was called); this loop
+    times ``reading``, ``tracking``, ``drawing``, ``writing`` and ``display``.
+
+    Prints a progress bar (stderr); a line per input written (stdout) or unreadable (stderr);
+    every ``log_interval`` inputs the counts and the peak RSS (stdout); at the end the timing
+    summary, the video written, and the counts (stdout, or stderr when an input failed; the
+    last line).
+
+    Returns:
+        int: The exit status: 1 if any input could not be read, else 0 (also when the user
+        stopped a camera or stream).
+    """
+    timer = timer or StageTimer()
+    per_frame = options.files_per_frame(source)
+    wants_drawing = per_frame == 'all' or options.output_video is not None or options.show
+    if wants_drawing and draw is None:
+        raise ValueError('run_demo: drawing needed (per-frame JPGs, --output-video or --show) '
+                         'but no draw function given')
+    out_dir = options.out_dir
+    if per_frame != 'none':
+        out_dir.mkdir(parents=True, exist_ok=True)
+    sink = None
+    if options.output_video is not None:
+        fps, how = video_fps(options, source)
+        sink = VideoSink(options.output_video, fps, how, clock=timer.clock)
+
+    counts, stop = RunCounts(), None
+    unit = 'image' if source.kind in ('image', 'folder') else 'frame'
+    progress = tqdm(total=source.count, unit=unit, file=sys.stderr, dynamic_ncols=True)
+    frames = iter(source.frames)
+
+    def advance() -> None:
+        progress.update()
+        if options.log_interval and progress.n % options.log_interval == 0:
+            progress.write(
+                f'[{progress.n}/{source.count or "?"}] {counts.written} written, '
+                f'{counts.skipped} skipped, {len(counts.failed)} failed, '
+                f'peak RSS {peak_rss_mib():.0f} MiB',
+                file=sys.stdout)
+
+    try:
+        while stop is None:
+            timer.start_frame()
+            with timer.stage('reading'):
+                item = next(frames, None)
+            if item is None:
+                break
+            name, load = item
+            stem = Path(name).stem
+            json_path = out_dir / f'{stem}.json'
+            if options.skip_existing and json_path.exists():
+                counts.skipped += 1
+                advance()
+                continue
+            try:
+                with timer.stage('reading'):
+                    image = load()
+            except ImageFileError as error:
+                tqdm.write(str(error), file=sys.stderr)
+                counts.failed.append(name)
+                advance()
+                continue
+
+            people = predict(name, image)
+            if tracker is not None:
+                with timer.stage('tracking'):
+                    people = track_people(tracker, people, options.kpt_thr)
+            drawn = None
+            if wants_drawing:
+                with timer.stage('drawing'):
+                    drawn = np.ascontiguousarray(draw(name, image, people))
+            written = None
+            with timer.stage('writing'):
+                if per_frame == 'all':
+                    written = out_dir / f'{stem}.jpg'
+                    write_image(written, drawn)
+                if per_frame != 'none':
+                    write_people(json_path, name, image, people)
+                    written = written or json_path
+            if sink is not None or options.show:
+                if options.overlay:
+                    draw_text_overlay(drawn, timer.overlay_lines())
+                if sink is not None:
+                    with timer.stage('writing'):
+                        sink.write(drawn)
+                if options.show:
+                    with timer.stage('display'):
+                        stop = show_frame(drawn)
+            timer.end_frame()
+            counts.written += 1
+            tqdm.write(
+                f'{name}: {len(people)} people' + (f' -> {written}' if written else ''),
+                file=sys.stdout)
+            advance()
+    except KeyboardInterrupt:
+        stop = 'stopped by the user (Ctrl-C)'
+    finally:
+        progress.close()
+        source.close()
+        if sink is not None:
+            sink.close()
+        if options.show:
+            cv2.destroyAllWindows()
+
+    if stop is not None:
+        print(f'{stop} after {counts.written} frames', file=sys.stderr)
+    print(timer.summary(), file=sys.stdout)
+    if sink is not None:
+        print(sink.summary(), file=sys.stdout)
+    if per_frame == 'none':
+        line = f'{counts.written} {unit}s processed (no files per {unit})'
+        if counts.failed:
+            line += f'; {len(counts.failed)} failed: {", ".join(counts.failed)}'
+    else:
+        line = counts.summary(out_dir)
+    print(line, file=sys.stderr if counts.failed else sys.stdout)
+    return 1 if counts.failed else 0

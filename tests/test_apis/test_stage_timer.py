@@ -1,0 +1,124 @@
+"""StageTimer: exclusive times of nested stages, per frame and over a run, the FPS, and the network
+and decoding told apart inside mmpose's inference of the four families."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custom_modules.apis import StageTimer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_CONFIGS = {
+    'mln': 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
+    'smpr': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+    'hsr_msnet': 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+    'mlpe': 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
+}
+
+
+class FakeClock:
+    """Seconds that move only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_nested_stages_keep_their_exclusive_time_and_the_summary_adds_up():
+    clock = FakeClock()
+    syncs = []
+    timer = StageTimer(sync=lambda: syncs.append(clock()), clock=clock)
+    for _ in range(2):
+        timer.start_frame()
+        clock.advance(0.004)  # untimed: reading the frame
+        with timer.stage('preprocess'):
+            clock.advance(0.002)
+            with timer.stage('network'):
+                clock.advance(0.030)
+            with timer.stage('decoding'):
+                clock.advance(0.005)
+                with timer.stage('network'):  # a head's forward inside its predict
+                    clock.advance(0.010)
+            clock.advance(0.001)
+        frame = timer.end_frame()
+        assert frame == pytest.approx(dict(preprocess=3.0, network=40.0, decoding=5.0))
+        assert list(frame) == ['preprocess', 'network', 'decoding']
+    assert len(syncs) == 2 * 2 * 4  # before and after each of the 4 stages of 2 frames
+    assert timer.mean_ms() == pytest.approx(
+        dict(preprocess=3.0, network=40.0, decoding=5.0, other=4.0))
+    assert timer.overall_fps() == pytest.approx(1 / 0.052)
+    assert timer.summary() == (
+        'timing over 2 frames (mean ms per frame): preprocess 3.0, network 40.0, decoding 5.0, '
+        'other 4.0; 19.23 FPS end to end (2 frames in 0.10 s)')
+    assert timer.overlay_lines() == ['19.2 FPS', 'pre 3 net 40 dec 5 ms']
+
+
+def test_the_fps_follows_the_last_frames():
+    clock = FakeClock()
+    timer = StageTimer(clock=clock, window=4)
+    assert timer.fps() is None and timer.summary() == 'timing: no frame processed'
+    for seconds in [1.0] * 5 + [0.1] * 4:
+        timer.start_frame()
+        clock.advance(seconds)
+        timer.end_frame()
+    assert timer.fps() == pytest.approx(10.0)  # the last 4 frames
+    assert timer.overall_fps() == pytest.approx(9 / 5.4)
+
+
+def test_for_device_synchronises_cuda_only():
+    assert StageTimer.for_device('cpu').sync is None
+    import torch
+    if not torch.cuda.is_available():
+        assert StageTimer.for_device('cuda:0').sync is None
+
+
+def test_wrap_times_calls_and_restores_what_was_there():
+
+    class Head:
+
+        def forward(self, x):
+            return x + 1
+
+    clock = FakeClock()
+    timer = StageTimer(clock=clock)
+    head = Head()
+    own = lambda x: x * 10  # noqa: E731  an instance attribute (a backend's patch) stays after
+    undo_class = timer.wrap(head, 'forward', 'network')
+    assert head.forward(1) == 2 and timer.current == {'network': 0.0}
+    undo_class()
+    assert 'forward' not in vars(head) and head.forward(1) == 2
+    head.forward = own
+    undo_own = timer.wrap(head, 'forward', 'network')
+    assert head.forward(2) == 20
+    undo_own()
+    assert head.forward is own
+
+
+@pytest.mark.parametrize('family', list(SAMPLE_CONFIGS))
+def test_network_and_decoding_are_timed_inside_mmposes_inference(family):
+    """The sample model of each family with random weights, one image: the stages partition the
+    call, and the model is as before afterwards."""
+    from mmpose.apis import inference_bottomup, inference_topdown, init_model
+
+    model = init_model(str(REPO_ROOT / SAMPLE_CONFIGS[family]), None, device='cpu')
+    image = np.random.default_rng(0).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    timer = StageTimer()
+    with timer.instrument(model):
+        timer.start_frame()
+        with timer.stage('preprocess'):
+            if family in ('hsr_msnet', 'mlpe'):
+                results = inference_topdown(model, image, bboxes=np.array([[10., 5., 90., 95.]]))
+            else:
+                results = inference_bottomup(model, image)
+        frame = timer.end_frame()
+    assert len(results) == 1
+    assert list(frame) == ['preprocess', 'network', 'decoding']
+    assert all(ms > 0 for ms in frame.values()), frame
+    assert sum(frame.values()) <= timer.wall_seconds() * 1e3 + 1e-6
+    assert 'extract_feat' not in vars(model)
+    assert 'forward' not in vars(model.head) and 'predict' not in vars(model.head)

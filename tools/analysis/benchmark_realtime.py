@@ -1,0 +1,347 @@
+"""Frames per second of the three paradigms playing a video of people, end to end and per stage,
+with each backend: what the demos (``tools/bottomup_demo.py``, ``tools/topdown_demo.py``) do per
+frame, on a generated video.
+
+    python tools/analysis/benchmark_realtime.py                     # 1, 5, 20 people; both backends
+    python tools/analysis/benchmark_realtime.py --people 5 --backends onnxruntime --frames 10
+    python tools/analysis/benchmark_realtime.py --pipelines mln openpose --out realtime.md
+
+The video (one per people count, ``--out-dir``): ``--warmup + --frames`` frames of
+``--image-size`` pixels, the annotated people of the sample (``tests/data/coco/test_coco.json``),
+each its crop of its sample image scaled into a cell of a grid on a grey canvas, all drifting
+``--speed`` pixels a frame to the right; written as an ``.mp4`` (mp4v) and read back frame by
+frame, the reading timed.
+
+Pipelines, on random weights (a network's cost does not depend on its weights), each frame:
+
+- ``topdown``: YOLOv3 (``--detector-config``) on the frame, then the pose model
+  (``--pose-config``, HSR-MSNet-59) on the frame's people's boxes (their keypoints' boxes, 10%
+  looser: the detector's random weights find nobody), as ``tools/topdown_demo.py``;
+- ``mln``, ``openpose``, ``smpr``: ``inference_bottomup``, the network's real forward pass, then
+  the decoding of the outputs a perfect network would give for the frame's people (the head's
+  ``perfect_outputs``, as ``tools/analysis/benchmark.py``: random maps decode to nobody, at no
+  cost like a trained model's); no flip test;
+
+then, as the demos with ``--track --output-video``: OKS tracking (``PoseTracker``), drawing of the
+tracked people and the time overlay, writing the frame into an ``.mp4``.
+
+Backends: ``pytorch``; ``onnxruntime``: the network exported in this process
+(``tools/deployment/export_onnx.py``'s ``export_network``, SMPR's deformable convolutions as
+``GridSample``) and run by ``run_network_in_onnxruntime``, the decoding unchanged. Both use
+``--threads`` threads.
+
+Stages (:class:`~custom_modules.apis.StageTimer`, exclusive times): reading, detector,
+preprocess (mmpose's pipeline, batching, the results' packing), network (``extract_feat`` and
+``head.forward``), decoding (the rest of ``head.predict``), tracking, drawing, writing. After
+``--warmup`` frames (not counted), ``--frames`` frames: FPS is frames over their wall time; the
+stage columns are mean ms per frame. The last table divides OpenPose's time per frame by MLN's
+(the MLN paper's 2.07x, on a GPU; its MAC ratio is 1.93x).
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+import torch
+
+from benchmark import config_path, perfect_outputs, to_device, to_input_pixels
+from benchmark_utils import emit_report, markdown_table
+from synthetic_scenes import grid_boxes, load_templates
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / 'tools/deployment'))
+TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
+PIPELINES = {
+    'topdown': 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
+    'mln': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
+    'openpose': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
+    'smpr': 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
+}
+DETECTOR_CONFIG = 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
+STAGES = ('reading', 'detector', 'preprocess', 'network', 'decoding', 'tracking', 'drawing',
+          'writing')
+
+
+def person_crops(ann_file: Path) -> List[np.ndarray]:
+    """The crops (BGR) of the annotated people of a COCO file, in :func:`load_templates`'s order
+    (annotations with keypoints, file order): each its box of its image."""
+    coco = json.loads(ann_file.read_text())
+    files = {image['id']: image['file_name'] for image in coco['images']}
+    crops = []
+    for ann in coco['annotations']:
+        if ann['num_keypoints'] == 0:
+            continue
+        image = cv2.imread(str(ann_file.parent / files[ann['image_id']]))
+        x, y, w, h = (int(round(v)) for v in ann['bbox'])
+        crops.append(image[y:y + max(h, 1), x:x + max(w, 1)])
+    return crops
+
+
+def write_video(path: Path, num_people: int, num_frames: int, size: Tuple[int, int],
+                speed: float) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """Write the benchmark's video of ``num_people`` people (module doc) to ``path``.
+
+    Returns:
+        list: per frame, the people's COCO ``keypoints`` (N, 17, 2) in frame pixels and
+        ``visible`` (N, 17).
+    """
+    templates, crops = load_templates(TEMPLATE_FILE), person_crops(TEMPLATE_FILE)
+    chosen = [i % len(templates) for i in range(num_people)]
+    width, height = size
+    boxes = grid_boxes([templates[i][2] for i in chosen], width, height)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
+    people = []
+    for frame_index in range(num_frames):
+        canvas = np.full((height, width, 3), 114, dtype=np.uint8)
+        shift = np.array([speed * frame_index, 0, speed * frame_index, 0], dtype=np.float32)
+        keypoints, visible = [], []
+        for i, box in zip(chosen, boxes + shift):
+            x1, y1, right, bottom = np.round(box).astype(int).tolist()
+            x2, y2 = min(right, width), min(bottom, height)
+            if x2 > x1 and y2 > y1:
+                scaled = cv2.resize(crops[i], (right - x1, bottom - y1))
+                canvas[y1:y2, x1:x2] = scaled[:y2 - y1, :x2 - x1]
+            relative, person_visible, _ = templates[i]
+            keypoints.append(relative * (box[2:] - box[:2]) + box[:2])
+            visible.append(person_visible)
+        writer.write(canvas)
+        people.append((np.array(keypoints, np.float32), np.array(visible, np.float32)))
+    writer.release()
+    return people
+
+
+def build_pipeline(name: str, args: argparse.Namespace, backend: str,
+                   work_dir: Path) -> Tuple[torch.nn.Module, object]:
+    """The pose model of pipeline ``name`` (random weights) running on ``backend``, and for
+    ``topdown`` the person detector (else None)."""
+    from mmengine.registry import init_default_scope
+    from mmpose.apis import init_model
+
+    from custom_modules.apis import build_person_detector, run_network_in_onnxruntime
+
+    config = config_path(getattr(args, f'{name}_config'))
+    model = init_model(config, None, device='cpu')
+    if backend == 'onnxruntime':
+        from export_onnx import export_network
+
+        onnx_file = work_dir / f'{name}.onnx'
+        export_network(init_model(config, None, device='cpu'), onnx_file)
+        run_network_in_onnxruntime(model, onnx_file, num_threads=args.threads)
+    detector = None
+    if name == 'topdown':
+        detector = build_person_detector(config_path(args.detector_config), None, device='cpu')
+        init_default_scope('mmpose')  # building the detector made mmdet the default scope
+    return model, detector
+
+
+def bottomup_step(model: torch.nn.Module, frames_people: list,
+                  first_frame: np.ndarray) -> Callable[[np.ndarray, int], object]:
+    """``step(frame, index) -> result``: ``inference_bottomup`` whose head computes its real
+    outputs, then hands the perfect ones for frame ``index``'s people to the decoding. The
+    perfect outputs of every frame are made here, before any timing."""
+    from mmengine.structures import InstanceData
+    from mmpose.apis import inference_bottomup
+
+    from custom_modules.task_modules import pseudo_boxes
+
+    model.test_cfg = dict(model.test_cfg, flip_test=False)
+    head = model.head
+    forward = head.forward
+    sizes = {}
+
+    def probe(feats):
+        outputs = forward(feats)
+        first = outputs[0]
+        sizes['sizes'] = [tuple(t.shape[-2:]) for t in first]
+        return outputs
+
+    head.forward = probe
+    metainfo = inference_bottomup(model, first_frame)[0].metainfo
+    head.forward = forward
+    perfect = []
+    for keypoints, visible in frames_people:
+        kpts, vis = torch.from_numpy(keypoints), torch.from_numpy(visible)
+        boxes, _ = pseudo_boxes(kpts, vis)
+        people = InstanceData(
+            keypoints=kpts,
+            keypoints_visible=vis,
+            bboxes=boxes,
+            areas=0.5 * (boxes[:, 2:] - boxes[:, :2]).prod(1))
+        perfect.append(
+            to_device(
+                perfect_outputs(head, to_input_pixels(people, metainfo), sizes['sizes'],
+                                metainfo['batch_input_shape']), torch.device('cpu')))
+    current = {}
+
+    def real_then_perfect(feats):
+        forward(feats)
+        return perfect[current['index']]
+
+    head.forward = real_then_perfect
+
+    def step(frame: np.ndarray, index: int):
+        current['index'] = index
+        return inference_bottomup(model, frame)[0]
+
+    return step
+
+
+def topdown_step(model: torch.nn.Module, detector: object, frames_people: list,
+                 timer) -> Callable[[np.ndarray, int], object]:
+    """``step(frame, index) -> people``: the detector on the frame (timed as ``detector``), then
+    the pose model on frame ``index``'s people's boxes, 10% looser than their keypoints'."""
+    from custom_modules.apis import detect_persons, estimate_poses
+
+    boxes = []
+    for keypoints, visible in frames_people:
+        low = np.where(visible[..., None] > 0, keypoints, np.inf).min(axis=1)
+        high = np.where(visible[..., None] > 0, keypoints, -np.inf).max(axis=1)
+        margin = 0.1 * (high - low)
+        boxes.append(np.concatenate([low - margin, high + margin], axis=1))
+
+    def step(frame: np.ndarray, index: int):
+        with timer.stage('detector'):
+            detect_persons(detector, frame)
+        return estimate_poses(model, frame, boxes[index])
+
+    return step
+
+
+def as_people(result) -> List[dict]:
+    """The people of a bottom-up result (a ``PoseDataSample``) as the demos' dicts
+    (``keypoints``, ``keypoint_scores``); top-down steps give those dicts already."""
+    if isinstance(result, list):
+        return [
+            dict(
+                keypoints=np.asarray(p['keypoints']),
+                keypoint_scores=np.asarray(p['keypoint_scores'])) for p in result
+        ]
+    pred = result.pred_instances
+    return [
+        dict(keypoints=keypoints, keypoint_scores=scores)
+        for keypoints, scores in zip(pred.keypoints, pred.keypoint_scores)
+    ]
+
+
+def play(name: str, backend: str, video: Path, frames_people: list, args: argparse.Namespace,
+         work_dir: Path) -> Dict[str, float]:
+    """Play ``video`` through pipeline ``name`` on ``backend``; returns the FPS (``fps``), the
+    people found in the last frame (``found``) and the mean ms per stage."""
+    from custom_modules.apis import PoseTracker, StageTimer, draw_text_overlay, draw_tracked_people
+
+    model, detector = build_pipeline(name, args, backend, work_dir)
+    capture = cv2.VideoCapture(str(video))
+    ok, first = capture.read()
+    capture.release()
+    if not ok:
+        raise RuntimeError(f'{video}: OpenCV cannot read the video it wrote')
+    timer = StageTimer()
+    if name == 'topdown':
+        step = topdown_step(model, detector, frames_people, timer)
+    else:
+        step = bottomup_step(model, frames_people, first)
+    tracker = PoseTracker(sigmas=model.dataset_meta['sigmas'])
+    links = model.dataset_meta['skeleton_links']
+    capture = cv2.VideoCapture(str(video))
+    height, width = first.shape[:2]
+    out = work_dir / f'{name}_{backend}_{video.stem}.mp4'
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
+    found = 0
+    with torch.no_grad(), timer.instrument(model):
+        for index in range(args.warmup + args.frames):
+            if index == args.warmup:
+                timer.reset()
+            timer.start_frame()
+            with timer.stage('reading'):
+                ok, frame = capture.read()
+            if not ok:
+                raise RuntimeError(f'{video}: frame {index} cannot be read')
+            with timer.stage('preprocess'):
+                people = as_people(step(frame, index))
+            with timer.stage('tracking'):
+                if people:
+                    ids, _ = tracker.update(
+                        np.stack([p['keypoints'] for p in people]),
+                        np.stack([p['keypoint_scores'] for p in people]))
+                    for person, track_id in zip(people, ids):
+                        person['track_id'] = int(track_id)
+            with timer.stage('drawing'):
+                canvas = draw_tracked_people(frame, people, links)
+                draw_text_overlay(canvas, timer.overlay_lines())
+            with timer.stage('writing'):
+                writer.write(canvas)
+            timer.end_frame()
+            found = len(people)
+    capture.release()
+    writer.release()
+    return dict(fps=timer.overall_fps(), found=found, **timer.mean_ms())
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Real-time benchmark: FPS end to end and per '
+                                     'stage of the paradigms playing a video')
+    parser.add_argument('--people', type=int, nargs='+', default=[1, 5, 20])
+    parser.add_argument('--pipelines', nargs='+', choices=list(PIPELINES), default=list(PIPELINES))
+    parser.add_argument(
+        '--backends',
+        nargs='+',
+        choices=['pytorch', 'onnxruntime'],
+        default=['pytorch', 'onnxruntime'])
+    parser.add_argument('--frames', type=int, default=10, help='timed frames per run')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed frames first')
+    parser.add_argument(
+        '--image-size', type=int, nargs=2, default=[640, 480], metavar=('WIDTH', 'HEIGHT'))
+    parser.add_argument('--speed', type=float, default=2.0, help='pixels a frame')
+    parser.add_argument('--threads', type=int, default=2, help='threads of both backends')
+    for name, config in PIPELINES.items():
+        parser.add_argument(f'--{name}-config', default=config)
+    parser.add_argument('--detector-config', default=DETECTOR_CONFIG)
+    parser.add_argument('--out-dir', default=str(REPO_ROOT / 'work_dirs/benchmark_realtime'))
+    parser.add_argument('--out', help='also write the tables (markdown) to this file')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, per_frame_ms = [], {}
+    for num_people in args.people:
+        video = out_dir / f'people_{num_people}.mp4'
+        frames_people = write_video(video, num_people, args.warmup + args.frames,
+                                    tuple(args.image_size), args.speed)
+        for backend in args.backends:
+            for name in args.pipelines:
+                result = play(name, backend, video, frames_people, args, out_dir)
+                per_frame_ms[name, backend, num_people] = 1000 / result['fps']
+                rows.append([
+                    name, backend,
+                    str(num_people), f"{result['found']}", f"{result['fps']:.2f}",
+                    f'{1000 / result["fps"]:.0f}'
+                ] + [f'{result[stage]:.1f}' if stage in result else '-' for stage in STAGES])
+                print(' '.join(rows[-1]), flush=True)
+    header = ['pipeline', 'backend', 'people', 'found', 'FPS', 'ms/frame'
+              ] + [f'{stage} (ms)' for stage in STAGES]
+    tables = [
+        f'CPU: {args.threads} threads, torch {torch.__version__}, {args.image_size[0]}x'
+        f'{args.image_size[1]} video, mean of {args.frames} frames after {args.warmup}',
+        markdown_table(header, rows)
+    ]
+    ratios = [[
+        backend,
+        str(n), f"{per_frame_ms['openpose', backend, n] / per_frame_ms['mln', backend, n]:.2f}x"
+    ] for backend in args.backends for n in args.people
+              if ('openpose', backend, n) in per_frame_ms and ('mln', backend, n) in per_frame_ms]
+    if ratios:
+        tables.append('OpenPose / MLN, time per frame end to end (MLN paper: 2.07x on a GPU; '
+                      'MAC ratio 1.93x)')
+        tables.append(markdown_table(['backend', 'people', 'OpenPose / MLN'], ratios))
+    emit_report('\n\n'.join(tables), args.out)
+
+
+if __name__ == '__main__':
+    main()
