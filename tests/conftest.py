@@ -14,6 +14,39 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / 'tools/analysis'))
 DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
 
+MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
+
+
+def save_random_checkpoint(config: Path, path: Path) -> Path:
+    """``{'state_dict', 'meta'}`` of a model built from ``config`` with random weights."""
+    import torch
+    from mmpose.apis import init_model
+
+    model = init_model(str(config), None, device='cpu')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
+
+
+def write_small_mln_config(path: Path) -> Path:
+    """Write the sample MLN config at 64x64 without flip test to ``path`` (the same weights as
+    the sample config's; a few ms an image)."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(MLN_SAMPLE_CONFIG)
+    codec = dict(
+        type='PartAffinityField',
+        input_size=(64, 64),
+        heatmap_size=(8, 8),
+        sigma=1.5,
+        limb_width=1.5)
+    cfg.model.head.decoder.update(codec, heatmap_size=codec['input_size'])
+    cfg.model.test_cfg.flip_test = False
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        resize = next(t for t in loader.dataset.pipeline if t.type == 'BottomupResize')
+        resize.input_size = codec['input_size']
+    cfg.dump(path)
+    return path
+
 
 def run_command(cmd: List[str],
                 cwd: Optional[Path] = None,

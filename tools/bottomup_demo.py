@@ -51,12 +51,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Returns the exit status: 0, 1 if an input could not be read, 2 if nothing could run."""
     args = parse_args(argv)
     from mmpose.apis import inference_bottomup
-    from mmpose.registry import VISUALIZERS
 
     from custom_modules.apis import CheckpointMismatchError, InputError, init_pose_model
-    from custom_modules.apis.demo_runner import (BackendError, DemoOptions, make_tracker,
-                                                 mmpose_drawer, open_demo_source, run_demo,
-                                                 tracked_drawer, use_backend)
+    from custom_modules.apis.demo_runner import (BackendError, DemoOptions, make_drawer,
+                                                 make_tracker, open_demo_source, run_demo,
+                                                 use_backend)
     from custom_modules.apis.stage_timer import StageTimer
 
     try:
@@ -83,17 +82,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      pred.keypoints, pred.keypoint_scores, pred.bbox_scores)
         ]
 
-    if args.track:
-        draw = tracked_drawer(model.dataset_meta, args.kpt_thr, draw_bbox=False)
-    else:
-        visualizer = VISUALIZERS.build(model.cfg.visualizer)
-        visualizer.set_dataset_meta(model.dataset_meta, skeleton_style=args.skeleton_style)
-        draw = mmpose_drawer(visualizer, args.kpt_thr, args.skeleton_style, draw_bbox=False)
     return run_demo(
         source,
         predict,
         DemoOptions.from_args(args),
-        draw=draw,
+        draw=make_drawer(args, model, draw_bbox=False),
         timer=timer,
         tracker=make_tracker(args, model.dataset_meta, source.fps))
 

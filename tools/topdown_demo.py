@@ -67,14 +67,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Returns the exit status: 0, 1 if an input could not be read, 2 if nothing could run."""
     args = parse_args(argv)
-    from mmpose.registry import VISUALIZERS
 
     from custom_modules.apis import (CheckpointMismatchError, InputError, build_person_detector,
                                      detect_persons, estimate_poses, init_pose_model,
                                      load_person_boxes)
-    from custom_modules.apis.demo_runner import (BackendError, DemoOptions, make_tracker,
-                                                 mmpose_drawer, open_demo_source, run_demo,
-                                                 tracked_drawer, use_backend)
+    from custom_modules.apis.demo_runner import (BackendError, DemoOptions, make_drawer,
+                                                 make_tracker, open_demo_source, run_demo,
+                                                 use_backend)
     from custom_modules.apis.stage_timer import StageTimer
 
     try:
@@ -111,17 +110,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with timer.stage('preprocess'):  # what the model's stages leave: pipeline, packing
             return estimate_poses(pose_model, image, boxes)
 
-    if args.track:
-        draw = tracked_drawer(pose_model.dataset_meta, args.kpt_thr, draw_bbox=True)
-    else:
-        visualizer = VISUALIZERS.build(pose_model.cfg.visualizer)
-        visualizer.set_dataset_meta(pose_model.dataset_meta)
-        draw = mmpose_drawer(visualizer, args.kpt_thr, draw_bbox=True)
     return run_demo(
         source,
         predict,
         DemoOptions.from_args(args),
-        draw=draw,
+        draw=make_drawer(args, pose_model, draw_bbox=True),
         timer=timer,
         tracker=make_tracker(args, pose_model.dataset_meta, source.fps))
 

@@ -237,6 +237,20 @@ def mmpose_drawer(visualizer: object,
     return draw
 
 
+def make_drawer(args: argparse.Namespace, model: object, draw_bbox: bool) -> Draw:
+    """The demos' ``draw``: one colour per identity with ``--track`` (:func:`tracked_drawer`),
+    else mmpose's visualizer of the model's config (:func:`mmpose_drawer`) in
+    ``--skeleton-style`` where the demo has that option."""
+    if args.track:
+        return tracked_drawer(model.dataset_meta, args.kpt_thr, draw_bbox)
+    from mmpose.registry import VISUALIZERS
+
+    style = getattr(args, 'skeleton_style', 'mmpose')
+    visualizer = VISUALIZERS.build(model.cfg.visualizer)
+    visualizer.set_dataset_meta(model.dataset_meta, skeleton_style=style)
+    return mmpose_drawer(visualizer, args.kpt_thr, style, draw_bbox)
+
+
 # ---------------------------------------------------------------------------------- options
 @dataclass
 class DemoOptions:

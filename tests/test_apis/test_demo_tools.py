@@ -12,13 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
-from mmengine.config import Config
 
 from .test_demo_runner import FakeCapture, make_video, read_video
+from conftest import save_random_checkpoint, write_small_mln_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
 HSR_SAMPLE_CONFIG = (
     REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py')
 
@@ -40,33 +38,13 @@ def topdown_demo():
     return load_tool('topdown_demo')
 
 
-def save_random_checkpoint(config: Path, path: Path) -> Path:
-    from mmpose.apis import init_model
-    model = init_model(str(config), None, device='cpu')
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return path
-
-
 @pytest.fixture(scope='module')
 def small_mln(tmp_path_factory):
     """``(config, checkpoint)``: the sample MLN at 64x64 without flip test, random weights (a
     few ms a frame)."""
     folder = tmp_path_factory.mktemp('mln')
-    cfg = Config.fromfile(MLN_SAMPLE_CONFIG)
-    codec = dict(
-        type='PartAffinityField',
-        input_size=(64, 64),
-        heatmap_size=(8, 8),
-        sigma=1.5,
-        limb_width=1.5)
-    cfg.model.head.decoder.update(codec, heatmap_size=codec['input_size'])
-    cfg.model.test_cfg.flip_test = False
-    for loader in (cfg.val_dataloader, cfg.test_dataloader):
-        resize = next(t for t in loader.dataset.pipeline if t.type == 'BottomupResize')
-        resize.input_size = codec['input_size']
-    cfg.dump(folder / 'paf_mln_64x64.py')
-    return folder / 'paf_mln_64x64.py', save_random_checkpoint(folder / 'paf_mln_64x64.py',
-                                                               folder / 'mln.pth')
+    config = write_small_mln_config(folder / 'paf_mln_64x64.py')
+    return config, save_random_checkpoint(config, folder / 'mln.pth')
 
 
 @pytest.fixture(scope='module')

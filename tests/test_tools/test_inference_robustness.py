@@ -19,13 +19,12 @@ from typing import Dict, List
 import cv2
 import numpy as np
 import pytest
-import torch
-from mmengine.config import Config
+
+from conftest import MLN_SAMPLE_CONFIG, save_random_checkpoint, write_small_mln_config
 
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
 BBOX_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
 BOTTOMUP, TOPDOWN = 'tools/bottomup_demo.py', 'tools/topdown_demo.py'
 ONE_THREAD = dict(OMP_NUM_THREADS='1')
@@ -33,14 +32,6 @@ ONE_THREAD = dict(OMP_NUM_THREADS='1')
 # from 100 to 500 images it grew by 0-1 MiB (of 847 MiB) in repeated runs; keeping a copy of
 # every input image (37 KB each) makes it grow by 15 MiB, which this margin catches.
 RSS_MARGIN_MIB = 8
-
-
-def save_random_checkpoint(config: Path, path: Path) -> Path:
-    """``{'state_dict', 'meta'}`` of a model built from ``config`` with random weights."""
-    from mmpose.apis import init_model
-    model = init_model(str(config), None, device='cpu')
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return path
 
 
 @pytest.fixture(scope='module')
@@ -57,21 +48,7 @@ def hsr_checkpoint(tmp_path_factory, demo_config) -> Path:
 def small_mln_config(tmp_path_factory) -> Path:
     """The sample MLN at 64x64 without flip test, the same weights: 16 ms an image here instead
     of 200 ms at 256x256 with flip test (measured), to run 500 images in seconds."""
-    cfg = Config.fromfile(MLN_SAMPLE_CONFIG)
-    codec = dict(
-        type='PartAffinityField',
-        input_size=(64, 64),
-        heatmap_size=(8, 8),
-        sigma=1.5,
-        limb_width=1.5)
-    cfg.model.head.decoder.update(codec, heatmap_size=codec['input_size'])
-    cfg.model.test_cfg.flip_test = False
-    for loader in (cfg.val_dataloader, cfg.test_dataloader):
-        resize = next(t for t in loader.dataset.pipeline if t.type == 'BottomupResize')
-        resize.input_size = codec['input_size']
-    path = tmp_path_factory.mktemp('config') / 'paf_mln_64x64.py'
-    cfg.dump(path)
-    return path
+    return write_small_mln_config(tmp_path_factory.mktemp('config') / 'paf_mln_64x64.py')
 
 
 def make_images(folder: Path, count: int) -> List[Path]:
