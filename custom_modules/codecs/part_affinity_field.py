@@ -51,27 +51,6 @@ def resize_taps(dst: np.ndarray,
 
 
 @functools.lru_cache(maxsize=32)
-def _pixel_taps(map_h: int, map_w: int, height: int, width: int,
-                mode: str) -> Tuple[np.ndarray, ...]:
-    """How each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)`` reads the maps
-    padded by ``ResizedMaps.PAD`` pixels: the flat offset of its first tap, ``row (height,) +
-    column (width,)``; the offsets of its ``T * T`` taps from the first; and their weights,
-    ``row (height, T * T) * column (width, T * T)``. Cached (read-only)."""
-    pad = ResizedMaps.PAD
-    row_first, row_w = resize_taps(np.arange(height), map_h, height, mode)
-    col_first, col_w = resize_taps(np.arange(width), map_w, width, mode)
-    taps = row_w.shape[-1]
-    padded_w = map_w + 2 * pad
-    tables = ((row_first + pad) * padded_w, col_first + pad,
-              (np.arange(taps)[:, None] * padded_w + np.arange(taps)).ravel(),
-              np.repeat(row_w, taps,
-                        axis=1).astype(np.float32), np.tile(col_w, (1, taps)).astype(np.float32))
-    for table in tables:
-        table.flags.writeable = False
-    return tables
-
-
-@functools.lru_cache(maxsize=32)
 def _block_bands(src_size: int, dst_size: int, mode: str,
                  length: int) -> Tuple[np.ndarray, np.ndarray]:
     """For blocks of ``length`` output pixels of a 1-D resize, starting at ``-length ..
@@ -91,6 +70,45 @@ def _block_bands(src_size: int, dst_size: int, mode: str,
     bands = matrix[(starts[:, None] + np.arange(length))[:, :, None], pixels[:, None, :]]
     pixels.flags.writeable = bands.flags.writeable = False
     return pixels, bands
+
+
+@functools.lru_cache(maxsize=32)
+def _pixel_taps(map_h: int, map_w: int, height: int, width: int,
+                mode: str) -> Tuple[np.ndarray, ...]:
+    """How each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)`` reads a
+    channel of the maps: the flat offset of its first tap, ``row (height,) + column (width,)``;
+    the offsets of its ``Th * Tw`` taps from the first ``(Th * Tw,)``; and their weights, the
+    outer product of ``row (Th, height)`` and ``column (Tw, width)`` ones, the edge pixels'
+    weights including the taps that the resize clamps to them (:func:`_block_bands`), so no tap
+    leaves the maps. Cached (read-only)."""
+    rows, row_w = _block_bands(map_h, height, mode, 1)
+    cols, col_w = _block_bands(map_w, width, mode, 1)
+    # block ``i`` of length 1 is output pixel ``i - 1``
+    rows, row_w, cols, col_w = rows[1:], row_w[1:, 0], cols[1:], col_w[1:, 0]
+    tables = (rows[:, 0] * map_w, np.ascontiguousarray(cols[:, 0]),
+              (np.arange(rows.shape[1])[:, None] * map_w + np.arange(cols.shape[1])).ravel(),
+              np.ascontiguousarray(row_w.T), np.ascontiguousarray(col_w.T))
+    for table in tables:
+        table.flags.writeable = False
+    return tables
+
+
+@functools.lru_cache(maxsize=32)
+def _pixel_bound_taps(map_h: int, map_w: int, height: int, width: int,
+                      mode: str) -> Tuple[np.ndarray, ...]:
+    """For :meth:`ResizedMaps.vector_bounds`: the first tap's row ``(height,)`` and column
+    ``(width,)`` of each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)``, and
+    the sums of the absolute row ``(height,)`` and column ``(width,)`` weights of its taps
+    (float32, rounded up by 1e-6 relative, so that float rounding cannot make a bound fall
+    under the value it bounds). Cached (read-only)."""
+    rows, row_w = _block_bands(map_h, height, mode, 1)
+    cols, col_w = _block_bands(map_w, width, mode, 1)
+    margin = np.float32(1 + 1e-6)
+    tables = (np.ascontiguousarray(rows[1:, 0]), np.ascontiguousarray(cols[1:, 0]),
+              np.abs(row_w[1:, 0]).sum(axis=1) * margin, np.abs(col_w[1:, 0]).sum(axis=1) * margin)
+    for table in tables:
+        table.flags.writeable = False
+    return tables
 
 
 @functools.lru_cache(maxsize=8)
@@ -121,9 +139,6 @@ class ResizedMaps:
         mode (str): ``'bicubic'`` (OpenPose's) or ``'bilinear'``.
     """
 
-    # :meth:`sample_vectors` pads the maps by repeating their edges, so no tap needs clamping
-    PAD = 2
-
     def __init__(self,
                  maps: Union[np.ndarray, Sequence[np.ndarray]],
                  size: Tuple[int, int],
@@ -140,7 +155,7 @@ class ResizedMaps:
             raise ValueError(f"ResizedMaps: mode must be 'bicubic' or 'bilinear', got {mode!r}")
         self.size = (int(size[0]), int(size[1]))
         self.mode = mode
-        self._padded = None
+        self._bound_maps = None
 
     @property
     def shape(self) -> Tuple[int, int, int]:
@@ -150,41 +165,59 @@ class ResizedMaps:
     def sample_vectors(self, vectors: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         """Resized vectors (channels ``2 k``, ``2 k + 1``, e.g. a limb's field) ``vectors`` at
         pixels ``(ys, xs)``: integer arrays that broadcast, ``ys`` and ``xs`` of one shape and
-        inside the resized maps. Returns ``(..., 2)``, ``resized[[2 k, 2 k + 1], ys, xs]``
-        with the two channels last."""
+        inside the resized maps. Returns ``(2, ...)``, ``resized[[2 k, 2 k + 1], ys, xs]``, the
+        two channels first (the taps are read tap-major: every numpy call runs over all pixels)."""
         width, height = self.size
-        vectors = np.asarray(vectors)
         total = 0
-        for maps, padded in zip(self.maps, self._padded_maps()):
+        for maps in self.maps:
             row, col, offsets, row_w, col_w = _pixel_taps(*maps.shape[1:], height, width, self.mode)
-            # flat indices of the x channel's taps (..., T * T); the y channel's follow
-            pixels = (vectors *
-                      (2 * padded[0].size) + row.take(ys) + col.take(xs))[..., None] + offsets
-            weights = row_w.take(ys, axis=0) * col_w.take(xs, axis=0)
-            flat = padded.reshape(-1)
+            first = np.asarray(vectors) * (2 * maps[0].size) + row.take(ys) + col.take(xs)
+            # tap-major (T, ...): every numpy call below runs over all the pixels at once
+            taps = offsets.reshape(-1, *(1, ) * first.ndim) + first
+            weights = row_w.take(ys, axis=1)[:, None] * col_w.take(xs, axis=1)[None]
+            weights = weights.reshape(-1, *weights.shape[2:])  # (T, ...) of ys and xs
+            flat = maps.reshape(-1)
             total = total + np.stack([
-                np.einsum('...k,...k->...', weights, flat.take(pixels)),
-                np.einsum('...k,...k->...', weights, flat[padded[0].size:].take(pixels))
-            ],
-                                     axis=-1)
-        return total / len(self.maps)
+                np.einsum('t...,t...->...', flat.take(taps), weights),
+                np.einsum('t...,t...->...', flat[maps[0].size:].take(taps), weights)
+            ])
+        return total if len(self.maps) == 1 else total / len(self.maps)
 
-    def _padded_maps(self) -> List[np.ndarray]:
-        """The maps padded by ``PAD`` pixels that repeat their edges (the resize's edge rule),
-        so that no tap needs clamping."""
-        if self._padded is None:
-            pad = self.PAD
-            self._padded = []
+    def vector_bounds(self, vectors: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Upper bounds of the lengths of the vectors that :meth:`sample_vectors` reads (same
+        arguments), for one value read per pixel instead of two per tap: per scale, the sum of
+        the taps' absolute weights times the largest ``|x| + |y|`` of the vectors under the
+        taps (a sliding maximum computed once per instance). Returns ``(...)``."""
+        width, height = self.size
+        total = 0
+        for maps, bounds in zip(self.maps, self._vector_bound_maps()):
+            _, map_h, map_w = maps.shape
+            row, col, row_sum, col_sum = _pixel_bound_taps(map_h, map_w, height, width, self.mode)
+            index = (np.asarray(vectors) * map_h + row.take(ys)) * map_w + col.take(xs)
+            total = total + bounds.take(index) * row_sum.take(ys) * col_sum.take(xs)
+        return total if len(self.maps) == 1 else total / len(self.maps)
+
+    def _vector_bound_maps(self) -> List[np.ndarray]:
+        """Per scale, flat ``(C / 2 * h * w - ...)``: at ``(k * h + i) * w + j``, the largest
+        ``|x| + |y|`` of vector ``k`` over the ``Th x Tw`` taps from pixel ``(i, j)`` (valid
+        where the taps stay inside the maps, as every pixel's taps do). Computed on the flat
+        maps, so every sliding maximum is one contiguous numpy call."""
+        if self._bound_maps is None:
+            width, height = self.size
+            self._bound_maps = []
             for maps in self.maps:
-                padded = np.empty((maps.shape[0], maps.shape[1] + 2 * pad, maps.shape[2] + 2 * pad),
-                                  dtype=np.float32)
-                padded[:, pad:-pad, pad:-pad] = maps
-                padded[:, pad:-pad, :pad] = maps[:, :, :1]
-                padded[:, pad:-pad, -pad:] = maps[:, :, -1:]
-                padded[:, :pad] = padded[:, pad:pad + 1]
-                padded[:, -pad:] = padded[:, -pad - 1:-pad]
-                self._padded.append(padded)
-        return self._padded
+                channels, map_h, map_w = maps.shape
+                magnitude = np.abs(maps).reshape(channels // 2, 2, map_h * map_w)
+                bounds = (magnitude[:, 0] + magnitude[:, 1]).reshape(-1)
+                for taps, step in ((_block_bands(map_w, width, self.mode, 1)[0].shape[1], 1),
+                                   (_block_bands(map_h, height, self.mode, 1)[0].shape[1], map_w)):
+                    reach = 1  # pixels covered so far: doubled, then topped up to ``taps``
+                    while reach < taps:
+                        shift = min(reach, taps - reach) * step
+                        bounds = np.maximum(bounds[:-shift], bounds[shift:])
+                        reach += shift // step
+                self._bound_maps.append(bounds)
+        return self._bound_maps
 
     def windows(self, channels: np.ndarray, top: np.ndarray, left: np.ndarray, height: int,
                 width: int) -> np.ndarray:
@@ -366,6 +399,10 @@ class PartAffinityField(BaseKeypointCodec):
         self.min_mean_score = min_mean_score
         self._tree = orient_tree(self.skeleton.limbs[:self.skeleton.num_tree_limbs],
                                  self.num_keypoints)
+        # where eq. 6 samples a segment (fractions of it), and the staged reads of score_pairs
+        self._steps = np.linspace(0, 1, num_samples, dtype=np.float32)
+        self._samples = np.arange(num_samples)
+        self._first_samples = _first_samples(num_samples)
 
     def encode(self,
                keypoints: np.ndarray,
@@ -524,7 +561,10 @@ class PartAffinityField(BaseKeypointCodec):
         A pair passes only if more than 80% of its samples exceed ``paf_thr``, so where there
         are many pairs (more than ``STAGED_READS`` samples), a few samples inside each segment
         are read first and the others only for the pairs that can still pass: most pairs
-        between different people cross empty fields. The scores are those of reading all.
+        between different people cross empty fields. On :class:`ResizedMaps`, whose reads cost
+        two values per tap, bounds of the field (:meth:`ResizedMaps.vector_bounds`, one value
+        per sample) skip the pairs they fail before those first reads. The scores are those of
+        reading all.
 
         Args:
             pafs: (2 L, H, W) fields, or :class:`ResizedMaps` of them.
@@ -535,40 +575,61 @@ class PartAffinityField(BaseKeypointCodec):
             np.ndarray: (P,) scores, ``-inf`` where the pair fails the sample criterion.
         """
         height, width = pafs.shape[-2:]
-        vectors = ends - starts
-        lengths = np.linalg.norm(vectors, axis=1) + 1e-6
-        units = vectors / lengths[:, None]
-        steps = np.linspace(0, 1, self.num_samples, dtype=np.float32)
-
-        def project(pairs: np.ndarray, samples: np.ndarray) -> np.ndarray:
-            """(pairs, samples) field projected on the pair's direction."""
-            points = (
-                starts.take(pairs, axis=0)[:, None] +
-                steps.take(samples)[:, None] * vectors.take(pairs, axis=0)[:, None])
-            px = np.clip(np.rint(points[..., 0]).astype(np.intp), 0, width - 1)
-            py = np.clip(np.rint(points[..., 1]).astype(np.intp), 0, height - 1)
-            if isinstance(pafs, ResizedMaps):
-                field = pafs.sample_vectors(limbs[pairs, None], py, px)
-                field_x, field_y = field[..., 0], field[..., 1]
-            else:
-                field_x, field_y = pafs[2 * limbs[pairs, None] + np.arange(2)[:, None, None], py,
-                                        px]
-            return field_x * units[pairs, None, 0] + field_y * units[pairs, None, 1]
-
-        if len(limbs) * self.num_samples <= STAGED_READS:
-            pairs = np.arange(len(limbs))
-            projected = project(pairs, np.arange(self.num_samples))
+        if isinstance(pafs, ResizedMaps):
+            read = pafs.sample_vectors
         else:
-            first, rest, max_fails = _first_samples(self.num_samples)
-            early = project(np.arange(len(limbs)), first)
-            pairs = np.nonzero((early <= self.paf_thr).sum(axis=1) <= max_fails)[0]
-            projected = np.empty((len(pairs), self.num_samples), dtype=early.dtype)
-            projected[:, first] = early[pairs]
-            projected[:, rest] = project(pairs, rest)
-        scores = projected.mean(axis=1) + np.minimum(0.5 * height / lengths[pairs] - 1, 0)
-        valid = ((projected > self.paf_thr).mean(axis=1) > 0.8) & (scores > 0)
+            flat = pafs.reshape(-1)
+
+            def read(field_limbs, ys, xs):
+                index = (2 * height * field_limbs + ys) * width + xs
+                return flat.take(index), flat.take(index + height * width)
+
+        start_x, start_y = starts[:, 0], starts[:, 1]
+        vector_x, vector_y = ends[:, 0] - start_x, ends[:, 1] - start_y
+        lengths = np.sqrt(vector_x * vector_x + vector_y * vector_y) + 1e-6
+        unit_x, unit_y = vector_x / lengths, vector_y / lengths
+
+        def pixels(x0, y0, dx, dy, samples: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+            """(samples, pairs) pixels ``ys``, ``xs`` of the samples of segments from
+            ``(x0, y0)`` along ``(dx, dy)``."""
+            steps = self._steps.take(samples)[:, None]
+            ys = np.minimum(np.maximum(np.rint(y0 + steps * dy).astype(np.intp), 0), height - 1)
+            xs = np.minimum(np.maximum(np.rint(x0 + steps * dx).astype(np.intp), 0), width - 1)
+            return ys, xs
+
+        def project(pairs: Optional[np.ndarray], samples: np.ndarray) -> np.ndarray:
+            """(samples, pairs) field projected on the pair's direction (all pairs: None)."""
+            columns = (start_x, start_y, vector_x, vector_y, unit_x, unit_y, limbs)
+            if pairs is not None:
+                columns = [column.take(pairs) for column in columns]
+            x0, y0, dx, dy, ux, uy, pair_limbs = columns
+            field_x, field_y = read(pair_limbs, *pixels(x0, y0, dx, dy, samples))
+            return field_x * ux + field_y * uy
+
+        first, rest, max_fails = self._first_samples
+        pairs = None  # the pairs read in full (None: all)
+        if len(limbs) * self.num_samples <= STAGED_READS:
+            projected = project(None, self._samples)
+        else:
+            if isinstance(pafs, ResizedMaps):
+                # first, one value per sample: a pair whose first samples' bounds fail it
+                bounds = pafs.vector_bounds(limbs,
+                                            *pixels(start_x, start_y, vector_x, vector_y, first))
+                pairs = np.flatnonzero((bounds <= self.paf_thr).sum(axis=0) <= max_fails)
+            early = project(pairs, first)
+            passing = np.flatnonzero((early <= self.paf_thr).sum(axis=0) <= max_fails)
+            pairs = passing if pairs is None else pairs.take(passing)
+            projected = np.empty((self.num_samples, len(pairs)), dtype=early.dtype)
+            projected[first] = early[:, passing]
+            projected[rest] = project(pairs, rest)
+            lengths = lengths.take(pairs)
+        scores = projected.sum(axis=0) / self.num_samples + np.minimum(
+            0.5 * height / lengths - 1, 0)
+        # more than 80% of the samples above the threshold, and a positive score
+        valid = ((projected > self.paf_thr).sum(axis=0) >= self.num_samples - max_fails) & (
+            scores > 0)
         out = np.full(len(limbs), -np.inf, dtype=np.float32)
-        out[pairs[valid]] = scores[valid]
+        out[valid if pairs is None else pairs[valid]] = scores[valid]
         return out
 
     @staticmethod
@@ -617,20 +678,21 @@ class PartAffinityField(BaseKeypointCodec):
         """
         num_peaks = len(joints)
         first_peak = np.searchsorted(joints, np.arange(self.num_keypoints + 1))
-        count = np.diff(first_peak)
+        count = first_peak[1:] - first_peak[:-1]
         # every (first, second) candidate pair of every limb, as (L, A, B) grids
         starts, ends = self.skeleton.limbs[:, 0], self.skeleton.limbs[:, 1]
-        if not (count[starts] * count[ends]).any():
+        count_a, count_b = count[starts], count[ends]
+        if not (count_a * count_b).any():
             return (np.zeros((0, self.num_keypoints, 2),
                              np.float32), np.zeros((0, self.num_keypoints),
                                                    np.float32), np.zeros(0, np.float32))
-        grid = ((np.arange(count[starts].max())[:, None] < count[starts, None, None])
-                & (np.arange(count[ends].max()) < count[ends, None, None]))
+        grid = ((np.arange(count_a.max())[:, None] < count_a[:, None, None])
+                & (np.arange(count_b.max()) < count_b[:, None, None]))
         pair_limb, pair_i, pair_j = np.nonzero(grid)  # limb-major
-        pair_a = first_peak[starts[pair_limb]] + pair_i
-        pair_b = first_peak[ends[pair_limb]] + pair_j
-        scores = np.full(grid.shape, -np.inf, dtype=np.float32)
+        pair_a = first_peak[starts][pair_limb] + pair_i
+        pair_b = first_peak[ends][pair_limb] + pair_j
         pair_scores = self.score_pairs(pafs, pair_limb, xy[pair_a], xy[pair_b])
+        scores = np.full(grid.shape, -np.inf, dtype=np.float32)
         scores[grid] = pair_scores
         taken = self.greedy_match(scores)[grid]
         limb, a, b, score = pair_limb[taken], pair_a[taken], pair_b[taken], pair_scores[taken]
