@@ -243,11 +243,12 @@ def to_device(outputs, device: torch.device):
     return type(outputs)(to_device(item, device) for item in outputs)
 
 
-def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable[[], int]:
-    """``run() -> people found``: ``inference_bottomup`` on ``image`` whose head computes its real
-    outputs, then hands the perfect ones for ``people`` (image pixels) to the decoding. Flip test
-    is turned off (the project's MLN and SMPR configs have it off): the perfect maps are those of
-    the image as it is."""
+def perfect_bottomup_outputs(model: nn.Module, image: np.ndarray, people_list: list) -> list:
+    """The outputs a perfect network would give ``model.head`` on ``image`` for each of
+    ``people_list`` (``InstanceData`` in image pixels), on the model's device: the sizes of the
+    head's outputs and the preprocessing's metainfo are those of one ``inference_bottomup`` of
+    ``image`` (the head's forward restored afterwards). Turns the flip test off (the project's
+    MLN and SMPR configs have it off): the perfect maps are those of the image as it is."""
     from mmpose.apis import inference_bottomup
 
     model.test_cfg = dict(model.test_cfg, flip_test=False)
@@ -266,9 +267,22 @@ def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable
     finally:
         head.forward = forward
     device = next(model.parameters()).device
-    outputs = to_device(
-        perfect_outputs(head, to_input_pixels(people, metainfo), shapes['sizes'],
-                        metainfo['batch_input_shape']), device)
+    return [
+        to_device(
+            perfect_outputs(head, to_input_pixels(people, metainfo), shapes['sizes'],
+                            metainfo['batch_input_shape']), device) for people in people_list
+    ]
+
+
+def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable[[], int]:
+    """``run() -> people found``: ``inference_bottomup`` on ``image`` whose head computes its real
+    outputs, then hands the perfect ones for ``people`` (image pixels) to the decoding
+    (:func:`perfect_bottomup_outputs`; flip test off)."""
+    from mmpose.apis import inference_bottomup
+
+    outputs = perfect_bottomup_outputs(model, image, [people])[0]
+    head = model.head
+    forward = head.forward
 
     def real_then_perfect(feats):
         forward(feats)

@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 import torch
 
-from benchmark import config_path, perfect_outputs, to_device, to_input_pixels
+from benchmark import config_path, perfect_bottomup_outputs
 from benchmark_utils import emit_report, markdown_table
 from synthetic_scenes import grid_boxes, load_templates
 
@@ -140,40 +140,27 @@ def build_pipeline(name: str, args: argparse.Namespace, backend: str,
 def bottomup_step(model: torch.nn.Module, frames_people: list,
                   first_frame: np.ndarray) -> Callable[[np.ndarray, int], object]:
     """``step(frame, index) -> result``: ``inference_bottomup`` whose head computes its real
-    outputs, then hands the perfect ones for frame ``index``'s people to the decoding. The
-    perfect outputs of every frame are made here, before any timing."""
+    outputs, then hands the perfect ones for frame ``index``'s people to the decoding
+    (:func:`benchmark.perfect_bottomup_outputs`, flip test off). The perfect outputs of every
+    frame are made here, before any timing."""
     from mmengine.structures import InstanceData
     from mmpose.apis import inference_bottomup
 
     from custom_modules.task_modules import pseudo_boxes
 
-    model.test_cfg = dict(model.test_cfg, flip_test=False)
-    head = model.head
-    forward = head.forward
-    sizes = {}
-
-    def probe(feats):
-        outputs = forward(feats)
-        first = outputs[0]
-        sizes['sizes'] = [tuple(t.shape[-2:]) for t in first]
-        return outputs
-
-    head.forward = probe
-    metainfo = inference_bottomup(model, first_frame)[0].metainfo
-    head.forward = forward
-    perfect = []
+    people_list = []
     for keypoints, visible in frames_people:
         kpts, vis = torch.from_numpy(keypoints), torch.from_numpy(visible)
         boxes, _ = pseudo_boxes(kpts, vis)
-        people = InstanceData(
-            keypoints=kpts,
-            keypoints_visible=vis,
-            bboxes=boxes,
-            areas=0.5 * (boxes[:, 2:] - boxes[:, :2]).prod(1))
-        perfect.append(
-            to_device(
-                perfect_outputs(head, to_input_pixels(people, metainfo), sizes['sizes'],
-                                metainfo['batch_input_shape']), torch.device('cpu')))
+        people_list.append(
+            InstanceData(
+                keypoints=kpts,
+                keypoints_visible=vis,
+                bboxes=boxes,
+                areas=0.5 * (boxes[:, 2:] - boxes[:, :2]).prod(1)))
+    perfect = perfect_bottomup_outputs(model, first_frame, people_list)
+    head = model.head
+    forward = head.forward
     current = {}
 
     def real_then_perfect(feats):
