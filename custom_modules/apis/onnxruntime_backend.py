@@ -137,7 +137,8 @@ def _probe(model: nn.Module, input_hw: Tuple[int, int]) -> Nested:
         model.train(training)
 
 
-def _make_session(onnx_file: Path, device: torch.device, num_threads: Optional[int]):
+def _make_session(onnx_file: Path, device: torch.device, num_threads: Optional[int],
+                  allow_spinning: bool):
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -145,6 +146,8 @@ def _make_session(onnx_file: Path, device: torch.device, num_threads: Optional[i
         if int(num_threads) < 1:
             raise ValueError(f'num_threads must be a positive number, got {num_threads}')
         options.intra_op_num_threads = int(num_threads)
+    options.add_session_config_entry('session.intra_op.allow_spinning',
+                                     '1' if allow_spinning else '0')
     providers = ['CPUExecutionProvider']
     if device.type == 'cuda' and 'CUDAExecutionProvider' in onnxruntime.get_available_providers():
         providers.insert(0, ('CUDAExecutionProvider', dict(device_id=device.index or 0)))
@@ -218,7 +221,8 @@ def _check_outputs(onnx_file: Path, session, model: nn.Module, probe: List[Tenso
 
 def run_network_in_onnxruntime(model: nn.Module,
                                onnx_file: Union[str, Path],
-                               num_threads: Optional[int] = None) -> None:
+                               num_threads: Optional[int] = None,
+                               allow_spinning: bool = False) -> None:
     """Make ``model`` run its network in onnxruntime from ``onnx_file``; patched in place.
 
     ``model`` is an mmpose estimator (``mmpose.apis.init_model``, the project's
@@ -249,6 +253,12 @@ def run_network_in_onnxruntime(model: nn.Module,
         onnx_file: The exported network (input ``input``, outputs named by the head).
         num_threads: onnxruntime's intra-op threads (``SessionOptions.intra_op_num_threads``);
             ``None``: onnxruntime's default (one per physical core).
+        allow_spinning: Whether onnxruntime's threads busy-wait for work after a run
+            (``session.intra_op.allow_spinning``, onnxruntime's default). Off by default: between
+            two runs the frame's preprocessing, decoding and drawing need those cores; spinning
+            made mmpose's preprocessing 3x slower on 2 cores (``benchmark_realtime.py``, MLN and
+            OpenPose, 1 and 20 people, two runs each: 7-39 ms per frame, mean 22, against 5-13
+            ms, mean 8, without).
 
     Raises:
         FileNotFoundError: No such file.
@@ -264,7 +274,7 @@ def run_network_in_onnxruntime(model: nn.Module,
         raise TypeError(f'{type(model).__name__} is no mmpose pose estimator with a head')
     _unpatch(model)
     device = _model_device(model)
-    session = _make_session(onnx_file, device, num_threads)
+    session = _make_session(onnx_file, device, num_threads, allow_spinning)
 
     dims = _check_input(onnx_file, session, model)
     fixed_size = None not in dims[2:]

@@ -188,6 +188,10 @@ def test_network_runs_from_the_file_with_the_threads_given(hsr_model, tmp_path, 
     run_network_in_onnxruntime(model, onnx_file, num_threads=1)
     assert options[0][0].intra_op_num_threads == 1
     assert options[0][1] == ['CPUExecutionProvider']
+    # idle threads sleep (the frame's other stages need the cores), unless asked to spin
+    assert options[0][0].get_session_config_entry('session.intra_op.allow_spinning') == '0'
+    run_network_in_onnxruntime(copy.deepcopy(hsr_model), onnx_file, allow_spinning=True)
+    assert options[1][0].get_session_config_entry('session.intra_op.allow_spinning') == '1'
 
     inputs = torch.randn(3, 3, 128, 96)
     expected = real_session(str(onnx_file)).run(None, {'input': inputs.numpy()})[0]
