@@ -73,20 +73,30 @@ def _block_bands(src_size: int, dst_size: int, mode: str,
 
 
 @functools.lru_cache(maxsize=32)
+def _pixel_bands(src_size: int, dst_size: int, mode: str) -> Tuple[np.ndarray, np.ndarray]:
+    """For each output pixel of a 1-D resize: the first source pixel it reads ``(dst_size,)``
+    and the weights of the ``T`` consecutive source pixels from there ``(dst_size, T)``, the
+    taps that the resize clamps folded into the edge pixels' weights (:func:`_block_bands` with
+    blocks of one pixel), so no tap leaves the source. Cached (read-only)."""
+    pixels, bands = _block_bands(src_size, dst_size, mode, 1)
+    # block ``i`` of length 1 is output pixel ``i - 1``
+    first, weights = np.ascontiguousarray(pixels[1:, 0]), np.ascontiguousarray(bands[1:, 0])
+    first.flags.writeable = weights.flags.writeable = False
+    return first, weights
+
+
+@functools.lru_cache(maxsize=32)
 def _pixel_taps(map_h: int, map_w: int, height: int, width: int,
                 mode: str) -> Tuple[np.ndarray, ...]:
     """How each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)`` reads a
-    channel of the maps: the flat offset of its first tap, ``row (height,) + column (width,)``;
-    the offsets of its ``Th * Tw`` taps from the first ``(Th * Tw,)``; and their weights, the
-    outer product of ``row (Th, height)`` and ``column (Tw, width)`` ones, the edge pixels'
-    weights including the taps that the resize clamps to them (:func:`_block_bands`), so no tap
-    leaves the maps. Cached (read-only)."""
-    rows, row_w = _block_bands(map_h, height, mode, 1)
-    cols, col_w = _block_bands(map_w, width, mode, 1)
-    # block ``i`` of length 1 is output pixel ``i - 1``
-    rows, row_w, cols, col_w = rows[1:], row_w[1:, 0], cols[1:], col_w[1:, 0]
-    tables = (rows[:, 0] * map_w, np.ascontiguousarray(cols[:, 0]),
-              (np.arange(rows.shape[1])[:, None] * map_w + np.arange(cols.shape[1])).ravel(),
+    channel of the maps (:func:`_pixel_bands` per axis): the flat offset of its first tap,
+    ``row (height,) + column (width,)``; the offsets of its ``Th * Tw`` taps from the first
+    ``(Th * Tw,)``; and their weights, the outer product of ``row (Th, height)`` and ``column
+    (Tw, width)`` ones. Cached (read-only)."""
+    row_first, row_w = _pixel_bands(map_h, height, mode)
+    col_first, col_w = _pixel_bands(map_w, width, mode)
+    tables = (row_first * map_w, col_first,
+              (np.arange(row_w.shape[1])[:, None] * map_w + np.arange(col_w.shape[1])).ravel(),
               np.ascontiguousarray(row_w.T), np.ascontiguousarray(col_w.T))
     for table in tables:
         table.flags.writeable = False
@@ -101,12 +111,12 @@ def _pixel_bound_taps(map_h: int, map_w: int, height: int, width: int,
     the sums of the absolute row ``(height,)`` and column ``(width,)`` weights of its taps
     (float32, rounded up by 1e-6 relative, so that float rounding cannot make a bound fall
     under the value it bounds). Cached (read-only)."""
-    rows, row_w = _block_bands(map_h, height, mode, 1)
-    cols, col_w = _block_bands(map_w, width, mode, 1)
+    row_first, row_w = _pixel_bands(map_h, height, mode)
+    col_first, col_w = _pixel_bands(map_w, width, mode)
     margin = np.float32(1 + 1e-6)
-    tables = (np.ascontiguousarray(rows[1:, 0]), np.ascontiguousarray(cols[1:, 0]),
-              np.abs(row_w[1:, 0]).sum(axis=1) * margin, np.abs(col_w[1:, 0]).sum(axis=1) * margin)
-    for table in tables:
+    tables = (row_first, col_first, np.abs(row_w).sum(axis=1) * margin,
+              np.abs(col_w).sum(axis=1) * margin)
+    for table in tables[2:]:
         table.flags.writeable = False
     return tables
 
@@ -209,8 +219,8 @@ class ResizedMaps:
                 channels, map_h, map_w = maps.shape
                 magnitude = np.abs(maps).reshape(channels // 2, 2, map_h * map_w)
                 bounds = (magnitude[:, 0] + magnitude[:, 1]).reshape(-1)
-                for taps, step in ((_block_bands(map_w, width, self.mode, 1)[0].shape[1], 1),
-                                   (_block_bands(map_h, height, self.mode, 1)[0].shape[1], map_w)):
+                for taps, step in ((_pixel_bands(map_w, width, self.mode)[1].shape[1], 1),
+                                   (_pixel_bands(map_h, height, self.mode)[1].shape[1], map_w)):
                     reach = 1  # pixels covered so far: doubled, then topped up to ``taps``
                     while reach < taps:
                         shift = min(reach, taps - reach) * step
