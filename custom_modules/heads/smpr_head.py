@@ -265,9 +265,9 @@ class SMPRHead(BaseHead):
         logits = self.heatmap_out(self.heatmap_convs(p3))  # (N, K, H, W)
         labels = torch.stack([
             self.assigner.heatmap_labels(sample.gt_instance_labels, logits.shape[2:],
-                                         self.strides[0], self.num_keypoints)
+                                         self.strides[0], self.num_keypoints, logits.device)
             for sample in batch_data_samples
-        ]).to(logits.device).flatten()
+        ]).flatten()
         num_keypoint_pixels = (labels < self.num_keypoints).sum().item() + len(batch_data_samples)
         return self.loss_heatmap(
             logits.permute(0, 2, 3, 1).reshape(-1, self.num_keypoints),

@@ -167,23 +167,35 @@ class SMPRAssigner:
         return torch.where(min_area < INF * INF, inds, torch.full_like(inds, -1))
 
     @staticmethod
-    def heatmap_labels(gt_instances: InstanceData, featmap_size: Tuple[int, int], stride: int,
-                       num_keypoints: int) -> Tensor:
+    def heatmap_labels(gt_instances: InstanceData,
+                       featmap_size: Tuple[int, int],
+                       stride: int,
+                       num_keypoints: int,
+                       device: Union[str, torch.device] = 'cpu') -> Tensor:
         """Per-pixel class of the auxiliary heatmap (SMPR Sec. III-B, on P3): keypoint ``k`` of any
         person sets its nearest location ``round((x - stride/2) / stride)`` to ``k``; every other
         location is ``num_keypoints`` (background, mmdet's label convention).
 
+        Args:
+            gt_instances (InstanceData): ``keypoints`` ``(N, K, 2)`` in input pixels and
+                ``keypoints_visible`` ``(N, K)`` (tensors on any device, or arrays).
+            featmap_size (tuple[int, int]): ``(H, W)`` of P3.
+            stride (int): P3's stride in input pixels.
+            num_keypoints (int): ``K``.
+            device (str | torch.device): Where the labels are made (the logits' device).
+
         Returns:
-            Tensor: ``(H, W)`` long labels.
+            Tensor: ``(H, W)`` long labels on ``device``.
         """
         height, width = featmap_size
-        labels = torch.full((height, width), num_keypoints, dtype=torch.long)
+        labels = torch.full((height, width), num_keypoints, dtype=torch.long, device=device)
         keypoints = torch.as_tensor(
-            gt_instances.keypoints, dtype=torch.float32).reshape(-1, num_keypoints, 2)
-        visible = torch.as_tensor(gt_instances.keypoints_visible).reshape(-1, num_keypoints) > 0
+            gt_instances.keypoints, dtype=torch.float32, device=device).reshape(-1, num_keypoints, 2)
+        visible = torch.as_tensor(
+            gt_instances.keypoints_visible, device=device).reshape(-1, num_keypoints) > 0
         cols = torch.round((keypoints[..., 0] - stride / 2) / stride).long()
         rows = torch.round((keypoints[..., 1] - stride / 2) / stride).long()
-        kinds = torch.arange(num_keypoints).expand_as(cols)
+        kinds = torch.arange(num_keypoints, device=device).expand_as(cols)
         keep = visible & (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
         labels[rows[keep], cols[keep]] = kinds[keep]
         return labels

@@ -6,6 +6,7 @@ answer on stdout (a path, a list) and its progress on stderr::
 
     python tools/misc/cuda_build.py toolkit --target .venv/cuda    # CUDA_HOME for torch's CUDA
     python tools/misc/cuda_build.py arch-list                      # TORCH_CUDA_ARCH_LIST to use
+    python tools/misc/cuda_build.py wheel-key --arch-list 9.0a     # sm90: a built wheel's folder
     python tools/misc/cuda_build.py extra-includes --cuda-home DIR # CPATH: torch's CUDA headers
     python tools/misc/cuda_build.py check-binary FILE --arch-list "8.0;9.0+PTX" --kernels K ...
     python tools/misc/cuda_build.py check-mmcv --arch-list "8.0;8.6;9.0+PTX"
@@ -199,21 +200,34 @@ def arch_list() -> str:
     return DEFAULT_ARCH_LIST
 
 
-def expected_targets(arch_list_text: str) -> Tuple[Set[int], Set[int]]:
-    """Machine-code and PTX targets of a ``TORCH_CUDA_ARCH_LIST``: ``'8.0;9.0+PTX'`` ->
-    ``({80, 90}, {90})``."""
-    cubins, ptx = set(), set()
+def parse_arch_list(arch_list_text: str) -> List[Tuple[int, bool]]:
+    """``TORCH_CUDA_ARCH_LIST`` items as ``(sm, with PTX)``: ``'8.0;9.0a+PTX'`` ->
+    ``[(80, False), (90, True)]``. The ``a``/``f`` suffixes (``9.0a``: sm_90a's arch-specific
+    instructions, which mmcv's kernels do not use) name the same GPU as the plain number."""
+    items = []
     for item in re.split(r'[;\s]+', arch_list_text.strip()):
         if not item:
             continue
-        match = re.fullmatch(r'(\d+)\.(\d+)(\+PTX)?', item)
+        match = re.fullmatch(r'(\d+)\.(\d+)[af]?(\+PTX)?', item)
         if not match:
-            raise ValueError(f'TORCH_CUDA_ARCH_LIST item {item!r} is not like 8.6 or 9.0+PTX')
-        arch = 10 * int(match.group(1)) + int(match.group(2))
-        cubins.add(arch)
-        if match.group(3):
-            ptx.add(arch)
-    return cubins, ptx
+            raise ValueError(f'TORCH_CUDA_ARCH_LIST item {item!r} is not like 8.6, 9.0a or 9.0+PTX')
+        items.append((10 * int(match.group(1)) + int(match.group(2)), bool(match.group(3))))
+    return items
+
+
+def expected_targets(arch_list_text: str) -> Tuple[Set[int], Set[int]]:
+    """Machine-code and PTX targets of a ``TORCH_CUDA_ARCH_LIST``: ``'8.0;9.0+PTX'`` ->
+    ``({80, 90}, {90})``."""
+    items = parse_arch_list(arch_list_text)
+    return {sm for sm, _ in items}, {sm for sm, with_ptx in items if with_ptx}
+
+
+def wheel_key(arch_list_text: str) -> str:
+    """The name of the folder that keeps a wheel built for ``arch_list_text``: the GPUs it runs
+    on, whatever the spelling: ``'9.0'`` and ``'9.0a'`` -> ``'sm90'``; ``'8.0;8.6;9.0+PTX'`` ->
+    ``'sm80-sm86-sm90-ptx90'``."""
+    cubins, ptx = expected_targets(arch_list_text)
+    return '-'.join([f'sm{sm}' for sm in sorted(cubins)] + [f'ptx{sm}' for sm in sorted(ptx)])
 
 
 # ----------------------------------------------------------------------------- binary contents
@@ -309,6 +323,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=Path,
         default=Path(__file__).resolve().parents[2] / 'requirements/constraints.txt')
     commands.add_parser('arch-list', help='print the TORCH_CUDA_ARCH_LIST for this machine')
+    key = commands.add_parser(
+        'wheel-key', help='print the folder name of a wheel built for --arch-list (sm90 for 9.0a)')
+    key.add_argument('--arch-list', required=True)
     includes = commands.add_parser(
         'extra-includes',
         help='print, as a CPATH, the include folders of torch\'s CUDA library '
@@ -336,6 +353,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print(cuda_home)
     elif args.command == 'arch-list':
         print(arch_list())
+    elif args.command == 'wheel-key':
+        print(wheel_key(args.arch_list))
     elif args.command == 'extra-includes':
         dirs = torch_cuda_include_dirs()
         missing = missing_headers(args.cuda_home, dirs)

@@ -16,9 +16,13 @@ Checks, in this order (one failing does not stop the others; the exit status is 
    with and without ``--amp``, all at once: finite losses;
    ``tools/dist_train.sh`` of the SMPR sample config with 1 process (NCCL on a GPU) alongside:
    finite losses, and the backend the run's config gave ``init_process_group``;
-5. ``latency``: MLN and OpenPose networks at batch 1, 368x432 (the MLN paper's speed setting),
+5. ``full``: the full-size configs of SMPR, MLN, OpenPose and HSR-MSNet, fp32 and ``--amp``, a few
+   dozen iterations each on the bundled sample: ms per iteration, data time, images/s, peak
+   memory, finite losses (``--full-iterations``; GPU only);
+6. ``fit``: the SMPR sample config trained whole (``--amp`` on a GPU) and its COCO AP on the sample;
+7. ``latency``: MLN and OpenPose networks at batch 1, 368x432 (the MLN paper's speed setting),
    fp32 and fp16 autocast, and their ratio next to the paper's (42.2 vs 20.4 FPS on a P40, 2.07x);
-6. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59), MLN and SMPR for
+8. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59), MLN and SMPR for
    1 / 5 / 20 people (``tools/analysis/benchmark.py --skip-models``).
 
 On the CPU (``--device cpu``) the GPU-vs-CPU comparisons compare the CPU with itself and the
@@ -32,6 +36,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -57,6 +62,14 @@ ONE_ITERATION = [
     'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
     'default_hooks.logger.interval=1', 'default_hooks.checkpoint=None'
 ]
+#: Full-size configs timed by ``full``: the configs' own batch sizes, pipelines and loaders.
+FULL_CONFIGS = {
+    'SMPR R50-FPN 800': 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
+    'MLN VGG-19 368': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
+    'OpenPose VGG-19 368': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
+    'HSR-MSNet-59 256x192': 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
+}
+SAMPLE_DATA = REPO_ROOT / 'tests/data/coco'
 LATENCY_CONFIGS = {
     'OpenPose': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
     'MLN': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py'
@@ -132,7 +145,9 @@ def check_dcn(device: str, tolerance: float) -> Tuple[bool, str]:
         for where in ('cpu', device):
             layer = DeformConv2d(channels, channels, 3, padding=1, deform_groups=groups).to(where)
             layer.load_state_dict(dcn.state_dict())
-            inputs = [x.to(where).requires_grad_(), offset.to(where).requires_grad_()]
+            # fresh leaves per device: x.to('cpu') would be x itself, and after its
+            # requires_grad_() the device copy would be a non-leaf without .grad
+            inputs = [t.detach().to(where, copy=True).requires_grad_() for t in (x, offset)]
             out = layer(*inputs)
             out.backward(grad_out.to(where))
             results[where] = [out, inputs[0].grad, inputs[1].grad, layer.weight.grad]
@@ -168,8 +183,9 @@ def check_nms(device: str) -> Tuple[bool, str]:
         lambda b, s, c: soft_nms(b, s, 0.3, method='linear'),
     }
     for name, run in runs.items():
-        dets_ref, keep_ref = run(boxes, scores, labels)
-        dets, keep = run(boxes.to(device), scores.to(device), labels.to(device))
+        # fresh copies for each run, so that no run sees another's in-place changes
+        dets_ref, keep_ref = run(*(t.clone() for t in (boxes, scores, labels)))
+        dets, keep = run(*(t.to(device, copy=True) for t in (boxes, scores, labels)))
         same = (
             torch.equal(keep.cpu(), keep_ref) and torch.allclose(dets.cpu(), dets_ref, atol=1e-5))
         passed &= same
@@ -213,16 +229,18 @@ def run_commands(commands: Dict[str, List[str]], logs: Path, env: Dict[str, str]
     return codes
 
 
+def logged_records(work_dir: Path) -> List[Dict[str, float]]:
+    """Every record of mmengine's ``vis_data/scalars.json`` under ``work_dir``."""
+    return [
+        json.loads(line) for scalars in sorted(work_dir.glob('*/vis_data/scalars.json'))
+        for line in scalars.read_text().splitlines()
+    ]
+
+
 def logged_losses(work_dir: Path) -> List[Dict[str, float]]:
     """The loss terms of every logged iteration (mmengine's ``vis_data/scalars.json``)."""
-    records = []
-    for scalars in sorted(work_dir.glob('*/vis_data/scalars.json')):
-        for line in scalars.read_text().splitlines():
-            record = json.loads(line)
-            losses = {k: v for k, v in record.items() if k.startswith('loss')}
-            if losses:
-                records.append(losses)
-    return records
+    records = [{k: v for k, v in r.items() if k.startswith('loss')} for r in logged_records(work_dir)]
+    return [r for r in records if r]
 
 
 def describe_run(name: str, code: int, work_dir: Path, log: Path) -> Tuple[bool, str, str]:
@@ -284,6 +302,124 @@ def check_training(device: str, out_dir: Path, timeout: float) -> Tuple[bool, st
                     f'`tools/dist_train.sh {Path(DIST_CONFIG).name} 1` (same options), all at '
                     f'once on {device}; dist_train backend: **{backend}** (expected '
                     f'{expected}).\n\n' + '\n'.join(header + rows + tails))
+
+
+def full_size_config(config: str, out_dir: Path, iterations: int) -> Path:
+    """``config`` as it is but for its data and length: the bundled sample (repeated so that no
+    loader epoch ends early), ``iterations`` iterations with the warm-up kept (iteration-based
+    schedulers only), a log record per iteration, no checkpoint, no validation, and the backbone
+    from scratch (no pretrained file here). Written to ``out_dir`` as a full config."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(REPO_ROOT / config)
+    dataset = cfg.train_dataloader.dataset
+    dataset.update(
+        data_root=str(SAMPLE_DATA) + '/', ann_file='test_coco.json', data_prefix=dict(img=''))
+    cfg.train_dataloader.dataset = dict(type='RepeatDataset', times=64, dataset=dataset)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iterations, val_interval=10**9)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+    cfg.param_scheduler = [s for s in cfg.param_scheduler if not s.get('by_epoch', True)]
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.default_hooks.checkpoint = None
+    cfg.model.backbone.init_cfg = None
+    path = out_dir / f'{Path(config).stem}.py'
+    cfg.dump(path)
+    return path
+
+
+def check_full_configs(device: str, out_dir: Path, iterations: int,
+                       timeout: float) -> Tuple[bool, str]:
+    if not device.startswith('cuda'):
+        return True, 'not run on the CPU (full-size configs need a GPU)'
+    deadline = time.monotonic() + timeout
+    rows, tails, passed = [], [], True
+    first_timed = min(7, iterations)  # as the table of the issue: median of iterations 7 ...
+    for name, config in FULL_CONFIGS.items():
+        derived = full_size_config(config, out_dir / 'full', iterations)
+        for amp in (False, True):
+            run = f'{Path(config).stem}{"-amp" if amp else ""}'
+            left = deadline - time.monotonic()
+            if left < 30:
+                rows.append(f'| {name} | {"AMP" if amp else "fp32"} | not run: budget spent |'
+                            ' | | | | |')
+                passed = False
+                continue
+            work_dir = out_dir / 'full' / run
+            log = out_dir / 'full' / f'{run}.log'
+            codes = run_commands(
+                {
+                    run: [
+                        sys.executable, 'tools/train.py',
+                        str(derived), '--work-dir',
+                        str(work_dir), *(['--amp'] if amp else [])
+                    ]
+                }, out_dir / 'full', dict(os.environ, PYTHONUNBUFFERED='1'), left)
+            records = [r for r in logged_records(work_dir) if 'time' in r]
+            losses = [v for r in records for k, v in r.items() if k.startswith('loss')]
+            ok = (codes[run] == 0 and len(records) == iterations
+                  and all(math.isfinite(v) for v in losses))
+            passed &= ok
+            timed = records[first_timed - 1:] or records
+            batch = config_batch_size(derived)
+            if timed:
+                ms = 1000 * statistics.median(r['time'] for r in timed)
+                data_ms = 1000 * statistics.median(r['data_time'] for r in timed)
+                memory = max(r.get('memory', 0) for r in records) / 1024
+                first, last = records[0]['loss'], records[-1]['loss']
+                rows.append(f'| {name} | {"AMP" if amp else "fp32"} | {batch} | {ms:.0f} | '
+                            f'{data_ms:.0f} ({data_ms / ms:.0%}) | {1000 * batch / ms:.1f} | '
+                            f'{memory:.1f} GiB | {first:.4g} -> {last:.4g} | '
+                            f'{"ok" if ok else "**FAIL**"} |')
+            else:
+                rows.append(f'| {name} | {"AMP" if amp else "fp32"} | {batch} | | | | | '
+                            f'no iteration logged | **FAIL** |')
+            if not ok:
+                tails.append(f'```\n{run}: exit {codes[run]}\n'
+                             f'{log.read_text()[-1500:] if log.exists() else ""}\n```')
+    header = [
+        '| config | precision | batch | ms / iteration | of which data | images/s | peak memory '
+        '| loss, first -> last | finite, all iterations |', '|---|---|---|---|---|---|---|---|---|'
+    ]
+    return passed, (f'`tools/train.py` of each full-size config on the bundled sample repeated '
+                    f'(its own batch size, pipeline and loader; backbone from scratch; warm-up '
+                    f'kept), {iterations} iterations, median of iterations {first_timed}-'
+                    f'{iterations} (mmengine\'s `time` and `data_time`), peak memory from '
+                    'mmengine\'s log:\n\n' + '\n'.join(header + rows + tails))
+
+
+def config_batch_size(config: Path) -> int:
+    from mmengine.config import Config
+
+    return Config.fromfile(config).train_dataloader.batch_size
+
+
+def check_sample_fit(device: str, out_dir: Path, timeout: float) -> Tuple[bool, str]:
+    """The SMPR sample config trained whole (``--amp`` on a GPU) and its AP on the sample, as the
+    CPU suite's ``test_model_fits_the_sample_without_boxes`` trains it (AP >= 0.5)."""
+    if not device.startswith('cuda'):
+        return True, ('not run on the CPU (the CPU suite fits it: '
+                      '`test_model_fits_the_sample_without_boxes`)')
+    config = SAMPLE_CONFIGS['SMPR (single-stage)']
+    work_dir = out_dir / 'fit'
+    amp = ['--amp']
+    start = time.perf_counter()
+    codes = run_commands({'smpr-fit': [sys.executable, 'tools/train.py', config, '--work-dir',
+                                       str(work_dir), *amp]}, work_dir,
+                         dict(os.environ, PYTHONUNBUFFERED='1'), timeout)
+    seconds = time.perf_counter() - start
+    records = logged_records(work_dir)
+    aps = [r['coco/AP'] for r in records if 'coco/AP' in r]
+    times = [r['time'] for r in records if 'time' in r]
+    ok = codes['smpr-fit'] == 0 and bool(aps) and aps[-1] >= 0.5
+    text = (f'`tools/train.py {config} {" ".join(amp)}`: exit {codes["smpr-fit"]}, '
+            f'{seconds:.0f} s in all, {statistics.median(times) if times else float("nan"):.3f} s '
+            f'per logged iteration (median), COCO AP on the sample at each validation: '
+            f'{", ".join(f"{ap:.3f}" for ap in aps) or "none"} (the CPU suite asks >= 0.5)')
+    if not ok:
+        log = work_dir / 'smpr-fit.log'
+        text += f'\n```\n{log.read_text()[-1500:] if log.exists() else ""}\n```'
+    return ok, text
 
 
 # ------------------------------------------------------------------------------------- timing
@@ -351,6 +487,9 @@ def check_people(device: str, out_dir: Path, people: List[int], image_size: int,
                        '\n'.join(notes))
 
 
+CHECKS = ('dcn', 'nms', 'train', 'full', 'fit', 'latency', 'people')
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cuda', help="'cuda' (default) or 'cpu' (dry run)")
@@ -367,8 +506,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='seconds for all the checks; each gets at most what is left')
     parser.add_argument('--train-timeout', type=float, default=180, help='seconds')
     parser.add_argument('--people-timeout', type=float, default=180, help='seconds')
-    parser.add_argument(
-        '--skip', nargs='*', default=[], choices=['dcn', 'nms', 'train', 'latency', 'people'])
+    parser.add_argument('--full-iterations', type=int, default=20, help='per full-size config run')
+    parser.add_argument('--full-timeout', type=float, default=300, help='seconds, all runs')
+    parser.add_argument('--fit-timeout', type=float, default=150, help='seconds')
+    parser.add_argument('--skip', nargs='*', default=[], choices=list(CHECKS))
     return parser.parse_args(argv)
 
 
@@ -393,6 +534,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         lambda: check_nms(args.device),
         'train':
         lambda: check_training(args.device, args.out_dir, left(args.train_timeout)),
+        'full':
+        lambda: check_full_configs(args.device, args.out_dir, args.full_iterations,
+                                   left(args.full_timeout)),
+        'fit':
+        lambda: check_sample_fit(args.device, args.out_dir, left(args.fit_timeout)),
         'latency':
         lambda: check_latency(args.device, args.warmup, args.repeats),
         'people':

@@ -4,22 +4,31 @@
 # anything and has its own Python, torch (CUDA build), nvcc and many cores: what it lacks of the
 # OpenMMLab stack is prepared here and carried along.
 #
-#   bash tools/misc/gpu_check.sh --prepare   # where the package index is reachable: .gpu_check/
+#   bash tools/misc/gpu_check.sh --prepare        # where the package index is reachable: .gpu_check/
+#   bash tools/misc/gpu_check.sh --build-wheels   # optional, no GPU needed: .gpu_check/prebuilt/
 #   bash tools/misc/gpu_check.sh [run [gpu_check.py options]]   # on the GPU machine
 #   bash tools/misc/gpu_check.sh --dry-run [gpu_check.py options]  # no GPU: the checks on the CPU
 #
-# On the GPU machine it builds wheels of mmcv (with CUDA kernels for that GPU only, MAX_JOBS
-# parallel compilations, default all cores) and of xtcocotools (against the machine's NumPy) at
-# the same time, installs them and the carried wheels into a folder on PYTHONPATH (nothing of the
-# machine's own Python changes), checks the mmcv build (tools/misc/cuda_build.py check-mmcv), then
-# runs tools/misc/gpu_check.py with what is left of the time budget. A second run on the same
-# machine reuses the built wheels. Everything goes to work_dirs/gpu_check/; gpu_check.md (the
+# mmcv's CUDA kernels and xtcocotools must be compiled for the GPU machine's Python, torch and GPU.
+# `--build-wheels` compiles them here, on a machine without a GPU, for another machine's Python
+# (PYTHON_VERSION, 3.12), torch (TORCH_VERSION, 2.11.0, the index's CUDA build) and GPUs
+# (TORCH_CUDA_ARCH_LIST, 9.0): a venv with that torch in $bundle/build-venv, nvcc of torch's
+# CUDA version from the index (tools/misc/cuda_build.py), the wheels in
+# $bundle/prebuilt/<sm key>/ (cuda_build.py wheel-key: 9.0 and 9.0a are both sm90). About 47 min
+# on 2 cores; the wheels are 38 MB. On the GPU machine, prebuilt wheels for its GPU are installed
+# as they are (and checked: CUDA version, kernels, architectures); without them it builds mmcv
+# there (MAX_JOBS parallel compilations, default all cores) and xtcocotools (against the
+# machine's NumPy) at the same time, which takes minutes of the GPU machine's time. Everything is
+# installed into a folder on PYTHONPATH (nothing of the machine's own Python changes), then
+# tools/misc/gpu_check.py runs with what is left of the time budget. A second run on the same
+# machine reuses built wheels. Everything goes to work_dirs/gpu_check/; gpu_check.md (the
 # report), gpu_check.log, build.log, benchmark.md and people.png are copied to $OUT when it is set
 # (the device tool brings back 8 files).
 #
 # Environment: GPU_CHECK_BUNDLE (.gpu_check), GPU_CHECK_SITE (/tmp/gpu_check_site), PYTHON
-# (python3), PYTHON_VERSION for --prepare (3.12, the GPU machine's), CUDA_HOME (the toolkit of the
-# nvcc on PATH), GPU_CHECK_BUDGET (seconds for the whole run, 570).
+# (python3), PYTHON_VERSION (3.12, the GPU machine's) for --prepare and --build-wheels,
+# TORCH_VERSION (2.11.0) and TORCH_CUDA_ARCH_LIST (9.0) for --build-wheels, CUDA_HOME (the toolkit
+# of the nvcc on PATH), GPU_CHECK_BUDGET (seconds for the whole run, 570).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -44,7 +53,7 @@ case $mode in
     py_version=${PYTHON_VERSION:-3.12}
     download=("$vpy" -m pip download --disable-pip-version-check --quiet --no-deps
               -c "$constraints")
-    rm -rf "$bundle" && mkdir -p "$bundle/wheels" "$bundle/sdists"
+    rm -rf "$bundle/wheels" "$bundle/sdists" && mkdir -p "$bundle/wheels" "$bundle/sdists"
     step "pure-Python wheels: ${wheels_any[*]}"
     "${download[@]}" --only-binary=:all: -d "$bundle/wheels" "${wheels_any[@]}"
     step "binary wheels for CPython $py_version: ${wheels_binary[*]}"
@@ -56,6 +65,38 @@ case $mode in
     ls -l "$bundle"/wheels "$bundle"/sdists
     step "ready: $(du -sh "$bundle" | cut -f1) in $bundle"
     step "on the GPU machine, from the repository root: bash tools/misc/gpu_check.sh"
+    exit 0
+    ;;
+  --build-wheels)
+    py_version=${PYTHON_VERSION:-3.12}
+    torch_version=${TORCH_VERSION:-2.11.0}
+    arch_list=${TORCH_CUDA_ARCH_LIST:-9.0}
+    build_python=$(command -v "python$py_version" || true)
+    if [ -z "$build_python" ]; then
+      echo "gpu_check: python$py_version not found (pyenv install $py_version)" >&2; exit 1
+    fi
+    key=$("$build_python" tools/misc/cuda_build.py wheel-key --arch-list "$arch_list")
+    out=$bundle/prebuilt/$key
+    venv=$bundle/build-venv
+    # the machine's pip config may offer a local CPU build of torch first: ignore it
+    pip=(env -u PIP_FIND_LINKS "$venv/bin/python" -m pip --disable-pip-version-check --isolated)
+    step "venv with Python $py_version and torch $torch_version (the index's CUDA build)"
+    "$build_python" -m venv "$venv"
+    "${pip[@]}" install --quiet "torch==$torch_version" -c <(grep -E '^(numpy|setuptools|wheel|ninja|cython)[=<>]' "$constraints") \
+      numpy setuptools wheel ninja cython
+    cuda_home=$("$venv/bin/python" tools/misc/cuda_build.py toolkit --target "$bundle/build-cuda" \
+      --constraints "$constraints")
+    cuda_includes=$("$venv/bin/python" tools/misc/cuda_build.py extra-includes --cuda-home "$cuda_home")
+    mkdir -p "$out"
+    step "mmcv for TORCH_CUDA_ARCH_LIST=$arch_list (about 47 min on 2 cores) and xtcocotools"
+    CUDA_HOME=$cuda_home CPATH=$cuda_includes${CPATH:+:$CPATH} TORCH_CUDA_ARCH_LIST=$arch_list \
+      FORCE_CUDA=1 MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+      "${pip[@]}" wheel --quiet --no-deps --no-build-isolation --no-cache-dir -c "$constraints" \
+      -w "$out" mmcv
+    "${pip[@]}" wheel --quiet --no-deps --no-build-isolation --no-binary xtcocotools \
+      -c "$constraints" -w "$out" xtcocotools
+    ls -l "$out"
+    step "ready: carry $bundle (without build-venv and build-cuda) to the GPU machine"
     exit 0
     ;;
   --dry-run)
@@ -116,8 +157,13 @@ cuda_includes=$("$python" tools/misc/cuda_build.py extra-includes --cuda-home "$
 arch_list=${TORCH_CUDA_ARCH_LIST:-$("$python" tools/misc/cuda_build.py arch-list)}
 jobs=${MAX_JOBS:-$(nproc)}
 
-built=$site.wheels/sm$(echo "$arch_list" | tr -c 'A-Za-z0-9.\n' '_')
-if ! ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1; then
+key=$("$python" tools/misc/cuda_build.py wheel-key --arch-list "$arch_list")  # 9.0a: sm90
+built=$site.wheels/$key
+if ls "$bundle/prebuilt/$key"/mmcv-*.whl "$bundle/prebuilt/$key"/xtcocotools-*.whl > /dev/null 2>&1
+then
+  step "prebuilt wheels for $key: $(cd "$bundle/prebuilt/$key" && echo *.whl)"
+  built=$bundle/prebuilt/$key
+elif ! ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1; then
   step "building mmcv (CUDA kernels for $arch_list, MAX_JOBS=$jobs) and xtcocotools wheels"
   mkdir -p "$built"
   wheel=("$python" -m pip wheel --disable-pip-version-check --quiet --no-index --no-deps

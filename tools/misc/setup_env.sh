@@ -89,9 +89,9 @@ if [ "$force_cuda" = 1 ]; then
   mmcv_version=$(sed -n 's/^mmcv==//p' "$constraints")
   build_key=$("$vpy" -c 'import sys, torch
 print(f"cp{sys.version_info[0]}{sys.version_info[1]}-torch{torch.__version__}")')
-  arch_key=$(echo "$arch_list" | tr -c 'A-Za-z0-9.\n' '_')
+  arch_key=$("$vpy" tools/misc/cuda_build.py wheel-key --arch-list "$arch_list")  # 9.0a: sm90
   wheel_dir=${MMCV_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmpose-multilevel/mmcv}
-  wheel_dir=$wheel_dir/mmcv$mmcv_version-$build_key-sm$arch_key
+  wheel_dir=$wheel_dir/mmcv$mmcv_version-$build_key-$arch_key
   if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     step "mmcv with its CPU and CUDA ops for TORCH_CUDA_ARCH_LIST=$arch_list" \
       "(long: see README, 'GPU set-up')"

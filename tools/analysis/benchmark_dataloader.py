@@ -1,0 +1,133 @@
+"""How fast a config's training pipeline makes samples on one CPU core, transform by transform,
+and how many data-loader workers it needs to keep a GPU busy.
+
+    python tools/analysis/benchmark_dataloader.py CONFIG [CONFIG ...] [--samples 200]
+        [--iteration-ms MS ...] [--keep-data] [--out FILE]
+
+Each config's ``train_dataloader.dataset`` is built (on the bundled COCO sample in
+``tests/data/coco`` unless ``--keep-data``), and ``--samples`` samples go through its pipeline in
+this process with one thread (as one loader worker has it), each transform timed apart. The report
+gives, per config, the median ms per sample of each transform, the samples per second of one core,
+and, for the config's batch size, the ms one worker takes for a batch and the workers needed for
+a loader to deliver a batch within ``--iteration-ms`` (default: the config's own entry of
+:data:`GPU_ITERATION_MS`, the ms per iteration of that config measured on an H200 by
+``tools/misc/gpu_check.py``'s ``full`` check) with the data time under a quarter of the iteration.
+"""
+import argparse
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import cv2
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark_utils import emit_report, markdown_table  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DATA = REPO_ROOT / 'tests/data/coco'
+#: ms per training iteration on an H200 with AMP (gpu_check's ``full`` check); a config not listed
+#: needs ``--iteration-ms``.
+GPU_ITERATION_MS: Dict[str, float] = {}
+
+
+class TimedTransform:
+    """A pipeline transform that adds its time (s) to ``times[name]``."""
+
+    def __init__(self, transform, times: Dict[str, List[float]]) -> None:
+        self.transform, self.times = transform, times
+        self.name = type(transform).__name__
+        times.setdefault(self.name, [])
+
+    def __call__(self, results: dict) -> Optional[dict]:
+        start = time.perf_counter()
+        out = self.transform(results)
+        self.times[self.name].append(time.perf_counter() - start)
+        return out
+
+
+def benchmark(config: str, samples: int, keep_data: bool) -> dict:
+    """Per-transform and total ms per sample of ``config``'s training pipeline on one core."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import DATASETS
+
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    if cfg.get('custom_imports'):
+        from mmengine.utils import import_modules_from_strings
+        import_modules_from_strings(**cfg.custom_imports)
+    dataset_cfg = cfg.train_dataloader.dataset
+    if not keep_data:
+        dataset_cfg.update(
+            data_root=str(SAMPLE_DATA) + '/', ann_file='test_coco.json', data_prefix=dict(img=''))
+    dataset = DATASETS.build(dataset_cfg)
+    times: Dict[str, List[float]] = {}
+    dataset.pipeline.transforms = [TimedTransform(t, times) for t in dataset.pipeline.transforms]
+    totals = []
+    for i in range(samples):
+        start = time.perf_counter()
+        dataset[i % len(dataset)]
+        totals.append(time.perf_counter() - start)
+    return dict(
+        batch_size=cfg.train_dataloader.batch_size,
+        workers=cfg.train_dataloader.get('num_workers', 0),
+        transforms={name: 1000 * statistics.median(t)
+                    for name, t in times.items()},
+        total_ms=1000 * statistics.median(totals))
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='+')
+    parser.add_argument('--samples', type=int, default=200, help='samples per config')
+    parser.add_argument(
+        '--iteration-ms',
+        type=float,
+        nargs='*',
+        help='ms per GPU iteration, one per config (default: GPU_ITERATION_MS)')
+    parser.add_argument(
+        '--keep-data', action='store_true', help="the config's own data, not the bundled sample")
+    parser.add_argument('--out', help='also write the report here (markdown)')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    if args.iteration_ms and len(args.iteration_ms) != len(args.configs):
+        sys.exit('benchmark_dataloader: give one --iteration-ms per config')
+    rows, detail = [], []
+    for i, config in enumerate(args.configs):
+        result = benchmark(config, args.samples, args.keep_data)
+        name = Path(config).stem
+        iteration_ms = (
+            args.iteration_ms[i] if args.iteration_ms else GPU_ITERATION_MS.get(name, math.nan))
+        batch_ms = result['total_ms'] * result['batch_size']
+        # a worker makes whole batches: k workers deliver one every batch_ms / k; the data time
+        # stays under a quarter of the iteration once they keep up with the GPU
+        needed = math.ceil(batch_ms / iteration_ms) if math.isfinite(iteration_ms) else None
+        rows.append([
+            name, f'{result["total_ms"]:.2f}', f'{1000 / result["total_ms"]:.0f}',
+            str(result['batch_size']), f'{batch_ms:.0f}',
+            f'{iteration_ms:.0f}' if math.isfinite(iteration_ms) else 'n/a',
+            str(result['workers']), str(needed) if needed else 'n/a'
+        ])
+        detail.append(f'`{name}`: ' + ', '.join(f'{t} {ms:.2f}'
+                                                for t, ms in result['transforms'].items()))
+    table = markdown_table([
+        'config', 'ms / sample', 'samples/s per core', 'batch', 'ms / batch per worker',
+        'GPU ms / iteration', 'workers (config)', 'workers needed'
+    ], rows)
+    text = (f'Training pipelines on one core, median of {args.samples} samples of the '
+            f'{"configured data" if args.keep_data else "bundled COCO sample"}:\n\n{table}\n\n'
+            'ms per sample of each transform (median):\n\n' + '\n'.join(f'- {d}' for d in detail))
+    emit_report(text, args.out)
+
+
+if __name__ == '__main__':
+    main()
