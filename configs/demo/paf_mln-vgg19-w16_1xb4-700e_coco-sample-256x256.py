@@ -31,6 +31,12 @@ model = dict(
         channels=32,
         mid_channels=128,
         norm_cfg=dict(type='BN'),
+        # Kaiming for the hidden convs (N(0, 0.01), the full configs' CMU init, starves a narrow
+        # head trained from scratch), near-zero outputs (heads.paf_head.KAIMING_PAF_HEAD_INIT)
+        init_cfg=[
+            dict(type='Kaiming', layer='Conv2d'),
+            dict(type='Normal', layer='MapOutput', std=0.001, bias=0)
+        ],
         loss_heatmap=dict(type='KeypointMSELoss', loss_weight=100.0),
         loss_paf=dict(type='KeypointMSELoss', loss_weight=100.0),
         decoder=dict(codec, heatmap_size=codec['input_size'])),

@@ -17,11 +17,12 @@ class TransferBlock(nn.Module):
     block's output aggregates the three outputs by their mean. (N, in_channels, H, W) ->
     (N, channels, H, W).
 
-    The mean, not the sum: each conv starts variance-preserving (Kaiming), and the three ReLU
-    outputs are positively correlated, so a sum multiplies the features' scale by up to 3 per
-    block, about 10^5 over the 11 blocks between the trunk and the refined maps: the full-size
-    MLN then started at a loss of 3.9e6 and its first SGD steps gave NaN. The mean keeps the
-    block's gain at most 1 and is the same function class (the next conv absorbs the 1/3)."""
+    The mean, not the sum: with a variance-preserving init (Kaiming) the three ReLU outputs are
+    positively correlated, so a sum multiplies the features' scale by up to 3 per block, about
+    10^5 over the 11 blocks between the trunk and the refined maps (the full-size MLN with
+    Kaiming init started at a loss of 3.9e6 and gave NaN in its first SGD steps). The mean keeps
+    the block's gain at most 1 and is the same function class (the next conv absorbs the
+    1/3)."""
 
     def __init__(self, in_channels: int, channels: int, norm_cfg: OptConfigType = None) -> None:
         super().__init__()
@@ -113,7 +114,7 @@ class MLNHead(BasePAFHead):
         norm_cfg (dict, optional): Norm layers after the convs; ``None`` (as the paper's Caffe
             model, an OpenPose derivative) by default.
         loss_heatmap, loss_paf, decoder, init_cfg: See :class:`BasePAFHead`. Convs start from
-            Kaiming for hidden convs, N(0, 0.001) for the outputs (``PAF_HEAD_INIT``).
+            N(0, 0.01), CMU's init, which the paper's solver needs (``PAF_HEAD_INIT``).
     """
 
     num_stages = 2  # supervised outputs: the detection's and the refinement's

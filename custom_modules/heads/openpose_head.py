@@ -32,7 +32,7 @@ class OpenPoseHead(BasePAFHead):
             skeleton's ``2 L`` (38).
         norm_cfg (dict, optional): Norm layers after the convs; ``None`` (OpenPose) by default.
         loss_heatmap, loss_paf, decoder, init_cfg: See :class:`BasePAFHead`. Convs start from
-            Kaiming for hidden convs, N(0, 0.001) for the outputs (``PAF_HEAD_INIT``).
+            N(0, 0.01), CMU's init, which the paper's solver needs (``PAF_HEAD_INIT``).
     """
 
     def __init__(self,

@@ -252,16 +252,27 @@ class BasePAFHead(BaseHead):
 
 class MapOutput(nn.Conv2d):
     """The 1x1 conv that gives a stage's maps or fields. A class of its own so that ``init_cfg``
-    can start it apart (``layer='MapOutput'``): near zero, so that the first predictions are
-    the empty maps, not noise the other layers' Kaiming init amplified through the stages."""
+    can start it apart from the hidden convs (``layer='MapOutput'``, see
+    :data:`KAIMING_PAF_HEAD_INIT`)."""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(in_channels, out_channels, kernel_size=1)
 
 
-# Kaiming for the hidden convs, N(0, 0.001) for the outputs (the CMU model used N(0, 0.01) for
-# all, which starves deep narrow models of signal).
-PAF_HEAD_INIT = [
+#: The heads' default: CMU's Caffe model (``pose_train_test.prototxt``): every conv from
+#: N(0, 0.01), biases 0. The papers' solver (SGD, lr 4e-5 OpenPose / 6e-5 MLN, EuclideanLoss over
+#: 2N, i.e. ``loss_weight=C*H*W/2`` on ``KeypointMSELoss``) is stable with it and nothing else:
+#: the sum over the 46x46 pixels makes the curvature of the output convs grow with the pixel
+#: count times the squared features that reach them, and the small init keeps those features
+#: small until training scales them. With Kaiming init and that solver the full-size MLN and
+#: OpenPose heads diverge in their first steps once the trunk's features are of order 10
+#: (``tests/test_heads/test_paf_heads.py``).
+PAF_HEAD_INIT = dict(type='Normal', layer='Conv2d', std=0.01, bias=0)
+
+#: For narrow heads with norm layers trained from scratch with Adam (the sample configs):
+#: Kaiming for the hidden convs, whose signal N(0, 0.01) would starve, and N(0, 0.001) for the
+#: outputs, so that the first predictions are empty maps.
+KAIMING_PAF_HEAD_INIT = [
     dict(type='Kaiming', layer='Conv2d'),
     dict(type='Normal', layer='MapOutput', std=0.001, bias=0),
 ]
