@@ -34,5 +34,7 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint='data/pretrained/detnet59.pth')),
     head=dict(in_channels=1024, deconv_out_channels=(256, 256), deconv_kernel_sizes=(4, 4)))
 
-train_dataloader = dict(_base_.reliability.dataloader, batch_size=32)
+# mmpose's base config has 2 workers (for 8 GPUs); one GPU at batch 32 needs more to keep busy
+# (tools/analysis/benchmark_dataloader.py)
+train_dataloader = dict(_base_.reliability.dataloader, batch_size=32, num_workers=8)
 val_dataloader = test_dataloader = _base_.reliability.dataloader

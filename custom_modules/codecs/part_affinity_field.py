@@ -423,39 +423,70 @@ class PartAffinityField(BaseKeypointCodec):
             keypoints_visible = np.ones(keypoints.shape[:2], dtype=np.float32)
         joints, visible = self.skeleton.from_dataset(
             self.to_heatmap_pixels(keypoints), keypoints_visible)
-        width, height = self.heatmap_size
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-
-        heatmaps = np.zeros((self.num_keypoints + 1, height, width), dtype=np.float32)
-        for person, person_visible in zip(joints, visible):
-            on = person_visible > 0
-            d2 = ((xs[None] - person[on, 0, None, None])**2 +
-                  (ys[None] - person[on, 1, None, None])**2)
-            heatmaps[:-1][on] = np.maximum(heatmaps[:-1][on], np.exp(-d2 / self.sigma**2))
-        heatmaps[-1] = 1 - heatmaps[:-1].max(axis=0)
-
-        pafs = np.zeros((self.skeleton.num_limbs, 2, height, width), dtype=np.float32)
-        counts = np.zeros((self.skeleton.num_limbs, height, width), dtype=np.float32)
-        for person, person_visible in zip(joints, visible):
-            for limb, (a, b) in enumerate(self.skeleton.limbs):
-                if person_visible[a] <= 0 or person_visible[b] <= 0:
-                    continue
-                direction = person[b] - person[a]
-                length = np.linalg.norm(direction)
-                if length < 1e-6:
-                    continue
-                unit = direction / length
-                along = (xs - person[a, 0]) * unit[0] + (ys - person[a, 1]) * unit[1]
-                across = np.abs((xs - person[a, 0]) * unit[1] - (ys - person[a, 1]) * unit[0])
-                on = ((along >= -self.limb_width) & (along <= length + self.limb_width)
-                      & (across <= self.limb_width))
-                pafs[limb, :, on] += unit
-                counts[limb, on] += 1
-        pafs /= np.maximum(counts, 1)[:, None]
         return dict(
-            heatmaps=heatmaps,
-            pafs=pafs.reshape(-1, height, width),
+            heatmaps=self.joint_maps(joints, visible),
+            pafs=self.limb_fields(joints, visible),
             keypoint_weights=(keypoints_visible > 0).astype(np.float32))
+
+    def joint_maps(self, joints: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """Eq. 1: ``(M + 1, H, W)`` maps of the ``(N, M, 2)`` skeleton keypoints ``joints`` in
+        map pixels where ``visible`` ``(N, M)`` is > 0, each the maximum over people of
+        ``exp(-d^2 / sigma^2)``, and the background ``1 - max`` over keypoints. A Gaussian is
+        the product of a row and a column (``exp(-dx^2 / s^2) exp(-dy^2 / s^2)``), so one
+        person costs one outer product per keypoint, not ``H * W`` exponentials."""
+        width, height = self.heatmap_size
+        heatmaps = np.zeros((self.num_keypoints + 1, height, width), dtype=np.float32)
+        if len(joints):
+            xs = np.arange(width, dtype=np.float32)
+            ys = np.arange(height, dtype=np.float32)
+            rows = np.exp(-(xs - joints[..., 0, None])**2 / self.sigma**2).astype(np.float32)
+            cols = np.exp(-(ys - joints[..., 1, None])**2 / self.sigma**2).astype(np.float32)
+            cols *= visible[..., None] > 0  # (N, M, H); unannotated keypoints give no Gaussian
+            for person_cols, person_rows in zip(cols, rows):
+                np.maximum(
+                    heatmaps[:-1],
+                    person_cols[:, :, None] * person_rows[:, None, :],
+                    out=heatmaps[:-1])
+        heatmaps[-1] = 1 - heatmaps[:-1].max(axis=0)
+        return heatmaps
+
+    def limb_fields(self, joints: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """Eq. 2: ``(2 L, H, W)`` fields of the skeleton's limbs between the ``(N, M, 2)``
+        keypoints ``joints`` (map pixels) annotated in ``visible`` ``(N, M)``: the unit vector
+        from the limb's first keypoint to its second on the pixels within ``limb_width`` of the
+        segment (and of its ends, along it), averaged over the people whose limbs cover a
+        pixel. All (limb, person) pairs are drawn at once (in chunks of at most
+        ``2**18`` pixels, which stay in the caches) and summed per limb."""
+        width, height = self.heatmap_size
+        limbs = np.asarray(self.skeleton.limbs)
+        start = joints[:, limbs[:, 0]]  # (N, L, 2)
+        direction = joints[:, limbs[:, 1]] - start
+        length = np.linalg.norm(direction, axis=-1)  # (N, L)
+        drawn = (visible[:, limbs[:, 0]] > 0) & (visible[:, limbs[:, 1]] > 0) & (length >= 1e-6)
+        limb_of, person_of = np.nonzero(drawn.T)  # pairs sorted by limb
+        start, length = start[person_of, limb_of], length[person_of, limb_of]
+        unit = direction[person_of, limb_of] / length[:, None]  # (P, 2)
+        xs = np.arange(width, dtype=np.float32)
+        ys = np.arange(height, dtype=np.float32)
+        sums = np.zeros((len(limbs), 2, height, width), dtype=np.float32)
+        counts = np.zeros((len(limbs), height, width), dtype=np.float32)
+        chunk = max(1, 2**18 // (width * height))
+        for lo in range(0, len(limb_of), chunk):
+            part = slice(lo, lo + chunk)
+            dx = (xs - start[part, 0, None])[:, None, :]  # (p, 1, W)
+            dy = (ys - start[part, 1, None])[:, :, None]  # (p, H, 1)
+            ux, uy = unit[part, 0, None, None], unit[part, 1, None, None]
+            along = dx * ux + dy * uy
+            across = np.abs(dx * uy - dy * ux)
+            on = ((along >= -self.limb_width)
+                  & (along <= length[part, None, None] + self.limb_width)
+                  & (across <= self.limb_width)).astype(np.float32)  # (p, H, W)
+            first = np.flatnonzero(np.diff(limb_of[part], prepend=-1))  # each limb's first pair
+            present = limb_of[part][first]
+            counts[present] += np.add.reduceat(on, first, axis=0)
+            vectors = on[:, None] * unit[part, :, None, None].astype(np.float32)
+            sums[present] += np.add.reduceat(vectors, first, axis=0)
+        return (sums / np.maximum(counts, 1)[:, None]).reshape(-1, height, width)
 
     def to_heatmap_pixels(self, keypoints: np.ndarray) -> np.ndarray:
         """Input pixels ``(..., 2)`` -> map pixels (pixel centres aligned, class doc)."""

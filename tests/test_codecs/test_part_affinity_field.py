@@ -99,6 +99,50 @@ def coco_round_trip_ap(ann_file: str, stride: int) -> float:
     return evaluator.stats[0]
 
 
+def encode_person_by_person(codec: PartAffinityField, keypoints: np.ndarray,
+                            visible: np.ndarray):
+    """Eqs. 1-2 written out, one person and one limb at a time over the whole map: the
+    reference the vectorised encoder must equal."""
+    joints, joints_visible = codec.skeleton.from_dataset(codec.to_heatmap_pixels(keypoints),
+                                                         visible)
+    width, height = codec.heatmap_size
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    heatmaps = np.zeros((codec.num_keypoints + 1, height, width), dtype=np.float32)
+    pafs = np.zeros((codec.skeleton.num_limbs, 2, height, width), dtype=np.float32)
+    counts = np.zeros((codec.skeleton.num_limbs, height, width), dtype=np.float32)
+    for person, person_visible in zip(joints, joints_visible):
+        for k in np.flatnonzero(person_visible > 0):
+            gaussian = np.exp(-((xs - person[k, 0])**2 + (ys - person[k, 1])**2) / codec.sigma**2)
+            heatmaps[k] = np.maximum(heatmaps[k], gaussian)
+        for limb, (a, b) in enumerate(codec.skeleton.limbs):
+            length = np.linalg.norm(person[b] - person[a])
+            if person_visible[a] <= 0 or person_visible[b] <= 0 or length < 1e-6:
+                continue
+            unit = (person[b] - person[a]) / length
+            along = (xs - person[a, 0]) * unit[0] + (ys - person[a, 1]) * unit[1]
+            across = np.abs((xs - person[a, 0]) * unit[1] - (ys - person[a, 1]) * unit[0])
+            on = ((along >= -codec.limb_width) & (along <= length + codec.limb_width)
+                  & (across <= codec.limb_width))
+            pafs[limb, :, on] += unit
+            counts[limb, on] += 1
+    heatmaps[-1] = 1 - heatmaps[:-1].max(axis=0)
+    return heatmaps, (pafs / np.maximum(counts, 1)[:, None]).reshape(-1, height, width)
+
+
+@pytest.mark.parametrize('num_people', [0, 1, 6, 40])
+def test_encode_equals_eqs_1_and_2_person_by_person(num_people):
+    rng = np.random.default_rng(num_people)
+    codec = PartAffinityField(input_size=(368, 368), heatmap_size=(46, 46))
+    keypoints = rng.uniform(-20, 390, (num_people, 17, 2))  # some outside the image
+    keypoints[:, 3] = keypoints[:, 1]  # a limb of length 0 (eye and ear at one point)
+    keypoints[:, 5, 1] = keypoints[:, 6, 1]  # a horizontal limb (the shoulders)
+    visible = (rng.uniform(size=(num_people, 17)) > 0.2).astype(np.float32)
+    encoded = codec.encode(keypoints, visible)
+    heatmaps, pafs = encode_person_by_person(codec, keypoints, visible)
+    np.testing.assert_allclose(encoded['heatmaps'], heatmaps, atol=1e-6)
+    np.testing.assert_allclose(encoded['pafs'], pafs, atol=1e-6)
+
+
 def test_round_trip_of_the_samples_real_crowds(repo_root):
     """Encode the ground truth of the 4 sample images (up to 5 people each) and group it back."""
     ap = coco_round_trip_ap(str(repo_root / 'tests/data/coco/test_coco.json'), stride=4)

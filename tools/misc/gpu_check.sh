@@ -63,7 +63,7 @@ case $mode in
     step "sdists: ${sdists[*]}"
     "${download[@]}" --no-binary :all: --no-build-isolation -d "$bundle/sdists" "${sdists[@]}"
     ls -l "$bundle"/wheels "$bundle"/sdists
-    step "ready: $(du -sh "$bundle" | cut -f1) in $bundle"
+    step "ready: $(du -shc "$bundle/wheels" "$bundle/sdists" | tail -1 | cut -f1) in $bundle/wheels and $bundle/sdists"
     step "on the GPU machine, from the repository root: bash tools/misc/gpu_check.sh"
     exit 0
     ;;
