@@ -190,7 +190,8 @@ class SMPRAssigner:
         height, width = featmap_size
         labels = torch.full((height, width), num_keypoints, dtype=torch.long, device=device)
         keypoints = torch.as_tensor(
-            gt_instances.keypoints, dtype=torch.float32, device=device).reshape(-1, num_keypoints, 2)
+            gt_instances.keypoints, dtype=torch.float32,
+            device=device).reshape(-1, num_keypoints, 2)
         visible = torch.as_tensor(
             gt_instances.keypoints_visible, device=device).reshape(-1, num_keypoints) > 0
         cols = torch.round((keypoints[..., 0] - stride / 2) / stride).long()

@@ -83,8 +83,11 @@ class SimulatedDeviceTensor(torch.Tensor):
 
     def new_tensor(self, data: Any, dtype=None, device=None, requires_grad=False) -> torch.Tensor:
         """As ``Tensor.new_tensor`` (whose C++ path would drop the values on the device)."""
-        return _tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                       requires_grad=requires_grad)
+        return _tensor(
+            data,
+            dtype=dtype or self.dtype,
+            device=device or self.device,
+            requires_grad=requires_grad)
 
     @classmethod
     def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
@@ -146,7 +149,8 @@ def _tensor(data: Any, *, dtype=None, device=None, requires_grad=False, **kwargs
     """``torch.tensor`` that keeps the values on the simulated device (torch's own builds the
     tensor outside the dispatcher, on a real ``meta`` device, without values)."""
     if not _on_simulated(device):
-        return _torch_tensor(data, dtype=dtype, device=device, requires_grad=requires_grad, **kwargs)
+        return _torch_tensor(
+            data, dtype=dtype, device=device, requires_grad=requires_grad, **kwargs)
     values = _torch_tensor(tree_map(_values, data), dtype=dtype, **kwargs)
     return SimulatedDeviceTensor(values, requires_grad=requires_grad)
 

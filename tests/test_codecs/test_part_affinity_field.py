@@ -99,12 +99,11 @@ def coco_round_trip_ap(ann_file: str, stride: int) -> float:
     return evaluator.stats[0]
 
 
-def encode_person_by_person(codec: PartAffinityField, keypoints: np.ndarray,
-                            visible: np.ndarray):
+def encode_person_by_person(codec: PartAffinityField, keypoints: np.ndarray, visible: np.ndarray):
     """Eqs. 1-2 written out, one person and one limb at a time over the whole map: the
     reference the vectorised encoder must equal."""
-    joints, joints_visible = codec.skeleton.from_dataset(codec.to_heatmap_pixels(keypoints),
-                                                         visible)
+    joints, joints_visible = codec.skeleton.from_dataset(
+        codec.to_heatmap_pixels(keypoints), visible)
     width, height = codec.heatmap_size
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     heatmaps = np.zeros((codec.num_keypoints + 1, height, width), dtype=np.float32)

@@ -64,7 +64,8 @@ def test_modules_train_and_mmcv_ops_run_on_the_device():
         assert keep.cpu().tolist() == expected_keep.tolist() == [0, 2]
         with pytest.raises(DeviceMixError, match='nms'):
             mmcv.ops.nms(boxes.to(device), scores, 0.5)
-        assert tensors_off_device({'a': [keep, torch.ones(2)]}) == [("output['a'][1]",
-                                                                    '(2,) float32 on cpu')]
+        assert tensors_off_device({'a':
+                                   [keep,
+                                    torch.ones(2)]}) == [("output['a'][1]", '(2,) float32 on cpu')]
     extension = sys.modules['mmcv.ops.nms'].ext_module  # mmcv's own again
     assert type(extension).__name__ != '_SimulatedExtension'

@@ -75,8 +75,10 @@ def benchmark(config: str, samples: int, keep_data: bool) -> dict:
     return dict(
         batch_size=cfg.train_dataloader.batch_size,
         workers=cfg.train_dataloader.get('num_workers', 0),
-        transforms={name: 1000 * statistics.median(t)
-                    for name, t in times.items()},
+        transforms={
+            name: 1000 * statistics.median(t)
+            for name, t in times.items()
+        },
         total_ms=1000 * statistics.median(totals))
 
 
@@ -115,7 +117,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             name, f'{result["total_ms"]:.2f}', f'{1000 / result["total_ms"]:.0f}',
             str(result['batch_size']), f'{batch_ms:.0f}',
             f'{iteration_ms:.0f}' if math.isfinite(iteration_ms) else 'n/a',
-            str(result['workers']), str(needed) if needed else 'n/a'
+            str(result['workers']),
+            str(needed) if needed else 'n/a'
         ])
         detail.append(f'`{name}`: ' + ', '.join(f'{t} {ms:.2f}'
                                                 for t, ms in result['transforms'].items()))

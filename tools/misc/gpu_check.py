@@ -16,7 +16,7 @@ Checks, in this order (one failing does not stop the others; the exit status is 
    with and without ``--amp``, all at once: finite losses;
    ``tools/dist_train.sh`` of the SMPR sample config with 1 process (NCCL on a GPU) alongside:
    finite losses, and the backend the run's config gave ``init_process_group``;
-5. ``full``: the full-size configs of SMPR, MLN, OpenPose and HSR-MSNet, fp32 and ``--amp``, a few
+5. ``full``: the full-size configs of SMPR, MLN and HSR-MSNet, fp32 and ``--amp``, a few
    dozen iterations each on the bundled sample: ms per iteration, data time, images/s, peak
    memory, finite losses (``--full-iterations``; GPU only);
 6. ``fit``: the SMPR sample config trained whole (``--amp`` on a GPU) and its COCO AP on the sample;
@@ -34,6 +34,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -66,7 +67,6 @@ ONE_ITERATION = [
 FULL_CONFIGS = {
     'SMPR R50-FPN 800': 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
     'MLN VGG-19 368': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
-    'OpenPose VGG-19 368': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
     'HSR-MSNet-59 256x192': 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
 }
 SAMPLE_DATA = REPO_ROOT / 'tests/data/coco'
@@ -239,7 +239,10 @@ def logged_records(work_dir: Path) -> List[Dict[str, float]]:
 
 def logged_losses(work_dir: Path) -> List[Dict[str, float]]:
     """The loss terms of every logged iteration (mmengine's ``vis_data/scalars.json``)."""
-    records = [{k: v for k, v in r.items() if k.startswith('loss')} for r in logged_records(work_dir)]
+    records = [{
+        k: v
+        for k, v in r.items() if k.startswith('loss')
+    } for r in logged_records(work_dir)]
     return [r for r in records if r]
 
 
@@ -323,6 +326,7 @@ def full_size_config(config: str, out_dir: Path, iterations: int) -> Path:
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.default_hooks.checkpoint = None
     cfg.model.backbone.init_cfg = None
+    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f'{Path(config).stem}.py'
     cfg.dump(path)
     return path
@@ -346,6 +350,7 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
                 passed = False
                 continue
             work_dir = out_dir / 'full' / run
+            shutil.rmtree(work_dir, ignore_errors=True)  # no record of an earlier run counts
             log = out_dir / 'full' / f'{run}.log'
             codes = run_commands(
                 {
@@ -357,8 +362,9 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
                 }, out_dir / 'full', dict(os.environ, PYTHONUNBUFFERED='1'), left)
             records = [r for r in logged_records(work_dir) if 'time' in r]
             losses = [v for r in records for k, v in r.items() if k.startswith('loss')]
-            ok = (codes[run] == 0 and len(records) == iterations
-                  and all(math.isfinite(v) for v in losses))
+            ok = (
+                codes[run] == 0 and len(records) == iterations
+                and all(math.isfinite(v) for v in losses))
             passed &= ok
             timed = records[first_timed - 1:] or records
             batch = config_batch_size(derived)
@@ -402,11 +408,13 @@ def check_sample_fit(device: str, out_dir: Path, timeout: float) -> Tuple[bool, 
                       '`test_model_fits_the_sample_without_boxes`)')
     config = SAMPLE_CONFIGS['SMPR (single-stage)']
     work_dir = out_dir / 'fit'
+    shutil.rmtree(work_dir, ignore_errors=True)
     amp = ['--amp']
     start = time.perf_counter()
-    codes = run_commands({'smpr-fit': [sys.executable, 'tools/train.py', config, '--work-dir',
-                                       str(work_dir), *amp]}, work_dir,
-                         dict(os.environ, PYTHONUNBUFFERED='1'), timeout)
+    codes = run_commands(
+        {'smpr-fit': [sys.executable, 'tools/train.py', config, '--work-dir',
+                      str(work_dir), *amp]}, work_dir, dict(os.environ, PYTHONUNBUFFERED='1'),
+        timeout)
     seconds = time.perf_counter() - start
     records = logged_records(work_dir)
     aps = [r['coco/AP'] for r in records if 'coco/AP' in r]
