@@ -3,6 +3,5 @@ from .simulated_device import (SIMULATED, DeviceMixError, SimulatedDeviceTensor,
                                tensors_off_device)
 
 __all__ = [
-    'SIMULATED', 'DeviceMixError', 'SimulatedDeviceTensor', 'simulated_device',
-    'tensors_off_device'
+    'SIMULATED', 'DeviceMixError', 'SimulatedDeviceTensor', 'simulated_device', 'tensors_off_device'
 ]
