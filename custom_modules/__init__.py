@@ -9,8 +9,8 @@ without CUDA kernels, makes a CUDA tensor reaching its ops stop with one message
 """
 # imported for their registrations in mmpose's registries
 # yapf: disable
-from . import (backbones, codecs, data_preprocessors, datasets, engine, heads, necks,  # noqa: F401
-               pose_estimators, task_modules)
+from . import (backbones, codecs, data_preprocessors, datasets, engine, evaluation,  # noqa: F401
+               heads, necks, pose_estimators, task_modules)
 # yapf: enable
 from .ops import guard_mmcv_cuda_ops
 from .utils import allow_openmmlab_checkpoint_globals

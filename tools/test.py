@@ -12,7 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from custom_modules.utils import (destroy_distributed, enable_visualization,
+from custom_modules.utils import (destroy_distributed, enable_visualization, exit_on_user_error,
                                   explain_unregistered_types, set_work_dir, setup_cpu_distributed)
 
 
@@ -77,7 +77,7 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
-    with explain_unregistered_types(args.config):
+    with exit_on_user_error('tools/test.py'), explain_unregistered_types(args.config):
         runner = Runner.from_cfg(cfg)
         if args.out:
             runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')

@@ -10,9 +10,9 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from custom_modules.utils import (destroy_distributed, enable_visualization, explain_lost_peers,
-                                  explain_unregistered_types, latest_checkpoint, set_work_dir,
-                                  setup_cpu_distributed)
+from custom_modules.utils import (destroy_distributed, enable_visualization, exit_on_user_error,
+                                  explain_lost_peers, explain_unregistered_types, latest_checkpoint,
+                                  set_work_dir, setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -92,7 +92,8 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
-    with explain_unregistered_types(args.config), explain_lost_peers(cfg.work_dir):
+    with exit_on_user_error('tools/train.py'), explain_unregistered_types(args.config), \
+            explain_lost_peers(cfg.work_dir):
         runner = Runner.from_cfg(cfg)
         runner.train()
     del runner  # see destroy_distributed

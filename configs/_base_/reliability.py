@@ -1,5 +1,6 @@
 # The project's reliability block (README "Robustness"): the dataset checks its inputs
-# (CheckedCocoDataset), a non-finite loss stops training before anything of its iteration is saved
+# (CheckedCocoDataset), the evaluator its annotation file before any inference
+# (CheckedCocoMetric), a non-finite loss stops training before anything of its iteration is saved
 # (FiniteLossHook), checkpoints are written whole or not at all (the `atomic_local` backend).
 #
 # mmengine refuses two `_base_` files that define the same key, and mmpose's configs define
@@ -12,6 +13,7 @@
 #   custom_hooks = _base_.reliability.custom_hooks
 #   default_hooks = dict(checkpoint=_base_.reliability.checkpoint)
 #   train_dataloader = val_dataloader = test_dataloader = _base_.reliability.dataloader
+#   val_evaluator = test_evaluator = _base_.reliability.evaluator
 # importing this project registers the dataset, the hook and the backend
 custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
 
@@ -23,4 +25,6 @@ reliability = dict(
     checkpoint=dict(backend_args=dict(backend='atomic_local')),
     # merged into each of train_dataloader, val_dataloader and test_dataloader
     dataloader=dict(dataset=dict(type='CheckedCocoDataset')),
+    # merged into val_evaluator and test_evaluator
+    evaluator=dict(type='CheckedCocoMetric'),
 )

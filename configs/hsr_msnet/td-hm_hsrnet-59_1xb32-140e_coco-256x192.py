@@ -38,3 +38,4 @@ model = dict(
 # (tools/analysis/benchmark_dataloader.py)
 train_dataloader = dict(_base_.reliability.dataloader, batch_size=32, num_workers=8)
 val_dataloader = test_dataloader = _base_.reliability.dataloader
+val_evaluator = test_evaluator = _base_.reliability.evaluator

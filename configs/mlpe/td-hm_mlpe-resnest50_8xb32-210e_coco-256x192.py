@@ -38,3 +38,4 @@ model = dict(
 
 train_dataloader = dict(_base_.reliability.dataloader, batch_size=32)
 val_dataloader = test_dataloader = _base_.reliability.dataloader
+val_evaluator = test_evaluator = _base_.reliability.evaluator

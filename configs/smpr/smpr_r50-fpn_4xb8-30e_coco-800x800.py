@@ -149,7 +149,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 # the pose's score ranks it; no rescoring by keypoint confidences, no further NMS
 val_evaluator = dict(
-    type='CocoMetric',
+    type='CheckedCocoMetric',
     ann_file=data_root + 'annotations/person_keypoints_val2017.json',
     nms_mode='none',
     score_mode='bbox')

@@ -3,6 +3,7 @@ import argparse
 import logging
 import os.path as osp
 import re
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -54,6 +55,21 @@ def explain_unregistered_types(config_path: str) -> Iterator[None]:
             'this project\'s types the config is missing `custom_imports = dict(imports='
             '[\'custom_modules\'], allow_failed_imports=False)`; otherwise check its spelling '
             'or the package that defines it') from err
+
+
+@contextmanager
+def exit_on_user_error(tool: str) -> Iterator[None]:
+    """Stop with the message alone and exit status 2 (a usage error, as argparse's) on an error
+    of the user's inputs that names its file and field: an annotation file the evaluation cannot
+    use, test images that cannot be used. Other errors keep their traceback."""
+    from custom_modules.datasets import UnusableImagesError
+    from custom_modules.evaluation import AnnotationFileError
+
+    try:
+        yield
+    except (AnnotationFileError, UnusableImagesError) as err:
+        print(f'{tool}: error: {err}', file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 def latest_checkpoint(work_dir: str) -> Optional[str]:

@@ -1,0 +1,3 @@
+from .metrics import AnnotationFileError, CheckedCocoMetric, annotation_problems, derive_fields
+
+__all__ = ['AnnotationFileError', 'CheckedCocoMetric', 'annotation_problems', 'derive_fields']

@@ -1,0 +1,4 @@
+from .checked_coco_metric import (AnnotationFileError, CheckedCocoMetric, annotation_problems,
+                                  derive_fields)
+
+__all__ = ['AnnotationFileError', 'CheckedCocoMetric', 'annotation_problems', 'derive_fields']

@@ -1,0 +1,216 @@
+"""mmpose's ``CocoMetric`` that checks its annotation file before the first image is inferred."""
+import json
+import os.path as osp
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine import fileio
+from mmengine.logging import MessageHub, print_log
+from mmpose.evaluation.metrics import CocoMetric
+from mmpose.registry import METRICS
+from xtcocotools.coco import COCO
+
+#: Fields that can be derived without changing what COCO's keypoint evaluation computes.
+DERIVABLE = ('area', 'num_keypoints', 'iscrowd')
+LISTED_IDS = 5  # annotation ids named per problem
+
+
+class AnnotationFileError(ValueError):
+    """An annotation file that the evaluation cannot use; the message names file and fields."""
+
+
+def _ids(annotations: List[dict]) -> str:
+    shown = ', '.join(str(a.get('id', '?')) for a in annotations[:LISTED_IDS])
+    return f'ids {shown}' + (', ...' if len(annotations) > LISTED_IDS else '')
+
+
+def annotation_problems(coco: dict, num_keypoints: Optional[int] = None) -> List[str]:
+    """What xtcocotools' keypoint evaluation (``COCOeval(iouType='keypoints')``, as ``CocoMetric``
+    runs it) would fail on in the loaded annotation file ``coco``, one line per problem with the
+    number of annotations and a few ids; empty if nothing.
+
+    It reads, per ground-truth annotation: ``id``, ``image_id`` (of an image in ``images``),
+    ``category_id`` (of an entry of ``categories``), ``keypoints`` (``3 * num_keypoints``
+    numbers, where ``num_keypoints`` is given), ``num_keypoints`` and ``iscrowd`` (which people
+    are ignored), ``area`` (the OKS scale and the area ranges), and ``bbox`` for people without
+    a labelled keypoint (their OKS is a distance to the box).
+    """
+    if not isinstance(coco, dict):
+        return ['not a JSON object with "images", "annotations" and "categories"']
+    problems = [
+        f'has no "{key}" list' for key in ('images', 'annotations', 'categories')
+        if not isinstance(coco.get(key), list)
+    ]
+    if problems:
+        return problems
+    image_ids = {image.get('id') for image in coco['images'] if isinstance(image, dict)}
+    category_ids = {cat.get('id') for cat in coco['categories'] if isinstance(cat, dict)}
+    bad: Dict[str, List[dict]] = defaultdict(list)
+    for ann in coco['annotations']:
+        if not isinstance(ann, dict):
+            bad['an entry that is not an object'].append({})
+            continue
+        for field in ('id', 'image_id', 'category_id', 'keypoints', 'num_keypoints', 'iscrowd',
+                      'area'):
+            if field not in ann:
+                bad[f'no "{field}"'].append(ann)
+        if 'image_id' in ann and ann['image_id'] not in image_ids:
+            bad['an "image_id" that no entry of "images" has'].append(ann)
+        if 'category_id' in ann and ann['category_id'] not in category_ids:
+            bad['a "category_id" that no entry of "categories" has'].append(ann)
+        keypoints = ann.get('keypoints')
+        if keypoints is not None and num_keypoints is not None and (
+                not isinstance(keypoints, list) or len(keypoints) != 3 * num_keypoints):
+            length = len(keypoints) if isinstance(keypoints, list) else type(keypoints).__name__
+            bad[f'"keypoints" of {length} numbers, not {3 * num_keypoints} (3 x the '
+                f'{num_keypoints} keypoints of the dataset)'].append(ann)
+        if ann.get('num_keypoints', 1) == 0 and 'bbox' not in ann:
+            bad['no "bbox" and no labelled keypoint (their OKS needs the box)'].append(ann)
+    total = len(coco['annotations'])
+    return [
+        f'{len(anns)} of {total} annotations have {what} ({_ids(anns)})'
+        for what, anns in bad.items()
+    ]
+
+
+def derive_fields(coco: dict, fields: Sequence[str], area_from: str = 'bbox') -> Dict[str, int]:
+    """Fill the ``fields`` (of :data:`DERIVABLE`) that annotations of ``coco`` lack, in place:
+    ``area`` from the box (``w * h``, as mmpose's AIC dataset does) or, with
+    ``area_from='keypoints'``, from the box of the labelled keypoints; ``num_keypoints`` as the
+    count of labelled keypoints (visibility > 0, COCO's definition); ``iscrowd`` as 0. Returns
+    how many annotations got each field."""
+    unknown = set(fields) - set(DERIVABLE)
+    if unknown:
+        raise ValueError(f'derive_missing: {sorted(unknown)} cannot be derived; only {DERIVABLE}')
+    if area_from not in ('bbox', 'keypoints'):
+        raise ValueError(f"area_from must be 'bbox' or 'keypoints', got {area_from!r}")
+    filled = defaultdict(int)
+    for ann in coco.get('annotations', []):
+        if not isinstance(ann, dict):
+            continue
+        keypoints = np.asarray(ann.get('keypoints', []), dtype=np.float64).reshape(-1, 3)
+        labelled = keypoints[keypoints[:, 2] > 0, :2]
+        if 'num_keypoints' in fields and 'num_keypoints' not in ann and 'keypoints' in ann:
+            ann['num_keypoints'] = int(len(labelled))
+            filled['num_keypoints'] += 1
+        if 'iscrowd' in fields and 'iscrowd' not in ann:
+            ann['iscrowd'] = 0
+            filled['iscrowd'] += 1
+        if 'area' in fields and 'area' not in ann:
+            if area_from == 'bbox' and 'bbox' in ann:
+                ann['area'] = float(ann['bbox'][2] * ann['bbox'][3])
+            elif area_from == 'keypoints' and len(labelled):
+                extent = labelled.max(axis=0) - labelled.min(axis=0)
+                ann['area'] = float(extent[0] * extent[1])
+            else:
+                continue  # left for the check to name
+            filled['area'] += 1
+    return dict(filled)
+
+
+@METRICS.register_module()
+class CheckedCocoMetric(CocoMetric):
+    """mmpose's :class:`CocoMetric` whose annotation file is checked when the metric is built,
+    before any image is inferred (mmengine builds the evaluator with the test or validation loop,
+    before it runs).
+
+    - The file is read here and checked for what the keypoint evaluation reads
+      (:func:`annotation_problems`); a problem raises :class:`AnnotationFileError` naming the
+      file, the field, how many annotations and a few ids, instead of a ``KeyError`` inside
+      xtcocotools after the whole inference (``KeyError: 'area'`` in ``computeOks``).
+    - ``derive_missing`` fills fields that can be derived without changing the metric
+      (:func:`derive_fields`), and the log says how many were filled.
+    - When the dataset's metainfo arrives (before inference too), the keypoint arrays are
+      checked against its number of keypoints (unless a ``gt_converter`` maps another
+      dataset's), and the file is compared with the dataset's own annotation file: other images
+      or annotations (a ``--cfg-options`` that changed one of the two) raise
+      :class:`AnnotationFileError`.
+
+    A metric without ``ann_file`` (ground truth from the dataset) or with ``format_only`` is not
+    checked.
+
+    Args:
+        derive_missing (sequence of str): Fields of :data:`DERIVABLE` to fill where missing.
+        area_from (str): ``'bbox'`` (default) or ``'keypoints'``: what a derived ``area`` is.
+        **kwargs: The arguments of :class:`CocoMetric`.
+    """
+
+    def __init__(self,
+                 ann_file: Optional[str] = None,
+                 derive_missing: Sequence[str] = (),
+                 area_from: str = 'bbox',
+                 format_only: bool = False,
+                 **kwargs) -> None:
+        checked = ann_file is not None and not format_only
+        # CocoMetric would load the file with xtcocotools at once; it is checked first
+        super().__init__(ann_file=None if checked else ann_file, format_only=format_only, **kwargs)
+        self.ann_file = ann_file
+        self._checked = checked
+        if checked:
+            coco = self._load(ann_file)
+            filled = derive_fields(coco, derive_missing, area_from)
+            for field, count in filled.items():
+                how = f' from the {area_from}' if field == 'area' else ''
+                print_log(
+                    f'{ann_file}: "{field}" derived{how} for {count} annotations '
+                    '(derive_missing)',
+                    logger='current')
+            problems = annotation_problems(coco)
+            if problems:
+                hint = ''
+                if any(f'no "{f}"' in p for p in problems for f in DERIVABLE):
+                    hint = (f'; fields of {DERIVABLE} can be derived with the evaluator\'s '
+                            "`derive_missing=[...]` (`area_from='bbox'` or 'keypoints')")
+                raise AnnotationFileError(f'{ann_file}: ' + '; '.join(problems) + hint)
+            self.coco = COCO()
+            self.coco.dataset = coco
+            self.coco.createIndex()
+
+    @staticmethod
+    def _load(ann_file: str) -> dict:
+        try:
+            return json.loads(fileio.get_text(ann_file))
+        except FileNotFoundError as err:
+            raise AnnotationFileError(f'{ann_file}: the evaluator\'s annotation file does not '
+                                      'exist') from err
+        except json.JSONDecodeError as err:
+            raise AnnotationFileError(f'{ann_file}: not valid JSON ({err})') from err
+
+    @CocoMetric.dataset_meta.setter
+    def dataset_meta(self, dataset_meta: dict) -> None:
+        CocoMetric.dataset_meta.fset(self, dataset_meta)
+        if not self._checked:
+            return
+        if self.gt_converter is None:
+            problems = annotation_problems(self.coco.dataset, dataset_meta['num_keypoints'])
+            if problems:
+                raise AnnotationFileError(f'{self.ann_file}: ' + '; '.join(problems))
+        dataset_file = MessageHub.get_current_instance().get_info(
+            f"{dataset_meta['dataset_name']}_ann_file", None)
+        if dataset_file is not None and not _same_file(dataset_file, self.ann_file):
+            self._compare_with(dataset_file)
+
+    def _compare_with(self, dataset_file: str) -> None:
+        """Raise :class:`AnnotationFileError` if ``dataset_file`` holds other images or
+        annotations than the evaluator's file."""
+        theirs = self._load(dataset_file)
+        differences = []
+        for key in ('images', 'annotations'):
+            ours = {entry.get('id') for entry in self.coco.dataset[key]}
+            other = {entry.get('id') for entry in theirs.get(key, []) if isinstance(entry, dict)}
+            if ours != other:
+                differences.append(f'{len(other - ours)} of its {len(other)} {key} are not in the '
+                                   f"evaluator's file and {len(ours - other)} of the evaluator's "
+                                   f'{len(ours)} not in it')
+        if differences:
+            raise AnnotationFileError(
+                f'the dataset reads {dataset_file} and the evaluator {self.ann_file}, which are '
+                f'different data: {"; ".join(differences)}. Give both the same file (the '
+                '`ann_file` of the dataloader\'s dataset and of the evaluator)')
+
+
+def _same_file(first: str, second: str) -> bool:
+    if '://' in first or '://' in second:
+        return first == second
+    return osp.realpath(first) == osp.realpath(second)

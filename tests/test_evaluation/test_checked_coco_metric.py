@@ -1,0 +1,164 @@
+"""The evaluator's annotation file is checked before the model runs: COCO-style files of other
+datasets (PoseTrack18 has no ``area``, AI Challenger neither ``area`` nor ``iscrowd`` and 14
+keypoints) are refused by ``tools/test.py`` with one message naming file, field, count and ids
+(exit 2, no traceback, no image inferred), or accepted with ``derive_missing``; a dataset and an
+evaluator reading different files are refused too. The files are made here from the bundled
+COCO sample, shaped as those datasets' files are (mmpose's ``tests/data``)."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custom_modules.evaluation import (AnnotationFileError, CheckedCocoMetric, annotation_problems,
+                                       derive_fields)
+from conftest import DEMO_CONFIG, REPO_ROOT, save_random_checkpoint
+
+SAMPLE = REPO_ROOT / 'tests/data/coco/test_coco.json'
+
+
+def sample() -> dict:
+    return json.loads(SAMPLE.read_text())
+
+
+def posetrack_style(coco: dict) -> dict:
+    """PoseTrack18's annotations: no ``area``; video fields on images and annotations."""
+    for index, image in enumerate(coco['images']):
+        image.update(vid_id='000001', frame_id=index, nframes=len(coco['images']), is_labeled=True)
+    for ann in coco['annotations']:
+        del ann['area']
+        ann.update(track_id=ann['id'] % 7, bbox_head=ann['bbox'])
+    return coco
+
+
+def aic_style(coco: dict) -> dict:
+    """AI Challenger's annotations: neither ``area`` nor ``iscrowd`` (mmpose's AIC dataset fills
+    the area from the box)."""
+    for ann in coco['annotations']:
+        del ann['area'], ann['iscrowd']
+    return coco
+
+
+def write(coco: dict, path: Path) -> Path:
+    path.write_text(json.dumps(coco))
+    return path
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    return save_random_checkpoint(DEMO_CONFIG, tmp_path_factory.mktemp('ckpt') / 'random.pth')
+
+
+def run_test(run_tool,
+             checkpoint: Path,
+             tmp_path: Path,
+             ann_file: Path,
+             *options: str,
+             evaluator_file: Path = None):
+    return run_tool([
+        sys.executable, 'tools/test.py',
+        str(DEMO_CONFIG),
+        str(checkpoint), '--work-dir',
+        str(tmp_path / 'work'), '--out',
+        str(tmp_path / 'metrics.json'), '--cfg-options',
+        f'test_dataloader.dataset.ann_file={ann_file}', 'test_dataloader.dataset.bbox_file=None',
+        f'test_evaluator.ann_file={evaluator_file or ann_file}', *options
+    ],
+                    check=False)
+
+
+def refused(proc, *phrases: str) -> str:
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    assert 'Epoch(test)' not in proc.stdout + proc.stderr  # no image was inferred
+    error = [line for line in proc.stderr.splitlines() if 'tools/test.py: error:' in line]
+    assert len(error) == 1, proc.stderr[-3000:]
+    for phrase in phrases:
+        assert phrase in error[0], error[0]
+    return error[0]
+
+
+@pytest.mark.e2e
+def test_posetrack_style_file_refused_then_accepted_with_derived_area(run_tool, checkpoint,
+                                                                      tmp_path):
+    ann_file = write(posetrack_style(sample()), tmp_path / 'posetrack_style.json')
+    error = refused(
+        run_test(run_tool, checkpoint, tmp_path, ann_file), str(ann_file),
+        '14 of 14 annotations have no "area"', 'derive_missing')
+    assert 'ids ' in error
+    proc = run_test(run_tool, checkpoint, tmp_path, ann_file,
+                    "test_evaluator.derive_missing=['area']")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '"area" derived from the bbox for 14 annotations' in proc.stdout + proc.stderr
+    assert 'coco/AP' in json.loads((tmp_path / 'metrics.json').read_text())
+
+
+@pytest.mark.e2e
+def test_aic_style_file_names_both_missing_fields_and_derives_them(run_tool, checkpoint, tmp_path):
+    ann_file = write(aic_style(sample()), tmp_path / 'aic_style.json')
+    refused(
+        run_test(run_tool, checkpoint, tmp_path, ann_file), 'have no "area"', 'have no "iscrowd"')
+    proc = run_test(run_tool, checkpoint, tmp_path, ann_file,
+                    "test_evaluator.derive_missing=['area','iscrowd']")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = proc.stdout + proc.stderr
+    assert '"area" derived from the bbox for 14' in log and '"iscrowd" derived for 14' in log
+    assert 'coco/AP' in json.loads((tmp_path / 'metrics.json').read_text())
+
+
+def test_areas_derived_from_the_keypoints_extent_and_never_for_people_without_keypoints():
+    coco = aic_style(sample())
+    filled = derive_fields(coco, ['area'], area_from='keypoints')
+    labelled = [a for a in coco['annotations'] if a['num_keypoints'] > 0]
+    assert filled == {'area': len(labelled)}
+    for ann in labelled:
+        xy = np.array(ann['keypoints']).reshape(-1, 3)
+        xy = xy[xy[:, 2] > 0, :2]
+        assert ann['area'] == pytest.approx(np.prod(xy.max(0) - xy.min(0)))
+    # the others keep no area, and the check names them
+    assert f'{14 - len(labelled)} of 14 annotations have no "area"' in '\n'.join(
+        annotation_problems(coco))
+    with pytest.raises(ValueError, match='cannot be derived'):
+        derive_fields(coco, ['bbox'])
+
+
+@pytest.mark.e2e
+def test_dataset_and_evaluator_on_different_files_are_refused(run_tool, checkpoint, tmp_path):
+    fewer = sample()
+    fewer['images'] = fewer['images'][:2]
+    kept = {image['id'] for image in fewer['images']}
+    fewer['annotations'] = [a for a in fewer['annotations'] if a['image_id'] in kept]
+    other = write(fewer, tmp_path / 'two_images.json')
+    refused(
+        run_test(run_tool, checkpoint, tmp_path, SAMPLE, evaluator_file=other), 'different data',
+        str(other), str(SAMPLE))
+
+
+def test_keypoint_arrays_of_another_skeleton_are_refused_with_the_count(tmp_path):
+    coco = aic_style(sample())
+    for ann in coco['annotations']:
+        ann['keypoints'] = ann['keypoints'][:42]  # 14 keypoints, as AI Challenger's
+    ann_file = write(coco, tmp_path / 'aic_14.json')
+    metric = CheckedCocoMetric(ann_file=str(ann_file), derive_missing=['area', 'iscrowd'])
+    with pytest.raises(AnnotationFileError, match='of 42 numbers, not 51') as err:
+        metric.dataset_meta = dict(dataset_name='coco', num_keypoints=17, sigmas=[0.05] * 17)
+    assert str(ann_file) in str(err.value) and '14 annotations' in str(err.value)
+
+
+def test_every_field_the_keypoint_evaluation_reads_is_checked():
+    coco = sample()
+    assert annotation_problems(coco, 17) == []
+    anns = coco['annotations']
+    del anns[0]['num_keypoints'], anns[1]['category_id']
+    anns[2]['image_id'] = -1
+    anns[3]['num_keypoints'] = 0
+    del anns[3]['bbox']
+    del coco['categories'][:]
+    problems = '\n'.join(annotation_problems(coco, 17))
+    assert f'1 of {len(anns)} annotations have no "num_keypoints" (ids {anns[0]["id"]})' in problems
+    assert 'no "category_id"' in problems and '"image_id" that no entry' in problems
+    assert '"category_id" that no entry of "categories"' in problems
+    assert 'no "bbox" and no labelled keypoint' in problems
+    assert annotation_problems({'images':
+                                []}) == ['has no "annotations" list', 'has no "categories" list']
