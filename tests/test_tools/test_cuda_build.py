@@ -32,6 +32,14 @@ def test_arch_list_items_give_machine_code_and_ptx_targets():
         cuda_build.expected_targets('sm_90')
 
 
+def test_a_wheels_folder_names_the_gpus_it_runs_on_whatever_the_spelling():
+    # an H200 machine may say 9.0a (arch-specific sm_90a); a wheel built for 9.0 runs there
+    assert cuda_build.expected_targets('9.0a') == ({90}, set())
+    assert cuda_build.wheel_key('9.0') == cuda_build.wheel_key('9.0a') == 'sm90'
+    assert cuda_build.wheel_key('8.0;8.6;9.0+PTX') == 'sm80-sm86-sm90-ptx90'
+    assert cuda_build.wheel_key('9.0 8.0') == cuda_build.wheel_key('8.0;9.0')
+
+
 def test_default_arch_list_without_a_visible_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     assert cuda_build.arch_list() == cuda_build.DEFAULT_ARCH_LIST
