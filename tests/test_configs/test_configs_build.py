@@ -54,6 +54,9 @@ def assert_reliability_block(cfg: Config) -> None:
     assert cfg.default_hooks.checkpoint.backend_args == dict(backend='atomic_local')
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[name].dataset.type == 'CheckedCocoDataset', name
+    for name in ('val_evaluator', 'test_evaluator'):
+        if not cfg[name].get('format_only', False):  # test-dev: nothing to check
+            assert cfg[name].type == 'CheckedCocoMetric', name
 
 
 def test_every_config_is_tested():
@@ -178,6 +181,9 @@ def test_a_users_mmpose_config_adopts_the_block_as_the_readme_says(tmp_path):
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert adopted[name]['dataset'].pop('type') == 'CheckedCocoDataset'
         assert plain[name]['dataset'].pop('type') == 'CocoDataset'
+    for name in ('val_evaluator', 'test_evaluator'):
+        assert adopted[name].pop('type') == 'CheckedCocoMetric'
+        assert plain[name].pop('type') == 'CocoMetric'
     assert adopted['default_hooks']['checkpoint'].pop('backend_args') == \
         dict(backend='atomic_local')
     assert 'backend_args' not in plain['default_hooks']['checkpoint']
