@@ -43,7 +43,7 @@ step() { echo "gpu_check: [$(( $(date +%s) - start ))s] $*"; }
 # What the GPU machine's image lacks (README, "GPU set-up"; the image has torch, NumPy, SciPy,
 # OpenCV, Matplotlib, Pillow, PyYAML, rich, tqdm, Cython, ninja, ...).
 wheels_any=(mmengine mmdet mmpose addict termcolor yapf platformdirs json_tricks munkres
-            terminaltables setuptools)
+            terminaltables setuptools six)
 wheels_binary=(pycocotools shapely)
 sdists=(mmcv xtcocotools)
 
