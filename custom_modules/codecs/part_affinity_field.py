@@ -309,6 +309,21 @@ STAGED_READS = 2048
 CANDIDATE_FRACTION = 0.5
 
 
+def _interval(coefficient: np.ndarray, low: np.ndarray,
+              high: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``t`` with ``low <= t * coefficient <= high``, elementwise: ``(t_min, t_max)``;
+    ``(-inf, inf)`` where the coefficient is 0 and ``low <= 0 <= high``, an empty
+    ``(inf, -inf)`` where it is 0 otherwise."""
+    with np.errstate(divide='ignore', invalid='ignore'):
+        a, b = low / coefficient, high / coefficient
+    t_min, t_max = np.minimum(a, b), np.maximum(a, b)
+    flat = np.broadcast_to(coefficient == 0, t_min.shape)
+    holds = (low <= 0) & (high >= 0)
+    t_min = np.where(flat, np.where(holds, -np.inf, np.inf), t_min)
+    t_max = np.where(flat, np.where(holds, np.inf, -np.inf), t_max)
+    return t_min, t_max
+
+
 @KEYPOINT_CODECS.register_module()
 class PartAffinityField(BaseKeypointCodec):
     """Encode people as joint confidence maps and part affinity fields (MLN eqs. 1-2); decode
@@ -453,40 +468,47 @@ class PartAffinityField(BaseKeypointCodec):
     def limb_fields(self, joints: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """Eq. 2: ``(2 L, H, W)`` fields of the skeleton's limbs between the ``(N, M, 2)``
         keypoints ``joints`` (map pixels) annotated in ``visible`` ``(N, M)``: the unit vector
-        from the limb's first keypoint to its second on the pixels within ``limb_width`` of the
-        segment (and of its ends, along it), averaged over the people whose limbs cover a
-        pixel. All (limb, person) pairs are drawn at once (in chunks of at most
-        ``2**18`` pixels, which stay in the caches) and summed per limb."""
+        ``u`` from the limb's first keypoint ``a`` to its second on the pixels ``p`` with
+        ``-w <= (p - a) . u <= length + w`` and ``|(p - a) x u| <= w`` (``w = limb_width``),
+        averaged over the people whose limbs cover a pixel.
+
+        The pixels of one limb in one row form an interval (the region is convex), solved from
+        the two conditions, so the work grows with people x rows, not with people x pixels:
+        every interval adds its vector at its first pixel and subtracts it after its last, and a
+        running sum along the rows fills the fields."""
         width, height = self.heatmap_size
         limbs = np.asarray(self.skeleton.limbs)
-        start = joints[:, limbs[:, 0]]  # (N, L, 2)
+        start = joints[:, limbs[:, 0]].astype(np.float64)  # (N, L, 2)
         direction = joints[:, limbs[:, 1]] - start
         length = np.linalg.norm(direction, axis=-1)  # (N, L)
         drawn = (visible[:, limbs[:, 0]] > 0) & (visible[:, limbs[:, 1]] > 0) & (length >= 1e-6)
-        limb_of, person_of = np.nonzero(drawn.T)  # pairs sorted by limb
-        start, length = start[person_of, limb_of], length[person_of, limb_of]
-        unit = direction[person_of, limb_of] / length[:, None]  # (P, 2)
-        xs = np.arange(width, dtype=np.float32)
-        ys = np.arange(height, dtype=np.float32)
-        sums = np.zeros((len(limbs), 2, height, width), dtype=np.float32)
-        counts = np.zeros((len(limbs), height, width), dtype=np.float32)
-        chunk = max(1, 2**18 // (width * height))
-        for lo in range(0, len(limb_of), chunk):
-            part = slice(lo, lo + chunk)
-            dx = (xs - start[part, 0, None])[:, None, :]  # (p, 1, W)
-            dy = (ys - start[part, 1, None])[:, :, None]  # (p, H, 1)
-            ux, uy = unit[part, 0, None, None], unit[part, 1, None, None]
-            along = dx * ux + dy * uy
-            across = np.abs(dx * uy - dy * ux)
-            on = ((along >= -self.limb_width)
-                  & (along <= length[part, None, None] + self.limb_width)
-                  & (across <= self.limb_width)).astype(np.float32)  # (p, H, W)
-            first = np.flatnonzero(np.diff(limb_of[part], prepend=-1))  # each limb's first pair
-            present = limb_of[part][first]
-            counts[present] += np.add.reduceat(on, first, axis=0)
-            vectors = on[:, None] * unit[part, :, None, None].astype(np.float32)
-            sums[present] += np.add.reduceat(vectors, first, axis=0)
-        return (sums / np.maximum(counts, 1)[:, None]).reshape(-1, height, width)
+        person_of, limb_of = np.nonzero(drawn)
+        start, length = start[person_of, limb_of], length[person_of, limb_of, None]
+        unit = direction[person_of, limb_of] / length  # (P, 2)
+        ux, uy = unit[:, 0, None], unit[:, 1, None]
+        dy = np.arange(height) - start[:, 1, None]  # (P, H): row minus the first keypoint's
+        w = self.limb_width
+        along_lo, along_hi = _interval(ux, -w - dy * uy, length + w - dy * uy)
+        across_lo, across_hi = _interval(uy, dy * ux - w, dy * ux + w)
+        with np.errstate(invalid='ignore'):  # inf - inf of rows no interval reaches
+            first = np.ceil(start[:, 0, None] + np.maximum(along_lo, across_lo))
+            last = np.floor(start[:, 0, None] + np.minimum(along_hi, across_hi))
+        first, last = np.clip(first, 0, width), np.clip(last, -1, width - 1)
+        pair, row = np.nonzero(first <= last)
+        # marks laid out column-major, (W + 1, L * H), so that the running sum adds whole rows
+        cell = limb_of[pair] * height + row
+        begins = first[pair, row].astype(np.intp) * (len(limbs) * height) + cell
+        ends = (last[pair, row].astype(np.intp) + 1) * (len(limbs) * height) + cell
+        size = (width + 1) * len(limbs) * height
+        marks = np.stack([
+            np.bincount(begins, weights, size) - np.bincount(ends, weights, size)
+            for weights in (None, ux[pair, 0], uy[pair, 0])
+        ]).reshape(3, width + 1, len(limbs), height)
+        # running sums along the rows; counts are integers (exact)
+        counts, sum_x, sum_y = marks.cumsum(axis=1)[:, :width].transpose(0, 2, 3, 1)
+        sums = np.stack([sum_x, sum_y], axis=1)
+        pafs = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], 0)
+        return pafs.astype(np.float32).reshape(-1, height, width)
 
     def to_heatmap_pixels(self, keypoints: np.ndarray) -> np.ndarray:
         """Input pixels ``(..., 2)`` -> map pixels (pixel centres aligned, class doc)."""

@@ -2,7 +2,7 @@
 and how many data-loader workers it needs to keep a GPU busy.
 
     python tools/analysis/benchmark_dataloader.py CONFIG [CONFIG ...] [--samples 200]
-        [--iteration-ms MS ...] [--keep-data] [--out FILE]
+        [--iteration-ms MS ...] [--keep-data] [--encode-people N ...] [--out FILE]
 
 Each config's ``train_dataloader.dataset`` is built (on the bundled COCO sample in
 ``tests/data/coco`` unless ``--keep-data``), and ``--samples`` samples go through its pipeline in
@@ -12,6 +12,9 @@ and, for the config's batch size, the ms one worker takes for a batch and the wo
 a loader to deliver a batch within ``--iteration-ms`` (default: the config's own entry of
 :data:`GPU_ITERATION_MS`, the ms per iteration of that config measured on an H200 by
 ``tools/misc/gpu_check.py``'s ``full`` check) with the data time under a quarter of the iteration.
+With ``--encode-people``, the target encoding of each config whose codec is a
+``PartAffinityField`` (MLN, OpenPose) is also timed alone on scenes of that many random people
+(all keypoints annotated): targets per second on one core.
 """
 import argparse
 import math
@@ -82,6 +85,33 @@ def benchmark(config: str, samples: int, keep_data: bool) -> dict:
         total_ms=1000 * statistics.median(totals))
 
 
+def encode_rates(config: str, people: List[int], repeats: int = 50) -> Optional[List[float]]:
+    """Targets per second on one core of the config's ``PartAffinityField`` codec for scenes of
+    ``people`` random people each; None for another codec."""
+    import numpy as np
+    from mmengine.config import Config
+    from mmpose.registry import KEYPOINT_CODECS
+
+    import custom_modules  # noqa: F401  (registers the codec)
+
+    codec_cfg = Config.fromfile(config).get('codec')
+    if not codec_cfg or codec_cfg.get('type') != 'PartAffinityField':
+        return None
+    codec = KEYPOINT_CODECS.build(codec_cfg)
+    width, height = codec.input_size
+    rng = np.random.default_rng(0)
+    rates = []
+    for count in people:
+        keypoints = rng.uniform(0, 1, (count, 17, 2)) * (width, height)
+        visible = np.ones((count, 17), np.float32)
+        codec.encode(keypoints, visible)  # warm-up
+        start = time.perf_counter()
+        for _ in range(repeats):
+            codec.encode(keypoints, visible)
+        rates.append(repeats / (time.perf_counter() - start))
+    return rates
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+')
@@ -93,6 +123,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='ms per GPU iteration, one per config (default: GPU_ITERATION_MS)')
     parser.add_argument(
         '--keep-data', action='store_true', help="the config's own data, not the bundled sample")
+    parser.add_argument(
+        '--encode-people',
+        type=int,
+        nargs='*',
+        default=[],
+        help='time PartAffinityField.encode alone on scenes of these many people')
     parser.add_argument('--out', help='also write the report here (markdown)')
     return parser.parse_args(argv)
 
@@ -129,6 +165,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     text = (f'Training pipelines on one core, median of {args.samples} samples of the '
             f'{"configured data" if args.keep_data else "bundled COCO sample"}:\n\n{table}\n\n'
             'ms per sample of each transform (median):\n\n' + '\n'.join(f'- {d}' for d in detail))
+    encode_rows = []
+    for config in args.configs if args.encode_people else []:
+        rates = encode_rates(config, args.encode_people)
+        if rates is not None:
+            encode_rows.append([Path(config).stem] + [f'{rate:.0f}' for rate in rates])
+    if encode_rows:
+        text += ('\n\n`PartAffinityField.encode` alone, targets per second on one core:\n\n' +
+                 markdown_table(['config'] + [f'{n} people'
+                                              for n in args.encode_people], encode_rows))
     emit_report(text, args.out)
 
 
