@@ -185,7 +185,8 @@ class ResizedMaps:
             # tap-major (T, ...): every numpy call below runs over all the pixels at once
             taps = offsets.reshape(-1, *(1, ) * first.ndim) + first
             weights = row_w.take(ys, axis=1)[:, None] * col_w.take(xs, axis=1)[None]
-            weights = weights.reshape(-1, *weights.shape[2:])  # (T, ...) of ys and xs
+            # (T, ...) of ys and xs; T named, as -1 is ambiguous when there are no pixels
+            weights = weights.reshape(len(row_w) * len(col_w), *weights.shape[2:])
             flat = maps.reshape(-1)
             total = total + np.stack([
                 np.einsum('t...,t...->...', flat.take(taps), weights),

@@ -55,12 +55,14 @@ def random_model(config: Path, map_scale: float = 1.0, **cfg_options) -> nn.Modu
 
 
 # So that the decoders find people in random weights' outputs: top-down models decode one per
-# box, and SMPR's random person scores pass its threshold; MLN's random maps (|x| up to 600)
-# are scaled to a trained model's range (|x| < 2), where its decoder finds nobody at the
-# config's thresholds: peaks above 0 and people of 2 keypoints or more at any score are kept.
+# box, and SMPR's random person scores pass its threshold; MLN's random maps (|x| about 0.1, as
+# its transfer blocks average their convs) are scaled to about 10 and its decoder keeps every
+# peak above 0, every limb pair whatever its field, and people of 2 keypoints or more at any
+# score.
 MLN_OPTIONS = {
-    'map_scale': 0.003,
+    'map_scale': 100.0,
     'model.head.decoder.peak_thr': 0.0,
+    'model.head.decoder.paf_thr': -1e9,
     'model.head.decoder.min_parts': 2,
     'model.head.decoder.min_mean_score': -1e9
 }

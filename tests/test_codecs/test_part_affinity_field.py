@@ -329,6 +329,9 @@ def test_resized_maps_read_what_a_resize_gives(mode):
             resized.sample_vectors(vectors, ys, xs),
             expected[2 * vectors + np.arange(2)[:, None, None], ys, xs],
             atol=1e-5)
+        # no pixels at all (a limb with no candidate pairs left): an empty read, not an error
+        empty = np.zeros((0, 4), np.intp)
+        assert resized.sample_vectors(np.zeros((0, 1), np.intp), empty, empty).shape == (2, 0, 4)
 
 
 @pytest.mark.parametrize('mode', ['bicubic', 'bilinear'])
