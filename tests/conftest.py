@@ -15,6 +15,13 @@ sys.path.insert(0, str(REPO_ROOT / 'tools/analysis'))
 DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
 
 MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
+# each family's width-reduced sample config (configs/demo/), relative to the repository
+SAMPLE_CONFIGS = {
+    'hsr-msnet': 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+    'mlpe': 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
+    'mln': 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
+    'smpr': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+}
 
 
 def save_random_checkpoint(config: Path, path: Path) -> Path:

@@ -1,19 +1,10 @@
 """StageTimer: exclusive times of nested stages, per frame and over a run, the FPS, and the network
 and decoding told apart inside mmpose's inference of the four families."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from custom_modules.apis import StageTimer
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_CONFIGS = {
-    'mln': 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
-    'smpr': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
-    'hsr_msnet': 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
-    'mlpe': 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
-}
+from conftest import REPO_ROOT, SAMPLE_CONFIGS
 
 
 class FakeClock:
@@ -111,7 +102,7 @@ def test_network_and_decoding_are_timed_inside_mmposes_inference(family):
     with timer.instrument(model):
         timer.start_frame()
         with timer.stage('preprocess'):
-            if family in ('hsr_msnet', 'mlpe'):
+            if family in ('hsr-msnet', 'mlpe'):
                 results = inference_topdown(model, image, bboxes=np.array([[10., 5., 90., 95.]]))
             else:
                 results = inference_bottomup(model, image)

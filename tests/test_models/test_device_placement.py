@@ -7,8 +7,6 @@ prediction (flip test, decoding, pose NMS), and the tracker on its predictions, 
 simulated device of :mod:`custom_modules.testing`, which fails on the first op that mixes the
 device with the CPU the way CUDA does.
 """
-from pathlib import Path
-
 import pytest
 import torch
 from mmengine.config import Config
@@ -19,14 +17,7 @@ from mmpose.registry import DATASETS, MODELS
 from custom_modules.apis import PoseTracker
 from custom_modules.task_modules import SMPRAssigner
 from custom_modules.testing import SimulatedDeviceTensor, simulated_device, tensors_off_device
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_CONFIGS = {
-    'hsr-msnet': 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
-    'mlpe': 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
-    'mln': 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
-    'smpr': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
-}
+from conftest import REPO_ROOT, SAMPLE_CONFIGS
 
 
 def batch(cfg: Config, split: str, size: int = 2) -> dict:
