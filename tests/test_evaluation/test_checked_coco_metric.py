@@ -135,6 +135,17 @@ def test_dataset_and_evaluator_on_different_files_are_refused(run_tool, checkpoi
         str(other), str(SAMPLE))
 
 
+@pytest.mark.e2e
+def test_a_file_of_another_skeleton_is_refused_by_tools_test(run_tool, checkpoint, tmp_path):
+    coco = sample()
+    for ann in coco['annotations']:
+        ann['keypoints'] = ann['keypoints'][:42]  # 14 keypoints, as AI Challenger's
+    ann_file = write(coco, tmp_path / 'aic_14.json')
+    refused(
+        run_test(run_tool, checkpoint, tmp_path, ann_file),
+        '14 of 14 annotations have "keypoints" of 42 numbers, not 51')
+
+
 def test_keypoint_arrays_of_another_skeleton_are_refused_with_the_count(tmp_path):
     coco = aic_style(sample())
     for ann in coco['annotations']:
