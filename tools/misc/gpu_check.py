@@ -307,11 +307,12 @@ def check_training(device: str, out_dir: Path, timeout: float) -> Tuple[bool, st
                     f'{expected}).\n\n' + '\n'.join(header + rows + tails))
 
 
-def full_size_config(config: str, out_dir: Path, iterations: int) -> Path:
+def full_size_config(config: str, out_dir: Path, iterations: int) -> Tuple[Path, int]:
     """``config`` as it is but for its data and length: the bundled sample (repeated so that no
     loader epoch ends early), ``iterations`` iterations with the warm-up kept (iteration-based
     schedulers only), a log record per iteration, no checkpoint, no validation, and the backbone
-    from scratch (no pretrained file here). Written to ``out_dir`` as a full config."""
+    from scratch (no pretrained file here). Written to ``out_dir`` as a full config; returns its
+    path and its training batch size."""
     from mmengine.config import Config
 
     cfg = Config.fromfile(REPO_ROOT / config)
@@ -329,7 +330,7 @@ def full_size_config(config: str, out_dir: Path, iterations: int) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f'{Path(config).stem}.py'
     cfg.dump(path)
-    return path
+    return path, cfg.train_dataloader.batch_size
 
 
 def check_full_configs(device: str, out_dir: Path, iterations: int,
@@ -340,13 +341,13 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
     rows, tails, passed = [], [], True
     first_timed = min(7, iterations)  # as the table of the issue: median of iterations 7 ...
     for name, config in FULL_CONFIGS.items():
-        derived = full_size_config(config, out_dir / 'full', iterations)
+        derived, batch = full_size_config(config, out_dir / 'full', iterations)
         for amp in (False, True):
             run = f'{Path(config).stem}{"-amp" if amp else ""}'
+            precision = 'AMP' if amp else 'fp32'
             left = deadline - time.monotonic()
             if left < 30:
-                rows.append(f'| {name} | {"AMP" if amp else "fp32"} | not run: budget spent |'
-                            ' | | | | |')
+                rows.append(f'| {name} | {precision} | not run: budget spent | | | | | |')
                 passed = False
                 continue
             work_dir = out_dir / 'full' / run
@@ -367,18 +368,17 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
                 and all(math.isfinite(v) for v in losses))
             passed &= ok
             timed = records[first_timed - 1:] or records
-            batch = config_batch_size(derived)
             if timed:
                 ms = 1000 * statistics.median(r['time'] for r in timed)
                 data_ms = 1000 * statistics.median(r['data_time'] for r in timed)
                 memory = max(r.get('memory', 0) for r in records) / 1024
                 first, last = records[0]['loss'], records[-1]['loss']
-                rows.append(f'| {name} | {"AMP" if amp else "fp32"} | {batch} | {ms:.0f} | '
+                rows.append(f'| {name} | {precision} | {batch} | {ms:.0f} | '
                             f'{data_ms:.0f} ({data_ms / ms:.0%}) | {1000 * batch / ms:.1f} | '
                             f'{memory:.1f} GiB | {first:.4g} -> {last:.4g} | '
                             f'{"ok" if ok else "**FAIL**"} |')
             else:
-                rows.append(f'| {name} | {"AMP" if amp else "fp32"} | {batch} | | | | | '
+                rows.append(f'| {name} | {precision} | {batch} | | | | | '
                             f'no iteration logged | **FAIL** |')
             if not ok:
                 tails.append(f'```\n{run}: exit {codes[run]}\n'
@@ -392,12 +392,6 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
                     f'kept), {iterations} iterations, median of iterations {first_timed}-'
                     f'{iterations} (mmengine\'s `time` and `data_time`), peak memory from '
                     'mmengine\'s log:\n\n' + '\n'.join(header + rows + tails))
-
-
-def config_batch_size(config: Path) -> int:
-    from mmengine.config import Config
-
-    return Config.fromfile(config).train_dataloader.batch_size
 
 
 def check_sample_fit(device: str, out_dir: Path, timeout: float) -> Tuple[bool, str]:
