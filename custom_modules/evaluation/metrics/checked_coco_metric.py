@@ -1,15 +1,15 @@
 """mmpose's ``CocoMetric`` that checks its annotation file before the first image is inferred."""
-import json
 import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine import fileio
 from mmengine.logging import MessageHub, print_log
 from mmpose.evaluation.metrics import CocoMetric
 from mmpose.registry import METRICS
 from xtcocotools.coco import COCO
+
+from ...datasets.checked_coco_dataset import load_json
 
 #: Fields that can be derived without changing what COCO's keypoint evaluation computes.
 DERIVABLE = ('area', 'num_keypoints', 'iscrowd')
@@ -168,14 +168,15 @@ class CheckedCocoMetric(CocoMetric):
             self.coco.createIndex()
 
     @staticmethod
-    def _load(ann_file: str) -> dict:
+    def _load(ann_file: str, what: str = "evaluator's annotation file") -> dict:
+        """The JSON of ``ann_file`` (:func:`load_json`), its faults as
+        :class:`AnnotationFileError`."""
         try:
-            return json.loads(fileio.get_text(ann_file))
+            return load_json(ann_file, what)
         except FileNotFoundError as err:
-            raise AnnotationFileError(f'{ann_file}: the evaluator\'s annotation file does not '
-                                      'exist') from err
-        except json.JSONDecodeError as err:
-            raise AnnotationFileError(f'{ann_file}: not valid JSON ({err})') from err
+            raise AnnotationFileError(f'{ann_file}: the {what} does not exist') from err
+        except ValueError as err:
+            raise AnnotationFileError(str(err)) from err
 
     @CocoMetric.dataset_meta.setter
     def dataset_meta(self, dataset_meta: dict) -> None:
@@ -194,7 +195,7 @@ class CheckedCocoMetric(CocoMetric):
     def _compare_with(self, dataset_file: str) -> None:
         """Raise :class:`AnnotationFileError` if ``dataset_file`` holds other images or
         annotations than the evaluator's file."""
-        theirs = self._load(dataset_file)
+        theirs = self._load(dataset_file, "dataset's annotation file")
         differences = []
         for key in ('images', 'annotations'):
             ours = {entry.get('id') for entry in self.coco.dataset[key]}
