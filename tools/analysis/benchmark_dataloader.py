@@ -8,10 +8,10 @@ Each config's ``train_dataloader.dataset`` is built (on the bundled COCO sample 
 ``tests/data/coco`` unless ``--keep-data``), and ``--samples`` samples go through its pipeline in
 this process with one thread (as one loader worker has it), each transform timed apart. The report
 gives, per config, the median ms per sample of each transform, the samples per second of one core,
-and, for the config's batch size, the ms one worker takes for a batch and the workers needed for
-a loader to deliver a batch within ``--iteration-ms`` (default: the config's own entry of
-:data:`GPU_ITERATION_MS`, the ms per iteration of that config measured on an H200 by
-``tools/misc/gpu_check.py``'s ``full`` check) with the data time under a quarter of the iteration.
+and, for the config's batch size, the ms one worker takes for a batch and, given the ms of a GPU
+iteration of each config (``--iteration-ms``, e.g. from ``tools/misc/gpu_check.py``'s ``full``
+check), the workers a loader needs to deliver a batch per iteration (each worker makes whole
+batches).
 With ``--encode-people``, the target encoding of each config whose codec is a
 ``PartAffinityField`` (MLN, OpenPose) is also timed alone on scenes of that many random people
 (all keypoints annotated): targets per second on one core.
@@ -32,9 +32,6 @@ from benchmark_utils import emit_report, markdown_table  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / 'tests/data/coco'
-#: ms per training iteration on an H200 with AMP (gpu_check's ``full`` check); a config not listed
-#: needs ``--iteration-ms``.
-GPU_ITERATION_MS: Dict[str, float] = {}
 
 
 class TimedTransform:
@@ -120,7 +117,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--iteration-ms',
         type=float,
         nargs='*',
-        help='ms per GPU iteration, one per config (default: GPU_ITERATION_MS)')
+        help='ms per GPU iteration, one per config (without: the workers are not counted)')
     parser.add_argument(
         '--keep-data', action='store_true', help="the config's own data, not the bundled sample")
     parser.add_argument(
@@ -143,11 +140,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     for i, config in enumerate(args.configs):
         result = benchmark(config, args.samples, args.keep_data)
         name = Path(config).stem
-        iteration_ms = (
-            args.iteration_ms[i] if args.iteration_ms else GPU_ITERATION_MS.get(name, math.nan))
+        iteration_ms = args.iteration_ms[i] if args.iteration_ms else math.nan
         batch_ms = result['total_ms'] * result['batch_size']
-        # a worker makes whole batches: k workers deliver one every batch_ms / k; the data time
-        # stays under a quarter of the iteration once they keep up with the GPU
+        # a worker makes whole batches: k workers deliver one every batch_ms / k, enough once
+        # that is within an iteration
         needed = math.ceil(batch_ms / iteration_ms) if math.isfinite(iteration_ms) else None
         rows.append([
             name, f'{result["total_ms"]:.2f}', f'{1000 / result["total_ms"]:.0f}',
