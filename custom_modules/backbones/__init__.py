@@ -1,5 +1,6 @@
 from .hsrnet import HSRNet
+from .mobilenet_thin import MobileNetThin
 from .msnet_block import MSNetBlock
 from .vgg_front import VGGFront
 
-__all__ = ['HSRNet', 'MSNetBlock', 'VGGFront']
+__all__ = ['HSRNet', 'MobileNetThin', 'MSNetBlock', 'VGGFront']

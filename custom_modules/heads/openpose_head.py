@@ -1,12 +1,11 @@
 """OpenPose's multi-stage two-branch head (Cao et al., CVPR 2017), the baseline of MLN."""
 from typing import Optional
 
-import torch
 import torch.nn as nn
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
 
-from .paf_head import PAF_HEAD_INIT, BasePAFHead, StageOutputs, conv_stack
+from .paf_head import PAF_HEAD_INIT, BasePAFHead, StageOutputs, conv_stack, two_branch_stages
 
 
 @MODELS.register_module()
@@ -63,11 +62,4 @@ class OpenPoseHead(BasePAFHead):
 
     def forward(self, feats) -> StageOutputs:
         """``(F,)`` -> per stage ``(N, M + 1, H, W)`` heatmaps and ``(N, 2 L, H, W)`` fields."""
-        trunk = feats[-1]
-        x = trunk
-        heatmaps, pafs = [], []
-        for paf_stage, heatmap_stage in zip(self.paf_stages, self.heatmap_stages):
-            pafs.append(paf_stage(x))
-            heatmaps.append(heatmap_stage(x))
-            x = torch.cat([pafs[-1], heatmaps[-1], trunk], dim=1)
-        return heatmaps, pafs
+        return two_branch_stages(self.paf_stages, self.heatmap_stages, feats[-1])

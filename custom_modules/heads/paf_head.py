@@ -293,3 +293,17 @@ def conv_stack(in_channels: int,
         in_channels = width
     layers.append(MapOutput(in_channels, out_channels))
     return nn.Sequential(*layers)
+
+
+def two_branch_stages(paf_stages: Sequence[nn.Module], heatmap_stages: Sequence[nn.Module],
+                      trunk: Tensor) -> StageOutputs:
+    """OpenPose's stage loop: stage 1 reads the trunk ``F``, stage ``t > 1`` reads
+    ``cat(L_{t-1}, S_{t-1}, F)``; each stage's limb branch gives the fields ``L_t``, its joint
+    branch the maps ``S_t``. Returns the maps and the fields of every stage."""
+    x = trunk
+    heatmaps, pafs = [], []
+    for paf_stage, heatmap_stage in zip(paf_stages, heatmap_stages):
+        pafs.append(paf_stage(x))
+        heatmaps.append(heatmap_stage(x))
+        x = torch.cat([pafs[-1], heatmaps[-1], trunk], dim=1)
+    return heatmaps, pafs

