@@ -123,7 +123,8 @@ def test_results_are_the_papers(item):
     for result in model['Results']:
         assert set(result) == {'Task', 'Dataset', 'Metrics'}
         assert result['Task'] == 'Body 2D Keypoint'
-        assert result['Dataset'] in ('COCO val2017', 'COCO minival', 'COCO test-dev')
+        assert result['Dataset'] in ('COCO val2017', 'COCO val2014', 'COCO minival',
+                                     'COCO test-dev')
         assert result['Metrics'] and 'AP' in result['Metrics']
         for name, value in result['Metrics'].items():
             assert isinstance(value, float) and 0 < value <= 100, (name, value)

