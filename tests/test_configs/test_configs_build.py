@@ -2,7 +2,7 @@
 top-down models give heatmaps at a quarter of the input size, bottom-up (part affinity field)
 models joint maps and limb fields at an eighth, single-stage (SMPR) models poses on five pyramid
 levels at strides 8 to 128. Every one of them, and a user's mmpose config that adopts the
-reliability base as the README says, has the reliability block (README "Robustness")."""
+reliability base as docs/robustness.md says, has the reliability block."""
 import math
 import re
 from pathlib import Path
@@ -154,15 +154,15 @@ def test_config_has_the_reliability_block(config):
 
 
 def readme_reliability_lines() -> str:
-    """The lines that README "Robustness" tells users to add to their own mmpose config."""
-    readme = (REPO_ROOT / 'README.md').read_text(encoding='utf-8')
+    """The lines that docs/robustness.md tells users to add to their own mmpose config."""
+    readme = (REPO_ROOT / 'docs/robustness.md').read_text(encoding='utf-8')
     [block
      ] = [b for b in re.findall(r'```python\n(.*?)```', readme, re.S) if '_base_.reliability' in b]
     return block
 
 
 def test_a_users_mmpose_config_adopts_the_block_as_the_readme_says(tmp_path):
-    """The README's lines, with the clone's path filled in, in a config outside the repository:
+    """The lines of docs/robustness.md, with the clone's path filled in, in a config outside the repository:
     the mmpose config it names gains exactly the reliability block, nothing else changes."""
     lines = readme_reliability_lines()
     assert '/path/to/mmpose-multilevel' in lines

@@ -1,5 +1,5 @@
 """tools/misc/gpu_check.py on the CPU (its dry run): every check runs and reports, one check that
-fails does not stop the others, and the exit status says so. The GPU run: README, "GPU set-up"."""
+fails does not stop the others, and the exit status says so. The GPU run: docs/gpu.md."""
 import importlib.util
 
 import pytest
