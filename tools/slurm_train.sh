@@ -6,7 +6,8 @@
 # cores per task (default 5); SRUN_ARGS: more srun options (e.g. "--quotatype=auto", "-w node1").
 # Each task runs tools/train.py --launcher slurm; mmengine takes rank, world size and master from
 # Slurm (SLURM_PROCID, SLURM_NTASKS, SLURM_NODELIST; MASTER_PORT or 29500). On nodes without a
-# GPU the tasks train on the CPU with gloo (custom_modules.utils.setup_cpu_distributed).
+# GPU the tasks train on the CPU with gloo (custom_modules.utils.setup_cpu_distributed): set
+# GPUS_PER_NODE=0 there (no GPU requested) and TASKS_PER_NODE (default 1).
 set -euo pipefail
 if [ $# -lt 4 ]; then
   echo "usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [train.py arguments]" >&2

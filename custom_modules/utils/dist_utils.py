@@ -25,9 +25,12 @@ from mmengine.config import Config
 from .runner_cli import latest_checkpoint
 
 # What gloo and NCCL report when the other end of a collective is gone: its sockets closed (a
-# process killed, a node down), or no answer within `env_cfg.dist_cfg.timeout`.
+# process killed, a node down), or no answer within `env_cfg.dist_cfg.timeout` (gloo: "Timed out
+# waiting 1800000ms for recv operation to complete"; NCCL's watchdog: "collective operation
+# timeout"). Other time-outs (a data loader's "DataLoader timed out after 60 seconds") are not.
 _PEER_LOST = re.compile(r'Connection closed by peer|Connection reset by peer|Broken pipe|'
-                        r'[Tt]imed out|remote process exited|NCCL communicator was aborted')
+                        r'Timed out waiting \d+ ?ms for (?:recv|send)|collective operation '
+                        r'timeout|remote process exited|NCCL communicator was aborted')
 
 
 class PeerLostError(RuntimeError):

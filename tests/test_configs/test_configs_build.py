@@ -161,9 +161,10 @@ def readme_reliability_lines() -> str:
     return block
 
 
-def test_a_users_mmpose_config_adopts_the_block_as_the_readme_says(tmp_path):
-    """The lines of docs/robustness.md, with the clone's path filled in, in a config outside the repository:
-    the mmpose config it names gains exactly the reliability block, nothing else changes."""
+def test_a_users_mmpose_config_adopts_the_block_as_the_docs_say(tmp_path):
+    """The lines of docs/robustness.md, with the clone's path filled in, in a config outside the
+    repository: the mmpose config it names gains exactly the reliability block, nothing else
+    changes."""
     lines = readme_reliability_lines()
     assert '/path/to/mmpose-multilevel' in lines
     user_config = tmp_path / 'my_config.py'

@@ -4,6 +4,7 @@ sample config together (and one of them dying), and ``tools/slurm_train.sh`` /
 trains on the CPU with gloo."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -257,3 +258,47 @@ def test_slurm_scripts_explain_their_arguments():
         proc = run_command(['bash', f'tools/{script}', 'cpu', 'job', 'config.py'], check=False)
         assert proc.returncode == 2
         assert f'usage: tools/{script} PARTITION JOB_NAME CONFIG {last}' in proc.stderr
+
+
+@pytest.fixture
+def recording_srun(tmp_path):
+    """Environment with an ``srun`` that only records its arguments (one per line) and exits."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    srun = bin_dir / 'srun'
+    record = tmp_path / 'srun_args.txt'
+    srun.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{record}"\n')
+    srun.chmod(0o755)
+    return dict(PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}'), record
+
+
+def srun_options(record: Path) -> List[str]:
+    args = record.read_text().splitlines()
+    return args[:next(i for i, a in enumerate(args) if not a.startswith('--'))]
+
+
+def test_slurm_srun_requests_gpus_only_on_gpu_nodes(recording_srun):
+    env, record = recording_srun
+    run_command(['bash', 'tools/misc/slurm_srun.sh', 'gpu', 'job', 'train.py', 'cfg.py'],
+                env=dict(env, GPUS='16', GPUS_PER_NODE='8'))
+    options = srun_options(record)
+    assert '--gres=gpu:8' in options and '--ntasks-per-node=8' in options
+    # CPU nodes: no GPU requested (Slurm refuses --gres=gpu on nodes without GPUs)
+    run_command(['bash', 'tools/misc/slurm_srun.sh', 'cpu', 'job', 'train.py', 'cfg.py'],
+                env=dict(env, GPUS='4', GPUS_PER_NODE='0', TASKS_PER_NODE='2'))
+    options = srun_options(record)
+    assert not any(o.startswith('--gres') for o in options)
+    assert '--ntasks=4' in options and '--ntasks-per-node=2' in options
+
+
+def test_slurm_srun_expands_arrays_as_bash_4_2_allows():
+    """bash < 4.4 (RHEL/CentOS 7's 4.2) treats ``"${a[@]}"`` of an empty array as an unbound
+    variable under ``set -u``: every array the script may leave empty (``SRUN_ARGS`` unset) is
+    expanded as ``${a[@]+"${a[@]}"}``."""
+    script = (REPO_ROOT / 'tools/misc/slurm_srun.sh').read_text()
+    code = '\n'.join(line for line in script.splitlines() if not line.lstrip().startswith('#'))
+    assert 'set -euo pipefail' in code
+    guarded = re.findall(r'\$\{(\w+)\[@\]\+"\$\{\1\[@\]\}"\}', code)
+    bare = [name for name in re.findall(r'(?<!\+)"\$\{(\w+)\[@\]\}"', code)]
+    assert 'srun_args' in guarded
+    assert set(bare) <= {'node_args'}, f'arrays expanded without a guard: {bare}'

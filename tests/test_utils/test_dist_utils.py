@@ -8,8 +8,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from custom_modules.utils import (explain_lost_peers, first_slurm_host, setup_cpu_distributed,
-                                  slurm_to_torch_environment)
+from custom_modules.utils import (PeerLostError, explain_lost_peers, first_slurm_host,
+                                  setup_cpu_distributed, slurm_to_torch_environment)
 
 
 def test_single_process_configs_are_left_alone():
@@ -68,6 +68,37 @@ def test_errors_outside_a_lost_peer_pass_unchanged(tmp_path):
     with pytest.raises(ValueError, match='^other$'):
         with explain_lost_peers(str(tmp_path)):
             raise ValueError('other')
+
+
+@pytest.fixture
+def one_process_group(tmp_path):
+    """A gloo process group of one process, as a distributed run has (destroyed after)."""
+    import torch.distributed as dist
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path / "rendezvous"}', rank=0, world_size=1)
+    yield
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize('message, lost', [
+    ('[gloo/transport/tcp/pair.cc:534] Connection closed by peer [10.1.1.2]:3551', True),
+    ('[gloo/transport/tcp/unbound_buffer.cc:81] Timed out waiting 1800000ms for recv operation '
+     'to complete', True),
+    ('Watchdog caught collective operation timeout: WorkNCCL(SeqNum=7, OpType=ALLREDUCE) ran '
+     'for 600000 milliseconds before timing out.', True),
+    ('DataLoader timed out after 60 seconds', False),
+    ('Timed out while reading the image list from the NFS share', False)
+])
+def test_only_a_lost_peer_becomes_peer_lost_error(one_process_group, tmp_path, message, lost):
+    """In a distributed run, the messages of gloo and NCCL about a peer that is gone become a
+    PeerLostError; other errors that say "timed out" (a data loader's) pass unchanged."""
+    expected = PeerLostError if lost else RuntimeError
+    with pytest.raises(expected) as info:
+        with explain_lost_peers(str(tmp_path)):
+            raise RuntimeError(message)
+    assert isinstance(info.value, PeerLostError) == lost
+    if not lost:
+        assert str(info.value) == message
 
 
 def test_torchrun_launch_without_gpu_uses_gloo_and_cpu_ddp():
