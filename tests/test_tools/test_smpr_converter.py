@@ -11,6 +11,7 @@ caffe-style ``ResNet`` (the stride on a block's 1x1 conv); the neck from its ``P
 after every conv). Their deformable convolution runs through ``torchvision.ops.deform_conv2d``
 (the same offset layout as their CUDA kernel: per group, per tap, ``(dy, dx)``); the converted
 model's through mmcv's."""
+import functools
 import sys
 from collections import OrderedDict
 
@@ -316,3 +317,37 @@ def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(r50_model, tmp_pa
     assert proc.returncode == 1
     assert f"{bad}: not an SMPR authors' checkpoint for this model: missing [" in proc.stderr
     assert not (tmp_path / 'bad_out.pth').exists()
+
+
+@pytest.mark.e2e
+def test_cli_runs_from_any_folder_and_refuses_files_it_would_have_to_execute(tmp_path):
+    """The default config is found from the tool's place, not the working directory; a file
+    with objects other than tensors and plain types is refused by torch's weights-only
+    unpickler, with a one-line error naming it, instead of being run."""
+    state = random_state(OrderedDict(**authors_r50_pafpn_shapes(), **authors_head_shapes()), 6)
+    src = tmp_path / 'SMPR_R50.pth'
+    torch.save(dict(meta=dict(epoch=100, mmdet_version='1.0.0'), state_dict=state), src)
+    out = tmp_path / 'converted.pth'
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    proc = run_command([
+        sys.executable,
+        str(REPO_ROOT / 'tools/model_converters/smpr2mmpose.py'),
+        str(src),
+        str(out)
+    ],
+                       cwd=elsewhere)
+    assert f'395 tensors -> {out}' in proc.stdout
+
+    unsafe = tmp_path / 'unsafe.pth'
+    torch.save(dict(meta=dict(hook=functools.partial(print, 'ran')), state_dict=state), unsafe)
+    proc = run_command([
+        sys.executable, 'tools/model_converters/smpr2mmpose.py',
+        str(unsafe),
+        str(tmp_path / 'unsafe_out.pth')
+    ],
+                       check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith(f'{unsafe}: not a plain checkpoint')
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'unsafe_out.pth').exists()

@@ -27,6 +27,7 @@ the config to check the keys (``--config``; by default the ``_authors`` config o
 checkpoint's backbone).
 """
 import argparse
+import pickle
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, Iterable, Optional
@@ -49,6 +50,7 @@ HEAD_RENAMES = OrderedDict([
     ('bbox_head.hm_convs.', 'head.heatmap_convs.'),
     ('bbox_head.hm_out.', 'head.heatmap_out.'),
 ])
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = {
     'resnet': 'configs/smpr/smpr_r50-pafpn_authors-coco-800x800.py',
     'hrnet': 'configs/smpr/smpr_hrnet-w32-hrfpn_authors-coco-800x800.py',
@@ -114,10 +116,19 @@ def main() -> None:
         '--config', help='the config it is for (default: the _authors config of '
         'its backbone)')
     args = parser.parse_args()
-    # mmcv 0.x writes {'meta', 'state_dict', 'optimizer'}; the optimizer is left behind
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
+    # mmcv 0.x writes {'meta', 'state_dict', 'optimizer'} of plain types and tensors, which
+    # torch's weights-only unpickler reads; a file holding anything else is refused, not run
+    try:
+        checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = str(err).strip().splitlines()[0]
+        raise SystemExit(f'{args.src}: not a plain checkpoint (tensors, dicts, lists, numbers, '
+                         f'strings): {reason}. Only for a file you trust: '
+                         'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it as a whole')
     state = checkpoint.get('state_dict', checkpoint)
     config = args.config or default_config(state)
+    # the project's configs are named from the repository root, wherever the tool runs
+    config_file = Path(config) if Path(config).is_file() else REPO_ROOT / config
 
     from mmengine.config import Config
     from mmpose.registry import MODELS
@@ -125,7 +136,7 @@ def main() -> None:
 
     import custom_modules  # noqa: F401  (registers the project's modules)
     register_all_modules()
-    model_keys = MODELS.build(Config.fromfile(config).model).state_dict().keys()
+    model_keys = MODELS.build(Config.fromfile(str(config_file)).model).state_dict().keys()
     try:
         converted = convert(state, model_keys)
     except KeyError as err:
