@@ -169,15 +169,24 @@ def use_backend(model: object, args: argparse.Namespace) -> None:
     ``inference_bottomup`` / ``inference_topdown`` run the network there and decode as before).
 
     Raises:
-        BackendError: That module or onnxruntime cannot be imported.
+        BackendError: That module or onnxruntime cannot be imported (onnxruntime is imported
+            when the file is opened), onnxruntime cannot load the file, or the file is not an
+            export of this model; the message says which, in one line.
     """
     if args.backend != 'onnxruntime':
         return
     try:
-        from .onnxruntime_backend import run_network_in_onnxruntime
+        from .onnxruntime_backend import (OnnxLoadError, OnnxModelMismatchError,
+                                          run_network_in_onnxruntime)
     except ImportError as error:
         raise BackendError(f'--backend onnxruntime is not available: {error}') from error
-    run_network_in_onnxruntime(model, args.onnx, num_threads=None)
+    try:
+        run_network_in_onnxruntime(model, args.onnx, num_threads=None)
+    except ImportError as error:
+        raise BackendError(f'--backend onnxruntime is not available: {error} (pip install '
+                           'onnxruntime)') from error
+    except (OnnxLoadError, OnnxModelMismatchError) as error:
+        raise BackendError(str(error)) from error
 
 
 def make_tracker(args: argparse.Namespace, dataset_meta: dict,

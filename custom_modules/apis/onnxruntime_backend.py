@@ -30,6 +30,11 @@ Nested = Union[Tensor, List['Nested'], Tuple['Nested', ...]]
 Structure = Union[None, Tuple[type, List['Structure']]]
 
 
+class OnnxLoadError(RuntimeError):
+    """onnxruntime cannot load the ONNX file (not an ONNX model, or operators it does not
+    have); the message names the file and onnxruntime's reason."""
+
+
 class OnnxModelMismatchError(ValueError):
     """An ONNX file that is not the export of the estimator it should run for: its input or its
     outputs (count, names, fixed sizes) differ; the message names the file and the difference."""
@@ -159,7 +164,8 @@ def _make_session(onnx_file: Path, device: torch.device, num_threads: Optional[i
         if 'mmcv' in str(error).lower():
             hint = ('; it holds mmcv custom operators (exported with --dcn mmcv), which stock '
                     'onnxruntime cannot run: export with --dcn grid-sample')
-        raise RuntimeError(f'onnxruntime cannot load {onnx_file}: {error}{hint}') from error
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise OnnxLoadError(f'onnxruntime cannot load {onnx_file}: {reason}{hint}') from error
 
 
 def _shape(dims: Sequence) -> str:

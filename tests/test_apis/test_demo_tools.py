@@ -211,6 +211,8 @@ def test_backend_onnxruntime_hands_the_model_to_the_backend(bottomup_demo, small
     backend = types.ModuleType('custom_modules.apis.onnxruntime_backend')
     backend.run_network_in_onnxruntime = lambda model, onnx, num_threads=None: calls.append(
         (type(model).__name__, onnx, num_threads))
+    backend.OnnxLoadError = type('OnnxLoadError', (RuntimeError, ), {})
+    backend.OnnxModelMismatchError = type('OnnxModelMismatchError', (ValueError, ), {})
     monkeypatch.setitem(sys.modules, 'custom_modules.apis.onnxruntime_backend', backend)
     assert bottomup_demo.main(argv) == 0
     assert calls == [('PyramidBottomupPoseEstimator', str(onnx_file), None)]  # the model
@@ -219,3 +221,49 @@ def test_backend_onnxruntime_hands_the_model_to_the_backend(bottomup_demo, small
     assert bottomup_demo.main(argv) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
         'error: --backend onnxruntime is not available: ')
+
+
+def tiny_onnx(path: Path) -> Path:
+    """An ONNX model that is not an export of any pose model: ``y = x`` on a (1, 3) input."""
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph([helper.make_node('Identity', ['x'], ['y'])], 'other',
+                              [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3])],
+                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    model.ir_version = 8  # one every onnxruntime of the stack reads
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize('case', ['no onnxruntime', 'not onnx', 'another model'])
+def test_backend_problems_are_one_line_errors_with_status_2(bottomup_demo, small_mln, monkeypatch,
+                                                            tmp_path, capsys, case):
+    """Without onnxruntime (the backend's own lazy import fails), with a file onnxruntime cannot
+    load, or with the export of another model: ``error: ...`` in one line, exit status 2 (the
+    input was fine, nothing could run), no traceback."""
+    config, checkpoint = small_mln
+    image = tmp_path / 'one.jpg'
+    cv2.imwrite(str(image), np.zeros((48, 64, 3), np.uint8))
+    onnx_file = tmp_path / 'm.onnx'
+    if case == 'another model':
+        tiny_onnx(onnx_file)
+    else:
+        onnx_file.write_bytes(b'not an onnx file')
+    if case == 'no onnxruntime':
+        monkeypatch.setitem(sys.modules, 'onnxruntime', None)  # `import onnxruntime` fails
+    argv = [
+        str(config),
+        str(checkpoint), '--input',
+        str(image), '--onnx',
+        str(onnx_file), '--output-dir',
+        str(tmp_path / 'out')
+    ]
+    assert bottomup_demo.main(argv) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    expected = {
+        'no onnxruntime': 'error: --backend onnxruntime is not available: ',
+        'not onnx': f'error: onnxruntime cannot load {onnx_file}: ',
+        'another model': f'error: {onnx_file}: the file takes inputs [\'x\']',
+    }[case]
+    assert last.startswith(expected), last
