@@ -88,6 +88,19 @@ class Source:
         """A camera or a stream: frames until it ends or the user stops, none stored before."""
         return self.kind in ('camera', 'stream')
 
+    def shortfall(self, read: int) -> Optional[str]:
+        """Why a run that read ``read`` frames and was not stopped by the user lost some: a
+        video file that gave fewer frames than it announces (1% or 1 frame of slack: some
+        containers only estimate their count), a camera or stream that stopped giving frames
+        (it dropped, was unplugged or its sender stopped). None where nothing was lost."""
+        if self.kind == 'video' and self.count and read < self.count - max(1, self.count // 100):
+            return (f'{self.name}: OpenCV read {read} of the {self.count} frames the video '
+                    'announces (a truncated or damaged file?)')
+        if self.live:
+            return (f'{self.name}: the {self.kind} stopped giving frames after {read} (it '
+                    'dropped, was unplugged or its sender stopped)')
+        return None
+
     def close(self) -> None:
         """Release the capture (a video, camera or stream) if its frames were not all read."""
         close = getattr(self.frames, 'close', None)

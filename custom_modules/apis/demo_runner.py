@@ -449,8 +449,9 @@ def run_demo(source: Source,
     last line).
 
     Returns:
-        int: The exit status: 1 if any input could not be read, else 0 (also when the user
-        stopped a camera or stream).
+        int: The exit status: 1 if any input could not be read, a video gave fewer frames than
+        it announces or a camera or stream stopped giving frames (named on stderr, the last
+        line), else 0 (also when the user stopped a camera or stream).
     """
     timer = timer or StageTimer()
     per_frame = options.files_per_frame(source)
@@ -466,7 +467,7 @@ def run_demo(source: Source,
         fps, how = video_fps(options, source)
         sink = VideoSink(options.output_video, fps, how, clock=timer.clock)
 
-    counts, stop = RunCounts(), None
+    counts, stop, read = RunCounts(), None, 0
     unit = 'image' if source.kind in ('image', 'folder') else 'frame'
     progress = tqdm(total=source.count, unit=unit, file=sys.stderr, dynamic_ncols=True)
     frames = iter(source.frames)
@@ -487,6 +488,7 @@ def run_demo(source: Source,
                 item = next(frames, None)
             if item is None:
                 break
+            read += 1
             name, load = item
             stem = Path(name).stem
             json_path = out_dir / f'{stem}.json'
@@ -544,8 +546,11 @@ def run_demo(source: Source,
         if options.show:
             cv2.destroyAllWindows()
 
+    lost = None
     if stop is not None:
         print(f'{stop} after {counts.written} frames', file=sys.stderr)
+    else:
+        lost = source.shortfall(read)
     print(timer.summary(), file=sys.stdout)
     if sink is not None:
         print(sink.summary(), file=sys.stdout)
@@ -556,4 +561,6 @@ def run_demo(source: Source,
     else:
         line = counts.summary(out_dir)
     print(line, file=sys.stderr if counts.failed else sys.stdout)
-    return 1 if counts.failed else 0
+    if lost is not None:
+        print(f'error: {lost}', file=sys.stderr)
+    return 1 if counts.failed or lost is not None else 0

@@ -227,7 +227,8 @@ def test_a_generated_video_gives_an_mp4_of_its_frames_and_the_summaries(tmp_path
 
 def test_the_camera_path_writes_json_per_frame_and_a_video_at_the_measured_rate(
         fake_capture, tmp_path, capsys):
-    """A camera that does not tell its rate, frames 0.1 s apart: the video gets 10 FPS."""
+    """A camera that does not tell its rate, frames 0.1 s apart: the video gets 10 FPS. The
+    camera then stops giving frames (unplugged): named, exit status 1."""
     clock = [0.0]
 
     def predict(name, image):
@@ -236,13 +237,41 @@ def test_the_camera_path_writes_json_per_frame_and_a_video_at_the_measured_rate(
 
     timer = StageTimer(clock=lambda: clock[0])
     options = DemoOptions(tmp_path / 'out', output_video=tmp_path / 'cam.mp4', log_interval=0)
-    assert run_demo(open_source('0'), predict, options, draw=draw_nothing, timer=timer) == 0
+    assert run_demo(open_source('0'), predict, options, draw=draw_nothing, timer=timer) == 1
     assert read_video(tmp_path / 'cam.mp4') == (6, (64, 48), 10.0)
     assert sorted(p.name for p in (tmp_path /
                                    'out').iterdir()) == [f'camera0_{i:06d}.json' for i in range(6)
                                                          ]  # no JPG per camera frame by default
-    out = capsys.readouterr().out
-    assert f'video: {tmp_path / "cam.mp4"} (6 frames, 64x48, 10 FPS measured)' in out
+    captured = capsys.readouterr()
+    assert f'video: {tmp_path / "cam.mp4"} (6 frames, 64x48, 10 FPS measured)' in captured.out
+    assert captured.err.strip().splitlines()[-1] == (
+        'error: camera 0: the camera stopped giving frames after 6 (it dropped, was unplugged '
+        'or its sender stopped)')
+
+
+def test_a_stream_that_drops_is_named_and_a_truncated_video_counted(fake_capture, monkeypatch,
+                                                                    tmp_path, capsys):
+    """A stream that stops giving frames, and a video file that gives fewer frames than it
+    announces (the second half of an AVI cut off): each is named on the last line and the exit
+    status is 1; the frames read before are processed."""
+    options = DemoOptions(tmp_path / 'out', per_frame='json', log_interval=0)
+    url = 'rtsp://192.0.2.1:554/live'
+    assert run_demo(open_source(url), lambda n, i: [], options) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        f'error: {url}: the stream stopped giving frames after 6 ')
+
+    monkeypatch.undo()  # the real cv2.VideoCapture for the file
+    video = tmp_path / 'cut.avi'
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 10, (64, 48))
+    for i in range(30):
+        writer.write(np.full((48, 64, 3), 8 * i, np.uint8))
+    writer.release()
+    video.write_bytes(video.read_bytes()[:video.stat().st_size // 2])
+    source = open_source(str(video))
+    assert source.count == 30  # what the file announces
+    assert run_demo(source, lambda n, i: [], DemoOptions(tmp_path / 'cut', per_frame='json')) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f'error: {video}: OpenCV read ') and 'of the 30 frames' in last
 
 
 def test_ctrl_c_stops_a_camera_cleanly(fake_capture, monkeypatch, tmp_path, capsys):
@@ -359,6 +388,10 @@ def test_tracked_people_are_drawn_in_their_ids_colour():
 
 def test_a_source_without_frames_gives_the_summaries(tmp_path, capsys):
     source = Source('camera', 'camera 9', None, iter([]))
-    assert run_demo(source, lambda n, i: [], DemoOptions(tmp_path / 'out'), draw_nothing) == 0
-    out = capsys.readouterr().out.strip().splitlines()
+    # a camera that gives no frame at all has stopped: named, status 1
+    assert run_demo(source, lambda n, i: [], DemoOptions(tmp_path / 'out'), draw_nothing) == 1
+    captured = capsys.readouterr()
+    out = captured.out.strip().splitlines()
     assert out[-2:] == ['timing: no frame processed', f'0 images written to {tmp_path / "out"}']
+    assert captured.err.strip().splitlines()[-1].startswith(
+        'error: camera 9: the camera stopped giving frames after 0 ')
