@@ -12,6 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from custom_modules.apis import check_checkpoint_matches
 from custom_modules.utils import (destroy_distributed, enable_visualization, exit_on_user_error,
                                   explain_unregistered_types, set_work_dir, setup_cpu_distributed)
 
@@ -79,6 +80,9 @@ def main() -> None:
     setup_cpu_distributed(cfg)
     with exit_on_user_error('tools/test.py'), explain_unregistered_types(args.config):
         runner = Runner.from_cfg(cfg)
+        # mmengine loads a checkpoint of another model with a warning and tests random weights
+        model = getattr(runner.model, 'module', runner.model)  # DDP-wrapped in a distributed run
+        check_checkpoint_matches(model, args.checkpoint)
         if args.out:
             runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
         runner.test()

@@ -39,10 +39,15 @@ def enable_visualization(cfg: Config, args: argparse.Namespace, config_path: str
         interval=args.interval)
 
 
+class UnregisteredTypeError(ValueError):
+    """A config names a ``type`` that no registry holds; the message names the config."""
+
+
 @contextmanager
 def explain_unregistered_types(config_path: str) -> Iterator[None]:
-    """Re-raise mmengine's "X is not in the ... registry" ``KeyError`` naming the config and the
-    likely cause: a type of this project built without ``custom_imports``."""
+    """Re-raise mmengine's "X is not in the ... registry" ``KeyError`` as an
+    :class:`UnregisteredTypeError` naming the config and the likely cause: a type of this
+    project built without ``custom_imports``, or a misspelt one."""
     try:
         yield
     except KeyError as err:
@@ -50,7 +55,7 @@ def explain_unregistered_types(config_path: str) -> Iterator[None]:
         match = re.match(r'(\S+) is not in the (\S+) registry', message)
         if match is None:
             raise
-        raise KeyError(
+        raise UnregisteredTypeError(
             f'{config_path}: type {match[1]!r} is not in the {match[2]} registry. If it is one of '
             'this project\'s types the config is missing `custom_imports = dict(imports='
             '[\'custom_modules\'], allow_failed_imports=False)`; otherwise check its spelling '
@@ -61,13 +66,16 @@ def explain_unregistered_types(config_path: str) -> Iterator[None]:
 def exit_on_user_error(tool: str) -> Iterator[None]:
     """Stop with the message alone and exit status 2 (a usage error, as argparse's) on an error
     of the user's inputs that names its file and field: an annotation file the evaluation cannot
-    use, test images that cannot be used. Other errors keep their traceback."""
+    use, test images that cannot be used, a checkpoint of another model, a config ``type`` no
+    registry holds. Other errors keep their traceback."""
+    from custom_modules.apis.checkpoint_check import CheckpointMismatchError
     from custom_modules.datasets import UnusableImagesError
     from custom_modules.evaluation import AnnotationFileError
 
     try:
         yield
-    except (AnnotationFileError, UnusableImagesError) as err:
+    except (AnnotationFileError, UnusableImagesError, CheckpointMismatchError,
+            UnregisteredTypeError) as err:
         print(f'{tool}: error: {err}', file=sys.stderr, flush=True)
         sys.exit(2)
 

@@ -1,0 +1,48 @@
+"""``tools/test.py`` and ``tools/train.py`` stop on a user's mistake with its message in one line
+and exit status 2, before any work: a checkpoint of another model (mmengine would load it with
+a warning and test random weights), a config ``type`` that no registry holds."""
+import sys
+
+import pytest
+
+from conftest import REPO_ROOT, SAMPLE_CONFIGS, run_command, save_random_checkpoint
+
+HSR_CONFIG = REPO_ROOT / SAMPLE_CONFIGS['hsr-msnet']
+MLPE_CONFIG = REPO_ROOT / SAMPLE_CONFIGS['mlpe']
+
+
+def error_lines(stderr: str, tool: str) -> list:
+    return [line for line in stderr.splitlines() if line.startswith(f'{tool}: error: ')]
+
+
+@pytest.mark.e2e
+def test_a_checkpoint_of_another_model_is_refused_before_testing(tmp_path):
+    other = save_random_checkpoint(MLPE_CONFIG, tmp_path / 'mlpe.pth')
+    proc = run_command([
+        sys.executable, 'tools/test.py',
+        str(HSR_CONFIG),
+        str(other), '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                       check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    [error] = error_lines(proc.stderr, 'tools/test.py')
+    assert str(other) in error and 'Traceback' not in proc.stderr
+    assert 'coco/AP' not in proc.stdout  # nothing was tested
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('tool', ['tools/test.py', 'tools/train.py'])
+def test_a_type_no_registry_holds_is_named_with_its_config(tool, tmp_path):
+    checkpoint = ([str(save_random_checkpoint(HSR_CONFIG, tmp_path /
+                                              'hsr.pth'))] if tool == 'tools/test.py' else [])
+    proc = run_command([
+        sys.executable, tool,
+        str(HSR_CONFIG), *checkpoint, '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options', 'model.head.type=NoSuchHead'
+    ],
+                       check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    [error] = error_lines(proc.stderr, tool)
+    assert f'{HSR_CONFIG}: type \'NoSuchHead\' is not in the mmpose::model registry' in error
+    assert 'Traceback' not in proc.stderr
