@@ -393,19 +393,36 @@ def video_fps(options: DemoOptions, source: Source) -> tuple:
 
 
 # --------------------------------------------------------------------------------- tracking
-def track_people(tracker: PoseTracker, people: List[dict], score_thr: float = 0.3) -> List[dict]:
+def frame_time(source: Source, index: int, read_at: float) -> float:
+    """When frame ``index`` (from 1) of ``source`` was taken, seconds: for a camera or stream,
+    the clock when it was read (frames the loop had no time for are gone, and the smoothing
+    must see the real time between the frames it gets); for a video, its place in the video
+    (``index / fps``, the video's own rate, else ``DEFAULT_FPS``); for images, one
+    ``1 / DEFAULT_FPS`` step each."""
+    if source.live:
+        return read_at
+    return (index - 1) / (source.fps or DEFAULT_FPS)
+
+
+def track_people(tracker: PoseTracker,
+                 people: List[dict],
+                 score_thr: float = 0.3,
+                 timestamp: Optional[float] = None) -> List[dict]:
     """``people`` with a ``track_id`` each (first key), from ``tracker``; with its smoothing,
-    their ``keypoints`` smoothed. Boxes: the people's ``bbox`` if they all have one (the
-    detector's), else those of their visible keypoints."""
+    their ``keypoints`` smoothed (at ``timestamp``, seconds: see :meth:`PoseTracker.update`).
+    Boxes: the people's ``bbox`` if they all have one (the detector's), else those of their
+    visible keypoints."""
     if not people:
-        tracker.update(np.zeros((0, 1, 2)), np.zeros((0, 1)), boxes=np.zeros((0, 4)))
+        tracker.update(
+            np.zeros((0, 1, 2)), np.zeros((0, 1)), boxes=np.zeros((0, 4)), timestamp=timestamp)
         return []
     keypoints = np.array([p['keypoints'] for p in people], dtype=np.float32)
     scores = np.array([p['keypoint_scores'] for p in people], dtype=np.float32)
     boxes = None
     if all('bbox' in p for p in people):
         boxes = np.array([p['bbox'][:4] for p in people], dtype=np.float32)
-    ids, smoothed = tracker.update(keypoints, scores, boxes, score_thr=score_thr)
+    ids, smoothed = tracker.update(
+        keypoints, scores, boxes, score_thr=score_thr, timestamp=timestamp)
     tracked = []
     for person, track_id, points in zip(people, ids, smoothed):
         person = dict(track_id=int(track_id), **person)
@@ -488,7 +505,7 @@ def run_demo(source: Source,
                 item = next(frames, None)
             if item is None:
                 break
-            read += 1
+            read, read_at = read + 1, timer.clock()
             name, load = item
             stem = Path(name).stem
             json_path = out_dir / f'{stem}.json'
@@ -508,7 +525,8 @@ def run_demo(source: Source,
             people = predict(name, image)
             if tracker is not None:
                 with timer.stage('tracking'):
-                    people = track_people(tracker, people, options.kpt_thr)
+                    people = track_people(tracker, people, options.kpt_thr,
+                                          frame_time(source, read, read_at))
             drawn = None
             if wants_drawing:
                 with timer.stage('drawing'):

@@ -11,9 +11,14 @@ from ..task_modules import keypoint_oks, pseudo_boxes
 
 
 class OneEuroFilter:
-    """The One-Euro filter (Casiez et al., CHI 2012) of one signal of any shape: a low-pass
-    filter whose cut-off rises with the signal's speed, so that a still keypoint stops jittering
-    and a moving one lags little.
+    """The One-Euro filter (Casiez et al., CHI 2012) of ``K`` points: a low-pass filter whose
+    cut-off rises with the point's speed, so that a still keypoint stops jittering and a moving
+    one lags little.
+
+    Each point has its own state and its own time of last update, so that a keypoint missing
+    for some frames (``valid`` False: a score under the threshold) is neither fed to the filter
+    nor pulls it toward its placeholder position, and when it is back the filter sees the whole
+    time it was away (as after frames the tracker did not see).
 
     Args:
         min_cutoff (float): Cut-off frequency at rest, Hz. Lower: smoother, more lag.
@@ -23,26 +28,47 @@ class OneEuroFilter:
 
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.05, d_cutoff: float = 1.0) -> None:
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
-        self.value: Optional[np.ndarray] = None
-        self.speed: Optional[np.ndarray] = None
+        self.value: Optional[np.ndarray] = None  # (K, D) filtered positions
+        self.speed: Optional[np.ndarray] = None  # (K, D) filtered speeds, per second
+        self.time: Optional[np.ndarray] = None  # (K,) seconds of each point's last update
 
     @staticmethod
-    def _alpha(cutoff: np.ndarray, dt: float) -> np.ndarray:
+    def _alpha(cutoff: np.ndarray, dt: np.ndarray) -> np.ndarray:
         tau = 1.0 / (2 * math.pi * cutoff)
         return 1.0 / (1.0 + tau / dt)
 
-    def __call__(self, value: np.ndarray, dt: float) -> np.ndarray:
-        """The filtered ``value`` after ``dt`` seconds since the previous call."""
+    def __call__(self,
+                 value: np.ndarray,
+                 timestamp: float,
+                 valid: Optional[np.ndarray] = None) -> np.ndarray:
+        """Filter the ``(K, D)`` points ``value`` observed at ``timestamp`` (seconds, increasing).
+
+        Args:
+            value: The points, e.g. ``(K, 2)`` keypoints in pixels.
+            timestamp: When they were observed (a frame's time, not a count of frames).
+            valid: ``(K,)``; False for a point not observed in this frame (its value is
+                ignored and returned as given). All valid by default.
+
+        Returns:
+            np.ndarray: ``(K, D)``: the filtered points where valid, the given ones elsewhere.
+        """
         value = np.asarray(value, dtype=np.float64)
+        valid = np.ones(len(value), dtype=bool) if valid is None else np.asarray(valid, bool)
         if self.value is None:
-            self.value, self.speed = value, np.zeros_like(value)
-            return value.copy()
-        speed = (value - self.value) / dt
-        a_d = self._alpha(np.asarray(self.d_cutoff), dt)
-        self.speed = a_d * speed + (1 - a_d) * self.speed
-        alpha = self._alpha(self.min_cutoff + self.beta * np.abs(self.speed), dt)
-        self.value = alpha * value + (1 - alpha) * self.value
-        return self.value.copy()
+            self.value, self.speed = value.copy(), np.zeros_like(value)
+            self.time = np.full(len(value), np.nan)
+        seen = ~np.isnan(self.time)
+        first, update = valid & ~seen, valid & seen
+        self.value[first], self.speed[first] = value[first], 0.0
+        if update.any():
+            dt = np.maximum(timestamp - self.time[update], 1e-6)[:, None]
+            speed = (value[update] - self.value[update]) / dt
+            a_d = self._alpha(np.asarray(self.d_cutoff), dt)
+            self.speed[update] = a_d * speed + (1 - a_d) * self.speed[update]
+            alpha = self._alpha(self.min_cutoff + self.beta * np.abs(self.speed[update]), dt)
+            self.value[update] = alpha * value[update] + (1 - alpha) * self.value[update]
+        self.time[valid] = timestamp
+        return np.where(valid[:, None], self.value, value)
 
 
 class _Track:
@@ -72,7 +98,8 @@ class PoseTracker:
             ``sigmas``); required for ``'oks'``.
         smoothing (bool): Smooth each track's keypoints with a :class:`OneEuroFilter`. Off by
             default.
-        fps (float): Frame rate the filter assumes. Defaults to 30.
+        fps (float): Frames per second assumed when :meth:`update` gets no timestamp (a frame
+            ``1 / fps`` s after the previous update). Defaults to 30.
         one_euro (dict, optional): Arguments of :class:`OneEuroFilter`.
     """
 
@@ -92,6 +119,7 @@ class PoseTracker:
         self.metric, self.threshold, self.ttl = metric, threshold, ttl
         self.sigmas = None if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float32)
         self.smoothing, self.dt, self.one_euro = smoothing, 1.0 / fps, dict(one_euro or {})
+        self.time = -self.dt  # of the last update, seconds
         self.tracks: List[_Track] = []
         self.next_id = 0
 
@@ -115,7 +143,8 @@ class PoseTracker:
                keypoints: np.ndarray,
                keypoint_scores: np.ndarray,
                boxes: Optional[np.ndarray] = None,
-               score_thr: float = 0.3) -> Tuple[np.ndarray, np.ndarray]:
+               score_thr: float = 0.3,
+               timestamp: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
         """Track one frame's people.
 
         Args:
@@ -125,11 +154,15 @@ class PoseTracker:
             boxes (np.ndarray, optional): ``(N, 4)`` ``(x1, y1, x2, y2)`` boxes, pixels (the
                 detector's); by default the boxes of the visible keypoints.
             score_thr (float): See ``keypoint_scores``.
+            timestamp (float, optional): When the frame was taken, seconds (a video frame's
+                time, a live frame's clock): what the smoothing's filter runs on. By default
+                ``1 / fps`` after the previous update.
 
         Returns:
             tuple: ``track_ids`` ``(N,)`` int, and the keypoints ``(N, K, 2)``, smoothed with
             ``smoothing``, else as given.
         """
+        self.time = self.time + self.dt if timestamp is None else float(timestamp)
         keypoints = np.asarray(keypoints, dtype=np.float32)
         visible = (np.asarray(keypoint_scores) >= score_thr).astype(np.float32)
         if boxes is None:
@@ -167,6 +200,6 @@ class PoseTracker:
                 self.tracks.append(track)
             ids[person] = track.track_id
             if track.smoother is not None:
-                out[person] = track.smoother(keypoints[person], self.dt)
+                out[person] = track.smoother(keypoints[person], self.time, visible[person] > 0)
         self.tracks = [t for t in self.tracks if t.missed <= self.ttl]
         return ids, out

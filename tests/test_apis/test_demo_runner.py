@@ -395,3 +395,53 @@ def test_a_source_without_frames_gives_the_summaries(tmp_path, capsys):
     assert out[-2:] == ['timing: no frame processed', f'0 images written to {tmp_path / "out"}']
     assert captured.err.strip().splitlines()[-1].startswith(
         'error: camera 9: the camera stopped giving frames after 0 ')
+
+
+class RecordingTracker(PoseTracker):
+    """A PoseTracker that records the timestamps it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(metric='iou', smoothing=True)
+        self.timestamps = []
+
+    def update(self, *args, timestamp=None, **kwargs):
+        self.timestamps.append(timestamp)
+        return super().update(*args, timestamp=timestamp, **kwargs)
+
+
+def slow_predictor(clock: list):
+    """A predictor of one person that takes 0.25 s of ``clock`` a frame."""
+
+    def predict(name, image):
+        clock[0] += 0.25
+        return [dict(keypoints=[[10.0, 10.0]] * 17, keypoint_scores=[1.0] * 17)]
+
+    return predict
+
+
+def test_a_cameras_frames_are_smoothed_at_the_time_they_were_read(fake_capture, tmp_path):
+    """The clock when each frame was read (0.25 s apart: the loop's pace; the frames in
+    between are gone), not the camera's rate."""
+    clock, tracker = [0.0], RecordingTracker()
+    options = DemoOptions(tmp_path / 'out', per_frame='none', log_interval=0)
+    run_demo(
+        open_source('0'),
+        slow_predictor(clock),
+        options,
+        tracker=tracker,
+        timer=StageTimer(clock=lambda: clock[0]))
+    np.testing.assert_allclose(tracker.timestamps, [0.25 * i for i in range(6)])
+
+
+def test_a_videos_frames_are_smoothed_at_their_place_in_the_video(tmp_path):
+    """Their times in the video (its 12 FPS), however slow the loop."""
+    clock, tracker = [0.0], RecordingTracker()
+    options = DemoOptions(tmp_path / 'out', per_frame='none', log_interval=0)
+    video = make_video(tmp_path / 'walk.mp4', 5)
+    run_demo(
+        open_source(str(video)),
+        slow_predictor(clock),
+        options,
+        tracker=tracker,
+        timer=StageTimer(clock=lambda: clock[0]))
+    np.testing.assert_allclose(tracker.timestamps, [i / 12 for i in range(5)])

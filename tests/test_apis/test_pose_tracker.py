@@ -71,12 +71,12 @@ def test_one_euro_smoothing_removes_jitter_and_follows_motion():
     rng = np.random.default_rng(1)
     still = OneEuroFilter(min_cutoff=1.0, beta=0.05)
     raw = 50 + rng.normal(0, 2, 300)
-    smooth = np.array([still(np.array([v]), 1 / 30)[0] for v in raw])
+    smooth = np.array([still(np.array([[v]]), i / 30)[0, 0] for i, v in enumerate(raw)])
     assert smooth[30:].std() < raw[30:].std() / 2.5
 
     moving = OneEuroFilter(min_cutoff=1.0, beta=0.05)
     truth = 5.0 * np.arange(60)  # 150 pixels a second
-    smooth = np.array([moving(np.array([v]), 1 / 30)[0] for v in truth])
+    smooth = np.array([moving(np.array([[v]]), i / 30)[0, 0] for i, v in enumerate(truth)])
     assert np.abs(smooth[20:] - truth[20:]).max() < 6  # lags by about a frame, not more
 
     tracker = PoseTracker(sigmas=SIGMAS, smoothing=True)
@@ -84,6 +84,75 @@ def test_one_euro_smoothing_removes_jitter_and_follows_motion():
     out = np.stack([tracker.update(*frame(p))[1][0] for p in noisy])
     assert tracker.next_id == 1
     assert out[30:].std(axis=0).mean() < np.stack(noisy)[30:].std(axis=0).mean() / 2
+
+
+def one_euro_reference(samples, min_cutoff=1.0, beta=0.05, d_cutoff=1.0):
+    """Casiez et al.'s filter of a scalar from ``(time, value)`` samples, written out."""
+
+    def alpha(cutoff, dt):
+        return 1 / (1 + 1 / (2 * np.pi * cutoff) / dt)
+
+    (t0, x), out, dx = samples[0], [samples[0][1]], 0.0
+    for t, value in samples[1:]:
+        dt = t - t0
+        dx = alpha(d_cutoff, dt) * (value - x) / dt + (1 - alpha(d_cutoff, dt)) * dx
+        a = alpha(min_cutoff + beta * abs(dx), dt)
+        x = a * value + (1 - a) * x
+        out.append(x)
+        t0 = t
+    return np.array(out)
+
+
+def test_one_euro_runs_on_timestamps_and_a_gap_counts_as_its_time():
+    """Frames 1/30 s apart, then none for 0.9 s (frames dropped), then a jump: the filter uses
+    the real time between the frames it gets (at 1/30 s it would lag far more)."""
+    samples = [(i / 30, 0.0) for i in range(4)] + [(0.1 + 0.9, 100.0), (1.0 + 1 / 30, 100.0)]
+    smooth = OneEuroFilter()
+    out = [smooth(np.array([[value]]), t)[0, 0] for t, value in samples]
+    np.testing.assert_allclose(out, one_euro_reference(samples), rtol=1e-9)
+    as_frames = OneEuroFilter()  # what a filter stepping 1/30 s per frame gives instead
+    frames = [as_frames(np.array([[value]]), i / 30)[0, 0] for i, (_, value) in enumerate(samples)]
+    assert abs(out[4] - frames[4]) > 5
+
+
+def test_missing_keypoints_are_not_smoothed_toward_their_placeholder():
+    """A keypoint under the score threshold (here at a placeholder (0, 0), as decoders leave
+    undetected ones) for 10 frames: it is returned as given, not fed to the filter; when it is
+    back, its smoothed position is where it is, with the time it was away counted."""
+    rng = np.random.default_rng(0)
+    tracker = PoseTracker(sigmas=SIGMAS, smoothing=True)
+    truth = person(200, 80)
+    for i in range(40):
+        keypoints = truth + rng.normal(0, 1, (17, 2)).astype(np.float32)
+        scores = np.ones((1, 17), np.float32)
+        if 10 <= i < 20:
+            keypoints[9] = 0.0  # the left wrist lost
+            scores[0, 9] = 0.0
+        ids, out = tracker.update(keypoints[None], scores)
+        assert ids.tolist() == [0]
+        if 10 <= i < 20:
+            assert out[0, 9].tolist() == [0.0, 0.0]  # as given
+        else:
+            assert np.abs(out[0, 9] - truth[9]).max() < 4, (i, out[0, 9])
+    # the other keypoints never felt it
+    assert np.abs(out[0] - truth).max() < 4
+
+
+def test_a_person_missing_for_frames_resumes_with_the_gap_in_the_filter():
+    """The tracker's clock runs on while a person is unseen (frames without them): when they are
+    back the filter's step is the whole gap, as a filter fed those timestamps gives."""
+    tracker = PoseTracker(sigmas=SIGMAS, smoothing=True, fps=30)
+    reference = OneEuroFilter()
+    keypoints = [person(100 + 0.3 * i, 50) for i in range(30)]  # slow: one track throughout
+    for i, pose in enumerate(keypoints):
+        if 10 <= i < 20:  # not in these frames
+            tracker.update(*frame())
+            continue
+        ids, out = tracker.update(*frame(pose))
+        assert ids.tolist() == [0]
+        np.testing.assert_allclose(out[0], reference(pose, i / 30), atol=1e-4)
+    _, out = tracker.update(*frame(keypoints[-1]), timestamp=5.0)  # a real time given
+    np.testing.assert_allclose(out[0], reference(keypoints[-1], 5.0), atol=1e-4)
 
 
 def test_bad_arguments_are_named():
