@@ -3,20 +3,16 @@ trace, count or time it (``tools/analysis/``, ``tools/deployment/export_onnx.py`
 ``tools/misc/gpu_check.py``). A helper of the tools, not of the models: scripts in
 ``tools/analysis/`` import it as a sibling module, the others put this folder on ``sys.path``."""
 import copy
-from typing import List, Tuple, Union
+from typing import Tuple
 
 import torch.nn as nn
 from mmengine.config import Config
 from torch import Tensor
 
-Nested = Union[Tensor, List['Nested'], Tuple['Nested', ...]]
+# the exported file's contract (input name, outputs flattened depth first) is the backend's
+from custom_modules.apis.onnxruntime_backend import INPUT_NAME, flatten_tensors
 
-
-def flatten_tensors(outputs: Nested) -> List[Tensor]:
-    """The tensors of nested lists and tuples, depth first, in order."""
-    if isinstance(outputs, Tensor):
-        return [outputs]
-    return [tensor for item in outputs for tensor in flatten_tensors(item)]
+__all__ = ['INPUT_NAME', 'TensorForward', 'build_network', 'count_macs', 'flatten_tensors']
 
 
 class TensorForward(nn.Module):

@@ -42,6 +42,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from custom_modules.apis.onnxruntime_backend import INPUT_NAME
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / 'tools/analysis'))  # tensor_forward
 OPSET = 17
@@ -101,7 +103,7 @@ def export(model: nn.Module, names: List[str], out: Path, input_shape: Sequence[
            dynamic_size: bool, opset: int) -> None:
     """Trace ``model`` (a ``TensorForward``) on a random ``input_shape`` input into ``out``."""
     axes = {0: 'batch', 2: 'height', 3: 'width'} if dynamic_size else {0: 'batch'}
-    dynamic_axes = {'input': axes}
+    dynamic_axes = {INPUT_NAME: axes}
     if dynamic_size:
         dynamic_axes.update(
             {name: {
@@ -122,7 +124,7 @@ def export(model: nn.Module, names: List[str], out: Path, input_shape: Sequence[
             str(out),
             dynamo=False,
             opset_version=opset,
-            input_names=['input'],
+            input_names=[INPUT_NAME],
             output_names=names,
             dynamic_axes=dynamic_axes)
 
@@ -131,7 +133,7 @@ def compare(model: nn.Module, names: List[str], session,
             inputs: torch.Tensor) -> List[Tuple[str, Tuple[int, ...], float, float]]:
     """Run the exported file (an onnxruntime ``InferenceSession``) and ``model`` in PyTorch on
     ``inputs``; per output: name, shape, largest magnitude, largest absolute difference."""
-    ort_outputs = session.run(names, {'input': inputs.numpy()})
+    ort_outputs = session.run(names, {INPUT_NAME: inputs.numpy()})
     with torch.no_grad():
         torch_outputs = [t.numpy() for t in model(inputs)]
     rows = []
