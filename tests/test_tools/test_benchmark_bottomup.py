@@ -40,3 +40,31 @@ def test_grouping_finds_every_person_of_the_scenes(run_tool, tmp_path):
     for row in rows[1::3]:  # the resized decode finds the full restore's keypoints
         assert float(row['max diff (px)']) < 1e-3, row
         assert row['peaks'] == rows[rows.index(row) - 1]['peaks'], row
+
+
+def test_real_maps_are_decoded_three_ways_per_bundled_image(run_tool, tmp_path):
+    """``--real-maps CONFIG CHECKPOINT``: a model's maps of each COCO image of the sample (here
+    the small MLN with random weights), decoded three ways; the resized decode finds what the
+    full restore finds."""
+    from conftest import save_random_checkpoint, write_small_mln_config
+
+    config = write_small_mln_config(tmp_path / 'mln.py')
+    checkpoint = save_random_checkpoint(config, tmp_path / 'mln.pth')
+    out = tmp_path / 't.md'
+    run_tool([
+        sys.executable, 'tools/analysis/benchmark_bottomup.py', '--skip-models', '--people', '2',
+        '--group-repeats', '2', '--real-maps',
+        str(config),
+        str(checkpoint), '--out',
+        str(out)
+    ])
+    section = out.read_text().split('Decoding of a trained model\'s maps (mln)')[1]
+    rows = parse_markdown_rows(section)
+    images = [
+        '000000000785.jpg (1)', '000000040083.jpg (2)', '000000196141.jpg (4)',
+        '000000197388.jpg (5)'
+    ]
+    assert [row['image (annotated people)'] for row in rows] == [i for i in images for _ in '123']
+    for full, resized in zip(rows[0::3], rows[1::3]):
+        assert resized['peaks'] == full['peaks'] and resized['people found'] == full[
+            'people found'], (full, resized)
