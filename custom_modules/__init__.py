@@ -10,7 +10,7 @@ without CUDA kernels, makes a CUDA tensor reaching its ops stop with one message
 # imported for their registrations in mmpose's registries
 # yapf: disable
 from . import (backbones, codecs, data_preprocessors, datasets, engine, evaluation,  # noqa: F401
-               heads, necks, pose_estimators, task_modules)
+               heads, necks, pose_estimators, task_modules, visualization)
 # yapf: enable
 from .ops import guard_mmcv_cuda_ops
 from .utils import allow_openmmlab_checkpoint_globals

@@ -18,6 +18,9 @@ custom_hooks = _base_.reliability.custom_hooks
 default_hooks = dict(
     checkpoint=dict(_base_.reliability.checkpoint, save_best='coco/AP', rule='greater'))
 
+# mmpose's visualizer, whose --draw-heatmap panel also draws the limb fields
+visualizer = dict(type='PAFPoseLocalVisualizer')
+
 # OpenPose's COCO convention (18 keypoints with the neck, 19 limbs), stride 8.
 codec = dict(
     type='PartAffinityField',

@@ -47,7 +47,8 @@ class BasePAFHead(BaseHead):
     resize all the maps, OpenPose's way, the reference; also taken for an ``align_corners`` or
     ``restore_mode`` other than bicubic / bilinear),
     ``align_corners`` (``False``, the codec's pixel-centre convention) and ``output_heatmaps``
-    (the maps, resized with ``restore_heatmap_size``).
+    (the ``M`` keypoint maps, without the background, and the ``2 L`` fields, resized with
+    ``restore_heatmap_size``: what mmpose's ``--draw-heatmap`` shows).
     Decoding uses ``decoder``, a :class:`~custom_modules.codecs.PartAffinityField`.
 
     Args:
@@ -120,7 +121,7 @@ class BasePAFHead(BaseHead):
         Returns:
             list[InstanceData] with ``keypoints`` (N, K, 2) in input pixels, ``keypoint_scores``
             (N, K) and ``bbox_scores`` (N,) person scores; with ``output_heatmaps``, also a
-            list of ``PixelData(heatmaps, pafs)``.
+            list of ``PixelData(heatmaps (M, H, W), pafs (2 L, H, W))``.
         """
         flip_test = test_cfg.get('flip_test', False)
         if flip_test and 'flip_indices' not in batch_data_samples[0].metainfo:
@@ -168,8 +169,11 @@ class BasePAFHead(BaseHead):
         if not resized_decode:
             preds = self.decode((heatmaps, pafs))
         if test_cfg.get('output_heatmaps', False):
+            # the keypoints' maps without the background (near 1 away from people, it would
+            # cover everything in mmpose's drawing, the maximum over channels)
+            num_keypoints = self.decoder.skeleton.num_keypoints
             return preds, [
-                PixelData(heatmaps=hm, pafs=paf)
+                PixelData(heatmaps=hm[:num_keypoints], pafs=paf)
                 for hm, paf in zip(heatmaps.detach(), pafs.detach())
             ]
         return preds

@@ -1,6 +1,9 @@
 """A bottom-up pose estimator that predicts from image pyramids (multi-scale testing)."""
 from typing import List, Optional, Union
 
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
 from mmpose.models.pose_estimators import BottomupPoseEstimator
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptSampleList
@@ -19,7 +22,12 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
     :class:`~custom_modules.data_preprocessors.MultiScalePoseDataPreprocessor`, the pyramid
     arrives as a list of ``(B, C, H_s, W_s)`` batches, base scale first, and is passed on as it
     is. A ``multiscale_test`` without ``aug_scales`` in the test pipeline is refused with the way
-    to set them. Everything else is ``BottomupPoseEstimator``'s.
+    to set them.
+
+    Predicted maps (``test_cfg.output_heatmaps``, mmpose's ``--draw-heatmap``) are moved from
+    the network input's frame into the original image's, as the keypoints are, so that they
+    lie under the people they belong to when drawn. Everything else is
+    ``BottomupPoseEstimator``'s.
     """
 
     def forward(self,
@@ -43,3 +51,37 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
                 'PackMultiScalePoseInputs (meta_keys with "aug_scales") after it and '
                 'MultiScalePoseDataPreprocessor as the data preprocessor')
         return super().predict(inputs, data_samples)
+
+    def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields, batch_data_samples):
+        """``BottomupPoseEstimator``'s, and every map of the predicted fields resampled from
+        the input (``input_size``, the resized and padded image) into the original image
+        (``ori_shape``), as the keypoints are mapped (``input_center``, ``input_scale``)."""
+        samples = super().add_pred_to_datasample(batch_pred_instances, batch_pred_fields,
+                                                 batch_data_samples)
+        for sample in samples:
+            if 'pred_fields' in sample:
+                sample.pred_fields = fields_to_image(sample.pred_fields, sample.metainfo)
+        return samples
+
+
+def fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
+    """Every ``(C, h, w)`` map of ``fields`` (at the input's size or a fraction of it) resampled
+    (bilinear) at the pixels of the original image ``ori_shape`` ``(H, W)``: image pixel ``u``
+    is input pixel ``(u - center + scale / 2) * input_size / scale``."""
+    height, width = metainfo['ori_shape'][:2]
+    in_w, in_h = metainfo['input_size']
+    center = torch.as_tensor(metainfo['input_center'], dtype=torch.float32)
+    scale = torch.as_tensor(metainfo['input_scale'], dtype=torch.float32)
+    out = PixelData()
+    for key, maps in fields.items():
+        maps = torch.as_tensor(maps)
+        xs = torch.arange(width, dtype=torch.float32) + 0.5
+        ys = torch.arange(height, dtype=torch.float32) + 0.5
+        # input pixels, then grid_sample's [-1, 1] (align_corners=False: pixel edges)
+        gx = ((xs - center[0] + scale[0] / 2) / scale[0] * in_w) / in_w * 2 - 1
+        gy = ((ys - center[1] + scale[1] / 2) / scale[1] * in_h) / in_h * 2 - 1
+        grid = torch.stack(torch.meshgrid(gx, gy, indexing='xy'), dim=-1)[None]
+        resampled = F.grid_sample(
+            maps[None].float(), grid.to(maps.device), mode='bilinear', align_corners=False)
+        out.set_field(resampled[0], key)
+    return out

@@ -233,7 +233,7 @@ def test_the_resized_decode_finds_the_people_of_the_full_restore(flip_test, mult
         np.testing.assert_allclose(pred.keypoints, expected.keypoints, atol=1e-3)
         np.testing.assert_allclose(pred.keypoint_scores, expected.keypoint_scores, atol=1e-4)
         np.testing.assert_allclose(pred.bbox_scores, expected.bbox_scores, atol=1e-4)
-        assert fields[0].heatmaps.shape == (19, size, size)
+        assert fields[0].heatmaps.shape == (18, size, size)  # the keypoints, no background
         assert fields[0].pafs.shape == (38, size, size)
 
 

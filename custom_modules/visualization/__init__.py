@@ -1,0 +1,3 @@
+from .paf_pose_visualizer import PAFPoseLocalVisualizer
+
+__all__ = ['PAFPoseLocalVisualizer']
