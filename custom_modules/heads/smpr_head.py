@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, Scale
 from mmcv.ops import DeformConv2d
-from mmengine.structures import InstanceData
+from mmengine.structures import InstanceData, PixelData
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.models.task_modules.prior_generators import MlvlPointGenerator
 from mmpose.models.utils import filter_scores_and_topk
@@ -349,7 +349,24 @@ class SMPRHead(BaseHead):
                     bbox_scores=kept_scores.cpu().numpy(),
                     bboxes=keypoint_boxes(keypoints).cpu().numpy() if len(keypoints) else np.zeros(
                         (0, 4), np.float32)))
+        if test_cfg.get('output_heatmaps', False):
+            base = feats[0][0] if test_cfg.get('flip_test', False) else feats[0]
+            return results, self.keypoint_heatmaps(base[0], batch_data_samples)
         return results
+
+    def keypoint_heatmaps(self, p3: Tensor, batch_data_samples: OptSampleList) -> List[PixelData]:
+        """The heatmap subnet's keypoint maps (sigmoid) on ``p3`` (N, C, H, W), cut to each
+        image's input (the batch's padding left out): what ``output_heatmaps`` (mmpose's
+        ``--draw-heatmap``) shows. ``(K, h, w)`` per image, at P3's stride."""
+        maps = torch.sigmoid(self.heatmap_out(self.heatmap_convs(p3))).detach()
+        fields = []
+        for i, sample in enumerate(batch_data_samples):
+            pad_h, pad_w = sample.metainfo['batch_input_shape']
+            in_w, in_h = sample.metainfo['input_size']
+            rows = max(1, round(maps.shape[2] * in_h / pad_h))
+            cols = max(1, round(maps.shape[3] * in_w / pad_w))
+            fields.append(PixelData(heatmaps=maps[i, :, :rows, :cols]))
+        return fields
 
     def candidates(self,
                    cls_logits: List[Tensor],

@@ -62,3 +62,22 @@ def test_mmpose_inferencer_draws_joint_maps_and_fields_of_a_paf_model(tmp_path):
     fields = result['predictions'][0].pred_fields
     assert fields.heatmaps.shape == (18, 429, 640) and fields.pafs.shape == (38, 429, 640)
     assert result['visualization'][0].shape == (2 * 429, 640, 3)
+
+
+@pytest.mark.e2e
+def test_mmpose_inferencer_draws_smprs_keypoint_heatmap(tmp_path):
+    from mmpose.apis import MMPoseInferencer
+
+    from conftest import SAMPLE_CONFIGS
+
+    config = REPO_ROOT / SAMPLE_CONFIGS['smpr']
+    checkpoint = save_random_checkpoint(config, tmp_path / 'smpr.pth')
+    inferencer = MMPoseInferencer(
+        pose2d=str(config), pose2d_weights=str(checkpoint), device='cpu', show_progress=False)
+    image = REPO_ROOT / 'tests/data/coco/000000196141.jpg'
+    result = next(
+        inferencer(str(image), draw_heatmap=True, return_vis=True, return_datasamples=True))
+    heatmaps = result['predictions'][0].pred_fields.heatmaps
+    assert heatmaps.shape == (17, 429, 640)
+    assert 0 <= float(heatmaps.min()) and float(heatmaps.max()) <= 1  # sigmoid
+    assert result['visualization'][0].shape == (2 * 429, 640, 3)
