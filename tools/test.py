@@ -80,9 +80,11 @@ def main() -> None:
     setup_cpu_distributed(cfg)
     with exit_on_user_error('tools/test.py'), explain_unregistered_types(args.config):
         runner = Runner.from_cfg(cfg)
-        # mmengine loads a checkpoint of another model with a warning and tests random weights
-        model = getattr(runner.model, 'module', runner.model)  # DDP-wrapped in a distributed run
-        check_checkpoint_matches(model, args.checkpoint)
+        # mmengine loads a checkpoint of another model with a warning and tests random weights;
+        # the one it loads is `load_from` (CHECKPOINT, unless --cfg-options sets another)
+        if cfg.load_from:
+            model = getattr(runner.model, 'module', runner.model)  # DDP-wrapped when distributed
+            check_checkpoint_matches(model, cfg.load_from)
         if args.out:
             runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
         runner.test()

@@ -71,8 +71,8 @@ class Source:
     Attributes:
         kind (str): ``'image'``, ``'folder'``, ``'video'`` (a file), ``'camera'`` or ``'stream'``.
         name (str): The ``--input`` as given.
-        count (int, optional): Number of frames; None where unknown (cameras, streams, videos
-            that do not say).
+        count (int, optional): Number of frames; None where unknown (cameras, live streams,
+            videos that do not say). A stream with a count is a file served at a URL.
         frames (iterator): ``(name, load)`` pairs, see :data:`Frame`.
         fps (float, optional): The frame rate the video, camera or stream reports; None if it
             reports none (or an implausible one).
@@ -93,9 +93,11 @@ class Source:
         video file that gave fewer frames than it announces (1% or 1 frame of slack: some
         containers only estimate their count), a camera or stream that stopped giving frames
         (it dropped, was unplugged or its sender stopped). None where nothing was lost."""
-        if self.kind == 'video' and self.count and read < self.count - max(1, self.count // 100):
-            return (f'{self.name}: OpenCV read {read} of the {self.count} frames the video '
-                    'announces (a truncated or damaged file?)')
+        if self.kind in ('video', 'stream') and self.count:
+            if read < self.count - max(1, self.count // 100):
+                return (f'{self.name}: OpenCV read {read} of the {self.count} frames the '
+                        f'{self.kind} announces (a truncated or damaged file?)')
+            return None
         if self.live:
             return (f'{self.name}: the {self.kind} stopped giving frames after {read} (it '
                     'dropped, was unplugged or its sender stopped)')
@@ -132,7 +134,9 @@ def _open_capture(spec: Union[int, str], kind: str, what: str, stem: str) -> Sou
     if not video.isOpened():
         video.release()
         raise InputError(f'{what}: OpenCV cannot open this {kind}')
-    count = int(video.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == 'video' else 0
+    # a video file says how many frames it has; so does a file served at a URL (a finite
+    # stream), unlike a live one
+    count = int(video.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind != 'camera' else 0
     return Source(kind, what, count if count > 0 else None, _capture_frames(video, stem),
                   _source_fps(video))
 

@@ -394,12 +394,13 @@ def video_fps(options: DemoOptions, source: Source) -> tuple:
 
 # --------------------------------------------------------------------------------- tracking
 def frame_time(source: Source, index: int, read_at: float) -> float:
-    """When frame ``index`` (from 1) of ``source`` was taken, seconds: for a camera or stream,
-    the clock when it was read (frames the loop had no time for are gone, and the smoothing
-    must see the real time between the frames it gets); for a video, its place in the video
+    """When frame ``index`` (from 1) of ``source`` was taken, seconds: for a camera or live
+    stream, the clock when it was read (frames the loop had no time for are gone, and the smoothing
+    must see the real time between the frames it gets); for a video (or a file served at a
+    URL), its place in the video
     (``index / fps``, the video's own rate, else ``DEFAULT_FPS``); for images, one
     ``1 / DEFAULT_FPS`` step each."""
-    if source.live:
+    if source.live and not source.count:
         return read_at
     return (index - 1) / (source.fps or DEFAULT_FPS)
 

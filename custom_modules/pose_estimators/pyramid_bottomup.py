@@ -67,7 +67,8 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
 def fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
     """Every ``(C, h, w)`` map of ``fields`` (at the input's size or a fraction of it) resampled
     (bilinear) at the pixels of the original image ``ori_shape`` ``(H, W)``: image pixel ``u``
-    is input pixel ``(u - center + scale / 2) * input_size / scale``."""
+    is input position ``(u - center + scale / 2) * input_size / scale``, the inverse of
+    mmpose's keypoint mapping (pixel centres at integer positions, as ``cv2.warpAffine``)."""
     height, width = metainfo['ori_shape'][:2]
     in_w, in_h = metainfo['input_size']
     center = torch.as_tensor(metainfo['input_center'], dtype=torch.float32)
@@ -75,11 +76,12 @@ def fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
     out = PixelData()
     for key, maps in fields.items():
         maps = torch.as_tensor(maps)
-        xs = torch.arange(width, dtype=torch.float32) + 0.5
-        ys = torch.arange(height, dtype=torch.float32) + 0.5
-        # input pixels, then grid_sample's [-1, 1] (align_corners=False: pixel edges)
-        gx = ((xs - center[0] + scale[0] / 2) / scale[0] * in_w) / in_w * 2 - 1
-        gy = ((ys - center[1] + scale[1] / 2) / scale[1] * in_h) / in_h * 2 - 1
+        xs = torch.arange(width, dtype=torch.float32)
+        ys = torch.arange(height, dtype=torch.float32)
+        # input positions, then grid_sample's [-1, 1] (align_corners=False: -1 is the left edge
+        # of input pixel 0, half a pixel before its centre)
+        gx = ((xs - center[0] + scale[0] / 2) / scale[0] * in_w + 0.5) / in_w * 2 - 1
+        gy = ((ys - center[1] + scale[1] / 2) / scale[1] * in_h + 0.5) / in_h * 2 - 1
         grid = torch.stack(torch.meshgrid(gx, gy, indexing='xy'), dim=-1)[None]
         resampled = F.grid_sample(
             maps[None].float(), grid.to(maps.device), mode='bilinear', align_corners=False)

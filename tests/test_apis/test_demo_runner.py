@@ -56,6 +56,7 @@ class FakeCapture:
     size = (64, 48)
     opened = True
     fps = 0.0  # most webcams through OpenCV say nothing useful
+    count = 0  # frames announced: none for a camera or live stream
     instances: List['FakeCapture'] = []
 
     def __init__(self, spec) -> None:
@@ -66,6 +67,8 @@ class FakeCapture:
         return self.opened
 
     def get(self, prop: int) -> float:
+        if prop == cv2.CAP_PROP_FRAME_COUNT:
+            return float(self.count)
         return self.fps if prop == cv2.CAP_PROP_FPS else 0.0
 
     def read(self):
@@ -259,6 +262,10 @@ def test_a_stream_that_drops_is_named_and_a_truncated_video_counted(fake_capture
     assert run_demo(open_source(url), lambda n, i: [], options) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
         f'error: {url}: the stream stopped giving frames after 6 ')
+
+    # a file served at a URL announces its frames: its end is no drop
+    monkeypatch.setattr(FakeCapture, 'count', 6)
+    assert run_demo(open_source('https://example.org/clip.mp4'), lambda n, i: [], options) == 0
 
     monkeypatch.undo()  # the real cv2.VideoCapture for the file
     video = tmp_path / 'cut.avi'

@@ -30,6 +30,18 @@ def test_a_checkpoint_of_another_model_is_refused_before_testing(tmp_path):
     assert str(other) in error and 'Traceback' not in proc.stderr
     assert 'coco/AP' not in proc.stdout  # nothing was tested
 
+    # the checkpoint that would be loaded is checked: --cfg-options load_from overrides
+    right = save_random_checkpoint(HSR_CONFIG, tmp_path / 'hsr.pth')
+    proc = run_command([
+        sys.executable, 'tools/test.py',
+        str(HSR_CONFIG),
+        str(right), '--work-dir',
+        str(tmp_path / 'work2'), '--cfg-options', f'load_from={other}'
+    ],
+                       check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert str(other) in error_lines(proc.stderr, 'tools/test.py')[0]
+
 
 @pytest.mark.e2e
 @pytest.mark.parametrize('tool', ['tools/test.py', 'tools/train.py'])

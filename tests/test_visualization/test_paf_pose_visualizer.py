@@ -11,10 +11,11 @@ from conftest import REPO_ROOT, save_random_checkpoint, write_small_mln_config
 
 
 def test_maps_are_moved_from_the_input_into_the_image_as_keypoints_are():
-    """A ramp equal to the input x coordinate, sampled at each image pixel, gives that pixel's
-    input x: ``(u + 0.5 - center + scale / 2) * input_size / scale`` (mmpose's keypoint map)."""
+    """A ramp equal to the input x position (pixel centres at integers, mmpose's keypoint
+    convention), sampled at each image pixel ``u``, gives the inverse of mmpose's keypoint
+    mapping: ``(u - center + scale / 2) * input_size / scale``."""
     in_w, in_h = 64, 48
-    ramp = torch.arange(in_w, dtype=torch.float32) + 0.5  # pixel centres
+    ramp = torch.arange(in_w, dtype=torch.float32)  # the value of input pixel i is i
     maps = PixelData(heatmaps=ramp.expand(1, in_h, in_w).clone())
     # a 40x30 image resized by 1.6 into the 64x48 input
     meta = dict(
@@ -24,7 +25,9 @@ def test_maps_are_moved_from_the_input_into_the_image_as_keypoints_are():
         input_scale=(40.0, 30.0))
     out = fields_to_image(maps, meta).heatmaps
     assert out.shape == (1, 30, 40)
-    expected = (torch.arange(40) + 0.5) * 1.6
+    expected = torch.arange(40, dtype=torch.float32) * 1.6
+    # and the keypoint mapping takes those input positions back to the image pixels
+    assert torch.allclose(expected / in_w * 40.0 + 20.0 - 20.0, torch.arange(40.0), atol=1e-5)
     torch.testing.assert_close(out[0, 10, 1:-1], expected[1:-1], atol=1e-4, rtol=0)
 
 
