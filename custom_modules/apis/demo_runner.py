@@ -178,11 +178,8 @@ def use_backend(model: object, args: argparse.Namespace) -> None:
     try:
         from .onnxruntime_backend import (OnnxLoadError, OnnxModelMismatchError,
                                           run_network_in_onnxruntime)
-    except ImportError as error:
-        raise BackendError(f'--backend onnxruntime is not available: {error}') from error
-    try:
         run_network_in_onnxruntime(model, args.onnx, num_threads=None)
-    except ImportError as error:
+    except ImportError as error:  # the backend module, or onnxruntime (imported lazily)
         raise BackendError(f'--backend onnxruntime is not available: {error} (pip install '
                            'onnxruntime)') from error
     except (OnnxLoadError, OnnxModelMismatchError) as error:
@@ -395,11 +392,10 @@ def video_fps(options: DemoOptions, source: Source) -> tuple:
 # --------------------------------------------------------------------------------- tracking
 def frame_time(source: Source, index: int, read_at: float) -> float:
     """When frame ``index`` (from 1) of ``source`` was taken, seconds: for a camera or live
-    stream, the clock when it was read (frames the loop had no time for are gone, and the smoothing
-    must see the real time between the frames it gets); for a video (or a file served at a
-    URL), its place in the video
-    (``index / fps``, the video's own rate, else ``DEFAULT_FPS``); for images, one
-    ``1 / DEFAULT_FPS`` step each."""
+    stream, the clock when it was read (frames the loop had no time for are gone, and the
+    smoothing must see the real time between the frames it gets); for a video (or a file served
+    at a URL), its place in the video (``index / fps``, the video's own rate, else
+    ``DEFAULT_FPS``); for images, one ``1 / DEFAULT_FPS`` step each."""
     if source.live and not source.count:
         return read_at
     return (index - 1) / (source.fps or DEFAULT_FPS)

