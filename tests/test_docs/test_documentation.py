@@ -1,7 +1,8 @@
 """The user documentation (README.md, docs/**/*.md, projects/*/README.md) is true to the repository:
 the paths it names exist, its links stay inside the repository and their anchors name headings,
-the tool options and make targets of its commands are defined, and its prose carries no words of
-the development process.
+the tool options and make targets of its commands are defined, its prose carries no words of
+the development process, and each measured figure of a config (its latency, size, cost) is in one
+table only, which the other documents link to.
 
 Static checks only (files, regular expressions, ``ast``): no subprocess, no import of the stack.
 Each check is parametrised over the documents, and a failure lists every item as
@@ -64,6 +65,10 @@ MAKE_RULE = re.compile(r'^([A-Za-z0-9_.%/-]+(?:[ \t]+[A-Za-z0-9_.%/-]+)*)[ \t]*:
 SHELL_OPTION_CASE = re.compile(r'^\s*\(?\s*(--[\w-]+(?:\s*\|\s*--[\w-]+)*)\s*\)', re.MULTILINE)
 SHELL_OPTION_TEST = re.compile(r'==?\s*["\']?(--[\w-]+)')
 LONG_OPTION = re.compile(r'--[A-Za-z][\w-]*')
+TABLE_SEPARATOR = re.compile(r'\|(?:\s*:?-+:?\s*\|)+')
+# Table columns of measured figures: times, sizes, costs, speeds.
+FIGURE_COLUMN = re.compile(r'\((?:ms|s|M|MiB|GiB)\)|GMACs|FPS|latency|params|weights|speed-up',
+                           re.IGNORECASE)
 INTERPRETERS = re.compile(r'^(?:.*/)?(?:python[\d.]*|bash|sh|time|exec|env|nohup|sudo|'
                           r'\$\{?PYTHON\}?|\$\(PY\))$')
 
@@ -732,6 +737,57 @@ def development_word_failures(doc: Document) -> List[str]:
     return sorted(failures, key=failure_order)
 
 
+def table_rows(path: Path) -> Iterator[Tuple[int, List[str], List[str]]]:
+    """``(line, header, cells)`` of each body row of the markdown tables in the file ``path``."""
+    header: List[str] = []
+    previous = ''
+    for number, line in enumerate(path.read_text(encoding='utf-8').splitlines(), 1):
+        text = line.strip()
+        if not text.startswith('|'):
+            header, previous = [], text
+            continue
+        cells = [cell.strip() for cell in text.strip('|').split('|')]
+        if TABLE_SEPARATOR.fullmatch(text):
+            header = [cell.strip() for cell in previous.strip('|').split('|')]
+        elif header:
+            yield number, header, cells
+        previous = text
+
+
+def config_figures(paths: List[Path]) -> Dict[Tuple[str, str], List[str]]:
+    """``{(config, column): ['document:line', ...]}``: where a table gives a config's measured
+    figure (a column of ``FIGURE_COLUMN``), the config named by a cell that is a config's stem."""
+    stems = {config.stem for config in (REPO_ROOT / 'configs').rglob('*.py')}
+    places: Dict[Tuple[str, str], List[str]] = {}
+    for path in paths:
+        for line, header, cells in table_rows(path):
+            subjects = [cell.strip('`') for cell in cells if cell.strip('`') in stems]
+            for column, cell in zip(header, cells):
+                if subjects and FIGURE_COLUMN.search(column) and re.search(r'\d', cell):
+                    key = (subjects[0], column)
+                    places.setdefault(key, []).append(f'{relative_name(path)}:{line}')
+    return places
+
+
+def repeated_figure_failures(paths: List[Path]) -> List[str]:
+    """Figures of a config that two table rows give (the same or, worse, another value), and
+    table rows with figures copied whole from one place to another."""
+    failures = [
+        f'{places[0]}: {config} "{column}" also at {", ".join(places[1:])}'
+        for (config, column), places in sorted(config_figures(paths).items()) if len(places) > 1
+    ]
+    rows: Dict[Tuple[str, ...], List[str]] = {}
+    for path in paths:
+        for line, _, cells in table_rows(path):
+            if any(re.search(r'\d', cell) for cell in cells):
+                rows.setdefault(tuple(cells), []).append(f'{relative_name(path)}:{line}')
+    failures += [
+        f'{places[0]}: row copied to {", ".join(places[1:])}' for places in rows.values()
+        if len(places) > 1
+    ]
+    return failures
+
+
 def failure_order(failure: str) -> Tuple[str, int]:
     """Sort key of a ``document:line: item`` failure (a stable sort keeps a line's order)."""
     name, line, _ = failure.split(':', 2)
@@ -785,6 +841,11 @@ def test_make_targets_exist(doc: Document):
 
 def test_no_development_words(doc: Document):
     report('development-process words in prose', development_word_failures(doc))
+
+
+def test_each_figure_of_a_config_is_in_one_table():
+    report('figures of a config given by more than one table row',
+           repeated_figure_failures(DOCUMENTS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -947,6 +1008,20 @@ def test_checks_on_an_example_document():
         'docs/example.md:6: "session"', 'docs/example.md:6: "lent"',
         'docs/example.md:6: "this issue"'
     ]
+
+
+def test_repeated_figures_are_found(tmp_path):
+    config = sorted((REPO_ROOT / 'configs').rglob('*.py'))[0].stem
+    first, second = tmp_path / 'a.md', tmp_path / 'b.md'
+    first.write_text(f'Text\n\n| model | latency b1 (ms) | note |\n|---|---|---|\n'
+                     f'| {config} | 923 | x |\n| other | 1 | y |\n')
+    second.write_text(f'| config | GMACs | latency b1 (ms) |\n|:---|---:|---|\n'
+                      f'| `{config}` | 5.0 | 985.3 |\n')
+    assert repeated_figure_failures([first]) == []
+    assert repeated_figure_failures(
+        [first, second]) == [f'{first}:5: {config} "latency b1 (ms)" also at {second}:3']
+    second.write_text('| people | time (ms) |\n|---|---|\n| other | 1 | y |\n| 2 | 3 |\n')
+    assert repeated_figure_failures([first, second]) == [f'{first}:6: row copied to {second}:3']
 
 
 def test_readme_stays_short():

