@@ -36,6 +36,7 @@ from tqdm import tqdm
 from ..datasets.image_file import ImageFileError
 from .demo_io import (InputError, RunCounts, Source, open_source, peak_rss_mib, write_image,
                       write_people)
+from .fast_network import FastPath, FastPathError, run_network_fast
 from .pose_drawing import draw_text_overlay, draw_tracked_people
 from .pose_tracker import PoseTracker
 from .stage_timer import StageTimer
@@ -110,6 +111,19 @@ def add_demo_arguments(parser: argparse.ArgumentParser, output_dir: str) -> None
         choices=['pytorch', 'onnxruntime'],
         help='where the network runs (default: pytorch; onnxruntime with --onnx)')
     parser.add_argument('--onnx', help='the network exported to ONNX, for --backend onnxruntime')
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument(
+        '--fp16',
+        action='store_true',
+        help='fast path: the network in fp16 with channels-last memory (CUDA only)')
+    precision.add_argument(
+        '--bf16',
+        action='store_true',
+        help='fast path: the network in bf16 with channels-last memory')
+    parser.add_argument(
+        '--cuda-graph',
+        action='store_true',
+        help='fast path: the network captured once per input shape in a CUDA graph (CUDA only)')
 
 
 def check_demo_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -129,6 +143,17 @@ def check_demo_arguments(parser: argparse.ArgumentParser, args: argparse.Namespa
         parser.error('--backend onnxruntime needs --onnx FILE')
     if args.backend == 'pytorch' and args.onnx:
         parser.error('--onnx is for --backend onnxruntime')
+    if args.backend == 'onnxruntime' and (args.fp16 or args.bf16 or args.cuda_graph):
+        parser.error('--fp16, --bf16 and --cuda-graph are the PyTorch fast path: not with '
+                     '--backend onnxruntime')
+
+
+def demo_fast_path(args: argparse.Namespace) -> FastPath:
+    """The :class:`~.fast_network.FastPath` of ``--fp16`` / ``--bf16`` / ``--cuda-graph``
+    (reduced precision comes with channels-last memory)."""
+    precision = 'fp16' if args.fp16 else 'bf16' if args.bf16 else 'fp32'
+    return FastPath(
+        precision=precision, channels_last=precision != 'fp32', cuda_graph=args.cuda_graph)
 
 
 def has_display() -> bool:
@@ -160,20 +185,28 @@ def open_demo_source(args: argparse.Namespace) -> Source:
 
 
 class BackendError(RuntimeError):
-    """The ``--backend`` asked for cannot be used here (its module or package is missing)."""
+    """The ``--backend`` or fast path asked for cannot be used here (its module or package is
+    missing, the file does not fit, the device cannot run it)."""
 
 
 def use_backend(model: object, args: argparse.Namespace) -> None:
     """Run the network in onnxruntime with ``--backend onnxruntime``
     (``custom_modules.apis.onnxruntime_backend``, which patches the model in place so that
-    ``inference_bottomup`` / ``inference_topdown`` run the network there and decode as before).
+    ``inference_bottomup`` / ``inference_topdown`` run the network there and decode as before),
+    or on the fast path of ``--fp16`` / ``--bf16`` / ``--cuda-graph``
+    (:func:`~.fast_network.run_network_fast`, the same kind of patch).
 
     Raises:
         BackendError: That module or onnxruntime cannot be imported (onnxruntime is imported
             when the file is opened), onnxruntime cannot load the file, or the file is not an
-            export of this model; the message says which, in one line.
+            export of this model; the fast path cannot run on the model's device or the network
+            fails in it; the message says which, in one line.
     """
     if args.backend != 'onnxruntime':
+        try:
+            run_network_fast(model, demo_fast_path(args))
+        except FastPathError as error:
+            raise BackendError(str(error)) from error
         return
     try:
         from .onnxruntime_backend import (OnnxLoadError, OnnxModelMismatchError,

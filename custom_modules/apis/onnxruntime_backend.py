@@ -9,23 +9,20 @@ codecs' decoding are left as they are, so ``inference_topdown`` / ``inference_bo
 ``model.test_step`` decode the file's outputs with the same code as PyTorch's.
 """
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .network_patch import Nested, model_device, own_network, patch_network, unpatch_network
+
 INPUT_NAME = 'input'  # the exported file's one input (tools/deployment/export_onnx.py)
 # (H, W) of the input from which a model with a dynamic-size file (bottom-up, SMPR) records the
 # structure of its head's outputs: a multiple of every stride up to 128 (SMPR's P7), small
 # enough to cost little; the config's input size if the network refuses it
 PROBE_SIZE = (128, 128)
-# instance attributes that run_network_in_onnxruntime sets (on the estimator, on its head)
-PATCHED_ESTIMATOR = ('extract_feat', 'onnx_file')
-PATCHED_HEAD = ('forward', 'loss')
-
-Nested = Union[Tensor, List['Nested'], Tuple['Nested', ...]]
 # a tensor is None; a list or tuple is (its type, the structures of its items)
 Structure = Union[None, Tuple[type, List['Structure']]]
 
@@ -94,23 +91,6 @@ def network_output_names(head: nn.Module, num_outputs: int) -> List[str]:
     return names
 
 
-class NetworkInput:
-    """What the patched ``extract_feat`` hands the head: the preprocessed batch ``(B, 3, H, W)``,
-    which the patched ``head.forward`` runs through the file. Not a feature tuple, so that code
-    that would read features from it fails instead of computing on the input."""
-
-    __slots__ = ('inputs', )
-
-    def __init__(self, inputs: Tensor) -> None:
-        self.inputs = inputs
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in model.parameters():
-        return tensor.device
-    return torch.device('cpu')
-
-
 def _config_input_hw(model: nn.Module) -> Optional[Tuple[int, int]]:
     """``(H, W)`` of the network input of the model's config (``codec.input_size`` is
     ``(w, h)``), if it has one."""
@@ -121,14 +101,6 @@ def _config_input_hw(model: nn.Module) -> Optional[Tuple[int, int]]:
     return int(height), int(width)
 
 
-def _unpatch(model: nn.Module) -> None:
-    """Undo an earlier :func:`run_network_in_onnxruntime` (the class methods show again)."""
-    for name in PATCHED_ESTIMATOR:
-        model.__dict__.pop(name, None)
-    for name in PATCHED_HEAD:
-        model.head.__dict__.pop(name, None)
-
-
 def _probe(model: nn.Module, input_hw: Tuple[int, int]) -> Nested:
     """The head's outputs for a zero input of ``input_hw`` through the PyTorch network, in eval
     mode (no batch-norm statistics updated), the model's mode restored after."""
@@ -136,8 +108,8 @@ def _probe(model: nn.Module, input_hw: Tuple[int, int]) -> Nested:
     model.eval()
     try:
         with torch.no_grad():
-            inputs = torch.zeros(1, 3, *input_hw, device=_model_device(model))
-            return model.head.forward(model.extract_feat(inputs))
+            inputs = torch.zeros(1, 3, *input_hw, device=model_device(model))
+            return own_network(model)(inputs)
     finally:
         model.train(training)
 
@@ -242,8 +214,8 @@ def run_network_in_onnxruntime(model: nn.Module,
     the codecs. The model's own weights are then unused (the file holds the network's); its
     PyTorch layers stay in memory.
 
-    How: the estimator's ``extract_feat`` returns the preprocessed batch itself (a
-    :class:`NetworkInput`), and the head's ``forward`` runs it through the session and nests the
+    How (:func:`~.network_patch.patch_network`): the estimator's ``extract_feat`` returns the
+    preprocessed batch itself, and the head's ``forward`` runs it through the session and nests the
     file's flat outputs (the head's forward outputs flattened depth first, as ``TensorForward``
     exports them) as the head's forward returns them: a structure recorded, with the output
     count, names and fixed sizes that the file is checked against, from one forward of a zero
@@ -278,8 +250,8 @@ def run_network_in_onnxruntime(model: nn.Module,
         raise FileNotFoundError(f'no ONNX file {onnx_file}')
     if getattr(model, 'head', None) is None or not hasattr(model, 'extract_feat'):
         raise TypeError(f'{type(model).__name__} is no mmpose pose estimator with a head')
-    _unpatch(model)
-    device = _model_device(model)
+    unpatch_network(model)
+    device = model_device(model)
     session = _make_session(onnx_file, device, num_threads, allow_spinning)
 
     dims = _check_input(onnx_file, session, model)
@@ -293,27 +265,12 @@ def run_network_in_onnxruntime(model: nn.Module,
     structure = output_structure(probe)
     names = _check_outputs(onnx_file, session, model, flatten_tensors(probe), fixed_size)
 
-    head_name = type(model.head).__name__
-
-    def forward(feats: NetworkInput) -> Nested:
-        if not isinstance(feats, NetworkInput):
-            raise TypeError(f'{head_name}.forward runs in onnxruntime from {onnx_file}: it takes '
-                            f"the estimator's extract_feat(inputs), got {type(feats).__name__}")
-        inputs = feats.inputs
+    def network(inputs: Tensor) -> Nested:
         array = np.ascontiguousarray(inputs.detach().to('cpu', torch.float32).numpy())
         outputs = session.run(names, {INPUT_NAME: array})
         dtype = inputs.dtype if inputs.is_floating_point() else torch.float32
         return unflatten_tensors(structure,
                                  [torch.from_numpy(x).to(inputs.device, dtype) for x in outputs])
 
-    def loss(*args, **kwargs):
-        raise RuntimeError(f'{head_name} runs its network in onnxruntime from {onnx_file}: '
-                           'the model predicts only; build it again to train')
-
-    extract_feat: Callable[[Tensor], NetworkInput] = NetworkInput
-    # instance attributes (plain functions, no reference to the model: a deep copy of the model
-    # shares the session and stays patched)
-    model.extract_feat = extract_feat
-    model.onnx_file = str(onnx_file)
-    model.head.forward = forward
-    model.head.loss = loss
+    # a deep copy of the model shares the session and stays patched
+    patch_network(model, network, f'in onnxruntime from {onnx_file}')

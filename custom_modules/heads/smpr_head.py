@@ -169,10 +169,13 @@ class SMPRHead(BaseHead):
     def _forward_level(self, feat: Tensor, level: int) -> Tuple[Tensor, ...]:
         cls_feat = self.cls_convs(feat)
         reg_feat = self.reg_convs(feat)
+        # the poses in float32 (under autocast or a reduced-precision network too); the deformable
+        # convs' offsets in the features' dtype, and their inputs contiguous (mmcv's kernels take
+        # no channels-last tensors)
         init = self.init_scales[level](self.init_out(reg_feat)).float()
-        offsets = self.dcn_offset(init.detach())
-        cls_feat = torch.relu(self.dcn_cls(cls_feat, offsets))
-        reg_feat = torch.relu(self.dcn_reg(reg_feat, offsets))
+        offsets = self.dcn_offset(init.detach().to(feat.dtype)).contiguous()
+        cls_feat = torch.relu(self.dcn_cls(cls_feat.contiguous(), offsets))
+        reg_feat = torch.relu(self.dcn_reg(reg_feat.contiguous(), offsets))
         refined = init.detach() + self.refine_scales[level](self.refine_out(reg_feat)).float()
         return self.cls_out(cls_feat), self.pose_score_out(reg_feat), init, refined
 

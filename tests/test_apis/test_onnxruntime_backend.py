@@ -15,9 +15,10 @@ import torch
 import torch.nn as nn
 from mmpose.apis import inference_bottomup, inference_topdown, init_model
 
-from custom_modules.apis.onnxruntime_backend import (NetworkInput, OnnxModelMismatchError,
-                                                     flatten_tensors, output_structure,
-                                                     run_network_in_onnxruntime, unflatten_tensors)
+from custom_modules.apis.network_patch import NetworkInput
+from custom_modules.apis.onnxruntime_backend import (OnnxModelMismatchError, flatten_tensors,
+                                                     output_structure, run_network_in_onnxruntime,
+                                                     unflatten_tensors)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / 'configs/demo'

@@ -1,0 +1,197 @@
+"""custom_modules/apis/fast_network.py on a CPU: bf16 weights with channels-last memory give the
+fp32 network's maps to bf16's precision, through mmpose's own inference functions; what a CPU
+cannot run (fp16, a CUDA graph) and a network that fails in the asked precision are refused with
+the model left as it was; the demos' --fp16 / --bf16 / --cuda-graph. The CUDA graph itself needs a
+GPU: ``tools/misc/gpu_check.py`` checks it against fp32 eager."""
+import copy
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmpose.apis import inference_bottomup, inference_topdown, init_model
+
+from .test_demo_tools import HSR_SAMPLE_CONFIG, bottomup_demo, small_mln  # noqa: F401
+from custom_modules.apis.fast_network import (FastPath, FastPathError, check_fast_path,
+                                              network_modules, run_network_fast)
+from custom_modules.apis.network_patch import NetworkInput
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
+IMAGE = REPO_ROOT / 'tests/data/coco/000000196141.jpg'
+BF16 = FastPath(precision='bf16', channels_last=True)
+
+
+def network_outputs(model, inputs):
+    with torch.no_grad():
+        return model.head.forward(model.extract_feat(inputs))
+
+
+def flat(outputs):
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    return [t for item in outputs for t in flat(item)]
+
+
+@pytest.fixture(scope='module')
+def models():
+    torch.manual_seed(0)
+    return {
+        'mln': init_model(str(MLN_SAMPLE_CONFIG), None, device='cpu'),
+        'hsr': init_model(str(HSR_SAMPLE_CONFIG), None, device='cpu'),
+    }
+
+
+@pytest.mark.parametrize('name, input_hw', [('mln', (128, 160)), ('hsr', (128, 96))])
+def test_bf16_channels_last_gives_the_fp32_maps_to_bf16_precision(models, name, input_hw):
+    reference = models[name]
+    fast = copy.deepcopy(reference)
+    run_network_fast(fast, BF16, probe_hw=input_hw)
+    assert fast.network_patch == 'on the fast path (bf16 + channels_last)'
+    for module in network_modules(fast):
+        assert {p.dtype for p in module.parameters()} == {torch.bfloat16}
+    conv = next(m for m in fast.backbone.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+    inputs = torch.randn(2, 3, *input_hw)
+    expected, got = flat(network_outputs(reference, inputs)), flat(network_outputs(fast, inputs))
+    assert [t.shape for t in got] == [t.shape for t in expected]
+    for want, have in zip(expected, got):
+        assert have.dtype == torch.float32  # the head's predict decodes float32, as before
+        scale = want.abs().max().item()
+        error = (have - want).abs().max().item()
+        # bf16 keeps 8 bits of mantissa: a few 1/256 of the maps' scale after the whole network
+        assert error <= 0.05 * scale, (name, error, scale)
+        assert error > 0  # it did run in bf16
+
+
+def test_the_fast_model_predicts_through_mmposes_inference_functions(models):
+    image = cv2.imread(str(IMAGE))
+    mln = copy.deepcopy(models['mln'])
+    run_network_fast(mln, BF16, probe_hw=(64, 64))
+    (result, ) = inference_bottomup(mln, image)
+    assert result.pred_instances.keypoints.shape[1:] == (17, 2)
+
+    hsr = copy.deepcopy(models['hsr'])
+    run_network_fast(hsr, BF16, probe_hw=(128, 96))
+    boxes = np.array([[10, 20, 200, 400], [300, 50, 420, 380]], np.float32)
+    results = inference_topdown(hsr, image, boxes)
+    reference = inference_topdown(models['hsr'], image, boxes)
+    assert len(results) == 2
+    for fast_result, fp32_result in zip(results, reference):
+        fast_kpts = fast_result.pred_instances.keypoints
+        assert np.isfinite(fast_kpts).all()
+        assert fast_kpts.shape == fp32_result.pred_instances.keypoints.shape
+
+    with pytest.raises(RuntimeError, match='predicts only'):
+        hsr.head.loss(NetworkInput(torch.zeros(1, 3, 128, 96)), [])
+
+
+@pytest.mark.parametrize('fast_path, message', [
+    (FastPath(cuda_graph=True), 'a CUDA graph needs a CUDA device, not cpu'),
+    (FastPath(precision='fp16', channels_last=True), 'use --bf16 on a CPU'),
+    (FastPath(precision='fp8'), "unknown precision 'fp8'"),
+])
+def test_what_a_cpu_cannot_run_is_refused(fast_path, message):
+    with pytest.raises(FastPathError, match=message):
+        check_fast_path(fast_path, torch.device('cpu'))
+
+
+def test_a_network_that_fails_in_bf16_is_refused_and_left_as_it_was(models):
+    model = copy.deepcopy(models['hsr'])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    backbone_forward = model.backbone.forward
+
+    def float32_only(x):
+        if x.dtype != torch.float32:
+            raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{x.dtype}\'\nmore')
+        return backbone_forward(x)
+
+    model.backbone.forward = float32_only
+    with pytest.raises(FastPathError) as error:
+        run_network_fast(model, BF16, probe_hw=(64, 48))
+    assert str(error.value) == (
+        'TopdownPoseEstimator (HSRNet) cannot run on the fast path bf16 + channels_last on cpu: '
+        '"slow_conv2d_cpu" not implemented for \'torch.bfloat16\'')
+    # the model's own network again, in float32, with its exact weights
+    assert 'extract_feat' not in vars(model) and 'forward' not in vars(model.head)
+    after = model.state_dict()
+    assert all(
+        torch.equal(before[k], after[k]) and after[k].dtype == before[k].dtype for k in before)
+    inputs = torch.randn(1, 3, 128, 96)
+    for want, have in zip(
+            flat(network_outputs(models['hsr'], inputs)), flat(network_outputs(model, inputs))):
+        assert torch.equal(want, have)
+
+
+def test_fp32_without_a_graph_is_the_models_own_network(models):
+    model = copy.deepcopy(models['hsr'])
+    run_network_fast(model, BF16, probe_hw=(64, 48))
+    run_network_fast(model, FastPath())
+    assert 'extract_feat' not in vars(model)
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--fp16', '--bf16'], 'not allowed with argument'),
+    (['--bf16', '--onnx', 'm.onnx'], '--fp16, --bf16 and --cuda-graph are the PyTorch fast path'),
+])
+def test_contradicting_fast_path_options_are_refused(
+        bottomup_demo,
+        args,
+        message,  # noqa: F811
+        capsys):
+    with pytest.raises(SystemExit) as exit_:
+        bottomup_demo.parse_args(['c.py', 'c.pth', '--input', 'x.jpg', *args])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_demo_runs_bf16_and_refuses_a_cuda_graph_on_a_cpu(bottomup_demo, small_mln, tmp_path,
+                                                              capsys):  # noqa: F811
+    config, checkpoint = small_mln
+    image = tmp_path / 'one.jpg'
+    cv2.imwrite(str(image), np.full((48, 64, 3), 127, np.uint8))
+    argv = [str(config), str(checkpoint), '--input', str(image), '--log-interval', '0']
+    assert bottomup_demo.main(argv + ['--output-dir', str(tmp_path / 'bf16'), '--bf16']) == 0
+    assert (tmp_path / 'bf16/one.json').is_file()
+    capsys.readouterr()
+
+    assert bottomup_demo.main(argv + ['--output-dir', str(tmp_path / 'g'), '--cuda-graph']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ('error: a CUDA graph needs a CUDA device, not cpu: leave out --cuda-graph '
+                       '(or run with --device cuda:0)')
+    assert not any(line.startswith('Traceback') for line in err)
+
+
+SMPR_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'
+
+
+@pytest.fixture(scope='module')
+def smpr():
+    torch.manual_seed(0)
+    return init_model(str(SMPR_SAMPLE_CONFIG), None, device='cpu')
+
+
+def test_smpr_runs_channels_last_with_mmcvs_deformable_convs(smpr):
+    """mmcv's deformable convs take contiguous inputs and weights only: in channels-last they
+    get them, and the maps are fp32 eager's to float rounding."""
+    fast = copy.deepcopy(smpr)
+    run_network_fast(fast, FastPath(channels_last=True), probe_hw=(128, 96))
+    inputs = torch.randn(1, 3, 128, 96)
+    for want, have in zip(flat(network_outputs(smpr, inputs)), flat(network_outputs(fast, inputs))):
+        assert have.is_contiguous()
+        assert torch.allclose(have, want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
+
+
+def test_smpr_in_bf16_on_a_cpu_is_refused_with_mmcvs_reason(smpr):
+    """mmcv's CPU deformable conv has no bf16 kernel (its CUDA one has fp16: gpu_check)."""
+    model = copy.deepcopy(smpr)
+    with pytest.raises(
+            FastPathError,
+            match=r'PyramidBottomupPoseEstimator \(ResNet\) cannot run on '
+            r'the fast path bf16 \+ channels_last on cpu: "deformable_im2col_cpu" not '
+            r"implemented for 'BFloat16'"):
+        run_network_fast(model, BF16, probe_hw=(128, 96))
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
