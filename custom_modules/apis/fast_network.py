@@ -144,8 +144,8 @@ def run_network_fast(model: nn.Module,
     The backbone, neck and head are converted to ``fast_path.precision`` (and channels-last
     memory); each batch the data preprocessor makes (float32) is converted likewise, run through
     the network (or its CUDA graph for that shape) and the outputs are handed to the head's
-    ``predict`` as float32 in the standard (contiguous) layout. The data preprocessor keeps float32 (its mean and std). ``head.loss``
-    raises: the fast model does not train.
+    ``predict`` as float32 in the standard (contiguous) layout. The data preprocessor keeps
+    float32 (its mean and std). ``head.loss`` raises: the fast model does not train.
 
     Args:
         model: The estimator, on the device it will run on.

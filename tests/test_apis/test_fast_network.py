@@ -12,10 +12,11 @@ import pytest
 import torch
 from mmpose.apis import inference_bottomup, inference_topdown, init_model
 
-from .test_demo_tools import HSR_SAMPLE_CONFIG, bottomup_demo, small_mln  # noqa: F401
 from custom_modules.apis.fast_network import (FastPath, FastPathError, check_fast_path,
                                               network_modules, run_network_fast)
 from custom_modules.apis.network_patch import NetworkInput
+from .test_demo_tools import HSR_SAMPLE_CONFIG, load_tool
+from conftest import save_random_checkpoint, write_small_mln_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
@@ -32,6 +33,19 @@ def flat(outputs):
     if isinstance(outputs, torch.Tensor):
         return [outputs]
     return [t for item in outputs for t in flat(item)]
+
+
+@pytest.fixture(scope='module')
+def bottomup_demo():
+    return load_tool('bottomup_demo')
+
+
+@pytest.fixture(scope='module')
+def small_mln(tmp_path_factory):
+    """``(config, checkpoint)``: the sample MLN at 64x64, random weights."""
+    folder = tmp_path_factory.mktemp('mln')
+    config = write_small_mln_config(folder / 'paf_mln_64x64.py')
+    return config, save_random_checkpoint(config, folder / 'mln.pth')
 
 
 @pytest.fixture(scope='module')
@@ -137,11 +151,7 @@ def test_fp32_without_a_graph_is_the_models_own_network(models):
     (['--fp16', '--bf16'], 'not allowed with argument'),
     (['--bf16', '--onnx', 'm.onnx'], '--fp16, --bf16 and --cuda-graph are the PyTorch fast path'),
 ])
-def test_contradicting_fast_path_options_are_refused(
-        bottomup_demo,
-        args,
-        message,  # noqa: F811
-        capsys):
+def test_contradicting_fast_path_options_are_refused(bottomup_demo, args, message, capsys):
     with pytest.raises(SystemExit) as exit_:
         bottomup_demo.parse_args(['c.py', 'c.pth', '--input', 'x.jpg', *args])
     assert exit_.value.code == 2
@@ -149,7 +159,7 @@ def test_contradicting_fast_path_options_are_refused(
 
 
 def test_the_demo_runs_bf16_and_refuses_a_cuda_graph_on_a_cpu(bottomup_demo, small_mln, tmp_path,
-                                                              capsys):  # noqa: F811
+                                                              capsys):
     config, checkpoint = small_mln
     image = tmp_path / 'one.jpg'
     cv2.imwrite(str(image), np.full((48, 64, 3), 127, np.uint8))
