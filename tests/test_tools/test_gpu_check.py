@@ -1,6 +1,7 @@
 """tools/misc/gpu_check.py on the CPU (its dry run): every check runs and reports, one check that
 fails does not stop the others, and the exit status says so. The GPU run: docs/gpu.md."""
 import importlib.util
+import re
 
 import pytest
 
@@ -22,6 +23,12 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
             'broken (missing)': 'configs/demo/missing.py'
         })
     monkeypatch.setattr(gpu_check, 'DIST_CONFIG', str(DEMO_CONFIG.relative_to(REPO_ROOT)))
+    monkeypatch.setattr(
+        gpu_check, 'FASTPATH_CONFIGS', {
+            'HSR-MSNet sample': (str(DEMO_CONFIG.relative_to(REPO_ROOT)), (128, 96), 2),
+            'SMPR sample':
+            ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', (128, 96), 1)
+        })
     status = gpu_check.main([
         '--device', 'cpu', '--out-dir',
         str(tmp_path), '--warmup', '0', '--repeats', '1', '--skip', 'people'
@@ -37,10 +44,17 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
         'train': '**FAIL**',
         'full': 'pass',  # GPU only: reported as not run
         'fit': 'pass',  # GPU only: reported as not run
-        'latency': 'pass'
+        'latency': 'pass',
+        'fastpath': 'pass'  # bf16 on the CPU; SMPR's refusal is no failure there
     }
     assert '| hsr-msnet-fp32 | 0 | loss ' in report
     assert '| broken-fp32 | 1 | no loss logged | **FAIL** |' in report
     assert 'configs/demo/missing.py' in report  # the failing run's log tail
     assert '| dist_train | 0 | loss ' in report and 'backend: **gloo** (expected gloo)' in report
     assert '| fp32 |' in report and '| the paper (P40) | 20.4 FPS | 42.2 FPS | 2.07x |' in report
+    assert '| HSR-MSNet sample | 2x128x96 | fp32 eager |' in report
+    assert re.search(
+        r'\| HSR-MSNet sample \| 2x128x96 \| bf16 channels_last \| [\d.]+ \| .* \| '
+        r'\d\.\de-0\d \| pass \|', report), report
+    assert ('| SMPR sample | 1x128x96 | bf16 channels_last | - | - | - | - | refused: '
+            'PyramidBottomupPoseEstimator (ResNet) cannot run') in report

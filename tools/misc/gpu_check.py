@@ -22,7 +22,12 @@ Checks, in this order (one failing does not stop the others; the exit status is 
 6. ``fit``: the SMPR sample config trained whole (``--amp`` on a GPU) and its COCO AP on the sample;
 7. ``latency``: MLN and OpenPose networks at batch 1, 368x432 (the MLN paper's speed setting),
    fp32 and fp16 autocast, and their ratio next to the paper's (42.2 vs 20.4 FPS on a P40, 2.07x);
-8. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59), MLN and SMPR for
+8. ``fastpath``: the inference fast path (``custom_modules/apis/fast_network.py``) of OpenPose,
+   MLN, SMPR R50-FPN and HSR-MSNet-59 (a batch of 8 crops): fp32 eager, fp16 with channels-last
+   convs, and the same replayed from a CUDA graph; each one's outputs against fp32 eager (the
+   largest error relative to the output's largest value, at most ``FASTPATH_TOLERANCE``), its
+   time and FPS (a refusal fails on a GPU; on the CPU the variant is bf16, without a graph);
+9. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59), MLN and SMPR for
    1 / 5 / 20 people (``tools/analysis/benchmark.py --skip-models``).
 
 On the CPU (``--device cpu``) the GPU-vs-CPU comparisons compare the CPU with itself and the
@@ -30,6 +35,7 @@ trainings see no GPU (``CUDA_VISIBLE_DEVICES=''``): a dry run of the code, not a
 Each check that runs processes gets at most what is left of ``--budget`` seconds.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -75,6 +81,15 @@ LATENCY_CONFIGS = {
     'MLN': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py'
 }
 PAPER_FPS = {'OpenPose': 20.4, 'MLN': 42.2}
+#: Networks of ``fastpath``: config, input (H, W), batch.
+FASTPATH_CONFIGS = {
+    'OpenPose': (LATENCY_CONFIGS['OpenPose'], (368, 432), 1),
+    'MLN': (LATENCY_CONFIGS['MLN'], (368, 432), 1),
+    'SMPR R50-FPN': (FULL_CONFIGS['SMPR R50-FPN 800'], (800, 800), 1),
+    'HSR-MSNet-59': (FULL_CONFIGS['HSR-MSNet-59 256x192'], (256, 192), 8),
+}
+#: Largest error of a reduced-precision output, relative to the output's largest value.
+FASTPATH_TOLERANCE = 0.02
 
 
 class Report:
@@ -463,6 +478,69 @@ def check_latency(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
                   f'after {warmup} warm-ups, models taking turns:\n\n' + '\n'.join(header + lines))
 
 
+def _flat(outputs) -> List[torch.Tensor]:
+    if isinstance(outputs, torch.Tensor):
+        return [outputs]
+    return [tensor for item in outputs for tensor in _flat(item)]
+
+
+def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
+    from mmpose.apis import init_model
+
+    from benchmark_utils import interleaved_medians_ms, synchronized
+    from custom_modules.apis.fast_network import FastPath, FastPathError, run_network_fast
+    from custom_modules.apis.network_patch import own_network
+
+    torch.backends.cudnn.benchmark = True
+    cuda = device.startswith('cuda')
+    low = 'fp16' if cuda else 'bf16'
+    variants = {'fp32 eager': FastPath(), f'{low} channels_last': FastPath(low, True)}
+    if cuda:
+        variants[f'{low} channels_last CUDA graph'] = FastPath(low, True, True)
+    passed, rows = True, []
+    for name, (config, input_hw, batch) in FASTPATH_CONFIGS.items():
+        reference = init_model(str(REPO_ROOT / config), None, device=device)
+        inputs = torch.randn(batch, 3, *input_hw, device=device)
+        with torch.no_grad():
+            expected = _flat(own_network(reference)(inputs))
+        models = {}
+        for variant, fast_path in variants.items():
+            model = copy.deepcopy(reference)
+            try:
+                run_network_fast(model, fast_path, probe_hw=input_hw)
+            except FastPathError as error:
+                passed = passed and not cuda
+                rows.append(f'| {name} | {batch}x{input_hw[0]}x{input_hw[1]} | {variant} | - | - '
+                            f'| - | - | refused: {error} |')
+                continue
+            models[variant] = model
+        calls = [
+            synchronized(lambda m=m: m.head.forward(m.extract_feat(inputs)), device)
+            for m in models.values()
+        ]
+        with torch.no_grad():
+            outputs = [_flat(call()) for call in calls]
+            times = interleaved_medians_ms(calls, warmup, repeats)
+        for variant, got, ms in zip(models, outputs, times):
+            error = max((have - want).abs().max().item() / max(want.abs().max().item(), 1e-12)
+                        for have, want in zip(got, expected))
+            ok = error <= (FASTPATH_TOLERANCE if variants[variant].enabled else 1e-6)
+            passed = passed and ok
+            rows.append(f'| {name} | {batch}x{input_hw[0]}x{input_hw[1]} | {variant} | {ms:.2f} | '
+                        f'{1000 * batch / ms:.1f} | {times[0] / ms:.2f}x | {error:.1e} | '
+                        f'{"pass" if ok else "**FAIL**"} |')
+        del reference, models, calls, outputs
+        if cuda:
+            torch.cuda.empty_cache()
+    header = [
+        '| network | input | variant | ms | images/s | speed-up | max error (relative) | |',
+        '|---|---|---|---|---|---|---|---|'
+    ]
+    return passed, (f'The fast path against fp32 eager: networks alone, median of {repeats} after '
+                    f'{warmup} warm-ups, variants taking turns; tolerance {FASTPATH_TOLERANCE} '
+                    'for reduced precision:\n\n' + '\n'.join(header + rows))
+
+
 def check_people(device: str, out_dir: Path, people: List[int], image_size: int, warmup: int,
                  repeats: int, timeout: float) -> Tuple[bool, str]:
     if timeout < 30:
@@ -489,7 +567,7 @@ def check_people(device: str, out_dir: Path, people: List[int], image_size: int,
                        '\n'.join(notes))
 
 
-CHECKS = ('dcn', 'nms', 'train', 'full', 'fit', 'latency', 'people')
+CHECKS = ('dcn', 'nms', 'train', 'full', 'fit', 'latency', 'fastpath', 'people')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -543,6 +621,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         lambda: check_sample_fit(args.device, args.out_dir, left(args.fit_timeout)),
         'latency':
         lambda: check_latency(args.device, args.warmup, args.repeats),
+        'fastpath':
+        lambda: check_fastpath(args.device, args.warmup, args.repeats),
         'people':
         lambda: check_people(args.device, args.out_dir, args.people, args.image_size,
                              min(args.warmup, 2), min(args.repeats, 5), left(args.people_timeout)),
