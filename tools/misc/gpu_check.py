@@ -487,9 +487,9 @@ def _flat(outputs) -> List[torch.Tensor]:
 def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
     from mmpose.apis import init_model
 
-    from benchmark_utils import interleaved_medians_ms, synchronized
     from custom_modules.apis.fast_network import FastPath, FastPathError, run_network_fast
     from custom_modules.apis.network_patch import own_network
+    from benchmark_utils import interleaved_medians_ms, synchronized
 
     torch.backends.cudnn.benchmark = True
     cuda = device.startswith('cuda')
