@@ -31,7 +31,7 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
         })
     status = gpu_check.main([
         '--device', 'cpu', '--out-dir',
-        str(tmp_path), '--warmup', '0', '--repeats', '1', '--skip', 'people'
+        str(tmp_path), '--warmup', '0', '--repeats', '1', '--skip', 'people', 'realtime'
     ])
     report = (tmp_path / 'gpu_check.md').read_text()
     assert status == 1 and 'gpu_check: FAILED' in report

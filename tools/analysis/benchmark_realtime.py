@@ -5,6 +5,8 @@ frame, on a generated video.
     python tools/analysis/benchmark_realtime.py                     # 1, 5, 20 people; both backends
     python tools/analysis/benchmark_realtime.py --people 5 --backends onnxruntime --frames 10
     python tools/analysis/benchmark_realtime.py --pipelines mln openpose --out realtime.md
+    python tools/analysis/benchmark_realtime.py --device cuda:0 \
+        --backends pytorch pytorch-fp16-graph   # a GPU: eager fp32 against the fast path
 
 The video (one per people count, ``--out-dir``): ``--warmup + --frames`` frames of
 ``--image-size`` pixels, the annotated people of the sample (``tests/data/coco/test_coco.json``),
@@ -25,10 +27,14 @@ Pipelines, on random weights (a network's cost does not depend on its weights), 
 then, as the demos with ``--track --output-video``: OKS tracking (``PoseTracker``), drawing of the
 tracked people and the time overlay, writing the frame into an ``.mp4``.
 
-Backends: ``pytorch``; ``onnxruntime``: the network exported in this process
-(``tools/deployment/export_onnx.py``'s ``export_network``, SMPR's deformable convolutions as
-``GridSample``) and run by ``run_network_in_onnxruntime``, the decoding unchanged. Both use
-``--threads`` threads.
+Backends: ``pytorch``; the inference fast path (``run_network_fast``, the demos' ``--bf16``,
+``--fp16``, ``--cuda-graph``): ``pytorch-bf16``, ``pytorch-fp16`` (CUDA), ``pytorch-fp16-graph``
+(CUDA: fp16 replayed from a CUDA graph), each with channels-last convolutions; ``onnxruntime``:
+the network exported in this process (``tools/deployment/export_onnx.py``'s ``export_network``,
+SMPR's deformable convolutions as ``GridSample``) and run by ``run_network_in_onnxruntime``, the
+decoding unchanged. All use ``--threads`` CPU threads; ``--device cuda:0`` runs the models on a
+GPU (onnxruntime on its CUDA provider where it has one). A pipeline that cannot run on a backend
+(e.g. SMPR in bf16 on a CPU) is listed under the table with the reason.
 
 Stages (:class:`~custom_modules.apis.StageTimer`, exclusive times): reading, detector,
 preprocess (mmpose's pipeline, batching, the results' packing), network (``extract_feat`` and
@@ -47,6 +53,7 @@ import cv2
 import numpy as np
 import torch
 
+from custom_modules.apis.fast_network import FastPath, FastPathError
 from benchmark import config_path, perfect_bottomup_outputs
 from benchmark_utils import emit_report, markdown_table
 from synthetic_scenes import grid_boxes, load_templates
@@ -61,6 +68,14 @@ PIPELINES = {
     'smpr': 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
 }
 DETECTOR_CONFIG = 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
+# the PyTorch backends: the fast path each runs (None: onnxruntime)
+BACKENDS = {
+    'pytorch': FastPath(),
+    'pytorch-bf16': FastPath('bf16', channels_last=True),
+    'pytorch-fp16': FastPath('fp16', channels_last=True),
+    'pytorch-fp16-graph': FastPath('fp16', channels_last=True, cuda_graph=True),
+    'onnxruntime': None,
+}
 STAGES = ('reading', 'detector', 'preprocess', 'network', 'decoding', 'tracking', 'drawing',
           'writing')
 
@@ -116,23 +131,31 @@ def write_video(path: Path, num_people: int, num_frames: int, size: Tuple[int, i
 def build_pipeline(name: str, args: argparse.Namespace, backend: str,
                    work_dir: Path) -> Tuple[torch.nn.Module, object]:
     """The pose model of pipeline ``name`` (random weights) running on ``backend``, and for
-    ``topdown`` the person detector (else None)."""
+    ``topdown`` the person detector (else None).
+
+    Raises:
+        FastPathError: The fast path of ``backend`` cannot run this model on ``--device``.
+    """
     from mmengine.registry import init_default_scope
     from mmpose.apis import init_model
 
     from custom_modules.apis import build_person_detector, run_network_in_onnxruntime
+    from custom_modules.apis.fast_network import run_network_fast
 
     config = config_path(getattr(args, f'{name}_config'))
-    model = init_model(config, None, device='cpu')
+    model = init_model(config, None, device=args.device)
     if backend == 'onnxruntime':
         from export_onnx import export_network
 
         onnx_file = work_dir / f'{name}.onnx'
         export_network(init_model(config, None, device='cpu'), onnx_file)
         run_network_in_onnxruntime(model, onnx_file, num_threads=args.threads)
+    else:
+        run_network_fast(model, BACKENDS[backend])
     detector = None
     if name == 'topdown':
-        detector = build_person_detector(config_path(args.detector_config), None, device='cpu')
+        detector = build_person_detector(
+            config_path(args.detector_config), None, device=args.device)
         init_default_scope('mmpose')  # building the detector made mmdet the default scope
     return model, detector
 
@@ -225,7 +248,7 @@ def play(name: str, backend: str, video: Path, frames_people: list, args: argpar
     capture.release()
     if not ok:
         raise RuntimeError(f'{video}: OpenCV cannot read the video it wrote')
-    timer = StageTimer()
+    timer = StageTimer.for_device(args.device)
     if name == 'topdown':
         step = topdown_step(model, detector, frames_people, timer)
     else:
@@ -273,10 +296,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--people', type=int, nargs='+', default=[1, 5, 20])
     parser.add_argument('--pipelines', nargs='+', choices=list(PIPELINES), default=list(PIPELINES))
     parser.add_argument(
-        '--backends',
-        nargs='+',
-        choices=['pytorch', 'onnxruntime'],
-        default=['pytorch', 'onnxruntime'])
+        '--backends', nargs='+', choices=list(BACKENDS), default=['pytorch', 'onnxruntime'])
+    parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda:0')")
     parser.add_argument('--frames', type=int, default=10, help='timed frames per run')
     parser.add_argument('--warmup', type=int, default=2, help='untimed frames first')
     parser.add_argument(
@@ -296,14 +317,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     torch.set_num_threads(args.threads)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, per_frame_ms = [], {}
+    rows, per_frame_ms, refused = [], {}, []
     for num_people in args.people:
         video = out_dir / f'people_{num_people}.mp4'
         frames_people = write_video(video, num_people, args.warmup + args.frames,
                                     tuple(args.image_size), args.speed)
         for backend in args.backends:
             for name in args.pipelines:
-                result = play(name, backend, video, frames_people, args, out_dir)
+                try:
+                    result = play(name, backend, video, frames_people, args, out_dir)
+                except FastPathError as error:
+                    refused.append(f'- {name}, {backend}, {num_people} people: {error}')
+                    print(refused[-1], flush=True)
+                    continue
                 per_frame_ms[name, backend, num_people] = 1000 / result['fps']
                 rows.append([
                     name, backend,
@@ -313,11 +339,15 @@ def main(argv: Optional[List[str]] = None) -> None:
                 print(' '.join(rows[-1]), flush=True)
     header = ['pipeline', 'backend', 'people', 'found', 'FPS', 'ms/frame'
               ] + [f'{stage} (ms)' for stage in STAGES]
+    machine = (f'{torch.cuda.get_device_name(args.device)}, CUDA {torch.version.cuda}'
+               if args.device.startswith('cuda') else 'CPU')
     tables = [
-        f'CPU: {args.threads} threads, torch {torch.__version__}, {args.image_size[0]}x'
+        f'{machine}: {args.threads} CPU threads, torch {torch.__version__}, {args.image_size[0]}x'
         f'{args.image_size[1]} video, mean of {args.frames} frames after {args.warmup}',
         markdown_table(header, rows)
     ]
+    if refused:
+        tables.append('Not run (the fast path refused):\n\n' + '\n'.join(refused))
     ratios = [[
         backend,
         str(n), f"{per_frame_ms['openpose', backend, n] / per_frame_ms['mln', backend, n]:.2f}x"

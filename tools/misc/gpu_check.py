@@ -27,7 +27,9 @@ Checks, in this order (one failing does not stop the others; the exit status is 
    convs, and the same replayed from a CUDA graph; each one's outputs against fp32 eager (the
    largest error relative to the output's largest value, at most ``FASTPATH_TOLERANCE``), its
    time and FPS (a refusal fails on a GPU; on the CPU the variant is bf16, without a graph);
-9. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59), MLN and SMPR for
+9. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device, PyTorch fp32 against
+   the fast path (fp16 from a CUDA graph; bf16 on the CPU), every pipeline, per stage;
+10. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59), MLN and SMPR for
    1 / 5 / 20 people (``tools/analysis/benchmark.py --skip-models``).
 
 On the CPU (``--device cpu``) the GPU-vs-CPU comparisons compare the CPU with itself and the
@@ -567,7 +569,25 @@ def check_people(device: str, out_dir: Path, people: List[int], image_size: int,
                        '\n'.join(notes))
 
 
-CHECKS = ('dcn', 'nms', 'train', 'full', 'fit', 'latency', 'fastpath', 'people')
+def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
+                   timeout: float) -> Tuple[bool, str]:
+    if timeout < 30:
+        return False, f'not run: {timeout:.0f} s left of the budget'
+    fast = 'pytorch-fp16-graph' if device.startswith('cuda') else 'pytorch-bf16'
+    command = [
+        sys.executable, 'tools/analysis/benchmark_realtime.py', '--device', device, '--backends',
+        'pytorch', fast, '--people', *map(str, people), '--frames',
+        str(frames), '--warmup', '3', '--out-dir',
+        str(out_dir / 'realtime'), '--out',
+        str(out_dir / 'realtime.md')
+    ]
+    proc = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        return False, f'```\n{" ".join(command)}\n{proc.stdout[-1500:]}{proc.stderr[-3000:]}```'
+    return True, '`' + ' '.join(command[1:]) + '`\n\n' + (out_dir / 'realtime.md').read_text()
+
+
+CHECKS = ('dcn', 'nms', 'train', 'full', 'fit', 'latency', 'fastpath', 'realtime', 'people')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -586,6 +606,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='seconds for all the checks; each gets at most what is left')
     parser.add_argument('--train-timeout', type=float, default=180, help='seconds')
     parser.add_argument('--people-timeout', type=float, default=180, help='seconds')
+    parser.add_argument('--realtime-frames', type=int, default=30, help='timed frames per run')
+    parser.add_argument('--realtime-timeout', type=float, default=150, help='seconds')
     parser.add_argument('--full-iterations', type=int, default=20, help='per full-size config run')
     parser.add_argument('--full-timeout', type=float, default=300, help='seconds, all runs')
     parser.add_argument('--fit-timeout', type=float, default=150, help='seconds')
@@ -623,6 +645,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         lambda: check_latency(args.device, args.warmup, args.repeats),
         'fastpath':
         lambda: check_fastpath(args.device, args.warmup, args.repeats),
+        'realtime':
+        lambda: check_realtime(args.device, args.out_dir, args.people, args.realtime_frames,
+                               left(args.realtime_timeout)),
         'people':
         lambda: check_people(args.device, args.out_dir, args.people, args.image_size,
                              min(args.warmup, 2), min(args.repeats, 5), left(args.people_timeout)),
