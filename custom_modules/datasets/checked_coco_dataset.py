@@ -50,12 +50,23 @@ def coco_file_problem(coco: Any) -> Optional[str]:
     return None
 
 
+class DatasetFileError(ValueError):
+    """An annotation or detection file the dataset cannot use: missing, not JSON, a list or a
+    field missing, detections of unknown images; the message names the file and what is wrong."""
+
+
 def load_json(path: str, what: str) -> Any:
-    """The JSON content of ``path``; ``ValueError('<path>: ...')`` if it is not valid JSON."""
+    """The JSON content of ``path``.
+
+    Raises:
+        DatasetFileError: No such file, or it is not valid JSON.
+    """
     try:
         return json.loads(fileio.get_text(path))
+    except FileNotFoundError as err:
+        raise DatasetFileError(f'{path}: no such {what}') from err
     except json.JSONDecodeError as err:
-        raise ValueError(f'{path}: the {what} is not valid JSON ({err})') from err
+        raise DatasetFileError(f'{path}: the {what} is not valid JSON ({err})') from err
 
 
 @DATASETS.register_module()
@@ -64,9 +75,10 @@ class CheckedCocoDataset(CocoDataset):
 
     The same arguments and data as ``CocoDataset``; what it adds:
 
-    - an annotation or ``bbox_file`` that is not valid JSON, lacks ``images`` / ``annotations``
-      or has an entry without a required field: ``ValueError`` naming the file, entry and field;
-      a detection of an image the annotation file does not have: ``ValueError`` with its id;
+    - an annotation or ``bbox_file`` that is missing, not valid JSON, lacks ``images`` /
+      ``annotations`` or has an entry without a required field: :class:`DatasetFileError` (a
+      ``ValueError``) naming the file, entry and field; a detection of an image the annotation
+      file does not have: the same, with its id;
     - instances mmpose leaves out without a word (crowd regions, people without visible
       keypoints, boxes of no area after clipping to the image) and visible keypoints outside
       their image (made not visible here) are counted and logged once, with an example id;
@@ -106,19 +118,22 @@ class CheckedCocoDataset(CocoDataset):
             imdecode_backend=getattr(load, 'imdecode_backend', 'cv2'))
 
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
-        """mmpose's loading; a malformed file gets a message naming it and the faulty field."""
+        """mmpose's loading; a missing or malformed file gets a :class:`DatasetFileError` naming
+        it and the faulty field."""
+        if not fileio.exists(self.ann_file):
+            raise DatasetFileError(f'{self.ann_file}: no such annotation file (ann_file)')
         try:
             instances, images = super()._load_annotations()
         except json.JSONDecodeError as err:
-            raise ValueError(f'{self.ann_file}: not valid JSON ({err})') from err
+            raise DatasetFileError(f'{self.ann_file}: not valid JSON ({err})') from err
         except (AssertionError, KeyError, TypeError, ValueError) as err:
             problem = coco_file_problem(load_json(self.ann_file, 'annotation file'))
             if problem is None:
                 raise
-            raise ValueError(f'{self.ann_file}: {problem}') from err
+            raise DatasetFileError(f'{self.ann_file}: {problem}') from err
         problem = coco_file_problem(self.coco.dataset)
         if problem:
-            raise ValueError(f'{self.ann_file}: {problem}')
+            raise DatasetFileError(f'{self.ann_file}: {problem}')
         self._log_notes()
         return instances, images
 
@@ -158,13 +173,13 @@ class CheckedCocoDataset(CocoDataset):
                    if not isinstance(detections, list) else missing_field(
                        detections, DETECTION_FIELDS, 'detections'))
         if problem:
-            raise ValueError(f'{self.bbox_file}: {problem}')
+            raise DatasetFileError(f'{self.bbox_file}: {problem}')
         try:
             data_list = super()._load_detection_results()
         except KeyError as err:  # an image id unknown to the annotation file
             unknown = sorted({d['image_id'] for d in detections} - set(self.coco.getImgIds()))
-            raise ValueError(f'{self.bbox_file}: detections of {len(unknown)} image ids that '
-                             f'{self.ann_file} does not have, e.g. {unknown[:3]}') from err
+            raise DatasetFileError(f'{self.bbox_file}: detections of {len(unknown)} image ids that '
+                                   f'{self.ann_file} does not have, e.g. {unknown[:3]}') from err
         image_ids = set(self.coco.getImgIds())
         without = image_ids - {d['img_id'] for d in data_list}
         if without:

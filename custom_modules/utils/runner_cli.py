@@ -65,16 +65,17 @@ def explain_unregistered_types(config_path: str) -> Iterator[None]:
 @contextmanager
 def exit_on_user_error(tool: str) -> Iterator[None]:
     """Stop with the message alone and exit status 2 (a usage error, as argparse's) on an error
-    of the user's inputs that names its file and field: an annotation file the evaluation cannot
-    use, test images that cannot be used, a checkpoint of another model, a config ``type`` no
-    registry holds. Other errors keep their traceback."""
+    of the user's inputs that names its file and field: an annotation or detection file the
+    dataset or the evaluation cannot use (missing, not JSON, a field missing), test images that
+    cannot be used, a checkpoint of another model, a config ``type`` no registry holds. Other
+    errors keep their traceback."""
     from custom_modules.apis.checkpoint_check import CheckpointMismatchError
-    from custom_modules.datasets import UnusableImagesError
+    from custom_modules.datasets import DatasetFileError, UnusableImagesError
     from custom_modules.evaluation import AnnotationFileError
 
     try:
         yield
-    except (AnnotationFileError, UnusableImagesError, CheckpointMismatchError,
+    except (AnnotationFileError, DatasetFileError, UnusableImagesError, CheckpointMismatchError,
             UnregisteredTypeError) as err:
         print(f'{tool}: error: {err}', file=sys.stderr, flush=True)
         sys.exit(2)

@@ -58,3 +58,30 @@ def test_a_type_no_registry_holds_is_named_with_its_config(tool, tmp_path):
     [error] = error_lines(proc.stderr, tool)
     assert f'{HSR_CONFIG}: type \'NoSuchHead\' is not in the mmpose::model registry' in error
     assert 'Traceback' not in proc.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('tool', ['tools/test.py', 'tools/train.py'])
+@pytest.mark.parametrize('problem', ['missing', 'not json'])
+def test_an_annotation_file_the_dataset_cannot_read_is_named(tool, problem, tmp_path):
+    """A missing annotation file (a wrong data_root, COCO not prepared) or one that is not JSON:
+    the file in one line, exit status 2, no traceback (before: mmpose's assertion or a JSON
+    traceback of 30 lines)."""
+    ann_file = tmp_path / 'person_keypoints.json'
+    if problem == 'not json':
+        ann_file.write_text('{"images": [')
+    dataset = 'test_dataloader.dataset' if tool == 'tools/test.py' else 'train_dataloader.dataset'
+    checkpoint = ([str(save_random_checkpoint(HSR_CONFIG, tmp_path /
+                                              'hsr.pth'))] if tool == 'tools/test.py' else [])
+    proc = run_command([
+        sys.executable, tool,
+        str(HSR_CONFIG), *checkpoint, '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options', f'{dataset}.ann_file={ann_file}',
+        f'{dataset}.bbox_file=None'
+    ],
+                       check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    [error] = error_lines(proc.stderr, tool)
+    expected = 'no such annotation file (ann_file)' if problem == 'missing' else 'not valid JSON'
+    assert error.startswith(f'{tool}: error: {ann_file}: {expected}'), error
+    assert 'Traceback' not in proc.stderr
