@@ -38,6 +38,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     add_demo_arguments(parser, output_dir='work_dirs/bottomup_demo')
     parser.add_argument('--kpt-thr', type=float, default=0.1, help='keypoint score to draw')
     parser.add_argument(
+        '--device-preprocess',
+        action='store_true',
+        help='prepare each frame in torch ops on --device (mmpose\'s BottomupResize and '
+        'normalisation, one upload per frame; for a GPU) instead of mmpose\'s pipeline')
+    parser.add_argument(
         '--skeleton-style',
         default='mmpose',
         choices=['mmpose', 'openpose'],
@@ -50,12 +55,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Returns the exit status: 0, 1 if an input could not be read, 2 if nothing could run."""
     args = parse_args(argv)
-    from mmpose.apis import inference_bottomup
-
     from custom_modules.apis import CheckpointMismatchError, InputError, init_pose_model
     from custom_modules.apis.demo_runner import (BackendError, DemoOptions, make_drawer,
                                                  make_tracker, open_demo_source, run_demo,
                                                  use_backend)
+    from custom_modules.apis.frame_preprocessor import UnsupportedPipelineError, bottomup_inference
     from custom_modules.apis.stage_timer import StageTimer
 
     try:
@@ -66,16 +70,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         model = init_pose_model(args.pose_config, args.pose_checkpoint, args.device)
         use_backend(model, args)
-    except (CheckpointMismatchError, BackendError) as error:
+        infer = bottomup_inference(model, on_device=args.device_preprocess)
+    except (CheckpointMismatchError, BackendError, UnsupportedPipelineError) as error:
         source.close()
-        print(f'error: {error}', file=sys.stderr)
+        option = '--device-preprocess: ' if isinstance(error, UnsupportedPipelineError) else ''
+        print(f'error: {option}{error}', file=sys.stderr)
         return 2
     timer = StageTimer.for_device(args.device)
     timer.instrument(model)  # network and decoding inside inference_bottomup
 
     def predict(name: str, image: np.ndarray) -> List[dict]:
         with timer.stage('preprocess'):  # what the model's stages leave: pipeline, packing
-            pred = inference_bottomup(model, image)[0].pred_instances
+            pred = infer(image).pred_instances
         return [
             dict(keypoints=keypoints.tolist(), keypoint_scores=scores.tolist(),
                  score=float(score)) for keypoints, scores, score in zip(

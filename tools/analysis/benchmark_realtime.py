@@ -160,15 +160,18 @@ def build_pipeline(name: str, args: argparse.Namespace, backend: str,
     return model, detector
 
 
-def bottomup_step(model: torch.nn.Module, frames_people: list,
-                  first_frame: np.ndarray) -> Callable[[np.ndarray, int], object]:
+def bottomup_step(model: torch.nn.Module,
+                  frames_people: list,
+                  first_frame: np.ndarray,
+                  on_device: bool = False) -> Callable[[np.ndarray, int], object]:
     """``step(frame, index) -> result``: ``inference_bottomup`` whose head computes its real
     outputs, then hands the perfect ones for frame ``index``'s people to the decoding
     (:func:`benchmark.perfect_bottomup_outputs`, flip test off). The perfect outputs of every
-    frame are made here, before any timing."""
+    frame are made here, before any timing. With ``on_device`` the frame is prepared in torch
+    ops on the model's device (``custom_modules.apis.frame_preprocessor.bottomup_inference``)."""
     from mmengine.structures import InstanceData
-    from mmpose.apis import inference_bottomup
 
+    from custom_modules.apis.frame_preprocessor import bottomup_inference
     from custom_modules.task_modules import pseudo_boxes
 
     people_list = []
@@ -191,10 +194,11 @@ def bottomup_step(model: torch.nn.Module, frames_people: list,
         return perfect[current['index']]
 
     head.forward = real_then_perfect
+    infer = bottomup_inference(model, on_device)
 
     def step(frame: np.ndarray, index: int):
         current['index'] = index
-        return inference_bottomup(model, frame)[0]
+        return infer(frame)
 
     return step
 
@@ -252,7 +256,7 @@ def play(name: str, backend: str, video: Path, frames_people: list, args: argpar
     if name == 'topdown':
         step = topdown_step(model, detector, frames_people, timer)
     else:
-        step = bottomup_step(model, frames_people, first)
+        step = bottomup_step(model, frames_people, first, args.device_preprocess)
     tracker = PoseTracker(sigmas=model.dataset_meta['sigmas'])
     links = model.dataset_meta['skeleton_links']
     capture = cv2.VideoCapture(str(video))
@@ -298,6 +302,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--backends', nargs='+', choices=list(BACKENDS), default=['pytorch', 'onnxruntime'])
     parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda:0')")
+    parser.add_argument(
+        '--device-preprocess',
+        action='store_true',
+        help='bottom-up pipelines prepare each frame in torch ops on --device (the demo\'s '
+        '--device-preprocess)')
     parser.add_argument('--frames', type=int, default=10, help='timed frames per run')
     parser.add_argument('--warmup', type=int, default=2, help='untimed frames first')
     parser.add_argument(
