@@ -2,7 +2,7 @@
 greedy grouping into people."""
 import functools
 import math
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmpose.codecs.base import BaseKeypointCodec
@@ -103,37 +103,6 @@ def _pixel_taps(map_h: int, map_w: int, height: int, width: int,
     return tables
 
 
-@functools.lru_cache(maxsize=32)
-def _pixel_bound_taps(map_h: int, map_w: int, height: int, width: int,
-                      mode: str) -> Tuple[np.ndarray, ...]:
-    """For :meth:`ResizedMaps.vector_bounds`: the first tap's row ``(height,)`` and column
-    ``(width,)`` of each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)``, and
-    the sums of the absolute row ``(height,)`` and column ``(width,)`` weights of its taps
-    (float32, rounded up by 1e-6 relative, so that float rounding cannot make a bound fall
-    under the value it bounds). Cached (read-only)."""
-    row_first, row_w = _pixel_bands(map_h, height, mode)
-    col_first, col_w = _pixel_bands(map_w, width, mode)
-    margin = np.float32(1 + 1e-6)
-    tables = (row_first, col_first, np.abs(row_w).sum(axis=1) * margin,
-              np.abs(col_w).sum(axis=1) * margin)
-    for table in tables[2:]:
-        table.flags.writeable = False
-    return tables
-
-
-@functools.lru_cache(maxsize=8)
-def _first_samples(num_samples: int) -> Tuple[np.ndarray, np.ndarray, int]:
-    """For pairs scored by ``num_samples`` samples, of which more than 80% must pass: the
-    samples read first (one more than a passing pair can fail, spread inside the segment), the
-    others, and how many samples a passing pair can fail."""
-    max_fails = sum(
-        (num_samples - fails) / num_samples > 0.8 for fails in range(num_samples + 1)) - 1
-    first = np.unique(np.linspace(0, num_samples - 1, max_fails + 3)[1:-1].round().astype(np.intp))
-    rest = np.setdiff1d(np.arange(num_samples), first)
-    first.flags.writeable = rest.flags.writeable = False
-    return first, rest, max_fails
-
-
 class ResizedMaps:
     """Maps as if resized to ``size`` and averaged over scales (what the heads' full restore
     computes before grouping), evaluated only at the pixels that decoding reads.
@@ -165,7 +134,6 @@ class ResizedMaps:
             raise ValueError(f"ResizedMaps: mode must be 'bicubic' or 'bilinear', got {mode!r}")
         self.size = (int(size[0]), int(size[1]))
         self.mode = mode
-        self._bound_maps = None
 
     @property
     def shape(self) -> Tuple[int, int, int]:
@@ -193,42 +161,6 @@ class ResizedMaps:
                 np.einsum('t...,t...->...', flat[maps[0].size:].take(taps), weights)
             ])
         return total if len(self.maps) == 1 else total / len(self.maps)
-
-    def vector_bounds(self, vectors: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        """Upper bounds of the lengths of the vectors that :meth:`sample_vectors` reads (same
-        arguments), for one value read per pixel instead of two per tap: per scale, the sum of
-        the taps' absolute weights times the largest ``|x| + |y|`` of the vectors under the
-        taps (a sliding maximum computed once per instance). Returns ``(...)``."""
-        width, height = self.size
-        total = 0
-        for maps, bounds in zip(self.maps, self._vector_bound_maps()):
-            _, map_h, map_w = maps.shape
-            row, col, row_sum, col_sum = _pixel_bound_taps(map_h, map_w, height, width, self.mode)
-            index = (np.asarray(vectors) * map_h + row.take(ys)) * map_w + col.take(xs)
-            total = total + bounds.take(index) * row_sum.take(ys) * col_sum.take(xs)
-        return total if len(self.maps) == 1 else total / len(self.maps)
-
-    def _vector_bound_maps(self) -> List[np.ndarray]:
-        """Per scale, flat ``(C / 2 * h * w - ...)``: at ``(k * h + i) * w + j``, the largest
-        ``|x| + |y|`` of vector ``k`` over the ``Th x Tw`` taps from pixel ``(i, j)`` (valid
-        where the taps stay inside the maps, as every pixel's taps do). Computed on the flat
-        maps, so every sliding maximum is one contiguous numpy call."""
-        if self._bound_maps is None:
-            width, height = self.size
-            self._bound_maps = []
-            for maps in self.maps:
-                channels, map_h, map_w = maps.shape
-                magnitude = np.abs(maps).reshape(channels // 2, 2, map_h * map_w)
-                bounds = (magnitude[:, 0] + magnitude[:, 1]).reshape(-1)
-                for taps, step in ((_pixel_bands(map_w, width, self.mode)[1].shape[1], 1),
-                                   (_pixel_bands(map_h, height, self.mode)[1].shape[1], map_w)):
-                    reach = 1  # pixels covered so far: doubled, then topped up to ``taps``
-                    while reach < taps:
-                        shift = min(reach, taps - reach) * step
-                        bounds = np.maximum(bounds[:-shift], bounds[shift:])
-                        reach += shift // step
-                self._bound_maps.append(bounds)
-        return self._bound_maps
 
     def windows(self, channels: np.ndarray, top: np.ndarray, left: np.ndarray, height: int,
                 width: int) -> np.ndarray:
@@ -301,8 +233,6 @@ def orient_tree(limbs: np.ndarray, num_keypoints: int) -> Optional[Tuple[np.ndar
     return depth[limbs[:, 0]] < depth[limbs[:, 1]], jumps
 
 
-# score_pairs reads the samples of the pairs in two rounds beyond this many samples
-STAGED_READS = 2048
 # the peaks of resized maps are looked for around the pixels of the small maps that are not
 # below their neighbours along a row or a column and above this fraction of ``peak_thr`` (a
 # resize can raise a peak above the pixels around it: a Gaussian of sigma 1 map pixel is at
@@ -425,10 +355,11 @@ class PartAffinityField(BaseKeypointCodec):
         self.min_mean_score = min_mean_score
         self._tree = orient_tree(self.skeleton.limbs[:self.skeleton.num_tree_limbs],
                                  self.num_keypoints)
-        # where eq. 6 samples a segment (fractions of it), and the staged reads of score_pairs
+        # where eq. 6 samples a segment (fractions of it)
         self._steps = np.linspace(0, 1, num_samples, dtype=np.float32)
-        self._samples = np.arange(num_samples)
-        self._first_samples = _first_samples(num_samples)
+        # the most samples a pair may fail: more than 80% must pass
+        self._max_fails = sum((num_samples - fails) / num_samples > 0.8
+                              for fails in range(num_samples + 1)) - 1
 
     def encode(self,
                keypoints: np.ndarray,
@@ -635,15 +566,9 @@ class PartAffinityField(BaseKeypointCodec):
 
     def score_pairs(self, pafs: Union[np.ndarray, ResizedMaps], limbs: np.ndarray,
                     starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Eq. 6 for a batch of candidate limbs.
-
-        A pair passes only if more than 80% of its samples exceed ``paf_thr``, so where there
-        are many pairs (more than ``STAGED_READS`` samples), a few samples inside each segment
-        are read first and the others only for the pairs that can still pass: most pairs
-        between different people cross empty fields. On :class:`ResizedMaps`, whose reads cost
-        two values per tap, bounds of the field (:meth:`ResizedMaps.vector_bounds`, one value
-        per sample) skip the pairs they fail before those first reads. The scores are those of
-        reading all.
+        """Eq. 6 for a batch of candidate limbs: the field sampled at ``num_samples`` points of
+        each segment, projected on its direction. A pair passes only if more than 80% of its
+        samples exceed ``paf_thr`` and its score is positive.
 
         Args:
             pafs: (2 L, H, W) fields, or :class:`ResizedMaps` of them.
@@ -654,62 +579,26 @@ class PartAffinityField(BaseKeypointCodec):
             np.ndarray: (P,) scores, ``-inf`` where the pair fails the sample criterion.
         """
         height, width = pafs.shape[-2:]
-        if isinstance(pafs, ResizedMaps):
-            read = pafs.sample_vectors
-        else:
-            flat = pafs.reshape(-1)
-
-            def read(field_limbs, ys, xs):
-                index = (2 * height * field_limbs + ys) * width + xs
-                return flat.take(index), flat.take(index + height * width)
-
         start_x, start_y = starts[:, 0], starts[:, 1]
         vector_x, vector_y = ends[:, 0] - start_x, ends[:, 1] - start_y
         lengths = np.sqrt(vector_x * vector_x + vector_y * vector_y) + 1e-6
-        unit_x, unit_y = vector_x / lengths, vector_y / lengths
-
-        def pixels(x0, y0, dx, dy, samples: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-            """(samples, pairs) pixels ``ys``, ``xs`` of the samples of segments from
-            ``(x0, y0)`` along ``(dx, dy)``."""
-            steps = self._steps.take(samples)[:, None]
-            ys = np.minimum(np.maximum(np.rint(y0 + steps * dy).astype(np.intp), 0), height - 1)
-            xs = np.minimum(np.maximum(np.rint(x0 + steps * dx).astype(np.intp), 0), width - 1)
-            return ys, xs
-
-        def project(pairs: Optional[np.ndarray], samples: np.ndarray) -> np.ndarray:
-            """(samples, pairs) field projected on the pair's direction (all pairs: None)."""
-            columns = (start_x, start_y, vector_x, vector_y, unit_x, unit_y, limbs)
-            if pairs is not None:
-                columns = [column.take(pairs) for column in columns]
-            x0, y0, dx, dy, ux, uy, pair_limbs = columns
-            field_x, field_y = read(pair_limbs, *pixels(x0, y0, dx, dy, samples))
-            return field_x * ux + field_y * uy
-
-        first, rest, max_fails = self._first_samples
-        pairs = None  # the pairs read in full (None: all)
-        if len(limbs) * self.num_samples <= STAGED_READS:
-            projected = project(None, self._samples)
+        steps = self._steps[:, None]  # (samples, pairs) pixels of the samples
+        ys = np.minimum(np.maximum(np.rint(start_y + steps * vector_y).astype(np.intp), 0),
+                        height - 1)
+        xs = np.minimum(np.maximum(np.rint(start_x + steps * vector_x).astype(np.intp), 0),
+                        width - 1)
+        if isinstance(pafs, ResizedMaps):
+            field_x, field_y = pafs.sample_vectors(limbs, ys, xs)
         else:
-            if isinstance(pafs, ResizedMaps):
-                # first, one value per sample: a pair whose first samples' bounds fail it
-                bounds = pafs.vector_bounds(limbs,
-                                            *pixels(start_x, start_y, vector_x, vector_y, first))
-                pairs = np.flatnonzero((bounds <= self.paf_thr).sum(axis=0) <= max_fails)
-            early = project(pairs, first)
-            passing = np.flatnonzero((early <= self.paf_thr).sum(axis=0) <= max_fails)
-            pairs = passing if pairs is None else pairs.take(passing)
-            projected = np.empty((self.num_samples, len(pairs)), dtype=early.dtype)
-            projected[first] = early[:, passing]
-            projected[rest] = project(pairs, rest)
-            lengths = lengths.take(pairs)
+            flat = pafs.reshape(-1)
+            index = (2 * height * limbs + ys) * width + xs
+            field_x, field_y = flat.take(index), flat.take(index + height * width)
+        projected = field_x * (vector_x / lengths) + field_y * (vector_y / lengths)
         scores = projected.sum(axis=0) / self.num_samples + np.minimum(
             0.5 * height / lengths - 1, 0)
-        # more than 80% of the samples above the threshold, and a positive score
-        valid = ((projected > self.paf_thr).sum(axis=0) >= self.num_samples - max_fails) & (
+        valid = ((projected > self.paf_thr).sum(axis=0) >= self.num_samples - self._max_fails) & (
             scores > 0)
-        out = np.full(len(limbs), -np.inf, dtype=np.float32)
-        out[valid if pairs is None else pairs[valid]] = scores[valid]
-        return out
+        return np.where(valid, scores, -np.inf).astype(np.float32)
 
     @staticmethod
     def greedy_match(scores: np.ndarray) -> np.ndarray:
