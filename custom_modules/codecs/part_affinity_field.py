@@ -358,8 +358,8 @@ class PartAffinityField(BaseKeypointCodec):
         # where eq. 6 samples a segment (fractions of it)
         self._steps = np.linspace(0, 1, num_samples, dtype=np.float32)
         # the most samples a pair may fail: more than 80% must pass
-        self._max_fails = sum((num_samples - fails) / num_samples > 0.8
-                              for fails in range(num_samples + 1)) - 1
+        self._max_fails = sum(
+            (num_samples - fails) / num_samples > 0.8 for fails in range(num_samples + 1)) - 1
 
     def encode(self,
                keypoints: np.ndarray,
@@ -583,10 +583,10 @@ class PartAffinityField(BaseKeypointCodec):
         vector_x, vector_y = ends[:, 0] - start_x, ends[:, 1] - start_y
         lengths = np.sqrt(vector_x * vector_x + vector_y * vector_y) + 1e-6
         steps = self._steps[:, None]  # (samples, pairs) pixels of the samples
-        ys = np.minimum(np.maximum(np.rint(start_y + steps * vector_y).astype(np.intp), 0),
-                        height - 1)
-        xs = np.minimum(np.maximum(np.rint(start_x + steps * vector_x).astype(np.intp), 0),
-                        width - 1)
+        ys = np.minimum(
+            np.maximum(np.rint(start_y + steps * vector_y).astype(np.intp), 0), height - 1)
+        xs = np.minimum(
+            np.maximum(np.rint(start_x + steps * vector_x).astype(np.intp), 0), width - 1)
         if isinstance(pafs, ResizedMaps):
             field_x, field_y = pafs.sample_vectors(limbs, ys, xs)
         else:
