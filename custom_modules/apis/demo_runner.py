@@ -33,10 +33,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..datasets.image_file import ImageFileError
 from .demo_io import (InputError, RunCounts, Source, open_source, peak_rss_mib, write_image,
                       write_people)
 from .fast_network import FastPath, FastPathError, run_network_fast
+from .frame_pipeline import OrderedWriter, ReadAhead, read_frames, run_now
 from .pose_drawing import draw_text_overlay, draw_tracked_people
 from .pose_tracker import PoseTracker
 from .stage_timer import StageTimer
@@ -94,6 +94,11 @@ def add_demo_arguments(parser: argparse.ArgumentParser, output_dir: str) -> None
         '--no-overlay',
         action='store_true',
         help='no FPS and stage times on the frames of --output-video / --show')
+    parser.add_argument(
+        '--pipelined',
+        action='store_true',
+        help='read the next frames and write the last ones in threads while the model runs '
+        '(same frames, same order, same files)')
     parser.add_argument(
         '--track', action='store_true', help='track people: track_id per person, one colour per id')
     parser.add_argument(
@@ -303,6 +308,7 @@ class DemoOptions:
     skip_existing: bool = False
     log_interval: int = 100
     kpt_thr: float = 0.3  # a keypoint scoring less does not count for tracking
+    pipelined: bool = False  # read ahead and write behind in threads (frame_pipeline)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> 'DemoOptions':
@@ -318,7 +324,8 @@ class DemoOptions:
             overlay=not args.no_overlay,
             skip_existing=args.skip_existing,
             log_interval=args.log_interval,
-            kpt_thr=args.kpt_thr)
+            kpt_thr=args.kpt_thr,
+            pipelined=args.pipelined)
 
     def files_per_frame(self, source: Source) -> str:
         """``'all'``, ``'json'`` or ``'none'`` (``auto``: ``json`` for a camera or stream)."""
@@ -517,7 +524,16 @@ def run_demo(source: Source,
     counts, stop, read = RunCounts(), None, 0
     unit = 'image' if source.kind in ('image', 'folder') else 'frame'
     progress = tqdm(total=source.count, unit=unit, file=sys.stderr, dynamic_ncols=True)
-    frames = iter(source.frames)
+
+    def skip(name: str) -> bool:
+        return options.skip_existing and (out_dir / f'{Path(name).stem}.json').exists()
+
+    items = read_frames(iter(source.frames), skip, timer.clock)
+    if options.pipelined:
+        items, writer = ReadAhead(items), OrderedWriter()
+        write = writer.submit
+    else:
+        writer, write = None, run_now
 
     def advance() -> None:
         progress.update()
@@ -531,50 +547,47 @@ def run_demo(source: Source,
     try:
         while stop is None:
             timer.start_frame()
-            with timer.stage('reading'):
-                item = next(frames, None)
+            with timer.stage('reading'):  # with --pipelined: the wait for the reader
+                item = next(items, None)
             if item is None:
                 break
-            read, read_at = read + 1, timer.clock()
-            name, load = item
+            read += 1
+            name, image = item.name, item.image
+            if item.kind != 'image':
+                if item.kind == 'skipped':
+                    counts.skipped += 1
+                else:
+                    tqdm.write(str(item.error), file=sys.stderr)
+                    counts.failed.append(name)
+                advance()
+                continue
             stem = Path(name).stem
             json_path = out_dir / f'{stem}.json'
-            if options.skip_existing and json_path.exists():
-                counts.skipped += 1
-                advance()
-                continue
-            try:
-                with timer.stage('reading'):
-                    image = load()
-            except ImageFileError as error:
-                tqdm.write(str(error), file=sys.stderr)
-                counts.failed.append(name)
-                advance()
-                continue
 
             people = predict(name, image)
             if tracker is not None:
                 with timer.stage('tracking'):
                     people = track_people(tracker, people, options.kpt_thr,
-                                          frame_time(source, read, read_at))
+                                          frame_time(source, read, item.read_at))
             drawn = None
             if wants_drawing:
                 with timer.stage('drawing'):
                     drawn = np.ascontiguousarray(draw(name, image, people))
             written = None
-            with timer.stage('writing'):
+            with timer.stage('writing'):  # with --pipelined: handing the jobs to the writer
                 if per_frame == 'all':
                     written = out_dir / f'{stem}.jpg'
-                    write_image(written, drawn)
+                    # a copy: the overlay below is drawn into ``drawn`` for the video
+                    write(write_image, written, drawn.copy() if writer else drawn)
                 if per_frame != 'none':
-                    write_people(json_path, name, image, people)
+                    write(write_people, json_path, name, image, people)
                     written = written or json_path
             if sink is not None or options.show:
                 if options.overlay:
                     draw_text_overlay(drawn, timer.overlay_lines())
                 if sink is not None:
                     with timer.stage('writing'):
-                        sink.write(drawn)
+                        write(sink.write, drawn)
                 if options.show:
                     with timer.stage('display'):
                         stop = show_frame(drawn)
@@ -588,11 +601,17 @@ def run_demo(source: Source,
         stop = 'stopped by the user (Ctrl-C)'
     finally:
         progress.close()
+        if writer is not None:
+            items.close()
         source.close()
-        if sink is not None:
-            sink.close()
-        if options.show:
-            cv2.destroyAllWindows()
+        try:
+            if writer is not None:
+                writer.close()  # every job done (or its error raised) before the video ends
+        finally:
+            if sink is not None:
+                sink.close()
+            if options.show:
+                cv2.destroyAllWindows()
 
     lost = None
     if stop is not None:
