@@ -20,7 +20,7 @@ def test_every_pipeline_and_backend_plays_the_video_and_finds_its_people(tmp_pat
     benchmark_realtime.main([
         '--people', '3', '--frames', '2', '--warmup', '1', '--image-size', '320', '240',
         '--pipelines', 'topdown', 'mln', 'openpose', 'smpr', '--backends', 'pytorch', 'onnxruntime',
-        'pytorch-bf16', '--device-preprocess', '--topdown-config',
+        'pytorch-bf16', '--device-preprocess', '--pipelined', '--topdown-config',
         str(DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'), '--mln-config',
         str(DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'), '--openpose-config',
         str(DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'), '--smpr-config',

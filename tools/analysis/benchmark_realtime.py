@@ -54,6 +54,7 @@ import numpy as np
 import torch
 
 from custom_modules.apis.fast_network import FastPath, FastPathError
+from custom_modules.apis.frame_pipeline import OrderedWriter, ReadAhead
 from benchmark import config_path, perfect_bottomup_outputs
 from benchmark_utils import emit_report, markdown_table
 from synthetic_scenes import grid_boxes, load_templates
@@ -263,34 +264,51 @@ def play(name: str, backend: str, video: Path, frames_people: list, args: argpar
     height, width = first.shape[:2]
     out = work_dir / f'{name}_{backend}_{video.stem}.mp4'
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
-    found = 0
-    with torch.no_grad(), timer.instrument(model):
+
+    def frames():
         for index in range(args.warmup + args.frames):
-            if index == args.warmup:
-                timer.reset()
-            timer.start_frame()
-            with timer.stage('reading'):
-                ok, frame = capture.read()
+            ok, frame = capture.read()
             if not ok:
                 raise RuntimeError(f'{video}: frame {index} cannot be read')
-            with timer.stage('preprocess'):
-                people = as_people(step(frame, index))
-            with timer.stage('tracking'):
-                if people:
-                    ids, _ = tracker.update(
-                        np.stack([p['keypoints'] for p in people]),
-                        np.stack([p['keypoint_scores'] for p in people]))
-                    for person, track_id in zip(people, ids):
-                        person['track_id'] = int(track_id)
-            with timer.stage('drawing'):
-                canvas = draw_tracked_people(frame, people, links)
-                draw_text_overlay(canvas, timer.overlay_lines())
-            with timer.stage('writing'):
-                writer.write(canvas)
-            timer.end_frame()
-            found = len(people)
-    capture.release()
-    writer.release()
+            yield frame
+
+    # --pipelined: frames read ahead and written behind in threads, as the demos' --pipelined
+    reader = ReadAhead(frames()) if args.pipelined else frames()
+    write = OrderedWriter() if args.pipelined else None
+    found = 0
+    try:
+        with torch.no_grad(), timer.instrument(model):
+            for index in range(args.warmup + args.frames):
+                if index == args.warmup:
+                    timer.reset()
+                timer.start_frame()
+                with timer.stage('reading'):
+                    frame = next(reader)
+                with timer.stage('preprocess'):
+                    people = as_people(step(frame, index))
+                with timer.stage('tracking'):
+                    if people:
+                        ids, _ = tracker.update(
+                            np.stack([p['keypoints'] for p in people]),
+                            np.stack([p['keypoint_scores'] for p in people]))
+                        for person, track_id in zip(people, ids):
+                            person['track_id'] = int(track_id)
+                with timer.stage('drawing'):
+                    canvas = draw_tracked_people(frame, people, links)
+                    draw_text_overlay(canvas, timer.overlay_lines())
+                with timer.stage('writing'):
+                    if write is None:
+                        writer.write(canvas)
+                    else:
+                        write.submit(writer.write, canvas)
+                timer.end_frame()
+                found = len(people)
+    finally:
+        if write is not None:
+            reader.close()
+            write.close()
+        capture.release()
+        writer.release()
     return dict(fps=timer.overall_fps(), found=found, **timer.mean_ms())
 
 
@@ -302,6 +320,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--backends', nargs='+', choices=list(BACKENDS), default=['pytorch', 'onnxruntime'])
     parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda:0')")
+    parser.add_argument(
+        '--pipelined',
+        action='store_true',
+        help='read frames ahead and write them behind in threads (the demos\' --pipelined)')
     parser.add_argument(
         '--device-preprocess',
         action='store_true',

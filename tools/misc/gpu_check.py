@@ -29,7 +29,8 @@ Checks, in this order (one failing does not stop the others; the exit status is 
    time and FPS (a refusal fails on a GPU; on the CPU the variant is bf16, without a graph);
 9. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device, PyTorch fp32 against
    the fast path (fp16 from a CUDA graph; bf16 on the CPU), every pipeline, per stage; on a GPU
-   the bottom-up frames prepared on the device (``--device-preprocess``);
+   the bottom-up frames prepared on the device (``--device-preprocess``); frames read and
+   written in threads (``--pipelined``);
 10. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59), MLN and SMPR for
    1 / 5 / 20 people (``tools/analysis/benchmark.py --skip-models``).
 
@@ -577,8 +578,9 @@ def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
     fast = 'pytorch-fp16-graph' if device.startswith('cuda') else 'pytorch-bf16'
     command = [
         sys.executable, 'tools/analysis/benchmark_realtime.py', '--device', device, '--backends',
-        'pytorch', fast, *(['--device-preprocess'] if device.startswith('cuda') else []),
-        '--people', *map(str, people), '--frames',
+        'pytorch', fast, '--pipelined',
+        *(['--device-preprocess'] if device.startswith('cuda') else []), '--people',
+        *map(str, people), '--frames',
         str(frames), '--warmup', '3', '--out-dir',
         str(out_dir / 'realtime'), '--out',
         str(out_dir / 'realtime.md')
