@@ -9,8 +9,7 @@ from typing import List, Optional
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The tools' helper modules (tensor_forward, benchmark_utils, synthetic_scenes) live next to the
-# analysis tools, which import them as siblings; tests import them the same way.
+# the analysis tools, which tests import as modules (benchmark, benchmark_realtime, ...)
 sys.path.insert(0, str(REPO_ROOT / 'tools/analysis'))
 DEMO_CONFIG = REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
 

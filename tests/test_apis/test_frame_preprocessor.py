@@ -14,8 +14,8 @@ from mmpose.apis import inference_bottomup, init_model
 from custom_modules.apis.frame_preprocessor import (BottomupFramePreprocessor,
                                                     UnsupportedPipelineError, bottomup_inference)
 from custom_modules.task_modules import pseudo_boxes
+from custom_modules.testing.perfect_outputs import perfect_bottomup_outputs
 from .test_demo_tools import load_tool
-from benchmark import perfect_bottomup_outputs  # tools/analysis, on sys.path by conftest
 from conftest import save_random_checkpoint, write_small_mln_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,6 @@ tools/deployment/export_onnx.py writes, the rest (preprocessing, flip test, the 
 the codecs) stays PyTorch's; people and keypoints equal PyTorch's on the sample images for
 HSR-MSNet, MLPE, MLN and SMPR, and a file of another network is refused with what differs."""
 import copy
-import importlib.util
 import json
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import torch.nn as nn
 from mmpose.apis import inference_bottomup, inference_topdown, init_model
 
 from custom_modules.apis.network_patch import NetworkInput
+from custom_modules.apis.onnx_export import export_network
 from custom_modules.apis.onnxruntime_backend import (OnnxModelMismatchError, flatten_tensors,
                                                      output_structure, run_network_in_onnxruntime,
                                                      unflatten_tensors)
@@ -24,11 +24,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / 'configs/demo'
 SAMPLE = REPO_ROOT / 'tests/data/coco'
 HSR_CONFIG = DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
-
-spec = importlib.util.spec_from_file_location('export_onnx',
-                                              REPO_ROOT / 'tools/deployment/export_onnx.py')
-export_onnx = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(export_onnx)
 
 
 def sample_images():
@@ -103,7 +98,7 @@ def test_onnxruntime_network_gives_pytorch_people(config, options, export_shape,
     onnx_file = tmp_path / 'network.onnx'
     # a copy: the export swaps SMPR's mmcv deformable convolutions for GridSample ones, and the
     # reference keeps mmcv's
-    export_onnx.export_network(copy.deepcopy(model), onnx_file, export_shape)
+    export_network(copy.deepcopy(model), onnx_file, export_shape)
     in_onnxruntime = copy.deepcopy(model)
     run_network_in_onnxruntime(in_onnxruntime, onnx_file)
 

@@ -61,6 +61,6 @@ def test_benchmark_writes_the_model_table_the_comparison_the_people_curve_and_th
 
 
 def test_a_head_without_perfect_outputs_is_named():
-    import benchmark  # tools/analysis/benchmark.py, on sys.path by tests/conftest.py
+    from custom_modules.testing.perfect_outputs import perfect_outputs
     with pytest.raises(TypeError, match=r'Conv2d has no perfect_outputs\('):
-        benchmark.perfect_outputs(torch.nn.Conv2d(1, 1, 1), None, [(8, 8)], (64, 64))
+        perfect_outputs(torch.nn.Conv2d(1, 1, 1), None, [(8, 8)], (64, 64))

@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmpose.apis import init_model
 
-from tensor_forward import TensorForward  # tools/analysis/, on sys.path by tests/conftest.py
+from custom_modules.apis.tensor_forward import TensorForward
 
 pytestmark = pytest.mark.e2e
 

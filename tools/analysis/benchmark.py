@@ -57,9 +57,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from benchmark_utils import emit_report, interleaved_medians_ms, markdown_table, synchronized
-from synthetic_scenes import load_templates, scene_instances
-from tensor_forward import build_network, count_macs, flatten_tensors
+from custom_modules.apis.tensor_forward import build_network, count_macs
+from custom_modules.testing.perfect_outputs import perfect_bottomup_outputs
+from custom_modules.testing.synthetic_scenes import load_templates, scene_instances
+from custom_modules.utils.benchmark_timing import (emit_report, interleaved_medians_ms,
+                                                   markdown_table, synchronized)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
@@ -292,72 +294,6 @@ def comparison_table(measurements: Dict[str, Measurement]) -> str:
 
 
 # ------------------------------------------------------------------------------- people curve
-def to_input_pixels(people, metainfo: dict):
-    """``people`` (image pixels) in the network input's pixels of a bottom-up sample, inverting
-    the mapping of mmpose's ``BottomupPoseEstimator.add_pred_to_datasample``."""
-    size = torch.tensor(metainfo['input_size'], dtype=torch.float32)
-    center = torch.tensor(metainfo['input_center'], dtype=torch.float32)
-    scale = torch.tensor(metainfo['input_scale'], dtype=torch.float32)
-    moved = people.clone()
-    moved.keypoints = (people.keypoints - center + 0.5 * scale) / scale * size
-    moved.bboxes = ((people.bboxes.view(-1, 2, 2) - center + 0.5 * scale) / scale *
-                    size).view(-1, 4)
-    moved.areas = people.areas * (size / scale).prod()
-    return moved
-
-
-def perfect_outputs(head: nn.Module, people, sizes: List[Tuple[int, int]],
-                    input_shape: Tuple[int, int]) -> tuple:
-    """What a perfect network would output for ``people`` (input pixels), as the head's
-    ``forward`` gives it: the head's ``perfect_outputs`` (the codec's encoding for the PAF heads,
-    the assigner's targets for SMPR) at its output sizes ``sizes`` (``(H, W)`` of each tensor of
-    its first output list: per stage for PAF heads, per level for SMPR) and the network input's
-    ``input_shape`` ``(H, W)``."""
-    if not hasattr(head, 'perfect_outputs'):
-        raise TypeError(f'{type(head).__name__} has no perfect_outputs(gt_instances, '
-                        'featmap_sizes, input_shape) method: the benchmark cannot give its '
-                        "decoding a perfect model's outputs")
-    return head.perfect_outputs(people, sizes, input_shape)
-
-
-def to_device(outputs, device: torch.device):
-    """The tensors of nested lists and tuples ``outputs`` moved to ``device``."""
-    if isinstance(outputs, torch.Tensor):
-        return outputs.to(device)
-    return type(outputs)(to_device(item, device) for item in outputs)
-
-
-def perfect_bottomup_outputs(model: nn.Module, image: np.ndarray, people_list: list) -> list:
-    """The outputs a perfect network would give ``model.head`` on ``image`` for each of
-    ``people_list`` (``InstanceData`` in image pixels), on the model's device: the sizes of the
-    head's outputs and the preprocessing's metainfo are those of one ``inference_bottomup`` of
-    ``image`` (the head's forward restored afterwards). Turns the flip test off (the project's
-    MLN and SMPR configs have it off): the perfect maps are those of the image as it is."""
-    from mmpose.apis import inference_bottomup
-
-    model.test_cfg = dict(model.test_cfg, flip_test=False)
-    head = model.head
-    forward = head.forward
-    shapes = {}
-
-    def probe(feats):
-        outputs = forward(feats)
-        shapes['sizes'] = [tuple(t.shape[-2:]) for t in flatten_tensors(outputs[0])]
-        return outputs
-
-    head.forward = probe
-    try:
-        metainfo = inference_bottomup(model, image)[0].metainfo
-    finally:
-        head.forward = forward
-    device = next(model.parameters()).device
-    return [
-        to_device(
-            perfect_outputs(head, to_input_pixels(people, metainfo), shapes['sizes'],
-                            metainfo['batch_input_shape']), device) for people in people_list
-    ]
-
-
 def bottomup_end_to_end(model: nn.Module, image: np.ndarray, people) -> Callable[[], int]:
     """``run() -> people found``: ``inference_bottomup`` on ``image`` whose head computes its real
     outputs, then hands the perfect ones for ``people`` (image pixels) to the decoding

@@ -47,9 +47,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
 
-from benchmark_utils import emit_report, interleaved_medians_ms, markdown_table
-from synthetic_scenes import load_templates, make_scene
-from tensor_forward import build_network, count_macs
+from custom_modules.apis.tensor_forward import build_network, count_macs
+from custom_modules.testing.synthetic_scenes import load_templates, make_scene
+from custom_modules.utils.benchmark_timing import (emit_report, interleaved_medians_ms,
+                                                   markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [

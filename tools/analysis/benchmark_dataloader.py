@@ -27,8 +27,7 @@ from typing import Dict, List, Optional
 import cv2
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark_utils import emit_report, markdown_table  # noqa: E402
+from custom_modules.utils.benchmark_timing import emit_report, markdown_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / 'tests/data/coco'

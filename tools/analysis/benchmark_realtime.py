@@ -45,7 +45,6 @@ stage columns are mean ms per frame. The last table divides OpenPose's time per 
 """
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -55,12 +54,11 @@ import torch
 
 from custom_modules.apis.fast_network import FastPath, FastPathError
 from custom_modules.apis.frame_pipeline import OrderedWriter, ReadAhead
-from benchmark import config_path, perfect_bottomup_outputs
-from benchmark_utils import emit_report, markdown_table
-from synthetic_scenes import grid_boxes, load_templates
+from custom_modules.testing.perfect_outputs import perfect_bottomup_outputs
+from custom_modules.testing.synthetic_scenes import grid_boxes, load_templates
+from custom_modules.utils.benchmark_timing import emit_report, markdown_table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / 'tools/deployment'))
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
 PIPELINES = {
     'topdown': 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
@@ -143,10 +141,10 @@ def build_pipeline(name: str, args: argparse.Namespace, backend: str,
     from custom_modules.apis import build_person_detector, run_network_in_onnxruntime
     from custom_modules.apis.fast_network import run_network_fast
 
-    config = config_path(getattr(args, f'{name}_config'))
+    config = str(REPO_ROOT / getattr(args, f'{name}_config'))  # a relative path: the repository's
     model = init_model(config, None, device=args.device)
     if backend == 'onnxruntime':
-        from export_onnx import export_network
+        from custom_modules.apis.onnx_export import export_network
 
         onnx_file = work_dir / f'{name}.onnx'
         export_network(init_model(config, None, device='cpu'), onnx_file)
@@ -156,7 +154,7 @@ def build_pipeline(name: str, args: argparse.Namespace, backend: str,
     detector = None
     if name == 'topdown':
         detector = build_person_detector(
-            config_path(args.detector_config), None, device=args.device)
+            str(REPO_ROOT / args.detector_config), None, device=args.device)
         init_default_scope('mmpose')  # building the detector made mmdet the default scope
     return model, detector
 

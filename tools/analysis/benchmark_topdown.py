@@ -19,8 +19,9 @@ from typing import List
 import torch
 from mmengine.config import Config
 
-from benchmark_utils import emit_report, interleaved_medians_ms, markdown_table
-from tensor_forward import build_network, count_macs
+from custom_modules.apis.tensor_forward import build_network, count_macs
+from custom_modules.utils.benchmark_timing import (emit_report, interleaved_medians_ms,
+                                                   markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [

@@ -58,7 +58,6 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / 'tools/analysis'))  # benchmark_utils, tensor_forward
 SAMPLE_CONFIGS = {
     'HSR-MSNet (top-down)': 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
     'MLPE (top-down)': 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
@@ -447,8 +446,8 @@ def check_sample_fit(device: str, out_dir: Path, timeout: float) -> Tuple[bool, 
 def check_latency(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
     from mmengine.config import Config
 
-    from benchmark_utils import interleaved_medians_ms, synchronized
-    from tensor_forward import build_network
+    from custom_modules.apis.tensor_forward import build_network
+    from custom_modules.utils.benchmark_timing import interleaved_medians_ms, synchronized
 
     torch.backends.cudnn.benchmark = True
     networks = {
@@ -493,7 +492,7 @@ def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
 
     from custom_modules.apis.fast_network import FastPath, FastPathError, run_network_fast
     from custom_modules.apis.network_patch import own_network
-    from benchmark_utils import interleaved_medians_ms, synchronized
+    from custom_modules.utils.benchmark_timing import interleaved_medians_ms, synchronized
 
     torch.backends.cudnn.benchmark = True
     cuda = device.startswith('cuda')

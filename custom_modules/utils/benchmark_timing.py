@@ -1,6 +1,5 @@
-"""Timing and table helpers shared by the benchmark tools in ``tools/analysis/`` and by
-``tools/misc/gpu_check.py`` (tools import it as a sibling module, or with this folder on
-``sys.path``)."""
+"""Timing and table helpers of the benchmark tools (``tools/analysis/``) and of
+``tools/misc/gpu_check.py``."""
 import statistics
 import time
 from pathlib import Path

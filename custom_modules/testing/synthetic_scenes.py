@@ -1,5 +1,5 @@
-"""Generated multi-person scenes for the benchmarks of ``tools/analysis/``: real annotated poses
-placed on a grid. A helper of the tools, not of the models (tools import it as a sibling module)."""
+"""Generated multi-person scenes for the benchmarks of ``tools/analysis/`` and the tests: real
+annotated poses placed on a grid."""
 import json
 import math
 from pathlib import Path
@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from mmengine.structures import InstanceData
 
-from custom_modules.task_modules import pseudo_boxes
+from ..task_modules import pseudo_boxes
 
 
 def load_templates(ann_file: Path) -> List[Tuple[np.ndarray, np.ndarray, float]]:

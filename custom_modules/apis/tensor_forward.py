@@ -1,7 +1,5 @@
-"""A pose estimator's network as a plain ``Tensor -> tuple of Tensors`` module, for the tools that
-trace, count or time it (``tools/analysis/``, ``tools/deployment/export_onnx.py``,
-``tools/misc/gpu_check.py``). A helper of the tools, not of the models: scripts in
-``tools/analysis/`` import it as a sibling module, the others put this folder on ``sys.path``."""
+"""A pose estimator's network as a plain ``Tensor -> tuple of Tensors`` module, for what traces,
+counts or times it (the ONNX export, ``tools/analysis/``, ``tools/misc/gpu_check.py``)."""
 import copy
 from typing import Tuple
 
@@ -10,7 +8,7 @@ from mmengine.config import Config
 from torch import Tensor
 
 # the exported file's contract (input name, outputs flattened depth first) is the backend's
-from custom_modules.apis.onnxruntime_backend import INPUT_NAME, flatten_tensors
+from .onnxruntime_backend import INPUT_NAME, flatten_tensors
 
 __all__ = ['INPUT_NAME', 'TensorForward', 'build_network', 'count_macs', 'flatten_tensors']
 
