@@ -156,6 +156,8 @@ def test_topdown_demo_times_the_detector_and_keeps_ids_of_fixed_boxes(topdown_de
     (['--backend', 'pytorch', '--onnx', 'm.onnx'], '--onnx is for --backend onnxruntime'),
     (['--skip-existing', '--output-video', 'o.mp4'], '--skip-existing leaves frames out'),
     (['--no-draw', '--per-frame', 'all'], '--no-draw and --per-frame all exclude each other'),
+    (['--fp16', '--bf16'], 'not allowed with argument'),
+    (['--bf16', '--onnx', 'm.onnx'], '--fp16, --bf16 and --cuda-graph are the PyTorch fast path'),
 ])
 def test_contradicting_options_are_refused(bottomup_demo, args, message, capsys):
     with pytest.raises(SystemExit) as exit_:

@@ -147,17 +147,6 @@ def test_fp32_without_a_graph_is_the_models_own_network(models):
     assert {p.dtype for p in model.parameters()} == {torch.float32}
 
 
-@pytest.mark.parametrize('args, message', [
-    (['--fp16', '--bf16'], 'not allowed with argument'),
-    (['--bf16', '--onnx', 'm.onnx'], '--fp16, --bf16 and --cuda-graph are the PyTorch fast path'),
-])
-def test_contradicting_fast_path_options_are_refused(bottomup_demo, args, message, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        bottomup_demo.parse_args(['c.py', 'c.pth', '--input', 'x.jpg', *args])
-    assert exit_.value.code == 2
-    assert message in capsys.readouterr().err
-
-
 def test_the_demo_runs_bf16_and_refuses_a_cuda_graph_on_a_cpu(bottomup_demo, small_mln, tmp_path,
                                                               capsys):
     config, checkpoint = small_mln
