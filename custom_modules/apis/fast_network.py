@@ -15,8 +15,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .network_patch import (Nested, Network, map_tensors, model_device, own_network, patch_network,
-                            unpatch_network)
+from .network_patch import (Nested, Network, config_input_hw, map_tensors, model_device,
+                            own_network, patch_network, unpatch_network)
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 # input shapes a model keeps a CUDA graph for (top-down: one per batch size of person boxes;
@@ -186,11 +186,7 @@ def run_network_fast(model: nn.Module,
     _convert(model, dtype, fast_path.channels_last)
     patch_network(model, network, f'on the fast path ({fast_path.describe()})')
     if probe_hw is None:
-        try:
-            width, height = model.cfg.codec['input_size']
-            probe_hw = (int(height), int(width))
-        except (AttributeError, KeyError, TypeError, ValueError):
-            probe_hw = (256, 256)
+        probe_hw = config_input_hw(model) or (256, 256)
     try:
         network(torch.zeros(1, 3, *probe_hw, device=device))
     except Exception as error:  # an operator without a kernel for this dtype or device

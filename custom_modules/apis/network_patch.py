@@ -10,7 +10,7 @@ the head's own forward would (the same nesting of tensors). Both are instance at
 :func:`unpatch_network` shows the class methods again; ``head.loss`` raises, as the patched model
 only predicts.
 """
-from typing import Callable, Dict, List, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -40,6 +40,16 @@ def model_device(model: nn.Module) -> torch.device:
     for tensor in model.parameters():
         return tensor.device
     return torch.device('cpu')
+
+
+def config_input_hw(model: nn.Module) -> Optional[Tuple[int, int]]:
+    """``(H, W)`` of the network input of the model's config (``codec.input_size`` is
+    ``(w, h)``), if it has one."""
+    try:
+        width, height = model.cfg.codec['input_size']
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return int(height), int(width)
 
 
 def map_tensors(outputs: Nested, fn: Callable[[Tensor], Tensor]) -> Nested:

@@ -16,7 +16,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .network_patch import Nested, model_device, own_network, patch_network, unpatch_network
+from .network_patch import (Nested, config_input_hw, model_device, own_network, patch_network,
+                            unpatch_network)
 
 INPUT_NAME = 'input'  # the exported file's one input (tools/deployment/export_onnx.py)
 # (H, W) of the input from which a model with a dynamic-size file (bottom-up, SMPR) records the
@@ -91,16 +92,6 @@ def network_output_names(head: nn.Module, num_outputs: int) -> List[str]:
     return names
 
 
-def _config_input_hw(model: nn.Module) -> Optional[Tuple[int, int]]:
-    """``(H, W)`` of the network input of the model's config (``codec.input_size`` is
-    ``(w, h)``), if it has one."""
-    try:
-        width, height = model.cfg.codec['input_size']
-    except (AttributeError, KeyError, TypeError, ValueError):
-        return None
-    return int(height), int(width)
-
-
 def _probe(model: nn.Module, input_hw: Tuple[int, int]) -> Nested:
     """The head's outputs for a zero input of ``input_hw`` through the PyTorch network, in eval
     mode (no batch-norm statistics updated), the model's mode restored after."""
@@ -156,7 +147,7 @@ def _check_input(onnx_file: Path, session, model: nn.Module) -> Tuple[Optional[i
     if len(dims) != 4 or dims[1] not in (3, None):
         raise OnnxModelMismatchError(f'{onnx_file}: the file\'s input has shape '
                                      f'{_shape(inputs[0].shape)}, the model takes (B, 3, H, W)')
-    config_hw = _config_input_hw(model)
+    config_hw = config_input_hw(model)
     if None not in dims[2:] and config_hw is not None and tuple(dims[2:]) != config_hw:
         raise OnnxModelMismatchError(
             f'{onnx_file}: the file takes {dims[2]}x{dims[3]} (H x W) inputs, the model\'s '
@@ -259,9 +250,9 @@ def run_network_in_onnxruntime(model: nn.Module,
     try:
         probe = _probe(model, dims[2:] if fixed_size else PROBE_SIZE)
     except Exception:
-        if fixed_size or _config_input_hw(model) is None:
+        if fixed_size or config_input_hw(model) is None:
             raise
-        probe = _probe(model, _config_input_hw(model))
+        probe = _probe(model, config_input_hw(model))
     structure = output_structure(probe)
     names = _check_outputs(onnx_file, session, model, flatten_tensors(probe), fixed_size)
 

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..apis.network_patch import map_tensors
 from ..apis.onnxruntime_backend import flatten_tensors
 
 
@@ -38,13 +39,6 @@ def perfect_outputs(head: nn.Module, people, sizes: List[Tuple[int, int]],
     return head.perfect_outputs(people, sizes, input_shape)
 
 
-def to_device(outputs, device: torch.device):
-    """The tensors of nested lists and tuples ``outputs`` moved to ``device``."""
-    if isinstance(outputs, torch.Tensor):
-        return outputs.to(device)
-    return type(outputs)(to_device(item, device) for item in outputs)
-
-
 def perfect_bottomup_outputs(model: nn.Module, image: np.ndarray, people_list: list) -> list:
     """The outputs a perfect network would give ``model.head`` on ``image`` for each of
     ``people_list`` (``InstanceData`` in image pixels), on the model's device: the sizes of the
@@ -70,7 +64,8 @@ def perfect_bottomup_outputs(model: nn.Module, image: np.ndarray, people_list: l
         head.forward = forward
     device = next(model.parameters()).device
     return [
-        to_device(
+        map_tensors(
             perfect_outputs(head, to_input_pixels(people, metainfo), shapes['sizes'],
-                            metainfo['batch_input_shape']), device) for people in people_list
+                            metainfo['batch_input_shape']), lambda t: t.to(device))
+        for people in people_list
     ]

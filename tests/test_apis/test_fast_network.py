@@ -15,6 +15,7 @@ from mmpose.apis import inference_bottomup, inference_topdown, init_model
 from custom_modules.apis.fast_network import (FastPath, FastPathError, check_fast_path,
                                               network_modules, run_network_fast)
 from custom_modules.apis.network_patch import NetworkInput
+from custom_modules.apis.onnxruntime_backend import flatten_tensors as flat
 from .test_demo_tools import HSR_SAMPLE_CONFIG, load_tool
 from conftest import save_random_checkpoint, write_small_mln_config
 
@@ -27,12 +28,6 @@ BF16 = FastPath(precision='bf16', channels_last=True)
 def network_outputs(model, inputs):
     with torch.no_grad():
         return model.head.forward(model.extract_feat(inputs))
-
-
-def flat(outputs):
-    if isinstance(outputs, torch.Tensor):
-        return [outputs]
-    return [t for item in outputs for t in flat(item)]
 
 
 @pytest.fixture(scope='module')

@@ -481,17 +481,12 @@ def check_latency(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
                   f'after {warmup} warm-ups, models taking turns:\n\n' + '\n'.join(header + lines))
 
 
-def _flat(outputs) -> List[torch.Tensor]:
-    if isinstance(outputs, torch.Tensor):
-        return [outputs]
-    return [tensor for item in outputs for tensor in _flat(item)]
-
-
 def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
     from mmpose.apis import init_model
 
     from custom_modules.apis.fast_network import FastPath, FastPathError, run_network_fast
     from custom_modules.apis.network_patch import own_network
+    from custom_modules.apis.onnxruntime_backend import flatten_tensors
     from custom_modules.utils.benchmark_timing import interleaved_medians_ms, synchronized
 
     torch.backends.cudnn.benchmark = True
@@ -505,7 +500,7 @@ def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
         reference = init_model(str(REPO_ROOT / config), None, device=device)
         inputs = torch.randn(batch, 3, *input_hw, device=device)
         with torch.no_grad():
-            expected = _flat(own_network(reference)(inputs))
+            expected = flatten_tensors(own_network(reference)(inputs))
         models = {}
         for variant, fast_path in variants.items():
             model = copy.deepcopy(reference)
@@ -522,7 +517,7 @@ def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
             for m in models.values()
         ]
         with torch.no_grad():
-            outputs = [_flat(call()) for call in calls]
+            outputs = [flatten_tensors(call()) for call in calls]
             times = interleaved_medians_ms(calls, warmup, repeats)
         for variant, got, ms in zip(models, outputs, times):
             error = max((have - want).abs().max().item() / max(want.abs().max().item(), 1e-12)
