@@ -56,9 +56,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Returns the exit status: 0, 1 if an input could not be read, 2 if nothing could run."""
     args = parse_args(argv)
     from custom_modules.apis import CheckpointMismatchError, InputError, init_pose_model
-    from custom_modules.apis.demo_runner import (BackendError, DemoOptions, make_drawer,
-                                                 make_tracker, open_demo_source, run_demo,
-                                                 use_backend)
+    from custom_modules.apis.backends import BackendError
+    from custom_modules.apis.demo_runner import (DemoOptions, make_drawer, make_tracker,
+                                                 open_demo_source, run_demo, use_backend)
     from custom_modules.apis.frame_preprocessor import UnsupportedPipelineError, bottomup_inference
     from custom_modules.apis.stage_timer import StageTimer
 

@@ -71,9 +71,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from custom_modules.apis import (CheckpointMismatchError, InputError, build_person_detector,
                                      detect_persons, estimate_poses, init_pose_model,
                                      load_person_boxes)
-    from custom_modules.apis.demo_runner import (BackendError, DemoOptions, make_drawer,
-                                                 make_tracker, open_demo_source, run_demo,
-                                                 use_backend)
+    from custom_modules.apis.backends import BackendError
+    from custom_modules.apis.demo_runner import (DemoOptions, make_drawer, make_tracker,
+                                                 open_demo_source, run_demo, use_backend)
     from custom_modules.apis.stage_timer import StageTimer
 
     try:

@@ -1,7 +1,8 @@
+from .backends import BackendError, apply_backend
 from .checkpoint_check import CheckpointMismatchError, check_checkpoint_matches, init_pose_model
 from .demo_io import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, InputError, Source, open_source, write_image,
                       write_people)
-from .demo_runner import DemoOptions, VideoSink, run_demo, track_people
+from .demo_runner import DemoOptions, run_demo, track_people
 from .fast_network import FastPath, FastPathError, run_network_fast
 from .frame_preprocessor import (BottomupFramePreprocessor, UnsupportedPipelineError,
                                  bottomup_inference)
@@ -11,14 +12,15 @@ from .pose_tracker import OneEuroFilter, PoseTracker
 from .stage_timer import StageTimer
 from .topdown_pipeline import (build_person_detector, coco_detections, detect_persons,
                                estimate_poses, load_person_boxes)
+from .video_sink import VideoSink, video_fps
 
 __all__ = [
-    'BottomupFramePreprocessor', 'CheckpointMismatchError', 'DemoOptions', 'FastPath',
-    'FastPathError', 'UnsupportedPipelineError', 'bottomup_inference', 'run_network_fast',
-    'IMAGE_SUFFIXES', 'InputError', 'Source', 'StageTimer', 'VIDEO_SUFFIXES', 'VideoSink',
-    'build_person_detector', 'check_checkpoint_matches', 'coco_detections', 'detect_persons',
-    'draw_text_overlay', 'draw_tracked_people', 'estimate_poses', 'init_pose_model',
-    'load_person_boxes', 'open_source', 'OneEuroFilter', 'OnnxModelMismatchError', 'PoseTracker',
-    'run_demo', 'run_network_in_onnxruntime', 'track_colour', 'track_people', 'write_image',
-    'write_people'
+    'BackendError', 'apply_backend', 'video_fps', 'BottomupFramePreprocessor',
+    'CheckpointMismatchError', 'DemoOptions', 'FastPath', 'FastPathError',
+    'UnsupportedPipelineError', 'bottomup_inference', 'run_network_fast', 'IMAGE_SUFFIXES',
+    'InputError', 'Source', 'StageTimer', 'VIDEO_SUFFIXES', 'VideoSink', 'build_person_detector',
+    'check_checkpoint_matches', 'coco_detections', 'detect_persons', 'draw_text_overlay',
+    'draw_tracked_people', 'estimate_poses', 'init_pose_model', 'load_person_boxes', 'open_source',
+    'OneEuroFilter', 'OnnxModelMismatchError', 'PoseTracker', 'run_demo',
+    'run_network_in_onnxruntime', 'track_colour', 'track_people', 'write_image', 'write_people'
 ]

@@ -103,6 +103,16 @@ class Source:
                     'dropped, was unplugged or its sender stopped)')
         return None
 
+    def frame_time(self, index: int, read_at: float, default_fps: float = 30.0) -> float:
+        """When frame ``index`` (from 1) was taken, seconds: for a camera or live stream, the
+        clock ``read_at`` when it was read (frames the loop had no time for are gone, and a
+        smoothing filter must see the real time between the frames it gets); for a video (or
+        a file served at a URL), its place in the video (``(index - 1) / fps``, the video's own
+        rate, else ``default_fps``); for images, one ``1 / default_fps`` step each."""
+        if self.live and not self.count:
+            return read_at
+        return (index - 1) / (self.fps or default_fps)
+
     def close(self) -> None:
         """Release the capture (a video, camera or stream) if its frames were not all read."""
         close = getattr(self.frames, 'close', None)

@@ -24,7 +24,6 @@ Choices:
 import argparse
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -33,13 +32,15 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from .backends import apply_backend
 from .demo_io import (InputError, RunCounts, Source, open_source, peak_rss_mib, write_image,
                       write_people)
-from .fast_network import FastPath, FastPathError, run_network_fast
+from .fast_network import FastPath
 from .frame_pipeline import OrderedWriter, ReadAhead, read_frames, run_now
 from .pose_drawing import draw_text_overlay, draw_tracked_people
 from .pose_tracker import PoseTracker
 from .stage_timer import StageTimer
+from .video_sink import DEFAULT_FPS, VideoSink, video_fps
 
 # ``predict(name, image) -> people``: one model's people on one (H, W, 3) BGR image, each a dict
 # with ``keypoints`` (K x [x, y]) and ``keypoint_scores`` (K), optionally ``bbox``.
@@ -47,9 +48,6 @@ Predict = Callable[[str, np.ndarray], List[dict]]
 # ``draw(name, image, people) -> drawn``: the people drawn on a copy of the BGR image.
 Draw = Callable[[str, np.ndarray, List[dict]], np.ndarray]
 
-DEFAULT_FPS = 30.0
-MEASURE_FRAMES = 10  # frames a live source's video is buffered for to measure its rate
-MIN_MEASURED_FPS, MAX_MEASURED_FPS = 1.0, 120.0
 WINDOW_NAME = 'mmpose-multilevel'
 STOP_KEYS = (ord('q'), ord('Q'), 27)  # q, Esc
 
@@ -189,39 +187,15 @@ def open_demo_source(args: argparse.Namespace) -> Source:
     return source
 
 
-class BackendError(RuntimeError):
-    """The ``--backend`` or fast path asked for cannot be used here (its module or package is
-    missing, the file does not fit, the device cannot run it)."""
-
-
 def use_backend(model: object, args: argparse.Namespace) -> None:
-    """Run the network in onnxruntime with ``--backend onnxruntime``
-    (``custom_modules.apis.onnxruntime_backend``, which patches the model in place so that
-    ``inference_bottomup`` / ``inference_topdown`` run the network there and decode as before),
-    or on the fast path of ``--fp16`` / ``--bf16`` / ``--cuda-graph``
-    (:func:`~.fast_network.run_network_fast`, the same kind of patch).
+    """:func:`~.backends.apply_backend` with ``--backend``, ``--onnx`` and the fast path of
+    ``--fp16`` / ``--bf16`` / ``--cuda-graph``.
 
     Raises:
-        BackendError: That module or onnxruntime cannot be imported (onnxruntime is imported
-            when the file is opened), onnxruntime cannot load the file, or the file is not an
-            export of this model; the fast path cannot run on the model's device or the network
-            fails in it; the message says which, in one line.
+        BackendError: See :func:`~.backends.apply_backend`.
     """
-    if args.backend != 'onnxruntime':
-        try:
-            run_network_fast(model, demo_fast_path(args))
-        except FastPathError as error:
-            raise BackendError(str(error)) from error
-        return
-    try:
-        from .onnxruntime_backend import (OnnxLoadError, OnnxModelMismatchError,
-                                          run_network_in_onnxruntime)
-        run_network_in_onnxruntime(model, args.onnx, num_threads=None)
-    except ImportError as error:  # the backend module, or onnxruntime (imported lazily)
-        raise BackendError(f'--backend onnxruntime is not available: {error} (pip install '
-                           'onnxruntime)') from error
-    except (OnnxLoadError, OnnxModelMismatchError) as error:
-        raise BackendError(str(error)) from error
+    fast_path = demo_fast_path(args) if args.backend == 'pytorch' else None
+    apply_backend(model, args.backend, args.onnx, fast_path)
 
 
 def make_tracker(args: argparse.Namespace, dataset_meta: dict,
@@ -334,113 +308,7 @@ class DemoOptions:
         return self.per_frame
 
 
-# ------------------------------------------------------------------------------------ video
-class VideoSink:
-    """Frames into a video file (``cv2.VideoWriter``, mp4v), opened with the first frame's size
-    (cut to even numbers); a frame of another size is resized to it.
-
-    Args:
-        path (Path): The video file; its folder is created.
-        fps (float, optional): Its frame rate; None: measured from the times the first
-            ``measure_frames`` frames arrive (they are held until then), 30 if fewer come.
-        how (str, optional): Where ``fps`` comes from, for :meth:`summary`.
-        measure_frames (int): See ``fps``.
-        clock (callable): Seconds, for the measurement.
-    """
-
-    def __init__(self,
-                 path: Path,
-                 fps: Optional[float] = None,
-                 how: Optional[str] = None,
-                 measure_frames: int = MEASURE_FRAMES,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
-        self.path, self.fps, self.clock = Path(path), fps, clock
-        self.how = how or ('given' if fps is not None else 'measured')
-        self.measure_frames = max(2, measure_frames)
-        self.held: List[tuple] = []  # (frame, time) while measuring
-        self.writer: Optional[cv2.VideoWriter] = None
-        self.size: Optional[tuple] = None  # (width, height)
-        self.count = 0
-
-    def _open(self, fps: float, frame: np.ndarray) -> None:
-        height, width = frame.shape[:2]
-        self.size = (max(2, width - width % 2), max(2, height - height % 2))
-        self.fps = fps
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = cv2.VideoWriter(
-            str(self.path), cv2.VideoWriter_fourcc(*'mp4v'), fps, self.size)
-        if not self.writer.isOpened():
-            raise OSError(f'{self.path}: OpenCV cannot write an mp4v video of '
-                          f'{self.size[0]}x{self.size[1]} at {fps:g} FPS here')
-
-    def _put(self, frame: np.ndarray) -> None:
-        width, height = self.size
-        if frame.shape[:2] != (height, width):
-            if frame.shape[0] - height in (0, 1) and frame.shape[1] - width in (0, 1):
-                frame = frame[:height, :width]  # the odd row / column cut
-            else:
-                frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
-        self.writer.write(np.ascontiguousarray(frame))
-        self.count += 1
-
-    def _flush_held(self) -> None:
-        times = [t for _, t in self.held]
-        span = times[-1] - times[0]
-        fps = (len(times) - 1) / span if len(times) >= 2 and span > 0 else DEFAULT_FPS
-        # within what players and mp4's time base (denominator < 65536) take
-        self._open(round(min(max(fps, MIN_MEASURED_FPS), MAX_MEASURED_FPS), 2), self.held[0][0])
-        for frame, _ in self.held:
-            self._put(frame)
-        self.held = []
-
-    def write(self, frame: np.ndarray) -> None:
-        """Add a (H, W, 3) BGR frame."""
-        if self.writer is None and self.fps is None:
-            self.held.append((frame.copy(), self.clock()))
-            if len(self.held) >= self.measure_frames:
-                self._flush_held()
-            return
-        if self.writer is None:
-            self._open(self.fps, frame)
-        self._put(frame)
-
-    def close(self) -> None:
-        """Write the held frames and finish the file."""
-        if self.held:
-            self._flush_held()
-        if self.writer is not None:
-            self.writer.release()
-
-    def summary(self) -> str:
-        if self.writer is None:
-            return f'video: nothing written to {self.path} (no frame)'
-        return (f'video: {self.path} ({self.count} frames, {self.size[0]}x{self.size[1]}, '
-                f'{self.fps:g} FPS {self.how})')
-
-
-def video_fps(options: DemoOptions, source: Source) -> tuple:
-    """``(fps or None to measure, how)`` of ``--output-video``: see the module's doc."""
-    if options.output_fps is not None:
-        return options.output_fps, 'given (--output-fps)'
-    if source.live:
-        return None, 'measured'
-    if source.fps is not None:
-        return source.fps, "the input's"
-    return DEFAULT_FPS, 'default'
-
-
 # --------------------------------------------------------------------------------- tracking
-def frame_time(source: Source, index: int, read_at: float) -> float:
-    """When frame ``index`` (from 1) of ``source`` was taken, seconds: for a camera or live
-    stream, the clock when it was read (frames the loop had no time for are gone, and the
-    smoothing must see the real time between the frames it gets); for a video (or a file served
-    at a URL), its place in the video (``index / fps``, the video's own rate, else
-    ``DEFAULT_FPS``); for images, one ``1 / DEFAULT_FPS`` step each."""
-    if source.live and not source.count:
-        return read_at
-    return (index - 1) / (source.fps or DEFAULT_FPS)
-
-
 def track_people(tracker: PoseTracker,
                  people: List[dict],
                  score_thr: float = 0.3,
@@ -518,7 +386,7 @@ def run_demo(source: Source,
         out_dir.mkdir(parents=True, exist_ok=True)
     sink = None
     if options.output_video is not None:
-        fps, how = video_fps(options, source)
+        fps, how = video_fps(options.output_fps, source)
         sink = VideoSink(options.output_video, fps, how, clock=timer.clock)
 
     counts, stop, read = RunCounts(), None, 0
@@ -568,7 +436,7 @@ def run_demo(source: Source,
             if tracker is not None:
                 with timer.stage('tracking'):
                     people = track_people(tracker, people, options.kpt_thr,
-                                          frame_time(source, read, item.read_at))
+                                          source.frame_time(read, item.read_at))
             drawn = None
             if wants_drawing:
                 with timer.stage('drawing'):

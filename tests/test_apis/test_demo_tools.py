@@ -222,7 +222,7 @@ def test_backend_onnxruntime_hands_the_model_to_the_backend(bottomup_demo, small
     monkeypatch.setitem(sys.modules, 'custom_modules.apis.onnxruntime_backend', None)
     assert bottomup_demo.main(argv) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
-        'error: --backend onnxruntime is not available: ')
+        'error: the onnxruntime backend is not available: ')
 
 
 def tiny_onnx(path: Path) -> Path:
@@ -264,7 +264,7 @@ def test_backend_problems_are_one_line_errors_with_status_2(bottomup_demo, small
     assert bottomup_demo.main(argv) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     expected = {
-        'no onnxruntime': 'error: --backend onnxruntime is not available: ',
+        'no onnxruntime': 'error: the onnxruntime backend is not available: ',
         'not onnx': f'error: onnxruntime cannot load {onnx_file}: ',
         'another model': f'error: {onnx_file}: the file takes inputs [\'x\']',
     }[case]

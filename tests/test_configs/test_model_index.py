@@ -72,10 +72,10 @@ def test_every_config_is_listed_exactly_once():
 @pytest.mark.parametrize('item', MODELS, ids=model_id)
 def test_model_entry(item):
     path, model = item
-    assert set(model) <= {
-        'Name', 'Config', 'In Collection', 'Metadata', 'Results'
-    }, ('unexpected fields (no checkpoints exist, so no Weights): '
-        f'{set(model) - {"Name", "Config", "In Collection", "Metadata", "Results"}}')
+    fields = {'Name', 'Alias', 'Config', 'In Collection', 'Metadata', 'Results'}
+    assert set(model) <= fields, ('unexpected fields (no checkpoints exist, so no Weights): '
+                                  f'{set(model) - fields}')
+    assert all(isinstance(a, str) and a == a.lower() for a in model.get('Alias', []))
     config = REPO_ROOT / model['Config']
     assert config.is_file(), model['Config']
     # metafiles live next to their configs
@@ -94,8 +94,8 @@ def test_model_entry(item):
         f'{gpus} GPU{"s" if gpus > 1 else ""} x {batch} images'
 
 
-def test_names_are_unique():
-    names = [m['Name'] for _, m in MODELS]
+def test_names_and_aliases_are_unique():
+    names = [m['Name'] for _, m in MODELS] + [a for _, m in MODELS for a in m.get('Alias', [])]
     assert len(names) == len(set(names))
 
 

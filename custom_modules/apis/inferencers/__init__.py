@@ -1,0 +1,9 @@
+"""mmpose's inferencers extended for this project (registered in mmpose's ``INFERENCERS``)."""
+from .mmpose_inferencer import MultilevelInferencer
+from .model_index import find_model, model_aliases, model_index_dir
+from .pose2d_inferencer import MultilevelPose2DInferencer, PoseInput
+
+__all__ = [
+    'MultilevelInferencer', 'MultilevelPose2DInferencer', 'PoseInput', 'find_model',
+    'model_aliases', 'model_index_dir'
+]
