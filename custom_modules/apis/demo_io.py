@@ -1,18 +1,12 @@
-"""Inputs and outputs of the demos, for :func:`~.demo_runner.run_demo`: one image, a folder of
-images, a video file, a camera or a stream in (:func:`open_source`, refusing a bad ``--input``
-with :class:`InputError` before any model loads); per input a drawing (:func:`write_image`) and
-a JSON of the people found (:func:`write_people`) out; the run's counts (:class:`RunCounts`)
-and peak memory (:func:`peak_rss_mib`).
-
-Each result is written whole (temporary file, then a rename) as soon as its image is done, so a
-run killed part-way leaves complete files only and ``--skip-existing`` resumes it.
+"""Inputs and outputs of the inferencer (:mod:`.inferencers`): one image, a folder of images, a
+video file, a camera or a stream in (:func:`open_source`, refusing a bad input with
+:class:`InputError` before any model loads); files written whole (:func:`write_atomically`,
+:func:`write_image`), so that a run killed part-way leaves complete files only and
+``--skip-existing`` resumes it.
 """
-import json
 import os
 import re
-import resource
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional, Tuple, Union
 
@@ -200,37 +194,3 @@ def write_image(path: Path, image: np.ndarray) -> None:
         raise ValueError(f'{path}: OpenCV cannot encode an image of shape {image.shape} as '
                          f'{path.suffix}')
     write_atomically(path, encoded.tobytes())
-
-
-def write_people(path: Path, name: str, image: np.ndarray, people: List[dict]) -> None:
-    """Write ``{"image", "height", "width", "people"}`` for one input image to ``path``
-    (atomically); each person a dict of ``keypoints`` (17 x [x, y], image pixels),
-    ``keypoint_scores`` and more."""
-    write_atomically(
-        path,
-        json.dumps(dict(image=name, height=image.shape[0], width=image.shape[1],
-                        people=people)).encode())
-
-
-def peak_rss_mib() -> float:
-    """The largest resident set size this process has had so far, in MiB (``ru_maxrss``, which
-    Linux gives in KiB and macOS in bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == 'darwin' else peak / 2**10
-
-
-@dataclass
-class RunCounts:
-    """What a run did with its inputs: how many it wrote and skipped, which ones failed."""
-    written: int = 0
-    skipped: int = 0
-    failed: List[str] = field(default_factory=list)
-
-    def summary(self, out_dir: Path) -> str:
-        """``"N images written to DIR[, S skipped (results already there)][; F failed: a, b]"``."""
-        line = f'{self.written} images written to {out_dir}'
-        if self.skipped:
-            line += f', {self.skipped} skipped (results already there)'
-        if self.failed:
-            line += f'; {len(self.failed)} failed: {", ".join(self.failed)}'
-        return line

@@ -1,6 +1,7 @@
 """The two steps of top-down inference on whole images: person boxes, then poses per box.
 
-Used by ``tools/topdown_demo.py`` (YOLOv3 boxes or boxes from a file) and ``tools/sample_demo.py``.
+Used by ``tools/sample_demo.py``, ``tools/dump_person_detections.py`` and ``--bbox-file`` of
+``tools/inferencer_demo.py`` (boxes from a file).
 All coordinates are pixels of the original image; boxes are ``(x1, y1, x2, y2)``.
 """
 import json
