@@ -1,13 +1,22 @@
 """Identities of people across video frames: greedy OKS or box-IoU matching with a time-to-live,
-and optional One-Euro smoothing of the tracked keypoints."""
+and optional One-Euro smoothing of the tracked keypoints.
+
+The scores are mmpose's: ``oks_iou`` (what ``mmpose.apis.inference_tracking._track_by_oks``
+scores with) and ``bbox_overlaps``. mmpose's ``_track_by_oks`` / ``_track_by_iou`` themselves do
+not fit a live front end: they match each person in turn to the best of the previous frame's
+people only, so a person hidden for one frame gets a new id, and the first person to ask takes a
+track another fits better; :class:`PoseTracker` matches the best pairs first and keeps a track
+for ``ttl`` frames.
+"""
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmpose.evaluation.functional.nms import oks_iou
 from mmpose.structures.bbox import bbox_overlaps
 
-from ..task_modules import keypoint_oks, pseudo_boxes
+from ..task_modules import pseudo_boxes
 
 
 class OneEuroFilter:
@@ -71,6 +80,9 @@ class OneEuroFilter:
         return np.where(valid[:, None], self.value, value)
 
 
+VISIBLE = 0.5  # ``vis_thr`` of oks_iou: visibility flags are 0 or 1
+
+
 class _Track:
     """One identity: its last pose and box, how long it has been unseen, its filter."""
 
@@ -85,7 +97,7 @@ class PoseTracker:
     """Gives every person of every frame an identity that persists while the person moves.
 
     Each frame, every (person, track) pair is scored by the object keypoint similarity (COCO's
-    OKS with the dataset's ``sigmas``, the track's box area as scale) or the IoU of their boxes;
+    OKS with the dataset's ``sigmas``, mmpose's ``oks_iou``) or the IoU of their boxes;
     pairs are taken greedily from the best while both ends are free and the score reaches
     ``threshold``. A person left over starts a new track (ids count up from 0); a track left over
     is kept for ``ttl`` frames, so a person hidden for a moment gets their id back.
@@ -117,7 +129,7 @@ class PoseTracker:
             raise ValueError("PoseTracker: metric 'oks' needs the dataset's keypoint sigmas "
                              "(metainfo['sigmas'])")
         self.metric, self.threshold, self.ttl = metric, threshold, ttl
-        self.sigmas = None if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float32)
+        self.sigmas = None if sigmas is None else np.asarray(sigmas, dtype=np.float32)
         self.smoothing, self.dt, self.one_euro = smoothing, 1.0 / fps, dict(one_euro or {})
         self.time = -self.dt  # of the last update, seconds
         self.tracks: List[_Track] = []
@@ -125,19 +137,24 @@ class PoseTracker:
 
     def similarity(self, keypoints: np.ndarray, visible: np.ndarray,
                    boxes: np.ndarray) -> np.ndarray:
-        """``(N, T)`` scores of the frame's ``N`` people with the ``T`` live tracks: OKS of the
-        tracks' poses against each person's visible keypoints with the person's box area as the
-        scale, or the IoU of the boxes."""
+        """``(N, T)`` scores of the frame's ``N`` people with the ``T`` live tracks: mmpose's
+        ``oks_iou`` of each track's pose against each person's visible keypoints (the scale: the
+        mean of the two box areas), or the IoU of the boxes."""
         if not self.tracks or not len(keypoints):
             return np.zeros((len(keypoints), len(self.tracks)), dtype=np.float32)
         if self.metric == 'iou':
             track_boxes = np.stack([t.box for t in self.tracks])
             return bbox_overlaps(torch.from_numpy(boxes), torch.from_numpy(track_boxes)).numpy()
-        boxes = torch.from_numpy(boxes)
-        areas = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1).prod(dim=1)
-        track_keypoints = torch.from_numpy(np.stack([t.keypoints for t in self.tracks]))
-        return keypoint_oks(track_keypoints, torch.from_numpy(keypoints), torch.from_numpy(visible),
-                            areas, self.sigmas).T.numpy()
+        areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 1, None), axis=1)
+        people = np.concatenate([keypoints, visible[..., None]], axis=2).reshape(len(keypoints), -1)
+        scores = np.empty((len(keypoints), len(self.tracks)), dtype=np.float32)
+        for column, track in enumerate(self.tracks):
+            # a track's keypoints all count: an unseen one keeps its last seen position
+            pose = np.concatenate([track.keypoints, np.ones((len(track.keypoints), 1))], axis=1)
+            track_area = np.prod(np.clip(track.box[2:] - track.box[:2], 1, None))
+            scores[:, column] = oks_iou(
+                pose.reshape(-1), people, track_area, areas, self.sigmas, VISIBLE)
+        return scores
 
     def update(self,
                keypoints: np.ndarray,
