@@ -39,8 +39,8 @@ tfpose: setup
 	$(PY) tools/model_converters/tfpose2mmpose.py --download $(TFPOSE_CKPT)
 	$(PY) tools/test.py $(TFPOSE_CONFIG) $(TFPOSE_CKPT) --work-dir work_dirs/tfpose \
 		--cfg-options $(SAMPLE_TEST)
-	$(PY) tools/bottomup_demo.py $(TFPOSE_CONFIG) $(TFPOSE_CKPT) --input tests/data/coco \
-		--output-dir work_dirs/tfpose/vis --skeleton-style openpose
+	$(PY) tools/inferencer_demo.py tests/data/coco --pose2d $(TFPOSE_CONFIG) \
+		--pose2d-weights $(TFPOSE_CKPT) --vis-out-dir work_dirs/tfpose/vis --skeleton-style openpose
 
 clean:
 	rm -rf work_dirs .pytest_cache

@@ -24,7 +24,7 @@ Frame = Tuple[str, Callable[[], np.ndarray]]
 
 
 class InputError(ValueError):
-    """An ``--input`` that cannot be run at all (checked before any model loads); the message
+    """An input that cannot be run at all (checked before any model loads); the message
     is ``"<path>: <what is wrong>"``."""
 
 
@@ -64,18 +64,20 @@ class Source:
 
     Attributes:
         kind (str): ``'image'``, ``'folder'``, ``'video'`` (a file), ``'camera'`` or ``'stream'``.
-        name (str): The ``--input`` as given.
+        name (str): The input as given.
         count (int, optional): Number of frames; None where unknown (cameras, live streams,
             videos that do not say). A stream with a count is a file served at a URL.
         frames (iterator): ``(name, load)`` pairs, see :data:`Frame`.
         fps (float, optional): The frame rate the video, camera or stream reports; None if it
             reports none (or an implausible one).
+        release (callable, optional): Releases the capture of a video, camera or stream.
     """
     kind: str
     name: str
     count: Optional[int]
     frames: Iterator[Frame]
     fps: Optional[float] = None
+    release: Optional[Callable[[], None]] = None
 
     @property
     def live(self) -> bool:
@@ -108,10 +110,13 @@ class Source:
         return (index - 1) / (self.fps or default_fps)
 
     def close(self) -> None:
-        """Release the capture (a video, camera or stream) if its frames were not all read."""
+        """Stop reading and release the capture (a video, camera or stream), also one whose
+        frames were never read."""
         close = getattr(self.frames, 'close', None)
         if close is not None:
             close()
+        if self.release is not None:
+            self.release()
 
 
 def _capture_frames(video: cv2.VideoCapture, stem: str) -> Iterator[Frame]:
@@ -142,11 +147,11 @@ def _open_capture(spec: Union[int, str], kind: str, what: str, stem: str) -> Sou
     # stream), unlike a live one
     count = int(video.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind != 'camera' else 0
     return Source(kind, what, count if count > 0 else None, _capture_frames(video, stem),
-                  _source_fps(video))
+                  _source_fps(video), video.release)
 
 
 def open_source(spec: str) -> Source:
-    """Open an ``--input``: a camera index (all digits: ``cv2.VideoCapture(int)``; a file named
+    """Open an input: a camera index (all digits: ``cv2.VideoCapture(int)``; a file named
     ``0`` is ``./0``), a stream URL (``scheme://...``: ``cv2.VideoCapture(url)``), a folder of
     images (sorted by name), a video file (by its suffix, :data:`VIDEO_SUFFIXES`) or one image
     (any other file). Images are read only when their ``load`` is called; a camera or stream
@@ -166,7 +171,7 @@ def open_source(spec: str) -> Source:
         return _open_capture(spec, 'stream', spec, 'stream')
     source = Path(spec)
     if not source.exists():
-        raise InputError(f'{source}: --input does not exist')
+        raise InputError(f'{source}: no such file or folder')
     if source.is_dir():
         images = list_images(source)
         return Source('folder', spec, len(images),

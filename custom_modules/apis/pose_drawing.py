@@ -39,14 +39,18 @@ def draw_tracked_people(image: np.ndarray,
                         people: List[dict],
                         skeleton_links: Sequence[Tuple[int, int]],
                         kpt_thr: float = 0.3,
-                        draw_bbox: bool = True) -> np.ndarray:
+                        draw_bbox: bool = True,
+                        radius: Optional[int] = None,
+                        thickness: Optional[int] = None) -> np.ndarray:
     """A copy of ``image`` (BGR) with each person drawn in the colour of its ``track_id``
     (:func:`track_colour`; grey without one): limbs whose two keypoints score at least
     ``kpt_thr``, those keypoints, the box (``bbox`` or the visible keypoints') with
-    ``draw_bbox``, and ``#id`` above it."""
+    ``draw_bbox``, and ``#id`` above it. ``thickness`` of the lines and ``radius`` of the
+    keypoints, pixels: by default from the image's size."""
     canvas = image.copy()
     height, width = canvas.shape[:2]
-    thickness = max(1, round(min(height, width) / 240))
+    thickness = thickness or max(1, round(min(height, width) / 240))
+    radius = radius or thickness + 1
     font_scale = max(0.35, min(height, width) / 900)
     for person in people:
         track_id = person.get('track_id')
@@ -60,7 +64,7 @@ def draw_tracked_people(image: np.ndarray,
                 cv2.line(canvas, tuple(map(int, points[a])), tuple(map(int, points[b])), colour,
                          thickness, cv2.LINE_AA)
         for point in points[visible]:
-            cv2.circle(canvas, tuple(map(int, point)), thickness + 1, colour, -1, cv2.LINE_AA)
+            cv2.circle(canvas, tuple(map(int, point)), radius, colour, -1, cv2.LINE_AA)
         box = _person_box(person, visible)
         if box is None or not np.isfinite(box).all():
             continue

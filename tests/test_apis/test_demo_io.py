@@ -1,6 +1,8 @@
-"""The demos' inputs and outputs: unreadable images named with their reason, folders without
-images and videos OpenCV cannot open refused, results written whole. (The loop that counts,
-skips and reports is tested on ``run_demo`` in ``test_demo_runner.py``.)"""
+"""The front end's inputs and outputs (custom_modules/apis/demo_io.py): cameras, streams and
+videos opened (or refused by name) and read, unreadable images named with their reason, folders
+without images refused, the time of each frame, results written whole. (The inferencer that
+counts, skips and reports is tested in ``test_inferencers.py`` and ``test_inferencer_demo.py``.)
+"""
 import io
 import json
 from pathlib import Path
@@ -10,9 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from custom_modules.apis import InputError, open_source, write_people
+from custom_modules.apis import InputError, Source, open_source
 from custom_modules.apis.demo_io import write_atomically
 from custom_modules.datasets.image_file import ImageFileError, jpeg_is_complete, read_image_file
+from .demo_fakes import install_fake_capture, make_video
 
 SAMPLE_IMAGE = Path(__file__).resolve().parents[1] / 'data/coco/000000196141.jpg'
 
@@ -69,7 +72,7 @@ def test_read_image_names_the_file_and_the_reason(tmp_path):
 def test_folders_without_images_or_with_clashing_names_are_refused(tmp_path):
     with pytest.raises(InputError) as error:
         open_source(str(tmp_path / 'missing'))
-    assert str(error.value) == f'{tmp_path / "missing"}: --input does not exist'
+    assert str(error.value) == f'{tmp_path / "missing"}: no such file or folder'
     (tmp_path / 'notes.txt').write_text('x')
     (tmp_path / 'sub.jpg').mkdir()  # a folder named like an image is no image
     with pytest.raises(InputError) as error:
@@ -84,8 +87,8 @@ def test_folders_without_images_or_with_clashing_names_are_refused(tmp_path):
 
 def test_write_atomically_leaves_the_old_file_when_interrupted(tmp_path, monkeypatch):
     path = tmp_path / 'out' / 'result.json'
-    write_people(path, 'a.jpg', np.zeros((4, 6, 3), np.uint8), [])
-    assert json.loads(path.read_text()) == dict(image='a.jpg', height=4, width=6, people=[])
+    write_atomically(path, b'{"image": "a.jpg", "people": []}')
+    assert json.loads(path.read_text()) == dict(image='a.jpg', people=[])
     assert sorted(p.name for p in path.parent.iterdir()) == ['result.json']
 
     def killed(*args):
@@ -101,3 +104,69 @@ def test_a_video_that_cannot_be_opened_is_refused(tmp_path):
     (tmp_path / 'clip.mp4').write_text('not a video\n')
     with pytest.raises(InputError, match='clip.mp4: OpenCV cannot open this video'):
         open_source(str(tmp_path / 'clip.mp4'))
+
+
+@pytest.fixture
+def fake_capture(monkeypatch):
+    return install_fake_capture(monkeypatch)
+
+
+def test_a_camera_index_and_a_url_open_captures_and_keep_them_until_the_frames_end(fake_capture):
+    camera = open_source('0')
+    assert (camera.kind, camera.name, camera.count, camera.fps,
+            camera.live) == ('camera', 'camera 0', None, None, True)
+    assert fake_capture.instances[0].spec == 0  # an int: the device, not a file named 0
+    names = [name for name, _ in camera.frames]
+    assert names == [f'camera0_{i:06d}.jpg' for i in range(6)]
+    assert fake_capture.instances[0].released
+
+    stream = open_source('rtsp://192.0.2.1:554/live')
+    assert (stream.kind, stream.live) == ('stream', True)
+    assert fake_capture.instances[1].spec == 'rtsp://192.0.2.1:554/live'
+    name, load = next(stream.frames)
+    assert name == 'stream_000000.jpg' and load().shape == (48, 64, 3)
+    stream.close()  # stopped early: released all the same
+    assert fake_capture.instances[1].released
+
+    unread = open_source('1')
+    assert not fake_capture.instances[2].released
+    unread.close()  # closed before its first frame was asked for (a refused run)
+    assert fake_capture.instances[2].released
+
+
+@pytest.mark.parametrize('spec, message', [
+    ('3', 'camera 3: OpenCV cannot open this camera'),
+    ('http://192.0.2.1/cam.mjpg', 'http://192.0.2.1/cam.mjpg: OpenCV cannot open this '
+     'stream')
+])
+def test_a_camera_or_stream_that_cannot_be_opened_is_named(fake_capture, monkeypatch, spec,
+                                                           message):
+    monkeypatch.setattr(fake_capture, 'opened', False)
+    with pytest.raises(InputError) as error:
+        open_source(spec)
+    assert str(error.value) == message
+    assert fake_capture.instances[0].released
+
+
+def test_a_video_file_tells_its_frames_and_rate(tmp_path):
+    source = open_source(str(make_video(tmp_path / 'clip.mp4', 5, fps=25)))
+    assert (source.kind, source.count, source.fps, source.live) == ('video', 5, 25.0, False)
+    assert [name for name, _ in source.frames] == [f'clip_{i:06d}.jpg' for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    'kind, count, fps, expected',
+    [
+        ('camera', None, 30.0, [12.5, 13.0, 20.0]),  # when it was read
+        ('stream', None, None, [12.5, 13.0, 20.0]),
+        ('video', 40, 25.0, [0.0, 0.04, 0.08]),  # its place in the video
+        ('stream', 40, 25.0, [0.0, 0.04, 0.08]),  # a file served at a URL
+        ('video', 40, None, [0.0, 1 / 30, 2 / 30]),  # a video that tells no rate
+        ('folder', 3, None, [0.0, 1 / 30, 2 / 30]),
+    ])
+def test_a_frames_time_is_when_it_was_read_or_its_place_in_the_video(kind, count, fps, expected):
+    source = Source(kind, 'in', count, iter([]), fps)
+    times = [
+        source.frame_time(index, read_at) for index, read_at in [(1, 12.5), (2, 13.0), (3, 20.0)]
+    ]
+    np.testing.assert_allclose(times, expected)

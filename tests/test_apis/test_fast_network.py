@@ -16,7 +16,7 @@ from custom_modules.apis.fast_network import (FastPath, FastPathError, check_fas
                                               network_modules, run_network_fast)
 from custom_modules.apis.network_patch import NetworkInput
 from custom_modules.apis.onnxruntime_backend import flatten_tensors as flat
-from .test_demo_tools import HSR_SAMPLE_CONFIG, load_tool
+from .demo_fakes import HSR_SAMPLE_CONFIG, load_tool, patch_inferencer
 from conftest import save_random_checkpoint, write_small_mln_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +31,8 @@ def network_outputs(model, inputs):
 
 
 @pytest.fixture(scope='module')
-def bottomup_demo():
-    return load_tool('bottomup_demo')
+def inferencer_demo():
+    return load_tool('inferencer_demo')
 
 
 @pytest.fixture(scope='module')
@@ -142,21 +142,29 @@ def test_fp32_without_a_graph_is_the_models_own_network(models):
     assert {p.dtype for p in model.parameters()} == {torch.float32}
 
 
-def test_the_demo_runs_bf16_and_refuses_a_cuda_graph_on_a_cpu(bottomup_demo, small_mln, tmp_path,
-                                                              capsys):
+def test_the_demo_runs_bf16_and_refuses_a_cuda_graph_on_a_cpu(inferencer_demo, small_mln,
+                                                              monkeypatch, tmp_path, capsys):
     config, checkpoint = small_mln
+    built = patch_inferencer(monkeypatch, lambda pose2d: None)
     image = tmp_path / 'one.jpg'
     cv2.imwrite(str(image), np.full((48, 64, 3), 127, np.uint8))
-    argv = [str(config), str(checkpoint), '--input', str(image), '--log-interval', '0']
-    assert bottomup_demo.main(argv + ['--output-dir', str(tmp_path / 'bf16'), '--bf16']) == 0
+    argv = [
+        str(image), '--pose2d',
+        str(config), '--pose2d-weights',
+        str(checkpoint), '--device', 'cpu'
+    ]
+    assert inferencer_demo.main(argv + ['--pred-out-dir', str(tmp_path / 'bf16'), '--bf16']) == 0
     assert (tmp_path / 'bf16/one.json').is_file()
+    assert built[0].inferencer.model.network_patch == 'on the fast path (bf16 + channels_last)'
     capsys.readouterr()
 
-    assert bottomup_demo.main(argv + ['--output-dir', str(tmp_path / 'g'), '--cuda-graph']) == 2
+    assert inferencer_demo.main(argv + ['--pred-out-dir', str(tmp_path / 'g'), '--cuda-graph']) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == ('error: a CUDA graph needs a CUDA device, not cpu: leave out --cuda-graph '
-                       '(or run with --device cuda:0)')
-    assert not any(line.startswith('Traceback') for line in err)
+    assert err == [
+        'error: a CUDA graph needs a CUDA device, not cpu: leave out --cuda-graph (or '
+        'run with --device cuda:0)'
+    ]
+    assert not (tmp_path / 'g').exists()
 
 
 SMPR_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'

@@ -1,18 +1,19 @@
-"""custom_modules/apis/frame_pipeline.py and the demos' --pipelined: frames read ahead and files
-written behind in threads give the same frames in the same order, the same files and video as
-the sequential loop; errors of either thread reach the caller; a reader waiting on its consumer
-stops when told."""
+"""custom_modules/apis/frame_pipeline.py and the inferencer's ``pipelined`` (``--pipelined``):
+frames read ahead and files written behind in threads give the same frames in the same order,
+the same files and videos as the sequential run; errors of either thread reach the caller; a
+reader waiting on its consumer stops when told."""
+import contextlib
 import json
 import threading
 import time
 
-import cv2
 import numpy as np
 import pytest
 
-from custom_modules.apis import DemoOptions, open_source, run_demo
 from custom_modules.apis.frame_pipeline import OrderedWriter, ReadAhead
-from .test_demo_runner import as_people, frame_index, make_video, person, read_video
+from custom_modules.apis.inferencers import MultilevelInferencer
+from .demo_fakes import (RealCapture, fake_network, make_video, person, read_video, small_mln_files,
+                         write_image)
 
 
 def test_read_ahead_keeps_the_order_and_raises_where_the_error_was():
@@ -64,49 +65,87 @@ def test_the_writer_runs_jobs_in_order_and_raises_the_first_error_at_close():
     assert done == [1]
 
 
-def run(tmp_path, name, pipelined):
-    source = open_source(str(make_video(tmp_path / 'clip.mp4', 15, size=(160, 120), fps=15)))
+@pytest.fixture(scope='module')
+def small_mln(tmp_path_factory):
+    """``(config, checkpoint)``: the sample MLN at 64x64, random weights."""
+    return small_mln_files(tmp_path_factory.mktemp('mln'))
+
+
+def video_frames(path) -> list:
+    """The frames of a video, decoded."""
+    video, frames = RealCapture(str(path)), []
+    ok, frame = video.read()
+    while ok:
+        frames.append(frame)
+        ok, frame = video.read()
+    video.release()
+    return frames
+
+
+def run(small_mln, inputs, out_dir, pipelined: bool) -> list:
+    """Run ``inputs`` with tracking into ``out_dir`` (predictions, drawings, an output video);
+    returns ``(frame name, place of its bar)`` of each frame the network got, in order."""
+    inferencer = MultilevelInferencer(
+        *map(str, small_mln), device='cpu', tracking=dict(metric='iou'), pipelined=pipelined)
+    pose2d = inferencer.inferencer
     seen = []
 
-    def predict(frame_name, image):
-        seen.append((frame_name, int(image[0, :, 0].argmax())))  # the bar's place: the frame
-        return as_people(person(40 + frame_index(frame_name), 10))
+    def people(name):
+        seen.append((name, int(pose2d._current.image[0, :, 0].argmax())))  # the frame's bar
+        return [person(40 + 2 * len(seen), 10)]
 
-    def draw(frame_name, image, people):
-        drawn = image.copy()
-        drawn[-4:] = (0, 0, 255)
-        return drawn
-
-    options = DemoOptions(
-        tmp_path / name, output_video=tmp_path / f'{name}.mp4', log_interval=0, pipelined=pipelined)
-    assert run_demo(source, predict, options, draw=draw) == 0
+    fake_network(pose2d, people)
+    results = list(
+        inferencer(
+            str(inputs),
+            pred_out_dir=str(out_dir / 'pred'),
+            vis_out_dir=str(out_dir / 'vis'),
+            output_video=str(out_dir / 'drawn.mp4')))
+    assert len(results) == len(seen)
     return seen
 
 
-def test_pipelined_gives_the_same_frames_files_and_video_as_sequential(tmp_path, capsys):
-    sequential = run(tmp_path, 'seq', pipelined=False)
-    pipelined = run(tmp_path, 'pipe', pipelined=True)
-    assert pipelined == sequential and len(pipelined) == 15
-    assert read_video(tmp_path / 'pipe.mp4') == read_video(
-        tmp_path / 'seq.mp4') == (15, (160, 120), 15.0)
-    for index in range(15):
-        stem = f'clip_{index:06d}'
-        assert json.loads((tmp_path / f'pipe/{stem}.json').read_text()) == json.loads(
-            (tmp_path / f'seq/{stem}.json').read_text())
-        # the per-frame drawing is written without the video's overlay (drawn after it)
-        piped, seq = (cv2.imread(str(tmp_path / f'{d}/{stem}.jpg')) for d in ('pipe', 'seq'))
-        assert np.array_equal(piped, seq)
-    assert capsys.readouterr().out.count('15 images written to') == 2
+def test_pipelined_gives_the_same_frames_files_and_video_as_sequential(small_mln, tmp_path):
+    video = make_video(tmp_path / 'clip.mp4', 15, size=(160, 120), fps=15)
+    sequential = run(small_mln, video, tmp_path / 'seq', pipelined=False)
+    pipelined = run(small_mln, video, tmp_path / 'pipe', pipelined=True)
+    assert pipelined == sequential
+    assert [name for name, _ in pipelined] == [f'clip_{i:06d}.jpg' for i in range(15)]
+    bars = [bar for _, bar in pipelined]
+    assert bars == sorted(set(bars))  # the bar moves right: each frame its own, in order
+    for name in ('seq', 'pipe'):
+        assert read_video(tmp_path / name / 'drawn.mp4') == (15, (160, 120), 15.0)
+    assert json.loads((tmp_path / 'pipe/pred/clip.json').read_text()) == json.loads(
+        (tmp_path / 'seq/pred/clip.json').read_text())
+    # the drawings (without the output video's timing overlay): frame for frame the same
+    piped, seq = (video_frames(tmp_path / f'{d}/vis/clip.mp4') for d in ('pipe', 'seq'))
+    assert len(piped) == 15 and all(np.array_equal(a, b) for a, b in zip(piped, seq))
+
+    images = tmp_path / 'images'
+    for i in range(5):
+        write_image(images / f'{i}.png', value=40 * i, size=(64, 48))
+    assert run(
+        small_mln, images, tmp_path / 'pipe_images', pipelined=True) == run(
+            small_mln, images, tmp_path / 'seq_images', pipelined=False)
+    for i in range(5):
+        for kind, name in (('pred', f'{i}.json'), ('vis', f'{i}.png')):
+            assert (tmp_path / 'pipe_images' / kind /
+                    name).read_bytes() == (tmp_path / 'seq_images' / kind / name).read_bytes()
 
 
-def test_an_error_of_the_writer_reaches_the_demo(tmp_path, monkeypatch):
-    import custom_modules.apis.demo_runner as demo_runner
+def test_an_error_of_the_writer_reaches_the_caller(small_mln, tmp_path, monkeypatch):
+    import custom_modules.apis.inferencers.pose2d_inferencer as pose2d_inferencer
 
-    def write_people(path, *args):
+    def write_atomically(path, data):
         raise OSError(f'{path}: no space left on device')
 
-    monkeypatch.setattr(demo_runner, 'write_people', write_people)
-    source = open_source(str(make_video(tmp_path / 'clip.mp4', 4)))
-    options = DemoOptions(tmp_path / 'out', per_frame='json', log_interval=0, pipelined=True)
-    with pytest.raises(OSError, match='no space left on device'):
-        run_demo(source, lambda n, i: [], options)
+    monkeypatch.setattr(pose2d_inferencer, 'write_atomically', write_atomically)
+    for i in range(4):
+        write_image(tmp_path / 'images' / f'{i}.jpg')
+    inferencer = MultilevelInferencer(*map(str, small_mln), device='cpu', pipelined=True)
+    with pytest.raises(OSError, match='0.json: no space left on device'):
+        list(inferencer(str(tmp_path / 'images'), pred_out_dir=str(tmp_path / 'pred')))
+    with contextlib.suppress(OSError):  # the run ended by the error, as the tool ends it
+        inferencer.finish()
+    assert not any(t.name == 'frame-writer' and t.is_alive() for t in threading.enumerate())
+    assert not (tmp_path / 'pred').exists()

@@ -15,8 +15,7 @@ from custom_modules.apis.frame_preprocessor import (BottomupFramePreprocessor,
                                                     UnsupportedPipelineError, bottomup_inference)
 from custom_modules.task_modules import pseudo_boxes
 from custom_modules.testing.perfect_outputs import perfect_bottomup_outputs
-from .test_demo_tools import load_tool
-from conftest import save_random_checkpoint, write_small_mln_config
+from .demo_fakes import HSR_SAMPLE_CONFIG, load_tool, small_mln_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = REPO_ROOT / 'tests/data/coco'
@@ -120,12 +119,37 @@ def test_what_it_does_not_reproduce_is_refused(models):
         bottomup_inference(model, on_device=True)
 
 
-def test_the_demo_prepares_frames_on_the_device_when_asked(tmp_path, capsys):
-    demo = load_tool('bottomup_demo')
-    config = write_small_mln_config(tmp_path / 'paf_mln_64x64.py')
-    checkpoint = save_random_checkpoint(config, tmp_path / 'mln.pth')
-    argv = [str(config), str(checkpoint), '--input', str(SAMPLE), '--log-interval', '0']
-    assert demo.main(argv + ['--output-dir', str(tmp_path / 'a')]) == 0
-    assert demo.main(argv + ['--output-dir', str(tmp_path / 'b'), '--device-preprocess']) == 0
+def test_the_demo_prepares_frames_on_the_device_when_asked(tmp_path, monkeypatch, capsys):
+    """``--device-preprocess``: each frame goes through the frame preprocessor, with the same
+    files as mmpose's pipeline gives; a top-down model is refused in one line."""
+    demo = load_tool('inferencer_demo')
+    config, checkpoint = small_mln_files(tmp_path)
+    prepared = []
+    prepare = BottomupFramePreprocessor.__call__
+
+    def counted(self, image):
+        prepared.append(image.shape)
+        return prepare(self, image)
+
+    monkeypatch.setattr(BottomupFramePreprocessor, '__call__', counted)
+    argv = [
+        str(SAMPLE), '--pose2d',
+        str(config), '--pose2d-weights',
+        str(checkpoint), '--device', 'cpu'
+    ]
+    assert demo.main(argv + ['--pred-out-dir', str(tmp_path / 'a')]) == 0
+    assert prepared == []
+    assert demo.main(argv + ['--pred-out-dir', str(tmp_path / 'b'), '--device-preprocess']) == 0
+    assert len(prepared) == 4
     names = sorted(p.name for p in (tmp_path / 'a').glob('*.json'))
     assert len(names) == 4 and names == sorted(p.name for p in (tmp_path / 'b').glob('*.json'))
+    capsys.readouterr()
+
+    assert demo.main([
+        str(SAMPLE), '--pose2d',
+        str(HSR_SAMPLE_CONFIG), '--det-model', 'whole_image', '--device', 'cpu',
+        '--device-preprocess'
+    ]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        'error: --device-preprocess: frames are prepared on the device for bottom-up models only'
+    ]

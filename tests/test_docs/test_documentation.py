@@ -912,9 +912,38 @@ def test_tool_options_from_the_sources():
     assert '--out' in tool_options('tools/slurm_test.sh')  # test.py's, through slurm_srun.sh
     assert '--resume' not in tool_options('tools/slurm_test.sh')
     assert '--dry-run' in tool_options('tools/misc/gpu_check.sh')  # a case pattern
-    assert '--input' in tool_options('tools/bottomup_demo.py')  # add_demo_arguments
+    demo = tool_options('tools/inferencer_demo.py')
+    assert {'--pose2d', '--vis-out-dir', '--output-video', '--track'} <= demo.names
+    assert {'--fp16', '--bf16'} <= demo.names  # in a mutually exclusive group
+    assert '--input' not in demo and '--output-dir' not in demo  # the old demos' options
     assert '--mln-config' in tool_options('tools/analysis/benchmark_realtime.py')  # an f-string
     assert '--no-such-option' not in tool_options('tools/train.py')
+
+
+def test_tool_options_of_imported_functions(tmp_path):
+    """Options a tool's parser gets from a function it imports (shared arguments of several
+    tools), followed through a package's ``__init__`` to the module that defines it."""
+    package = tmp_path / 'shared_args'
+    package.mkdir()
+    (package / '__init__.py').write_text('from .common import add_common_arguments\n')
+    (package / 'common.py').write_text(
+        'def add_common_arguments(parser):\n'
+        "    parser.add_argument('--common')\n"
+        '    add_more(parser)\n\n\n'
+        'def add_more(parser):\n'
+        "    parser.add_argument(f'--{NAME}-thr')\n\n\n"
+        'def unused(parser):\n'
+        "    parser.add_argument('--unused')\n")
+    tool = tmp_path / 'tool.py'
+    tool.write_text('from argparse import ArgumentParser\n'
+                    'from shared_args import add_common_arguments\n'
+                    'parser = ArgumentParser()\n'
+                    "parser.add_argument('--own')\n"
+                    'add_common_arguments(parser)\n')
+    options = python_tool_options(str(tool))
+    assert {'--own', '--common', '--help'} <= options.names
+    assert '--kpt-thr' in options  # an f-string, in a function the imported one calls
+    assert '--unused' not in options
 
 
 def test_path_tokens():

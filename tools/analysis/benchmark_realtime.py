@@ -1,6 +1,7 @@
 """Frames per second of the three paradigms playing a video of people, end to end and per stage,
-with each backend: what the demos (``tools/bottomup_demo.py``, ``tools/topdown_demo.py``) do per
-frame, on a generated video.
+with each backend: the stages ``tools/inferencer_demo.py`` (:class:`~custom_modules.apis.inferencers
+.MultilevelInferencer`) runs per frame with ``--track --use-oks-tracking --output-video``, built
+here from the same parts (not through the inferencer), on a generated video.
 
     python tools/analysis/benchmark_realtime.py                     # 1, 5, 20 people; both backends
     python tools/analysis/benchmark_realtime.py --people 5 --backends onnxruntime --frames 10
@@ -18,18 +19,21 @@ Pipelines, on random weights (a network's cost does not depend on its weights), 
 
 - ``topdown``: YOLOv3 (``--detector-config``) on the frame, then the pose model
   (``--pose-config``, HSR-MSNet-59) on the frame's people's boxes (their keypoints' boxes, 10%
-  looser: the detector's random weights find nobody), as ``tools/topdown_demo.py``;
+  looser: the detector's random weights find nobody), as ``tools/inferencer_demo.py`` with
+  ``--bbox-file``;
 - ``mln``, ``openpose``, ``smpr``: ``inference_bottomup``, the network's real forward pass, then
   the decoding of the outputs a perfect network would give for the frame's people (the head's
   ``perfect_outputs``, as ``tools/analysis/benchmark.py``: random maps decode to nobody, at no
   cost like a trained model's); no flip test;
 
-then, as the demos with ``--track --output-video``: OKS tracking (``PoseTracker``), drawing of the
-tracked people and the time overlay, writing the frame into an ``.mp4``.
+then, as the inferencer with ``--track --use-oks-tracking --output-video``: OKS tracking
+(``PoseTracker``), drawing of the tracked people and the time overlay, writing the frame into an
+``.mp4``.
 
-Backends: ``pytorch``; the inference fast path (``run_network_fast``, the demos' ``--bf16``,
-``--fp16``, ``--cuda-graph``): ``pytorch-bf16``, ``pytorch-fp16`` (CUDA), ``pytorch-fp16-graph``
-(CUDA: fp16 replayed from a CUDA graph), each with channels-last convolutions; ``onnxruntime``:
+Backends: ``pytorch``; the inference fast path (``run_network_fast``, the ``--bf16``, ``--fp16``,
+``--cuda-graph`` of ``tools/inferencer_demo.py``): ``pytorch-bf16``, ``pytorch-fp16`` (CUDA),
+``pytorch-fp16-graph`` (CUDA: fp16 replayed from a CUDA graph), each with channels-last
+convolutions; ``onnxruntime``:
 the network exported in this process (``tools/deployment/export_onnx.py``'s ``export_network``,
 SMPR's deformable convolutions as ``GridSample``) and run by ``run_network_in_onnxruntime``, the
 decoding unchanged. All use ``--threads`` CPU threads; ``--device cuda:0`` runs the models on a
@@ -224,7 +228,7 @@ def topdown_step(model: torch.nn.Module, detector: object, frames_people: list,
 
 
 def as_people(result) -> List[dict]:
-    """The people of a bottom-up result (a ``PoseDataSample``) as the demos' dicts
+    """The people of a bottom-up result (a ``PoseDataSample``) as the inferencer's predictions
     (``keypoints``, ``keypoint_scores``); top-down steps give those dicts already."""
     if isinstance(result, list):
         return [
@@ -270,7 +274,7 @@ def play(name: str, backend: str, video: Path, frames_people: list, args: argpar
                 raise RuntimeError(f'{video}: frame {index} cannot be read')
             yield frame
 
-    # --pipelined: frames read ahead and written behind in threads, as the demos' --pipelined
+    # --pipelined: frames read ahead and written behind in threads (the inferencer's pipelined)
     reader = ReadAhead(frames()) if args.pipelined else frames()
     write = OrderedWriter() if args.pipelined else None
     found = 0
@@ -321,12 +325,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--pipelined',
         action='store_true',
-        help='read frames ahead and write them behind in threads (the demos\' --pipelined)')
+        help='read frames ahead and write them behind in threads (as tools/inferencer_demo.py)')
     parser.add_argument(
         '--device-preprocess',
         action='store_true',
-        help='bottom-up pipelines prepare each frame in torch ops on --device (the demo\'s '
-        '--device-preprocess)')
+        help='bottom-up pipelines prepare each frame in torch ops on --device (as '
+        'tools/inferencer_demo.py --device-preprocess)')
     parser.add_argument('--frames', type=int, default=10, help='timed frames per run')
     parser.add_argument('--warmup', type=int, default=2, help='untimed frames first')
     parser.add_argument(

@@ -116,9 +116,6 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         pipelined (bool): Read the next frames and write the last ones (drawings, JSONs, video
             frames) in threads while the model runs (:mod:`~..frame_pipeline`); the same
             frames, order and files.
-        pipelined (bool): Read the next frames and write the last ones (drawings, JSONs, video
-            frames) in threads while the model runs (:mod:`~..frame_pipeline`); the same
-            frames, order and files.
 
     Raises:
         CheckpointMismatchError: ``weights`` holds another model.
@@ -127,7 +124,7 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             test or a pipeline the frame preprocessor does not reproduce.
     """
 
-    preprocess_kwargs: set = Pose2DInferencer.preprocess_kwargs | {'person_boxes'}
+    preprocess_kwargs: set = Pose2DInferencer.preprocess_kwargs | {'person_boxes', 'skip_existing'}
     visualize_kwargs: set = Pose2DInferencer.visualize_kwargs | {
         'output_video', 'output_fps', 'overlay'
     }
@@ -414,7 +411,9 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                     self._write(self.save_visualization, vis, vis_out_dir, Path(pred.img_path).name)
         if show or output_video:
             for vis, frame in zip(drawn, inputs):
-                bgr = np.ascontiguousarray(vis[..., ::-1])
+                # a copy (a tracked drawing is a view of a BGR canvas): the overlay stays off
+                # the drawing saved, written behind (pipelined) or returned
+                bgr = vis[..., ::-1].copy()
                 if overlay:
                     draw_text_overlay(bgr, self.timer.overlay_lines())
                 if output_video:
@@ -433,14 +432,30 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                       pred: PoseDataSample,
                       kpt_thr: float = 0.3,
                       draw_bbox: bool = False,
+                      radius: int = 3,
+                      thickness: int = 1,
+                      black_background: bool = False,
+                      draw_heatmap: bool = False,
                       **kwargs) -> np.ndarray:
-        """The people of ``pred`` on ``image`` in the colours of their ``track_id`` (RGB)."""
+        """The people of ``pred`` on ``image`` (BGR) in the colours of their ``track_id``, with
+        mmpose's options; ``draw_heatmap`` puts the visualizer's panel of the predicted maps
+        below, as mmpose's drawing does. Returns RGB."""
         links = [tuple(link) for link in self.model.dataset_meta.get('skeleton_links', [])]
         people = self._people(pred)
-        if self.cfg.data_mode != 'topdown':
-            for person in people:
-                person.pop('bbox', None)
-        return draw_tracked_people(image, people, links, kpt_thr, draw_bbox)[..., ::-1]
+        for person in people:
+            # split_instances gives a box as a 1-tuple of its [x1, y1, x2, y2]; a bottom-up
+            # person's is its keypoints' own, drawn from them
+            box = person.pop('bbox', None)
+            if box is not None and self.cfg.data_mode == 'topdown':
+                person['bbox'] = box[0]
+        canvas = image * 0 if black_background else image
+        drawn = draw_tracked_people(canvas, people, links, kpt_thr, draw_bbox, radius,
+                                    thickness)[..., ::-1]
+        if draw_heatmap and 'pred_fields' in pred:
+            panel = self.visualizer._draw_instance_heatmap(pred.pred_fields, image[..., ::-1])
+            if panel is not None:
+                drawn = np.concatenate([drawn, panel], axis=0)
+        return drawn
 
     def _video_sink(self, path: str, output_fps: Optional[float]) -> VideoSink:
         if self.sink is None:
