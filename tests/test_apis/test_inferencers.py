@@ -248,6 +248,8 @@ def test_a_source_without_frames_ends_the_run_and_names_it(mln, tmp_path):
                            'unplugged or its sender stopped)')
     assert pose2d.timer.summary() == 'timing: no frame processed'
     assert pose2d.read == 0 and not pose2d.failed
+    # as mmpose writes a video's predictions: one JSON, here of no frame
+    assert json.loads((tmp_path / 'camera9.json').read_text()) == []
 
 
 def test_finish_after_a_stop_writes_the_video_and_the_predictions_so_far(

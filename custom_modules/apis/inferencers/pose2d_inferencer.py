@@ -270,8 +270,9 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         ``(data, [PoseInput])``.
 
         An image that cannot be read is logged, named in :attr:`failed` and left out. When the
-        input ends, the run is finished (:meth:`finish`) and :attr:`lost` says whether the
-        source gave fewer frames than it should have.
+        input ends, :attr:`lost` says whether the source gave fewer frames than it should have,
+        and the run is finished (:meth:`finish`; a video's by mmpose's call, which knows its
+        ``pred_out_dir``).
 
         Args:
             bboxes: Per input, person boxes ``(N, 4 or 5)`` for a top-down model, used instead
@@ -321,7 +322,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             index += 1
             yield data, [frame]
         self.lost = source.shortfall(self.read)
-        self.finish()  # the last frame is done: the videos closed, the predictions written
+        if not self._video_input:  # (mmpose's call finishes a video with its pred_out_dir)
+            self.finish()  # the last image is done: the output video closed
 
     def preprocess_single(self,
                           input: PoseInput,
