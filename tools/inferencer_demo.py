@@ -137,6 +137,44 @@ def show_aliases() -> None:
         print(f'{alias.ljust(width)}{aliases[alias]}')
 
 
+def check_model_files(args: Namespace) -> None:
+    """Refuse, before anything loads, a ``--pose2d`` that is neither a config file nor a model
+    name or alias, a ``--det-model`` config file or a weights file that does not exist (mmengine
+    would raise from deep inside the model's construction).
+
+    Raises:
+        InputError: Naming the option and what was given.
+    """
+    from mmengine.infer import BaseInferencer
+
+    from custom_modules.apis import InputError
+    from custom_modules.apis.demo_io import URL_PATTERN
+    from custom_modules.apis.inferencers import find_model
+
+    def mmpose_names() -> set:
+        folder = BaseInferencer._get_repo_or_mim_dir('mmpose')
+        names = set()
+        for entry in BaseInferencer._get_models_from_metafile(folder):
+            aliases = entry.get('Alias', [])
+            names.update(a.lower() for a in ([aliases] if isinstance(aliases, str) else aliases))
+            names.add(entry['Name'].lower())
+        return names
+
+    pose2d = args.pose2d
+    if not os.path.isfile(pose2d):
+        if pose2d.endswith('.py') or os.sep in pose2d:
+            raise InputError(f'{pose2d}: --pose2d does not exist')
+        if find_model(pose2d) is None and pose2d.lower() not in mmpose_names():
+            raise InputError(f'{pose2d}: --pose2d is neither a config file nor a model name or '
+                             'alias (--show-alias lists them)')
+    if args.det_model and args.det_model.endswith('.py') and not os.path.isfile(args.det_model):
+        raise InputError(f'{args.det_model}: --det-model does not exist')
+    checkpoints = (('--pose2d-weights', args.pose2d_weights), ('--det-weights', args.det_weights))
+    for option, path in checkpoints:  # a URL is fetched when the model is built
+        if path and not URL_PATTERN.match(path) and not os.path.isfile(path):
+            raise InputError(f'{path}: {option} does not exist')
+
+
 def init_args(args: Namespace) -> dict:
     """The inferencer's arguments: mmpose's, and this project's extensions."""
     from custom_modules.apis import FastPath
@@ -204,7 +242,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                      UnsupportedPipelineError, open_source)
     from custom_modules.apis.inferencers import MultilevelInferencer
 
-    inputs = args.inputs
+    inputs, source = args.inputs, None
     try:  # what needs the input or the machine, before the minutes a model may take
         if (args.show or inputs.startswith('webcam')) and not has_display():
             raise InputError(f'{"--show" if args.show else inputs}: no display (DISPLAY and '
@@ -212,12 +250,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              'camera index (0) instead of webcam')
         if args.onnx and not os.path.isfile(args.onnx):
             raise InputError(f'{args.onnx}: --onnx does not exist')
-        source = None if inputs.startswith('webcam') else open_source(inputs)
-        if args.skip_existing and source is not None and source.live:
-            source.close()
-            raise InputError(f'{source.name}: --skip-existing does not apply to a {source.kind}')
+        if inputs.startswith('webcam'):  # mmpose's webcam[:N]: camera N, shown in a window
+            camera = inputs.partition(':')[2] or '0'
+            if not camera.isdigit():
+                raise InputError(f'{inputs}: expected webcam or webcam:N, N a camera index')
+            source, args.show = open_source(camera), True
+        else:
+            source = open_source(inputs)
+        if args.skip_existing and source.kind not in ('image', 'folder'):
+            raise InputError(f'{source.name}: --skip-existing leaves out images whose JSON is '
+                             f'there, not frames of a {source.kind} (one JSON per {source.kind})')
         options = call_args(args)
+        check_model_files(args)
     except (ValueError, OSError) as error:  # InputError, the --bbox-file's errors
+        if source is not None:
+            source.close()
         print(f'error: {error}', file=sys.stderr)
         return 2
     try:
@@ -227,6 +274,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             source.close()
         option = '--device-preprocess: ' if isinstance(error, UnsupportedPipelineError) else ''
         print(f'error: {option}{error}', file=sys.stderr)
+        return 2
+    except OSError as error:  # weights at a URL (an alias's) that cannot be fetched
+        if source is not None:
+            source.close()
+        print(f'error: the model could not be loaded: {error}', file=sys.stderr)
         return 2
 
     done, stopped = 0, None

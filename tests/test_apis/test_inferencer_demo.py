@@ -359,10 +359,14 @@ def test_errors_about_the_input_come_before_the_model_loads(demo, fake_capture, 
     bad_boxes = tmp_path / 'boxes.json'
     bad_boxes.write_text('{"annotations": []}')
     cases = [
-        (['0', '--skip-existing', '--pred-out-dir', 'p'], 'camera 0: --skip-existing does not '
-         'apply to a camera'),
-        (['rtsp://192.0.2.1/live', '--skip-existing', '--pred-out-dir',
-          'p'], 'rtsp://192.0.2.1/live: --skip-existing does not apply to a stream'),
+        (['0', '--skip-existing', '--pred-out-dir', 'p'], 'camera 0: --skip-existing leaves out '
+         'images whose JSON is there, not frames of a camera (one JSON per camera)'),
+        (['rtsp://192.0.2.1/live', '--skip-existing', '--pred-out-dir', 'p'],
+         'rtsp://192.0.2.1/live: --skip-existing leaves out images whose JSON is there, not '
+         'frames of a stream (one JSON per stream)'),
+        ([str(make_video(tmp_path / 'clip.avi', 3)), '--skip-existing', '--pred-out-dir', 'p'],
+         f'{tmp_path / "clip.avi"}: --skip-existing leaves out images whose JSON is there, not '
+         'frames of a video (one JSON per video)'),
         (['0', '--onnx', str(tmp_path / 'no.onnx')], f'{tmp_path / "no.onnx"}: --onnx does not '
          'exist'),
         ([str(tmp_path / 'missing.jpg')], f'{tmp_path / "missing.jpg"}: no such file or folder'),
@@ -381,12 +385,14 @@ def test_errors_about_the_input_come_before_the_model_loads(demo, fake_capture, 
         assert demo.main([*args, *model]) == 2, args
         assert capsys.readouterr().err.strip().splitlines() == [f'error: {message}']
     monkeypatch.setattr(FakeCapture, 'opened', False)
+    monkeypatch.setenv('DISPLAY', ':0')  # webcam:N shows its frames
     for spec, message in [('5', 'camera 5: OpenCV cannot open this camera'),
+                          ('webcam:5', 'camera 5: OpenCV cannot open this camera'),
                           ('http://192.0.2.1/cam.mjpg', 'http://192.0.2.1/cam.mjpg: OpenCV '
                            'cannot open this stream')]:
         assert demo.main([spec, *model]) == 2
         assert capsys.readouterr().err.strip().splitlines() == [f'error: {message}']
-        assert fake_capture.instances[-1].spec in (5, spec)
+        assert fake_capture.instances[-1].spec in (5, spec)  # opened before the model loads
         assert fake_capture.instances[-1].released
 
 

@@ -1,6 +1,7 @@
 """What mmpose 1.3.2's MMPoseInferencer does, with this project's configs, given a checkpoint of
-another model, a folder with an unreadable image and an empty folder (what README states; the
-demos in tools/ do better, see tests/test_tools/test_inference_robustness.py)."""
+another model, a folder with an unreadable image and an empty folder (what README states; this
+project's MultilevelInferencer and tools/inferencer_demo.py over it do better, see
+tests/test_tools/test_inference_robustness.py)."""
 import re
 from pathlib import Path
 

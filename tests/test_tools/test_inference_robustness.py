@@ -1,9 +1,9 @@
-"""tools/bottomup_demo.py and tools/topdown_demo.py with bad inputs, a checkpoint of another
-model and a folder of 500 images (what mmpose's MMPoseInferencer does in the same cases is in
-tests/test_apis/test_mmpose_inferencer_robustness.py).
+"""tools/inferencer_demo.py, with a bottom-up and a top-down model, given bad inputs, a checkpoint
+of another model and a folder of 500 images, and killed part-way (what mmpose's own
+MMPoseInferencer does in the same cases is in tests/test_apis/test_mmpose_inferencer_robustness.py).
 
 The models have random weights (saved from ``init_model(config, None)``): what is checked is
-the handling of files, not the keypoints. The demos run with one OpenMP thread: on a shared
+the handling of files, not the keypoints. The demo runs with one OpenMP thread: on a shared
 2-core machine two threads wait on each other and inference gets 10x slower at random.
 """
 import json
@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
@@ -25,13 +25,22 @@ from conftest import MLN_SAMPLE_CONFIG, save_random_checkpoint, write_small_mln_
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO = 'tools/inferencer_demo.py'
 BBOX_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
-BOTTOMUP, TOPDOWN = 'tools/bottomup_demo.py', 'tools/topdown_demo.py'
+DETECTOR_CONFIG = REPO_ROOT / 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
+# the top-down models' person boxes: the sample's annotated ones
+ANNOTATED_BOXES = ['--bbox-file', str(BBOX_FILE)]
 ONE_THREAD = dict(OMP_NUM_THREADS='1')
-# Peak RSS after 500 images may exceed the peak after 100 by this much (MiB). Measured here:
-# from 100 to 500 images it grew by 0-1 MiB (of 847 MiB) in repeated runs; keeping a copy of
-# every input image (37 KB each) makes it grow by 15 MiB, which this margin catches.
-RSS_MARGIN_MIB = 8
+# Peak RSS of a run over 500 images may exceed that of a run over 100 by this much (MiB).
+# Measured here: both peak at 961-962 MiB, 0.0-0.4 MiB apart in repeated runs; keeping a copy of
+# every input image (37 KB each) makes the 500-image run peak 11 MiB higher, which this catches.
+RSS_MARGIN_MIB = 5
+# Runs a command and writes the largest resident set size it had (ru_maxrss of the waited-for
+# child: KiB on Linux, bytes on macOS) to the file named first: the demo's peak, not that of
+# this test process or of another child it ran.
+PEAK_RSS_WRAPPER = ('import resource, subprocess, sys; status = subprocess.call(sys.argv[2:]); '
+                    'open(sys.argv[1], "w").write(str(resource.getrusage('
+                    'resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(status)')
 
 
 @pytest.fixture(scope='module')
@@ -62,7 +71,7 @@ def make_images(folder: Path, count: int) -> List[Path]:
 
 
 def add_bad_files(folder: Path) -> Dict[str, str]:
-    """Unreadable files with image suffixes (and a text file the demos must pass over):
+    """Unreadable files with image suffixes (and a text file the demo must pass over):
     ``{name: what the error must say}``."""
     whole = cv2.imencode('.jpg', np.full((96, 128, 3), 200, np.uint8))[1].tobytes()
     (folder / '0_truncated.jpg').write_bytes(whole[:len(whole) * 2 // 3])
@@ -76,14 +85,22 @@ def add_bad_files(folder: Path) -> Dict[str, str]:
     }
 
 
-def demo_cmd(tool: str, config: Path, checkpoint: Path, *args: str) -> List[str]:
-    """A demo's command line; the top-down one takes the boxes of the sample's annotations."""
-    boxes = ['--bbox-file', str(BBOX_FILE)] if tool == TOPDOWN else []
-    return [sys.executable, tool, str(config), str(checkpoint), *args, *boxes]
+def demo_cmd(config: Path, checkpoint: Path, inputs: Path, *args: str) -> List[str]:
+    """The demo's command line."""
+    return [
+        sys.executable, DEMO,
+        str(inputs), '--pose2d',
+        str(config), '--pose2d-weights',
+        str(checkpoint), '--device', 'cpu', *args
+    ]
+
+
+def out_args(out_dir: Path) -> List[str]:
+    return ['--vis-out-dir', str(out_dir / 'vis'), '--pred-out-dir', str(out_dir / 'pred')]
 
 
 def run_demo(cmd: List[str]) -> subprocess.CompletedProcess:
-    """Run a demo with one thread; its exit status is the caller's to check."""
+    """Run the demo with one thread; its exit status is the caller's to check."""
     return subprocess.run(
         cmd,
         cwd=REPO_ROOT,
@@ -93,40 +110,52 @@ def run_demo(cmd: List[str]) -> subprocess.CompletedProcess:
         timeout=600)
 
 
-def run_demo_with_bad_files(tool: str, config: Path, checkpoint: Path, images: Path,
-                            out_dir: Path) -> subprocess.CompletedProcess:
+def run_demo_measuring_peak_rss(cmd: List[str],
+                                tmp_path: Path) -> Tuple[subprocess.CompletedProcess, float]:
+    """:func:`run_demo` under :data:`PEAK_RSS_WRAPPER`: its result and its peak RSS, MiB."""
+    report = tmp_path / f'peak_rss_{len(list(tmp_path.glob("peak_rss_*")))}.txt'
+    proc = run_demo([sys.executable, '-c', PEAK_RSS_WRAPPER, str(report), *cmd])
+    return proc, int(report.read_text()) / (2**20 if sys.platform == 'darwin' else 2**10)
+
+
+def summary_line(done: int, out_dir: Path) -> str:
+    return f'{done} images done: drawings in {out_dir / "vis"}, predictions in {out_dir / "pred"}'
+
+
+def run_demo_with_bad_files(config: Path, checkpoint: Path, images: Path, out_dir: Path, *args:
+                            str) -> subprocess.CompletedProcess:
     """Add :func:`add_bad_files` to ``images``, run the demo over the folder into ``out_dir``,
-    and check that it exits with 1 after naming each bad file with its reason."""
+    and check that it exits with 1 after naming each bad file with its reason (in the log) and
+    all of them on the last line of stderr."""
     bad = add_bad_files(images)
-    proc = run_demo(
-        demo_cmd(tool, config, checkpoint, '--input', str(images), '--output-dir', str(out_dir)))
+    proc = run_demo(demo_cmd(config, checkpoint, images, *out_args(out_dir), *args))
     assert proc.returncode == 1, proc.stderr[-3000:]
     for name, reason in bad.items():
-        assert f'{images / name}: {reason}' in proc.stderr
+        assert f'{images / name}: {reason}' in proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'error: 3 images could not be read: 0_truncated.jpg, empty.png, notes.jpg')
     return proc
 
 
-def test_bottomup_demo_reports_unreadable_images_and_processes_the_rest(
+def test_a_bottomup_model_reports_unreadable_images_and_processes_the_rest(
         mln_checkpoint, small_mln_config, tmp_path):
     images = tmp_path / 'images'
     good = [p.name for p in make_images(images, 2)]
     cv2.imwrite(str(images / 'z_last.png'), np.zeros((96, 128, 3), np.uint8))
     good.append('z_last.png')
     out_dir = tmp_path / 'out'
-    proc = run_demo_with_bad_files(BOTTOMUP, small_mln_config, mln_checkpoint, images, out_dir)
+    proc = run_demo_with_bad_files(small_mln_config, mln_checkpoint, images, out_dir)
     for name in good:  # before and after the bad ones
-        stem = Path(name).stem
-        assert json.loads((out_dir / f'{stem}.json').read_text())['image'] == name
-        assert cv2.imread(str(out_dir / f'{stem}.jpg')).shape == (96, 128, 3)
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(f'{Path(n).stem}{suffix}'
-                                                               for n in good
-                                                               for suffix in ('.jpg', '.json'))
-    summary = proc.stderr.strip().splitlines()[-1]
-    assert summary == (f'3 images written to {out_dir}; 3 failed: 0_truncated.jpg, empty.png, '
-                       'notes.jpg')
+        assert isinstance(
+            json.loads((out_dir / 'pred' / f'{Path(name).stem}.json').read_text()), list)
+        assert cv2.imread(str(out_dir / 'vis' / name)).shape == (96, 128, 3)
+    predictions = sorted(f'{Path(name).stem}.json' for name in good)
+    assert sorted(p.name for p in (out_dir / 'pred').iterdir()) == predictions
+    assert sorted(p.name for p in (out_dir / 'vis').iterdir()) == sorted(good)
+    assert proc.stdout.strip().splitlines()[-1] == summary_line(3, out_dir)
 
 
-def test_topdown_demo_reports_unreadable_images_and_processes_the_rest(
+def test_a_topdown_model_reports_unreadable_images_and_processes_the_rest(
         hsr_checkpoint, demo_config, repo_root, tmp_path):
     images = tmp_path / 'images'
     images.mkdir()
@@ -134,81 +163,96 @@ def test_topdown_demo_reports_unreadable_images_and_processes_the_rest(
     for name in good:
         (images / name).write_bytes((repo_root / 'tests/data/coco' / name).read_bytes())
     out_dir = tmp_path / 'out'
-    proc = run_demo_with_bad_files(TOPDOWN, demo_config, hsr_checkpoint, images, out_dir)
+    proc = run_demo_with_bad_files(demo_config, hsr_checkpoint, images, out_dir, *ANNOTATED_BOXES)
     from custom_modules.apis import load_person_boxes
-    boxes = load_person_boxes(str(BBOX_FILE))
+    boxes = load_person_boxes(str(BBOX_FILE), score_thr=0.3)
     for name in good:
-        result = json.loads((out_dir / name.replace('.jpg', '.json')).read_text())
-        assert len(result['people']) == len(boxes[name])
-        assert cv2.imread(str(out_dir / name)).shape == cv2.imread(str(images / name)).shape
-    assert proc.stderr.strip().splitlines()[-1].startswith(
-        f'2 images written to {out_dir}; 3 failed: ')
+        people = json.loads((out_dir / 'pred' / name.replace('.jpg', '.json')).read_text())
+        assert len(people) == len(boxes[name]) > 0
+        for person, box in zip(
+                sorted(people, key=lambda p: p['bbox']), sorted(boxes[name][:, :4].tolist())):
+            np.testing.assert_allclose(person['bbox'], [box], atol=1e-3)
+            assert np.array(person['keypoints']).shape == (17, 2)
+        assert cv2.imread(str(out_dir / 'vis' / name)).shape == cv2.imread(str(images / name)).shape
+    assert sorted(p.name for p in (out_dir / 'vis').iterdir()) == good
+    assert proc.stdout.strip().splitlines()[-1] == summary_line(2, out_dir)
 
 
-@pytest.mark.parametrize('tool', [BOTTOMUP, TOPDOWN])
-def test_a_folder_without_images_is_refused_before_the_model_loads(tool, demo_config, tmp_path):
-    """The checkpoint named does not exist: the error must come first."""
+@pytest.mark.parametrize('boxes', ['none', '--bbox-file', '--det-model'])
+def test_a_folder_without_images_is_refused_before_the_model_loads(boxes, demo_config, tmp_path):
+    """A bottom-up model, and a top-down one with boxes from a file or a detector: the
+    checkpoints named do not exist, the error must come first."""
     (tmp_path / 'notes.txt').write_text('no images here\n')
-    proc = run_demo(
-        demo_cmd(tool, demo_config, tmp_path / 'never_read.pth', '--input', str(tmp_path)))
+    never_read = tmp_path / 'never_read.pth'
+    if boxes == 'none':
+        cmd = demo_cmd(MLN_SAMPLE_CONFIG, never_read, tmp_path)
+    elif boxes == '--bbox-file':
+        cmd = demo_cmd(demo_config, never_read, tmp_path, *ANNOTATED_BOXES)
+    else:
+        cmd = demo_cmd(demo_config, never_read, tmp_path, '--det-model', str(DETECTOR_CONFIG),
+                       '--det-weights', str(tmp_path / 'never_read_det.pth'))
+    proc = run_demo(cmd)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         f'error: {tmp_path}: no image files in this folder (1 other files); accepted suffixes: '
         '.jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff')
-    assert 'never_read.pth' not in proc.stdout + proc.stderr
+    assert 'never_read' not in proc.stdout + proc.stderr
+    assert 'Loads checkpoint' not in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize('tool', [BOTTOMUP, TOPDOWN])
-def test_a_checkpoint_of_another_model_is_refused(tool, mln_checkpoint, hsr_checkpoint, demo_config,
-                                                  tmp_path):
-    """An HSR-MSNet checkpoint for MLN and the other way round: one paragraph naming both, with
-    the counts, and no mmengine warning listing every key."""
+@pytest.mark.parametrize('model', ['bottom-up', 'top-down'])
+def test_a_checkpoint_of_another_model_is_refused(model, mln_checkpoint, hsr_checkpoint,
+                                                  demo_config, tmp_path):
+    """An HSR-MSNet checkpoint for MLN and the other way round: status 2 and one paragraph naming
+    both, with the counts, and no mmengine warning listing every key; nothing written."""
     make_images(tmp_path / 'images', 1)
-    config, checkpoint = ((MLN_SAMPLE_CONFIG, hsr_checkpoint) if tool == BOTTOMUP else
-                          (demo_config, mln_checkpoint))
-    proc = run_demo(
-        demo_cmd(tool, config, checkpoint, '--input', str(tmp_path / 'images'), '--output-dir',
-                 str(tmp_path / 'out')))
+    if model == 'bottom-up':
+        config, checkpoint, boxes = MLN_SAMPLE_CONFIG, hsr_checkpoint, []
+    else:
+        config, checkpoint, boxes = demo_config, mln_checkpoint, ANNOTATED_BOXES
+    out_dir = tmp_path / 'out'
+    proc = run_demo(demo_cmd(config, checkpoint, tmp_path / 'images', *out_args(out_dir), *boxes))
     assert proc.returncode == 2
     error = proc.stderr.strip().splitlines()[-1]
     assert error.startswith(f'error: {checkpoint}: not a checkpoint of {config} (')
     assert re.search(r'missing from it: \d+ of the model\'s \d+ weights \(e\.g\. backbone\.', error)
     assert re.search(r'not in the model: \d+ of its \d+ weights \(e\.g\. backbone\.', error)
     assert 'do not match exactly' not in proc.stdout + proc.stderr
-    assert not list((tmp_path / 'out').glob('*'))
+    assert not list(out_dir.rglob('*'))
 
 
-def test_bottomup_demo_over_500_images_shows_progress_and_keeps_memory_flat(
-        mln_checkpoint, small_mln_config, tmp_path):
-    images = tmp_path / 'images'
-    make_images(images, 500)
-    out_dir = tmp_path / 'out'
-    proc = run_demo(
-        demo_cmd(BOTTOMUP, small_mln_config, mln_checkpoint, '--input', str(images), '--output-dir',
-                 str(out_dir), '--log-interval', '100'))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert '500/500' in proc.stderr  # the progress bar
-    peaks = {
-        int(n): float(mib)
-        for n, mib in re.findall(r'^\[(\d+)/500\] .* peak RSS (\d+) MiB$', proc.stdout,
-                                 re.MULTILINE)
-    }
-    assert sorted(peaks) == [100, 200, 300, 400, 500]
+def test_500_images_show_progress_and_keep_memory_flat(mln_checkpoint, small_mln_config, tmp_path):
+    """The peak RSS of a run over 500 images is that of a run over the first 100 of them (each
+    run under its own wrapper); mmpose's progress bar is shown, every image written."""
+    peaks = {}
+    for count in (100, 500):
+        images, out_dir = tmp_path / f'images{count}', tmp_path / f'out{count}'
+        make_images(images, count)
+        proc, peaks[count] = run_demo_measuring_peak_rss(
+            demo_cmd(small_mln_config, mln_checkpoint, images, *out_args(out_dir),
+                     '--show-progress'), tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert re.search(r'^Inference .* it/s', proc.stdout, re.MULTILINE)  # the progress bar
+        assert len(list((out_dir / 'pred').glob('*.json'))) == count
+        assert len(list((out_dir / 'vis').glob('*.jpg'))) == count
+        lines = proc.stdout.strip().splitlines()
+        assert lines[-2].startswith(f'timing over {count} frames (mean ms per frame): ')
+        assert lines[-1] == summary_line(count, out_dir)
     print(f'peak RSS (MiB) by images done: {peaks}')
+    assert peaks[100] > 200  # the demo's (the wrapper is not counted, and takes 10 MiB)
     assert peaks[500] <= peaks[100] + RSS_MARGIN_MIB, peaks
-    assert len(list(out_dir.glob('*.json'))) == len(list(out_dir.glob('*.jpg'))) == 500
-    assert proc.stdout.strip().splitlines()[-1] == f'500 images written to {out_dir}'
 
 
 def test_a_killed_run_leaves_whole_files_and_skip_existing_finishes_it(
         mln_checkpoint, small_mln_config, tmp_path):
-    """SIGKILL part-way through a folder: every JSON there parses and has its drawing; the rerun
-    with ``--skip-existing`` does only the others (the first run's files are not rewritten)."""
+    """SIGKILL part-way through a folder: every prediction there parses and has its drawing; the
+    rerun with ``--skip-existing`` does only the others (the first run's files are not
+    rewritten)."""
     images = tmp_path / 'images'
     make_images(images, 100)
     out_dir = tmp_path / 'out'
-    cmd = demo_cmd(BOTTOMUP, small_mln_config, mln_checkpoint, '--input', str(images),
-                   '--output-dir', str(out_dir))
+    pred_dir = out_dir / 'pred'
+    cmd = demo_cmd(small_mln_config, mln_checkpoint, images, *out_args(out_dir))
     demo = subprocess.Popen(
         cmd,
         cwd=REPO_ROOT,
@@ -216,23 +260,27 @@ def test_a_killed_run_leaves_whole_files_and_skip_existing_finishes_it(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while len(list(out_dir.glob('*.json'))) < 25 and demo.poll() is None:
-        assert time.time() < deadline, 'the demo wrote no 25 results in 5 minutes'
+    while len(list(pred_dir.glob('*.json'))) < 25 and demo.poll() is None:
+        assert time.time() < deadline, 'the demo wrote no 25 predictions in 5 minutes'
         time.sleep(0.05)
     demo.send_signal(signal.SIGKILL)
     assert demo.wait() == -signal.SIGKILL  # killed, not finished
-    first = {p.name: p.stat().st_mtime_ns for p in out_dir.glob('*.json')}
+    first = {p.name: p.stat().st_mtime_ns for p in pred_dir.glob('*.json')}
     assert 25 <= len(first) < 100
     for name in first:
-        assert json.loads((out_dir / name).read_text())['people'] is not None
-        assert cv2.imread(str(out_dir / name.replace('.json', '.jpg'))) is not None
+        assert isinstance(json.loads((pred_dir / name).read_text()), list)
+        drawing = cv2.imread(str(out_dir / 'vis' / name.replace('.json', '.jpg')))
+        assert drawing.shape == (96, 128, 3)
 
     proc = run_demo(cmd + ['--skip-existing'])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == (
-        f'{100 - len(first)} images written to {out_dir}, {len(first)} skipped (results '
-        'already there)')
-    assert len(list(out_dir.glob('*.json'))) == len(list(out_dir.glob('*.jpg'))) == 100
-    assert all((out_dir / name).stat().st_mtime_ns == mtime for name, mtime in first.items())
-    for path in out_dir.glob('*.json'):
-        assert json.loads(path.read_text())['image'] == path.stem + '.jpg'
+        f'{summary_line(100 - len(first), out_dir)}; {len(first)} skipped (their predictions '
+        'were already there)')
+    assert sorted(p.stem for p in pred_dir.glob('*.json')) == sorted(p.stem
+                                                                     for p in images.iterdir())
+    assert len(list((out_dir / 'vis').glob('*.jpg'))) == 100
+    assert all((pred_dir / name).stat().st_mtime_ns == mtime for name, mtime in first.items())
+    for path in pred_dir.glob('*.json'):
+        people = json.loads(path.read_text())
+        assert all(np.array(p['keypoints']).shape == (17, 2) for p in people)

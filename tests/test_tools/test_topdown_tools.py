@@ -1,4 +1,5 @@
-"""tools/topdown_demo.py, MMPoseInferencer and tools/dump_person_detections.py on the sample."""
+"""tools/inferencer_demo.py with a top-down model, MMPoseInferencer and
+tools/dump_person_detections.py on the sample."""
 import json
 import subprocess
 import sys
@@ -12,30 +13,51 @@ pytestmark = pytest.mark.e2e
 DETECTOR_CONFIG = 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
 
 
-def test_topdown_demo_puts_keypoints_on_the_people(sample_checkpoint, demo_config, run_tool,
-                                                   repo_root, tmp_path):
-    """With ground-truth boxes, the trained model's keypoints land near the annotated ones, in
-    the pixel coordinates of the whole image."""
+def strict_json(text: str):
+    """``json.loads`` refusing ``NaN`` and ``Infinity``, which Python writes and JSON has not."""
+
+    def refuse(constant: str):
+        raise ValueError(f'{constant} in the JSON')
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_the_demo_puts_keypoints_on_the_people_of_a_bbox_file(sample_checkpoint, demo_config,
+                                                              run_tool, repo_root, tmp_path):
+    """tools/inferencer_demo.py with ground-truth boxes (--bbox-file): one person per box, and
+    the trained model's keypoints land near the annotated ones, in the pixel coordinates of the
+    whole image."""
     ann_file = repo_root / 'tests/data/coco/test_coco.json'
-    run_tool([
-        sys.executable, 'tools/topdown_demo.py',
-        str(demo_config),
-        str(sample_checkpoint), '--input', 'tests/data/coco', '--bbox-file',
-        str(ann_file), '--bbox-thr', '0', '--output-dir',
-        str(tmp_path)
+    vis_dir, pred_dir = tmp_path / 'vis', tmp_path / 'pred'
+    proc = run_tool([
+        sys.executable, 'tools/inferencer_demo.py', 'tests/data/coco', '--pose2d',
+        str(demo_config), '--pose2d-weights',
+        str(sample_checkpoint), '--device', 'cpu', '--bbox-file',
+        str(ann_file), '--bbox-thr', '0', '--vis-out-dir',
+        str(vis_dir), '--pred-out-dir',
+        str(pred_dir)
     ])
     coco = json.loads(ann_file.read_text())
     names = {image['id']: image['file_name'] for image in coco['images']}
-    assert sorted(p.name for p in tmp_path.glob('*.jpg')) == sorted(names.values())
+    assert sorted(p.name for p in vis_dir.iterdir()) == sorted(names.values())
+    assert sorted(p.name for p in pred_dir.iterdir()) == sorted(
+        name.replace('.jpg', '.json') for name in names.values())
+    results = {
+        name: strict_json((pred_dir / name.replace('.jpg', '.json')).read_text())
+        for name in names.values()
+    }
+    for name, people in results.items():
+        boxes = [a for a in coco['annotations'] if names[a['image_id']] == name]
+        assert len(people) == len(boxes)  # one per box, those without keypoints too
     errors = []
     for ann in coco['annotations']:
         if ann['num_keypoints'] == 0:
             continue
-        result = json.loads(
-            (tmp_path / names[ann['image_id']].replace('.jpg', '.json')).read_text())
         x, y, w, h = ann['bbox']
-        person = next(p for p in result['people']
-                      if np.allclose(p['bbox'], [x, y, x + w, y + h], atol=1e-3))
+        person = next(p for p in results[names[ann['image_id']]]
+                      if np.allclose(p['bbox'], [[x, y, x + w, y + h]], atol=1e-3))
+        assert np.array(person['keypoints']).shape == (17, 2)
+        assert len(person['keypoint_scores']) == 17 and person['bbox_score'] == 1
         gt = np.array(ann['keypoints'], dtype=np.float32).reshape(-1, 3)
         visible = gt[:, 2] > 0
         pred = np.array(person['keypoints'])
@@ -43,6 +65,8 @@ def test_topdown_demo_puts_keypoints_on_the_people(sample_checkpoint, demo_confi
             np.median(np.linalg.norm(pred[visible] - gt[visible, :2], axis=1)) / max(w, h))
     assert len(errors) == 12
     assert np.median(errors) < 0.05, errors
+    assert proc.stdout.strip().splitlines()[-1] == (
+        f'{len(names)} images done: drawings in {vis_dir}, predictions in {pred_dir}')
 
 
 def test_mmpose_inferencer_runs_with_yolov3_and_this_projects_config(sample_checkpoint, demo_config,
@@ -111,7 +135,7 @@ def test_dump_person_detections_runs_yolov3_over_an_annotated_folder(random_yolo
         str(random_yolov3_checkpoint), '--out',
         str(out), '--bbox-thr', '0'
     ])
-    detections = json.loads(out.read_text())  # strict JSON: no Infinity / NaN
+    detections = strict_json(out.read_text())
     image_ids = {
         i['id']
         for i in json.loads((repo_root / 'tests/data/coco/test_coco.json').read_text())['images']
@@ -139,11 +163,12 @@ def test_dump_person_detections_needs_ids_for_unnumbered_images(tmp_path):
     assert 'street.jpg' in proc.stderr and '--ann-file' in proc.stderr
 
 
-def test_topdown_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint, demo_config,
-                                                          random_yolov3_checkpoint, run_tool,
-                                                          repo_root, tmp_path):
-    """Every frame of a video goes through YOLOv3 (random weights here: the boxes are arbitrary)
-    and the pose model; each frame gets its picture and its JSON."""
+def test_the_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint, demo_config,
+                                                      random_yolov3_checkpoint, run_tool, repo_root,
+                                                      tmp_path):
+    """tools/inferencer_demo.py: every frame of a video goes through YOLOv3 (random weights here:
+    the boxes are arbitrary) and the pose model; the video gives one drawn video and one JSON of
+    its frames (mmpose's ``[{frame_id, instances}]``)."""
     import cv2
     frame = cv2.imread(str(repo_root / 'tests/data/coco/000000040083.jpg'))
     video_path = tmp_path / 'clip.mp4'
@@ -152,19 +177,35 @@ def test_topdown_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint, dem
     for _ in range(3):
         writer.write(frame)
     writer.release()
-    out_dir = tmp_path / 'out'
+    vis_dir, pred_dir = tmp_path / 'vis', tmp_path / 'pred'
     proc = run_tool([
-        sys.executable, 'tools/topdown_demo.py',
-        str(demo_config),
-        str(sample_checkpoint), '--input',
-        str(video_path), '--det-checkpoint',
-        str(random_yolov3_checkpoint), '--bbox-thr', '0', '--output-dir',
-        str(out_dir)
+        sys.executable, 'tools/inferencer_demo.py',
+        str(video_path), '--pose2d',
+        str(demo_config), '--pose2d-weights',
+        str(sample_checkpoint), '--device', 'cpu', '--det-model',
+        str(repo_root / DETECTOR_CONFIG), '--det-weights',
+        str(random_yolov3_checkpoint), '--bbox-thr', '0', '--vis-out-dir',
+        str(vis_dir), '--pred-out-dir',
+        str(pred_dir)
     ])
-    assert sorted(p.name for p in out_dir.glob('*.json')) == [
-        'clip_000000.json', 'clip_000001.json', 'clip_000002.json'
-    ]
-    assert '3 images written' in proc.stdout
-    for result in out_dir.glob('*.json'):
-        people = json.loads(result.read_text())['people']
-        assert all(np.array(p['keypoints']).shape == (17, 2) for p in people)
+    assert [p.name for p in vis_dir.iterdir()] == ['clip.mp4']
+    source, drawn = (cv2.VideoCapture(str(path)) for path in (video_path, vis_dir / 'clip.mp4'))
+    assert int(drawn.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    ok, first_source = source.read()
+    ok_drawn, first_drawn = drawn.read()
+    assert ok and ok_drawn and first_drawn.shape == first_source.shape  # mp4v: even sizes
+    source.release()
+    drawn.release()
+    assert [p.name for p in pred_dir.iterdir()] == ['clip.json']
+    frames = strict_json((pred_dir / 'clip.json').read_text())
+    assert [f['frame_id'] for f in frames] == [0, 1, 2]
+    # each frame's people: in the detector's boxes, or the whole image where it finds none
+    assert all(len(f['instances']) > 0 for f in frames)
+    for instances in (f['instances'] for f in frames):
+        for person in instances:
+            assert np.array(person['keypoints']).shape == (17, 2)
+            assert np.array(person['bbox']).shape == (1, 4)
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-2].startswith('timing over 3 frames (mean ms per frame): ')
+    assert ' detector ' in lines[-2]
+    assert lines[-1] == f'3 images done: drawings in {vis_dir}, predictions in {pred_dir}'
