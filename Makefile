@@ -17,11 +17,11 @@ test: setup
 test-fast: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest tests -m "not e2e" $(PYTEST_ARGS)
 
-# mmpose's lint: flake8 (unused imports, style), isort, yapf; settings in setup.cfg. CI runs it.
+# mmpose's lint: its pre-commit hooks (flake8, isort, yapf, the whitespace, YAML and quote fixers,
+# codespell, the copyright header; .pre-commit-config.yaml, settings in setup.cfg), from this
+# environment. A hook that fixes files fails; run it again. CI runs it.
 lint: setup
-	$(PY) -m flake8 .
-	$(PY) -m isort --check-only --diff .
-	$(PY) -m yapf --recursive --diff --parallel custom_modules tools tests configs setup.py
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 
 demo: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) tools/sample_demo.py

@@ -69,7 +69,8 @@ step "torch, torchvision"
 step "build tools, NumPy and the Python stack"
 "${pip[@]}" setuptools wheel cython ninja numpy
 "${pip[@]}" opencv-python mmengine mmdet json_tricks munkres pycocotools scipy matplotlib pillow shapely \
-  terminaltables tqdm onnx onnxruntime pytest flake8 isort yapf
+  terminaltables tqdm onnx onnxruntime pytest flake8 isort yapf pre-commit pre-commit-hooks \
+  codespell
 
 step "xtcocotools, built against NumPy 2"
 "${pip[@]}" --no-build-isolation --no-binary xtcocotools xtcocotools
