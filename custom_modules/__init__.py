@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """mmpose-multilevel: multi-level multi-person pose estimation models for MMPose 1.x.
 
 Importing this package (configs do it with

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Shared pytest fixtures: paths of the repository and a runner for the command-line tools."""
 import os
 import socket

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """setup.py: a wheel carries what mim's commands need (``mim search``: the model index and the
 configs; ``mim train/test/run``: the tools; the sample configs and tools: the bundled sample) in
 ``custom_modules/.mim/``, at the places they have in a clone, so that a config's and a tool's

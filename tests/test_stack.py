@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The OpenMMLab stack installed by `make setup` is the pinned one and its compiled ops work."""
 import re
 from importlib.metadata import version

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Write a COCO-format person detection file with an MMDetection detector (YOLOv3 by default).
 
 The file is what a top-down config's ``bbox_file`` takes, which is how HSR-MSNet (and mmpose) are

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Pose estimation with this project's models on images, a folder, a video, a camera or a stream:
 mmpose's ``demo/inferencer_demo.py`` on :class:`~custom_modules.apis.inferencers
 .MultilevelInferencer`, with its options and output, and more.

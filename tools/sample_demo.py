@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """`make demo`: train a pose model on the bundled COCO sample, evaluate it, draw its keypoints.
 
     python tools/sample_demo.py [--config CONFIG] [--work-dir work_dirs/demo]

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Test (and evaluate) a pose model checkpoint (same command line as mmpose's ``tools/test.py``).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json] [--dump preds.pkl]

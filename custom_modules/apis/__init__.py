@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 from .backends import BackendError, apply_backend
 from .checkpoint_check import CheckpointMismatchError, check_checkpoint_matches, init_pose_model
 from .demo_io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, InputError, Source, open_source, write_image

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Where a pose model's network runs: PyTorch as built, PyTorch on the fast path of
 :mod:`.fast_network` (fp16 / bf16, channels-last, CUDA graphs), or onnxruntime on an ONNX export
 (:mod:`.onnxruntime_backend`). Each patches the model in place, so that mmpose's

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Whether a checkpoint holds the weights of the model a config builds, checked before they are
 loaded: a checkpoint of another model is an error naming both, instead of mmengine's warnings
 about missing keys followed by a model with random weights.

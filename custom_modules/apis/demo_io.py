@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Inputs and outputs of the inferencer (:mod:`.inferencers`): one image, a folder of images, a
 video file, a camera or a stream in (:func:`open_source`, refusing a bad input with
 :class:`InputError` before any model loads); files written whole (:func:`write_atomically`,

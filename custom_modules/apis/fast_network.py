@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The inference fast path: the network in reduced precision (fp16 or bf16 weights and inputs),
 in channels-last memory, and on a GPU captured once per input shape in a CUDA graph, so that a
 frame costs one graph launch instead of hundreds of kernel launches.

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The demos' frames read ahead and their files written behind, in threads beside the model
 (``--pipelined``): while the model works on frame ``i``, frame ``i + 1`` is read and decoded and
 frame ``i - 1``'s video frame, drawing and JSON are written. Frames keep their order and none is

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """mmpose's bottom-up test preprocessing of video frames in torch ops on the model's device.
 
 ``inference_bottomup`` prepares each frame on the CPU: ``BottomupResize`` warps it with OpenCV

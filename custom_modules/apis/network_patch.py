@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Swap the network of an mmpose pose estimator (backbone, neck, ``head.forward``) for another
 way of running it, leaving everything else as it is: data preprocessing, the flip test (the head
 calls its forward on the mirrored input too), multi-scale testing, the head's ``predict`` and the

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """A pose model's network exported to ONNX (``tools/deployment/export_onnx.py`` is its command
 line): the network as ``TensorForward`` traces it (backbone, neck, head), input ``input``
 ``(B, 3, H, W)`` with a dynamic batch (and size for bottom-up models), outputs named by the head;

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Run a pose estimator's network in onnxruntime, from the file ``tools/deployment/export_onnx.py``
 writes, while everything else stays the estimator's PyTorch and numpy code.
 

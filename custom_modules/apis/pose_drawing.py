@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Drawing for the live demos, in OpenCV (a few ms a frame): tracked people in one stable colour
 per identity, and a small text overlay (FPS, per-stage times).
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Identities of people across video frames: greedy OKS or box-IoU matching with a time-to-live,
 and optional One-Euro smoothing of the tracked keypoints.
 

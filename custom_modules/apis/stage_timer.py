@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Where a frame's time goes: wall time per named stage (detector, preprocess, network,
 decoding, ...), per frame and summed over a run, and the end-to-end frame rate.
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """A pose estimator's network as a plain ``Tensor -> tuple of Tensors`` module, for what traces,
 counts or times it (the ONNX export, ``tools/analysis/``, ``tools/misc/gpu_check.py``)."""
 import copy

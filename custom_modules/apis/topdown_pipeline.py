@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The two steps of top-down inference on whole images: person boxes, then poses per box.
 
 Used by ``tools/sample_demo.py``, ``tools/dump_person_detections.py`` and ``--bbox-file`` of

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Drawn frames into a video file: :class:`VideoSink` (OpenCV's mp4v writer) and the frame rate
 it is written at (:func:`video_fps`).
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 from .hsrnet import HSRNet
 from .mobilenet_thin import MobileNetThin
 from .msnet_block import MSNetBlock

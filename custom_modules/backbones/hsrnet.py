@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """HSRNet and HSR-MSNet: high spatial resolution backbones for top-down pose estimation."""
 import copy
 from typing import Sequence

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The feature extractor of tf-pose's ``mobilenet_thin`` OpenPose (ildoonet/tf-pose-estimation,
 ``tf_pose/network_mobilenet_thin.py``): MobileNetV1's first twelve layers at a reduced width and
 the concatenation of three of them at stride 8."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The MSNet residual block of HSR-MSNet (paper Sec. 3.3, Fig. 7(b))."""
 import copy
 from typing import Optional

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """VGG-19's first ten convolutions with OpenPose's two CPM layers: the shared trunk of OpenPose
 and MLN."""
 from typing import Sequence, Tuple

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The skeleton of part affinity fields: which keypoints the joint maps hold, how each comes
 from a dataset's keypoints, and which limbs the fields join (MLN Sec. 2.1; OpenPose)."""
 from typing import List, Optional, Sequence, Tuple, Union

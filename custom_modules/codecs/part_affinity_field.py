@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Part affinity fields (OpenPose, MLN): joint confidence maps, limb vector fields and their
 greedy grouping into people."""
 import functools

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """mmpose's ``CocoDataset`` with its inputs checked: what it cannot use it names or counts."""
 import json
 import logging

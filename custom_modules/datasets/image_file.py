@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Reading or checking one image file, so that a bad file gets a clear reason, not a crash."""
 import re
 from typing import Optional, Set, Tuple

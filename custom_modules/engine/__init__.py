@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 from .atomic_local_backend import AtomicLocalBackend
 from .hooks import FiniteLossHook
 

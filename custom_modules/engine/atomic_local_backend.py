@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """A local file backend whose writes are all or nothing, for checkpoints."""
 import os
 from pathlib import Path

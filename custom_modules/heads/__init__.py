@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 from .mln_head import MLNHead
 from .mlpe_head import MLPEHead
 from .openpose_head import OpenPoseHead

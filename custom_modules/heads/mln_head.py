@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """MLN's head: body part detection, feature transfer and refinement (Huang et al., ICASSP 2019,
 Sec. 2.1-2.3)."""
 from typing import List, Optional, Tuple

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """MLPE's two-stage heatmap head: global heatmaps and the high-resolution fine-tuning network."""
 from typing import List, Sequence, Tuple
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """OpenPose's multi-stage two-branch head (Cao et al., CVPR 2017), the baseline of MLN."""
 from typing import Optional
 

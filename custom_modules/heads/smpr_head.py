@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """SMPR's dense pose regression head (Lin et al., "SMPR: Single-Stage Multi-Person Pose
 Regression", Fig. 3), shared over the FPN levels P3-P7."""
 from typing import List, Sequence, Tuple

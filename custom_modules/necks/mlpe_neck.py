@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """MLPE's multi-level feature neck: a CPN GlobalNet pyramid and the feature enhancement."""
 from typing import List, Sequence, Tuple
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Deformable convolution in plain PyTorch operators, for export.
 
 mmcv's ``DeformConv2d`` runs a C++/CUDA kernel that ONNX knows only as the custom operator

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """One clear error when a CUDA tensor reaches an mmcv built without its CUDA kernels.
 
 ``make setup`` builds mmcv's ops for the CPU. Given a CUDA tensor, such a build fails deep inside

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """A bottom-up pose estimator that predicts from image pyramids (multi-scale testing)."""
 from typing import List, Optional, Union
 

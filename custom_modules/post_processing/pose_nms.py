@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Non-maximum suppression of whole poses, on the boxes their keypoints span (mmcv's box ops)."""
 from typing import Tuple
 

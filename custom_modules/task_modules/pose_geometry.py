@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Geometry of poses that dense pose heads need for their targets: pseudo boxes and OKS."""
 from typing import Tuple
 

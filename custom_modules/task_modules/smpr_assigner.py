@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """SMPR's training targets, kept apart from the head's forward pass."""
 from typing import NamedTuple, Sequence, Tuple, Union
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """What a perfect network would output for a scene's people, for timing a model's decoding as a
 trained model's maps would cost (random weights give maps with nobody in them) and for checking
 decoding paths against each other: the benchmarks of ``tools/analysis/`` and the tests."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """A second device for CPU-only tests of tensor placement.
 
 Code that runs on a GPU must create every tensor on the device of its inputs: a

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Generated multi-person scenes for the benchmarks of ``tools/analysis/`` and the tests: real
 annotated poses placed on a grid."""
 import json

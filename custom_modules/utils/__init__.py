@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 from .checkpoint_compat import allow_openmmlab_checkpoint_globals, openmmlab_checkpoint_globals
 from .dist_utils import (PeerLostError, destroy_distributed, explain_lost_peers, first_slurm_host,
                          setup_cpu_distributed, slurm_to_torch_environment)

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Timing and table helpers of the benchmark tools (``tools/analysis/``) and of
 ``tools/misc/gpu_check.py``."""
 import statistics

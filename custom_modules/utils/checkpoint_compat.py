@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Load OpenMMLab checkpoints under ``torch.load(weights_only=True)``.
 
 torch >= 2.6 loads with ``weights_only=True`` unless told otherwise, and mmengine 0.10.7 calls

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Multi-process training and testing on machines without a GPU.
 
 mmengine 0.10.7 assumes CUDA when launched with ``--launcher pytorch``: ``init_dist`` calls

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The protobuf wire format, read without protobuf's generated classes: enough to take weights out
 of a Caffe ``.caffemodel`` (``tools/model_converters/openpose2mmpose.py``) or a frozen TensorFlow
 ``GraphDef`` (:mod:`.tf_graphdef`) without Caffe or TensorFlow.

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Command-line settings shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
 import logging

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """A frozen TensorFlow ``GraphDef`` (``.pb``) read without TensorFlow: its nodes, their inputs and
 attributes, and the constants (the weights) as numpy arrays.
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """mmpose's pose visualizer, drawing part affinity fields as well as joint maps."""
 from typing import Optional
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """A stand-in for Slurm's ``srun`` on a machine without Slurm, for the launcher tests.
 
 The tests put an executable ``srun`` that runs this file first on ``PATH``. Like ``srun`` it reads

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Faults for the tests, injected into ``tools/train.py`` through the config's ``custom_imports``
 (``--cfg-options "custom_imports.imports=[custom_modules,fault_injection]"``, this folder on
 ``PYTHONPATH``). Each is switched on by an environment variable:

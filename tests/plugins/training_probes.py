@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Hooks for the multi-process tests, imported through a test config's ``custom_imports``.
 
 - ``FreezeNormHook``: batch-norm layers in eval mode during training, so that a batch split over

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """What the front end's tests share (no tests here): generated videos and a fake
 ``cv2.VideoCapture`` for cameras and streams, standing people, the width-reduced MLN with
 random weights, and a model whose network is replaced by given people and a fake clock, so that

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """check_checkpoint_matches / init_pose_model: a checkpoint of another model is refused with
 one message; the allowed differences pass and load."""
 import re

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The front end's inputs and outputs (custom_modules/apis/demo_io.py): cameras, streams and
 videos opened (or refused by name) and read, unreadable images named with their reason, folders
 without images refused, the time of each frame, results written whole. (The inferencer that
@@ -52,7 +53,7 @@ def test_read_image_names_the_file_and_the_reason(tmp_path):
         'empty.png': (b'', 'empty file (0 bytes)'),
         'cut.jpg': (whole[:-5000], f'truncated JPEG (no end-of-image marker FF D9 in its '
                     f'{len(whole) - 5000} bytes)'),
-        'text.jpg': (b'hello, world\n', "not an image OpenCV can decode (starts with "
+        'text.jpg': (b'hello, world\n', 'not an image OpenCV can decode (starts with '
                      "b'hello, w')"),
         'cut.png':
         (cv2.imencode('.png',

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """custom_modules/apis/fast_network.py on a CPU: bf16 weights with channels-last memory give the
 fp32 network's maps to bf16's precision, through mmpose's own inference functions; what a CPU
 cannot run (fp16, a CUDA graph) and a network that fails in the asked precision are refused with

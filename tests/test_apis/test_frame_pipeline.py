@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """custom_modules/apis/frame_pipeline.py and the inferencer's ``pipelined`` (``--pipelined``):
 frames read ahead and files written behind in threads give the same frames in the same order,
 the same files and videos as the sequential run; errors of either thread reach the caller; a

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """custom_modules/apis/frame_preprocessor.py: a frame prepared in torch ops is mmpose's bottom-up
 test input (``BottomupResize`` through OpenCV, packing, the data preprocessor) up to OpenCV's
 fixed-point interpolation and uint8 rounding, with the same metainfo, so that the decoding gives

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/inferencer_demo.py in-process (``main(argv)``) on images, folders, videos, a fake camera
 and fake streams: mmpose's output (drawings, predictions) and the project's (an .mp4 with the
 timing overlay, the per-stage timing summary, track ids), the exit status (1: an unreadable
@@ -361,8 +362,8 @@ def test_errors_about_the_input_come_before_the_model_loads(demo, fake_capture, 
     cases = [
         (['0', '--skip-existing', '--pred-out-dir', 'p'], 'camera 0: --skip-existing leaves out '
          'images whose JSON is there, not frames of a camera (one JSON per camera)'),
-        (['rtsp://192.0.2.1/live', '--skip-existing', '--pred-out-dir', 'p'],
-         'rtsp://192.0.2.1/live: --skip-existing leaves out images whose JSON is there, not '
+        (['rtsp://192.0.2.1/live', '--skip-existing', '--pred-out-dir',
+          'p'], 'rtsp://192.0.2.1/live: --skip-existing leaves out images whose JSON is there, not '
          'frames of a stream (one JSON per stream)'),
         ([str(make_video(tmp_path / 'clip.avi', 3)), '--skip-existing', '--pred-out-dir', 'p'],
          f'{tmp_path / "clip.avi"}: --skip-existing leaves out images whose JSON is there, not '

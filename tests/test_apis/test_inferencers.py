@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """custom_modules/apis/inferencers/ through their Python API: mmpose's output (a JSON per image,
 one JSON per video with ``frame_id``) with a ``track_id`` per person, tracking (ids kept for
 people moving a few pixels, a new one for a newcomer, tracks ageing over empty frames, smoothing

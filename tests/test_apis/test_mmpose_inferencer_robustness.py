@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """What mmpose 1.3.2's MMPoseInferencer does, with this project's configs, given a checkpoint of
 another model, a folder with an unreadable image and an empty folder (what README states; this
 project's MultilevelInferencer and tools/inferencer_demo.py over it do better, see

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """run_network_in_onnxruntime: the network of an estimator runs from the file that
 tools/deployment/export_onnx.py writes, the rest (preprocessing, flip test, the head's predict,
 the codecs) stays PyTorch's; people and keypoints equal PyTorch's on the sample images for

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """PoseTracker: identities across frames by OKS or box IoU with a time-to-live, and the One-Euro
 smoothing of tracked keypoints."""
 import numpy as np

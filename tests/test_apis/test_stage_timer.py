@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """StageTimer: exclusive times of nested stages, per frame and over a run, the FPS, and the network
 and decoding told apart inside mmpose's inference of the four families."""
 import numpy as np

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Person boxes (YOLOv3 or COCO files) and top-down poses on whole images."""
 import json
 

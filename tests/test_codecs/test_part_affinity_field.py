@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """PartAffinityField: keypoint conventions, encoding (eqs. 1-2), and the round trip of the
 sample's real multi-person ground truth through encode -> decode, scored with COCO AP."""
 import numpy as np

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The GPU count and batch in a config's name (`..._1xb32-...`) are the setting its learning rate is
 for, and ``tools/train.py --auto-scale-lr`` rescales that learning rate to the batch of the run
 (mmengine's ``Runner.scale_lr``: lr x world size x batch per GPU / base_batch_size).

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Every runnable config of the project parses and builds its model from the registries alone;
 top-down models give heatmaps at a quarter of the input size, bottom-up (part affinity field)
 models joint maps and limb fields at an eighth, single-stage (SMPR) models poses on five pyramid

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The model index (``model-index.yml`` and the ``configs/*/metafile.yml`` it imports) that
 openmim's ``mim search`` reads: it lists every config of the project once, under its own name, in a
 collection that exists, with the paper's results (when any) marked as the paper's."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Small COCO-style datasets with one kind of fault each, generated from the bundled sample.
 
 ``make_faulty_coco(root, fault)`` copies the 4 sample images and their annotations into ``root``

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """CheckedCocoDataset on generated faulty data, through the train and test pipelines of the three
 model families (top-down HSR-MSNet, bottom-up MLN, single-stage SMPR sample configs): every fault
 is named or counted, training skips what it cannot use, a test set refuses it when built."""

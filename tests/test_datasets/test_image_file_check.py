@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """check_image_file: what it lets through and what it refuses, with the reason, without decoding
 JPEGs and PNGs."""
 from pathlib import Path

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """A validation set with bad images stops ``Runner.train`` before the first training iteration
 (mmengine builds the val loop, and so the val dataset, before it trains), with one message."""
 from pathlib import Path

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The user documentation (README.md, docs/**/*.md, projects/*/README.md) is true to the repository:
 the paths it names exist, its links stay inside the repository and their anchors name headings,
 the tool options and make targets of its commands are defined, its prose carries no words of
@@ -896,7 +897,7 @@ def test_line_continued_command():
 
 
 def test_options_after_cfg_options():
-    command = split_commands("NNODES=2 python tools/test.py C K --cfg-options a.b=1 "
+    command = split_commands('NNODES=2 python tools/test.py C K --cfg-options a.b=1 '
                              "'c=[1,2]' --out=x.json [--dump P]")[0]
     assert tool_invocation(command) == ('tools/test.py', ['--cfg-options', '--out', '--dump'])
     assert tool_invocation(['pytest', 'tools/test.py', '--x']) is None
@@ -926,14 +927,13 @@ def test_tool_options_of_imported_functions(tmp_path):
     package = tmp_path / 'shared_args'
     package.mkdir()
     (package / '__init__.py').write_text('from .common import add_common_arguments\n')
-    (package / 'common.py').write_text(
-        'def add_common_arguments(parser):\n'
-        "    parser.add_argument('--common')\n"
-        '    add_more(parser)\n\n\n'
-        'def add_more(parser):\n'
-        "    parser.add_argument(f'--{NAME}-thr')\n\n\n"
-        'def unused(parser):\n'
-        "    parser.add_argument('--unused')\n")
+    (package / 'common.py').write_text('def add_common_arguments(parser):\n'
+                                       "    parser.add_argument('--common')\n"
+                                       '    add_more(parser)\n\n\n'
+                                       'def add_more(parser):\n'
+                                       "    parser.add_argument(f'--{NAME}-thr')\n\n\n"
+                                       'def unused(parser):\n'
+                                       "    parser.add_argument('--unused')\n")
     tool = tmp_path / 'tool.py'
     tool.write_text('from argparse import ArgumentParser\n'
                     'from shared_args import add_common_arguments\n'
@@ -976,7 +976,7 @@ def test_links_and_prose():
 
 
 def test_make_targets():
-    text = ("FORCE_CUDA=1 make setup; time make test-fast\n"
+    text = ('FORCE_CUDA=1 make setup; time make test-fast\n'
             "make test PYTEST_ARGS='-m e2e'\nmake -j2 x.")
     assert [target for _, target in make_targets_in(text)] == ['setup', 'test-fast', 'test', 'x']
     assert {'setup', 'test', 'demo', 'lint'} <= makefile_targets()

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The evaluator's annotation file is checked before the model runs: COCO-style files of other
 datasets (PoseTrack18 has no ``area``, AI Challenger neither ``area`` nor ``iscrowd`` and 14
 keypoints) are refused by ``tools/test.py`` with one message naming file, field, count and ids

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """MLPEHead: stage shapes, the two losses, OHKM on hand-made losses, prediction with flip test."""
 import numpy as np
 import pytest

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """MLNHead and OpenPoseHead: the paper's weight and MAC accounting, stage outputs, masked losses,
 and prediction (flip and multi-scale averaging, decoding) through BasePAFHead."""
 import numpy as np

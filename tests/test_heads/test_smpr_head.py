@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """SMPRHead: the forward's shapes and gradient paths, losses on awkward scenes, flip test, and
 the decode oracle (targets of the sample's ground truth decoded by the inference path give COCO
 AP >= 0.95). mmcv's deformable convolution is checked in ``tests/test_ops``."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Every family trains and predicts on a device that is not the CPU, without a GPU.
 
 A tensor made without the device of its inputs (``torch.full(...)`` without ``device=``, a

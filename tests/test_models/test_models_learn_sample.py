@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Each paper's model, width-reduced and trained from scratch, must be able to fit the 4 COCO
 sample images: top-down models COCO AP >= 0.8 on them with ground-truth boxes, the bottom-up MLN
 and the single-stage SMPR (no boxes at all) AP >= 0.5."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """MLPENeck: shapes per level and per switch, and what each switch changes in the data flow."""
 import pytest
 import torch

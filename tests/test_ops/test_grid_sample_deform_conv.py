@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """GridSampleDeformConv2d computes mmcv's DeformConv2d: forward and gradients, for the geometries
 SMPR uses and others (stride, dilation, offsets reaching outside the image, 1-pixel maps)."""
 import pytest

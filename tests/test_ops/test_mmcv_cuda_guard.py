@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """A CUDA tensor reaching an mmcv built without CUDA kernels stops with one message naming the fix.
 
 No GPU here: the condition is faked by making every tensor report ``is_cuda`` while the op modules'

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Multi-scale bottom-up testing, which mmpose 1.3 cannot run: BottomupResize(aug_scales) ->
 PackMultiScalePoseInputs -> collate -> MultiScalePoseDataPreprocessor ->
 PyramidBottomupPoseEstimator -> the PAF head's averaging over the scales."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """SMPR's targets on hand-built scenes: pseudo boxes, OKS, levels, shrunk-box positives, OKS
 positives and the auxiliary heatmap labels."""
 import math

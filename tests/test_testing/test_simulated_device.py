@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The simulated device computes real values and refuses what CUDA refuses."""
 import sys
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/analysis/benchmark.py: on small settings it fills the model table (sizes, MACs, peak
 memory, latencies), times the three paradigms on scenes where each finds every person, and
 writes the markdown report and the PNG plot."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/analysis/benchmark_bottomup.py: its grouping benchmark decodes every person of the
 ground-truth scenes three ways, the resized decode finding the full restore's keypoints, and
 writes the markdown table (the model benchmark is too slow for a test)."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/analysis/benchmark_dataloader.py: a config's pipeline timed per transform on the sample,
 the workers it needs for a given GPU iteration, and the PAF encoding's rate."""
 import importlib.util

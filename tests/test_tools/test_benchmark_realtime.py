@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/analysis/benchmark_realtime.py on the width-reduced sample models: it writes the people
 video, plays it through each pipeline with both backends, every pipeline finds every person of
 every frame, and the tables and the annotated videos come out."""

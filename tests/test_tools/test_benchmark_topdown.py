@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/analysis/benchmark_topdown.py: one row per model, baseline first at ratio 1.00, the
 parameter counts of the models."""
 import sys

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Cluster launchers on one machine: two torchrun "nodes" on the loopback interface training one
 sample config together (and one of them dying), and ``tools/slurm_train.sh`` /
 ``slurm_test.sh`` run through a fake ``srun`` (``tests/plugins/fake_srun.py``). Every process

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/misc/cuda_build.py: what `FORCE_CUDA=1 make setup` decides before and checks after the
 long mmcv build (the build itself: tools/misc/check_cuda_build.sh and the README's measurement)."""
 import importlib.util

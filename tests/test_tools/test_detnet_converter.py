@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/model_converters/detnet2hsrnet.py: a DetNet_pytorch-style state dict loads into HSRNet-59
 strictly after conversion, every tensor in its place."""
 import subprocess

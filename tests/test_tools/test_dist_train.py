@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """``tools/dist_train.sh CONFIG 2`` (gloo on a CPU machine) for one model of each family: the loss
 of the first iterations matches a single process training on the same total batch."""
 import json

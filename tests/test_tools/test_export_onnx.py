@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/deployment/export_onnx.py: the exported networks of HSR-MSNet, MLPE, MLN and SMPR run in
 onnxruntime on CPU and give PyTorch's outputs (the checkpoint's weights, mmcv's deformable
 convolution for SMPR) to 1e-4 of each output's scale, at another batch (and size) than traced."""

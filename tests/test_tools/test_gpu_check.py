@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/misc/gpu_check.py on the CPU (its dry run): every check runs and reports, one check that
 fails does not stop the others, and the exit status says so. The GPU run: docs/gpu.md."""
 import importlib.util

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/inferencer_demo.py, with a bottom-up and a top-down model, given bad inputs, a checkpoint
 of another model and a folder of 500 images, and killed part-way (what mmpose's own
 MMPoseInferencer does in the same cases is in tests/test_apis/test_mmpose_inferencer_robustness.py).

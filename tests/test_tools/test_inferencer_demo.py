@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/inferencer_demo.py with a bottom-up model: the people MLN finds in each image, without
 boxes, drawn into --vis-out-dir and written as mmpose's predictions into --pred-out-dir."""
 import json

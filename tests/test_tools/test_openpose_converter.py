@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """``tools/model_converters/openpose2mmpose.py``: CMU OpenPose's COCO body model, as a state dict
 with Caffe's layer names and as a ``.caffemodel``, into ``configs/mln/paf_openpose-vgg19_cmu-*``.
 

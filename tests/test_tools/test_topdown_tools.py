@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/inferencer_demo.py with a top-down model, MMPoseInferencer and
 tools/dump_person_detections.py on the sample."""
 import json

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """End to end through the command-line tools on the bundled COCO sample:
 train 2 epochs -> tools/test.py reports coco/AP -> --resume continues -> init_model / load_from.
 Every checkpoint here is written by this project's own training (torch >= 2.6 must load it)."""

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Faults of a training run through tools/train.py and tools/test.py with the demo model: a loss
 that turns NaN, SIGKILL in the middle of an epoch and in the middle of writing a checkpoint, a type
 that is not registered, data with faults."""

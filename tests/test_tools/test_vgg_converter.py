@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """tools/model_converters/vgg2vggfront.py: torchvision's VGG-19 weights make VGGFront's first ten
 convs compute what torchvision's do."""
 import subprocess

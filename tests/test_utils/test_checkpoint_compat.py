@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """torch >= 2.6 loads checkpoints with ``weights_only=True``; mmengine 0.10.7 does not pass
 ``weights_only``. These tests write a checkpoint holding what mmengine's CheckpointHook puts in one
 (message hub with HistoryBuffers, NumPy dataset meta) and load it through mmengine, each step in a

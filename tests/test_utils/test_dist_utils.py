@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """``setup_cpu_distributed`` turns a torchrun or srun launch on a CPU machine into a gloo /
 CPU-DDP run; Slurm's variables become torch's; a lost peer is explained."""
 import subprocess

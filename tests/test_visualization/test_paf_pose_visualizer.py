@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """PAFPoseLocalVisualizer: mmpose's heatmap panel with the limb fields' arrows; and the bottom-up
 estimator's predicted maps moved into the original image's frame, where they are drawn."""
 import numpy as np

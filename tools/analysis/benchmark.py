@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Every model of the project next to mmpose's SimpleBaseline and HRNet: size, cost, memory,
 latency, and time per image as the number of people grows, for the three paradigms.
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Weights, multiply-accumulates and CPU latency of bottom-up PAF models, and the time of grouping.
 
     python tools/analysis/benchmark_bottomup.py                       # OpenPose, MLN; 2, 10 people

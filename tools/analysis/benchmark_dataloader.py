@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """How fast a config's training pipeline makes samples on one CPU core, transform by transform,
 and how many data-loader workers it needs to keep a GPU busy.
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Frames per second of the three paradigms playing a video of people, end to end and per stage,
 with each backend: the stages ``tools/inferencer_demo.py`` (:class:`~custom_modules.apis.inferencers
 .MultilevelInferencer`) runs per frame with ``--track --use-oks-tracking --output-video``, built

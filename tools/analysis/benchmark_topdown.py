@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Parameters, multiply-accumulates and CPU latency of top-down pose models, side by side.
 
     python tools/analysis/benchmark_topdown.py     # HSRNet-59, HSR-MSNet-59, ResNet-50

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Export a pose model's network to ONNX and check it in onnxruntime on CPU.
 
     python tools/deployment/export_onnx.py CONFIG [CHECKPOINT] [--out FILE]

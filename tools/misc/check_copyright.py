@@ -28,13 +28,8 @@ def add_header(path: Path) -> bool:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        'folders', nargs='+', help='folders whose Python files are checked')
-    parser.add_argument(
-        '--exclude',
-        nargs='*',
-        default=[],
-        help='folders under them to leave out')
+    parser.add_argument('folders', nargs='+', help='folders whose Python files are checked')
+    parser.add_argument('--exclude', nargs='*', default=[], help='folders under them to leave out')
     args = parser.parse_args(argv)
     excluded = [Path(e).resolve() for e in args.exclude]
     fixed: List[Path] = []

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """The CUDA toolchain for building mmcv's GPU kernels, and checks of what it built.
 
 Used by ``tools/misc/setup_env.sh`` (``FORCE_CUDA=1 make setup``),

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Every CUDA path of the project, checked on a GPU; prints a markdown report for a closing note.
 
     python tools/misc/gpu_check.py --out-dir work_dirs/gpu_check   # gpu_check.sh runs it

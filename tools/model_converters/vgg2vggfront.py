@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Convert torchvision's ImageNet VGG-19 weights for ``VGGFront`` (the trunk of MLN and OpenPose).
 
     python tools/model_converters/vgg2vggfront.py vgg19-dcbb9e9d.pth checkpoints/vgg19_front.pth

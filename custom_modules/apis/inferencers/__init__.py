@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """mmpose's inferencers extended for this project (registered in mmpose's ``INFERENCERS``)."""
 from .mmpose_inferencer import MultilevelInferencer
 from .model_index import find_model, model_aliases, model_index_dir

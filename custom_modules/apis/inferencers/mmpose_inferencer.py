@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """mmpose's ``MMPoseInferencer`` on :class:`~.pose2d_inferencer.MultilevelPose2DInferencer`."""
 from typing import List, Optional, Tuple, Union
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """This project's ``model-index.yml``: where it lies (the repository, or the ``.mim`` folder of
 an installed package) and the entry a model name or ``Alias`` stands for.
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """mmpose's ``Pose2DInferencer`` with what the project's front end adds to it.
 
 :class:`MultilevelPose2DInferencer` is a ``Pose2DInferencer``: it takes mmpose's arguments and call

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Packing of the image pyramids that multi-scale bottom-up testing feeds the model."""
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.datasets.transforms.formatting import image_to_tensor

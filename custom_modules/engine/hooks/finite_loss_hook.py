@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """Stop training at the first loss that is NaN or infinite, before anything of it is saved."""
 from typing import Optional
 

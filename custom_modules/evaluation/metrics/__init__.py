@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 from .checked_coco_metric import (AnnotationFileError, CheckedCocoMetric, annotation_problems,
                                   derive_fields)
 

@@ -1,3 +1,4 @@
+# Copyright (c) OpenMMLab. All rights reserved.
 """mmpose's ``CocoMetric`` that checks its annotation file before the first image is inferred."""
 import os.path as osp
 from collections import defaultdict
