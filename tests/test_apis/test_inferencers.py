@@ -389,3 +389,46 @@ def test_the_timing_overlay_goes_on_the_video_not_on_the_drawings(mln, tmp_path)
     ok, frame = video.read()
     video.release()
     assert ok and frame[2:20, 2:60].max() > 200  # the white text
+
+
+def test_detector_boxes_are_clipped_to_the_image_and_non_finite_ones_dropped():
+    """What random YOLOv3 weights give (a box with infinite coordinates) made NaN keypoints and
+    a crash in mmpose's drawing; such boxes are dropped (the whole image is then the person, as
+    mmpose does when nobody is found) and the others clipped to the image."""
+    import torch
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    from custom_modules.apis.inferencers.pose2d_inferencer import _boxes_in_the_image
+
+    def detector(inputs, return_datasamples=True):
+        sample = DetDataSample()
+        sample.pred_instances = InstanceData(
+            bboxes=torch.tensor([[-4e13, -float('inf'), 4e13,
+                                  float('inf')], [-10., 5., 50., 900.], [30., 30., 20., 40.]]),
+            scores=torch.tensor([0.9, 0.8, 0.7]),
+            labels=torch.tensor([0, 0, 0]))
+        return dict(predictions=[sample])
+
+    image = np.zeros((100, 120, 3), np.uint8)
+    (sample, ) = _boxes_in_the_image(detector)(image)['predictions']
+    assert sample.pred_instances.bboxes.tolist() == [[0., 5., 50., 100.]]
+    assert sample.pred_instances.scores.tolist() == [pytest.approx(0.8)]
+
+    inferencer = MultilevelInferencer(
+        str(HSR_SAMPLE_CONFIG),
+        device='cpu',
+        det_model=str(REPO_ROOT / 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'),
+        det_cat_ids=[0])
+    assert inferencer.inferencer.detector is not None  # the YOLOv3, random weights
+
+    def infinite_box(inputs, **kwargs):
+        sample = detector(inputs)['predictions'][0]
+        sample.pred_instances = sample.pred_instances[:1]
+        return dict(predictions=[sample])
+
+    inferencer.inferencer.detector = _boxes_in_the_image(infinite_box)
+    (result, ) = inferencer(image, return_vis=True)
+    (person, ) = result['predictions'][0]
+    assert np.isfinite(person['keypoints']).all()
+    assert person['bbox'] == ([0.0, 0.0, 120.0, 100.0], )  # the whole image

@@ -31,7 +31,7 @@ the predictions of the frames done; a run that ends normally finishes itself.
 """
 import logging
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import mmengine
 import numpy as np
@@ -96,6 +96,27 @@ def _array_source(inputs: Sequence[Union[str, np.ndarray]]) -> Source:
                   iter([frame(i, item) for i, item in enumerate(inputs)]))
 
 
+def _boxes_in_the_image(detect: Callable[..., dict]) -> Callable[..., dict]:
+    """mmdet's ``DetInferencer`` call, its boxes clipped to the image and those with a
+    non-finite coordinate dropped (an untrained or diverged detector gives ``inf`` boxes, from
+    which mmpose's top-down pipeline makes NaN keypoints)."""
+
+    def detect_in_the_image(inputs: np.ndarray, **kwargs) -> dict:
+        results = detect(inputs, **kwargs)
+        height, width = inputs.shape[:2]
+        for sample in results['predictions']:
+            instances = sample.pred_instances
+            boxes = instances.bboxes
+            keep = torch.isfinite(boxes).all(dim=1)
+            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, width)
+            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, height)
+            keep &= (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+            sample.pred_instances = instances[keep]
+        return results
+
+    return detect_in_the_image
+
+
 @INFERENCERS.register_module(name='multilevel-pose2d')
 @INFERENCERS.register_module()
 class MultilevelPose2DInferencer(Pose2DInferencer):
@@ -152,6 +173,7 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         self.timer = StageTimer.for_device(str(model_device(self.model)))
         self.timer.instrument(self.model)
         if getattr(self, 'detector', None) is not None:
+            self.detector = _boxes_in_the_image(self.detector)
             self.timer.wrap(self, 'detector', 'detector')
         self.frame_preprocessor = None
         if device_preprocess:
