@@ -146,26 +146,15 @@ def check_model_files(args: Namespace) -> None:
     Raises:
         InputError: Naming the option and what was given.
     """
-    from mmengine.infer import BaseInferencer
-
     from custom_modules.apis import InputError
     from custom_modules.apis.demo_io import URL_PATTERN
-    from custom_modules.apis.inferencers import find_model
-
-    def mmpose_names() -> set:
-        folder = BaseInferencer._get_repo_or_mim_dir('mmpose')
-        names = set()
-        for entry in BaseInferencer._get_models_from_metafile(folder):
-            aliases = entry.get('Alias', [])
-            names.update(a.lower() for a in ([aliases] if isinstance(aliases, str) else aliases))
-            names.add(entry['Name'].lower())
-        return names
+    from custom_modules.apis.inferencers import is_model_name
 
     pose2d = args.pose2d
     if not os.path.isfile(pose2d):
         if pose2d.endswith('.py') or os.sep in pose2d:
             raise InputError(f'{pose2d}: --pose2d does not exist')
-        if find_model(pose2d) is None and pose2d.lower() not in mmpose_names():
+        if not is_model_name(pose2d):
             raise InputError(f'{pose2d}: --pose2d is neither a config file nor a model name or '
                              'alias (--show-alias lists them)')
     if args.det_model and args.det_model.endswith('.py') and not os.path.isfile(args.det_model):
@@ -251,13 +240,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              'camera index (0) instead of webcam')
         if args.onnx and not os.path.isfile(args.onnx):
             raise InputError(f'{args.onnx}: --onnx does not exist')
-        if inputs.startswith('webcam'):  # mmpose's webcam[:N]: camera N, shown in a window
-            camera = inputs.partition(':')[2] or '0'
-            if not camera.isdigit():
-                raise InputError(f'{inputs}: expected webcam or webcam:N, N a camera index')
-            source, args.show = open_source(camera), True
-        else:
-            source = open_source(inputs)
+        source = open_source(inputs)
+        if inputs.startswith('webcam'):  # mmpose's webcam[:N] is always shown in a window
+            args.show = True
         if args.skip_existing and source.kind not in ('image', 'folder'):
             raise InputError(f'{source.name}: --skip-existing leaves out images whose JSON is '
                              f'there, not frames of a {source.kind} (one JSON per {source.kind})')

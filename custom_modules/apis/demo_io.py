@@ -153,19 +153,25 @@ def _open_capture(spec: Union[int, str], kind: str, what: str, stem: str) -> Sou
 
 def open_source(spec: str) -> Source:
     """Open an input: a camera index (all digits: ``cv2.VideoCapture(int)``; a file named
-    ``0`` is ``./0``), a stream URL (``scheme://...``: ``cv2.VideoCapture(url)``), a folder of
-    images (sorted by name), a video file (by its suffix, :data:`VIDEO_SUFFIXES`) or one image
-    (any other file). Images are read only when their ``load`` is called; a camera or stream
-    is opened now and kept open.
+    ``0`` is ``./0``; mmpose's ``webcam`` / ``webcam:N`` is camera 0 / N), a stream URL
+    (``scheme://...``: ``cv2.VideoCapture(url)``), a folder of images (sorted by name), a video
+    file (by its suffix, :data:`VIDEO_SUFFIXES`) or one image (any other file). Images are read
+    only when their ``load`` is called; a camera or stream is opened now and kept open.
 
     Frames are named ``<image file name>``, ``<video stem>_<index:06d>.jpg``,
     ``camera<index>_<index:06d>.jpg`` or ``stream_<index:06d>.jpg``.
 
     Raises:
         InputError: Now, before a model loads: ``spec`` does not exist, is a folder without
-            images (see :func:`list_images`), or a video, camera or stream OpenCV cannot open.
+            images (see :func:`list_images`), or a video, camera or stream OpenCV cannot open;
+            a ``webcam:`` without a camera index.
     """
     spec = str(spec)
+    if spec.startswith('webcam'):
+        name, _, index = spec.partition(':')
+        if name != 'webcam' or (index and not index.isdigit()):
+            raise InputError(f'{spec}: expected webcam or webcam:N, N a camera index')
+        spec = index or '0'
     if spec.isdigit():
         return _open_capture(int(spec), 'camera', f'camera {spec}', f'camera{spec}')
     if URL_PATTERN.match(spec):

@@ -28,8 +28,8 @@ def model_index_dir() -> Optional[Path]:
     return None
 
 
-def _entries() -> List[dict]:
-    folder = model_index_dir()
+def _entries(folder: Optional[Path]) -> List[dict]:
+    """The model entries of the ``model-index.yml`` in ``folder`` (none for None)."""
     if folder is None:
         return []
     return list(BaseInferencer._get_models_from_metafile(str(folder)))
@@ -42,17 +42,34 @@ def _aliases(entry: dict) -> List[str]:
 
 def model_aliases() -> Dict[str, str]:
     """``{alias: model name}`` of this project's index (mmpose's ``get_model_aliases`` for it)."""
-    return {alias: entry['Name'] for entry in _entries() for alias in _aliases(entry)}
+    return {
+        alias: entry['Name']
+        for entry in _entries(model_index_dir())
+        for alias in _aliases(entry)
+    }
+
+
+def _names(entry: dict) -> List[str]:
+    """The entry's ``Name`` and ``Alias``es, lower case (how mmengine compares them)."""
+    return [name.lower() for name in [entry['Name'], *_aliases(entry)]]
 
 
 def find_model(name: str) -> Optional[Tuple[Config, Optional[str]]]:
     """``(config, weights)`` of the index entry whose ``Name`` or one of whose ``Alias``es is
     ``name`` (case-insensitive); ``weights`` is the entry's ``Weights`` or None where it has
     none (no entry of this project has hosted weights yet). None if no entry matches."""
-    wanted = name.lower()
-    for entry in _entries():
-        if wanted == entry['Name'].lower() or wanted in (a.lower() for a in _aliases(entry)):
+    folder = model_index_dir()
+    for entry in _entries(folder):
+        if name.lower() in _names(entry):
             weights = entry.get('Weights')
             weights = weights[0] if isinstance(weights, list) else weights
-            return Config.fromfile(osp.join(model_index_dir(), entry['Config'])), weights
+            return Config.fromfile(osp.join(folder, entry['Config'])), weights
     return None
+
+
+def is_model_name(name: str) -> bool:
+    """Whether ``name`` is a model name or alias of this project's index or of mmpose's (the
+    two :class:`~.MultilevelPose2DInferencer` looks in)."""
+    mmpose_dir = Path(BaseInferencer._get_repo_or_mim_dir('mmpose'))
+    return any(name.lower() in _names(entry) for folder in (model_index_dir(), mmpose_dir)
+               for entry in _entries(folder))

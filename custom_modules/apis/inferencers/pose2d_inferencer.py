@@ -273,12 +273,9 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         return self._start(_array_source(list(inputs)))
 
     def _get_webcam_inputs(self, inputs: str) -> InputFrames:
-        """``'webcam'`` or ``'webcam:N'``: camera N (0 by default), as mmpose reads it."""
-        _, _, index = inputs.partition(':')
-        if index and not index.isdigit():
-            raise ValueError(f'Expected webcam input to have format "webcam:id", but got '
-                             f'"{inputs}"')
-        return self._start(open_source(index or '0'))
+        """``'webcam'`` or ``'webcam:N'``: camera N (0 by default), as mmpose reads it
+        (:func:`~..demo_io.open_source`)."""
+        return self._start(open_source(inputs))
 
     # -------------------------------------------------------------------------- preprocess
     def preprocess(self,
@@ -392,11 +389,6 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
     def _track(self, instances: InstanceData) -> None:
         """``track_id`` for each person; smoothed ``keypoints`` with the tracker's smoothing."""
         time, thr = self._current.time, self.tracking.get('kpt_thr', 0.3)
-        if not len(instances):
-            self.tracker.update(
-                np.zeros((0, 1, 2)), np.zeros((0, 1)), boxes=np.zeros((0, 4)), timestamp=time)
-            instances.track_id = np.zeros(0, np.int64)
-            return
         boxes = instances.bboxes if self.cfg.data_mode == 'topdown' else None
         ids, keypoints = self.tracker.update(
             instances.keypoints, instances.keypoint_scores, boxes, score_thr=thr, timestamp=time)
@@ -509,13 +501,17 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         video at the end), each person with its ``track_id`` when tracking; an image's JSON is
         written whole (a temporary file, then a rename). Ends the frame's timing."""
         with self.timer.stage('writing'):
+            # mmpose's dict (and its warning on ``return_datasample``), without its split of
+            # the instances, which would leave out ``track_id``: each is split once, below
             results = super().postprocess(
-                preds, visualization, return_datasample, return_datasamples, pred_out_dir='')
-            if not (return_datasample or return_datasamples):
-                results['predictions'] = [self._people(pred) for pred in preds]
+                preds, visualization, return_datasample, True, pred_out_dir='')
+            as_samples = return_datasamples if return_datasample is None else return_datasample
+            people_of = [self._people(pred)
+                         for pred in preds] if pred_out_dir or not as_samples else []
+            if not as_samples:
+                results['predictions'] = people_of
             if pred_out_dir:
-                for pred in preds:
-                    people = self._people(pred)
+                for pred, people in zip(preds, people_of):
                     if self._video_input:
                         self.video_info['predictions'].append(people)
                     else:
