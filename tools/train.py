@@ -1,9 +1,14 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Train a pose model from a config (same command line as mmpose's ``tools/train.py``).
+"""Train a pose model from a config.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
-    bash tools/dist_train.sh CONFIG N [...]        # N processes; gloo on a machine without GPU
-    bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR [...]   # Slurm (GPUS=..., ...)
+The same command line as mmpose's ``tools/train.py``::
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] \\
+        [--cfg-options k=v ...]
+    # N processes; gloo on a machine without GPU
+    bash tools/dist_train.sh CONFIG N [...]
+    # Slurm (GPUS=..., ...)
+    bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR [...]
 """
 import argparse
 import os
@@ -11,39 +16,57 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from custom_modules.utils import (destroy_distributed, enable_visualization, exit_on_user_error,
-                                  explain_lost_peers, explain_unregistered_types, latest_checkpoint,
-                                  set_work_dir, setup_cpu_distributed)
+from custom_modules.utils import (destroy_distributed, enable_visualization,
+                                  exit_on_user_error, explain_lost_peers,
+                                  explain_unregistered_types,
+                                  latest_checkpoint, set_work_dir,
+                                  setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a pose model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='directory for logs and checkpoints')
+    parser.add_argument(
+        '--work-dir', help='directory for logs and checkpoints')
     parser.add_argument(
         '--resume',
         nargs='?',
         type=str,
         const='auto',
-        help='resume from this checkpoint; without a path, from the latest checkpoint in the '
-        'work directory')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed-precision training')
+        help='resume from this checkpoint; without a path, from the latest '
+        'checkpoint in the work directory')
     parser.add_argument(
-        '--no-validate', action='store_true', help='do not evaluate during training')
+        '--amp',
+        action='store_true',
+        help='automatic mixed-precision training')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate during training')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate by the actual batch size over `auto_scale_lr.base_batch_size`'
-    )
-    parser.add_argument('--show-dir', help='save the visualized validation images here')
-    parser.add_argument('--show', action='store_true', help='display validation images in a window')
-    parser.add_argument('--interval', type=int, default=1, help='visualize every n-th sample')
-    parser.add_argument('--wait-time', type=float, default=1, help='display time of a window (s)')
+        help='scale the learning rate by the actual batch size over '
+        '`auto_scale_lr.base_batch_size`')
+    parser.add_argument(
+        '--show-dir', help='save the visualized validation images here')
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='display validation images in a window')
+    parser.add_argument(
+        '--interval', type=int, default=1, help='visualize every n-th sample')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=1,
+        help='display time of a window (s)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config settings, as key=value pairs (e.g. train_cfg.max_epochs=2)')
+        help='override config settings, as key=value pairs (e.g. '
+        'train_cfg.max_epochs=2)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -65,21 +88,24 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.amp:
         wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper_type not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'{args.config}: --amp needs optim_wrapper.type OptimWrapper, '
-                             f'got {wrapper_type!r}')
+            raise ValueError(
+                f'{args.config}: --amp needs optim_wrapper.type OptimWrapper, '
+                f'got {wrapper_type!r}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
-        # mmengine's own search trusts `last_checkpoint` blindly; see latest_checkpoint
+        # mmengine's own search trusts `last_checkpoint` blindly; see
+        # latest_checkpoint
         cfg.resume, cfg.load_from = True, latest_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
 
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
-            raise KeyError(f'{args.config}: --auto-scale-lr needs '
-                           '`auto_scale_lr = dict(base_batch_size=...)` in the config')
+            raise KeyError(
+                f'{args.config}: --auto-scale-lr needs '
+                '`auto_scale_lr = dict(base_batch_size=...)` in the config')
         cfg.auto_scale_lr.enable = True
 
     enable_visualization(cfg, args, args.config)
@@ -93,7 +119,8 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
-    with exit_on_user_error('tools/train.py'), explain_unregistered_types(args.config), \
+    with exit_on_user_error('tools/train.py'), \
+            explain_unregistered_types(args.config), \
             explain_lost_peers(cfg.work_dir):
         runner = Runner.from_cfg(cfg)
         runner.train()

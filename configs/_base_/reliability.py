@@ -1,18 +1,22 @@
-# The project's reliability block (README "Robustness"): the dataset checks its inputs
-# (CheckedCocoDataset), the evaluator its annotation file before any inference
-# (CheckedCocoMetric), a non-finite loss stops training before anything of its iteration is saved
-# (FiniteLossHook), checkpoints are written whole or not at all (the `atomic_local` backend).
+# The project's reliability block (README "Robustness"): the dataset checks its
+# inputs (CheckedCocoDataset), the evaluator its annotation file before any
+# inference (CheckedCocoMetric), a non-finite loss stops training before
+# anything of its iteration is saved (FiniteLossHook), checkpoints are written
+# whole or not at all (the `atomic_local` backend).
 #
-# mmengine refuses two `_base_` files that define the same key, and mmpose's configs define
-# custom_hooks, default_hooks and the dataloaders, so this file keeps its settings under the one
-# key `reliability`; a config inherits it next to its mmpose config and takes them by name:
+# mmengine refuses two `_base_` files that define the same key, and mmpose's
+# configs define custom_hooks, default_hooks and the dataloaders, so this file
+# keeps its settings under the one key `reliability`; a config inherits it next
+# to its mmpose config and takes them by name:
 #
 #   _base_ = [
-#       'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py',
+#       'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+#       'td-hm_res50_8xb64-210e_coco-256x192.py',
 #       '../_base_/reliability.py']
 #   custom_hooks = _base_.reliability.custom_hooks
 #   default_hooks = dict(checkpoint=_base_.reliability.checkpoint)
-#   train_dataloader = val_dataloader = test_dataloader = _base_.reliability.dataloader
+#   train_dataloader = val_dataloader = test_dataloader = \
+#       _base_.reliability.dataloader
 #   val_evaluator = test_evaluator = _base_.reliability.evaluator
 # importing this project registers the dataset, the hook and the backend
 custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)

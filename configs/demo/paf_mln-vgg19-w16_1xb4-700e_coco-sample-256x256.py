@@ -1,7 +1,8 @@
-# MLN at a quarter of its width (VGG front from 16 channels, 32-channel transfer and refinement
-# convs) at 256x256, trained from scratch on the 4-image COCO sample bundled in tests/data/coco
-# (12 people with keypoints) and evaluated bottom-up on the same images: it shows the whole
-# bottom-up path (targets, masked losses, grouping, CocoMetric) learning in a few CPU minutes;
+# MLN at a quarter of its width (VGG front from 16 channels, 32-channel
+# transfer and refinement convs) at 256x256, trained from scratch on the
+# 4-image COCO sample bundled in tests/data/coco (12 people with keypoints) and
+# evaluated bottom-up on the same images: it shows the whole bottom-up path
+# (targets, masked losses, grouping, CocoMetric) learning in a few CPU minutes;
 # it is no model to use on other images.
 _base_ = ['../mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py']
 
@@ -17,22 +18,35 @@ train_cfg = dict(max_epochs=700, val_interval=350)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=30, start_factor=0.01, by_epoch=False),
-    dict(type='MultiStepLR', begin=0, end=700, milestones=[600], gamma=0.1, by_epoch=True),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=700,
+        milestones=[600],
+        gamma=0.1,
+        by_epoch=True),
 ]
 auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(
-    logger=dict(interval=30), checkpoint=dict(interval=350, max_keep_ckpts=1, save_best=None))
+    logger=dict(interval=30),
+    checkpoint=dict(interval=350, max_keep_ckpts=1, save_best=None))
 
 model = dict(
-    # batch norm, which the paper's model has not, to learn from scratch in minutes
-    backbone=dict(base_channels=16, cpm_channels=(64, 32), norm_cfg=dict(type='BN'), init_cfg=None),
+    # batch norm, which the paper's model has not, to learn from scratch in
+    # minutes
+    backbone=dict(
+        base_channels=16,
+        cpm_channels=(64, 32),
+        norm_cfg=dict(type='BN'),
+        init_cfg=None),
     head=dict(
         in_channels=32,
         channels=32,
         mid_channels=128,
         norm_cfg=dict(type='BN'),
-        # Kaiming for the hidden convs (N(0, 0.01), the full configs' CMU init, starves a narrow
-        # head trained from scratch), near-zero outputs (heads.paf_head.KAIMING_PAF_HEAD_INIT)
+        # Kaiming for the hidden convs (N(0, 0.01), the full configs' CMU init,
+        # starves a narrow head trained from scratch), near-zero outputs
+        # (heads.paf_head.KAIMING_PAF_HEAD_INIT)
         init_cfg=[
             dict(type='Kaiming', layer='Conv2d'),
             dict(type='Normal', layer='MapOutput', std=0.001, bias=0)
@@ -40,12 +54,14 @@ model = dict(
         loss_heatmap=dict(type='KeypointMSELoss', loss_weight=100.0),
         loss_paf=dict(type='KeypointMSELoss', loss_weight=100.0),
         decoder=dict(codec, heatmap_size=codec['input_size'])),
-    # flip test: 0.65 AP on the sample instead of 0.63 (measured on one checkpoint)
+    # flip test: 0.65 AP on the sample instead of 0.63 (measured on one
+    # checkpoint)
     test_cfg=dict(flip_test=True))
 
-# Wider joints and limbs than on COCO (1.5 heatmap pixels): with 1.0 the model had 0.01 AP after
-# 300 epochs, with 1.5 it had 0.11 after 350 (measured before the codec's pixel-centre fix).
-# Milder augmentation than on COCO: 12 people cannot teach invariance to 40-degree rotations.
+# Wider joints and limbs than on COCO (1.5 heatmap pixels): with 1.0 the model
+# had 0.01 AP after 300 epochs, with 1.5 it had 0.11 after 350 (measured before
+# the codec's pixel-centre fix). Milder augmentation than on COCO: 12 people
+# cannot teach invariance to 40-degree rotations.
 train_pipeline = [
     dict(type='LoadImage'),
     dict(
@@ -62,12 +78,16 @@ train_pipeline = [
 val_pipeline = [
     dict(type='LoadImage'),
     dict(
-        type='BottomupResize', input_size=codec['input_size'], size_factor=8, resize_mode='expand'),
+        type='BottomupResize',
+        input_size=codec['input_size'],
+        size_factor=8,
+        resize_mode='expand'),
     dict(
         type='PackMultiScalePoseInputs',
-        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
-                   'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-                   'flip_indices', 'raw_ann_info', 'skeleton_links', 'aug_scales')),
+        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape',
+                   'img_shape', 'input_size', 'input_center', 'input_scale',
+                   'flip', 'flip_direction', 'flip_indices', 'raw_ann_info',
+                   'skeleton_links', 'aug_scales')),
 ]
 train_dataloader = dict(
     batch_size=4,

@@ -1,34 +1,46 @@
-# MLPE (Table I row c) at a quarter of its width (ResNeSt-50 with 16 base and stem channels instead
-# of 64, a 64-channel neck, a 32-channel fine-tuning network) at 128x96 input, trained from scratch
-# on the 4-image COCO sample bundled in tests/data/coco (12 people with keypoints), evaluated with
-# CocoMetric on the boxes of the AP-56.4 person detector. It shows the design learning end to end
-# in a few CPU minutes (tests/test_models); it is no model to use on other images.
+# MLPE (Table I row c) at a quarter of its width (ResNeSt-50 with 16 base and
+# stem channels instead of 64, a 64-channel neck, a 32-channel fine-tuning
+# network) at 128x96 input, trained from scratch on the 4-image COCO sample
+# bundled in tests/data/coco (12 people with keypoints), evaluated with
+# CocoMetric on the boxes of the AP-56.4 person detector. It shows the design
+# learning end to end in a few CPU minutes (tests/test_models); it is no model
+# to use on other images.
 _base_ = ['../mlpe/td-hm_mlpe-resnest50_8xb32-210e_coco-256x192.py']
 
 data_root = '{{ fileDirname }}/../../tests/data/coco/'
-codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1)
+codec = dict(
+    type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1)
 
 train_cfg = dict(max_epochs=300, val_interval=100)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=30, start_factor=0.01, by_epoch=False),
-    dict(type='MultiStepLR', begin=0, end=300, milestones=[240], gamma=0.1, by_epoch=True),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=300,
+        milestones=[240],
+        gamma=0.1,
+        by_epoch=True),
 ]
 auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(
-    logger=dict(interval=30), checkpoint=dict(interval=100, max_keep_ckpts=1, save_best=None))
+    logger=dict(interval=30),
+    checkpoint=dict(interval=100, max_keep_ckpts=1, save_best=None))
 
 model = dict(
     backbone=dict(base_channels=16, stem_channels=16, init_cfg=None),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=64),
     head=dict(in_channels=64, refine_channels=32, decoder=codec))
 
-# Milder augmentation than on COCO: 12 people cannot teach invariance to 80-degree rotations.
+# Milder augmentation than on COCO: 12 people cannot teach invariance to
+# 80-degree rotations.
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomBBoxTransform', scale_factor=(0.8, 1.2), rotate_factor=20),
+    dict(
+        type='RandomBBoxTransform', scale_factor=(0.8, 1.2), rotate_factor=20),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')

@@ -1,7 +1,9 @@
-# HSR-MSNet-59 at 384x288 input (heatmaps 96x72), the paper's higher-resolution setting.
+# HSR-MSNet-59 at 384x288 input (heatmaps 96x72), the paper's higher-resolution
+# setting.
 _base_ = ['./td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py']
 
-codec = dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
+codec = dict(
+    type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 
 model = dict(head=dict(decoder=codec))
 

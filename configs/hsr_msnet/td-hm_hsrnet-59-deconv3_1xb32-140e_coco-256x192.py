@@ -1,4 +1,5 @@
-# HSRNet-59 with 3x3 deconv kernels (Table 1, the deconv-kernel ablation; the default is 4).
+# HSRNet-59 with 3x3 deconv kernels (Table 1, the deconv-kernel ablation; the
+# default is 4).
 _base_ = ['./td-hm_hsrnet-59_1xb32-140e_coco-256x192.py']
 
 model = dict(head=dict(deconv_kernel_sizes=(3, 3)))

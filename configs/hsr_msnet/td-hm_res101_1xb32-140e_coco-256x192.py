@@ -3,4 +3,6 @@ _base_ = ['./td-hm_res50_1xb32-140e_coco-256x192.py']
 
 model = dict(
     backbone=dict(
-        depth=101, init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')))
+        depth=101,
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='torchvision://resnet101')))

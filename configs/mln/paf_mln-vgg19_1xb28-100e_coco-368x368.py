@@ -1,22 +1,33 @@
-# MLN (Huang et al., ICASSP 2019): VGG-19 front, joint and limb branches, feature transfer and
-# refinement, greedy part-affinity-field grouping. Bottom-up, trained with mmpose's
-# BottomupPoseEstimator. What the paper leaves open is chosen in projects/mln/README.md.
+# MLN (Huang et al., ICASSP 2019): VGG-19 front, joint and limb branches,
+# feature transfer and refinement, greedy part-affinity-field grouping.
+# Bottom-up, trained with mmpose's BottomupPoseEstimator. What the paper leaves
+# open is chosen in projects/mln/README.md.
 _base_ = ['mmpose::_base_/default_runtime.py', '../_base_/reliability.py']
 
-# Sec. 3.2: SGD, lr 6e-5, momentum 0.9, weight decay 5e-4, mini-batch 28. The schedule is not
-# given; 100 epochs with steps at 70 and 90 are chosen here.
+# Sec. 3.2: SGD, lr 6e-5, momentum 0.9, weight decay 5e-4, mini-batch 28. The
+# schedule is not given; 100 epochs with steps at 70 and 90 are chosen here.
 train_cfg = dict(max_epochs=100, val_interval=10)
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=6e-5, momentum=0.9, weight_decay=5e-4))
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=6e-5, momentum=0.9, weight_decay=5e-4))
 param_scheduler = [
-    dict(type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),
-    dict(type='MultiStepLR', begin=0, end=100, milestones=[70, 90], gamma=0.1, by_epoch=True),
+    dict(
+        type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=100,
+        milestones=[70, 90],
+        gamma=0.1,
+        by_epoch=True),
 ]
 auto_scale_lr = dict(base_batch_size=28)
 
-# the project's reliability block (README "Robustness"), with CheckedCocoDataset as dataset_type
+# the project's reliability block (README "Robustness"), with
+# CheckedCocoDataset as dataset_type
 custom_hooks = _base_.reliability.custom_hooks
 default_hooks = dict(
-    checkpoint=dict(_base_.reliability.checkpoint, save_best='coco/AP', rule='greater'))
+    checkpoint=dict(
+        _base_.reliability.checkpoint, save_best='coco/AP', rule='greater'))
 
 # mmpose's visualizer, whose --draw-heatmap panel also draws the limb fields
 visualizer = dict(type='PAFPoseLocalVisualizer')
@@ -31,7 +42,8 @@ codec = dict(
 heatmap_pixels = codec['heatmap_size'][0] * codec['heatmap_size'][1]
 
 model = dict(
-    # mmpose's BottomupPoseEstimator, which also takes the image pyramids of multi-scale tests
+    # mmpose's BottomupPoseEstimator, which also takes the image pyramids of
+    # multi-scale tests
     type='PyramidBottomupPoseEstimator',
     # Sec. 3.2: pixel values divided by 256, minus 0.5
     data_preprocessor=dict(
@@ -42,16 +54,21 @@ model = dict(
     backbone=dict(
         type='VGGFront',
         # ImageNet VGG-19 converted by tools/model_converters/vgg2vggfront.py
-        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/vgg19_front.pth')),
+        init_cfg=dict(
+            type='Pretrained', checkpoint='checkpoints/vgg19_front.pth')),
     head=dict(
         type='MLNHead',
-        # eqs. 3-4 sum over pixels and channels; KeypointMSELoss averages, so the weight C*H*W/2
-        # restores Caffe's EuclideanLoss (sum / 2 per image), the scale the paper's lr is for
-        loss_heatmap=dict(type='KeypointMSELoss', loss_weight=19 * heatmap_pixels / 2),
-        loss_paf=dict(type='KeypointMSELoss', loss_weight=38 * heatmap_pixels / 2),
+        # eqs. 3-4 sum over pixels and channels; KeypointMSELoss averages, so
+        # the weight C*H*W/2 restores Caffe's EuclideanLoss (sum / 2 per
+        # image), the scale the paper's lr is for
+        loss_heatmap=dict(
+            type='KeypointMSELoss', loss_weight=19 * heatmap_pixels / 2),
+        loss_paf=dict(
+            type='KeypointMSELoss', loss_weight=38 * heatmap_pixels / 2),
         # maps are resized to the input image before grouping, as OpenPose does
         decoder=dict(codec, heatmap_size=codec['input_size'])),
-    test_cfg=dict(flip_test=False, multiscale_test=False, restore_heatmap_size=True))
+    test_cfg=dict(
+        flip_test=False, multiscale_test=False, restore_heatmap_size=True))
 
 dataset_type = _base_.reliability.dataloader.dataset.type
 data_mode = 'bottomup'
@@ -73,22 +90,28 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='LoadImage'),
-    # the shorter side to 368 as OpenPose does, the longer one padded to a multiple of 8 (a
-    # 640x480 image gives 368x496; the paper's 368x432 is the size of its speed figures);
-    # a multi-scale test adds `aug_scales` here (and sets model.test_cfg.multiscale_test=True)
+    # the shorter side to 368 as OpenPose does, the longer one padded to a
+    # multiple of 8 (a 640x480 image gives 368x496; the paper's 368x432 is the
+    # size of its speed figures); a multi-scale test adds `aug_scales` here
+    # (and sets model.test_cfg.multiscale_test=True)
     dict(
-        type='BottomupResize', input_size=codec['input_size'], size_factor=8, resize_mode='expand'),
+        type='BottomupResize',
+        input_size=codec['input_size'],
+        size_factor=8,
+        resize_mode='expand'),
     dict(
         type='PackMultiScalePoseInputs',
-        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape', 'img_shape',
-                   'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-                   'flip_indices', 'raw_ann_info', 'skeleton_links', 'aug_scales')),
+        meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape',
+                   'img_shape', 'input_size', 'input_center', 'input_scale',
+                   'flip', 'flip_direction', 'flip_indices', 'raw_ann_info',
+                   'skeleton_links', 'aug_scales')),
 ]
 
 train_dataloader = dict(
     batch_size=28,
     # 28 samples of 15-20 ms each per batch and worker on one core
-    # (tools/analysis/benchmark_dataloader.py): 8 workers keep up with a GPU's 200 ms iterations
+    # (tools/analysis/benchmark_dataloader.py): 8 workers keep up with a GPU's
+    # 200 ms iterations
     num_workers=8,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),

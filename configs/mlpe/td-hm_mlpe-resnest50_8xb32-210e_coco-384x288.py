@@ -1,7 +1,8 @@
 # MLPE, Table I row e: ResNeSt-50 at 384x288 (heatmaps 96x72).
 _base_ = ['./td-hm_mlpe-resnest50_8xb32-210e_coco-256x192.py']
 
-codec = dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
+codec = dict(
+    type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 
 model = dict(head=dict(decoder=codec))
 

@@ -1,6 +1,6 @@
-# SMPR on HRNet-w32 (Table III: COCO test-dev 68.2 AP, 70.2 with multi-scale test). As in the
-# authors' config: mmdet's HRFPN makes the five levels from HRNet's four branches, and the
-# gradient is not clipped.
+# SMPR on HRNet-w32 (Table III: COCO test-dev 68.2 AP, 70.2 with multi-scale
+# test). As in the authors' config: mmdet's HRFPN makes the five levels from
+# HRNet's four branches, and the gradient is not clipped.
 _base_ = ['./smpr_r50-pafpn_4xb8-100e_coco-800x800.py']
 
 optim_wrapper = dict(clip_grad=None)
@@ -39,7 +39,8 @@ model = dict(
                 num_channels=(32, 64, 128, 256),
                 multiscale_output=True)),
         init_cfg=dict(type='Pretrained', checkpoint=hrnet_w32_imagenet)),
-    # HRNet's branches are at strides 4-32: HRFPN pools its fused map down to strides 8-128
+    # HRNet's branches are at strides 4-32: HRFPN pools its fused map down to
+    # strides 8-128
     neck=dict(
         _delete_=True,
         type='mmdet.HRFPN',

@@ -1,16 +1,20 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .backends import BackendError, apply_backend
-from .checkpoint_check import CheckpointMismatchError, check_checkpoint_matches, init_pose_model
-from .demo_io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, InputError, Source, open_source, write_image
+from .checkpoint_check import (CheckpointMismatchError,
+                               check_checkpoint_matches, init_pose_model)
+from .demo_io import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, InputError, Source,
+                      open_source, write_image)
 from .fast_network import FastPath, FastPathError, run_network_fast
-from .frame_preprocessor import (BottomupFramePreprocessor, UnsupportedPipelineError,
-                                 bottomup_inference)
-from .onnxruntime_backend import OnnxModelMismatchError, run_network_in_onnxruntime
+from .frame_preprocessor import (BottomupFramePreprocessor,
+                                 UnsupportedPipelineError, bottomup_inference)
+from .onnxruntime_backend import (OnnxModelMismatchError,
+                                  run_network_in_onnxruntime)
 from .pose_drawing import draw_text_overlay, draw_tracked_people, track_colour
 from .pose_tracker import OneEuroFilter, PoseTracker
 from .stage_timer import StageTimer
-from .topdown_pipeline import (build_person_detector, coco_detections, detect_persons,
-                               estimate_poses, load_person_boxes)
+from .topdown_pipeline import (build_person_detector, coco_detections,
+                               detect_persons, estimate_poses,
+                               load_person_boxes)
 from .video_sink import VideoSink, video_fps
 
 __all__ = [

@@ -1,18 +1,19 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Whether a checkpoint holds the weights of the model a config builds, checked before they are
-loaded: a checkpoint of another model is an error naming both, instead of mmengine's warnings
-about missing keys followed by a model with random weights.
+"""Whether a checkpoint holds the weights of the model a config builds, checked
+before they are
+loaded: a checkpoint of another model is an error naming both, instead of
+mmengine's warnings about missing keys followed by a model with random weights.
 
-The rule: every entry of the model's state dict (parameters and persistent buffers) must be in
-the checkpoint with the same shape, and the checkpoint must hold nothing else; except for
-differences that change no prediction:
+The rule: every entry of the model's state dict (parameters and persistent
+buffers) must be in the checkpoint with the same shape, and the checkpoint must
+hold nothing else; except for differences that change no prediction:
 
-- a ``module.`` prefix on the checkpoint's names (saved from a (Distributed)DataParallel
-  wrapper), which mmengine strips too;
-- checkpoint entries under ``data_preprocessor.`` (the mean and std, which mmengine keeps out of
-  the state dict and which the config sets);
-- BatchNorm ``num_batches_tracked`` missing from the checkpoint (a counter of training steps,
-  absent from converted checkpoints; mmengine ignores it too).
+- a ``module.`` prefix on the checkpoint's names (saved from a
+  (Distributed)DataParallel wrapper), which mmengine strips too;
+- checkpoint entries under ``data_preprocessor.`` (the mean and std, which
+  mmengine keeps out of the state dict and which the config sets);
+- BatchNorm ``num_batches_tracked`` missing from the checkpoint (a counter of
+  training steps, absent from converted checkpoints; mmengine ignores it too).
 """
 import re
 from collections import OrderedDict
@@ -32,49 +33,60 @@ EXAMPLES = 3  # names quoted per kind of difference
 
 
 class CheckpointMismatchError(ValueError):
-    """A checkpoint that does not fit the model; the message names both and counts the
-    differences."""
+    """A checkpoint that does not fit the model; the message names both and
+    counts the differences."""
 
 
 @dataclass
 class WeightDifferences:
-    """How a checkpoint's state dict differs from a model's, benign differences left out.
+    """How a checkpoint's state dict differs from a model's, benign differences
+    left out.
 
-    ``missing``: the model's names absent from the checkpoint; ``unexpected``: the checkpoint's
-    names the model lacks; ``mismatched``: ``(name, checkpoint shape, model shape)``.
+    ``missing``: the model's names absent from the checkpoint; ``unexpected``:
+    the checkpoint's names the model lacks; ``mismatched``: ``(name, checkpoint
+    shape, model shape)``.
     """
     missing: List[str] = field(default_factory=list)
     unexpected: List[str] = field(default_factory=list)
-    mismatched: List[Tuple[str, Tuple[int, ...], Tuple[int, ...]]] = field(default_factory=list)
+    mismatched: List[Tuple[str, Tuple[int, ...],
+                           Tuple[int, ...]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.missing or self.unexpected or self.mismatched)
 
 
-def checkpoint_state_dict(checkpoint: Mapping) -> 'OrderedDict[str, torch.Tensor]':
-    """The weights of a loaded checkpoint (mmengine's ``{"state_dict": ..., "meta": ...}`` or a
-    bare state dict), with a ``module.`` prefix stripped and benign extra entries dropped."""
+def checkpoint_state_dict(checkpoint: Mapping
+                          ) -> 'OrderedDict[str, torch.Tensor]':
+    """The weights of a loaded checkpoint (mmengine's ``{"state_dict": ...,
+    "meta": ...}`` or a bare state dict), with a ``module.`` prefix stripped
+    and benign extra entries dropped."""
     state_dict = checkpoint.get('state_dict', checkpoint)
     weights = OrderedDict()
     for name, value in state_dict.items():
         name = re.sub(r'^module\.', '', name)
         if not name.startswith(BENIGN_EXTRA_PREFIXES):
             weights[name] = value
-    weights._metadata = getattr(state_dict, '_metadata', OrderedDict())  # BatchNorm versions
+    # _metadata: the BatchNorm versions
+    weights._metadata = getattr(state_dict, '_metadata', OrderedDict())
     return weights
 
 
-def compare_weights(model: nn.Module, weights: Mapping[str, torch.Tensor]) -> WeightDifferences:
+def compare_weights(model: nn.Module,
+                    weights: Mapping[str, torch.Tensor]) -> WeightDifferences:
     """The differences between ``model``'s state dict and ``weights`` (from
     :func:`checkpoint_state_dict`), by name and shape."""
-    expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    expected = {
+        name: tuple(value.shape)
+        for name, value in model.state_dict().items()
+    }
     differences = WeightDifferences()
     for name, shape in expected.items():
         if name not in weights:
             if not name.endswith(BENIGN_MISSING_SUFFIXES):
                 differences.missing.append(name)
             continue
-        found = tuple(getattr(weights[name], 'shape', ()))  # () for a non-tensor
+        # () for a non-tensor
+        found = tuple(getattr(weights[name], 'shape', ()))
         if found != shape:
             differences.mismatched.append((name, found, shape))
     differences.unexpected = [name for name in weights if name not in expected]
@@ -82,54 +94,65 @@ def compare_weights(model: nn.Module, weights: Mapping[str, torch.Tensor]) -> We
 
 
 def _examples(names: List[str]) -> str:
-    return ', '.join(names[:EXAMPLES]) + (', ...' if len(names) > EXAMPLES else '')
+    return (', '.join(names[:EXAMPLES]) +
+            (', ...' if len(names) > EXAMPLES else ''))
 
 
 def mismatch_message(differences: WeightDifferences, num_model_weights: int,
-                     num_checkpoint_weights: int, checkpoint: str, config: str) -> str:
-    """One paragraph: ``"<checkpoint>: not a checkpoint of <config>: ..."`` with the count and
-    a few names of each kind of difference."""
+                     num_checkpoint_weights: int, checkpoint: str,
+                     config: str) -> str:
+    """One paragraph: ``"<checkpoint>: not a checkpoint of <config>: ..."``
+    with the count and a few names of each kind of difference."""
     parts = []
     if differences.missing:
-        parts.append(f'missing from it: {len(differences.missing)} of the model\'s '
-                     f'{num_model_weights} weights (e.g. {_examples(differences.missing)})')
+        parts.append(
+            f'missing from it: {len(differences.missing)} of the model\'s '
+            f'{num_model_weights} weights (e.g. '
+            f'{_examples(differences.missing)})')
     if differences.unexpected:
         parts.append(f'not in the model: {len(differences.unexpected)} of its '
-                     f'{num_checkpoint_weights} weights (e.g. {_examples(differences.unexpected)})')
+                     f'{num_checkpoint_weights} weights (e.g. '
+                     f'{_examples(differences.unexpected)})')
     if differences.mismatched:
         shapes = [
-            f'{name} {list(ckpt)} in the checkpoint, {list(model)} in the model'
-            for name, ckpt, model in differences.mismatched
+            f'{name} {list(ckpt)} in the checkpoint, {list(model)} in the '
+            'model' for name, ckpt, model in differences.mismatched
         ]
-        parts.append(f'with another shape: {len(differences.mismatched)} (e.g. '
-                     f'{_examples(shapes)})')
-    return (f'{checkpoint}: not a checkpoint of {config}: {"; ".join(parts)}. Was it trained '
-            f'with another config? (Allowed differences: a "module." prefix, data_preprocessor '
-            f'buffers, BatchNorm num_batches_tracked.)')
+        parts.append(
+            f'with another shape: {len(differences.mismatched)} (e.g. '
+            f'{_examples(shapes)})')
+    return (
+        f'{checkpoint}: not a checkpoint of {config}: {"; ".join(parts)}. Was '
+        'it trained with another config? (Allowed differences: a "module." '
+        'prefix, data_preprocessor buffers, BatchNorm num_batches_tracked.)')
 
 
 def _config_name(model: nn.Module) -> str:
-    """The config file a model was built from (``model.cfg``, set by mmpose's ``init_model``
-    and by the inferencers), or its class name."""
+    """The config file a model was built from (``model.cfg``, set by mmpose's
+    ``init_model`` and by the inferencers), or its class name."""
     filename = getattr(getattr(model, 'cfg', None), 'filename', None)
-    return f'{filename} ({type(model).__name__})' if filename else type(model).__name__
+    return (f'{filename} ({type(model).__name__})'
+            if filename else type(model).__name__)
 
 
 def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:
-    """A checkpoint (path or URL) loaded on the CPU; the error names it if it holds no dict."""
-    loaded = CheckpointLoader.load_checkpoint(str(checkpoint), map_location='cpu')
+    """A checkpoint (path or URL) loaded on the CPU; the error names it if it
+    holds no dict."""
+    loaded = CheckpointLoader.load_checkpoint(
+        str(checkpoint), map_location='cpu')
     if not isinstance(loaded, Mapping):
-        raise CheckpointMismatchError(f'{checkpoint}: holds a {type(loaded).__name__}, not a '
-                                      'state dict')
+        raise CheckpointMismatchError(
+            f'{checkpoint}: holds a {type(loaded).__name__}, not a state dict')
     return loaded
 
 
 def check_checkpoint_matches(model: nn.Module,
                              checkpoint: Union[str, Path, Mapping],
-                             name: Optional[str] = None) -> 'OrderedDict[str, torch.Tensor]':
-    """Check that a checkpoint holds the weights of ``model`` (the rule is in this module's
-    docstring); works on any model, e.g. ``MMPoseInferencer(...).inferencer.model`` after the
-    fact.
+                             name: Optional[str] = None
+                             ) -> 'OrderedDict[str, torch.Tensor]':
+    """Check that a checkpoint holds the weights of ``model`` (the rule is in
+    this module's docstring); works on any model, e.g.
+    ``MMPoseInferencer(...).inferencer.model`` after the fact.
 
     Args:
         model: The model, e.g. from ``mmpose.apis.init_model(config, None)``.
@@ -137,26 +160,32 @@ def check_checkpoint_matches(model: nn.Module,
         name: How to name the checkpoint in the message; by default its path.
 
     Returns:
-        OrderedDict: The checkpoint's weights, ready for ``model.load_state_dict``.
+        OrderedDict: The checkpoint's weights, ready for
+            ``model.load_state_dict``.
 
     Raises:
-        CheckpointMismatchError: Naming the checkpoint and the model's config, with the counts
-            and a few names of the missing, unexpected and differently shaped weights.
+        CheckpointMismatchError: Naming the checkpoint and the model's config,
+            with the counts and a few names of the missing, unexpected and
+            differently shaped weights.
     """
-    loaded = checkpoint if isinstance(checkpoint, Mapping) else load_checkpoint_file(checkpoint)
+    loaded = (
+        checkpoint if isinstance(checkpoint, Mapping) else
+        load_checkpoint_file(checkpoint))
     weights = checkpoint_state_dict(loaded)
     differences = compare_weights(model, weights)
     if differences:
         raise CheckpointMismatchError(
-            mismatch_message(differences, len(model.state_dict()), len(weights), name
-                             or str(checkpoint), _config_name(model)))
+            mismatch_message(differences, len(model.state_dict()),
+                             len(weights), name or str(checkpoint),
+                             _config_name(model)))
     return weights
 
 
 def init_pose_model(config: Union[str, Path, Config],
                     checkpoint: Optional[str],
                     device: str = 'cpu') -> nn.Module:
-    """mmpose's ``init_model``, refusing a checkpoint of another model before loading it.
+    """mmpose's ``init_model``, refusing a checkpoint of another model before
+    loading it.
 
     Args:
         config: A pose config of this project (path or Config).
@@ -164,8 +193,8 @@ def init_pose_model(config: Union[str, Path, Config],
         device: e.g. ``'cpu'`` or ``'cuda:0'``.
 
     Returns:
-        nn.Module: The model in eval mode with ``cfg`` and ``dataset_meta`` (the checkpoint's,
-        else the config's), as ``init_model`` returns it.
+        nn.Module: The model in eval mode with ``cfg`` and ``dataset_meta``
+        (the checkpoint's, else the config's), as ``init_model`` returns it.
 
     Raises:
         CheckpointMismatchError: See :func:`check_checkpoint_matches`.

@@ -1,9 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The demos' frames read ahead and their files written behind, in threads beside the model
-(``--pipelined``): while the model works on frame ``i``, frame ``i + 1`` is read and decoded and
-frame ``i - 1``'s video frame, drawing and JSON are written. Frames keep their order and none is
-dropped: the reader waits when it is ``depth`` frames ahead, the writer runs its jobs one by one
-in the order they came, and an error of either reaches the demo's own thread.
+"""The demos' frames read ahead and their files written behind, in threads
+beside the model (``--pipelined``).
+
+While the model works on frame ``i``, frame ``i + 1`` is read and decoded and
+frame ``i - 1``'s video frame, drawing and JSON are written. Frames keep their
+order and none is dropped: the reader waits when it is ``depth`` frames ahead,
+the writer runs its jobs one by one in the order they came, and an error of
+either reaches the demo's own thread.
 """
 import queue
 import threading
@@ -19,8 +22,9 @@ POLL_SECONDS = 0.1  # how often a waiting thread looks whether it should stop
 
 
 class FrameItem(NamedTuple):
-    """One input of a source: ``kind`` 'image' (``image`` set), 'skipped' (its results exist) or
-    'failed' (``error`` set); ``read_at``: the clock when it was read."""
+    """One input of a source: ``kind`` 'image' (``image`` set), 'skipped' (its
+    results exist) or 'failed' (``error`` set); ``read_at``: the clock when it
+    was read."""
     kind: str
     name: str
     image: Optional[np.ndarray]
@@ -30,8 +34,8 @@ class FrameItem(NamedTuple):
 
 def read_frames(frames: Frames, skip: Callable[[str], bool],
                 clock: Callable[[], float]) -> Iterator[FrameItem]:
-    """The items of ``frames`` in order, each loaded unless ``skip(name)``; an image that cannot
-    be read is a 'failed' item, not an exception."""
+    """The items of ``frames`` in order, each loaded unless ``skip(name)``; an
+    image that cannot be read is a 'failed' item, not an exception."""
     for name, load in frames:
         read_at = clock()
         if skip(name):
@@ -50,12 +54,18 @@ class _End(NamedTuple):
 
 
 class ReadAhead:
-    """Iterates ``items`` in a thread, up to ``depth`` ahead of the consumer; the same items in
-    the same order. An exception of the iteration is raised by the consumer's ``next`` where the
-    item would have come. :meth:`close` stops the thread (it may be waiting on a camera: it is a
-    daemon and is not waited for beyond ``timeout``)."""
+    """Iterates ``items`` in a thread, up to ``depth`` ahead of the consumer;
+    the same items in the same order.
 
-    def __init__(self, items: Iterator, depth: int = 4, timeout: float = 5.0) -> None:
+    An exception of the iteration is raised by the consumer's ``next`` where
+    the item would have come. :meth:`close` stops the thread (it may be waiting
+    on a camera: it is a daemon and is not waited for beyond ``timeout``).
+    """
+
+    def __init__(self,
+                 items: Iterator,
+                 depth: int = 4,
+                 timeout: float = 5.0) -> None:
         self._queue: 'queue.Queue' = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._timeout = timeout
@@ -100,13 +110,17 @@ class ReadAhead:
 
 
 class OrderedWriter:
-    """Runs write jobs in one thread, in the order they are submitted. :meth:`close` waits for
-    them and raises the first job's error (the jobs after it are not run)."""
+    """Runs write jobs in one thread, in the order they are submitted.
+
+    :meth:`close` waits for them and raises the first job's error (the jobs
+    after it are not run).
+    """
 
     def __init__(self, depth: int = 8) -> None:
         self._queue: 'queue.Queue' = queue.Queue(maxsize=max(1, depth))
         self._error: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._run, name='frame-writer', daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name='frame-writer', daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -122,8 +136,8 @@ class OrderedWriter:
                     self._error = error
 
     def submit(self, fn: Callable[..., object], *args: object) -> None:
-        """Run ``fn(*args)`` after the jobs submitted before (waits while ``depth`` are queued);
-        an earlier job's error is raised here."""
+        """Run ``fn(*args)`` after the jobs submitted before (waits while
+        ``depth`` are queued); an earlier job's error is raised here."""
         if self._error is not None:
             raise self._error
         self._queue.put((fn, args))
@@ -136,5 +150,6 @@ class OrderedWriter:
 
 
 def run_now(fn: Callable[..., object], *args: object) -> None:
-    """A writer without a thread: ``fn(*args)`` at once (the demos without ``--pipelined``)."""
+    """A writer without a thread: ``fn(*args)`` at once (the demos without
+    ``--pipelined``)."""
     fn(*args)

@@ -1,9 +1,14 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""A pose model's network exported to ONNX (``tools/deployment/export_onnx.py`` is its command
-line): the network as ``TensorForward`` traces it (backbone, neck, head), input ``input``
-``(B, 3, H, W)`` with a dynamic batch (and size for bottom-up models), outputs named by the head;
-SMPR's mmcv deformable convolutions optionally swapped for ``GridSampleDeformConv2d`` so that stock
-onnxruntime runs the file. :mod:`.onnxruntime_backend` runs such a file in a model's place."""
+"""A pose model's network exported to ONNX (``tools/deployment/export_onnx.py``
+is its command line): the network as ``TensorForward`` traces it (backbone,
+neck, head), input ``input`` ``(B, 3, H, W)`` with a dynamic batch (and size
+for bottom-up models), outputs named by the head; SMPR's mmcv deformable
+convolutions optionally swapped for ``GridSampleDeformConv2d`` so that stock
+onnxruntime runs the file.
+
+:mod:`.onnxruntime_backend` runs such a file in a
+model's place.
+"""
 import warnings
 from pathlib import Path
 from typing import List, NamedTuple, Optional, Sequence, Tuple
@@ -19,39 +24,47 @@ OPSET = 17
 
 
 def output_names(estimator: nn.Module, num_outputs: int) -> List[str]:
-    """Names of the ``num_outputs`` flattened outputs of ``TensorForward(estimator)``: the head's
-    ``output_names()``; for a head without one (mmpose's), ``heatmaps`` for a single output and
-    ``output{i}`` for several (the rule the onnxruntime backend of ``custom_modules.apis`` checks
-    files against)."""
+    """Names of the ``num_outputs`` flattened outputs of
+    ``TensorForward(estimator)``: the head's ``output_names()``; for a head
+    without one (mmpose's), ``heatmaps`` for a single output and ``output{i}``
+    for several (the rule the onnxruntime backend of ``custom_modules.apis``
+    checks files against)."""
     return network_output_names(estimator.head, num_outputs)
 
 
 def is_bottom_up(estimator: nn.Module) -> bool:
-    """Whether the estimator sees whole images (input size follows the image) rather than crops."""
+    """Whether the estimator sees whole images (input size follows the image)
+    rather than crops."""
     from mmpose.models import BottomupPoseEstimator
 
     return isinstance(estimator, BottomupPoseEstimator)
 
 
-def export(model: nn.Module, names: List[str], out: Path, input_shape: Sequence[int],
-           dynamic_size: bool, opset: int) -> None:
-    """Trace ``model`` (a ``TensorForward``) on a random ``input_shape`` input into ``out``."""
-    axes = {0: 'batch', 2: 'height', 3: 'width'} if dynamic_size else {0: 'batch'}
+def export(model: nn.Module, names: List[str], out: Path,
+           input_shape: Sequence[int], dynamic_size: bool, opset: int) -> None:
+    """Trace ``model`` (a ``TensorForward``) on a random ``input_shape`` input
+    into ``out``."""
+    if dynamic_size:
+        axes = {0: 'batch', 2: 'height', 3: 'width'}
+    else:
+        axes = {0: 'batch'}
     dynamic_axes = {INPUT_NAME: axes}
     if dynamic_size:
-        dynamic_axes.update(
-            {name: {
+        dynamic_axes.update({
+            name: {
                 0: 'batch',
                 2: f'{name}_height',
                 3: f'{name}_width'
             }
-             for name in names})
+            for name in names
+        })
     else:
         dynamic_axes.update({name: {0: 'batch'} for name in names})
     out.parent.mkdir(parents=True, exist_ok=True)
-    # the TorchScript-based exporter (deprecated in torch 2.9 but kept): it exports mmcv's custom
-    # operators, and needs no onnxscript
-    warnings.filterwarnings('ignore', message='You are using the legacy TorchScript-based ONNX')
+    # the TorchScript-based exporter (deprecated in torch 2.9 but kept): it
+    # exports mmcv's custom operators, and needs no onnxscript
+    warnings.filterwarnings(
+        'ignore', message='You are using the legacy TorchScript-based ONNX')
     with torch.no_grad():
         torch.onnx.export(
             model, (torch.randn(*input_shape), ),
@@ -63,26 +76,29 @@ def export(model: nn.Module, names: List[str], out: Path, input_shape: Sequence[
             dynamic_axes=dynamic_axes)
 
 
-def compare(model: nn.Module, names: List[str], session,
-            inputs: torch.Tensor) -> List[Tuple[str, Tuple[int, ...], float, float]]:
-    """Run the exported file (an onnxruntime ``InferenceSession``) and ``model`` in PyTorch on
-    ``inputs``; per output: name, shape, largest magnitude, largest absolute difference."""
+def compare(model: nn.Module, names: List[str], session, inputs: torch.Tensor
+            ) -> List[Tuple[str, Tuple[int, ...], float, float]]:
+    """Run the exported file (an onnxruntime ``InferenceSession``) and
+    ``model`` in PyTorch on ``inputs``; per output: name, shape, largest
+    magnitude, largest absolute difference."""
     ort_outputs = session.run(names, {INPUT_NAME: inputs.numpy()})
     with torch.no_grad():
         torch_outputs = [t.numpy() for t in model(inputs)]
     rows = []
     for name, ours, theirs in zip(names, ort_outputs, torch_outputs):
         if ours.shape != theirs.shape:
-            raise AssertionError(f'output {name}: onnxruntime shape {ours.shape}, '
-                                 f'PyTorch {theirs.shape}')
-        rows.append(
-            (name, theirs.shape, float(np.abs(theirs).max()), float(np.abs(ours - theirs).max())))
+            raise AssertionError(
+                f'output {name}: onnxruntime shape {ours.shape}, '
+                f'PyTorch {theirs.shape}')
+        rows.append((name, theirs.shape, float(np.abs(theirs).max()),
+                     float(np.abs(ours - theirs).max())))
     return rows
 
 
 class Exported(NamedTuple):
-    """What :func:`export_network` exported: the traced ``TensorForward``, its output names,
-    whether height and width are dynamic, and how many deformable convolutions it swapped."""
+    """What :func:`export_network` exported: the traced ``TensorForward``, its
+    output names, whether height and width are dynamic, and how many deformable
+    convolutions it swapped."""
     network: nn.Module
     names: List[str]
     dynamic_size: bool
@@ -94,21 +110,24 @@ def export_network(estimator: nn.Module,
                    input_shape: Optional[Sequence[int]] = None,
                    dcn: str = 'grid-sample',
                    opset: int = OPSET) -> Exported:
-    """Export ``estimator``'s network to ``out``, as the command line does (the same in-process).
+    """Export ``estimator``'s network to ``out``, as the command line does (the
+    same in-process).
 
     Args:
-        estimator: An mmpose estimator (``init_model``); with ``dcn='grid-sample'`` its mmcv
-            ``DeformConv2d`` are replaced in place (pass a copy to keep them).
+        estimator: An mmpose estimator (``init_model``); with
+            ``dcn='grid-sample'`` its mmcv ``DeformConv2d`` are replaced in
+            place (pass a copy to keep them).
         out: The ONNX file.
-        input_shape: ``(B, 3, H, W)`` of the traced input; by default batch 1 at the codec's
-            input size. Bottom-up files take any size anyway.
+        input_shape: ``(B, 3, H, W)`` of the traced input; by default batch 1
+            at the codec's input size. Bottom-up files take any size anyway.
         dcn: ``'grid-sample'`` or ``'mmcv'`` (``--dcn``).
         opset: ONNX opset.
     """
     from ..ops import replace_deform_convs
 
     num_dcn = replace_deform_convs(estimator) if dcn == 'grid-sample' else 0
-    model = TensorForward(estimator).eval()  # export restores this module's mode: keep it eval
+    # export restores this module's mode: keep it eval
+    model = TensorForward(estimator).eval()
     if input_shape is None:
         width, height = estimator.cfg.codec.input_size
         input_shape = (1, 3, height, width)

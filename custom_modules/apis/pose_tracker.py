@@ -1,13 +1,15 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Identities of people across video frames: greedy OKS or box-IoU matching with a time-to-live,
-and optional One-Euro smoothing of the tracked keypoints.
+"""Identities of people across video frames: greedy OKS or box-IoU matching
+with a time-to-live, and optional One-Euro smoothing of the tracked keypoints.
 
-The scores are mmpose's: ``oks_iou`` (what ``mmpose.apis.inference_tracking._track_by_oks``
-scores with) and ``bbox_overlaps``. mmpose's ``_track_by_oks`` / ``_track_by_iou`` themselves do
-not fit a live front end: they match each person in turn to the best of the previous frame's
-people only, so a person hidden for one frame gets a new id, and the first person to ask takes a
-track another fits better; :class:`PoseTracker` matches the best pairs first and keeps a track
-for ``ttl`` frames.
+The scores are mmpose's: ``oks_iou`` (what
+``mmpose.apis.inference_tracking._track_by_oks`` scores with) and
+``bbox_overlaps``. mmpose's ``_track_by_oks`` / ``_track_by_iou`` themselves do
+not fit a live front end: they match each person in turn to the best of the
+previous frame's people only, so a person hidden for one frame gets a new id,
+and the first person to ask takes a track another fits better;
+:class:`PoseTracker` matches the best pairs first and keeps a track for ``ttl``
+frames.
 """
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -21,26 +23,36 @@ from ..task_modules import pseudo_boxes
 
 
 class OneEuroFilter:
-    """The One-Euro filter (Casiez et al., CHI 2012) of ``K`` points: a low-pass filter whose
-    cut-off rises with the point's speed, so that a still keypoint stops jittering and a moving
-    one lags little.
+    """The One-Euro filter (Casiez et al., CHI 2012) of ``K`` points.
 
-    Each point has its own state and its own time of last update, so that a keypoint missing
-    for some frames (``valid`` False: a score under the threshold) is neither fed to the filter
-    nor pulls it toward its placeholder position, and when it is back the filter sees the whole
-    time it was away (as after frames the tracker did not see).
+    A low-pass filter whose cut-off rises with the point's speed, so that a
+    still keypoint stops jittering and a moving one lags little.
+
+    Each point has its own state and its own time of last update, so that a
+    keypoint missing for some frames (``valid`` False: a score under the
+    threshold) is neither fed to the filter nor pulls it toward its placeholder
+    position, and when it is back the filter sees the whole time it was away
+    (as after frames the tracker did not see).
 
     Args:
-        min_cutoff (float): Cut-off frequency at rest, Hz. Lower: smoother, more lag.
-        beta (float): How fast the cut-off rises with speed (per pixel per second).
+        min_cutoff (float): Cut-off frequency at rest, Hz. Lower: smoother,
+            more lag.
+        beta (float): How fast the cut-off rises with speed (per pixel per
+            second).
         d_cutoff (float): Cut-off frequency of the speed estimate, Hz.
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.05, d_cutoff: float = 1.0) -> None:
+    def __init__(self,
+                 min_cutoff: float = 1.0,
+                 beta: float = 0.05,
+                 d_cutoff: float = 1.0) -> None:
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
-        self.value: Optional[np.ndarray] = None  # (K, D) filtered positions
-        self.speed: Optional[np.ndarray] = None  # (K, D) filtered speeds, per second
-        self.time: Optional[np.ndarray] = None  # (K,) seconds of each point's last update
+        # (K, D) filtered positions
+        self.value: Optional[np.ndarray] = None
+        # (K, D) filtered speeds, per second
+        self.speed: Optional[np.ndarray] = None
+        # (K,) seconds of each point's last update
+        self.time: Optional[np.ndarray] = None
 
     @staticmethod
     def _alpha(cutoff: np.ndarray, dt: np.ndarray) -> np.ndarray:
@@ -51,19 +63,25 @@ class OneEuroFilter:
                  value: np.ndarray,
                  timestamp: float,
                  valid: Optional[np.ndarray] = None) -> np.ndarray:
-        """Filter the ``(K, D)`` points ``value`` observed at ``timestamp`` (seconds, increasing).
+        """Filter the ``(K, D)`` points ``value`` observed at ``timestamp``
+        (seconds, increasing).
 
         Args:
             value: The points, e.g. ``(K, 2)`` keypoints in pixels.
-            timestamp: When they were observed (a frame's time, not a count of frames).
-            valid: ``(K,)``; False for a point not observed in this frame (its value is
-                ignored and returned as given). All valid by default.
+            timestamp: When they were observed (a frame's time, not a count of
+                frames).
+            valid: ``(K,)``; False for a point not observed in this frame (its
+                value is ignored and returned as given). All valid by default.
 
         Returns:
-            np.ndarray: ``(K, D)``: the filtered points where valid, the given ones elsewhere.
+            np.ndarray: ``(K, D)``: the filtered points where valid, the given
+                ones elsewhere.
         """
         value = np.asarray(value, dtype=np.float64)
-        valid = np.ones(len(value), dtype=bool) if valid is None else np.asarray(valid, bool)
+        if valid is None:
+            valid = np.ones(len(value), dtype=bool)
+        else:
+            valid = np.asarray(valid, bool)
         if self.value is None:
             self.value, self.speed = value.copy(), np.zeros_like(value)
             self.time = np.full(len(value), np.nan)
@@ -75,8 +93,10 @@ class OneEuroFilter:
             speed = (value[update] - self.value[update]) / dt
             a_d = self._alpha(np.asarray(self.d_cutoff), dt)
             self.speed[update] = a_d * speed + (1 - a_d) * self.speed[update]
-            alpha = self._alpha(self.min_cutoff + self.beta * np.abs(self.speed[update]), dt)
-            self.value[update] = alpha * value[update] + (1 - alpha) * self.value[update]
+            alpha = self._alpha(
+                self.min_cutoff + self.beta * np.abs(self.speed[update]), dt)
+            self.value[update] = (
+                alpha * value[update] + (1 - alpha) * self.value[update])
         self.time[valid] = timestamp
         return np.where(valid[:, None], self.value, value)
 
@@ -85,7 +105,8 @@ VISIBLE = 0.5  # ``vis_thr`` of oks_iou: visibility flags are 0 or 1
 
 
 class _Track:
-    """One identity: its last pose and box, how long it has been unseen, its filter."""
+    """One identity: its last pose and box, how long it has been unseen, its
+    filter."""
 
     def __init__(self, track_id: int, keypoints: np.ndarray, box: np.ndarray,
                  smoother: Optional[OneEuroFilter]) -> None:
@@ -95,24 +116,28 @@ class _Track:
 
 
 class PoseTracker:
-    """Gives every person of every frame an identity that persists while the person moves.
+    """Gives every person of every frame an identity that persists while the
+    person moves.
 
-    Each frame, every (person, track) pair is scored by the object keypoint similarity (COCO's
-    OKS with the dataset's ``sigmas``, mmpose's ``oks_iou``) or the IoU of their boxes;
-    pairs are taken greedily from the best while both ends are free and the score reaches
-    ``threshold``. A person left over starts a new track (ids count up from 0); a track left over
-    is kept for ``ttl`` frames, so a person hidden for a moment gets their id back.
+    Each frame, every (person, track) pair is scored by the object keypoint
+    similarity (COCO's OKS with the dataset's ``sigmas``, mmpose's ``oks_iou``)
+    or the IoU of their boxes; pairs are taken greedily from the best while
+    both ends are free and the score reaches ``threshold``. A person left over
+    starts a new track (ids count up from 0); a track left over is kept for
+    ``ttl`` frames, so a person hidden for a moment gets their id back.
 
     Args:
         metric (str): ``'oks'`` or ``'iou'``. Defaults to ``'oks'``.
         threshold (float): Lowest score of a match. Defaults to 0.3.
-        ttl (int): Frames a track survives without a match. Defaults to 30 (1 s at 30 FPS).
-        sigmas (sequence of float, optional): Per-keypoint OKS sigmas (the dataset metainfo's
-            ``sigmas``); required for ``'oks'``.
-        smoothing (bool): Smooth each track's keypoints with a :class:`OneEuroFilter`. Off by
-            default.
-        fps (float): Frames per second assumed when :meth:`update` gets no timestamp (a frame
-            ``1 / fps`` s after the previous update). Defaults to 30.
+        ttl (int): Frames a track survives without a match. Defaults to 30 (1 s
+            at 30 FPS).
+        sigmas (sequence of float, optional): Per-keypoint OKS sigmas (the
+            dataset metainfo's ``sigmas``); required for ``'oks'``.
+        smoothing (bool): Smooth each track's keypoints with a
+            :class:`OneEuroFilter`. Off by default.
+        fps (float): Frames per second assumed when :meth:`update` gets no
+            timestamp (a frame ``1 / fps`` s after the previous update).
+            Defaults to 30.
         one_euro (dict, optional): Arguments of :class:`OneEuroFilter`.
     """
 
@@ -125,36 +150,50 @@ class PoseTracker:
                  fps: float = 30.0,
                  one_euro: Optional[Dict[str, float]] = None) -> None:
         if metric not in ('oks', 'iou'):
-            raise ValueError(f"PoseTracker: metric must be 'oks' or 'iou', got {metric!r}")
+            raise ValueError(
+                f"PoseTracker: metric must be 'oks' or 'iou', got {metric!r}")
         if metric == 'oks' and sigmas is None:
-            raise ValueError("PoseTracker: metric 'oks' needs the dataset's keypoint sigmas "
-                             "(metainfo['sigmas'])")
+            raise ValueError(
+                "PoseTracker: metric 'oks' needs the dataset's keypoint "
+                "sigmas (metainfo['sigmas'])")
         self.metric, self.threshold, self.ttl = metric, threshold, ttl
-        self.sigmas = None if sigmas is None else np.asarray(sigmas, dtype=np.float32)
-        self.smoothing, self.dt, self.one_euro = smoothing, 1.0 / fps, dict(one_euro or {})
+        self.sigmas = None if sigmas is None else np.asarray(
+            sigmas, dtype=np.float32)
+        self.smoothing, self.dt, self.one_euro = smoothing, 1.0 / fps, dict(
+            one_euro or {})
         self.time = -self.dt  # of the last update, seconds
         self.tracks: List[_Track] = []
         self.next_id = 0
 
     def similarity(self, keypoints: np.ndarray, visible: np.ndarray,
                    boxes: np.ndarray) -> np.ndarray:
-        """``(N, T)`` scores of the frame's ``N`` people with the ``T`` live tracks: mmpose's
-        ``oks_iou`` of each track's pose against each person's visible keypoints (the scale: the
-        mean of the two box areas), or the IoU of the boxes."""
+        """``(N, T)`` scores of the frame's ``N`` people with the ``T`` live
+        tracks: mmpose's ``oks_iou`` of each track's pose against each person's
+        visible keypoints (the scale: the mean of the two box areas), or the
+        IoU of the boxes."""
         if not self.tracks or not len(keypoints):
-            return np.zeros((len(keypoints), len(self.tracks)), dtype=np.float32)
+            return np.zeros((len(keypoints), len(self.tracks)),
+                            dtype=np.float32)
         if self.metric == 'iou':
             track_boxes = np.stack([t.box for t in self.tracks])
-            return bbox_overlaps(torch.from_numpy(boxes), torch.from_numpy(track_boxes)).numpy()
+            return bbox_overlaps(
+                torch.from_numpy(boxes),
+                torch.from_numpy(track_boxes)).numpy()
         areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 1, None), axis=1)
-        people = np.concatenate([keypoints, visible[..., None]], axis=2).reshape(len(keypoints), -1)
+        people = np.concatenate([keypoints, visible[..., None]], axis=2)
+        people = people.reshape(len(keypoints), -1)
         scores = np.empty((len(keypoints), len(self.tracks)), dtype=np.float32)
         for column, track in enumerate(self.tracks):
-            # a track's keypoints all count: an unseen one keeps its last seen position
-            pose = np.concatenate([track.keypoints, np.ones((len(track.keypoints), 1))], axis=1)
-            track_area = np.prod(np.clip(track.box[2:] - track.box[:2], 1, None))
+            # a track's keypoints all count: an unseen one keeps its last seen
+            # position
+            pose = np.concatenate(
+                [track.keypoints,
+                 np.ones((len(track.keypoints), 1))], axis=1)
+            track_area = np.prod(
+                np.clip(track.box[2:] - track.box[:2], 1, None))
             scores[:, column] = oks_iou(
-                pose.reshape(-1), people, track_area, areas, self.sigmas, VISIBLE)
+                pose.reshape(-1), people, track_area, areas, self.sigmas,
+                VISIBLE)
         return scores
 
     def update(self,
@@ -162,33 +201,41 @@ class PoseTracker:
                keypoint_scores: np.ndarray,
                boxes: Optional[np.ndarray] = None,
                score_thr: float = 0.3,
-               timestamp: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+               timestamp: Optional[float] = None
+               ) -> Tuple[np.ndarray, np.ndarray]:
         """Track one frame's people.
 
         Args:
             keypoints (np.ndarray): ``(N, K, 2)`` keypoints, pixels.
-            keypoint_scores (np.ndarray): ``(N, K)``; a keypoint scoring under ``score_thr``
-                counts as not visible for OKS and for the box made from the keypoints.
-            boxes (np.ndarray, optional): ``(N, 4)`` ``(x1, y1, x2, y2)`` boxes, pixels (the
-                detector's); by default the boxes of the visible keypoints.
+            keypoint_scores (np.ndarray): ``(N, K)``; a keypoint scoring under
+                ``score_thr`` counts as not visible for OKS and for the box
+                made from the keypoints.
+            boxes (np.ndarray, optional): ``(N, 4)`` ``(x1, y1, x2, y2)``
+                boxes, pixels (the detector's); by default the boxes of the
+                visible keypoints.
             score_thr (float): See ``keypoint_scores``.
-            timestamp (float, optional): When the frame was taken, seconds (a video frame's
-                time, a live frame's clock): what the smoothing's filter runs on. By default
-                ``1 / fps`` after the previous update.
+            timestamp (float, optional): When the frame was taken, seconds (a
+                video frame's time, a live frame's clock): what the smoothing's
+                filter runs on. By default ``1 / fps`` after the previous
+                update.
 
         Returns:
-            tuple: ``track_ids`` ``(N,)`` int, and the keypoints ``(N, K, 2)``, smoothed with
-            ``smoothing``, else as given.
+            tuple: ``track_ids`` ``(N,)`` int, and the keypoints ``(N, K, 2)``,
+            smoothed with ``smoothing``, else as given.
         """
-        self.time = self.time + self.dt if timestamp is None else float(timestamp)
+        self.time = self.time + self.dt if timestamp is None else float(
+            timestamp)
         keypoints = np.asarray(keypoints, dtype=np.float32)
         visible = (np.asarray(keypoint_scores) >= score_thr).astype(np.float32)
         if boxes is None:
-            boxes = pseudo_boxes(torch.from_numpy(keypoints), torch.from_numpy(visible))[0].numpy()
+            boxes = pseudo_boxes(
+                torch.from_numpy(keypoints),
+                torch.from_numpy(visible))[0].numpy()
         boxes = np.asarray(boxes, dtype=np.float32)[:, :4]
         scores = self.similarity(keypoints, visible, boxes)
 
-        track_of = np.full(len(keypoints), -1, dtype=np.intp)  # index into self.tracks
+        # index into self.tracks
+        track_of = np.full(len(keypoints), -1, dtype=np.intp)
         order = np.argsort(-scores, axis=None, kind='stable')
         person_free = np.ones(len(keypoints), dtype=bool)
         track_free = np.ones(len(self.tracks), dtype=bool)
@@ -207,17 +254,22 @@ class PoseTracker:
             if track_of[person] >= 0:
                 track = self.tracks[track_of[person]]
                 track.missed = 0
-                # an unseen keypoint keeps the track's last position, so OKS stays meaningful
+                # an unseen keypoint keeps the track's last position, so OKS
+                # stays meaningful
                 seen = visible[person] > 0
-                track.keypoints = np.where(seen[:, None], keypoints[person], track.keypoints)
+                track.keypoints = np.where(seen[:, None], keypoints[person],
+                                           track.keypoints)
                 track.box = boxes[person]
             else:
-                smoother = OneEuroFilter(**self.one_euro) if self.smoothing else None
-                track = _Track(self.next_id, keypoints[person], boxes[person], smoother)
+                smoother = (
+                    OneEuroFilter(**self.one_euro) if self.smoothing else None)
+                track = _Track(self.next_id, keypoints[person], boxes[person],
+                               smoother)
                 self.next_id += 1
                 self.tracks.append(track)
             ids[person] = track.track_id
             if track.smoother is not None:
-                out[person] = track.smoother(keypoints[person], self.time, visible[person] > 0)
+                out[person] = track.smoother(keypoints[person], self.time,
+                                             visible[person] > 0)
         self.tracks = [t for t in self.tracks if t.missed <= self.ttl]
         return ids, out

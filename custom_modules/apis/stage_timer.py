@@ -1,18 +1,22 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Where a frame's time goes: wall time per named stage (detector, preprocess, network,
-decoding, ...), per frame and summed over a run, and the end-to-end frame rate.
+"""Where a frame's time goes: wall time per named stage (detector, preprocess,
+network, decoding, ...), per frame and summed over a run, and the end-to-end
+frame rate.
 
-Stages nest and each keeps its *exclusive* time: a stage opened inside another is subtracted
-from the outer one. That is how the network and the decoding are told apart inside mmpose's
-``inference_bottomup`` / ``inference_topdown`` without copying them: :meth:`StageTimer.instrument`
-wraps the model's ``extract_feat`` and ``head.forward`` as ``network`` and ``head.predict`` as
-``decoding``; the demo opens ``preprocess`` around the whole call, which then keeps the data
-pipeline, the normalisation and the packing of results. All four families of this project
-(MLN, OpenPose, SMPR bottom-up; HSR-MSNet, MLPE top-down) call ``self.forward`` from their
-head's ``predict``, and all of mmpose's estimators call ``extract_feat``.
+Stages nest and each keeps its *exclusive* time: a stage opened inside another
+is subtracted from the outer one. That is how the network and the decoding are
+told apart inside mmpose's ``inference_bottomup`` / ``inference_topdown``
+without copying them: :meth:`StageTimer.instrument` wraps the model's
+``extract_feat`` and ``head.forward`` as ``network`` and ``head.predict`` as
+``decoding``; the demo opens ``preprocess`` around the whole call, which then
+keeps the data pipeline, the normalisation and the packing of results. All four
+families of this project (MLN, OpenPose, SMPR bottom-up; HSR-MSNet, MLPE
+top-down) call ``self.forward`` from their head's ``predict``, and all of
+mmpose's estimators call ``extract_feat``.
 
-On CUDA the timer synchronises the device at each stage boundary (:meth:`StageTimer.for_device`),
-so kernels are counted in the stage that launched them; that costs a little throughput.
+On CUDA the timer synchronises the device at each stage boundary
+(:meth:`StageTimer.for_device`), so kernels are counted in the stage that
+launched them; that costs a little throughput.
 """
 import contextlib
 import functools
@@ -20,9 +24,10 @@ import time
 from collections import deque
 from typing import Callable, Dict, Iterator, List, Optional
 
-# Stages in the order summaries list them; others follow in the order they first ran.
-STAGE_ORDER = ('reading', 'detector', 'preprocess', 'network', 'decoding', 'tracking', 'drawing',
-               'writing', 'display')
+# Stages in the order summaries list them; others follow in the order they
+# first ran.
+STAGE_ORDER = ('reading', 'detector', 'preprocess', 'network', 'decoding',
+               'tracking', 'drawing', 'writing', 'display')
 # Short names for the overlay drawn on each frame.
 SHORT_NAMES = dict(
     reading='read',
@@ -37,8 +42,8 @@ SHORT_NAMES = dict(
 
 
 class Instrumentation:
-    """Wrappers a :class:`StageTimer` put on objects; :meth:`restore` (or leaving the ``with``
-    block) takes them off again."""
+    """Wrappers a :class:`StageTimer` put on objects; :meth:`restore` (or
+    leaving the ``with`` block) takes them off again."""
 
     def __init__(self) -> None:
         self._undo: List[Callable[[], None]] = []
@@ -63,20 +68,24 @@ class StageTimer:
     Use::
 
         timer = StageTimer.for_device('cuda:0')
-        timer.instrument(model)               # network / decoding inside the model
+        timer.instrument(model)  # network / decoding inside the model
         for frame in frames:
             timer.start_frame()
             with timer.stage('preprocess'):
                 result = inference_bottomup(model, frame)
             ...
-            frame_ms = timer.end_frame()      # {'preprocess': 3.1, 'network': 40.2, ...}
+            # {'preprocess': 3.1, 'network': 40.2, ...}
+            frame_ms = timer.end_frame()
         print(timer.summary())
 
     Args:
         sync (callable, optional): Called at every stage boundary, e.g.
-            ``torch.cuda.synchronize``, so that asynchronous work is timed where it runs.
-        clock (callable): Seconds, monotonic. Defaults to ``time.perf_counter``.
-        window (int): Frames the current FPS (:meth:`fps`) is averaged over. Defaults to 30.
+            ``torch.cuda.synchronize``, so that asynchronous work is timed
+            where it runs.
+        clock (callable): Seconds, monotonic. Defaults to
+            ``time.perf_counter``.
+        window (int): Frames the current FPS (:meth:`fps`) is averaged over.
+            Defaults to 30.
     """
 
     def __init__(self,
@@ -86,7 +95,8 @@ class StageTimer:
         self.sync, self.clock = sync, clock
         self._stack: List[list] = []  # [name, time spent in nested stages]
         self.current: Dict[str, float] = {}  # seconds per stage, this frame
-        self.totals: Dict[str, float] = {}  # seconds per stage, all finished frames
+        # seconds per stage, all finished frames
+        self.totals: Dict[str, float] = {}
         self.frames = 0
         self.first_start: Optional[float] = None
         self.last_end: Optional[float] = None
@@ -95,7 +105,8 @@ class StageTimer:
 
     @classmethod
     def for_device(cls, device: str, **kwargs) -> 'StageTimer':
-        """A timer synchronising CUDA at stage boundaries when ``device`` is a CUDA device."""
+        """A timer synchronising CUDA at stage boundaries when ``device`` is a
+        CUDA device."""
         sync = None
         if str(device).startswith('cuda'):
             import torch
@@ -103,10 +114,11 @@ class StageTimer:
                 sync = functools.partial(torch.cuda.synchronize, device)
         return cls(sync=sync, **kwargs)
 
-    # ------------------------------------------------------------------------------- stages
+    # ------------------------------------------------------------------ stages
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Count the time of the ``with`` block as ``name``, less that of stages nested in it."""
+        """Count the time of the ``with`` block as ``name``, less that of
+        stages nested in it."""
         if self.sync is not None:
             self.sync()
         start = self.clock()
@@ -123,8 +135,11 @@ class StageTimer:
                 self._stack[-1][1] += elapsed
 
     def wrap(self, owner: object, attr: str, name: str) -> Callable[[], None]:
-        """Make every call of ``owner.attr`` (a method) count as stage ``name``, by setting an
-        instance attribute over it. Returns the function that takes the wrapper off."""
+        """Make every call of ``owner.attr`` (a method) count as stage
+        ``name``, by setting an instance attribute over it.
+
+        Returns the function that takes the wrapper off.
+        """
         had_own = attr in vars(owner)
         own = vars(owner).get(attr)
         original = getattr(owner, attr)
@@ -145,10 +160,13 @@ class StageTimer:
         return undo
 
     def instrument(self, model: object) -> Instrumentation:
-        """Time a pose model's ``extract_feat`` and ``head.forward`` as ``network`` and the rest of
-        its ``head.predict`` as ``decoding``. Wraps whatever those attributes are now (a backend
-        that replaced them, e.g. onnxruntime, is timed the same way). Returns the
-        :class:`Instrumentation` to restore the model."""
+        """Time a pose model's ``extract_feat`` and ``head.forward`` as
+        ``network`` and the rest of its ``head.predict`` as ``decoding``.
+
+        Wraps whatever those attributes are now (a backend that replaced them,
+        e.g. onnxruntime, is timed the same way). Returns the
+        :class:`Instrumentation` to restore the model.
+        """
         patches = Instrumentation()
         patches.add(self.wrap(model, 'extract_feat', 'network'))
         head = getattr(model, 'head', None)
@@ -157,10 +175,10 @@ class StageTimer:
             patches.add(self.wrap(head, 'forward', 'network'))
         return patches
 
-    # ------------------------------------------------------------------------------- frames
+    # ------------------------------------------------------------------ frames
     def reset(self) -> None:
-        """Forget the frames so far (e.g. warm-up frames); the wrappers of :meth:`instrument`
-        keep timing into this timer."""
+        """Forget the frames so far (e.g. warm-up frames); the wrappers of
+        :meth:`instrument` keep timing into this timer."""
         self.current, self.totals, self.frames = {}, {}, 0
         self.first_start = self.last_end = self._frame_start = None
         self._ends.clear()
@@ -173,7 +191,10 @@ class StageTimer:
             self.first_start = self._frame_start
 
     def end_frame(self) -> Dict[str, float]:
-        """End the frame begun by :meth:`start_frame`. Returns its milliseconds per stage."""
+        """End the frame begun by :meth:`start_frame`.
+
+        Returns its milliseconds per stage.
+        """
         self.last_end = self.clock()
         self._ends.append(self.last_end)
         self.frames += 1
@@ -182,19 +203,24 @@ class StageTimer:
         return self.frame_ms()
 
     def frame_ms(self) -> Dict[str, float]:
-        """Milliseconds per stage of the current frame so far, in :data:`STAGE_ORDER`."""
-        return {name: self.current[name] * 1e3 for name in self._ordered(self.current)}
+        """Milliseconds per stage of the current frame so far, in
+        :data:`STAGE_ORDER`."""
+        return {
+            name: self.current[name] * 1e3
+            for name in self._ordered(self.current)
+        }
 
     def fps(self) -> Optional[float]:
-        """Frames per second over the last ``window`` finished frames (end to end: reading,
-        everything timed and what is not); None before a frame ends."""
+        """Frames per second over the last ``window`` finished frames (end to
+        end: reading, everything timed and what is not); None before a frame
+        ends."""
         if len(self._ends) >= 2 and self._ends[-1] > self._ends[0]:
             return (len(self._ends) - 1) / (self._ends[-1] - self._ends[0])
         if self.frames and self.last_end > self.first_start:
             return self.frames / (self.last_end - self.first_start)
         return None
 
-    # ------------------------------------------------------------------------------ summary
+    # ----------------------------------------------------------------- summary
     def wall_seconds(self) -> float:
         """From the start of the first frame to the end of the last."""
         if self.first_start is None or self.last_end is None:
@@ -202,11 +228,15 @@ class StageTimer:
         return self.last_end - self.first_start
 
     def mean_ms(self) -> Dict[str, float]:
-        """Mean milliseconds per frame of each stage, and ``other``: the rest of the wall time
-        (skipped or unreadable inputs, the progress bar, anything untimed)."""
+        """Mean milliseconds per frame of each stage, and ``other``: the rest
+        of the wall time (skipped or unreadable inputs, the progress bar,
+        anything untimed)."""
         if not self.frames:
             return {}
-        means = {name: self.totals[name] * 1e3 / self.frames for name in self._ordered(self.totals)}
+        means = {
+            name: self.totals[name] * 1e3 / self.frames
+            for name in self._ordered(self.totals)
+        }
         rest = self.wall_seconds() * 1e3 / self.frames - sum(means.values())
         means['other'] = max(rest, 0.0)
         return means
@@ -217,23 +247,31 @@ class StageTimer:
         return self.frames / wall if self.frames and wall > 0 else None
 
     def summary(self) -> str:
-        """``"timing over N frames (mean ms per frame): detector a, network b, ...; F FPS end to
-        end (N frames in S s)"``."""
+        """One line of the mean milliseconds per stage and the FPS.
+
+        ``"timing over N frames (mean ms per frame): detector a, network b,
+        ...; F FPS end to end (N frames in S s)"``.
+        """
         if not self.frames:
             return 'timing: no frame processed'
-        stages = ', '.join(f'{name} {ms:.1f}' for name, ms in self.mean_ms().items())
+        stages = ', '.join(f'{name} {ms:.1f}'
+                           for name, ms in self.mean_ms().items())
         fps = self.overall_fps()
         rate = f'{fps:.2f} FPS' if fps is not None else '? FPS'
         frames = f'{self.frames} frame' + ('s' if self.frames != 1 else '')
-        return (f'timing over {frames} (mean ms per frame): {stages}; {rate} end to end '
-                f'({frames} in {self.wall_seconds():.2f} s)')
+        return (
+            f'timing over {frames} (mean ms per frame): {stages}; {rate} end '
+            f'to end ({frames} in {self.wall_seconds():.2f} s)')
 
     def overlay_lines(self) -> List[str]:
-        """Two short lines for the frame: the current FPS, and this frame's ms per stage."""
+        """Two short lines for the frame: the current FPS, and this frame's ms
+        per stage."""
         fps = self.fps()
         stages = ' '.join(f'{SHORT_NAMES.get(name, name)} {ms:.0f}'
                           for name, ms in self.frame_ms().items())
-        return [f'{fps:.1f} FPS' if fps is not None else '-- FPS', f'{stages} ms']
+        return [
+            f'{fps:.1f} FPS' if fps is not None else '-- FPS', f'{stages} ms'
+        ]
 
     @staticmethod
     def _ordered(stages: Dict[str, float]) -> List[str]:

@@ -1,9 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The two steps of top-down inference on whole images: person boxes, then poses per box.
+"""The two steps of top-down inference on whole images: person boxes, then
+poses per box.
 
-Used by ``tools/sample_demo.py``, ``tools/dump_person_detections.py`` and ``--bbox-file`` of
-``tools/inferencer_demo.py`` (boxes from a file).
-All coordinates are pixels of the original image; boxes are ``(x1, y1, x2, y2)``.
+Used by ``tools/sample_demo.py``, ``tools/dump_person_detections.py`` and
+``--bbox-file`` of ``tools/inferencer_demo.py`` (boxes from a file). All
+coordinates are pixels of the original image; boxes are ``(x1, y1, x2, y2)``.
 """
 import json
 import os.path as osp
@@ -25,10 +26,12 @@ from .demo_io import write_image
 def build_person_detector(config: str,
                           checkpoint: Optional[str] = None,
                           device: str = 'cpu') -> nn.Module:
-    """An MMDetection detector whose test pipeline runs inside mmpose's default scope.
+    """An MMDetection detector whose test pipeline runs inside mmpose's default
+    scope.
 
     Args:
-        config: MMDetection config (this project's YOLOv3: ``configs/detectors/``).
+        config: MMDetection config (this project's YOLOv3:
+            ``configs/detectors/``).
         checkpoint: Its weights (path or URL); None leaves them random.
         device: e.g. ``'cpu'`` or ``'cuda:0'``.
     """
@@ -50,20 +53,24 @@ def detect_persons(detector: nn.Module,
     Args:
         detector: A model from :func:`build_person_detector`.
         image: (H, W, 3) BGR image.
-        cat_id: The detector's label of the person class (0 for COCO-trained detectors).
+        cat_id: The detector's label of the person class (0 for COCO-trained
+            detectors).
         score_thr: Keep boxes scoring above this.
         nms_thr: IoU threshold of the extra NMS over the kept person boxes.
 
     Returns:
-        np.ndarray: (N, 5) boxes ``x1, y1, x2, y2, score``, highest score first, clipped to the
-        image; boxes with non-finite coordinates or no area after clipping are dropped.
+        np.ndarray: (N, 5) boxes ``x1, y1, x2, y2, score``, highest score
+        first, clipped to the image; boxes with non-finite coordinates or no
+        area after clipping are dropped.
     """
     from mmdet.apis import inference_detector
 
-    instances = inference_detector(detector, image).pred_instances.cpu().numpy()
+    instances = (
+        inference_detector(detector, image).pred_instances.cpu().numpy())
     keep = ((instances.labels == cat_id) & (instances.scores > score_thr)
             & np.isfinite(instances.bboxes).all(axis=1))
-    boxes = np.concatenate([instances.bboxes[keep], instances.scores[keep, None]], axis=1)
+    boxes = np.concatenate(
+        [instances.bboxes[keep], instances.scores[keep, None]], axis=1)
     height, width = image.shape[:2]
     boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
     boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
@@ -74,43 +81,55 @@ def detect_persons(detector: nn.Module,
 
 def load_person_boxes(bbox_file: str,
                       score_thr: float = 0.0,
-                      image_names: Optional[Dict[int, str]] = None) -> Dict[str, np.ndarray]:
+                      image_names: Optional[Dict[int, str]] = None
+                      ) -> Dict[str, np.ndarray]:
     """Person boxes from a COCO json, keyed by image file name.
 
     Args:
-        bbox_file: Either a COCO annotation file (a dict with ``images`` and ``annotations``: its
-            non-crowd ground-truth boxes, score 1) or a COCO detection results file (a list of
-            ``{image_id, bbox: [x, y, w, h], score}``). Only persons (``category_id`` 1, or no
-            category) are kept.
+        bbox_file: Either a COCO annotation file (a dict with ``images`` and
+            ``annotations``: its non-crowd ground-truth boxes, score 1) or a
+            COCO detection results file (a list of ``{image_id, bbox: [x, y, w,
+            h], score}``). Only persons (``category_id`` 1, or no category) are
+            kept.
         score_thr: Keep detections scoring at least this.
-        image_names: ``{image_id: file_name}`` for a detection results file; by default COCO's
-            naming ``%012d.jpg``. An annotation file carries its own.
+        image_names: ``{image_id: file_name}`` for a detection results file; by
+            default COCO's naming ``%012d.jpg``. An annotation file carries its
+            own.
 
     Returns:
         dict: ``{file_name: (N, 5) float32 array of x1, y1, x2, y2, score}``.
 
     Raises:
-        ValueError: If the file is neither form; the message names the file and the field.
+        ValueError: If the file is neither form; the message names the file and
+            the field.
     """
     with open(bbox_file) as f:
         content = json.load(f)
     if isinstance(content, dict):
         if 'images' not in content or 'annotations' not in content:
-            raise ValueError(f'{bbox_file}: a COCO annotation file needs "images" and '
-                             '"annotations"')
-        image_names = {image['id']: image['file_name'] for image in content['images']}
+            raise ValueError(
+                f'{bbox_file}: a COCO annotation file needs "images" and '
+                '"annotations"')
+        image_names = {
+            image['id']: image['file_name']
+            for image in content['images']
+        }
         records = [
-            dict(ann, score=1.0) for ann in content['annotations'] if not ann.get('iscrowd', 0)
+            dict(ann, score=1.0) for ann in content['annotations']
+            if not ann.get('iscrowd', 0)
         ]
     elif isinstance(content, list):
         records = content
     else:
-        raise ValueError(f'{bbox_file}: expected a COCO annotation dict or a detection list')
+        raise ValueError(
+            f'{bbox_file}: expected a COCO annotation dict or a detection list'
+        )
 
     boxes = defaultdict(list)
     for i, record in enumerate(records):
         if 'bbox' not in record or 'image_id' not in record:
-            raise ValueError(f'{bbox_file}: entry {i} lacks "bbox" or "image_id"')
+            raise ValueError(
+                f'{bbox_file}: entry {i} lacks "bbox" or "image_id"')
         score = float(record.get('score', 1.0))
         if score < score_thr or record.get('category_id', 1) != 1:
             continue
@@ -121,16 +140,23 @@ def load_person_boxes(bbox_file: str,
         elif image_id in image_names:
             name = image_names[image_id]
         else:
-            raise ValueError(f'{bbox_file}: entry {i} has image_id {image_id}, which no image has')
+            raise ValueError(
+                f'{bbox_file}: entry {i} has image_id {image_id}, which no '
+                'image has')
         boxes[name].append([x, y, x + w, y + h, score])
     return {name: np.array(b, dtype=np.float32) for name, b in boxes.items()}
 
 
 def coco_detections(image_id: int, boxes: np.ndarray) -> List[dict]:
-    """(N, 5) ``x1, y1, x2, y2, score`` boxes -> COCO detection results of category 1 (person),
-    ``{"image_id", "category_id": 1, "bbox": [x, y, w, h], "score"}``."""
+    """(N, 5) ``x1, y1, x2, y2, score`` boxes -> COCO detection results of
+    category 1 (person), ``{"image_id", "category_id": 1, "bbox": [x, y, w, h],
+    "score"}``."""
     return [
-        dict(image_id=image_id, category_id=1, bbox=[x1, y1, x2 - x1, y2 - y1], score=score)
+        dict(
+            image_id=image_id,
+            category_id=1,
+            bbox=[x1, y1, x2 - x1, y2 - y1],
+            score=score)
         for x1, y1, x2, y2, score in np.asarray(boxes, dtype=float).tolist()
     ]
 
@@ -141,27 +167,32 @@ def estimate_poses(pose_model: nn.Module,
                    visualizer: Optional[Visualizer] = None,
                    out_file: Optional[str] = None,
                    kpt_thr: float = 0.3) -> List[dict]:
-    """Run a top-down model on each box; optionally draw the result into ``out_file``.
+    """Run a top-down model on each box; optionally draw the result into
+    ``out_file``.
 
     Args:
         pose_model: A model from ``mmpose.apis.init_model``.
         image: (H, W, 3) BGR image.
-        boxes: (N, 4) or (N, 5) person boxes ``x1, y1, x2, y2[, score]``. With N = 0 nothing is
-            predicted (mmpose would take the whole image as one person).
-        visualizer: A ``PoseLocalVisualizer`` with the model's dataset meta, to draw with.
-        out_file: Where to write the drawn image (the image as it is when there are no boxes),
-            atomically (:func:`~.demo_io.write_image`).
+        boxes: (N, 4) or (N, 5) person boxes ``x1, y1, x2, y2[, score]``. With
+            N = 0 nothing is predicted (mmpose would take the whole image as
+            one person).
+        visualizer: A ``PoseLocalVisualizer`` with the model's dataset meta, to
+            draw with.
+        out_file: Where to write the drawn image (the image as it is when there
+            are no boxes), atomically (:func:`~.demo_io.write_image`).
         kpt_thr: Keypoints scoring below this are not drawn.
 
     Returns:
-        list[dict]: One dict per person: ``bbox`` (x1, y1, x2, y2), ``bbox_score``,
-        ``keypoints`` (K, 2) in image pixels and ``keypoint_scores`` (K, ), as lists.
+        list[dict]: One dict per person: ``bbox`` (x1, y1, x2, y2),
+        ``bbox_score``, ``keypoints`` (K, 2) in image pixels and
+        ``keypoint_scores`` (K, ), as lists.
     """
     if not len(boxes):
         if out_file is not None:
             write_image(Path(out_file), image)
         return []
-    merged = merge_data_samples(inference_topdown(pose_model, image, bboxes=boxes[:, :4]))
+    merged = merge_data_samples(
+        inference_topdown(pose_model, image, bboxes=boxes[:, :4]))
     if visualizer is not None and out_file is not None:
         drawn = visualizer.add_datasample(
             osp.basename(out_file),

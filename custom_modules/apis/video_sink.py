@@ -1,11 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Drawn frames into a video file: :class:`VideoSink` (OpenCV's mp4v writer) and the frame rate
-it is written at (:func:`video_fps`).
+"""Drawn frames into a video file: :class:`VideoSink` (OpenCV's mp4v writer)
+and the frame rate it is written at (:func:`video_fps`).
 
-The size is the first frame's, cut to even numbers (what mp4v stores); later frames of another
-size are resized to it. A camera or live stream is written at the rate measured over its first
-frames (:data:`MEASURE_FRAMES`), so that the video plays at the speed things happened even when
-the model is slower than the camera.
+The size is the first frame's, cut to even numbers (what mp4v stores); later
+frames of another size are resized to it. A camera or live stream is written at
+the rate measured over its first frames (:data:`MEASURE_FRAMES`), so that the
+video plays at the speed things happened even when the model is slower than the
+camera.
 """
 import time
 from pathlib import Path
@@ -17,18 +18,21 @@ import numpy as np
 from .demo_io import Source
 
 DEFAULT_FPS = 30.0
-MEASURE_FRAMES = 10  # frames a live source's video is buffered for to measure its rate
+# frames a live source's video is buffered for to measure its rate
+MEASURE_FRAMES = 10
 MIN_MEASURED_FPS, MAX_MEASURED_FPS = 1.0, 120.0
 
 
 class VideoSink:
-    """Frames into a video file (``cv2.VideoWriter``, mp4v), opened with the first frame's size
-    (cut to even numbers); a frame of another size is resized to it.
+    """Frames into a video file (``cv2.VideoWriter``, mp4v), opened with the
+    first frame's size (cut to even numbers); a frame of another size is
+    resized to it.
 
     Args:
         path (Path): The video file; its folder is created.
-        fps (float, optional): Its frame rate; None: measured from the times the first
-            ``measure_frames`` frames arrive (they are held until then), 30 if fewer come.
+        fps (float, optional): Its frame rate; None: measured from the times
+            the first ``measure_frames`` frames arrive (they are held until
+            then), 30 if fewer come.
         how (str, optional): Where ``fps`` comes from, for :meth:`summary`.
         measure_frames (int): See ``fps``.
         clock (callable): Seconds, for the measurement.
@@ -62,19 +66,24 @@ class VideoSink:
     def _put(self, frame: np.ndarray) -> None:
         width, height = self.size
         if frame.shape[:2] != (height, width):
-            if frame.shape[0] - height in (0, 1) and frame.shape[1] - width in (0, 1):
+            if (frame.shape[0] - height in (0, 1)
+                    and frame.shape[1] - width in (0, 1)):
                 frame = frame[:height, :width]  # the odd row / column cut
             else:
-                frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+                frame = cv2.resize(
+                    frame, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(np.ascontiguousarray(frame))
         self.count += 1
 
     def _flush_held(self) -> None:
         times = [t for _, t in self.held]
         span = times[-1] - times[0]
-        fps = (len(times) - 1) / span if len(times) >= 2 and span > 0 else DEFAULT_FPS
+        measured = len(times) >= 2 and span > 0
+        fps = (len(times) - 1) / span if measured else DEFAULT_FPS
         # within what players and mp4's time base (denominator < 65536) take
-        self._open(round(min(max(fps, MIN_MEASURED_FPS), MAX_MEASURED_FPS), 2), self.held[0][0])
+        self._open(
+            round(min(max(fps, MIN_MEASURED_FPS), MAX_MEASURED_FPS), 2),
+            self.held[0][0])
         for frame, _ in self.held:
             self._put(frame)
         self.held = []
@@ -100,14 +109,17 @@ class VideoSink:
     def summary(self) -> str:
         if self.writer is None:
             return f'video: nothing written to {self.path} (no frame)'
-        return (f'video: {self.path} ({self.count} frames, {self.size[0]}x{self.size[1]}, '
-                f'{self.fps:g} FPS {self.how})')
+        return (f'video: {self.path} ({self.count} frames, '
+                f'{self.size[0]}x{self.size[1]}, {self.fps:g} FPS {self.how})')
 
 
-def video_fps(output_fps: Optional[float], source: Source) -> Tuple[Optional[float], str]:
-    """``(fps or None to measure, how)`` of an output video of ``source``: ``output_fps`` if
-    given; a camera's or stream's rate measured while writing (None); a video file's own;
-    else :data:`DEFAULT_FPS`."""
+def video_fps(output_fps: Optional[float],
+              source: Source) -> Tuple[Optional[float], str]:
+    """``(fps or None to measure, how)`` of an output video of ``source``.
+
+    ``output_fps`` if given; a camera's or stream's rate measured while writing
+    (None); a video file's own; else :data:`DEFAULT_FPS`.
+    """
     if output_fps is not None:
         return output_fps, 'given (--output-fps)'
     if source.live:

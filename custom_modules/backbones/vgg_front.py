@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""VGG-19's first ten convolutions with OpenPose's two CPM layers: the shared trunk of OpenPose
-and MLN."""
+"""VGG-19's first ten convolutions with OpenPose's two CPM layers: the shared
+trunk of OpenPose and MLN."""
 from typing import Sequence, Tuple
 
 import torch.nn as nn
@@ -13,25 +13,31 @@ from torch import Tensor
 
 @MODELS.register_module()
 class VGGFront(BaseBackbone):
-    """VGG-19 conv1_1 ... conv4_2 (3x3 convs of 64, 64 | 128, 128 | 256 x 4 | 512, 512 channels,
-    a 2x2 max pool between the groups; stride 8), then ``conv4_3_CPM`` (3x3, 256) and
-    ``conv4_4_CPM`` (3x3, 128), all with ReLU.
+    """VGG-19 conv1_1 ... conv4_2 (3x3 convs of 64, 64 | 128, 128 | 256 x 4 |
+    512, 512 channels, a 2x2 max pool between the groups; stride 8), then
+    ``conv4_3_CPM`` (3x3, 256) and ``conv4_4_CPM`` (3x3, 128), all with ReLU.
 
-    The output ``F`` (N, ``cpm_channels[-1]``, H/8, W/8) is the "bifurcation layer" where MLN
-    and OpenPose split into their joint and limb branches, and MLN's global context.
+    The output ``F`` (N, ``cpm_channels[-1]``, H/8, W/8) is the "bifurcation
+    layer" where MLN and OpenPose split into their joint and limb branches, and
+    MLN's global context.
 
-    mmpose's ``VGG`` cannot stop inside its fourth stage nor narrow its widths, hence this module;
-    its ``features`` keep ``VGG``'s naming (``features.{i}.conv``) so that ImageNet VGG-19 weights
-    convert by renumbering.
+    mmpose's ``VGG`` cannot stop inside its fourth stage nor narrow its widths,
+    hence this module; its ``features`` keep ``VGG``'s naming
+    (``features.{i}.conv``) so that ImageNet VGG-19 weights convert by
+    renumbering.
 
     Args:
-        base_channels (int): Width of the first group; group ``i`` has ``base_channels * 2^i``.
-            64 is VGG-19; smaller values give width-reduced models for tests.
-        stage_blocks (Sequence[int]): Convs per group. Defaults to ``(2, 2, 4, 2)``, VGG-19's
-            first ten.
-        cpm_channels (Sequence[int]): Widths of the CPM convs. Defaults to ``(256, 128)``.
-        norm_cfg (dict, optional): Norm layers; ``None`` (no norm) as in VGG and OpenPose.
-        init_cfg (dict | list[dict], optional): Initialization; defaults to Kaiming for convs.
+        base_channels (int): Width of the first group; group ``i`` has
+            ``base_channels * 2^i``. 64 is VGG-19; smaller values give
+            width-reduced models for tests.
+        stage_blocks (Sequence[int]): Convs per group. Defaults to ``(2, 2, 4,
+            2)``, VGG-19's first ten.
+        cpm_channels (Sequence[int]): Widths of the CPM convs. Defaults to
+            ``(256, 128)``.
+        norm_cfg (dict, optional): Norm layers; ``None`` (no norm) as in VGG
+            and OpenPose.
+        init_cfg (dict | list[dict], optional): Initialization; defaults to
+            Kaiming for convs.
     """
 
     def __init__(
@@ -51,16 +57,21 @@ class VGGFront(BaseBackbone):
             out_channels = base_channels * 2**i
             for _ in range(num_convs):
                 layers.append(
-                    ConvModule(in_channels, out_channels, 3, padding=1, norm_cfg=norm_cfg))
+                    ConvModule(
+                        in_channels,
+                        out_channels,
+                        3,
+                        padding=1,
+                        norm_cfg=norm_cfg))
                 in_channels = out_channels
         self.features = nn.Sequential(*layers)
         self.cpm = nn.Sequential(*[
-            ConvModule(c_in, c_out, 3, padding=1, norm_cfg=norm_cfg)
-            for c_in, c_out in zip([in_channels, *cpm_channels[:-1]], cpm_channels)
+            ConvModule(c_in, c_out, 3, padding=1, norm_cfg=norm_cfg) for c_in,
+            c_out in zip([in_channels, *cpm_channels[:-1]], cpm_channels)
         ])
         self.out_channels = cpm_channels[-1]
 
     def forward(self, x: Tensor) -> Tuple[Tensor]:
-        """(N, 3, H, W) -> ``(F,)`` with F (N, ``out_channels``, H/8, W/8) for 3 groups of
-        pooling (the default)."""
+        """(N, 3, H, W) -> ``(F,)`` with F (N, ``out_channels``, H/8, W/8) for
+        3 groups of pooling (the default)."""
         return (self.cpm(self.features(x)), )

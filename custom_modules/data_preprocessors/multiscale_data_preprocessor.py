@@ -8,24 +8,27 @@ from mmpose.registry import MODELS
 class MultiScalePoseDataPreprocessor(PoseDataPreprocessor):
     """mmpose's ``PoseDataPreprocessor``, which also batches image pyramids.
 
-    With :class:`~custom_modules.datasets.transforms.PackMultiScalePoseInputs`, a sample's
-    ``inputs`` is a list of ``(C, H_s, W_s)`` images, one per scale, which mmengine's collate
-    turns into one list of images per scale. Each scale is then normalised, padded and stacked as
-    a batch of its own, and the model gets the list of ``(B, C, H_s, W_s)`` batches, base scale
-    first, that ``BottomupPoseEstimator`` expects with ``test_cfg.multiscale_test=True``. The
-    data samples' ``batch_input_shape`` and ``pad_shape`` are the base scale's. Any other batch is
-    processed as ``PoseDataPreprocessor`` processes it.
+    With :class:`~custom_modules.datasets.transforms.PackMultiScalePoseInputs`,
+    a sample's ``inputs`` is a list of ``(C, H_s, W_s)`` images, one per scale,
+    which mmengine's collate turns into one list of images per scale. Each
+    scale is then normalised, padded and stacked as a batch of its own, and the
+    model gets the list of ``(B, C, H_s, W_s)`` batches, base scale first, that
+    ``BottomupPoseEstimator`` expects with ``test_cfg.multiscale_test=True``.
+    The data samples' ``batch_input_shape`` and ``pad_shape`` are the base
+    scale's. Any other batch is processed as ``PoseDataPreprocessor`` processes
+    it.
     """
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs = data['inputs']
-        if not (isinstance(inputs,
-                           (list, tuple)) and inputs and isinstance(inputs[0], (list, tuple))):
+        if not (isinstance(inputs, (list, tuple)) and inputs
+                and isinstance(inputs[0], (list, tuple))):
             return super().forward(data, training)
-        # the base scale last, so that its shapes are the ones left in the data samples
+        # the base scale last, so that its shapes are the ones left in the data
+        # samples
         batches = [
-            super(MultiScalePoseDataPreprocessor,
-                  self).forward(dict(data, inputs=list(scale_inputs)), training)
+            super(MultiScalePoseDataPreprocessor, self).forward(
+                dict(data, inputs=list(scale_inputs)), training)
             for scale_inputs in reversed(inputs)
         ]
         return dict(

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""mmpose's ``CocoDataset`` with its inputs checked: what it cannot use it names or counts."""
+"""mmpose's ``CocoDataset`` with its inputs checked: what it cannot use it
+names or counts."""
 import json
 import logging
 import os.path as osp
@@ -20,18 +21,23 @@ IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
 ANNOTATION_FIELDS = ('id', 'image_id', 'category_id')
 DETECTION_FIELDS = ('image_id', 'bbox', 'score', 'category_id')
 LISTED_IMAGES = 20  # unusable test images named in the error; more are counted
-CHECK_THREADS = 8  # threads checking test images: their reads from disk overlap
+# threads checking test images: their reads from disk overlap
+CHECK_THREADS = 8
 
 
 class UnusableImagesError(RuntimeError):
-    """Images of a test set that cannot be used, each named with its reason in one message."""
+    """Images of a test set that cannot be used, each named with its reason in
+    one message."""
 
 
-def missing_field(entries: list, fields: Tuple[str, ...], kind: str) -> Optional[str]:
-    """``'<kind>[i] has no "<field>"'`` for the first entry lacking one of ``fields``, or None."""
+def missing_field(entries: list, fields: Tuple[str, ...],
+                  kind: str) -> Optional[str]:
+    """``'<kind>[i] has no "<field>"'`` for the first entry lacking one of
+    ``fields``, or None."""
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
-            return f'{kind}[{index}] is a {type(entry).__name__}, not an object'
+            return (f'{kind}[{index}] is a {type(entry).__name__}, not an '
+                    'object')
         for field in fields:
             if field not in entry:
                 return f'{kind}[{index}] has no "{field}"'
@@ -39,10 +45,12 @@ def missing_field(entries: list, fields: Tuple[str, ...], kind: str) -> Optional
 
 
 def coco_file_problem(coco: Any) -> Optional[str]:
-    """What makes a loaded COCO annotation file unusable (a missing list or field), or None."""
+    """What makes a loaded COCO annotation file unusable (a missing list or
+    field), or None."""
     if not isinstance(coco, dict):
         return 'not a JSON object with "images" and "annotations"'
-    for key, fields in (('images', IMAGE_FIELDS), ('annotations', ANNOTATION_FIELDS)):
+    for key, fields in (('images', IMAGE_FIELDS), ('annotations',
+                                                   ANNOTATION_FIELDS)):
         if not isinstance(coco.get(key), list):
             return f'has no "{key}" list'
         problem = missing_field(coco[key], fields, key)
@@ -52,8 +60,9 @@ def coco_file_problem(coco: Any) -> Optional[str]:
 
 
 class DatasetFileError(ValueError):
-    """An annotation or detection file the dataset cannot use: missing, not JSON, a list or a
-    field missing, detections of unknown images; the message names the file and what is wrong."""
+    """An annotation or detection file the dataset cannot use: missing, not
+    JSON, a list or a field missing, detections of unknown images; the message
+    names the file and what is wrong."""
 
 
 def load_json(path: str, what: str) -> Any:
@@ -67,42 +76,49 @@ def load_json(path: str, what: str) -> Any:
     except FileNotFoundError as err:
         raise DatasetFileError(f'{path}: no such {what}') from err
     except json.JSONDecodeError as err:
-        raise DatasetFileError(f'{path}: the {what} is not valid JSON ({err})') from err
+        raise DatasetFileError(
+            f'{path}: the {what} is not valid JSON ({err})') from err
 
 
 @DATASETS.register_module()
 class CheckedCocoDataset(CocoDataset):
-    """mmpose's :class:`CocoDataset` that checks its annotation file, boxes and images.
+    """mmpose's :class:`CocoDataset` that checks its annotation file, boxes and
+    images.
 
     The same arguments and data as ``CocoDataset``; what it adds:
 
-    - an annotation or ``bbox_file`` that is missing, not valid JSON, lacks ``images`` /
-      ``annotations`` or has an entry without a required field: :class:`DatasetFileError` (a
-      ``ValueError``) naming the file, entry and field; a detection of an image the annotation
-      file does not have: the same, with its id;
-    - instances mmpose leaves out without a word (crowd regions, people without visible
-      keypoints, boxes of no area after clipping to the image) and visible keypoints outside
-      their image (made not visible here) are counted and logged once, with an example id;
-    - images of the annotation file missing on disk: in training their samples are dropped
-      and logged with a count;
-    - an image that cannot be decoded or is cut short (:func:`read_image_file`): in training the
-      sample is skipped (mmengine then draws another) with a warning naming the file and the
-      count of skips so far in this process;
-    - at test time (``test_mode=True``: val and test sets) every local image is checked when
-      the dataset is built (:func:`check_image_file`: readable, JPEG/PNG complete, other
-      formats decoded), so that a bad validation image stops training before its first
-      iteration (mmengine's ``Runner.train`` builds the val loop before it trains), not at the
-      first validation. One error lists the missing and unusable images with their reasons
-      (the first ``LISTED_IMAGES``, then a count): ``FileNotFoundError`` if all of them are
-      missing, else :class:`UnusableImagesError` (a missing or bad image would silently lower
-      the AP). ``CHECK_THREADS`` threads read the files: 5,000 COCO JPEGs not in the page cache
-      took 1.6-2.2 s with one thread, 0.9-1.0 s with 8. Images behind a URI are checked when
-      they are read;
-    - images without any detection in ``bbox_file`` are counted and logged (their people count
-      as missed by ``CocoMetric``).
+    - an annotation or ``bbox_file`` that is missing, not valid JSON, lacks
+      ``images`` / ``annotations`` or has an entry without a required field:
+      :class:`DatasetFileError` (a ``ValueError``) naming the file, entry and
+      field; a detection of an image the annotation file does not have: the
+      same, with its id;
+    - instances mmpose leaves out without a word (crowd regions, people without
+      visible keypoints, boxes of no area after clipping to the image) and
+      visible keypoints outside their image (made not visible here) are counted
+      and logged once, with an example id;
+    - images of the annotation file missing on disk: in training their samples
+      are dropped and logged with a count;
+    - an image that cannot be decoded or is cut short
+      (:func:`read_image_file`): in training the sample is skipped (mmengine
+      then draws another) with a warning naming the file and the count of skips
+      so far in this process;
+    - at test time (``test_mode=True``: val and test sets) every local image is
+      checked when the dataset is built (:func:`check_image_file`: readable,
+      JPEG/PNG complete, other formats decoded), so that a bad validation image
+      stops training before its first iteration (mmengine's ``Runner.train``
+      builds the val loop before it trains), not at the first validation. One
+      error lists the missing and unusable images with their reasons (the first
+      ``LISTED_IMAGES``, then a count): ``FileNotFoundError`` if all of them
+      are missing, else :class:`UnusableImagesError` (a missing or bad image
+      would silently lower the AP). ``CHECK_THREADS`` threads read the files:
+      5,000 COCO JPEGs not in the page cache took 1.6-2.2 s with one thread,
+      0.9-1.0 s with 8. Images behind a URI are checked when they are read;
+    - images without any detection in ``bbox_file`` are counted and logged
+      (their people count as missed by ``CocoMetric``).
 
-    Images are decoded here, with the ``color_type`` and ``imdecode_backend`` of the pipeline's
-    ``LoadImage``; ``LoadImage`` then takes the decoded image as it does at inference.
+    Images are decoded here, with the ``color_type`` and ``imdecode_backend``
+    of the pipeline's ``LoadImage``; ``LoadImage`` then takes the decoded image
+    as it does at inference.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -112,23 +128,28 @@ class CheckedCocoDataset(CocoDataset):
 
     @cached_property
     def _decode_args(self) -> Dict[str, str]:
-        """``color_type`` and ``imdecode_backend`` of the pipeline's ``LoadImage``."""
-        load = next((t for t in self.pipeline.transforms if type(t).__name__ == 'LoadImage'), None)
+        """``color_type`` and ``imdecode_backend`` of the pipeline's
+        ``LoadImage``."""
+        load = next((t for t in self.pipeline.transforms
+                     if type(t).__name__ == 'LoadImage'), None)
         return dict(
             color_type=getattr(load, 'color_type', 'color'),
             imdecode_backend=getattr(load, 'imdecode_backend', 'cv2'))
 
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
-        """mmpose's loading; a missing or malformed file gets a :class:`DatasetFileError` naming
-        it and the faulty field."""
+        """mmpose's loading; a missing or malformed file gets a
+        :class:`DatasetFileError` naming it and the faulty field."""
         if not fileio.exists(self.ann_file):
-            raise DatasetFileError(f'{self.ann_file}: no such annotation file (ann_file)')
+            raise DatasetFileError(
+                f'{self.ann_file}: no such annotation file (ann_file)')
         try:
             instances, images = super()._load_annotations()
         except json.JSONDecodeError as err:
-            raise DatasetFileError(f'{self.ann_file}: not valid JSON ({err})') from err
+            raise DatasetFileError(
+                f'{self.ann_file}: not valid JSON ({err})') from err
         except (AssertionError, KeyError, TypeError, ValueError) as err:
-            problem = coco_file_problem(load_json(self.ann_file, 'annotation file'))
+            problem = coco_file_problem(
+                load_json(self.ann_file, 'annotation file'))
             if problem is None:
                 raise
             raise DatasetFileError(f'{self.ann_file}: {problem}') from err
@@ -139,11 +160,13 @@ class CheckedCocoDataset(CocoDataset):
         return instances, images
 
     def parse_data_info(self, raw_data_info: dict) -> Optional[dict]:
-        """mmpose's parsing; notes what training will leave out, hides keypoints off the image."""
+        """mmpose's parsing; notes what training will leave out, hides
+        keypoints off the image."""
         ann, img = raw_data_info['raw_ann_info'], raw_data_info['raw_img_info']
         info = super().parse_data_info(raw_data_info)
         if info is None:
-            self._note('annotations without "bbox" or "keypoints" (left out)', ann)
+            self._note('annotations without "bbox" or "keypoints" (left out)',
+                       ann)
             return None
         keypoints, visible = info['keypoints'][0], info['keypoints_visible'][0]
         outside = (visible > 0) & ~(
@@ -153,13 +176,19 @@ class CheckedCocoDataset(CocoDataset):
         if outside.any():
             visible[outside] = 0
             info['num_keypoints'] = int((visible > 0).sum())
-            self._note('visible keypoints outside their image (made not visible)', ann,
-                       int(outside.sum()))
+            self._note(
+                'visible keypoints outside their image (made not visible)',
+                ann, int(outside.sum()))
         x1, y1, x2, y2 = info['bbox'][0]
         if info['iscrowd']:
-            self._note('crowd annotations (not trained on as people)', ann, level=logging.INFO)
+            self._note(
+                'crowd annotations (not trained on as people)',
+                ann,
+                level=logging.INFO)
         elif not (np.isfinite(info['bbox']).all() and x2 > x1 and y2 > y1):
-            self._note('boxes of no area inside their image (not trained on top-down)', ann)
+            self._note(
+                'boxes of no area inside their image (not trained on '
+                'top-down)', ann)
         elif info['num_keypoints'] == 0:
             self._note(
                 'people without visible keypoints (not trained on top-down)',
@@ -168,32 +197,38 @@ class CheckedCocoDataset(CocoDataset):
         return info
 
     def _load_detection_results(self) -> List[dict]:
-        """mmpose's loading of ``bbox_file``, with its entries checked and its gaps counted."""
+        """mmpose's loading of ``bbox_file``, with its entries checked and its
+        gaps counted."""
         detections = load_json(self.bbox_file, 'bbox_file')
-        problem = (f'holds a {type(detections).__name__}, not a list of detections'
-                   if not isinstance(detections, list) else missing_field(
-                       detections, DETECTION_FIELDS, 'detections'))
+        problem = (
+            f'holds a {type(detections).__name__}, not a list of detections'
+            if not isinstance(detections, list) else missing_field(
+                detections, DETECTION_FIELDS, 'detections'))
         if problem:
             raise DatasetFileError(f'{self.bbox_file}: {problem}')
         try:
             data_list = super()._load_detection_results()
         except KeyError as err:  # an image id unknown to the annotation file
-            unknown = sorted({d['image_id'] for d in detections} - set(self.coco.getImgIds()))
-            raise DatasetFileError(f'{self.bbox_file}: detections of {len(unknown)} image ids that '
-                                   f'{self.ann_file} does not have, e.g. {unknown[:3]}') from err
+            detected = {d['image_id'] for d in detections}
+            unknown = sorted(detected - set(self.coco.getImgIds()))
+            raise DatasetFileError(
+                f'{self.bbox_file}: detections of {len(unknown)} image ids '
+                'that '
+                f'{self.ann_file} does not have, e.g. {unknown[:3]}') from err
         image_ids = set(self.coco.getImgIds())
         without = image_ids - {d['img_id'] for d in data_list}
         if without:
             print_log(
-                f'{self.bbox_file}: no person box for {len(without)} of {len(image_ids)} '
-                f'images (e.g. image id {min(without)}); CocoMetric counts their people as '
-                'missed',
+                f'{self.bbox_file}: no person box for {len(without)} of '
+                f'{len(image_ids)} images (e.g. image id {min(without)}); '
+                'CocoMetric counts their people as missed',
                 logger='current',
                 level=logging.WARNING)
         return data_list
 
     def load_data_list(self) -> List[dict]:
-        """mmpose's data list without (training) or refusing (testing) images it cannot use."""
+        """mmpose's data list without (training) or refusing (testing) images
+        it cannot use."""
         data_list = super().load_data_list()
         paths = {info['img_path'] for info in data_list}
         local = sorted(p for p in paths if '://' not in p)
@@ -204,36 +239,47 @@ class CheckedCocoDataset(CocoDataset):
         if not missing:
             return data_list
         print_log(
-            f'{len(missing)} of the {len(paths)} images of {self.ann_file} are missing, '
+            f'{len(missing)} of the {len(paths)} images of {self.ann_file} '
+            'are missing, '
             f'e.g. {missing[:3]}; their samples are left out of training',
             logger='current',
             level=logging.WARNING)
         missing = set(missing)
         return [info for info in data_list if info['img_path'] not in missing]
 
-    def _refuse_unusable_images(self, local: List[str], missing: List[str], total: int) -> None:
-        """Check every local test image with :func:`check_image_file` in threads; raise one
-        error listing those missing or unusable (at most ``LISTED_IMAGES``, then a count):
-        ``FileNotFoundError`` if all of them are missing, else :class:`UnusableImagesError`."""
-        problems = {path: f'{path}: missing' for path in missing}  # its line in the message
+    def _refuse_unusable_images(self, local: List[str], missing: List[str],
+                                total: int) -> None:
+        """Check every local test image with :func:`check_image_file` in
+        threads; raise one error listing those missing or unusable (at most
+        ``LISTED_IMAGES``, then a count): ``FileNotFoundError`` if all of them
+        are missing, else :class:`UnusableImagesError`."""
+        # each path's line in the message
+        problems = {path: f'{path}: missing' for path in missing}
         present = [path for path in local if path not in problems]
         with ThreadPoolExecutor(CHECK_THREADS) as pool:
-            for path, problem in zip(present, pool.map(self._image_problem, present)):
+            for path, problem in zip(present,
+                                     pool.map(self._image_problem, present)):
                 if problem is not None:
                     problems[path] = problem
         if not problems:
             return
-        listed = [f'  {problems[path]}' for path in sorted(problems)[:LISTED_IMAGES]]
+        listed = [
+            f'  {problems[path]}' for path in sorted(problems)[:LISTED_IMAGES]
+        ]
         if len(problems) > LISTED_IMAGES:
             listed.append(f'  ... and {len(problems) - LISTED_IMAGES} more')
-        message = (f'{len(problems)} of the {total} images of {self.ann_file} are missing or '
-                   'unusable; evaluating without them would lower the AP:\n' + '\n'.join(listed))
+        message = (
+            f'{len(problems)} of the {total} images of {self.ann_file} are '
+            'missing or '
+            'unusable; evaluating without them would lower the AP:\n' +
+            '\n'.join(listed))
         if len(problems) == len(missing):
             raise FileNotFoundError(message)
         raise UnusableImagesError(message)
 
     def _image_problem(self, path: str) -> Optional[str]:
-        """``'<path>: <why it cannot be used>'`` (:func:`check_image_file`), or None."""
+        """``'<path>: <why it cannot be used>'`` (:func:`check_image_file`), or
+        None."""
         try:
             check_image_file(path, **self._decode_args)
         except ImageFileError as err:
@@ -241,33 +287,45 @@ class CheckedCocoDataset(CocoDataset):
         return None
 
     def prepare_data(self, idx: int) -> Any:
-        """The pipeline's output for sample ``idx``, or None (training) for a bad image."""
+        """The pipeline's output for sample ``idx``, or None (training) for a
+        bad image."""
         data_info = self.get_data_info(idx)
         try:
-            data_info['img'] = read_image_file(data_info['img_path'], **self._decode_args)
+            data_info['img'] = read_image_file(data_info['img_path'],
+                                               **self._decode_args)
         except ImageFileError as err:
             if self.test_mode:
                 raise
             self._skipped_images += 1
             print_log(
-                f'{err}: skipped ({self._skipped_images} skipped so far in this process)',
+                f'{err}: skipped ({self._skipped_images} skipped so far in '
+                'this process)',
                 logger='current',
                 level=logging.WARNING)
             return None
         data_info['dataset'] = self
         return self.pipeline(data_info)
 
-    def _note(self, what: str, ann: dict, count: int = 1, level: int = logging.WARNING) -> None:
-        """Count ``count`` cases of ``what`` in annotation ``ann`` for :meth:`_log_notes`."""
+    def _note(self,
+              what: str,
+              ann: dict,
+              count: int = 1,
+              level: int = logging.WARNING) -> None:
+        """Count ``count`` cases of ``what`` in annotation ``ann`` for
+        :meth:`_log_notes`."""
         self._notes[(level, what)].extend([ann['id']] * count)
 
     def _log_notes(self) -> None:
-        """Log what was counted while parsing, one line per kind, then forget it. What mmpose
-        leaves out of COCO as a rule (crowds, people without keypoints) is logged as INFO,
-        faults of the annotation file as WARNING."""
+        """Log what was counted while parsing, one line per kind, then forget
+        it.
+
+        What mmpose leaves out of COCO as a rule (crowds, people without
+        keypoints) is logged as INFO, faults of the annotation file as WARNING.
+        """
         for (level, what), ids in self._notes.items():
             print_log(
-                f'{self.ann_file}: {len(ids)} {what}, e.g. annotation id {ids[0]}',
+                f'{self.ann_file}: {len(ids)} {what}, e.g. annotation id '
+                f'{ids[0]}',
                 logger='current',
                 level=level)
         self._notes.clear()

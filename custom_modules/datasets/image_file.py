@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Reading or checking one image file, so that a bad file gets a clear reason, not a crash."""
+"""Reading or checking one image file, so that a bad file gets a clear reason,
+not a crash."""
 import re
 from typing import Optional, Set, Tuple
 
@@ -9,21 +10,27 @@ from mmengine import fileio
 
 JPEG_START = b'\xff\xd8'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-DECODER_NAMES = {'cv2': 'OpenCV'}  # mmcv's imdecode backends by the names users know
-# A JPEG marker: 0xFF then a byte that is not 0x00 (a stuffed 0xFF in a scan's data), a restart
-# marker 0xD0-0xD7 (inside a scan) or 0xFF (fill bytes before the marker).
+# mmcv's imdecode backends by the names users know
+DECODER_NAMES = {'cv2': 'OpenCV'}
+# A JPEG marker: 0xFF then a byte that is not 0x00 (a stuffed 0xFF in a scan's
+# data), a restart marker 0xD0-0xD7 (inside a scan) or 0xFF (fill bytes before
+# the marker).
 _JPEG_MARKER = re.compile(rb'\xff[^\x00\xd0-\xd7\xff]')
 JPEG_SCAN = 0xDA  # start of scan (SOS): the compressed image data follows
-# Start-of-frame markers (SOF0-SOF15: image size and components), less DHT, JPG and DAC
+# Start-of-frame markers (SOF0-SOF15: image size and components), less DHT, JPG
+# and DAC
 JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
 def jpeg_segments(data: bytes) -> Tuple[Set[int], bool]:
-    """The marker codes of JPEG ``data``'s segments and whether it reaches its end-of-image
-    marker (FF D9), found by walking the segments: an EXIF thumbnail's own markers are skipped
-    with its segment, the entropy-coded data of a scan is searched for the next marker, bytes
-    after the end (a phone's appended video) are ignored. Stray bytes between segments are
-    passed over, as decoders do."""
+    """The marker codes of the segments of JPEG ``data``, and whether it
+    reaches its end-of-image marker (FF D9).
+
+    They are found by walking the segments: an EXIF thumbnail's own markers are
+    skipped with its segment, the entropy-coded data of a scan is searched for
+    the next marker, bytes after the end (a phone's appended video) are
+    ignored. Stray bytes between segments are passed over, as decoders do.
+    """
     markers: Set[int] = set()
     pos = 2  # after the start-of-image marker FF D8
     while True:
@@ -37,12 +44,14 @@ def jpeg_segments(data: bytes) -> Tuple[Set[int], bool]:
         markers.add(marker)
         if marker in (0x01, 0xD8):  # markers without a length field
             pos += 2
-        else:  # a length of 2 bytes (big-endian) that counts itself, not the marker
+        # a length of 2 bytes (big-endian) that counts itself, not the marker
+        else:
             pos += 2 + int.from_bytes(data[pos + 2:pos + 4], 'big')
 
 
 def jpeg_is_complete(data: bytes) -> bool:
-    """Whether JPEG ``data`` reaches its end-of-image marker (FF D9); see :func:`jpeg_segments`."""
+    """Whether JPEG ``data`` reaches its end-of-image marker (FF D9); see
+    :func:`jpeg_segments`."""
     return jpeg_segments(data)[1]
 
 
@@ -51,18 +60,21 @@ class ImageFileError(RuntimeError):
 
 
 def image_file_problem(data: bytes) -> Optional[str]:
-    """What is wrong with the bytes of an image file before decoding them, or None.
+    """What is wrong with the bytes of an image file before decoding them, or
+    None.
 
-    Catches an empty file, a JPEG or PNG cut short (a decoder may return a truncated JPEG with
-    the missing part grey) and a JPEG without a frame header or image data (decoders refuse it).
-    Other formats pass: only decoding them tells.
+    Catches an empty file, a JPEG or PNG cut short (a decoder may return a
+    truncated JPEG with the missing part grey) and a JPEG without a frame
+    header or image data (decoders refuse it). Other formats pass: only
+    decoding them tells.
     """
     if not data:
         return 'empty file (0 bytes)'
     if data.startswith(JPEG_START):
         markers, complete = jpeg_segments(data)
         if not complete:
-            return f'truncated JPEG (no end-of-image marker FF D9 in its {len(data)} bytes)'
+            return ('truncated JPEG (no end-of-image marker FF D9 in its '
+                    f'{len(data)} bytes)')
         if not markers & JPEG_FRAMES:
             return 'JPEG without a frame header (no SOF marker)'
         if JPEG_SCAN not in markers:
@@ -73,23 +85,30 @@ def image_file_problem(data: bytes) -> Optional[str]:
 
 
 def _read_bytes(path: str, backend_args: Optional[dict]) -> bytes:
-    """The bytes of the image file ``path`` if :func:`image_file_problem` finds nothing wrong."""
+    """The bytes of the image file ``path`` if :func:`image_file_problem` finds
+    nothing wrong."""
     try:
         data = fileio.get(path, backend_args=backend_args)
     except OSError as err:
-        raise ImageFileError(f'{path}: cannot be read ({err.strerror or err})') from err
+        raise ImageFileError(
+            f'{path}: cannot be read ({err.strerror or err})') from err
     problem = image_file_problem(data)
     if problem is not None:
         raise ImageFileError(f'{path}: {problem}')
     return data
 
 
-def _decode(path: str, data: bytes, color_type: str, imdecode_backend: str) -> np.ndarray:
-    """``data`` decoded by :func:`mmcv.imfrombytes`, or :class:`ImageFileError` for ``path``."""
-    undecodable = (f'not an image {DECODER_NAMES.get(imdecode_backend, imdecode_backend)} can '
-                   f'decode (starts with {data[:8]!r})')
+def _decode(path: str, data: bytes, color_type: str,
+            imdecode_backend: str) -> np.ndarray:
+    """``data`` decoded by :func:`mmcv.imfrombytes`, or :class:`ImageFileError`
+    for ``path``."""
+    undecodable = (
+        'not an image '
+        f'{DECODER_NAMES.get(imdecode_backend, imdecode_backend)} can '
+        f'decode (starts with {data[:8]!r})')
     try:
-        image = mmcv.imfrombytes(data, flag=color_type, backend=imdecode_backend)
+        image = mmcv.imfrombytes(
+            data, flag=color_type, backend=imdecode_backend)
     except Exception as err:  # decoders raise anything on garbage
         raise ImageFileError(f'{path}: {undecodable}: {err}') from err
     if image is None:
@@ -101,11 +120,13 @@ def read_image_file(path: str,
                     color_type: str = 'color',
                     imdecode_backend: str = 'cv2',
                     backend_args: Optional[dict] = None) -> np.ndarray:
-    """Read and decode an image as mmpose's ``LoadImage`` does, or say why it cannot be.
+    """Read and decode an image as mmpose's ``LoadImage`` does, or say why it
+    cannot be.
 
-    With ``color_type='color'`` (mmpose's default) every image comes out as (H, W, 3) uint8 BGR:
-    grey images are repeated over the channels, the alpha channel of RGBA images is dropped and
-    16-bit PNGs are scaled to 8 bits, as OpenCV's ``IMREAD_COLOR`` does.
+    With ``color_type='color'`` (mmpose's default) every image comes out as (H,
+    W, 3) uint8 BGR: grey images are repeated over the channels, the alpha
+    channel of RGBA images is dropped and 16-bit PNGs are scaled to 8 bits, as
+    OpenCV's ``IMREAD_COLOR`` does.
 
     Args:
         path: Local path or URI of an mmengine file backend.
@@ -114,8 +135,8 @@ def read_image_file(path: str,
         backend_args: Arguments of the mmengine file backend.
 
     Raises:
-        ImageFileError: ``'<path>: <reason>'`` for a file that is missing, unreadable, empty,
-            truncated or not decodable.
+        ImageFileError: ``'<path>: <reason>'`` for a file that is missing,
+            unreadable, empty, truncated or not decodable.
     """
     data = _read_bytes(path, backend_args)
     return _decode(path, data, color_type, imdecode_backend)
@@ -125,28 +146,33 @@ def check_image_file(path: str,
                      color_type: str = 'color',
                      imdecode_backend: str = 'cv2',
                      backend_args: Optional[dict] = None) -> None:
-    """Check that an image file is readable and complete, without decoding JPEGs and PNGs.
+    """Check that an image file is readable and complete, without decoding
+    JPEGs and PNGs.
 
-    The bytes are read and checked by :func:`image_file_problem`: a JPEG must walk from its
-    start to its end-of-image marker through a frame header and a scan, a PNG must end with its
-    IEND chunk. Files of any other format (and text, HTML or random bytes) are decoded as
-    :func:`read_image_file` does. A JPEG whose compressed data is garbled but complete passes;
-    decoders return an image for it too.
+    The bytes are read and checked by :func:`image_file_problem`: a JPEG must
+    walk from its start to its end-of-image marker through a frame header and a
+    scan, a PNG must end with its IEND chunk. Files of any other format (and
+    text, HTML or random bytes) are decoded as :func:`read_image_file` does. A
+    JPEG whose compressed data is garbled but complete passes; decoders return
+    an image for it too.
 
-    Cost, measured on the 100-170 KB COCO JPEGs of ``tests/data/coco`` and a generated 640x480
-    one (page cache warm, one thread, 2-core CPU shared with other jobs): 0.05-0.07 ms per JPEG
-    (0.013 ms of it reading the file) against 0.8-1.6 ms to decode it; for 5,000 such files
-    (COCO val2017) 0.5-1.0 s against 6-10 s decoding.
+    Cost, measured on the 100-170 KB COCO JPEGs of ``tests/data/coco`` and a
+    generated 640x480
+    one (page cache warm, one thread, 2-core CPU shared with other jobs):
+    0.05-0.07 ms per JPEG (0.013 ms of it reading the file) against 0.8-1.6 ms
+    to decode it; for 5,000 such files (COCO val2017) 0.5-1.0 s against 6-10 s
+    decoding.
 
     Args:
         path: Local path or URI of an mmengine file backend.
-        color_type: ``flag`` of :func:`mmcv.imfrombytes`, for formats that are decoded.
+        color_type: ``flag`` of :func:`mmcv.imfrombytes`, for formats that are
+            decoded.
         imdecode_backend: ``backend`` of :func:`mmcv.imfrombytes`, likewise.
         backend_args: Arguments of the mmengine file backend.
 
     Raises:
-        ImageFileError: As :func:`read_image_file` would for the same file, except for a JPEG
-            or PNG whose compressed data is garbled.
+        ImageFileError: As :func:`read_image_file` would for the same file,
+            except for a JPEG or PNG whose compressed data is garbled.
     """
     data = _read_bytes(path, backend_args)
     if not data.startswith((JPEG_START, PNG_SIGNATURE)):

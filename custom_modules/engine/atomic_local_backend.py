@@ -8,14 +8,17 @@ from mmengine.fileio import LocalBackend, register_backend
 
 
 class AtomicLocalBackend(LocalBackend):
-    """mmengine's ``LocalBackend``; a file it writes appears complete or not at all.
+    """mmengine's ``LocalBackend``; a file it writes appears complete or not at
+    all.
 
-    ``put`` / ``put_text`` write ``<name>.part``, flush it to disk (``fsync``) and rename it to
-    ``<name>`` (``os.replace``, atomic on POSIX file systems). A process killed while writing
-    leaves at most a ``.part`` file, which no loader takes for a checkpoint, and the next write
-    of the same name replaces it. Registered as ``'atomic_local'``; checkpoints use it with::
+    ``put`` / ``put_text`` write ``<name>.part``, flush it to disk (``fsync``)
+    and rename it to ``<name>`` (``os.replace``, atomic on POSIX file systems).
+    A process killed while writing leaves at most a ``.part`` file, which no
+    loader takes for a checkpoint, and the next write of the same name replaces
+    it. Registered as ``'atomic_local'``; checkpoints use it with::
 
-        default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+        default_hooks = dict(
+            checkpoint=dict(backend_args=dict(backend='atomic_local')))
     """
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
@@ -28,7 +31,10 @@ class AtomicLocalBackend(LocalBackend):
             os.fsync(f.fileno())
         os.replace(part, filepath)
 
-    def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8') -> None:
+    def put_text(self,
+                 obj: str,
+                 filepath: Union[str, Path],
+                 encoding: str = 'utf-8') -> None:
         self.put(obj.encode(encoding), filepath)
 
 

@@ -1,4 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-from .metrics import AnnotationFileError, CheckedCocoMetric, annotation_problems, derive_fields
+from .metrics import (AnnotationFileError, CheckedCocoMetric,
+                      annotation_problems, derive_fields)
 
-__all__ = ['AnnotationFileError', 'CheckedCocoMetric', 'annotation_problems', 'derive_fields']
+__all__ = [
+    'AnnotationFileError', 'CheckedCocoMetric', 'annotation_problems',
+    'derive_fields'
+]

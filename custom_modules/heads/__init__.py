@@ -7,5 +7,6 @@ from .separable_openpose_head import SeparableOpenPoseHead
 from .smpr_head import SMPRHead
 
 __all__ = [
-    'MLPEHead', 'MLNHead', 'OpenPoseHead', 'BasePAFHead', 'SeparableOpenPoseHead', 'SMPRHead'
+    'MLPEHead', 'MLNHead', 'OpenPoseHead', 'BasePAFHead',
+    'SeparableOpenPoseHead', 'SMPRHead'
 ]

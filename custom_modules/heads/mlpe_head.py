@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""MLPE's two-stage heatmap head: global heatmaps and the high-resolution fine-tuning network."""
+"""MLPE's two-stage heatmap head: the global heatmaps and the high-resolution
+fine-tuning network."""
 from typing import List, Sequence, Tuple
 
 import torch
@@ -12,40 +13,49 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 
 @MODELS.register_module()
 class MLPEHead(HeatmapHead):
-    """MLPE head (slides: "high-resolution fine-tuning network"; layers designed here after CPN's
-    GlobalNet + RefineNet, see ``projects/mlpe/README.md``).
+    """MLPE head (slides: "high-resolution fine-tuning network"; layers
+    designed here after CPN's GlobalNet + RefineNet, see
+    ``projects/mlpe/README.md``).
 
-    Input: the L levels of :class:`MLPENeck`, finest (stride 4) first, ``in_channels`` each.
+    Input: the L levels of :class:`MLPENeck`, finest (stride 4) first,
+        ``in_channels`` each.
 
-    - Stage 1 (intermediate supervision): a 3x3 conv and a 1x1 conv on the finest level give
-      ``(N, K, H_1, W_1)`` heatmaps, trained on every keypoint with ``loss_stage1`` (MSE).
-    - Stage 2 (fine-tuning network): level ``l`` (0-based, finest first) goes through ``l + 1``
-      conv blocks of ``kernel_size`` (coarser levels get more, where they are cheap, as in CPN's
-      RefineNet) and ``l`` 4x4 transposed convolutions of stride 2 ("built on transposed
-      convolutions"; :class:`HeatmapHead`'s deconv layers) up to the finest resolution; the L maps
-      are concatenated and a conv block plus a 1x1 conv give the final ``(N, K, H_1, W_1)``
-      heatmaps, trained with online hard keypoint mining (``loss_kpt``: ``KeypointOHKMMSELoss``,
-      top-k keypoints by loss per instance).
+    - Stage 1 (intermediate supervision): a 3x3 conv and a 1x1 conv on the
+      finest level give ``(N, K, H_1, W_1)`` heatmaps, trained on every
+      keypoint with ``loss_stage1`` (MSE).
+    - Stage 2 (fine-tuning network): level ``l`` (0-based, finest first) goes
+      through ``l + 1`` conv blocks of ``kernel_size`` (coarser levels get
+      more, where they are cheap, as in CPN's RefineNet) and ``l`` 4x4
+      transposed convolutions of stride 2 ("built on transposed convolutions";
+      :class:`HeatmapHead`'s deconv layers) up to the finest resolution; the L
+      maps are concatenated and a conv block plus a 1x1 conv give the final
+      ``(N, K, H_1, W_1)`` heatmaps, trained with online hard keypoint mining
+      (``loss_kpt``: ``KeypointOHKMMSELoss``, top-k keypoints by loss per
+      instance).
 
-    A :class:`HeatmapHead` whose single-input layers (deconvs, convs, final conv) give way to the
-    two stages: ``forward`` returns the final heatmaps, so ``predict`` (flip test with mmpose's
-    ``flip_heatmaps``, decoding with ``decoder``) is HeatmapHead's, and ``loss`` is HeatmapHead's
-    (``loss_kpt``, ``acc_pose`` of the final heatmaps) plus ``loss_stage1``.
+    A :class:`HeatmapHead` whose single-input layers (deconvs, convs, final
+    conv) give way to the two stages: ``forward`` returns the final heatmaps,
+    so ``predict`` (flip test with mmpose's ``flip_heatmaps``, decoding with
+    ``decoder``) is HeatmapHead's, and ``loss`` is HeatmapHead's (``loss_kpt``,
+    ``acc_pose`` of the final heatmaps) plus ``loss_stage1``.
 
     Args:
         in_channels (int): Channels of each input level. Defaults to 256.
         out_channels (int): Number of keypoints K. Defaults to 17.
         num_levels (int): Number of input levels L. Defaults to 4.
-        refine_channels (int): Channels inside the fine-tuning network. Defaults to 128.
-        kernel_size (int): Kernel of the fine-tuning conv blocks ("receptive field", 3 or 1).
-            Defaults to 3.
-        loss_stage1 (dict): Loss of the stage-1 heatmaps. Defaults to a target-weighted MSE.
-        loss_kpt (dict): Loss of the final heatmaps (HeatmapHead's ``loss``). Defaults to
-            ``KeypointOHKMMSELoss`` (top 8).
+        refine_channels (int): Channels inside the fine-tuning network.
+            Defaults to 128.
+        kernel_size (int): Kernel of the fine-tuning conv blocks ("receptive
+            field", 3 or 1). Defaults to 3.
+        loss_stage1 (dict): Loss of the stage-1 heatmaps. Defaults to a
+            target-weighted MSE.
+        loss_kpt (dict): Loss of the final heatmaps (HeatmapHead's ``loss``).
+            Defaults to ``KeypointOHKMMSELoss`` (top 8).
         decoder (dict, optional): The heatmap codec used to decode predictions.
-        init_cfg (dict | list[dict], optional): Initialization config. Defaults to
-            HeatmapHead's: convs start from N(0, 0.001), so the first heatmaps are near zero
-            rather than noise the training must first undo.
+        init_cfg (dict | list[dict], optional): Initialization config. Defaults
+            to HeatmapHead's: convs start from N(0, 0.001), so the first
+            heatmaps are near zero rather than noise the training must first
+            undo.
     """
 
     def __init__(self,
@@ -54,14 +64,20 @@ class MLPEHead(HeatmapHead):
                  num_levels: int = 4,
                  refine_channels: int = 128,
                  kernel_size: int = 3,
-                 loss_stage1: ConfigType = dict(type='KeypointMSELoss', use_target_weight=True),
+                 loss_stage1: ConfigType = dict(
+                     type='KeypointMSELoss', use_target_weight=True),
                  loss_kpt: ConfigType = dict(
-                     type='KeypointOHKMMSELoss', use_target_weight=True, topk=8),
+                     type='KeypointOHKMMSELoss',
+                     use_target_weight=True,
+                     topk=8),
                  decoder: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
         if kernel_size not in (1, 3):
-            raise ValueError(f'kernel_size (receptive field) must be 3 or 1, got {kernel_size}')
-        # HeatmapHead's own layers are not built (identities): the two stages replace them
+            raise ValueError(
+                'kernel_size (receptive field) must be 3 or 1, got '
+                f'{kernel_size}')
+        # HeatmapHead's own layers are not built (identities): the two stages
+        # replace them
         super().__init__(
             in_channels,
             out_channels,
@@ -76,7 +92,11 @@ class MLPEHead(HeatmapHead):
 
         def block(in_c: int, out_c: int) -> ConvModule:
             return ConvModule(
-                in_c, out_c, kernel_size, padding=kernel_size // 2, norm_cfg=dict(type='BN'))
+                in_c,
+                out_c,
+                kernel_size,
+                padding=kernel_size // 2,
+                norm_cfg=dict(type='BN'))
 
         self.stage1 = nn.Sequential(
             block(in_channels, in_channels),
@@ -84,41 +104,51 @@ class MLPEHead(HeatmapHead):
         self.refine_branches = nn.ModuleList()
         for level in range(num_levels):
             convs = [
-                block(in_channels if i == 0 else refine_channels, refine_channels)
-                for i in range(level + 1)
+                block(in_channels if i == 0 else refine_channels,
+                      refine_channels) for i in range(level + 1)
             ]
-            upsample = self._make_deconv_layers(refine_channels, (refine_channels, ) * level,
+            upsample = self._make_deconv_layers(refine_channels,
+                                                (refine_channels, ) * level,
                                                 (4, ) * level)
             self.refine_branches.append(nn.Sequential(*convs, upsample))
         self.final = nn.Sequential(
             block(refine_channels * num_levels, refine_channels),
-            build_conv_layer(None, refine_channels, out_channels, kernel_size=1))
+            build_conv_layer(
+                None, refine_channels, out_channels, kernel_size=1))
 
-    def forward_stages(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``(stage-1 heatmaps, final heatmaps)``, both ``(N, K, H_1, W_1)``."""
+    def forward_stages(self, feats: Sequence[torch.Tensor]
+                       ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The stage-1 and the final heatmaps, both ``(N, K, H_1, W_1)``."""
         final = self.forward(feats)
         return self.stage1(feats[0]), final
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """The final heatmaps ``(N, K, H_1, W_1)`` of the fine-tuning network."""
+        """The fine-tuning network's final heatmaps ``(N, K, H_1, W_1)``."""
         if len(feats) != self.num_levels:
-            raise ValueError(f'MLPEHead expects {self.num_levels} levels, got {len(feats)}')
-        refined: List[torch.Tensor] = [branch(x) for branch, x in zip(self.refine_branches, feats)]
+            raise ValueError(
+                f'MLPEHead expects {self.num_levels} levels, got {len(feats)}')
+        refined: List[torch.Tensor] = [
+            branch(x) for branch, x in zip(self.refine_branches, feats)
+        ]
         if any(r.shape[-2:] != refined[0].shape[-2:] for r in refined[1:]):
             sizes = [tuple(int(v) for v in r.shape[-2:]) for r in refined]
-            raise ValueError(f'the fine-tuning branches reach sizes {sizes}, not one: the input '
-                             'size must be divisible by 32')
+            raise ValueError(
+                f'the fine-tuning branches reach sizes {sizes}, not one: the '
+                'input size must be divisible by 32')
         return self.final(torch.cat(refined, dim=1))
 
     def loss(self,
              feats: Sequence[torch.Tensor],
              batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
-        """``loss_stage1`` (intermediate supervision), then HeatmapHead's ``loss_kpt`` (OHKM on
-        the final heatmaps) and ``acc_pose`` (PCK of the final heatmaps)."""
-        gt_heatmaps = torch.stack([d.gt_fields.heatmaps for d in batch_data_samples])
-        keypoint_weights = torch.cat(
-            [d.gt_instance_labels.keypoint_weights for d in batch_data_samples])
+        """``loss_stage1`` (intermediate supervision), then HeatmapHead's
+        ``loss_kpt`` (OHKM on the final heatmaps) and ``acc_pose`` (PCK of the
+        final heatmaps)."""
+        gt_heatmaps = torch.stack(
+            [d.gt_fields.heatmaps for d in batch_data_samples])
+        keypoint_weights = torch.cat([
+            d.gt_instance_labels.keypoint_weights for d in batch_data_samples
+        ])
         losses = dict(
             loss_stage1=self.loss_stage1_module(
                 self.stage1(feats[0]), gt_heatmaps, keypoint_weights))

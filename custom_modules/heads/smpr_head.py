@@ -1,6 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""SMPR's dense pose regression head (Lin et al., "SMPR: Single-Stage Multi-Person Pose
-Regression", Fig. 3), shared over the FPN levels P3-P7."""
+"""SMPR's dense pose regression head, shared over the FPN levels P3-P7.
+
+See Lin et al., "SMPR: Single-Stage Multi-Person Pose Regression", Figure 3.
+"""
 from typing import List, Sequence, Tuple
 
 import numpy as np
@@ -25,37 +27,47 @@ HeadOutputs = Tuple[List[Tensor], List[Tensor], List[Tensor], List[Tensor]]
 
 @MODELS.register_module()
 class SMPRHead(BaseHead):
-    """The SMPR head: per location of every level, a person score, an initial pose, a pose refined
-    on deformably aggregated features, and the pose's predicted OKS.
+    """The SMPR head: per location of every level, a person score, an initial
+    pose, a pose refined on deformably aggregated features, and the pose's
+    predicted OKS.
 
     Per level ``l`` with stride ``s_l`` (all convs shared over the levels):
 
-    - two towers (classification and regression) of ``stacked_convs`` 3x3 convs + GN + ReLU;
-    - initial pose: a 3x3 conv on the regression tower to ``2K`` offsets ``(dx, dy)`` per keypoint,
-      times a learnable per-level ``Scale``, in strides (``Delta`` of eq. 2);
-    - feature aggregation (Sec. III-D): a 1x1 conv (no bias) maps the detached initial offsets to
-      the sampling offsets of two 3x3 ``mmcv.ops.DeformConv2d`` (``deform_groups`` groups), one on
-      each tower, each followed by ReLU;
-    - refined pose (eq. 3): initial offsets (detached) + a 3x3 conv of the aggregated regression
-      features times a second per-level ``Scale``;
-    - pose score (PSM, Sec. III-F): a 3x3 conv of the aggregated regression features to one logit;
-    - person score: a 3x3 conv of the aggregated classification features to one logit;
-    - training only, on P3: the heatmap subnet, ``heatmap_convs`` 3x3 convs (``heatmap_channels``,
-      GN, ReLU) of the FPN feature then a 3x3 conv to ``K`` logits.
+    - two towers (classification and regression) of ``stacked_convs`` 3x3 convs
+      + GN + ReLU;
+    - initial pose: a 3x3 conv on the regression tower to ``2K`` offsets ``(dx,
+      dy)`` per keypoint, times a learnable per-level ``Scale``, in strides
+      (``Delta`` of eq. 2);
+    - feature aggregation (Sec. III-D): a 1x1 conv (no bias) maps the detached
+      initial offsets to the sampling offsets of two 3x3
+      ``mmcv.ops.DeformConv2d`` (``deform_groups`` groups), one on each tower,
+      each followed by ReLU;
+    - refined pose (eq. 3): initial offsets (detached) + a 3x3 conv of the
+      aggregated regression features times a second per-level ``Scale``;
+    - pose score (PSM, Sec. III-F): a 3x3 conv of the aggregated regression
+      features to one logit;
+    - person score: a 3x3 conv of the aggregated classification features to one
+      logit;
+    - training only, on P3: the heatmap subnet, ``heatmap_convs`` 3x3 convs
+      (``heatmap_channels``, GN, ReLU) of the FPN feature then a 3x3 conv to
+      ``K`` logits.
 
-    Loss (eq. 5): ``loss_cls`` (focal, final positives), ``loss_heatmap`` (focal, one class per
-    keypoint pixel), ``loss_kpt_init`` (L1 in strides over the initial positives' visible
-    keypoints, each positive weighted by its pose's OKS, normalised by the sum of OKS),
-    ``loss_kpt_refine`` (the same at the final positives) and ``loss_pose_score`` (BCE with the
-    OKS as target). Positives come from ``assigner``
+    Loss (eq. 5): ``loss_cls`` (focal, final positives), ``loss_heatmap``
+    (focal, one class per keypoint pixel), ``loss_kpt_init`` (L1 in strides
+    over the initial positives' visible keypoints, each positive weighted by
+    its pose's OKS, normalised by the sum of OKS), ``loss_kpt_refine`` (the
+    same at the final positives) and ``loss_pose_score`` (BCE with the OKS as
+    target). Positives come from ``assigner``
     (:class:`~custom_modules.task_modules.SMPRAssigner`).
 
-    Prediction (``test_cfg``): score = sigmoid(person) x sigmoid(pose score); per level the
-    ``nms_pre`` best locations with a person score above ``score_thr``; refined poses decoded in
-    input pixels; candidates of the flipped image (``flip_test``) and of other scales
-    (``multiscale_test``) merged; ``pose_nms`` with ``nms`` (Soft-NMS, IoU 0.3 by default);
-    at most ``max_per_img`` people. The flip test swaps left and right keypoints by the
-    ``flip_indices`` of the samples' metainfo (the dataset's, as mmpose's heads read them).
+    Prediction (``test_cfg``): score = sigmoid(person) x sigmoid(pose score);
+    per level the ``nms_pre`` best locations with a person score above
+    ``score_thr``; refined poses decoded in input pixels; candidates of the
+    flipped image (``flip_test``) and of other scales (``multiscale_test``)
+    merged; ``pose_nms`` with ``nms`` (Soft-NMS, IoU 0.3 by default); at most
+    ``max_per_img`` people. The flip test swaps left and right keypoints by the
+    ``flip_indices`` of the samples' metainfo (the dataset's, as mmpose's heads
+    read them).
 
     Args:
         num_keypoints (int): ``K``. Defaults to 17 (COCO).
@@ -66,13 +78,15 @@ class SMPRHead(BaseHead):
         deform_groups (int): Groups of the deformable convolutions' offsets.
         heatmap_channels (int): Channels of the heatmap subnet.
         heatmap_convs (int): Hidden convs of the heatmap subnet.
-        norm_cfg (dict): Norm of the tower and heatmap convs. Defaults to GN with 32 groups.
-        oks_positives_of (str): Whose OKS picks the refinement positives: ``'initial'`` (the
-            authors' code) or ``'refined'`` poses (the paper's Sec. III-E wording).
-        assigner (dict): Target assigner config; its ``metainfo`` names the dataset whose OKS
-            sigmas weigh the keypoints (COCO's by default).
-        loss_cls, loss_heatmap, loss_kpt_init, loss_kpt_refine, loss_pose_score (dict): Losses
-            with the paper's weights 1, 4, 0.05, 0.1 and 1.
+        norm_cfg (dict): Norm of the tower and heatmap convs. Defaults to GN
+            with 32 groups.
+        oks_positives_of (str): Whose OKS picks the refinement positives:
+            ``'initial'`` (the authors' code) or ``'refined'`` poses (the
+            paper's Sec. III-E wording).
+        assigner (dict): Target assigner config; its ``metainfo`` names the
+            dataset whose OKS sigmas weigh the keypoints (COCO's by default).
+        loss_cls, loss_heatmap, loss_kpt_init, loss_kpt_refine, loss_pose_score
+            (dict): Losses with the paper's weights 1, 4, 0.05, 0.1 and 1.
         init_cfg (dict | list[dict], optional): Initialization config.
     """
 
@@ -86,15 +100,26 @@ class SMPRHead(BaseHead):
         deform_groups: int = 4,
         heatmap_channels: int = 128,
         heatmap_convs: int = 2,
-        norm_cfg: ConfigType = dict(type='GN', num_groups=32, requires_grad=True),
+        norm_cfg: ConfigType = dict(
+            type='GN', num_groups=32, requires_grad=True),
         oks_positives_of: str = 'initial',
         assigner: ConfigType = dict(type='SMPRAssigner'),
         loss_cls: ConfigType = dict(
-            type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+            type='mmdet.FocalLoss',
+            use_sigmoid=True,
+            gamma=2.0,
+            alpha=0.25,
+            loss_weight=1.0),
         loss_heatmap: ConfigType = dict(
-            type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=4.0),
-        loss_kpt_init: ConfigType = dict(type='mmdet.L1Loss', loss_weight=0.05),
-        loss_kpt_refine: ConfigType = dict(type='mmdet.L1Loss', loss_weight=0.1),
+            type='mmdet.FocalLoss',
+            use_sigmoid=True,
+            gamma=2.0,
+            alpha=0.25,
+            loss_weight=4.0),
+        loss_kpt_init: ConfigType = dict(
+            type='mmdet.L1Loss', loss_weight=0.05),
+        loss_kpt_refine: ConfigType = dict(
+            type='mmdet.L1Loss', loss_weight=0.1),
         loss_pose_score: ConfigType = dict(type='BCELoss', loss_weight=1.0),
         init_cfg: OptConfigType = dict(
             type='Normal',
@@ -102,14 +127,19 @@ class SMPRHead(BaseHead):
             std=0.01,
             override=[
                 dict(type='Normal', name='cls_out', std=0.01, bias_prob=0.01),
-                dict(type='Normal', name='heatmap_out', std=0.01, bias_prob=0.01),
+                dict(
+                    type='Normal',
+                    name='heatmap_out',
+                    std=0.01,
+                    bias_prob=0.01),
                 dict(type='Normal', name='dcn_offset', std=0.1),
             ])
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if oks_positives_of not in ('initial', 'refined'):
-            raise ValueError(f"SMPRHead: oks_positives_of must be 'initial' or 'refined', "
-                             f'got {oks_positives_of!r}')
+            raise ValueError(
+                f"SMPRHead: oks_positives_of must be 'initial' or 'refined', "
+                f'got {oks_positives_of!r}')
         self.num_keypoints = num_keypoints
         self.strides = tuple(strides)
         self.oks_positives_of = oks_positives_of
@@ -117,31 +147,47 @@ class SMPRHead(BaseHead):
         self.assigner = TASK_UTILS.build(assigner)
         sigmas = getattr(self.assigner, 'sigmas', None)
         if sigmas is not None and len(sigmas) != num_keypoints:
-            raise ValueError(f"SMPRHead: the assigner's metainfo has {len(sigmas)} OKS sigmas "
-                             f'for {num_keypoints} keypoints')
+            raise ValueError(
+                f"SMPRHead: the assigner's metainfo has {len(sigmas)} OKS "
+                f'sigmas for {num_keypoints} keypoints')
 
         def tower(first: int, width: int, depth: int) -> nn.Sequential:
             return nn.Sequential(*[
-                ConvModule(first if i == 0 else width, width, 3, padding=1, norm_cfg=norm_cfg)
-                for i in range(depth)
+                ConvModule(
+                    first if i == 0 else width,
+                    width,
+                    3,
+                    padding=1,
+                    norm_cfg=norm_cfg) for i in range(depth)
             ])
 
         num_offsets = 2 * num_keypoints
         self.cls_convs = tower(in_channels, feat_channels, stacked_convs)
         self.reg_convs = tower(in_channels, feat_channels, stacked_convs)
         self.init_out = nn.Conv2d(feat_channels, num_offsets, 3, padding=1)
-        self.dcn_offset = nn.Conv2d(num_offsets, deform_groups * 2 * 9, 1, bias=False)
+        self.dcn_offset = nn.Conv2d(
+            num_offsets, deform_groups * 2 * 9, 1, bias=False)
         self.dcn_cls = DeformConv2d(
-            feat_channels, feat_channels, 3, padding=1, deform_groups=deform_groups)
+            feat_channels,
+            feat_channels,
+            3,
+            padding=1,
+            deform_groups=deform_groups)
         self.dcn_reg = DeformConv2d(
-            feat_channels, feat_channels, 3, padding=1, deform_groups=deform_groups)
+            feat_channels,
+            feat_channels,
+            3,
+            padding=1,
+            deform_groups=deform_groups)
         self.cls_out = nn.Conv2d(feat_channels, 1, 3, padding=1)
         self.refine_out = nn.Conv2d(feat_channels, num_offsets, 3, padding=1)
         self.pose_score_out = nn.Conv2d(feat_channels, 1, 3, padding=1)
         self.init_scales = nn.ModuleList([Scale(1.0) for _ in self.strides])
         self.refine_scales = nn.ModuleList([Scale(1.0) for _ in self.strides])
-        self.heatmap_convs = tower(in_channels, heatmap_channels, heatmap_convs)
-        self.heatmap_out = nn.Conv2d(heatmap_channels, num_keypoints, 3, padding=1)
+        self.heatmap_convs = tower(in_channels, heatmap_channels,
+                                   heatmap_convs)
+        self.heatmap_out = nn.Conv2d(
+            heatmap_channels, num_keypoints, 3, padding=1)
 
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_heatmap = MODELS.build(loss_heatmap)
@@ -149,43 +195,54 @@ class SMPRHead(BaseHead):
         self.loss_kpt_refine = MODELS.build(loss_kpt_refine)
         self.loss_pose_score = MODELS.build(loss_pose_score)
 
-    # ----------------------------------------------------------------------------------- forward
+    # ----------------------------------------------------------------- forward
     def forward(self, feats: Tuple[Tensor]) -> HeadOutputs:
         """Head outputs of every level.
 
         Args:
-            feats (tuple[Tensor]): Pyramid features ``(N, in_channels, H_l, W_l)``, P3 first.
+            feats (tuple[Tensor]): Pyramid features ``(N, in_channels, H_l,
+                W_l)``, P3 first.
 
         Returns:
-            tuple: four lists with one tensor per level: person logits ``(N, 1, H_l, W_l)``, pose
-            score logits ``(N, 1, H_l, W_l)``, initial and refined offsets ``(N, 2K, H_l, W_l)``
-            in strides, ordered ``(dx_0, dy_0, dx_1, ...)``.
+            tuple: four lists with one tensor per level: person logits ``(N, 1,
+            H_l, W_l)``, pose score logits ``(N, 1, H_l, W_l)``, initial and
+            refined offsets ``(N, 2K, H_l, W_l)`` in strides, ordered ``(dx_0,
+            dy_0, dx_1, ...)``.
         """
         if len(feats) != len(self.strides):
-            raise ValueError(f'SMPRHead: {len(feats)} feature levels for {len(self.strides)} '
-                             f'strides {self.strides}')
-        outputs = [self._forward_level(feat, level) for level, feat in enumerate(feats)]
+            raise ValueError(f'SMPRHead: {len(feats)} feature levels for '
+                             f'{len(self.strides)} strides {self.strides}')
+        outputs = [
+            self._forward_level(feat, level)
+            for level, feat in enumerate(feats)
+        ]
         return tuple(map(list, zip(*outputs)))
 
     def _forward_level(self, feat: Tensor, level: int) -> Tuple[Tensor, ...]:
         cls_feat = self.cls_convs(feat)
         reg_feat = self.reg_convs(feat)
-        # the poses in float32 (under autocast or a reduced-precision network too); the deformable
-        # convs' offsets in the features' dtype, and their inputs contiguous (mmcv's kernels take
-        # no channels-last tensors)
+        # the poses in float32 (under autocast or a reduced-precision network
+        # too); the deformable convs' offsets in the features' dtype, and their
+        # inputs contiguous (mmcv's kernels take no channels-last tensors)
         init = self.init_scales[level](self.init_out(reg_feat)).float()
         offsets = self.dcn_offset(init.detach().to(feat.dtype)).contiguous()
         cls_feat = torch.relu(self.dcn_cls(cls_feat.contiguous(), offsets))
         reg_feat = torch.relu(self.dcn_reg(reg_feat.contiguous(), offsets))
-        refined = init.detach() + self.refine_scales[level](self.refine_out(reg_feat)).float()
-        return self.cls_out(cls_feat), self.pose_score_out(reg_feat), init, refined
+        refined = (
+            init.detach() +
+            self.refine_scales[level](self.refine_out(reg_feat)).float())
+        return (self.cls_out(cls_feat), self.pose_score_out(reg_feat), init,
+                refined)
 
     def locations(self, featmap_sizes: List[torch.Size],
                   device: torch.device) -> Tuple[Tensor, Tensor, Tensor]:
-        """``(P, 2)`` location centres in input pixels, ``(P,)`` strides and ``(P,)`` levels."""
-        points = self.point_generator.grid_priors(featmap_sizes, device=device, with_stride=True)
+        """``(P, 2)`` location centres in input pixels, ``(P,)`` strides and
+        ``(P,)`` levels."""
+        points = self.point_generator.grid_priors(
+            featmap_sizes, device=device, with_stride=True)
         level_inds = torch.cat([
-            torch.full((len(p), ), i, dtype=torch.long, device=device) for i, p in enumerate(points)
+            torch.full((len(p), ), i, dtype=torch.long, device=device)
+            for i, p in enumerate(points)
         ])
         points = torch.cat(points)
         return points[:, :2], points[:, 2], level_inds
@@ -197,24 +254,29 @@ class SMPRHead(BaseHead):
 
     def _flatten_offsets(self, maps: List[Tensor]) -> Tensor:
         """Per-level ``(N, 2K, H_l, W_l)`` offsets -> ``(N, P, K, 2)``."""
-        return torch.cat([m.flatten(2) for m in maps],
-                         dim=2).transpose(1, 2).unflatten(2, (self.num_keypoints, 2))
+        offsets = torch.cat([m.flatten(2) for m in maps], dim=2)
+        return offsets.transpose(1, 2).unflatten(2, (self.num_keypoints, 2))
 
-    # -------------------------------------------------------------------------------------- loss
+    # -------------------------------------------------------------------- loss
     def loss(self,
              feats: Tuple[Tensor],
              batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
-        """The five losses of eq. 5 for a batch; ``gt_instance_labels`` of each sample holds
-        ``keypoints``, ``keypoints_visible`` and ``areas`` in input pixels."""
+        """The five losses of Equation 5 for a batch.
+
+        ``gt_instance_labels`` of each sample holds ``keypoints``,
+        ``keypoints_visible`` and ``areas`` in input pixels.
+        """
         cls_logits, score_logits, init, refined = self.forward(feats)
-        points, strides, level_inds = self.locations([m.shape[2:] for m in cls_logits],
-                                                     cls_logits[0].device)
+        points, strides, level_inds = self.locations(
+            [m.shape[2:] for m in cls_logits], cls_logits[0].device)
         cls_logits, score_logits = self._flatten_logits(cls_logits), \
             self._flatten_logits(score_logits)
-        init, refined = self._flatten_offsets(init), self._flatten_offsets(refined)
+        init, refined = self._flatten_offsets(init), self._flatten_offsets(
+            refined)
         stride_k = strides[:, None, None]
-        poses_for_oks = (init if self.oks_positives_of == 'initial' else refined).detach()
+        poses_for_oks = (init if self.oks_positives_of == 'initial' else
+                         refined).detach()
         targets = [
             self.assigner.assign(points, strides, level_inds,
                                  points[:, None] + poses_for_oks[i] * stride_k,
@@ -224,61 +286,79 @@ class SMPRHead(BaseHead):
         init_inds = torch.stack([t.init_inds for t in targets]).flatten()
         final_pos = torch.stack([t.final_pos for t in targets]).flatten()
         oks = torch.stack([t.oks for t in targets]).flatten()
-        target_offsets = ((torch.stack([t.keypoints for t in targets]) - points[None, :, None]) /
+        target_keypoints = torch.stack([t.keypoints for t in targets])
+        target_offsets = ((target_keypoints - points[None, :, None]) /
                           stride_k[None]).flatten(0, 1)
-        keypoint_weights = torch.stack([t.keypoint_weights for t in targets]).flatten(0, 1)
+        keypoint_weights = (
+            torch.stack([t.keypoint_weights for t in targets]).flatten(0, 1))
         init_pos = init_inds >= 0
 
         num_pos = max(reduce_mean(final_pos.sum().float()).item(), 1.0)
-        cls_labels = (~final_pos).long()  # 0: person, 1: background (mmdet's convention)
+        # 0: person, 1: background (mmdet's convention)
+        cls_labels = (~final_pos).long()
         losses = dict(
-            loss_cls=self.loss_cls(cls_logits.reshape(-1, 1), cls_labels, avg_factor=num_pos),
+            loss_cls=self.loss_cls(
+                cls_logits.reshape(-1, 1), cls_labels, avg_factor=num_pos),
             loss_heatmap=self._heatmap_loss(feats[0], batch_data_samples))
-        losses['loss_kpt_init'] = self._keypoint_loss(self.loss_kpt_init, init.flatten(0, 1),
-                                                      target_offsets, keypoint_weights, oks,
+        losses['loss_kpt_init'] = self._keypoint_loss(self.loss_kpt_init,
+                                                      init.flatten(0, 1),
+                                                      target_offsets,
+                                                      keypoint_weights, oks,
                                                       init_pos)
-        losses['loss_kpt_refine'] = self._keypoint_loss(self.loss_kpt_refine, refined.flatten(0, 1),
-                                                        target_offsets, keypoint_weights, oks,
-                                                        final_pos)
-        # pose score target: the OKS, at the final positives (at the initial ones while there are
-        # none, as the authors do)
+        losses['loss_kpt_refine'] = self._keypoint_loss(
+            self.loss_kpt_refine, refined.flatten(0, 1), target_offsets,
+            keypoint_weights, oks, final_pos)
+        # pose score target: the OKS, at the final positives (at the initial
+        # ones while there are none, as the authors do)
         score_pos = final_pos if final_pos.any() else init_pos
         score_logits = score_logits.flatten()
         if score_pos.any():
-            losses['loss_pose_score'] = self.loss_pose_score(score_logits[score_pos],
-                                                             oks[score_pos])
+            losses['loss_pose_score'] = self.loss_pose_score(
+                score_logits[score_pos], oks[score_pos])
         else:
             losses['loss_pose_score'] = score_logits.sum() * 0
         return losses
 
     @staticmethod
-    def _keypoint_loss(loss_fn: nn.Module, pred: Tensor, target: Tensor, keypoint_weights: Tensor,
-                       oks: Tensor, positive: Tensor) -> Tensor:
-        """L1 over the visible keypoints of the positives, each positive weighted by its OKS and
-        the sum normalised by the positives' total OKS (the authors' ``KptL1Loss``)."""
-        # reduced over all processes before any early return, so none waits for another
+    def _keypoint_loss(loss_fn: nn.Module, pred: Tensor, target: Tensor,
+                       keypoint_weights: Tensor, oks: Tensor,
+                       positive: Tensor) -> Tensor:
+        """L1 over the visible keypoints of the positives, each positive
+        weighted by its OKS and the sum normalised by the positives' total OKS
+        (the authors' ``KptL1Loss``)."""
+        # reduced over all processes before any early return, so none waits for
+        # another
         avg_factor = max(reduce_mean(oks[positive].sum()).item(), 1e-6)
         if not positive.any():
             return pred.sum() * 0
-        weights = keypoint_weights[positive][..., None] * oks[positive][:, None, None]
+        weights = (
+            keypoint_weights[positive][..., None] *
+            oks[positive][:, None, None])
         return loss_fn(
-            pred[positive], target[positive], weights.expand(-1, -1, 2), avg_factor=avg_factor)
+            pred[positive],
+            target[positive],
+            weights.expand(-1, -1, 2),
+            avg_factor=avg_factor)
 
-    def _heatmap_loss(self, p3: Tensor, batch_data_samples: OptSampleList) -> Tensor:
-        """Focal loss of the auxiliary keypoint heatmap on P3, averaged over keypoint pixels."""
+    def _heatmap_loss(self, p3: Tensor,
+                      batch_data_samples: OptSampleList) -> Tensor:
+        """Focal loss of the auxiliary keypoint heatmap on P3, averaged over
+        keypoint pixels."""
         logits = self.heatmap_out(self.heatmap_convs(p3))  # (N, K, H, W)
         labels = torch.stack([
-            self.assigner.heatmap_labels(sample.gt_instance_labels, logits.shape[2:],
-                                         self.strides[0], self.num_keypoints, logits.device)
+            self.assigner.heatmap_labels(sample.gt_instance_labels,
+                                         logits.shape[2:], self.strides[0],
+                                         self.num_keypoints, logits.device)
             for sample in batch_data_samples
         ]).flatten()
-        num_keypoint_pixels = (labels < self.num_keypoints).sum().item() + len(batch_data_samples)
+        num_keypoint_pixels = ((labels < self.num_keypoints).sum().item() +
+                               len(batch_data_samples))
         return self.loss_heatmap(
             logits.permute(0, 2, 3, 1).reshape(-1, self.num_keypoints),
             labels,
             avg_factor=num_keypoint_pixels)
 
-    # -------------------------------------------------------------------------------- prediction
+    # -------------------------------------------------------------- prediction
     def predict(self,
                 feats,
                 batch_data_samples: OptSampleList,
@@ -286,19 +366,23 @@ class SMPRHead(BaseHead):
         """Poses of each image in input pixels.
 
         Args:
-            feats: The pyramid features; with ``test_cfg['flip_test']`` a pair (original, mirrored
-                image), with ``test_cfg['multiscale_test']`` one such entry per scale, the first at
-                the scale of ``input_size`` and the others at ``metainfo['aug_scales']``.
-            batch_data_samples (list[PoseDataSample]): Metainfo with ``input_size`` and
-                ``batch_input_shape``, and for the flip test the dataset's ``flip_indices``.
+            feats: The pyramid features; with ``test_cfg['flip_test']`` a pair
+                (original, mirrored image), with
+                ``test_cfg['multiscale_test']`` one such entry per scale, the
+                first at the scale of ``input_size`` and the others at
+                ``metainfo['aug_scales']``.
+            batch_data_samples (list[PoseDataSample]): Metainfo with
+                ``input_size`` and ``batch_input_shape``, and for the flip test
+                the dataset's ``flip_indices``.
             test_cfg (dict): ``score_thr`` (0.05), ``nms_pre`` (1000), ``nms``
-                (``dict(type='soft_nms', iou_threshold=0.3)``), ``max_per_img`` (20),
-                ``flip_test``, ``multiscale_test``.
+                (``dict(type='soft_nms', iou_threshold=0.3)``), ``max_per_img``
+                (20), ``flip_test``, ``multiscale_test``.
 
         Returns:
-            list[InstanceData]: per image ``keypoints`` ``(M, K, 2)``, ``keypoint_scores``
-            ``(M, K)`` (the pose's score), ``bbox_scores`` ``(M,)`` and ``bboxes`` ``(M, 4)``
-            spanned by the keypoints, as numpy arrays.
+            list[InstanceData]: per image ``keypoints`` ``(M, K, 2)``,
+            ``keypoint_scores`` ``(M, K)`` (the pose's score), ``bbox_scores``
+            ``(M,)`` and ``bboxes`` ``(M, 4)`` spanned by the keypoints, as
+            numpy arrays.
         """
         metainfo = batch_data_samples[0].metainfo
         scales = [1.0]
@@ -307,15 +391,19 @@ class SMPRHead(BaseHead):
         else:
             feats = [feats]
         if len(feats) != len(scales):
-            raise ValueError(f'SMPRHead.predict: {len(feats)} feature sets for scales {scales}')
+            raise ValueError(
+                f'SMPRHead.predict: {len(feats)} feature sets for scales '
+                f'{scales}')
 
         flip_indices = None
         if test_cfg.get('flip_test', False):
             flip_indices = metainfo.get('flip_indices')
             if flip_indices is None or len(flip_indices) != self.num_keypoints:
                 raise ValueError(
-                    f'SMPRHead.predict: the flip test needs the flip_indices of '
-                    f"{self.num_keypoints} keypoints in the metainfo (the dataset's, packed by "
+                    'SMPRHead.predict: the flip test needs the flip_indices '
+                    'of '
+                    f'{self.num_keypoints} keypoints in the metainfo (the '
+                    "dataset's, packed by "
                     f'PackPoseInputs), got {flip_indices}')
             flip_indices = list(flip_indices)
 
@@ -327,12 +415,16 @@ class SMPRHead(BaseHead):
             for view_feats, flipped in views:
                 cls_logits, score_logits, _, refined = self.forward(view_feats)
                 for i, sample in enumerate(batch_data_samples):
-                    keypoints, scores = self.candidates([m[i] for m in cls_logits],
-                                                        [m[i] for m in score_logits],
-                                                        [m[i] for m in refined], test_cfg)
+                    keypoints, scores = self.candidates(
+                        [m[i] for m in cls_logits],
+                        [m[i] for m in score_logits],
+                        [m[i] for m in refined],
+                        test_cfg,
+                    )
                     if flipped:
                         # the batch was mirrored whole, padding included
-                        width = round(sample.metainfo['batch_input_shape'][1] * scale)
+                        width = round(sample.metainfo['batch_input_shape'][1] *
+                                      scale)
                         keypoints = keypoints[:, flip_indices]
                         keypoints[..., 0] = width - 1 - keypoints[..., 0]
                     candidates[i].append((keypoints / scale, scores))
@@ -345,23 +437,28 @@ class SMPRHead(BaseHead):
             keep, kept_scores = pose_nms(keypoints, scores, nms_cfg,
                                          test_cfg.get('max_per_img', 20))
             keypoints = keypoints[keep]
+            per_keypoint = kept_scores[:, None].expand(-1, self.num_keypoints)
             results.append(
                 InstanceData(
                     keypoints=keypoints.cpu().numpy(),
-                    keypoint_scores=kept_scores[:, None].expand(-1,
-                                                                self.num_keypoints).cpu().numpy(),
+                    keypoint_scores=per_keypoint.cpu().numpy(),
                     bbox_scores=kept_scores.cpu().numpy(),
-                    bboxes=keypoint_boxes(keypoints).cpu().numpy() if len(keypoints) else np.zeros(
-                        (0, 4), np.float32)))
+                    bboxes=keypoint_boxes(keypoints).cpu().numpy()
+                    if len(keypoints) else np.zeros((0, 4), np.float32)))
         if test_cfg.get('output_heatmaps', False):
-            base = feats[0][0] if test_cfg.get('flip_test', False) else feats[0]
+            flip_test = test_cfg.get('flip_test', False)
+            base = feats[0][0] if flip_test else feats[0]
             return results, self.keypoint_heatmaps(base[0], batch_data_samples)
         return results
 
-    def keypoint_heatmaps(self, p3: Tensor, batch_data_samples: OptSampleList) -> List[PixelData]:
-        """The heatmap subnet's keypoint maps (sigmoid) on ``p3`` (N, C, H, W), cut to each
-        image's input (the batch's padding left out): what ``output_heatmaps`` (mmpose's
-        ``--draw-heatmap``) shows. ``(K, h, w)`` per image, at P3's stride."""
+    def keypoint_heatmaps(self, p3: Tensor, batch_data_samples: OptSampleList
+                          ) -> List[PixelData]:
+        """The heatmap subnet's keypoint maps (sigmoid) on ``p3`` (N, C, H, W),
+        cut to each image's input (the batch's padding left out).
+
+        They are what ``output_heatmaps`` (mmpose's ``--draw-heatmap``) shows:
+        ``(K, h, w)`` per image, at P3's stride.
+        """
         maps = torch.sigmoid(self.heatmap_out(self.heatmap_convs(p3))).detach()
         fields = []
         for i, sample in enumerate(batch_data_samples):
@@ -380,91 +477,115 @@ class SMPRHead(BaseHead):
         """Candidate poses of one image before NMS.
 
         Args:
-            cls_logits, score_logits (list[Tensor]): Per level ``(1, H_l, W_l)`` logits.
-            refined (list[Tensor]): Per level ``(2K, H_l, W_l)`` refined offsets in strides.
+            cls_logits, score_logits (list[Tensor]): Per level
+                ``(1, H_l, W_l)`` logits.
+            refined (list[Tensor]): Per level ``(2K, H_l, W_l)`` refined
+                offsets in strides.
             test_cfg (dict): ``score_thr`` and ``nms_pre``.
 
         Returns:
-            tuple: ``(M, K, 2)`` poses in input pixels and their ``(M,)`` scores
-            sigmoid(person) x sigmoid(pose score), best first per level.
+            tuple: ``(M, K, 2)`` poses in input pixels and their ``(M,)``
+            scores sigmoid(person) x sigmoid(pose score), best first per level.
         """
         score_thr = test_cfg.get('score_thr', 0.05)
         nms_pre = test_cfg.get('nms_pre', 1000)
         featmap_sizes = [m.shape[-2:] for m in cls_logits]
-        points = self.point_generator.grid_priors(featmap_sizes, device=cls_logits[0].device)
+        points = self.point_generator.grid_priors(
+            featmap_sizes, device=cls_logits[0].device)
         all_keypoints, all_scores = [], []
         for level, stride in enumerate(self.strides):
             person = cls_logits[level].sigmoid().flatten()
             scores = person * score_logits[level].sigmoid().flatten()
-            # as the authors' (mmdetection 1.x FCOS) test: the person score passes ``score_thr``,
-            # the product ranks; zeroed below the threshold, the product is filtered at 0
-            scores = torch.where(person > score_thr, scores, scores.new_zeros(()))
+            # as the authors' (mmdetection 1.x FCOS) test: the person score
+            # passes ``score_thr``, the product ranks; zeroed below the
+            # threshold, the product is filtered at 0
+            scores = torch.where(person > score_thr, scores,
+                                 scores.new_zeros(()))
             scores, _, _, (level_points, offsets) = filter_scores_and_topk(
-                scores[:, None], 0, nms_pre, results=[points[level], refined[level].flatten(1).T])
+                scores[:, None],
+                0,
+                nms_pre,
+                results=[points[level], refined[level].flatten(1).T])
             offsets = offsets.unflatten(1, (self.num_keypoints, 2))
             all_keypoints.append(level_points[:, None] + offsets * stride)
             all_scores.append(scores)
         return torch.cat(all_keypoints), torch.cat(all_scores)
 
-    # ------------------------------------------------------------------------- export and oracle
+    # ------------------------------------------------------- export and oracle
     def output_names(self) -> List[str]:
-        """Names of the tensors of :meth:`forward` in their flattened order (depth first, as an
-        ONNX export lists them): per kind (``cls``, ``pose_score``, ``init``, ``refined``) one per
-        level, the level named ``p{log2 s}`` by its stride ``s``: ``cls_p3`` ... ``refined_p7``.
+        """Names of the tensors of :meth:`forward` in their flattened order
+        (depth first, as an ONNX export lists them).
+
+        Per kind (``cls``, ``pose_score``, ``init``, ``refined``) one per
+        level, the level named ``p{log2 s}`` by its stride ``s``: ``cls_p3``,
+        ..., ``refined_p7``.
         """
         levels = [f'p{int(np.log2(stride))}' for stride in self.strides]
         return [
-            f'{kind}_{level}' for kind in ('cls', 'pose_score', 'init', 'refined')
+            f'{kind}_{level}'
+            for kind in ('cls', 'pose_score', 'init', 'refined')
             for level in levels
         ]
 
     def perfect_targets(self, gt_instances: InstanceData,
                         featmap_sizes: List[Tuple[int, int]]) -> SMPRTargets:
-        """The assigner's targets of one image when the initial poses are exact: assigned once
-        with empty initial poses, then again with those targets' keypoints as the initial poses,
-        so that every initial positive is also a final positive.
+        """The assigner's targets of one image when the initial poses are
+        exact: assigned once with empty initial poses, then again with those
+        targets' keypoints as the initial poses, so that every initial positive
+        is also a final positive.
 
         Args:
-            gt_instances (InstanceData): ``keypoints`` ``(N, K, 2)``, ``keypoints_visible``
-                ``(N, K)`` and ``areas`` ``(N,)`` in input pixels.
-            featmap_sizes (list[tuple[int, int]]): ``(H_l, W_l)`` of every level, P3 first.
+            gt_instances (InstanceData): ``keypoints`` ``(N, K, 2)``,
+                ``keypoints_visible`` ``(N, K)`` and ``areas`` ``(N,)`` in
+                input pixels.
+            featmap_sizes (list[tuple[int, int]]): ``(H_l, W_l)`` of every
+                level, P3 first.
         """
-        points, strides, levels = self.locations(featmap_sizes, torch.device('cpu'))
+        points, strides, levels = self.locations(featmap_sizes,
+                                                 torch.device('cpu'))
         empty = points.new_zeros(len(points), self.num_keypoints, 2)
-        first = self.assigner.assign(points, strides, levels, empty, gt_instances)
-        return self.assigner.assign(points, strides, levels, first.keypoints, gt_instances)
+        first = self.assigner.assign(points, strides, levels, empty,
+                                     gt_instances)
+        return self.assigner.assign(points, strides, levels, first.keypoints,
+                                    gt_instances)
 
     def perfect_outputs(self,
                         gt_instances: InstanceData,
                         featmap_sizes: List[Tuple[int, int]],
                         input_shape: Tuple[int, int],
                         logit: float = 10.0) -> HeadOutputs:
-        """What :meth:`forward` would return for one image if it were right wherever
-        :meth:`perfect_targets` puts a target: person and pose-score logits ``+logit`` on the final
-        positives and ``-logit`` elsewhere, initial and refined offsets pointing at the target
-        keypoints. Decoding them is the decode oracle; the benchmarks time it as a trained model's
+        """What :meth:`forward` would return for one image if it were right
+        wherever :meth:`perfect_targets` puts a target: person and pose-score
+        logits ``+logit`` on the final positives and ``-logit`` elsewhere,
+        initial and refined offsets pointing at the target keypoints. Decoding
+        them is the decode oracle; the benchmarks time it as a trained model's
         post-processing.
 
         Args:
             gt_instances (InstanceData): As :meth:`perfect_targets`.
             featmap_sizes (list[tuple[int, int]]): As :meth:`perfect_targets`.
-            input_shape (tuple[int, int]): ``(H_in, W_in)`` of the network input; unused (the
-                strides place the levels), taken as every head's ``perfect_outputs`` takes it.
+            input_shape (tuple[int, int]): ``(H_in, W_in)`` of the network
+                input; unused (the strides place the levels), taken as every
+                head's ``perfect_outputs`` takes it.
             logit (float): Magnitude of the score logits. Defaults to 10.
 
         Returns:
-            tuple: four lists with one tensor per level, as :meth:`forward` returns them for a
-            batch of 1 (CPU): ``(1, 1, H_l, W_l)`` person and pose-score logits,
-            ``(1, 2K, H_l, W_l)`` initial and refined offsets in strides.
+            tuple: four lists with one tensor per level, as :meth:`forward`
+            returns them for a batch of 1 (CPU): ``(1, 1, H_l, W_l)`` person
+            and pose-score logits, ``(1, 2K, H_l, W_l)`` initial and refined
+            offsets in strides.
         """
         targets = self.perfect_targets(gt_instances, featmap_sizes)
         points, strides, _ = self.locations(featmap_sizes, torch.device('cpu'))
         logits = torch.where(targets.final_pos, logit, -logit)
-        offsets = ((targets.keypoints - points[:, None]) / strides[:, None, None]).flatten(1)
+        offsets = ((targets.keypoints - points[:, None]) /
+                   strides[:, None, None]).flatten(1)
         scores, poses, start = [], [], 0
         for height, width in featmap_sizes:
             end = start + height * width
             scores.append(logits[start:end].view(1, 1, height, width))
-            poses.append(offsets[start:end].T.reshape(1, 2 * self.num_keypoints, height, width))
+            pose = offsets[start:end].T.reshape(1, 2 * self.num_keypoints,
+                                                height, width)
+            poses.append(pose)
             start = end
         return scores, scores, poses, poses

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""A bottom-up pose estimator that predicts from image pyramids (multi-scale testing)."""
+"""A bottom-up pose estimator that predicts from image pyramids (multi-scale
+testing)."""
 from typing import List, Optional, Union
 
 import torch
@@ -13,78 +14,99 @@ from torch import Tensor
 
 @MODELS.register_module()
 class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
-    """mmpose's ``BottomupPoseEstimator``, which also predicts from image pyramids.
+    """mmpose's ``BottomupPoseEstimator``, which also predicts from image
+    pyramids.
 
-    ``BottomupPoseEstimator.predict`` averages the heads' outputs over the images of a pyramid
-    when ``test_cfg.multiscale_test=True``, but in mmpose 1.3 no pyramid reaches it: the
-    ``aug_scales`` images of ``BottomupResize`` are stacked by ``PackPoseInputs``, by the data
-    preprocessor and by ``BasePoseEstimator.forward``, and each fails on images of different
-    sizes. With :class:`~custom_modules.datasets.transforms.PackMultiScalePoseInputs` and
-    :class:`~custom_modules.data_preprocessors.MultiScalePoseDataPreprocessor`, the pyramid
-    arrives as a list of ``(B, C, H_s, W_s)`` batches, base scale first, and is passed on as it
-    is. A ``multiscale_test`` without ``aug_scales`` in the test pipeline is refused with the way
-    to set them.
+    ``BottomupPoseEstimator.predict`` averages the heads' outputs over the
+    images of a pyramid when ``test_cfg.multiscale_test=True``, but in mmpose
+    1.3 no pyramid reaches it: the ``aug_scales`` images of ``BottomupResize``
+    are stacked by ``PackPoseInputs``, by the data preprocessor and by
+    ``BasePoseEstimator.forward``, and each fails on images of different sizes.
+    With :class:`~custom_modules.datasets.transforms.PackMultiScalePoseInputs`
+    and
+    :class:`~custom_modules.data_preprocessors.MultiScalePoseDataPreprocessor`,
+    the pyramid arrives as a list of ``(B, C, H_s, W_s)`` batches, base scale
+    first, and is passed on as it is. A ``multiscale_test`` without
+    ``aug_scales`` in the test pipeline is refused with the way to set them.
 
-    Predicted maps (``test_cfg.output_heatmaps``, mmpose's ``--draw-heatmap``) are moved from
-    the network input's frame into the original image's, as the keypoints are, so that they
-    lie under the people they belong to when drawn. Everything else is
-    ``BottomupPoseEstimator``'s.
+    Predicted maps (``test_cfg.output_heatmaps``, mmpose's ``--draw-heatmap``)
+    are moved from the network input's frame into the original image's, as the
+    keypoints are, so that they lie under the people they belong to when drawn.
+    Everything else is ``BottomupPoseEstimator``'s.
     """
 
     def forward(self,
                 inputs: Union[Tensor, List[Tensor]],
                 data_samples: OptSampleList = None,
                 mode: str = 'tensor'):
-        if mode == 'predict' and isinstance(inputs, list) and self.test_cfg.get(
-                'multiscale_test', False):
+        if (mode == 'predict' and isinstance(inputs, list)
+                and self.test_cfg.get('multiscale_test', False)):
             if self.metainfo is not None:
                 for data_sample in data_samples:
                     data_sample.set_metainfo(self.metainfo)
             return self.predict(inputs, data_samples)
         return super().forward(inputs, data_samples, mode)
 
-    def predict(self, inputs: Union[Tensor, List[Tensor]], data_samples: Optional[list]):
+    def predict(self, inputs: Union[Tensor, List[Tensor]],
+                data_samples: Optional[list]):
         if self.test_cfg.get('multiscale_test', False) and not isinstance(
                 data_samples[0].metainfo.get('aug_scales'), list):
             raise ValueError(
-                'test_cfg.multiscale_test=True needs the scales of the image pyramid: set '
-                '`aug_scales` (e.g. [0.5, 1.5]) in the BottomupResize of the test pipeline, with '
-                'PackMultiScalePoseInputs (meta_keys with "aug_scales") after it and '
-                'MultiScalePoseDataPreprocessor as the data preprocessor')
+                'test_cfg.multiscale_test=True needs the scales of the image '
+                'pyramid: set `aug_scales` (e.g. [0.5, 1.5]) in the '
+                'BottomupResize of the test pipeline, with '
+                'PackMultiScalePoseInputs (meta_keys with "aug_scales") after '
+                'it and MultiScalePoseDataPreprocessor as the data '
+                'preprocessor')
         return super().predict(inputs, data_samples)
 
-    def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields, batch_data_samples):
-        """``BottomupPoseEstimator``'s, and every map of the predicted fields resampled from
-        the input (``input_size``, the resized and padded image) into the original image
-        (``ori_shape``), as the keypoints are mapped (``input_center``, ``input_scale``)."""
-        samples = super().add_pred_to_datasample(batch_pred_instances, batch_pred_fields,
+    def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields,
+                               batch_data_samples):
+        """``BottomupPoseEstimator``'s, and every map of the predicted fields
+        resampled from the input (``input_size``, the resized and padded image)
+        into the original image (``ori_shape``), as the keypoints are mapped
+        (``input_center``, ``input_scale``)."""
+        samples = super().add_pred_to_datasample(batch_pred_instances,
+                                                 batch_pred_fields,
                                                  batch_data_samples)
         for sample in samples:
             if 'pred_fields' in sample:
-                sample.pred_fields = fields_to_image(sample.pred_fields, sample.metainfo)
+                sample.pred_fields = fields_to_image(sample.pred_fields,
+                                                     sample.metainfo)
         return samples
 
 
 def fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
-    """Every ``(C, h, w)`` map of ``fields`` (at the input's size or a fraction of it) resampled
-    (bilinear) at the pixels of the original image ``ori_shape`` ``(H, W)``: image pixel ``u``
-    is input position ``(u - center + scale / 2) * input_size / scale``, the inverse of
-    mmpose's keypoint mapping (pixel centres at integer positions, as ``cv2.warpAffine``)."""
+    """Every ``(C, h, w)`` map of ``fields`` (at the input's size or a fraction
+    of it) resampled (bilinear) at the pixels of the original image
+    ``ori_shape`` ``(H, W)``.
+
+    Image pixel ``u`` is input position
+    ``(u - center + scale / 2) * input_size / scale``, the inverse of mmpose's
+    keypoint mapping (pixel centres at integer positions, as
+    ``cv2.warpAffine``).
+    """
     height, width = metainfo['ori_shape'][:2]
     in_w, in_h = metainfo['input_size']
     center = torch.as_tensor(metainfo['input_center'], dtype=torch.float32)
     scale = torch.as_tensor(metainfo['input_scale'], dtype=torch.float32)
     xs = torch.arange(width, dtype=torch.float32)
     ys = torch.arange(height, dtype=torch.float32)
-    # input positions, then grid_sample's [-1, 1] (align_corners=False: -1 is the left edge of
-    # input pixel 0, half a pixel before its centre); the same grid for every map
-    gx = ((xs - center[0] + scale[0] / 2) / scale[0] * in_w + 0.5) / in_w * 2 - 1
-    gy = ((ys - center[1] + scale[1] / 2) / scale[1] * in_h + 0.5) / in_h * 2 - 1
+    # input positions, then grid_sample's [-1, 1] (align_corners=False: -1 is
+    # the left edge of input pixel 0, half a pixel before its centre); the same
+    # grid for every map
+    gx = (
+        (xs - center[0] + scale[0] / 2) / scale[0] * in_w + 0.5) / in_w * 2 - 1
+    gy = (
+        (ys - center[1] + scale[1] / 2) / scale[1] * in_h + 0.5) / in_h * 2 - 1
     grid = torch.stack(torch.meshgrid(gx, gy, indexing='xy'), dim=-1)[None]
     out = PixelData()
     for key, maps in fields.items():
         maps = torch.as_tensor(maps)
         resampled = F.grid_sample(
-            maps[None].float(), grid.to(maps.device), mode='bilinear', align_corners=False)
+            maps[None].float(),
+            grid.to(maps.device),
+            mode='bilinear',
+            align_corners=False)
         out.set_field(resampled[0], key)
     return out

@@ -1,7 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""What a perfect network would output for a scene's people, for timing a model's decoding as a
-trained model's maps would cost (random weights give maps with nobody in them) and for checking
-decoding paths against each other: the benchmarks of ``tools/analysis/`` and the tests."""
+"""What a perfect network would output for a scene's people, for timing a
+model's decoding as a trained model's maps would cost (random weights give maps
+with nobody in them) and for checking decoding paths against each other: the
+benchmarks of ``tools/analysis/`` and the tests."""
 from typing import List, Tuple
 
 import numpy as np
@@ -13,39 +14,46 @@ from ..apis.onnxruntime_backend import flatten_tensors
 
 
 def to_input_pixels(people, metainfo: dict):
-    """``people`` (image pixels) in the network input's pixels of a bottom-up sample, inverting
-    the mapping of mmpose's ``BottomupPoseEstimator.add_pred_to_datasample``."""
+    """``people`` (image pixels) in the network input's pixels of a bottom-up
+    sample, inverting the mapping of mmpose's
+    ``BottomupPoseEstimator.add_pred_to_datasample``."""
     size = torch.tensor(metainfo['input_size'], dtype=torch.float32)
     center = torch.tensor(metainfo['input_center'], dtype=torch.float32)
     scale = torch.tensor(metainfo['input_scale'], dtype=torch.float32)
     moved = people.clone()
     moved.keypoints = (people.keypoints - center + 0.5 * scale) / scale * size
-    moved.bboxes = ((people.bboxes.view(-1, 2, 2) - center + 0.5 * scale) / scale *
-                    size).view(-1, 4)
+    moved.bboxes = ((people.bboxes.view(-1, 2, 2) - center + 0.5 * scale) /
+                    scale * size).view(-1, 4)
     moved.areas = people.areas * (size / scale).prod()
     return moved
 
 
 def perfect_outputs(head: nn.Module, people, sizes: List[Tuple[int, int]],
                     input_shape: Tuple[int, int]) -> tuple:
-    """What a perfect network would output for ``people`` (input pixels), as the head's
-    ``forward`` gives it: the head's ``perfect_outputs`` (the codec's encoding for the PAF heads,
-    the assigner's targets for SMPR) at its output sizes ``sizes`` (``(H, W)`` of each tensor of
-    its first output list: per stage for PAF heads, per level for SMPR) and the network input's
-    ``input_shape`` ``(H, W)``."""
+    """What a perfect network would output for ``people`` (input pixels), as
+    the head's ``forward`` gives it.
+
+    The head's ``perfect_outputs`` (the codec's encoding for the PAF heads, the
+    assigner's targets for SMPR) at its output sizes ``sizes`` (``(H, W)`` of
+    each tensor of its first output list, per stage for PAF heads, per level
+    for SMPR) and the network input's ``input_shape`` ``(H, W)``.
+    """
     if not hasattr(head, 'perfect_outputs'):
-        raise TypeError(f'{type(head).__name__} has no perfect_outputs(gt_instances, '
-                        'featmap_sizes, input_shape) method: the benchmark cannot give its '
-                        "decoding a perfect model's outputs")
+        raise TypeError(
+            f'{type(head).__name__} has no perfect_outputs(gt_instances, '
+            'featmap_sizes, input_shape) method: the benchmark cannot give '
+            "its decoding a perfect model's outputs")
     return head.perfect_outputs(people, sizes, input_shape)
 
 
-def perfect_bottomup_outputs(model: nn.Module, image: np.ndarray, people_list: list) -> list:
-    """The outputs a perfect network would give ``model.head`` on ``image`` for each of
-    ``people_list`` (``InstanceData`` in image pixels), on the model's device: the sizes of the
-    head's outputs and the preprocessing's metainfo are those of one ``inference_bottomup`` of
-    ``image`` (the head's forward restored afterwards). Turns the flip test off (the project's
-    MLN and SMPR configs have it off): the perfect maps are those of the image as it is."""
+def perfect_bottomup_outputs(model: nn.Module, image: np.ndarray,
+                             people_list: list) -> list:
+    """The outputs a perfect network would give ``model.head`` on ``image`` for
+    each of ``people_list`` (``InstanceData`` in image pixels), on the model's
+    device: the sizes of the head's outputs and the preprocessing's metainfo
+    are those of one ``inference_bottomup`` of ``image`` (the head's forward
+    restored afterwards). Turns the flip test off (the project's MLN and SMPR
+    configs have it off): the perfect maps are those of the image as it is."""
     from mmpose.apis import inference_bottomup
 
     model.test_cfg = dict(model.test_cfg, flip_test=False)
@@ -55,7 +63,9 @@ def perfect_bottomup_outputs(model: nn.Module, image: np.ndarray, people_list: l
 
     def probe(feats):
         outputs = forward(feats)
-        shapes['sizes'] = [tuple(t.shape[-2:]) for t in flatten_tensors(outputs[0])]
+        shapes['sizes'] = [
+            tuple(t.shape[-2:]) for t in flatten_tensors(outputs[0])
+        ]
         return outputs
 
     head.forward = probe
@@ -66,7 +76,7 @@ def perfect_bottomup_outputs(model: nn.Module, image: np.ndarray, people_list: l
     device = next(model.parameters()).device
     return [
         map_tensors(
-            perfect_outputs(head, to_input_pixels(people, metainfo), shapes['sizes'],
-                            metainfo['batch_input_shape']), lambda t: t.to(device))
-        for people in people_list
+            perfect_outputs(head, to_input_pixels(people, metainfo),
+                            shapes['sizes'], metainfo['batch_input_shape']),
+            lambda t: t.to(device)) for people in people_list
     ]

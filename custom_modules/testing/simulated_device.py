@@ -2,26 +2,31 @@
 """A second device for CPU-only tests of tensor placement.
 
 Code that runs on a GPU must create every tensor on the device of its inputs: a
-``torch.full(...)`` without ``device=`` lands on the CPU, and the first op that mixes it with a
-CUDA tensor fails (``indices should be either on cpu or on the same device as the indexed
-tensor``). On a machine without a GPU all tensors are on the CPU and such a line passes every test.
+``torch.full(...)`` without ``device=`` lands on the CPU, and the first op that
+mixes it with a CUDA tensor fails (``indices should be either on cpu or on the
+same device as the indexed tensor``). On a machine without a GPU all tensors
+are on the CPU and such a line passes every test.
 
-:func:`simulated_device` makes a device that is not the CPU without any hardware. Tensors moved to
-it (``x.to('meta')``, ``module.to('meta')``, ``torch.zeros(..., device=x.device)``) are
-:class:`SimulatedDeviceTensor`: they report ``device == meta`` (a device type with a no-op device
-guard, so no driver is touched) while their values live in a real CPU tensor, so that every op
-computes real values and data-dependent code (boolean masks, ``nonzero``, ``.item()``) runs as it
-would on a GPU. Every aten op that takes a simulated tensor and a CPU tensor with one or more
-dimensions raises :class:`DeviceMixError`, as CUDA does, with the exceptions CUDA makes (CPU index
-tensors into a device tensor, copies between devices); ``.numpy()`` of a simulated tensor raises as
-it does for a CUDA tensor. mmcv's compiled ops (``ext_module`` of ``mmcv.ops`` modules:
-deformable convolution, NMS) get the CPU values of simulated tensors, after the same check.
+:func:`simulated_device` makes a device that is not the CPU without any
+hardware. Tensors moved to it (``x.to('meta')``, ``module.to('meta')``,
+``torch.zeros(..., device=x.device)``) are :class:`SimulatedDeviceTensor`: they
+report ``device == meta`` (a device type with a no-op device guard, so no
+driver is touched) while their values live in a real CPU tensor, so that every
+op computes real values and data-dependent code (boolean masks, ``nonzero``,
+``.item()``) runs as it would on a GPU. Every aten op that takes a simulated
+tensor and a CPU tensor with one or more dimensions raises
+:class:`DeviceMixError`, as CUDA does, with the exceptions CUDA makes (CPU
+index tensors into a device tensor, copies between devices); ``.numpy()`` of a
+simulated tensor raises as it does for a CUDA tensor. mmcv's compiled ops
+(``ext_module`` of ``mmcv.ops`` modules: deformable convolution, NMS) get the
+CPU values of simulated tensors, after the same check.
 
 Example::
 
     with simulated_device() as device:
         model = model.to(device)
-        losses = model.loss(inputs.to(device), data_samples)  # raises on a CPU-made tensor
+        # raises on a tensor made on the CPU
+        losses = model.loss(inputs.to(device), data_samples)
 """
 import sys
 from contextlib import contextmanager
@@ -36,8 +41,8 @@ from torch.utils._pytree import tree_flatten, tree_map
 SIMULATED = torch.device('meta')
 
 aten = torch.ops.aten
-#: Ops that take CPU index tensors into a tensor on a device (CUDA allows it): position of the
-#: index list among the arguments.
+#: Ops that take CPU index tensors into a tensor on a device (CUDA allows it):
+#: position of the index list among the arguments.
 _INDEX_ARGUMENTS = {
     aten.index.Tensor: 1,
     aten.index_put.default: 1,
@@ -45,7 +50,9 @@ _INDEX_ARGUMENTS = {
     aten._index_put_impl_.default: 1,
 }
 #: Ops that copy between devices.
-_TRANSFERS = {aten.copy_.default, aten._to_copy.default, aten._copy_from.default}
+_TRANSFERS = {
+    aten.copy_.default, aten._to_copy.default, aten._copy_from.default
+}
 
 
 class DeviceMixError(RuntimeError):
@@ -53,13 +60,16 @@ class DeviceMixError(RuntimeError):
 
 
 class SimulatedDeviceTensor(torch.Tensor):
-    """A tensor on the simulated device: the metadata of ``data`` (shape, strides, dtype) on
-    :data:`SIMULATED`, its values in ``data`` (a CPU tensor)."""
+    """A tensor on the simulated device: the metadata of ``data`` (shape,
+    strides, dtype) on :data:`SIMULATED`, its values in ``data`` (a CPU
+    tensor)."""
 
     data_on_cpu: torch.Tensor
 
     @staticmethod
-    def __new__(cls, data: torch.Tensor, requires_grad: bool = False) -> 'SimulatedDeviceTensor':
+    def __new__(cls,
+                data: torch.Tensor,
+                requires_grad: bool = False) -> 'SimulatedDeviceTensor':
         tensor = torch.Tensor._make_wrapper_subclass(
             cls,
             data.shape,
@@ -75,15 +85,23 @@ class SimulatedDeviceTensor(torch.Tensor):
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         return f'SimulatedDeviceTensor({self.data_on_cpu!r})'
 
-    def tolist(self) -> Any:  # CUDA tensors copy to the host; torch refuses it for subclasses
+    # CUDA tensors copy to the host; torch refuses it for subclasses
+    def tolist(self) -> Any:
         return self.data_on_cpu.tolist()
 
     def numpy(self, *, force: bool = False) -> Any:
-        raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
-                        'Tensor.cpu() to copy the tensor to host memory first. (as CUDA says)')
+        raise TypeError(
+            f"can't convert {self.device} device type tensor to numpy. Use "
+            'Tensor.cpu() to copy the tensor to host memory first. (as CUDA '
+            'says)')
 
-    def new_tensor(self, data: Any, dtype=None, device=None, requires_grad=False) -> torch.Tensor:
-        """As ``Tensor.new_tensor`` (whose C++ path would drop the values on the device)."""
+    def new_tensor(self,
+                   data: Any,
+                   dtype=None,
+                   device=None,
+                   requires_grad=False) -> torch.Tensor:
+        """As ``Tensor.new_tensor`` (whose C++ path would drop the values on
+        the device)."""
         return _tensor(
             data,
             dtype=dtype or self.dtype,
@@ -104,11 +122,13 @@ class SimulatedDeviceTensor(torch.Tensor):
 
 
 def _values(value: Any) -> Any:
-    return value.data_on_cpu if isinstance(value, SimulatedDeviceTensor) else value
+    return (value.data_on_cpu
+            if isinstance(value, SimulatedDeviceTensor) else value)
 
 
 def _simulated(value: Any) -> Any:
-    if isinstance(value, torch.Tensor) and not isinstance(value, SimulatedDeviceTensor):
+    if isinstance(value, torch.Tensor) and not isinstance(
+            value, SimulatedDeviceTensor):
         return SimulatedDeviceTensor(value)
     return value
 
@@ -118,25 +138,32 @@ def _describe(tensor: torch.Tensor) -> str:
 
 
 def check_placement(func: Any, args: tuple, kwargs: dict) -> None:
-    """Raise :class:`DeviceMixError` where ``func`` mixes simulated tensors with CPU tensors of
-    one or more dimensions that CUDA would refuse (index tensors and transfers are allowed)."""
+    """Raise :class:`DeviceMixError` where ``func`` mixes simulated tensors
+    with CPU tensors of one or more dimensions that CUDA would refuse (index
+    tensors and transfers are allowed)."""
     if func in _TRANSFERS:
         return
     exempt: List[Any] = []
     if func in _INDEX_ARGUMENTS and len(args) > _INDEX_ARGUMENTS[func]:
-        if isinstance(args[0], SimulatedDeviceTensor):  # CPU indices into a device tensor
+        # CPU indices into a device tensor
+        if isinstance(args[0], SimulatedDeviceTensor):
             exempt = [t for t in args[_INDEX_ARGUMENTS[func]] if t is not None]
-    tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+    tensors = [
+        t for t in tree_flatten((args, kwargs))[0]
+        if isinstance(t, torch.Tensor)
+    ]
     on_device = [t for t in tensors if isinstance(t, SimulatedDeviceTensor)]
     on_cpu = [
-        t for t in tensors if not isinstance(t, SimulatedDeviceTensor) and t.dim() > 0
+        t for t in tensors
+        if not isinstance(t, SimulatedDeviceTensor) and t.dim() > 0
         and t.device.type == 'cpu' and not any(t is e for e in exempt)
     ]
     if on_device and on_cpu:
         raise DeviceMixError(
-            f'{func}: tensors on the device ({", ".join(_describe(t) for t in on_device)}) and '
-            f'on the CPU ({", ".join(_describe(t) for t in on_cpu)}): a tensor was created '
-            'without the device of its inputs')
+            f'{func}: tensors on the device '
+            f'({", ".join(_describe(t) for t in on_device)}) and on the CPU '
+            f'({", ".join(_describe(t) for t in on_cpu)}): a tensor was '
+            'created without the device of its inputs')
 
 
 def _on_simulated(device: Any) -> bool:
@@ -146,12 +173,22 @@ def _on_simulated(device: Any) -> bool:
 _torch_tensor, _torch_as_tensor = torch.tensor, torch.as_tensor
 
 
-def _tensor(data: Any, *, dtype=None, device=None, requires_grad=False, **kwargs) -> torch.Tensor:
-    """``torch.tensor`` that keeps the values on the simulated device (torch's own builds the
-    tensor outside the dispatcher, on a real ``meta`` device, without values)."""
+def _tensor(data: Any,
+            *,
+            dtype=None,
+            device=None,
+            requires_grad=False,
+            **kwargs) -> torch.Tensor:
+    """``torch.tensor`` that keeps the values on the simulated device (torch's
+    own builds the tensor outside the dispatcher, on a real ``meta`` device,
+    without values)."""
     if not _on_simulated(device):
         return _torch_tensor(
-            data, dtype=dtype, device=device, requires_grad=requires_grad, **kwargs)
+            data,
+            dtype=dtype,
+            device=device,
+            requires_grad=requires_grad,
+            **kwargs)
     values = _torch_tensor(tree_map(_values, data), dtype=dtype, **kwargs)
     return SimulatedDeviceTensor(values, requires_grad=requires_grad)
 
@@ -164,14 +201,16 @@ def _as_tensor(data: Any, dtype=None, device=None) -> torch.Tensor:
 
 
 class _SimulatedDeviceMode(TorchDispatchMode):
-    """Creates tensors asked for on :data:`SIMULATED` (factories with ``device='meta'``, copies
-    of CPU tensors to it) as :class:`SimulatedDeviceTensor` with real values."""
+    """Creates tensors asked for on :data:`SIMULATED` (factories with
+    ``device='meta'``, copies of CPU tensors to it) as
+    :class:`SimulatedDeviceTensor` with real values."""
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})
         target = kwargs.get('device')
         plain_inputs = not any(
-            isinstance(t, SimulatedDeviceTensor) for t in tree_flatten((args, kwargs))[0])
+            isinstance(t, SimulatedDeviceTensor)
+            for t in tree_flatten((args, kwargs))[0])
         if _on_simulated(target) and plain_inputs:
             kwargs['device'] = torch.device('cpu')
             return tree_map(_simulated, func(*args, **kwargs))
@@ -179,8 +218,9 @@ class _SimulatedDeviceMode(TorchDispatchMode):
 
 
 class _SimulatedExtension:
-    """An mmcv ``ext_module`` whose functions get the CPU values of simulated tensors (after
-    :func:`check_placement`) and return simulated tensors when they were given some."""
+    """An mmcv ``ext_module`` whose functions get the CPU values of simulated
+    tensors (after :func:`check_placement`) and return simulated tensors when
+    they were given some."""
 
     def __init__(self, extension: Any) -> None:
         self._extension = extension
@@ -193,8 +233,10 @@ class _SimulatedExtension:
         def on_values(*args, **kwargs):
             check_placement(f'mmcv.ops {name}', args, kwargs)
             simulated = any(
-                isinstance(v, SimulatedDeviceTensor) for v in chain(args, kwargs.values()))
-            out = function(*tree_map(_values, args), **tree_map(_values, kwargs))
+                isinstance(v, SimulatedDeviceTensor)
+                for v in chain(args, kwargs.values()))
+            out = function(*tree_map(_values, args),
+                           **tree_map(_values, kwargs))
             return tree_map(_simulated, out) if simulated else out
 
         return on_values
@@ -207,8 +249,11 @@ def _patch_mmcv_extensions() -> Dict[Any, Any]:
 
     originals = {}
     for name, module in list(sys.modules.items()):
-        extension = getattr(module, 'ext_module', None) if name.startswith('mmcv.ops.') else None
-        if extension is not None and not isinstance(extension, _SimulatedExtension):
+        extension = (
+            getattr(module, 'ext_module', None)
+            if name.startswith('mmcv.ops.') else None)
+        if extension is not None and not isinstance(extension,
+                                                    _SimulatedExtension):
             originals[module] = extension
             module.ext_module = _SimulatedExtension(extension)
     return originals
@@ -216,8 +261,8 @@ def _patch_mmcv_extensions() -> Dict[Any, Any]:
 
 @contextmanager
 def simulated_device() -> Iterator[torch.device]:
-    """Within the block, :data:`SIMULATED` acts as a second device with real values (module
-    doc); yields it."""
+    """Within the block, :data:`SIMULATED` acts as a second device with real
+    values (module doc); yields it."""
     originals = _patch_mmcv_extensions()
     torch.tensor, torch.as_tensor = _tensor, _as_tensor
     try:
@@ -229,9 +274,10 @@ def simulated_device() -> Iterator[torch.device]:
             module.ext_module = extension
 
 
-def tensors_off_device(value: Any, path: str = 'output') -> List[Tuple[str, str]]:
-    """``(where, what)`` of every tensor in ``value`` (nested lists, tuples, dicts, mmengine data
-    elements) that is not on the simulated device."""
+def tensors_off_device(value: Any,
+                       path: str = 'output') -> List[Tuple[str, str]]:
+    """``(where, what)`` of every tensor in ``value`` (nested lists, tuples,
+    dicts, mmengine data elements) that is not on the simulated device."""
     found: List[Tuple[str, str]] = []
     if isinstance(value, SimulatedDeviceTensor):
         return found

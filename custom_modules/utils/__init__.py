@@ -1,13 +1,17 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-from .checkpoint_compat import allow_openmmlab_checkpoint_globals, openmmlab_checkpoint_globals
-from .dist_utils import (PeerLostError, destroy_distributed, explain_lost_peers, first_slurm_host,
+from .checkpoint_compat import (allow_openmmlab_checkpoint_globals,
+                                openmmlab_checkpoint_globals)
+from .dist_utils import (PeerLostError, destroy_distributed,
+                         explain_lost_peers, first_slurm_host,
                          setup_cpu_distributed, slurm_to_torch_environment)
-from .runner_cli import (UnregisteredTypeError, enable_visualization, exit_on_user_error,
-                         explain_unregistered_types, latest_checkpoint, set_work_dir)
+from .runner_cli import (UnregisteredTypeError, enable_visualization,
+                         exit_on_user_error, explain_unregistered_types,
+                         latest_checkpoint, set_work_dir)
 
 __all__ = [
-    'allow_openmmlab_checkpoint_globals', 'openmmlab_checkpoint_globals', 'setup_cpu_distributed',
-    'destroy_distributed', 'first_slurm_host', 'slurm_to_torch_environment', 'PeerLostError',
-    'explain_lost_peers', 'enable_visualization', 'exit_on_user_error',
-    'explain_unregistered_types', 'latest_checkpoint', 'set_work_dir', 'UnregisteredTypeError'
+    'allow_openmmlab_checkpoint_globals', 'openmmlab_checkpoint_globals',
+    'setup_cpu_distributed', 'destroy_distributed', 'first_slurm_host',
+    'slurm_to_torch_environment', 'PeerLostError', 'explain_lost_peers',
+    'enable_visualization', 'exit_on_user_error', 'explain_unregistered_types',
+    'latest_checkpoint', 'set_work_dir', 'UnregisteredTypeError'
 ]

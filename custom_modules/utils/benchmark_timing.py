@@ -9,9 +9,10 @@ from typing import Callable, List, Optional
 
 def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,
                            repeats: int) -> List[float]:
-    """Median time (ms) of each of ``fns`` over ``repeats`` calls, after ``warmup`` untimed calls
-    of each; the timed calls take turns (A, B, C, A, B, C, ...) so that a slow spell of the
-    machine hits every function alike."""
+    """Median time (ms) of each of ``fns`` over ``repeats`` calls, after
+    ``warmup`` untimed calls of each; the timed calls take turns (A, B, C, A,
+    B, C, ...) so that a slow spell of the machine hits every function
+    alike."""
     for fn in fns:
         for _ in range(warmup):
             fn()
@@ -24,9 +25,11 @@ def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,
     return [1000 * statistics.median(t) for t in times]
 
 
-def synchronized(fn: Callable[[], object], device: str) -> Callable[[], object]:
-    """``fn`` that returns only once the GPU's queued work is done where ``device`` is a CUDA
-    device (so a timer counts the kernels, not their launch); ``fn`` itself on a CPU."""
+def synchronized(fn: Callable[[], object],
+                 device: str) -> Callable[[], object]:
+    """``fn`` that returns only once the GPU's queued work is done where
+    ``device`` is a CUDA device (so a timer counts the kernels, not their
+    launch); ``fn`` itself on a CPU."""
     if not str(device).startswith('cuda'):
         return fn
     import torch
@@ -46,7 +49,8 @@ def markdown_table(header: List[str], rows: List[List[str]]) -> str:
 
 
 def emit_report(text: str, out: Optional[str] = None) -> None:
-    """Print a benchmark's report and, with ``out``, also write it there (folders made)."""
+    """Print a benchmark's report and, with ``out``, also write it there
+    (folders made)."""
     print(f'\n{text}')
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,11 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The protobuf wire format, read without protobuf's generated classes: enough to take weights out
-of a Caffe ``.caffemodel`` (``tools/model_converters/openpose2mmpose.py``) or a frozen TensorFlow
+"""The protobuf wire format, read without protobuf's generated classes: enough
+to take weights out of a Caffe ``.caffemodel``
+(``tools/model_converters/openpose2mmpose.py``) or a frozen TensorFlow
 ``GraphDef`` (:mod:`.tf_graphdef`) without Caffe or TensorFlow.
 
-Reference: https://protobuf.dev/programming-guides/encoding/ (varints, the four wire types used
-by proto2/proto3 messages, packed repeated fields).
+Reference: https://protobuf.dev/programming-guides/encoding/ (varints, the
+four wire types used by proto2/proto3 messages, packed repeated fields).
 """
 from typing import Iterator, List, Tuple, Union
 
@@ -20,7 +21,8 @@ def read_varint(buf: bytes, pos: int) -> Tuple[int, int]:
     value = shift = 0
     while True:
         if pos >= len(buf):
-            raise ValueError('protobuf: truncated varint (the file ends inside a field)')
+            raise ValueError(
+                'protobuf: truncated varint (the file ends inside a field)')
         byte = buf[pos]
         pos += 1
         value |= (byte & 0x7F) << shift
@@ -30,13 +32,14 @@ def read_varint(buf: bytes, pos: int) -> Tuple[int, int]:
 
 
 def iter_fields(buf: bytes) -> Iterator[Tuple[int, int, WireValue]]:
-    """``(field number, wire type, value)`` of each field of a message, in file order: varints
-    (wire type 0) as ints, 64-bit (1) and 32-bit (5) values as their bytes, length-delimited
-    values (2: strings, bytes, sub-messages, packed arrays) as bytes.
+    """``(field number, wire type, value)`` of each field of a message, in file
+    order: varints (wire type 0) as ints, 64-bit (1) and 32-bit (5) values as
+    their bytes, length-delimited values (2: strings, bytes, sub-messages,
+    packed arrays) as bytes.
 
     Raises:
-        ValueError: On groups (wire types 3, 4; no format read here uses them) or a field that
-            runs past the end of ``buf``.
+        ValueError: On groups (wire types 3, 4; no format read here uses them)
+            or a field that runs past the end of ``buf``.
     """
     pos = 0
     while pos < len(buf):
@@ -51,10 +54,12 @@ def iter_fields(buf: bytes) -> Iterator[Tuple[int, int, WireValue]]:
         elif wire in (1, 5):
             size = 8 if wire == 1 else 4
         else:
-            raise ValueError(f'protobuf: wire type {wire} (groups) of field {number} is not '
-                             'supported')
+            raise ValueError(
+                f'protobuf: wire type {wire} (groups) of field {number} is '
+                'not supported')
         if pos + size > len(buf):
-            raise ValueError(f'protobuf: field {number} runs past the end of its message')
+            raise ValueError(
+                f'protobuf: field {number} runs past the end of its message')
         yield number, wire, buf[pos:pos + size]
         pos += size
 
@@ -69,5 +74,8 @@ def packed_varints(buf: bytes) -> List[int]:
 
 
 def signed64(value: int) -> int:
-    """A varint decoded as protobuf's ``int64`` (two's complement: -1 is 2**64 - 1)."""
+    """A varint decoded as protobuf's ``int64`` (two's complement).
+
+    For example, -1 is the varint ``2**64 - 1``.
+    """
     return value - (1 << 64) if value >= 1 << 63 else value

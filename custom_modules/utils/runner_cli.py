@@ -14,24 +14,29 @@ from mmengine.logging import print_log
 
 
 def set_work_dir(cfg: Config, work_dir: str, config_path: str) -> None:
-    """``--work-dir`` if given, else the config's ``work_dir``, else ``work_dirs/<config name>``."""
+    """``--work-dir`` if given, else the config's ``work_dir``, else
+    ``work_dirs/<config name>``."""
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
 
 
-def enable_visualization(cfg: Config, args: argparse.Namespace, config_path: str) -> None:
+def enable_visualization(cfg: Config, args: argparse.Namespace,
+                         config_path: str) -> None:
     """Switch on the ``PoseVisualizationHook`` for ``--show`` / ``--show-dir``.
 
     Raises:
-        KeyError: If the config has no ``default_hooks.visualization``; the message names the file.
+        KeyError: If the config has no ``default_hooks.visualization``; the
+            message names the file.
     """
     if not (args.show or args.show_dir is not None):
         return
     if 'visualization' not in cfg.default_hooks:
-        raise KeyError(f'{config_path}: --show/--show-dir need '
-                       '`default_hooks.visualization=dict(type="PoseVisualizationHook")`')
+        raise KeyError(
+            f'{config_path}: --show/--show-dir need '
+            '`default_hooks.visualization=dict(type="PoseVisualizationHook")`')
     cfg.default_hooks.visualization.update(
         enable=True,
         show=args.show,
@@ -41,14 +46,18 @@ def enable_visualization(cfg: Config, args: argparse.Namespace, config_path: str
 
 
 class UnregisteredTypeError(ValueError):
-    """A config names a ``type`` that no registry holds; the message names the config."""
+    """A config names a ``type`` that no registry holds; the message names the
+    config."""
 
 
 @contextmanager
 def explain_unregistered_types(config_path: str) -> Iterator[None]:
-    """Re-raise mmengine's "X is not in the ... registry" ``KeyError`` as an
-    :class:`UnregisteredTypeError` naming the config and the likely cause: a type of this
-    project built without ``custom_imports``, or a misspelt one."""
+    """Re-raise mmengine's "X is not in the Y registry" ``KeyError`` as an
+    :class:`UnregisteredTypeError`.
+
+    The error names the config and the likely cause: a type of this project
+    built without ``custom_imports``, or a misspelt one.
+    """
     try:
         yield
     except KeyError as err:
@@ -57,52 +66,59 @@ def explain_unregistered_types(config_path: str) -> Iterator[None]:
         if match is None:
             raise
         raise UnregisteredTypeError(
-            f'{config_path}: type {match[1]!r} is not in the {match[2]} registry. If it is one of '
-            'this project\'s types the config is missing `custom_imports = dict(imports='
-            '[\'custom_modules\'], allow_failed_imports=False)`; otherwise check its spelling '
-            'or the package that defines it') from err
+            f'{config_path}: type {match[1]!r} is not in the {match[2]} '
+            'registry. If it is one of this project\'s types the config is '
+            'missing `custom_imports = dict(imports=[\'custom_modules\'], '
+            'allow_failed_imports=False)`; otherwise check its spelling or '
+            'the package that defines it') from err
 
 
 @contextmanager
 def exit_on_user_error(tool: str) -> Iterator[None]:
-    """Stop with the message alone and exit status 2 (a usage error, as argparse's) on an error
-    of the user's inputs that names its file and field: an annotation or detection file the
-    dataset or the evaluation cannot use (missing, not JSON, a field missing), test images that
-    cannot be used, a checkpoint of another model, a config ``type`` no registry holds. Other
-    errors keep their traceback."""
+    """Stop with the message alone and exit status 2 (a usage error, as
+    argparse's) on an error of the user's inputs that names its file and field.
+
+    These are errors about an annotation or detection file the dataset or the
+    evaluation cannot use (missing, not JSON, a field missing), test images
+    that cannot be used, a checkpoint of another model, or a config ``type`` no
+    registry holds. Other errors keep their traceback.
+    """
     from custom_modules.apis.checkpoint_check import CheckpointMismatchError
     from custom_modules.datasets import DatasetFileError, UnusableImagesError
     from custom_modules.evaluation import AnnotationFileError
 
     try:
         yield
-    except (AnnotationFileError, DatasetFileError, UnusableImagesError, CheckpointMismatchError,
-            UnregisteredTypeError) as err:
+    except (AnnotationFileError, DatasetFileError, UnusableImagesError,
+            CheckpointMismatchError, UnregisteredTypeError) as err:
         print(f'{tool}: error: {err}', file=sys.stderr, flush=True)
         sys.exit(2)
 
 
 def latest_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``--resume`` (without a path) continues from, or None for a fresh start.
+    """The checkpoint ``--resume`` (without a path) continues from, or None for
+    a fresh start.
 
-    mmengine's ``last_checkpoint`` file names it. Where that file is missing, empty or names a
-    file that is gone (a process killed between removing an old checkpoint and rewriting
-    ``last_checkpoint``), the ``epoch_N.pth`` / ``iter_N.pth`` of the highest N is taken.
-    Checkpoints are written whole or not at all (``AtomicLocalBackend``); ``*.part`` files are
-    never taken.
+    mmengine's ``last_checkpoint`` file names it. Where that file is missing,
+    empty or names a file that is gone (a process killed between removing an
+    old checkpoint and rewriting ``last_checkpoint``), the ``epoch_N.pth`` /
+    ``iter_N.pth`` of the highest N is taken. Checkpoints are written whole or
+    not at all (``AtomicLocalBackend``); ``*.part`` files are never taken.
     """
     pointer = Path(work_dir) / 'last_checkpoint'
     named = pointer.read_text().strip() if pointer.is_file() else ''
     if named and Path(named).is_file():
         return named
-    numbered = [(int(m[2]), m[1] == 'iter', path) for path in Path(work_dir).glob('*.pth')
+    numbered = [(int(m[2]), m[1] == 'iter', path)
+                for path in Path(work_dir).glob('*.pth')
                 if (m := re.fullmatch(r'(epoch|iter)_(\d+)\.pth', path.name))]
     if not numbered:
         return None
     found = str(max(numbered)[2])
     if named:
         print_log(
-            f'{pointer} names {named}, which does not exist; resuming from {found}',
+            f'{pointer} names {named}, which does not exist; resuming from '
+            f'{found}',
             logger='current',
             level=logging.WARNING)
     return found

@@ -1,10 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""A frozen TensorFlow ``GraphDef`` (``.pb``) read without TensorFlow: its nodes, their inputs and
-attributes, and the constants (the weights) as numpy arrays.
+"""A frozen TensorFlow ``GraphDef`` (``.pb``) read without TensorFlow: its
+nodes, their inputs and attributes, and the constants (the weights) as numpy
+arrays.
 
-Only the messages and attribute kinds of inference graphs are decoded (TensorFlow's
-``graph.proto``, ``node_def.proto``, ``attr_value.proto``, ``tensor.proto``,
-``tensor_shape.proto``, ``types.proto``); anything else is kept as its raw bytes.
+Only the messages and attribute kinds of inference graphs are decoded
+(TensorFlow's ``graph.proto``, ``node_def.proto``, ``attr_value.proto``,
+``tensor.proto``, ``tensor_shape.proto``, ``types.proto``); anything else is
+kept as its raw bytes.
 """
 import struct
 from dataclasses import dataclass, field
@@ -37,11 +39,12 @@ class TFNode:
     Attributes:
         name (str): The node's name (``MobilenetV1/Conv2d_0/Conv2D``).
         op (str): Its op type (``Conv2D``, ``Const``, ...).
-        inputs (list[str]): Names of the nodes it reads (``name:1`` for a second output,
-            ``^name`` for a control dependency), in order.
-        attrs (dict): Decoded attributes: ``s`` as bytes, ``i`` as int, ``f`` as float, ``b`` as
-            bool, ``type`` as the numpy dtype (or the enum value where unknown), ``shape`` as a
-            list of ints (-1: unknown), ``tensor`` as a numpy array, ``list`` as a list of those.
+        inputs (list[str]): Names of the nodes it reads (``name:1`` for a
+            second output, ``^name`` for a control dependency), in order.
+        attrs (dict): Decoded attributes: ``s`` as bytes, ``i`` as int, ``f``
+            as float, ``b`` as bool, ``type`` as the numpy dtype (or the enum
+            value where unknown), ``shape`` as a list of ints (-1: unknown),
+            ``tensor`` as a numpy array, ``list`` as a list of those.
     """
     name: str
     op: str
@@ -56,17 +59,20 @@ def read_graphdef(source: Union[str, Path, bytes]) -> Dict[str, TFNode]:
         source: The ``.pb`` file or its bytes.
 
     Raises:
-        ValueError: If the bytes are not a GraphDef (no node, or a malformed message), naming
-            the file.
+        ValueError: If the bytes are not a GraphDef (no node, or a malformed
+            message), naming the file.
     """
-    name = str(source) if not isinstance(source, bytes) else 'the GraphDef bytes'
+    name = (
+        str(source) if not isinstance(source, bytes) else 'the GraphDef bytes')
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     try:
         nodes = [
-            _node(value) for number, wire, value in iter_fields(data) if number == 1 and wire == 2
+            _node(value) for number, wire, value in iter_fields(data)
+            if number == 1 and wire == 2
         ]
     except (ValueError, IndexError, struct.error, UnicodeDecodeError) as err:
-        raise ValueError(f'{name}: not a TensorFlow GraphDef ({err})') from None
+        raise ValueError(
+            f'{name}: not a TensorFlow GraphDef ({err})') from None
     if not nodes or any(not node.name or not node.op for node in nodes):
         raise ValueError(f'{name}: not a TensorFlow GraphDef (no named nodes)')
     return {node.name: node for node in nodes}
@@ -122,7 +128,8 @@ def _scalar(number: int, value) -> AttrValue:
 
 
 def _list(buf: bytes) -> list:
-    """A ``ListValue``: s 2, i 3, f 4, b 5, type 6, shape 7, tensor 8 (numbers packed or not)."""
+    """A ``ListValue``: s 2, i 3, f 4, b 5, type 6, shape 7, tensor 8 (numbers
+    packed or not)."""
     items: list = []
     for number, wire, value in iter_fields(buf):
         if number in (3, 5, 6) and wire == 2:
@@ -148,9 +155,9 @@ def _shape(buf: bytes) -> List[int]:
 
 
 def _tensor(buf: bytes) -> np.ndarray:
-    """A ``TensorProto``: ``tensor_content`` (4) or the typed repeated values (``float_val`` 5,
-    ``double_val`` 6, ``int_val`` 7, ``int64_val`` 10, ``bool_val`` 11), one value filling the
-    whole shape as TensorFlow does."""
+    """A ``TensorProto``: ``tensor_content`` (4) or the typed repeated values
+    (``float_val`` 5, ``double_val`` 6, ``int_val`` 7, ``int64_val`` 10,
+    ``bool_val`` 11), one value filling the whole shape as TensorFlow does."""
     dtype, shape, content, values = np.float32, [], None, []
     for number, wire, value in iter_fields(buf):
         if number == 1:
@@ -160,11 +167,13 @@ def _tensor(buf: bytes) -> np.ndarray:
         elif number == 4:
             content = value
         elif number == 5:
-            values += list(np.frombuffer(value,
-                                         '<f4')) if wire == 2 else [struct.unpack('<f', value)[0]]
+            values += (
+                list(np.frombuffer(value, '<f4'))
+                if wire == 2 else [struct.unpack('<f', value)[0]])
         elif number == 6:
-            values += list(np.frombuffer(value,
-                                         '<f8')) if wire == 2 else [struct.unpack('<d', value)[0]]
+            values += (
+                list(np.frombuffer(value, '<f8'))
+                if wire == 2 else [struct.unpack('<d', value)[0]])
         elif number in (7, 10, 11):
             raw = packed_varints(value) if wire == 2 else [value]
             values += [signed64(v) for v in raw]
@@ -172,11 +181,13 @@ def _tensor(buf: bytes) -> np.ndarray:
         raise ValueError(f'TensorProto of unsupported dtype enum {dtype}')
     size = int(np.prod(shape)) if shape else 1
     if content is not None:
-        array = np.frombuffer(content, dtype=np.dtype(dtype).newbyteorder('<')).astype(dtype)
+        array = np.frombuffer(
+            content, dtype=np.dtype(dtype).newbyteorder('<')).astype(dtype)
     elif len(values) == 1 and size > 1:
         array = np.full(size, values[0], dtype=dtype)
     else:
         array = np.array(values, dtype=dtype)
     if array.size != size:
-        raise ValueError(f'TensorProto of shape {shape} holds {array.size} values')
+        raise ValueError(
+            f'TensorProto of shape {shape} holds {array.size} values')
     return array.reshape(shape)

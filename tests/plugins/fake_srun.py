@@ -1,17 +1,21 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""A stand-in for Slurm's ``srun`` on a machine without Slurm, for the launcher tests.
+"""A stand-in for Slurm's ``srun`` on a machine without Slurm, for the launcher
+tests.
 
-The tests put an executable ``srun`` that runs this file first on ``PATH``. Like ``srun`` it reads
-its options (``--ntasks``, ``--ntasks-per-node``, ``--job-name``, ``--cpus-per-task``,
-``--kill-on-bad-exit``; the others are recorded and ignored) up to the command, and starts the
-command ``--ntasks`` times with the variables a Slurm task has: ``SLURM_PROCID`` (0..N-1),
+The tests put an executable ``srun`` that runs this file first on ``PATH``.
+Like ``srun`` it reads its options (``--ntasks``, ``--ntasks-per-node``,
+``--job-name``, ``--cpus-per-task``, ``--kill-on-bad-exit``; the others are
+recorded and ignored) up to the command, and starts the command ``--ntasks``
+times with the variables a Slurm task has: ``SLURM_PROCID`` (0..N-1),
 ``SLURM_NTASKS``, ``SLURM_LOCALID`` and ``SLURM_NODEID`` (tasks fill nodes of
-``--ntasks-per-node``), ``SLURM_NNODES``, ``SLURM_NODELIST`` / ``SLURM_JOB_NODELIST``
-(``FAKE_SRUN_NODELIST``, default ``localhost``: every "node" is this machine),
-``SLURM_JOB_NAME``, ``SLURM_CPUS_PER_TASK``. With ``--kill-on-bad-exit=1`` the first task that
-fails ends the others. Its exit status is the worst of the tasks'.
+``--ntasks-per-node``), ``SLURM_NNODES``, ``SLURM_NODELIST`` /
+``SLURM_JOB_NODELIST`` (``FAKE_SRUN_NODELIST``, default ``localhost``: every
+"node" is this machine), ``SLURM_JOB_NAME``, ``SLURM_CPUS_PER_TASK``. With
+``--kill-on-bad-exit=1`` the first task that fails ends the others. Its exit
+status is the worst of the tasks'.
 
-``FAKE_SRUN_LOG``: a file to which each call appends one JSON line with its options and command.
+``FAKE_SRUN_LOG``: a file to which each call appends one JSON line with its
+options and command.
 """
 import json
 import os
@@ -22,7 +26,8 @@ from typing import Dict, List, Tuple
 
 
 def parse(argv: List[str]) -> Tuple[Dict[str, str], List[str]]:
-    """``(options, command)``: the leading ``--name=value`` / ``--flag`` arguments, and the rest."""
+    """``(options, command)``: the leading ``--name=value`` / ``--flag``
+    arguments, and the rest."""
     options = {}
     while argv and argv[0].startswith('-'):
         name, _, value = argv.pop(0).lstrip('-').partition('=')
@@ -37,7 +42,8 @@ def main() -> int:
         return 2
     if os.environ.get('FAKE_SRUN_LOG'):
         with open(os.environ['FAKE_SRUN_LOG'], 'a') as log:
-            log.write(json.dumps(dict(options=options, command=command)) + '\n')
+            log.write(
+                json.dumps(dict(options=options, command=command)) + '\n')
     ntasks = int(options.get('ntasks', 1))
     per_node = int(options.get('ntasks-per-node', ntasks))
     nodelist = os.environ.get('FAKE_SRUN_NODELIST', 'localhost')
@@ -58,7 +64,8 @@ def main() -> int:
         tasks.append(subprocess.Popen(command, env=env))
     kill_on_bad_exit = options.get('kill-on-bad-exit') == '1'
     while any(task.poll() is None for task in tasks):
-        if kill_on_bad_exit and any(task.returncode not in (None, 0) for task in tasks):
+        if kill_on_bad_exit and any(
+                task.returncode not in (None, 0) for task in tasks):
             for task in tasks:
                 if task.poll() is None:
                     task.kill()

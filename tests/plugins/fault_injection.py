@@ -1,11 +1,16 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Faults for the tests, injected into ``tools/train.py`` through the config's ``custom_imports``
-(``--cfg-options "custom_imports.imports=[custom_modules,fault_injection]"``, this folder on
-``PYTHONPATH``). Each is switched on by an environment variable:
+"""Faults for the tests, injected into ``tools/train.py`` through the config's
+``custom_imports``.
 
-- ``FAULT_KILL_AFTER_ITER=N``: SIGKILL the process right after training iteration N;
-- ``FAULT_KILL_WRITING=NAME``: SIGKILL the process while it writes the file ``NAME`` (its
-  ``.part`` file cut to half its bytes, before the rename that would complete it).
+They are loaded with ``--cfg-options
+"custom_imports.imports=[custom_modules,fault_injection]"``, this folder on
+``PYTHONPATH``. Each is switched on by an environment variable:
+
+- ``FAULT_KILL_AFTER_ITER=N``: SIGKILL the process right after training
+  iteration N;
+- ``FAULT_KILL_WRITING=NAME``: SIGKILL the process while it writes the file
+  ``NAME`` (its ``.part`` file cut to half its bytes, before the rename that
+  would complete it).
 """
 import os
 import signal

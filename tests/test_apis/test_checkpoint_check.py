@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""check_checkpoint_matches / init_pose_model: a checkpoint of another model is refused with
-one message; the allowed differences pass and load."""
+"""check_checkpoint_matches / init_pose_model: a checkpoint of another model is
+refused with one message; the allowed differences pass and load."""
 import re
 from collections import OrderedDict
 
@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from custom_modules.apis import CheckpointMismatchError, check_checkpoint_matches, init_pose_model
+from custom_modules.apis import (CheckpointMismatchError,
+                                 check_checkpoint_matches, init_pose_model)
 
 
 class Net(nn.Module):
@@ -23,15 +24,19 @@ class Net(nn.Module):
 
 def test_the_models_own_state_dict_matches():
     net = Net()
-    weights = check_checkpoint_matches(net, {'state_dict': net.state_dict(), 'meta': {}})
+    weights = check_checkpoint_matches(net, {
+        'state_dict': net.state_dict(),
+        'meta': {}
+    })
     assert list(weights) == list(net.state_dict())
 
 
 def test_allowed_differences_pass_and_load():
-    """A bare state dict saved from DataParallel, with data_preprocessor buffers and without
-    BatchNorm's num_batches_tracked."""
+    """A bare state dict saved from DataParallel, with data_preprocessor
+    buffers and without BatchNorm's num_batches_tracked."""
     source, net = Net(), Net()
-    state = OrderedDict((f'module.{name}', value) for name, value in source.state_dict().items()
+    state = OrderedDict((f'module.{name}', value)
+                        for name, value in source.state_dict().items()
                         if not name.endswith('num_batches_tracked'))
     state['module.data_preprocessor.mean'] = torch.zeros(3, 1, 1)
     state['data_preprocessor.std'] = torch.ones(3, 1, 1)
@@ -47,41 +52,58 @@ def test_every_kind_of_difference_is_counted_and_named():
     with pytest.raises(CheckpointMismatchError) as error:
         check_checkpoint_matches(Net(), state, name='other.pth')
     assert str(error.value) == (
-        'other.pth: not a checkpoint of Net: missing from it: 1 of the model\'s 9 weights (e.g. '
-        'conv.bias); not in the model: 1 of its 9 weights (e.g. extra.weight); with another '
-        'shape: 2 (e.g. head.weight [5, 4, 1, 1] in the checkpoint, [2, 4, 1, 1] in the model, '
-        'head.bias [5] in the checkpoint, [2] in the model). Was it trained with another config? '
-        '(Allowed differences: a "module." prefix, data_preprocessor buffers, BatchNorm '
-        'num_batches_tracked.)')
+        'other.pth: not a checkpoint of Net: missing from it: 1 of the '
+        'model\'s 9 weights (e.g. conv.bias); not in the model: 1 of its 9 '
+        'weights (e.g. extra.weight); with another shape: 2 (e.g. head.weight '
+        '[5, 4, 1, 1] in the checkpoint, [2, 4, 1, 1] in the model, head.bias '
+        '[5] in the checkpoint, [2] in the model). Was it trained with '
+        'another config? (Allowed differences: a "module." prefix, '
+        'data_preprocessor buffers, BatchNorm num_batches_tracked.)')
 
 
 def test_long_lists_are_cut_to_three_examples(tmp_path):
     path = tmp_path / 'backbone_only.pth'
-    torch.save({'state_dict': {f'layer{i}.weight': torch.zeros(1) for i in range(5)}}, path)
+    torch.save(
+        {'state_dict': {
+            f'layer{i}.weight': torch.zeros(1)
+            for i in range(5)
+        }}, path)
     with pytest.raises(
             CheckpointMismatchError,
-            match=rf'^{re.escape(str(path))}: .*; not in the model: 5 of its 5 weights '
-            r'\(e\.g\. layer0\.weight, layer1\.weight, layer2\.weight, \.\.\.\)'):
+            match=(rf'^{re.escape(str(path))}: .*; '
+                   r'not in the model: 5 of its 5 weights '
+                   r'\(e\.g\. layer0\.weight, layer1\.weight, layer2\.weight, '
+                   r'\.\.\.\)')):
         check_checkpoint_matches(Net(), path)
 
 
 def test_a_file_without_a_state_dict_is_named(tmp_path):
     path = tmp_path / 'list.pth'
     torch.save([1, 2], path)
-    with pytest.raises(CheckpointMismatchError, match=rf'^{re.escape(str(path))}: holds a list'):
+    with pytest.raises(
+            CheckpointMismatchError,
+            match=rf'^{re.escape(str(path))}: holds a list'):
         check_checkpoint_matches(Net(), path)
 
 
-def test_init_pose_model_loads_a_matching_checkpoint_with_its_dataset_meta(demo_config, tmp_path):
+def test_init_pose_model_loads_a_matching_checkpoint_with_its_dataset_meta(
+        demo_config, tmp_path):
     from mmpose.apis import init_model
     source = init_model(str(demo_config), None, device='cpu')
     meta = dict(source.dataset_meta, dataset_name='saved_with_the_checkpoint')
     path = tmp_path / 'hsr.pth'
-    torch.save({'state_dict': source.state_dict(), 'meta': {'dataset_meta': meta}}, path)
+    torch.save(
+        {
+            'state_dict': source.state_dict(),
+            'meta': {
+                'dataset_meta': meta
+            }
+        }, path)
     model = init_pose_model(str(demo_config), str(path))
     assert all(
         torch.equal(value,
-                    source.state_dict()[name]) for name, value in model.state_dict().items())
+                    source.state_dict()[name])
+        for name, value in model.state_dict().items())
     assert model.dataset_meta['dataset_name'] == 'saved_with_the_checkpoint'
     assert not model.training
 
@@ -90,6 +112,7 @@ def test_init_pose_model_loads_a_matching_checkpoint_with_its_dataset_meta(demo_
     torch.save({'state_dict': state}, path)
     with pytest.raises(
             CheckpointMismatchError,
-            match=rf'{re.escape(str(demo_config))} \(TopdownPoseEstimator\): with '
-            r'another shape: 1 \(e\.g\. head\.final_layer\.weight \[16, '):
+            match=(rf'{re.escape(str(demo_config))} '
+                   r'\(TopdownPoseEstimator\): with another shape: 1 '
+                   r'\(e\.g\. head\.final_layer\.weight \[16, ')):
         init_pose_model(str(demo_config), str(path))

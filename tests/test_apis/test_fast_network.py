@@ -1,9 +1,13 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""custom_modules/apis/fast_network.py on a CPU: bf16 weights with channels-last memory give the
-fp32 network's maps to bf16's precision, through mmpose's own inference functions; what a CPU
-cannot run (fp16, a CUDA graph) and a network that fails in the asked precision are refused with
-the model left as it was; the demos' --fp16 / --bf16 / --cuda-graph. The CUDA graph itself needs a
-GPU: ``tools/misc/gpu_check.py`` checks it against fp32 eager."""
+"""custom_modules/apis/fast_network.py on a CPU.
+
+Weights in bf16 with channels-last memory give the fp32 network's maps to
+bf16's precision, through mmpose's own inference functions; what a CPU cannot
+run (fp16, a CUDA graph) and a network that fails in the asked precision are
+refused with the model left as it was; the demos' --fp16 / --bf16 /
+--cuda-graph. The CUDA graph itself needs a GPU: ``tools/misc/gpu_check.py``
+checks it against fp32 eager.
+"""
 import copy
 from pathlib import Path
 
@@ -13,15 +17,17 @@ import pytest
 import torch
 from mmpose.apis import inference_bottomup, inference_topdown, init_model
 
-from custom_modules.apis.fast_network import (FastPath, FastPathError, check_fast_path,
-                                              network_modules, run_network_fast)
+from custom_modules.apis.fast_network import (FastPath, FastPathError,
+                                              check_fast_path, network_modules,
+                                              run_network_fast)
 from custom_modules.apis.network_patch import NetworkInput
 from custom_modules.apis.onnxruntime_backend import flatten_tensors as flat
 from .demo_fakes import HSR_SAMPLE_CONFIG, load_tool, patch_inferencer
 from conftest import save_random_checkpoint, write_small_mln_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
+MLN_SAMPLE_CONFIG = REPO_ROOT / (
+    'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py')
 IMAGE = REPO_ROOT / 'tests/data/coco/000000196141.jpg'
 BF16 = FastPath(precision='bf16', channels_last=True)
 
@@ -53,25 +59,31 @@ def models():
     }
 
 
-@pytest.mark.parametrize('name, input_hw', [('mln', (128, 160)), ('hsr', (128, 96))])
-def test_bf16_channels_last_gives_the_fp32_maps_to_bf16_precision(models, name, input_hw):
+@pytest.mark.parametrize('name, input_hw', [('mln', (128, 160)),
+                                            ('hsr', (128, 96))])
+def test_bf16_channels_last_gives_the_fp32_maps_to_bf16_precision(
+        models, name, input_hw):
     reference = models[name]
     fast = copy.deepcopy(reference)
     run_network_fast(fast, BF16, probe_hw=input_hw)
     assert fast.network_patch == 'on the fast path (bf16 + channels_last)'
     for module in network_modules(fast):
         assert {p.dtype for p in module.parameters()} == {torch.bfloat16}
-    conv = next(m for m in fast.backbone.modules() if isinstance(m, torch.nn.Conv2d))
+    conv = next(m for m in fast.backbone.modules()
+                if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
 
     inputs = torch.randn(2, 3, *input_hw)
-    expected, got = flat(network_outputs(reference, inputs)), flat(network_outputs(fast, inputs))
+    expected, got = flat(network_outputs(reference, inputs)), flat(
+        network_outputs(fast, inputs))
     assert [t.shape for t in got] == [t.shape for t in expected]
     for want, have in zip(expected, got):
-        assert have.dtype == torch.float32  # the head's predict decodes float32, as before
+        # the head's predict decodes float32, as before
+        assert have.dtype == torch.float32
         scale = want.abs().max().item()
         error = (have - want).abs().max().item()
-        # bf16 keeps 8 bits of mantissa: a few 1/256 of the maps' scale after the whole network
+        # bf16 keeps 8 bits of mantissa: a few 1/256 of the maps' scale after
+        # the whole network
         assert error <= 0.05 * scale, (name, error, scale)
         assert error > 0  # it did run in bf16
 
@@ -115,23 +127,28 @@ def test_a_network_that_fails_in_bf16_is_refused_and_left_as_it_was(models):
 
     def float32_only(x):
         if x.dtype != torch.float32:
-            raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{x.dtype}\'\nmore')
+            raise RuntimeError(
+                f'"slow_conv2d_cpu" not implemented for \'{x.dtype}\'\nmore')
         return backbone_forward(x)
 
     model.backbone.forward = float32_only
     with pytest.raises(FastPathError) as error:
         run_network_fast(model, BF16, probe_hw=(64, 48))
     assert str(error.value) == (
-        'TopdownPoseEstimator (HSRNet) cannot run on the fast path bf16 + channels_last on cpu: '
+        'TopdownPoseEstimator (HSRNet) cannot run on the fast path bf16 + '
+        'channels_last on cpu: '
         '"slow_conv2d_cpu" not implemented for \'torch.bfloat16\'')
     # the model's own network again, in float32, with its exact weights
-    assert 'extract_feat' not in vars(model) and 'forward' not in vars(model.head)
+    assert ('extract_feat' not in vars(model)
+            and 'forward' not in vars(model.head))
     after = model.state_dict()
     assert all(
-        torch.equal(before[k], after[k]) and after[k].dtype == before[k].dtype for k in before)
+        torch.equal(before[k], after[k]) and after[k].dtype == before[k].dtype
+        for k in before)
     inputs = torch.randn(1, 3, 128, 96)
     for want, have in zip(
-            flat(network_outputs(models['hsr'], inputs)), flat(network_outputs(model, inputs))):
+            flat(network_outputs(models['hsr'], inputs)),
+            flat(network_outputs(model, inputs))):
         assert torch.equal(want, have)
 
 
@@ -143,8 +160,8 @@ def test_fp32_without_a_graph_is_the_models_own_network(models):
     assert {p.dtype for p in model.parameters()} == {torch.float32}
 
 
-def test_the_demo_runs_bf16_and_refuses_a_cuda_graph_on_a_cpu(inferencer_demo, small_mln,
-                                                              monkeypatch, tmp_path, capsys):
+def test_the_demo_runs_bf16_and_refuses_a_cuda_graph_on_a_cpu(
+        inferencer_demo, small_mln, monkeypatch, tmp_path, capsys):
     config, checkpoint = small_mln
     built = patch_inferencer(monkeypatch, lambda pose2d: None)
     image = tmp_path / 'one.jpg'
@@ -154,21 +171,27 @@ def test_the_demo_runs_bf16_and_refuses_a_cuda_graph_on_a_cpu(inferencer_demo, s
         str(config), '--pose2d-weights',
         str(checkpoint), '--device', 'cpu'
     ]
-    assert inferencer_demo.main(argv + ['--pred-out-dir', str(tmp_path / 'bf16'), '--bf16']) == 0
+    assert inferencer_demo.main(
+        argv +
+        ['--pred-out-dir', str(tmp_path / 'bf16'), '--bf16']) == 0
     assert (tmp_path / 'bf16/one.json').is_file()
-    assert built[0].inferencer.model.network_patch == 'on the fast path (bf16 + channels_last)'
+    assert built[0].inferencer.model.network_patch == (
+        'on the fast path (bf16 + channels_last)')
     capsys.readouterr()
 
-    assert inferencer_demo.main(argv + ['--pred-out-dir', str(tmp_path / 'g'), '--cuda-graph']) == 2
+    assert inferencer_demo.main(
+        argv + ['--pred-out-dir',
+                str(tmp_path / 'g'), '--cuda-graph']) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        'error: a CUDA graph needs a CUDA device, not cpu: leave out --cuda-graph (or '
-        'run with --device cuda:0)'
+        'error: a CUDA graph needs a CUDA device, not cpu: leave out '
+        '--cuda-graph (or run with --device cuda:0)'
     ]
     assert not (tmp_path / 'g').exists()
 
 
-SMPR_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'
+SMPR_SAMPLE_CONFIG = REPO_ROOT / (
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
 
 
 @pytest.fixture(scope='module')
@@ -178,23 +201,28 @@ def smpr():
 
 
 def test_smpr_runs_channels_last_with_mmcvs_deformable_convs(smpr):
-    """mmcv's deformable convs take contiguous inputs and weights only: in channels-last they
-    get them, and the maps are fp32 eager's to float rounding."""
+    """mmcv's deformable convs take contiguous inputs and weights only: in
+    channels-last they get them, and the maps are fp32 eager's to float
+    rounding."""
     fast = copy.deepcopy(smpr)
     run_network_fast(fast, FastPath(channels_last=True), probe_hw=(128, 96))
     inputs = torch.randn(1, 3, 128, 96)
-    for want, have in zip(flat(network_outputs(smpr, inputs)), flat(network_outputs(fast, inputs))):
+    for want, have in zip(
+            flat(network_outputs(smpr, inputs)),
+            flat(network_outputs(fast, inputs))):
         assert have.is_contiguous()
-        assert torch.allclose(have, want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
+        assert torch.allclose(
+            have, want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
 
 
 def test_smpr_in_bf16_on_a_cpu_is_refused_with_mmcvs_reason(smpr):
-    """mmcv's CPU deformable conv has no bf16 kernel (its CUDA one has fp16: gpu_check)."""
+    """mmcv's CPU deformable conv has no bf16 kernel (its CUDA one has fp16,
+    checked by gpu_check)."""
     model = copy.deepcopy(smpr)
     with pytest.raises(
             FastPathError,
-            match=r'PyramidBottomupPoseEstimator \(ResNet\) cannot run on '
-            r'the fast path bf16 \+ channels_last on cpu: "deformable_im2col_cpu" not '
-            r"implemented for 'BFloat16'"):
+            match=r'PyramidBottomupPoseEstimator \(ResNet\) cannot run on the '
+            r'fast path bf16 \+ channels_last on cpu: "deformable_im2col_cpu" '
+            r"not implemented for 'BFloat16'"):
         run_network_fast(model, BF16, probe_hw=(128, 96))
     assert {p.dtype for p in model.parameters()} == {torch.float32}

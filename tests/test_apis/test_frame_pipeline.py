@@ -1,8 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""custom_modules/apis/frame_pipeline.py and the inferencer's ``pipelined`` (``--pipelined``):
-frames read ahead and files written behind in threads give the same frames in the same order,
-the same files and videos as the sequential run; errors of either thread reach the caller; a
-reader waiting on its consumer stops when told."""
+"""custom_modules/apis/frame_pipeline.py and the inferencer's ``pipelined``
+(``--pipelined``): frames read ahead and files written behind in threads give
+the same frames in the same order, the same files and videos as the sequential
+run; errors of either thread reach the caller; a reader waiting on its consumer
+stops when told."""
 import contextlib
 import json
 import threading
@@ -13,8 +14,8 @@ import pytest
 
 from custom_modules.apis.frame_pipeline import OrderedWriter, ReadAhead
 from custom_modules.apis.inferencers import MultilevelInferencer
-from .demo_fakes import (RealCapture, fake_network, make_video, person, read_video, small_mln_files,
-                         write_image)
+from .demo_fakes import (RealCapture, fake_network, make_video, person,
+                         read_video, small_mln_files, write_image)
 
 
 def test_read_ahead_keeps_the_order_and_raises_where_the_error_was():
@@ -41,9 +42,11 @@ def test_a_reader_ahead_of_its_consumer_waits_and_stops_when_closed():
 
     reader = ReadAhead(items(), depth=3)
     time.sleep(0.3)
-    assert 3 <= len(produced) <= 5  # depth in the queue, one waiting to be put (no frame lost)
+    # depth in the queue, one waiting to be put (no frame lost)
+    assert 3 <= len(produced) <= 5
     reader.close()
-    assert not any(t.name == 'frame-reader' and t.is_alive() for t in threading.enumerate())
+    assert not any(t.name == 'frame-reader' and t.is_alive()
+                   for t in threading.enumerate())
 
 
 def test_the_writer_runs_jobs_in_order_and_raises_the_first_error_at_close():
@@ -84,15 +87,20 @@ def video_frames(path) -> list:
 
 
 def run(small_mln, inputs, out_dir, pipelined: bool) -> list:
-    """Run ``inputs`` with tracking into ``out_dir`` (predictions, drawings, an output video);
-    returns ``(frame name, place of its bar)`` of each frame the network got, in order."""
+    """Run ``inputs`` with tracking into ``out_dir`` (predictions, drawings, an
+    output video); returns ``(frame name, place of its bar)`` of each frame the
+    network got, in order."""
     inferencer = MultilevelInferencer(
-        *map(str, small_mln), device='cpu', tracking=dict(metric='iou'), pipelined=pipelined)
+        *map(str, small_mln),
+        device='cpu',
+        tracking=dict(metric='iou'),
+        pipelined=pipelined)
     pose2d = inferencer.inferencer
     seen = []
 
     def people(name):
-        seen.append((name, int(pose2d._current.image[0, :, 0].argmax())))  # the frame's bar
+        # the frame's bar
+        seen.append((name, int(pose2d._current.image[0, :, 0].argmax())))
         return [person(40 + 2 * len(seen), 10)]
 
     fake_network(pose2d, people)
@@ -106,21 +114,29 @@ def run(small_mln, inputs, out_dir, pipelined: bool) -> list:
     return seen
 
 
-def test_pipelined_gives_the_same_frames_files_and_video_as_sequential(small_mln, tmp_path):
+def test_pipelined_gives_the_same_frames_files_and_video_as_sequential(
+        small_mln, tmp_path):
     video = make_video(tmp_path / 'clip.mp4', 15, size=(160, 120), fps=15)
     sequential = run(small_mln, video, tmp_path / 'seq', pipelined=False)
     pipelined = run(small_mln, video, tmp_path / 'pipe', pipelined=True)
     assert pipelined == sequential
-    assert [name for name, _ in pipelined] == [f'clip_{i:06d}.jpg' for i in range(15)]
+    assert [name for name, _ in pipelined
+            ] == [f'clip_{i:06d}.jpg' for i in range(15)]
     bars = [bar for _, bar in pipelined]
-    assert bars == sorted(set(bars))  # the bar moves right: each frame its own, in order
+    # the bar moves right: each frame its own, in order
+    assert bars == sorted(set(bars))
     for name in ('seq', 'pipe'):
-        assert read_video(tmp_path / name / 'drawn.mp4') == (15, (160, 120), 15.0)
-    assert json.loads((tmp_path / 'pipe/pred/clip.json').read_text()) == json.loads(
-        (tmp_path / 'seq/pred/clip.json').read_text())
-    # the drawings (without the output video's timing overlay): frame for frame the same
-    piped, seq = (video_frames(tmp_path / f'{d}/vis/clip.mp4') for d in ('pipe', 'seq'))
-    assert len(piped) == 15 and all(np.array_equal(a, b) for a, b in zip(piped, seq))
+        assert read_video(tmp_path / name / 'drawn.mp4') == (15, (160, 120),
+                                                             15.0)
+    assert json.loads(
+        (tmp_path / 'pipe/pred/clip.json').read_text()) == json.loads(
+            (tmp_path / 'seq/pred/clip.json').read_text())
+    # the drawings (without the output video's timing overlay): frame for frame
+    # the same
+    piped, seq = (
+        video_frames(tmp_path / f'{d}/vis/clip.mp4') for d in ('pipe', 'seq'))
+    assert len(piped) == 15 and all(
+        np.array_equal(a, b) for a, b in zip(piped, seq))
 
     images = tmp_path / 'images'
     for i in range(5):
@@ -131,22 +147,30 @@ def test_pipelined_gives_the_same_frames_files_and_video_as_sequential(small_mln
     for i in range(5):
         for kind, name in (('pred', f'{i}.json'), ('vis', f'{i}.png')):
             assert (tmp_path / 'pipe_images' / kind /
-                    name).read_bytes() == (tmp_path / 'seq_images' / kind / name).read_bytes()
+                    name).read_bytes() == (tmp_path / 'seq_images' / kind /
+                                           name).read_bytes()
 
 
-def test_an_error_of_the_writer_reaches_the_caller(small_mln, tmp_path, monkeypatch):
-    import custom_modules.apis.inferencers.pose2d_inferencer as pose2d_inferencer
+def test_an_error_of_the_writer_reaches_the_caller(small_mln, tmp_path,
+                                                   monkeypatch):
+    from custom_modules.apis.inferencers import pose2d_inferencer
 
     def write_atomically(path, data):
         raise OSError(f'{path}: no space left on device')
 
-    monkeypatch.setattr(pose2d_inferencer, 'write_atomically', write_atomically)
+    monkeypatch.setattr(pose2d_inferencer, 'write_atomically',
+                        write_atomically)
     for i in range(4):
         write_image(tmp_path / 'images' / f'{i}.jpg')
-    inferencer = MultilevelInferencer(*map(str, small_mln), device='cpu', pipelined=True)
+    inferencer = MultilevelInferencer(
+        *map(str, small_mln), device='cpu', pipelined=True)
     with pytest.raises(OSError, match='0.json: no space left on device'):
-        list(inferencer(str(tmp_path / 'images'), pred_out_dir=str(tmp_path / 'pred')))
-    with contextlib.suppress(OSError):  # the run ended by the error, as the tool ends it
+        list(
+            inferencer(
+                str(tmp_path / 'images'), pred_out_dir=str(tmp_path / 'pred')))
+    # the run ended by the error, as the tool ends it
+    with contextlib.suppress(OSError):
         inferencer.finish()
-    assert not any(t.name == 'frame-writer' and t.is_alive() for t in threading.enumerate())
+    assert not any(t.name == 'frame-writer' and t.is_alive()
+                   for t in threading.enumerate())
     assert not (tmp_path / 'pred').exists()

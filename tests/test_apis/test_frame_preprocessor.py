@@ -1,8 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""custom_modules/apis/frame_preprocessor.py: a frame prepared in torch ops is mmpose's bottom-up
-test input (``BottomupResize`` through OpenCV, packing, the data preprocessor) up to OpenCV's
-fixed-point interpolation and uint8 rounding, with the same metainfo, so that the decoding gives
-the same people; what it does not reproduce is refused by name."""
+"""custom_modules/apis/frame_preprocessor.py: a frame prepared in torch ops is
+mmpose's bottom-up test input (``BottomupResize`` through OpenCV, packing, the
+data preprocessor) up to OpenCV's fixed-point interpolation and uint8 rounding,
+with the same metainfo, so that the decoding gives the same people; what it
+does not reproduce is refused by name."""
 import copy
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import torch
 from mmpose.apis import inference_bottomup, init_model
 
 from custom_modules.apis.frame_preprocessor import (BottomupFramePreprocessor,
-                                                    UnsupportedPipelineError, bottomup_inference)
+                                                    UnsupportedPipelineError,
+                                                    bottomup_inference)
 from custom_modules.task_modules import pseudo_boxes
 from custom_modules.testing.perfect_outputs import perfect_bottomup_outputs
 from .demo_fakes import HSR_SAMPLE_CONFIG, load_tool, small_mln_files
@@ -31,7 +33,8 @@ CONFIGS = {
 
 
 def mmpose_input(model, image):
-    """``(inputs, data_samples)`` that ``inference_bottomup`` hands ``model.predict``."""
+    """``(inputs, data_samples)`` that ``inference_bottomup`` hands
+    ``model.predict``."""
     captured = {}
     predict = model.predict
 
@@ -57,8 +60,9 @@ def models():
 
 
 @pytest.mark.parametrize('name', list(CONFIGS))
-@pytest.mark.parametrize('image_name, crop', [('000000196141.jpg', None),
-                                              ('000000000785.jpg', (37, 211, 5, 331))])
+@pytest.mark.parametrize('image_name, crop',
+                         [('000000196141.jpg', None),
+                          ('000000000785.jpg', (37, 211, 5, 331))])
 def test_the_input_and_metainfo_are_mmposes(models, name, image_name, crop):
     model = models[name]
     image = cv2.imread(str(SAMPLE / image_name))
@@ -68,7 +72,8 @@ def test_the_input_and_metainfo_are_mmposes(models, name, image_name, crop):
     want, want_samples = mmpose_input(model, image)
     got, samples = BottomupFramePreprocessor(model)(image)
     assert got.shape == want.shape and got.dtype == torch.float32
-    # in 0-255 levels of the frame: OpenCV's 5-bit interpolation weights and its uint8 rounding
+    # in 0-255 levels of the frame: OpenCV's 5-bit interpolation weights and
+    # its uint8 rounding
     levels = (got - want).abs() * model.data_preprocessor.std.view(1, 3, 1, 1)
     assert levels.mean() < 0.5, levels.mean()
     assert levels.max() < 8, levels.max()
@@ -78,15 +83,21 @@ def test_the_input_and_metainfo_are_mmposes(models, name, image_name, crop):
 
 
 def test_the_decoding_finds_the_same_people(models):
-    """A perfect network's maps for the sample's people, decoded with each path's metainfo: the
-    same people at the same places (the map-to-image transform is the metainfo's)."""
+    """A perfect network's maps for the sample's people, decoded with each
+    path's metainfo: the same people at the same places (the map-to-image
+    transform is the metainfo's)."""
     import json
     model = copy.deepcopy(models['mln'])
     image = cv2.imread(str(SAMPLE / '000000196141.jpg'))
     coco = json.loads((SAMPLE / 'test_coco.json').read_text())
-    image_id = next(i['id'] for i in coco['images'] if i['file_name'] == '000000196141.jpg')
-    anns = [a for a in coco['annotations'] if a['image_id'] == image_id and a['num_keypoints']]
-    keypoints = torch.tensor([a['keypoints'] for a in anns], dtype=torch.float32).view(-1, 17, 3)
+    image_id = next(i['id'] for i in coco['images']
+                    if i['file_name'] == '000000196141.jpg')
+    anns = [
+        a for a in coco['annotations']
+        if a['image_id'] == image_id and a['num_keypoints']
+    ]
+    keypoints = torch.tensor([a['keypoints'] for a in anns],
+                             dtype=torch.float32).view(-1, 17, 3)
     visible = (keypoints[..., 2] > 0).float()
     boxes, _ = pseudo_boxes(keypoints[..., :2], visible)
     from mmengine.structures import InstanceData
@@ -101,18 +112,22 @@ def test_the_decoding_finds_the_same_people(models):
     got = bottomup_inference(model, on_device=True)(image).pred_instances
     assert len(want) == len(got) == len(anns)
     np.testing.assert_allclose(got.keypoints, want.keypoints, atol=1e-3)
-    np.testing.assert_allclose(got.keypoint_scores, want.keypoint_scores, atol=1e-5)
+    np.testing.assert_allclose(
+        got.keypoint_scores, want.keypoint_scores, atol=1e-5)
 
 
 def test_what_it_does_not_reproduce_is_refused(models):
     model = copy.deepcopy(models['mln'])
     model.cfg.test_dataloader.dataset.pipeline[1]['aug_scales'] = [0.5]
-    with pytest.raises(UnsupportedPipelineError, match='aug_scales or use_udp'):
+    with pytest.raises(
+            UnsupportedPipelineError, match='aug_scales or use_udp'):
         BottomupFramePreprocessor(model)
-    model.cfg.test_dataloader.dataset.pipeline.insert(1, dict(type='RandomFlip', prob=0.0))
+    model.cfg.test_dataloader.dataset.pipeline.insert(
+        1, dict(type='RandomFlip', prob=0.0))
     with pytest.raises(
             UnsupportedPipelineError,
-            match=r"test pipeline \['LoadImage', 'RandomFlip', 'BottomupResize'"):
+            match=r"test pipeline \['LoadImage', 'RandomFlip', "
+            r"'BottomupResize'"):
         BottomupFramePreprocessor(model)
     model = copy.deepcopy(models['mln'])
     model.test_cfg = dict(model.test_cfg, multiscale_test=True)
@@ -120,9 +135,11 @@ def test_what_it_does_not_reproduce_is_refused(models):
         bottomup_inference(model, on_device=True)
 
 
-def test_the_demo_prepares_frames_on_the_device_when_asked(tmp_path, monkeypatch, capsys):
-    """``--device-preprocess``: each frame goes through the frame preprocessor, with the same
-    files as mmpose's pipeline gives; a top-down model is refused in one line."""
+def test_the_demo_prepares_frames_on_the_device_when_asked(
+        tmp_path, monkeypatch, capsys):
+    """``--device-preprocess``: each frame goes through the frame preprocessor,
+    with the same files as mmpose's pipeline gives; a top-down model is refused
+    in one line."""
     demo = load_tool('inferencer_demo')
     config, checkpoint = small_mln_files(tmp_path)
     prepared = []
@@ -140,17 +157,21 @@ def test_the_demo_prepares_frames_on_the_device_when_asked(tmp_path, monkeypatch
     ]
     assert demo.main(argv + ['--pred-out-dir', str(tmp_path / 'a')]) == 0
     assert prepared == []
-    assert demo.main(argv + ['--pred-out-dir', str(tmp_path / 'b'), '--device-preprocess']) == 0
+    assert demo.main(
+        argv + ['--pred-out-dir',
+                str(tmp_path / 'b'), '--device-preprocess']) == 0
     assert len(prepared) == 4
     names = sorted(p.name for p in (tmp_path / 'a').glob('*.json'))
-    assert len(names) == 4 and names == sorted(p.name for p in (tmp_path / 'b').glob('*.json'))
+    assert len(names) == 4 and names == sorted(
+        p.name for p in (tmp_path / 'b').glob('*.json'))
     capsys.readouterr()
 
     assert demo.main([
         str(SAMPLE), '--pose2d',
-        str(HSR_SAMPLE_CONFIG), '--det-model', 'whole_image', '--device', 'cpu',
-        '--device-preprocess'
+        str(HSR_SAMPLE_CONFIG), '--det-model', 'whole_image', '--device',
+        'cpu', '--device-preprocess'
     ]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        'error: --device-preprocess: frames are prepared on the device for bottom-up models only'
+        'error: --device-preprocess: frames are prepared on the device for '
+        'bottom-up models only'
     ]

@@ -1,11 +1,14 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""tools/inferencer_demo.py in-process (``main(argv)``) on images, folders, videos, a fake camera
-and fake streams: mmpose's output (drawings, predictions) and the project's (an .mp4 with the
-timing overlay, the per-stage timing summary, track ids), the exit status (1: an unreadable
-image, a truncated video, a camera or stream that stopped; 2: one ``error:`` line before
-anything runs), Ctrl-C, the onnxruntime backend and the model aliases. Random weights, or a
-network replaced by given people (:func:`~.demo_fakes.fake_network`): what is checked is the
-plumbing."""
+"""tools/inferencer_demo.py in-process (``main(argv)``) on images, folders,
+videos, a fake camera and fake streams: mmpose's output (drawings, predictions)
+and the project's (an .mp4 with the timing overlay, the per-stage timing
+summary, track ids), the exit status (1: an unreadable image, a truncated
+video, a camera or stream that stopped; 2: one ``error:`` line before anything
+runs), Ctrl-C, the onnxruntime backend and the model aliases.
+
+Random weights, or a network replaced by given people
+(:func:`~.demo_fakes.fake_network`): what is checked is the plumbing.
+"""
 import json
 import logging
 import re
@@ -18,12 +21,15 @@ import numpy as np
 import pytest
 import yaml
 
-from .demo_fakes import (HSR_SAMPLE_CONFIG, REPO_ROOT, FakeCapture, FakeClock, RealCapture,
-                         fake_network, frame_index, install_fake_capture, load_tool, make_video,
-                         patch_inferencer, person, read_video, small_mln_files, write_image)
+from .demo_fakes import (HSR_SAMPLE_CONFIG, REPO_ROOT, FakeCapture, FakeClock,
+                         RealCapture, fake_network, frame_index,
+                         install_fake_capture, load_tool, make_video,
+                         patch_inferencer, person, read_video, small_mln_files,
+                         write_image)
 from conftest import save_random_checkpoint
 
-STAGES = r'timing over (\d+) frames? \(mean ms per frame\): (.*); ([\d.]+|\?) FPS end to end'
+STAGES = (r'timing over (\d+) frames? \(mean ms per frame\): (.*); '
+          r'([\d.]+|\?) FPS end to end')
 DROPPED = '(it dropped, was unplugged or its sender stopped)'
 
 
@@ -40,13 +46,18 @@ def small_mln(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def hsr_checkpoint(tmp_path_factory):
-    return save_random_checkpoint(HSR_SAMPLE_CONFIG, tmp_path_factory.mktemp('hsr') / 'hsr.pth')
+    return save_random_checkpoint(HSR_SAMPLE_CONFIG,
+                                  tmp_path_factory.mktemp('hsr') / 'hsr.pth')
 
 
 @pytest.fixture
 def mln_args(small_mln):
     config, checkpoint = small_mln
-    return ['--pose2d', str(config), '--pose2d-weights', str(checkpoint), '--device', 'cpu']
+    return [
+        '--pose2d',
+        str(config), '--pose2d-weights',
+        str(checkpoint), '--device', 'cpu'
+    ]
 
 
 @pytest.fixture
@@ -60,7 +71,8 @@ def stages_of(out: str) -> dict:
     assert match, out[-2000:]
     return {
         name: float(ms)
-        for name, ms in (item.rsplit(' ', 1) for item in match.group(2).split(', '))
+        for name, ms in (item.rsplit(' ', 1)
+                         for item in match.group(2).split(', '))
     }
 
 
@@ -68,13 +80,15 @@ def last_line(text: str) -> str:
     return text.strip().splitlines()[-1]
 
 
-# ------------------------------------------------------------------------ images and folders
-def test_a_folder_goes_on_after_unreadable_images_and_exits_1(demo, mln_args, monkeypatch, tmp_path,
-                                                              capsys):
-    """Five inputs, two unreadable, one already done (``--skip-existing``): the others are
-    run, each failure is logged with its reason and named on the last line, status 1."""
-    import custom_modules.apis.inferencers.pose2d_inferencer as pose2d_inferencer
-    images, pred_dir, vis_dir = tmp_path / 'images', tmp_path / 'pred', tmp_path / 'vis'
+# ---------------------------------------------------------- images and folders
+def test_a_folder_goes_on_after_unreadable_images_and_exits_1(
+        demo, mln_args, monkeypatch, tmp_path, capsys):
+    """Five inputs, two unreadable, one already done (``--skip-existing``): the
+    others are run, each failure is logged with its reason and named on the
+    last line, status 1."""
+    from custom_modules.apis.inferencers import pose2d_inferencer
+    images = tmp_path / 'images'
+    pred_dir, vis_dir = tmp_path / 'pred', tmp_path / 'vis'
     for name in ('a.jpg', 'c.png', 'e.jpg'):
         write_image(images / name)
     (images / 'b.jpg').write_bytes(b'')
@@ -92,32 +106,41 @@ def test_a_folder_goes_on_after_unreadable_images_and_exits_1(demo, mln_args, mo
         str(vis_dir), '--skip-existing'
     ])
     assert status == 1
-    assert sorted(p.name for p in pred_dir.iterdir()) == ['a.json', 'c.json', 'e.json']
-    assert json.loads((pred_dir / 'e.json').read_text()) == [{'from': 'before'}]
+    assert sorted(
+        p.name for p in pred_dir.iterdir()) == ['a.json', 'c.json', 'e.json']
+    assert json.loads((pred_dir / 'e.json').read_text()) == [{
+        'from': 'before'
+    }]
     assert sorted(p.name for p in vis_dir.iterdir()) == ['a.jpg', 'c.png']
     assert cv2.imread(str(vis_dir / 'a.jpg')).shape == (8, 10, 3)
     assert [level for level, _ in logged] == [logging.ERROR] * 2
     assert logged[0][1].startswith(f'{images / "b.jpg"}: empty file (0 bytes)')
-    assert logged[1][1].startswith(f'{images / "d.jpg"}: not an image OpenCV can decode')
+    assert logged[1][1].startswith(
+        f'{images / "d.jpg"}: not an image OpenCV can decode')
     out, err = capsys.readouterr()
-    assert last_line(out) == (f'2 images done: drawings in {vis_dir}, predictions in {pred_dir}; '
-                              '1 skipped (their predictions were already there)')
+    assert last_line(out) == (
+        f'2 images done: drawings in {vis_dir}, predictions in {pred_dir}; '
+        '1 skipped (their predictions were already there)')
     assert 'timing over 2 frames' in out
     assert last_line(err) == 'error: 2 images could not be read: b.jpg, d.jpg'
 
 
-def test_a_readable_image_is_drawn_and_exits_0(demo, mln_args, tmp_path, capsys):
+def test_a_readable_image_is_drawn_and_exits_0(demo, mln_args, tmp_path,
+                                               capsys):
     image = write_image(tmp_path / 'one.jpg', size=(64, 48))
     argv = [str(image), *mln_args, '--vis-out-dir', str(tmp_path / 'vis')]
     assert demo.main(argv + ['--pred-out-dir', str(tmp_path / 'pred')]) == 0
     assert cv2.imread(str(tmp_path / 'vis/one.jpg')).shape == (48, 64, 3)
-    assert isinstance(json.loads((tmp_path / 'pred/one.json').read_text()), list)
+    assert isinstance(
+        json.loads((tmp_path / 'pred/one.json').read_text()), list)
     assert last_line(capsys.readouterr().out) == (
-        f'1 images done: drawings in {tmp_path / "vis"}, predictions in {tmp_path / "pred"}')
+        f'1 images done: drawings in {tmp_path / "vis"}, predictions in '
+        f'{tmp_path / "pred"}')
 
 
-# ------------------------------------------------------------------------------------- videos
-def test_a_video_gives_an_mp4_of_its_frames_and_the_summaries(demo, mln_args, tmp_path, capsys):
+# ---------------------------------------------------------------------- videos
+def test_a_video_gives_an_mp4_of_its_frames_and_the_summaries(
+        demo, mln_args, tmp_path, capsys):
     video = make_video(tmp_path / 'clip.mp4', 6, size=(160, 120), fps=12)
     out_dir = tmp_path / 'out'
     status = demo.main([
@@ -128,7 +151,8 @@ def test_a_video_gives_an_mp4_of_its_frames_and_the_summaries(demo, mln_args, tm
     ])
     assert status == 0
     assert read_video(tmp_path / 'drawn.mp4') == (6, (160, 120), 12.0)
-    # mmpose's: the drawings of a video in one video, its predictions in one JSON
+    # mmpose's: the drawings of a video in one video, its predictions in one
+    # JSON
     assert read_video(out_dir / 'vis/clip.mp4') == (6, (160, 120), 12.0)
     assert [p.name for p in (out_dir / 'pred').iterdir()] == ['clip.json']
     frames = json.loads((out_dir / 'pred/clip.json').read_text())
@@ -137,22 +161,29 @@ def test_a_video_gives_an_mp4_of_its_frames_and_the_summaries(demo, mln_args, tm
     out = capsys.readouterr().out
     stages = stages_of(out)
     assert list(stages) == [
-        'reading', 'preprocess', 'network', 'decoding', 'drawing', 'writing', 'other'
+        'reading', 'preprocess', 'network', 'decoding', 'drawing', 'writing',
+        'other'
     ]
     assert stages['network'] > 0 and stages['decoding'] > 0
-    assert f'video: {tmp_path / "drawn.mp4"} (6 frames, 160x120, 12 FPS the input\'s)' in out
-    assert last_line(out) == (f'6 images done: drawings in {out_dir / "vis"}, predictions in '
-                              f'{out_dir / "pred"}')
+    assert (f'video: {tmp_path / "drawn.mp4"} (6 frames, 160x120, 12 FPS the '
+            'input\'s)') in out
+    assert last_line(out) == (
+        f'6 images done: drawings in {out_dir / "vis"}, predictions in '
+        f'{out_dir / "pred"}')
 
 
-def test_a_stream_that_drops_is_named_and_a_truncated_video_counted(demo, mln_args, fake_capture,
-                                                                    monkeypatch, tmp_path, capsys):
-    """A stream that stops giving frames, and a video file that gives fewer frames than it
-    announces (the second half of an AVI cut off): each is named on the last line and the exit
-    status is 1; the frames read before are processed (by a network finding nobody)."""
-    patch_inferencer(monkeypatch, lambda pose2d: fake_network(pose2d, lambda name: []))
+def test_a_stream_that_drops_is_named_and_a_truncated_video_counted(
+        demo, mln_args, fake_capture, monkeypatch, tmp_path, capsys):
+    """A stream that stops giving frames, and a video file that gives fewer
+    frames than it announces (the second half of an AVI cut off): each is named
+    on the last line and the exit status is 1; the frames read before are
+    processed (by a network finding nobody)."""
+    patch_inferencer(monkeypatch,
+                     lambda pose2d: fake_network(pose2d, lambda name: []))
     url = 'rtsp://192.0.2.1:554/live'
-    assert demo.main([url, *mln_args, '--pred-out-dir', str(tmp_path / 'stream')]) == 1
+    assert demo.main(
+        [url, *mln_args, '--pred-out-dir',
+         str(tmp_path / 'stream')]) == 1
     assert last_line(capsys.readouterr().err) == (
         f'error: {url}: the stream stopped giving frames after 6 {DROPPED}')
     assert len(json.loads((tmp_path / 'stream/stream.json').read_text())) == 6
@@ -164,31 +195,39 @@ def test_a_stream_that_drops_is_named_and_a_truncated_video_counted(demo, mln_ar
 
     monkeypatch.setattr(cv2, 'VideoCapture', RealCapture)  # for the file
     video = tmp_path / 'cut.avi'
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 10, (64, 48))
+    writer = cv2.VideoWriter(
+        str(video), cv2.VideoWriter_fourcc(*'MJPG'), 10, (64, 48))
     for i in range(30):
         writer.write(np.full((48, 64, 3), 8 * i, np.uint8))
     writer.release()
     video.write_bytes(video.read_bytes()[:video.stat().st_size // 2])
-    assert demo.main([str(video), *mln_args, '--pred-out-dir', str(tmp_path / 'cut')]) == 1
+    assert demo.main(
+        [str(video), *mln_args, '--pred-out-dir',
+         str(tmp_path / 'cut')]) == 1
     last = last_line(capsys.readouterr().err)
     read = re.fullmatch(
         rf'error: {re.escape(str(video))}: OpenCV read (\d+) of the 30 frames '
         r'the video announces \(a truncated or damaged file\?\)', last)
     assert read, last
     assert 0 < int(read.group(1)) < 30
-    assert len(json.loads((tmp_path / 'cut/cut.json').read_text())) == int(read.group(1))
+    assert len(json.loads(
+        (tmp_path / 'cut/cut.json').read_text())) == int(read.group(1))
 
 
-# ------------------------------------------------------------------------------------ cameras
+# --------------------------------------------------------------------- cameras
 def test_a_camera_writes_its_predictions_and_a_video_at_the_measured_rate(
         demo, mln_args, fake_capture, monkeypatch, tmp_path, capsys):
-    """A camera that does not tell its rate, frames 0.1 s apart: the video gets 10 FPS; each
-    tracked person has a ``track_id``; the camera then stops giving frames (unplugged): named,
-    exit status 1."""
+    """A camera that does not tell its rate, frames 0.1 s apart: the video gets
+    10 FPS; each tracked person has a ``track_id``; the camera then stops
+    giving frames (unplugged): named, exit status 1."""
     clock = FakeClock()
     patch_inferencer(
         monkeypatch, lambda pose2d: fake_network(
-            pose2d, lambda name: [person(20, 5, 30), person(45, 5, 30)], clock, seconds=0.1))
+            pose2d,
+            lambda name: [person(20, 5, 30),
+                          person(45, 5, 30)],
+            clock,
+            seconds=0.1))
     status = demo.main([
         '0', *mln_args, '--pred-out-dir',
         str(tmp_path / 'pred'), '--output-video',
@@ -199,29 +238,40 @@ def test_a_camera_writes_its_predictions_and_a_video_at_the_measured_rate(
     assert [p.name for p in (tmp_path / 'pred').iterdir()] == ['camera0.json']
     frames = json.loads((tmp_path / 'pred/camera0.json').read_text())
     assert [frame['frame_id'] for frame in frames] == list(range(6))
-    assert [[p['track_id'] for p in frame['instances']] for frame in frames] == [[0, 1]] * 6
+    assert [[p['track_id'] for p in frame['instances']]
+            for frame in frames] == [[0, 1]] * 6
     assert fake_capture.instances[0].released
     captured = capsys.readouterr()
-    assert f'video: {tmp_path / "cam.mp4"} (6 frames, 64x48, 10 FPS measured)' in captured.out
+    summary = (f'video: {tmp_path / "cam.mp4"} '
+               '(6 frames, 64x48, 10 FPS measured)')
+    assert summary in captured.out
     assert 'tracking' in stages_of(captured.out)
-    stopped = f'error: camera 0: the camera stopped giving frames after 6 {DROPPED}'
+    stopped = ('error: camera 0: the camera stopped giving frames after 6 '
+               f'{DROPPED}')
     assert last_line(captured.err) == stopped
 
 
-def test_a_camera_without_frames_gives_the_summaries(demo, mln_args, monkeypatch, tmp_path, capsys):
+def test_a_camera_without_frames_gives_the_summaries(demo, mln_args,
+                                                     monkeypatch, tmp_path,
+                                                     capsys):
     install_fake_capture(monkeypatch, frames=0)
-    assert demo.main(['0', *mln_args, '--pred-out-dir', str(tmp_path / 'pred')]) == 1
+    assert demo.main(
+        ['0', *mln_args, '--pred-out-dir',
+         str(tmp_path / 'pred')]) == 1
     captured = capsys.readouterr()
     assert captured.out.strip().splitlines()[-2:] == [
-        'timing: no frame processed', f'0 images done: predictions in {tmp_path / "pred"}'
+        'timing: no frame processed',
+        f'0 images done: predictions in {tmp_path / "pred"}'
     ]
-    stopped = f'error: camera 0: the camera stopped giving frames after 0 {DROPPED}'
+    stopped = ('error: camera 0: the camera stopped giving frames after 0 '
+               f'{DROPPED}')
     assert last_line(captured.err) == stopped
 
 
-def test_ctrl_c_stops_a_camera_cleanly(demo, mln_args, monkeypatch, tmp_path, capsys):
-    """Ctrl-C at the fifth frame: the video and the predictions of the four frames done are
-    written, the camera released, status 0."""
+def test_ctrl_c_stops_a_camera_cleanly(demo, mln_args, monkeypatch, tmp_path,
+                                       capsys):
+    """Ctrl-C at the fifth frame: the video and the predictions of the four
+    frames done are written, the camera released, status 0."""
     capture = install_fake_capture(monkeypatch, frames=1000)
 
     def people(name):
@@ -241,46 +291,62 @@ def test_ctrl_c_stops_a_camera_cleanly(demo, mln_args, monkeypatch, tmp_path, ca
     assert [len(frame['instances']) for frame in frames] == [1] * 4
     assert capture.instances[0].released and capture.instances[0].index == 5
     captured = capsys.readouterr()
-    assert last_line(captured.err) == 'stopped by the user (Ctrl-C) after 4 frames'
+    assert last_line(captured.err) == ('stopped by the user (Ctrl-C) '
+                                       'after 4 frames')
     assert 'timing over 4 frames' in captured.out
-    assert last_line(captured.out) == f'4 images done: predictions in {tmp_path / "pred"}'
+    assert last_line(captured.out) == ('4 images done: predictions in '
+                                       f'{tmp_path / "pred"}')
 
 
 @pytest.mark.parametrize('source, spec', [('0', 0), ('webcam:1', 1)])
-def test_each_shown_frame_has_the_timing_overlay(demo, mln_args, monkeypatch, tmp_path, source,
-                                                 spec):
-    """``--show`` (and mmpose's ``webcam:N``, which always shows): every frame goes to the
-    visualizer's ``show`` with the FPS and stage times drawn at its top left (a network
-    finding nobody: nothing else drawn)."""
+def test_each_shown_frame_has_the_timing_overlay(demo, mln_args, monkeypatch,
+                                                 tmp_path, source, spec):
+    """``--show`` (and mmpose's ``webcam:N``, which always shows): every frame
+    goes to the visualizer's ``show`` with the FPS and stage times drawn at its
+    top left (a network finding nobody: nothing else drawn)."""
     from mmpose.visualization import PoseLocalVisualizer
-    patch_inferencer(monkeypatch, lambda pose2d: fake_network(pose2d, lambda name: []))
+    patch_inferencer(monkeypatch,
+                     lambda pose2d: fake_network(pose2d, lambda name: []))
     capture = install_fake_capture(monkeypatch, frames=3, size=(320, 240))
     monkeypatch.setenv('DISPLAY', ':0')
     shown = []
-    monkeypatch.setattr(PoseLocalVisualizer, 'show',
-                        lambda self, image, *args, **kwargs: shown.append(image.copy()))
-    assert demo.main([source, *mln_args, '--show']) == 1  # the camera stops after 3 frames
+    monkeypatch.setattr(
+        PoseLocalVisualizer, 'show',
+        lambda self, image, *args, **kwargs: shown.append(image.copy()))
+    # the camera stops after 3 frames
+    assert demo.main([source, *mln_args, '--show']) == 1
     assert capture.instances[0].spec == spec
     assert len(shown) == 3
     for index, image in enumerate(shown, 1):
         assert image.shape == (240, 320, 3)
         assert image[2:20, 2:60].max() > 200  # the white text of the overlay
-        assert image[100:].max() == image[100:].min() == 10 * index  # the frame below it
+        # the frame below the overlay
+        assert image[100:].max() == image[100:].min() == 10 * index
 
 
-# ------------------------------------------------------------------------------- top-down
-def test_person_boxes_of_a_bbox_file_are_tracked_and_drawn(demo, hsr_checkpoint, tmp_path, capsys):
-    """Boxes from a file named after the video's frames (two people, one moving 3 px a frame)
-    instead of a detector: box-IoU tracking keeps their ids whatever the random keypoints,
-    and the tracked people are drawn into the video."""
+# -------------------------------------------------------------------- top-down
+def test_person_boxes_of_a_bbox_file_are_tracked_and_drawn(
+        demo, hsr_checkpoint, tmp_path, capsys):
+    """Boxes from a file named after the video's frames (two people, one moving
+    3 px a frame) instead of a detector: box-IoU tracking keeps their ids
+    whatever the random keypoints, and the tracked people are drawn into the
+    video."""
     video = make_video(tmp_path / 'walk.mp4', 4, size=(192, 128))
-    images = [dict(id=i, file_name=f'walk_{i:06d}.jpg', width=192, height=128) for i in range(4)]
+    images = [
+        dict(id=i, file_name=f'walk_{i:06d}.jpg', width=192, height=128)
+        for i in range(4)
+    ]
     annotations = [
-        dict(id=10 * i + j, image_id=i, category_id=1, bbox=[10 + 3 * i + 90 * j, 10, 60, 110])
-        for i in range(4) for j in range(2)
+        dict(
+            id=10 * i + j,
+            image_id=i,
+            category_id=1,
+            bbox=[10 + 3 * i + 90 * j, 10, 60, 110]) for i in range(4)
+        for j in range(2)
     ]
     bbox_file = tmp_path / 'boxes.json'
-    bbox_file.write_text(json.dumps(dict(images=images, annotations=annotations)))
+    bbox_file.write_text(
+        json.dumps(dict(images=images, annotations=annotations)))
     status = demo.main([
         str(video), '--pose2d',
         str(HSR_SAMPLE_CONFIG), '--pose2d-weights',
@@ -296,22 +362,23 @@ def test_person_boxes_of_a_bbox_file_are_tracked_and_drawn(demo, hsr_checkpoint,
     frames = json.loads((tmp_path / 'pred/walk.json').read_text())
     for i, frame in enumerate(frames):
         # mmpose's split_instances writes each box as [[x1, y1, x2, y2]]
-        assert [(p['track_id'], p['bbox'][0], p['bbox_score']) for p in frame['instances']] == [
-            (0, [10 + 3 * i, 10, 70 + 3 * i, 120], 1.0),
-            (1, [100 + 3 * i, 10, 160 + 3 * i, 120], 1.0),
-        ]
+        assert [(p['track_id'], p['bbox'][0], p['bbox_score'])
+                for p in frame['instances']] == [
+                    (0, [10 + 3 * i, 10, 70 + 3 * i, 120], 1.0),
+                    (1, [100 + 3 * i, 10, 160 + 3 * i, 120], 1.0),
+                ]
     stages = stages_of(capsys.readouterr().out)
     assert list(stages)[:4] == ['reading', 'preprocess', 'network', 'decoding']
     assert stages['network'] > 0 and 'tracking' in stages
 
 
-# -------------------------------------------------------------------------------- refusals
+# -------------------------------------------------------------------- refusals
 @pytest.mark.parametrize('args, message', [
     ([], 'give INPUT and --pose2d (or --show-alias)'),
     (['--smooth'], '--smooth smooths tracked people: add --track'),
     (['--skip-existing'], '--skip-existing looks in --pred-out-dir: give it'),
-    (['--bbox-file', 'b.json', '--det-model', 'd.py'], '--bbox-file and --det-model / '
-     '--det-weights exclude each other'),
+    (['--bbox-file', 'b.json', '--det-model', 'd.py'
+      ], '--bbox-file and --det-model / --det-weights exclude each other'),
     (['--output-fps', '0'], '--output-fps must be positive, got 0.0'),
     (['--fp16', '--bf16'], 'not allowed with argument'),
     (['--backend', 'tensorrt'], "invalid choice: 'tensorrt'"),
@@ -325,25 +392,30 @@ def test_contradicting_options_are_refused(demo, args, message, capsys):
 
 
 @pytest.mark.parametrize('args, message', [
-    (['--backend', 'onnxruntime'], 'the onnxruntime backend needs an ONNX file'),
-    (['--backend', 'pytorch', '--onnx', 'ONNX'], 'an ONNX file is for the onnxruntime backend'),
-    (['--bf16', '--onnx', 'ONNX'], 'fp16, bf16 and CUDA graphs are the PyTorch fast path: not '
+    (['--backend', 'onnxruntime'
+      ], 'the onnxruntime backend needs an ONNX file'),
+    (['--backend', 'pytorch', '--onnx', 'ONNX'
+      ], 'an ONNX file is for the onnxruntime backend'),
+    (['--bf16', '--onnx', 'ONNX'
+      ], 'fp16, bf16 and CUDA graphs are the PyTorch fast path: not '
      'with the onnxruntime backend'),
 ])
-def test_contradicting_backend_options_are_one_line_errors(demo, mln_args, tmp_path, capsys, args,
-                                                           message):
+def test_contradicting_backend_options_are_one_line_errors(
+        demo, mln_args, tmp_path, capsys, args, message):
     onnx_file = tmp_path / 'm.onnx'
     onnx_file.write_bytes(b'never read')
     image = write_image(tmp_path / 'one.jpg')
     args = [str(onnx_file) if arg == 'ONNX' else arg for arg in args]
     assert demo.main([str(image), *mln_args, *args]) == 2
-    assert capsys.readouterr().err.strip().splitlines() == [f'error: {message}']
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f'error: {message}'
+    ]
 
 
-def test_errors_about_the_input_come_before_the_model_loads(demo, fake_capture, monkeypatch,
-                                                            tmp_path, capsys):
-    """The checkpoint does not exist and building the inferencer fails the test: each error
-    must come first, in one line, status 2."""
+def test_errors_about_the_input_come_before_the_model_loads(
+        demo, fake_capture, monkeypatch, tmp_path, capsys):
+    """The checkpoint does not exist and building the inferencer fails the
+    test: each error must come first, in one line, status 2."""
     import custom_modules.apis.inferencers as inferencers
 
     def never(**kwargs):
@@ -360,45 +432,60 @@ def test_errors_about_the_input_come_before_the_model_loads(demo, fake_capture, 
     bad_boxes = tmp_path / 'boxes.json'
     bad_boxes.write_text('{"annotations": []}')
     cases = [
-        (['0', '--skip-existing', '--pred-out-dir', 'p'], 'camera 0: --skip-existing leaves out '
-         'images whose JSON is there, not frames of a camera (one JSON per camera)'),
-        (['rtsp://192.0.2.1/live', '--skip-existing', '--pred-out-dir',
-          'p'], 'rtsp://192.0.2.1/live: --skip-existing leaves out images whose JSON is there, not '
-         'frames of a stream (one JSON per stream)'),
-        ([str(make_video(tmp_path / 'clip.avi', 3)), '--skip-existing', '--pred-out-dir', 'p'],
-         f'{tmp_path / "clip.avi"}: --skip-existing leaves out images whose JSON is there, not '
-         'frames of a video (one JSON per video)'),
-        (['0', '--onnx', str(tmp_path / 'no.onnx')], f'{tmp_path / "no.onnx"}: --onnx does not '
-         'exist'),
-        ([str(tmp_path / 'missing.jpg')], f'{tmp_path / "missing.jpg"}: no such file or folder'),
-        ([str(empty)], f'{empty}: no image files in this folder (0 other files); accepted '
+        (['0', '--skip-existing', '--pred-out-dir',
+          'p'], 'camera 0: --skip-existing leaves out images whose JSON is '
+         'there, not frames of a camera (one JSON per camera)'),
+        (['rtsp://192.0.2.1/live', '--skip-existing', '--pred-out-dir', 'p'],
+         'rtsp://192.0.2.1/live: --skip-existing leaves out images whose JSON '
+         'is there, not frames of a stream (one JSON per stream)'),
+        ([
+            str(make_video(tmp_path / 'clip.avi', 3)), '--skip-existing',
+            '--pred-out-dir', 'p'
+        ], f'{tmp_path / "clip.avi"}: --skip-existing leaves out images whose '
+         'JSON is there, not frames of a video (one JSON per video)'),
+        (['0', '--onnx', str(tmp_path / 'no.onnx')],
+         f'{tmp_path / "no.onnx"}: --onnx does not exist'),
+        ([str(tmp_path / 'missing.jpg')],
+         f'{tmp_path / "missing.jpg"}: no such file or folder'),
+        ([str(empty)],
+         f'{empty}: no image files in this folder (0 other files); accepted '
          'suffixes: .jpg, .jpeg, .png, .bmp, .webp, .tif, .tiff'),
-        ([str(image), '--bbox-file', str(bad_boxes)], f'{bad_boxes}: a COCO annotation file '
+        ([str(image), '--bbox-file',
+          str(bad_boxes)], f'{bad_boxes}: a COCO annotation file '
          'needs "images" and "annotations"'),
     ]
     if sys.platform.startswith('linux'):
         monkeypatch.delenv('DISPLAY', raising=False)
         monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
-        no_display = ('no display (DISPLAY and WAYLAND_DISPLAY are not set); write '
-                      '--output-video, or give the camera index (0) instead of webcam')
-        cases += [(['0', '--show'], f'--show: {no_display}'), (['webcam'], f'webcam: {no_display}')]
+        no_display = (
+            'no display (DISPLAY and WAYLAND_DISPLAY are not set); write '
+            '--output-video, or give the camera index (0) instead of webcam')
+        cases += [(['0', '--show'], f'--show: {no_display}'),
+                  (['webcam'], f'webcam: {no_display}')]
     for args, message in cases:
         assert demo.main([*args, *model]) == 2, args
-        assert capsys.readouterr().err.strip().splitlines() == [f'error: {message}']
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f'error: {message}'
+        ]
     monkeypatch.setattr(FakeCapture, 'opened', False)
     monkeypatch.setenv('DISPLAY', ':0')  # webcam:N shows its frames
-    for spec, message in [('5', 'camera 5: OpenCV cannot open this camera'),
-                          ('webcam:5', 'camera 5: OpenCV cannot open this camera'),
-                          ('http://192.0.2.1/cam.mjpg', 'http://192.0.2.1/cam.mjpg: OpenCV '
-                           'cannot open this stream')]:
+    for spec, message in [
+        ('5', 'camera 5: OpenCV cannot open this camera'),
+        ('webcam:5', 'camera 5: OpenCV cannot open this camera'),
+        ('http://192.0.2.1/cam.mjpg', 'http://192.0.2.1/cam.mjpg: OpenCV '
+         'cannot open this stream')
+    ]:
         assert demo.main([spec, *model]) == 2
-        assert capsys.readouterr().err.strip().splitlines() == [f'error: {message}']
-        assert fake_capture.instances[-1].spec in (5, spec)  # opened before the model loads
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f'error: {message}'
+        ]
+        # opened before the model loads
+        assert fake_capture.instances[-1].spec in (5, spec)
         assert fake_capture.instances[-1].released
 
 
-def test_a_checkpoint_of_another_model_is_one_line_error(demo, small_mln, hsr_checkpoint, tmp_path,
-                                                         capsys):
+def test_a_checkpoint_of_another_model_is_one_line_error(
+        demo, small_mln, hsr_checkpoint, tmp_path, capsys):
     config, _ = small_mln
     image = write_image(tmp_path / 'one.jpg')
     status = demo.main([
@@ -410,55 +497,73 @@ def test_a_checkpoint_of_another_model_is_one_line_error(demo, small_mln, hsr_ch
     assert status == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(
-        f'error: {hsr_checkpoint}: not a checkpoint of {config} (PyramidBottomupPoseEstimator)')
+        f'error: {hsr_checkpoint}: not a checkpoint of {config} '
+        '(PyramidBottomupPoseEstimator)')
     assert not (tmp_path / 'pred').exists()
 
 
-# ------------------------------------------------------------------------------- backends
-def test_backend_onnxruntime_hands_the_model_to_the_backend(demo, mln_args, monkeypatch, tmp_path,
-                                                            capsys):
-    """``run_network_in_onnxruntime(model, onnx_file, num_threads=None)`` is called on the loaded
-    model (here a stand-in module); without the module, exit status 2 and why."""
+# -------------------------------------------------------------------- backends
+def test_backend_onnxruntime_hands_the_model_to_the_backend(
+        demo, mln_args, monkeypatch, tmp_path, capsys):
+    """``run_network_in_onnxruntime(model, onnx_file, num_threads=None)`` is
+    called on the loaded model (here a stand-in module); without the module,
+    exit status 2 and why."""
     onnx_file = tmp_path / 'm.onnx'
     onnx_file.write_bytes(b'stand-in')
     image = write_image(tmp_path / 'one.jpg', size=(64, 48))
-    argv = [str(image), *mln_args, '--onnx', str(onnx_file), '--pred-out-dir', str(tmp_path)]
+    argv = [
+        str(image), *mln_args, '--onnx',
+        str(onnx_file), '--pred-out-dir',
+        str(tmp_path)
+    ]
     calls = []
     backend = types.ModuleType('custom_modules.apis.onnxruntime_backend')
-    backend.run_network_in_onnxruntime = lambda model, onnx, num_threads=None: calls.append(
-        (type(model).__name__, onnx, num_threads))
+
+    def run_network_in_onnxruntime(model, onnx, num_threads=None):
+        calls.append((type(model).__name__, onnx, num_threads))
+
+    backend.run_network_in_onnxruntime = run_network_in_onnxruntime
     backend.OnnxLoadError = type('OnnxLoadError', (RuntimeError, ), {})
-    backend.OnnxModelMismatchError = type('OnnxModelMismatchError', (ValueError, ), {})
-    monkeypatch.setitem(sys.modules, 'custom_modules.apis.onnxruntime_backend', backend)
+    backend.OnnxModelMismatchError = type('OnnxModelMismatchError',
+                                          (ValueError, ), {})
+    monkeypatch.setitem(sys.modules, 'custom_modules.apis.onnxruntime_backend',
+                        backend)
     assert demo.main(argv) == 0
-    assert calls == [('PyramidBottomupPoseEstimator', str(onnx_file), None)]  # the model
+    # called once, on the loaded model
+    assert calls == [('PyramidBottomupPoseEstimator', str(onnx_file), None)]
     assert (tmp_path / 'one.json').is_file()
 
-    monkeypatch.setitem(sys.modules, 'custom_modules.apis.onnxruntime_backend', None)
+    monkeypatch.setitem(sys.modules, 'custom_modules.apis.onnxruntime_backend',
+                        None)
     assert demo.main(argv) == 2
-    assert last_line(
-        capsys.readouterr().err).startswith('error: the onnxruntime backend is not available: ')
+    assert last_line(capsys.readouterr().err).startswith(
+        'error: the onnxruntime backend is not available: ')
 
 
 def tiny_onnx(path: Path) -> Path:
-    """An ONNX model that is not an export of any pose model: ``y = x`` on a (1, 3) input."""
+    """An ONNX model that is not an export of any pose model: ``y = x`` on a
+    (1, 3) input."""
     import onnx
     from onnx import TensorProto, helper
-    graph = helper.make_graph([helper.make_node('Identity', ['x'], ['y'])], 'other',
-                              [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3])],
-                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 3])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    graph = helper.make_graph(
+        [helper.make_node('Identity', ['x'], ['y'])], 'other',
+        [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 3])])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid('', 13)])
     model.ir_version = 8  # one every onnxruntime of the stack reads
     onnx.save(model, str(path))
     return path
 
 
-@pytest.mark.parametrize('case', ['no onnxruntime', 'not onnx', 'another model'])
-def test_backend_problems_are_one_line_errors_with_status_2(demo, mln_args, monkeypatch, tmp_path,
-                                                            capsys, case):
-    """Without onnxruntime (the backend's own lazy import fails), with a file onnxruntime cannot
-    load, or with the export of another model: ``error: ...`` in one line, exit status 2 (the
-    input was fine, nothing could run), no traceback."""
+@pytest.mark.parametrize('case',
+                         ['no onnxruntime', 'not onnx', 'another model'])
+def test_backend_problems_are_one_line_errors_with_status_2(
+        demo, mln_args, monkeypatch, tmp_path, capsys, case):
+    """Without onnxruntime (the backend's own lazy import fails), with a file
+    onnxruntime cannot load, or with the export of another
+    model: ``error: ...`` in one line, exit status 2 (the input was fine,
+    nothing could run), no traceback."""
     image = write_image(tmp_path / 'one.jpg', size=(64, 48))
     onnx_file = tmp_path / 'm.onnx'
     if case == 'another model':
@@ -466,8 +571,13 @@ def test_backend_problems_are_one_line_errors_with_status_2(demo, mln_args, monk
     else:
         onnx_file.write_bytes(b'not an onnx file')
     if case == 'no onnxruntime':
-        monkeypatch.setitem(sys.modules, 'onnxruntime', None)  # `import onnxruntime` fails
-    argv = [str(image), *mln_args, '--onnx', str(onnx_file), '--pred-out-dir', str(tmp_path / 'p')]
+        # `import onnxruntime` fails
+        monkeypatch.setitem(sys.modules, 'onnxruntime', None)
+    argv = [
+        str(image), *mln_args, '--onnx',
+        str(onnx_file), '--pred-out-dir',
+        str(tmp_path / 'p')
+    ]
     assert demo.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     expected = {
@@ -479,13 +589,15 @@ def test_backend_problems_are_one_line_errors_with_status_2(demo, mln_args, monk
     assert not (tmp_path / 'p').exists()
 
 
-# -------------------------------------------------------------------------------- aliases
+# --------------------------------------------------------------------- aliases
 def test_show_alias_lists_the_model_indexs_aliases(demo, capsys):
-    """Every ``Alias`` of the project's metafiles, with the model it stands for."""
+    """Every ``Alias`` of the project's metafiles, with the model it stands
+    for."""
     index = yaml.safe_load((REPO_ROOT / 'model-index.yml').read_text())
     expected = {}
     for metafile in index['Import']:
-        for model in yaml.safe_load((REPO_ROOT / metafile).read_text()).get('Models') or []:
+        metadata = yaml.safe_load((REPO_ROOT / metafile).read_text())
+        for model in metadata.get('Models') or []:
             aliases = model.get('Alias', [])
             for alias in [aliases] if isinstance(aliases, str) else aliases:
                 expected[alias] = model['Name']

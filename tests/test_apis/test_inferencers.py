@@ -1,12 +1,16 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""custom_modules/apis/inferencers/ through their Python API: mmpose's output (a JSON per image,
-one JSON per video with ``frame_id``) with a ``track_id`` per person, tracking (ids kept for
-people moving a few pixels, a new one for a newcomer, tracks ageing over empty frames, smoothing
-at the frames' real times, one colour per id), ``skip_existing``, person boxes instead of a
-detector, the end of a run (a source without frames, :meth:`finish` after a stop), the model
-index's names and aliases, and the refusals at construction (another model's checkpoint,
-``device_preprocess`` of a top-down model). The network is replaced by given people
-(:func:`~.demo_fakes.fake_network`) where what it finds matters."""
+"""custom_modules/apis/inferencers/ through their Python API: mmpose's output
+(a JSON per image, one JSON per video with ``frame_id``) with a ``track_id``
+per person, tracking (ids kept for people moving a few pixels, a new one for a
+newcomer, tracks ageing over empty frames, smoothing at the frames' real times,
+one colour per id), ``skip_existing``, person boxes instead of a detector, the
+end of a run (a source without frames, :meth:`finish` after a stop), the model
+index's names and aliases, and the refusals at construction (another model's
+checkpoint, ``device_preprocess`` of a top-down model).
+
+The network is replaced by given people (:func:`~.demo_fakes.fake_network`)
+where what it finds matters.
+"""
 import json
 from pathlib import Path
 
@@ -15,12 +19,15 @@ import numpy as np
 import pytest
 
 from custom_modules.apis import (CheckpointMismatchError, PoseTracker, Source,
-                                 UnsupportedPipelineError, draw_tracked_people, track_colour)
-from custom_modules.apis.inferencers import (MultilevelInferencer, MultilevelPose2DInferencer,
+                                 UnsupportedPipelineError, draw_tracked_people,
+                                 track_colour)
+from custom_modules.apis.inferencers import (MultilevelInferencer,
+                                             MultilevelPose2DInferencer,
                                              find_model, model_aliases)
-from .demo_fakes import (COCO_LINKS, HSR_SAMPLE_CONFIG, REPO_ROOT, FakeClock, fake_network,
-                         frame_index, install_fake_capture, make_video, person, read_video,
-                         small_mln_files, write_image)
+from .demo_fakes import (COCO_LINKS, HSR_SAMPLE_CONFIG, REPO_ROOT, FakeClock,
+                         fake_network, frame_index, install_fake_capture,
+                         make_video, person, read_video, small_mln_files,
+                         write_image)
 from conftest import save_random_checkpoint
 
 KEYS = ['keypoints', 'keypoint_scores', 'bbox', 'bbox_score', 'track_id']
@@ -34,23 +41,26 @@ def small_mln(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def hsr_checkpoint(tmp_path_factory):
-    return save_random_checkpoint(HSR_SAMPLE_CONFIG, tmp_path_factory.mktemp('hsr') / 'hsr.pth')
+    return save_random_checkpoint(HSR_SAMPLE_CONFIG,
+                                  tmp_path_factory.mktemp('hsr') / 'hsr.pth')
 
 
 @pytest.fixture
 def mln(small_mln):
-    """``mln(**extensions)``: a ``MultilevelInferencer`` of the small MLN on the CPU."""
+    """``mln(**extensions)``: a ``MultilevelInferencer`` of the small MLN on
+    the CPU."""
     config, checkpoint = small_mln
 
     def build(**extensions) -> MultilevelInferencer:
-        return MultilevelInferencer(str(config), str(checkpoint), device='cpu', **extensions)
+        return MultilevelInferencer(
+            str(config), str(checkpoint), device='cpu', **extensions)
 
     return build
 
 
 def walkers(name: str) -> list:
-    """Two people walking 3 px a frame towards each other, in an order that changes every
-    frame; a third stands still from frame 6 on."""
+    """Two people walking 3 px a frame towards each other, in an order that
+    changes every frame; a third stands still from frame 6 on."""
     t = frame_index(name)
     people = [person(60 + 3 * t, 20), person(200 - 3 * t, 25)]
     people = people[::-1] if t % 2 else people
@@ -58,17 +68,19 @@ def walkers(name: str) -> list:
 
 
 def ids_by_height(frames: list) -> dict:
-    """``{nose height: [track ids over the frames]}`` of a video's JSON (each person of
-    :func:`walkers` has their own nose height)."""
+    """``{nose height: [track ids over the frames]}`` of a video's JSON (each
+    person of :func:`walkers` has their own nose height)."""
     ids = {}
     for frame in frames:
         for p in frame['instances']:
-            ids.setdefault(round(p['keypoints'][0][1]), []).append(p['track_id'])
+            ids.setdefault(round(p['keypoints'][0][1]),
+                           []).append(p['track_id'])
     return ids
 
 
-# ------------------------------------------------------------------------ mmpose's output
-def test_images_give_a_json_each_as_mmpose_writes_it_with_track_ids(mln, tmp_path):
+# ------------------------------------------------------------- mmpose's output
+def test_images_give_a_json_each_as_mmpose_writes_it_with_track_ids(
+        mln, tmp_path):
     images = tmp_path / 'images'
     for name in ('a.jpg', 'b.png', 'c.jpg'):
         write_image(images / name, size=(64, 48))
@@ -77,98 +89,136 @@ def test_images_give_a_json_each_as_mmpose_writes_it_with_track_ids(mln, tmp_pat
     seen = fake_network(inferencer.inferencer, lambda name: poses)
     results = list(
         inferencer(
-            str(images), pred_out_dir=str(tmp_path / 'pred'), vis_out_dir=str(tmp_path / 'vis')))
+            str(images),
+            pred_out_dir=str(tmp_path / 'pred'),
+            vis_out_dir=str(tmp_path / 'vis')))
     assert seen == ['a.jpg', 'b.png', 'c.jpg']
-    assert sorted(p.name for p in (tmp_path / 'pred').iterdir()) == ['a.json', 'b.json', 'c.json']
-    assert sorted(p.name for p in (tmp_path / 'vis').iterdir()) == ['a.jpg', 'b.png', 'c.jpg']
+    assert sorted(p.name for p in (tmp_path / 'pred').iterdir()) == [
+        'a.json', 'b.json', 'c.json'
+    ]
+    assert sorted(p.name
+                  for p in (tmp_path /
+                            'vis').iterdir()) == ['a.jpg', 'b.png', 'c.jpg']
     for result, stem in zip(results, 'abc'):
         people = json.loads((tmp_path / f'pred/{stem}.json').read_text())
         assert [list(p) for p in people] == [KEYS, KEYS]
-        assert [p['track_id'] for p in people] == [0, 1]  # the same two people in each image
+        # the same two people in each image
+        assert [p['track_id'] for p in people] == [0, 1]
         for p, pose in zip(people, poses):
             np.testing.assert_allclose(p['keypoints'], pose, rtol=1e-6)
             assert p['keypoint_scores'] == pytest.approx([0.9] * 17)
             # mmpose's split_instances writes a box as [[x1, y1, x2, y2]]
-            np.testing.assert_allclose(p['bbox'], [[*pose.min(0), *pose.max(0)]], rtol=1e-6)
+            np.testing.assert_allclose(
+                p['bbox'], [[*pose.min(0), *pose.max(0)]], rtol=1e-6)
             assert p['bbox_score'] == 1.0
-        # what the call returns (mmpose's tuple of a box and numpy scores made JSON)
-        assert json.loads(json.dumps(result['predictions'], default=float)) == [people]
-    assert not inferencer.inferencer.failed and inferencer.inferencer.lost is None
+        # what the call returns (mmpose's tuple of a box and numpy scores made
+        # JSON)
+        assert json.loads(json.dumps(result['predictions'],
+                                     default=float)) == [people]
+    pose2d = inferencer.inferencer
+    assert not pose2d.failed and pose2d.lost is None
 
     # arrays are named as mmpose names them
-    list(mln()(np.zeros((48, 64, 3), np.uint8), pred_out_dir=str(tmp_path / 'arrays')))
+    list(mln()(
+        np.zeros((48, 64, 3), np.uint8),
+        pred_out_dir=str(tmp_path / 'arrays')))
     assert [p.name for p in (tmp_path / 'arrays').iterdir()] == ['000000.json']
 
 
 @pytest.mark.parametrize('metric', ['oks', 'iou'])
-def test_tracking_keeps_ids_of_people_moving_a_few_pixels_and_gives_a_newcomer_a_new_one(
+def test_tracking_keeps_moving_peoples_ids_and_gives_a_newcomer_a_new_one(
         mln, metric, tmp_path):
-    """Two people walking 3 px a frame in the network's changing order, a third entering at
-    frame 6: the video's one JSON (a ``frame_id`` each) has their ``track_id``s, and the
-    video's drawings are one video at its rate."""
+    """Two people walking 3 px a frame in the network's changing order, a third
+    entering at frame 6: the video's one JSON (a ``frame_id`` each) has their
+    ``track_id``s, and the video's drawings are one video at its rate."""
     video = make_video(tmp_path / 'walk.mp4', 10, size=(320, 160), fps=10)
     inferencer = mln(tracking=dict(metric=metric))
     fake_network(inferencer.inferencer, walkers)
-    list(inferencer(str(video), pred_out_dir=str(tmp_path), vis_out_dir=str(tmp_path / 'vis')))
+    list(
+        inferencer(
+            str(video),
+            pred_out_dir=str(tmp_path),
+            vis_out_dir=str(tmp_path / 'vis')))
     frames = json.loads((tmp_path / 'walk.json').read_text())
     assert [frame['frame_id'] for frame in frames] == list(range(10))
     assert ids_by_height(frames) == {20: [0] * 10, 25: [1] * 10, 30: [2] * 4}
     assert read_video(tmp_path / 'vis/walk.mp4') == (10, (320, 160), 10.0)
 
 
-def test_smoothing_replaces_the_keypoints_with_the_filtered_ones(mln, tmp_path):
+def test_smoothing_replaces_the_keypoints_with_the_filtered_ones(
+        mln, tmp_path):
     rng = np.random.default_rng(0)
     raw = [person(100, 50) + rng.normal(0, 2, (17, 2)) for _ in range(30)]
     video = make_video(tmp_path / 'still.mp4', 30, size=(200, 120), fps=30)
     results = {}
     for smoothing in (False, True):
         inferencer = mln(tracking=dict(smoothing=smoothing))
-        fake_network(inferencer.inferencer, lambda name: [raw[frame_index(name)]])
+        fake_network(inferencer.inferencer,
+                     lambda name: [raw[frame_index(name)]])
         results[smoothing] = [
-            np.array(result['predictions'][0][0]['keypoints']) for result in inferencer(str(video))
+            np.array(result['predictions'][0][0]['keypoints'])
+            for result in inferencer(str(video))
         ]
-    np.testing.assert_allclose(np.stack(results[False]), np.stack(raw), rtol=1e-6)
-    jitter = lambda poses: np.std(np.stack(poses[10:]), axis=0).mean()  # noqa: E731
+    np.testing.assert_allclose(
+        np.stack(results[False]), np.stack(raw), rtol=1e-6)
+
+    def jitter(poses):
+        return np.std(np.stack(poses[10:]), axis=0).mean()
+
     assert jitter(results[True]) < 0.6 * jitter(raw)
 
 
 @pytest.mark.parametrize('ttl, last_id', [(1, 1), (2, 0)])
 def test_frames_without_people_age_the_tracks(mln, tmp_path, ttl, last_id):
-    """A person, two frames without anybody, the person again: a track living one frame
-    without its person is gone (a new id), one living two is not."""
+    """A person, two frames without anybody, the person again: a track living
+    one frame without its person is gone (a new id), one living two is not."""
     video = make_video(tmp_path / 'gap.mp4', 4)
     inferencer = mln(tracking=dict(metric='iou', ttl=ttl))
-    fake_network(inferencer.inferencer, lambda name: [person(50, 10)]
-                 if frame_index(name) in (0, 3) else [])
+    fake_network(
+        inferencer.inferencer, lambda name: [person(50, 10)]
+        if frame_index(name) in (0, 3) else [])
     results = list(inferencer(str(video)))
-    assert [[p['track_id'] for p in result['predictions'][0]] for result in results] == [[0], [],
-                                                                                         [],
-                                                                                         [last_id]]
-    assert [track.track_id for track in inferencer.inferencer.tracker.tracks] == [last_id]
+    assert [[p['track_id'] for p in result['predictions'][0]]
+            for result in results] == [[0], [], [], [last_id]]
+    assert [track.track_id
+            for track in inferencer.inferencer.tracker.tracks] == [last_id]
 
 
 def hip_colours(drawn: np.ndarray, x: int, height: float = 150) -> set:
-    """The colours on the row of the hips of :func:`person` ``(x, 30, height)`` near it."""
+    """The colours on the row of the hips of :func:`person` ``(x, 30, height)``
+    near it."""
     hip_y = int(person(x, 30, height)[11, 1])
-    return {tuple(int(c) for c in pixel) for pixel in drawn[hip_y, x - 20:x + 20] if pixel.any()}
+    return {
+        tuple(int(c) for c in pixel)
+        for pixel in drawn[hip_y, x - 20:x + 20] if pixel.any()
+    }
 
 
 def test_tracked_people_are_drawn_in_their_ids_colour(mln):
     image = np.zeros((200, 300, 3), np.uint8)
     people = [
-        dict(track_id=3, keypoints=person(80, 30, 150).tolist(), keypoint_scores=[0.9] * 17),
-        dict(track_id=7, keypoints=person(220, 30, 150).tolist(), keypoint_scores=[0.9] * 17)
+        dict(
+            track_id=3,
+            keypoints=person(80, 30, 150).tolist(),
+            keypoint_scores=[0.9] * 17),
+        dict(
+            track_id=7,
+            keypoints=person(220, 30, 150).tolist(),
+            keypoint_scores=[0.9] * 17)
     ]
     drawn = draw_tracked_people(image, people, COCO_LINKS, draw_bbox=False)
     assert not image.any()  # a copy
     for p, x in zip(people, (80, 220)):
         assert track_colour(p['track_id']) in hip_colours(drawn, x)
         assert track_colour(10 - p['track_id']) not in hip_colours(drawn, x)
-    assert track_colour(3) != track_colour(7) and track_colour(3) == track_colour(23)
+    assert (track_colour(3) != track_colour(7)
+            and track_colour(3) == track_colour(23))
 
     # the inferencer's drawings (RGB) when tracking: ids 0 and 1
     inferencer = mln(tracking=dict(metric='iou'))
-    fake_network(inferencer.inferencer, lambda name: [person(80, 30, 150), person(220, 30, 150)])
+    fake_network(inferencer.inferencer,
+                 lambda name: [person(80, 30, 150),
+                               person(220, 30, 150)])
     (result, ) = inferencer(image, return_vis=True)
     (drawn, ) = result['visualization']
     for track_id, x in enumerate((80, 220)):
@@ -177,8 +227,10 @@ def test_tracked_people_are_drawn_in_their_ids_colour(mln):
 
 
 def test_tracked_drawings_take_mmposes_drawing_options(mln):
-    """``radius``, ``thickness``, ``black_background`` and ``draw_heatmap`` reach the tracked
-    drawing: thicker limbs, a black canvas, and the panel of the model's maps below."""
+    """``radius``, ``thickness``, ``black_background`` and ``draw_heatmap``
+    reach the tracked
+    drawing: thicker limbs, a black canvas, and the panel of the model's maps
+        below."""
     image = np.full((200, 300, 3), 120, np.uint8)
     inferencer = mln(tracking=dict(metric='iou'))
     fake_network(inferencer.inferencer, lambda name: [person(150, 30, 150)])
@@ -193,12 +245,15 @@ def test_tracked_drawings_take_mmposes_drawing_options(mln):
     thick, _ = limb_width(thickness=5)
     assert thick > thin > 0
     _, black = limb_width(black_background=True)
-    assert not black[:20, :20].any()  # the background is black, the people drawn
+    # the background is black, the people drawn
+    assert not black[:20, :20].any()
     assert black.any()
-    network = mln(tracking=dict(metric='iou'))  # the (random) network's own maps
+    # the (random) network's own maps
+    network = mln(tracking=dict(metric='iou'))
     (result, ) = network(image.copy(), return_vis=True, draw_heatmap=True)
     (drawn, ) = result['visualization']
-    assert drawn.shape == (400, 300, 3)  # the image, then the maps' panel of the same size
+    # the image, then the maps' panel of the same size
+    assert drawn.shape == (400, 300, 3)
     (result, ) = network(image.copy(), return_vis=True)
     assert result['visualization'][0].shape == (200, 300, 3)
 
@@ -214,39 +269,45 @@ class RecordingTracker(PoseTracker):
 
 @pytest.fixture
 def recording_tracker(monkeypatch):
-    import custom_modules.apis.inferencers.pose2d_inferencer as pose2d_inferencer
+    from custom_modules.apis.inferencers import pose2d_inferencer
     monkeypatch.setattr(RecordingTracker, 'timestamps', [])
     monkeypatch.setattr(pose2d_inferencer, 'PoseTracker', RecordingTracker)
     return RecordingTracker
 
 
-def test_a_cameras_frames_are_smoothed_at_the_time_they_were_read(mln, monkeypatch,
-                                                                  recording_tracker):
-    """The clock when each frame was read (0.25 s apart: the network's pace; the frames in
-    between are gone), not the camera's rate."""
+def test_a_cameras_frames_are_smoothed_at_the_time_they_were_read(
+        mln, monkeypatch, recording_tracker):
+    """The clock when each frame was read (0.25 s apart: the network's pace;
+    the frames in between are gone), not the camera's rate."""
     install_fake_capture(monkeypatch, fps=30.0)
     inferencer = mln(tracking=dict(metric='iou', smoothing=True))
-    fake_network(inferencer.inferencer, lambda name: [person(30, 5, 30)], FakeClock(), 0.25)
+    fake_network(inferencer.inferencer, lambda name: [person(30, 5, 30)],
+                 FakeClock(), 0.25)
     assert len(list(inferencer('0'))) == 6
-    np.testing.assert_allclose(recording_tracker.timestamps, [0.25 * i for i in range(6)])
+    np.testing.assert_allclose(recording_tracker.timestamps,
+                               [0.25 * i for i in range(6)])
 
 
-def test_a_videos_frames_are_smoothed_at_their_place_in_the_video(mln, tmp_path, recording_tracker):
+def test_a_videos_frames_are_smoothed_at_their_place_in_the_video(
+        mln, tmp_path, recording_tracker):
     """Their times in the video (its 12 FPS), however slow the network."""
     inferencer = mln(tracking=dict(metric='iou', smoothing=True))
-    fake_network(inferencer.inferencer, lambda name: [person(30, 5, 30)], FakeClock(), 0.25)
+    fake_network(inferencer.inferencer, lambda name: [person(30, 5, 30)],
+                 FakeClock(), 0.25)
     list(inferencer(str(make_video(tmp_path / 'walk.mp4', 5))))
-    np.testing.assert_allclose(recording_tracker.timestamps, [i / 12 for i in range(5)])
+    np.testing.assert_allclose(recording_tracker.timestamps,
+                               [i / 12 for i in range(5)])
 
 
-# ----------------------------------------------------------------------- the end of a run
+# ------------------------------------------------------------ the end of a run
 def test_a_source_without_frames_ends_the_run_and_names_it(mln, tmp_path):
     inferencer = mln()
     source = Source('camera', 'camera 9', None, iter([]))
     assert list(inferencer(source, pred_out_dir=str(tmp_path))) == []
     pose2d = inferencer.inferencer
-    assert pose2d.lost == ('camera 9: the camera stopped giving frames after 0 (it dropped, was '
-                           'unplugged or its sender stopped)')
+    assert pose2d.lost == (
+        'camera 9: the camera stopped giving frames after 0 (it dropped, was '
+        'unplugged or its sender stopped)')
     assert pose2d.timer.summary() == 'timing: no frame processed'
     assert pose2d.read == 0 and not pose2d.failed
     # as mmpose writes a video's predictions: one JSON, here of no frame
@@ -255,29 +316,32 @@ def test_a_source_without_frames_ends_the_run_and_names_it(mln, tmp_path):
 
 def test_finish_after_a_stop_writes_the_video_and_the_predictions_so_far(
         mln, monkeypatch, tmp_path):
-    """A camera run left after three frames (as Ctrl-C leaves it): :meth:`finish` releases the
-    camera and writes the output video and the camera's JSON of those frames, once."""
+    """With a camera run left after three frames (as Ctrl-C leaves it),
+    :meth:`finish` releases the camera and writes the output video and the
+    camera's JSON of those frames, once."""
     capture = install_fake_capture(monkeypatch, frames=1000)
     inferencer = mln(tracking=dict(metric='iou'))
     fake_network(inferencer.inferencer, lambda name: [person(30, 5, 30)])
     for done, _ in enumerate(
-            inferencer('0', pred_out_dir=str(tmp_path), output_video=str(tmp_path / 'cam.mp4')), 1):
+            inferencer(
+                '0',
+                pred_out_dir=str(tmp_path),
+                output_video=str(tmp_path / 'cam.mp4')), 1):
         if done == 3:
             break
     assert not (tmp_path / 'camera0.json').exists()
     inferencer.finish()
     assert capture.instances[0].released
     frames = json.loads((tmp_path / 'camera0.json').read_text())
-    assert [(f['frame_id'], [p['track_id'] for p in f['instances']]) for f in frames] == [(0, [0]),
-                                                                                          (1, [0]),
-                                                                                          (2, [0])]
+    assert [(f['frame_id'], [p['track_id'] for p in f['instances']])
+            for f in frames] == [(0, [0]), (1, [0]), (2, [0])]
     assert read_video(tmp_path / 'cam.mp4')[:2] == (3, (64, 48))
     (tmp_path / 'camera0.json').unlink()
     inferencer.finish()  # done already: nothing written again
     assert not (tmp_path / 'camera0.json').exists()
 
 
-# ----------------------------------------------------------------------------- the inputs
+# ------------------------------------------------------------------ the inputs
 def test_skip_existing_leaves_out_inputs_whose_json_exists(mln, tmp_path):
     images = tmp_path / 'images'
     for name in ('a.jpg', 'b.jpg', 'c.jpg'):
@@ -287,18 +351,22 @@ def test_skip_existing_leaves_out_inputs_whose_json_exists(mln, tmp_path):
     (pred / 'b.json').write_text('"before"')
     inferencer = mln()
     seen = fake_network(inferencer.inferencer, lambda name: [])
-    results = list(inferencer(str(images), pred_out_dir=str(pred), skip_existing=str(pred)))
+    results = list(
+        inferencer(
+            str(images), pred_out_dir=str(pred), skip_existing=str(pred)))
     assert seen == ['a.jpg', 'c.jpg'] and len(results) == 2
-    assert (inferencer.inferencer.read, inferencer.inferencer.skipped) == (3, 1)
+    assert (inferencer.inferencer.read, inferencer.inferencer.skipped) == (3,
+                                                                           1)
     assert json.loads((pred / 'b.json').read_text()) == 'before'
     assert json.loads((pred / 'a.json').read_text()) == []
 
 
 def test_person_boxes_are_used_instead_of_a_detector(hsr_checkpoint, tmp_path):
-    """Top-down: the boxes given by image name (``person_boxes``, what ``--bbox-file`` loads)
-    or per input (``bboxes``) are the people's; an image without boxes is one person, the
-    whole image (as mmpose does when its detector finds nobody). Tracked, each box is drawn
-    in its person's colour."""
+    """Top-down: the boxes given by image name (``person_boxes``, what
+    ``--bbox-file`` loads) or per input (``bboxes``) are the people's; an image
+    without boxes is one person, the whole image (as mmpose does when its
+    detector finds nobody). Tracked, each box is drawn in its person's colour.
+    """
     inferencer = MultilevelInferencer(
         str(HSR_SAMPLE_CONFIG),
         str(hsr_checkpoint),
@@ -308,11 +376,18 @@ def test_person_boxes_are_used_instead_of_a_detector(hsr_checkpoint, tmp_path):
     images = tmp_path / 'images'
     for name in ('a.jpg', 'b.jpg'):
         write_image(images / name, size=(160, 120))
-    boxes = {'a.jpg': np.array([[10, 20, 60, 110, 0.8], [90, 5, 150, 100, 0.6]], np.float32)}
-    results = list(inferencer(str(images), person_boxes=boxes, return_vis=True, draw_bbox=True))
+    boxes = {
+        'a.jpg':
+        np.array([[10, 20, 60, 110, 0.8], [90, 5, 150, 100, 0.6]], np.float32)
+    }
+    results = list(
+        inferencer(
+            str(images), person_boxes=boxes, return_vis=True, draw_bbox=True))
     assert [[(p['bbox'][0], p['bbox_score']) for p in result['predictions'][0]]
-            for result in results] == [[([10, 20, 60, 110], pytest.approx(0.8)),
-                                        ([90, 5, 150, 100], pytest.approx(0.6))],
+            for result in results] == [[([10, 20, 60,
+                                          110], pytest.approx(0.8)),
+                                        ([90, 5, 150,
+                                          100], pytest.approx(0.6))],
                                        [([0, 0, 160, 120], 1.0)]]
     drawn = results[0]['visualization'][0]  # RGB
     for track_id, (x1, y1, x2, _, _) in enumerate(boxes['a.jpg'].astype(int)):
@@ -320,29 +395,37 @@ def test_person_boxes_are_used_instead_of_a_detector(hsr_checkpoint, tmp_path):
         assert track_colour(track_id)[::-1] in top_edge
         assert track_colour(1 - track_id)[::-1] not in top_edge
     arrays = [np.zeros((120, 160, 3), np.uint8)] * 2
-    results = list(inferencer(arrays, bboxes=[[[5, 5, 50, 50]], [[1, 2, 3, 4], [7, 8, 90, 99]]]))
+    results = list(
+        inferencer(
+            arrays, bboxes=[[[5, 5, 50, 50]], [[1, 2, 3, 4], [7, 8, 90, 99]]]))
     assert [[p['bbox'][0] for p in result['predictions'][0]]
-            for result in results] == [[[5, 5, 50, 50]], [[1, 2, 3, 4], [7, 8, 90, 99]]]
+            for result in results] == [[[5, 5, 50, 50]],
+                                       [[1, 2, 3, 4], [7, 8, 90, 99]]]
 
 
-# ------------------------------------------------------------------------- model and weights
+# ----------------------------------------------------------- model and weights
 def test_a_model_alias_resolves_from_the_projects_index_not_from_mmposes():
-    """``pose2d='mln'`` is the ``Alias`` of the project's MLN entry (the full-size config;
-    no entry has hosted weights, so random ones); mmpose's own inferencer looks in mmpose's
-    index only and does not find it."""
+    """``pose2d='mln'`` is the ``Alias`` of the project's MLN entry.
+
+    The entry is the full-size config (no entry has hosted weights, so random
+    ones); mmpose's own inferencer looks in mmpose's index only and does not
+    find it.
+    """
     from mmpose.apis import MMPoseInferencer
     from mmpose.registry import INFERENCERS
     entry = 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py'
     inferencer = MultilevelInferencer(pose2d='mln', device='cpu')
     assert Path(inferencer.inferencer.cfg.filename) == REPO_ROOT / entry
-    assert type(inferencer.inferencer.model).__name__ == 'PyramidBottomupPoseEstimator'
+    assert type(
+        inferencer.inferencer.model).__name__ == 'PyramidBottomupPoseEstimator'
     with pytest.raises(ValueError, match='Cannot find model: mln in mmpose'):
         MMPoseInferencer(pose2d='mln', device='cpu')
 
     assert model_aliases()['mln'] == 'paf_mln-vgg19_1xb28-100e_coco-368x368'
     config, weights = find_model('TFPOSE')  # an alias, any case
     assert Path(config.filename) == (
-        REPO_ROOT / 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py')
+        REPO_ROOT /
+        'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py')
     assert weights is None
     config, _ = find_model('paf_mln-vgg19_1xb28-100e_coco-368x368')  # a name
     assert Path(config.filename) == REPO_ROOT / entry
@@ -352,19 +435,26 @@ def test_a_model_alias_resolves_from_the_projects_index_not_from_mmposes():
 
 
 def test_a_checkpoint_of_another_model_is_refused(small_mln, hsr_checkpoint):
-    """mmengine loads what fits of another model's checkpoint and runs; the inferencer names
-    the checkpoint and the model instead."""
+    """mmengine loads what fits of another model's checkpoint and runs; the
+    inferencer names the checkpoint and the model instead."""
     from mmpose.apis import MMPoseInferencer
     config, _ = small_mln
-    MMPoseInferencer(pose2d=str(config), pose2d_weights=str(hsr_checkpoint), device='cpu')
+    MMPoseInferencer(
+        pose2d=str(config), pose2d_weights=str(hsr_checkpoint), device='cpu')
     with pytest.raises(CheckpointMismatchError) as error:
-        MultilevelInferencer(pose2d=str(config), pose2d_weights=str(hsr_checkpoint), device='cpu')
+        MultilevelInferencer(
+            pose2d=str(config),
+            pose2d_weights=str(hsr_checkpoint),
+            device='cpu')
     assert str(error.value).startswith(
-        f'{hsr_checkpoint}: not a checkpoint of {config} (PyramidBottomupPoseEstimator)')
+        f'{hsr_checkpoint}: not a checkpoint of {config} '
+        '(PyramidBottomupPoseEstimator)')
 
 
-def test_frames_are_prepared_on_the_device_for_bottom_up_models_only(hsr_checkpoint):
-    with pytest.raises(UnsupportedPipelineError, match='for bottom-up models only'):
+def test_frames_are_prepared_on_the_device_for_bottom_up_models_only(
+        hsr_checkpoint):
+    with pytest.raises(
+            UnsupportedPipelineError, match='for bottom-up models only'):
         MultilevelInferencer(
             str(HSR_SAMPLE_CONFIG),
             str(hsr_checkpoint),
@@ -373,17 +463,23 @@ def test_frames_are_prepared_on_the_device_for_bottom_up_models_only(hsr_checkpo
             device_preprocess=True)
 
 
-def test_the_timing_overlay_goes_on_the_video_not_on_the_drawings(mln, tmp_path):
-    """The output video's frames have the FPS and stage times at their top left; the drawings
-    returned and saved (tracked people, drawn by the project) are without them."""
+def test_the_timing_overlay_goes_on_the_video_not_on_the_drawings(
+        mln, tmp_path):
+    """The output video's frames have the FPS and stage times at their top
+    left; the drawings returned and saved (tracked people, drawn by the
+    project) are without them."""
     image = np.full((120, 160, 3), 60, np.uint8)
     inferencer = mln(tracking=dict(metric='iou'))
     fake_network(inferencer.inferencer, lambda name: [person(120, 40, 60)])
     (result, ) = inferencer(
-        image, return_vis=True, vis_out_dir=str(tmp_path), output_video=str(tmp_path / 'v.mp4'))
+        image,
+        return_vis=True,
+        vis_out_dir=str(tmp_path),
+        output_video=str(tmp_path / 'v.mp4'))
     inferencer.finish()
     (drawn, ) = result['visualization']
-    assert (drawn[:30, :80] == 60).all()  # no overlay on the drawing (the person is further)
+    # no overlay on the drawing (the person is further)
+    assert (drawn[:30, :80] == 60).all()
     assert (cv2.imread(str(tmp_path / '000000.jpg'))[:30, :80] <= 62).all()
     video = cv2.VideoCapture(str(tmp_path / 'v.mp4'))
     ok, frame = video.read()
@@ -392,20 +488,23 @@ def test_the_timing_overlay_goes_on_the_video_not_on_the_drawings(mln, tmp_path)
 
 
 def test_detector_boxes_are_clipped_to_the_image_and_non_finite_ones_dropped():
-    """What random YOLOv3 weights give (a box with infinite coordinates) made NaN keypoints and
-    a crash in mmpose's drawing; such boxes are dropped (the whole image is then the person, as
-    mmpose does when nobody is found) and the others clipped to the image."""
+    """What random YOLOv3 weights give (a box with infinite coordinates) made
+    NaN keypoints and a crash in mmpose's drawing; such boxes are dropped (the
+    whole image is then the person, as mmpose does when nobody is found) and
+    the others clipped to the image."""
     import torch
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
 
-    from custom_modules.apis.inferencers.pose2d_inferencer import _boxes_in_the_image
+    from custom_modules.apis.inferencers.pose2d_inferencer import \
+        _boxes_in_the_image
 
     def detector(inputs, return_datasamples=True):
         sample = DetDataSample()
         sample.pred_instances = InstanceData(
             bboxes=torch.tensor([[-4e13, -float('inf'), 4e13,
-                                  float('inf')], [-10., 5., 50., 900.], [30., 30., 20., 40.]]),
+                                  float('inf')], [-10., 5., 50., 900.],
+                                 [30., 30., 20., 40.]]),
             scores=torch.tensor([0.9, 0.8, 0.7]),
             labels=torch.tensor([0, 0, 0]))
         return dict(predictions=[sample])
@@ -418,9 +517,12 @@ def test_detector_boxes_are_clipped_to_the_image_and_non_finite_ones_dropped():
     inferencer = MultilevelInferencer(
         str(HSR_SAMPLE_CONFIG),
         device='cpu',
-        det_model=str(REPO_ROOT / 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'),
+        det_model=str(
+            REPO_ROOT /
+            'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'),
         det_cat_ids=[0])
-    assert inferencer.inferencer.detector is not None  # the YOLOv3, random weights
+    # the YOLOv3, random weights
+    assert inferencer.inferencer.detector is not None
 
     def infinite_box(inputs, **kwargs):
         sample = detector(inputs)['predictions'][0]

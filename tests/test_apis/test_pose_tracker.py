@@ -1,35 +1,40 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""PoseTracker: identities across frames by OKS or box IoU with a time-to-live, and the One-Euro
-smoothing of tracked keypoints."""
+"""PoseTracker: identities across frames by OKS or box IoU with a time-to-live,
+and the One-Euro smoothing of tracked keypoints."""
 import numpy as np
 import pytest
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
 from custom_modules.apis import OneEuroFilter, PoseTracker
 
-SIGMAS = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))['sigmas']
+SIGMAS = parse_pose_metainfo(
+    dict(from_file='configs/_base_/datasets/coco.py'))['sigmas']
 
 
 def person(x: float, y: float, height: float = 100.0) -> np.ndarray:
-    """A standing COCO person ``(17, 2)`` whose nose is at ``(x, y)``, ``height`` pixels tall."""
-    rel = np.array([(0, 0), (-3, -3), (3, -3), (-6, -1), (6, -1), (-12, 12), (12, 12), (-16, 30),
-                    (16, 30), (-18, 46), (18, 46), (-8, 52), (8, 52), (-8, 74), (8, 74), (-8, 96),
+    """A standing COCO person ``(17, 2)`` whose nose is at ``(x, y)``,
+    ``height`` pixels tall."""
+    rel = np.array([(0, 0), (-3, -3), (3, -3), (-6, -1), (6, -1), (-12, 12),
+                    (12, 12), (-16, 30), (16, 30), (-18, 46),
+                    (18, 46), (-8, 52), (8, 52), (-8, 74), (8, 74), (-8, 96),
                     (8, 96)], np.float32)
     return np.array([x, y], np.float32) + rel * height / 100
 
 
 def frame(*people: np.ndarray):
-    keypoints = np.stack(people) if people else np.zeros((0, 17, 2), np.float32)
+    keypoints = np.stack(people) if people else np.zeros(
+        (0, 17, 2), np.float32)
     return keypoints, np.ones(keypoints.shape[:2], np.float32)
 
 
 @pytest.mark.parametrize('metric', ['oks', 'iou'])
-def test_people_moving_a_few_pixels_keep_their_ids_and_a_newcomer_gets_a_new_one(metric):
+def test_moving_people_keep_their_ids_and_a_newcomer_gets_a_new_one(metric):
     tracker = PoseTracker(metric=metric, sigmas=SIGMAS)
     rng = np.random.default_rng(0)
     ids_of = {0: [], 1: []}
     for t in range(20):
-        # two people 60 pixels apart walking towards each other, 3 pixels a frame, plus jitter
+        # two people 60 pixels apart walking towards each other, 3 pixels a
+        # frame, plus jitter
         a = person(100 + 3 * t, 50) + rng.normal(0, 1, (17, 2))
         b = person(220 - 3 * t, 60) + rng.normal(0, 1, (17, 2))
         people = [b, a] if t % 2 else [a, b]  # the detector's order changes
@@ -37,7 +42,8 @@ def test_people_moving_a_few_pixels_keep_their_ids_and_a_newcomer_gets_a_new_one
         ids_of[0].append(ids[1] if t % 2 else ids[0])
         ids_of[1].append(ids[0] if t % 2 else ids[1])
     assert set(ids_of[0]) == {0} and set(ids_of[1]) == {1}
-    ids, _ = tracker.update(*frame(person(160, 52), person(160, 58), person(400, 50)))
+    ids, _ = tracker.update(
+        *frame(person(160, 52), person(160, 58), person(400, 50)))
     assert sorted(ids[:2].tolist()) == [0, 1] and ids[2] == 2
 
 
@@ -62,7 +68,10 @@ def test_low_scoring_keypoints_do_not_count_for_oks():
     tracker = PoseTracker(sigmas=SIGMAS)
     tracker.update(*frame(person(100, 50)))
     moved = person(101, 50)
-    moved[9:] += 300  # wrists, hips, knees, ankles wildly off but with scores under the threshold
+    moved[
+        # wrists, hips, knees, ankles wildly off but with scores under the
+        # threshold
+        9:] += 300
     scores = np.ones((1, 17), np.float32)
     scores[0, 9:] = 0.1
     assert tracker.update(moved[None], scores)[0].tolist() == [0]
@@ -72,23 +81,28 @@ def test_one_euro_smoothing_removes_jitter_and_follows_motion():
     rng = np.random.default_rng(1)
     still = OneEuroFilter(min_cutoff=1.0, beta=0.05)
     raw = 50 + rng.normal(0, 2, 300)
-    smooth = np.array([still(np.array([[v]]), i / 30)[0, 0] for i, v in enumerate(raw)])
+    smooth = np.array(
+        [still(np.array([[v]]), i / 30)[0, 0] for i, v in enumerate(raw)])
     assert smooth[30:].std() < raw[30:].std() / 2.5
 
     moving = OneEuroFilter(min_cutoff=1.0, beta=0.05)
     truth = 5.0 * np.arange(60)  # 150 pixels a second
-    smooth = np.array([moving(np.array([[v]]), i / 30)[0, 0] for i, v in enumerate(truth)])
-    assert np.abs(smooth[20:] - truth[20:]).max() < 6  # lags by about a frame, not more
+    smooth = np.array(
+        [moving(np.array([[v]]), i / 30)[0, 0] for i, v in enumerate(truth)])
+    # lags by about a frame, not more
+    assert np.abs(smooth[20:] - truth[20:]).max() < 6
 
     tracker = PoseTracker(sigmas=SIGMAS, smoothing=True)
     noisy = [person(100, 50) + rng.normal(0, 2, (17, 2)) for _ in range(60)]
     out = np.stack([tracker.update(*frame(p))[1][0] for p in noisy])
     assert tracker.next_id == 1
-    assert out[30:].std(axis=0).mean() < np.stack(noisy)[30:].std(axis=0).mean() / 2
+    assert (out[30:].std(axis=0).mean()
+            < np.stack(noisy)[30:].std(axis=0).mean() / 2)
 
 
 def one_euro_reference(samples, min_cutoff=1.0, beta=0.05, d_cutoff=1.0):
-    """Casiez et al.'s filter of a scalar from ``(time, value)`` samples, written out."""
+    """Casiez et al.'s filter of a scalar from ``(time, value)`` samples,
+    written out."""
 
     def alpha(cutoff, dt):
         return 1 / (1 + 1 / (2 * np.pi * cutoff) / dt)
@@ -96,7 +110,8 @@ def one_euro_reference(samples, min_cutoff=1.0, beta=0.05, d_cutoff=1.0):
     (t0, x), out, dx = samples[0], [samples[0][1]], 0.0
     for t, value in samples[1:]:
         dt = t - t0
-        dx = alpha(d_cutoff, dt) * (value - x) / dt + (1 - alpha(d_cutoff, dt)) * dx
+        dx = alpha(d_cutoff,
+                   dt) * (value - x) / dt + (1 - alpha(d_cutoff, dt)) * dx
         a = alpha(min_cutoff + beta * abs(dx), dt)
         x = a * value + (1 - a) * x
         out.append(x)
@@ -105,21 +120,30 @@ def one_euro_reference(samples, min_cutoff=1.0, beta=0.05, d_cutoff=1.0):
 
 
 def test_one_euro_runs_on_timestamps_and_a_gap_counts_as_its_time():
-    """Frames 1/30 s apart, then none for 0.9 s (frames dropped), then a jump: the filter uses
-    the real time between the frames it gets (at 1/30 s it would lag far more)."""
-    samples = [(i / 30, 0.0) for i in range(4)] + [(0.1 + 0.9, 100.0), (1.0 + 1 / 30, 100.0)]
+    """Frames 1/30 s apart, then none for 0.9 s (frames dropped), then a jump.
+
+    The filter uses the real time between the frames it gets (at 1/30 s it
+    would lag far more).
+    """
+    samples = [(i / 30, 0.0) for i in range(4)] + [(0.1 + 0.9, 100.0),
+                                                   (1.0 + 1 / 30, 100.0)]
     smooth = OneEuroFilter()
     out = [smooth(np.array([[value]]), t)[0, 0] for t, value in samples]
     np.testing.assert_allclose(out, one_euro_reference(samples), rtol=1e-9)
-    as_frames = OneEuroFilter()  # what a filter stepping 1/30 s per frame gives instead
-    frames = [as_frames(np.array([[value]]), i / 30)[0, 0] for i, (_, value) in enumerate(samples)]
+    # what a filter stepping 1/30 s per frame gives instead
+    as_frames = OneEuroFilter()
+    frames = [
+        as_frames(np.array([[value]]), i / 30)[0, 0]
+        for i, (_, value) in enumerate(samples)
+    ]
     assert abs(out[4] - frames[4]) > 5
 
 
 def test_missing_keypoints_are_not_smoothed_toward_their_placeholder():
-    """A keypoint under the score threshold (here at a placeholder (0, 0), as decoders leave
-    undetected ones) for 10 frames: it is returned as given, not fed to the filter; when it is
-    back, its smoothed position is where it is, with the time it was away counted."""
+    """A keypoint under the score threshold (here at a placeholder (0, 0), as
+    decoders leave undetected ones) for 10 frames: it is returned as given, not
+    fed to the filter; when it is back, its smoothed position is where it is,
+    with the time it was away counted."""
     rng = np.random.default_rng(0)
     tracker = PoseTracker(sigmas=SIGMAS, smoothing=True)
     truth = person(200, 80)
@@ -140,11 +164,13 @@ def test_missing_keypoints_are_not_smoothed_toward_their_placeholder():
 
 
 def test_a_person_missing_for_frames_resumes_with_the_gap_in_the_filter():
-    """The tracker's clock runs on while a person is unseen (frames without them): when they are
-    back the filter's step is the whole gap, as a filter fed those timestamps gives."""
+    """The tracker's clock runs on while a person is unseen (frames without
+    them): when they are back the filter's step is the whole gap, as a filter
+    fed those timestamps gives."""
     tracker = PoseTracker(sigmas=SIGMAS, smoothing=True, fps=30)
     reference = OneEuroFilter()
-    keypoints = [person(100 + 0.3 * i, 50) for i in range(30)]  # slow: one track throughout
+    # slow: one track throughout
+    keypoints = [person(100 + 0.3 * i, 50) for i in range(30)]
     for i, pose in enumerate(keypoints):
         if 10 <= i < 20:  # not in these frames
             tracker.update(*frame())
@@ -152,8 +178,10 @@ def test_a_person_missing_for_frames_resumes_with_the_gap_in_the_filter():
         ids, out = tracker.update(*frame(pose))
         assert ids.tolist() == [0]
         np.testing.assert_allclose(out[0], reference(pose, i / 30), atol=1e-4)
-    _, out = tracker.update(*frame(keypoints[-1]), timestamp=5.0)  # a real time given
-    np.testing.assert_allclose(out[0], reference(keypoints[-1], 5.0), atol=1e-4)
+    # a real time given
+    _, out = tracker.update(*frame(keypoints[-1]), timestamp=5.0)
+    np.testing.assert_allclose(
+        out[0], reference(keypoints[-1], 5.0), atol=1e-4)
 
 
 def test_bad_arguments_are_named():

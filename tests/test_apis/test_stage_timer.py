@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""StageTimer: exclusive times of nested stages, per frame and over a run, the FPS, and the network
-and decoding told apart inside mmpose's inference of the four families."""
+"""StageTimer: exclusive times of nested stages, per frame and over a run, the
+FPS, and the network and decoding told apart inside mmpose's inference of the
+four families."""
 import numpy as np
 import pytest
 
@@ -34,18 +35,22 @@ def test_nested_stages_keep_their_exclusive_time_and_the_summary_adds_up():
                 clock.advance(0.030)
             with timer.stage('decoding'):
                 clock.advance(0.005)
-                with timer.stage('network'):  # a head's forward inside its predict
+                # a head's forward inside its predict
+                with timer.stage('network'):
                     clock.advance(0.010)
             clock.advance(0.001)
         frame = timer.end_frame()
-        assert frame == pytest.approx(dict(preprocess=3.0, network=40.0, decoding=5.0))
+        assert frame == pytest.approx(
+            dict(preprocess=3.0, network=40.0, decoding=5.0))
         assert list(frame) == ['preprocess', 'network', 'decoding']
-    assert len(syncs) == 2 * 2 * 4  # before and after each of the 4 stages of 2 frames
+    # before and after each of the 4 stages of 2 frames
+    assert len(syncs) == 2 * 2 * 4
     assert timer.mean_ms() == pytest.approx(
         dict(preprocess=3.0, network=40.0, decoding=5.0, other=4.0))
     assert timer.overall_fps() == pytest.approx(1 / 0.052)
     assert timer.summary() == (
-        'timing over 2 frames (mean ms per frame): preprocess 3.0, network 40.0, decoding 5.0, '
+        'timing over 2 frames (mean ms per frame): preprocess 3.0, network '
+        '40.0, decoding 5.0, '
         'other 4.0; 19.23 FPS end to end (2 frames in 0.10 s)')
     assert timer.overlay_lines() == ['19.2 FPS', 'pre 3 net 40 dec 5 ms']
 
@@ -53,7 +58,8 @@ def test_nested_stages_keep_their_exclusive_time_and_the_summary_adds_up():
 def test_the_fps_follows_the_last_frames():
     clock = FakeClock()
     timer = StageTimer(clock=clock, window=4)
-    assert timer.fps() is None and timer.summary() == 'timing: no frame processed'
+    assert (timer.fps() is None
+            and timer.summary() == 'timing: no frame processed')
     for seconds in [1.0] * 5 + [0.1] * 4:
         timer.start_frame()
         clock.advance(seconds)
@@ -79,7 +85,10 @@ def test_wrap_times_calls_and_restores_what_was_there():
     clock = FakeClock()
     timer = StageTimer(clock=clock)
     head = Head()
-    own = lambda x: x * 10  # noqa: E731  an instance attribute (a backend's patch) stays after
+
+    def own(x):  # an instance attribute (a backend's patch) stays after
+        return x * 10
+
     undo_class = timer.wrap(head, 'forward', 'network')
     assert head.forward(1) == 2 and timer.current == {'network': 0.0}
     undo_class()
@@ -93,18 +102,21 @@ def test_wrap_times_calls_and_restores_what_was_there():
 
 @pytest.mark.parametrize('family', list(SAMPLE_CONFIGS))
 def test_network_and_decoding_are_timed_inside_mmposes_inference(family):
-    """The sample model of each family with random weights, one image: the stages partition the
-    call, and the model is as before afterwards."""
+    """The sample model of each family with random weights, one image: the
+    stages partition the call, and the model is as before afterwards."""
     from mmpose.apis import inference_bottomup, inference_topdown, init_model
 
-    model = init_model(str(REPO_ROOT / SAMPLE_CONFIGS[family]), None, device='cpu')
-    image = np.random.default_rng(0).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    model = init_model(
+        str(REPO_ROOT / SAMPLE_CONFIGS[family]), None, device='cpu')
+    image = np.random.default_rng(0).integers(
+        0, 256, (96, 128, 3), dtype=np.uint8)
     timer = StageTimer()
     with timer.instrument(model):
         timer.start_frame()
         with timer.stage('preprocess'):
             if family in ('hsr-msnet', 'mlpe'):
-                results = inference_topdown(model, image, bboxes=np.array([[10., 5., 90., 95.]]))
+                results = inference_topdown(
+                    model, image, bboxes=np.array([[10., 5., 90., 95.]]))
             else:
                 results = inference_bottomup(model, image)
         frame = timer.end_frame()
@@ -113,4 +125,5 @@ def test_network_and_decoding_are_timed_inside_mmposes_inference(family):
     assert all(ms > 0 for ms in frame.values()), frame
     assert sum(frame.values()) <= timer.wall_seconds() * 1e3 + 1e-6
     assert 'extract_feat' not in vars(model)
-    assert 'forward' not in vars(model.head) and 'predict' not in vars(model.head)
+    assert ('forward' not in vars(model.head)
+            and 'predict' not in vars(model.head))

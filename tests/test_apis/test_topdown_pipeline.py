@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from custom_modules.apis import build_person_detector, detect_persons, load_person_boxes
+from custom_modules.apis import (build_person_detector, detect_persons,
+                                 load_person_boxes)
 
-DETECTOR_CONFIG = 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
+DETECTOR_CONFIG = (
+    'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
 
 
 def test_yolov3_person_detector_builds_and_runs_on_cpu(repo_root):
@@ -17,16 +19,21 @@ def test_yolov3_person_detector_builds_and_runs_on_cpu(repo_root):
     assert type(detector).__name__ == 'YOLOV3'
     assert detector.bbox_head.num_classes == 80
     image = mmcv.imread(str(repo_root / 'tests/data/coco/000000000785.jpg'))
-    # Random weights: any box may come out, but every one is a finite box inside the image.
-    boxes = detect_persons(detector, image, cat_id=0, score_thr=0.0, nms_thr=0.3)
-    assert boxes.dtype == np.float32 and boxes.ndim == 2 and boxes.shape[1] == 5
+    # Random weights: any box may come out, but every one is a finite box
+    # inside the image.
+    boxes = detect_persons(
+        detector, image, cat_id=0, score_thr=0.0, nms_thr=0.3)
+    assert (boxes.dtype == np.float32 and boxes.ndim == 2
+            and boxes.shape[1] == 5)
     assert np.isfinite(boxes).all()
-    assert np.all((boxes[:, [0, 2]] <= image.shape[1]) & (boxes[:, [1, 3]] <= image.shape[0]))
+    assert np.all((boxes[:, [0, 2]] <= image.shape[1])
+                  & (boxes[:, [1, 3]] <= image.shape[0]))
 
 
 def test_detect_persons_filters_clips_and_sorts(monkeypatch):
-    """A detector answer made by hand: the person filter, the threshold, the clipping to the
-    image, the removal of broken boxes and the NMS are each visible in the result."""
+    """A detector answer made by hand: the person filter, the threshold, the
+    clipping to the image, the removal of broken boxes and the NMS are each
+    visible in the result."""
     import mmdet.apis
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
@@ -39,30 +46,44 @@ def test_detect_persons_filters_clips_and_sorts(monkeypatch):
             [-20., 5., 30., 200.],  # person, clipped to the image
             [0., 0., float('inf'), 9.],  # person, broken: dropped
             [60., 10., 90., 40.],  # person, below the threshold
-            [5., 5., 40., 40.]
-        ]),  # label 2: not a person
+            [5., 5., 40., 40.],  # label 2: not a person
+        ]),
         scores=torch.tensor([0.8, 0.7, 0.9, 0.99, 0.2, 0.95]),
         labels=torch.tensor([0, 0, 0, 0, 0, 2]))
-    monkeypatch.setattr(mmdet.apis, 'inference_detector', lambda model, image: answer)
+    monkeypatch.setattr(mmdet.apis, 'inference_detector',
+                        lambda model, image: answer)
     boxes = detect_persons(
-        None, np.zeros((100, 80, 3), np.uint8), cat_id=0, score_thr=0.3, nms_thr=0.5)
-    np.testing.assert_allclose(boxes, [[0, 5, 30, 100, 0.9], [10, 10, 50, 90, 0.8]], rtol=1e-6)
+        None,
+        np.zeros((100, 80, 3), np.uint8),
+        cat_id=0,
+        score_thr=0.3,
+        nms_thr=0.5)
+    np.testing.assert_allclose(
+        boxes, [[0, 5, 30, 100, 0.9], [10, 10, 50, 90, 0.8]], rtol=1e-6)
 
 
 def test_coco_detections_convert_corners_to_xywh():
     from custom_modules.apis import coco_detections
-    assert coco_detections(7, np.array(
-        [[10., 20., 40., 80.,
-          0.5]])) == [dict(image_id=7, category_id=1, bbox=[10.0, 20.0, 30.0, 60.0], score=0.5)]
+    assert coco_detections(7, np.array([[10., 20., 40., 80., 0.5]])) == [
+        dict(
+            image_id=7,
+            category_id=1,
+            bbox=[10.0, 20.0, 30.0, 60.0],
+            score=0.5)
+    ]
 
 
 def test_ground_truth_boxes_from_an_annotation_file(repo_root):
-    boxes = load_person_boxes(str(repo_root / 'tests/data/coco/test_coco.json'))
+    boxes = load_person_boxes(
+        str(repo_root / 'tests/data/coco/test_coco.json'))
     with open(repo_root / 'tests/data/coco/test_coco.json') as f:
         coco = json.load(f)
-    assert sum(len(b) for b in boxes.values()) == sum(not a['iscrowd'] for a in coco['annotations'])
+    assert sum(len(b)
+               for b in boxes.values()) == sum(not a['iscrowd']
+                                               for a in coco['annotations'])
     first = coco['annotations'][0]
-    name = next(i['file_name'] for i in coco['images'] if i['id'] == first['image_id'])
+    name = next(i['file_name'] for i in coco['images']
+                if i['id'] == first['image_id'])
     x, y, w, h = first['bbox']
     assert any(np.allclose(b, [x, y, x + w, y + h, 1.0]) for b in boxes[name])
 
@@ -73,9 +94,14 @@ def test_detections_from_a_results_file_keyed_by_coco_file_name(repo_root):
     detections = json.loads(path.read_text())
     kept = [d for d in detections if d['score'] >= 0.5]
     assert set(boxes) == {f'{d["image_id"]:012d}.jpg' for d in kept}
-    assert set(boxes) <= {p.name for p in (repo_root / 'tests/data/coco').glob('*.jpg')}
+    assert set(boxes) <= {
+        p.name
+        for p in (repo_root / 'tests/data/coco').glob('*.jpg')
+    }
     assert sum(len(b) for b in boxes.values()) == len(kept)
-    assert all(np.all(b[:, 4] >= 0.5) and np.all(b[:, 2:4] > b[:, :2]) for b in boxes.values())
+    assert all(
+        np.all(b[:, 4] >= 0.5) and np.all(b[:, 2:4] > b[:, :2])
+        for b in boxes.values())
 
 
 def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
@@ -83,7 +109,8 @@ def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
     path.write_text(
         json.dumps([
             dict(image_id=3, category_id=1, bbox=[0, 0, 10, 20], score=0.9),
-            dict(image_id=3, category_id=18, bbox=[5, 5, 10, 10], score=0.9),  # a dog
+            dict(image_id=3, category_id=18, bbox=[5, 5, 10, 10],
+                 score=0.9),  # a dog
         ]))
     boxes = load_person_boxes(str(path), image_names={3: 'street.jpg'})
     assert list(boxes) == ['street.jpg']
@@ -101,7 +128,8 @@ def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
     }], 'entry 0 lacks'),
     ('boxes', 'expected a COCO annotation dict'),
 ])
-def test_malformed_box_files_name_the_file_and_field(tmp_path, content, message):
+def test_malformed_box_files_name_the_file_and_field(tmp_path, content,
+                                                     message):
     path = tmp_path / 'boxes.json'
     path.write_text(json.dumps(content))
     with pytest.raises(ValueError, match=message) as error:

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""HSRNet / HSR-MSNet: strides, channels, dilation, block layout; forward and backward on CPU."""
+"""HSRNet / HSR-MSNet: strides, channels, dilation, block layout; forward and
+backward on CPU."""
 import pytest
 import torch
 import torch.nn as nn
@@ -8,7 +9,11 @@ from mmpose.registry import MODELS
 
 from custom_modules.backbones import HSRNet, MSNetBlock
 
-STAGE_BLOCKS = {59: (3, 4, 6, 3, 3), 110: (3, 4, 23, 3, 3), 161: (3, 8, 36, 3, 3)}
+STAGE_BLOCKS = {
+    59: (3, 4, 6, 3, 3),
+    110: (3, 4, 23, 3, 3),
+    161: (3, 8, 36, 3, 3)
+}
 
 
 def build(**kwargs) -> HSRNet:
@@ -29,12 +34,16 @@ def test_stage_layout_strides_and_channels(depth, block):
     for stage in stages[3:]:
         assert all(type(b) is Bottleneck for b in stage)
 
-    if depth == 59:  # the full forward of the deep variants is slow on 2 cores; 59 checks shapes
+    # the full forward of the deep variants is slow on 2 cores; 59 checks
+    # shapes
+    if depth == 59:
         model.eval()
         with torch.no_grad():
             outs = model(torch.randn(1, 3, 256, 192))
-        assert [tuple(o.shape) for o in outs] == [(1, 256, 64, 48), (1, 512, 32, 24),
-                                                  (1, 1024, 16, 12), (1, 1024, 16, 12),
+        assert [tuple(o.shape) for o in outs] == [(1, 256, 64, 48),
+                                                  (1, 512, 32, 24),
+                                                  (1, 1024, 16, 12),
+                                                  (1, 1024, 16, 12),
                                                   (1, 1024, 16, 12)]
 
 
@@ -43,9 +52,13 @@ def test_dilated_stages_keep_stride_16_and_open_with_a_projection():
     for name in ('layer4', 'layer5'):
         stage = getattr(model, name)
         for i, block in enumerate(stage):
-            assert block.conv2.dilation == (2, 2) and block.conv2.padding == (2, 2)
-            assert block.conv2.stride == (1, 1) and block.conv1.stride == (1, 1)
-            # bottleneck C (projection shortcut) opens the stage, bottlenecks D follow (identity)
+            assert block.conv2.dilation == (2,
+                                            2) and block.conv2.padding == (2,
+                                                                           2)
+            assert block.conv2.stride == (1, 1) and block.conv1.stride == (1,
+                                                                           1)
+            # bottleneck C (projection shortcut) opens the stage, bottlenecks D
+            # follow (identity)
             if i == 0:
                 assert isinstance(block.downsample[0], nn.Conv2d)
                 assert block.downsample[0].kernel_size == (1, 1)
@@ -60,18 +73,21 @@ def test_dilated_stage_width_is_an_argument():
     model = build(depth=59, dilated_stage_channels=256, out_indices=(3, 4))
     outs = model(torch.randn(1, 3, 64, 48))
     assert [o.shape[1] for o in outs] == [256, 256]
-    assert model.layer4[0].conv2.out_channels == 64  # bottleneck width = channels / 4
+    # bottleneck width = channels / 4
+    assert model.layer4[0].conv2.out_channels == 64
 
 
 def test_msnet_block_layout_split_and_se():
     block = MSNetBlock(256, 256, scales=4, base_width=26)
     assert block.width == 26  # floor(64 * 26 / 64)
     assert block.conv1.out_channels == 4 * 26
-    assert len(block.subgroup_convs) == 4  # every subgroup has a 3x3 conv (Res2Net: 3)
-    assert all(c.in_channels == c.out_channels == 26 for c in block.subgroup_convs)
+    # every subgroup has a 3x3 conv (Res2Net: 3)
+    assert len(block.subgroup_convs) == 4
+    assert all(c.in_channels == c.out_channels == 26
+               for c in block.subgroup_convs)
 
-    # The SE block sits after the last conv, before the residual addition: scaling its output
-    # to zero must leave exactly ReLU(identity).
+    # The SE block sits after the last conv, before the residual addition:
+    # scaling its output to zero must leave exactly ReLU(identity).
     block.eval()
     x = torch.randn(2, 256, 8, 6)
     with torch.no_grad():
@@ -80,14 +96,17 @@ def test_msnet_block_layout_split_and_se():
 
 
 def test_msnet_subgroups_are_hierarchical():
-    """Eq. 1: y_i depends on x_j for j <= i only (stride 1)."""
+    """In Equation 1, y_i depends on x_j for j <= i only (stride 1)."""
     block = MSNetBlock(64, 64, expansion=1, scales=4, base_width=64).eval()
     width = block.width
     x = torch.randn(1, block.width * 4, 6, 6, requires_grad=True)
     y = block._multiscale(x)
     for i in range(4):
-        grad, = torch.autograd.grad(y[:, i * width:(i + 1) * width].sum(), x, retain_graph=True)
-        per_group = [g.sum() for g in grad.abs().sum(dim=(0, 2, 3)).split(width)]
+        grad, = torch.autograd.grad(
+            y[:, i * width:(i + 1) * width].sum(), x, retain_graph=True)
+        per_group = [
+            g.sum() for g in grad.abs().sum(dim=(0, 2, 3)).split(width)
+        ]
         assert all(g > 0 for g in per_group[:i + 1])
         assert all(g == 0 for g in per_group[i + 1:])
 
@@ -97,7 +116,8 @@ def test_msnet_stride_two_block_uses_a_small_conv_per_subgroup():
         256,
         512,
         stride=2,
-        downsample=nn.Sequential(nn.Conv2d(256, 512, 1, stride=2, bias=False), nn.BatchNorm2d(512)))
+        downsample=nn.Sequential(
+            nn.Conv2d(256, 512, 1, stride=2, bias=False), nn.BatchNorm2d(512)))
     assert all(c.stride == (2, 2) for c in block.subgroup_convs)
     assert block(torch.randn(1, 256, 16, 12)).shape == (1, 512, 8, 6)
 

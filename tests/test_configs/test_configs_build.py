@@ -1,9 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Every runnable config of the project parses and builds its model from the registries alone;
-top-down models give heatmaps at a quarter of the input size, bottom-up (part affinity field)
-models joint maps and limb fields at an eighth, single-stage (SMPR) models poses on five pyramid
-levels at strides 8 to 128. Every one of them, and a user's mmpose config that adopts the
-reliability base as docs/robustness.md says, has the reliability block."""
+"""Every runnable config of the project parses and builds its model from the
+registries alone; top-down models give heatmaps at a quarter of the input size,
+bottom-up (part affinity field) models joint maps and limb fields at an eighth,
+single-stage (SMPR) models poses on five pyramid levels at strides 8 to 128.
+
+Every one of them, and a user's mmpose config that adopts the reliability base
+as docs/robustness.md says, has the reliability block.
+"""
 import math
 import re
 from pathlib import Path
@@ -18,10 +21,12 @@ from mmpose.utils import register_all_modules
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_ROOT = REPO_ROOT / 'configs'
-# detectors/: MMDetection's person detector; _base_/: fragments, not runnable configs
+# detectors/: MMDetection's person detector; _base_/: fragments, not runnable
+# configs
 POSE_CONFIGS = sorted(
     p for p in CONFIG_ROOT.glob('*/*.py')
-    if p.parent.name not in ('detectors', '_base_') and not p.name.startswith('_'))
+    if p.parent.name not in ('detectors',
+                             '_base_') and not p.name.startswith('_'))
 TOPDOWN_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('td-')]
 BOTTOMUP_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('paf_')]
 SINGLE_STAGE_CONFIGS = [p for p in POSE_CONFIGS if p.name.startswith('smpr_')]
@@ -36,33 +41,39 @@ def codec_of(cfg_dict) -> dict:
 
 
 def assert_pipelines_follow_codec(cfg: Config) -> None:
-    """Every transform of the train, val and test pipelines that takes an ``input_size`` takes the
-    codec's, and ``GenerateTarget`` encodes with the codec itself (a child config that changes
-    `codec` must restate the pipelines: mmengine resolves them in the parent)."""
-    for pipeline in (cfg.train_dataloader.dataset.pipeline, cfg.val_dataloader.dataset.pipeline,
+    """Every transform of the train, val and test pipelines that takes an
+    ``input_size`` takes the codec's, and ``GenerateTarget`` encodes with the
+    codec itself (a child config that changes `codec` must restate the
+    pipelines: mmengine resolves them in the parent)."""
+    for pipeline in (cfg.train_dataloader.dataset.pipeline,
+                     cfg.val_dataloader.dataset.pipeline,
                      cfg.test_dataloader.dataset.pipeline):
         for transform in pipeline:
             if 'input_size' in transform:
-                assert tuple(transform.input_size) == tuple(cfg.codec.input_size), transform
+                assert tuple(transform.input_size) == tuple(
+                    cfg.codec.input_size), transform
             if transform.type == 'GenerateTarget':
                 assert codec_of(transform.encoder) == codec_of(cfg.codec)
 
 
 def assert_reliability_block(cfg: Config) -> None:
     assert cfg.custom_imports.imports == ['custom_modules']
-    assert [hook.type for hook in cfg.custom_hooks] == ['SyncBuffersHook', 'FiniteLossHook']
+    assert [hook.type for hook in cfg.custom_hooks
+            ] == ['SyncBuffersHook', 'FiniteLossHook']
     assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
-    assert cfg.default_hooks.checkpoint.backend_args == dict(backend='atomic_local')
+    assert cfg.default_hooks.checkpoint.backend_args == dict(
+        backend='atomic_local')
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[name].dataset.type == 'CheckedCocoDataset', name
     for name in ('val_evaluator', 'test_evaluator'):
-        if not cfg[name].get('format_only', False):  # test-dev: nothing to check
+        # test-dev: nothing to check
+        if not cfg[name].get('format_only', False):
             assert cfg[name].type == 'CheckedCocoMetric', name
 
 
 def test_every_config_is_tested():
-    assert set(TOPDOWN_CONFIGS) | set(BOTTOMUP_CONFIGS) | set(SINGLE_STAGE_CONFIGS) == \
-        set(POSE_CONFIGS)
+    tested = {*TOPDOWN_CONFIGS, *BOTTOMUP_CONFIGS, *SINGLE_STAGE_CONFIGS}
+    assert tested == set(POSE_CONFIGS)
 
 
 @pytest.mark.parametrize('config', TOPDOWN_CONFIGS, ids=config_id)
@@ -87,17 +98,21 @@ def test_bottomup_config_builds_and_predicts_maps_and_fields(config):
     cfg = Config.fromfile(config)
     assert cfg.custom_imports.imports == ['custom_modules']
     model = MODELS.build(cfg.model).eval()
-    # grouping runs on maps restored to the input size, so the decoder's maps are input-sized
+    # grouping runs on maps restored to the input size, so the decoder's maps
+    # are input-sized
     assert cfg.model.test_cfg.restore_heatmap_size
     assert codec_of(cfg.model.head.decoder) == dict(
         codec_of(cfg.codec), heatmap_size=cfg.codec.input_size)
     assert_pipelines_follow_codec(cfg)
-    assert 'BottomupGetHeatmapMask' in [t.type for t in cfg.train_dataloader.dataset.pipeline]
+    assert 'BottomupGetHeatmapMask' in [
+        t.type for t in cfg.train_dataloader.dataset.pipeline
+    ]
     width, height = cfg.codec.input_size
     heatmap_w, heatmap_h = cfg.codec.heatmap_size
     assert (width // heatmap_w, height // heatmap_h) == (8, 8)
     with torch.no_grad():
-        heatmaps, pafs = model(torch.randn(1, 3, height, width), None, mode='tensor')
+        heatmaps, pafs = model(
+            torch.randn(1, 3, height, width), None, mode='tensor')
     assert heatmaps[-1].shape == (1, 19, heatmap_h, heatmap_w)
     assert pafs[-1].shape == (1, 38, heatmap_h, heatmap_w)
 
@@ -111,65 +126,82 @@ def test_single_stage_config_builds_and_predicts_on_five_levels(config):
     assert_pipelines_follow_codec(cfg)
     assert tuple(cfg.model.head.strides) == (8, 16, 32, 64, 128)
     with torch.no_grad():
-        cls, score, init, refined = model(torch.randn(1, 3, 256, 192), None, mode='tensor')
+        cls, score, init, refined = model(
+            torch.randn(1, 3, 256, 192), None, mode='tensor')
     for level, stride in enumerate(cfg.model.head.strides):
         size = (math.ceil(256 / stride), math.ceil(192 / stride))
         assert cls[level].shape == score[level].shape == (1, 1) + size
         assert init[level].shape == refined[level].shape == (1, 34) + size
 
 
-def test_single_stage_sample_pipeline_mirrors_keypoints_inside_the_input(repo_root):
-    """With the flip forced and the affine fixed, the sample's training pipeline puts every
-    keypoint at the mirror image of where it is without the flip (left and right swapped), inside
-    the 256x192 input: mmpose 1.3.2's RandomFlip mirrored about the input's height when it came
-    after the affine, so the configs flip first."""
+def test_single_stage_sample_pipeline_mirrors_keypoints_inside_the_input(
+        repo_root):
+    """With the flip forced and the affine fixed, the sample's training
+    pipeline puts every keypoint at the mirror image of where it is without the
+    flip (left and right swapped), inside the 256x192 input: mmpose 1.3.2's
+    RandomFlip mirrored about the input's height when it came after the affine,
+    so the configs flip first."""
     register_all_modules()
-    cfg = Config.fromfile(repo_root /
-                          'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
+    cfg = Config.fromfile(
+        repo_root /
+        'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
     width = cfg.codec.input_size[0]
     fixed = []
     for transform in cfg.train_dataloader.dataset.pipeline:
         if transform['type'] == 'BottomupRandomAffine':
-            transform = dict(transform, shift_prob=0, scale_prob=0, rotate_prob=0)
+            transform = dict(
+                transform, shift_prob=0, scale_prob=0, rotate_prob=0)
         fixed.append(transform)
     info = DATASETS.build(dict(cfg.train_dataloader.dataset, pipeline=[]))[3]
     outputs = []
     for prob in (0.0, 1.0):
-        pipeline = Compose([dict(t, prob=prob) if t['type'] == 'RandomFlip' else t for t in fixed])
+        pipeline = Compose([
+            dict(t, prob=prob) if t['type'] == 'RandomFlip' else t
+            for t in fixed
+        ])
         labels = pipeline(dict(info))['data_samples'].gt_instance_labels
-        outputs.append((labels.keypoints.numpy(), labels.keypoints_visible.numpy()))
+        outputs.append(
+            (labels.keypoints.numpy(), labels.keypoints_visible.numpy()))
     (plain, plain_vis), (flipped, flipped_vis) = outputs
     flip_indices = info['flip_indices']
     mirrored = flipped[:, flip_indices]
     visible = (plain_vis > 0) & (flipped_vis[:, flip_indices] > 0)
     assert visible.sum() > 40
-    np.testing.assert_allclose(mirrored[visible][:, 0], width - 1 - plain[visible][:, 0], atol=1.0)
-    np.testing.assert_allclose(mirrored[visible][:, 1], plain[visible][:, 1], atol=1e-3)
+    np.testing.assert_allclose(
+        mirrored[visible][:, 0], width - 1 - plain[visible][:, 0], atol=1.0)
+    np.testing.assert_allclose(
+        mirrored[visible][:, 1], plain[visible][:, 1], atol=1e-3)
     inside = flipped[flipped_vis > 0][:, 0]
     assert (inside >= 0).all() and (inside < width).all()
 
 
 @pytest.mark.parametrize('config', POSE_CONFIGS, ids=config_id)
 def test_config_has_the_reliability_block(config):
-    assert_reliability_block(Config.fromfile(config, import_custom_modules=False))
+    assert_reliability_block(
+        Config.fromfile(config, import_custom_modules=False))
 
 
 def readme_reliability_lines() -> str:
-    """The lines that docs/robustness.md tells users to add to their own mmpose config."""
+    """The lines that docs/robustness.md tells users to add to their own mmpose
+    config."""
     readme = (REPO_ROOT / 'docs/robustness.md').read_text(encoding='utf-8')
-    [block
-     ] = [b for b in re.findall(r'```python\n(.*?)```', readme, re.S) if '_base_.reliability' in b]
+    [block] = [
+        b for b in re.findall(r'```python\n(.*?)```', readme, re.S)
+        if '_base_.reliability' in b
+    ]
     return block
 
 
 def test_a_users_mmpose_config_adopts_the_block_as_the_docs_say(tmp_path):
-    """The lines of docs/robustness.md, with the clone's path filled in, in a config outside the
-    repository: the mmpose config it names gains exactly the reliability block, nothing else
-    changes."""
+    """The lines of docs/robustness.md, with the clone's path filled in, in a
+    config outside the
+    repository: the mmpose config it names gains exactly the reliability block,
+    nothing else changes."""
     lines = readme_reliability_lines()
     assert '/path/to/mmpose-multilevel' in lines
     user_config = tmp_path / 'my_config.py'
-    user_config.write_text(lines.replace('/path/to/mmpose-multilevel', str(REPO_ROOT)))
+    user_config.write_text(
+        lines.replace('/path/to/mmpose-multilevel', str(REPO_ROOT)))
     cfg = Config.fromfile(user_config, import_custom_modules=False)
     assert_reliability_block(cfg)
 
@@ -179,7 +211,8 @@ def test_a_users_mmpose_config_adopts_the_block_as_the_docs_say(tmp_path):
     plain = Config.fromfile(plain_config).to_dict()
     adopted = cfg.to_dict()
     assert set(adopted) - set(plain) == {'custom_imports', 'reliability'}
-    assert [hook['type'] for hook in plain['custom_hooks']] == ['SyncBuffersHook']
+    assert [hook['type']
+            for hook in plain['custom_hooks']] == ['SyncBuffersHook']
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert adopted[name]['dataset'].pop('type') == 'CheckedCocoDataset'
         assert plain[name]['dataset'].pop('type') == 'CocoDataset'

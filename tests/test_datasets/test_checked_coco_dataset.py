@@ -1,7 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""CheckedCocoDataset on generated faulty data, through the train and test pipelines of the three
-model families (top-down HSR-MSNet, bottom-up MLN, single-stage SMPR sample configs): every fault
-is named or counted, training skips what it cannot use, a test set refuses it when built."""
+"""CheckedCocoDataset on generated faulty data, through the train and test
+pipelines of the three model families (top-down HSR-MSNet, bottom-up MLN,
+single-stage SMPR sample configs): every fault is named or counted, training
+skips what it cannot use, a test set refuses it when built."""
 import json
 from pathlib import Path
 
@@ -11,14 +12,21 @@ import pytest
 from mmengine.config import Config
 
 import custom_modules.datasets.checked_coco_dataset as checked_module
-from custom_modules.datasets import ImageFileError, UnusableImagesError, read_image_file
+from custom_modules.datasets import (ImageFileError, UnusableImagesError,
+                                     read_image_file)
 from .faulty_coco import SAMPLE, make_faulty_coco, sample_coco
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = {
-    'topdown': REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
-    'bottomup': REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
-    'single-stage': REPO_ROOT / 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+    'topdown':
+    REPO_ROOT /
+    'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+    'bottomup':
+    REPO_ROOT /
+    'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
+    'single-stage':
+    REPO_ROOT /
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
 }
 SPLITS = ('train', 'test')
 
@@ -28,7 +36,9 @@ def logged(monkeypatch):
     """The messages the dataset logs, as a list."""
     messages = []
     monkeypatch.setattr(
-        checked_module, 'print_log', lambda msg, logger=None, level=None: messages.append(msg))
+        checked_module,
+        'print_log',
+        lambda msg, logger=None, level=None: messages.append(msg))
     return messages
 
 
@@ -58,52 +68,62 @@ def run_all(dataset) -> None:
 
 
 @pytest.mark.parametrize('family', CONFIGS)
-def test_missing_image_is_left_out_of_training_and_refused_at_test(family, tmp_path, logged):
+def test_missing_image_is_left_out_of_training_and_refused_at_test(
+        family, tmp_path, logged):
     ann_file = make_faulty_coco(tmp_path, 'missing_image')
     train = build(family, 'train', ann_file)
     assert samples_of(train, 'missing.jpg') == []
-    assert any('1 of the 5 images' in m and 'missing.jpg' in m for m in logged), logged
+    assert any('1 of the 5 images' in m and 'missing.jpg' in m
+               for m in logged), logged
     run_all(train)
     with pytest.raises(FileNotFoundError) as error:
         build(family, 'test', ann_file)
     assert str(error.value) == (
-        f'1 of the 5 images of {ann_file} are missing or unusable; evaluating without them '
+        f'1 of the 5 images of {ann_file} are missing or unusable; evaluating '
+        'without them '
         f'would lower the AP:\n  {tmp_path / "missing.jpg"}: missing')
 
 
 @pytest.mark.parametrize('family', CONFIGS)
-@pytest.mark.parametrize('fault,name,reason',
-                         [('truncated_jpeg', 'truncated.jpg', 'truncated JPEG'),
-                          ('corrupt_jpeg', 'corrupt.jpg', 'not an image OpenCV can decode')])
-def test_bad_image_file_is_skipped_in_training_and_refused_when_the_test_set_is_built(
+@pytest.mark.parametrize('fault,name,reason', [
+    ('truncated_jpeg', 'truncated.jpg', 'truncated JPEG'),
+    ('corrupt_jpeg', 'corrupt.jpg', 'not an image OpenCV can decode')
+])
+def test_bad_image_is_skipped_in_training_and_refused_by_the_test_set(
         family, fault, name, reason, tmp_path, logged):
     ann_file = make_faulty_coco(tmp_path, fault)
     train = build(family, 'train', ann_file)
     bad = samples_of(train, name)
     assert bad, 'the faulty image must be in the data list (its file exists)'
     for count, index in enumerate(bad, start=1):
-        assert train.prepare_data(index) is None  # mmengine draws another sample instead
-        assert f'{name}: {reason}' in logged[-1] and f'({count} skipped so far' in logged[-1]
+        # mmengine draws another sample instead
+        assert train.prepare_data(index) is None
+        assert (f'{name}: {reason}' in logged[-1]
+                and f'({count} skipped so far' in logged[-1])
     assert train[bad[0]] is not None  # __getitem__ falls back to another image
     with pytest.raises(UnusableImagesError) as error:
         build(family, 'test', ann_file)
-    assert str(error.value).startswith(f'1 of the 5 images of {ann_file} are missing or unusable')
+    assert str(error.value).startswith(
+        f'1 of the 5 images of {ann_file} are missing or unusable')
     assert f'\n  {tmp_path / name}: {reason}' in str(error.value)
 
 
-def test_the_test_set_lists_every_unusable_image_in_one_error(tmp_path, monkeypatch):
-    """A missing, a truncated and a random-bytes image at once; the list is cut after
-    ``LISTED_IMAGES`` names and the rest counted."""
-    ann_file = make_faulty_coco(tmp_path, 'missing_image', 'truncated_jpeg', 'corrupt_jpeg')
+def test_the_test_set_lists_every_unusable_image_in_one_error(
+        tmp_path, monkeypatch):
+    """A missing, a truncated and a random-bytes image at once; the list is cut
+    after ``LISTED_IMAGES`` names and the rest counted."""
+    ann_file = make_faulty_coco(tmp_path, 'missing_image', 'truncated_jpeg',
+                                'corrupt_jpeg')
     with pytest.raises(UnusableImagesError) as error:
         build('bottomup', 'test', ann_file)
     assert str(error.value).splitlines() == [
-        f'3 of the 7 images of {ann_file} are missing or unusable; evaluating without them '
-        'would lower the AP:',
-        f"  {tmp_path / 'corrupt.jpg'}: not an image OpenCV can decode (starts with "
-        f"{(tmp_path / 'corrupt.jpg').read_bytes()[:8]!r})",
+        f'3 of the 7 images of {ann_file} are missing or unusable; evaluating '
+        'without them would lower the AP:',
+        f"  {tmp_path / 'corrupt.jpg'}: not an image OpenCV can decode "
+        f"(starts with {(tmp_path / 'corrupt.jpg').read_bytes()[:8]!r})",
         f'  {tmp_path / "missing.jpg"}: missing',
-        f'  {tmp_path / "truncated.jpg"}: truncated JPEG (no end-of-image marker FF D9 in its '
+        f'  {tmp_path / "truncated.jpg"}: truncated JPEG (no end-of-image '
+        'marker FF D9 in its '
         f'{(tmp_path / "truncated.jpg").stat().st_size} bytes)'
     ]
     monkeypatch.setattr(checked_module, 'LISTED_IMAGES', 2)
@@ -124,23 +144,27 @@ def test_an_image_spoilt_after_the_check_is_named_when_read(tmp_path):
 @pytest.mark.parametrize('fault', ['gray_png', 'rgba_png', 'png16'])
 def test_grey_rgba_and_16_bit_pngs_load_as_8_bit_bgr(fault, tmp_path):
     make_faulty_coco(tmp_path, fault)
-    original = cv2.imread(str(SAMPLE / sample_coco()['images'][0]['file_name']))
+    original = cv2.imread(
+        str(SAMPLE / sample_coco()['images'][0]['file_name']))
     image = read_image_file(str(tmp_path / f'{fault.split("_")[0]}.png'))
     assert image.dtype == np.uint8 and image.shape == original.shape
     if fault == 'gray_png':
         grey = cv2.cvtColor(original, cv2.COLOR_BGR2GRAY)
         assert all((image[..., c] == grey).all() for c in range(3))
-    else:  # alpha dropped; 16 bits scaled back to 8 (rounding: at most 1 level off)
+    # alpha dropped; 16 bits scaled back to 8 (rounding: at most 1 level off)
+    else:
         assert np.abs(image.astype(int) - original).max() <= 1
 
 
 @pytest.mark.parametrize('family', CONFIGS)
 @pytest.mark.parametrize('split', SPLITS)
-def test_every_fault_free_of_files_runs_through_the_pipelines(family, split, tmp_path, logged):
-    """Image kinds, an image of nobody, people without keypoints, off-image keypoints, empty and
-    negative boxes and a crowd region at once: the pipelines run, the faults are logged."""
-    faults = ('gray_png', 'rgba_png', 'png16', 'nobody', 'zero_visible', 'keypoints_outside',
-              'zero_area_box', 'negative_box', 'crowd')
+def test_every_fault_free_of_files_runs_through_the_pipelines(
+        family, split, tmp_path, logged):
+    """Image kinds, an image of nobody, people without keypoints, off-image
+    keypoints, empty and negative boxes and a crowd region at once: the
+    pipelines run, the faults are logged."""
+    faults = ('gray_png', 'rgba_png', 'png16', 'nobody', 'zero_visible',
+              'keypoints_outside', 'zero_area_box', 'negative_box', 'crowd')
     dataset = build(family, split, make_faulty_coco(tmp_path, *faults))
     for index in range(len(dataset)):
         inputs = dataset[index]['inputs']
@@ -150,14 +174,19 @@ def test_every_fault_free_of_files_runs_through_the_pipelines(family, split, tmp
     assert '2 boxes of no area inside their image' in text
     assert '1 crowd annotations' in text
     assert 'people without visible keypoints' in text
-    names = {Path(dataset.get_data_info(i)['img_path']).name for i in range(len(dataset))}
+    names = {
+        Path(dataset.get_data_info(i)['img_path']).name
+        for i in range(len(dataset))
+    }
     assert {'gray.png', 'rgba.png', 'png16.png'} <= names
-    # an image of nobody is evaluated (it can hold false positives), never trained on
+    # an image of nobody is evaluated (it can hold false positives), never
+    # trained on
     assert ('nobody.jpg' in names) == (split == 'test' and family != 'topdown')
 
 
 def test_keypoints_outside_the_image_are_made_not_visible(tmp_path):
-    dataset = build('topdown', 'train', make_faulty_coco(tmp_path, 'keypoints_outside'))
+    dataset = build('topdown', 'train',
+                    make_faulty_coco(tmp_path, 'keypoints_outside'))
     width = {img['id']: img['width'] for img in sample_coco()['images']}
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     changed = [
@@ -166,7 +195,8 @@ def test_keypoints_outside_the_image_are_made_not_visible(tmp_path):
     ]
     assert len(changed) == 1
     assert (changed[0]['keypoints_visible'][0, :5] == 0).all()
-    assert changed[0]['num_keypoints'] == changed[0]['raw_ann_info']['num_keypoints'] - 5
+    assert changed[0][
+        'num_keypoints'] == changed[0]['raw_ann_info']['num_keypoints'] - 5
 
 
 @pytest.mark.parametrize('content,message', [
@@ -182,18 +212,24 @@ def test_malformed_annotation_file_is_named(content, message, tmp_path):
         build('topdown', 'train', ann_file)
 
 
-@pytest.mark.parametrize('entry,field', [('images', 'file_name'), ('annotations', 'image_id')])
+@pytest.mark.parametrize('entry,field', [('images', 'file_name'),
+                                         ('annotations', 'image_id')])
 def test_entry_without_a_required_field_is_named(entry, field, tmp_path):
     coco = sample_coco()
     del coco[entry][1][field]
     ann_file = make_faulty_coco(tmp_path)
     ann_file.write_text(json.dumps(coco))
-    with pytest.raises(ValueError, match=rf'annotations.json: {entry}\[1\] has no "{field}"'):
+    with pytest.raises(
+            ValueError,
+            match=rf'annotations.json: {entry}\[1\] has no "{field}"'):
         build('bottomup', 'train', ann_file)
 
 
 def detections(image_ids) -> list:
-    return [dict(image_id=i, category_id=1, bbox=[10, 10, 50, 100], score=0.9) for i in image_ids]
+    return [
+        dict(image_id=i, category_id=1, bbox=[10, 10, 50, 100], score=0.9)
+        for i in image_ids
+    ]
 
 
 def test_bbox_file_gaps_are_counted(tmp_path, logged):
@@ -203,7 +239,8 @@ def test_bbox_file_gaps_are_counted(tmp_path, logged):
     bbox_file.write_text(json.dumps(detections(ids[:2])))
     dataset = build('topdown', 'test', ann_file, bbox_file=str(bbox_file))
     assert len(dataset) == 2
-    assert any('dets.json: no person box for 2 of 4 images' in m for m in logged), logged
+    assert any('dets.json: no person box for 2 of 4 images' in m
+               for m in logged), logged
 
 
 @pytest.mark.parametrize('make,message', [
@@ -220,6 +257,7 @@ def test_bbox_file_gaps_are_counted(tmp_path, logged):
 def test_bbox_file_faults_are_named(make, message, tmp_path):
     ann_file = make_faulty_coco(tmp_path)
     bbox_file = tmp_path / 'dets.json'
-    bbox_file.write_text(json.dumps(make([img['id'] for img in sample_coco()['images']])))
+    bbox_file.write_text(
+        json.dumps(make([img['id'] for img in sample_coco()['images']])))
     with pytest.raises(ValueError, match=f'dets.json: {message}'):
         build('topdown', 'test', ann_file, bbox_file=str(bbox_file))

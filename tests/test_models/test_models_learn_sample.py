@@ -1,7 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Each paper's model, width-reduced and trained from scratch, must be able to fit the 4 COCO
-sample images: top-down models COCO AP >= 0.8 on them with ground-truth boxes, the bottom-up MLN
-and the single-stage SMPR (no boxes at all) AP >= 0.5."""
+"""Each paper's model, width-reduced and trained from scratch, must be able to
+fit the 4 COCO sample images: top-down models COCO AP >= 0.8 on them with
+ground-truth boxes, the bottom-up MLN and the single-stage SMPR (no boxes at
+all) AP >= 0.5."""
 import json
 import sys
 from pathlib import Path
@@ -15,19 +16,26 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SAMPLE_CONFIGS = {
-    'hsr-msnet': REPO_ROOT / 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
-    'mlpe': REPO_ROOT / 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
+    'hsr-msnet':
+    REPO_ROOT /
+    'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+    'mlpe':
+    REPO_ROOT /
+    'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
 }
 
 
-def evaluate(run_tool, config: Path, checkpoint: Path, tmp_path: Path, *options: str) -> dict:
-    """COCO metrics of ``tools/test.py``; ``tools/dist_test.sh`` with 2 processes must give the
-    same ones (each process evaluates half of the images, rank 0 gathers the predictions)."""
+def evaluate(run_tool, config: Path, checkpoint: Path, tmp_path: Path,
+             *options: str) -> dict:
+    """COCO metrics of ``tools/test.py``; ``tools/dist_test.sh`` with 2
+    processes must give the same ones (each process evaluates half of the
+    images, rank 0 gathers the predictions)."""
     metrics = {}
-    for name, launch in (('single', [sys.executable,
-                                     'tools/test.py']), ('dist', ['bash', 'tools/dist_test.sh'])):
+    for name, launch in (('single', [sys.executable, 'tools/test.py']),
+                         ('dist', ['bash', 'tools/dist_test.sh'])):
         out = tmp_path / f'{name}.json'
-        cmd = [*launch, str(config), str(checkpoint)] + (['2'] if name == 'dist' else [])
+        cmd = [*launch, str(config), str(checkpoint)
+               ] + (['2'] if name == 'dist' else [])
         run_tool([
             *cmd, '--work-dir',
             str(tmp_path / name), '--out',
@@ -40,44 +48,55 @@ def evaluate(run_tool, config: Path, checkpoint: Path, tmp_path: Path, *options:
 
 
 @pytest.mark.parametrize('model', sorted(SAMPLE_CONFIGS))
-def test_model_fits_the_sample_with_ground_truth_boxes(model, train_on_sample, run_tool, tmp_path):
+def test_model_fits_the_sample_with_ground_truth_boxes(model, train_on_sample,
+                                                       run_tool, tmp_path):
     config = SAMPLE_CONFIGS[model]
     metrics = evaluate(run_tool, config, train_on_sample(config), tmp_path,
                        'test_dataloader.dataset.bbox_file=None')
     assert metrics['coco/AP'] >= 0.8, metrics
 
 
-# Without boxes (both issues ask >= 0.5): the bottom-up MLN measured 0.65 after its 700 epochs,
-# the single-stage SMPR 0.905 after its 1000 epochs.
+# Without boxes (both issues ask >= 0.5): the bottom-up MLN measured 0.65 after
+# its 700 epochs, the single-stage SMPR 0.905 after its 1000 epochs.
 WITHOUT_BOXES = {
-    'mln': (REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', 0.5),
-    'smpr': (REPO_ROOT / 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', 0.5),
+    'mln':
+    (REPO_ROOT /
+     'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', 0.5),
+    'smpr':
+    (REPO_ROOT /
+     'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', 0.5),
 }
 
 
 @pytest.mark.parametrize('model', sorted(WITHOUT_BOXES))
-def test_model_fits_the_sample_without_boxes(model, train_on_sample, run_tool, tmp_path):
+def test_model_fits_the_sample_without_boxes(model, train_on_sample, run_tool,
+                                             tmp_path):
     config, min_ap = WITHOUT_BOXES[model]
     metrics = evaluate(run_tool, config, train_on_sample(config), tmp_path)
     assert metrics['coco/AP'] >= min_ap, metrics
 
 
-# Multi-scale testing (several scales, each with its mirror), which mmpose 1.3 cannot run for a
-# bottom-up model, set from the command line. MLN averages the maps of the three image sizes (0.68
-# measured at 0.75, 1, 1.25; 0.65 single-scale); SMPR merges the poses of all its images before its
-# NMS. SMPR's sample input (256x192, `resize_mode='fit'`) needs sizes that are multiples of 32.
+# Multi-scale testing (several scales, each with its mirror), which mmpose 1.3
+# cannot run for a bottom-up model, set from the command line. MLN averages the
+# maps of the three image sizes (0.68 measured at 0.75, 1, 1.25; 0.65
+# single-scale); SMPR merges the poses of all its images before its NMS. SMPR's
+# sample input (256x192, `resize_mode='fit'`) needs sizes that are multiples of
+# 32.
 AUG_SCALES = {'mln': '[0.75,1.25]', 'smpr': '[0.5]'}
-# The sample models are fitted to 4 images at one size: how they do at other sizes varies between
-# training runs, most at larger sizes. SMPR's sample model trained on 2026-12-05 scored 0.872
-# single-scale, 0.891 with flips, 0.890 with scales 1 and 0.5 (and flips), but 0.308 with scales 1
-# and 1.5 and 0.229 with 1, 0.5 and 1.5 (the scales used until then; earlier models gave 0.731 and
-# 0.464 with them): its poses at 1.5x are poor and win the merged NMS. So SMPR is tested at 1 and
-# 0.5. The bound checks that the merged scales still find the people, not that they help.
+# The sample models are fitted to 4 images at one size: how they do at other
+# sizes varies between training runs, most at larger sizes. SMPR's sample model
+# trained on 2026-12-05 scored 0.872 single-scale, 0.891 with flips, 0.890 with
+# scales 1 and 0.5 (and flips), but 0.308 with scales 1 and 1.5 and 0.229 with
+# 1, 0.5 and 1.5 (the scales used until then; earlier models gave 0.731 and
+# 0.464 with them): its poses at 1.5x are poor and win the merged NMS. So SMPR
+# is tested at 1 and 0.5. The bound checks that the merged scales still find
+# the people, not that they help.
 MULTISCALE_MIN_AP = 0.35
 
 
 @pytest.mark.parametrize('model', sorted(WITHOUT_BOXES))
-def test_multiscale_flip_test_runs_from_the_config(model, train_on_sample, run_tool, tmp_path):
+def test_multiscale_flip_test_runs_from_the_config(model, train_on_sample,
+                                                   run_tool, tmp_path):
     config, _ = WITHOUT_BOXES[model]
     out = tmp_path / 'multiscale.json'
     run_tool([

@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""GridSampleDeformConv2d computes mmcv's DeformConv2d: forward and gradients, for the geometries
-SMPR uses and others (stride, dilation, offsets reaching outside the image, 1-pixel maps)."""
+"""GridSampleDeformConv2d computes mmcv's DeformConv2d: forward and gradients,
+for the geometries SMPR uses and others (stride, dilation, offsets reaching
+outside the image, 1-pixel maps)."""
 import pytest
 import torch
 from mmcv.ops import DeformConv2d
@@ -16,15 +17,24 @@ from custom_modules.ops import GridSampleDeformConv2d, replace_deform_convs
         ((10, 10), 1, 2, 2, 2),
         ((1, 1), 1, 1, 1, 4),  # SMPR's P7 of a small input
     ])
-def test_matches_mmcv_forward_and_backward(size, stride, padding, dilation, deform_groups):
+def test_matches_mmcv_forward_and_backward(size, stride, padding, dilation,
+                                           deform_groups):
     torch.manual_seed(0)
     dcn = DeformConv2d(
-        8, 6, 3, stride=stride, padding=padding, dilation=dilation,
+        8,
+        6,
+        3,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
         deform_groups=deform_groups).double()
     x = torch.randn(2, 8, *size, dtype=torch.float64, requires_grad=True)
-    out_size = [(s + 2 * padding - dilation * 2 - 1) // stride + 1 for s in size]
-    # offsets of a few pixels: many taps land between pixels and some outside the image
-    offset = (torch.randn(2, deform_groups * 18, *out_size, dtype=torch.float64) * 2)
+    out_size = [(s + 2 * padding - dilation * 2 - 1) // stride + 1
+                for s in size]
+    # offsets of a few pixels: many taps land between pixels and some outside
+    # the image
+    offset = (
+        torch.randn(2, deform_groups * 18, *out_size, dtype=torch.float64) * 2)
     offset.requires_grad_()
     ours = GridSampleDeformConv2d(dcn)(x, offset)
     theirs = dcn(x, offset)
@@ -32,17 +42,20 @@ def test_matches_mmcv_forward_and_backward(size, stride, padding, dilation, defo
     upstream = torch.randn_like(theirs)
     grads = torch.autograd.grad(ours, (x, offset, dcn.weight), upstream)
     grads_mmcv = torch.autograd.grad(theirs, (x, offset, dcn.weight), upstream)
-    for name, g, g_mmcv in zip(('input', 'offset', 'weight'), grads, grads_mmcv):
-        # bilinear sampling is not differentiable where a sample falls exactly on a pixel
-        # line; random offsets make that a measure-zero event, so the gradients agree
+    for name, g, g_mmcv in zip(('input', 'offset', 'weight'), grads,
+                               grads_mmcv):
+        # bilinear sampling is not differentiable where a sample falls exactly
+        # on a pixel line; random offsets make that a measure-zero event, so
+        # the gradients agree
         torch.testing.assert_close(g, g_mmcv, atol=1e-6, rtol=1e-6, msg=name)
 
 
 def test_replace_deform_convs_swaps_every_dcn_and_shares_weights():
     model = torch.nn.Sequential(
         DeformConv2d(4, 4, 3, padding=1),
-        torch.nn.ModuleList([torch.nn.Conv2d(4, 4, 1),
-                             DeformConv2d(4, 4, 3, padding=1)]))
+        torch.nn.ModuleList(
+            [torch.nn.Conv2d(4, 4, 1),
+             DeformConv2d(4, 4, 3, padding=1)]))
     weight = model[1][1].weight
     assert replace_deform_convs(model) == 2
     assert isinstance(model[0], GridSampleDeformConv2d)

@@ -1,8 +1,11 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""A CUDA tensor reaching an mmcv built without CUDA kernels stops with one message naming the fix.
+"""A CUDA tensor reaching an mmcv built without CUDA kernels stops with one
+message naming the fix.
 
-No GPU here: the condition is faked by making every tensor report ``is_cuda`` while the op modules'
-``ext_module`` is the guard (what ``import custom_modules`` installs in a CPU-only build)."""
+No GPU here: the condition is faked by making every tensor report ``is_cuda``
+while the op modules' ``ext_module`` is the guard (what ``import
+custom_modules`` installs in a CPU-only build).
+"""
 import importlib
 import math
 
@@ -12,20 +15,24 @@ from mmcv.ops import batched_nms, nms
 from mmpose.registry import MODELS
 
 import custom_modules  # noqa: F401  (registers, installs the guard)
-from custom_modules.ops import CudaGuardedExtension, MMCVWithoutCUDAError, mmcv_has_cuda_ops
+from custom_modules.ops import (CudaGuardedExtension, MMCVWithoutCUDAError,
+                                mmcv_has_cuda_ops)
 
 # (`mmcv.ops.nms` is the function; the module is reached by name)
 GUARDED_MODULES = tuple(
-    importlib.import_module(f'mmcv.ops.{name}') for name in ('deform_conv', 'nms'))
+    importlib.import_module(f'mmcv.ops.{name}')
+    for name in ('deform_conv', 'nms'))
 
 
 @pytest.fixture
 def fake_cuda_tensors(monkeypatch):
-    """The guard in front of the DCN and NMS kernels, and every tensor claiming to be on CUDA."""
+    """The guard in front of the DCN and NMS kernels, and every tensor claiming
+    to be on CUDA."""
     for module in GUARDED_MODULES:
         extension = module.ext_module
         if not isinstance(extension, CudaGuardedExtension):
-            monkeypatch.setattr(module, 'ext_module', CudaGuardedExtension(extension))
+            monkeypatch.setattr(module, 'ext_module',
+                                CudaGuardedExtension(extension))
     monkeypatch.setattr(torch.Tensor, 'is_cuda', property(lambda self: True))
 
 
@@ -45,7 +52,8 @@ def assert_names_the_fix(error: pytest.ExceptionInfo, op: str) -> None:
 
 def test_importing_the_project_guards_exactly_a_cpu_only_build():
     for module in GUARDED_MODULES:
-        assert isinstance(module.ext_module, CudaGuardedExtension) == (not mmcv_has_cuda_ops())
+        assert isinstance(module.ext_module,
+                          CudaGuardedExtension) == (not mmcv_has_cuda_ops())
 
 
 def test_smpr_deformable_convolution_names_the_fix(fake_cuda_tensors):
@@ -58,7 +66,8 @@ def test_smpr_deformable_convolution_names_the_fix(fake_cuda_tensors):
             heatmap_channels=8,
             norm_cfg=dict(type='GN', num_groups=2)))
     feats = tuple(
-        torch.randn(1, 8, math.ceil(64 / s), math.ceil(64 / s)) for s in (8, 16, 32, 64, 128))
+        torch.randn(1, 8, math.ceil(64 / s), math.ceil(64 / s))
+        for s in (8, 16, 32, 64, 128))
     with pytest.raises(MMCVWithoutCUDAError) as error:
         head(feats)
     assert_names_the_fix(error, 'deform_conv_forward')
@@ -78,7 +87,8 @@ def test_nms_names_the_fix(fake_cuda_tensors):
 def test_guarded_kernels_give_the_same_results_on_the_cpu():
     boxes, scores = boxes_and_scores()
     extension = GUARDED_MODULES[1].ext_module
-    raw = extension._extension if isinstance(extension, CudaGuardedExtension) else extension
+    raw = extension._extension if isinstance(
+        extension, CudaGuardedExtension) else extension
     guarded = CudaGuardedExtension(raw)
     assert torch.equal(
         guarded.nms(boxes, scores, iou_threshold=0.5, offset=0),

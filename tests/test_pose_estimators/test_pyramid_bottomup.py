@@ -1,7 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Multi-scale bottom-up testing, which mmpose 1.3 cannot run: BottomupResize(aug_scales) ->
-PackMultiScalePoseInputs -> collate -> MultiScalePoseDataPreprocessor ->
-PyramidBottomupPoseEstimator -> the PAF head's averaging over the scales."""
+"""Multi-scale bottom-up testing, which mmpose 1.3 cannot run.
+
+The path tested: BottomupResize(aug_scales) -> PackMultiScalePoseInputs ->
+collate -> MultiScalePoseDataPreprocessor -> PyramidBottomupPoseEstimator ->
+the PAF head's averaging over the scales.
+"""
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -17,17 +20,21 @@ from mmpose.registry import MODELS
 from custom_modules.data_preprocessors import MultiScalePoseDataPreprocessor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MLN_SAMPLE_CONFIG = REPO_ROOT / 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'
+MLN_SAMPLE_CONFIG = REPO_ROOT / (
+    'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py')
 IMAGES = [
     REPO_ROOT / 'tests/data/coco/000000000785.jpg',  # 640x425
-    REPO_ROOT / 'tests/data/coco/000000197388.jpg'
-]  # 640x392
-NORMALISATION = dict(mean=[128, 128, 128], std=[256, 256, 256], bgr_to_rgb=True)
+    REPO_ROOT / 'tests/data/coco/000000197388.jpg',  # 640x392
+]
+NORMALISATION = dict(
+    mean=[128, 128, 128], std=[256, 256, 256], bgr_to_rgb=True)
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
 
-def pyramid_batch(aug_scales: Optional[Sequence[float]], size: int = 64) -> dict:
-    """The two images through the MLN test pipeline at ``size``, collated as mmengine does."""
+def pyramid_batch(aug_scales: Optional[Sequence[float]],
+                  size: int = 64) -> dict:
+    """The two images through the MLN test pipeline at ``size``, collated as
+    mmengine does."""
     init_default_scope('mmpose')
     pipeline = Compose([
         dict(type='LoadImage'),
@@ -39,28 +46,31 @@ def pyramid_batch(aug_scales: Optional[Sequence[float]], size: int = 64) -> dict
             aug_scales=aug_scales),
         dict(
             type='PackMultiScalePoseInputs',
-            meta_keys=('img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
-                       'input_scale', 'aug_scales', 'flip_indices')),
+            meta_keys=('img_path', 'ori_shape', 'img_shape', 'input_size',
+                       'input_center', 'input_scale', 'aug_scales',
+                       'flip_indices')),
     ])
-    return pseudo_collate(
-        [pipeline(dict(img_path=str(image), flip_indices=COCO_FLIP_INDICES)) for image in IMAGES])
+    return pseudo_collate([
+        pipeline(dict(img_path=str(image), flip_indices=COCO_FLIP_INDICES))
+        for image in IMAGES
+    ])
 
 
 def test_the_pyramid_is_packed_and_batched_per_scale_and_normalised():
     batch = pyramid_batch([0.5, 2.0])
     # collated scale-major: one list of images per scale, base first
-    assert [[tuple(x.shape) for x in scale] for scale in batch['inputs']] == [[(3, 64, 104),
-                                                                               (3, 64, 112)],
-                                                                              [(3, 32, 56),
-                                                                               (3, 32, 56)],
-                                                                              [(3, 128, 200),
-                                                                               (3, 128, 216)]]
+    assert [[tuple(x.shape) for x in scale]
+            for scale in batch['inputs']] == [[(3, 64, 104), (3, 64, 112)],
+                                              [(3, 32, 56), (3, 32, 56)],
+                                              [(3, 128, 200), (3, 128, 216)]]
     assert batch['data_samples'][0].metainfo['aug_scales'] == [0.5, 2.0]
 
     out = MultiScalePoseDataPreprocessor(**NORMALISATION)(batch)
-    assert [tuple(x.shape) for x in out['inputs']] == [(2, 3, 64, 112), (2, 3, 32, 56),
+    assert [tuple(x.shape) for x in out['inputs']] == [(2, 3, 64, 112),
+                                                       (2, 3, 32, 56),
                                                        (2, 3, 128, 216)]
-    # each scale normalised (BGR -> RGB, (x - 128) / 256) and padded to its widest image
+    # each scale normalised (BGR -> RGB, (x - 128) / 256) and padded to its
+    # widest image
     image = batch['inputs'][2][0].float()
     expected = (image.flip(0) - 128) / 256
     torch.testing.assert_close(out['inputs'][2][0, :, :, :200], expected)
@@ -74,8 +84,10 @@ def test_a_plain_batch_is_processed_as_mmpose_processes_it():
     ours = MultiScalePoseDataPreprocessor(**NORMALISATION)(pyramid_batch(None))
     theirs = PoseDataPreprocessor(**NORMALISATION)(batch)
     torch.testing.assert_close(ours['inputs'], theirs['inputs'])
+    ours_meta = ours['data_samples'][1].metainfo
+    theirs_meta = theirs['data_samples'][1].metainfo
     for key in ('batch_input_shape', 'pad_shape', 'img_shape'):
-        assert ours['data_samples'][1].metainfo[key] == theirs['data_samples'][1].metainfo[key]
+        assert ours_meta[key] == theirs_meta[key]
 
 
 def small_mln(**test_cfg):
@@ -100,7 +112,9 @@ def test_multiscale_test_runs_the_network_on_every_scale(flip_test):
     with torch.no_grad():
         results = model.test_step(pyramid_batch([0.5, 2.0]))
     scales = [(2, 3, 64, 112), (2, 3, 32, 56), (2, 3, 128, 216)]
-    assert seen == [shape for shape in scales for _ in range(2 if flip_test else 1)]
+    assert seen == [
+        shape for shape in scales for _ in range(2 if flip_test else 1)
+    ]
     assert len(results) == 2
     for result, image in zip(results, IMAGES):
         assert result.img_path == str(image)

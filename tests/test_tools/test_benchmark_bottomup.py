@@ -1,7 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""tools/analysis/benchmark_bottomup.py: its grouping benchmark decodes every person of the
-ground-truth scenes three ways, the resized decode finding the full restore's keypoints, and
-writes the markdown table (the model benchmark is too slow for a test)."""
+"""tools/analysis/benchmark_bottomup.py: its grouping benchmark decodes every
+person of the ground-truth scenes three ways, the resized decode finding the
+full restore's keypoints, and writes the markdown table (the model benchmark is
+too slow for a test)."""
 import sys
 from typing import Dict, List
 
@@ -15,7 +16,8 @@ def parse_markdown_rows(text: str) -> List[Dict[str, str]]:
     lines = [line for line in text.splitlines() if line.startswith('|')]
     header = [cell.strip() for cell in lines[0].strip('|').split('|')]
     return [
-        dict(zip(header, (cell.strip() for cell in line.strip('|').split('|'))))
+        dict(
+            zip(header, (cell.strip() for cell in line.strip('|').split('|'))))
         for line in lines[2:]
     ]
 
@@ -23,49 +25,57 @@ def parse_markdown_rows(text: str) -> List[Dict[str, str]]:
 def test_grouping_finds_every_person_of_the_scenes(run_tool, tmp_path):
     out = tmp_path / 't.md'
     proc = run_tool([
-        sys.executable, 'tools/analysis/benchmark_bottomup.py', '--skip-models', '--group-repeats',
-        '3', '--out',
+        sys.executable, 'tools/analysis/benchmark_bottomup.py',
+        '--skip-models', '--group-repeats', '3', '--out',
         str(out)
     ])
     text = out.read_text()
     assert text.strip() in proc.stdout
     rows = parse_markdown_rows(text)
-    # per scene: the full restore (OpenPose's), the resized decode (the heads' default), the
-    # stride-8 maps as they are
+    # per scene: the full restore (OpenPose's), the resized decode (the heads'
+    # default), the stride-8 maps as they are
     assert [row['people'] for row in rows] == ['2'] * 3 + ['10'] * 3
-    assert [row['decoding'] for row in rows] == ['full restore', 'resized decode', 'stride 8'] * 2
-    assert [row['maps'] for row in rows] == ['368x432 (restored)', '46x54 as 368x432', '46x54'] * 2
+    assert [row['decoding'] for row in rows
+            ] == ['full restore', 'resized decode', 'stride 8'] * 2
+    assert [row['maps'] for row in rows
+            ] == ['368x432 (restored)', '46x54 as 368x432', '46x54'] * 2
     for row in rows:
         assert row['people found'] == row['people'], row
-        assert float(row['group (ms)']) > 0 and float(row['decode (ms)']) > 0, row
-    for row in rows[1::3]:  # the resized decode finds the full restore's keypoints
+        assert float(row['group (ms)']) > 0 and float(
+            row['decode (ms)']) > 0, row
+    # the resized decode finds the full restore's keypoints
+    for row in rows[1::3]:
         assert float(row['max diff (px)']) < 1e-3, row
         assert row['peaks'] == rows[rows.index(row) - 1]['peaks'], row
 
 
-def test_real_maps_are_decoded_three_ways_per_bundled_image(run_tool, tmp_path):
-    """``--real-maps CONFIG CHECKPOINT``: a model's maps of each COCO image of the sample (here
-    the small MLN with random weights), decoded three ways; the resized decode finds what the
-    full restore finds."""
+def test_real_maps_are_decoded_three_ways_per_bundled_image(
+        run_tool, tmp_path):
+    """``--real-maps CONFIG CHECKPOINT``: a model's maps of each COCO image of
+    the sample (here the small MLN with random weights), decoded three ways;
+    the resized decode finds what the full restore finds."""
     from conftest import save_random_checkpoint, write_small_mln_config
 
     config = write_small_mln_config(tmp_path / 'mln.py')
     checkpoint = save_random_checkpoint(config, tmp_path / 'mln.pth')
     out = tmp_path / 't.md'
     run_tool([
-        sys.executable, 'tools/analysis/benchmark_bottomup.py', '--skip-models', '--people', '2',
-        '--group-repeats', '2', '--real-maps',
+        sys.executable, 'tools/analysis/benchmark_bottomup.py',
+        '--skip-models', '--people', '2', '--group-repeats', '2',
+        '--real-maps',
         str(config),
         str(checkpoint), '--out',
         str(out)
     ])
-    section = out.read_text().split('Decoding of a trained model\'s maps (mln)')[1]
+    section = out.read_text().split(
+        'Decoding of a trained model\'s maps (mln)')[1]
     rows = parse_markdown_rows(section)
     images = [
         '000000000785.jpg (1)', '000000040083.jpg (2)', '000000196141.jpg (4)',
         '000000197388.jpg (5)'
     ]
-    assert [row['image (annotated people)'] for row in rows] == [i for i in images for _ in '123']
+    assert [row['image (annotated people)']
+            for row in rows] == [i for i in images for _ in '123']
     for full, resized in zip(rows[0::3], rows[1::3]):
-        assert resized['peaks'] == full['peaks'] and resized['people found'] == full[
-            'people found'], (full, resized)
+        assert resized['peaks'] == full['peaks'] and resized[
+            'people found'] == full['people found'], (full, resized)

@@ -1,7 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""tools/analysis/benchmark_realtime.py on the width-reduced sample models: it writes the people
-video, plays it through each pipeline with both backends, every pipeline finds every person of
-every frame, and the tables and the annotated videos come out."""
+"""tools/analysis/benchmark_realtime.py on the width-reduced sample models: it
+writes the people video, plays it through each pipeline with both backends,
+every pipeline finds every person of every frame, and the tables and the
+annotated videos come out."""
 from pathlib import Path
 
 import cv2
@@ -16,41 +17,53 @@ pytestmark = pytest.mark.e2e
 DEMO = REPO_ROOT / 'configs/demo'
 
 
-def test_every_pipeline_and_backend_plays_the_video_and_finds_its_people(tmp_path, capsys):
+def test_every_pipeline_and_backend_plays_the_video_and_finds_its_people(
+        tmp_path, capsys):
     out = tmp_path / 'realtime.md'
     benchmark_realtime.main([
-        '--people', '3', '--frames', '2', '--warmup', '1', '--image-size', '320', '240',
-        '--pipelines', 'topdown', 'mln', 'openpose', 'smpr', '--backends', 'pytorch', 'onnxruntime',
-        'pytorch-bf16', '--device-preprocess', '--pipelined', '--topdown-config',
-        str(DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'), '--mln-config',
-        str(DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'), '--openpose-config',
-        str(DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'), '--smpr-config',
-        str(DEMO / 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'), '--out-dir',
+        '--people', '3', '--frames', '2', '--warmup', '1', '--image-size',
+        '320', '240', '--pipelines', 'topdown', 'mln', 'openpose', 'smpr',
+        '--backends', 'pytorch', 'onnxruntime', 'pytorch-bf16',
+        '--device-preprocess', '--pipelined', '--topdown-config',
+        str(DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'),
+        '--mln-config',
+        str(DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'),
+        '--openpose-config',
+        str(DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py'),
+        '--smpr-config',
+        str(DEMO / 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'),
+        '--out-dir',
         str(tmp_path), '--out',
         str(out)
     ])
     text = out.read_text()
     assert text.strip() in capsys.readouterr().out
-    stage_table, ratio_table = (block for block in text.split('\n\n') if block.startswith('|'))
+    stage_table, ratio_table = (
+        block for block in text.split('\n\n') if block.startswith('|'))
     rows = parse_markdown_rows(stage_table)
-    # SMPR in bf16 on a CPU: mmcv's deformable conv has no such kernel, the run says so and goes on
-    assert [(row['pipeline'], row['backend'])
-            for row in rows] == [(name, backend)
-                                 for backend in ('pytorch', 'onnxruntime', 'pytorch-bf16')
-                                 for name in ('topdown', 'mln', 'openpose', 'smpr')][:-1]
-    assert ('- smpr, pytorch-bf16, 3 people: PyramidBottomupPoseEstimator (ResNet) cannot run on '
+    # SMPR in bf16 on a CPU: mmcv's deformable conv has no such kernel, the run
+    # says so and goes on
+    assert [(row['pipeline'], row['backend']) for row in rows
+            ] == [(name, backend)
+                  for backend in ('pytorch', 'onnxruntime', 'pytorch-bf16')
+                  for name in ('topdown', 'mln', 'openpose', 'smpr')][:-1]
+    assert ('- smpr, pytorch-bf16, 3 people: PyramidBottomupPoseEstimator '
+            '(ResNet) cannot run on '
             'the fast path bf16 + channels_last on cpu') in text
     for row in rows:
         assert row['found'] == '3', row
         assert float(row['FPS']) > 0 and float(row['network (ms)']) > 0, row
-        assert (row['detector (ms)'] != '-') == (row['pipeline'] == 'topdown'), row
+        assert (row['detector (ms)']
+                != '-') == (row['pipeline'] == 'topdown'), row
     ratios = parse_markdown_rows(ratio_table)
-    assert [row['backend'] for row in ratios] == ['pytorch', 'onnxruntime', 'pytorch-bf16']
+    assert [row['backend']
+            for row in ratios] == ['pytorch', 'onnxruntime', 'pytorch-bf16']
     assert all(row['OpenPose / MLN'].endswith('x') for row in ratios)
     for row in rows:
-        video = cv2.VideoCapture(str(tmp_path / f"{row['pipeline']}_{row['backend']}_people_3.mp4"))
+        video = cv2.VideoCapture(
+            str(tmp_path / f"{row['pipeline']}_{row['backend']}_people_3.mp4"))
         assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
-        assert (video.get(cv2.CAP_PROP_FRAME_WIDTH), video.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (320,
-                                                                                               240)
+        assert (video.get(cv2.CAP_PROP_FRAME_WIDTH),
+                video.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (320, 240)
         video.release()
     assert Path(tmp_path / 'people_3.mp4').exists()

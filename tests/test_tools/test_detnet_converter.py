@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""tools/model_converters/detnet2hsrnet.py: a DetNet_pytorch-style state dict loads into HSRNet-59
-strictly after conversion, every tensor in its place."""
+"""tools/model_converters/detnet2hsrnet.py: a DetNet_pytorch-style state dict
+loads into HSRNet-59 strictly after conversion, every tensor in its place."""
 import subprocess
 import sys
 
@@ -14,21 +14,25 @@ def test_detnet_keys_load_strictly_into_hsrnet(repo_root, tmp_path):
     torch.manual_seed(0)
     source = HSRNet(depth=59)
     detnet_state = {}
-    for key, value in source.state_dict().items():  # DetNet_pytorch's names for the same tensors
-        detnet_state[key.replace('.0.downsample.', '.0.extra_conv.') if key.startswith(
-            ('layer4.', 'layer5.')) else key] = value.clone()
+    # DetNet_pytorch's names for the same tensors
+    for key, value in source.state_dict().items():
+        if key.startswith(('layer4.', 'layer5.')):
+            key = key.replace('.0.downsample.', '.0.extra_conv.')
+        detnet_state[key] = value.clone()
     detnet_state['fc.weight'] = torch.zeros(1000, 1024)
     detnet_state['fc.bias'] = torch.zeros(1000)
     assert 'layer4.0.extra_conv.0.weight' in detnet_state
     src, dst = tmp_path / 'detnet59.pth', tmp_path / 'hsrnet59.pth'
     torch.save(detnet_state, src)
 
-    proc = subprocess.run(
-        [sys.executable, 'tools/model_converters/detnet2hsrnet.py',
-         str(src), str(dst)],
-        cwd=repo_root,
-        capture_output=True,
-        text=True)
+    proc = subprocess.run([
+        sys.executable, 'tools/model_converters/detnet2hsrnet.py',
+        str(src),
+        str(dst)
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stderr
 
     target = HSRNet(depth=59)

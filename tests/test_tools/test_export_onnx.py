@@ -1,7 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""tools/deployment/export_onnx.py: the exported networks of HSR-MSNet, MLPE, MLN and SMPR run in
-onnxruntime on CPU and give PyTorch's outputs (the checkpoint's weights, mmcv's deformable
-convolution for SMPR) to 1e-4 of each output's scale, at another batch (and size) than traced."""
+"""tools/deployment/export_onnx.py: the exported networks of HSR-MSNet, MLPE,
+MLN and SMPR run in onnxruntime on CPU and give PyTorch's outputs (the
+checkpoint's weights, mmcv's deformable convolution for SMPR) to 1e-4 of each
+output's scale, at another batch (and size) than traced."""
 import sys
 from pathlib import Path
 
@@ -22,8 +23,9 @@ SMPR_CONFIG = DEMO / 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'
 
 
 def random_checkpoint(config: Path, path: Path) -> Path:
-    """A checkpoint of ``config``'s model with seeded random weights; SMPR's offset conv is
-    scaled up so that the deformable convolutions sample several pixels away."""
+    """A checkpoint of ``config``'s model with seeded random weights; SMPR's
+    offset conv is scaled up so that the deformable convolutions sample several
+    pixels away."""
     torch.manual_seed(0)
     model = init_model(str(config), None, device='cpu')
     if hasattr(model.head, 'dcn_offset'):
@@ -34,13 +36,17 @@ def random_checkpoint(config: Path, path: Path) -> Path:
 
 @pytest.mark.parametrize(
     'config, input_shape', [
-        (DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py', (3, 3, 128, 96)),
-        (DEMO / 'td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py', (3, 3, 128, 96)),
-        (DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', (2, 3, 192, 320)),
+        (DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+         (3, 3, 128, 96)),
+        (DEMO / 'td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
+         (3, 3, 128, 96)),
+        (DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
+         (2, 3, 192, 320)),
         (SMPR_CONFIG, (2, 3, 256, 320)),
     ],
     ids=['hsr-msnet', 'mlpe', 'mln', 'smpr'])
-def test_exported_model_matches_pytorch_in_onnxruntime(config, input_shape, run_tool, tmp_path):
+def test_exported_model_matches_pytorch_in_onnxruntime(config, input_shape,
+                                                       run_tool, tmp_path):
     checkpoint = random_checkpoint(config, tmp_path / 'model.pth')
     out = tmp_path / 'model.onnx'
     proc = run_tool([
@@ -49,13 +55,17 @@ def test_exported_model_matches_pytorch_in_onnxruntime(config, input_shape, run_
         str(checkpoint), '--out',
         str(out)
     ])
-    assert 'outputs match PyTorch' in proc.stdout and 'FAILED' not in proc.stdout
+    assert ('outputs match PyTorch' in proc.stdout
+            and 'FAILED' not in proc.stdout)
 
-    model = TensorForward(init_model(str(config), str(checkpoint), device='cpu')).eval()
-    inputs = torch.randn(input_shape, generator=torch.Generator().manual_seed(1))
+    model = TensorForward(
+        init_model(str(config), str(checkpoint), device='cpu')).eval()
+    inputs = torch.randn(
+        input_shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected = [t.numpy() for t in model(inputs)]
-    session = onnxruntime.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    session = onnxruntime.InferenceSession(
+        str(out), providers=['CPUExecutionProvider'])
     outputs = session.run(None, {'input': inputs.numpy()})
     assert len(outputs) == len(expected)
     for ours, theirs in zip(outputs, expected):
@@ -64,7 +74,8 @@ def test_exported_model_matches_pytorch_in_onnxruntime(config, input_shape, run_
         assert float(np.abs(ours - theirs).max()) <= 1e-4 * scale
 
 
-def test_smpr_with_mmcv_deform_conv_keeps_the_custom_operator(run_tool, tmp_path):
+def test_smpr_with_mmcv_deform_conv_keeps_the_custom_operator(
+        run_tool, tmp_path):
     out = tmp_path / 'smpr.onnx'
     proc = run_tool([
         sys.executable, 'tools/deployment/export_onnx.py',
@@ -72,6 +83,7 @@ def test_smpr_with_mmcv_deform_conv_keeps_the_custom_operator(run_tool, tmp_path
         str(out)
     ])
     assert 'not checked in onnxruntime' in proc.stdout
-    ops = {(node.domain, node.op_type) for node in onnx.load(str(out)).graph.node}
+    ops = {(node.domain, node.op_type)
+           for node in onnx.load(str(out)).graph.node}
     assert ('mmcv', 'MMCVDeformConv2d') in ops
     assert not any(op == 'GridSample' for _, op in ops)

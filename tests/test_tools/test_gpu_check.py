@@ -1,6 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""tools/misc/gpu_check.py on the CPU (its dry run): every check runs and reports, one check that
-fails does not stop the others, and the exit status says so. The GPU run: docs/gpu.md."""
+"""tools/misc/gpu_check.py on the CPU (its dry run): every check runs and
+reports, one check that fails does not stop the others, and the exit status
+says so.
+
+The GPU run: docs/gpu.md.
+"""
 import importlib.util
 import re
 
@@ -10,34 +14,42 @@ from conftest import DEMO_CONFIG, REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
-spec = importlib.util.spec_from_file_location('gpu_check', REPO_ROOT / 'tools/misc/gpu_check.py')
+spec = importlib.util.spec_from_file_location(
+    'gpu_check', REPO_ROOT / 'tools/misc/gpu_check.py')
 gpu_check = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gpu_check)
 
 
 def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
-    # the cheapest sample model for the trainings (the full set: `gpu_check.sh --dry-run`), and
-    # a config that does not exist: its run fails, the others go on
+    # the cheapest sample model for the trainings (the full set: `gpu_check.sh
+    # --dry-run`), and a config that does not exist: its run fails, the others
+    # go on
     monkeypatch.setattr(
         gpu_check, 'SAMPLE_CONFIGS', {
             'HSR-MSNet (top-down)': str(DEMO_CONFIG.relative_to(REPO_ROOT)),
             'broken (missing)': 'configs/demo/missing.py'
         })
-    monkeypatch.setattr(gpu_check, 'DIST_CONFIG', str(DEMO_CONFIG.relative_to(REPO_ROOT)))
+    monkeypatch.setattr(gpu_check, 'DIST_CONFIG',
+                        str(DEMO_CONFIG.relative_to(REPO_ROOT)))
     monkeypatch.setattr(
         gpu_check, 'FASTPATH_CONFIGS', {
-            'HSR-MSNet sample': (str(DEMO_CONFIG.relative_to(REPO_ROOT)), (128, 96), 2),
+            'HSR-MSNet sample':
+            (str(DEMO_CONFIG.relative_to(REPO_ROOT)), (128, 96), 2),
             'SMPR sample':
-            ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', (128, 96), 1)
+            ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+             (128, 96), 1)
         })
     status = gpu_check.main([
         '--device', 'cpu', '--out-dir',
-        str(tmp_path), '--warmup', '0', '--repeats', '1', '--skip', 'people', 'realtime'
+        str(tmp_path), '--warmup', '0', '--repeats', '1', '--skip', 'people',
+        'realtime'
     ])
     report = (tmp_path / 'gpu_check.md').read_text()
     assert status == 1 and 'gpu_check: FAILED' in report
-    summary = report.split('\n\n')[1].splitlines()[2:]  # the table under the header
-    results = dict(line.strip('|').replace(' ', '').split('|') for line in summary)
+    # the table under the header
+    summary = report.split('\n\n')[1].splitlines()[2:]
+    results = dict(
+        line.strip('|').replace(' ', '').split('|') for line in summary)
     assert results == {
         'env': 'pass',
         'dcn': 'pass',
@@ -46,16 +58,20 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
         'full': 'pass',  # GPU only: reported as not run
         'fit': 'pass',  # GPU only: reported as not run
         'latency': 'pass',
-        'fastpath': 'pass'  # bf16 on the CPU; SMPR's refusal is no failure there
+        'fastpath':
+        'pass'  # bf16 on the CPU; SMPR's refusal is no failure there
     }
     assert '| hsr-msnet-fp32 | 0 | loss ' in report
     assert '| broken-fp32 | 1 | no loss logged | **FAIL** |' in report
     assert 'configs/demo/missing.py' in report  # the failing run's log tail
-    assert '| dist_train | 0 | loss ' in report and 'backend: **gloo** (expected gloo)' in report
-    assert '| fp32 |' in report and '| the paper (P40) | 20.4 FPS | 42.2 FPS | 2.07x |' in report
+    assert '| dist_train | 0 | loss ' in report and (
+        'backend: **gloo** (expected gloo)') in report
+    assert '| fp32 |' in report and ('| the paper (P40) | 20.4 FPS | 42.2 FPS '
+                                     '| 2.07x |') in report
     assert '| HSR-MSNet sample | 2x128x96 | fp32 eager |' in report
     assert re.search(
-        r'\| HSR-MSNet sample \| 2x128x96 \| bf16 channels_last \| [\d.]+ \| .* \| '
-        r'\d\.\de-0\d \| pass \|', report), report
-    assert ('| SMPR sample | 1x128x96 | bf16 channels_last | - | - | - | - | refused: '
+        r'\| HSR-MSNet sample \| 2x128x96 \| bf16 channels_last \| [\d.]+ \| '
+        r'.* \| \d\.\de-0\d \| pass \|', report), report
+    assert ('| SMPR sample | 1x128x96 | bf16 channels_last | - | - | - | - | '
+            'refused: '
             'PyramidBottomupPoseEstimator (ResNet) cannot run') in report

@@ -1,11 +1,13 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""``tools/model_converters/openpose2mmpose.py``: CMU OpenPose's COCO body model, as a state dict
-with Caffe's layer names and as a ``.caffemodel``, into ``configs/mln/paf_openpose-vgg19_cmu-*``.
+"""``tools/model_converters/openpose2mmpose.py``: CMU OpenPose's COCO body
+model, as a state dict with Caffe's layer names and as a ``.caffemodel``, into
+``configs/mln/paf_openpose-vgg19_cmu-*``.
 
-The publisher's layers and channel layout are restated here from CMU's files, independently of
-the converter: ``pose_deploy_linevec.prototxt`` (as ported in Hzzone/pytorch-openpose
-``model.py``: names, widths, kernels, which convs have no ReLU, the stage input
-``cat(L1, L2, F)``) and the demo's ``limbSeq`` / ``mapIdx`` (``src/body.py``)."""
+The publisher's layers and channel layout are restated here from CMU's files,
+independently of the converter: ``pose_deploy_linevec.prototxt`` (as ported in
+Hzzone/pytorch-openpose ``model.py``: names, widths, kernels, which convs have
+no ReLU, the stage input ``cat(L1, L2, F)``) and the demo's ``limbSeq`` /
+``mapIdx`` (``src/body.py``)."""
 import json
 import sys
 from collections import OrderedDict
@@ -22,46 +24,56 @@ from custom_modules.codecs import OPENPOSE_COCO_LIMBS, PartAffinityField
 from conftest import REPO_ROOT, run_command
 
 sys.path.insert(0, str(REPO_ROOT / 'tools/model_converters'))
-from openpose2mmpose import FIELDS_FROM_CMU, cmu_fields_to_codec, convert  # noqa: E402
+from openpose2mmpose import FIELDS_FROM_CMU  # noqa: E402
+from openpose2mmpose import cmu_fields_to_codec, convert  # noqa: E402
 
 CONFIG = REPO_ROOT / 'configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py'
 
 # name: (in, out, kernel); 'pool' is a 2x2 max pool of stride 2
-CMU_TRUNK = [('conv1_1', 3, 64, 3), ('conv1_2', 64, 64, 3), 'pool', ('conv2_1', 64, 128, 3),
-             ('conv2_2', 128, 128, 3), 'pool', ('conv3_1', 128, 256, 3), ('conv3_2', 256, 256, 3),
-             ('conv3_3', 256, 256, 3), ('conv3_4', 256, 256, 3), 'pool', ('conv4_1', 256, 512, 3),
-             ('conv4_2', 512, 512, 3), ('conv4_3_CPM', 512, 256, 3), ('conv4_4_CPM', 256, 128, 3)]
-CMU_OUTPUTS = {'L1': 38, 'L2': 19}  # L1: limb fields, L2: joint maps with the background
+CMU_TRUNK = [('conv1_1', 3, 64, 3), ('conv1_2', 64, 64, 3), 'pool',
+             ('conv2_1', 64, 128, 3), ('conv2_2', 128, 128, 3), 'pool',
+             ('conv3_1', 128, 256, 3), ('conv3_2', 256, 256, 3),
+             ('conv3_3', 256, 256, 3), ('conv3_4', 256, 256, 3), 'pool',
+             ('conv4_1', 256, 512, 3), ('conv4_2', 512, 512, 3),
+             ('conv4_3_CPM', 512, 256, 3), ('conv4_4_CPM', 256, 128, 3)]
+# L1: limb fields, L2: joint maps with the background
+CMU_OUTPUTS = {'L1': 38, 'L2': 19}
 
 
 def cmu_branch(stage: int, branch: str) -> list:
     out = CMU_OUTPUTS[branch]
     if stage == 1:
-        return [(f'conv5_1_CPM_{branch}', 128, 128, 3), (f'conv5_2_CPM_{branch}', 128, 128, 3),
-                (f'conv5_3_CPM_{branch}', 128, 128, 3), (f'conv5_4_CPM_{branch}', 128, 512, 1),
+        return [(f'conv5_1_CPM_{branch}', 128, 128, 3),
+                (f'conv5_2_CPM_{branch}', 128, 128, 3),
+                (f'conv5_3_CPM_{branch}', 128, 128, 3),
+                (f'conv5_4_CPM_{branch}', 128, 512, 1),
                 (f'conv5_5_CPM_{branch}', 512, out, 1)]
     return ([(f'Mconv1_stage{stage}_{branch}', 185, 128, 7)] +
             [(f'Mconv{i}_stage{stage}_{branch}', 128, 128, 7)
-             for i in range(2, 6)] + [(f'Mconv6_stage{stage}_{branch}', 128, 128, 1),
-                                      (f'Mconv7_stage{stage}_{branch}', 128, out, 1)])
+             for i in range(2, 6)] +
+            [(f'Mconv6_stage{stage}_{branch}', 128, 128, 1),
+             (f'Mconv7_stage{stage}_{branch}', 128, out, 1)])
 
 
 CMU_CONVS = [layer for layer in CMU_TRUNK if layer != 'pool'] + [
     layer for stage in range(1, 7) for branch in ('L1', 'L2')
     for layer in cmu_branch(stage, branch)
 ]
-# 1-based keypoints of each limb, and the 1-based channels of its (x, y) field in CMU's output
-# blob, whose first 19 channels are the joint maps
-CMU_LIMB_SEQ = [[2, 3], [2, 6], [3, 4], [4, 5], [6, 7], [7, 8], [2, 9], [9, 10], [10, 11], [2, 12],
-                [12, 13], [13, 14], [2, 1], [1, 15], [15, 17], [1, 16], [16, 18], [3, 17], [6, 18]]
-CMU_MAP_IDX = [[31, 32], [39, 40], [33, 34], [35, 36], [41, 42], [43, 44], [19, 20], [21, 22],
-               [23, 24], [25, 26], [27, 28], [29, 30], [47, 48], [49, 50], [53, 54], [51, 52],
-               [55, 56], [37, 38], [45, 46]]
+# 1-based keypoints of each limb, and the 1-based channels of its (x, y) field
+# in CMU's output blob, whose first 19 channels are the joint maps
+CMU_LIMB_SEQ = [[2, 3], [2, 6], [3, 4], [4, 5], [6, 7], [7, 8],
+                [2, 9], [9, 10], [10, 11], [2, 12], [12, 13], [13, 14], [2, 1],
+                [1, 15], [15, 17], [1, 16], [16, 18], [3, 17], [6, 18]]
+CMU_MAP_IDX = [[31, 32], [39, 40], [33, 34], [35, 36], [41, 42], [43, 44],
+               [19, 20], [21, 22], [23, 24], [25, 26], [27, 28], [29, 30],
+               [47, 48], [49, 50], [53, 54], [51, 52], [55, 56], [37, 38],
+               [45, 46]]
 
 
 def codec_channels_of_cmu_fields() -> np.ndarray:
-    """``[c]``: the CMU field channel holding this project's field channel ``c``, found by limb
-    identity (``OPENPOSE_COCO_LIMBS[j]`` is CMU's limb whose 0-based ends are the same)."""
+    """``[c]``: the CMU field channel holding this project's field channel
+    ``c``, found by limb identity (``OPENPOSE_COCO_LIMBS[j]`` is CMU's limb
+    whose 0-based ends are the same)."""
     limbs = [tuple(np.array(limb) - 1) for limb in CMU_LIMB_SEQ]
     channels = []
     for a, b in OPENPOSE_COCO_LIMBS:
@@ -71,7 +83,8 @@ def codec_channels_of_cmu_fields() -> np.ndarray:
 
 
 def random_cmu_state(seed: int = 0) -> 'OrderedDict[str, torch.Tensor]':
-    """The publisher's keys and shapes, He-scaled random values (activations stay O(1))."""
+    """The publisher's keys and shapes, He-scaled random values (activations
+    stay O(1))."""
     generator = torch.Generator().manual_seed(seed)
     state = OrderedDict()
     for name, c_in, c_out, k in CMU_CONVS:
@@ -82,11 +95,13 @@ def random_cmu_state(seed: int = 0) -> 'OrderedDict[str, torch.Tensor]':
 
 
 def cmu_forward(state: dict, image: torch.Tensor):
-    """CMU's network with plain convolutions: ``(L1 fields, L2 maps)`` of the last stage."""
+    """CMU's network with plain convolutions: ``(L1 fields, L2 maps)`` of the
+    last stage."""
 
     def conv(x, name, relu=True):
         weight = state[f'{name}.weight']
-        x = F.conv2d(x, weight, state[f'{name}.bias'], padding=weight.shape[-1] // 2)
+        x = F.conv2d(
+            x, weight, state[f'{name}.bias'], padding=weight.shape[-1] // 2)
         return F.relu(x) if relu else x
 
     x = image
@@ -113,9 +128,11 @@ def model():
 
 def test_the_publishers_layers_are_the_configs_52298816_weights():
     assert len(CMU_CONVS) == 92
-    assert sum(c_in * c_out * k * k for _, c_in, c_out, k in CMU_CONVS) == 52_298_816
+    assert sum(c_in * c_out * k * k
+               for _, c_in, c_out, k in CMU_CONVS) == 52_298_816
     # the converter's field order is the one found here by limb identity
-    np.testing.assert_array_equal(FIELDS_FROM_CMU, codec_channels_of_cmu_fields())
+    np.testing.assert_array_equal(FIELDS_FROM_CMU,
+                                  codec_channels_of_cmu_fields())
 
 
 def test_converted_model_computes_cmus_maps_in_the_codecs_order(model):
@@ -129,7 +146,8 @@ def test_converted_model_computes_cmus_maps_in_the_codecs_order(model):
     scale = maps.abs().max()
     torch.testing.assert_close(heatmaps[-1], maps, rtol=0, atol=1e-5 * scale)
     expected = fields[:, torch.as_tensor(codec_channels_of_cmu_fields())]
-    torch.testing.assert_close(pafs[-1], expected, rtol=0, atol=1e-5 * fields.abs().max())
+    torch.testing.assert_close(
+        pafs[-1], expected, rtol=0, atol=1e-5 * fields.abs().max())
     assert not torch.allclose(pafs[-1], fields, atol=1e-3 * fields.abs().max())
 
 
@@ -157,30 +175,38 @@ def _field(number: int, payload: bytes) -> bytes:
 
 
 def caffemodel_bytes(state: dict) -> bytes:
-    """A ``NetParameter`` as Caffe writes it: ``layer`` entries (field 100) with name (1), type (2)
-    and blobs (7: ``BlobShape`` dims in field 7, packed float data in field 5); layers without
-    weights (the input, ReLUs, pools, concats) have no blobs. The biases use the legacy 4-D
-    ``num/channels/height/width`` shape (1, 1, 1, out) of older Caffe files."""
+    """A ``NetParameter`` as Caffe writes it: ``layer`` entries (field 100)
+    with name (1), type (2) and blobs (7: ``BlobShape`` dims in field 7, packed
+    float data in field 5); layers without weights (the input, ReLUs, pools,
+    concats) have no blobs.
+
+    The biases use the legacy 4-D ``num/channels/height/width`` shape (1, 1, 1,
+    out) of older Caffe files.
+    """
     layers = [_field(1, b'data') + _field(2, b'Input')]
     for name, *_ in CMU_CONVS:
-        weight, bias = state[f'{name}.weight'].numpy(), state[f'{name}.bias'].numpy()
+        weight = state[f'{name}.weight'].numpy()
+        bias = state[f'{name}.bias'].numpy()
         shape = _field(1, b''.join(_varint(d) for d in weight.shape))
-        weight_blob = _field(7, shape) + _field(5, weight.astype('<f4').tobytes())
+        weight_blob = _field(7, shape) + _field(5,
+                                                weight.astype('<f4').tobytes())
         bias_blob = (b''.join(
             _varint(n << 3) + _varint(v)
-            for n, v in ((1, 1), (2, 1), (3, 1),
-                         (4, bias.size))) + _field(5,
-                                                   bias.astype('<f4').tobytes()))
+            for n, v in ((1, 1), (2, 1), (3, 1), (4, bias.size))) +
+                     _field(5,
+                            bias.astype('<f4').tobytes()))
         layers.append(
-            _field(1, name.encode()) + _field(2, b'Convolution') + _field(7, weight_blob) +
-            _field(7, bias_blob))
+            _field(1, name.encode()) + _field(2, b'Convolution') +
+            _field(7, weight_blob) + _field(7, bias_blob))
         layers.append(_field(1, f'relu_{name}'.encode()) + _field(2, b'ReLU'))
-    return _field(1, b'OpenPose - BODY_COCO') + b''.join(_field(100, layer) for layer in layers)
+    return _field(1, b'OpenPose - BODY_COCO') + b''.join(
+        _field(100, layer) for layer in layers)
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize('source', ['pth', 'caffemodel'])
-def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(source, tmp_path):
+def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(
+        source, tmp_path):
     from mmpose.apis import inference_bottomup, init_model
 
     from custom_modules.apis import check_checkpoint_matches
@@ -192,15 +218,18 @@ def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(source, tmp_path)
     else:
         src.write_bytes(caffemodel_bytes(state))
     out = tmp_path / 'openpose_coco_cmu.pth'
-    proc = run_command(
-        [sys.executable, 'tools/model_converters/openpose2mmpose.py',
-         str(src), str(out)])
+    proc = run_command([
+        sys.executable, 'tools/model_converters/openpose2mmpose.py',
+        str(src),
+        str(out)
+    ])
     assert f'184 tensors -> {out}' in proc.stdout
     written = torch.load(out, map_location='cpu', weights_only=True)
     expected = convert(state)
     assert list(written['state_dict']) == list(expected)
     for key, value in expected.items():
-        torch.testing.assert_close(written['state_dict'][key], value, rtol=0, atol=0)
+        torch.testing.assert_close(
+            written['state_dict'][key], value, rtol=0, atol=0)
 
     model = init_model(str(CONFIG), str(out), device='cpu')
     assert check_checkpoint_matches(model, str(out))
@@ -210,7 +239,10 @@ def test_cli_writes_a_checkpoint_the_mmpose_apis_load_strictly(source, tmp_path)
     if source == 'pth':  # and mmpose's inferencer (once is enough)
         from mmpose.apis import MMPoseInferencer
         inferencer = MMPoseInferencer(
-            pose2d=str(CONFIG), pose2d_weights=str(out), device='cpu', show_progress=False)
+            pose2d=str(CONFIG),
+            pose2d_weights=str(out),
+            device='cpu',
+            show_progress=False)
         assert check_checkpoint_matches(inferencer.inferencer.model, str(out))
         assert 'predictions' in next(inferencer(image))
 
@@ -225,30 +257,37 @@ def test_a_bad_source_file_is_named(tmp_path):
     ],
                        check=False)
     assert proc.returncode == 1
-    assert f'{src}: not CMU OpenPose\'s COCO body model: missing [' in proc.stderr
+    assert (f'{src}: not CMU OpenPose\'s COCO body model: missing ['
+            in proc.stderr)
     assert not (tmp_path / 'out.pth').exists()
 
 
 def test_cmu_maps_of_the_samples_people_decode_to_them_in_cocos_order():
-    """Maps in CMU's layout for the ground truth of a sample image (joint maps from the codec, in
-    CMU's order already; each limb's field put in CMU's channels by limb identity) go through
-    the converter's field permutation and the project's decoding: the people come back, their
-    keypoints in COCO's order. Without the permutation, they do not."""
-    coco = json.loads((REPO_ROOT / 'tests/data/coco/test_coco.json').read_text())
+    """Maps in CMU's layout for the ground truth of a sample image (joint maps
+    from the codec, in CMU's order already; each limb's field put in CMU's
+    channels by limb identity) go through the converter's field permutation and
+    the project's decoding: the people come back, their keypoints in COCO's
+    order.
+
+    Without the permutation, they do not.
+    """
+    coco = json.loads(
+        (REPO_ROOT / 'tests/data/coco/test_coco.json').read_text())
     image = max(
         coco['images'],
-        key=lambda im: sum(a['image_id'] == im['id'] and a['num_keypoints'] >= 8
-                           for a in coco['annotations']))
+        key=lambda im: sum(a['image_id'] == im['id'] and a['num_keypoints'] >=
+                           8 for a in coco['annotations']))
     people = np.array([
-        a['keypoints']
-        for a in coco['annotations'] if a['image_id'] == image['id'] and a['num_keypoints'] >= 8
+        a['keypoints'] for a in coco['annotations']
+        if a['image_id'] == image['id'] and a['num_keypoints'] >= 8
     ], np.float32).reshape(-1, 17, 3)
     assert len(people) >= 2
     stride = 4
     codec = PartAffinityField(
         input_size=(image['width'], image['height']),
         heatmap_size=(image['width'] // stride, image['height'] // stride))
-    encoded = codec.encode(people[..., :2], (people[..., 2] > 0).astype(np.float32))
+    encoded = codec.encode(people[..., :2], (people[..., 2]
+                                             > 0).astype(np.float32))
     cmu_fields = np.zeros_like(encoded['pafs'])
     cmu_fields[codec_channels_of_cmu_fields()] = encoded['pafs']
 
@@ -257,9 +296,15 @@ def test_cmu_maps_of_the_samples_people_decode_to_them_in_cocos_order():
     assert keypoints.shape == (len(people), 17, 2)
     for person, person_scores in zip(keypoints, scores):
         found = person_scores > 0
-        errors = [np.abs(person[found] - truth[found, :2]).max() for truth in people]
-        assert min(errors) <= stride, errors  # COCO's order: every keypoint where it belongs
-        # and every annotated keypoint of that person found: no limb lost to a wrong field
-        np.testing.assert_array_equal(found, people[np.argmin(errors), :, 2] > 0)
+        errors = [
+            np.abs(person[found] - truth[found, :2]).max() for truth in people
+        ]
+        # COCO's order: every keypoint where it belongs
+        assert min(errors) <= stride, errors
+        # and every annotated keypoint of that person found: no limb lost to a
+        # wrong field
+        np.testing.assert_array_equal(found, people[np.argmin(errors), :, 2]
+                                      > 0)
     unpermuted, _, _ = codec.decode(encoded['heatmaps'], cmu_fields)
-    assert len(unpermuted) != len(people) or not np.allclose(unpermuted, keypoints, atol=stride)
+    assert len(unpermuted) != len(people) or not np.allclose(
+        unpermuted, keypoints, atol=stride)

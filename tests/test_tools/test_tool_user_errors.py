@@ -1,19 +1,24 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""``tools/test.py`` and ``tools/train.py`` stop on a user's mistake with its message in one line
-and exit status 2, before any work: a checkpoint of another model (mmengine would load it with
-a warning and test random weights), a config ``type`` that no registry holds."""
+"""``tools/test.py`` and ``tools/train.py`` stop on a user's mistake with its
+message in one line and exit status 2, before any work: a checkpoint of another
+model (mmengine would load it with a warning and test random weights), a config
+``type`` that no registry holds."""
 import sys
 
 import pytest
 
-from conftest import REPO_ROOT, SAMPLE_CONFIGS, run_command, save_random_checkpoint
+from conftest import (REPO_ROOT, SAMPLE_CONFIGS, run_command,
+                      save_random_checkpoint)
 
 HSR_CONFIG = REPO_ROOT / SAMPLE_CONFIGS['hsr-msnet']
 MLPE_CONFIG = REPO_ROOT / SAMPLE_CONFIGS['mlpe']
 
 
 def error_lines(stderr: str, tool: str) -> list:
-    return [line for line in stderr.splitlines() if line.startswith(f'{tool}: error: ')]
+    return [
+        line for line in stderr.splitlines()
+        if line.startswith(f'{tool}: error: ')
+    ]
 
 
 @pytest.mark.e2e
@@ -31,7 +36,8 @@ def test_a_checkpoint_of_another_model_is_refused_before_testing(tmp_path):
     assert str(other) in error and 'Traceback' not in proc.stderr
     assert 'coco/AP' not in proc.stdout  # nothing was tested
 
-    # the checkpoint that would be loaded is checked: --cfg-options load_from overrides
+    # the checkpoint that would be loaded is checked: --cfg-options load_from
+    # overrides
     right = save_random_checkpoint(HSR_CONFIG, tmp_path / 'hsr.pth')
     proc = run_command([
         sys.executable, 'tools/test.py',
@@ -47,8 +53,9 @@ def test_a_checkpoint_of_another_model_is_refused_before_testing(tmp_path):
 @pytest.mark.e2e
 @pytest.mark.parametrize('tool', ['tools/test.py', 'tools/train.py'])
 def test_a_type_no_registry_holds_is_named_with_its_config(tool, tmp_path):
-    checkpoint = ([str(save_random_checkpoint(HSR_CONFIG, tmp_path /
-                                              'hsr.pth'))] if tool == 'tools/test.py' else [])
+    checkpoint = ([
+        str(save_random_checkpoint(HSR_CONFIG, tmp_path / 'hsr.pth'))
+    ] if tool == 'tools/test.py' else [])
     proc = run_command([
         sys.executable, tool,
         str(HSR_CONFIG), *checkpoint, '--work-dir',
@@ -57,32 +64,37 @@ def test_a_type_no_registry_holds_is_named_with_its_config(tool, tmp_path):
                        check=False)
     assert proc.returncode == 2, proc.stderr[-3000:]
     [error] = error_lines(proc.stderr, tool)
-    assert f'{HSR_CONFIG}: type \'NoSuchHead\' is not in the mmpose::model registry' in error
+    assert (f'{HSR_CONFIG}: type \'NoSuchHead\' is not in the mmpose::model '
+            'registry') in error
     assert 'Traceback' not in proc.stderr
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize('tool', ['tools/test.py', 'tools/train.py'])
 @pytest.mark.parametrize('problem', ['missing', 'not json'])
-def test_an_annotation_file_the_dataset_cannot_read_is_named(tool, problem, tmp_path):
-    """A missing annotation file (a wrong data_root, COCO not prepared) or one that is not JSON:
-    the file in one line, exit status 2, no traceback (before: mmpose's assertion or a JSON
-    traceback of 30 lines)."""
+def test_an_annotation_file_the_dataset_cannot_read_is_named(
+        tool, problem, tmp_path):
+    """A missing annotation file (a wrong data_root, COCO not prepared) or one
+    that is not JSON: the file in one line, exit status 2, no traceback
+    (before: mmpose's assertion or a JSON traceback of 30 lines)."""
     ann_file = tmp_path / 'person_keypoints.json'
     if problem == 'not json':
         ann_file.write_text('{"images": [')
-    dataset = 'test_dataloader.dataset' if tool == 'tools/test.py' else 'train_dataloader.dataset'
-    checkpoint = ([str(save_random_checkpoint(HSR_CONFIG, tmp_path /
-                                              'hsr.pth'))] if tool == 'tools/test.py' else [])
+    dataset = 'test_dataloader.dataset' if tool == 'tools/test.py' else (
+        'train_dataloader.dataset')
+    checkpoint = ([
+        str(save_random_checkpoint(HSR_CONFIG, tmp_path / 'hsr.pth'))
+    ] if tool == 'tools/test.py' else [])
     proc = run_command([
         sys.executable, tool,
         str(HSR_CONFIG), *checkpoint, '--work-dir',
-        str(tmp_path / 'work'), '--cfg-options', f'{dataset}.ann_file={ann_file}',
-        f'{dataset}.bbox_file=None'
+        str(tmp_path / 'work'), '--cfg-options',
+        f'{dataset}.ann_file={ann_file}', f'{dataset}.bbox_file=None'
     ],
                        check=False)
     assert proc.returncode == 2, proc.stderr[-3000:]
     [error] = error_lines(proc.stderr, tool)
-    expected = 'no such annotation file (ann_file)' if problem == 'missing' else 'not valid JSON'
+    expected = ('no such annotation file (ann_file)'
+                if problem == 'missing' else 'not valid JSON')
     assert error.startswith(f'{tool}: error: {ann_file}: {expected}'), error
     assert 'Traceback' not in proc.stderr

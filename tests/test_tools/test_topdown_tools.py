@@ -11,11 +11,13 @@ import torch
 
 pytestmark = pytest.mark.e2e
 
-DETECTOR_CONFIG = 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
+DETECTOR_CONFIG = (
+    'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
 
 
 def strict_json(text: str):
-    """``json.loads`` refusing ``NaN`` and ``Infinity``, which Python writes and JSON has not."""
+    """``json.loads`` refusing ``NaN`` and ``Infinity``, which Python writes
+    and JSON has not."""
 
     def refuse(constant: str):
         raise ValueError(f'{constant} in the JSON')
@@ -23,15 +25,16 @@ def strict_json(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
-def test_the_demo_puts_keypoints_on_the_people_of_a_bbox_file(sample_checkpoint, demo_config,
-                                                              run_tool, repo_root, tmp_path):
-    """tools/inferencer_demo.py with ground-truth boxes (--bbox-file): one person per box, and
-    the trained model's keypoints land near the annotated ones, in the pixel coordinates of the
-    whole image."""
+def test_the_demo_puts_keypoints_on_the_people_of_a_bbox_file(
+        sample_checkpoint, demo_config, run_tool, repo_root, tmp_path):
+    """tools/inferencer_demo.py with ground-truth boxes (--bbox-file): one
+    person per box, and the trained model's keypoints land near the annotated
+    ones, in the pixel coordinates of the whole image."""
     ann_file = repo_root / 'tests/data/coco/test_coco.json'
     vis_dir, pred_dir = tmp_path / 'vis', tmp_path / 'pred'
     proc = run_tool([
-        sys.executable, 'tools/inferencer_demo.py', 'tests/data/coco', '--pose2d',
+        sys.executable, 'tools/inferencer_demo.py', 'tests/data/coco',
+        '--pose2d',
         str(demo_config), '--pose2d-weights',
         str(sample_checkpoint), '--device', 'cpu', '--bbox-file',
         str(ann_file), '--bbox-thr', '0', '--vis-out-dir',
@@ -44,37 +47,49 @@ def test_the_demo_puts_keypoints_on_the_people_of_a_bbox_file(sample_checkpoint,
     assert sorted(p.name for p in pred_dir.iterdir()) == sorted(
         name.replace('.jpg', '.json') for name in names.values())
     results = {
-        name: strict_json((pred_dir / name.replace('.jpg', '.json')).read_text())
+        name: strict_json(
+            (pred_dir / name.replace('.jpg', '.json')).read_text())
         for name in names.values()
     }
     for name, people in results.items():
-        boxes = [a for a in coco['annotations'] if names[a['image_id']] == name]
-        assert len(people) == len(boxes)  # one per box, those without keypoints too
+        boxes = [
+            a for a in coco['annotations'] if names[a['image_id']] == name
+        ]
+        # one per box, those without keypoints too
+        assert len(people) == len(boxes)
     errors = []
     for ann in coco['annotations']:
         if ann['num_keypoints'] == 0:
             continue
         x, y, w, h = ann['bbox']
-        person = next(p for p in results[names[ann['image_id']]]
-                      if np.allclose(p['bbox'], [[x, y, x + w, y + h]], atol=1e-3))
+        person = next(
+            p for p in results[names[ann['image_id']]]
+            if np.allclose(p['bbox'], [[x, y, x + w, y + h]], atol=1e-3))
         assert np.array(person['keypoints']).shape == (17, 2)
-        assert len(person['keypoint_scores']) == 17 and person['bbox_score'] == 1
+        assert len(
+            person['keypoint_scores']) == 17 and person['bbox_score'] == 1
         gt = np.array(ann['keypoints'], dtype=np.float32).reshape(-1, 3)
         visible = gt[:, 2] > 0
         pred = np.array(person['keypoints'])
         errors.append(
-            np.median(np.linalg.norm(pred[visible] - gt[visible, :2], axis=1)) / max(w, h))
+            np.median(np.linalg.norm(pred[visible] - gt[visible, :2], axis=1))
+            / max(w, h))
     assert len(errors) == 12
     assert np.median(errors) < 0.05, errors
     assert proc.stdout.strip().splitlines()[-1] == (
-        f'{len(names)} images done: drawings in {vis_dir}, predictions in {pred_dir}')
+        f'{len(names)} images done: drawings in {vis_dir}, predictions in '
+        f'{pred_dir}')
 
 
-def test_mmpose_inferencer_runs_with_yolov3_and_this_projects_config(sample_checkpoint, demo_config,
-                                                                     repo_root):
-    """mmpose's own API builds the YOLOv3 config and this project's pose config. The detector's
-    random weights find nobody, so its answer is replaced by the sample's ground-truth boxes
-    (label 0, person) and one box of another class, which the person filter must drop."""
+def test_mmpose_inferencer_runs_with_yolov3_and_this_projects_config(
+        sample_checkpoint, demo_config, repo_root):
+    """mmpose's own API builds the YOLOv3 config and this project's pose
+    config.
+
+    The detector's random weights find nobody, so its answer is replaced by the
+    sample's ground-truth boxes (label 0, person) and one box of another class,
+    which the person filter must drop.
+    """
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
     from mmpose.apis import MMPoseInferencer
@@ -87,12 +102,16 @@ def test_mmpose_inferencer_runs_with_yolov3_and_this_projects_config(sample_chec
         det_cat_ids=[0],
         device='cpu')
     assert type(inferencer.inferencer.detector.model).__name__ == 'YOLOV3'
-    coco = json.loads((repo_root / 'tests/data/coco/test_coco.json').read_text())
-    image_id = next(i['id'] for i in coco['images'] if i['file_name'] == '000000196141.jpg')
+    coco = json.loads(
+        (repo_root / 'tests/data/coco/test_coco.json').read_text())
+    image_id = next(i['id'] for i in coco['images']
+                    if i['file_name'] == '000000196141.jpg')
     people_gt = [
-        a for a in coco['annotations'] if a['image_id'] == image_id and a['num_keypoints'] > 0
+        a for a in coco['annotations']
+        if a['image_id'] == image_id and a['num_keypoints'] > 0
     ]
-    xyxy = [[x, y, x + w, y + h] for x, y, w, h in (a['bbox'] for a in people_gt)]
+    xyxy = [[x, y, x + w, y + h]
+            for x, y, w, h in (a['bbox'] for a in people_gt)]
 
     def detector(inputs, return_datasamples=True):
         sample = DetDataSample()
@@ -103,60 +122,72 @@ def test_mmpose_inferencer_runs_with_yolov3_and_this_projects_config(sample_chec
         return dict(predictions=[sample])
 
     inferencer.inferencer.detector = detector
-    result = next(inferencer(str(repo_root / 'tests/data/coco/000000196141.jpg'), nms_thr=0.9))
+    result = next(
+        inferencer(
+            str(repo_root / 'tests/data/coco/000000196141.jpg'), nms_thr=0.9))
     people = result['predictions'][0]
     assert len(people) == len(people_gt)
     for ann in people_gt:
         x, y, w, h = ann['bbox']
         person = next(
-            p for p in people if np.allclose(p['bbox'][0], [x, y, x + w, y + h], atol=1e-2))
+            p for p in people
+            if np.allclose(p['bbox'][0], [x, y, x + w, y + h], atol=1e-2))
         gt = np.array(ann['keypoints'], dtype=np.float32).reshape(-1, 3)
         visible = gt[:, 2] > 0
-        error = np.linalg.norm(np.array(person['keypoints'])[visible] - gt[visible, :2], axis=1)
+        error = np.linalg.norm(
+            np.array(person['keypoints'])[visible] - gt[visible, :2], axis=1)
         assert np.median(error) / max(ann['bbox'][2:]) < 0.1
 
 
 @pytest.fixture(scope='module')
 def random_yolov3_checkpoint(tmp_path_factory, repo_root):
-    """YOLOv3 with random weights, the same in every session: on the sample's image of the
-    video test it finds 4 'persons' (labels 0, any score), every one with infinite coordinates,
-    as such weights do here (seeds 0-7: none, or non-finite boxes only); the tools must drop them
-    (without the seed, a session drew one case or the other at random)."""
+    """YOLOv3 with random weights, the same in every session: on the sample's
+    image of the video test it finds 4 'persons' (labels 0, any score), every
+    one with infinite coordinates, as such weights do here (seeds 0-7: none, or
+    non-finite boxes only); the tools must drop them (without the seed, a
+    session drew one case or the other at random)."""
     from mmdet.apis import init_detector
     with torch.random.fork_rng():
         torch.manual_seed(1)
-        detector = init_detector(str(repo_root / DETECTOR_CONFIG), None, device='cpu')
+        detector = init_detector(
+            str(repo_root / DETECTOR_CONFIG), None, device='cpu')
     path = tmp_path_factory.mktemp('yolov3') / 'yolov3_random.pth'
     torch.save(dict(state_dict=detector.state_dict()), path)
     return path
 
 
-def test_dump_person_detections_runs_yolov3_over_an_annotated_folder(random_yolov3_checkpoint,
-                                                                     run_tool, repo_root, tmp_path):
-    """The whole tool on the sample (random weights: the boxes are arbitrary, the format is not;
-    ``coco_detections`` is tested exactly in tests/test_apis)."""
+def test_dump_person_detections_runs_yolov3_over_an_annotated_folder(
+        random_yolov3_checkpoint, run_tool, repo_root, tmp_path):
+    """The whole tool on the sample (random weights: the boxes are arbitrary,
+    the format is not; ``coco_detections`` is tested exactly in
+    tests/test_apis)."""
     out = tmp_path / 'dets.json'
     run_tool([
-        sys.executable, 'tools/dump_person_detections.py', '--images', 'tests/data/coco',
-        '--ann-file', 'tests/data/coco/test_coco.json', '--det-checkpoint',
+        sys.executable, 'tools/dump_person_detections.py', '--images',
+        'tests/data/coco', '--ann-file', 'tests/data/coco/test_coco.json',
+        '--det-checkpoint',
         str(random_yolov3_checkpoint), '--out',
         str(out), '--bbox-thr', '0'
     ])
     detections = strict_json(out.read_text())
     image_ids = {
         i['id']
-        for i in json.loads((repo_root / 'tests/data/coco/test_coco.json').read_text())['images']
+        for i in json.loads((
+            repo_root /
+            'tests/data/coco/test_coco.json').read_text())['images']
     }
     assert isinstance(detections, list)
     for det in detections:
         assert set(det) == {'image_id', 'category_id', 'bbox', 'score'}
         assert det['image_id'] in image_ids and det['category_id'] == 1
         x, y, w, h = det['bbox']
-        assert x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= 640 and y + h <= 480
+        assert (x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= 640
+                and y + h <= 480)
 
 
 def test_dump_person_detections_needs_ids_for_unnumbered_images(tmp_path):
-    """The ids are checked before the detector loads: the (absent) checkpoint is never read."""
+    """The ids are checked before the detector loads: the (absent) checkpoint
+    is never read."""
     import cv2
     cv2.imwrite(str(tmp_path / 'street.jpg'), np.zeros((32, 32, 3), np.uint8))
     proc = subprocess.run([
@@ -170,17 +201,21 @@ def test_dump_person_detections_needs_ids_for_unnumbered_images(tmp_path):
     assert 'street.jpg' in proc.stderr and '--ann-file' in proc.stderr
 
 
-def test_the_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint, demo_config,
-                                                      random_yolov3_checkpoint, run_tool, repo_root,
+def test_the_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint,
+                                                      demo_config,
+                                                      random_yolov3_checkpoint,
+                                                      run_tool, repo_root,
                                                       tmp_path):
-    """tools/inferencer_demo.py: every frame of a video goes through YOLOv3 (random weights here:
-    the boxes are arbitrary) and the pose model; the video gives one drawn video and one JSON of
-    its frames (mmpose's ``[{frame_id, instances}]``)."""
+    """tools/inferencer_demo.py: every frame of a video goes through YOLOv3
+    (random weights here: the boxes are arbitrary) and the pose model; the
+    video gives one drawn video and one JSON of its frames (mmpose's
+    ``[{frame_id, instances}]``)."""
     import cv2
     frame = cv2.imread(str(repo_root / 'tests/data/coco/000000040083.jpg'))
     video_path = tmp_path / 'clip.mp4'
     writer = cv2.VideoWriter(
-        str(video_path), cv2.VideoWriter_fourcc(*'mp4v'), 5, (frame.shape[1], frame.shape[0]))
+        str(video_path), cv2.VideoWriter_fourcc(*'mp4v'), 5,
+        (frame.shape[1], frame.shape[0]))
     for _ in range(3):
         writer.write(frame)
     writer.release()
@@ -196,17 +231,21 @@ def test_the_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint, demo_co
         str(pred_dir)
     ])
     assert [p.name for p in vis_dir.iterdir()] == ['clip.mp4']
-    source, drawn = (cv2.VideoCapture(str(path)) for path in (video_path, vis_dir / 'clip.mp4'))
+    source, drawn = (
+        cv2.VideoCapture(str(path))
+        for path in (video_path, vis_dir / 'clip.mp4'))
     assert int(drawn.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     ok, first_source = source.read()
     ok_drawn, first_drawn = drawn.read()
-    assert ok and ok_drawn and first_drawn.shape == first_source.shape  # mp4v: even sizes
+    # mp4v: even sizes
+    assert ok and ok_drawn and first_drawn.shape == first_source.shape
     source.release()
     drawn.release()
     assert [p.name for p in pred_dir.iterdir()] == ['clip.json']
     frames = strict_json((pred_dir / 'clip.json').read_text())
     assert [f['frame_id'] for f in frames] == [0, 1, 2]
-    # each frame's people: in the detector's boxes, or the whole image where it finds none
+    # each frame's people: in the detector's boxes, or the whole image where it
+    # finds none
     assert all(len(f['instances']) > 0 for f in frames)
     for instances in (f['instances'] for f in frames):
         for person in instances:
@@ -215,4 +254,5 @@ def test_the_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint, demo_co
     lines = proc.stdout.strip().splitlines()
     assert lines[-2].startswith('timing over 3 frames (mean ms per frame): ')
     assert ' detector ' in lines[-2]
-    assert lines[-1] == f'3 images done: drawings in {vis_dir}, predictions in {pred_dir}'
+    assert lines[-1] == (
+        f'3 images done: drawings in {vis_dir}, predictions in {pred_dir}')

@@ -1,7 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""End to end through the command-line tools on the bundled COCO sample:
-train 2 epochs -> tools/test.py reports coco/AP -> --resume continues -> init_model / load_from.
-Every checkpoint here is written by this project's own training (torch >= 2.6 must load it)."""
+"""End to end through the command-line tools on the bundled COCO sample.
+
+The steps: train 2 epochs -> tools/test.py reports coco/AP -> --resume
+continues -> init_model / load_from. Every checkpoint here is written by this
+project's own training (torch >= 2.6 must load it).
+"""
 import json
 import sys
 from pathlib import Path
@@ -21,8 +24,11 @@ def load(path: Path) -> dict:
 def test_training_writes_a_checkpoint_per_epoch_count(trained):
     ckpt = load(trained / 'epoch_2.pth')
     assert ckpt['meta']['epoch'] == 2
-    assert ckpt['meta']['iter'] == 6  # 12 people with keypoints / batch 4 = 3 iterations an epoch
-    assert (trained / 'last_checkpoint').read_text().strip().endswith('epoch_2.pth')
+    assert ckpt['meta'][
+        # 12 people with keypoints / batch 4 = 3 iterations an epoch
+        'iter'] == 6
+    assert (trained /
+            'last_checkpoint').read_text().strip().endswith('epoch_2.pth')
 
 
 def test_test_tool_reports_coco_ap(trained, demo_config, run_tool, tmp_path):
@@ -39,7 +45,8 @@ def test_test_tool_reports_coco_ap(trained, demo_config, run_tool, tmp_path):
     assert 'coco/AP' in proc.stdout + proc.stderr
 
 
-def test_resume_restores_iteration_and_optimizer_state(trained, demo_config, run_tool, tmp_path):
+def test_resume_restores_iteration_and_optimizer_state(trained, demo_config,
+                                                       run_tool, tmp_path):
     work_dir = tmp_path / 'resumed'
     work_dir.mkdir()
     before = load(trained / 'epoch_2.pth')
@@ -47,14 +54,22 @@ def test_resume_restores_iteration_and_optimizer_state(trained, demo_config, run
         sys.executable, 'tools/train.py',
         str(demo_config), '--work-dir',
         str(work_dir), '--resume',
-        str(trained / 'epoch_2.pth'), '--cfg-options', 'train_cfg.max_epochs=3', *TRAIN_OPTIONS
+        str(trained / 'epoch_2.pth'), '--cfg-options',
+        'train_cfg.max_epochs=3', *TRAIN_OPTIONS
     ])
     after = load(work_dir / 'epoch_3.pth')
     assert after['meta']['epoch'] == 3
     assert after['meta']['iter'] == 9
-    # Adam counts its steps per parameter: 6 before the resume plus 3 after it, not 3.
-    steps_before = {int(s['step']) for s in before['optimizer']['state'].values()}
-    steps_after = {int(s['step']) for s in after['optimizer']['state'].values()}
+    # Adam counts its steps per parameter: 6 before the resume plus 3 after it,
+    # not 3.
+    steps_before = {
+        int(s['step'])
+        for s in before['optimizer']['state'].values()
+    }
+    steps_after = {
+        int(s['step'])
+        for s in after['optimizer']['state'].values()
+    }
     assert steps_before == {6} and steps_after == {9}
     # The warm-up of 30 iterations goes on from iteration 6, not from 0.
     assert after['param_schedulers'][0]['last_step'] == 9
@@ -62,7 +77,8 @@ def test_resume_restores_iteration_and_optimizer_state(trained, demo_config, run
     assert 'resumed epoch: 2, iter: 6' in log
 
 
-def test_init_model_and_load_from_accept_the_checkpoint(trained, demo_config, run_tool, tmp_path):
+def test_init_model_and_load_from_accept_the_checkpoint(
+        trained, demo_config, run_tool, tmp_path):
     from mmpose.apis import init_model
     ckpt = trained / 'epoch_2.pth'
     model = init_model(str(demo_config), str(ckpt), device='cpu')
@@ -75,9 +91,10 @@ def test_init_model_and_load_from_accept_the_checkpoint(trained, demo_config, ru
     run_tool([
         sys.executable, 'tools/train.py',
         str(demo_config), '--work-dir',
-        str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1', f'load_from={ckpt}',
-        *TRAIN_OPTIONS
+        str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1',
+        f'load_from={ckpt}', *TRAIN_OPTIONS
     ])
     log = next(work_dir.glob('*/*.log')).read_text()
     assert f'Load checkpoint from {ckpt}' in log
-    assert load(work_dir / 'epoch_1.pth')['meta']['iter'] == 3  # load_from starts a new schedule
+    # load_from starts a new schedule
+    assert load(work_dir / 'epoch_1.pth')['meta']['iter'] == 3

@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""tools/model_converters/vgg2vggfront.py: torchvision's VGG-19 weights make VGGFront's first ten
-convs compute what torchvision's do."""
+"""tools/model_converters/vgg2vggfront.py: torchvision's VGG-19 weights make
+VGGFront's first ten convs compute what torchvision's do."""
 import subprocess
 import sys
 
@@ -16,12 +16,14 @@ def test_torchvision_vgg19_converts_to_the_same_features(repo_root, tmp_path):
     source = vgg19(weights=None).eval()
     src, dst = tmp_path / 'vgg19.pth', tmp_path / 'vgg19_front.pth'
     torch.save(source.state_dict(), src)
-    proc = subprocess.run(
-        [sys.executable, 'tools/model_converters/vgg2vggfront.py',
-         str(src), str(dst)],
-        cwd=repo_root,
-        capture_output=True,
-        text=True)
+    proc = subprocess.run([
+        sys.executable, 'tools/model_converters/vgg2vggfront.py',
+        str(src),
+        str(dst)
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stderr
 
     front = VGGFront()
@@ -31,7 +33,8 @@ def test_torchvision_vgg19_converts_to_the_same_features(repo_root, tmp_path):
     assert missing and all(key.startswith('cpm.') for key in missing)
     load_checkpoint(front, str(dst), map_location='cpu', strict=False)
     x = torch.rand(1, 3, 64, 64)
-    with torch.no_grad():  # torchvision's features[:23] end with conv4_2 + ReLU
+    # torchvision's features[:23] end with conv4_2 + ReLU
+    with torch.no_grad():
         torch.testing.assert_close(front.features(x), source.features[:23](x))
 
 

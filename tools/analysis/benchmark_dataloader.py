@@ -1,21 +1,24 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""How fast a config's training pipeline makes samples on one CPU core, transform by transform,
-and how many data-loader workers it needs to keep a GPU busy.
+"""How fast a config's training pipeline makes samples on one CPU core,
+transform by transform, and how many data-loader workers it needs to keep a GPU
+busy.
 
-    python tools/analysis/benchmark_dataloader.py CONFIG [CONFIG ...] [--samples 200]
-        [--iteration-ms MS ...] [--keep-data] [--encode-people N ...] [--out FILE]
+    python tools/analysis/benchmark_dataloader.py CONFIG [CONFIG ...] \\
+        [--samples 200] [--iteration-ms MS ...] [--keep-data] \\
+        [--encode-people N ...] [--out FILE]
 
-Each config's ``train_dataloader.dataset`` is built (on the bundled COCO sample in
-``tests/data/coco`` unless ``--keep-data``), and ``--samples`` samples go through its pipeline in
-this process with one thread (as one loader worker has it), each transform timed apart. The report
-gives, per config, the median ms per sample of each transform, the samples per second of one core,
-and, for the config's batch size, the ms one worker takes for a batch and, given the ms of a GPU
-iteration of each config (``--iteration-ms``, e.g. from ``tools/misc/gpu_check.py``'s ``full``
-check), the workers a loader needs to deliver a batch per iteration (each worker makes whole
-batches).
-With ``--encode-people``, the target encoding of each config whose codec is a
-``PartAffinityField`` (MLN, OpenPose) is also timed alone on scenes of that many random people
-(all keypoints annotated): targets per second on one core.
+Each config's ``train_dataloader.dataset`` is built (on the bundled COCO sample
+in ``tests/data/coco`` unless ``--keep-data``), and ``--samples`` samples go
+through its pipeline in this process with one thread (as one loader worker has
+it), each transform timed apart. The report gives, per config, the median ms
+per sample of each transform, the samples per second of one core, and, for the
+config's batch size, the ms one worker takes for a batch and, given the ms of a
+GPU iteration of each config (``--iteration-ms``, e.g. from
+``tools/misc/gpu_check.py``'s ``full`` check), the workers a loader needs to
+deliver a batch per iteration (each worker makes whole batches). With
+``--encode-people``, the target encoding of each config whose codec is a
+``PartAffinityField`` (MLN, OpenPose) is also timed alone on scenes of that
+many random people (all keypoints annotated): targets per second on one core.
 """
 import argparse
 import math
@@ -50,7 +53,8 @@ class TimedTransform:
 
 
 def benchmark(config: str, samples: int, keep_data: bool) -> dict:
-    """Per-transform and total ms per sample of ``config``'s training pipeline on one core."""
+    """Per-transform and total ms per sample of ``config``'s training pipeline
+    on one core."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import DATASETS
@@ -63,10 +67,14 @@ def benchmark(config: str, samples: int, keep_data: bool) -> dict:
     dataset_cfg = cfg.train_dataloader.dataset
     if not keep_data:
         dataset_cfg.update(
-            data_root=str(SAMPLE_DATA) + '/', ann_file='test_coco.json', data_prefix=dict(img=''))
+            data_root=str(SAMPLE_DATA) + '/',
+            ann_file='test_coco.json',
+            data_prefix=dict(img=''))
     dataset = DATASETS.build(dataset_cfg)
     times: Dict[str, List[float]] = {}
-    dataset.pipeline.transforms = [TimedTransform(t, times) for t in dataset.pipeline.transforms]
+    dataset.pipeline.transforms = [
+        TimedTransform(t, times) for t in dataset.pipeline.transforms
+    ]
     totals = []
     for i in range(samples):
         start = time.perf_counter()
@@ -82,9 +90,12 @@ def benchmark(config: str, samples: int, keep_data: bool) -> dict:
         total_ms=1000 * statistics.median(totals))
 
 
-def encode_rates(config: str, people: List[int], repeats: int = 50) -> Optional[List[float]]:
-    """Targets per second on one core of the config's ``PartAffinityField`` codec for scenes of
-    ``people`` random people each; None for another codec."""
+def encode_rates(config: str,
+                 people: List[int],
+                 repeats: int = 50) -> Optional[List[float]]:
+    """Targets per second on one core of the config's ``PartAffinityField``
+    codec for scenes of ``people`` random people each; None for another
+    codec."""
     import numpy as np
     from mmengine.config import Config
     from mmpose.registry import KEYPOINT_CODECS
@@ -112,20 +123,25 @@ def encode_rates(config: str, people: List[int], repeats: int = 50) -> Optional[
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+')
-    parser.add_argument('--samples', type=int, default=200, help='samples per config')
+    parser.add_argument(
+        '--samples', type=int, default=200, help='samples per config')
     parser.add_argument(
         '--iteration-ms',
         type=float,
         nargs='*',
-        help='ms per GPU iteration, one per config (without: the workers are not counted)')
+        help=('ms per GPU iteration, one per config (without: the workers are '
+              'not counted)'))
     parser.add_argument(
-        '--keep-data', action='store_true', help="the config's own data, not the bundled sample")
+        '--keep-data',
+        action='store_true',
+        help="the config's own data, not the bundled sample")
     parser.add_argument(
         '--encode-people',
         type=int,
         nargs='*',
         default=[],
-        help='time PartAffinityField.encode alone on scenes of these many people')
+        help=('time PartAffinityField.encode alone on scenes of these many '
+              'people'))
     parser.add_argument('--out', help='also write the report here (markdown)')
     return parser.parse_args(argv)
 
@@ -142,34 +158,44 @@ def main(argv: Optional[List[str]] = None) -> None:
         name = Path(config).stem
         iteration_ms = args.iteration_ms[i] if args.iteration_ms else math.nan
         batch_ms = result['total_ms'] * result['batch_size']
-        # a worker makes whole batches: k workers deliver one every batch_ms / k, enough once
-        # that is within an iteration
-        needed = math.ceil(batch_ms / iteration_ms) if math.isfinite(iteration_ms) else None
+        # a worker makes whole batches: k workers deliver one every batch_ms /
+        # k, enough once that is within an iteration
+        finite = math.isfinite(iteration_ms)
+        needed = math.ceil(batch_ms / iteration_ms) if finite else None
         rows.append([
-            name, f'{result["total_ms"]:.2f}', f'{1000 / result["total_ms"]:.0f}',
+            name, f'{result["total_ms"]:.2f}',
+            f'{1000 / result["total_ms"]:.0f}',
             str(result['batch_size']), f'{batch_ms:.0f}',
             f'{iteration_ms:.0f}' if math.isfinite(iteration_ms) else 'n/a',
             str(result['workers']),
             str(needed) if needed else 'n/a'
         ])
-        detail.append(f'`{name}`: ' + ', '.join(f'{t} {ms:.2f}'
-                                                for t, ms in result['transforms'].items()))
+        detail.append(f'`{name}`: ' +
+                      ', '.join(f'{t} {ms:.2f}'
+                                for t, ms in result['transforms'].items()))
     table = markdown_table([
-        'config', 'ms / sample', 'samples/s per core', 'batch', 'ms / batch per worker',
-        'GPU ms / iteration', 'workers (config)', 'workers needed'
+        'config', 'ms / sample', 'samples/s per core', 'batch',
+        'ms / batch per worker', 'GPU ms / iteration', 'workers (config)',
+        'workers needed'
     ], rows)
-    text = (f'Training pipelines on one core, median of {args.samples} samples of the '
-            f'{"configured data" if args.keep_data else "bundled COCO sample"}:\n\n{table}\n\n'
-            'ms per sample of each transform (median):\n\n' + '\n'.join(f'- {d}' for d in detail))
+    data = 'configured data' if args.keep_data else 'bundled COCO sample'
+    text = (
+        f'Training pipelines on one core, median of {args.samples} samples of '
+        f'the {data}:\n\n{table}\n\n'
+        'ms per sample of each transform (median):\n\n' +
+        '\n'.join(f'- {d}' for d in detail))
     encode_rows = []
     for config in args.configs if args.encode_people else []:
         rates = encode_rates(config, args.encode_people)
         if rates is not None:
-            encode_rows.append([Path(config).stem] + [f'{rate:.0f}' for rate in rates])
+            encode_rows.append([Path(config).stem] +
+                               [f'{rate:.0f}' for rate in rates])
     if encode_rows:
-        text += ('\n\n`PartAffinityField.encode` alone, targets per second on one core:\n\n' +
-                 markdown_table(['config'] + [f'{n} people'
-                                              for n in args.encode_people], encode_rows))
+        text += (
+            '\n\n`PartAffinityField.encode` alone, targets per second on one '
+            'core:\n\n' + markdown_table(
+                ['config'] + [f'{n} people'
+                              for n in args.encode_people], encode_rows))
     emit_report(text, args.out)
 
 

@@ -1,52 +1,65 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Frames per second of the three paradigms playing a video of people, end to end and per stage,
-with each backend: the stages ``tools/inferencer_demo.py`` (:class:`~custom_modules.apis.inferencers
-.MultilevelInferencer`) runs per frame with ``--track --use-oks-tracking --output-video``, built
-here from the same parts (not through the inferencer), on a generated video.
+"""Frames per second of the three paradigms playing a video of people.
 
-    python tools/analysis/benchmark_realtime.py                     # 1, 5, 20 people; both backends
-    python tools/analysis/benchmark_realtime.py --people 5 --backends onnxruntime --frames 10
-    python tools/analysis/benchmark_realtime.py --pipelines mln openpose --out realtime.md
-    python tools/analysis/benchmark_realtime.py --device cuda:0 \
-        --backends pytorch pytorch-fp16-graph   # a GPU: eager fp32 against the fast path
+End to end and per stage, with each backend: the stages that
+``tools/inferencer_demo.py``
+(:class:`~custom_modules.apis.inferencers.MultilevelInferencer`) runs per
+frame with ``--track --use-oks-tracking --output-video``, built here from the
+same parts (not through the inferencer), on a generated video.
 
-The video (one per people count, ``--out-dir``): ``--warmup + --frames`` frames of
-``--image-size`` pixels, the annotated people of the sample (``tests/data/coco/test_coco.json``),
-each its crop of its sample image scaled into a cell of a grid on a grey canvas, all drifting
-``--speed`` pixels a frame to the right; written as an ``.mp4`` (mp4v) and read back frame by
-frame, the reading timed.
+    # 1, 5, 20 people; both backends
+    python tools/analysis/benchmark_realtime.py
+    python tools/analysis/benchmark_realtime.py --people 5 \\
+        --backends onnxruntime --frames 10
+    python tools/analysis/benchmark_realtime.py --pipelines mln openpose \\
+        --out realtime.md
+    # a GPU: eager fp32 against the fast path
+    python tools/analysis/benchmark_realtime.py --device cuda:0 \\
+        --backends pytorch pytorch-fp16-graph
 
-Pipelines, on random weights (a network's cost does not depend on its weights), each frame:
+The video (one per people count, ``--out-dir``): ``--warmup + --frames`` frames
+of ``--image-size`` pixels, the annotated people of the sample
+(``tests/data/coco/test_coco.json``), each its crop of its sample image scaled
+into a cell of a grid on a grey canvas, all drifting ``--speed`` pixels a frame
+to the right; written as an ``.mp4`` (mp4v) and read back frame by frame, the
+reading timed.
+
+Pipelines, on random weights (a network's cost does not depend on its weights),
+each frame:
 
 - ``topdown``: YOLOv3 (``--detector-config``) on the frame, then the pose model
-  (``--pose-config``, HSR-MSNet-59) on the frame's people's boxes (their keypoints' boxes, 10%
-  looser: the detector's random weights find nobody), as ``tools/inferencer_demo.py`` with
-  ``--bbox-file``;
-- ``mln``, ``openpose``, ``smpr``: ``inference_bottomup``, the network's real forward pass, then
-  the decoding of the outputs a perfect network would give for the frame's people (the head's
-  ``perfect_outputs``, as ``tools/analysis/benchmark.py``: random maps decode to nobody, at no
-  cost like a trained model's); no flip test;
+  (``--pose-config``, HSR-MSNet-59) on the frame's people's boxes (their
+  keypoints' boxes, 10% looser: the detector's random weights find nobody), as
+  ``tools/inferencer_demo.py`` with ``--bbox-file``;
+- ``mln``, ``openpose``, ``smpr``: ``inference_bottomup``, the network's real
+  forward pass, then the decoding of the outputs a perfect network would give
+  for the frame's people (the head's ``perfect_outputs``, as
+  ``tools/analysis/benchmark.py``: random maps decode to nobody, at no cost
+  like a trained model's); no flip test;
 
-then, as the inferencer with ``--track --use-oks-tracking --output-video``: OKS tracking
-(``PoseTracker``), drawing of the tracked people and the time overlay, writing the frame into an
-``.mp4``.
+then, as the inferencer with ``--track --use-oks-tracking --output-video``: OKS
+tracking (``PoseTracker``), drawing of the tracked people and the time overlay,
+writing the frame into an ``.mp4``.
 
-Backends: ``pytorch``; the inference fast path (``run_network_fast``, the ``--bf16``, ``--fp16``,
-``--cuda-graph`` of ``tools/inferencer_demo.py``): ``pytorch-bf16``, ``pytorch-fp16`` (CUDA),
-``pytorch-fp16-graph`` (CUDA: fp16 replayed from a CUDA graph), each with channels-last
-convolutions; ``onnxruntime``:
-the network exported in this process (``tools/deployment/export_onnx.py``'s ``export_network``,
-SMPR's deformable convolutions as ``GridSample``) and run by ``run_network_in_onnxruntime``, the
-decoding unchanged. All use ``--threads`` CPU threads; ``--device cuda:0`` runs the models on a
-GPU (onnxruntime on its CUDA provider where it has one). A pipeline that cannot run on a backend
-(e.g. SMPR in bf16 on a CPU) is listed under the table with the reason.
+Backends: ``pytorch``; the inference fast path (``run_network_fast``, the
+``--bf16``, ``--fp16``, ``--cuda-graph`` of ``tools/inferencer_demo.py``):
+``pytorch-bf16``, ``pytorch-fp16`` (CUDA), ``pytorch-fp16-graph`` (CUDA: fp16
+replayed from a CUDA graph), each with channels-last convolutions;
+``onnxruntime``: the network exported in this process
+(``tools/deployment/export_onnx.py``'s ``export_network``, SMPR's deformable
+convolutions as ``GridSample``) and run by ``run_network_in_onnxruntime``, the
+decoding unchanged. All use ``--threads`` CPU threads; ``--device cuda:0`` runs
+the models on a GPU (onnxruntime on its CUDA provider where it has one). A
+pipeline that cannot run on a backend (e.g. SMPR in bf16 on a CPU) is listed
+under the table with the reason.
 
-Stages (:class:`~custom_modules.apis.StageTimer`, exclusive times): reading, detector,
-preprocess (mmpose's pipeline, batching, the results' packing), network (``extract_feat`` and
-``head.forward``), decoding (the rest of ``head.predict``), tracking, drawing, writing. After
-``--warmup`` frames (not counted), ``--frames`` frames: FPS is frames over their wall time; the
-stage columns are mean ms per frame. The last table divides OpenPose's time per frame by MLN's
-(the MLN paper's 2.07x, on a GPU; its MAC ratio is 1.93x).
+Stages (:class:`~custom_modules.apis.StageTimer`, exclusive times): reading,
+detector, preprocess (mmpose's pipeline, batching, the results' packing),
+network (``extract_feat`` and ``head.forward``), decoding (the rest of
+``head.predict``), tracking, drawing, writing. After ``--warmup`` frames (not
+counted), ``--frames`` frames: FPS is frames over their wall time; the stage
+columns are mean ms per frame. The last table divides OpenPose's time per frame
+by MLN's (the MLN paper's 2.07x, on a GPU; its MAC ratio is 1.93x).
 """
 import argparse
 import json
@@ -66,27 +79,31 @@ from custom_modules.utils.benchmark_timing import emit_report, markdown_table
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
 PIPELINES = {
-    'topdown': 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
+    'topdown':
+    'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
     'mln': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
     'openpose': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
     'smpr': 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
 }
-DETECTOR_CONFIG = 'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py'
+DETECTOR_CONFIG = (
+    'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
 # the PyTorch backends: the fast path each runs (None: onnxruntime)
 BACKENDS = {
     'pytorch': FastPath(),
     'pytorch-bf16': FastPath('bf16', channels_last=True),
     'pytorch-fp16': FastPath('fp16', channels_last=True),
-    'pytorch-fp16-graph': FastPath('fp16', channels_last=True, cuda_graph=True),
+    'pytorch-fp16-graph':
+    FastPath('fp16', channels_last=True, cuda_graph=True),
     'onnxruntime': None,
 }
-STAGES = ('reading', 'detector', 'preprocess', 'network', 'decoding', 'tracking', 'drawing',
-          'writing')
+STAGES = ('reading', 'detector', 'preprocess', 'network', 'decoding',
+          'tracking', 'drawing', 'writing')
 
 
 def person_crops(ann_file: Path) -> List[np.ndarray]:
-    """The crops (BGR) of the annotated people of a COCO file, in :func:`load_templates`'s order
-    (annotations with keypoints, file order): each its box of its image."""
+    """The crops (BGR) of the annotated people of a COCO file, each its box of
+    its image, in :func:`load_templates`'s order (annotations with keypoints,
+    file order)."""
     coco = json.loads(ann_file.read_text())
     files = {image['id']: image['file_name'] for image in coco['images']}
     crops = []
@@ -99,23 +116,28 @@ def person_crops(ann_file: Path) -> List[np.ndarray]:
     return crops
 
 
-def write_video(path: Path, num_people: int, num_frames: int, size: Tuple[int, int],
+def write_video(path: Path, num_people: int, num_frames: int, size: Tuple[int,
+                                                                          int],
                 speed: float) -> List[Tuple[np.ndarray, np.ndarray]]:
-    """Write the benchmark's video of ``num_people`` people (module doc) to ``path``.
+    """Write the benchmark's video of ``num_people`` people (module doc) to
+    ``path``.
 
     Returns:
-        list: per frame, the people's COCO ``keypoints`` (N, 17, 2) in frame pixels and
-        ``visible`` (N, 17).
+        list: per frame, the people's COCO ``keypoints`` (N, 17, 2) in frame
+        pixels and ``visible`` (N, 17).
     """
-    templates, crops = load_templates(TEMPLATE_FILE), person_crops(TEMPLATE_FILE)
+    templates, crops = load_templates(TEMPLATE_FILE), person_crops(
+        TEMPLATE_FILE)
     chosen = [i % len(templates) for i in range(num_people)]
     width, height = size
     boxes = grid_boxes([templates[i][2] for i in chosen], width, height)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
     people = []
     for frame_index in range(num_frames):
         canvas = np.full((height, width, 3), 114, dtype=np.uint8)
-        shift = np.array([speed * frame_index, 0, speed * frame_index, 0], dtype=np.float32)
+        shift = np.array([speed * frame_index, 0, speed * frame_index, 0],
+                         dtype=np.float32)
         keypoints, visible = [], []
         for i, box in zip(chosen, boxes + shift):
             x1, y1, right, bottom = np.round(box).astype(int).tolist()
@@ -127,26 +149,32 @@ def write_video(path: Path, num_people: int, num_frames: int, size: Tuple[int, i
             keypoints.append(relative * (box[2:] - box[:2]) + box[:2])
             visible.append(person_visible)
         writer.write(canvas)
-        people.append((np.array(keypoints, np.float32), np.array(visible, np.float32)))
+        people.append((
+            np.array(keypoints, np.float32),
+            np.array(visible, np.float32),
+        ))
     writer.release()
     return people
 
 
 def build_pipeline(name: str, args: argparse.Namespace, backend: str,
                    work_dir: Path) -> Tuple[torch.nn.Module, object]:
-    """The pose model of pipeline ``name`` (random weights) running on ``backend``, and for
-    ``topdown`` the person detector (else None).
+    """The pose model of pipeline ``name`` (random weights) running on
+    ``backend``, and for ``topdown`` the person detector (else None).
 
     Raises:
-        FastPathError: The fast path of ``backend`` cannot run this model on ``--device``.
+        FastPathError: The fast path of ``backend`` cannot run this model on
+            ``--device``.
     """
     from mmengine.registry import init_default_scope
     from mmpose.apis import init_model
 
-    from custom_modules.apis import build_person_detector, run_network_in_onnxruntime
+    from custom_modules.apis import (build_person_detector,
+                                     run_network_in_onnxruntime)
     from custom_modules.apis.fast_network import run_network_fast
 
-    config = str(REPO_ROOT / getattr(args, f'{name}_config'))  # a relative path: the repository's
+    # a relative path is relative to the repository
+    config = str(REPO_ROOT / getattr(args, f'{name}_config'))
     model = init_model(config, None, device=args.device)
     if backend == 'onnxruntime':
         from custom_modules.apis.onnx_export import export_network
@@ -160,19 +188,26 @@ def build_pipeline(name: str, args: argparse.Namespace, backend: str,
     if name == 'topdown':
         detector = build_person_detector(
             str(REPO_ROOT / args.detector_config), None, device=args.device)
-        init_default_scope('mmpose')  # building the detector made mmdet the default scope
+        # building the detector made mmdet the default scope
+        init_default_scope('mmpose')
     return model, detector
 
 
 def bottomup_step(model: torch.nn.Module,
                   frames_people: list,
                   first_frame: np.ndarray,
-                  on_device: bool = False) -> Callable[[np.ndarray, int], object]:
-    """``step(frame, index) -> result``: ``inference_bottomup`` whose head computes its real
-    outputs, then hands the perfect ones for frame ``index``'s people to the decoding
-    (:func:`benchmark.perfect_bottomup_outputs`, flip test off). The perfect outputs of every
-    frame are made here, before any timing. With ``on_device`` the frame is prepared in torch
-    ops on the model's device (``custom_modules.apis.frame_preprocessor.bottomup_inference``)."""
+                  on_device: bool = False
+                  ) -> Callable[[np.ndarray, int], object]:
+    """``step(frame, index) -> result``: ``inference_bottomup`` whose head
+    computes its real outputs, then hands the perfect ones for frame
+    ``index``'s people to the decoding
+    (:func:`benchmark.perfect_bottomup_outputs`, flip test off).
+
+    The perfect
+    outputs of every frame are made here, before any timing. With ``on_device``
+    the frame is prepared in torch ops on the model's device
+    (``custom_modules.apis.frame_preprocessor.bottomup_inference``).
+    """
     from mmengine.structures import InstanceData
 
     from custom_modules.apis.frame_preprocessor import bottomup_inference
@@ -209,8 +244,9 @@ def bottomup_step(model: torch.nn.Module,
 
 def topdown_step(model: torch.nn.Module, detector: object, frames_people: list,
                  timer) -> Callable[[np.ndarray, int], object]:
-    """``step(frame, index) -> people``: the detector on the frame (timed as ``detector``), then
-    the pose model on frame ``index``'s people's boxes, 10% looser than their keypoints'."""
+    """``step(frame, index) -> people``: the detector on the frame (timed as
+    ``detector``), then the pose model on frame ``index``'s people's boxes, 10%
+    looser than their keypoints'."""
     from custom_modules.apis import detect_persons, estimate_poses
 
     boxes = []
@@ -229,13 +265,15 @@ def topdown_step(model: torch.nn.Module, detector: object, frames_people: list,
 
 
 def as_people(result) -> List[dict]:
-    """The people of a bottom-up result (a ``PoseDataSample``) as the inferencer's predictions
-    (``keypoints``, ``keypoint_scores``); top-down steps give those dicts already."""
+    """The people of a bottom-up result (a ``PoseDataSample``) as the
+    inferencer's predictions (``keypoints``, ``keypoint_scores``); top-down
+    steps give those dicts already."""
     if isinstance(result, list):
         return [
             dict(
                 keypoints=np.asarray(p['keypoints']),
-                keypoint_scores=np.asarray(p['keypoint_scores'])) for p in result
+                keypoint_scores=np.asarray(p['keypoint_scores']))
+            for p in result
         ]
     pred = result.pred_instances
     return [
@@ -244,11 +282,13 @@ def as_people(result) -> List[dict]:
     ]
 
 
-def play(name: str, backend: str, video: Path, frames_people: list, args: argparse.Namespace,
-         work_dir: Path) -> Dict[str, float]:
-    """Play ``video`` through pipeline ``name`` on ``backend``; returns the FPS (``fps``), the
-    people found in the last frame (``found``) and the mean ms per stage."""
-    from custom_modules.apis import PoseTracker, StageTimer, draw_text_overlay, draw_tracked_people
+def play(name: str, backend: str, video: Path, frames_people: list,
+         args: argparse.Namespace, work_dir: Path) -> Dict[str, float]:
+    """Play ``video`` through pipeline ``name`` on ``backend``; returns the FPS
+    (``fps``), the people found in the last frame (``found``) and the mean ms
+    per stage."""
+    from custom_modules.apis import (PoseTracker, StageTimer,
+                                     draw_text_overlay, draw_tracked_people)
 
     model, detector = build_pipeline(name, args, backend, work_dir)
     capture = cv2.VideoCapture(str(video))
@@ -260,13 +300,15 @@ def play(name: str, backend: str, video: Path, frames_people: list, args: argpar
     if name == 'topdown':
         step = topdown_step(model, detector, frames_people, timer)
     else:
-        step = bottomup_step(model, frames_people, first, args.device_preprocess)
+        step = bottomup_step(model, frames_people, first,
+                             args.device_preprocess)
     tracker = PoseTracker(sigmas=model.dataset_meta['sigmas'])
     links = model.dataset_meta['skeleton_links']
     capture = cv2.VideoCapture(str(video))
     height, width = first.shape[:2]
     out = work_dir / f'{name}_{backend}_{video.stem}.mp4'
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
+    writer = cv2.VideoWriter(
+        str(out), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
 
     def frames():
         for index in range(args.warmup + args.frames):
@@ -275,7 +317,8 @@ def play(name: str, backend: str, video: Path, frames_people: list, args: argpar
                 raise RuntimeError(f'{video}: frame {index} cannot be read')
             yield frame
 
-    # --pipelined: frames read ahead and written behind in threads (the inferencer's pipelined)
+    # --pipelined: frames read ahead and written behind in threads (the
+    # inferencer's pipelined)
     reader = ReadAhead(frames()) if args.pipelined else frames()
     write = OrderedWriter() if args.pipelined else None
     found = 0
@@ -316,33 +359,52 @@ def play(name: str, backend: str, video: Path, frames_people: list, args: argpar
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Real-time benchmark: FPS end to end and per '
-                                     'stage of the paradigms playing a video')
+    parser = argparse.ArgumentParser(
+        description='Real-time benchmark: FPS end to end and per '
+        'stage of the paradigms playing a video')
     parser.add_argument('--people', type=int, nargs='+', default=[1, 5, 20])
-    parser.add_argument('--pipelines', nargs='+', choices=list(PIPELINES), default=list(PIPELINES))
     parser.add_argument(
-        '--backends', nargs='+', choices=list(BACKENDS), default=['pytorch', 'onnxruntime'])
-    parser.add_argument('--device', default='cpu', help="'cpu' or a CUDA device ('cuda:0')")
+        '--pipelines',
+        nargs='+',
+        choices=list(PIPELINES),
+        default=list(PIPELINES))
+    parser.add_argument(
+        '--backends',
+        nargs='+',
+        choices=list(BACKENDS),
+        default=['pytorch', 'onnxruntime'])
+    parser.add_argument(
+        '--device', default='cpu', help="'cpu' or a CUDA device ('cuda:0')")
     parser.add_argument(
         '--pipelined',
         action='store_true',
-        help='read frames ahead and write them behind in threads (as tools/inferencer_demo.py)')
+        help='read frames ahead and write them behind in threads (as '
+        'tools/inferencer_demo.py)')
     parser.add_argument(
         '--device-preprocess',
         action='store_true',
-        help='bottom-up pipelines prepare each frame in torch ops on --device (as '
-        'tools/inferencer_demo.py --device-preprocess)')
-    parser.add_argument('--frames', type=int, default=10, help='timed frames per run')
-    parser.add_argument('--warmup', type=int, default=2, help='untimed frames first')
+        help=('bottom-up pipelines prepare each frame in torch ops on '
+              '--device (as tools/inferencer_demo.py --device-preprocess)'))
     parser.add_argument(
-        '--image-size', type=int, nargs=2, default=[640, 480], metavar=('WIDTH', 'HEIGHT'))
-    parser.add_argument('--speed', type=float, default=2.0, help='pixels a frame')
-    parser.add_argument('--threads', type=int, default=2, help='threads of both backends')
+        '--frames', type=int, default=10, help='timed frames per run')
+    parser.add_argument(
+        '--warmup', type=int, default=2, help='untimed frames first')
+    parser.add_argument(
+        '--image-size',
+        type=int,
+        nargs=2,
+        default=[640, 480],
+        metavar=('WIDTH', 'HEIGHT'))
+    parser.add_argument(
+        '--speed', type=float, default=2.0, help='pixels a frame')
+    parser.add_argument(
+        '--threads', type=int, default=2, help='threads of both backends')
     for name, config in PIPELINES.items():
         parser.add_argument(f'--{name}-config', default=config)
     parser.add_argument('--detector-config', default=DETECTOR_CONFIG)
     parser.add_argument('--out-dir', default='work_dirs/benchmark_realtime')
-    parser.add_argument('--out', help='also write the tables (markdown) to this file')
+    parser.add_argument(
+        '--out', help='also write the tables (markdown) to this file')
     return parser.parse_args(argv)
 
 
@@ -354,43 +416,56 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows, per_frame_ms, refused = [], {}, []
     for num_people in args.people:
         video = out_dir / f'people_{num_people}.mp4'
-        frames_people = write_video(video, num_people, args.warmup + args.frames,
+        frames_people = write_video(video, num_people,
+                                    args.warmup + args.frames,
                                     tuple(args.image_size), args.speed)
         for backend in args.backends:
             for name in args.pipelines:
                 try:
-                    result = play(name, backend, video, frames_people, args, out_dir)
+                    result = play(name, backend, video, frames_people, args,
+                                  out_dir)
                 except FastPathError as error:
-                    refused.append(f'- {name}, {backend}, {num_people} people: {error}')
+                    refused.append(
+                        f'- {name}, {backend}, {num_people} people: {error}')
                     print(refused[-1], flush=True)
                     continue
                 per_frame_ms[name, backend, num_people] = 1000 / result['fps']
                 rows.append([
                     name, backend,
-                    str(num_people), f"{result['found']}", f"{result['fps']:.2f}",
-                    f'{1000 / result["fps"]:.0f}'
-                ] + [f'{result[stage]:.1f}' if stage in result else '-' for stage in STAGES])
+                    str(num_people), f"{result['found']}",
+                    f"{result['fps']:.2f}", f'{1000 / result["fps"]:.0f}'
+                ] + [
+                    f'{result[stage]:.1f}' if stage in result else '-'
+                    for stage in STAGES
+                ])
                 print(' '.join(rows[-1]), flush=True)
     header = ['pipeline', 'backend', 'people', 'found', 'FPS', 'ms/frame'
               ] + [f'{stage} (ms)' for stage in STAGES]
-    machine = (f'{torch.cuda.get_device_name(args.device)}, CUDA {torch.version.cuda}'
-               if args.device.startswith('cuda') else 'CPU')
+    machine = (
+        f'{torch.cuda.get_device_name(args.device)}, CUDA {torch.version.cuda}'
+        if args.device.startswith('cuda') else 'CPU')
     tables = [
-        f'{machine}: {args.threads} CPU threads, torch {torch.__version__}, {args.image_size[0]}x'
-        f'{args.image_size[1]} video, mean of {args.frames} frames after {args.warmup}',
+        f'{machine}: {args.threads} CPU threads, torch {torch.__version__}, '
+        f'{args.image_size[0]}x{args.image_size[1]} video, mean of '
+        f'{args.frames} frames after {args.warmup}',
         markdown_table(header, rows)
     ]
     if refused:
-        tables.append('Not run (the fast path refused):\n\n' + '\n'.join(refused))
-    ratios = [[
-        backend,
-        str(n), f"{per_frame_ms['openpose', backend, n] / per_frame_ms['mln', backend, n]:.2f}x"
-    ] for backend in args.backends for n in args.people
-              if ('openpose', backend, n) in per_frame_ms and ('mln', backend, n) in per_frame_ms]
+        tables.append('Not run (the fast path refused):\n\n' +
+                      '\n'.join(refused))
+    ratios = []
+    for backend in args.backends:
+        for n in args.people:
+            openpose = per_frame_ms.get(('openpose', backend, n))
+            mln = per_frame_ms.get(('mln', backend, n))
+            if openpose is not None and mln is not None:
+                ratios.append([backend, str(n), f'{openpose / mln:.2f}x'])
     if ratios:
-        tables.append('OpenPose / MLN, time per frame end to end (MLN paper: 2.07x on a GPU; '
-                      'MAC ratio 1.93x)')
-        tables.append(markdown_table(['backend', 'people', 'OpenPose / MLN'], ratios))
+        tables.append(
+            'OpenPose / MLN, time per frame end to end (MLN paper: 2.07x on a '
+            'GPU; MAC ratio 1.93x)')
+        tables.append(
+            markdown_table(['backend', 'people', 'OpenPose / MLN'], ratios))
     emit_report('\n\n'.join(tables), args.out)
 
 

@@ -1,17 +1,23 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Parameters, multiply-accumulates and CPU latency of top-down pose models, side by side.
+"""Parameters, multiply-accumulates and CPU latency of top-down pose models,
+side by side.
 
-    python tools/analysis/benchmark_topdown.py     # HSRNet-59, HSR-MSNet-59, ResNet-50
-    python tools/analysis/benchmark_topdown.py CONFIG [CONFIG ...] --batch-sizes 1 32 --repeats 5
-    python tools/analysis/benchmark_topdown.py CONFIG [CONFIG ...] --input-size 256 192
+    # HSRNet-59, HSR-MSNet-59, ResNet-50
+    python tools/analysis/benchmark_topdown.py
+    python tools/analysis/benchmark_topdown.py CONFIG [CONFIG ...] \\
+        --batch-sizes 1 32 --repeats 5
+    python tools/analysis/benchmark_topdown.py CONFIG [CONFIG ...] \\
+        --input-size 256 192
 
-Every model runs in this one process on the same input: backbone + head (``mode='tensor'``, no flip
-test, no pre/post-processing), ``torch.no_grad()``, eval mode. After ``--warmup`` untimed passes of
-each model, the timed passes take turns (model A, B, C, A, B, C, ...) so that a slow spell of the
-machine hits every model alike; latency is the median of ``--repeats`` passes. The last
-columns divide each model's latency by the first config's (the baseline, ResNet-50 by default).
-The multiply-accumulates are mmengine's count (``get_model_complexity_info``; mmpose and mmengine
-print this number as "FLOPs"). Prints a markdown table; ``--out`` also writes it to a file.
+Every model runs in this one process on the same input: backbone + head
+(``mode='tensor'``, no flip test, no pre/post-processing), ``torch.no_grad()``,
+eval mode. After ``--warmup`` untimed passes of each model, the timed passes
+take turns (model A, B, C, A, B, C, ...) so that a slow spell of the machine
+hits every model alike; latency is the median of ``--repeats`` passes. The last
+columns divide each model's latency by the first config's (the baseline,
+ResNet-50 by default). The multiply-accumulates are mmengine's count
+(``get_model_complexity_info``; mmpose and mmengine print this number as
+"FLOPs"). Prints a markdown table; ``--out`` also writes it to a file.
 """
 import argparse
 from pathlib import Path
@@ -21,14 +27,16 @@ import torch
 from mmengine.config import Config
 
 from custom_modules.apis.tensor_forward import build_network, count_macs
-from custom_modules.utils.benchmark_timing import (emit_report, interleaved_medians_ms,
+from custom_modules.utils.benchmark_timing import (emit_report,
+                                                   interleaved_medians_ms,
                                                    markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
     REPO_ROOT / 'configs/hsr_msnet/td-hm_res50_1xb32-140e_coco-256x192.py',
     REPO_ROOT / 'configs/hsr_msnet/td-hm_hsrnet-59_1xb32-140e_coco-256x192.py',
-    REPO_ROOT / 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
+    REPO_ROOT /
+    'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
 ]
 
 
@@ -66,16 +74,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     header = (['model', 'input', 'params (M)', 'GMACs'] +
-              [f'latency b{b} (ms)'
-               for b in args.batch_sizes] + [f'b{b} / baseline' for b in args.batch_sizes])
+              [f'latency b{b} (ms)' for b in args.batch_sizes] +
+              [f'b{b} / baseline' for b in args.batch_sizes])
     cfgs = [Config.fromfile(config) for config in args.configs]
     if args.input_size:
         height, width = args.input_size
     else:
         input_sizes = {tuple(cfg.codec.input_size) for cfg in cfgs}
         if len(input_sizes) != 1:
-            raise ValueError(f'the configs have different input sizes {input_sizes}: pass '
-                             '--input-size to run them all at one size')
+            raise ValueError(
+                f'the configs have different input sizes {input_sizes}: pass '
+                '--input-size to run them all at one size')
         width, height = input_sizes.pop()
     models = [build_network(cfg) for cfg in cfgs]
     latencies = []
@@ -83,21 +92,24 @@ def main() -> None:
         for batch_size in args.batch_sizes:
             inputs = torch.randn(batch_size, 3, height, width)
             latencies.append(
-                interleaved_medians_ms([lambda m=m: m(inputs) for m in models], args.warmup,
-                                       args.repeats))
+                interleaved_medians_ms([lambda m=m: m(inputs) for m in models],
+                                       args.warmup, args.repeats))
     rows: List[List[str]] = []
     for i, (config, model) in enumerate(zip(args.configs, models)):
         params = sum(p.numel() for p in model.parameters()) / 1e6
         macs = count_macs(model, (3, height, width))
         model_ms = [per_batch[i] for per_batch in latencies]
         rows.append([
-            Path(config).stem, f'{height}x{width}', f'{params:.2f}', f'{macs / 1e9:.2f}',
-            *[f'{ms:.1f}' for ms in model_ms],
-            *[f'{ms / per_batch[0]:.2f}' for ms, per_batch in zip(model_ms, latencies)]
+            Path(config).stem, f'{height}x{width}', f'{params:.2f}',
+            f'{macs / 1e9:.2f}', *[f'{ms:.1f}' for ms in model_ms], *[
+                f'{ms / per_batch[0]:.2f}'
+                for ms, per_batch in zip(model_ms, latencies)
+            ]
         ])
 
-    print(f'\nCPU: {args.threads} threads, torch {torch.__version__}, median of {args.repeats} '
-          f'runs after {args.warmup} warm-up runs')
+    print(
+        f'\nCPU: {args.threads} threads, torch {torch.__version__}, median of '
+        f'{args.repeats} runs after {args.warmup} warm-up runs')
     emit_report(markdown_table(header, rows), args.out)
 
 

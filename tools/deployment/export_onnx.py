@@ -4,34 +4,40 @@
     python tools/deployment/export_onnx.py CONFIG [CHECKPOINT] [--out FILE]
     python tools/deployment/export_onnx.py \\
         configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py CKPT
+    # mmcv's custom operator
     python tools/deployment/export_onnx.py \\
-        configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py CKPT --dcn mmcv   # mmcv's custom op
+        configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py CKPT --dcn mmcv
 
-What is exported is the network (backbone, neck, head: ``TensorForward``), as mmdeploy does:
+What is exported is the network (backbone, neck, head: ``TensorForward``), as
+mmdeploy does:
 
-- input ``input`` ``(B, 3, H, W)`` float32, the image already resized as the config's test pipeline
-  does and normalised as its ``data_preprocessor`` does (``(pixel - mean) / std``, RGB order; the
-  tool prints the mean and std). The batch is dynamic; for bottom-up and single-stage models (MLN,
-  OpenPose, SMPR), whose inputs follow each image's aspect ratio, so are ``H`` and ``W``.
-- outputs, named by the head's ``output_names()``: ``heatmaps_stage{i}`` and ``pafs_stage{i}``
-  (MLN, OpenPose; grouping uses the last stage); ``cls_p{l}``, ``pose_score_p{l}``, ``init_p{l}``,
-  ``refined_p{l}`` per pyramid level (SMPR). A head without the method (mmpose's heatmap head of
-  HSR-MSNet, MLPEHead) gets ``heatmaps`` for a single output, ``output{i}`` for several.
-  Decoding (heatmap argmax, PAF grouping, SMPR's scoring and NMS) stays in Python: the codecs and
-  ``SMPRHead.predict``.
+- input ``input`` ``(B, 3, H, W)`` float32, the image already resized as the
+  config's test pipeline does and normalised as its ``data_preprocessor`` does
+  (``(pixel - mean) / std``, RGB order; the tool prints the mean and std). The
+  batch is dynamic; for bottom-up and single-stage models (MLN, OpenPose,
+  SMPR), whose inputs follow each image's aspect ratio, so are ``H`` and ``W``.
+- outputs, named by the head's ``output_names()``: ``heatmaps_stage{i}`` and
+  ``pafs_stage{i}`` (MLN, OpenPose; grouping uses the last stage);
+  ``cls_p{l}``, ``pose_score_p{l}``, ``init_p{l}``, ``refined_p{l}`` per
+  pyramid level (SMPR). A head without the method (mmpose's heatmap head of
+  HSR-MSNet, MLPEHead) gets ``heatmaps`` for a single output, ``output{i}`` for
+  several. Decoding (heatmap argmax, PAF grouping, SMPR's scoring and NMS)
+  stays in Python: the codecs and ``SMPRHead.predict``.
 
-SMPR's deformable convolutions: mmcv's ``DeformConv2d`` exports only as the custom operator
-``mmcv::MMCVDeformConv2d``, which stock onnxruntime cannot load (mmcv 2.x ships no onnxruntime
-operators; mmdeploy brings its own for its backends). ``--dcn grid-sample`` (the default) swaps
-each one for ``GridSampleDeformConv2d``, the same function in standard operators (``GridSample``,
-opset >= 16), so the file runs in any ONNX runtime; ``--dcn mmcv`` keeps the custom operator and
-skips the onnxruntime check.
+SMPR's deformable convolutions: mmcv's ``DeformConv2d`` exports only as the
+custom operator ``mmcv::MMCVDeformConv2d``, which stock onnxruntime cannot load
+(mmcv 2.x ships no onnxruntime operators; mmdeploy brings its own for its
+backends). ``--dcn grid-sample`` (the default) swaps each one for
+``GridSampleDeformConv2d``, the same function in standard operators
+(``GridSample``, opset >= 16), so the file runs in any ONNX runtime; ``--dcn
+mmcv`` keeps the custom operator and skips the onnxruntime check.
 
-Unless ``--no-verify``, the file is run in onnxruntime (CPUExecutionProvider) on a random input of
-the export's shape and, for dynamic sizes, on one of another batch and size, and every output is
-compared with PyTorch's: the check passes when the largest absolute difference is within
-``--tolerance`` (1e-4) times the output's largest magnitude (at least 1). The exit status is 1 if
-it does not pass.
+Unless ``--no-verify``, the file is run in onnxruntime (CPUExecutionProvider)
+on a random input of the export's shape and, for dynamic sizes, on one of
+another batch and size, and every output is compared with PyTorch's: the check
+passes when the largest absolute difference is within ``--tolerance`` (1e-4)
+times the output's largest magnitude (at least 1). The exit status is 1 if it
+does not pass.
 """
 import argparse
 import sys
@@ -47,17 +53,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='pose config of this project or of mmpose')
     parser.add_argument(
-        'checkpoint', nargs='?', help='checkpoint; without one, the exported weights are random')
-    parser.add_argument('--out', help='ONNX file (default: work_dirs/onnx/<config name>.onnx)')
+        'config', help='pose config of this project or of mmpose')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='checkpoint; without one, the exported weights are random')
+    parser.add_argument(
+        '--out', help='ONNX file (default: work_dirs/onnx/<config name>.onnx)')
     parser.add_argument(
         '--input-size',
         type=int,
         nargs=2,
         metavar=('HEIGHT', 'WIDTH'),
         help="export input size (default: the codec's input_size)")
-    parser.add_argument('--batch-size', type=int, default=1, help='batch of the traced input')
+    parser.add_argument(
+        '--batch-size', type=int, default=1, help='batch of the traced input')
     parser.add_argument(
         '--opset',
         type=int,
@@ -68,7 +79,8 @@ def parse_args() -> argparse.Namespace:
         choices=['grid-sample', 'mmcv'],
         default='grid-sample',
         help="how mmcv's DeformConv2d is exported (SMPR)")
-    parser.add_argument('--no-verify', action='store_true', help='skip the onnxruntime check')
+    parser.add_argument(
+        '--no-verify', action='store_true', help='skip the onnxruntime check')
     parser.add_argument(
         '--tolerance',
         type=float,
@@ -84,42 +96,60 @@ def main() -> Optional[int]:
 
     estimator = init_model(args.config, args.checkpoint, device='cpu')
     if args.checkpoint is None:
-        print('export_onnx: no checkpoint given: the exported weights are random', file=sys.stderr)
+        print(
+            'export_onnx: no checkpoint given: the exported weights are '
+            'random',
+            file=sys.stderr)
     if args.input_size:
         height, width = args.input_size
     else:
         width, height = estimator.cfg.codec.input_size
     input_shape = (args.batch_size, 3, height, width)
-    out = Path(args.out or REPO_ROOT / 'work_dirs/onnx' / f'{Path(args.config).stem}.onnx')
-    model, names, dynamic_size, num_dcn = export_network(estimator, out, input_shape, args.dcn,
-                                                         args.opset)
+    out = Path(
+        args.out
+        or REPO_ROOT / 'work_dirs/onnx' / f'{Path(args.config).stem}.onnx')
+    model, names, dynamic_size, num_dcn = export_network(
+        estimator, out, input_shape, args.dcn, args.opset)
 
     preprocessor = estimator.cfg.model.data_preprocessor
-    print(f'export_onnx: wrote {out} (opset {args.opset}; input "input" {list(input_shape)}, '
-          f'dynamic: batch{", height, width" if dynamic_size else ""}; outputs '
-          f'{", ".join(names)})')
-    print(f'export_onnx: the input is RGB, (pixel - mean) / std with mean {preprocessor.mean} '
-          f'and std {preprocessor.std}')
+    print(
+        f'export_onnx: wrote {out} (opset {args.opset}; input "input" '
+        f'{list(input_shape)}, '
+        f'dynamic: batch{", height, width" if dynamic_size else ""}; outputs '
+        f'{", ".join(names)})')
+    print('export_onnx: the input is RGB, (pixel - mean) / std with mean '
+          f'{preprocessor.mean} and std {preprocessor.std}')
     if num_dcn:
-        print(f'export_onnx: {num_dcn} mmcv DeformConv2d exported as GridSample '
-              '(--dcn grid-sample)')
+        print(
+            f'export_onnx: {num_dcn} mmcv DeformConv2d exported as GridSample '
+            '(--dcn grid-sample)')
     if args.no_verify:
         return None
     if any(type(m).__module__.startswith('mmcv.ops') for m in model.modules()):
-        print('export_onnx: not checked in onnxruntime: the file holds mmcv custom operators, '
+        print('export_onnx: not checked in onnxruntime: the file holds mmcv '
+              'custom operators, '
               'which stock onnxruntime cannot run (use --dcn grid-sample)')
         return None
 
     generator = torch.Generator().manual_seed(0)
     inputs = [torch.randn(input_shape, generator=generator)]
-    if dynamic_size:  # another batch and another size (a multiple of 32, as the pipelines pad)
+    # another batch and another size (a multiple of 32, as the pipelines pad)
+    if dynamic_size:
         inputs.append(
-            torch.randn(args.batch_size + 1, 3, height + 32, width - 32, generator=generator))
+            torch.randn(
+                args.batch_size + 1,
+                3,
+                height + 32,
+                width - 32,
+                generator=generator))
     else:
-        inputs.append(torch.randn(args.batch_size + 1, 3, height, width, generator=generator))
+        inputs.append(
+            torch.randn(
+                args.batch_size + 1, 3, height, width, generator=generator))
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    session = onnxruntime.InferenceSession(
+        str(out), providers=['CPUExecutionProvider'])
     failed = False
     for x in inputs:
         rows = compare(model, names, session, x)
@@ -127,11 +157,13 @@ def main() -> Optional[int]:
             name for name, _, magnitude, diff in rows
             if diff > args.tolerance * max(1.0, magnitude)
         ]
-        name, shape, magnitude, diff = max(rows, key=lambda row: row[3] / max(1.0, row[2]))
-        print(f'export_onnx: input {list(x.shape)}: {len(rows) - len(bad)} of {len(rows)} outputs '
-              f'match PyTorch; worst {name} {list(shape)}: max |onnxruntime - PyTorch| = '
-              f'{diff:.2e}, largest |value| {magnitude:.3g}'
-              f'{"; FAILED: " + ", ".join(bad) if bad else ""}')
+        name, shape, magnitude, diff = max(
+            rows, key=lambda row: row[3] / max(1.0, row[2]))
+        print(f'export_onnx: input {list(x.shape)}: {len(rows) - len(bad)} of '
+              f'{len(rows)} outputs match PyTorch; worst {name} '
+              f'{list(shape)}: max |onnxruntime - PyTorch| = {diff:.2e}, '
+              'largest |value| '
+              f'{magnitude:.3g}{"; FAILED: " + ", ".join(bad) if bad else ""}')
         failed |= bool(bad)
     return 1 if failed else 0
 

@@ -1,8 +1,11 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""mmpose's copyright check (the ``check-copyright`` hook of open-mmlab's
-pre-commit-hooks, which mmpose runs on ``mmpose tests demo tools``): every Python file under the
-given folders starts with :data:`HEADER`, after a ``#!`` line if it has one. Files that lack it
-get it added, and the check fails, as pre-commit's fixers do.
+"""mmpose's copyright check, the ``check-copyright`` hook of open-mmlab's
+``pre-commit-hooks``.
+
+mmpose runs it on ``mmpose tests demo tools``: every Python file under the
+given folders starts with :data:`HEADER`, after a ``#!`` line if it has one.
+Files that lack it get it added, and the check fails, as the fixers of
+pre-commit do::
 
     python tools/misc/check_copyright.py custom_modules tests tools
 """
@@ -28,8 +31,13 @@ def add_header(path: Path) -> bool:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('folders', nargs='+', help='folders whose Python files are checked')
-    parser.add_argument('--exclude', nargs='*', default=[], help='folders under them to leave out')
+    parser.add_argument(
+        'folders', nargs='+', help='folders whose Python files are checked')
+    parser.add_argument(
+        '--exclude',
+        nargs='*',
+        default=[],
+        help='folders under them to leave out')
     args = parser.parse_args(argv)
     excluded = [Path(e).resolve() for e in args.exclude]
     fixed: List[Path] = []

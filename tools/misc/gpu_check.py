@@ -1,43 +1,57 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Every CUDA path of the project, checked on a GPU; prints a markdown report for a closing note.
+"""Every CUDA path of the project, checked on a GPU; prints a markdown report
+for a closing note.
 
-    python tools/misc/gpu_check.py --out-dir work_dirs/gpu_check   # gpu_check.sh runs it
-    python tools/misc/gpu_check.py --device cpu --out-dir DIR       # dry run: the same on the CPU
+    # what gpu_check.sh runs
+    python tools/misc/gpu_check.py --out-dir work_dirs/gpu_check
+    # dry run: the same on the CPU
+    python tools/misc/gpu_check.py --device cpu --out-dir DIR
 
-Checks, in this order (one failing does not stop the others; the exit status is 1 if any failed):
+Checks, in this order (one failing does not stop the others; the exit status is
+1 if any failed):
 
 1. ``env``: torch, CUDA, the GPU, mmcv's compiled CUDA version;
-2. ``dcn``: mmcv's ``DeformConv2d`` (SMPR's 3x3, 4 deform groups, offsets of a few pixels) on the
-   GPU against the CPU kernel: forward and the gradients of input, offsets and weight, float32,
-   within ``--tolerance`` (1e-4, absolute and relative);
-3. ``nms``: mmcv's ``nms`` and ``batched_nms`` on the GPU against the CPU, and ``soft_nms`` given
-   GPU tensors (mmcv runs it on the CPU: SMPR's pose NMS) against CPU ones: the same boxes kept,
-   the same scores;
-4. ``train``: one ``tools/train.py`` iteration of each family's sample config (``configs/demo/``)
-   with and without ``--amp``, all at once: finite losses;
-   ``tools/dist_train.sh`` of the SMPR sample config with 1 process (NCCL on a GPU) alongside:
-   finite losses, and the backend the run's config gave ``init_process_group``;
-5. ``full``: the full-size configs of SMPR, MLN and HSR-MSNet, fp32 and ``--amp``, a few
-   dozen iterations each on the bundled sample: ms per iteration, data time, images/s, peak
-   memory, finite losses (``--full-iterations``; GPU only);
-6. ``fit``: the SMPR sample config trained whole (``--amp`` on a GPU) and its COCO AP on the sample;
-7. ``latency``: MLN and OpenPose networks at batch 1, 368x432 (the MLN paper's speed setting),
-   fp32 and fp16 autocast, and their ratio next to the paper's (42.2 vs 20.4 FPS on a P40, 2.07x);
-8. ``fastpath``: the inference fast path (``custom_modules/apis/fast_network.py``) of OpenPose,
-   MLN, SMPR R50-FPN and HSR-MSNet-59 (a batch of 8 crops): fp32 eager, fp16 with channels-last
-   convs, and the same replayed from a CUDA graph; each one's outputs against fp32 eager (the
-   largest error relative to the output's largest value, at most ``FASTPATH_TOLERANCE``), its
-   time and FPS (a refusal fails on a GPU; on the CPU the variant is bf16, without a graph);
-9. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device, PyTorch fp32 against
-   the fast path (fp16 from a CUDA graph; bf16 on the CPU), every pipeline, per stage; on a GPU
-   the bottom-up frames prepared on the device (``--device-preprocess``); frames read and
-   written in threads (``--pipelined``);
-10. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59), MLN and SMPR for
-   1 / 5 / 20 people (``tools/analysis/benchmark.py --skip-models``).
+2. ``dcn``: mmcv's ``DeformConv2d`` (SMPR's 3x3, 4 deform groups, offsets of a
+   few pixels) on the GPU against the CPU kernel: forward and the gradients of
+   input, offsets and weight, float32, within ``--tolerance`` (1e-4, absolute
+   and relative);
+3. ``nms``: mmcv's ``nms`` and ``batched_nms`` on the GPU against the CPU, and
+   ``soft_nms`` given GPU tensors (mmcv runs it on the CPU: SMPR's pose NMS)
+   against CPU ones: the same boxes kept, the same scores;
+4. ``train``: one ``tools/train.py`` iteration of each family's sample config
+   (``configs/demo/``) with and without ``--amp``, all at once: finite losses;
+   ``tools/dist_train.sh`` of the SMPR sample config with 1 process (NCCL on a
+   GPU) alongside: finite losses, and the backend the run's config gave
+   ``init_process_group``;
+5. ``full``: the full-size configs of SMPR, MLN and HSR-MSNet, fp32 and
+   ``--amp``, a few dozen iterations each on the bundled sample: ms per
+   iteration, data time, images/s, peak memory, finite losses
+   (``--full-iterations``; GPU only);
+6. ``fit``: the SMPR sample config trained whole (``--amp`` on a GPU) and its
+   COCO AP on the sample;
+7. ``latency``: MLN and OpenPose networks at batch 1, 368x432 (the MLN paper's
+   speed setting), fp32 and fp16 autocast, and their ratio next to the paper's
+   (42.2 vs 20.4 FPS on a P40, 2.07x);
+8. ``fastpath``: the inference fast path
+   (``custom_modules/apis/fast_network.py``) of OpenPose, MLN, SMPR R50-FPN and
+   HSR-MSNet-59 (a batch of 8 crops): fp32 eager, fp16 with channels-last
+   convs, and the same replayed from a CUDA graph; each one's outputs against
+   fp32 eager (the largest error relative to the output's largest value, at
+   most ``FASTPATH_TOLERANCE``), its time and FPS (a refusal fails on a GPU; on
+   the CPU the variant is bf16, without a graph);
+9. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device,
+   PyTorch fp32 against the fast path (fp16 from a CUDA graph; bf16 on the
+   CPU), every pipeline, per stage; on a GPU the bottom-up frames prepared on
+   the device (``--device-preprocess``); frames read and written in threads
+   (``--pipelined``);
+10. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59),
+   MLN and SMPR for 1 / 5 / 20 people
+   (``tools/analysis/benchmark.py --skip-models``).
 
-On the CPU (``--device cpu``) the GPU-vs-CPU comparisons compare the CPU with itself and the
-trainings see no GPU (``CUDA_VISIBLE_DEVICES=''``): a dry run of the code, not a check of CUDA.
-Each check that runs processes gets at most what is left of ``--budget`` seconds.
+On the CPU (``--device cpu``) the GPU-vs-CPU comparisons compare the CPU with
+itself and the trainings see no GPU (``CUDA_VISIBLE_DEVICES=''``): a dry run of
+the code, not a check of CUDA. Each check that runs processes gets at most what
+is left of ``--budget`` seconds.
 """
 import argparse
 import copy
@@ -60,24 +74,33 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CONFIGS = {
-    'HSR-MSNet (top-down)': 'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
-    'MLPE (top-down)': 'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
-    'MLN (bottom-up)': 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
-    'SMPR (single-stage)': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+    'HSR-MSNet (top-down)':
+    'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+    'MLPE (top-down)':
+    'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
+    'MLN (bottom-up)':
+    'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
+    'SMPR (single-stage)':
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
 }
-#: ``tools/dist_train.sh`` runs the family whose ops are mmcv's (deformable convolution, NMS).
+#: ``tools/dist_train.sh`` runs the family whose ops are mmcv's (deformable
+#: convolution, NMS).
 DIST_CONFIG = SAMPLE_CONFIGS['SMPR (single-stage)']
-#: One iteration: 4 samples (persons for top-down, images for the others) at batch 4; no
-#: checkpoint.
+#: One iteration: 4 samples (persons for top-down, images for the others) at
+#: batch 4; no checkpoint.
 ONE_ITERATION = [
     'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
     'default_hooks.logger.interval=1', 'default_hooks.checkpoint=None'
 ]
-#: Full-size configs timed by ``full``: the configs' own batch sizes, pipelines and loaders.
+#: Full-size configs timed by ``full``: the configs' own batch sizes, pipelines
+#: and loaders.
 FULL_CONFIGS = {
-    'SMPR R50-FPN 800': 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
-    'MLN VGG-19 368': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
-    'HSR-MSNet-59 256x192': 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
+    'SMPR R50-FPN 800':
+    'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
+    'MLN VGG-19 368':
+    'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
+    'HSR-MSNet-59 256x192':
+    'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
 }
 SAMPLE_DATA = REPO_ROOT / 'tests/data/coco'
 LATENCY_CONFIGS = {
@@ -92,7 +115,8 @@ FASTPATH_CONFIGS = {
     'SMPR R50-FPN': (FULL_CONFIGS['SMPR R50-FPN 800'], (800, 800), 1),
     'HSR-MSNet-59': (FULL_CONFIGS['HSR-MSNet-59 256x192'], (256, 192), 8),
 }
-#: Largest error of a reduced-precision output, relative to the output's largest value.
+#: Largest error of a reduced-precision output, relative to the output's
+#: largest value.
 FASTPATH_TOLERANCE = 0.02
 
 
@@ -106,15 +130,21 @@ class Report:
         start = time.perf_counter()
         try:
             passed, text = check()
-        except Exception:  # a check that crashes is a failed check; the others still run
+        # a check that crashes is a failed check; the others still run
+        except Exception:
             passed, text = False, f'```\n{traceback.format_exc()[-3000:]}```'
         text += f'\n\n({time.perf_counter() - start:.0f} s)'
         self.results.append((name, passed, text))
-        print(f'gpu_check: {name}: {"PASS" if passed else "FAIL"}\n{text}\n', flush=True)
+        print(
+            f'gpu_check: {name}: {"PASS" if passed else "FAIL"}\n{text}\n',
+            flush=True)
 
     def markdown(self, header: str) -> str:
         lines = [header, '', '| check | result |', '|---|---|']
-        lines += [f'| {name} | {"pass" if ok else "**FAIL**"} |' for name, ok, _ in self.results]
+        lines += [
+            f'| {name} | {"pass" if ok else "**FAIL**"} |'
+            for name, ok, _ in self.results
+        ]
         for name, _, text in self.results:
             lines += ['', f'### {name}', '', text]
         return '\n'.join(lines)
@@ -124,7 +154,7 @@ class Report:
         return all(ok for _, ok, _ in self.results)
 
 
-# ------------------------------------------------------------------------------------- kernels
+# --------------------------------------------------------------------- kernels
 def check_env(device: str) -> Tuple[bool, str]:
     import mmcv
     from mmcv.ops import get_compiling_cuda_version
@@ -132,20 +162,28 @@ def check_env(device: str) -> Tuple[bool, str]:
     lines = [
         f'- torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN '
         f'{torch.backends.cudnn.version()}, Python {sys.version.split()[0]}',
-        f'- mmcv {mmcv.__version__}, compiled with CUDA {get_compiling_cuda_version()}'
+        f'- mmcv {mmcv.__version__}, compiled with CUDA '
+        f'{get_compiling_cuda_version()}'
     ]
     if device == 'cpu':
         return True, '\n'.join(lines + ['- dry run on the CPU'])
     name = torch.cuda.get_device_name(device)
     capability = torch.cuda.get_device_capability(device)
-    lines.append(f'- {name}, compute capability {capability[0]}.{capability[1]}, '
-                 f'{torch.cuda.get_device_properties(device).total_memory / 2**30:.0f} GiB')
+    lines.append(
+        f'- {name}, compute capability {capability[0]}.{capability[1]}, '
+        f'{torch.cuda.get_device_properties(device).total_memory / 2**30:.0f} '
+        'GiB')
     return get_compiling_cuda_version() == torch.version.cuda, '\n'.join(lines)
 
 
-def max_errors(ours: torch.Tensor, reference: torch.Tensor) -> Tuple[float, float]:
-    """Largest absolute error and largest error relative to ``max(1, |reference|)``."""
-    diff = (ours.detach().cpu().double() - reference.detach().cpu().double()).abs()
+def max_errors(ours: torch.Tensor,
+               reference: torch.Tensor) -> Tuple[float, float]:
+    """Largest absolute error and largest error relative to ``max(1,
+
+    |reference|)``.
+    """
+    diff = (ours.detach().cpu().double() -
+            reference.detach().cpu().double()).abs()
     scale = reference.detach().cpu().double().abs().clamp(min=1)
     return diff.max().item(), (diff / scale).max().item()
 
@@ -155,33 +193,48 @@ def check_dcn(device: str, tolerance: float) -> Tuple[bool, str]:
 
     torch.manual_seed(0)
     rows, passed = [], True
-    for batch, channels, size, groups in ((2, 16, (20, 24), 4), (1, 32, (13, 9), 1)):
-        dcn = DeformConv2d(channels, channels, 3, padding=1, deform_groups=groups)
+    for batch, channels, size, groups in ((2, 16, (20, 24), 4), (1, 32,
+                                                                 (13, 9), 1)):
+        dcn = DeformConv2d(
+            channels, channels, 3, padding=1, deform_groups=groups)
         x = torch.randn(batch, channels, *size)
-        offset = torch.randn(batch, groups * 18, *size) * 2  # taps between and outside pixels
+        # taps between and outside pixels
+        offset = torch.randn(batch, groups * 18, *size) * 2
         grad_out = torch.randn(batch, channels, *size)
         results = {}
         for where in ('cpu', device):
-            layer = DeformConv2d(channels, channels, 3, padding=1, deform_groups=groups).to(where)
+            layer = DeformConv2d(
+                channels, channels, 3, padding=1,
+                deform_groups=groups).to(where)
             layer.load_state_dict(dcn.state_dict())
-            # fresh leaves per device: x.to('cpu') would be x itself, and after its
-            # requires_grad_() the device copy would be a non-leaf without .grad
-            inputs = [t.detach().to(where, copy=True).requires_grad_() for t in (x, offset)]
+            # fresh leaves per device: x.to('cpu') would be x itself, and after
+            # its requires_grad_() the device copy would be a non-leaf without
+            # .grad
+            inputs = [
+                t.detach().to(where, copy=True).requires_grad_()
+                for t in (x, offset)
+            ]
             out = layer(*inputs)
             out.backward(grad_out.to(where))
-            results[where] = [out, inputs[0].grad, inputs[1].grad, layer.weight.grad]
-        for what, ours, ref in zip(('forward', 'grad input', 'grad offset', 'grad weight'),
-                                   results[device], results['cpu']):
+            results[where] = [
+                out, inputs[0].grad, inputs[1].grad, layer.weight.grad
+            ]
+        for what, ours, ref in zip(
+            ('forward', 'grad input', 'grad offset', 'grad weight'),
+                results[device], results['cpu']):
             absolute, relative = max_errors(ours, ref)
             ok = relative <= tolerance
             passed &= ok
-            rows.append(f'| {batch}x{channels}x{size[0]}x{size[1]}, {groups} groups | {what} | '
-                        f'{absolute:.2e} | {relative:.2e} | {"ok" if ok else "**over**"} |')
+            rows.append(
+                f'| {batch}x{channels}x{size[0]}x{size[1]}, {groups} groups | '
+                f'{what} | {absolute:.2e} | {relative:.2e} | '
+                f'{"ok" if ok else "**over**"} |')
     table = [
-        '| input | tensor | max abs error | max error / max(1, abs ref) | within '
-        f'{tolerance:g} |', '|---|---|---|---|---|', *rows
+        '| input | tensor | max abs error | max error / max(1, abs ref) | '
+        f'within {tolerance:g} |', '|---|---|---|---|---|', *rows
     ]
-    return passed, f'mmcv DeformConv2d, {device} vs CPU, float32:\n\n' + '\n'.join(table)
+    title = f'mmcv DeformConv2d, {device} vs CPU, float32'
+    return passed, f'{title}:\n\n' + '\n'.join(table)
 
 
 def check_nms(device: str) -> Tuple[bool, str]:
@@ -189,7 +242,8 @@ def check_nms(device: str) -> Tuple[bool, str]:
 
     torch.manual_seed(0)
     corners = torch.rand(2000, 2) * 500
-    boxes = torch.cat([corners, corners + 20 + torch.rand(2000, 2) * 80], dim=1)
+    boxes = torch.cat([corners, corners + 20 + torch.rand(2000, 2) * 80],
+                      dim=1)
     scores = torch.rand(2000)
     labels = torch.randint(0, 3, (2000, ))
     lines, passed = [], True
@@ -197,38 +251,53 @@ def check_nms(device: str) -> Tuple[bool, str]:
         'nms IoU 0.5':
         lambda b, s, c: nms(b, s, 0.5),
         'batched_nms (3 classes) IoU 0.5':
-        lambda b, s, c: batched_nms(b, s, c, dict(type='nms', iou_threshold=0.5)),
+        lambda b, s, c: batched_nms(b, s, c, dict(
+            type='nms', iou_threshold=0.5)),
         'soft_nms (linear) IoU 0.3, computed on the CPU by mmcv':
         lambda b, s, c: soft_nms(b, s, 0.3, method='linear'),
     }
     for name, run in runs.items():
-        # fresh copies for each run, so that no run sees another's in-place changes
+        # fresh copies for each run, so that no run sees another's in-place
+        # changes
         dets_ref, keep_ref = run(*(t.clone() for t in (boxes, scores, labels)))
-        dets, keep = run(*(t.to(device, copy=True) for t in (boxes, scores, labels)))
+        dets, keep = run(*(t.to(device, copy=True)
+                           for t in (boxes, scores, labels)))
         same = (
-            torch.equal(keep.cpu(), keep_ref) and torch.allclose(dets.cpu(), dets_ref, atol=1e-5))
+            torch.equal(keep.cpu(), keep_ref)
+            and torch.allclose(dets.cpu(), dets_ref, atol=1e-5))
         passed &= same
-        lines.append(f'- {name}: {len(keep)} of 2000 boxes kept from {device} tensors, '
-                     f'{len(keep_ref)} from CPU ones, {"the same" if same else "**different**"}')
+        lines.append(
+            f'- {name}: {len(keep)} of 2000 boxes kept from {device} tensors, '
+            f'{len(keep_ref)} from CPU ones, '
+            f'{"the same" if same else "**different**"}')
     return passed, '\n'.join(lines)
 
 
-# ------------------------------------------------------------------------------------ training
+# -------------------------------------------------------------------- training
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
 
 
-def run_commands(commands: Dict[str, List[str]], logs: Path, env: Dict[str, str],
-                 timeout: float) -> Dict[str, int]:
-    """Start every command at once (output to ``logs/<name>.log``), wait for all; exit statuses
-    (-9 for one killed at ``timeout`` seconds)."""
+def failed_command_log(command: List[str],
+                       proc: subprocess.CompletedProcess) -> str:
+    """A failed command and the ends of its output, as a markdown code
+    block."""
+    output = proc.stdout[-1500:] + proc.stderr[-3000:]
+    return f'```\n{" ".join(command)}\n{output}```'
+
+
+def run_commands(commands: Dict[str, List[str]], logs: Path,
+                 env: Dict[str, str], timeout: float) -> Dict[str, int]:
+    """Start every command at once (output to ``logs/<name>.log``), wait for
+    all; exit statuses (-9 for one killed at ``timeout`` seconds)."""
     logs.mkdir(parents=True, exist_ok=True)
     processes = {}
     for name, command in commands.items():
         with open(logs / f'{name}.log', 'w') as log:
-            # a session of its own: a timeout kills the command's children too (torchrun's)
+            # a session of its own: a timeout kills the command's children too
+            # (torchrun's)
             processes[name] = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT,
@@ -240,7 +309,8 @@ def run_commands(commands: Dict[str, List[str]], logs: Path, env: Dict[str, str]
     codes = {}
     for name, process in processes.items():
         try:
-            codes[name] = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+            codes[name] = process.wait(
+                timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -249,15 +319,18 @@ def run_commands(commands: Dict[str, List[str]], logs: Path, env: Dict[str, str]
 
 
 def logged_records(work_dir: Path) -> List[Dict[str, float]]:
-    """Every record of mmengine's ``vis_data/scalars.json`` under ``work_dir``."""
+    """Every record of mmengine's ``vis_data/scalars.json`` under
+    ``work_dir``."""
     return [
-        json.loads(line) for scalars in sorted(work_dir.glob('*/vis_data/scalars.json'))
+        json.loads(line)
+        for scalars in sorted(work_dir.glob('*/vis_data/scalars.json'))
         for line in scalars.read_text().splitlines()
     ]
 
 
 def logged_losses(work_dir: Path) -> List[Dict[str, float]]:
-    """The loss terms of every logged iteration (mmengine's ``vis_data/scalars.json``)."""
+    """The loss terms of every logged iteration (mmengine's
+    ``vis_data/scalars.json``)."""
     records = [{
         k: v
         for k, v in r.items() if k.startswith('loss')
@@ -265,10 +338,12 @@ def logged_losses(work_dir: Path) -> List[Dict[str, float]]:
     return [r for r in records if r]
 
 
-def describe_run(name: str, code: int, work_dir: Path, log: Path) -> Tuple[bool, str, str]:
+def describe_run(name: str, code: int, work_dir: Path,
+                 log: Path) -> Tuple[bool, str, str]:
     """``(passed, table row, log tail if it failed)`` of one training run."""
     losses = logged_losses(work_dir)
-    finite = bool(losses) and all(math.isfinite(v) for r in losses for v in r.values())
+    finite = bool(losses) and all(
+        math.isfinite(v) for r in losses for v in r.values())
     ok = code == 0 and finite
     if losses:
         text = ', '.join(f'{k} {v:.4g}' for k, v in losses[-1].items())
@@ -276,73 +351,100 @@ def describe_run(name: str, code: int, work_dir: Path, log: Path) -> Tuple[bool,
         text = 'no loss logged'
     tail = ''
     if not ok:
-        tail = f'```\n{name}: {log}\n{log.read_text()[-1500:] if log.exists() else ""}\n```'
-    return ok, f'| {name} | {code} | {text} | {"ok" if ok else "**FAIL**"} |', tail
+        tail = (
+            f'```\n{name}: '
+            f'{log}\n{log.read_text()[-1500:] if log.exists() else ""}\n```')
+    verdict = 'ok' if ok else '**FAIL**'
+    return ok, f'| {name} | {code} | {text} | {verdict} |', tail
 
 
-def check_training(device: str, out_dir: Path, timeout: float) -> Tuple[bool, str]:
+def check_training(device: str, out_dir: Path,
+                   timeout: float) -> Tuple[bool, str]:
     env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
     if not device.startswith('cuda'):
-        env['CUDA_VISIBLE_DEVICES'] = ''  # a dry run on a machine with a GPU stays on the CPU
+        # a dry run on a machine with a GPU stays on the CPU
+        env['CUDA_VISIBLE_DEVICES'] = ''
     commands, work_dirs = {}, {}
     # mmengine's AmpOptimWrapper refuses to be built without a GPU
     precisions = (False, True) if device.startswith('cuda') else (False, )
     for family, config in SAMPLE_CONFIGS.items():
         for amp in precisions:
-            name = re.sub(r'\W+', '-', family.split()[0].lower()) + ('-amp' if amp else '-fp32')
+            name = re.sub(
+                r'\W+', '-',
+                family.split()[0].lower()) + ('-amp' if amp else '-fp32')
             work_dirs[name] = out_dir / 'train' / name
             commands[name] = [
                 sys.executable, 'tools/train.py', config, '--work-dir',
-                str(work_dirs[name]), '--no-validate', *(['--amp'] if amp else []), '--cfg-options',
-                *ONE_ITERATION
+                str(work_dirs[name]), '--no-validate',
+                *(['--amp'] if amp else []), '--cfg-options', *ONE_ITERATION
             ]
     work_dirs['dist_train'] = out_dir / 'train' / 'dist_train'
     commands['dist_train'] = [
         'bash', 'tools/dist_train.sh', DIST_CONFIG, '1', '--work-dir',
-        str(work_dirs['dist_train']), '--no-validate', '--cfg-options', *ONE_ITERATION
+        str(work_dirs['dist_train']), '--no-validate', '--cfg-options',
+        *ONE_ITERATION
     ]
     env_dist = dict(env, PORT=str(free_port()))
-    codes = run_commands(commands, out_dir / 'train' / 'logs', env_dist, timeout)
+    codes = run_commands(commands, out_dir / 'train' / 'logs', env_dist,
+                         timeout)
     rows, tails, passed = [], [], True
     for name in commands:
-        ok, row, tail = describe_run(name, codes[name], work_dirs[name],
-                                     out_dir / 'train' / 'logs' / f'{name}.log')
+        ok, row, tail = describe_run(
+            name, codes[name], work_dirs[name],
+            out_dir / 'train' / 'logs' / f'{name}.log')
         passed &= ok
         rows.append(row)
         tails += [tail] if tail else []
     backend = 'not found in the log'  # the config dump of the run's log
     for log in work_dirs['dist_train'].glob('*/*.log'):
-        match = re.search(r"dist_cfg=dict\(\s*backend='(\w+)'", log.read_text())
+        match = re.search(r"dist_cfg=dict\(\s*backend='(\w+)'",
+                          log.read_text())
         if match:
             backend = match.group(1)
     expected = 'nccl' if device.startswith('cuda') else 'gloo'
     passed &= backend == expected
-    header = ['| run | exit | losses of the iteration | finite |', '|---|---|---|---|']
-    amp = '' if len(precisions) == 2 else ' (no `--amp` runs: mmengine needs a GPU for them)'
-    return passed, ('`tools/train.py CONFIG --no-validate [--amp] --cfg-options '
-                    f'{" ".join(ONE_ITERATION)}` for each sample config{amp}, and '
-                    f'`tools/dist_train.sh {Path(DIST_CONFIG).name} 1` (same options), all at '
-                    f'once on {device}; dist_train backend: **{backend}** (expected '
-                    f'{expected}).\n\n' + '\n'.join(header + rows + tails))
+    header = [
+        '| run | exit | losses of the iteration | finite |',
+        '|---|---|---|---|'
+    ]
+    amp = ('' if len(precisions) == 2 else
+           ' (no `--amp` runs: mmengine needs a GPU for them)')
+    return passed, (
+        '`tools/train.py CONFIG --no-validate [--amp] --cfg-options '
+        f'{" ".join(ONE_ITERATION)}` for each sample config{amp}, and '
+        f'`tools/dist_train.sh {Path(DIST_CONFIG).name} 1` (same options), '
+        f'all at once on {device}; dist_train backend: **{backend}** '
+        f'(expected {expected}).\n\n' + '\n'.join(header + rows + tails))
 
 
-def full_size_config(config: str, out_dir: Path, iterations: int) -> Tuple[Path, int]:
-    """``config`` as it is but for its data and length: the bundled sample (repeated so that no
-    loader epoch ends early), ``iterations`` iterations with the warm-up kept (iteration-based
-    schedulers only), a log record per iteration, no checkpoint, no validation, and the backbone
-    from scratch (no pretrained file here). Written to ``out_dir`` as a full config; returns its
-    path and its training batch size."""
+def full_size_config(config: str, out_dir: Path,
+                     iterations: int) -> Tuple[Path, int]:
+    """``config`` as it is but for its data and length: the bundled sample
+    (repeated so that no loader epoch ends early), ``iterations`` iterations
+    with the warm-up kept (iteration-based schedulers only), a log record per
+    iteration, no checkpoint, no validation, and the backbone from scratch (no
+    pretrained file here).
+
+    Written to ``out_dir`` as a full config; returns its path and its training
+    batch size.
+    """
     from mmengine.config import Config
 
     cfg = Config.fromfile(REPO_ROOT / config)
     dataset = cfg.train_dataloader.dataset
     dataset.update(
-        data_root=str(SAMPLE_DATA) + '/', ann_file='test_coco.json', data_prefix=dict(img=''))
-    cfg.train_dataloader.dataset = dict(type='RepeatDataset', times=64, dataset=dataset)
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iterations, val_interval=10**9)
+        data_root=str(SAMPLE_DATA) + '/',
+        ann_file='test_coco.json',
+        data_prefix=dict(img=''))
+    cfg.train_dataloader.dataset = dict(
+        type='RepeatDataset', times=64, dataset=dataset)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=iterations, val_interval=10**9)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
-    cfg.param_scheduler = [s for s in cfg.param_scheduler if not s.get('by_epoch', True)]
+    cfg.param_scheduler = [
+        s for s in cfg.param_scheduler if not s.get('by_epoch', True)
+    ]
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.default_hooks.checkpoint = None
     cfg.model.backbone.init_cfg = None
@@ -358,7 +460,8 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
         return True, 'not run on the CPU (full-size configs need a GPU)'
     deadline = time.monotonic() + timeout
     rows, tails, passed = [], [], True
-    first_timed = min(7, iterations)  # as the table of the issue: median of iterations 7 ...
+    # as the table of the issue: median of iterations 7 ...
+    first_timed = min(7, iterations)
     for name, config in FULL_CONFIGS.items():
         derived, batch = full_size_config(config, out_dir / 'full', iterations)
         for amp in (False, True):
@@ -366,11 +469,14 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
             precision = 'AMP' if amp else 'fp32'
             left = deadline - time.monotonic()
             if left < 30:
-                rows.append(f'| {name} | {precision} | not run: budget spent | | | | | |')
+                rows.append(
+                    f'| {name} | {precision} | not run: budget spent | | | | '
+                    '| |')
                 passed = False
                 continue
             work_dir = out_dir / 'full' / run
-            shutil.rmtree(work_dir, ignore_errors=True)  # no record of an earlier run counts
+            # no record of an earlier run counts
+            shutil.rmtree(work_dir, ignore_errors=True)
             log = out_dir / 'full' / f'{run}.log'
             codes = run_commands(
                 {
@@ -379,9 +485,13 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
                         str(derived), '--work-dir',
                         str(work_dir), *(['--amp'] if amp else [])
                     ]
-                }, out_dir / 'full', dict(os.environ, PYTHONUNBUFFERED='1'), left)
+                }, out_dir / 'full', dict(os.environ, PYTHONUNBUFFERED='1'),
+                left)
             records = [r for r in logged_records(work_dir) if 'time' in r]
-            losses = [v for r in records for k, v in r.items() if k.startswith('loss')]
+            losses = [
+                v for r in records for k, v in r.items()
+                if k.startswith('loss')
+            ]
             ok = (
                 codes[run] == 0 and len(records) == iterations
                 and all(math.isfinite(v) for v in losses))
@@ -389,33 +499,43 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
             timed = records[first_timed - 1:] or records
             if timed:
                 ms = 1000 * statistics.median(r['time'] for r in timed)
-                data_ms = 1000 * statistics.median(r['data_time'] for r in timed)
+                data_time = statistics.median(r['data_time'] for r in timed)
+                data_ms = 1000 * data_time
                 memory = max(r.get('memory', 0) for r in records) / 1024
                 first, last = records[0]['loss'], records[-1]['loss']
                 rows.append(f'| {name} | {precision} | {batch} | {ms:.0f} | '
-                            f'{data_ms:.0f} ({data_ms / ms:.0%}) | {1000 * batch / ms:.1f} | '
+                            f'{data_ms:.0f} ({data_ms / ms:.0%}) | '
+                            f'{1000 * batch / ms:.1f} | '
                             f'{memory:.1f} GiB | {first:.4g} -> {last:.4g} | '
                             f'{"ok" if ok else "**FAIL**"} |')
             else:
                 rows.append(f'| {name} | {precision} | {batch} | | | | | '
                             f'no iteration logged | **FAIL** |')
             if not ok:
-                tails.append(f'```\n{run}: exit {codes[run]}\n'
-                             f'{log.read_text()[-1500:] if log.exists() else ""}\n```')
+                tails.append(
+                    f'```\n{run}: exit {codes[run]}\n'
+                    f'{log.read_text()[-1500:] if log.exists() else ""}\n```')
     header = [
-        '| config | precision | batch | ms / iteration | of which data | images/s | peak memory '
-        '| loss, first -> last | finite, all iterations |', '|---|---|---|---|---|---|---|---|---|'
+        '| config | precision | batch | ms / iteration | of which data | '
+        'images/s | peak memory '
+        '| loss, first -> last | finite, all iterations |',
+        '|---|---|---|---|---|---|---|---|---|'
     ]
-    return passed, (f'`tools/train.py` of each full-size config on the bundled sample repeated '
-                    f'(its own batch size, pipeline and loader; backbone from scratch; warm-up '
-                    f'kept), {iterations} iterations, median of iterations {first_timed}-'
-                    f'{iterations} (mmengine\'s `time` and `data_time`), peak memory from '
-                    'mmengine\'s log:\n\n' + '\n'.join(header + rows + tails))
+    return passed, (
+        '`tools/train.py` of each full-size config on the bundled sample '
+        'repeated '
+        '(its own batch size, pipeline and loader; backbone from scratch; '
+        'warm-up '
+        f'kept), {iterations} iterations, median of iterations {first_timed}-'
+        f'{iterations} (mmengine\'s `time` and `data_time`), peak memory from '
+        'mmengine\'s log:\n\n' + '\n'.join(header + rows + tails))
 
 
-def check_sample_fit(device: str, out_dir: Path, timeout: float) -> Tuple[bool, str]:
-    """The SMPR sample config trained whole (``--amp`` on a GPU) and its AP on the sample, as the
-    CPU suite's ``test_model_fits_the_sample_without_boxes`` trains it (AP >= 0.5)."""
+def check_sample_fit(device: str, out_dir: Path,
+                     timeout: float) -> Tuple[bool, str]:
+    """The SMPR sample config trained whole (``--amp`` on a GPU) and its AP on
+    the sample, as the CPU suite's ``test_model_fits_the_sample_without_boxes``
+    trains it (AP >= 0.5)."""
     if not device.startswith('cuda'):
         return True, ('not run on the CPU (the CPU suite fits it: '
                       '`test_model_fits_the_sample_without_boxes`)')
@@ -425,30 +545,37 @@ def check_sample_fit(device: str, out_dir: Path, timeout: float) -> Tuple[bool, 
     amp = ['--amp']
     start = time.perf_counter()
     codes = run_commands(
-        {'smpr-fit': [sys.executable, 'tools/train.py', config, '--work-dir',
-                      str(work_dir), *amp]}, work_dir, dict(os.environ, PYTHONUNBUFFERED='1'),
-        timeout)
+        {
+            'smpr-fit': [
+                sys.executable, 'tools/train.py', config, '--work-dir',
+                str(work_dir), *amp
+            ]
+        }, work_dir, dict(os.environ, PYTHONUNBUFFERED='1'), timeout)
     seconds = time.perf_counter() - start
     records = logged_records(work_dir)
     aps = [r['coco/AP'] for r in records if 'coco/AP' in r]
     times = [r['time'] for r in records if 'time' in r]
     ok = codes['smpr-fit'] == 0 and bool(aps) and aps[-1] >= 0.5
-    text = (f'`tools/train.py {config} {" ".join(amp)}`: exit {codes["smpr-fit"]}, '
-            f'{seconds:.0f} s in all, {statistics.median(times) if times else float("nan"):.3f} s '
-            f'per logged iteration (median), COCO AP on the sample at each validation: '
-            f'{", ".join(f"{ap:.3f}" for ap in aps) or "none"} (the CPU suite asks >= 0.5)')
+    text = (f'`tools/train.py {config} {" ".join(amp)}`: exit '
+            f'{codes["smpr-fit"]}, {seconds:.0f} s in all, '
+            f'{statistics.median(times) if times else float("nan"):.3f} s per '
+            'logged iteration (median), COCO AP on the sample at each '
+            f'validation: {", ".join(f"{ap:.3f}" for ap in aps) or "none"} '
+            '(the CPU suite asks >= 0.5)')
     if not ok:
         log = work_dir / 'smpr-fit.log'
-        text += f'\n```\n{log.read_text()[-1500:] if log.exists() else ""}\n```'
+        text += (
+            f'\n```\n{log.read_text()[-1500:] if log.exists() else ""}\n```')
     return ok, text
 
 
-# ------------------------------------------------------------------------------------- timing
+# ---------------------------------------------------------------------- timing
 def check_latency(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
     from mmengine.config import Config
 
     from custom_modules.apis.tensor_forward import build_network
-    from custom_modules.utils.benchmark_timing import interleaved_medians_ms, synchronized
+    from custom_modules.utils.benchmark_timing import (interleaved_medians_ms,
+                                                       synchronized)
 
     torch.backends.cudnn.benchmark = True
     networks = {
@@ -463,37 +590,51 @@ def check_latency(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
     for precision, dtype in precisions.items():
 
         def forward(net, dtype=dtype):
-            with torch.autocast(device.split(':')[0], dtype=dtype, enabled=dtype != torch.float32):
+            with torch.autocast(
+                    device.split(':')[0],
+                    dtype=dtype,
+                    enabled=dtype != torch.float32):
                 return net(inputs)
 
         with torch.no_grad():
-            times = interleaved_medians_ms(
-                [synchronized(lambda net=net: forward(net), device) for net in networks.values()],
-                warmup, repeats)
+            times = interleaved_medians_ms([
+                synchronized(lambda net=net: forward(net), device)
+                for net in networks.values()
+            ], warmup, repeats)
         ms = dict(zip(networks, times))
-        lines.append(f'| {precision} | {ms["OpenPose"]:.2f} ms ({1000 / ms["OpenPose"]:.1f} FPS) '
+        lines.append(f'| {precision} | {ms["OpenPose"]:.2f} ms '
+                     f'({1000 / ms["OpenPose"]:.1f} FPS) '
                      f'| {ms["MLN"]:.2f} ms ({1000 / ms["MLN"]:.1f} FPS) | '
                      f'{ms["OpenPose"] / ms["MLN"]:.2f}x |')
     paper = PAPER_FPS['MLN'] / PAPER_FPS['OpenPose']
-    lines.append(f'| the paper (P40) | {PAPER_FPS["OpenPose"]} FPS | {PAPER_FPS["MLN"]} FPS | '
-                 f'{paper:.2f}x |')
-    header = ['| precision | OpenPose | MLN | OpenPose / MLN |', '|---|---|---|---|']
-    return True, (f'Networks alone (no pre/post-processing), batch 1, 368x432, median of {repeats} '
-                  f'after {warmup} warm-ups, models taking turns:\n\n' + '\n'.join(header + lines))
+    lines.append(f'| the paper (P40) | {PAPER_FPS["OpenPose"]} FPS | '
+                 f'{PAPER_FPS["MLN"]} FPS | {paper:.2f}x |')
+    header = [
+        '| precision | OpenPose | MLN | OpenPose / MLN |', '|---|---|---|---|'
+    ]
+    return True, (
+        'Networks alone (no pre/post-processing), batch 1, 368x432, median '
+        f'of {repeats} after {warmup} warm-ups, models taking turns:\n\n' +
+        '\n'.join(header + lines))
 
 
 def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
     from mmpose.apis import init_model
 
-    from custom_modules.apis.fast_network import FastPath, FastPathError, run_network_fast
+    from custom_modules.apis.fast_network import (FastPath, FastPathError,
+                                                  run_network_fast)
     from custom_modules.apis.network_patch import own_network
     from custom_modules.apis.onnxruntime_backend import flatten_tensors
-    from custom_modules.utils.benchmark_timing import interleaved_medians_ms, synchronized
+    from custom_modules.utils.benchmark_timing import (interleaved_medians_ms,
+                                                       synchronized)
 
     torch.backends.cudnn.benchmark = True
     cuda = device.startswith('cuda')
     low = 'fp16' if cuda else 'bf16'
-    variants = {'fp32 eager': FastPath(), f'{low} channels_last': FastPath(low, True)}
+    variants = {
+        'fp32 eager': FastPath(),
+        f'{low} channels_last': FastPath(low, True)
+    }
     if cuda:
         variants[f'{low} channels_last CUDA graph'] = FastPath(low, True, True)
     passed, rows = True, []
@@ -509,90 +650,117 @@ def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
                 run_network_fast(model, fast_path, probe_hw=input_hw)
             except FastPathError as error:
                 passed = passed and not cuda
-                rows.append(f'| {name} | {batch}x{input_hw[0]}x{input_hw[1]} | {variant} | - | - '
-                            f'| - | - | refused: {error} |')
+                rows.append(
+                    f'| {name} | {batch}x{input_hw[0]}x{input_hw[1]} | '
+                    f'{variant} | - | - | - | - | refused: {error} |')
                 continue
             models[variant] = model
         calls = [
-            synchronized(lambda m=m: m.head.forward(m.extract_feat(inputs)), device)
+            synchronized(
+                lambda m=m: m.head.forward(m.extract_feat(inputs)), device)
             for m in models.values()
         ]
         with torch.no_grad():
             outputs = [flatten_tensors(call()) for call in calls]
             times = interleaved_medians_ms(calls, warmup, repeats)
         for variant, got, ms in zip(models, outputs, times):
-            error = max((have - want).abs().max().item() / max(want.abs().max().item(), 1e-12)
+            error = max((have - want).abs().max().item() /
+                        max(want.abs().max().item(), 1e-12)
                         for have, want in zip(got, expected))
-            ok = error <= (FASTPATH_TOLERANCE if variants[variant].enabled else 1e-6)
+            ok = error <= (
+                FASTPATH_TOLERANCE if variants[variant].enabled else 1e-6)
             passed = passed and ok
-            rows.append(f'| {name} | {batch}x{input_hw[0]}x{input_hw[1]} | {variant} | {ms:.2f} | '
-                        f'{1000 * batch / ms:.1f} | {times[0] / ms:.2f}x | {error:.1e} | '
-                        f'{"pass" if ok else "**FAIL**"} |')
+            rows.append(
+                f'| {name} | {batch}x{input_hw[0]}x{input_hw[1]} | {variant} '
+                f'| {ms:.2f} | {1000 * batch / ms:.1f} | {times[0] / ms:.2f}x '
+                f'| {error:.1e} | {"pass" if ok else "**FAIL**"} |')
         del reference, models, calls, outputs
         if cuda:
             torch.cuda.empty_cache()
     header = [
-        '| network | input | variant | ms | images/s | speed-up | max error (relative) | |',
-        '|---|---|---|---|---|---|---|---|'
+        '| network | input | variant | ms | images/s | speed-up | max error '
+        '(relative) | |', '|---|---|---|---|---|---|---|---|'
     ]
-    return passed, (f'The fast path against fp32 eager: networks alone, median of {repeats} after '
-                    f'{warmup} warm-ups, variants taking turns; tolerance {FASTPATH_TOLERANCE} '
-                    'for reduced precision:\n\n' + '\n'.join(header + rows))
+    return passed, (
+        'The fast path against fp32 eager: networks alone, median of '
+        f'{repeats} after '
+        f'{warmup} warm-ups, variants taking turns; tolerance '
+        f'{FASTPATH_TOLERANCE} '
+        'for reduced precision:\n\n' + '\n'.join(header + rows))
 
 
-def check_people(device: str, out_dir: Path, people: List[int], image_size: int, warmup: int,
-                 repeats: int, timeout: float) -> Tuple[bool, str]:
+def check_people(device: str, out_dir: Path, people: List[int],
+                 image_size: int, warmup: int, repeats: int,
+                 timeout: float) -> Tuple[bool, str]:
     if timeout < 30:
         return False, f'not run: {timeout:.0f} s left of the budget'
     command = [
-        sys.executable, 'tools/analysis/benchmark.py', '--skip-models', '--device', device,
-        '--people', *map(str, people), '--image-size',
+        sys.executable, 'tools/analysis/benchmark.py', '--skip-models',
+        '--device', device, '--people', *map(str, people), '--image-size',
         str(image_size), '--warmup',
         str(warmup), '--repeats',
         str(repeats), '--out-dir',
         str(out_dir / 'benchmark')
     ]
-    proc = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     if proc.returncode != 0:
-        return False, f'```\n{" ".join(command)}\n{proc.stdout[-1500:]}{proc.stderr[-3000:]}```'
+        return False, failed_command_log(command, proc)
     table = [line for line in proc.stdout.splitlines() if line.startswith('|')]
     notes, found_all = [], True
     for line in table[2:]:
-        people, _, _, topdown, mln, smpr, found = [c.strip() for c in line.strip('|').split('|')]
+        people, _, _, topdown, mln, smpr, found = [
+            c.strip() for c in line.strip('|').split('|')
+        ]
         found_all &= found == ' / '.join([people] * 3)
-        notes.append(f'- {people} people: SMPR / top-down {float(smpr) / float(topdown):.2f}, '
+        notes.append(f'- {people} people: SMPR / top-down '
+                     f'{float(smpr) / float(topdown):.2f}, '
                      f'MLN / top-down {float(mln) / float(topdown):.2f}')
-    return found_all, ('`' + ' '.join(command[1:]) + '`\n\n' + '\n'.join(table) + '\n\n' +
-                       '\n'.join(notes))
+    return found_all, ('`' + ' '.join(command[1:]) + '`\n\n' +
+                       '\n'.join(table) + '\n\n' + '\n'.join(notes))
 
 
 def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
                    timeout: float) -> Tuple[bool, str]:
     if timeout < 30:
         return False, f'not run: {timeout:.0f} s left of the budget'
-    fast = 'pytorch-fp16-graph' if device.startswith('cuda') else 'pytorch-bf16'
+    fast = ('pytorch-fp16-graph'
+            if device.startswith('cuda') else 'pytorch-bf16')
     command = [
-        sys.executable, 'tools/analysis/benchmark_realtime.py', '--device', device, '--backends',
-        'pytorch', fast, '--pipelined',
-        *(['--device-preprocess'] if device.startswith('cuda') else []), '--people',
-        *map(str, people), '--frames',
+        sys.executable, 'tools/analysis/benchmark_realtime.py', '--device',
+        device, '--backends', 'pytorch', fast, '--pipelined',
+        *(['--device-preprocess'] if device.startswith('cuda') else []),
+        '--people', *map(str, people), '--frames',
         str(frames), '--warmup', '3', '--out-dir',
         str(out_dir / 'realtime'), '--out',
         str(out_dir / 'realtime.md')
     ]
-    proc = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     if proc.returncode != 0:
-        return False, f'```\n{" ".join(command)}\n{proc.stdout[-1500:]}{proc.stderr[-3000:]}```'
-    return True, '`' + ' '.join(command[1:]) + '`\n\n' + (out_dir / 'realtime.md').read_text()
+        return False, failed_command_log(command, proc)
+    report = (out_dir / 'realtime.md').read_text()
+    return True, '`' + ' '.join(command[1:]) + '`\n\n' + report
 
 
-CHECKS = ('dcn', 'nms', 'train', 'full', 'fit', 'latency', 'fastpath', 'realtime', 'people')
+CHECKS = ('dcn', 'nms', 'train', 'full', 'fit', 'latency', 'fastpath',
+          'realtime', 'people')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--device', default='cuda', help="'cuda' (default) or 'cpu' (dry run)")
-    parser.add_argument('--out-dir', type=Path, default=REPO_ROOT / 'work_dirs/gpu_check')
+    parser.add_argument(
+        '--device', default='cuda', help="'cuda' (default) or 'cpu' (dry run)")
+    parser.add_argument(
+        '--out-dir', type=Path, default=REPO_ROOT / 'work_dirs/gpu_check')
     parser.add_argument('--tolerance', type=float, default=1e-4)
     parser.add_argument('--people', type=int, nargs='+', default=[1, 5, 20])
     parser.add_argument('--image-size', type=int, default=800)
@@ -603,13 +771,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=float,
         default=600,
         help='seconds for all the checks; each gets at most what is left')
-    parser.add_argument('--train-timeout', type=float, default=180, help='seconds')
-    parser.add_argument('--people-timeout', type=float, default=180, help='seconds')
-    parser.add_argument('--realtime-frames', type=int, default=30, help='timed frames per run')
-    parser.add_argument('--realtime-timeout', type=float, default=150, help='seconds')
-    parser.add_argument('--full-iterations', type=int, default=20, help='per full-size config run')
-    parser.add_argument('--full-timeout', type=float, default=300, help='seconds, all runs')
-    parser.add_argument('--fit-timeout', type=float, default=150, help='seconds')
+    parser.add_argument(
+        '--train-timeout', type=float, default=180, help='seconds')
+    parser.add_argument(
+        '--people-timeout', type=float, default=180, help='seconds')
+    parser.add_argument(
+        '--realtime-frames', type=int, default=30, help='timed frames per run')
+    parser.add_argument(
+        '--realtime-timeout', type=float, default=150, help='seconds')
+    parser.add_argument(
+        '--full-iterations',
+        type=int,
+        default=20,
+        help='per full-size config run')
+    parser.add_argument(
+        '--full-timeout', type=float, default=300, help='seconds, all runs')
+    parser.add_argument(
+        '--fit-timeout', type=float, default=150, help='seconds')
     parser.add_argument('--skip', nargs='*', default=[], choices=list(CHECKS))
     return parser.parse_args(argv)
 
@@ -617,7 +795,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.device.startswith('cuda') and not torch.cuda.is_available():
-        sys.exit('gpu_check: no CUDA device visible to torch; --device cpu for a dry run')
+        sys.exit(
+            'gpu_check: no CUDA device visible to torch; --device cpu for a '
+            'dry run')
     import custom_modules  # noqa: F401  (registers the project's modules)
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -634,22 +814,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         'nms':
         lambda: check_nms(args.device),
         'train':
-        lambda: check_training(args.device, args.out_dir, left(args.train_timeout)),
+        lambda: check_training(args.device, args.out_dir,
+                               left(args.train_timeout)),
         'full':
-        lambda: check_full_configs(args.device, args.out_dir, args.full_iterations,
-                                   left(args.full_timeout)),
+        lambda: check_full_configs(args.device, args.out_dir, args.
+                                   full_iterations, left(args.full_timeout)),
         'fit':
-        lambda: check_sample_fit(args.device, args.out_dir, left(args.fit_timeout)),
+        lambda: check_sample_fit(args.device, args.out_dir,
+                                 left(args.fit_timeout)),
         'latency':
         lambda: check_latency(args.device, args.warmup, args.repeats),
         'fastpath':
         lambda: check_fastpath(args.device, args.warmup, args.repeats),
         'realtime':
-        lambda: check_realtime(args.device, args.out_dir, args.people, args.realtime_frames,
-                               left(args.realtime_timeout)),
+        lambda: check_realtime(args.device, args.out_dir, args.people, args.
+                               realtime_frames, left(args.realtime_timeout)),
         'people':
-        lambda: check_people(args.device, args.out_dir, args.people, args.image_size,
-                             min(args.warmup, 2), min(args.repeats, 5), left(args.people_timeout)),
+        lambda: check_people(args.device, args.out_dir, args.people, args.
+                             image_size, min(args.warmup, 2),
+                             min(args.repeats, 5), left(args.people_timeout)),
     }
     for name, check in checks.items():
         if name not in args.skip:

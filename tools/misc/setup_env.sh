@@ -70,7 +70,7 @@ step "build tools, NumPy and the Python stack"
 "${pip[@]}" setuptools wheel cython ninja numpy
 "${pip[@]}" opencv-python mmengine mmdet json_tricks munkres pycocotools scipy matplotlib pillow shapely \
   terminaltables tqdm onnx onnxruntime pytest flake8 isort yapf pre-commit pre-commit-hooks \
-  codespell
+  codespell docformatter mdformat mdformat-openmmlab mdformat_frontmatter linkify-it-py
 
 step "xtcocotools, built against NumPy 2"
 "${pip[@]}" --no-build-isolation --no-binary xtcocotools xtcocotools

@@ -1,16 +1,20 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Convert DetNet-59 ImageNet weights (github.com/guoruoqian/DetNet_pytorch) for ``HSRNet``.
+"""Convert DetNet-59 ImageNet weights (github.com/guoruoqian/DetNet_pytorch)
+for ``HSRNet``.
 
-    python tools/model_converters/detnet2hsrnet.py detnet59.pth data/pretrained/detnet59.pth
+    python tools/model_converters/detnet2hsrnet.py detnet59.pth \\
+        data/pretrained/detnet59.pth
 
-DetNet_pytorch names its layers as torchvision's ResNet does, which ``HSRNet`` (a subclass of
-mmpose's ``ResNet``) shares, except for two things:
+DetNet_pytorch names its layers as torchvision's ResNet does, which ``HSRNet``
+(a subclass of mmpose's ``ResNet``) shares, except for two things:
 
-- the projection shortcut that opens each dilated stage is ``layer{4,5}.0.extra_conv.{0,1}``
-  there and ``layer{4,5}.0.downsample.{0,1}`` here;
+- the projection shortcut that opens each dilated stage is
+  ``layer{4,5}.0.extra_conv.{0,1}`` there and ``layer{4,5}.0.downsample.{0,1}``
+  here;
 - the ImageNet classifier ``fc.*`` has no counterpart and is dropped.
 
-The output is ``{'state_dict': ...}``, what ``init_cfg=dict(type='Pretrained', checkpoint=...)`` in
+The output is ``{'state_dict': ...}``, what ``init_cfg=dict(type='Pretrained',
+checkpoint=...)`` in
 ``configs/hsr_msnet/td-hm_hsrnet-59_1xb32-140e_coco-256x192.py`` loads.
 """
 import argparse
@@ -24,7 +28,8 @@ import torch
 EXTRA_CONV = re.compile(r'^(layer[45]\.0)\.extra_conv\.')
 
 
-def convert(detnet_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
+def convert(detnet_state: Dict[str, torch.Tensor]
+            ) -> 'OrderedDict[str, torch.Tensor]':
     """DetNet_pytorch keys -> ``HSRNet`` keys (see the module doc)."""
     converted = OrderedDict()
     for key, value in detnet_state.items():
@@ -44,7 +49,8 @@ def main() -> None:
     state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
     if not any(key.endswith('extra_conv.0.weight') for key in state):
         raise KeyError(
-            f'{args.src}: no "layer4.0.extra_conv" keys, so no DetNet_pytorch checkpoint')
+            f'{args.src}: no "layer4.0.extra_conv" keys, so no DetNet_pytorch '
+            'checkpoint')
     converted = convert(state)
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(dict(state_dict=converted), args.dst)

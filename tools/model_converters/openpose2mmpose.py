@@ -1,34 +1,44 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Convert CMU OpenPose's COCO body model for ``configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py``
-(the lines below: ``OUT=checkpoints/openpose_coco_cmu.pth``).
+"""Convert CMU OpenPose's COCO body model for this project.
+
+The config is ``configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py``; in the
+lines below, ``OUT=checkpoints/openpose_coco_cmu.pth``::
 
     python tools/model_converters/openpose2mmpose.py body_pose_model.pth $OUT
-    python tools/model_converters/openpose2mmpose.py pose_iter_440000.caffemodel $OUT
+    python tools/model_converters/openpose2mmpose.py \\
+        pose_iter_440000.caffemodel $OUT
 
-The input is either CMU's Caffe weights (``pose_iter_440000.caffemodel``, read here without Caffe)
-or the PyTorch port most projects use (``body_pose_model.pth`` of Hzzone/pytorch-openpose: a state
-dict keyed by Caffe's layer names, ``conv1_1.weight`` ... ``Mconv7_stage6_L2.bias``). Both follow
-CMU's ``pose_deploy_linevec.prototxt``: the VGG-19 front ``conv1_1`` ... ``conv4_2``,
-``conv4_3_CPM``, ``conv4_4_CPM``; stage 1 ``conv5_{1..5}_CPM_L{1,2}``; stages 2-6
-``Mconv{1..7}_stage{t}_L{1,2}``; branch L1 the 38 limb fields, L2 the 19 joint maps.
+The input is either CMU's Caffe weights (``pose_iter_440000.caffemodel``, read
+here without Caffe) or the PyTorch port most projects use
+(``body_pose_model.pth`` of Hzzone/pytorch-openpose: a state dict keyed by
+Caffe's layer names, ``conv1_1.weight`` ... ``Mconv7_stage6_L2.bias``). Both
+follow CMU's ``pose_deploy_linevec.prototxt``: the VGG-19 front ``conv1_1`` ...
+``conv4_2``, ``conv4_3_CPM``, ``conv4_4_CPM``; stage 1
+``conv5_{1..5}_CPM_L{1,2}``; stages 2-6 ``Mconv{1..7}_stage{t}_L{1,2}``; branch
+L1 the 38 limb fields, L2 the 19 joint maps.
 
-Channel orders (the only thing that differs from this project's ``OpenPoseHead`` besides names):
+Channel orders (the only thing that differs from this project's
+``OpenPoseHead`` besides names):
 
-- joint maps: CMU's order (``POSE_COCO_BODY_PARTS`` of OpenPose's ``poseParameters.cpp``: nose,
-  neck, right shoulder/elbow/wrist, left shoulder/elbow/wrist, right hip/knee/ankle, left
-  hip/knee/ankle, right eye, left eye, right ear, left ear, background) is this project's
-  (``OPENPOSE_COCO_KEYPOINTS`` of :mod:`custom_modules.codecs.paf_skeleton`): kept as they are;
-- limb fields: CMU stores limb ``k`` of its ``limbSeq`` (the same 19 limbs in the same order as
-  ``OPENPOSE_COCO_LIMBS``) in the channels ``mapIdx[k] - 19`` (x, then y; ``mapIdx`` of CMU's
-  demo code, as in Hzzone/pytorch-openpose ``src/body.py``: limb 0, neck -> right shoulder, is in
-  channels 12 and 13); ``PartAffinityField`` stores limb ``j`` in channels ``2j, 2j + 1``. The
-  fields' output convs (``conv5_5_CPM_L1``, ``Mconv7_stage{t}_L1``) have their rows permuted,
-  and the convs that read them (``Mconv1_stage{t}_L{1,2}``, input ``cat(L1, L2, F)``) their
-  first 38 input channels.
+- joint maps: CMU's order (``POSE_COCO_BODY_PARTS`` of OpenPose's
+  ``poseParameters.cpp``: nose, neck, right shoulder/elbow/wrist, left
+  shoulder/elbow/wrist, right hip/knee/ankle, left hip/knee/ankle, right eye,
+  left eye, right ear, left ear, background) is this project's
+  (``OPENPOSE_COCO_KEYPOINTS`` of :mod:`custom_modules.codecs.paf_skeleton`):
+  kept as they are;
+- limb fields: CMU stores limb ``k`` of its ``limbSeq`` (the same 19 limbs in
+  the same order as ``OPENPOSE_COCO_LIMBS``) in the channels ``mapIdx[k] - 19``
+  (x, then y; ``mapIdx`` of CMU's demo code, as in Hzzone/pytorch-openpose
+  ``src/body.py``: limb 0, neck -> right shoulder, is in channels 12 and 13);
+  ``PartAffinityField`` stores limb ``j`` in channels ``2j, 2j + 1``. The
+  fields' output convs (``conv5_5_CPM_L1``, ``Mconv7_stage{t}_L1``) have their
+  rows permuted, and the convs that read them (``Mconv1_stage{t}_L{1,2}``,
+  input ``cat(L1, L2, F)``) their first 38 input channels.
 
-The output is an mmengine checkpoint (``{'state_dict': ..., 'meta': ...}``) that ``tools/test.py``,
-``init_model``, ``inference_bottomup``, the demos and ``MMPoseInferencer(pose2d=CONFIG,
-pose2d_weights=OUT)`` load strictly with the config above.
+The output is an mmengine checkpoint (``{'state_dict': ..., 'meta': ...}``)
+that ``tools/test.py``, ``init_model``, ``inference_bottomup``, the demos and
+``MMPoseInferencer(pose2d=CONFIG, pose2d_weights=OUT)`` load strictly with the
+config above.
 """
 import argparse
 from collections import OrderedDict
@@ -40,70 +50,96 @@ import torch
 
 from custom_modules.utils.protobuf_wire import iter_fields, packed_varints
 
-# CMU's `mapIdx` (its demo code), minus the 19 joint maps before the fields in its output blob:
-# limb k's (x, y) field is in CMU's channels CMU_LIMB_FIELDS[k].
-CMU_LIMB_FIELDS = ((12, 13), (20, 21), (14, 15), (16, 17), (22, 23), (24, 25), (0, 1), (2, 3),
-                   (4, 5), (6, 7), (8, 9), (10, 11), (28, 29), (30, 31), (34, 35), (32, 33),
-                   (36, 37), (18, 19), (26, 27))
-# FIELDS_FROM_CMU[c]: the CMU channel that becomes field channel c of this project (2j: x of
-# limb j, 2j + 1: its y).
-FIELDS_FROM_CMU = np.array([channel for pair in CMU_LIMB_FIELDS for channel in pair])
+# CMU's `mapIdx` (its demo code), minus the 19 joint maps before the fields in
+# its output blob: limb k's (x, y) field is in CMU's channels
+# CMU_LIMB_FIELDS[k].
+CMU_LIMB_FIELDS = ((12, 13), (20, 21), (14, 15), (16, 17), (22, 23), (24, 25),
+                   (0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11), (28, 29),
+                   (30, 31), (34, 35), (32, 33), (36, 37), (18, 19), (26, 27))
+# FIELDS_FROM_CMU[c]: the CMU channel that becomes field channel c of this
+# project (2j: x of limb j, 2j + 1: its y).
+FIELDS_FROM_CMU = np.array(
+    [channel for pair in CMU_LIMB_FIELDS for channel in pair])
 NUM_FIELDS = 38
 NUM_STAGES = 6
 
-# VGGFront.features holds ConvModules and pools: the positions of conv1_1 ... conv4_2
-_FRONT = (('conv1_1', 0), ('conv1_2', 1), ('conv2_1', 3), ('conv2_2', 4), ('conv3_1', 6),
-          ('conv3_2', 7), ('conv3_3', 8), ('conv3_4', 9), ('conv4_1', 11), ('conv4_2', 12))
+# VGGFront.features holds ConvModules and pools: the positions of conv1_1 ...
+# conv4_2
+_FRONT = (('conv1_1', 0), ('conv1_2', 1), ('conv2_1', 3), ('conv2_2', 4),
+          ('conv3_1', 6), ('conv3_2', 7), ('conv3_3', 8), ('conv3_4', 9),
+          ('conv4_1', 11), ('conv4_2', 12))
 
 
 def layer_map() -> List[Tuple[str, str]]:
-    """``(CMU layer, this project's module)`` for the 92 convs of the COCO body model, in CMU's
-    order. Output convs (``MapOutput``) have no ``.conv``."""
+    """``(CMU layer, this project's module)`` for the 92 convs of the COCO body
+    model, in CMU's order.
+
+    Output convs (``MapOutput``) have no ``.conv``.
+    """
     pairs = [(cmu, f'backbone.features.{index}.conv') for cmu, index in _FRONT]
-    pairs += [('conv4_3_CPM', 'backbone.cpm.0.conv'), ('conv4_4_CPM', 'backbone.cpm.1.conv')]
+    pairs += [('conv4_3_CPM', 'backbone.cpm.0.conv'),
+              ('conv4_4_CPM', 'backbone.cpm.1.conv')]
     for branch, head in (('L1', 'paf_stages'), ('L2', 'heatmap_stages')):
-        pairs += [(f'conv5_{i + 1}_CPM_{branch}', f'head.{head}.0.{i}.conv') for i in range(4)]
+        pairs += [(f'conv5_{i + 1}_CPM_{branch}', f'head.{head}.0.{i}.conv')
+                  for i in range(4)]
         pairs.append((f'conv5_5_CPM_{branch}', f'head.{head}.0.4'))
         for stage in range(2, NUM_STAGES + 1):
-            pairs += [(f'Mconv{i + 1}_stage{stage}_{branch}', f'head.{head}.{stage - 1}.{i}.conv')
-                      for i in range(6)]
-            pairs.append((f'Mconv7_stage{stage}_{branch}', f'head.{head}.{stage - 1}.6'))
+            pairs += [(f'Mconv{i + 1}_stage{stage}_{branch}',
+                       f'head.{head}.{stage - 1}.{i}.conv') for i in range(6)]
+            pairs.append((f'Mconv7_stage{stage}_{branch}',
+                          f'head.{head}.{stage - 1}.6'))
     return pairs
 
 
 def cmu_fields_to_codec(fields: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    """Limb fields (or anything indexed by them along ``dim``) from CMU's channel order to
-    ``PartAffinityField``'s (see the module doc)."""
-    return fields.index_select(dim, torch.as_tensor(FIELDS_FROM_CMU, device=fields.device))
+    """Limb fields (or anything indexed by them along ``dim``) from CMU's
+    channel order to ``PartAffinityField``'s (see the module doc)."""
+    return fields.index_select(
+        dim, torch.as_tensor(FIELDS_FROM_CMU, device=fields.device))
 
 
-def convert(cmu_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
-    """CMU's layer names and channel orders -> ``OpenPoseHead`` on ``VGGFront``.
+def convert(cmu_state: Dict[str, torch.Tensor],
+            ) -> 'OrderedDict[str, torch.Tensor]':
+    """CMU's layer names and channel orders -> ``OpenPoseHead`` on
+    ``VGGFront``.
 
     Args:
-        cmu_state: ``{'<layer>.weight': (out, in, k, k), '<layer>.bias': (out,)}`` for every conv
-            of the COCO body model (a ``module.`` prefix is dropped).
+        cmu_state: ``{'<layer>.weight': (out, in, k, k), '<layer>.bias':
+            (out,)}`` for every conv of the COCO body model (a ``module.``
+            prefix is dropped).
 
     Raises:
-        KeyError: Naming the tensors that are missing and those that are not CMU's.
+        KeyError: Naming the tensors that are missing and those that are not
+            CMU's.
     """
     cmu_state = {
         key[len('module.'):] if key.startswith('module.') else key: value
         for key, value in cmu_state.items()
     }
-    expected = {f'{cmu}.{kind}' for cmu, _ in layer_map() for kind in ('weight', 'bias')}
-    missing, unknown = sorted(expected - set(cmu_state)), sorted(set(cmu_state) - expected)
+    expected = {
+        f'{cmu}.{kind}'
+        for cmu, _ in layer_map()
+        for kind in ('weight', 'bias')
+    }
+    missing, unknown = sorted(expected - set(cmu_state)), sorted(
+        set(cmu_state) - expected)
     if missing or unknown:
-        raise KeyError(f'not CMU OpenPose\'s COCO body model: missing {missing or "nothing"}; '
+        raise KeyError('not CMU OpenPose\'s COCO body model: missing '
+                       f'{missing or "nothing"}; '
                        f'not of that model: {unknown or "nothing"}')
     converted = OrderedDict()
     for cmu, ours in layer_map():
         weight, bias = cmu_state[f'{cmu}.weight'], cmu_state[f'{cmu}.bias']
-        if cmu == 'conv5_5_CPM_L1' or (cmu.startswith('Mconv7_') and cmu.endswith('_L1')):
-            weight, bias = cmu_fields_to_codec(weight), cmu_fields_to_codec(bias)
+        if cmu == 'conv5_5_CPM_L1' or (cmu.startswith('Mconv7_')
+                                       and cmu.endswith('_L1')):
+            weight, bias = cmu_fields_to_codec(weight), cmu_fields_to_codec(
+                bias)
         if cmu.startswith('Mconv1_'):  # reads cat(fields, maps, F)
-            weight = torch.cat(
-                [cmu_fields_to_codec(weight[:, :NUM_FIELDS], dim=1), weight[:, NUM_FIELDS:]], dim=1)
+            weight = torch.cat([
+                cmu_fields_to_codec(weight[:, :NUM_FIELDS], dim=1),
+                weight[:, NUM_FIELDS:]
+            ],
+                               dim=1)
         converted[f'{ours}.weight'] = weight.contiguous()
         converted[f'{ours}.bias'] = bias.contiguous()
     return converted
@@ -113,8 +149,9 @@ def convert(cmu_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tenso
 
 
 def _blob(buf: bytes) -> np.ndarray:
-    """A Caffe ``BlobProto``: ``data`` (5, float32, packed or not) shaped by ``shape`` (7,
-    ``BlobShape.dim`` = 1) or the legacy ``num, channels, height, width`` (1-4)."""
+    """A Caffe ``BlobProto``: ``data`` (5, float32, packed or not) shaped by
+    ``shape`` (7, ``BlobShape.dim`` = 1) or the legacy ``num, channels, height,
+    width`` (1-4)."""
     data, shape, legacy = [], [], {}
     for number, wire, value in iter_fields(buf):
         if number == 5:
@@ -128,13 +165,15 @@ def _blob(buf: bytes) -> np.ndarray:
     array = np.concatenate(data) if data else np.zeros(0, np.float32)
     if not shape and legacy:
         shape = [legacy.get(i, 1) for i in (1, 2, 3, 4)]
-    return array.reshape(shape) if shape and int(np.prod(shape)) == array.size else array
+    return (array.reshape(shape)
+            if shape and int(np.prod(shape)) == array.size else array)
 
 
 def read_caffemodel(path: str) -> Dict[str, torch.Tensor]:
-    """``{'<layer>.weight', '<layer>.bias'}`` of the layers with two blobs in a ``.caffemodel``
-    (``NetParameter.layer`` = 100, ``LayerParameter`` name 1, blobs 7; or the V1 ``layers`` = 2,
-    name 4, blobs 6). Biases are flattened to ``(out,)``."""
+    """``{'<layer>.weight', '<layer>.bias'}`` of the layers with two blobs in a
+    ``.caffemodel`` (``NetParameter.layer`` = 100, ``LayerParameter`` name 1,
+    blobs 7; or the V1 ``layers`` = 2, name 4, blobs 6). Biases are flattened
+    to ``(out,)``."""
     state = {}
     for number, _, layer in iter_fields(Path(path).read_bytes()):
         if number not in (2, 100):
@@ -148,20 +187,24 @@ def read_caffemodel(path: str) -> Dict[str, torch.Tensor]:
                 blobs.append(_blob(value))
         if name is not None and len(blobs) == 2:
             state[f'{name}.weight'] = torch.from_numpy(blobs[0].copy())
-            state[f'{name}.bias'] = torch.from_numpy(blobs[1].reshape(-1).copy())
+            state[f'{name}.bias'] = torch.from_numpy(
+                blobs[1].reshape(-1).copy())
     return state
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
-        'src', help='body_pose_model.pth (PyTorch port) or pose_iter_440000.caffemodel')
+        'src',
+        help='body_pose_model.pth (PyTorch port) or '
+        'pose_iter_440000.caffemodel')
     parser.add_argument('dst', help='where to write the mmengine checkpoint')
     args = parser.parse_args()
     if args.src.endswith('.caffemodel'):
         state = read_caffemodel(args.src)
     else:
-        checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+        checkpoint = torch.load(
+            args.src, map_location='cpu', weights_only=True)
         state = checkpoint.get('state_dict', checkpoint)
     try:
         converted = convert(state)

@@ -1,31 +1,39 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Convert the SMPR authors' COCO checkpoints (github cmdi-dlut/SMPR, mmdetection 1.x) for this
-project's ``configs/smpr/smpr_*_authors-coco-800x800.py``.
+"""Convert the SMPR authors' COCO checkpoints for this project.
 
-    python tools/model_converters/smpr2mmpose.py r50.pth checkpoints/smpr_r50_authors.pth
-    python tools/model_converters/smpr2mmpose.py hrnet_w32.pth checkpoints/smpr_hrnet_authors.pth
+The checkpoints are those of github cmdi-dlut/SMPR (mmdetection 1.x), the
+configs this project's ``configs/smpr/smpr_*_authors-coco-800x800.py``::
 
-The authors' detector holds ``backbone`` (mmdet 1.x ``ResNet`` or ``HRNet``), ``neck`` (``PAFPN``
-or ``HRFPN``) and ``bbox_head`` (their ``SMPR`` head, ``mmdet/models/anchor_heads/SMPR.py``).
-Backbone and neck keys are mmpose's / mmdet 3.x's, name for name and shape for shape; the head's
-53 tensors are renamed (:data:`HEAD_RENAMES`) and none is reshaped or permuted:
+    python tools/model_converters/smpr2mmpose.py r50.pth \\
+        checkpoints/smpr_r50_authors.pth
+    python tools/model_converters/smpr2mmpose.py hrnet_w32.pth \\
+        checkpoints/smpr_hrnet_authors.pth
 
-- the 34 pose offsets are ``(dx_0, dy_0, dx_1, ...)`` in COCO's keypoint order and in strides in
-  both heads (the authors' ``fcos_reg`` / ``fcos_refine_out``, ``SMPRHead``'s ``init_out`` /
-  ``refine_out``), with one ``Scale`` per level for each (``scales_1`` / ``scales_2``);
-- the 72 sampling offsets of the deformable convolutions come from a 1x1 conv without bias of the
-  34 initial offsets (``feature_adaption.conv_offset`` / ``dcn_offset``), 4 offset groups of 9
-  ``(dy, dx)`` taps in the same layout in their CUDA kernel and in mmcv's; both deformable convs
-  have no bias.
+The authors' detector holds ``backbone`` (mmdet 1.x ``ResNet`` or ``HRNet``),
+``neck`` (``PAFPN`` or ``HRFPN``) and ``bbox_head`` (their ``SMPR`` head,
+``mmdet/models/anchor_heads/SMPR.py``). Backbone and neck keys are mmpose's /
+mmdet 3.x's, name for name and shape for shape; the head's 53 tensors are
+renamed (:data:`HEAD_RENAMES`) and none is reshaped or permuted:
 
-What differs is behaviour, set by the ``_authors`` configs rather than by the weights: caffe-style
-ResNet (the stride on the 1x1 conv), a ReLU after every PAFPN conv, BGR input minus Caffe's means
-with no division, frozen batch-norm statistics for HRNet (``projects/smpr/README.md``).
+- the 34 pose offsets are ``(dx_0, dy_0, dx_1, ...)`` in COCO's keypoint order
+  and in strides in both heads (the authors' ``fcos_reg`` /
+  ``fcos_refine_out``, ``SMPRHead``'s ``init_out`` / ``refine_out``), with one
+  ``Scale`` per level for each (``scales_1`` / ``scales_2``);
+- the 72 sampling offsets of the deformable convolutions come from a 1x1 conv
+  without bias of the 34 initial offsets (``feature_adaption.conv_offset`` /
+  ``dcn_offset``), 4 offset groups of 9 ``(dy, dx)`` taps in the same layout in
+  their CUDA kernel and in mmcv's; both deformable convs have no bias.
 
-The output is an mmengine checkpoint (``{'state_dict': ..., 'meta': ...}``) that ``tools/test.py``,
-``init_model`` and ``inference_bottomup`` load strictly with that config. The model is built from
-the config to check the keys (``--config``; by default the ``_authors`` config of the
-checkpoint's backbone).
+What differs is behaviour, set by the ``_authors`` configs rather than by the
+weights: caffe-style ResNet (the stride on the 1x1 conv), a ReLU after every
+PAFPN conv, BGR input minus Caffe's means with no division, frozen batch-norm
+statistics for HRNet (``projects/smpr/README.md``).
+
+The output is an mmengine checkpoint (``{'state_dict': ..., 'meta': ...}``)
+that ``tools/test.py``, ``init_model`` and ``inference_bottomup`` load strictly
+with that config. The model is built from the config to check the keys
+(``--config``; by default the ``_authors`` config of the checkpoint's
+backbone).
 """
 import argparse
 import pickle
@@ -59,8 +67,8 @@ CONFIGS = {
 
 
 def rename(key: str) -> Optional[str]:
-    """This project's name of one of the authors' keys (``module.`` dropped), or None for a key
-    that is not the authors' model's."""
+    """This project's name of one of the authors' keys (``module.`` dropped),
+    or None for a key that is not the authors' model's."""
     if key.startswith('module.'):
         key = key[len('module.'):]
     if key.startswith(('backbone.', 'neck.')):
@@ -76,13 +84,15 @@ def convert(authors_state: Dict[str, torch.Tensor],
     """The authors' state dict under this project's names.
 
     Args:
-        authors_state: Their ``state_dict`` (``backbone.*``, ``neck.*``, ``bbox_head.*``).
-        model_keys: The keys of the model it is for (``model.state_dict()``): a batch-norm
-            ``num_batches_tracked`` counter the file lacks is set to 0; every other key must come
-            from the file.
+        authors_state: Their ``state_dict`` (``backbone.*``, ``neck.*``,
+            ``bbox_head.*``).
+        model_keys: The keys of the model it is for (``model.state_dict()``): a
+            batch-norm ``num_batches_tracked`` counter the file lacks is set to
+            0; every other key must come from the file.
 
     Raises:
-        KeyError: Naming the tensors that are missing and those that are not the authors'.
+        KeyError: Naming the tensors that are missing and those that are not
+            the authors'.
     """
     converted, unknown = OrderedDict(), []
     for key, value in authors_state.items():
@@ -98,38 +108,50 @@ def convert(authors_state: Dict[str, torch.Tensor],
     missing = [key for key in model_keys if key not in converted]
     unknown += sorted(set(converted) - set(model_keys))
     if missing or unknown:
-        raise KeyError(f'not an SMPR authors\' checkpoint for this model: missing '
-                       f'{missing or "nothing"}; not of that model: {unknown or "nothing"}')
+        raise KeyError(
+            f'not an SMPR authors\' checkpoint for this model: missing '
+            f'{missing or "nothing"}; not of that model: '
+            f'{unknown or "nothing"}')
     return OrderedDict((key, converted[key]) for key in model_keys)
 
 
 def default_config(authors_state: Dict[str, torch.Tensor]) -> str:
-    """The ``_authors`` config of the checkpoint's backbone (HRNet has ``stage2``)."""
-    hrnet = any((rename(key) or '').startswith('backbone.stage2.') for key in authors_state)
+    """The ``_authors`` config of the checkpoint's backbone (HRNet has
+    ``stage2``)."""
+    hrnet = any((rename(key) or '').startswith('backbone.stage2.')
+                for key in authors_state)
     return CONFIGS['hrnet' if hrnet else 'resnet']
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='the authors\' checkpoint (mmdetection 1.x)')
+    parser.add_argument(
+        'src', help='the authors\' checkpoint (mmdetection 1.x)')
     parser.add_argument('dst', help='where to write the mmengine checkpoint')
     parser.add_argument(
-        '--config', help='the config it is for (default: the _authors config of '
+        '--config',
+        help='the config it is for (default: the _authors config of '
         'its backbone)')
     args = parser.parse_args()
-    # mmcv 0.x writes {'meta', 'state_dict', 'optimizer'} of plain types and tensors, which
-    # torch's weights-only unpickler reads; a file holding anything else is refused, not run
+    # mmcv 0.x writes {'meta', 'state_dict', 'optimizer'} of plain types and
+    # tensors, which torch's weights-only unpickler reads; a file holding
+    # anything else is refused, not run
     try:
-        checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+        checkpoint = torch.load(
+            args.src, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:
         reason = str(err).strip().splitlines()[0]
-        raise SystemExit(f'{args.src}: not a plain checkpoint (tensors, dicts, lists, numbers, '
-                         f'strings): {reason}. Only for a file you trust: '
-                         'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it as a whole')
+        raise SystemExit(
+            f'{args.src}: not a plain checkpoint (tensors, dicts, lists, '
+            'numbers, '
+            f'strings): {reason}. Only for a file you trust: '
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it as a whole')
     state = checkpoint.get('state_dict', checkpoint)
     config = args.config or default_config(state)
-    # the project's configs are named from the repository root, wherever the tool runs
-    config_file = Path(config) if Path(config).is_file() else REPO_ROOT / config
+    # the project's configs are named from the repository root, wherever the
+    # tool runs
+    config_file = (
+        Path(config) if Path(config).is_file() else REPO_ROOT / config)
 
     from mmengine.config import Config
     from mmpose.registry import MODELS
@@ -137,7 +159,8 @@ def main() -> None:
 
     import custom_modules  # noqa: F401  (registers the project's modules)
     register_all_modules()
-    model_keys = MODELS.build(Config.fromfile(str(config_file)).model).state_dict().keys()
+    cfg = Config.fromfile(str(config_file))
+    model_keys = MODELS.build(cfg.model).state_dict().keys()
     try:
         converted = convert(state, model_keys)
     except KeyError as err:

@@ -1,12 +1,15 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Convert torchvision's ImageNet VGG-19 weights for ``VGGFront`` (the trunk of MLN and OpenPose).
+"""Convert torchvision's ImageNet VGG-19 weights for ``VGGFront`` (the trunk of
+MLN and OpenPose).
 
-    python tools/model_converters/vgg2vggfront.py vgg19-dcbb9e9d.pth checkpoints/vgg19_front.pth
+    python tools/model_converters/vgg2vggfront.py vgg19-dcbb9e9d.pth \\
+        checkpoints/vgg19_front.pth
 
-torchvision's ``vgg19.features`` interleaves convs, ReLUs and pools (``features.{0,2,5,...}``);
-``VGGFront.features`` holds ``ConvModule``s and pools (``features.{0,1,3,...}.conv``). The first
-ten convs (conv1_1 ... conv4_2) are renumbered; the rest of VGG-19 and its classifier are
-dropped; ``cpm.*`` (conv4_3_CPM, conv4_4_CPM) keep their initialisation, as in OpenPose.
+torchvision's ``vgg19.features`` interleaves convs, ReLUs and pools
+(``features.{0,2,5,...}``); ``VGGFront.features`` holds ``ConvModule``s and
+pools (``features.{0,1,3,...}.conv``). The first ten convs (conv1_1 ...
+conv4_2) are renumbered; the rest of VGG-19 and its classifier are dropped;
+``cpm.*`` (conv4_3_CPM, conv4_4_CPM) keep their initialisation, as in OpenPose.
 
 The output is ``{'state_dict': ...}``, what the backbone's
 ``init_cfg=dict(type='Pretrained', checkpoint=...)`` in ``configs/mln/`` loads.
@@ -18,12 +21,14 @@ from typing import Dict
 
 import torch
 
-# positions of conv1_1 ... conv4_2 in torchvision's vgg19.features and in VGGFront.features
+# positions of conv1_1 ... conv4_2 in torchvision's vgg19.features and in
+# VGGFront.features
 TORCHVISION_CONVS = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21)
 VGGFRONT_CONVS = (0, 1, 3, 4, 6, 7, 8, 9, 11, 12)
 
 
-def convert(vgg_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
+def convert(vgg_state: Dict[str, torch.Tensor],
+            ) -> 'OrderedDict[str, torch.Tensor]':
     """torchvision ``vgg19`` keys -> ``VGGFront`` keys (see the module doc)."""
     converted = OrderedDict()
     for src, dst in zip(TORCHVISION_CONVS, VGGFRONT_CONVS):
@@ -37,7 +42,8 @@ def convert(vgg_state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tenso
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='torchvision VGG-19 checkpoint (a state dict)')
+    parser.add_argument(
+        'src', help='torchvision VGG-19 checkpoint (a state dict)')
     parser.add_argument('dst', help='where to write the converted checkpoint')
     args = parser.parse_args()
     checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
@@ -45,7 +51,9 @@ def main() -> None:
     try:
         converted = convert(state)
     except KeyError as missing:
-        raise SystemExit(f'{args.src}: no {missing} tensor, so no torchvision VGG-19 checkpoint')
+        raise SystemExit(
+            f'{args.src}: no {missing} tensor, so no torchvision VGG-19 '
+            'checkpoint')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(dict(state_dict=converted), args.dst)
     print(f'{len(converted)} tensors -> {args.dst}')

@@ -1,37 +1,46 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """mmpose's ``Pose2DInferencer`` with what the project's front end adds to it.
 
-:class:`MultilevelPose2DInferencer` is a ``Pose2DInferencer``: it takes mmpose's arguments and call
-options (``vis_out_dir``, ``pred_out_dir``, ``show``, ``draw_heatmap``, ``kpt_thr``, ...) and writes
-mmpose's output (``predictions/<name>.json``, one JSON per video). What it adds:
+:class:`MultilevelPose2DInferencer` is a ``Pose2DInferencer``: it takes
+mmpose's arguments and call options (``vis_out_dir``, ``pred_out_dir``,
+``show``, ``draw_heatmap``, ``kpt_thr``, ...) and writes mmpose's output
+(``predictions/<name>.json``, one JSON per video). What it adds:
 
-* **Inputs** (:func:`~..demo_io.open_source`): an image, a folder, a video file, a camera index
-  (``'0'``), a stream URL (``rtsp://...``) or ``'webcam[:N]'``. An image that cannot be read is
-  reported (named in :attr:`failed`) and the others are still done; a video that gives fewer
-  frames than it announces, or a camera or stream that stops, is named in :attr:`lost`.
-* **Model names**: the ``Name`` or an ``Alias`` of this project's ``model-index.yml``
-  (:mod:`.model_index`), which mmpose's own lookup cannot find for an external scope.
+* **Inputs** (:func:`~..demo_io.open_source`): an image, a folder, a video
+  file, a camera index (``'0'``), a stream URL (``rtsp://...``) or
+  ``'webcam[:N]'``. An image that cannot be read is reported (named in
+  :attr:`failed`) and the others are still done; a video that gives fewer
+  frames than it announces, or a camera or stream that stops, is named in
+  :attr:`lost`.
+* **Model names**: the ``Name`` or an ``Alias`` of this project's
+  ``model-index.yml`` (:mod:`.model_index`), which mmpose's own lookup cannot
+  find for an external scope.
 * **Checkpoints**: one of another model is refused before it loads
-  (:class:`~..checkpoint_check.CheckpointMismatchError`); mmengine would load what fits and run.
-* **Backends**: onnxruntime on an ONNX export, or the PyTorch fast path (fp16 / bf16,
-  channels-last, CUDA graphs), see :func:`~..backends.apply_backend`; bottom-up frames prepared
-  on the model's device (``device_preprocess``, :class:`~..frame_preprocessor
-  .BottomupFramePreprocessor`).
-* **Tracking** (``tracking=dict(...)``, :class:`~..pose_tracker.PoseTracker`): a ``track_id`` per
-  person in the predictions, one colour per id in the drawings, optional One-Euro smoothing on
-  the frames' real times.
-* **Timing** (:attr:`timer`, a :class:`~..stage_timer.StageTimer`): reading, detector,
-  preprocess, network, decoding, tracking, drawing and writing per frame; ``overlay`` draws the
-  FPS and this frame's stage times on the frames that are shown or go into ``output_video``.
-* **Output video** (``output_video``, :class:`~..video_sink.VideoSink`): the drawn frames of any
-  input in one video, at the source's rate, or a camera's measured rate, or ``output_fps``.
+  (:class:`~..checkpoint_check.CheckpointMismatchError`); mmengine would load
+  what fits and run.
+* **Backends**: onnxruntime on an ONNX export, or the PyTorch fast path (fp16 /
+  bf16, channels-last, CUDA graphs), see :func:`~..backends.apply_backend`;
+  bottom-up frames prepared on the model's device (``device_preprocess``,
+  :class:`~..frame_preprocessor .BottomupFramePreprocessor`).
+* **Tracking** (``tracking=dict(...)``, :class:`~..pose_tracker.PoseTracker`):
+  a ``track_id`` per person in the predictions, one colour per id in the
+  drawings, optional One-Euro smoothing on the frames' real times.
+* **Timing** (:attr:`timer`, a :class:`~..stage_timer.StageTimer`): reading,
+  detector, preprocess, network, decoding, tracking, drawing and writing per
+  frame; ``overlay`` draws the FPS and this frame's stage times on the frames
+  that are shown or go into ``output_video``.
+* **Output video** (``output_video``, :class:`~..video_sink.VideoSink`): the
+  drawn frames of any input in one video, at the source's rate, or a camera's
+  measured rate, or ``output_fps``.
 
-Call :meth:`finish` when a run ends early (Ctrl-C): it closes the input and the videos and writes
-the predictions of the frames done; a run that ends normally finishes itself.
+Call :meth:`finish` when a run ends early (Ctrl-C): it closes the input and the
+videos and writes the predictions of the frames done; a run that ends normally
+finishes itself.
 """
 import logging
 from pathlib import Path
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import (Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple, Union)
 
 import mmengine
 import numpy as np
@@ -49,7 +58,8 @@ from ..checkpoint_check import check_checkpoint_matches
 from ..demo_io import Source, open_source, write_atomically
 from ..fast_network import FastPath
 from ..frame_pipeline import OrderedWriter, ReadAhead, read_frames, run_now
-from ..frame_preprocessor import BottomupFramePreprocessor, UnsupportedPipelineError
+from ..frame_preprocessor import (BottomupFramePreprocessor,
+                                  UnsupportedPipelineError)
 from ..network_patch import model_device
 from ..pose_drawing import draw_text_overlay, draw_tracked_people
 from ..pose_tracker import PoseTracker
@@ -59,22 +69,25 @@ from .model_index import find_model
 
 
 class PoseInput(NamedTuple):
-    """One image of a run: its ``name`` (file name, or ``<video stem>_<index:06d>.jpg``), the
-    ``(H, W, 3)`` BGR ``image`` and ``time``, seconds (:meth:`~..demo_io.Source.frame_time`)."""
+    """One image of a run: its ``name`` (file name, or ``<video
+    stem>_<index:06d>.jpg``), the ``(H, W, 3)`` BGR ``image`` and ``time``,
+    seconds (:meth:`~..demo_io.Source.frame_time`)."""
     name: str
     image: np.ndarray
     time: float
 
 
 class PreparedFrame(NamedTuple):
-    """A bottom-up frame prepared on the model's device: ``model.predict(inputs, data_samples)``."""
+    """A bottom-up frame prepared on the model's device, the arguments of
+    ``model.predict(inputs, data_samples)``."""
     inputs: Tensor
     data_samples: List[PoseDataSample]
 
 
 class InputFrames:
-    """The images of a :class:`~..demo_io.Source`, for :meth:`MultilevelPose2DInferencer
-    .preprocess` to read (``len`` is the source's count, 0 where unknown)."""
+    """The images of a :class:`~..demo_io.Source`, for
+    :meth:`MultilevelPose2DInferencer .preprocess` to read (``len`` is the
+    source's count, 0 where unknown)."""
 
     def __init__(self, source: Source) -> None:
         self.source = source
@@ -84,8 +97,8 @@ class InputFrames:
 
 
 def _array_source(inputs: Sequence[Union[str, np.ndarray]]) -> Source:
-    """A :class:`~..demo_io.Source` of images given as paths or BGR arrays (named
-    ``<index:06d>.jpg`` as mmpose names them)."""
+    """A :class:`~..demo_io.Source` of images given as paths or BGR arrays
+    (named ``<index:06d>.jpg`` as mmpose names them)."""
 
     def frame(index: int, item: Union[str, np.ndarray]) -> tuple:
         if isinstance(item, np.ndarray):
@@ -97,9 +110,10 @@ def _array_source(inputs: Sequence[Union[str, np.ndarray]]) -> Source:
 
 
 def _boxes_in_the_image(detect: Callable[..., dict]) -> Callable[..., dict]:
-    """mmdet's ``DetInferencer`` call, its boxes clipped to the image and those with a
-    non-finite coordinate dropped (an untrained or diverged detector gives ``inf`` boxes, from
-    which mmpose's top-down pipeline makes NaN keypoints)."""
+    """mmdet's ``DetInferencer`` call, its boxes clipped to the image and those
+    with a non-finite coordinate dropped (an untrained or diverged detector
+    gives ``inf`` boxes, from which mmpose's top-down pipeline makes NaN
+    keypoints)."""
 
     def detect_in_the_image(inputs: np.ndarray, **kwargs) -> dict:
         results = detect(inputs, **kwargs)
@@ -120,36 +134,42 @@ def _boxes_in_the_image(detect: Callable[..., dict]) -> Callable[..., dict]:
 @INFERENCERS.register_module(name='multilevel-pose2d')
 @INFERENCERS.register_module()
 class MultilevelPose2DInferencer(Pose2DInferencer):
-    """mmpose's 2D pose inferencer with this project's inputs, backends, tracking, timing and
-    output video (module docstring).
+    """mmpose's 2D pose inferencer with this project's inputs, backends,
+    tracking, timing and output video (module docstring).
 
     Args:
-        model, weights, device, scope, det_model, det_weights, det_cat_ids, show_progress: As
-            ``Pose2DInferencer``; ``model`` may also be a name or alias of this project's
-            model index.
+        model, weights, device, scope, det_model, det_weights, det_cat_ids,
+            show_progress: As ``Pose2DInferencer``; ``model`` may also be a
+            name or alias of this project's model index.
         backend (str): ``'pytorch'`` or ``'onnxruntime'``.
-        onnx (str, optional): The network exported to ONNX, for ``'onnxruntime'``.
+        onnx (str, optional): The network exported to ONNX, for
+            ``'onnxruntime'``.
         fast_path (FastPath, optional): The PyTorch fast path.
-        device_preprocess (bool): Prepare bottom-up frames in torch ops on the model's device.
-        tracking (dict, optional): Arguments of :class:`~..pose_tracker.PoseTracker` (``metric``,
-            ``threshold``, ``ttl``, ``smoothing``, ``one_euro``) and ``kpt_thr``, the score under
-            which a keypoint counts as unseen (0.3); the dataset's OKS sigmas are added. None: no
-            tracking.
-        pipelined (bool): Read the next frames and write the last ones (drawings, JSONs, video
-            frames) in threads while the model runs (:mod:`~..frame_pipeline`); the same
-            frames, order and files.
+        device_preprocess (bool): Prepare bottom-up frames in torch ops on the
+            model's device.
+        tracking (dict, optional): Arguments of
+            :class:`~..pose_tracker.PoseTracker` (``metric``, ``threshold``,
+            ``ttl``, ``smoothing``, ``one_euro``) and ``kpt_thr``, the score
+            under which a keypoint counts as unseen (0.3); the dataset's OKS
+            sigmas are added. None: no tracking.
+        pipelined (bool): Read the next frames and write the last ones
+            (drawings, JSONs, video frames) in threads while the model runs
+            (:mod:`~..frame_pipeline`); the same frames, order and files.
 
     Raises:
         CheckpointMismatchError: ``weights`` holds another model.
         BackendError: The backend or fast path cannot run here.
-        UnsupportedPipelineError: ``device_preprocess`` with a top-down model, a multi-scale
-            test or a pipeline the frame preprocessor does not reproduce.
+        UnsupportedPipelineError: ``device_preprocess`` with a top-down model,
+            a multi-scale test or a pipeline the frame preprocessor does not
+            reproduce.
     """
 
-    preprocess_kwargs: set = Pose2DInferencer.preprocess_kwargs | {'person_boxes', 'skip_existing'}
-    visualize_kwargs: set = Pose2DInferencer.visualize_kwargs | {
-        'output_video', 'output_fps', 'overlay'
-    }
+    preprocess_kwargs: set = (
+        Pose2DInferencer.preprocess_kwargs
+        | {'person_boxes', 'skip_existing'})
+    visualize_kwargs: set = (
+        Pose2DInferencer.visualize_kwargs
+        | {'output_video', 'output_fps', 'overlay'})
 
     def __init__(self,
                  model: Union[str, dict],
@@ -167,8 +187,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                  tracking: Optional[dict] = None,
                  pipelined: bool = False) -> None:
         self._weights_name = weights
-        super().__init__(model, weights, device, scope, det_model, det_weights, det_cat_ids,
-                         show_progress)
+        super().__init__(model, weights, device, scope, det_model, det_weights,
+                         det_cat_ids, show_progress)
         apply_backend(self.model, backend, onnx, fast_path)
         self.timer = StageTimer.for_device(str(model_device(self.model)))
         self.timer.instrument(self.model)
@@ -194,35 +214,41 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         self._current: Optional[PoseInput] = None
         self._finished, self._pred_out_dir = True, ''
 
-    # ------------------------------------------------------------------------------- model
-    def _load_model_from_metafile(self, model: str) -> Tuple[mmengine.Config, Optional[str]]:
-        """This project's model index first (:func:`~.model_index.find_model`), then mmpose's."""
+    # ------------------------------------------------------------------- model
+    def _load_model_from_metafile(self, model: str
+                                  ) -> Tuple[mmengine.Config, Optional[str]]:
+        """This project's model index first (:func:`~.model_index.find_model`),
+        then mmpose's."""
         found = find_model(model)
         if found is not None:
             return found
         return super()._load_model_from_metafile(model)
 
-    def _load_weights_to_model(self, model: torch.nn.Module, checkpoint: Optional[dict],
+    def _load_weights_to_model(self, model: torch.nn.Module,
+                               checkpoint: Optional[dict],
                                cfg: Optional[mmengine.Config]) -> None:
         """mmpose's loading, after refusing a checkpoint of another model."""
         if checkpoint is not None:
             model.cfg = cfg  # named in the message
-            check_checkpoint_matches(model, checkpoint, name=str(self._weights_name))
+            check_checkpoint_matches(
+                model, checkpoint, name=str(self._weights_name))
         super()._load_weights_to_model(model, checkpoint, cfg)
 
     def _prepare_on_device(self) -> None:
         """Have ``model.test_step`` take a :class:`PreparedFrame` from the
         :class:`~..frame_preprocessor.BottomupFramePreprocessor`."""
         if self.cfg.data_mode != 'bottomup':
-            raise UnsupportedPipelineError('frames are prepared on the device for bottom-up '
-                                           'models only')
+            raise UnsupportedPipelineError(
+                'frames are prepared on the device for bottom-up models only')
         if self.model.test_cfg.get('multiscale_test', False):
-            raise UnsupportedPipelineError('test_cfg.multiscale_test: the frame preprocessor '
-                                           'makes one scale')
+            raise UnsupportedPipelineError(
+                'test_cfg.multiscale_test: the frame preprocessor '
+                'makes one scale')
         self.frame_preprocessor = BottomupFramePreprocessor(self.model)
         test_step = self.model.test_step
 
-        def prepared_test_step(data: Union[dict, PreparedFrame]) -> List[PoseDataSample]:
+        def prepared_test_step(data: Union[dict, PreparedFrame]
+                               ) -> List[PoseDataSample]:
             if isinstance(data, PreparedFrame):
                 return self.model.predict(data.inputs, data.data_samples)
             return test_step(data)
@@ -235,22 +261,27 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             arguments['sigmas'] = self.model.dataset_meta['sigmas']
         return PoseTracker(**arguments)
 
-    # ------------------------------------------------------------------------------ inputs
+    # ------------------------------------------------------------------ inputs
     def _start(self, source: Source) -> InputFrames:
-        """Begin a run over ``source``: mmpose's video state for a video, camera or stream."""
+        """Begin a run over ``source``: mmpose's video state for a video,
+        camera or stream."""
         self.finish()
         self.source, self.sink, self.failed, self.lost = source, None, [], None
         self.read = self.skipped = 0
         self._reader = None
         self._writer = OrderedWriter() if self.pipelined else None
-        self._write = self._writer.submit if self._writer is not None else run_now
-        self.tracker = self._new_tracker() if self.tracking is not None else None
+        self._write = run_now if self._writer is None else self._writer.submit
+        self.tracker = (None if self.tracking is None else self._new_tracker())
         self.timer.reset()
         self._finished, self._pred_out_dir = False, ''
         self._video_input = source.kind in ('video', 'camera', 'stream')
         if self._video_input:
-            stem = Path(source.name).stem if source.kind == 'video' else (
-                source.name.replace(' ', '') if source.kind == 'camera' else 'stream')
+            if source.kind == 'video':
+                stem = Path(source.name).stem
+            elif source.kind == 'camera':
+                stem = source.name.replace(' ', '')
+            else:
+                stem = 'stream'
             self.video_info = dict(
                 fps=source.fps or DEFAULT_FPS,
                 name=f'{stem}.mp4',
@@ -260,10 +291,12 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                 predictions=[])
         return InputFrames(source)
 
-    def _inputs_to_list(self, inputs: Union[str, np.ndarray, Sequence]) -> InputFrames:
-        """An image, folder, video, camera index or stream URL (:func:`~..demo_io.open_source`,
-        which raises :class:`~..demo_io.InputError` for one it cannot open), a source it opened,
-        an array, or a list of paths and arrays."""
+    def _inputs_to_list(self, inputs: Union[str, np.ndarray,
+                                            Sequence]) -> InputFrames:
+        """An image, folder, video, camera index or stream URL
+        (:func:`~..demo_io.open_source`, which raises
+        :class:`~..demo_io.InputError` for one it cannot open), a source it
+        opened, an array, or a list of paths and arrays."""
         if isinstance(inputs, Source):
             return self._start(inputs)
         if isinstance(inputs, (str, Path)):
@@ -273,11 +306,11 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         return self._start(_array_source(list(inputs)))
 
     def _get_webcam_inputs(self, inputs: str) -> InputFrames:
-        """``'webcam'`` or ``'webcam:N'``: camera N (0 by default), as mmpose reads it
-        (:func:`~..demo_io.open_source`)."""
+        """``'webcam'`` or ``'webcam:N'``: camera N (0 by default), as mmpose
+        reads it (:func:`~..demo_io.open_source`)."""
         return self._start(open_source(inputs))
 
-    # -------------------------------------------------------------------------- preprocess
+    # -------------------------------------------------------------- preprocess
     def preprocess(self,
                    inputs: InputFrames,
                    batch_size: int = 1,
@@ -286,28 +319,31 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                    nms_thr: float = 0.3,
                    person_boxes: Optional[Dict[str, np.ndarray]] = None,
                    skip_existing: str = ''):
-        """Read each frame and prepare it as mmpose does (batch size 1, as mmpose's); yields
-        ``(data, [PoseInput])``.
+        """Read each frame and prepare it as mmpose does (batch size 1, as
+        mmpose's); yields ``(data, [PoseInput])``.
 
-        An image that cannot be read is logged, named in :attr:`failed` and left out. When the
-        input ends, :attr:`lost` says whether the source gave fewer frames than it should have,
-        and the run is finished (:meth:`finish`; a video's by mmpose's call, which knows its
+        An image that cannot be read is logged, named in :attr:`failed` and
+        left out. When the input ends, :attr:`lost` says whether the source
+        gave fewer frames than it should have, and the run is finished
+        (:meth:`finish`; a video's by mmpose's call, which knows its
         ``pred_out_dir``).
 
         Args:
-            bboxes: Per input, person boxes ``(N, 4 or 5)`` for a top-down model, used instead
-                of the detector (mmpose 1.3.2 takes the argument but ignores it).
+            bboxes: Per input, person boxes ``(N, 4 or 5)`` for a top-down
+                model, used instead of the detector (mmpose 1.3.2 takes the
+                argument but ignores it).
             bbox_thr, nms_thr: mmpose's, for the detector's boxes.
             person_boxes: The same as ``bboxes``, keyed by image name
                 (:func:`~..topdown_pipeline.load_person_boxes`).
-            skip_existing: A folder: inputs whose ``<stem>.json`` is in it are left out
-                unread (a run that was stopped is resumed); counted in :attr:`skipped`.
+            skip_existing: A folder: inputs whose ``<stem>.json`` is in it are
+                left out unread (a run that was stopped is resumed); counted in
+                :attr:`skipped`.
         """
         source = inputs.source
 
         def done(name: str) -> bool:
-            return bool(skip_existing) and (Path(skip_existing) /
-                                            f'{Path(name).stem}.json').exists()
+            return (bool(skip_existing) and
+                    (Path(skip_existing) / f'{Path(name).stem}.json').exists())
 
         items = read_frames(iter(source.frames), done, self.timer.clock)
         if self.pipelined:
@@ -315,7 +351,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         index = 0
         while True:
             self.timer.start_frame()
-            with self.timer.stage('reading'):  # pipelined: the wait for the reader thread
+            # pipelined: the wait for the reader thread
+            with self.timer.stage('reading'):
                 item = next(items, None)
             if item is None:
                 break
@@ -324,25 +361,31 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                 self.skipped += 1
                 continue
             if item.kind == 'failed':
-                print_log(str(item.error), logger='current', level=logging.ERROR)
+                print_log(
+                    str(item.error), logger='current', level=logging.ERROR)
                 self.failed.append(item.name)
                 continue
-            frame = PoseInput(item.name, item.image, source.frame_time(self.read, item.read_at))
+            frame = PoseInput(item.name, item.image,
+                              source.frame_time(self.read, item.read_at))
             boxes = bboxes[index] if bboxes else None
             if person_boxes is not None:
-                boxes = person_boxes.get(frame.name, np.zeros((0, 5), np.float32))
+                boxes = person_boxes.get(frame.name,
+                                         np.zeros((0, 5), np.float32))
             with self.timer.stage('preprocess'):
                 if self.frame_preprocessor is not None:
                     data = PreparedFrame(*self.frame_preprocessor(frame.image))
-                    data.data_samples[0].set_metainfo(dict(img_path=frame.name))
+                    data.data_samples[0].set_metainfo(
+                        dict(img_path=frame.name))
                 else:
                     data = self.collate_fn(
-                        self.preprocess_single(frame, index, bbox_thr, nms_thr, boxes))
+                        self.preprocess_single(frame, index, bbox_thr, nms_thr,
+                                               boxes))
             self._current = frame
             index += 1
             yield data, [frame]
         self.lost = source.shortfall(self.read)
-        if not self._video_input:  # (mmpose's call finishes a video with its pred_out_dir)
+        # (mmpose's call finishes a video with its pred_out_dir)
+        if not self._video_input:
             self.finish()  # the last image is done: the output video closed
 
     def preprocess_single(self,
@@ -351,13 +394,16 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                           bbox_thr: float = 0.3,
                           nms_thr: float = 0.3,
                           bboxes: Optional[np.ndarray] = None) -> List[dict]:
-        """mmpose's, on the frame's image, keeping its name as ``img_path``; top-down with
-        ``bboxes`` (``(N, 4 or 5)``, pixels) poses in those boxes instead of the detector's
-        (none given: the whole image, as mmpose does when the detector finds nobody)."""
+        """mmpose's, on the frame's image, keeping its name as ``img_path``;
+        top-down with ``bboxes`` (``(N, 4 or 5)``, pixels) poses in those boxes
+        instead of the detector's (none given: the whole image, as mmpose does
+        when the detector finds nobody)."""
         if self.cfg.data_mode == 'topdown' and bboxes is not None:
-            data_infos = self._topdown_data(input, np.asarray(bboxes, np.float32))
+            data_infos = self._topdown_data(input,
+                                            np.asarray(bboxes, np.float32))
         else:
-            data_infos = super().preprocess_single(input.image, index, bbox_thr, nms_thr)
+            data_infos = super().preprocess_single(input.image, index,
+                                                   bbox_thr, nms_thr)
         for data in data_infos:
             data['data_samples'].set_metainfo(dict(img_path=input.name))
         return data_infos
@@ -368,16 +414,22 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             boxes = np.array([[0, 0, width, height, 1]], dtype=np.float32)
         data_infos = []
         for box in boxes:
-            info = dict(img=frame.image, img_path=frame.name, **self.model.dataset_meta)
+            info = dict(
+                img=frame.image,
+                img_path=frame.name,
+                **self.model.dataset_meta)
             info['bbox'] = box[None, :4]
-            info['bbox_score'] = box[4:5] if len(box) > 4 else np.ones(1, np.float32)
+            info['bbox_score'] = box[4:5] if len(box) > 4 else np.ones(
+                1, np.float32)
             data_infos.append(self.pipeline(info))
         return data_infos
 
-    # ----------------------------------------------------------------------------- forward
-    def forward(self, inputs: Union[dict, PreparedFrame], **kwargs) -> List[PoseDataSample]:
-        """mmpose's forward (the data preprocessor counted as ``preprocess``, the model's stages
-        as ``network`` and ``decoding``), then the tracker's ids."""
+    # ----------------------------------------------------------------- forward
+    def forward(self, inputs: Union[dict, PreparedFrame],
+                **kwargs) -> List[PoseDataSample]:
+        """mmpose's forward (the data preprocessor counted as ``preprocess``,
+        the model's stages as ``network`` and ``decoding``), then the tracker's
+        ids."""
         with self.timer.stage('preprocess'):
             data_samples = super().forward(inputs, **kwargs)
         if self.tracker is not None:
@@ -387,16 +439,21 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         return data_samples
 
     def _track(self, instances: InstanceData) -> None:
-        """``track_id`` for each person; smoothed ``keypoints`` with the tracker's smoothing."""
+        """``track_id`` for each person; smoothed ``keypoints`` with the
+        tracker's smoothing."""
         time, thr = self._current.time, self.tracking.get('kpt_thr', 0.3)
         boxes = instances.bboxes if self.cfg.data_mode == 'topdown' else None
         ids, keypoints = self.tracker.update(
-            instances.keypoints, instances.keypoint_scores, boxes, score_thr=thr, timestamp=time)
+            instances.keypoints,
+            instances.keypoint_scores,
+            boxes,
+            score_thr=thr,
+            timestamp=time)
         instances.track_id = ids
         if self.tracker.smoothing:
             instances.keypoints = keypoints
 
-    # --------------------------------------------------------------------------- visualize
+    # --------------------------------------------------------------- visualize
     def visualize(self,
                   inputs: List[PoseInput],
                   preds: List[PoseDataSample],
@@ -409,33 +466,42 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                   output_fps: Optional[float] = None,
                   overlay: bool = True,
                   **kwargs) -> List[np.ndarray]:
-        """mmpose's drawing (one colour per ``track_id`` when tracking), saved to ``vis_out_dir``
-        as mmpose saves it; then, with the timing ``overlay``, shown and written into
-        ``output_video``. Returns the drawings (RGB) with ``return_vis``."""
+        """mmpose's drawing (one colour per ``track_id`` when tracking), saved
+        to ``vis_out_dir`` as mmpose saves it; then, with the timing
+        ``overlay``, shown and written into ``output_video``.
+
+        Returns the drawings (RGB) with ``return_vis``.
+        """
         if not (return_vis or show or vis_out_dir or output_video):
             return []
         images = [frame.image for frame in inputs]
         with self.timer.stage('drawing'):
             if self.tracker is not None:
                 drawn = [
-                    self._draw_tracked(image, pred, **kwargs) for image, pred in zip(images, preds)
+                    self._draw_tracked(image, pred, **kwargs)
+                    for image, pred in zip(images, preds)
                 ]
             else:
-                drawn = super().visualize(images, preds, return_vis=True, **kwargs)
+                drawn = super().visualize(
+                    images, preds, return_vis=True, **kwargs)
         if vis_out_dir:
             with self.timer.stage('writing'):
                 for vis, pred in zip(drawn, preds):
-                    self._write(self.save_visualization, vis, vis_out_dir, Path(pred.img_path).name)
+                    self._write(self.save_visualization, vis, vis_out_dir,
+                                Path(pred.img_path).name)
         if show or output_video:
             for vis, frame in zip(drawn, inputs):
-                # a copy (a tracked drawing is a view of a BGR canvas): the overlay stays off
-                # the drawing saved, written behind (pipelined) or returned
+                # a copy (a tracked drawing is a view of a BGR canvas): the
+                # overlay stays off the drawing saved, written behind
+                # (pipelined) or returned
                 bgr = vis[..., ::-1].copy()
                 if overlay:
                     draw_text_overlay(bgr, self.timer.overlay_lines())
                 if output_video:
                     with self.timer.stage('writing'):
-                        self._write(self._video_sink(output_video, output_fps).write, bgr)
+                        self._write(
+                            self._video_sink(output_video, output_fps).write,
+                            bgr)
                 if show:
                     with self.timer.stage('display'):
                         self.visualizer.show(
@@ -454,22 +520,30 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                       black_background: bool = False,
                       draw_heatmap: bool = False,
                       **kwargs) -> np.ndarray:
-        """The people of ``pred`` on ``image`` (BGR) in the colours of their ``track_id``, with
-        mmpose's options; ``draw_heatmap`` puts the visualizer's panel of the predicted maps
-        below, as mmpose's drawing does. Returns RGB."""
-        links = [tuple(link) for link in self.model.dataset_meta.get('skeleton_links', [])]
+        """The people of ``pred`` on ``image`` (BGR) in the colours of their
+        ``track_id``, with mmpose's options; ``draw_heatmap`` puts the
+        visualizer's panel of the predicted maps below, as mmpose's drawing
+        does.
+
+        Returns RGB.
+        """
+        links = [
+            tuple(link)
+            for link in self.model.dataset_meta.get('skeleton_links', [])
+        ]
         people = self._people(pred)
         for person in people:
-            # split_instances gives a box as a 1-tuple of its [x1, y1, x2, y2]; a bottom-up
-            # person's is its keypoints' own, drawn from them
+            # split_instances gives a box as a 1-tuple of its [x1, y1, x2, y2];
+            # a bottom-up person's is its keypoints' own, drawn from them
             box = person.pop('bbox', None)
             if box is not None and self.cfg.data_mode == 'topdown':
                 person['bbox'] = box[0]
         canvas = image * 0 if black_background else image
-        drawn = draw_tracked_people(canvas, people, links, kpt_thr, draw_bbox, radius,
-                                    thickness)[..., ::-1]
+        drawn = draw_tracked_people(canvas, people, links, kpt_thr, draw_bbox,
+                                    radius, thickness)[..., ::-1]
         if draw_heatmap and 'pred_fields' in pred:
-            panel = self.visualizer._draw_instance_heatmap(pred.pred_fields, image[..., ::-1])
+            panel = self.visualizer._draw_instance_heatmap(
+                pred.pred_fields, image[..., ::-1])
             if panel is not None:
                 drawn = np.concatenate([drawn, panel], axis=0)
         return drawn
@@ -480,10 +554,11 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             self.sink = VideoSink(Path(path), fps, how, clock=self.timer.clock)
         return self.sink
 
-    # ------------------------------------------------------------------------- postprocess
+    # ------------------------------------------------------------- postprocess
     @staticmethod
     def _people(pred: PoseDataSample) -> List[dict]:
-        """mmpose's ``split_instances`` of the prediction, with each person's ``track_id``."""
+        """mmpose's ``split_instances`` of the prediction, with each person's
+        ``track_id``."""
         people = split_instances(pred.pred_instances)
         track_ids = pred.pred_instances.get('track_id')
         if track_ids is not None:
@@ -497,17 +572,24 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                     return_datasample: Optional[bool] = None,
                     return_datasamples: bool = False,
                     pred_out_dir: str = '') -> dict:
-        """mmpose's results and files (``pred_out_dir/<image stem>.json``, or one JSON per
-        video at the end), each person with its ``track_id`` when tracking; an image's JSON is
-        written whole (a temporary file, then a rename). Ends the frame's timing."""
+        """mmpose's results and files (``pred_out_dir/<image stem>.json``, or
+        one JSON per video at the end), each person with its ``track_id`` when
+        tracking; an image's JSON is written whole (a temporary file, then a
+        rename).
+
+        Ends the frame's timing.
+        """
         with self.timer.stage('writing'):
-            # mmpose's dict (and its warning on ``return_datasample``), without its split of
-            # the instances, which would leave out ``track_id``: each is split once, below
+            # mmpose's dict (and its warning on ``return_datasample``), without
+            # its split of the instances, which would leave out ``track_id``:
+            # each is split once, below
             results = super().postprocess(
                 preds, visualization, return_datasample, True, pred_out_dir='')
-            as_samples = return_datasamples if return_datasample is None else return_datasample
-            people_of = [self._people(pred)
-                         for pred in preds] if pred_out_dir or not as_samples else []
+            as_samples = (
+                return_datasamples
+                if return_datasample is None else return_datasample)
+            people_of = ([self._people(pred) for pred in preds]
+                         if pred_out_dir or not as_samples else [])
             if not as_samples:
                 results['predictions'] = people_of
             if pred_out_dir:
@@ -515,22 +597,27 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                     if self._video_input:
                         self.video_info['predictions'].append(people)
                     else:
-                        path = Path(pred_out_dir) / f'{Path(pred.img_path).stem}.json'
-                        self._write(write_atomically, path,
-                                    mmengine.dump(people, file_format='json', indent='  ').encode())
+                        stem = Path(pred.img_path).stem
+                        path = Path(pred_out_dir) / f'{stem}.json'
+                        text = mmengine.dump(
+                            people, file_format='json', indent='  ')
+                        self._write(write_atomically, path, text.encode())
         self.timer.end_frame()
         self._pred_out_dir = pred_out_dir
         return results
 
     def _finalize_video_processing(self, pred_out_dir: str = '') -> None:
-        """mmpose's (its video released, the video's predictions written) and the run closed
-        (:meth:`finish`)."""
+        """mmpose's (its video released, the video's predictions written) and
+        the run closed (:meth:`finish`)."""
         self.finish(pred_out_dir)
 
     def finish(self, pred_out_dir: Optional[str] = None) -> None:
-        """End the current run, also one stopped part-way: close the input and the videos and
-        write a video's predictions so far to ``pred_out_dir`` (by default the last one the
-        run was given). Does nothing the second time."""
+        """End the current run, also one stopped part-way: close the input and
+        the videos and write a video's predictions so far to ``pred_out_dir``
+        (by default the last one the run was given).
+
+        Does nothing the second time.
+        """
         if self._finished:
             return
         self._finished = True
@@ -542,7 +629,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             self.source.close()
         try:
             if self._writer is not None:
-                self._writer.close()  # its jobs done (or the first error raised) before the end
+                # its jobs done (or the first error raised) before the end
+                self._writer.close()
         finally:
             try:
                 if self._video_input:

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Packing of the image pyramids that multi-scale bottom-up testing feeds the model."""
+"""Packing of the image pyramids that multi-scale bottom-up testing feeds the
+model."""
 from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.datasets.transforms.formatting import image_to_tensor
 from mmpose.registry import TRANSFORMS
@@ -9,12 +10,14 @@ from mmpose.registry import TRANSFORMS
 class PackMultiScalePoseInputs(PackPoseInputs):
     """mmpose's ``PackPoseInputs``, which also packs an image pyramid.
 
-    ``BottomupResize(aug_scales=[...])`` leaves ``img`` as a list, one image per scale and each
-    of its own size; ``PackPoseInputs`` stacks them into one tensor and so fails. Here they are
-    packed as a list of ``(C, H_s, W_s)`` tensors, the base scale first, for
-    :class:`~custom_modules.data_preprocessors.MultiScalePoseDataPreprocessor`; the data sample
-    is packed from the base scale. A single image is packed as ``PackPoseInputs`` packs it.
-    Add ``'aug_scales'`` to ``meta_keys`` so that ``BottomupPoseEstimator`` sees the scales.
+    ``BottomupResize(aug_scales=[...])`` leaves ``img`` as a list, one image
+    per scale and each of its own size; ``PackPoseInputs`` stacks them into one
+    tensor and so fails. Here they are packed as a list of ``(C, H_s, W_s)``
+    tensors, the base scale first, for
+    :class:`~custom_modules.data_preprocessors.MultiScalePoseDataPreprocessor`;
+    the data sample is packed from the base scale. A single image is packed as
+    ``PackPoseInputs`` packs it. Add ``'aug_scales'`` to ``meta_keys`` so that
+    ``BottomupPoseEstimator`` sees the scales.
     """
 
     def transform(self, results: dict) -> dict:

@@ -1,5 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-from .checked_coco_metric import (AnnotationFileError, CheckedCocoMetric, annotation_problems,
-                                  derive_fields)
+from .checked_coco_metric import (AnnotationFileError, CheckedCocoMetric,
+                                  annotation_problems, derive_fields)
 
-__all__ = ['AnnotationFileError', 'CheckedCocoMetric', 'annotation_problems', 'derive_fields']
+__all__ = [
+    'AnnotationFileError', 'CheckedCocoMetric', 'annotation_problems',
+    'derive_fields'
+]

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""mmpose's ``CocoMetric`` that checks its annotation file before the first image is inferred."""
+"""mmpose's ``CocoMetric`` that checks its annotation file before the first
+image is inferred."""
 import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
@@ -12,13 +13,15 @@ from xtcocotools.coco import COCO
 
 from ...datasets.checked_coco_dataset import load_json
 
-#: Fields that can be derived without changing what COCO's keypoint evaluation computes.
+#: Fields that can be derived without changing what COCO's keypoint evaluation
+#: computes.
 DERIVABLE = ('area', 'num_keypoints', 'iscrowd')
 LISTED_IDS = 5  # annotation ids named per problem
 
 
 class AnnotationFileError(ValueError):
-    """An annotation file that the evaluation cannot use; the message names file and fields."""
+    """An annotation file that the evaluation cannot use; the message names
+    file and fields."""
 
 
 def _ids(annotations: List[dict]) -> str:
@@ -26,48 +29,66 @@ def _ids(annotations: List[dict]) -> str:
     return f'ids {shown}' + (', ...' if len(annotations) > LISTED_IDS else '')
 
 
-def annotation_problems(coco: dict, num_keypoints: Optional[int] = None) -> List[str]:
-    """What xtcocotools' keypoint evaluation (``COCOeval(iouType='keypoints')``, as ``CocoMetric``
-    runs it) would fail on in the loaded annotation file ``coco``, one line per problem with the
+def annotation_problems(coco: dict,
+                        num_keypoints: Optional[int] = None) -> List[str]:
+    """What xtcocotools' keypoint evaluation
+    (``COCOeval(iouType='keypoints')``, as ``CocoMetric`` runs it) would fail
+    on in the loaded annotation file ``coco``, one line per problem with the
     number of annotations and a few ids; empty if nothing.
 
-    It reads, per ground-truth annotation: ``id``, ``image_id`` (of an image in ``images``),
-    ``category_id`` (of an entry of ``categories``), ``keypoints`` (``3 * num_keypoints``
-    numbers, where ``num_keypoints`` is given), ``num_keypoints`` and ``iscrowd`` (which people
-    are ignored), ``area`` (the OKS scale and the area ranges), and ``bbox`` for people without
-    a labelled keypoint (their OKS is a distance to the box).
+    It reads, per ground-truth annotation: ``id``, ``image_id`` (of an image in
+    ``images``), ``category_id`` (of an entry of ``categories``), ``keypoints``
+    (``3 * num_keypoints`` numbers, where ``num_keypoints`` is given),
+    ``num_keypoints`` and ``iscrowd`` (which people are ignored), ``area`` (the
+    OKS scale and the area ranges), and ``bbox`` for people without a labelled
+    keypoint (their OKS is a distance to the box).
     """
     if not isinstance(coco, dict):
-        return ['not a JSON object with "images", "annotations" and "categories"']
+        return [
+            'not a JSON object with "images", "annotations" and "categories"'
+        ]
     problems = [
-        f'has no "{key}" list' for key in ('images', 'annotations', 'categories')
+        f'has no "{key}" list'
+        for key in ('images', 'annotations', 'categories')
         if not isinstance(coco.get(key), list)
     ]
     if problems:
         return problems
-    image_ids = {image.get('id') for image in coco['images'] if isinstance(image, dict)}
-    category_ids = {cat.get('id') for cat in coco['categories'] if isinstance(cat, dict)}
+    image_ids = {
+        image.get('id')
+        for image in coco['images'] if isinstance(image, dict)
+    }
+    category_ids = {
+        cat.get('id')
+        for cat in coco['categories'] if isinstance(cat, dict)
+    }
     bad: Dict[str, List[dict]] = defaultdict(list)
     for ann in coco['annotations']:
         if not isinstance(ann, dict):
             bad['an entry that is not an object'].append({})
             continue
-        for field in ('id', 'image_id', 'category_id', 'keypoints', 'num_keypoints', 'iscrowd',
-                      'area'):
+        for field in ('id', 'image_id', 'category_id', 'keypoints',
+                      'num_keypoints', 'iscrowd', 'area'):
             if field not in ann:
                 bad[f'no "{field}"'].append(ann)
         if 'image_id' in ann and ann['image_id'] not in image_ids:
             bad['an "image_id" that no entry of "images" has'].append(ann)
         if 'category_id' in ann and ann['category_id'] not in category_ids:
-            bad['a "category_id" that no entry of "categories" has'].append(ann)
+            bad['a "category_id" that no entry of "categories" has'].append(
+                ann)
         keypoints = ann.get('keypoints')
         if keypoints is not None and num_keypoints is not None and (
-                not isinstance(keypoints, list) or len(keypoints) != 3 * num_keypoints):
-            length = len(keypoints) if isinstance(keypoints, list) else type(keypoints).__name__
-            bad[f'"keypoints" of {length} numbers, not {3 * num_keypoints} (3 x the '
-                f'{num_keypoints} keypoints of the dataset)'].append(ann)
+                not isinstance(keypoints, list)
+                or len(keypoints) != 3 * num_keypoints):
+            length = (
+                len(keypoints)
+                if isinstance(keypoints, list) else type(keypoints).__name__)
+            bad[f'"keypoints" of {length} numbers, not {3 * num_keypoints} (3 '
+                f'x the {num_keypoints} keypoints of the dataset)'].append(ann)
         if ann.get('num_keypoints', 1) == 0 and 'bbox' not in ann:
-            bad['no "bbox" and no labelled keypoint (their OKS needs the box)'].append(ann)
+            problem = ('no "bbox" and no labelled keypoint (their OKS needs '
+                       'the box)')
+            bad[problem].append(ann)
     total = len(coco['annotations'])
     return [
         f'{len(anns)} of {total} annotations have {what} ({_ids(anns)})'
@@ -75,24 +96,35 @@ def annotation_problems(coco: dict, num_keypoints: Optional[int] = None) -> List
     ]
 
 
-def derive_fields(coco: dict, fields: Sequence[str], area_from: str = 'bbox') -> Dict[str, int]:
-    """Fill the ``fields`` (of :data:`DERIVABLE`) that annotations of ``coco`` lack, in place:
-    ``area`` from the box (``w * h``, as mmpose's AIC dataset does) or, with
-    ``area_from='keypoints'``, from the box of the labelled keypoints; ``num_keypoints`` as the
-    count of labelled keypoints (visibility > 0, COCO's definition); ``iscrowd`` as 0. Returns
-    how many annotations got each field."""
+def derive_fields(coco: dict,
+                  fields: Sequence[str],
+                  area_from: str = 'bbox') -> Dict[str, int]:
+    """Fill the ``fields`` (of :data:`DERIVABLE`) that annotations of ``coco``
+    lack, in place.
+
+    It fills ``area`` from the box (``w * h``, as mmpose's AIC dataset does)
+    or, with ``area_from='keypoints'``, from the box of the labelled keypoints;
+    ``num_keypoints`` as the count of labelled keypoints (visibility > 0,
+    COCO's definition); ``iscrowd`` as 0. Returns how many annotations got each
+    field.
+    """
     unknown = set(fields) - set(DERIVABLE)
     if unknown:
-        raise ValueError(f'derive_missing: {sorted(unknown)} cannot be derived; only {DERIVABLE}')
+        raise ValueError(
+            f'derive_missing: {sorted(unknown)} cannot be derived; only '
+            f'{DERIVABLE}')
     if area_from not in ('bbox', 'keypoints'):
-        raise ValueError(f"area_from must be 'bbox' or 'keypoints', got {area_from!r}")
+        raise ValueError(
+            f"area_from must be 'bbox' or 'keypoints', got {area_from!r}")
     filled = defaultdict(int)
     for ann in coco.get('annotations', []):
         if not isinstance(ann, dict):
             continue
-        keypoints = np.asarray(ann.get('keypoints', []), dtype=np.float64).reshape(-1, 3)
+        keypoints = np.asarray(
+            ann.get('keypoints', []), dtype=np.float64).reshape(-1, 3)
         labelled = keypoints[keypoints[:, 2] > 0, :2]
-        if 'num_keypoints' in fields and 'num_keypoints' not in ann and 'keypoints' in ann:
+        if ('num_keypoints' in fields and 'num_keypoints' not in ann
+                and 'keypoints' in ann):
             ann['num_keypoints'] = int(len(labelled))
             filled['num_keypoints'] += 1
         if 'iscrowd' in fields and 'iscrowd' not in ann:
@@ -112,28 +144,32 @@ def derive_fields(coco: dict, fields: Sequence[str], area_from: str = 'bbox') ->
 
 @METRICS.register_module()
 class CheckedCocoMetric(CocoMetric):
-    """mmpose's :class:`CocoMetric` whose annotation file is checked when the metric is built,
-    before any image is inferred (mmengine builds the evaluator with the test or validation loop,
-    before it runs).
+    """mmpose's :class:`CocoMetric` whose annotation file is checked when the
+    metric is built, before any image is inferred (mmengine builds the
+    evaluator with the test or validation loop, before it runs).
 
     - The file is read here and checked for what the keypoint evaluation reads
-      (:func:`annotation_problems`); a problem raises :class:`AnnotationFileError` naming the
-      file, the field, how many annotations and a few ids, instead of a ``KeyError`` inside
-      xtcocotools after the whole inference (``KeyError: 'area'`` in ``computeOks``).
-    - ``derive_missing`` fills fields that can be derived without changing the metric
-      (:func:`derive_fields`), and the log says how many were filled.
-    - When the dataset's metainfo arrives (before inference too), the keypoint arrays are
-      checked against its number of keypoints (unless a ``gt_converter`` maps another
-      dataset's), and the file is compared with the dataset's own annotation file: other images
-      or annotations (a ``--cfg-options`` that changed one of the two) raise
+      (:func:`annotation_problems`); a problem raises
+      :class:`AnnotationFileError` naming the file, the field, how many
+      annotations and a few ids, instead of a ``KeyError`` inside xtcocotools
+      after the whole inference (``KeyError: 'area'`` in ``computeOks``).
+    - ``derive_missing`` fills fields that can be derived without changing the
+      metric (:func:`derive_fields`), and the log says how many were filled.
+    - When the dataset's metainfo arrives (before inference too), the keypoint
+      arrays are checked against its number of keypoints (unless a
+      ``gt_converter`` maps another dataset's), and the file is compared with
+      the dataset's own annotation file: other images or annotations (a
+      ``--cfg-options`` that changed one of the two) raise
       :class:`AnnotationFileError`.
 
-    A metric without ``ann_file`` (ground truth from the dataset) or with ``format_only`` is not
-    checked.
+    A metric without ``ann_file`` (ground truth from the dataset) or with
+    ``format_only`` is not checked.
 
     Args:
-        derive_missing (sequence of str): Fields of :data:`DERIVABLE` to fill where missing.
-        area_from (str): ``'bbox'`` (default) or ``'keypoints'``: what a derived ``area`` is.
+        derive_missing (sequence of str): Fields of :data:`DERIVABLE` to fill
+            where missing.
+        area_from (str): ``'bbox'`` (default) or ``'keypoints'``: what a
+            derived ``area`` is.
         **kwargs: The arguments of :class:`CocoMetric`.
     """
 
@@ -144,8 +180,12 @@ class CheckedCocoMetric(CocoMetric):
                  format_only: bool = False,
                  **kwargs) -> None:
         checked = ann_file is not None and not format_only
-        # CocoMetric would load the file with xtcocotools at once; it is checked first
-        super().__init__(ann_file=None if checked else ann_file, format_only=format_only, **kwargs)
+        # CocoMetric would load the file with xtcocotools at once; it is
+        # checked first
+        super().__init__(
+            ann_file=None if checked else ann_file,
+            format_only=format_only,
+            **kwargs)
         self.ann_file = ann_file
         self._checked = checked
         if checked:
@@ -154,28 +194,33 @@ class CheckedCocoMetric(CocoMetric):
             for field, count in filled.items():
                 how = f' from the {area_from}' if field == 'area' else ''
                 print_log(
-                    f'{ann_file}: "{field}" derived{how} for {count} annotations '
-                    '(derive_missing)',
+                    f'{ann_file}: "{field}" derived{how} for {count} '
+                    'annotations (derive_missing)',
                     logger='current')
             problems = annotation_problems(coco)
             if problems:
                 hint = ''
                 if any(f'no "{f}"' in p for p in problems for f in DERIVABLE):
-                    hint = (f'; fields of {DERIVABLE} can be derived with the evaluator\'s '
-                            "`derive_missing=[...]` (`area_from='bbox'` or 'keypoints')")
-                raise AnnotationFileError(f'{ann_file}: ' + '; '.join(problems) + hint)
+                    hint = (f'; fields of {DERIVABLE} can be derived with the '
+                            'evaluator\'s '
+                            "`derive_missing=[...]` (`area_from='bbox'` or "
+                            "'keypoints')")
+                raise AnnotationFileError(f'{ann_file}: ' +
+                                          '; '.join(problems) + hint)
             self.coco = COCO()
             self.coco.dataset = coco
             self.coco.createIndex()
 
     @staticmethod
-    def _load(ann_file: str, what: str = "evaluator's annotation file") -> dict:
+    def _load(ann_file: str,
+              what: str = "evaluator's annotation file") -> dict:
         """The JSON of ``ann_file`` (:func:`load_json`), its faults as
         :class:`AnnotationFileError`."""
         try:
             return load_json(ann_file, what)
         except FileNotFoundError as err:
-            raise AnnotationFileError(f'{ann_file}: the {what} does not exist') from err
+            raise AnnotationFileError(
+                f'{ann_file}: the {what} does not exist') from err
         except ValueError as err:
             raise AnnotationFileError(str(err)) from err
 
@@ -185,31 +230,41 @@ class CheckedCocoMetric(CocoMetric):
         if not self._checked:
             return
         if self.gt_converter is None:
-            problems = annotation_problems(self.coco.dataset, dataset_meta['num_keypoints'])
+            problems = annotation_problems(self.coco.dataset,
+                                           dataset_meta['num_keypoints'])
             if problems:
-                raise AnnotationFileError(f'{self.ann_file}: ' + '; '.join(problems))
+                raise AnnotationFileError(f'{self.ann_file}: ' +
+                                          '; '.join(problems))
         dataset_file = MessageHub.get_current_instance().get_info(
             f"{dataset_meta['dataset_name']}_ann_file", None)
-        if dataset_file is not None and not _same_file(dataset_file, self.ann_file):
+        if dataset_file is not None and not _same_file(dataset_file,
+                                                       self.ann_file):
             self._compare_with(dataset_file)
 
     def _compare_with(self, dataset_file: str) -> None:
-        """Raise :class:`AnnotationFileError` if ``dataset_file`` holds other images or
-        annotations than the evaluator's file."""
+        """Raise :class:`AnnotationFileError` if ``dataset_file`` holds other
+        images or annotations than the evaluator's file."""
         theirs = self._load(dataset_file, "dataset's annotation file")
         differences = []
         for key in ('images', 'annotations'):
             ours = {entry.get('id') for entry in self.coco.dataset[key]}
-            other = {entry.get('id') for entry in theirs.get(key, []) if isinstance(entry, dict)}
+            other = {
+                entry.get('id')
+                for entry in theirs.get(key, []) if isinstance(entry, dict)
+            }
             if ours != other:
-                differences.append(f'{len(other - ours)} of its {len(other)} {key} are not in the '
-                                   f"evaluator's file and {len(ours - other)} of the evaluator's "
-                                   f'{len(ours)} not in it')
+                differences.append(
+                    f'{len(other - ours)} of its {len(other)} {key} are not '
+                    f"in the evaluator's file and {len(ours - other)} of the "
+                    f"evaluator's {len(ours)} not in it")
         if differences:
             raise AnnotationFileError(
-                f'the dataset reads {dataset_file} and the evaluator {self.ann_file}, which are '
-                f'different data: {"; ".join(differences)}. Give both the same file (the '
-                '`ann_file` of the dataloader\'s dataset and of the evaluator)')
+                f'the dataset reads {dataset_file} and the evaluator '
+                f'{self.ann_file}, which are '
+                f'different data: {"; ".join(differences)}. Give both the '
+                'same file (the '
+                '`ann_file` of the dataloader\'s dataset and of the evaluator)'
+            )
 
 
 def _same_file(first: str, second: str) -> bool:
