@@ -7,8 +7,8 @@ HSR-MSNet (and mmpose) are evaluated with a fixed person detector:
 
     python tools/dump_person_detections.py --images data/coco/val2017 \\
         --ann-file data/coco/annotations/person_keypoints_val2017.json \\
-        --det-checkpoint YOLOV3_CKPT --out
-        data/coco/person_detection_results/yolov3_val2017.json
+        --det-checkpoint YOLOV3_CKPT \\
+        --out data/coco/person_detection_results/yolov3_val2017.json
 
 With ``--ann-file`` the images and their ids come from that COCO json; without
 it every image of the folder is used and its id is its file name's number

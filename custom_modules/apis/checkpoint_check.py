@@ -1,8 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Whether a checkpoint holds the weights of the model a config builds, checked
-before they are
-loaded: a checkpoint of another model is an error naming both, instead of
-mmengine's warnings about missing keys followed by a model with random weights.
+before they are loaded: a checkpoint of another model is an error naming both,
+instead of mmengine's warnings about missing keys followed by a model with
+random weights.
 
 The rule: every entry of the model's state dict (parameters and persistent
 buffers) must be in the checkpoint with the same shape, and the checkpoint must

@@ -118,10 +118,9 @@ class GraphedNetwork:
     """``network`` replayed from CUDA graphs, one per input shape and dtype
     (the :data:`MAX_GRAPHS` most recently used kept).
 
-    Each capture follows
-    :data:`WARMUP_RUNS` eager runs on a side stream; a call copies its input
-    into the graph's static input, replays the graph and returns copies of the
-    static outputs (valid after the next call).
+    Each capture follows :data:`WARMUP_RUNS` eager runs on a side stream; a
+    call copies its input into the graph's static input, replays the graph and
+    returns copies of the static outputs (valid after the next call).
     """
 
     def __init__(self, network: Network, max_graphs: int = MAX_GRAPHS) -> None:

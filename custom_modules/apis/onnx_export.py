@@ -6,8 +6,7 @@ for bottom-up models), outputs named by the head; SMPR's mmcv deformable
 convolutions optionally swapped for ``GridSampleDeformConv2d`` so that stock
 onnxruntime runs the file.
 
-:mod:`.onnxruntime_backend` runs such a file in a
-model's place.
+:mod:`.onnxruntime_backend` runs such a file in a model's place.
 """
 import warnings
 from pathlib import Path

@@ -250,9 +250,9 @@ def run_network_in_onnxruntime(model: nn.Module,
     the file's input size (``PROBE_SIZE`` for files of dynamic size). Top-down
     files take a fixed input size and any batch (the boxes of an image);
     bottom-up and SMPR files any size (each image's, each scale's).
-    ``head.loss``
-    raises: the patched model does not train. Calling this again swaps the
-        file.
+    ``head.loss`` raises: the patched model does not train. Calling this again
+    swaps the file. After an error the model runs its network in PyTorch (an
+    earlier file's patch undone).
 
     Args:
         model: The estimator; on CPU the session runs on onnxruntime's CPU
@@ -278,8 +278,7 @@ def run_network_in_onnxruntime(model: nn.Module,
             fixed sizes) are not those of the model; the message names the file
             and what differs.
         RuntimeError: onnxruntime cannot load the file (e.g. mmcv custom
-            operators). After an error the model runs its network in PyTorch
-            (an earlier file's patch undone).
+            operators).
     """
     onnx_file = Path(onnx_file)
     if not onnx_file.is_file():

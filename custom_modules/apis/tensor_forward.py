@@ -21,10 +21,9 @@ __all__ = [
 
 class TensorForward(nn.Module):
     """``inputs (B, 3, H, W)`` -> the network outputs of a pose estimator as a
-    flat tuple of
-    tensors: its ``_forward`` (backbone, neck, head; no data preprocessing, no
-    decoding, no flip test), the signature that mmengine's complexity counter
-    and ``torch.onnx.export`` trace.
+    flat tuple of tensors: its ``_forward`` (backbone, neck, head; no data
+    preprocessing, no decoding, no flip test), the signature that mmengine's
+    complexity counter and ``torch.onnx.export`` trace.
 
     The order is the head's ``forward``, flattened depth first (the project's
     heads name these tensors with ``output_names()``): a heatmap head gives
@@ -61,8 +60,8 @@ def count_macs(model: nn.Module, input_shape: Tuple[int, int, int]) -> float:
     input, mmengine's count (``get_model_complexity_info``; mmpose prints it as
     "FLOPs").
 
-    mmcv's deformable convolutions, opaque to the counter, are
-    counted through a copy of the model in which
+    mmcv's deformable convolutions, opaque to the counter, are counted through
+    a copy of the model in which
     :class:`~custom_modules.ops.GridSampleDeformConv2d` computes them (their
     3x3 products, not the bilinear sampling).
     """

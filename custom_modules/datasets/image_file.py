@@ -157,11 +157,10 @@ def check_image_file(path: str,
     an image for it too.
 
     Cost, measured on the 100-170 KB COCO JPEGs of ``tests/data/coco`` and a
-    generated 640x480
-    one (page cache warm, one thread, 2-core CPU shared with other jobs):
-    0.05-0.07 ms per JPEG (0.013 ms of it reading the file) against 0.8-1.6 ms
-    to decode it; for 5,000 such files (COCO val2017) 0.5-1.0 s against 6-10 s
-    decoding.
+    generated 640x480 one (page cache warm, one thread, 2-core CPU shared with
+    other jobs): 0.05-0.07 ms per JPEG (0.013 ms of it reading the file)
+    against 0.8-1.6 ms to decode it; for 5,000 such files (COCO val2017)
+    0.5-1.0 s against 6-10 s decoding.
 
     Args:
         path: Local path or URI of an mmengine file backend.

@@ -18,7 +18,7 @@ class MLPEHead(HeatmapHead):
     ``projects/mlpe/README.md``).
 
     Input: the L levels of :class:`MLPENeck`, finest (stride 4) first,
-        ``in_channels`` each.
+    ``in_channels`` each.
 
     - Stage 1 (intermediate supervision): a 3x3 conv and a 1x1 conv on the
       finest level give ``(N, K, H_1, W_1)`` heatmaps, trained on every

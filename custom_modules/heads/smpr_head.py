@@ -33,8 +33,8 @@ class SMPRHead(BaseHead):
 
     Per level ``l`` with stride ``s_l`` (all convs shared over the levels):
 
-    - two towers (classification and regression) of ``stacked_convs`` 3x3 convs
-      + GN + ReLU;
+    - two towers (classification and regression) of ``stacked_convs`` 3x3
+      convs + GN + ReLU;
     - initial pose: a 3x3 conv on the regression tower to ``2K`` offsets ``(dx,
       dy)`` per keypoint, times a learnable per-level ``Scale``, in strides
       (``Delta`` of eq. 2);
@@ -85,8 +85,10 @@ class SMPRHead(BaseHead):
             paper's Sec. III-E wording).
         assigner (dict): Target assigner config; its ``metainfo`` names the
             dataset whose OKS sigmas weigh the keypoints (COCO's by default).
-        loss_cls, loss_heatmap, loss_kpt_init, loss_kpt_refine, loss_pose_score
-            (dict): Losses with the paper's weights 1, 4, 0.05, 0.1 and 1.
+        loss_cls, loss_heatmap, loss_kpt_init (dict): Losses with the paper's
+            weights 1, 4 and 0.05.
+        loss_kpt_refine, loss_pose_score (dict): Losses with the paper's
+            weights 0.1 and 1.
         init_cfg (dict | list[dict], optional): Initialization config.
     """
 

@@ -123,9 +123,9 @@ class MLPENeck(BaseModule):
                 conv(kernel_size) for _ in range(num_levels - 1))
 
     def forward(self, inputs: Tuple[torch.Tensor]) -> Tuple[torch.Tensor]:
-        """``(C_1 ..
+        """``(C_1, ..., C_L)`` -> ``(N_1, ..., N_L)``.
 
-        C_L)`` -> ``(N_1 .. N_L)``, each ``(N, out_channels, H_l, W_l)``.
+        Each output is ``(N, out_channels, H_l, W_l)``.
         """
         if len(inputs) != len(self.in_channels):
             raise ValueError(

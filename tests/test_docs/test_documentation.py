@@ -157,9 +157,8 @@ def split_markdown(
 ) -> Tuple[List[Snippet], List[Snippet], List[Tuple[int, str]]]:
     """``(prose blocks, fenced blocks, headings)`` of a markdown text.
 
-    A prose
-    block is a run of lines in which a code span may continue from line to
-    line: a paragraph, a heading, a table row or a list item's first lines.
+    A prose block is a run of lines in which a code span may continue from line
+    to line: a paragraph, a heading, a table row or a list item's first lines.
     Fenced blocks keep their info string as ``language``.
     """
     blocks: List[Snippet] = []

@@ -24,9 +24,9 @@ baseline, OpenPose by default) by each model's.
 Grouping: scenes of ``--people`` people, built from the annotated people of
 ``tests/data/coco/test_coco.json`` (each person's keypoints relative to its
 box, scaled into the cells of a grid on the input canvas), encoded by the MLN
-config's ``PartAffinityField`` at its
-stride (8): the outputs of a perfect network, ``(1, C, H/8, W/8)`` tensors.
-Each scene is decoded three ways, network outputs in, people out:
+config's ``PartAffinityField`` at its stride (8): the outputs of a perfect
+network, ``(1, C, H/8, W/8)`` tensors. Each scene is decoded three ways,
+network outputs in, people out:
 
 - ``full restore``: OpenPose's way, the reference
   (``test_cfg.full_restore=True``): all 57 channels resized to the input size

@@ -203,9 +203,8 @@ def bottomup_step(model: torch.nn.Module,
     ``index``'s people to the decoding
     (:func:`benchmark.perfect_bottomup_outputs`, flip test off).
 
-    The perfect
-    outputs of every frame are made here, before any timing. With ``on_device``
-    the frame is prepared in torch ops on the model's device
+    The perfect outputs of every frame are made here, before any timing. With
+    ``on_device`` the frame is prepared in torch ops on the model's device
     (``custom_modules.apis.frame_preprocessor.bottomup_inference``).
     """
     from mmengine.structures import InstanceData

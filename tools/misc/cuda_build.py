@@ -30,8 +30,8 @@ set-up"):
   ``libcudart.so``);
 - torch's CUDA headers include ``cusparse.h``, ``cublas_v2.h`` and
   ``cusolverDn.h``, which a compiler-only toolkit lacks: torch's own
-  dependencies ship them (``site-packages/nvidia/cu13/ include``), given to the
-  compilers through ``CPATH`` (``extra-includes``);
+  dependencies ship them (``site-packages/nvidia/cu13/include``), given to
+  the compilers through ``CPATH`` (``extra-includes``);
 - torch's extension builder crashes (``IndexError`` in
   ``_get_cuda_arch_flags``) without a visible GPU and without
   ``TORCH_CUDA_ARCH_LIST``: ``arch-list`` gives the visible GPUs' compute
@@ -132,10 +132,9 @@ def pinned_versions(constraints: Path, names: Iterable[str]) -> Dict[str, str]:
 # --------------------------------------------------------------------- toolkit
 def complete_toolkit_layout(cuda_home: Path) -> None:
     """Give the package index's toolkit (``<target>/nvidia/cu13``) the layout
-    of an installed
-    one: ``lib64`` and ``targets/x86_64-linux/{include,lib}`` (where nvcc looks
-    for its own headers), ``lib/libcudart.so`` (what the linker's ``-lcudart``
-    opens)."""
+    of an installed one: ``lib64`` and ``targets/x86_64-linux/{include,lib}``
+    (where nvcc looks for its own headers), ``lib/libcudart.so`` (what the
+    linker's ``-lcudart`` opens)."""
     links = {
         cuda_home / 'lib64': 'lib',
         cuda_home / 'targets' / 'x86_64-linux' / 'include': '../../include',

@@ -45,8 +45,8 @@ Checks, in this order (one failing does not stop the others; the exit status is
    the device (``--device-preprocess``); frames read and written in threads
    (``--pipelined``);
 10. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59),
-   MLN and SMPR for 1 / 5 / 20 people
-   (``tools/analysis/benchmark.py --skip-models``).
+   MLN and SMPR for 1 / 5 / 20 people (``tools/analysis/benchmark.py
+   --skip-models``).
 
 On the CPU (``--device cpu``) the GPU-vs-CPU comparisons compare the CPU with
 itself and the trainings see no GPU (``CUDA_VISIBLE_DEVICES=''``): a dry run of
@@ -178,9 +178,9 @@ def check_env(device: str) -> Tuple[bool, str]:
 
 def max_errors(ours: torch.Tensor,
                reference: torch.Tensor) -> Tuple[float, float]:
-    """Largest absolute error and largest error relative to ``max(1,
+    """Largest absolute error and largest relative error.
 
-    |reference|)``.
+    The relative error is the error divided by ``max(1, |reference|)``.
     """
     diff = (ours.detach().cpu().double() -
             reference.detach().cpu().double()).abs()

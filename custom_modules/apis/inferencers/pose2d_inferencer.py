@@ -21,7 +21,7 @@ mmpose's arguments and call options (``vis_out_dir``, ``pred_out_dir``,
 * **Backends**: onnxruntime on an ONNX export, or the PyTorch fast path (fp16 /
   bf16, channels-last, CUDA graphs), see :func:`~..backends.apply_backend`;
   bottom-up frames prepared on the model's device (``device_preprocess``,
-  :class:`~..frame_preprocessor .BottomupFramePreprocessor`).
+  :class:`~..frame_preprocessor.BottomupFramePreprocessor`).
 * **Tracking** (``tracking=dict(...)``, :class:`~..pose_tracker.PoseTracker`):
   a ``track_id`` per person in the predictions, one colour per id in the
   drawings, optional One-Euro smoothing on the frames' real times.
@@ -86,7 +86,7 @@ class PreparedFrame(NamedTuple):
 
 class InputFrames:
     """The images of a :class:`~..demo_io.Source`, for
-    :meth:`MultilevelPose2DInferencer .preprocess` to read (``len`` is the
+    :meth:`MultilevelPose2DInferencer.preprocess` to read (``len`` is the
     source's count, 0 where unknown)."""
 
     def __init__(self, source: Source) -> None:
@@ -138,9 +138,10 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
     tracking, timing and output video (module docstring).
 
     Args:
-        model, weights, device, scope, det_model, det_weights, det_cat_ids,
-            show_progress: As ``Pose2DInferencer``; ``model`` may also be a
-            name or alias of this project's model index.
+        model, weights, device, scope: As ``Pose2DInferencer``; ``model``
+            may also be a name or alias of this project's model index.
+        det_model, det_weights, det_cat_ids, show_progress: As
+            ``Pose2DInferencer``.
         backend (str): ``'pytorch'`` or ``'onnxruntime'``.
         onnx (str, optional): The network exported to ONNX, for
             ``'onnxruntime'``.
