@@ -50,6 +50,7 @@ Prints markdown tables; ``--out`` also writes them to a file.
 import argparse
 import json
 from pathlib import Path
+from typing import Tuple
 
 import numpy as np
 import torch
@@ -202,24 +203,24 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
     # MLN's decoder: maps at the input size
     decoder = KEYPOINT_CODECS.build(
         dict(codec_cfg, input_size=size, heatmap_size=size))
-    restored_hm, restored_paf = (
-        F.interpolate(
-            x, size=(height, width), mode='bicubic',
-            align_corners=False)[0].numpy() for x in (heatmaps, pafs))
-    peaks = dict(
-        full=decoder.find_peaks(restored_hm),
-        resized=decoder.find_peaks_resized(
-            ResizedMaps(heatmaps[0].numpy(), size)),
-        stride=encoder.find_peaks(heatmaps[0].numpy()))
+
+    def restore() -> Tuple[np.ndarray, np.ndarray]:
+        """The maps resized to the input size, OpenPose's way."""
+        heatmap, paf = (
+            F.interpolate(
+                x, (height, width), mode='bicubic',
+                align_corners=False)[0].numpy() for x in (heatmaps, pafs))
+        return heatmap, paf
 
     def full_restore():
-        hm, paf = (
-            F.interpolate(
-                x, size=(height, width), mode='bicubic',
-                align_corners=False)[0].numpy() for x in (heatmaps, pafs))
-        return decoder.decode(hm, paf)
+        return decoder.decode(*restore())
 
+    restored_hm, restored_paf = restore()
     heatmaps_np, pafs_np = heatmaps[0].numpy(), pafs[0].numpy()
+    peaks = dict(
+        full=decoder.find_peaks(restored_hm),
+        resized=decoder.find_peaks_resized(ResizedMaps(heatmaps_np, size)),
+        stride=encoder.find_peaks(heatmaps_np))
     map_size = f'{heatmaps.shape[2]}x{heatmaps.shape[3]}'
     ways = [
         ('full restore', f'{height}x{width} (restored)', full_restore,
