@@ -88,6 +88,17 @@ class Source:
     release: Optional[Callable[[], None]] = None
 
     @property
+    def stem(self) -> str:
+        """What the frames of a video, camera or stream and its outputs are
+        named after: the video's file stem, ``camera<index>`` or ``stream``
+        (for images and folders, the stem of the input's name)."""
+        if self.kind == 'camera':
+            return self.name.replace(' ', '')
+        if self.kind == 'stream':
+            return 'stream'
+        return Path(self.name).stem
+
+    @property
     def live(self) -> bool:
         """A camera or a stream: frames until it ends or the user stops, none
         stored before."""
@@ -162,8 +173,7 @@ def _source_fps(video: cv2.VideoCapture) -> Optional[float]:
     return fps if 0 < fps <= MAX_SOURCE_FPS else None
 
 
-def _open_capture(spec: Union[int, str], kind: str, what: str,
-                  stem: str) -> Source:
+def _open_capture(spec: Union[int, str], kind: str, what: str) -> Source:
     video = cv2.VideoCapture(spec)
     if not video.isOpened():
         video.release()
@@ -173,9 +183,10 @@ def _open_capture(spec: Union[int, str], kind: str, what: str,
     count = (
         int(video.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         if kind != 'camera' else 0)
-    return Source(kind, what, count if count > 0 else None,
-                  _capture_frames(video, stem), _source_fps(video),
-                  video.release)
+    source = Source(kind, what, count if count > 0 else None, iter([]),
+                    _source_fps(video), video.release)
+    source.frames = _capture_frames(video, source.stem)
+    return source
 
 
 def open_source(spec: str) -> Source:
@@ -205,10 +216,9 @@ def open_source(spec: str) -> Source:
                 f'{spec}: expected webcam or webcam:N, N a camera index')
         spec = index or '0'
     if spec.isdigit():
-        return _open_capture(
-            int(spec), 'camera', f'camera {spec}', f'camera{spec}')
+        return _open_capture(int(spec), 'camera', f'camera {spec}')
     if URL_PATTERN.match(spec):
-        return _open_capture(spec, 'stream', spec, 'stream')
+        return _open_capture(spec, 'stream', spec)
     source = Path(spec)
     if not source.exists():
         raise InputError(f'{source}: no such file or folder')
@@ -219,7 +229,7 @@ def open_source(spec: str) -> Source:
                         lambda path=path: read_image_file(str(path)))
                        for path in images))
     if source.suffix.lower() in VIDEO_SUFFIXES:
-        return _open_capture(str(source), 'video', str(source), source.stem)
+        return _open_capture(str(source), 'video', str(source))
     return Source('image', spec, 1,
                   iter([(source.name, lambda: read_image_file(str(source)))]))
 

@@ -131,8 +131,8 @@ def fake_capture(monkeypatch):
 
 def test_camera_and_url_captures_are_kept_until_the_frames_end(fake_capture):
     camera = open_source('0')
-    assert (camera.kind, camera.name, camera.count, camera.fps,
-            camera.live) == ('camera', 'camera 0', None, None, True)
+    assert (camera.kind, camera.name, camera.count, camera.fps, camera.live,
+            camera.stem) == ('camera', 'camera 0', None, None, True, 'camera0')
     # an int: the device, not a file named 0
     assert fake_capture.instances[0].spec == 0
     names = [name for name, _ in camera.frames]
@@ -140,7 +140,8 @@ def test_camera_and_url_captures_are_kept_until_the_frames_end(fake_capture):
     assert fake_capture.instances[0].released
 
     stream = open_source('rtsp://192.0.2.1:554/live')
-    assert (stream.kind, stream.live) == ('stream', True)
+    assert (stream.kind, stream.live, stream.stem) == ('stream', True,
+                                                       'stream')
     assert fake_capture.instances[1].spec == 'rtsp://192.0.2.1:554/live'
     name, load = next(stream.frames)
     assert name == 'stream_000000.jpg' and load().shape == (48, 64, 3)
@@ -170,8 +171,8 @@ def test_a_camera_or_stream_that_cannot_be_opened_is_named(
 
 def test_a_video_file_tells_its_frames_and_rate(tmp_path):
     source = open_source(str(make_video(tmp_path / 'clip.mp4', 5, fps=25)))
-    assert (source.kind, source.count, source.fps,
-            source.live) == ('video', 5, 25.0, False)
+    assert (source.kind, source.count, source.fps, source.live,
+            source.stem) == ('video', 5, 25.0, False, 'clip')
     assert [name for name, _ in source.frames
             ] == [f'clip_{i:06d}.jpg' for i in range(5)]
 

@@ -277,15 +277,9 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         self._finished, self._pred_out_dir = False, ''
         self._video_input = source.kind in ('video', 'camera', 'stream')
         if self._video_input:
-            if source.kind == 'video':
-                stem = Path(source.name).stem
-            elif source.kind == 'camera':
-                stem = source.name.replace(' ', '')
-            else:
-                stem = 'stream'
             self.video_info = dict(
                 fps=source.fps or DEFAULT_FPS,
-                name=f'{stem}.mp4',
+                name=f'{source.stem}.mp4',
                 writer=None,
                 width=0,
                 height=0,
