@@ -2,9 +2,10 @@
 """Identities of people across video frames: greedy OKS or box-IoU matching
 with a time-to-live, and optional One-Euro smoothing of the tracked keypoints.
 
-The scores are mmpose's: ``oks_iou`` (what
-``mmpose.apis.inference_tracking._track_by_oks`` scores with) and
-``bbox_overlaps``. mmpose's ``_track_by_oks`` / ``_track_by_iou`` themselves do
+The scores are mmpose's: the OKS of ``oks_iou`` (what
+``mmpose.apis.inference_tracking._track_by_oks`` scores with), computed for
+every (person, track) pair of a frame at once, and ``bbox_overlaps``.
+mmpose's ``_track_by_oks`` / ``_track_by_iou`` themselves do
 not fit a live front end: they match each person in turn to the best of the
 previous frame's people only, so a person hidden for one frame gets a new id,
 and the first person to ask takes a track another fits better;
@@ -16,7 +17,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmpose.evaluation.functional.nms import oks_iou
 from mmpose.structures.bbox import bbox_overlaps
 
 from ..task_modules import pseudo_boxes
@@ -104,6 +104,12 @@ class OneEuroFilter:
 VISIBLE = 0.5  # ``vis_thr`` of oks_iou: visibility flags are 0 or 1
 
 
+def box_areas(boxes: np.ndarray) -> np.ndarray:
+    """Areas ``(N,)`` of ``(N, 4)`` ``(x1, y1, x2, y2)`` boxes, each side at
+    least 1 pixel (a person seen as one keypoint still has a scale)."""
+    return np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 1, None), axis=1)
+
+
 class _Track:
     """One identity: its last pose and box, how long it has been unseen, its
     filter."""
@@ -168,33 +174,35 @@ class PoseTracker:
     def similarity(self, keypoints: np.ndarray, visible: np.ndarray,
                    boxes: np.ndarray) -> np.ndarray:
         """``(N, T)`` scores of the frame's ``N`` people with the ``T`` live
-        tracks: mmpose's ``oks_iou`` of each track's pose against each person's
-        visible keypoints (the scale: the mean of the two box areas), or the
-        IoU of the boxes."""
+        tracks, one matrix for the frame: the IoU of the boxes, or the OKS of
+        each track's pose against each person's visible keypoints with the mean
+        of the two box areas as the scale (mmpose's ``oks_iou``, which scores
+        one track at a time, vectorised: the same values).
+
+        A track's keypoints all count, an unseen one at its last seen position;
+        a person with no visible keypoint scores 0.
+        """
         if not self.tracks or not len(keypoints):
             return np.zeros((len(keypoints), len(self.tracks)),
                             dtype=np.float32)
+        track_boxes = np.stack([t.box for t in self.tracks])
         if self.metric == 'iou':
-            track_boxes = np.stack([t.box for t in self.tracks])
             return bbox_overlaps(
                 torch.from_numpy(boxes),
                 torch.from_numpy(track_boxes)).numpy()
-        areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 1, None), axis=1)
-        people = np.concatenate([keypoints, visible[..., None]], axis=2)
-        people = people.reshape(len(keypoints), -1)
-        scores = np.empty((len(keypoints), len(self.tracks)), dtype=np.float32)
-        for column, track in enumerate(self.tracks):
-            # a track's keypoints all count: an unseen one keeps its last seen
-            # position
-            pose = np.concatenate(
-                [track.keypoints,
-                 np.ones((len(track.keypoints), 1))], axis=1)
-            track_area = np.prod(
-                np.clip(track.box[2:] - track.box[:2], 1, None))
-            scores[:, column] = oks_iou(
-                pose.reshape(-1), people, track_area, areas, self.sigmas,
-                VISIBLE)
-        return scores
+        track_poses = np.stack([t.keypoints for t in self.tracks])
+        areas = box_areas(boxes)[:, None]  # (N, 1)
+        track_areas = box_areas(track_boxes)[None]  # (1, T)
+        scale = (areas + track_areas) / 2 + np.spacing(1)
+        squared = ((keypoints[:, None].astype(np.float64) -
+                    track_poses[None])**2).sum(axis=-1)  # (N, T, K)
+        variances = (2 * self.sigmas.astype(np.float64))**2
+        similarity = np.exp(-squared / variances / scale[..., None] / 2)
+        seen = visible > VISIBLE  # (N, K)
+        count = seen.sum(axis=1)[:, None]
+        total = (similarity * seen[:, None]).sum(axis=-1)
+        return np.where(count > 0, total / np.maximum(count, 1),
+                        0).astype(np.float32)
 
     def update(self,
                keypoints: np.ndarray,

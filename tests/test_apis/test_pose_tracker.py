@@ -184,6 +184,40 @@ def test_a_person_missing_for_frames_resumes_with_the_gap_in_the_filter():
         out[0], reference(keypoints[-1], 5.0), atol=1e-4)
 
 
+def test_the_oks_matrix_equals_mmposes_oks_iou_track_by_track():
+    """The frame's (person, track) matrix against mmpose's ``oks_iou`` of each
+    track's pose (all keypoints visible) with every person, the scale the mean
+    of the two box areas; people with hidden keypoints and one with none."""
+    from mmpose.evaluation.functional.nms import oks_iou
+
+    from custom_modules.apis.pose_tracker import box_areas
+    rng = np.random.default_rng(3)
+    tracker = PoseTracker(sigmas=SIGMAS, threshold=2.0)  # nobody matches
+    first = np.stack([person(*rng.uniform(50, 400, 2)) for _ in range(6)])
+    tracker.update(first, np.ones(first.shape[:2], np.float32))
+    keypoints = first[[0, 2, 3, 5, 1]] + rng.normal(0, 8, (5, 17, 2))
+    visible = (rng.random((5, 17)) > 0.3).astype(np.float32)
+    visible[4] = 0  # nobody visible: 0 for every track
+    boxes = np.concatenate([
+        keypoints.min(axis=1) - rng.uniform(0, 5, (5, 2)),
+        keypoints.max(axis=1) + rng.uniform(0, 5, (5, 2))
+    ],
+                           axis=1).astype(np.float32)
+    scores = tracker.similarity(keypoints.astype(np.float32), visible, boxes)
+    assert scores.shape == (5, 6)
+    people = np.concatenate([keypoints, visible[..., None]], axis=2)
+    for column, track in enumerate(tracker.tracks):
+        pose = np.concatenate([track.keypoints, np.ones((17, 1))], axis=1)
+        expected = oks_iou(
+            pose.reshape(-1), people.reshape(5, -1),
+            box_areas(track.box[None])[0], box_areas(boxes),
+            np.asarray(SIGMAS), 0.5)
+        np.testing.assert_allclose(scores[:, column], expected, atol=1e-6)
+    assert (scores[4] == 0).all()
+    # the same person scores highest with their own track
+    assert (scores[:4].argmax(axis=1) == [0, 2, 3, 5]).all()
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match='metric'):
         PoseTracker(metric='ious')
