@@ -6,10 +6,13 @@ import math
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from torch import Tensor
 
 from .paf_skeleton import PAFSkeleton
 
@@ -353,9 +356,7 @@ class PartAffinityField(BaseKeypointCodec):
        ``num_samples`` points of the segment and projected on its direction,
        averaged, and penalised by ``min(0.5 * H / length - 1, 0)`` when longer
        than half the map (OpenPose); a pair counts only if more than 80% of its
-       samples exceed ``paf_thr`` and its score is positive (the samples of a
-       pair are read in two rounds: a pair that fails enough of the first few
-       is not read further);
+       samples exceed ``paf_thr`` and its score is positive;
     3. greedy matching per limb from the best pair, each keypoint used once per
        limb: all pairs that are the best of both their keypoints are taken at
        once, their keypoints removed, and so on, which takes exactly the pairs
@@ -375,6 +376,10 @@ class PartAffinityField(BaseKeypointCodec):
     same people without resizing: it finds the peaks of the resized maps on
     small blocks around the maxima of the network's maps and reads the resized
     fields only at the samples of step 2 (:class:`ResizedMaps`).
+    :meth:`decode_on_device` takes the maps as tensors and leaves them where
+    they are (a GPU): step 1 runs there in torch ops, step 2 reads the fields
+    there, and only the peaks and the fields' samples reach the CPU, where the
+    rest of step 2 and steps 3-5 run.
 
     Args:
         input_size (tuple): ``(w, h)`` of the network input, pixels.
@@ -570,6 +575,41 @@ class PartAffinityField(BaseKeypointCodec):
         xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
         return joints, xy, scores
 
+    def find_peaks_on_device(self, heatmaps: Tensor
+                             ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`find_peaks` of ``heatmaps`` (>= M, H, W), a tensor, in torch
+        ops on its device; only the peaks are copied to the CPU.
+
+        Returns:
+            tuple: as :meth:`find_peaks` (numpy arrays).
+        """
+        maps = heatmaps[:self.num_keypoints].float()
+        padded = F.pad(maps, (1, 1, 1, 1), value=-math.inf)
+        center = padded[:, 1:-1, 1:-1]
+        # the 4-neighbour test of _block_peaks: strict against the upper and
+        # left neighbours
+        is_peak = ((center > padded[:, :-2, 1:-1]) &
+                   (center >= padded[:, 2:, 1:-1])
+                   & (center > padded[:, 1:-1, :-2]) &
+                   (center >= padded[:, 1:-1, 2:])
+                   & (center > self.peak_thr))
+        joints, ys, xs = is_peak.nonzero(as_tuple=True)  # joint-major
+        taps = torch.arange(3, device=maps.device)
+        patches = padded[joints[:, None, None],
+                         ys[:, None, None] + taps[:, None], xs[:, None, None] +
+                         taps].clamp_min(0)  # (P, 3, 3) neighbourhoods
+        mass = patches.sum(dim=(1, 2)) + 1e-12
+        offsets = (taps - 1).to(patches.dtype)
+        dx = (patches.sum(dim=1) * offsets).sum(dim=1) / mass
+        dy = (patches.sum(dim=2) * offsets).sum(dim=1) / mass
+        scores = center[joints, ys, xs]
+        # one copy to the host, in float64 (joint indices exact)
+        columns = (joints, xs + dx.double(), ys + dy.double(), scores)
+        peaks = torch.stack([c.double() for c in columns], dim=1)
+        peaks = peaks.cpu().numpy()
+        return (peaks[:, 0].astype(np.intp), peaks[:, 1:3].astype(np.float32),
+                peaks[:, 3].astype(np.float32))
+
     def find_peaks_resized(self, heatmaps: ResizedMaps
                            ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`find_peaks` of maps resized to ``heatmaps.size``, without
@@ -699,7 +739,7 @@ class PartAffinityField(BaseKeypointCodec):
 
     def score_pairs(
         self,
-        pafs: Union[np.ndarray, ResizedMaps],
+        pafs: Union[np.ndarray, ResizedMaps, Tensor],
         limbs: np.ndarray,
         starts: np.ndarray,
         ends: np.ndarray,
@@ -710,7 +750,8 @@ class PartAffinityField(BaseKeypointCodec):
         its score is positive.
 
         Args:
-            pafs: (2 L, H, W) fields, or :class:`ResizedMaps` of them.
+            pafs: (2 L, H, W) fields: an array, :class:`ResizedMaps` of
+                them, or a float32 tensor (read on its device).
             limbs: (P,) limb index of each pair.
             starts, ends: (P, 2) positions of its first and second keypoint,
                 heatmap pixels.
@@ -732,6 +773,13 @@ class PartAffinityField(BaseKeypointCodec):
             width - 1)
         if isinstance(pafs, ResizedMaps):
             field_x, field_y = pafs.sample_vectors(limbs, ys, xs)
+        elif isinstance(pafs, Tensor):
+            # read on the fields' device; only the samples reach the CPU
+            index = torch.from_numpy((2 * height * limbs + ys) * width + xs)
+            index = index.to(pafs.device)
+            flat = pafs.reshape(-1)
+            field_x, field_y = torch.stack(
+                [flat[index], flat[index + height * width]]).cpu().numpy()
         else:
             flat = pafs.reshape(-1)
             index = (2 * height * limbs + ys) * width + xs
@@ -780,7 +828,7 @@ class PartAffinityField(BaseKeypointCodec):
 
     def group(
         self, joints: np.ndarray, xy: np.ndarray, peak_scores: np.ndarray,
-        pafs: Union[np.ndarray, ResizedMaps]
+        pafs: Union[np.ndarray, ResizedMaps, Tensor]
     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Group keypoint candidates into people: limb scores, greedy matching
         and assembly (class doc, steps 2-5).
@@ -788,7 +836,8 @@ class PartAffinityField(BaseKeypointCodec):
         Args:
             joints, xy, peak_scores: The candidates, as :meth:`find_peaks`
                 returns them.
-            pafs: (2 L, H, W) limb fields, or :class:`ResizedMaps` of them.
+            pafs: (2 L, H, W) limb fields, as :meth:`score_pairs` takes
+                them.
 
         Returns:
             tuple: skeleton ``keypoints`` (N, M, 2) in heatmap pixels,
@@ -891,6 +940,20 @@ class PartAffinityField(BaseKeypointCodec):
             ``instance_scores`` (N,).
         """
         return self._to_dataset(*self.group(*self.find_peaks(heatmaps), pafs))
+
+    def decode_on_device(self, heatmaps: Tensor, pafs: Tensor
+                         ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`decode` of tensors ``heatmaps`` (M + 1, H, W) and ``pafs``
+        (2 L, H, W), any float dtype, on their device (e.g. a GPU): peaks by
+        :meth:`find_peaks_on_device`, the fields read there at the samples of
+        eq. 6; the grouping runs on the CPU.
+
+        Returns:
+            tuple: as :meth:`decode` (numpy arrays).
+        """
+        return self._to_dataset(
+            *self.group(*self.find_peaks_on_device(heatmaps),
+                        pafs.float().contiguous()))
 
     def decode_resized(self,
                        heatmaps: Union[np.ndarray, Sequence[np.ndarray]],

@@ -52,7 +52,13 @@ class BasePAFHead(BaseHead):
     only around the peaks and along the candidate limbs, the same people to
     float rounding, and 40-70x faster on a CPU; ``True``: resize all the maps,
     OpenPose's way, the reference; also taken for an ``align_corners`` or
-    ``restore_mode`` other than bicubic / bilinear), ``align_corners``
+    ``restore_mode`` other than bicubic / bilinear), ``decode_on_device``
+    (``True``: resize the maps where they are, find their peaks and read the
+    fields there, and group on the CPU only the peaks and the fields' samples
+    (the decoder's ``decode_on_device``), the same people as the full restore;
+    ``False``: decode on the CPU, by ``decode_resized`` or the full restore;
+    ``None``, the default: ``True`` where the maps are not on the CPU (a
+    GPU)), ``align_corners``
     (``False``, the codec's pixel-centre convention) and ``output_heatmaps``
     (the ``M`` keypoint maps, without the background, and the ``2 L`` fields,
     resized with ``restore_heatmap_size``: what mmpose's ``--draw-heatmap``
@@ -182,9 +188,13 @@ class BasePAFHead(BaseHead):
             scale_heatmaps.append(heatmaps)
             scale_pafs.append(pafs)
 
+        on_device = test_cfg.get('decode_on_device')
+        if on_device is None:
+            on_device = scale_heatmaps[0].device.type != 'cpu'
         resized_decode = (
-            size is not None and not test_cfg.get('full_restore', False)
-            and not align_corners and mode in ('bicubic', 'bilinear'))
+            size is not None and not on_device
+            and not test_cfg.get('full_restore', False) and not align_corners
+            and mode in ('bicubic', 'bilinear'))
         if resized_decode:
             preds = self.decode_resized(scale_heatmaps, scale_pafs, size, mode)
         if resized_decode and not test_cfg.get('output_heatmaps', False):
@@ -203,7 +213,7 @@ class BasePAFHead(BaseHead):
         pafs = aggregate_heatmaps(
             scale_pafs, size, align_corners, mode='average')
         if not resized_decode:
-            preds = self.decode((heatmaps, pafs))
+            preds = self.decode((heatmaps, pafs), on_device)
         if test_cfg.get('output_heatmaps', False):
             # the keypoints' maps without the background (near 1 away from
             # people, it would cover everything in mmpose's drawing, the
@@ -215,20 +225,24 @@ class BasePAFHead(BaseHead):
             ]
         return preds
 
-    def decode(
-        self,
-        batch_outputs: Tuple[Tensor, Tensor],
-    ) -> List[InstanceData]:
+    def decode(self,
+               batch_outputs: Tuple[Tensor, Tensor],
+               on_device: bool = False) -> List[InstanceData]:
         """``(heatmaps (B, M + 1, H, W), pafs (B, 2 L, H, W))`` -> one
-        ``InstanceData`` per image."""
+        ``InstanceData`` per image; with ``on_device``, by the decoder's
+        ``decode_on_device`` where the maps are, else on numpy copies."""
         if self.decoder is None:
             raise RuntimeError(
                 f'{type(self).__name__} has no decoder: set `decoder` in its '
                 'config to predict')
+        decode = self.decoder.decode
+        if on_device:
+            decode = self.decoder.decode_on_device
+        else:
+            batch_outputs = [to_numpy(x) for x in batch_outputs]
         preds = []
-        for heatmaps, pafs in zip(*(to_numpy(x) for x in batch_outputs)):
-            keypoints, scores, instance_scores = self.decoder.decode(
-                heatmaps, pafs)
+        for heatmaps, pafs in zip(*batch_outputs):
+            keypoints, scores, instance_scores = decode(heatmaps, pafs)
             preds.append(
                 InstanceData(
                     keypoints=keypoints,

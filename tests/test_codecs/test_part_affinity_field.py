@@ -466,6 +466,32 @@ def test_decode_resized_equals_decode_of_the_resized_maps(repo_root):
         np.testing.assert_allclose(instance_scores, expected[2], atol=1e-5)
 
 
+def test_decode_on_device_equals_decode(repo_root):
+    """The peaks found in torch ops and the people grouped from the fields read
+    on the maps' device equal :meth:`decode`'s of the same maps; on a device
+    that is not the CPU (simulated) nothing is made on the CPU and only the
+    peaks and samples come back."""
+    from custom_modules.testing import simulated_device
+
+    for decoder, size, heatmaps, pafs, people in stride_8_crowds(repo_root):
+        heatmaps, pafs = resize(heatmaps, size), resize(pafs, size)
+        peaks = decoder.find_peaks(heatmaps)
+        expected = decoder.decode(heatmaps, pafs)
+        with simulated_device() as device:
+            maps = torch.from_numpy(heatmaps).to(device)
+            fields = torch.from_numpy(pafs).half().to(device)  # any dtype
+            device_peaks = decoder.find_peaks_on_device(maps)
+            decoded = decoder.decode_on_device(maps, fields)
+        np.testing.assert_array_equal(device_peaks[0], peaks[0])
+        np.testing.assert_allclose(device_peaks[1], peaks[1], atol=1e-4)
+        np.testing.assert_array_equal(device_peaks[2], peaks[2])
+        assert len(decoded[0]) == len(expected[0]) == len(people)
+        np.testing.assert_allclose(decoded[0], expected[0], atol=1e-3)
+        np.testing.assert_array_equal(decoded[1], expected[1])
+        # fp16 fields: the limb scores to fp16 rounding
+        np.testing.assert_allclose(decoded[2], expected[2], atol=2e-3)
+
+
 def test_a_peak_the_resize_makes_on_the_border_is_found_too():
     """A keypoint just inside the image next to a steep slope: the bicubic
     resize's clamped taps make a second, shallow peak on the border pixel,

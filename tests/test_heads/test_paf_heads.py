@@ -232,13 +232,14 @@ def test_stride_8_maps_restored_to_the_input_land_on_the_keypoints(flip_test):
                                                         (True, False),
                                                         (False, True),
                                                         (True, True)])
-def test_the_resized_decode_finds_the_people_of_the_full_restore(
+def test_the_resized_and_device_decodes_find_the_full_restores_people(
         flip_test, multiscale_test):
-    """By default the heads decode the stride-8 maps as if resized to the input
-    (``decode_resized``); resizing all of them first (``full_restore``,
-    OpenPose's way) gives the same people to float rounding: with the flip test
-    and over scales (a ratio of 16 and a fractional one), on tangled people and
-    noisy maps.
+    """By default on the CPU the heads decode the stride-8 maps as if resized
+    to the input (``decode_resized``); resizing all of them first
+    (``full_restore``, OpenPose's way) gives the same people to float rounding:
+    with the flip test and over scales (a ratio of 16 and a fractional one), on
+    tangled people and noisy maps. So does the decoding on the maps' device
+    (``decode_on_device``, torch ops), from the same resized maps.
 
     ``output_heatmaps`` still returns the resized maps.
     """
@@ -300,6 +301,11 @@ def test_the_resized_decode_finds_the_people_of_the_full_restore(
             pred.keypoint_scores, expected.keypoint_scores, atol=1e-4)
         np.testing.assert_allclose(
             pred.bbox_scores, expected.bbox_scores, atol=1e-4)
+        on_device = head.predict(feats, [sample],
+                                 dict(test_cfg, decode_on_device=True))[0]
+        for key in ('keypoints', 'keypoint_scores', 'bbox_scores'):
+            np.testing.assert_allclose(
+                on_device.get(key), expected.get(key), atol=1e-4)
         # the keypoints, no background
         assert fields[0].heatmaps.shape == (18, size, size)
         assert fields[0].pafs.shape == (38, size, size)
