@@ -85,15 +85,15 @@ def draw_tracked_people(image: np.ndarray,
             person['keypoint_scores'], dtype=np.float32) >= kpt_thr
         visible &= np.isfinite(keypoints).all(axis=1)
         points = np.round(np.nan_to_num(keypoints)).astype(np.int32)
-        for a, b in skeleton_links:
-            if (a < len(points) and b < len(points) and visible[a]
-                    and visible[b]):
-                cv2.line(canvas, tuple(map(int, points[a])),
-                         tuple(map(int, points[b])), colour, thickness,
-                         cv2.LINE_AA)
-        for point in points[visible]:
-            cv2.circle(canvas, tuple(map(int, point)), radius, colour, -1,
-                       cv2.LINE_AA)
+        # the person's limbs in one call: (L, 2, 2) segments
+        links = np.asarray(skeleton_links, dtype=np.intp).reshape(-1, 2)
+        links = links[(links < len(points)).all(axis=1)]
+        links = links[visible[links].all(axis=1)]
+        if len(links):
+            cv2.polylines(canvas, list(points[links]), False, colour,
+                          thickness, cv2.LINE_AA)
+        for x, y in points[visible].tolist():
+            cv2.circle(canvas, (x, y), radius, colour, -1, cv2.LINE_AA)
         box = _person_box(person, visible)
         if box is None or not np.isfinite(box).all():
             continue

@@ -775,11 +775,10 @@ class PartAffinityField(BaseKeypointCodec):
             field_x, field_y = pafs.sample_vectors(limbs, ys, xs)
         elif isinstance(pafs, Tensor):
             # read on the fields' device; only the samples reach the CPU
-            index = torch.from_numpy((2 * height * limbs + ys) * width + xs)
-            index = index.to(pafs.device)
-            flat = pafs.reshape(-1)
-            field_x, field_y = torch.stack(
-                [flat[index], flat[index + height * width]]).cpu().numpy()
+            index = (2 * height * limbs + ys) * width + xs
+            index = np.stack([index, index + height * width])
+            field_x, field_y = pafs.take(
+                torch.from_numpy(index).to(pafs.device)).cpu().numpy()
         else:
             flat = pafs.reshape(-1)
             index = (2 * height * limbs + ys) * width + xs

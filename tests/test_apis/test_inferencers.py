@@ -534,3 +534,31 @@ def test_detector_boxes_are_clipped_to_the_image_and_non_finite_ones_dropped():
     (person, ) = result['predictions'][0]
     assert np.isfinite(person['keypoints']).all()
     assert person['bbox'] == ([0.0, 0.0, 120.0, 100.0], )  # the whole image
+
+
+def test_limbs_drawn_in_one_call_equal_one_line_per_limb():
+    """The limbs of a person are drawn in one ``cv2.polylines`` call: the
+    pixels of one ``cv2.line`` per visible limb, hidden and missing keypoints'
+    limbs left out."""
+    import cv2
+    image = np.full((200, 300, 3), 90, np.uint8)
+    keypoints = person(150, 30, 150)
+    scores = np.full(17, 0.9)
+    scores[[3, 9]] = 0.1  # an ear and a wrist not seen
+    drawn = draw_tracked_people(
+        image,
+        [dict(keypoints=keypoints, keypoint_scores=scores)],
+        COCO_LINKS + [(5, 40)],  # a link to a keypoint the model lacks
+        draw_bbox=False)
+    expected = image.copy()
+    points = np.round(keypoints).astype(int)
+    for a, b in COCO_LINKS:
+        if scores[a] >= 0.3 and scores[b] >= 0.3:
+            cv2.line(expected, tuple(points[a].tolist()),
+                     tuple(points[b].tolist()), (160, 160, 160), 1,
+                     cv2.LINE_AA)
+    seen = scores >= 0.3
+    for point in points[seen]:
+        cv2.circle(expected, tuple(point.tolist()), 2, (160, 160, 160), -1,
+                   cv2.LINE_AA)
+    np.testing.assert_array_equal(drawn, expected)

@@ -1,8 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/analysis/benchmark_bottomup.py: its grouping benchmark decodes every
-person of the ground-truth scenes three ways, the resized decode finding the
-full restore's keypoints, and writes the markdown table (the model benchmark is
-too slow for a test)."""
+person of the ground-truth scenes four ways, the resized decode and the
+decoding on the device finding the full restore's keypoints, and writes the
+markdown table (the model benchmark is too slow for a test)."""
 import sys
 from typing import Dict, List
 
@@ -33,27 +33,31 @@ def test_grouping_finds_every_person_of_the_scenes(run_tool, tmp_path):
     assert text.strip() in proc.stdout
     rows = parse_markdown_rows(text)
     # per scene: the full restore (OpenPose's), the resized decode (the heads'
-    # default), the stride-8 maps as they are
-    assert [row['people'] for row in rows] == ['2'] * 3 + ['10'] * 3
+    # default on the CPU), the stride-8 maps as they are, the decoding on the
+    # maps' device (the heads' default on a GPU; --device, here the CPU)
+    assert [row['people'] for row in rows] == ['2'] * 4 + ['10'] * 4
     assert [row['decoding'] for row in rows
-            ] == ['full restore', 'resized decode', 'stride 8'] * 2
-    assert [row['maps'] for row in rows
-            ] == ['368x432 (restored)', '46x54 as 368x432', '46x54'] * 2
+            ] == ['full restore', 'resized decode', 'stride 8', 'on cpu'] * 2
+    assert [row['maps'] for row in rows] == [
+        '368x432 (restored)', '46x54 as 368x432', '46x54',
+        '368x432 (restored on the device)'
+    ] * 2
     for row in rows:
         assert row['people found'] == row['people'], row
         assert float(row['group (ms)']) > 0 and float(
             row['decode (ms)']) > 0, row
-    # the resized decode finds the full restore's keypoints
-    for row in rows[1::3]:
-        assert float(row['max diff (px)']) < 1e-3, row
-        assert row['peaks'] == rows[rows.index(row) - 1]['peaks'], row
+    # the resized decode and the device's find the full restore's keypoints
+    for full, resized, device in zip(rows[0::4], rows[1::4], rows[3::4]):
+        assert float(resized['max diff (px)']) < 1e-3, resized
+        assert float(device['max diff (px)']) < 1e-3, device
+        assert resized['peaks'] == device['peaks'] == full['peaks']
 
 
 def test_real_maps_are_decoded_three_ways_per_bundled_image(
         run_tool, tmp_path):
     """``--real-maps CONFIG CHECKPOINT``: a model's maps of each COCO image of
-    the sample (here the small MLN with random weights), decoded three ways;
-    the resized decode finds what the full restore finds."""
+    the sample (here the small MLN with random weights), decoded four ways; the
+    resized decode and the device's find what the full restore finds."""
     from conftest import save_random_checkpoint, write_small_mln_config
 
     config = write_small_mln_config(tmp_path / 'mln.py')
@@ -75,7 +79,8 @@ def test_real_maps_are_decoded_three_ways_per_bundled_image(
         '000000197388.jpg (5)'
     ]
     assert [row['image (annotated people)']
-            for row in rows] == [i for i in images for _ in '123']
-    for full, resized in zip(rows[0::3], rows[1::3]):
-        assert resized['peaks'] == full['peaks'] and resized[
-            'people found'] == full['people found'], (full, resized)
+            for row in rows] == [i for i in images for _ in '1234']
+    for full, resized, device in zip(rows[0::4], rows[1::4], rows[3::4]):
+        for row in (resized, device):
+            assert row['peaks'] == full['peaks'] and row[
+                'people found'] == full['people found'], (full, row)

@@ -25,7 +25,7 @@ Grouping: scenes of ``--people`` people, built from the annotated people of
 ``tests/data/coco/test_coco.json`` (each person's keypoints relative to its
 box, scaled into the cells of a grid on the input canvas), encoded by the MLN
 config's ``PartAffinityField`` at its stride (8): the outputs of a perfect
-network, ``(1, C, H/8, W/8)`` tensors. Each scene is decoded three ways,
+network, ``(1, C, H/8, W/8)`` tensors. Each scene is decoded four ways,
 network outputs in, people out:
 
 - ``full restore``: OpenPose's way, the reference
@@ -34,16 +34,22 @@ network outputs in, people out:
 - ``resized decode``: the heads' default, ``decode_resized`` of the stride-8
   maps, the same people without resizing them;
 - ``stride 8``: ``decode`` of the stride-8 maps as they are (no resize;
-  keypoints on the coarse grid, the heads' ``restore_heatmap_size=False``).
+  keypoints on the coarse grid, the heads' ``restore_heatmap_size=False``);
+- ``on <device>``: the heads' ``decode_on_device`` (their default on a GPU),
+  the maps on ``--device``: resized there (``F.interpolate``), their peaks
+  found there in torch ops, the fields read there at the samples of eq. 6; the
+  CPU gets the peaks and the samples and groups them.
 
 Times: ``group`` (limb scores, greedy matching, assembly, reading the fields
 included; the peaks precomputed) and ``decode`` (everything), each the median
 of ``--group-repeats`` runs, all the calls of a scene taking turns; but the
-full restore's decode (about 100 ms of resizing, which would flush the caches
-between the other calls) is timed apart, over ``--group-repeats`` / 50 runs (at
-least 5). "people found" must equal the scene's people (the maps are the ground
-truth's); "max diff" is the largest distance of a keypoint from the full
-restore's (input pixels).
+decodes that resize all the maps (the full restore's, about 100 ms on a CPU,
+which would flush the caches between the other calls, and the device's) are
+timed apart, over ``--group-repeats`` / 50 runs (at least 5). On a GPU the
+device's ``group`` is the host's share of its decoding (the reads of the fields
+wait for the GPU). "people found" must equal the scene's people (the maps are
+the ground truth's); "max diff" is the largest distance of a keypoint from the
+full restore's (input pixels).
 
 Prints markdown tables; ``--out`` also writes them to a file.
 """
@@ -215,12 +221,27 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
     def full_restore():
         return decoder.decode(*restore())
 
+    device_maps = [x.to(args.device) for x in (heatmaps, pafs)]
+
+    def device_restore() -> Tuple[torch.Tensor, torch.Tensor]:
+        """The maps resized to the input size on ``--device``."""
+        heatmap, paf = (
+            F.interpolate(
+                x, (height, width), mode='bicubic', align_corners=False)[0]
+            for x in device_maps)
+        return heatmap, paf
+
+    def on_device():
+        return decoder.decode_on_device(*device_restore())
+
     restored_hm, restored_paf = restore()
+    device_hm, device_paf = device_restore()
     heatmaps_np, pafs_np = heatmaps[0].numpy(), pafs[0].numpy()
     peaks = dict(
         full=decoder.find_peaks(restored_hm),
         resized=decoder.find_peaks_resized(ResizedMaps(heatmaps_np, size)),
-        stride=encoder.find_peaks(heatmaps_np))
+        stride=encoder.find_peaks(heatmaps_np),
+        device=decoder.find_peaks_on_device(device_hm))
     map_size = f'{heatmaps.shape[2]}x{heatmaps.shape[3]}'
     ways = [
         ('full restore', f'{height}x{width} (restored)', full_restore,
@@ -232,26 +253,34 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
         (f'stride {stride}', map_size,
          lambda: encoder.decode(heatmaps_np, pafs_np),
          lambda: encoder.group(*peaks['stride'], pafs_np), peaks['stride']),
+        (f'on {args.device}', f'{height}x{width} (restored on the device)',
+         on_device, lambda: decoder.group(*peaks['device'], device_paf),
+         peaks['device']),
     ]
-    # the full restore's decode (~100 ms of resizing that flush the caches) is
-    # timed apart
-    times = interleaved_medians_ms(
-        [full_restore], args.warmup,
-        max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR))
-    times += interleaved_medians_ms([fn for way in ways
-                                     for fn in way[2:4]][1:], args.warmup,
-                                    args.group_repeats)
+    # the decodes that resize all the maps (~100 ms on a CPU, flushing the
+    # caches) are timed apart
+    apart = (0, 3)
+    decode_ms = dict(
+        zip(
+            apart,
+            interleaved_medians_ms(
+                [ways[i][2] for i in apart], args.warmup,
+                max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR))))
+    calls = [(i, 3) for i in range(len(ways))]
+    calls += [(i, 2) for i in range(len(ways)) if i not in apart]
+    times = interleaved_medians_ms([ways[i][k] for i, k in calls], args.warmup,
+                                   args.group_repeats)
+    group_ms = {i: ms for (i, k), ms in zip(calls, times) if k == 3}
+    decode_ms.update({i: ms for (i, k), ms in zip(calls, times) if k == 2})
     reference = full_restore()
     rows = []
-    for (name, maps, decode, _,
-         way_peaks), group_ms, decode_ms in zip(ways, times[1::2],
-                                                times[0::2]):
+    for i, (name, maps, decode, _, way_peaks) in enumerate(ways):
         people = decode()
         rows.append([
             label, name, maps,
             str(len(way_peaks[0])),
-            str(len(people[0])), f'{group_ms:.2f}', f'{decode_ms:.2f}',
-            f'{times[0] / decode_ms:.1f}x',
+            str(len(people[0])), f'{group_ms[i]:.2f}', f'{decode_ms[i]:.2f}',
+            f'{decode_ms[0] / decode_ms[i]:.1f}x',
             max_difference(people, reference)
         ])
     return rows
@@ -298,6 +327,11 @@ def parse_args() -> argparse.Namespace:
         default=torch.get_num_threads(),
         help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument(
+        '--device',
+        default='cpu',
+        help="where the 'on <device>' decoding keeps the maps: 'cpu' or a "
+        "CUDA device ('cuda:0')")
+    parser.add_argument(
         '--people',
         type=int,
         nargs='+',
@@ -337,7 +371,8 @@ def main() -> None:
             f'1, median of {args.repeats} runs after {args.warmup} warm-up '
             f'runs\n\n{model_table(args)}\n\n{MODELS_NOTE}')
     sections.append(
-        f'Grouping (numpy, CPU), median of {args.group_repeats} '
+        f'Grouping (numpy, CPU; the last way with its maps on '
+        f'{args.device}), median of {args.group_repeats} '
         f'runs after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
         f'{GROUPING_NOTE}')
     if args.real_maps:
