@@ -59,8 +59,11 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
         'fit': 'pass',  # GPU only: reported as not run
         'latency': 'pass',
         'fastpath':
-        'pass'  # bf16 on the CPU; SMPR's refusal is no failure there
+        'pass',  # bf16 on the CPU; SMPR's refusal is no failure there
+        'decoding': 'pass'
     }
+    assert '| 10 | on cpu | 368x432 (restored on the device) | 163 | 10 |' in (
+        report)
     assert '| hsr-msnet-fp32 | 0 | loss ' in report
     assert '| broken-fp32 | 1 | no loss logged | **FAIL** |' in report
     assert 'configs/demo/missing.py' in report  # the failing run's log tail

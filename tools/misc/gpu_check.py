@@ -39,12 +39,17 @@ Checks, in this order (one failing does not stop the others; the exit status is
    fp32 eager (the largest error relative to the output's largest value, at
    most ``FASTPATH_TOLERANCE``), its time and FPS (a refusal fails on a GPU; on
    the CPU the variant is bf16, without a graph);
-9. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device,
+9. ``decoding``: ``tools/analysis/benchmark_bottomup.py --skip-models
+   --device``: PAF decoding of perfect maps of 2, 10 and 20 people at
+   368x432 with the maps on the device (the heads' default there) against the
+   CPU's ways: every person found, the keypoints of the full restore (within
+   ``1e-3`` pixels), the host's share (``group``) and the whole decode, ms;
+10. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device,
    PyTorch fp32 against the fast path (fp16 from a CUDA graph; bf16 on the
    CPU), every pipeline, per stage; on a GPU the bottom-up frames prepared on
    the device (``--device-preprocess``); frames read and written in threads
    (``--pipelined``);
-10. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59),
+11. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59),
    MLN and SMPR for 1 / 5 / 20 people (``tools/analysis/benchmark.py
    --skip-models``).
 
@@ -724,6 +729,46 @@ def check_people(device: str, out_dir: Path, people: List[int],
                        '\n'.join(table) + '\n\n' + '\n'.join(notes))
 
 
+def check_decoding(device: str, repeats: int,
+                   timeout: float) -> Tuple[bool, str]:
+    if timeout < 30:
+        return False, f'not run: {timeout:.0f} s left of the budget'
+    command = [
+        sys.executable, 'tools/analysis/benchmark_bottomup.py',
+        '--skip-models', '--device', device, '--people', '2', '10', '20',
+        '--group-repeats',
+        str(repeats)
+    ]
+    proc = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    if proc.returncode != 0:
+        return False, failed_command_log(command, proc)
+    table = [line for line in proc.stdout.splitlines() if line.startswith('|')]
+    passed = True
+    for line in table[2:]:
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        people, way, found, max_diff = cells[0], cells[1], cells[4], cells[-1]
+        passed &= found == people
+        # every way but the coarse stride-8 grid finds the full restore's
+        # keypoints
+        if not way.startswith('stride'):
+            passed &= is_number(max_diff) and float(max_diff) < 1e-3
+    return passed, '`' + ' '.join(command[1:]) + '`\n\n' + '\n'.join(table)
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a float."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
                    timeout: float) -> Tuple[bool, str]:
     if timeout < 30:
@@ -752,7 +797,7 @@ def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
 
 
 CHECKS = ('dcn', 'nms', 'train', 'full', 'fit', 'latency', 'fastpath',
-          'realtime', 'people')
+          'decoding', 'realtime', 'people')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -775,6 +820,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--train-timeout', type=float, default=180, help='seconds')
     parser.add_argument(
         '--people-timeout', type=float, default=180, help='seconds')
+    parser.add_argument(
+        '--decoding-timeout', type=float, default=120, help='seconds')
     parser.add_argument(
         '--realtime-frames', type=int, default=30, help='timed frames per run')
     parser.add_argument(
@@ -826,6 +873,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         lambda: check_latency(args.device, args.warmup, args.repeats),
         'fastpath':
         lambda: check_fastpath(args.device, args.warmup, args.repeats),
+        'decoding':
+        lambda: check_decoding(args.device, max(args.repeats, 20),
+                               left(args.decoding_timeout)),
         'realtime':
         lambda: check_realtime(args.device, args.out_dir, args.people, args.
                                realtime_frames, left(args.realtime_timeout)),
