@@ -156,7 +156,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
     parser.add_argument(
         '--pipelined',
         action='store_true',
-        help='read ahead and write behind in threads')
+        help='read ahead, draw and write behind in threads')
     parser.add_argument(
         '--skip-existing',
         action='store_true',

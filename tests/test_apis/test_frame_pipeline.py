@@ -104,6 +104,13 @@ def run(small_mln, inputs, out_dir, pipelined: bool) -> list:
         return [person(40 + 2 * len(seen), 10)]
 
     fake_network(pose2d, people)
+    draw, drawn_in = pose2d._draw, set()
+
+    def record_thread(*args, **kwargs):
+        drawn_in.add(threading.current_thread().name)
+        return draw(*args, **kwargs)
+
+    pose2d._draw = record_thread
     results = list(
         inferencer(
             str(inputs),
@@ -111,6 +118,8 @@ def run(small_mln, inputs, out_dir, pipelined: bool) -> list:
             vis_out_dir=str(out_dir / 'vis'),
             output_video=str(out_dir / 'drawn.mp4')))
     assert len(results) == len(seen)
+    # pipelined, the drawings only go to files: drawn in the writer thread
+    assert drawn_in == {'frame-writer' if pipelined else 'MainThread'}
     return seen
 
 

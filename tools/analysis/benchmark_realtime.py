@@ -56,9 +56,12 @@ under the table with the reason.
 Stages (:class:`~custom_modules.apis.StageTimer`, exclusive times): reading,
 detector, preprocess (mmpose's pipeline, batching, the results' packing),
 network (``extract_feat`` and ``head.forward``), decoding (the rest of
-``head.predict``), tracking, drawing, writing. After ``--warmup`` frames (not
-counted), ``--frames`` frames: FPS is frames over their wall time; the stage
-columns are mean ms per frame. The last table divides OpenPose's time per frame
+``head.predict``; on a GPU the heads resize the maps and find their peaks
+there, ``decode_on_device``), tracking, drawing, writing (with ``--pipelined``
+the frames are read ahead, drawn and written behind in threads: reading and
+writing are the waits for those threads, drawing is in none of the frame's
+time). After ``--warmup`` frames (not counted), ``--frames`` frames: FPS is
+frames over their wall time; the stage columns are mean ms per frame. The last table divides OpenPose's time per frame
 by MLN's (the MLN paper's 2.07x, on a GPU; its MAC ratio is 1.93x).
 """
 import argparse
@@ -316,7 +319,16 @@ def play(name: str, backend: str, video: Path, frames_people: list,
                 raise RuntimeError(f'{video}: frame {index} cannot be read')
             yield frame
 
-    # --pipelined: frames read ahead and written behind in threads (the
+    def draw(frame: np.ndarray, people: List[dict],
+             lines: List[str]) -> np.ndarray:
+        return draw_text_overlay(
+            draw_tracked_people(frame, people, links), lines)
+
+    def draw_and_write(frame: np.ndarray, people: List[dict],
+                       lines: List[str]) -> None:
+        writer.write(draw(frame, people, lines))
+
+    # --pipelined: frames read ahead, drawn and written behind in threads (the
     # inferencer's pipelined)
     reader = ReadAhead(frames()) if args.pipelined else frames()
     write = OrderedWriter() if args.pipelined else None
@@ -338,14 +350,15 @@ def play(name: str, backend: str, video: Path, frames_people: list,
                             np.stack([p['keypoint_scores'] for p in people]))
                         for person, track_id in zip(people, ids):
                             person['track_id'] = int(track_id)
-                with timer.stage('drawing'):
-                    canvas = draw_tracked_people(frame, people, links)
-                    draw_text_overlay(canvas, timer.overlay_lines())
-                with timer.stage('writing'):
-                    if write is None:
+                if write is None:
+                    with timer.stage('drawing'):
+                        canvas = draw(frame, people, timer.overlay_lines())
+                    with timer.stage('writing'):
                         writer.write(canvas)
-                    else:
-                        write.submit(writer.write, canvas)
+                else:  # drawn and written in the writer thread
+                    with timer.stage('writing'):
+                        write.submit(draw_and_write, frame, people,
+                                     timer.overlay_lines())
                 timer.end_frame()
                 found = len(people)
     finally:
@@ -377,7 +390,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--pipelined',
         action='store_true',
-        help='read frames ahead and write them behind in threads (as '
+        help='read frames ahead, draw and write them behind in threads (as '
         'tools/inferencer_demo.py)')
     parser.add_argument(
         '--device-preprocess',

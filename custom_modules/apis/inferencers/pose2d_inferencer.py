@@ -155,7 +155,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             sigmas are added. None: no tracking.
         pipelined (bool): Read the next frames and write the last ones
             (drawings, JSONs, video frames) in threads while the model runs
-            (:mod:`~..frame_pipeline`); the same frames, order and files.
+            (:mod:`~..frame_pipeline`), drawing them there too when they go
+            to files only; the same frames, order and files.
 
     Raises:
         CheckpointMismatchError: ``weights`` holds another model.
@@ -465,20 +466,27 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         to ``vis_out_dir`` as mmpose saves it; then, with the timing
         ``overlay``, shown and written into ``output_video``.
 
+        When pipelined and the drawings only go to files (no ``show``, no
+        ``return_vis``), they are drawn in the writer thread too, off the
+        frame's critical path (the ``drawing`` stage is then part of no
+        frame's time).
+
         Returns the drawings (RGB) with ``return_vis``.
         """
         if not (return_vis or show or vis_out_dir or output_video):
             return []
         images = [frame.image for frame in inputs]
+        lines = self.timer.overlay_lines() if overlay else []
+        sink = (
+            self._video_sink(output_video, output_fps)
+            if output_video else None)
+        if self._writer is not None and not (return_vis or show):
+            with self.timer.stage('writing'):
+                self._write(self._draw_and_save, images, preds, vis_out_dir,
+                            sink, lines, kwargs)
+            return []
         with self.timer.stage('drawing'):
-            if self.tracker is not None:
-                drawn = [
-                    self._draw_tracked(image, pred, **kwargs)
-                    for image, pred in zip(images, preds)
-                ]
-            else:
-                drawn = super().visualize(
-                    images, preds, return_vis=True, **kwargs)
+            drawn = self._draw(images, preds, **kwargs)
         if vis_out_dir:
             with self.timer.stage('writing'):
                 for vis, pred in zip(drawn, preds):
@@ -486,17 +494,10 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                                 Path(pred.img_path).name)
         if show or output_video:
             for vis, frame in zip(drawn, inputs):
-                # a copy (a tracked drawing is a view of a BGR canvas): the
-                # overlay stays off the drawing saved, written behind
-                # (pipelined) or returned
-                bgr = vis[..., ::-1].copy()
-                if overlay:
-                    draw_text_overlay(bgr, self.timer.overlay_lines())
+                bgr = self._video_frame(vis, lines)
                 if output_video:
                     with self.timer.stage('writing'):
-                        self._write(
-                            self._video_sink(output_video, output_fps).write,
-                            bgr)
+                        self._write(sink.write, bgr)
                 if show:
                     with self.timer.stage('display'):
                         self.visualizer.show(
@@ -504,6 +505,42 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                             win_name=window_name or frame.name,
                             wait_time=1e-5 if self._video_input else wait_time)
         return drawn if return_vis else []
+
+    def _draw(self, images: List[np.ndarray], preds: List[PoseDataSample],
+              **kwargs) -> List[np.ndarray]:
+        """The drawings (RGB) of ``preds`` on ``images`` (BGR): tracked people
+        in their ids' colours, else mmpose's drawing."""
+        if self.tracker is not None:
+            return [
+                self._draw_tracked(image, pred, **kwargs)
+                for image, pred in zip(images, preds)
+            ]
+        return super().visualize(images, preds, return_vis=True, **kwargs)
+
+    @staticmethod
+    def _video_frame(vis: np.ndarray, lines: List[str]) -> np.ndarray:
+        """A drawing (RGB) as a video frame (BGR) with the overlay ``lines``:
+
+        a copy (a tracked drawing is a view of a BGR canvas), so the overlay
+        stays off the drawing saved, written behind or returned.
+        """
+        bgr = vis[..., ::-1].copy()
+        if lines:
+            draw_text_overlay(bgr, lines)
+        return bgr
+
+    def _draw_and_save(self, images: List[np.ndarray],
+                       preds: List[PoseDataSample], vis_out_dir: str,
+                       sink: Optional[VideoSink], lines: List[str],
+                       kwargs: dict) -> None:
+        """:meth:`visualize`'s drawing and files, as one job of the writer
+        thread."""
+        for vis, pred in zip(self._draw(images, preds, **kwargs), preds):
+            if vis_out_dir:
+                self.save_visualization(vis, vis_out_dir,
+                                        Path(pred.img_path).name)
+            if sink is not None:
+                sink.write(self._video_frame(vis, lines))
 
     def _draw_tracked(self,
                       image: np.ndarray,
