@@ -61,8 +61,9 @@ there, ``decode_on_device``), tracking, drawing, writing (with ``--pipelined``
 the frames are read ahead, drawn and written behind in threads: reading and
 writing are the waits for those threads, drawing is in none of the frame's
 time). After ``--warmup`` frames (not counted), ``--frames`` frames: FPS is
-frames over their wall time; the stage columns are mean ms per frame. The last table divides OpenPose's time per frame
-by MLN's (the MLN paper's 2.07x, on a GPU; its MAC ratio is 1.93x).
+frames over their wall time; the stage columns are mean ms per frame. The last
+table divides OpenPose's time per frame by MLN's (the MLN paper's 2.07x, on a
+GPU; its MAC ratio is 1.93x).
 """
 import argparse
 import json
