@@ -236,6 +236,19 @@ class ResizedMaps:
         return total / len(self.maps)
 
 
+def peak_mask(padded: Union[np.ndarray, Tensor],
+              threshold: float) -> Union[np.ndarray, Tensor]:
+    """``(P, h, w)`` whether each inner pixel of ``padded`` ``(P, h + 2, w +
+    2)`` (an array or a tensor; ``-inf`` outside the maps) is a peak: above
+    ``threshold`` and a 4-neighbour maximum, strict against the upper and left
+    neighbours, so that a plateau (a keypoint half-way between pixels) gives
+    one peak, not two or four."""
+    center = padded[:, 1:-1, 1:-1]
+    return ((center > padded[:, :-2, 1:-1]) & (center >= padded[:, 2:, 1:-1])
+            & (center > padded[:, 1:-1, :-2]) & (center >= padded[:, 1:-1, 2:])
+            & (center > threshold))
+
+
 def orient_tree(limbs: np.ndarray,
                 num_keypoints: int) -> Optional[Tuple[np.ndarray, int]]:
     """Orient tree limbs for assembling people by pointer jumping.
@@ -586,13 +599,7 @@ class PartAffinityField(BaseKeypointCodec):
         maps = heatmaps[:self.num_keypoints].float()
         padded = F.pad(maps, (1, 1, 1, 1), value=-math.inf)
         center = padded[:, 1:-1, 1:-1]
-        # the 4-neighbour test of _block_peaks: strict against the upper and
-        # left neighbours
-        is_peak = ((center > padded[:, :-2, 1:-1]) &
-                   (center >= padded[:, 2:, 1:-1])
-                   & (center > padded[:, 1:-1, :-2]) &
-                   (center >= padded[:, 1:-1, 2:])
-                   & (center > self.peak_thr))
+        is_peak = peak_mask(padded, self.peak_thr)
         joints, ys, xs = is_peak.nonzero(as_tuple=True)  # joint-major
         taps = torch.arange(3, device=maps.device)
         patches = padded[joints[:, None, None],
@@ -719,14 +726,7 @@ class PartAffinityField(BaseKeypointCodec):
             peak, its refined offsets ``dx``, ``dy`` and its value.
         """
         center = blocks[:, 1:-1, 1:-1]
-        # strict against the upper and left neighbours: a plateau (a keypoint
-        # half-way between pixels) gives one peak, not two or four
-        is_peak = ((center > blocks[:, :-2, 1:-1]) &
-                   (center >= blocks[:, 2:, 1:-1])
-                   & (center > blocks[:, 1:-1, :-2]) &
-                   (center >= blocks[:, 1:-1, 2:])
-                   & (center > self.peak_thr))
-        block, ys, xs = np.nonzero(is_peak)
+        block, ys, xs = np.nonzero(peak_mask(blocks, self.peak_thr))
         patches = np.maximum(blocks[block[:, None, None],
                                     ys[:, None, None] + np.arange(3)[:, None],
                                     xs[:, None, None] + np.arange(3)],

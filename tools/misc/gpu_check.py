@@ -694,6 +694,23 @@ def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
         'for reduced precision:\n\n' + '\n'.join(header + rows))
 
 
+def benchmark_table(command: List[str],
+                    timeout: float) -> Tuple[List[str], Optional[str]]:
+    """Run a benchmark ``command`` from the repository; returns the lines of
+    the markdown tables it prints, or what failed (:func:`failed_command_log`)
+    when it exits with an error."""
+    proc = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    if proc.returncode != 0:
+        return [], failed_command_log(command, proc)
+    return [line for line in proc.stdout.splitlines()
+            if line.startswith('|')], None
+
+
 def check_people(device: str, out_dir: Path, people: List[int],
                  image_size: int, warmup: int, repeats: int,
                  timeout: float) -> Tuple[bool, str]:
@@ -707,15 +724,9 @@ def check_people(device: str, out_dir: Path, people: List[int],
         str(repeats), '--out-dir',
         str(out_dir / 'benchmark')
     ]
-    proc = subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout)
-    if proc.returncode != 0:
-        return False, failed_command_log(command, proc)
-    table = [line for line in proc.stdout.splitlines() if line.startswith('|')]
+    table, failure = benchmark_table(command, timeout)
+    if failure:
+        return False, failure
     notes, found_all = [], True
     for line in table[2:]:
         people, _, _, topdown, mln, smpr, found = [
@@ -739,15 +750,9 @@ def check_decoding(device: str, repeats: int,
         '--group-repeats',
         str(repeats)
     ]
-    proc = subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout)
-    if proc.returncode != 0:
-        return False, failed_command_log(command, proc)
-    table = [line for line in proc.stdout.splitlines() if line.startswith('|')]
+    table, failure = benchmark_table(command, timeout)
+    if failure:
+        return False, failure
     passed = True
     for line in table[2:]:
         cells = [c.strip() for c in line.strip('|').split('|')]
@@ -784,14 +789,10 @@ def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
         str(out_dir / 'realtime'), '--out',
         str(out_dir / 'realtime.md')
     ]
-    proc = subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout)
-    if proc.returncode != 0:
-        return False, failed_command_log(command, proc)
+    _, failure = benchmark_table(command, timeout)
+    if failure:
+        return False, failure
+    # the file has the notes under the tables too
     report = (out_dir / 'realtime.md').read_text()
     return True, '`' + ' '.join(command[1:]) + '`\n\n' + report
 
