@@ -519,11 +519,9 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
 
     @staticmethod
     def _video_frame(vis: np.ndarray, lines: List[str]) -> np.ndarray:
-        """A drawing (RGB) as a video frame (BGR) with the overlay ``lines``:
-
-        a copy (a tracked drawing is a view of a BGR canvas), so the overlay
-        stays off the drawing saved, written behind or returned.
-        """
+        """A drawing (RGB) as a video frame (BGR), a copy with the overlay
+        ``lines`` (a tracked drawing is a view of a BGR canvas: the overlay
+        stays off the drawing saved, written behind or returned)."""
         bgr = vis[..., ::-1].copy()
         if lines:
             draw_text_overlay(bgr, lines)
