@@ -773,17 +773,16 @@ class PartAffinityField(BaseKeypointCodec):
             width - 1)
         if isinstance(pafs, ResizedMaps):
             field_x, field_y = pafs.sample_vectors(limbs, ys, xs)
-        elif isinstance(pafs, Tensor):
-            # read on the fields' device; only the samples reach the CPU
+        else:
+            # flat indices of the x and y channels of the limbs' fields
             index = (2 * height * limbs + ys) * width + xs
             index = np.stack([index, index + height * width])
-            field_x, field_y = pafs.take(
-                torch.from_numpy(index).to(pafs.device)).cpu().numpy()
-        else:
-            flat = pafs.reshape(-1)
-            index = (2 * height * limbs + ys) * width + xs
-            field_x = flat.take(index)
-            field_y = flat.take(index + height * width)
+            if isinstance(pafs, Tensor):
+                # read on the fields' device; only the samples reach the CPU
+                field_x, field_y = pafs.take(
+                    torch.from_numpy(index).to(pafs.device)).cpu().numpy()
+            else:
+                field_x, field_y = pafs.take(index)
         projected = (
             field_x * (vector_x / lengths) + field_y * (vector_y / lengths))
         scores = (
