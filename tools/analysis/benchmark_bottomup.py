@@ -56,7 +56,7 @@ Prints markdown tables; ``--out`` also writes them to a file.
 import argparse
 import json
 from pathlib import Path
-from typing import Tuple
+from typing import Callable, List, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -86,6 +86,18 @@ GROUPING_NOTE = (
     'Paper: grouping 0.2 ms (2 people), 0.6 ms (10 people). Decode: network '
     'outputs at stride 8 in, people out; speed-up and max diff against the '
     'full restore.')
+
+
+class Way(NamedTuple):
+    """One decoding of :func:`decoding_rows`: its name and maps in the table,
+    its whole decode and its grouping (the peaks precomputed), those peaks, and
+    whether its decode resizes all the maps (timed apart)."""
+    name: str
+    maps: str
+    decode: Callable[[], tuple]
+    group: Callable[[], tuple]
+    peaks: tuple
+    resizes_all: bool = False
 
 
 def model_table(args: argparse.Namespace) -> str:
@@ -210,32 +222,25 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
     decoder = KEYPOINT_CODECS.build(
         dict(codec_cfg, input_size=size, heatmap_size=size))
 
-    def restore() -> Tuple[np.ndarray, np.ndarray]:
-        """The maps resized to the input size, OpenPose's way."""
-        heatmap, paf = (
+    def restore(maps: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """``(1, C, h, w)`` maps resized to the input size, OpenPose's way
+        (bicubic), on their device: ``(C, H, W)`` each."""
+        return [
             F.interpolate(
-                x, (height, width), mode='bicubic',
-                align_corners=False)[0].numpy() for x in (heatmaps, pafs))
-        return heatmap, paf
+                x, (height, width), mode='bicubic', align_corners=False)[0]
+            for x in maps
+        ]
 
     def full_restore():
-        return decoder.decode(*restore())
+        return decoder.decode(*(x.numpy() for x in restore((heatmaps, pafs))))
 
     device_maps = [x.to(args.device) for x in (heatmaps, pafs)]
 
-    def device_restore() -> Tuple[torch.Tensor, torch.Tensor]:
-        """The maps resized to the input size on ``--device``."""
-        heatmap, paf = (
-            F.interpolate(
-                x, (height, width), mode='bicubic', align_corners=False)[0]
-            for x in device_maps)
-        return heatmap, paf
-
     def on_device():
-        return decoder.decode_on_device(*device_restore())
+        return decoder.decode_on_device(*restore(device_maps))
 
-    restored_hm, restored_paf = restore()
-    device_hm, device_paf = device_restore()
+    restored_hm, restored_paf = (x.numpy() for x in restore((heatmaps, pafs)))
+    device_hm, device_paf = restore(device_maps)
     heatmaps_np, pafs_np = heatmaps[0].numpy(), pafs[0].numpy()
     peaks = dict(
         full=decoder.find_peaks(restored_hm),
@@ -244,43 +249,50 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
         device=decoder.find_peaks_on_device(device_hm))
     map_size = f'{heatmaps.shape[2]}x{heatmaps.shape[3]}'
     ways = [
-        ('full restore', f'{height}x{width} (restored)', full_restore,
-         lambda: decoder.group(*peaks['full'], restored_paf), peaks['full']),
-        ('resized decode', f'{map_size} as {height}x{width}',
-         lambda: decoder.decode_resized(heatmaps_np, pafs_np, size),
-         lambda: decoder.group(*peaks['resized'], ResizedMaps(pafs_np, size)),
-         peaks['resized']),
-        (f'stride {stride}', map_size,
-         lambda: encoder.decode(heatmaps_np, pafs_np),
-         lambda: encoder.group(*peaks['stride'], pafs_np), peaks['stride']),
-        (f'on {args.device}', f'{height}x{width} (restored on the device)',
-         on_device, lambda: decoder.group(*peaks['device'], device_paf),
-         peaks['device']),
+        Way('full restore',
+            f'{height}x{width} (restored)',
+            full_restore,
+            lambda: decoder.group(*peaks['full'], restored_paf),
+            peaks['full'],
+            resizes_all=True),
+        Way(
+            'resized decode', f'{map_size} as {height}x{width}',
+            lambda: decoder.decode_resized(heatmaps_np, pafs_np, size),
+            lambda: decoder.group(*peaks['resized'], ResizedMaps(
+                pafs_np, size)), peaks['resized']),
+        Way(f'stride {stride}', map_size,
+            lambda: encoder.decode(heatmaps_np, pafs_np),
+            lambda: encoder.group(*peaks['stride'], pafs_np), peaks['stride']),
+        Way(f'on {args.device}',
+            f'{height}x{width} (restored on the device)',
+            on_device,
+            lambda: decoder.group(*peaks['device'], device_paf),
+            peaks['device'],
+            resizes_all=True),
     ]
     # the decodes that resize all the maps (~100 ms on a CPU, flushing the
-    # caches) are timed apart
-    apart = (0, 3)
-    decode_ms = dict(
-        zip(
-            apart,
-            interleaved_medians_ms(
-                [ways[i][2] for i in apart], args.warmup,
-                max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR))))
-    calls = [(i, 3) for i in range(len(ways))]
-    calls += [(i, 2) for i in range(len(ways)) if i not in apart]
-    times = interleaved_medians_ms([ways[i][k] for i, k in calls], args.warmup,
-                                   args.group_repeats)
-    group_ms = {i: ms for (i, k), ms in zip(calls, times) if k == 3}
-    decode_ms.update({i: ms for (i, k), ms in zip(calls, times) if k == 2})
+    # caches) are timed apart, over fewer runs
+    apart_ms = iter(
+        interleaved_medians_ms(
+            [way.decode for way in ways if way.resizes_all], args.warmup,
+            max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR)))
+    times = interleaved_medians_ms(
+        [way.group for way in ways] +
+        [way.decode for way in ways if not way.resizes_all], args.warmup,
+        args.group_repeats)
+    group_ms, together_ms = times[:len(ways)], iter(times[len(ways):])
+    decode_ms = [
+        next(apart_ms if way.resizes_all else together_ms) for way in ways
+    ]
     reference = full_restore()
     rows = []
-    for i, (name, maps, decode, _, way_peaks) in enumerate(ways):
-        people = decode()
+    for way, group, decode in zip(ways, group_ms, decode_ms):
+        people = way.decode()
         rows.append([
-            label, name, maps,
-            str(len(way_peaks[0])),
-            str(len(people[0])), f'{group_ms[i]:.2f}', f'{decode_ms[i]:.2f}',
-            f'{decode_ms[0] / decode_ms[i]:.1f}x',
+            label, way.name, way.maps,
+            str(len(way.peaks[0])),
+            str(len(people[0])), f'{group:.2f}', f'{decode:.2f}',
+            f'{decode_ms[0] / decode:.1f}x',
             max_difference(people, reference)
         ])
     return rows
