@@ -63,6 +63,15 @@ URL_PATTERN = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
 MAX_SOURCE_FPS = 240.0
 
 
+def source_stem(kind: str, name: str) -> str:
+    """:attr:`Source.stem` of a source of ``kind`` named ``name``."""
+    if kind == 'camera':
+        return name.replace(' ', '')
+    if kind == 'stream':
+        return 'stream'
+    return Path(name).stem
+
+
 @dataclass
 class Source:
     """What :func:`open_source` opened.
@@ -92,11 +101,7 @@ class Source:
         """What the frames of a video, camera or stream and its outputs are
         named after: the video's file stem, ``camera<index>`` or ``stream``
         (for images and folders, the stem of the input's name)."""
-        if self.kind == 'camera':
-            return self.name.replace(' ', '')
-        if self.kind == 'stream':
-            return 'stream'
-        return Path(self.name).stem
+        return source_stem(self.kind, self.name)
 
     @property
     def live(self) -> bool:
@@ -183,10 +188,9 @@ def _open_capture(spec: Union[int, str], kind: str, what: str) -> Source:
     count = (
         int(video.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         if kind != 'camera' else 0)
-    source = Source(kind, what, count if count > 0 else None, iter([]),
-                    _source_fps(video), video.release)
-    source.frames = _capture_frames(video, source.stem)
-    return source
+    frames = _capture_frames(video, source_stem(kind, what))
+    return Source(kind, what, count if count > 0 else None, frames,
+                  _source_fps(video), video.release)
 
 
 def open_source(spec: str) -> Source:
