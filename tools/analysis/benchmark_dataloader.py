@@ -166,7 +166,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             name, f'{result["total_ms"]:.2f}',
             f'{1000 / result["total_ms"]:.0f}',
             str(result['batch_size']), f'{batch_ms:.0f}',
-            f'{iteration_ms:.0f}' if math.isfinite(iteration_ms) else 'n/a',
+            f'{iteration_ms:.0f}' if finite else 'n/a',
             str(result['workers']),
             str(needed) if needed else 'n/a'
         ])
