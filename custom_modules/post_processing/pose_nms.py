@@ -1,11 +1,20 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Non-maximum suppression of whole poses, on the boxes their keypoints span
-(mmcv's box ops)."""
+(mmcv's NMS; Soft-NMS as torch ops, :mod:`.soft_nms`)."""
 from typing import Tuple
 
 import torch
 from mmcv.ops import batched_nms
 from torch import Tensor
+
+from .soft_nms import soft_nms_first
+
+#: Up to this many candidates on the CPU, mmcv's ``soft_nms`` (all rounds, in
+#: C++) beats ``soft_nms_first`` (20 rounds of torch ops, about 1.4 ms for
+#: any number on a 2-core CPU); beyond, its ``O(N^2)`` loses
+#: (``tools/analysis/benchmark_pose_nms.py``: 1.2 vs 1.6 ms for 1,000
+#: clustered candidates, 46 vs 2.1 ms for 3,400 spread ones).
+CPU_SOFT_NMS_MAX = 1000
 
 
 def keypoint_boxes(keypoints: Tensor) -> Tensor:
@@ -18,12 +27,20 @@ def pose_nms(keypoints: Tensor, scores: Tensor, nms_cfg: dict,
              max_per_img: int) -> Tuple[Tensor, Tensor]:
     """Suppress duplicate poses as SMPR does: NMS (``type='nms'``) or Soft-NMS
     (``type='soft_nms'``, linear by default, the paper's [1]) on the boxes
-    spanned by each pose's keypoints.
+    spanned by each pose's keypoints, on their device.
+
+    NMS is mmcv's ``batched_nms`` (its CUDA kernel on a GPU). Soft-NMS keeps
+    the same poses either way: off the CPU, or for more than
+    :data:`CPU_SOFT_NMS_MAX` candidates, :func:`~.soft_nms.soft_nms_first`
+    (the ``max_per_img`` rounds whose poses are kept, torch ops on the
+    candidates' device); else mmcv's ``soft_nms``, which runs all rounds on
+    the CPU, faster for few candidates there.
 
     Args:
         keypoints (Tensor): ``(M, K, 2)`` candidate poses in pixels.
         scores (Tensor): ``(M,)`` their scores.
-        nms_cfg (dict): mmcv's ``batched_nms`` config, e.g.
+        nms_cfg (dict): ``type`` (``'nms'`` or ``'soft_nms'``) and the
+            arguments of mmcv's ``nms`` or ``soft_nms``, e.g.
             ``dict(type='soft_nms', iou_threshold=0.3)``.
         max_per_img (int): How many poses to keep at most.
 
@@ -33,10 +50,16 @@ def pose_nms(keypoints: Tensor, scores: Tensor, nms_cfg: dict,
     """
     if len(scores) == 0:
         return torch.zeros(0, dtype=torch.long, device=scores.device), scores
+    nms_cfg = dict(nms_cfg)
+    if nms_cfg.get('type') == 'soft_nms' and (scores.device.type != 'cpu' or
+                                              len(scores) > CPU_SOFT_NMS_MAX):
+        nms_cfg.pop('type')
+        return soft_nms_first(
+            keypoint_boxes(keypoints), scores, max_per_img, **nms_cfg)
     dets, keep = batched_nms(
         keypoint_boxes(keypoints),
         scores,
         torch.zeros(len(scores), dtype=torch.long, device=scores.device),
-        dict(nms_cfg),
+        nms_cfg,
         class_agnostic=True)
     return keep[:max_per_img], dets[:max_per_img, -1]

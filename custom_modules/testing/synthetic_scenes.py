@@ -98,3 +98,31 @@ def scene_instances(templates: List[Tuple[np.ndarray, np.ndarray, float]],
         keypoints_visible=visible,
         bboxes=boxes,
         areas=areas)
+
+
+def crowded_boxes(num_people: int,
+                  per_person: int,
+                  seed: int = 0,
+                  canvas: float = 400.0) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Candidate boxes as a dense pose model proposes them: ``per_person``
+    boxes jittered around each of ``num_people`` person boxes (so that they
+    overlap and every round of NMS lowers scores), with distinct scores.
+
+    Returns:
+        tuple: ``boxes`` ``(N, 4)`` float32 ``(x1, y1, x2, y2)`` pixels on a
+        ``canvas`` square, ``N = num_people * per_person``, and ``scores``
+        ``(N,)`` in (0, 1), a random order of ``N`` evenly spaced values.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    centres = torch.rand(num_people, 1, 2, generator=generator) * canvas
+    sizes = 20 + torch.rand(num_people, 1, 2, generator=generator) * 60
+    jitter = torch.randn(num_people, per_person, 4, generator=generator) * 6
+    low, high = centres - sizes / 2, centres + sizes / 2
+    corners = (torch.cat(
+        [low.expand(-1, per_person, -1),
+         high.expand(-1, per_person, -1)],
+        dim=-1) + jitter).reshape(-1, 2, 2)  # (N, corner, xy)
+    # a jitter larger than the box swaps its corners
+    boxes = torch.cat([corners.amin(dim=1), corners.amax(dim=1)], dim=1)
+    order = torch.randperm(len(boxes), generator=generator).float()
+    return boxes, (order + 1) / (len(boxes) + 1)

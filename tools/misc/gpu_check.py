@@ -15,9 +15,12 @@ Checks, in this order (one failing does not stop the others; the exit status is
    few pixels) on the GPU against the CPU kernel: forward and the gradients of
    input, offsets and weight, float32, within ``--tolerance`` (1e-4, absolute
    and relative);
-3. ``nms``: mmcv's ``nms`` and ``batched_nms`` on the GPU against the CPU, and
-   ``soft_nms`` given GPU tensors (mmcv runs it on the CPU: SMPR's pose NMS)
-   against CPU ones: the same boxes kept, the same scores;
+3. ``nms``: mmcv's ``nms`` and ``batched_nms`` on the GPU against the CPU,
+   ``soft_nms`` given GPU tensors (mmcv runs it on the CPU) against CPU ones,
+   and the project's ``soft_nms_first`` (SMPR's pose NMS, torch ops on the
+   GPU) against mmcv's ``soft_nms`` on the CPU: the same boxes kept, the same
+   scores; then ``tools/analysis/benchmark_pose_nms.py --device cuda``, the
+   times of the pose NMS (the same poses kept);
 4. ``train``: one ``tools/train.py`` iteration of each family's sample config
    (``configs/demo/``) with and without ``--amp``, all at once: finite losses;
    ``tools/dist_train.sh`` of the SMPR sample config with 1 process (NCCL on a
@@ -242,8 +245,10 @@ def check_dcn(device: str, tolerance: float) -> Tuple[bool, str]:
     return passed, f'{title}:\n\n' + '\n'.join(table)
 
 
-def check_nms(device: str) -> Tuple[bool, str]:
+def check_nms(device: str, timeout: float) -> Tuple[bool, str]:
     from mmcv.ops import batched_nms, nms, soft_nms
+
+    from custom_modules.post_processing import soft_nms_first
 
     torch.manual_seed(0)
     corners = torch.rand(2000, 2) * 500
@@ -275,7 +280,34 @@ def check_nms(device: str) -> Tuple[bool, str]:
             f'- {name}: {len(keep)} of 2000 boxes kept from {device} tensors, '
             f'{len(keep_ref)} from CPU ones, '
             f'{"the same" if same else "**different**"}')
-    return passed, '\n'.join(lines)
+    # the project's: its 20 rounds against the first 20 of mmcv's on the CPU
+    dets_ref, keep_ref = soft_nms(
+        boxes.clone(), scores.clone(), 0.3, method='linear')
+    keep, kept_scores = soft_nms_first(
+        boxes.to(device, copy=True), scores.to(device, copy=True), 20)
+    same = (
+        torch.equal(keep.cpu(), keep_ref[:20])
+        and torch.allclose(kept_scores.cpu(), dets_ref[:20, 4], atol=1e-5))
+    passed &= same
+    verdict = "the first 20 of mmcv's" if same else '**different**'
+    lines.append(f'- soft_nms_first (linear) IoU 0.3, 20 rounds on {device}: '
+                 f'{verdict}')
+    if timeout < 10:
+        return False, '\n'.join(lines + [
+            f'- benchmark_pose_nms not run: {timeout:.0f} s left of the '
+            'budget'
+        ])
+    command = [
+        sys.executable, 'tools/analysis/benchmark_pose_nms.py', '--device',
+        device, '--repeats', '20'
+    ]
+    table, failure = benchmark_table(command, timeout)
+    if failure:
+        return False, '\n'.join(lines + [failure])
+    # every scene: soft_nms_first kept mmcv's poses
+    passed &= all(line.split('|')[6].strip() == 'yes' for line in table[2:])
+    return passed, '\n'.join(
+        lines + ['', '`' + ' '.join(command[1:]) + '`', '', *table])
 
 
 # -------------------------------------------------------------------- training
@@ -822,6 +854,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--people-timeout', type=float, default=180, help='seconds')
     parser.add_argument(
+        '--nms-timeout', type=float, default=60, help='seconds')
+    parser.add_argument(
         '--decoding-timeout', type=float, default=120, help='seconds')
     parser.add_argument(
         '--realtime-frames', type=int, default=30, help='timed frames per run')
@@ -860,7 +894,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         'dcn':
         lambda: check_dcn(args.device, args.tolerance),
         'nms':
-        lambda: check_nms(args.device),
+        lambda: check_nms(args.device, left(args.nms_timeout)),
         'train':
         lambda: check_training(args.device, args.out_dir,
                                left(args.train_timeout)),

@@ -1,0 +1,129 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Soft-NMS as torch ops (``soft_nms_first``) against mmcv's ``soft_nms``, its
+reference: the same boxes, order and scores for its first ``max_num`` rows;
+and it stays on the boxes' device."""
+import importlib
+
+import pytest
+import torch
+from mmcv.ops import batched_nms, soft_nms
+
+from custom_modules.post_processing import (keypoint_boxes, pose_nms,
+                                            soft_nms_first)
+from custom_modules.testing import SimulatedDeviceTensor, simulated_device
+from custom_modules.testing.synthetic_scenes import crowded_boxes
+
+pose_nms_module = importlib.import_module(
+    'custom_modules.post_processing.pose_nms')
+
+
+@pytest.mark.parametrize('method', ['naive', 'linear', 'gaussian'])
+@pytest.mark.parametrize('offset', [0, 1])
+@pytest.mark.parametrize('max_num', [1, 20, 100, 1000])
+def test_equals_mmcvs_soft_nms_truncated(method, offset, max_num):
+    boxes, scores = crowded_boxes(30, 12, seed=max_num + offset)
+    dets, inds = soft_nms(
+        boxes.clone(),
+        scores.clone(),
+        0.3,
+        sigma=0.5,
+        min_score=0.05,
+        method=method,
+        offset=offset)
+    keep, kept_scores = soft_nms_first(
+        boxes,
+        scores,
+        max_num,
+        iou_threshold=0.3,
+        sigma=0.5,
+        min_score=0.05,
+        method=method,
+        offset=offset)
+    # mmcv runs all rounds; the scores fall below min_score before that
+    assert len(inds) < len(boxes)
+    assert torch.equal(keep, inds[:max_num])
+    torch.testing.assert_close(
+        kept_scores, dets[:max_num, 4], rtol=1e-6, atol=1e-7)
+    assert torch.equal(boxes[keep], dets[:max_num, :4])
+
+
+def test_boxes_under_min_score_leave_and_rounds_end_when_none_is_left():
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.],
+                          [50., 50., 60., 60.], [100., 0., 110., 5.]])
+    # the fourth starts under min_score: it leaves in the first round
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.0005])
+    keep, kept_scores = soft_nms_first(boxes, scores, 10, method='naive')
+    dets, inds = soft_nms(boxes, scores, 0.3, method='naive')
+    # the second overlaps the first by IoU 0.68: naive sets it to 0
+    assert keep.tolist() == inds.tolist() == [0, 2]
+    torch.testing.assert_close(kept_scores, dets[:, 4])
+
+
+def test_no_box_and_bad_arguments():
+    keep, kept_scores = soft_nms_first(torch.zeros(0, 4), torch.zeros(0), 20)
+    assert keep.shape == kept_scores.shape == (0, )
+    boxes, scores = crowded_boxes(2, 2)
+    with pytest.raises(ValueError, match="method 'hard'"):
+        soft_nms_first(boxes, scores, 20, method='hard')
+    with pytest.raises(ValueError, match='offset 2'):
+        soft_nms_first(boxes, scores, 20, offset=2)
+
+
+def poses_spanning(boxes: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, 2)`` poses whose keypoints span ``boxes``: two corners and the
+    centre."""
+    keypoints = torch.stack(
+        [boxes[:, :2], boxes[:, 2:], (boxes[:, :2] + boxes[:, 2:]) / 2], dim=1)
+    assert torch.equal(keypoint_boxes(keypoints), boxes)
+    return keypoints
+
+
+@pytest.mark.parametrize('people, per_person, torch_rounds', [(30, 12, False),
+                                                              (90, 12, True)])
+def test_pose_nms_keeps_the_poses_of_mmcvs_batched_soft_nms(
+        people, per_person, torch_rounds, monkeypatch):
+    """On the CPU: mmcv's kernel up to ``CPU_SOFT_NMS_MAX`` candidates,
+    ``soft_nms_first`` beyond (counted); the poses and scores mmcv's
+    ``batched_nms`` with ``type='soft_nms'`` gives either way."""
+    boxes, scores = crowded_boxes(people, per_person, seed=3)
+    assert (len(boxes) > pose_nms_module.CPU_SOFT_NMS_MAX) == torch_rounds
+    nms_cfg = dict(type='soft_nms', iou_threshold=0.3)
+    dets, inds = batched_nms(
+        boxes,
+        scores,
+        torch.zeros(len(boxes), dtype=torch.long),
+        dict(nms_cfg),
+        class_agnostic=True)
+    calls = []
+    monkeypatch.setattr(
+        pose_nms_module, 'soft_nms_first',
+        lambda *args, **kwargs: calls.append(1) or soft_nms_first(
+            *args, **kwargs))
+    keep, kept_scores = pose_nms(poses_spanning(boxes), scores, nms_cfg, 20)
+    assert len(calls) == int(torch_rounds)
+    assert torch.equal(keep, inds[:20])
+    torch.testing.assert_close(kept_scores, dets[:20, 4])
+
+
+def test_runs_on_the_boxes_device_without_mmcvs_cpu_kernel(monkeypatch):
+    """``pose_nms`` on the simulated device (``custom_modules.testing``), which
+    fails on a tensor made on the CPU, with mmcv's ``softnms`` kernel made to
+    fail."""
+    mmcv_nms = importlib.import_module('mmcv.ops.nms')
+    boxes, scores = crowded_boxes(30, 12, seed=1)
+    expected = soft_nms_first(boxes, scores, 20)
+
+    def no_cpu_kernel(*args, **kwargs):
+        raise AssertionError("mmcv's CPU soft-NMS kernel was called")
+
+    monkeypatch.setattr(mmcv_nms.ext_module, 'softnms', no_cpu_kernel)
+    with simulated_device() as device:
+        # pose_nms of candidates off the CPU: the rounds as torch ops
+        keep, kept_scores = pose_nms(
+            poses_spanning(boxes).to(device), scores.to(device),
+            dict(type='soft_nms', iou_threshold=0.3), 20)
+        assert isinstance(keep, SimulatedDeviceTensor)
+        assert isinstance(kept_scores, SimulatedDeviceTensor)
+        keep, kept_scores = keep.cpu(), kept_scores.cpu()
+    assert torch.equal(keep, expected[0])
+    assert torch.equal(kept_scores, expected[1])
