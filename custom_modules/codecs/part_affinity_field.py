@@ -249,6 +249,18 @@ def peak_mask(padded: Union[np.ndarray, Tensor],
             & (center > threshold))
 
 
+def centroid_offsets(
+    patches: Union[np.ndarray, Tensor]
+) -> Tuple[Union[np.ndarray, Tensor], Union[np.ndarray, Tensor]]:
+    """Sub-pixel refinement of peaks: the offsets ``dx``, ``dy`` (P,), pixels,
+    of the centroid of each peak's 3x3 neighbourhood ``patches`` (P, 3, 3) (an
+    array or a tensor, negative values already set to 0) from its centre."""
+    mass = patches.sum((1, 2)) + 1e-12
+    columns, rows = patches.sum(1), patches.sum(2)  # (P, 3) each
+    return ((columns[:, 2] - columns[:, 0]) / mass,
+            (rows[:, 2] - rows[:, 0]) / mass)
+
+
 def orient_tree(limbs: np.ndarray,
                 num_keypoints: int) -> Optional[Tuple[np.ndarray, int]]:
     """Orient tree limbs for assembling people by pointer jumping.
@@ -602,13 +614,10 @@ class PartAffinityField(BaseKeypointCodec):
         is_peak = peak_mask(padded, self.peak_thr)
         joints, ys, xs = is_peak.nonzero(as_tuple=True)  # joint-major
         taps = torch.arange(3, device=maps.device)
-        patches = padded[joints[:, None, None],
-                         ys[:, None, None] + taps[:, None], xs[:, None, None] +
-                         taps].clamp_min(0)  # (P, 3, 3) neighbourhoods
-        mass = patches.sum(dim=(1, 2)) + 1e-12
-        offsets = (taps - 1).to(patches.dtype)
-        dx = (patches.sum(dim=1) * offsets).sum(dim=1) / mass
-        dy = (patches.sum(dim=2) * offsets).sum(dim=1) / mass
+        dx, dy = centroid_offsets(padded[joints[:, None, None],
+                                         ys[:, None, None] + taps[:, None],
+                                         xs[:, None, None] +
+                                         taps].clamp_min(0))
         scores = center[joints, ys, xs]
         # one copy to the host, in float64 (joint indices exact)
         columns = (joints, xs + dx.double(), ys + dy.double(), scores)
@@ -727,14 +736,11 @@ class PartAffinityField(BaseKeypointCodec):
         """
         center = blocks[:, 1:-1, 1:-1]
         block, ys, xs = np.nonzero(peak_mask(blocks, self.peak_thr))
-        patches = np.maximum(blocks[block[:, None, None],
-                                    ys[:, None, None] + np.arange(3)[:, None],
-                                    xs[:, None, None] + np.arange(3)],
-                             0)  # (P, 3, 3) neighbourhoods
-        mass = patches.sum(axis=(1, 2)) + 1e-12
-        offsets = np.arange(-1, 2, dtype=patches.dtype)
-        dx = patches.sum(axis=1) @ offsets / mass
-        dy = patches.sum(axis=2) @ offsets / mass
+        taps = np.arange(3)
+        dx, dy = centroid_offsets(
+            np.maximum(
+                blocks[block[:, None, None], ys[:, None, None] + taps[:, None],
+                       xs[:, None, None] + taps], 0))
         return block, ys, xs, dx, dy, center[block, ys, xs]
 
     def score_pairs(
