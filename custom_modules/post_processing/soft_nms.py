@@ -63,7 +63,7 @@ def soft_nms_first(boxes: Tensor,
     current = scores.float().clone()
     left = torch.ones_like(current, dtype=torch.bool)
     keep = torch.empty(rounds, dtype=torch.long, device=device)
-    kept_scores = torch.empty_like(current)[:rounds]
+    kept_scores = torch.empty(rounds, dtype=torch.float32, device=device)
     no_score = current.new_tensor(float('-inf'))
     for i in range(rounds):
         candidates = torch.where(left, current, no_score)
