@@ -30,9 +30,9 @@ def soft_nms_first(boxes: Tensor,
     tensors too); its first ``max_num`` rows are this function's result
     (``tests/test_post_processing/test_soft_nms.py``). Here a round is about
     20 small ops over the ``N`` boxes, so ``max_num`` rounds cost
-    ``O(N max_num)`` and read nothing back until the end (one count of the
-    rounds that found a box). Ties of score may go to another box than mmcv's
-    (it breaks them by its swapped order).
+    ``O(N max_num)`` and read nothing on the host until the end (one count of
+    the rounds that found a box). Ties of score may go to another box than
+    mmcv's (it breaks them by its swapped order); scores must not be NaN.
 
     Args:
         boxes (Tensor): ``(N, 4)`` boxes ``(x1, y1, x2, y2)``, pixels.
@@ -64,23 +64,27 @@ def soft_nms_first(boxes: Tensor,
     left = torch.ones_like(current, dtype=torch.bool)
     keep = torch.empty(rounds, dtype=torch.long, device=device)
     kept_scores = torch.empty(rounds, dtype=torch.float32, device=device)
+    found = torch.empty(rounds, dtype=torch.bool, device=device)
     no_score = current.new_tensor(float('-inf'))
     for i in range(rounds):
-        candidates = torch.where(left, current, no_score)
-        best = candidates.argmax()
-        keep[i] = best
-        kept_scores[i] = candidates[best]  # -inf once no box is left
+        # (1,) indices, not 0-d ones: indexing with a 0-d tensor reads it on
+        # the host (a sync per use on a GPU)
+        best = torch.where(left, current, no_score).argmax(0, keepdim=True)
+        keep[i:i + 1] = best
+        kept_scores[i:i + 1] = current[best]
+        found[i:i + 1] = left[best]  # False once no box is left
         left[best] = False
-        chosen = corners[:, best, None]  # (4, 1)
+        chosen = corners[:, best]  # (4, 1)
         sides = (torch.minimum(corners[2:], chosen[2:]) -
                  torch.maximum(corners[:2], chosen[:2]) + offset).clamp_(min=0)
         inter = sides[0] * sides[1]
         current *= decay(inter / (areas[best] + areas - inter), iou_threshold,
                          sigma, method)
-        left &= current >= min_score
-    # the rounds that found a box are a prefix
-    found = int((kept_scores > no_score).sum())
-    return keep[:found], kept_scores[:found]
+        # mmcv drops a box whose score is below min_score, keeps a NaN one
+        left &= ~(current < min_score)
+    # the rounds that found a box are a prefix; the one read on the host
+    count = int(found.sum())
+    return keep[:count], kept_scores[:count]
 
 
 def decay(iou: Tensor, iou_threshold: float, sigma: float,

@@ -127,3 +127,70 @@ def test_runs_on_the_boxes_device_without_mmcvs_cpu_kernel(monkeypatch):
         keep, kept_scores = keep.cpu(), kept_scores.cpu()
     assert torch.equal(keep, expected[0])
     assert torch.equal(kept_scores, expected[1])
+
+
+def test_reads_the_host_once():
+    """No round reads a tensor on the host (on a GPU each read waits for the
+    device): one read, the count of rounds that found a box, at the end."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class HostReads(TorchDispatchMode):
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func is torch.ops.aten._local_scalar_dense.default:
+                HostReads.count += 1
+            return func(*args, **(kwargs or {}))
+
+    boxes, scores = crowded_boxes(30, 12, seed=2)
+    with HostReads():
+        keep, _ = soft_nms_first(boxes, scores, 20)
+    assert len(keep) == 20 and HostReads.count == 1
+
+
+def test_degenerate_scores_and_boxes_as_mmcv():
+    """All scores -inf: mmcv keeps the first box, so does this.
+
+    Boxes of no area (IoU 0/0, NaN) with the gaussian method: mmcv keeps them
+    with NaN scores, so does this.
+    """
+    boxes, _ = crowded_boxes(2, 3, seed=4)
+    scores = torch.full((6, ), float('-inf'))
+    dets, inds = soft_nms(boxes, scores, 0.3)
+    keep, kept_scores = soft_nms_first(boxes, scores, 20)
+    assert keep.tolist() == inds.tolist() == [0]
+    points = torch.tensor([[5., 5., 5., 5.], [5., 5., 5., 5.],
+                           [0., 0., 10., 10.], [40., 40., 50., 50.]])
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.6])
+    dets, inds = soft_nms(points, scores, 0.3, method='gaussian')
+    keep, kept_scores = soft_nms_first(points, scores, 20, method='gaussian')
+    assert keep.tolist() == inds.tolist()
+    assert kept_scores[1:].isnan().any()
+    torch.testing.assert_close(kept_scores, dets[:, 4], equal_nan=True)
+
+
+@pytest.mark.parametrize('per_person', [10, 40])  # mmcv's path, the other
+def test_both_paths_of_pose_nms_take_the_same_configs(per_person):
+    boxes, scores = crowded_boxes(30, per_person, seed=5)
+    keypoints = poses_spanning(boxes)
+    assert (len(boxes) > pose_nms_module.CPU_SOFT_NMS_MAX) == (
+        per_person == 40)
+    reference = pose_nms(keypoints, scores,
+                         dict(type='soft_nms', iou_threshold=0.5), 20)
+    # mmcv's old name of the threshold; batched_nms's own keys; half floats
+    for nms_cfg, dtype in [
+        (dict(type='soft_nms', iou_thr=0.5), torch.float32),
+        (dict(
+            type='soft_nms',
+            iou_threshold=0.5,
+            split_thr=100,
+            class_agnostic=True), torch.float32),
+        (dict(type='soft_nms', iou_threshold=0.5), torch.float16),
+    ]:
+        keep, _ = pose_nms(keypoints.to(dtype), scores.to(dtype), nms_cfg, 20)
+        if dtype == torch.float32:
+            assert torch.equal(keep, reference[0]), nms_cfg
+        else:  # rounded boxes and scores: most of the same poses
+            assert len(set(keep.tolist()) & set(reference[0].tolist())) > 15
+    with pytest.raises(ValueError, match=r"\['max_num'\].*max_per_img"):
+        pose_nms(keypoints, scores, dict(type='soft_nms', max_num=5), 20)

@@ -12,14 +12,15 @@ Scenes: ``crowded_boxes`` (``custom_modules.testing.synthetic_scenes``),
 boxes, distinct scores; every combination of the two lists. (SMPR's test
 config keeps up to 1000 candidates per level above score 0.05 before NMS and
 20 people after it; the sample model with random weights sends about 3,400.)
-The candidates are on ``--device``; each call is what ``pose_nms`` runs for
-them with ``nms_cfg``:
+The candidates are on ``--device``; the calls are the ways ``pose_nms`` can
+suppress them:
 
 - ``mmcv soft_nms``: ``batched_nms(..., dict(type='soft_nms',
-  iou_threshold=0.3))``, the project's pose NMS before ``soft_nms_first``:
-  mmcv copies the boxes to the CPU and runs all rounds there;
+  iou_threshold=0.3))``: mmcv copies the boxes to the CPU and runs all rounds
+  there (``pose_nms``'s Soft-NMS for up to ``CPU_SOFT_NMS_MAX`` candidates on
+  the CPU);
 - ``soft_nms_first``: the same Soft-NMS, its first ``--max-per-img`` rounds as
-  torch ops on the device (``pose_nms`` with ``type='soft_nms'`` today);
+  torch ops on the device (``pose_nms``'s Soft-NMS elsewhere);
 - ``mmcv nms``: hard NMS, IoU 0.5 (mmcv's CUDA kernel on a GPU).
 
 Times are medians of ``--repeats`` calls after ``--warmup``, the three calls
