@@ -10,10 +10,10 @@ from torch import Tensor
 from .soft_nms import soft_nms_first
 
 #: Up to this many candidates on the CPU, mmcv's ``soft_nms`` (all rounds, in
-#: C++) beats ``soft_nms_first`` (20 rounds of torch ops, about 1.4 ms for
-#: any number on a 2-core CPU); beyond, its ``O(N^2)`` loses
-#: (``tools/analysis/benchmark_pose_nms.py``: 1.2 vs 1.5 ms for 1,000
-#: clustered candidates, 46 vs 2.1 ms for 3,400 spread ones).
+#: C++) beats ``soft_nms_first`` (20 rounds of torch ops, 1.3-2 ms for up to
+#: 3,000 candidates on a 2-core CPU); beyond, its ``O(N^2)`` loses
+#: (``tools/analysis/benchmark_pose_nms.py``: 1.2 vs 1.6 ms for 1,000
+#: clustered candidates, 47 vs 2.9 ms for 3,400 spread ones).
 CPU_SOFT_NMS_MAX = 1000
 #: The arguments of Soft-NMS (mmcv's ``soft_nms``, :func:`soft_nms_first`).
 SOFT_NMS_KEYS = ('iou_threshold', 'sigma', 'min_score', 'method', 'offset')

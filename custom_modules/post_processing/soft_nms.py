@@ -62,29 +62,28 @@ def soft_nms_first(boxes: Tensor,
              (corners[3] - corners[1] + offset))
     current = scores.float().clone()
     left = torch.ones_like(current, dtype=torch.bool)
-    keep = torch.empty(rounds, dtype=torch.long, device=device)
-    kept_scores = torch.empty(rounds, dtype=torch.float32, device=device)
-    found = torch.empty(rounds, dtype=torch.bool, device=device)
+    keep, kept_scores, found = [], [], []  # (1,) tensors, one per round
     no_score = current.new_tensor(float('-inf'))
-    for i in range(rounds):
+    for _ in range(rounds):
         # (1,) indices, not 0-d ones: indexing with a 0-d tensor reads it on
-        # the host (a sync per use on a GPU)
+        # the host (a sync per use on a GPU); index_select is the cheapest
+        # read with them
         best = torch.where(left, current, no_score).argmax(0, keepdim=True)
-        keep[i:i + 1] = best
-        kept_scores[i:i + 1] = current[best]
-        found[i:i + 1] = left[best]  # False once no box is left
-        left[best] = False
-        chosen = corners[:, best]  # (4, 1)
+        keep.append(best)
+        kept_scores.append(current.index_select(0, best))
+        found.append(left.index_select(0, best))  # False once no box is left
+        left.index_fill_(0, best, False)
+        chosen = corners.index_select(1, best)  # (4, 1)
         sides = (torch.minimum(corners[2:], chosen[2:]) -
                  torch.maximum(corners[:2], chosen[:2]) + offset).clamp_(min=0)
         inter = sides[0] * sides[1]
-        current *= decay(inter / (areas[best] + areas - inter), iou_threshold,
-                         sigma, method)
+        current *= decay(inter / (areas.index_select(0, best) + areas - inter),
+                         iou_threshold, sigma, method)
         # mmcv drops a box whose score is below min_score, keeps a NaN one
         left &= ~(current < min_score)
     # the rounds that found a box are a prefix; the one read on the host
-    count = int(found.sum())
-    return keep[:count], kept_scores[:count]
+    count = int(torch.cat(found).sum())
+    return torch.cat(keep[:count]), torch.cat(kept_scores[:count])
 
 
 def decay(iou: Tensor, iou_threshold: float, sigma: float,
