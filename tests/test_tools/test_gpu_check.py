@@ -39,12 +39,15 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
             ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
              (128, 96), 1)
         })
+    (tmp_path / 'out').mkdir()
     status = gpu_check.main([
         '--device', 'cpu', '--out-dir',
         str(tmp_path), '--warmup', '0', '--repeats', '1', '--skip', 'people',
-        'realtime'
+        'realtime', '--copy-to',
+        str(tmp_path / 'out')
     ])
     report = (tmp_path / 'gpu_check.md').read_text()
+    assert (tmp_path / 'out/gpu_check.md').read_text() == report
     assert status == 1 and 'gpu_check: FAILED' in report
     # the table under the header
     summary = report.split('\n\n')[1].splitlines()[2:]
@@ -82,3 +85,21 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
     assert ('| SMPR sample | 1x128x96 | bf16 channels_last | - | - | - | - | '
             'refused: '
             'PyramidBottomupPoseEstimator (ResNet) cannot run') in report
+
+
+def test_the_report_is_written_after_each_check(tmp_path):
+    """A run stopped at the device's time limit leaves the checks done."""
+    report = gpu_check.Report([tmp_path / 'gpu_check.md'])
+    report.run('first', lambda: (True, 'fine'))
+    text = (tmp_path / 'gpu_check.md').read_text()
+    assert text.startswith('## gpu_check: in progress (1 checks done, the '
+                           'last first)')
+    assert '| first | pass |' in text and 'fine' in text
+
+    def crash():
+        raise RuntimeError('boom')
+
+    report.run('second', crash)
+    text = (tmp_path / 'gpu_check.md').read_text()
+    assert '(2 checks done, the last second)' in text
+    assert '| second | **FAIL** |' in text and 'RuntimeError: boom' in text

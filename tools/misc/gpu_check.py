@@ -76,7 +76,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -129,10 +129,15 @@ FASTPATH_TOLERANCE = 0.02
 
 
 class Report:
-    """Results in the order they come: ``(check, passed, markdown text)``."""
+    """Results in the order they come: ``(check, passed, markdown text)``.
 
-    def __init__(self) -> None:
+    After each check the report so far is written to ``paths`` (header ``in
+    progress``), so a run killed at a time limit leaves what it found.
+    """
+
+    def __init__(self, paths: Sequence[Path] = ()) -> None:
         self.results: List[Tuple[str, bool, str]] = []
+        self.paths = list(paths)
 
     def run(self, name: str, check: Callable[[], Tuple[bool, str]]) -> None:
         start = time.perf_counter()
@@ -146,6 +151,14 @@ class Report:
         print(
             f'gpu_check: {name}: {"PASS" if passed else "FAIL"}\n{text}\n',
             flush=True)
+        self.write(f'## gpu_check: in progress ({len(self.results)} checks '
+                   f'done, the last {name})')
+
+    def write(self, header: str) -> None:
+        """The report under ``header`` into each of ``paths``."""
+        text = self.markdown(header) + '\n'
+        for path in self.paths:
+            path.write_text(text)
 
     def markdown(self, header: str) -> str:
         lines = [header, '', '| check | result |', '|---|---|']
@@ -871,6 +884,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--fit-timeout', type=float, default=150, help='seconds')
     parser.add_argument('--skip', nargs='*', default=[], choices=list(CHECKS))
+    parser.add_argument(
+        '--copy-to',
+        type=Path,
+        help='also write the report here after each check (the device '
+        "tool's $OUT)")
     return parser.parse_args(argv)
 
 
@@ -888,7 +906,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     def left(limit: float) -> float:
         return min(limit, args.budget - (time.perf_counter() - start))
 
-    report = Report()
+    report = Report([args.out_dir / 'gpu_check.md'] +
+                    ([args.copy_to / 'gpu_check.md'] if args.copy_to else []))
     report.run('env', lambda: check_env(args.device))
     checks = {
         'dcn':
@@ -924,9 +943,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             report.run(name, check)
     header = (f'## gpu_check: {"all passed" if report.passed else "FAILED"} '
               f'({time.perf_counter() - start:.0f} s, device {args.device})')
-    text = report.markdown(header)
-    (args.out_dir / 'gpu_check.md').write_text(text + '\n')
-    print(text)
+    report.write(header)
+    print(report.markdown(header))
     return 0 if report.passed else 1
 
 

@@ -23,7 +23,8 @@
 # tools/misc/gpu_check.py runs with what is left of the time budget. A second run on the same
 # machine reuses built wheels. Everything goes to work_dirs/gpu_check/; gpu_check.md (the
 # report), gpu_check.log, build.log, benchmark.md and people.png are copied to $OUT when it is set
-# (the device tool brings back 8 files).
+# (the device tool brings back 8 files); the log and the report (rewritten after each check) go
+# there as they are written, so a run stopped at the device's time limit still brings them back.
 #
 # Environment: GPU_CHECK_BUNDLE (.gpu_check), GPU_CHECK_SITE (/tmp/gpu_check_site), PYTHON
 # (python3), PYTHON_VERSION (3.12, the GPU machine's) for --prepare and --build-wheels,
@@ -129,7 +130,8 @@ report() {  # what comes back from the GPU machine
   fi
 }
 trap report EXIT
-exec > >(tee "$work/gpu_check.log") 2>&1
+# the log goes to $OUT as it is written: a run the device tool stops at its limit still brings it
+exec > >(tee "$work/gpu_check.log" ${OUT:+"$OUT/gpu_check.log"}) 2>&1
 
 if [ -z "${CUDA_HOME:-}" ]; then
   # /usr/local/cuda, else the toolkit of the nvcc on PATH (which may be a wrapper script elsewhere)
@@ -190,7 +192,7 @@ export PYTHONPATH="$site:$root${PYTHONPATH:+:$PYTHONPATH}"
 left=$(( budget - ($(date +%s) - start) ))
 step "checks, $left s left of the budget"
 status=0
-"$python" tools/misc/gpu_check.py --device cuda --out-dir "$work" --budget "$left" "${@:2}" \
-  || status=$?
+"$python" tools/misc/gpu_check.py --device cuda --out-dir "$work" --budget "$left" \
+  ${OUT:+--copy-to "$OUT"} "${@:2}" || status=$?
 step "done (exit $status); report: $work/gpu_check.md"
 exit $status
