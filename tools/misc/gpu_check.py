@@ -154,11 +154,12 @@ class Report:
         self.write(f'## gpu_check: in progress ({len(self.results)} checks '
                    f'done, the last {name})')
 
-    def write(self, header: str) -> None:
-        """The report under ``header`` into each of ``paths``."""
-        text = self.markdown(header) + '\n'
+    def write(self, header: str) -> str:
+        """The report under ``header`` into each of ``paths``; returns it."""
+        text = self.markdown(header)
         for path in self.paths:
-            path.write_text(text)
+            path.write_text(text + '\n')
+        return text
 
     def markdown(self, header: str) -> str:
         lines = [header, '', '| check | result |', '|---|---|']
@@ -943,8 +944,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             report.run(name, check)
     header = (f'## gpu_check: {"all passed" if report.passed else "FAILED"} '
               f'({time.perf_counter() - start:.0f} s, device {args.device})')
-    report.write(header)
-    print(report.markdown(header))
+    print(report.write(header))
     return 0 if report.passed else 1
 
 
