@@ -5,10 +5,11 @@ The OpenMMLab stack itself is installed by ``make setup``
 be built with its ops and mmpose without its unused ``chumpy`` dependency,
 which ``install_requires`` cannot express.
 """
+import hashlib
 import shutil
 import sys
 from pathlib import Path
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
 
 ROOT = Path(__file__).resolve().parent
 # tests/data: the bundled COCO sample (636 KB), the default input of the demo
@@ -47,6 +48,23 @@ def add_mim_extension() -> None:
             shutil.copy(source, mim_dir / name)
 
 
+def paf_grouping_extension() -> Extension:
+    """The compiled PAF grouping, ``custom_modules/ops/csrc/paf_grouping.c``:
+
+    plain C that ``custom_modules/ops/paf_grouping.py`` loads with ctypes. The
+    source's hash is compiled in, so a stale build is refused at import; no
+    floating-point contraction, so its float operations are numpy's.
+    """
+    source = 'custom_modules/ops/csrc/paf_grouping.c'
+    digest = hashlib.sha256((ROOT / source).read_bytes()).hexdigest()[:16]
+    return Extension(
+        'custom_modules.ops._paf_grouping',
+        sources=[source],
+        define_macros=[('PAF_GROUPING_SOURCE_HASH', f'"{digest}"')],
+        extra_compile_args=['-O3', '-std=c99', '-ffp-contract=off'],
+        libraries=['m'])
+
+
 add_mim_extension()
 
 setup(
@@ -58,11 +76,13 @@ setup(
     license='Apache License 2.0',
     python_requires='>=3.10',
     packages=find_packages(include=['custom_modules', 'custom_modules.*']),
+    ext_modules=[paf_grouping_extension()],
     package_data={
         'custom_modules': [
             '.mim/model-index.yml', '.mim/configs/**/*', '.mim/tools/*',
             '.mim/tools/**/*', '.mim/tests/data/coco/*'
-        ]
+        ],
+        'custom_modules.ops': ['csrc/*.c'],
     },
     install_requires=[
         'mmpose>=1.3.0', 'mmdet>=3.0.0', 'mmcv>=2.0.0,<2.2.0',

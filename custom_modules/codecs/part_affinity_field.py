@@ -3,6 +3,7 @@
 fields and their greedy grouping into people."""
 import functools
 import math
+import warnings
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -14,8 +15,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from torch import Tensor
 
+from ..ops.paf_grouping import (CompiledGrouping, CompiledGroupingError,
+                                compiled_grouping_error)
 from .paf_skeleton import PAFSkeleton
 
+GROUPINGS = ('auto', 'compiled', 'numpy')
 # Keys' cubic convolution parameter of torch's (and OpenCV's) bicubic resize
 CUBIC_A = -0.75
 
@@ -337,6 +341,33 @@ def _interval(coefficient: np.ndarray, low: np.ndarray,
     return t_min, t_max
 
 
+def take_samples(pafs: Union[np.ndarray, Tensor],
+                 index: np.ndarray) -> np.ndarray:
+    """``pafs.take(index)``: the fields ``pafs`` at flat indices ``index``,
+    float32; a tensor is read on its device and only the samples reach the
+    CPU."""
+    if isinstance(pafs, Tensor):
+        return pafs.take(torch.from_numpy(index).to(pafs.device)).cpu().numpy()
+    return pafs.take(index)
+
+
+def read_samples(pafs: Union[np.ndarray, ResizedMaps,
+                             Tensor], limbs: np.ndarray, ys: np.ndarray,
+                 xs: np.ndarray) -> np.ndarray:
+    """The x and y channels of limb fields ``pafs`` (2 L, H, W) at pixels
+    ``(ys, xs)`` (S, P) of limbs ``limbs`` (P,): ``(2, S, P)`` float32.
+
+    ``pafs`` is an array, :class:`ResizedMaps` of them (read through the
+    resize), or a tensor (:func:`take_samples`).
+    """
+    if isinstance(pafs, ResizedMaps):
+        return pafs.sample_vectors(limbs, ys, xs)
+    height, width = pafs.shape[-2:]
+    # flat indices of the x and y channels of the limbs' fields
+    index = (2 * height * limbs + ys) * width + xs
+    return take_samples(pafs, np.stack([index, index + height * width]))
+
+
 @KEYPOINT_CODECS.register_module()
 class PartAffinityField(BaseKeypointCodec):
     """Encode people as joint confidence maps and part affinity fields (MLN
@@ -424,6 +455,12 @@ class PartAffinityField(BaseKeypointCodec):
         min_parts (int): Minimum keypoints of a person. Defaults to 4.
         min_mean_score (float): Minimum mean score of a person. Defaults to
             0.4.
+        grouping (str): What runs steps 2-5 on the CPU: ``'compiled'``, the C
+            of ``custom_modules/ops/csrc/paf_grouping.c`` (built by
+            ``setup.py``; an error if it is not built), ``'numpy'``, the
+            reference (:meth:`group_numpy`), which gives the same people and
+            scores, or ``'auto'``, the compiled one where it is built, else
+            numpy (with a warning). Defaults to ``'auto'``.
     """
 
     field_mapping_table = dict(
@@ -439,8 +476,19 @@ class PartAffinityField(BaseKeypointCodec):
                  paf_thr: float = 0.05,
                  num_samples: int = 10,
                  min_parts: int = 4,
-                 min_mean_score: float = 0.4) -> None:
+                 min_mean_score: float = 0.4,
+                 grouping: str = 'auto') -> None:
         super().__init__()
+        if grouping not in GROUPINGS:
+            raise ValueError(f'PartAffinityField: grouping must be one of '
+                             f'{GROUPINGS}, got {grouping!r}')
+        unavailable = compiled_grouping_error()
+        if grouping == 'compiled' and unavailable:
+            raise CompiledGroupingError(
+                f"PartAffinityField: grouping='compiled', but {unavailable}")
+        if grouping == 'auto' and unavailable:
+            warnings.warn(f'PartAffinityField groups with numpy: '
+                          f'{unavailable}')
         self.input_size = tuple(input_size)
         self.heatmap_size = tuple(heatmap_size)
         scale_factor = np.array(input_size) / heatmap_size
@@ -462,6 +510,12 @@ class PartAffinityField(BaseKeypointCodec):
         # the most samples a pair may fail: more than 80% must pass
         self._max_fails = sum((num_samples - fails) / num_samples > 0.8
                               for fails in range(num_samples + 1)) - 1
+        self.grouping = ('numpy'
+                         if grouping == 'numpy' or unavailable else 'compiled')
+        self._compiled_grouping = (
+            CompiledGrouping(self.num_keypoints, self.skeleton.limbs,
+                             self.skeleton.num_tree_limbs, self._steps)
+            if self.grouping == 'compiled' else None)
 
     def encode(self,
                keypoints: np.ndarray,
@@ -777,18 +831,7 @@ class PartAffinityField(BaseKeypointCodec):
         xs = np.minimum(
             np.maximum(np.rint(start_x + steps * vector_x).astype(np.intp), 0),
             width - 1)
-        if isinstance(pafs, ResizedMaps):
-            field_x, field_y = pafs.sample_vectors(limbs, ys, xs)
-        else:
-            # flat indices of the x and y channels of the limbs' fields
-            index = (2 * height * limbs + ys) * width + xs
-            index = np.stack([index, index + height * width])
-            if isinstance(pafs, Tensor):
-                # read on the fields' device; only the samples reach the CPU
-                field_x, field_y = pafs.take(
-                    torch.from_numpy(index).to(pafs.device)).cpu().numpy()
-            else:
-                field_x, field_y = pafs.take(index)
+        field_x, field_y = read_samples(pafs, limbs, ys, xs)
         projected = (
             field_x * (vector_x / lengths) + field_y * (vector_y / lengths))
         scores = (
@@ -835,7 +878,52 @@ class PartAffinityField(BaseKeypointCodec):
         pafs: Union[np.ndarray, ResizedMaps, Tensor]
     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Group keypoint candidates into people: limb scores, greedy matching
-        and assembly (class doc, steps 2-5).
+        and assembly (class doc, steps 2-5), compiled or in numpy (the
+        ``grouping`` argument).
+
+        Args:
+            joints, xy, peak_scores: The candidates, as :meth:`find_peaks`
+                returns them.
+            pafs: (2 L, H, W) limb fields, as :meth:`score_pairs` takes
+                them.
+
+        Returns:
+            tuple: as :meth:`group_numpy`.
+        """
+        if self.grouping == 'numpy':
+            return self.group_numpy(joints, xy, peak_scores, pafs)
+        compiled = self._compiled_grouping
+        height, width = pafs.shape[-2:]
+        fields = samples = None
+        if (isinstance(pafs, np.ndarray) and pafs.dtype == np.float32
+                and pafs.flags.c_contiguous):
+            fields = pafs  # read in the C loop
+        elif isinstance(pafs, ResizedMaps):
+            limb, ys, xs = compiled.pair_samples(
+                joints, xy, height, width, flat=False)
+            samples = pafs.sample_vectors(limb, ys, xs)
+        else:
+            samples = take_samples(
+                pafs,
+                *compiled.pair_samples(joints, xy, height, width, flat=True))
+        return compiled.group(
+            joints,
+            xy,
+            peak_scores,
+            height,
+            width,
+            paf_thr=self.paf_thr,
+            min_passes=self.num_samples - self._max_fails,
+            min_parts=self.min_parts,
+            min_mean_score=self.min_mean_score,
+            fields=fields,
+            samples=samples)
+
+    def group_numpy(
+        self, joints: np.ndarray, xy: np.ndarray, peak_scores: np.ndarray,
+        pafs: Union[np.ndarray, ResizedMaps, Tensor]
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`group` in numpy, the reference of the compiled grouping.
 
         Args:
             joints, xy, peak_scores: The candidates, as :meth:`find_peaks`

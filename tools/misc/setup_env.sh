@@ -31,6 +31,7 @@ force_cuda=${FORCE_CUDA:-0}
 
 stamp_of_inputs() {
   cat "$constraints" tools/misc/setup_env.sh tools/misc/cuda_build.py setup.py \
+    custom_modules/ops/csrc/*.c \
     | sha256sum | cut -d' ' -f1
   echo "FORCE_CUDA=$force_cuda"
   if [ "$force_cuda" = 1 ]; then
