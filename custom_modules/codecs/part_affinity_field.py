@@ -403,8 +403,9 @@ class PartAffinityField(BaseKeypointCodec):
     ``BottomupGetHeatmapMask``, run after ``GenerateTarget``; it is packed as
     ``heatmap_mask``.
 
-    Decoding, all vectorised (loops run over the few greedy rounds, never over
-    pixels, candidates or pairs):
+    Decoding (steps 2-5 compiled, ``custom_modules/ops/csrc/paf_grouping.c``,
+    or in numpy, vectorised, :meth:`group_numpy`: the same people and scores;
+    the ``grouping`` argument):
 
     1. peaks: 4-neighbour maxima above ``peak_thr`` of each keypoint map,
        refined to sub-pixel by the centroid of their 3x3 neighbourhood;

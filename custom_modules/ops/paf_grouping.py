@@ -13,6 +13,7 @@ computes the same people.
 import ctypes
 import functools
 import hashlib
+import sysconfig
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -57,29 +58,47 @@ def source_hash() -> str:
     return hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=None)
-def _load() -> Tuple[Optional[ctypes.CDLL], str]:
-    """The library and ``''``, or ``None`` and why it cannot be used."""
-    found = sorted(SOURCE.parent.parent.glob(LIBRARY_PATTERN))
-    if not found:
-        return None, (f'no {LIBRARY_PATTERN} in {SOURCE.parent.parent} '
-                      f'(the compiled grouping is not built); {BUILD_HINT}')
+def _open(path: Path) -> Tuple[Optional[ctypes.CDLL], str]:
+    """The library at ``path`` with its functions declared and its source hash
+    checked, and ``''``; or ``None`` and why not."""
     try:
-        library = ctypes.CDLL(str(found[0]))
+        library = ctypes.CDLL(str(path))
     except OSError as error:
-        return None, f'{found[0]} does not load ({error}); {BUILD_HINT}'
+        return None, f'{path} does not load ({error}); {BUILD_HINT}'
     for name, (result, arguments) in SIGNATURES.items():
         function = getattr(library, name, None)
         if function is None:
-            return None, (f'{found[0]} lacks {name}: built from another '
-                          f'version of {SOURCE.name}; {BUILD_HINT}')
+            return None, (f'{path} lacks {name}: built from another version '
+                          f'of {SOURCE.name}; {BUILD_HINT}')
         function.restype, function.argtypes = result, arguments
     built = library.paf_grouping_source_hash().decode()
     if SOURCE.exists() and built != source_hash():
-        return None, (f'{found[0]} was built from another version of '
-                      f'{SOURCE} (hash {built}, the file now '
-                      f'{source_hash()}); {BUILD_HINT}')
+        return None, (f'{path} was built from another version of {SOURCE} '
+                      f'(hash {built}, the file now {source_hash()}); '
+                      f'{BUILD_HINT}')
     return library, ''
+
+
+@functools.lru_cache(maxsize=None)
+def _load() -> Tuple[Optional[ctypes.CDLL], str]:
+    """The library and ``''``, or ``None`` and why it cannot be used.
+
+    This Python's build (``_paf_grouping`` + its extension suffix) is tried
+    first, then any other (the library does not use Python's API).
+    """
+    folder = SOURCE.parent.parent
+    own = folder / ('_paf_grouping' + sysconfig.get_config_var('EXT_SUFFIX'))
+    found = sorted(folder.glob(LIBRARY_PATTERN), key=lambda p: p != own)
+    if not found:
+        return None, (f'no {LIBRARY_PATTERN} in {folder} (the compiled '
+                      f'grouping is not built); {BUILD_HINT}')
+    reasons = []
+    for path in found:
+        library, reason = _open(path)
+        if library is not None:
+            return library, ''
+        reasons.append(reason)
+    return None, '; '.join(reasons)
 
 
 def compiled_grouping_error() -> str:

@@ -46,6 +46,7 @@ def test_grouping_finds_every_person_of_the_scenes(run_tool, tmp_path):
         assert row['people found'] == row['people'], row
         assert float(row['group (ms)']) > 0 and float(
             row['decode (ms)']) > 0, row
+        assert float(row['group, numpy (ms)']) > 0, row
     # the resized decode and the device's find the full restore's keypoints
     for full, resized, device in zip(rows[0::4], rows[1::4], rows[3::4]):
         assert float(resized['max diff (px)']) < 1e-3, resized

@@ -67,6 +67,7 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
     }
     assert '| 10 | on cpu | 368x432 (restored on the device) | 163 | 10 |' in (
         report)
+    assert '- PAF grouping: compiled' in report
     assert ('soft_nms_first (linear) IoU 0.3, 20 rounds on cpu: the first '
             '20 ') in report
     assert re.search(r'\| 20 \| 3000 \| [\d.]+ \| [\d.]+ \| [\d.]+x \| yes \|',

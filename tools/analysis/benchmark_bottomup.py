@@ -41,11 +41,13 @@ network outputs in, people out:
   CPU gets the peaks and the samples and groups them.
 
 Times: ``group`` (limb scores, greedy matching, assembly, reading the fields
-included; the peaks precomputed) and ``decode`` (everything), each the median
-of ``--group-repeats`` runs, all the calls of a scene taking turns; but the
-decodes that resize all the maps (the full restore's, about 100 ms on a CPU,
-which would flush the caches between the other calls, and the device's) are
-timed apart, over ``--group-repeats`` / 50 runs (at least 5). On a GPU the
+included; the peaks precomputed), by the codec's compiled grouping
+(``custom_modules/ops/csrc/paf_grouping.c``, numpy where it is not built) and
+by its numpy reference (``group, numpy``), and ``decode`` (everything), each
+the median of ``--group-repeats`` runs, all the calls of a scene taking turns;
+but the decodes that resize all the maps (the full restore's, about 100 ms on a
+CPU, which would flush the caches between the other calls, and the device's)
+are timed apart, over ``--group-repeats`` / 50 runs (at least 5). On a GPU the
 device's ``group`` is the host's share of its decoding (the reads of the fields
 wait for the GPU). "people found" must equal the scene's people (the maps are
 the ground truth's); "max diff" is the largest distance of a keypoint from the
@@ -90,14 +92,33 @@ GROUPING_NOTE = (
 
 class Way(NamedTuple):
     """One decoding of :func:`decoding_rows`: its name and maps in the table,
-    its whole decode and its grouping (the peaks precomputed), those peaks, and
-    whether its decode resizes all the maps (timed apart)."""
+    its whole decode, the codec and fields its grouping reads, its peaks
+    (precomputed for the grouping), and whether its decode resizes all the maps
+    (timed apart)."""
     name: str
     maps: str
     decode: Callable[[], tuple]
-    group: Callable[[], tuple]
+    codec: object
+    fields: object
     peaks: tuple
     resizes_all: bool = False
+
+    def group(self) -> tuple:
+        """The codec's grouping (the compiled one where it is built)."""
+        return self.codec.group(*self.peaks, self.fields)
+
+    def group_numpy(self) -> tuple:
+        """The numpy reference grouping."""
+        return self.codec.group_numpy(*self.peaks, self.fields)
+
+
+def grouping_kind() -> str:
+    """What ``PartAffinityField.group`` runs here: ``'compiled'``, or
+    ``'numpy'`` and why."""
+    from custom_modules.ops.paf_grouping import compiled_grouping_error
+
+    reason = compiled_grouping_error()
+    return f'numpy ({reason})' if reason else 'compiled'
 
 
 def model_table(args: argparse.Namespace) -> str:
@@ -156,7 +177,7 @@ def grouping_table(args: argparse.Namespace) -> str:
             str(num_people), heatmaps, pafs, codec_cfg, stride, args)
     header = [
         'people', 'decoding', 'maps', 'peaks', 'people found', 'group (ms)',
-        'decode (ms)', 'decode speed-up', 'max diff (px)'
+        'group, numpy (ms)', 'decode (ms)', 'decode speed-up', 'max diff (px)'
     ]
     return markdown_table(header, rows)
 
@@ -195,8 +216,8 @@ def real_maps_table(args: argparse.Namespace) -> str:
                               pafs, codec_cfg, stride, args)
     header = [
         'image (annotated people)', 'decoding', 'maps', 'peaks',
-        'people found', 'group (ms)', 'decode (ms)', 'decode speed-up',
-        'max diff (px)'
+        'people found', 'group (ms)', 'group, numpy (ms)', 'decode (ms)',
+        'decode speed-up', 'max diff (px)'
     ]
     return markdown_table(header, rows)
 
@@ -252,21 +273,21 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
         Way('full restore',
             f'{height}x{width} (restored)',
             full_restore,
-            lambda: decoder.group(*peaks['full'], restored_paf),
+            decoder,
+            restored_paf,
             peaks['full'],
             resizes_all=True),
-        Way(
-            'resized decode', f'{map_size} as {height}x{width}',
+        Way('resized decode', f'{map_size} as {height}x{width}',
             lambda: decoder.decode_resized(heatmaps_np, pafs_np, size),
-            lambda: decoder.group(*peaks['resized'], ResizedMaps(
-                pafs_np, size)), peaks['resized']),
+            decoder, ResizedMaps(pafs_np, size), peaks['resized']),
         Way(f'stride {stride}', map_size,
-            lambda: encoder.decode(heatmaps_np, pafs_np),
-            lambda: encoder.group(*peaks['stride'], pafs_np), peaks['stride']),
+            lambda: encoder.decode(heatmaps_np, pafs_np), encoder, pafs_np,
+            peaks['stride']),
         Way(f'on {args.device}',
             f'{height}x{width} (restored on the device)',
             on_device,
-            lambda: decoder.group(*peaks['device'], device_paf),
+            decoder,
+            device_paf,
             peaks['device'],
             resizes_all=True),
     ]
@@ -277,22 +298,24 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
             [way.decode for way in ways if way.resizes_all], args.warmup,
             max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR)))
     times = interleaved_medians_ms(
-        [way.group for way in ways] +
+        [way.group for way in ways] + [way.group_numpy for way in ways] +
         [way.decode for way in ways if not way.resizes_all], args.warmup,
         args.group_repeats)
-    group_ms, together_ms = times[:len(ways)], iter(times[len(ways):])
+    group_ms, numpy_ms = times[:len(ways)], times[len(ways):2 * len(ways)]
+    together_ms = iter(times[2 * len(ways):])
     decode_ms = [
         next(apart_ms if way.resizes_all else together_ms) for way in ways
     ]
     reference = full_restore()
     rows = []
-    for way, group, decode in zip(ways, group_ms, decode_ms):
+    for way, group, numpy_group, decode in zip(ways, group_ms, numpy_ms,
+                                               decode_ms):
         people = way.decode()
         rows.append([
             label, way.name, way.maps,
             str(len(way.peaks[0])),
-            str(len(people[0])), f'{group:.2f}', f'{decode:.2f}',
-            f'{decode_ms[0] / decode:.1f}x',
+            str(len(people[0])), f'{group:.2f}', f'{numpy_group:.2f}',
+            f'{decode:.2f}', f'{decode_ms[0] / decode:.1f}x',
             max_difference(people, reference)
         ])
     return rows
@@ -383,8 +406,8 @@ def main() -> None:
             f'1, median of {args.repeats} runs after {args.warmup} warm-up '
             f'runs\n\n{model_table(args)}\n\n{MODELS_NOTE}')
     sections.append(
-        f'Grouping (numpy, CPU; the last way with its maps on '
-        f'{args.device}), median of {args.group_repeats} '
+        f'Grouping (on the CPU, {grouping_kind()}, and numpy; the last way '
+        f'with its maps on {args.device}), median of {args.group_repeats} '
         f'runs after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
         f'{GROUPING_NOTE}')
     if args.real_maps:

@@ -126,6 +126,9 @@ step "this project (editable)"
 "$venv/bin/python" - <<'PY'
 import mmcv, mmcv.ops, mmdet, mmengine, mmpose, onnxruntime, torch, torchvision, xtcocotools  # noqa: F401
 import custom_modules  # noqa: F401
+from custom_modules.ops.paf_grouping import compiled_grouping_error
+if compiled_grouping_error():
+    raise SystemExit(f'setup: the compiled PAF grouping: {compiled_grouping_error()}')
 print(f'setup: torch {torch.__version__}, torchvision {torchvision.__version__}, mmcv {mmcv.__version__}, '
       f'mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmpose {mmpose.__version__}')
 PY
