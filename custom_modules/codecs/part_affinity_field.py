@@ -404,7 +404,8 @@ class PartAffinityField(BaseKeypointCodec):
     ``heatmap_mask``.
 
     Decoding (steps 2-5 compiled, ``custom_modules/ops/csrc/paf_grouping.c``,
-    or in numpy, vectorised, :meth:`group_numpy`: the same people and scores;
+    or in numpy, vectorised, :meth:`group_numpy`: the same people and scores,
+    bit for bit from float32 fields;
     the ``grouping`` argument):
 
     1. peaks: 4-neighbour maxima above ``peak_thr`` of each keypoint map,
@@ -460,7 +461,8 @@ class PartAffinityField(BaseKeypointCodec):
             of ``custom_modules/ops/csrc/paf_grouping.c`` (built by
             ``setup.py``; an error if it is not built), ``'numpy'``, the
             reference (:meth:`group_numpy`), which gives the same people and
-            scores, or ``'auto'``, the compiled one where it is built, else
+            scores (float64 fields are read as float32 by the compiled
+            grouping), or ``'auto'``, the compiled one where it is built, else
             numpy (with a warning). Defaults to ``'auto'``.
     """
 
@@ -835,8 +837,10 @@ class PartAffinityField(BaseKeypointCodec):
         field_x, field_y = read_samples(pafs, limbs, ys, xs)
         projected = (
             field_x * (vector_x / lengths) + field_y * (vector_y / lengths))
+        # summed sample by sample, as the compiled grouping sums (numpy's sum
+        # of a single pair's column would be pairwise)
         scores = (
-            projected.sum(axis=0) / self.num_samples +
+            projected.cumsum(axis=0)[-1] / self.num_samples +
             np.minimum(0.5 * height / lengths - 1, 0))
         valid = (((projected > self.paf_thr).sum(axis=0)
                   >= self.num_samples - self._max_fails) & (scores > 0))

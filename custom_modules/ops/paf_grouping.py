@@ -120,6 +120,28 @@ def _check(code: int, function: str) -> int:
     return code
 
 
+def _check_candidates(joints: np.ndarray,
+                      xy: np.ndarray,
+                      peak_scores: Optional[np.ndarray] = None) -> None:
+    """Refuse candidate arrays of different lengths (the C reads ``xy`` and
+    ``peak_scores`` at every index of ``joints``)."""
+    num_peaks = len(joints)
+    lengths = [f'joints {joints.shape}', f'xy {xy.shape}']
+    matching = joints.ndim == 1 and xy.shape == (num_peaks, 2)
+    if peak_scores is not None:
+        lengths.append(f'peak_scores {peak_scores.shape}')
+        matching = matching and peak_scores.shape == (num_peaks, )
+    if not matching:
+        raise ValueError('CompiledGrouping: candidate arrays of different '
+                         'lengths: ' + ', '.join(lengths))
+
+
+def _check_size(height: int, width: int) -> None:
+    if height < 1 or width < 1:
+        raise ValueError(f'CompiledGrouping: fields of {height}x{width} '
+                         'pixels')
+
+
 def _address(array: Optional[np.ndarray]) -> Optional[int]:
     return None if array is None else array.ctypes.data
 
@@ -169,6 +191,8 @@ class CompiledGrouping:
         """
         joints = np.ascontiguousarray(joints, dtype=np.int64)
         xy = np.ascontiguousarray(xy, dtype=np.float32)
+        _check_candidates(joints, xy)
+        _check_size(height, width)
         num_pairs = _check(
             self._library.paf_count_pairs(
                 _address(joints), len(joints), self.num_keypoints,
@@ -223,10 +247,8 @@ class CompiledGrouping:
         xy = np.ascontiguousarray(xy, dtype=np.float32)
         peak_scores = np.ascontiguousarray(peak_scores, dtype=np.float32)
         num_peaks = len(joints)
-        if xy.shape != (num_peaks, 2) or peak_scores.shape != (num_peaks, ):
-            raise ValueError(
-                f'CompiledGrouping.group: {num_peaks} candidates, but xy '
-                f'{xy.shape} and peak_scores {peak_scores.shape}')
+        _check_candidates(joints, xy, peak_scores)
+        _check_size(height, width)
         if (fields is None) == (samples is None):
             raise ValueError('CompiledGrouping.group: give fields or samples')
         if fields is not None:

@@ -193,7 +193,7 @@ export PYTHONPATH="$site:$root${PYTHONPATH:+:$PYTHONPATH}"
 if ! "$python" -c 'from custom_modules.ops.paf_grouping import compiled_grouping_error as e
 raise SystemExit(bool(e()))' > /dev/null 2>&1; then
   step "building the compiled PAF grouping"
-  "$python" setup.py --quiet build_ext --inplace > "$work/build_grouping.log" 2>&1 \
+  "$python" setup.py --quiet build_ext --inplace --force > "$work/build_grouping.log" 2>&1 \
     || step "failed (the grouping runs in numpy): $work/build_grouping.log"
 fi
 
