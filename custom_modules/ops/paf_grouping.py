@@ -30,6 +30,7 @@ ERRORS = {
     'skeleton',
     -2: 'out of memory',
     -3: 'samples for another number of pairs than the candidates make',
+    -4: 'fields without pixels',
 }
 
 _i64, _f32, _f64, _ptr = (ctypes.c_int64, ctypes.c_float, ctypes.c_double,
@@ -158,13 +159,16 @@ class CompiledGrouping:
             add a keypoint nothing else reached.
         steps (np.ndarray): (S,) fractions of a segment where it is sampled.
 
+    It holds no handle of the library (each call takes the loaded one), so it
+    deep-copies and pickles with the codecs and models that hold it.
+
     Raises:
         CompiledGroupingError: the library is not built, or stale.
     """
 
     def __init__(self, num_keypoints: int, limbs: np.ndarray,
                  num_tree_limbs: int, steps: np.ndarray) -> None:
-        self._library = _library()
+        _library()  # refuse at once, not at the first call
         self.num_keypoints = num_keypoints
         self.limbs = np.ascontiguousarray(limbs, dtype=np.int64)
         self.num_tree_limbs = num_tree_limbs
@@ -194,13 +198,13 @@ class CompiledGrouping:
         _check_candidates(joints, xy)
         _check_size(height, width)
         num_pairs = _check(
-            self._library.paf_count_pairs(
+            _library().paf_count_pairs(
                 _address(joints), len(joints), self.num_keypoints,
                 _address(self.limbs), len(self.limbs)), 'paf_count_pairs')
         samples = np.empty((2, len(self.steps), num_pairs), np.int64)
         limb = None if flat else np.empty(num_pairs, np.int64)
         _check(
-            self._library.paf_pair_samples(
+            _library().paf_pair_samples(
                 _address(joints), len(joints), self.num_keypoints,
                 _address(self.limbs), len(self.limbs), _address(xy),
                 _address(self.steps), len(self.steps),
@@ -271,7 +275,7 @@ class CompiledGrouping:
         keypoint_scores = np.empty((num_peaks, self.num_keypoints), np.float32)
         instance_scores = np.empty(num_peaks, np.float32)
         num_people = _check(
-            self._library.paf_group(
+            _library().paf_group(
                 _address(joints), _address(xy),
                 _address(peak_scores), num_peaks, self.num_keypoints,
                 _address(self.limbs), len(self.limbs), _address(self.steps),

@@ -3,6 +3,9 @@
 its numpy reference, ``PartAffinityField.group_numpy``: the same people,
 keypoints and scores, bit for bit, on every kind of float32 fields the codec
 reads."""
+import copy
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -160,6 +163,21 @@ def test_a_single_pair_is_summed_as_many_pairs_are():
         assert_same(codec.group(*candidates, pafs), reference)
 
 
+def test_a_codec_copies_and_pickles_with_its_grouping():
+    """Models are deep-copied (the inferencers, the fast path) and data
+    pipelines pickled to their workers: the codec goes with them and its copies
+    group as it does."""
+    rng = np.random.default_rng(3)
+    codec = PartAffinityField((32, 24), (32, 24))
+    heatmaps = rng.random((19, 24, 32)).astype(np.float32)**3
+    pafs = rng.normal(0, 0.5, (38, 24, 32)).astype(np.float32)
+    candidates = codec.find_peaks(heatmaps)
+    expected = codec.group(*candidates, pafs)
+    for twin in (copy.deepcopy(codec), pickle.loads(pickle.dumps(codec))):
+        assert twin.grouping == 'compiled'
+        assert_same(twin.group(*candidates, pafs), expected)
+
+
 def test_no_pairs_no_people():
     codec = PartAffinityField((32, 32), (32, 32))
     pafs = np.zeros((38, 32, 32), np.float32)
@@ -225,6 +243,13 @@ def test_bad_input_is_refused_with_what_is_wrong():
         grouping.pair_samples(np.array([1, 1, 2, 2]), xy, 32, 32, flat=True)
     with pytest.raises(ValueError, match='0x32 pixels'):
         grouping.pair_samples(joints, xy, 0, 32, flat=False)
+    # the C refuses fields without pixels itself (-4) before reading
+    library = paf_grouping._library()
+    assert library.paf_pair_samples(None, 0, 18, None, 0, None, None, 0, 0, 32,
+                                    0, 1, None, None) == -4
+    assert library.paf_group(None, None, None, 0, 18, None, 0, None, 0, 32, 0,
+                             None, None, 0, 0.05, 9, 17, 4, 0.4, None, None,
+                             None) == -4
     with pytest.raises(ValueError, match='grouping must be one of'):
         PartAffinityField((32, 32), (32, 32), grouping='numba')
 

@@ -26,6 +26,7 @@
 #define PAF_BAD_JOINTS -1
 #define PAF_NO_MEMORY -2
 #define PAF_BAD_SAMPLES -3
+#define PAF_NO_PIXELS -4
 
 /* The hash of this file that setup.py compiled in (stale builds are refused).
  */
@@ -96,6 +97,7 @@ int paf_pair_samples(const int64_t *joints, int64_t num_peaks,
                      int64_t num_samples, int64_t height, int64_t width,
                      int64_t num_pairs, int64_t flat, int64_t *samples,
                      int64_t *pair_limb) {
+  if (height < 1 || width < 1) return PAF_NO_PIXELS;
   int64_t *first = malloc((num_keypoints + 1) * sizeof(int64_t));
   if (!first) return PAF_NO_MEMORY;
   int status = first_candidates(joints, num_peaks, num_keypoints, first);
@@ -235,6 +237,7 @@ int64_t paf_group(const int64_t *joints, const float *xy,
                   int64_t num_tree_limbs, int64_t min_parts,
                   double min_mean_score, float *keypoints,
                   float *keypoint_scores, float *instance_scores) {
+  if (height < 1 || width < 1) return PAF_NO_PIXELS;
   const int64_t num_pairs =
       paf_count_pairs(joints, num_peaks, num_keypoints, limbs, num_limbs);
   if (num_pairs <= 0) return num_pairs;
