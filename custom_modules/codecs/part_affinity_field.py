@@ -893,7 +893,9 @@ class PartAffinityField(BaseKeypointCodec):
                 them.
 
         Returns:
-            tuple: as :meth:`group_numpy`.
+            tuple: skeleton ``keypoints`` (N, M, 2) in heatmap pixels,
+            ``keypoint_scores`` (N, M) with 0 for a missing keypoint, and
+            ``instance_scores`` (N,).
         """
         if self.grouping == 'numpy':
             return self.group_numpy(joints, xy, peak_scores, pafs)
@@ -928,19 +930,8 @@ class PartAffinityField(BaseKeypointCodec):
         self, joints: np.ndarray, xy: np.ndarray, peak_scores: np.ndarray,
         pafs: Union[np.ndarray, ResizedMaps, Tensor]
     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`group` in numpy, the reference of the compiled grouping.
-
-        Args:
-            joints, xy, peak_scores: The candidates, as :meth:`find_peaks`
-                returns them.
-            pafs: (2 L, H, W) limb fields, as :meth:`score_pairs` takes
-                them.
-
-        Returns:
-            tuple: skeleton ``keypoints`` (N, M, 2) in heatmap pixels,
-            ``keypoint_scores`` (N, M) with 0 for a missing keypoint, and
-            ``instance_scores`` (N,).
-        """
+        """:meth:`group` in numpy, the reference of the compiled grouping
+        (arguments and results as :meth:`group`'s)."""
         num_peaks = len(joints)
         first_peak = np.searchsorted(joints, np.arange(self.num_keypoints + 1))
         count = first_peak[1:] - first_peak[:-1]

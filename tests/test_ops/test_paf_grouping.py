@@ -4,6 +4,7 @@ its numpy reference, ``PartAffinityField.group_numpy``: the same people,
 keypoints and scores, bit for bit, on every kind of float32 fields the codec
 reads."""
 import copy
+import functools
 import pickle
 
 import numpy as np
@@ -207,35 +208,16 @@ def test_bad_input_is_refused_with_what_is_wrong():
     joints = np.array([1, 2])  # neck and right shoulder: one pair
     (index, ) = grouping.pair_samples(joints, xy, 32, 32, flat=True)
     assert index.shape == (2, 10, 1)
+    group = functools.partial(grouping.group, joints, xy, scores, 32, 32,
+                              **thresholds)
     with pytest.raises(CompiledGroupingError, match='another number of pairs'):
-        grouping.group(
-            joints,
-            xy,
-            scores,
-            32,
-            32,
-            samples=np.zeros((2, 10, 3), np.float32),
-            **thresholds)
+        group(samples=np.zeros((2, 10, 3), np.float32))
     with pytest.raises(ValueError, match='samples must be'):
-        grouping.group(
-            joints,
-            xy,
-            scores,
-            32,
-            32,
-            samples=np.zeros((2, 9, 1)),
-            **thresholds)
+        group(samples=np.zeros((2, 9, 1)))
     with pytest.raises(ValueError, match='fields must be C-contiguous'):
-        grouping.group(
-            joints,
-            xy,
-            scores,
-            32,
-            32,
-            fields=pafs.astype(np.float64),
-            **thresholds)
+        group(fields=pafs.astype(np.float64))
     with pytest.raises(ValueError, match='give fields or samples'):
-        grouping.group(joints, xy, scores, 32, 32, **thresholds)
+        group()
     with pytest.raises(ValueError, match='xy'):
         grouping.group(
             joints, xy[:1], scores, 32, 32, fields=pafs, **thresholds)
