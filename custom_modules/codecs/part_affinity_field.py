@@ -403,10 +403,9 @@ class PartAffinityField(BaseKeypointCodec):
     ``BottomupGetHeatmapMask``, run after ``GenerateTarget``; it is packed as
     ``heatmap_mask``.
 
-    Decoding (steps 2-5 compiled, ``custom_modules/ops/csrc/paf_grouping.c``,
-    or in numpy, vectorised, :meth:`group_numpy`: the same people and scores,
-    bit for bit from float32 fields;
-    the ``grouping`` argument):
+    Decoding (steps 2-5 in C, ``custom_modules/ops/csrc/paf_grouping.c``, or
+    in vectorised numpy, :meth:`group_numpy`, with the same people and scores,
+    bit for bit from float32 fields; the ``grouping`` argument picks):
 
     1. peaks: 4-neighbour maxima above ``peak_thr`` of each keypoint map,
        refined to sub-pixel by the centroid of their 3x3 neighbourhood;
