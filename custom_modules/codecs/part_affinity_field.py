@@ -512,12 +512,15 @@ class PartAffinityField(BaseKeypointCodec):
         # the most samples a pair may fail: more than 80% must pass
         self._max_fails = sum((num_samples - fails) / num_samples > 0.8
                               for fails in range(num_samples + 1)) - 1
-        self.grouping = ('numpy'
-                         if grouping == 'numpy' or unavailable else 'compiled')
         self._compiled_grouping = (
-            CompiledGrouping(self.num_keypoints, self.skeleton.limbs,
-                             self.skeleton.num_tree_limbs, self._steps)
-            if self.grouping == 'compiled' else None)
+            None if grouping == 'numpy' or unavailable else CompiledGrouping(
+                self.num_keypoints, self.skeleton.limbs,
+                self.skeleton.num_tree_limbs, self._steps))
+
+    @property
+    def grouping(self) -> str:
+        """What :meth:`group` runs: ``'compiled'`` or ``'numpy'``."""
+        return 'numpy' if self._compiled_grouping is None else 'compiled'
 
     def encode(self,
                keypoints: np.ndarray,
@@ -896,9 +899,9 @@ class PartAffinityField(BaseKeypointCodec):
             ``keypoint_scores`` (N, M) with 0 for a missing keypoint, and
             ``instance_scores`` (N,).
         """
-        if self.grouping == 'numpy':
-            return self.group_numpy(joints, xy, peak_scores, pafs)
         compiled = self._compiled_grouping
+        if compiled is None:
+            return self.group_numpy(joints, xy, peak_scores, pafs)
         height, width = pafs.shape[-2:]
         fields = samples = None
         if (isinstance(pafs, np.ndarray) and pafs.dtype == np.float32

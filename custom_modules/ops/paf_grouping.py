@@ -107,6 +107,13 @@ def compiled_grouping_error() -> str:
     return _load()[1]
 
 
+def grouping_in_use() -> str:
+    """``'compiled'``, or ``'numpy (<why>)'``: what ``PartAffinityField``'s
+    default grouping runs here (for reports)."""
+    reason = compiled_grouping_error()
+    return f'numpy ({reason})' if reason else 'compiled'
+
+
 def _library() -> ctypes.CDLL:
     library, reason = _load()
     if library is None:

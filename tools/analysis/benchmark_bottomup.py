@@ -67,6 +67,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from custom_modules.apis.tensor_forward import build_network, count_macs
+from custom_modules.ops.paf_grouping import grouping_in_use
 from custom_modules.testing.synthetic_scenes import load_templates, make_scene
 from custom_modules.utils.benchmark_timing import (emit_report,
                                                    interleaved_medians_ms,
@@ -110,15 +111,6 @@ class Way(NamedTuple):
     def group_numpy(self) -> tuple:
         """The numpy reference grouping."""
         return self.codec.group_numpy(*self.peaks, self.fields)
-
-
-def grouping_kind() -> str:
-    """What ``PartAffinityField.group`` runs here: ``'compiled'``, or
-    ``'numpy'`` and why."""
-    from custom_modules.ops.paf_grouping import compiled_grouping_error
-
-    reason = compiled_grouping_error()
-    return f'numpy ({reason})' if reason else 'compiled'
 
 
 def model_table(args: argparse.Namespace) -> str:
@@ -406,7 +398,7 @@ def main() -> None:
             f'1, median of {args.repeats} runs after {args.warmup} warm-up '
             f'runs\n\n{model_table(args)}\n\n{MODELS_NOTE}')
     sections.append(
-        f'Grouping (on the CPU, {grouping_kind()}, and numpy; the last way '
+        f'Grouping (on the CPU, {grouping_in_use()}, and numpy; the last way '
         f'with its maps on {args.device}), median of {args.group_repeats} '
         f'runs after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
         f'{GROUPING_NOTE}')

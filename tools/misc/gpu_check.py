@@ -181,15 +181,14 @@ def check_env(device: str) -> Tuple[bool, str]:
     import mmcv
     from mmcv.ops import get_compiling_cuda_version
 
-    from custom_modules.ops.paf_grouping import compiled_grouping_error
+    from custom_modules.ops.paf_grouping import grouping_in_use
 
-    grouping = compiled_grouping_error()
     lines = [
         f'- torch {torch.__version__}, CUDA {torch.version.cuda}, cuDNN '
         f'{torch.backends.cudnn.version()}, Python {sys.version.split()[0]}',
         f'- mmcv {mmcv.__version__}, compiled with CUDA '
-        f'{get_compiling_cuda_version()}', '- PAF grouping: ' +
-        (f'numpy ({grouping})' if grouping else 'compiled')
+        f'{get_compiling_cuda_version()}',
+        f'- PAF grouping: {grouping_in_use()}'
     ]
     if device == 'cpu':
         return True, '\n'.join(lines + ['- dry run on the CPU'])
