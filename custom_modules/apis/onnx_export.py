@@ -115,7 +115,9 @@ def export_network(estimator: nn.Module,
     Args:
         estimator: An mmpose estimator (``init_model``); with
             ``dcn='grid-sample'`` its mmcv ``DeformConv2d`` are replaced in
-            place (pass a copy to keep them).
+            place, with ``dcn='mmcv'`` a head that would compute them by
+            sampling on the CPU (SMPR's ``deform_conv='auto'``) is set to
+            mmcv's kernel (pass a copy to keep it as it is).
         out: The ONNX file.
         input_shape: ``(B, 3, H, W)`` of the traced input; by default batch 1
             at the codec's input size. Bottom-up files take any size anyway.
@@ -124,7 +126,11 @@ def export_network(estimator: nn.Module,
     """
     from ..ops import replace_deform_convs
 
-    num_dcn = replace_deform_convs(estimator) if dcn == 'grid-sample' else 0
+    num_dcn = 0
+    if dcn == 'grid-sample':
+        num_dcn = replace_deform_convs(estimator)
+    elif hasattr(estimator.head, 'deform_conv'):
+        estimator.head.deform_conv = 'mmcv'
     # export restores this module's mode: keep it eval
     model = TensorForward(estimator).eval()
     if input_shape is None:

@@ -19,9 +19,11 @@ from mmpose.utils import reduce_mean
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor
 
+from ..ops import grid_sample_deform_conv2d
 from ..post_processing import keypoint_boxes, pose_nms
 from ..task_modules import SMPRTargets
 
+DEFORM_CONVS = ('auto', 'mmcv', 'grid_sample')
 HeadOutputs = Tuple[List[Tensor], List[Tensor], List[Tensor], List[Tensor]]
 
 
@@ -41,7 +43,7 @@ class SMPRHead(BaseHead):
     - feature aggregation (Sec. III-D): a 1x1 conv (no bias) maps the detached
       initial offsets to the sampling offsets of two 3x3
       ``mmcv.ops.DeformConv2d`` (``deform_groups`` groups), one on each tower,
-      each followed by ReLU;
+      each followed by ReLU (computed as ``deform_conv`` says);
     - refined pose (eq. 3): initial offsets (detached) + a 3x3 conv of the
       aggregated regression features times a second per-level ``Scale``;
     - pose score (PSM, Sec. III-F): a 3x3 conv of the aggregated regression
@@ -76,6 +78,13 @@ class SMPRHead(BaseHead):
         stacked_convs (int): Convs per tower.
         strides (sequence of int): Strides of the levels, P3 first.
         deform_groups (int): Groups of the deformable convolutions' offsets.
+        deform_conv (str): How the deformable convolutions are computed:
+            ``'mmcv'`` (mmcv's kernel), ``'grid_sample'``
+            (:func:`~custom_modules.ops.grid_sample_deform_conv2d`, the same
+            function in torch operators) or ``'auto'`` (default): by sampling
+            on the CPU, where mmcv's one-thread kernel is 3-8x slower forward
+            and 10-20x with the backward, mmcv's kernel on other devices. The
+            weights are the same either way.
         heatmap_channels (int): Channels of the heatmap subnet.
         heatmap_convs (int): Hidden convs of the heatmap subnet.
         norm_cfg (dict): Norm of the tower and heatmap convs. Defaults to GN
@@ -100,6 +109,7 @@ class SMPRHead(BaseHead):
         stacked_convs: int = 4,
         strides: Sequence[int] = (8, 16, 32, 64, 128),
         deform_groups: int = 4,
+        deform_conv: str = 'auto',
         heatmap_channels: int = 128,
         heatmap_convs: int = 2,
         norm_cfg: ConfigType = dict(
@@ -142,7 +152,12 @@ class SMPRHead(BaseHead):
             raise ValueError(
                 f"SMPRHead: oks_positives_of must be 'initial' or 'refined', "
                 f'got {oks_positives_of!r}')
+        if deform_conv not in DEFORM_CONVS:
+            raise ValueError(
+                f'SMPRHead: deform_conv must be one of {DEFORM_CONVS}, got '
+                f'{deform_conv!r}')
         self.num_keypoints = num_keypoints
+        self.deform_conv = deform_conv
         self.strides = tuple(strides)
         self.oks_positives_of = oks_positives_of
         self.point_generator = MlvlPointGenerator(self.strides, offset=0.5)
@@ -224,17 +239,32 @@ class SMPRHead(BaseHead):
         cls_feat = self.cls_convs(feat)
         reg_feat = self.reg_convs(feat)
         # the poses in float32 (under autocast or a reduced-precision network
-        # too); the deformable convs' offsets in the features' dtype, and their
-        # inputs contiguous (mmcv's kernels take no channels-last tensors)
+        # too); the deformable convs' offsets in the features' dtype
         init = self.init_scales[level](self.init_out(reg_feat)).float()
-        offsets = self.dcn_offset(init.detach().to(feat.dtype)).contiguous()
-        cls_feat = torch.relu(self.dcn_cls(cls_feat.contiguous(), offsets))
-        reg_feat = torch.relu(self.dcn_reg(reg_feat.contiguous(), offsets))
+        offsets = self.dcn_offset(init.detach().to(feat.dtype))
+        cls_feat = torch.relu(self._deform(self.dcn_cls, cls_feat, offsets))
+        reg_feat = torch.relu(self._deform(self.dcn_reg, reg_feat, offsets))
         refined = (
             init.detach() +
             self.refine_scales[level](self.refine_out(reg_feat)).float())
         return (self.cls_out(cls_feat), self.pose_score_out(reg_feat), init,
                 refined)
+
+    def samples_deform_convs(self, device: torch.device) -> bool:
+        """Whether the deformable convolutions of inputs on ``device`` are
+        computed by sampling (``deform_conv``)."""
+        return self.deform_conv == 'grid_sample' or (
+            self.deform_conv == 'auto' and device.type == 'cpu')
+
+    def _deform(self, dcn: nn.Module, x: Tensor, offsets: Tensor) -> Tensor:
+        """``dcn`` (an ``mmcv.ops.DeformConv2d``, or the module that
+        ``replace_deform_convs`` put in its place) of ``x`` at ``offsets``."""
+        if type(dcn) is DeformConv2d and self.samples_deform_convs(x.device):
+            return grid_sample_deform_conv2d(x, offsets, dcn.weight,
+                                             dcn.stride, dcn.padding,
+                                             dcn.dilation, dcn.deform_groups)
+        # mmcv's kernels take no channels-last tensors
+        return dcn(x.contiguous(), offsets.contiguous())
 
     def locations(self, featmap_sizes: List[torch.Size],
                   device: torch.device) -> Tuple[Tensor, Tensor, Tensor]:

@@ -1,15 +1,23 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Deformable convolution in plain PyTorch operators, for export.
+"""Deformable convolution in plain PyTorch operators.
 
 mmcv's ``DeformConv2d`` runs a C++/CUDA kernel that ONNX knows only as the
 custom operator ``mmcv::MMCVDeformConv2d``: stock onnxruntime cannot run it
 (mmcv 2.x ships no onnxruntime operators; mmdeploy has plugins for its own
-backends). ``GridSampleDeformConv2d`` computes the same function with
+backends). :func:`grid_sample_deform_conv2d` computes the same function with
 ``grid_sample`` (ONNX ``GridSample``, opset >= 16) and a matrix product, so a
-model that uses it exports to standard ONNX. It is slower and uses more memory
-than mmcv's kernel (it materialises the ``C x 9`` sampled columns); it is meant
-for export, not for training.
+model that uses it exports to standard ONNX.
+
+It materialises the ``C x 9`` sampled columns (memory: 36 bytes per input
+channel and output pixel in float32), but its operators are torch's
+multi-threaded ones, where mmcv's CPU kernel runs one thread and writes its
+gradients serially. On a 2-core CPU (``tools/analysis/benchmark_deform_conv.py``)
+it is 3 to 8 times faster than mmcv's CPU kernel forward and 10 to 20 times
+forward and backward; SMPR's head uses it on the CPU by default
+(``SMPRHead(deform_conv='auto')``). On CUDA mmcv's kernel is used.
 """
+from typing import Tuple
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -18,16 +26,8 @@ from torch import Tensor
 
 
 class GridSampleDeformConv2d(nn.Module):
-    """The function of ``mmcv.ops.DeformConv2d`` (Dai et al. 2017, eq. 2) by
-    bilinear sampling.
-
-    Output pixel ``(y, x)`` sums, over the kernel taps ``(i, j)`` and input
-    channels, the weight times the input read at ``(y * stride - padding + i *
-    dilation + dy, x * stride - padding + j * dilation + dx)``, bilinearly,
-    zero outside the image; ``(dy, dx)`` is the tap's offset for the channel's
-    deform group, in input pixels. The offsets are laid out as mmcv's: ``(N,
-    deform_groups * kh * kw * 2, H_out, W_out)``, per group the taps in
-    row-major order, per tap ``(dy, dx)``.
+    """An ``mmcv.ops.DeformConv2d`` computed by
+    :func:`grid_sample_deform_conv2d`, for export (``replace_deform_convs``).
 
     Args:
         dcn (DeformConv2d): the mmcv module whose weights (shared, not copied)
@@ -49,41 +49,75 @@ class GridSampleDeformConv2d(nn.Module):
     def forward(self, x: Tensor, offset: Tensor) -> Tensor:
         """``x`` ``(N, C_in, H, W)``, ``offset`` ``(N, 2 * deform_groups * kh *
         kw, H_out, W_out)`` -> ``(N, C_out, H_out, W_out)``."""
-        n, channels, height, width = x.shape
-        out_h, out_w = offset.shape[2:]
-        kh, kw = self.weight.shape[2:]
-        groups, taps = self.deform_groups, kh * kw
-        # base sampling position of every tap at every output pixel, (taps,
-        # H_out, W_out)
-        tap_y = (torch.arange(kh, dtype=x.dtype, device=x.device) *
-                 self.dilation[0]).repeat_interleave(kw)
-        tap_x = (torch.arange(kw, dtype=x.dtype, device=x.device) *
-                 self.dilation[1]).repeat(kh)
-        out_y = (
-            torch.arange(out_h, dtype=x.dtype, device=x.device) *
-            self.stride[0] - self.padding[0])
-        out_x = (
-            torch.arange(out_w, dtype=x.dtype, device=x.device) *
-            self.stride[1] - self.padding[1])
-        base_y = tap_y[:, None, None] + out_y[None, :, None]
-        base_x = tap_x[:, None, None] + out_x[None, None, :]
-        offset = offset.reshape(n * groups, taps, 2, out_h, out_w)
-        sample_y = base_y + offset[:, :, 0]
-        sample_x = base_x + offset[:, :, 1]
-        # pixel centres to grid_sample's [-1, 1] (align_corners=False: pixel i
-        # spans [i - 0.5, i + 0.5]), sampling zero outside the image as mmcv
-        # does
-        grid = torch.stack([(2 * sample_x + 1) / width - 1,
-                            (2 * sample_y + 1) / height - 1], -1)
-        sampled = F.grid_sample(
-            x.reshape(n * groups, channels // groups, height, width),
-            grid.reshape(n * groups, taps * out_h, out_w, 2),
-            mode='bilinear',
-            padding_mode='zeros',
-            align_corners=False)
-        # channels (c, tap) as the weight's
-        columns = sampled.reshape(n, channels * taps, out_h, out_w)
-        return F.conv2d(columns, self.weight.flatten(1)[:, :, None, None])
+        return grid_sample_deform_conv2d(x, offset, self.weight, self.stride,
+                                         self.padding, self.dilation,
+                                         self.deform_groups)
+
+
+def grid_sample_deform_conv2d(x: Tensor, offset: Tensor, weight: Tensor,
+                              stride: Tuple[int, int],
+                              padding: Tuple[int, int],
+                              dilation: Tuple[int, int],
+                              deform_groups: int) -> Tensor:
+    """``mmcv.ops.deform_conv2d`` (Dai et al. 2017, eq. 2, no bias, ``groups``
+    1) by bilinear sampling.
+
+    Output pixel ``(y, x)`` sums, over the kernel taps ``(i, j)`` and input
+    channels, the weight times the input read at ``(y * stride - padding + i *
+    dilation + dy, x * stride - padding + j * dilation + dx)``, bilinearly,
+    zero outside the image; ``(dy, dx)`` is the tap's offset for the channel's
+    deform group, in input pixels. The offsets are laid out as mmcv's.
+
+    Args:
+        x (Tensor): ``(N, C_in, H, W)``.
+        offset (Tensor): ``(N, 2 * deform_groups * kh * kw, H_out, W_out)``,
+            per group the taps in row-major order, per tap ``(dy, dx)``.
+        weight (Tensor): ``(C_out, C_in, kh, kw)``.
+        stride, padding, dilation (tuple[int, int]): ``(y, x)``, as mmcv's.
+        deform_groups (int): Groups of input channels sharing offsets.
+
+    Returns:
+        Tensor: ``(N, C_out, H_out, W_out)``.
+    """
+    n, channels, height, width = x.shape
+    out_h, out_w = offset.shape[2:]
+    kh, kw = weight.shape[2:]
+    groups, taps = deform_groups, kh * kw
+    # the sampling positions and the bilinear interpolation in at least
+    # float32 (in fp16 or bf16, positions near 100 pixels would be rounded to
+    # 1/16 or 1/2 pixel); the weighted sum in the input's precision
+    exact = torch.promote_types(x.dtype, torch.float32)
+    # base sampling position of every tap at every output pixel, (taps,
+    # H_out, W_out)
+    tap_y = (torch.arange(kh, dtype=exact, device=x.device) *
+             dilation[0]).repeat_interleave(kw)
+    tap_x = (torch.arange(kw, dtype=exact, device=x.device) *
+             dilation[1]).repeat(kh)
+    out_y = (
+        torch.arange(out_h, dtype=exact, device=x.device) * stride[0] -
+        padding[0])
+    out_x = (
+        torch.arange(out_w, dtype=exact, device=x.device) * stride[1] -
+        padding[1])
+    base_y = tap_y[:, None, None] + out_y[None, :, None]
+    base_x = tap_x[:, None, None] + out_x[None, None, :]
+    offset = offset.to(exact).reshape(n * groups, taps, 2, out_h, out_w)
+    sample_y = base_y + offset[:, :, 0]
+    sample_x = base_x + offset[:, :, 1]
+    # pixel centres to grid_sample's [-1, 1] (align_corners=False: pixel i
+    # spans [i - 0.5, i + 0.5]), sampling zero outside the image as mmcv
+    # does
+    grid = torch.stack([(2 * sample_x + 1) / width - 1,
+                        (2 * sample_y + 1) / height - 1], -1)
+    sampled = F.grid_sample(
+        x.to(exact).reshape(n * groups, channels // groups, height, width),
+        grid.reshape(n * groups, taps * out_h, out_w, 2),
+        mode='bilinear',
+        padding_mode='zeros',
+        align_corners=False)
+    # channels (c, tap) as the weight's
+    columns = sampled.reshape(n, channels * taps, out_h, out_w).to(x.dtype)
+    return F.conv2d(columns, weight.flatten(1)[:, :, None, None])
 
 
 def replace_deform_convs(module: nn.Module) -> int:

@@ -200,15 +200,26 @@ def smpr():
     return init_model(str(SMPR_SAMPLE_CONFIG), None, device='cpu')
 
 
-def test_smpr_runs_channels_last_with_mmcvs_deformable_convs(smpr):
+def with_deform_conv(model, deform_conv: str):
+    """A copy of an SMPR model whose head computes its deformable convolutions
+    as ``deform_conv`` says."""
+    model = copy.deepcopy(model)
+    model.head.deform_conv = deform_conv
+    return model
+
+
+@pytest.mark.parametrize('deform_conv', ['mmcv', 'auto'])
+def test_smpr_runs_channels_last_with_either_deformable_conv(
+        smpr, deform_conv):
     """mmcv's deformable convs take contiguous inputs and weights only: in
-    channels-last they get them, and the maps are fp32 eager's to float
-    rounding."""
-    fast = copy.deepcopy(smpr)
+    channels-last they get them; the sampling form (the CPU's default) takes
+    any; the maps are fp32 eager's to float rounding."""
+    reference = with_deform_conv(smpr, deform_conv)
+    fast = copy.deepcopy(reference)
     run_network_fast(fast, FastPath(channels_last=True), probe_hw=(128, 96))
     inputs = torch.randn(1, 3, 128, 96)
     for want, have in zip(
-            flat(network_outputs(smpr, inputs)),
+            flat(network_outputs(reference, inputs)),
             flat(network_outputs(fast, inputs))):
         assert have.is_contiguous()
         assert torch.allclose(
@@ -218,7 +229,7 @@ def test_smpr_runs_channels_last_with_mmcvs_deformable_convs(smpr):
 def test_smpr_in_bf16_on_a_cpu_is_refused_with_mmcvs_reason(smpr):
     """mmcv's CPU deformable conv has no bf16 kernel (its CUDA one has fp16,
     checked by gpu_check)."""
-    model = copy.deepcopy(smpr)
+    model = with_deform_conv(smpr, 'mmcv')
     with pytest.raises(
             FastPathError,
             match=r'PyramidBottomupPoseEstimator \(ResNet\) cannot run on the '
@@ -226,3 +237,18 @@ def test_smpr_in_bf16_on_a_cpu_is_refused_with_mmcvs_reason(smpr):
             r"not implemented for 'BFloat16'"):
         run_network_fast(model, BF16, probe_hw=(128, 96))
     assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def test_smpr_in_bf16_on_a_cpu_samples_its_deformable_convs(smpr):
+    """The CPU's default (``deform_conv='auto'``) runs in bf16: the maps are
+    fp32's to bf16's precision."""
+    fast = copy.deepcopy(smpr)
+    run_network_fast(fast, BF16, probe_hw=(128, 96))
+    assert {p.dtype for p in fast.head.parameters()} == {torch.bfloat16}
+    inputs = torch.randn(1, 3, 128, 96)
+    for want, have in zip(
+            flat(network_outputs(smpr, inputs)),
+            flat(network_outputs(fast, inputs))):
+        scale = want.abs().max().item()
+        error = (have.float() - want).abs().max().item()
+        assert 0 < error <= 0.05 * scale, (error, scale)

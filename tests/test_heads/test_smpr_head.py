@@ -1,8 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """SMPRHead: the forward's shapes and gradient paths, losses on awkward scenes,
 flip test, and the decode oracle (targets of the sample's ground truth decoded
-by the inference path give COCO AP >= 0.95). mmcv's deformable convolution is
-checked in ``tests/test_ops``."""
+by the inference path give COCO AP >= 0.95), and the two ways of computing its
+deformable convolutions. mmcv's deformable convolution against the sampling
+one is checked in ``tests/test_ops``."""
+import copy
 import math
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
 from custom_modules.heads import SMPRHead
+from custom_modules.ops import grid_sample_deform_conv as sampling_module
 
 SAMPLE_ANN = Path(__file__).resolve().parents[1] / 'data/coco/test_coco.json'
 COCO_FLIP_INDICES = parse_pose_metainfo(
@@ -140,6 +143,103 @@ def test_refinement_leaves_the_initial_pose_and_every_loss_trains_something():
     assert head.pose_score_out.weight.grad.abs().sum() > 0
     losses['loss_cls'].backward()
     assert head.cls_out.weight.grad.abs().sum() > 0
+
+
+def test_deform_conv_auto_samples_on_the_cpu_only():
+    cpu, cuda, meta = (torch.device(d) for d in ('cpu', 'cuda:0', 'meta'))
+    for setting, expected in (('auto', (True, False, False)),
+                              ('mmcv', (False, False, False)),
+                              ('grid_sample', (True, True, True))):
+        head = small_head(deform_conv=setting)
+        assert tuple(
+            head.samples_deform_convs(d) for d in (cpu, cuda, meta)) == \
+            expected, setting
+    with pytest.raises(ValueError, match=r"deform_conv must be one of "
+                       r"\('auto', 'mmcv', 'grid_sample'\), got 'torch'"):
+        small_head(deform_conv='torch')
+
+
+@pytest.fixture
+def count_kernel_calls(monkeypatch):
+    """Calls of mmcv's deformable-convolution forward kernel and of the
+    sampling function, as they happen."""
+    import mmcv.ops.deform_conv as mmcv_deform_conv
+
+    calls = {'mmcv': 0, 'sampling': 0}
+
+    class CountingExtension:
+
+        def __init__(self, extension):
+            self.extension = extension
+
+        def __getattr__(self, name):
+            function = getattr(self.extension, name)
+            if name != 'deform_conv_forward':
+                return function
+
+            def counted(*args, **kwargs):
+                calls['mmcv'] += 1
+                return function(*args, **kwargs)
+
+            return counted
+
+    monkeypatch.setattr(mmcv_deform_conv, 'ext_module',
+                        CountingExtension(mmcv_deform_conv.ext_module))
+    sampling = sampling_module.grid_sample_deform_conv2d
+
+    def counted(*args, **kwargs):
+        calls['sampling'] += 1
+        return sampling(*args, **kwargs)
+
+    import custom_modules.heads.smpr_head as head_module
+    monkeypatch.setattr(head_module, 'grid_sample_deform_conv2d', counted)
+    return calls
+
+
+@pytest.mark.parametrize('setting, mmcv_calls, sampling_calls',
+                         [('auto', 0, 10), ('grid_sample', 0, 10),
+                          ('mmcv', 10, 0)])
+def test_each_setting_runs_its_kernel(count_kernel_calls, setting, mmcv_calls,
+                                      sampling_calls):
+    small_head(deform_conv=setting)(pyramid())
+    assert count_kernel_calls == dict(
+        mmcv=mmcv_calls, sampling=sampling_calls)
+
+
+def test_sampling_gives_mmcvs_outputs_losses_and_gradients():
+    """The default on the CPU (sampling) against mmcv's kernel, the same
+    weights: the head's outputs, its five losses and every parameter's
+    gradient, to float32 rounding."""
+    torch.manual_seed(0)
+    sampling = small_head()
+    # offsets of a few pixels, as a trained head's, so that taps fall between
+    # and outside pixels
+    torch.nn.init.normal_(sampling.dcn_offset.weight, std=3.)
+    kernel = copy.deepcopy(sampling)
+    kernel.deform_conv = 'mmcv'
+    feats = pyramid()
+    for ours, theirs in zip(sampling(feats), kernel(feats)):
+        for a, b in zip(ours, theirs):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    data = [sample([a_person(20, 10), a_person(60, 30)]), sample([])]
+    losses = [head.loss(feats, data) for head in (sampling, kernel)]
+    for name in losses[1]:
+        torch.testing.assert_close(
+            losses[0][name], losses[1][name], atol=1e-5, rtol=1e-4, msg=name)
+    for head, loss in zip((sampling, kernel), losses):
+        sum(loss.values()).backward()
+    for (name, ours), theirs in zip(sampling.named_parameters(),
+                                    kernel.parameters()):
+        if ours.grad is None:
+            assert theirs.grad is None, name
+            continue
+        torch.testing.assert_close(
+            ours.grad,
+            theirs.grad,
+            atol=1e-5 * max(1., theirs.grad.abs().max().item()),
+            rtol=1e-3,
+            msg=name)
+    assert sampling.dcn_cls.weight.grad.abs().sum() > 0
 
 
 def use_outputs(head: SMPRHead, *outputs) -> None:

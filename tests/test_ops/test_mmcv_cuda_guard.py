@@ -64,7 +64,10 @@ def test_smpr_deformable_convolution_names_the_fix(fake_cuda_tensors):
             feat_channels=8,
             stacked_convs=1,
             heatmap_channels=8,
-            norm_cfg=dict(type='GN', num_groups=2)))
+            norm_cfg=dict(type='GN', num_groups=2),
+            # what 'auto' runs on a CUDA device (here the tensors only say
+            # they are on one)
+            deform_conv='mmcv'))
     feats = tuple(
         torch.randn(1, 8, math.ceil(64 / s), math.ceil(64 / s))
         for s in (8, 16, 32, 64, 128))

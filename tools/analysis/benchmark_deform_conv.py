@@ -1,0 +1,211 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Time of SMPR's deformable convolutions: mmcv's kernel against the same
+function by bilinear sampling (``grid_sample_deform_conv2d``), the two ways
+``SMPRHead(deform_conv=...)`` computes them, and a training iteration of an
+SMPR config each way.
+
+    python tools/analysis/benchmark_deform_conv.py
+    python tools/analysis/benchmark_deform_conv.py --device cuda --repeats 50
+    python tools/analysis/benchmark_deform_conv.py --train-iters 0
+
+Convolutions: SMPR's (3x3, padding 1, 4 offset groups, as many channels out as
+in) on the pyramid levels of the R50-FPN config at 800x800 (256 channels, batch
+1: P3 100x100 to P5 25x25) and of the sample config at 256x192 (32 channels,
+batch 4, P3 32x24), random inputs and offsets of about 2 pixels (taps between
+and outside pixels). ``forward`` runs under ``torch.no_grad()`` (inference),
+``forward + backward`` back-propagates to the input, the offsets and the
+weight (training). "max diff" is the largest difference of the two forward
+outputs over the largest output.
+
+Training: ``--train-iters`` iterations of ``--config``'s model (its own
+optimizer, data pipeline and batch, the bundled sample's images by default)
+with ``model.head.deform_conv`` set to ``'mmcv'`` and to ``'grid_sample'``, the
+same initial weights; data loading is left out (the batches are loaded
+first).
+
+Times are medians after ``--warmup`` calls, the two ways taking turns; on a GPU
+each call ends with ``torch.cuda.synchronize()``. The speed-up divides mmcv's
+time by the sampling's. Prints markdown tables; ``--out`` also writes them to a
+file.
+"""
+import argparse
+import copy
+import logging
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import torch
+from mmcv.ops import DeformConv2d
+
+from custom_modules.ops import grid_sample_deform_conv2d
+from custom_modules.utils.benchmark_timing import (emit_report,
+                                                   interleaved_medians_ms,
+                                                   markdown_table,
+                                                   synchronized)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_CONFIG = REPO_ROOT / (
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
+# (what, batch, channels, height, width)
+SHAPES = [
+    ('R50-FPN 800x800, P3', 1, 256, 100, 100),
+    ('R50-FPN 800x800, P4', 1, 256, 50, 50),
+    ('R50-FPN 800x800, P5', 1, 256, 25, 25),
+    ('sample 256x192, P3', 4, 32, 32, 24),
+]
+DEFORM_GROUPS = 4
+
+
+def convolution_rows(args: argparse.Namespace) -> List[List[str]]:
+    """One row per shape of ``SHAPES`` (module doc)."""
+    rows = []
+    for what, batch, channels, height, width in SHAPES:
+        torch.manual_seed(0)
+        dcn = DeformConv2d(
+            channels, channels, 3, padding=1,
+            deform_groups=DEFORM_GROUPS).to(args.device)
+        x = torch.randn(batch, channels, height, width, device=args.device)
+        offset = torch.randn(
+            batch, DEFORM_GROUPS * 18, height, width, device=args.device) * 2
+
+        def by_mmcv(x, offset):
+            return dcn(x, offset)
+
+        def by_sampling(x, offset):
+            return grid_sample_deform_conv2d(x, offset, dcn.weight, dcn.stride,
+                                             dcn.padding, dcn.dilation,
+                                             dcn.deform_groups)
+
+        def forward(conv: Callable) -> Callable:
+
+            def run():
+                with torch.no_grad():
+                    return conv(x, offset)
+
+            return run
+
+        def training(conv: Callable) -> Callable:
+
+            def run():
+                inputs = [t.detach().requires_grad_() for t in (x, offset)]
+                conv(*inputs).square().mean().backward()
+                dcn.weight.grad = None
+
+            return run
+
+        convs = (by_mmcv, by_sampling)
+        times = [
+            interleaved_medians_ms(
+                [synchronized(make(conv), args.device) for conv in convs],
+                args.warmup, args.repeats) for make in (forward, training)
+        ]
+        ours, theirs = forward(by_sampling)(), forward(by_mmcv)()
+        diff = ((ours - theirs).abs().max() / theirs.abs().max()).item()
+        rows.append([
+            what, f'{batch}x{channels}x{height}x{width}', *(
+                f'{t[0]:.1f} / {t[1]:.1f} ({t[0] / t[1]:.1f}x)'
+                for t in times), f'{diff:.1e}'
+        ])
+    return rows
+
+
+def training_row(args: argparse.Namespace) -> List[str]:
+    """Milliseconds of a training iteration of ``--config`` each way."""
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmpose.registry import MODELS
+
+    cfg = Config.fromfile(args.config)
+    # not the parameter-by-parameter report of init_weights
+    MMLogger.get_current_instance().setLevel(logging.WARNING)
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).to(args.device)
+    model.init_weights()
+    model.train()
+    loader = Runner.build_dataloader(cfg.train_dataloader)
+    batches, epoch = [], iter(loader)
+    while len(batches) < args.train_iters + args.warmup:
+        try:
+            batches.append(next(epoch))
+        except StopIteration:
+            epoch = iter(loader)
+
+    def trainer(deform_conv: str) -> Callable:
+        copy_ = copy.deepcopy(model)
+        copy_.head.deform_conv = deform_conv
+        optim_wrapper = build_optim_wrapper(copy_,
+                                            copy.deepcopy(cfg.optim_wrapper))
+        step = iter(range(len(batches) * 2))
+
+        def run():
+            batch = batches[next(step) % len(batches)]
+            with optim_wrapper.optim_context(copy_):
+                data = copy_.data_preprocessor(batch, True)
+                losses = copy_(**data, mode='loss')
+            loss, _ = copy_.parse_losses(losses)
+            optim_wrapper.update_params(loss)
+
+        return run
+
+    times = interleaved_medians_ms([
+        synchronized(trainer(setting), args.device)
+        for setting in ('mmcv', 'grid_sample')
+    ], args.warmup, args.train_iters)
+    return [
+        Path(args.config).stem, f'{times[0]:.0f}', f'{times[1]:.0f}',
+        f'{times[0] / times[1]:.1f}x'
+    ]
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        help="'cpu' or a CUDA device ('cuda:0'; mmcv built with CUDA)")
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument(
+        '--config',
+        default=str(SAMPLE_CONFIG),
+        help='an SMPR config whose training iteration is timed')
+    parser.add_argument(
+        '--train-iters',
+        type=int,
+        default=10,
+        help='timed training iterations each way (0: none)')
+    parser.add_argument('--out', help='also write the markdown tables here')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    import custom_modules  # noqa: F401  (registers the project's modules)
+
+    setup = (f'{args.device}, torch {torch.__version__}, '
+             f'{torch.get_num_threads()} threads')
+    header = [
+        'convolution', 'input (NxCxHxW)',
+        'forward, mmcv / sampling (ms)',
+        'forward + backward, mmcv / sampling (ms)', 'max diff'
+    ]
+    report = (f"SMPR's deformable convolution on {setup}, median of "
+              f'{args.repeats} calls after {args.warmup}\n\n'
+              f'{markdown_table(header, convolution_rows(args))}')
+    if args.train_iters:
+        header = [
+            'config', 'training iteration, mmcv (ms)',
+            'training iteration, sampling (ms)', 'speed-up'
+        ]
+        report += (f'\n\nTraining on {setup}, median of {args.train_iters} '
+                   f'iterations after {args.warmup}\n\n'
+                   f'{markdown_table(header, [training_row(args)])}')
+    emit_report(report, args.out)
+
+
+if __name__ == '__main__':
+    main()
