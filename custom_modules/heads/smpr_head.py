@@ -253,8 +253,8 @@ class SMPRHead(BaseHead):
     def samples_deform_convs(self, device: torch.device) -> bool:
         """Whether the deformable convolutions of inputs on ``device`` are
         computed by sampling (``deform_conv``)."""
-        return self.deform_conv == 'grid_sample' or (
-            self.deform_conv == 'auto' and device.type == 'cpu')
+        return self.deform_conv == 'grid_sample' or (self.deform_conv == 'auto'
+                                                     and device.type == 'cpu')
 
     def _deform(self, dcn: nn.Module, x: Tensor, offsets: Tensor) -> Tensor:
         """``dcn`` (an ``mmcv.ops.DeformConv2d``, or the module that

@@ -7,6 +7,6 @@ from .mmcv_cuda_guard import (CudaGuardedExtension, MMCVWithoutCUDAError,
 
 __all__ = [
     'GridSampleDeformConv2d', 'grid_sample_deform_conv2d',
-    'replace_deform_convs', 'CudaGuardedExtension',
-    'MMCVWithoutCUDAError', 'guard_mmcv_cuda_ops', 'mmcv_has_cuda_ops'
+    'replace_deform_convs', 'CudaGuardedExtension', 'MMCVWithoutCUDAError',
+    'guard_mmcv_cuda_ops', 'mmcv_has_cuda_ops'
 ]

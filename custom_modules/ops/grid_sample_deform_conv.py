@@ -11,10 +11,10 @@ model that uses it exports to standard ONNX.
 It materialises the ``C x 9`` sampled columns (memory: 36 bytes per input
 channel and output pixel in float32), but its operators are torch's
 multi-threaded ones, where mmcv's CPU kernel runs one thread and writes its
-gradients serially. On a 2-core CPU (``tools/analysis/benchmark_deform_conv.py``)
-it is 3 to 8 times faster than mmcv's CPU kernel forward and 10 to 20 times
-forward and backward; SMPR's head uses it on the CPU by default
-(``SMPRHead(deform_conv='auto')``). On CUDA mmcv's kernel is used.
+gradients serially. On a 2-core CPU it was 3.4 to 7.6 times faster than
+mmcv's CPU kernel forward and 10 to 18 times forward and backward on SMPR's
+shapes (``tools/analysis/benchmark_deform_conv.py``); SMPR's head uses it on
+the CPU by default (``SMPRHead(deform_conv='auto')``), mmcv's kernel on CUDA.
 """
 from typing import Tuple
 
@@ -56,8 +56,8 @@ class GridSampleDeformConv2d(nn.Module):
 
 def grid_sample_deform_conv2d(x: Tensor, offset: Tensor, weight: Tensor,
                               stride: Tuple[int, int],
-                              padding: Tuple[int, int],
-                              dilation: Tuple[int, int],
+                              padding: Tuple[int, int], dilation: Tuple[int,
+                                                                        int],
                               deform_groups: int) -> Tensor:
     """``mmcv.ops.deform_conv2d`` (Dai et al. 2017, eq. 2, no bias, ``groups``
     1) by bilinear sampling.

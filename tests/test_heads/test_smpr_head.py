@@ -154,8 +154,10 @@ def test_deform_conv_auto_samples_on_the_cpu_only():
         assert tuple(
             head.samples_deform_convs(d) for d in (cpu, cuda, meta)) == \
             expected, setting
-    with pytest.raises(ValueError, match=r"deform_conv must be one of "
-                       r"\('auto', 'mmcv', 'grid_sample'\), got 'torch'"):
+    with pytest.raises(
+            ValueError,
+            match=r'deform_conv must be one of '
+            r"\('auto', 'mmcv', 'grid_sample'\), got 'torch'"):
         small_head(deform_conv='torch')
 
 
@@ -202,8 +204,7 @@ def count_kernel_calls(monkeypatch):
 def test_each_setting_runs_its_kernel(count_kernel_calls, setting, mmcv_calls,
                                       sampling_calls):
     small_head(deform_conv=setting)(pyramid())
-    assert count_kernel_calls == dict(
-        mmcv=mmcv_calls, sampling=sampling_calls)
+    assert count_kernel_calls == dict(mmcv=mmcv_calls, sampling=sampling_calls)
 
 
 def test_sampling_gives_mmcvs_outputs_losses_and_gradients():
@@ -236,7 +237,8 @@ def test_sampling_gives_mmcvs_outputs_losses_and_gradients():
         torch.testing.assert_close(
             ours.grad,
             theirs.grad,
-            atol=1e-5 * max(1., theirs.grad.abs().max().item()),
+            atol=1e-5 * max(1.,
+                            theirs.grad.abs().max().item()),
             rtol=1e-3,
             msg=name)
     assert sampling.dcn_cls.weight.grad.abs().sum() > 0

@@ -28,9 +28,8 @@ def test_report_times_both_ways_on_every_shape_and_a_training_iteration(
     ])
     report = out.read_text()
     rows = table_rows(report, 'R50-FPN') + table_rows(report, 'sample')
-    assert [row[1] for row in rows] == [
-        '1x256x100x100', '1x256x50x50', '1x256x25x25', '4x32x32x24'
-    ]
+    assert [row[1] for row in rows
+            ] == ['1x256x100x100', '1x256x50x50', '1x256x25x25', '4x32x32x24']
     for row in rows:
         for cell in row[2:4]:  # 'mmcv / sampling (speed-up)'
             mmcv_ms, sampling_ms = (

@@ -32,7 +32,9 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
     monkeypatch.setattr(gpu_check, 'DIST_CONFIG',
                         str(DEMO_CONFIG.relative_to(REPO_ROOT)))
     monkeypatch.setattr(
-        gpu_check, 'FASTPATH_CONFIGS', {
+        gpu_check,
+        'FASTPATH_CONFIGS',
+        {
             'HSR-MSNet sample':
             (str(DEMO_CONFIG.relative_to(REPO_ROOT)), (128, 96), 2),
             # its own input size: at 128x96 its P7 maps are 1x1, and a
@@ -92,8 +94,9 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
         r'.* \| \d\.\de-0\d \| pass \|', report), report
     # mmcv's kernel against the sampling form, the same outputs
     assert '`tools/analysis/benchmark_deform_conv.py --device cpu' in report
-    assert re.search(r'\| R50-FPN 800x800, P3 \| 1x256x100x100 \| .* \| '
-                     r'\d\.\de-0[6-9] \|', report), report
+    assert re.search(
+        r'\| R50-FPN 800x800, P3 \| 1x256x100x100 \| .* \| '
+        r'\d\.\de-0[6-9] \|', report), report
 
 
 def test_the_report_is_written_after_each_check(tmp_path):

@@ -96,15 +96,16 @@ def convolution_rows(args: argparse.Namespace) -> List[List[str]]:
         convs = (by_mmcv, by_sampling)
         times = [
             interleaved_medians_ms(
-                [synchronized(make(conv), args.device) for conv in convs],
-                args.warmup, args.repeats) for make in (forward, training)
+                [synchronized(make(conv), args.device)
+                 for conv in convs], args.warmup, args.repeats)
+            for make in (forward, training)
         ]
         ours, theirs = forward(by_sampling)(), forward(by_mmcv)()
         diff = ((ours - theirs).abs().max() / theirs.abs().max()).item()
         rows.append([
-            what, f'{batch}x{channels}x{height}x{width}', *(
-                f'{t[0]:.1f} / {t[1]:.1f} ({t[0] / t[1]:.1f}x)'
-                for t in times), f'{diff:.1e}'
+            what, f'{batch}x{channels}x{height}x{width}',
+            *(f'{t[0]:.1f} / {t[1]:.1f} ({t[0] / t[1]:.1f}x)' for t in times),
+            f'{diff:.1e}'
         ])
     return rows
 
@@ -189,8 +190,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     setup = (f'{args.device}, torch {torch.__version__}, '
              f'{torch.get_num_threads()} threads')
     header = [
-        'convolution', 'input (NxCxHxW)',
-        'forward, mmcv / sampling (ms)',
+        'convolution', 'input (NxCxHxW)', 'forward, mmcv / sampling (ms)',
         'forward + backward, mmcv / sampling (ms)', 'max diff'
     ]
     report = (f"SMPR's deformable convolution on {setup}, median of "

@@ -282,9 +282,7 @@ def check_dcn(device: str, tolerance: float, warmup: int, repeats: int,
         return False, f'{text}\n\n{failure}'
     # the two ways give the same outputs (the convolution table's last
     # column)
-    diffs = [
-        diff for diff in map(_max_diff_cell, bench) if diff is not None
-    ]
+    diffs = [diff for diff in map(_max_diff_cell, bench) if diff is not None]
     passed &= len(diffs) > 0 and max(diffs) <= tolerance
     return passed, '\n'.join(
         [text, '', '`' + ' '.join(command[1:]) + '`', '', *bench])
