@@ -115,9 +115,10 @@ def export_network(estimator: nn.Module,
     Args:
         estimator: An mmpose estimator (``init_model``); with
             ``dcn='grid-sample'`` its mmcv ``DeformConv2d`` are replaced in
-            place, with ``dcn='mmcv'`` a head that would compute them by
-            sampling on the CPU (SMPR's ``deform_conv='auto'``) is set to
-            mmcv's kernel (pass a copy to keep it as it is).
+            place, with ``dcn='mmcv'`` a head that chooses how to compute
+            them (SMPR's ``deform_conv``) is set to mmcv's kernel, which
+            ``'auto'`` would not use on a CPU (either way the estimator is
+            changed in place: pass a copy to keep it as it is).
         out: The ONNX file.
         input_shape: ``(B, 3, H, W)`` of the traced input; by default batch 1
             at the codec's input size. Bottom-up files take any size anyway.
@@ -126,6 +127,9 @@ def export_network(estimator: nn.Module,
     """
     from ..ops import replace_deform_convs
 
+    if dcn not in ('grid-sample', 'mmcv'):
+        raise ValueError(f"export_network: dcn must be 'grid-sample' or "
+                         f"'mmcv', got {dcn!r}")
     num_dcn = 0
     if dcn == 'grid-sample':
         num_dcn = replace_deform_convs(estimator)

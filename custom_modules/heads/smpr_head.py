@@ -83,8 +83,10 @@ class SMPRHead(BaseHead):
             (:func:`~custom_modules.ops.grid_sample_deform_conv2d`, the same
             function in torch operators) or ``'auto'`` (default): by sampling
             on the CPU, where mmcv's one-thread kernel is 3-8x slower forward
-            and 10-20x with the backward, mmcv's kernel on other devices. The
-            weights are the same either way.
+            and 10-18x with the backward, and in bf16, for which mmcv has no
+            kernel; mmcv's kernel otherwise. The weights are the same either
+            way. A module that ``replace_deform_convs`` put in place of one
+            (export) computes itself, whatever this says.
         heatmap_channels (int): Channels of the heatmap subnet.
         heatmap_convs (int): Hidden convs of the heatmap subnet.
         norm_cfg (dict): Norm of the tower and heatmap convs. Defaults to GN
@@ -152,10 +154,6 @@ class SMPRHead(BaseHead):
             raise ValueError(
                 f"SMPRHead: oks_positives_of must be 'initial' or 'refined', "
                 f'got {oks_positives_of!r}')
-        if deform_conv not in DEFORM_CONVS:
-            raise ValueError(
-                f'SMPRHead: deform_conv must be one of {DEFORM_CONVS}, got '
-                f'{deform_conv!r}')
         self.num_keypoints = num_keypoints
         self.deform_conv = deform_conv
         self.strides = tuple(strides)
@@ -250,16 +248,33 @@ class SMPRHead(BaseHead):
         return (self.cls_out(cls_feat), self.pose_score_out(reg_feat), init,
                 refined)
 
-    def samples_deform_convs(self, device: torch.device) -> bool:
-        """Whether the deformable convolutions of inputs on ``device`` are
-        computed by sampling (``deform_conv``)."""
-        return self.deform_conv == 'grid_sample' or (self.deform_conv == 'auto'
-                                                     and device.type == 'cpu')
+    @property
+    def deform_conv(self) -> str:
+        """How the deformable convolutions are computed: ``'auto'``, ``'mmcv'``
+        or ``'grid_sample'`` (the argument of the same name)."""
+        return self._deform_conv
+
+    @deform_conv.setter
+    def deform_conv(self, value: str) -> None:
+        if value not in DEFORM_CONVS:
+            raise ValueError(f'SMPRHead: deform_conv must be one of '
+                             f'{DEFORM_CONVS}, got {value!r}')
+        self._deform_conv = value
+
+    def samples_deform_convs(self,
+                             device: torch.device,
+                             dtype: torch.dtype = torch.float32) -> bool:
+        """Whether the deformable convolutions of ``dtype`` inputs on
+        ``device`` are computed by sampling (``deform_conv``)."""
+        if self.deform_conv == 'auto':
+            return device.type == 'cpu' or dtype == torch.bfloat16
+        return self.deform_conv == 'grid_sample'
 
     def _deform(self, dcn: nn.Module, x: Tensor, offsets: Tensor) -> Tensor:
         """``dcn`` (an ``mmcv.ops.DeformConv2d``, or the module that
         ``replace_deform_convs`` put in its place) of ``x`` at ``offsets``."""
-        if type(dcn) is DeformConv2d and self.samples_deform_convs(x.device):
+        if type(dcn) is DeformConv2d and self.samples_deform_convs(
+                x.device, x.dtype):
             return grid_sample_deform_conv2d(x, offsets, dcn.weight,
                                              dcn.stride, dcn.padding,
                                              dcn.dilation, dcn.deform_groups)

@@ -11,10 +11,10 @@ model that uses it exports to standard ONNX.
 It materialises the ``C x 9`` sampled columns (memory: 36 bytes per input
 channel and output pixel in float32), but its operators are torch's
 multi-threaded ones, where mmcv's CPU kernel runs one thread and writes its
-gradients serially. On a 2-core CPU it was 3.4 to 7.6 times faster than
-mmcv's CPU kernel forward and 10 to 18 times forward and backward on SMPR's
-shapes (``tools/analysis/benchmark_deform_conv.py``); SMPR's head uses it on
-the CPU by default (``SMPRHead(deform_conv='auto')``), mmcv's kernel on CUDA.
+gradients serially. On a 2-core CPU it was 3-8 times faster than mmcv's CPU
+kernel forward and 10-18 times forward and backward on SMPR's shapes
+(``tools/analysis/benchmark_deform_conv.py``); SMPR's head uses it on the CPU
+by default (``SMPRHead(deform_conv='auto')``), mmcv's kernel on CUDA.
 """
 from typing import Tuple
 
@@ -27,7 +27,8 @@ from torch import Tensor
 
 class GridSampleDeformConv2d(nn.Module):
     """An ``mmcv.ops.DeformConv2d`` computed by
-    :func:`grid_sample_deform_conv2d`, for export (``replace_deform_convs``).
+    :func:`grid_sample_deform_conv2d`: what ``replace_deform_convs`` puts in
+    its place (ONNX export, counting multiply-accumulates).
 
     Args:
         dcn (DeformConv2d): the mmcv module whose weights (shared, not copied)
@@ -83,6 +84,20 @@ def grid_sample_deform_conv2d(x: Tensor, offset: Tensor, weight: Tensor,
     out_h, out_w = offset.shape[2:]
     kh, kw = weight.shape[2:]
     groups, taps = deform_groups, kh * kw
+    expected = [(size + 2 * pad - dil * (k - 1) - 1) // step + 1
+                for size, pad, dil, k, step in zip((
+                    height, width), padding, dilation, (kh, kw), stride)]
+    if (channels % groups or weight.shape[1] != channels
+            or offset.shape[:2] != (n, 2 * groups * taps)
+            or [out_h, out_w] != expected):
+        raise ValueError(
+            f'grid_sample_deform_conv2d: input {tuple(x.shape)}, offset '
+            f'{tuple(offset.shape)} and weight {tuple(weight.shape)} do not '
+            f'fit {deform_groups} deform groups, stride {tuple(stride)}, '
+            f'padding {tuple(padding)}, dilation {tuple(dilation)}: the '
+            f'offset must be ({n}, {2 * groups * taps}, {expected[0]}, '
+            f'{expected[1]}), the weight take {channels} channels, and the '
+            f'channels be a multiple of the groups')
     # the sampling positions and the bilinear interpolation in at least
     # float32 (in fp16 or bf16, positions near 100 pixels would be rounded to
     # 1/16 or 1/2 pixel); the weighted sum in the input's precision

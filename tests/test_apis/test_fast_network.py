@@ -241,11 +241,13 @@ def test_smpr_in_bf16_on_a_cpu_is_refused_with_mmcvs_reason(smpr):
 
 def test_smpr_in_bf16_on_a_cpu_samples_its_deformable_convs(smpr):
     """The CPU's default (``deform_conv='auto'``) runs in bf16: the maps are
-    fp32's to bf16's precision."""
+    fp32's to bf16's precision (at the config's 256x192: at 128x96 the P7 maps
+    are 1x1, and one near-zero logit is a poor scale)."""
     fast = copy.deepcopy(smpr)
-    run_network_fast(fast, BF16, probe_hw=(128, 96))
+    run_network_fast(fast, BF16, probe_hw=(256, 192))
     assert {p.dtype for p in fast.head.parameters()} == {torch.bfloat16}
-    inputs = torch.randn(1, 3, 128, 96)
+    inputs = torch.randn(
+        1, 3, 256, 192, generator=torch.Generator().manual_seed(0))
     for want, have in zip(
             flat(network_outputs(smpr, inputs)),
             flat(network_outputs(fast, inputs))):

@@ -145,20 +145,28 @@ def test_refinement_leaves_the_initial_pose_and_every_loss_trains_something():
     assert head.cls_out.weight.grad.abs().sum() > 0
 
 
-def test_deform_conv_auto_samples_on_the_cpu_only():
+def test_deform_conv_auto_samples_on_the_cpu_and_in_bf16_only():
     cpu, cuda, meta = (torch.device(d) for d in ('cpu', 'cuda:0', 'meta'))
-    for setting, expected in (('auto', (True, False, False)),
-                              ('mmcv', (False, False, False)),
-                              ('grid_sample', (True, True, True))):
+    cases = [(cpu, torch.float32), (cuda, torch.float32),
+             (cuda, torch.float16), (cuda, torch.bfloat16),
+             (meta, torch.float32)]
+    for setting, expected in (
+        ('auto', [True, False, False, True, False]),
+        ('mmcv', [False] * 5),
+        ('grid_sample', [True] * 5),
+    ):
         head = small_head(deform_conv=setting)
-        assert tuple(
-            head.samples_deform_convs(d) for d in (cpu, cuda, meta)) == \
-            expected, setting
-    with pytest.raises(
-            ValueError,
-            match=r'deform_conv must be one of '
-            r"\('auto', 'mmcv', 'grid_sample'\), got 'torch'"):
-        small_head(deform_conv='torch')
+        assert [head.samples_deform_convs(*case)
+                for case in cases] == expected, setting
+    message = (
+        r"deform_conv must be one of \('auto', 'mmcv', 'grid_sample'\), "
+        r"got 'grid-sample'")
+    with pytest.raises(ValueError, match=message):
+        small_head(deform_conv='grid-sample')
+    head = small_head()
+    with pytest.raises(ValueError, match=message):
+        head.deform_conv = 'grid-sample'  # set later, as the tools do
+    assert head.deform_conv == 'auto'
 
 
 @pytest.fixture

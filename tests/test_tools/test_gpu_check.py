@@ -96,7 +96,8 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
     assert '`tools/analysis/benchmark_deform_conv.py --device cpu' in report
     assert re.search(
         r'\| R50-FPN 800x800, P3 \| 1x256x100x100 \| .* \| '
-        r'\d\.\de-0[6-9] \|', report), report
+        r'[\d.]+e[-+]\d+ \|', report), report
+    assert '| smpr_r50-fpn_4xb8-30e_coco-800x800 | 1x3x800x800 |' in report
 
 
 def test_the_report_is_written_after_each_check(tmp_path):

@@ -1,12 +1,13 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Time of SMPR's deformable convolutions: mmcv's kernel against the same
 function by bilinear sampling (``grid_sample_deform_conv2d``), the two ways
-``SMPRHead(deform_conv=...)`` computes them, and a training iteration of an
-SMPR config each way.
+``SMPRHead(deform_conv=...)`` computes them, and an SMPR network and a training
+iteration each way.
 
     python tools/analysis/benchmark_deform_conv.py
     python tools/analysis/benchmark_deform_conv.py --device cuda --repeats 50
-    python tools/analysis/benchmark_deform_conv.py --train-iters 0
+    python tools/analysis/benchmark_deform_conv.py --network-repeats 0 \\
+        --train-iters 0
 
 Convolutions: SMPR's (3x3, padding 1, 4 offset groups, as many channels out as
 in) on the pyramid levels of the R50-FPN config at 800x800 (256 channels, batch
@@ -15,7 +16,11 @@ batch 4, P3 32x24), random inputs and offsets of about 2 pixels (taps between
 and outside pixels). ``forward`` runs under ``torch.no_grad()`` (inference),
 ``forward + backward`` back-propagates to the input, the offsets and the
 weight (training). "max diff" is the largest difference of the two forward
-outputs over the largest output.
+outputs over the largest output (without TF32 on a GPU).
+
+Inference: ``--network-config``'s network (the R50-FPN config by default;
+backbone, neck and head, random weights) on a ``--network-size`` square image,
+batch 1, ``--network-repeats`` passes each way.
 
 Training: ``--train-iters`` iterations of ``--config``'s model (its own
 optimizer, data pipeline and batch, the bundled sample's images by default)
@@ -29,7 +34,9 @@ time by the sampling's. Prints markdown tables; ``--out`` also writes them to a
 file.
 """
 import argparse
+import contextlib
 import copy
+import itertools
 import logging
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -46,6 +53,8 @@ from custom_modules.utils.benchmark_timing import (emit_report,
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CONFIG = REPO_ROOT / (
     'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
+NETWORK_CONFIG = REPO_ROOT / (
+    'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py')
 # (what, batch, channels, height, width)
 SHAPES = [
     ('R50-FPN 800x800, P3', 1, 256, 100, 100),
@@ -100,7 +109,8 @@ def convolution_rows(args: argparse.Namespace) -> List[List[str]]:
                  for conv in convs], args.warmup, args.repeats)
             for make in (forward, training)
         ]
-        ours, theirs = forward(by_sampling)(), forward(by_mmcv)()
+        with exact_float32():
+            ours, theirs = forward(by_sampling)(), forward(by_mmcv)()
         diff = ((ours - theirs).abs().max() / theirs.abs().max()).item()
         rows.append([
             what, f'{batch}x{channels}x{height}x{width}',
@@ -108,6 +118,55 @@ def convolution_rows(args: argparse.Namespace) -> List[List[str]]:
             f'{diff:.1e}'
         ])
     return rows
+
+
+@contextlib.contextmanager
+def exact_float32():
+    """Float32 products without TF32 (cuDNN's convolutions use it by default on
+    Ampere and later GPUs, mmcv's kernel's cuBLAS products do not), so that the
+    two ways are compared, not two precisions."""
+    matmul = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.backends.cudnn.flags(
+                enabled=torch.backends.cudnn.enabled,
+                benchmark=torch.backends.cudnn.benchmark,
+                deterministic=torch.backends.cudnn.deterministic,
+                allow_tf32=False):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul
+
+
+def network_row(args: argparse.Namespace) -> List[str]:
+    """Milliseconds of ``--network-config``'s network (backbone, neck, head;
+    batch 1, ``--network-size`` square, ``torch.no_grad()``) each way."""
+    from mmpose.apis import init_model
+
+    torch.manual_seed(0)
+    model = init_model(args.network_config, None, device=args.device)
+    inputs = torch.randn(
+        1, 3, args.network_size, args.network_size, device=args.device)
+
+    def network(deform_conv: str) -> Callable:
+        copy_ = copy.deepcopy(model)
+        copy_.head.deform_conv = deform_conv
+
+        def run():
+            with torch.no_grad():
+                return copy_.head.forward(copy_.extract_feat(inputs))
+
+        return run
+
+    times = interleaved_medians_ms([
+        synchronized(network(setting), args.device)
+        for setting in ('mmcv', 'grid_sample')
+    ], args.warmup, args.network_repeats)
+    return [
+        Path(args.network_config).stem,
+        f'1x3x{args.network_size}x{args.network_size}', f'{times[0]:.0f}',
+        f'{times[1]:.0f}', f'{times[0] / times[1]:.1f}x'
+    ]
 
 
 def training_row(args: argparse.Namespace) -> List[str]:
@@ -120,12 +179,17 @@ def training_row(args: argparse.Namespace) -> List[str]:
     from mmpose.registry import MODELS
 
     cfg = Config.fromfile(args.config)
-    # not the parameter-by-parameter report of init_weights
-    MMLogger.get_current_instance().setLevel(logging.WARNING)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(args.device)
-    model.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    # not the parameter-by-parameter report of init_weights
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     model.train()
     loader = Runner.build_dataloader(cfg.train_dataloader)
     batches, epoch = [], iter(loader)
@@ -140,10 +204,10 @@ def training_row(args: argparse.Namespace) -> List[str]:
         copy_.head.deform_conv = deform_conv
         optim_wrapper = build_optim_wrapper(copy_,
                                             copy.deepcopy(cfg.optim_wrapper))
-        step = iter(range(len(batches) * 2))
+        turns = itertools.cycle(batches)
 
         def run():
-            batch = batches[next(step) % len(batches)]
+            batch = next(turns)
             with optim_wrapper.optim_context(copy_):
                 data = copy_.data_preprocessor(batch, True)
                 losses = copy_(**data, mode='loss')
@@ -179,6 +243,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=int,
         default=10,
         help='timed training iterations each way (0: none)')
+    parser.add_argument(
+        '--network-config',
+        default=str(NETWORK_CONFIG),
+        help='an SMPR config whose network is timed')
+    parser.add_argument(
+        '--network-size',
+        type=int,
+        default=800,
+        help='height and width of the network\'s input')
+    parser.add_argument(
+        '--network-repeats',
+        type=int,
+        default=3,
+        help='timed network passes each way (0: none)')
     parser.add_argument('--out', help='also write the markdown tables here')
     return parser.parse_args(argv)
 
@@ -196,6 +274,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     report = (f"SMPR's deformable convolution on {setup}, median of "
               f'{args.repeats} calls after {args.warmup}\n\n'
               f'{markdown_table(header, convolution_rows(args))}')
+    if args.network_repeats:
+        header = [
+            'config', 'input', 'network, mmcv (ms)', 'network, sampling (ms)',
+            'speed-up'
+        ]
+        report += (f'\n\nInference on {setup}, median of '
+                   f'{args.network_repeats} passes after {args.warmup}\n\n'
+                   f'{markdown_table(header, [network_row(args)])}')
     if args.train_iters:
         header = [
             'config', 'training iteration, mmcv (ms)',

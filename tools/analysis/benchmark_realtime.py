@@ -50,7 +50,8 @@ replayed from a CUDA graph), each with channels-last convolutions;
 convolutions as ``GridSample``) and run by ``run_network_in_onnxruntime``, the
 decoding unchanged. All use ``--threads`` CPU threads; ``--device cuda:0`` runs
 the models on a GPU (onnxruntime on its CUDA provider where it has one). A
-pipeline that cannot run on a backend (e.g. SMPR in bf16 on a CPU) is listed
+pipeline that cannot run on a backend (e.g. SMPR with mmcv's deformable
+convolution, ``model.head.deform_conv='mmcv'``, in bf16 on a CPU) is listed
 under the table with the reason.
 
 Stages (:class:`~custom_modules.apis.StageTimer`, exclusive times): reading,
