@@ -138,6 +138,19 @@ def exact_float32():
         torch.backends.cuda.matmul.allow_tf32 = matmul
 
 
+def each_way(make: Callable[[str], Callable], args: argparse.Namespace,
+             repeats: int) -> List[str]:
+    """Table cells of ``make(deform_conv)()``'s median milliseconds with
+    ``'mmcv'`` and with ``'grid_sample'`` (taking turns), and the speed-up."""
+    times = interleaved_medians_ms([
+        synchronized(make(setting), args.device)
+        for setting in ('mmcv', 'grid_sample')
+    ], args.warmup, repeats)
+    return [
+        f'{times[0]:.0f}', f'{times[1]:.0f}', f'{times[0] / times[1]:.1f}x'
+    ]
+
+
 def network_row(args: argparse.Namespace) -> List[str]:
     """Milliseconds of ``--network-config``'s network (backbone, neck, head;
     batch 1, ``--network-size`` square, ``torch.no_grad()``) each way."""
@@ -158,14 +171,10 @@ def network_row(args: argparse.Namespace) -> List[str]:
 
         return run
 
-    times = interleaved_medians_ms([
-        synchronized(network(setting), args.device)
-        for setting in ('mmcv', 'grid_sample')
-    ], args.warmup, args.network_repeats)
     return [
         Path(args.network_config).stem,
-        f'1x3x{args.network_size}x{args.network_size}', f'{times[0]:.0f}',
-        f'{times[1]:.0f}', f'{times[0] / times[1]:.1f}x'
+        f'1x3x{args.network_size}x{args.network_size}',
+        *each_way(network, args, args.network_repeats)
     ]
 
 
@@ -216,14 +225,7 @@ def training_row(args: argparse.Namespace) -> List[str]:
 
         return run
 
-    times = interleaved_medians_ms([
-        synchronized(trainer(setting), args.device)
-        for setting in ('mmcv', 'grid_sample')
-    ], args.warmup, args.train_iters)
-    return [
-        Path(args.config).stem, f'{times[0]:.0f}', f'{times[1]:.0f}',
-        f'{times[0] / times[1]:.1f}x'
-    ]
+    return [Path(args.config).stem, *each_way(trainer, args, args.train_iters)]
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
