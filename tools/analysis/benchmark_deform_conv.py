@@ -44,7 +44,7 @@ from typing import Callable, List, Optional
 import torch
 from mmcv.ops import DeformConv2d
 
-from custom_modules.ops import grid_sample_deform_conv2d
+from custom_modules.ops import GridSampleDeformConv2d
 from custom_modules.utils.benchmark_timing import (emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table,
@@ -77,13 +77,8 @@ def convolution_rows(args: argparse.Namespace) -> List[List[str]]:
         offset = torch.randn(
             batch, DEFORM_GROUPS * 18, height, width, device=args.device) * 2
 
-        def by_mmcv(x, offset):
-            return dcn(x, offset)
-
-        def by_sampling(x, offset):
-            return grid_sample_deform_conv2d(x, offset, dcn.weight, dcn.stride,
-                                             dcn.padding, dcn.dilation,
-                                             dcn.deform_groups)
+        # mmcv's kernel, and the sampling with the same weights
+        by_mmcv, by_sampling = dcn, GridSampleDeformConv2d(dcn)
 
         def forward(conv: Callable) -> Callable:
 
