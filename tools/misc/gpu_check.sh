@@ -72,9 +72,17 @@ case $mode in
     py_version=${PYTHON_VERSION:-3.12}
     torch_version=${TORCH_VERSION:-2.11.0}
     arch_list=${TORCH_CUDA_ARCH_LIST:-9.0}
-    build_python=$(command -v "python$py_version" || true)
+    # python3.X on PATH may be a pyenv shim that refuses to run when that version is not the
+    # selected one: take the first candidate that runs
+    build_python=""
+    for candidate in "$(command -v "python$py_version" || true)" \
+        "$(pyenv prefix "$py_version" 2>/dev/null || true)/bin/python$py_version"; do
+      if [ -x "$candidate" ] && "$candidate" -c '' 2>/dev/null; then
+        build_python=$candidate; break
+      fi
+    done
     if [ -z "$build_python" ]; then
-      echo "gpu_check: python$py_version not found (pyenv install $py_version)" >&2; exit 1
+      echo "gpu_check: no python$py_version that runs (pyenv install $py_version)" >&2; exit 1
     fi
     key=$("$build_python" tools/misc/cuda_build.py wheel-key --arch-list "$arch_list")
     out=$bundle/prebuilt/$key
