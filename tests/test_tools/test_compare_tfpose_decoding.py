@@ -120,7 +120,7 @@ def test_tool_compares_the_two_decodings_of_the_real_model(sdist, tmp_path):
         tool.CONFIG,
         str(checkpoint), '--sdist',
         str(sdist), '--build-dir',
-        str(tmp_path / 'pafprocess'), '--out',
+        str(tmp_path / 'pafprocess'), '--time-repeats', '2', '--out',
         str(out)
     ])
     rows = [
@@ -133,3 +133,10 @@ def test_tool_compares_the_two_decodings_of_the_real_model(sdist, tmp_path):
     assert abs(project[0] - tfpose[0]) < 0.05 and project[0] > 0.5
     matched, _, _, _, median, _, _ = (float(x) for x in rows[4])
     assert matched == 13 and median < 0.5
+    # the decoding times of each image, with the config's smoothing and
+    # without
+    assert [x.strip() for x in rows[5]
+            ] == ['image', 'input', 'peak_sigma=3', 'peak_sigma=0']
+    assert sorted(row[0].strip() for row in rows[6:]) == sorted(
+        p.name for p in (REPO_ROOT / 'tests/data/coco').glob('*.jpg'))
+    assert all(float(x) > 0 for row in rows[6:] for x in row[2:])

