@@ -99,12 +99,13 @@ def _block_bands(src_size: int, dst_size: int, mode: str,
 @functools.lru_cache(maxsize=32)
 def smoothed_resize_matrix(src_size: int, dst_size: int, mode: str,
                            sigma: float) -> np.ndarray:
-    """``(dst_size, src_size)`` float32: a 1-D resize (:func:`resize_taps`, the
-    clamped taps folded into the edge pixels) followed by the Gaussian of.
+    """A 1-D resize and the Gaussian that smooths its output, as one matrix.
 
-    :func:`gaussian_taps` (zero outside), so that ``rows @ maps @ cols.T``
-    of two of them is :func:`smooth_maps` of the resized maps (to float
-    rounding) without making the resized ones. Cached (read-only).
+    ``(dst_size, src_size)`` float32: the resize of :func:`resize_taps` (the
+    clamped taps folded into the edge pixels), then the Gaussian of
+    :func:`gaussian_taps` (zero outside), so that ``rows @ maps @ cols.T`` of
+    two of them is :func:`smooth_maps` of the resized maps (to float rounding)
+    without making the resized ones. Cached (read-only).
     """
     first, weights = resize_taps(np.arange(dst_size), src_size, dst_size, mode)
     columns = np.clip(first[:, None] + np.arange(weights.shape[-1]), 0,
