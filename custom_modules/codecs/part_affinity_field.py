@@ -67,6 +67,23 @@ def resize_taps(dst: np.ndarray,
     return first - 1, weights
 
 
+def resize_matrix(dst: np.ndarray, src_size: int, dst_size: int, mode: str,
+                  dtype: type) -> Tuple[np.ndarray, np.ndarray]:
+    """Rows ``dst`` (1-D) of the matrix of a 1-D resize (:func:`resize_taps`).
+
+    Returns:
+        tuple: the matrix ``(len(dst), src_size)`` of ``dtype``, accumulated
+        in it, the taps that the resize clamps added to the edge pixels'
+        weights; and the source pixel of each tap ``(len(dst), T)``.
+    """
+    first, weights = resize_taps(dst, src_size, dst_size, mode)
+    columns = np.clip(first[:, None] + np.arange(weights.shape[-1]), 0,
+                      src_size - 1)
+    matrix = np.zeros((len(dst), src_size), dtype=dtype)
+    np.add.at(matrix, (np.arange(len(dst))[:, None], columns), weights)
+    return matrix, columns
+
+
 @functools.lru_cache(maxsize=32)
 def _block_bands(src_size: int, dst_size: int, mode: str,
                  length: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -78,13 +95,9 @@ def _block_bands(src_size: int, dst_size: int, mode: str,
     The weights are float32, with the clamped taps added to the edge pixels
     (the resize's rule). Cached (read-only).
     """
-    first, weights = resize_taps(
-        np.arange(-length, dst_size + length), src_size, dst_size, mode)
-    taps = weights.shape[-1]
-    columns = np.clip(first[:, None] + np.arange(taps), 0, src_size - 1)
-    # the resize, as a matrix
-    matrix = np.zeros((len(first), src_size), dtype=np.float32)
-    np.add.at(matrix, (np.arange(len(first))[:, None], columns), weights)
+    matrix, columns = resize_matrix(
+        np.arange(-length, dst_size + length), src_size, dst_size, mode,
+        np.float32)
     starts = np.arange(dst_size + length)
     low, high = columns[starts, 0], columns[starts + length - 1, -1]
     span = min(int((high - low).max()) + 1, src_size)
@@ -107,11 +120,8 @@ def smoothed_resize_matrix(src_size: int, dst_size: int, mode: str,
     two of them is :func:`smooth_maps` of the resized maps (to float rounding)
     without making the resized ones. Cached (read-only).
     """
-    first, weights = resize_taps(np.arange(dst_size), src_size, dst_size, mode)
-    columns = np.clip(first[:, None] + np.arange(weights.shape[-1]), 0,
-                      src_size - 1)
-    matrix = np.zeros((dst_size, src_size))
-    np.add.at(matrix, (np.arange(dst_size)[:, None], columns), weights)
+    matrix, _ = resize_matrix(
+        np.arange(dst_size), src_size, dst_size, mode, np.float64)
     matrix = correlate1d(
         matrix, gaussian_taps(sigma), axis=0,
         mode='constant').astype(np.float32)
