@@ -602,15 +602,19 @@ class PartAffinityField(BaseKeypointCodec):
             self.num_keypoints)
         # where eq. 6 samples a segment (fractions of it)
         self._steps = np.linspace(0, 1, num_samples, dtype=np.float32)
-        # the most samples a pair may fail: more than min_sample_fraction of
-        # them must pass
-        self._max_fails = sum(
-            (num_samples - fails) / num_samples > min_sample_fraction
-            for fails in range(num_samples + 1)) - 1
         self._compiled_grouping = (
             None if grouping == 'numpy' or unavailable else CompiledGrouping(
                 self.num_keypoints, self.skeleton.limbs,
                 self.skeleton.num_tree_limbs, self._steps))
+
+    @property
+    def _max_fails(self) -> int:
+        """The most samples a candidate limb may fail: more than
+        ``min_sample_fraction`` of them must pass (read at each decoding, as
+        the other thresholds are)."""
+        return sum((self.num_samples - fails) /
+                   self.num_samples > self.min_sample_fraction
+                   for fails in range(self.num_samples + 1)) - 1
 
     @property
     def grouping(self) -> str:

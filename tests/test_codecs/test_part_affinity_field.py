@@ -249,12 +249,17 @@ def test_a_limb_needs_more_than_min_sample_fraction_of_its_samples(
     codec = PartAffinityField((16, 24), (16, 24), min_sample_fraction=fraction)
     pafs = np.zeros((38, 24, 16), np.float32)
     pafs[0, 5, 2:9] = 1.0  # limb 0's x channel at x = 2..8 of row 5
-    scores = codec.score_pairs(pafs, np.array([0]), np.array([[2.0, 5.0]]),
-                               np.array([[11.0, 5.0]]))
-    if passes:
-        assert scores[0] == pytest.approx(0.7)
-    else:
-        assert scores[0] == -np.inf
+    # set at construction, or later as the other thresholds
+    later = PartAffinityField((16, 24), (16, 24))
+    later.min_sample_fraction = fraction
+    limbs = np.array([0])
+    starts, ends = np.array([[2.0, 5.0]]), np.array([[11.0, 5.0]])
+    for decoder in (codec, later):
+        scores = decoder.score_pairs(pafs, limbs, starts, ends)
+        if passes:
+            assert scores[0] == pytest.approx(0.7)
+        else:
+            assert scores[0] == -np.inf
 
 
 @pytest.mark.parametrize('fraction', [-0.1, 1.0])
