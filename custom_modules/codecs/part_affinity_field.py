@@ -758,14 +758,23 @@ class PartAffinityField(BaseKeypointCodec):
             searched = smooth_maps(
                 torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32)),
                 self.peak_sigma).numpy()
-        joints, ys, xs, dx, dy, scores = self._block_peaks(
-            np.pad(
-                searched, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf),
-            sparse=True)
+        joints, ys, xs, xy, scores = self._map_peaks(searched)
         if self.peak_sigma:
             scores = maps[joints, ys, xs]
-        xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
         return joints, xy, scores
+
+    def _map_peaks(self, maps: np.ndarray) -> Tuple[np.ndarray, ...]:
+        """:meth:`_block_peaks` of whole maps ``(M, H, W)`` (sparse search).
+
+        Returns:
+            tuple: ``joints``, ``ys``, ``xs`` (P,) of each peak, its refined
+            position ``xy`` (P, 2) float32 in map pixels, and its value.
+        """
+        joints, ys, xs, dx, dy, values = self._block_peaks(
+            np.pad(maps, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf),
+            sparse=True)
+        xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
+        return joints, ys, xs, xy, values
 
     def find_peaks_on_device(self, heatmaps: Tensor
                              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -840,13 +849,8 @@ class PartAffinityField(BaseKeypointCodec):
                 @ (maps[:self.num_keypoints] @ smoothed_resize_matrix(
                     maps.shape[2], width, heatmaps.mode, self.peak_sigma).T)
                 for maps in heatmaps.maps) / len(heatmaps.maps)
-            joints, ys, xs, dx, dy, _ = self._block_peaks(
-                np.pad(
-                    smoothed, ((0, 0), (1, 1), (1, 1)),
-                    constant_values=-np.inf),
-                sparse=True)
+            joints, ys, xs, xy, _ = self._map_peaks(smoothed)
             scores = heatmaps.windows(joints, ys, xs, 1, 1)[:, 0, 0]
-            xy = np.stack([xs + dx, ys + dy], axis=1).astype(np.float32)
             return joints, xy, scores.astype(np.float32)
         # every scale's candidates (a peak of the average can stand where the
         # first scale is weak), in blocks of one size: one small-map pixel of
