@@ -12,6 +12,7 @@ from xtcocotools.coco import COCO
 
 from custom_modules.codecs import PartAffinityField
 from conftest import REPO_ROOT, run_command
+from test_tools.test_benchmark_bottomup import parse_markdown_rows
 
 ANN_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
 
@@ -123,20 +124,22 @@ def test_tool_compares_the_two_decodings_of_the_real_model(sdist, tmp_path):
         str(tmp_path / 'pafprocess'), '--time-repeats', '2', '--out',
         str(out)
     ])
-    rows = [
-        line.strip('|').split('|') for line in out.read_text().splitlines()
-        if line.startswith('| ') and '---' not in line
-    ]
-    table = {row[0].strip(): [float(x) for x in row[1:]] for row in rows[1:3]}
+    metrics, agreement, times = (
+        parse_markdown_rows(block) for block in out.read_text().split('\n\n')
+        if block.startswith('|'))
+    table = {row['decoding']: row for row in metrics}
     project, tfpose = table['project'], table['tf-pose']
-    assert project[-1] == tfpose[-1] == 13  # people
-    assert abs(project[0] - tfpose[0]) < 0.05 and project[0] > 0.5
-    matched, _, _, _, median, _, _ = (float(x) for x in rows[4])
-    assert matched == 13 and median < 0.5
+    assert project['people'] == tfpose['people'] == '13'
+    assert abs(float(project['AP']) - float(tfpose['AP'])) < 0.05
+    assert float(project['AP']) > 0.5
+    (row, ) = agreement
+    assert row['people matched'] == '13'
+    assert float(row['median distance']) < 0.5
     # the decoding times of each image, with the config's smoothing and
     # without
-    assert [x.strip() for x in rows[5]
-            ] == ['image', 'input', 'peak_sigma=3', 'peak_sigma=0']
-    assert sorted(row[0].strip() for row in rows[6:]) == sorted(
+    assert list(times[0]) == ['image', 'input', 'peak_sigma=3', 'peak_sigma=0']
+    assert sorted(row['image'] for row in times) == sorted(
         p.name for p in (REPO_ROOT / 'tests/data/coco').glob('*.jpg'))
-    assert all(float(x) > 0 for row in rows[6:] for x in row[2:])
+    assert all(
+        float(row[way]) > 0 for row in times
+        for way in ('peak_sigma=3', 'peak_sigma=0'))

@@ -24,6 +24,7 @@ from mmpose.utils import register_all_modules
 from custom_modules.codecs import OPENPOSE_COCO_LIMBS
 from custom_modules.utils.tf_graphdef import TFNode, read_graphdef
 from conftest import REPO_ROOT, run_command
+from test_tools.test_benchmark_bottomup import parse_markdown_rows
 
 sys.path.insert(0, str(REPO_ROOT / 'tools/model_converters'))
 import tfpose2mmpose  # noqa: E402
@@ -382,13 +383,9 @@ def test_the_realtime_benchmark_decodes_the_trained_models_real_maps(
         str(tmp_path), '--out',
         str(out)
     ])
-    rows = [
-        line.strip('|').split('|') for line in out.read_text().splitlines()
-        if line.startswith('| ') and '---' not in line
-    ]
-    header = [cell.strip() for cell in rows[0]]
-    row = dict(zip(header, (cell.strip() for cell in rows[1])))
-    assert len(rows) == 2 and (row['pipeline'], row['people'],
-                               row['found']) == ('tfpose', '3', '3'), rows
+    rows = parse_markdown_rows(out.read_text())
+    (row, ) = rows
+    assert (row['pipeline'], row['people'], row['found']) == ('tfpose', '3',
+                                                              '3'), rows
     assert float(row['decoding (ms)']) > 0 and float(row['FPS']) > 0
     assert (tmp_path / 'tfpose_pytorch_people_3.mp4').is_file()
