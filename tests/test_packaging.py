@@ -8,6 +8,7 @@ import posixpath
 import shutil
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -22,7 +23,8 @@ SOURCES = ('setup.py', 'README.md', 'model-index.yml', 'custom_modules',
 
 
 @pytest.fixture(scope='module')
-def wheel_files(tmp_path_factory) -> set:
+def wheel(tmp_path_factory) -> Path:
+    """The project's wheel, built by pip from a copy of :data:`SOURCES`."""
     source = tmp_path_factory.mktemp('source')
     for name in SOURCES:
         target = source / name
@@ -44,6 +46,11 @@ def wheel_files(tmp_path_factory) -> set:
     ],
                 timeout=600)
     (wheel, ) = out.glob('mmpose_multilevel-*.whl')
+    return wheel
+
+
+@pytest.fixture(scope='module')
+def wheel_files(wheel) -> set:
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())
 
@@ -110,3 +117,18 @@ def test_no_build_leftovers_in_the_wheel(wheel_files):
         name for name in wheel_files
         if '__pycache__' in name or name.endswith('.pyc')
     ]
+
+
+def test_an_installed_config_finds_its_relative_base(wheel, tmp_path):
+    """The zoo's configs inherit the reliability base (``configs/_base_/``) by
+    relative path: it resolves in the installed package's ``.mim`` as in a
+    clone."""
+    from mmengine.config import Config
+
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(tmp_path)
+    cfg = Config.fromfile(
+        tmp_path / mim_path('configs/hsr_msnet/'
+                            'td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py'),
+        import_custom_modules=False)
+    assert cfg.train_dataloader.dataset.type == 'CheckedCocoDataset'

@@ -4,7 +4,6 @@ imports) that openmim's ``mim search`` reads: it lists every config of the
 project once, under its own name, in a collection that exists, with the paper's
 results (when any) marked as the paper's."""
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -187,43 +186,3 @@ def test_architecture_names_are_the_configs_types():
         unknown = set(model['Metadata']['Architecture']) - types
         assert not unknown, (f'{model["Name"]}: {unknown} not in '
                              f'{sorted(types)}')
-
-
-def test_a_wheel_of_the_project_carries_the_index_where_mim_looks(tmp_path):
-    """``mim search`` reads ``<package>/.mim/model-index.yml`` of an installed
-    package: the wheel (built from a copy of the tree, as pip builds it) must
-    carry it and the configs it names, and the reliability base
-    (``configs/_base_/``) that they inherit by relative path."""
-    import subprocess
-    import sys
-    import zipfile
-
-    source = tmp_path / 'src'
-    shutil.copytree(
-        REPO_ROOT,
-        source,
-        ignore=shutil.ignore_patterns('.venv', 'work_dirs', '.git',
-                                      '__pycache__', '.pytest_cache', 'data',
-                                      'build'))
-    shutil.copytree(REPO_ROOT / 'tests/data', source / 'tests/data')
-    subprocess.run([
-        sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-        '--no-build-isolation', '-q', '-w',
-        str(tmp_path / 'dist'),
-        str(source)
-    ],
-                   check=True)
-    [wheel] = (tmp_path / 'dist').glob('*.whl')
-    names = set(zipfile.ZipFile(wheel).namelist())
-    assert 'custom_modules/.mim/model-index.yml' in names
-    for _, model in MODELS:
-        config = model['Config']
-        assert f'custom_modules/.mim/{config}' in names, config
-    assert 'custom_modules/.mim/configs/_base_/reliability.py' in names
-    zipfile.ZipFile(wheel).extractall(tmp_path / 'installed')
-    from mmengine.config import Config
-    cfg = Config.fromfile(
-        tmp_path / 'installed/custom_modules/.mim/configs/hsr_msnet/'
-        'td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py',
-        import_custom_modules=False)
-    assert cfg.train_dataloader.dataset.type == 'CheckedCocoDataset'
