@@ -45,7 +45,11 @@ class HSRNet(ResNet):
     ``C = dilated_stage_channels`` defaults to 1024 (bottleneck width 256), as
     the DetNet-59 code that the HSR-MSNet paper initialises from
     (guoruoqian/DetNet_pytorch) builds it: DetNet "keeps the same channels as
-    stage 4". (One Keras port uses 256 output channels; pass 256 for that.)
+    stage 4", and DetNet-59's ImageNet weights load only into that width.
+    (One Keras port uses 256 output channels; pass 256 for that.) The paper's
+    "HSRNet has more parameters than ResNet in comparable size of backbone"
+    (Sec. 4.3.1) fits no DetNet width: HSRNet-59's backbone has 17.35 M
+    parameters with ``C = 1024``, 41.09 M with 2048, ResNet-50's 23.51 M.
 
     Args:
         depth (int): 59, 110 or 161.

@@ -60,7 +60,9 @@ class MSNetBlock(BaseModule):
         dilation (int): Dilation of the 3x3 convs. Defaults to 1.
         downsample (nn.Module, optional): Projection shortcut. Defaults to None
             (identity).
-        scales (int): Number of subgroups ``s``. Defaults to 4.
+        scales (int): Number of subgroups ``s``. Defaults to 4, as Res2Net-50:
+            the paper's "3 groups as shown in Figure 7(a)" (Res2Net's figure)
+            read as Res2Net's three convolved subgroups of four.
         base_width (int): Subgroup width per 64 planes, as Res2Net's
             ``baseWidth``. Defaults to 22.
         se_ratio (int): Squeeze ratio of the SE block. Defaults to 16.
