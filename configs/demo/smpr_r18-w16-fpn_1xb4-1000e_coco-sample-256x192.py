@@ -72,13 +72,15 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='LoadImage'),
+    # mmpose's BottomupResize, which also records where each image of a
+    # multi-scale test's pyramid sits (the head maps their poses back by it)
     dict(
-        type='BottomupResize',
+        type='PyramidBottomupResize',
         input_size=codec['input_size'],
         size_factor=32,
         resize_mode='fit'),
-    # a multi-scale test adds `aug_scales` to the BottomupResize (the `_ms`
-    # configs)
+    # a multi-scale test adds `aug_scales` to the PyramidBottomupResize (the
+    # `_ms` configs)
     dict(
         type='PackMultiScalePoseInputs',
         meta_keys=('id', 'img_id', 'img_path', 'crowd_index', 'ori_shape',

@@ -30,8 +30,8 @@ from torch import Tensor
 
 # the transforms of a bottom-up test pipeline this preprocessor reproduces, in
 # order
-SUPPORTED = ('LoadImage', 'BottomupResize', ('PackPoseInputs',
-                                             'PackMultiScalePoseInputs'))
+SUPPORTED = ('LoadImage', ('BottomupResize', 'PyramidBottomupResize'),
+             ('PackPoseInputs', 'PackMultiScalePoseInputs'))
 
 
 class UnsupportedPipelineError(ValueError):

@@ -15,8 +15,9 @@ class MultiScalePoseDataPreprocessor(PoseDataPreprocessor):
     model gets the list of ``(B, C, H_s, W_s)`` batches, base scale first, that
     ``BottomupPoseEstimator`` expects with ``test_cfg.multiscale_test=True``.
     The data samples' ``batch_input_shape`` and ``pad_shape`` are the base
-    scale's. Any other batch is processed as ``PoseDataPreprocessor`` processes
-    it.
+    scale's; ``pyramid_batch_input_shapes`` has every scale's ``(H_s, W_s)``,
+    base scale first (the width a mirrored batch is mirrored in). Any other
+    batch is processed as ``PoseDataPreprocessor`` processes it.
     """
 
     def forward(self, data: dict, training: bool = False) -> dict:
@@ -31,6 +32,9 @@ class MultiScalePoseDataPreprocessor(PoseDataPreprocessor):
                 dict(data, inputs=list(scale_inputs)), training)
             for scale_inputs in reversed(inputs)
         ]
-        return dict(
-            inputs=[batch['inputs'] for batch in reversed(batches)],
-            data_samples=batches[-1]['data_samples'])
+        inputs = [batch['inputs'] for batch in reversed(batches)]
+        data_samples = batches[-1]['data_samples']
+        shapes = [tuple(batch.shape[-2:]) for batch in inputs]
+        for sample in data_samples:
+            sample.set_metainfo(dict(pyramid_batch_input_shapes=shapes))
+        return dict(inputs=inputs, data_samples=data_samples)

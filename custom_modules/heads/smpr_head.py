@@ -22,6 +22,7 @@ from torch import Tensor
 from ..ops import grid_sample_deform_conv2d
 from ..post_processing import keypoint_boxes, pose_nms
 from ..task_modules import SMPRTargets
+from .pyramid_geometry import pyramid_to_base_input
 
 DEFORM_CONVS = ('auto', 'mmcv', 'grid_sample')
 HeadOutputs = Tuple[List[Tensor], List[Tensor], List[Tensor], List[Tensor]]
@@ -65,7 +66,9 @@ class SMPRHead(BaseHead):
     Prediction (``test_cfg``): score = sigmoid(person) x sigmoid(pose score);
     per level the ``nms_pre`` best locations with a person score above
     ``score_thr``; refined poses decoded in input pixels; candidates of the
-    flipped image (``flip_test``) and of other scales (``multiscale_test``)
+    flipped image (``flip_test``) and of other scales (``multiscale_test``,
+    brought into the base image's input by
+    :func:`~custom_modules.heads.pyramid_geometry.pyramid_to_base_input`)
     merged; ``pose_nms`` with ``nms`` (Soft-NMS, IoU 0.3 by default); at most
     ``max_per_img`` people. The flip test swaps left and right keypoints by the
     ``flip_indices`` of the samples' metainfo (the dataset's, as mmpose's heads
@@ -419,8 +422,13 @@ class SMPRHead(BaseHead):
                 first at the scale of ``input_size`` and the others at
                 ``metainfo['aug_scales']``.
             batch_data_samples (list[PoseDataSample]): Metainfo with
-                ``input_size`` and ``batch_input_shape``, and for the flip test
-                the dataset's ``flip_indices``.
+                ``input_size`` and ``batch_input_shape``, for the flip test
+                the dataset's ``flip_indices``, for the multi-scale test the
+                pyramid's ``pyramid_*`` lists
+                (:class:`~custom_modules.datasets.transforms.
+                PyramidBottomupResize`) and ``pyramid_batch_input_shapes``
+                (:class:`~custom_modules.data_preprocessors.
+                MultiScalePoseDataPreprocessor`).
             test_cfg (dict): ``score_thr`` (0.05), ``nms_pre`` (1000), ``nms``
                 (``dict(type='soft_nms', iou_threshold=0.3)``), ``max_per_img``
                 (20), ``flip_test``, ``multiscale_test``.
@@ -455,7 +463,7 @@ class SMPRHead(BaseHead):
             flip_indices = list(flip_indices)
 
         candidates = [[] for _ in batch_data_samples]
-        for scale_feats, scale in zip(feats, scales):
+        for level, scale_feats in enumerate(feats):
             views = [(scale_feats, False)]
             if test_cfg.get('flip_test', False):
                 views = [(scale_feats[0], False), (scale_feats[1], True)]
@@ -470,11 +478,16 @@ class SMPRHead(BaseHead):
                     )
                     if flipped:
                         # the batch was mirrored whole, padding included
-                        width = round(sample.metainfo['batch_input_shape'][1] *
-                                      scale)
+                        width = sample.metainfo['batch_input_shape'][1]
+                        if len(scales) > 1:
+                            width = sample.metainfo[
+                                'pyramid_batch_input_shapes'][level][1]
                         keypoints = keypoints[:, flip_indices]
                         keypoints[..., 0] = width - 1 - keypoints[..., 0]
-                    candidates[i].append((keypoints / scale, scores))
+                    if level:
+                        keypoints = pyramid_to_base_input(
+                            keypoints, sample.metainfo, level)
+                    candidates[i].append((keypoints, scores))
 
         nms_cfg = test_cfg.get('nms', dict(type='soft_nms', iou_threshold=0.3))
         results = []

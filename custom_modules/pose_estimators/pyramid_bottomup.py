@@ -54,7 +54,8 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
             raise ValueError(
                 'test_cfg.multiscale_test=True needs the scales of the image '
                 'pyramid: set `aug_scales` (e.g. [0.5, 1.5]) in the '
-                'BottomupResize of the test pipeline, with '
+                'BottomupResize (or PyramidBottomupResize) of the test '
+                'pipeline, with '
                 'PackMultiScalePoseInputs (meta_keys with "aug_scales") after '
                 'it and MultiScalePoseDataPreprocessor as the data '
                 'preprocessor')

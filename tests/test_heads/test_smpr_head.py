@@ -18,6 +18,7 @@ from mmpose.structures import PoseDataSample
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
+from custom_modules.datasets.transforms import PyramidBottomupResize
 from custom_modules.heads import SMPRHead
 from custom_modules.ops import grid_sample_deform_conv as sampling_module
 
@@ -360,31 +361,87 @@ def test_flip_test_maps_mirrored_poses_back(metainfo):
     np.testing.assert_allclose(pred.keypoints[0], truth.numpy(), atol=1e-3)
 
 
-def test_multiscale_test_maps_poses_of_other_scales_back():
-    """A second scale (the image at twice the size) sees the same person at
-    twice the coordinates; merged before Soft-NMS, the two views give one
-    person at the input's scale."""
+def test_multiscale_flip_test_maps_poses_of_every_view_back():
+    """Each image of a pyramid (PyramidBottomupResize: 640x480 at 128 px, 64
+    and 256, sizes rounded up to 32 and centred) and its mirror see the same
+    person where that image has it; merged before Soft-NMS, the six views give
+    one person where the base image has it.
+
+    Dividing by the scale put the 0.5 view's pose 4-5 pixels away, and
+    mirroring it in a scaled base width another 16.
+    """
     head = small_head()
-    truth = a_person(20, 10)
+    flip_indices = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+    results = PyramidBottomupResize(
+        input_size=(128, 128),
+        size_factor=32,
+        resize_mode='expand',
+        aug_scales=[0.5, 2.0]).transform(
+            dict(
+                img=np.zeros((480, 640, 3), np.uint8),
+                ori_shape=(480, 640),
+                img_shape=(480, 640)))
+    sizes = results['pyramid_input_sizes']
+    assert [tuple(size) for size in sizes] == [(192, 128), (96, 64),
+                                               (352, 256)]
+    # a person in image pixels, and where each image of the pyramid has it
+    person = a_person(300, 200)
+    centers, scales = (
+        results[key]
+        for key in ('pyramid_input_centers', 'pyramid_input_scales'))
 
-    def outputs_at(scale: float):
+    def outputs(level: int, mirrored: bool):
+        center, scale = (torch.as_tensor(x[level]) for x in (centers, scales))
+        size = torch.as_tensor(sizes[level], dtype=torch.float32)
+        keypoints = (person - center + scale / 2) * size / scale
+        width, height = sizes[level]
+        if mirrored:
+            keypoints = keypoints[flip_indices]
+            keypoints[:, 0] = width - 1 - keypoints[:, 0]
         gt = InstanceData(
-            keypoints=truth[None] * scale,
+            keypoints=keypoints[None],
             keypoints_visible=torch.ones(1, 17),
-            areas=torch.tensor([1500. * scale**2]))
-        size = int(128 * scale)
-        return head.perfect_outputs(gt, [(math.ceil(size / s), ) * 2
-                                         for s in head.strides], (size, size))
+            areas=torch.tensor([1500. * (size[1] / 128)**2]))
+        return head.perfect_outputs(gt, [
+            (math.ceil(height / s), math.ceil(width / s)) for s in head.strides
+        ], (height, width))
 
-    use_outputs(head, outputs_at(1.0), outputs_at(2.0))
+    use_outputs(
+        head, *[
+            outputs(level, mirrored) for level in range(3)
+            for mirrored in (False, True)
+        ])
+    data = PoseDataSample(
+        metainfo=dict(
+            input_size=sizes[0],
+            batch_input_shape=tuple(sizes[0][::-1]),
+            aug_scales=[0.5, 2.0],
+            flip_indices=flip_indices,
+            pyramid_batch_input_shapes=[tuple(s[::-1]) for s in sizes],
+            **{
+                key: results[key]
+                for key in results if key.startswith('pyramid_')
+            }))
+    pred = head.predict([[None, None]] * 3, [data],
+                        dict(multiscale_test=True, flip_test=True))[0]
+    assert len(pred.keypoints) == 1
+    center, scale = (torch.as_tensor(x[0]) for x in (centers, scales))
+    expected = (person - center + scale / 2) * torch.tensor([192., 128.
+                                                             ]) / scale
+    np.testing.assert_allclose(pred.keypoints[0], expected.numpy(), atol=1e-3)
+
+
+def test_a_multiscale_test_without_the_pyramids_places_is_refused():
+    head = small_head()
     data = PoseDataSample(
         metainfo=dict(
             input_size=(128, 128),
             batch_input_shape=(128, 128),
             aug_scales=[2.0]))
-    pred = head.predict([None, None], [data], dict(multiscale_test=True))[0]
-    assert len(pred.keypoints) == 1
-    np.testing.assert_allclose(pred.keypoints[0], truth.numpy(), atol=1e-3)
+    with pytest.raises(ValueError, match='PyramidBottomupResize'):
+        head.predict([pyramid(batch=1),
+                      pyramid(256, batch=1)], [data],
+                     dict(multiscale_test=True))
 
 
 def test_bad_arguments_are_named():

@@ -75,8 +75,12 @@ def test_the_pyramid_is_packed_and_batched_per_scale_and_normalised():
     expected = (image.flip(0) - 128) / 256
     torch.testing.assert_close(out['inputs'][2][0, :, :, :200], expected)
     assert out['inputs'][2][0, :, :, 200:].abs().max() == 0
-    # the data samples carry the base scale's shapes
+    # the data samples carry the base scale's shapes, and every scale's batch
+    # shape (the width its mirrored batch is mirrored in)
     assert out['data_samples'][0].metainfo['batch_input_shape'] == (64, 112)
+    assert out['data_samples'][1].metainfo['pyramid_batch_input_shapes'] == [
+        (64, 112), (32, 56), (128, 216)
+    ]
 
 
 def test_a_plain_batch_is_processed_as_mmpose_processes_it():

@@ -1,4 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .formatting import PackMultiScalePoseInputs
+from .pyramid_resize import PYRAMID_KEYS, PyramidBottomupResize
 
-__all__ = ['PackMultiScalePoseInputs']
+__all__ = ['PackMultiScalePoseInputs', 'PyramidBottomupResize', 'PYRAMID_KEYS']

@@ -5,6 +5,8 @@ from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.datasets.transforms.formatting import image_to_tensor
 from mmpose.registry import TRANSFORMS
 
+from .pyramid_resize import PYRAMID_KEYS
+
 
 @TRANSFORMS.register_module()
 class PackMultiScalePoseInputs(PackPoseInputs):
@@ -17,7 +19,9 @@ class PackMultiScalePoseInputs(PackPoseInputs):
     :class:`~custom_modules.data_preprocessors.MultiScalePoseDataPreprocessor`;
     the data sample is packed from the base scale. A single image is packed as
     ``PackPoseInputs`` packs it. Add ``'aug_scales'`` to ``meta_keys`` so that
-    ``BottomupPoseEstimator`` sees the scales.
+    ``BottomupPoseEstimator`` sees the scales. Where each image of the pyramid
+    sits (:class:`~custom_modules.datasets.transforms.PyramidBottomupResize`'s
+    ``pyramid_*`` lists) is packed into the metainfo whenever the pyramid is.
     """
 
     def transform(self, results: dict) -> dict:
@@ -26,4 +30,7 @@ class PackMultiScalePoseInputs(PackPoseInputs):
             return super().transform(results)
         packed = super().transform(dict(results, img=images[0]))
         packed['inputs'] = [image_to_tensor(image) for image in images]
+        packed['data_samples'].set_metainfo(
+            {key: results[key]
+             for key in PYRAMID_KEYS if key in results})
         return packed

@@ -1,0 +1,61 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The image pyramid of multi-scale bottom-up testing, with where each image of
+it sits."""
+from mmpose.datasets.transforms import BottomupResize
+from mmpose.registry import TRANSFORMS
+
+#: the per-image keys :class:`PyramidBottomupResize` adds, base image first
+PYRAMID_KEYS = ('pyramid_input_centers', 'pyramid_input_scales',
+                'pyramid_input_sizes')
+
+
+@TRANSFORMS.register_module()
+class PyramidBottomupResize(BottomupResize):
+    """mmpose's ``BottomupResize``, which also records where each image of its
+    pyramid sits in the original image.
+
+    With ``aug_scales``, ``BottomupResize`` resizes the image to
+    ``input_size`` and to ``(int(w * s), int(h * s))`` for each scale ``s``,
+    each rounded up to ``size_factor`` on its own and centred in its padding,
+    so that an image of the pyramid is not the base image scaled by ``s`` (at
+    800 px, ``size_factor=32``, ``resize_mode='expand'``, a 640x480 image is
+    1067x800 in a 1088x800 input, and 555x416 in a 576x416 one at ``s = 0.5``,
+    not 544x400), but it records the ``input_center``, ``input_scale`` and
+    ``input_size`` of the base image only.
+
+    Here each image of the pyramid is made by ``BottomupResize`` at its size
+    (the same pixels), and the three values of every image are recorded in
+    lists, base image first: ``pyramid_input_centers``,
+    ``pyramid_input_scales`` (each ``(2,)`` float32, image pixels) and
+    ``pyramid_input_sizes`` (``(w, h)``), which
+    :class:`~custom_modules.datasets.transforms.PackMultiScalePoseInputs`
+    packs into the metainfo and
+    :func:`~custom_modules.heads.pyramid_geometry.pyramid_to_base_input`
+    reads. Without ``aug_scales`` it is ``BottomupResize``.
+
+    Args: those of mmpose's ``BottomupResize``.
+    """
+
+    def transform(self, results: dict) -> dict:
+        if not self.aug_scales:
+            return super().transform(results)
+        width, height = self.input_size
+        sizes = [(width, height)] + [(int(width * s), int(height * s))
+                                     for s in self.aug_scales]
+        pyramid = [
+            BottomupResize(
+                input_size=size,
+                size_factor=self.size_factor,
+                resize_mode=self.resize_mode,
+                pad_val=self.pad_val,
+                use_udp=self.use_udp).transform(dict(results))
+            for size in sizes
+        ]
+        results.update(pyramid[0])
+        results['img'] = [level['img'] for level in pyramid]
+        results['aug_scales'] = self.aug_scales
+        for key in PYRAMID_KEYS:
+            # 'pyramid_input_centers' <- each image's 'input_center'
+            single = key[len('pyramid_'):-1]
+            results[key] = [level[single] for level in pyramid]
+        return results
