@@ -5,7 +5,8 @@
 _base_ = ['mmpose::_base_/default_runtime.py', '../_base_/reliability.py']
 
 # Sec. 3.2: SGD, lr 6e-5, momentum 0.9, weight decay 5e-4, mini-batch 28. The
-# schedule is not given; 100 epochs with steps at 70 and 90 are chosen here.
+# schedule is not given; 100 epochs with steps at 70 and 90 are chosen here,
+# after mmpose's linear warm-up over 500 iterations (not in the paper).
 train_cfg = dict(max_epochs=100, val_interval=10)
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=6e-5, momentum=0.9, weight_decay=5e-4))
@@ -33,6 +34,9 @@ default_hooks = dict(
 visualizer = dict(type='PAFPoseLocalVisualizer')
 
 # OpenPose's COCO convention (18 keypoints with the neck, 19 limbs), stride 8.
+# Eq. 1 gives no sigma: 1 heatmap pixel in its exp(-d^2 / sigma^2), a Gaussian
+# of standard deviation 0.71 heatmap pixels (5.7 input pixels; OpenPose's is 7
+# input pixels).
 codec = dict(
     type='PartAffinityField',
     input_size=(368, 368),
@@ -74,16 +78,25 @@ dataset_type = _base_.reliability.dataloader.dataset.type
 data_mode = 'bottomup'
 data_root = 'data/coco/'
 
-# OpenPose's augmentation: scale 0.5-1.1, rotation up to 40 degrees, flips
+# Sec. 3.2 "rotating, scaling and flipping", without numbers. OpenPose's
+# (its COCO prototxt) are not these: it crops around one person scaled to 0.6
+# of the crop's height, then by 0.5-1.1, rotated by up to 40 degrees
+# (uniform). Here the whole image is cut by mmpose's BottomupRandomAffine,
+# whose scale_factor is the size of the region cut out: 0.5-1.1 zooms in by
+# 0.9-2x, which enlarges COCO's people as OpenPose's person-centred crop
+# does; the rotation is mmpose's truncated normal within +-40 degrees. The
+# flip comes first: after the affine, mmpose 1.3.2's RandomFlip mirrors a
+# non-square input about the wrong side (docs/installation.md; tf-pose's
+# 432x368 config inherits this pipeline).
 train_pipeline = [
     dict(type='LoadImage'),
+    dict(type='RandomFlip', direction='horizontal'),
     dict(
         type='BottomupRandomAffine',
         input_size=codec['input_size'],
         scale_factor=(0.5, 1.1),
         rotate_factor=40,
         shear_factor=0),
-    dict(type='RandomFlip', direction='horizontal'),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='BottomupGetHeatmapMask'),
     dict(type='PackPoseInputs'),

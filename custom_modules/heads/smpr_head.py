@@ -94,9 +94,13 @@ class SMPRHead(BaseHead):
         heatmap_convs (int): Hidden convs of the heatmap subnet.
         norm_cfg (dict): Norm of the tower and heatmap convs. Defaults to GN
             with 32 groups.
-        oks_positives_of (str): Whose OKS picks the refinement positives:
-            ``'initial'`` (the authors' code) or ``'refined'`` poses (the
-            paper's Sec. III-E wording).
+        oks_positives_of (str): Whose OKS (of each location's pose with the
+            person assigned to it) picks the refinement positives, weighs the
+            keypoint L1 losses and is the pose-score target: ``'initial'``
+            (the authors' code; the score branch then learns the initial
+            pose's OKS and ranks the refined poses at test time) or
+            ``'refined'`` poses (the paper's Sec. III-E wording, and III-F's
+            "quality of the predicted poses"). One switch sets all three.
         assigner (dict): Target assigner config; its ``metainfo`` names the
             dataset whose OKS sigmas weigh the keypoints (COCO's by default).
         loss_cls, loss_heatmap, loss_kpt_init (dict): Losses with the paper's
