@@ -85,18 +85,19 @@ data_root = 'data/coco/'
 # whose scale_factor is the size of the region cut out: 0.5-1.1 zooms in by
 # 0.9-2x, which enlarges COCO's people as OpenPose's person-centred crop
 # does; the rotation is mmpose's truncated normal within +-40 degrees. The
-# flip comes first: after the affine, mmpose 1.3.2's RandomFlip mirrors a
-# non-square input about the wrong side (docs/installation.md; tf-pose's
-# 432x368 config inherits this pipeline).
+# flip follows the affine, where BottomupGetHeatmapMask mirrors the crowd mask
+# too; BottomupRandomFlip is mmpose's RandomFlip, which mirrors a non-square
+# input (tf-pose's 432x368 config inherits this pipeline) about the wrong side
+# there (docs/installation.md).
 train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='RandomFlip', direction='horizontal'),
     dict(
         type='BottomupRandomAffine',
         input_size=codec['input_size'],
         scale_factor=(0.5, 1.1),
         rotate_factor=40,
         shear_factor=0),
+    dict(type='BottomupRandomFlip', direction='horizontal'),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='BottomupGetHeatmapMask'),
     dict(type='PackPoseInputs'),

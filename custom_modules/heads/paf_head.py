@@ -136,7 +136,10 @@ class BasePAFHead(BaseHead):
         dataset's ``flip_indices`` to its channels), the fields' x component
         negated.
 
-        ``heatmaps`` are ``(N, M + 1, H, W)``, ``pafs`` ``(N, 2 L, H, W)``.
+        ``heatmaps`` are ``(N, M + 1, H, W)``, ``pafs`` ``(N, 2 L, H, W)``, of
+        any memory layout (mmpose's ``flip_heatmaps`` reshapes the fields with
+        ``view``, which a channels-last tensor or a transposed codec array
+        refuses: they are made contiguous first).
         """
         keypoint_order, limb_order = self.decoder.skeleton.flip_orders(
             flip_indices)
@@ -145,7 +148,11 @@ class BasePAFHead(BaseHead):
         # no shift: the codec's pixel centres make the mirror exact
         return (flip_heatmaps(
             heatmaps, keypoint_order, 'heatmap', shift_heatmap=False),
-                flip_heatmaps(pafs, limb_order, 'offset', shift_heatmap=False))
+                flip_heatmaps(
+                    pafs.contiguous(),
+                    limb_order,
+                    'offset',
+                    shift_heatmap=False))
 
     def predict(self,
                 feats,

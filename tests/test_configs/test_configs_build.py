@@ -153,11 +153,11 @@ def test_non_square_training_pipelines_mirror_keypoints_inside_the_input(
         config, repo_root):
     """With the flip forced and the affine fixed, the training pipeline (on the
     bundled sample) puts every keypoint at the mirror image, about the input's
-    width, of where it is without the flip (left and right swapped):
+    width, of where it is without the flip (left and right swapped).
 
-    mmpose 1.3.2's RandomFlip mirrored about the input's height when it came
-    after the affine (keypoints up to 60 px outside the SMPR sample's input),
-    so the configs flip first.
+    mmpose 1.3.2's RandomFlip mirrors about the input's height after the affine
+    (keypoints up to 60 px outside the SMPR sample's input): SMPR's configs
+    flip first, MLN's use BottomupRandomFlip.
     """
     register_all_modules()
     cfg = Config.fromfile(repo_root / config)
@@ -176,7 +176,7 @@ def test_non_square_training_pipelines_mirror_keypoints_inside_the_input(
     outputs = []
     for prob in (0.0, 1.0):
         pipeline = Compose([
-            dict(t, prob=prob) if t['type'] == 'RandomFlip' else t
+            dict(t, prob=prob) if t['type'].endswith('RandomFlip') else t
             for t in fixed
         ])
         people = pipeline(dict(info))['data_samples'].gt_instances
@@ -191,6 +191,50 @@ def test_non_square_training_pipelines_mirror_keypoints_inside_the_input(
         mirrored[visible][:, 0], width - 1 - plain[visible][:, 0], atol=1.0)
     np.testing.assert_allclose(
         mirrored[visible][:, 1], plain[visible][:, 1], atol=1e-3)
+
+
+@pytest.mark.parametrize('config', [
+    'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
+    'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py'
+])
+def test_mln_training_pipelines_mirror_the_crowd_mask_with_the_people(
+        config, repo_root):
+    """The same random affine (rotated, shifted, scaled) with and without the
+    flip: the flipped sample's keypoints and its crowd mask (the loss mask of
+    eqs. 3-4, zero on people without annotated keypoints) are the mirror
+    images of the unflipped one's. Flipping before the affine mirrored the
+    keypoints but not the crowd segments."""
+    register_all_modules()
+    cfg = Config.fromfile(repo_root / config)
+    cfg.train_dataloader.dataset.update(
+        data_root=str(repo_root / 'tests/data/coco'),
+        ann_file='test_coco.json',
+        data_prefix=dict(img=''))
+    samples = DATASETS.build(dict(cfg.train_dataloader.dataset, pipeline=[]))
+    info = next(samples[i] for i in range(len(samples))
+                if samples[i]['invalid_segs'])
+    width = cfg.codec.input_size[0]
+    outputs = []
+    for prob in (0.0, 1.0):
+        pipeline = Compose([
+            dict(t, prob=prob) if t['type'].endswith('RandomFlip') else t
+            for t in cfg.train_dataloader.dataset.pipeline
+        ])
+        np.random.seed(3)  # the same affine for both
+        packed = pipeline(dict(info))['data_samples']
+        outputs.append((np.asarray(packed.gt_instances.keypoints),
+                        np.asarray(packed.gt_instances.keypoints_visible),
+                        packed.gt_fields.heatmap_mask.numpy()))
+    (plain, plain_vis, plain_mask), (flipped, flipped_vis,
+                                     flipped_mask) = outputs
+    # the crowd is in the input and masked
+    assert 0 < (plain_mask < 0.5).sum() < plain_mask.size
+    np.testing.assert_allclose(flipped_mask, plain_mask[..., ::-1], atol=1e-5)
+    mirrored = flipped[:, info['flip_indices']]
+    visible = (plain_vis > 0) & (flipped_vis[:, info['flip_indices']] > 0)
+    assert visible.sum() > 10
+    np.testing.assert_allclose(
+        mirrored[visible][:, 0], width - 1 - plain[visible][:, 0], atol=1e-3)
 
 
 @pytest.mark.parametrize('config', POSE_CONFIGS, ids=config_id)

@@ -362,6 +362,12 @@ def test_output_channels_and_flip_test_follow_the_decoders_skeleton():
                                                  CROWDPOSE_FLIP_INDICES)
     torch.testing.assert_close(flip_heatmaps, maps[:, :15], atol=1e-5, rtol=0)
     torch.testing.assert_close(flip_pafs, maps[:, 15:], atol=1e-5, rtol=0)
+    # channels-last maps (a fast path's) flip alike
+    channels_last = mirrored_maps.contiguous(memory_format=torch.channels_last)
+    _, flip_pafs = head.flip_outputs(channels_last[:, :15], channels_last[:,
+                                                                          15:],
+                                     CROWDPOSE_FLIP_INDICES)
+    torch.testing.assert_close(flip_pafs, maps[:, 15:], atol=1e-5, rtol=0)
     sample = PoseDataSample(
         metainfo=dict(img_shape=(80, 64), flip_indices=CROWDPOSE_FLIP_INDICES))
     pred = head.predict([(maps, ), (mirrored_maps, )], [sample],
