@@ -114,19 +114,28 @@ def test_posetrack_style_file_refused_then_accepted_with_derived_area(
 
 
 @pytest.mark.e2e
-def test_aic_style_file_names_both_missing_fields_and_derives_them(
+def test_aic_style_file_is_refused_for_its_area_and_runs_without_it(
         run_tool, checkpoint, tmp_path):
+    """No ``area`` and no ``iscrowd``: the area is refused (not the crowd flag,
+    which xtcocotools sets to 0), and the two ways to do without it,
+    CocoMetric's ``use_area=False`` and the area derived from the box, give the
+    same metrics."""
     ann_file = write(aic_style(sample()), tmp_path / 'aic_style.json')
-    refused(
+    error = refused(
         run_test(run_tool, checkpoint, tmp_path, ann_file), 'have no "area"',
-        'have no "iscrowd"')
-    proc = run_test(run_tool, checkpoint, tmp_path, ann_file,
-                    "test_evaluator.derive_missing=['area','iscrowd']")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    log = proc.stdout + proc.stderr
-    assert '"area" derived from the bbox for 14' in log and (
-        '"iscrowd" derived for 14') in log
-    assert 'coco/AP' in json.loads((tmp_path / 'metrics.json').read_text())
+        'use_area=False')
+    assert 'iscrowd' not in error
+    metrics = {}
+    for name, option in (('derived', "test_evaluator.derive_missing=['area']"),
+                         ('no_area', 'test_evaluator.use_area=False')):
+        proc = run_test(run_tool, checkpoint, tmp_path, ann_file, option)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        metrics[name] = json.loads((tmp_path / 'metrics.json').read_text())
+        if name == 'derived':
+            assert '"area" derived from the bbox for 14' in (proc.stdout +
+                                                             proc.stderr)
+    assert 'coco/AP' in metrics['derived']
+    assert metrics['derived'] == pytest.approx(metrics['no_area'], abs=1e-9)
 
 
 def test_areas_from_the_keypoints_extent_never_for_people_without_keypoints():
@@ -196,16 +205,72 @@ def test_every_field_the_keypoint_evaluation_reads_is_checked():
     anns = coco['annotations']
     del anns[0]['num_keypoints'], anns[1]['category_id']
     anns[2]['image_id'] = -1
-    anns[3]['num_keypoints'] = 0
-    del anns[3]['bbox']
+    # a labelled person's box: computeOks reads it for everyone
+    assert anns[4]['num_keypoints'] > 0
+    del anns[4]['bbox'], anns[5]['area'], anns[6]['iscrowd']
     del coco['categories'][:]
     problems = '\n'.join(annotation_problems(coco, 17))
-    assert (f'1 of {len(anns)} annotations have no "num_keypoints" (ids '
-            f'{anns[0]["id"]})') in problems
     assert ('no "category_id"' in problems
             and '"image_id" that no entry' in problems)
     assert '"category_id" that no entry of "categories"' in problems
-    assert 'no "bbox" and no labelled keypoint' in problems
+    assert (f'1 of {len(anns)} annotations have no "bbox" (ids '
+            f'{anns[4]["id"]})') in problems
+    assert f'have no "area" (ids {anns[5]["id"]})' in problems
+    # what COCOeval does not read for 'keypoints', or fills in
+    assert 'num_keypoints' not in problems and 'iscrowd' not in problems
+    # without use_area the area is not read; CrowdPose's evaluation reads
+    # num_keypoints
+    assert 'area' not in '\n'.join(
+        annotation_problems(coco, 17, use_area=False))
+    assert 'no "num_keypoints"' in '\n'.join(
+        annotation_problems(coco, 17, iou_type='keypoints_crowd'))
     assert annotation_problems(
         {'images':
          []}) == ['has no "annotations" list', 'has no "categories" list']
+
+
+def test_a_file_without_num_keypoints_or_iscrowd_evaluates_as_coco_metric(
+        tmp_path):
+    """The fields COCOeval does not need are not asked for: the metric builds
+    and scores the ground truth itself as CocoMetric does (AP 1)."""
+    from mmpose.evaluation.metrics import CocoMetric
+    coco = sample()
+    for ann in coco['annotations']:
+        del ann['num_keypoints'], ann['iscrowd']
+    path = write(coco, tmp_path / 'lean.json')
+    meta = dict(
+        dataset_name='coco',
+        num_keypoints=17,
+        sigmas=np.full(17, 0.05),
+        flip_indices=list(range(17)))
+    scores = {}
+    for name, metric in (('checked',
+                          CheckedCocoMetric(
+                              ann_file=str(path), nms_mode='none')),
+                         ('mmpose',
+                          CocoMetric(ann_file=str(path), nms_mode='none'))):
+        metric.dataset_meta = meta
+        scores[name] = metric.compute_metrics(ground_truth_results(coco))
+    assert scores['checked'] == pytest.approx(scores['mmpose'])
+    assert scores['checked']['AP'] == pytest.approx(1.0)
+
+
+def ground_truth_results(coco: dict) -> list:
+    """CocoMetric's per-sample ``(prediction, ground truth)`` results that
+    predict every labelled person of ``coco`` exactly (score 1), one sample per
+    person, as top-down testing gives them (the ground truth comes from the
+    file)."""
+    results = []
+    for ann in coco['annotations']:
+        keypoints = np.array(ann['keypoints'], np.float32).reshape(1, -1, 3)
+        if not keypoints[..., 2].any():
+            continue
+        results.append((dict(
+            id=ann['id'],
+            img_id=ann['image_id'],
+            category_id=1,
+            keypoints=keypoints[..., :2],
+            keypoint_scores=np.ones(keypoints.shape[:2], np.float32),
+            bbox_scores=np.ones(1, np.float32),
+            areas=np.array([ann['area']], np.float32)), dict()))
+    return results

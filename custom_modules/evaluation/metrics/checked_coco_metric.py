@@ -16,6 +16,9 @@ from ...datasets.checked_coco_dataset import load_json
 #: Fields that can be derived without changing what COCO's keypoint evaluation
 #: computes.
 DERIVABLE = ('area', 'num_keypoints', 'iscrowd')
+#: The fraction of a person's box that xtcocotools' keypoint evaluation takes
+#: as its area without ``use_area`` (``computeOks``, ``evaluateImg``).
+BOX_AREA_FRACTION = 0.53
 LISTED_IDS = 5  # annotation ids named per problem
 
 
@@ -30,18 +33,25 @@ def _ids(annotations: List[dict]) -> str:
 
 
 def annotation_problems(coco: dict,
-                        num_keypoints: Optional[int] = None) -> List[str]:
-    """What xtcocotools' keypoint evaluation
-    (``COCOeval(iouType='keypoints')``, as ``CocoMetric`` runs it) would fail
-    on in the loaded annotation file ``coco``, one line per problem with the
-    number of annotations and a few ids; empty if nothing.
+                        num_keypoints: Optional[int] = None,
+                        use_area: bool = True,
+                        iou_type: str = 'keypoints') -> List[str]:
+    """What xtcocotools' keypoint evaluation (``COCOeval``, as ``CocoMetric``
+    runs it with ``use_area`` and ``iou_type``) would fail on in the loaded
+    annotation file ``coco``, one line per problem with the number of
+    annotations and a few ids; empty if nothing.
 
     It reads, per ground-truth annotation: ``id``, ``image_id`` (of an image in
     ``images``), ``category_id`` (of an entry of ``categories``), ``keypoints``
     (``3 * num_keypoints`` numbers, where ``num_keypoints`` is given),
-    ``num_keypoints`` and ``iscrowd`` (which people are ignored), ``area`` (the
-    OKS scale and the area ranges), and ``bbox`` for people without a labelled
-    keypoint (their OKS is a distance to the box).
+    ``bbox`` (``computeOks`` reads it for every person of an image with
+    detections: the OKS of a person without a labelled keypoint is a distance
+    to it, and without ``use_area`` its ``0.53 w h`` is the OKS scale and the
+    size for the area ranges), ``area`` with ``use_area`` (the OKS scale and
+    the area ranges), and ``num_keypoints`` for ``iou_type='keypoints_crowd'``
+    only (the others count the labelled keypoints). A missing ``iscrowd`` is
+    no problem: xtcocotools' ``COCO`` sets it to 0 when it reads a file, as
+    :class:`CheckedCocoMetric` does.
     """
     if not isinstance(coco, dict):
         return [
@@ -67,8 +77,12 @@ def annotation_problems(coco: dict,
         if not isinstance(ann, dict):
             bad['an entry that is not an object'].append({})
             continue
-        for field in ('id', 'image_id', 'category_id', 'keypoints',
-                      'num_keypoints', 'iscrowd', 'area'):
+        required = ['id', 'image_id', 'category_id', 'keypoints', 'bbox']
+        if use_area:
+            required.append('area')
+        if iou_type == 'keypoints_crowd':
+            required.append('num_keypoints')
+        for field in required:
             if field not in ann:
                 bad[f'no "{field}"'].append(ann)
         if 'image_id' in ann and ann['image_id'] not in image_ids:
@@ -85,10 +99,6 @@ def annotation_problems(coco: dict,
                 if isinstance(keypoints, list) else type(keypoints).__name__)
             bad[f'"keypoints" of {length} numbers, not {3 * num_keypoints} (3 '
                 f'x the {num_keypoints} keypoints of the dataset)'].append(ann)
-        if ann.get('num_keypoints', 1) == 0 and 'bbox' not in ann:
-            problem = ('no "bbox" and no labelled keypoint (their OKS needs '
-                       'the box)')
-            bad[problem].append(ann)
     total = len(coco['annotations'])
     return [
         f'{len(anns)} of {total} annotations have {what} ({_ids(anns)})'
@@ -102,11 +112,13 @@ def derive_fields(coco: dict,
     """Fill the ``fields`` (of :data:`DERIVABLE`) that annotations of ``coco``
     lack, in place.
 
-    It fills ``area`` from the box (``w * h``, as mmpose's AIC dataset does)
-    or, with ``area_from='keypoints'``, from the box of the labelled keypoints;
-    ``num_keypoints`` as the count of labelled keypoints (visibility > 0,
-    COCO's definition); ``iscrowd`` as 0. Returns how many annotations got each
-    field.
+    It fills ``area`` from the box as ``0.53 w h``, the size that xtcocotools'
+    evaluation gives a person without ``use_area`` (and mmpose's datasets a
+    person without ``area``), so that the metric is the one of
+    ``use_area=False``; or, with ``area_from='keypoints'``, as the area of the
+    box of the labelled keypoints (another metric); ``num_keypoints`` as the
+    count of labelled keypoints (visibility > 0, COCO's definition);
+    ``iscrowd`` as 0. Returns how many annotations got each field.
     """
     unknown = set(fields) - set(DERIVABLE)
     if unknown:
@@ -132,7 +144,8 @@ def derive_fields(coco: dict,
             filled['iscrowd'] += 1
         if 'area' in fields and 'area' not in ann:
             if area_from == 'bbox' and 'bbox' in ann:
-                ann['area'] = float(ann['bbox'][2] * ann['bbox'][3])
+                ann['area'] = float(BOX_AREA_FRACTION * ann['bbox'][2] *
+                                    ann['bbox'][3])
             elif area_from == 'keypoints' and len(labelled):
                 extent = labelled.max(axis=0) - labelled.min(axis=0)
                 ann['area'] = float(extent[0] * extent[1])
@@ -153,8 +166,11 @@ class CheckedCocoMetric(CocoMetric):
       :class:`AnnotationFileError` naming the file, the field, how many
       annotations and a few ids, instead of a ``KeyError`` inside xtcocotools
       after the whole inference (``KeyError: 'area'`` in ``computeOks``).
-    - ``derive_missing`` fills fields that can be derived without changing the
-      metric (:func:`derive_fields`), and the log says how many were filled.
+    - ``derive_missing`` fills fields that can be derived
+      (:func:`derive_fields`: ``area`` from the box as ``use_area=False``
+      takes it), and the log says
+      how many were filled; a missing ``iscrowd`` is set to 0 as xtcocotools
+      does when it reads a file.
     - When the dataset's metainfo arrives (before inference too), the keypoint
       arrays are checked against its number of keypoints (unless a
       ``gt_converter`` maps another dataset's), and the file is compared with
@@ -191,20 +207,25 @@ class CheckedCocoMetric(CocoMetric):
         if checked:
             coco = self._load(ann_file)
             filled = derive_fields(coco, derive_missing, area_from)
+            # as xtcocotools' COCO does when it reads a file
+            derive_fields(coco, ['iscrowd'])
             for field, count in filled.items():
                 how = f' from the {area_from}' if field == 'area' else ''
                 print_log(
                     f'{ann_file}: "{field}" derived{how} for {count} '
                     'annotations (derive_missing)',
                     logger='current')
-            problems = annotation_problems(coco)
+            problems = annotation_problems(coco, None, self.use_area,
+                                           self.iou_type)
             if problems:
                 hint = ''
                 if any(f'no "{f}"' in p for p in problems for f in DERIVABLE):
-                    hint = (f'; fields of {DERIVABLE} can be derived with the '
-                            'evaluator\'s '
-                            "`derive_missing=[...]` (`area_from='bbox'` or "
-                            "'keypoints')")
+                    hint = ('; without "area", set the evaluator\'s '
+                            '`use_area=False` (0.53 x the box, xtcocotools\' '
+                            'rule) or `derive_missing=[\'area\']` (the same '
+                            "from the box, or `area_from='keypoints'`); "
+                            '"num_keypoints" can be derived with '
+                            "`derive_missing=['num_keypoints']`")
                 raise AnnotationFileError(f'{ann_file}: ' +
                                           '; '.join(problems) + hint)
             self.coco = COCO()
@@ -231,7 +252,8 @@ class CheckedCocoMetric(CocoMetric):
             return
         if self.gt_converter is None:
             problems = annotation_problems(self.coco.dataset,
-                                           dataset_meta['num_keypoints'])
+                                           dataset_meta['num_keypoints'],
+                                           self.use_area, self.iou_type)
             if problems:
                 raise AnnotationFileError(f'{self.ann_file}: ' +
                                           '; '.join(problems))
