@@ -20,8 +20,8 @@ class PyramidBottomupResize(BottomupResize):
     so that an image of the pyramid is not the base image scaled by ``s`` (at
     800 px, ``size_factor=32``, ``resize_mode='expand'``, a 640x480 image is
     1067x800 in a 1088x800 input, and 555x416 in a 576x416 one at ``s = 0.5``,
-    not 533x400 in a 544x400 one), but it records the ``input_center``, ``input_scale`` and
-    ``input_size`` of the base image only.
+    not 533x400 in a 544x400 one), but it records the ``input_center``,
+    ``input_scale`` and ``input_size`` of the base image only.
 
     Here each image of the pyramid is made by ``BottomupResize`` at its size
     (the same pixels), and the three values of every image are recorded in
