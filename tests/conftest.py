@@ -58,7 +58,7 @@ def write_small_mln_config(path: Path) -> Path:
     cfg.model.test_cfg.flip_test = False
     for loader in (cfg.val_dataloader, cfg.test_dataloader):
         resize = next(t for t in loader.dataset.pipeline
-                      if t.type == 'BottomupResize')
+                      if t.type == 'PyramidBottomupResize')
         resize.input_size = codec['input_size']
     cfg.dump(path)
     return path

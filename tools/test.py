@@ -64,13 +64,17 @@ def parse_args() -> argparse.Namespace:
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply the command-line arguments to the config."""
+    """Apply the command-line arguments to the config; ``--cfg-options`` last
+    but for ``--dump``, so that they override (``load_from=...`` the checkpoint
+    too) and that ``test_evaluator.ann_file=...`` still names the config's
+    evaluator, before ``--dump`` makes a list of it."""
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint
     set_work_dir(cfg, args.work_dir, args.config)
 
     enable_visualization(cfg, args, args.config)
 
+    cfg.merge_from_dict(args.cfg_options)
     if args.dump is not None:
         dump_metric = dict(type='DumpResults', out_file_path=args.dump)
         evaluators = cfg.test_evaluator
@@ -79,8 +83,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         else:
             evaluators = [evaluators]
         cfg.test_evaluator = [*evaluators, dump_metric]
-
-    cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 

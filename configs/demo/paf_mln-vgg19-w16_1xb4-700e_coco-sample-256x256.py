@@ -77,8 +77,10 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='LoadImage'),
+    # mmpose's BottomupResize, which also records where each image of a
+    # multi-scale test's pyramid sits
     dict(
-        type='BottomupResize',
+        type='PyramidBottomupResize',
         input_size=codec['input_size'],
         size_factor=8,
         resize_mode='expand'),

@@ -64,7 +64,8 @@ class BottomupFramePreprocessor:
                 for name, want in zip(names, SUPPORTED)):
             raise UnsupportedPipelineError(
                 f'test pipeline {names}: the frame preprocessor reproduces '
-                'LoadImage, BottomupResize, PackPoseInputs only')
+                'LoadImage, BottomupResize (or PyramidBottomupResize), '
+                'PackPoseInputs (or PackMultiScalePoseInputs) only')
         self.resize = transforms[1]
         if self.resize.aug_scales or self.resize.use_udp:
             raise UnsupportedPipelineError(

@@ -21,6 +21,9 @@ from ..ops.paf_grouping import (CompiledGrouping, CompiledGroupingError,
 from .paf_skeleton import PAFSkeleton
 
 GROUPINGS = ('auto', 'compiled', 'numpy')
+#: ``(a, b)``: output coordinate ``u`` of a 1-D resize reads the source at
+#: ``a u + b`` (continuous coordinates, pixel ``i`` spans ``[i, i + 1)``)
+AxisPlacement = Tuple[float, float]
 # Keys' cubic convolution parameter of torch's (and OpenCV's) bicubic resize
 CUBIC_A = -0.75
 
@@ -28,7 +31,9 @@ CUBIC_A = -0.75
 def resize_taps(dst: np.ndarray,
                 src_size: int,
                 dst_size: int,
-                mode: str = 'bicubic') -> Tuple[np.ndarray, np.ndarray]:
+                mode: str = 'bicubic',
+                placement: Optional[AxisPlacement] = None
+                ) -> Tuple[np.ndarray, np.ndarray]:
     """The source pixels that output pixels ``dst`` of a 1-D resize from
     ``src_size`` to ``dst_size`` pixels read, and their weights.
 
@@ -41,14 +46,20 @@ def resize_taps(dst: np.ndarray,
             ``[0, dst_size)`` too).
         src_size, dst_size (int): Input and output length.
         mode (str): ``'bicubic'`` or ``'bilinear'``.
+        placement (tuple, optional): ``(a, b)`` (:data:`AxisPlacement`): the
+            source lies shifted and scaled under the output, as the maps of
+            another image of a multi-scale test's pyramid lie under the base
+            image's input; ``None``: the plain resize,
+            ``(src_size / dst_size, 0)``. The same interpolation and edge rule
+            either way.
 
     Returns:
         tuple: ``first`` (dst's shape) the first source pixel, not clamped: tap
         ``t`` reads pixel ``clip(first + t, 0, src_size - 1)`` (the resize's
         edge rule); ``weights`` (..., T).
     """
-    scale = src_size / dst_size
-    src = (np.asarray(dst, dtype=np.float64) + 0.5) * scale - 0.5
+    scale, offset = placement or (src_size / dst_size, 0.0)
+    src = (np.asarray(dst, dtype=np.float64) + 0.5) * scale + offset - 0.5
     if mode == 'bilinear':
         src = np.maximum(src, 0)  # torch clamps linear source coordinates at 0
         first = np.floor(src).astype(np.intp)
@@ -67,16 +78,22 @@ def resize_taps(dst: np.ndarray,
     return first - 1, weights
 
 
-def resize_matrix(dst: np.ndarray, src_size: int, dst_size: int, mode: str,
-                  dtype: type) -> Tuple[np.ndarray, np.ndarray]:
-    """Rows ``dst`` (1-D) of the matrix of a 1-D resize (:func:`resize_taps`).
+def resize_matrix(dst: np.ndarray,
+                  src_size: int,
+                  dst_size: int,
+                  mode: str,
+                  dtype: type,
+                  placement: Optional[AxisPlacement] = None
+                  ) -> Tuple[np.ndarray, np.ndarray]:
+    """Rows ``dst`` (1-D) of the matrix of a 1-D resize (:func:`resize_taps`,
+    with its ``placement``).
 
     Returns:
         tuple: the matrix ``(len(dst), src_size)`` of ``dtype``, accumulated
         in it, the taps that the resize clamps added to the edge pixels'
         weights; and the source pixel of each tap ``(len(dst), T)``.
     """
-    first, weights = resize_taps(dst, src_size, dst_size, mode)
+    first, weights = resize_taps(dst, src_size, dst_size, mode, placement)
     columns = np.clip(first[:, None] + np.arange(weights.shape[-1]), 0,
                       src_size - 1)
     matrix = np.zeros((len(dst), src_size), dtype=dtype)
@@ -85,11 +102,15 @@ def resize_matrix(dst: np.ndarray, src_size: int, dst_size: int, mode: str,
 
 
 @functools.lru_cache(maxsize=32)
-def _block_bands(src_size: int, dst_size: int, mode: str,
-                 length: int) -> Tuple[np.ndarray, np.ndarray]:
+def _block_bands(src_size: int,
+                 dst_size: int,
+                 mode: str,
+                 length: int,
+                 placement: Optional[AxisPlacement] = None
+                 ) -> Tuple[np.ndarray, np.ndarray]:
     """The source pixels ``(S, K)`` under each block of ``length`` output
-    pixels of a 1-D resize, and the weights ``(S, length, K)`` that map them to
-    it.
+    pixels of a 1-D resize (:func:`resize_taps`, with its ``placement``), and
+    the weights ``(S, length, K)`` that map them to it.
 
     The blocks start at ``-length .. dst_size - 1`` (index ``start + length``).
     The weights are float32, with the clamped taps added to the edge pixels
@@ -97,7 +118,7 @@ def _block_bands(src_size: int, dst_size: int, mode: str,
     """
     matrix, columns = resize_matrix(
         np.arange(-length, dst_size + length), src_size, dst_size, mode,
-        np.float32)
+        np.float32, placement)
     starts = np.arange(dst_size + length)
     low, high = columns[starts, 0], columns[starts + length - 1, -1]
     span = min(int((high - low).max()) + 1, src_size)
@@ -110,18 +131,22 @@ def _block_bands(src_size: int, dst_size: int, mode: str,
 
 
 @functools.lru_cache(maxsize=32)
-def smoothed_resize_matrix(src_size: int, dst_size: int, mode: str,
-                           sigma: float) -> np.ndarray:
+def smoothed_resize_matrix(src_size: int,
+                           dst_size: int,
+                           mode: str,
+                           sigma: float,
+                           placement: Optional[AxisPlacement] = None
+                           ) -> np.ndarray:
     """A 1-D resize and the Gaussian that smooths its output, as one matrix.
 
-    ``(dst_size, src_size)`` float32: the resize of :func:`resize_taps` (the
-    clamped taps folded into the edge pixels), then the Gaussian of
-    :func:`gaussian_taps` (zero outside), so that ``rows @ maps @ cols.T`` of
-    two of them is :func:`smooth_maps` of the resized maps (to float rounding)
-    without making the resized ones. Cached (read-only).
+    ``(dst_size, src_size)`` float32: the resize of :func:`resize_taps` (with
+    its ``placement``; the clamped taps folded into the edge pixels), then the
+    Gaussian of :func:`gaussian_taps` (zero outside), so that ``rows @ maps @
+    cols.T`` of two of them is :func:`smooth_maps` of the resized maps (to
+    float rounding) without making the resized ones. Cached (read-only).
     """
     matrix, _ = resize_matrix(
-        np.arange(dst_size), src_size, dst_size, mode, np.float64)
+        np.arange(dst_size), src_size, dst_size, mode, np.float64, placement)
     matrix = correlate1d(
         matrix, gaussian_taps(sigma), axis=0,
         mode='constant').astype(np.float32)
@@ -130,9 +155,13 @@ def smoothed_resize_matrix(src_size: int, dst_size: int, mode: str,
 
 
 @functools.lru_cache(maxsize=32)
-def _pixel_bands(src_size: int, dst_size: int,
-                 mode: str) -> Tuple[np.ndarray, np.ndarray]:
-    """For each output pixel of a 1-D resize: the first source pixel it reads
+def _pixel_bands(src_size: int,
+                 dst_size: int,
+                 mode: str,
+                 placement: Optional[AxisPlacement] = None
+                 ) -> Tuple[np.ndarray, np.ndarray]:
+    """For each output pixel of a 1-D resize (:func:`resize_taps`, with its
+    ``placement``): the first source pixel it reads
     ``(dst_size,)`` and the weights of the ``T`` consecutive source pixels from
     there ``(dst_size, T)``, the taps that the resize clamps folded into the
     edge pixels' weights (:func:`_block_bands` with blocks of one pixel), so no
@@ -140,7 +169,7 @@ def _pixel_bands(src_size: int, dst_size: int,
 
     Cached (read-only).
     """
-    pixels, bands = _block_bands(src_size, dst_size, mode, 1)
+    pixels, bands = _block_bands(src_size, dst_size, mode, 1, placement)
     # block ``i`` of length 1 is output pixel ``i - 1``
     first, weights = np.ascontiguousarray(pixels[1:, 0]), np.ascontiguousarray(
         bands[1:, 0])
@@ -149,18 +178,27 @@ def _pixel_bands(src_size: int, dst_size: int,
 
 
 @functools.lru_cache(maxsize=32)
-def _pixel_taps(map_h: int, map_w: int, height: int, width: int,
-                mode: str) -> Tuple[np.ndarray, ...]:
+def _pixel_taps(
+    map_h: int,
+    map_w: int,
+    height: int,
+    width: int,
+    mode: str,
+    placement: Optional[Tuple[AxisPlacement, AxisPlacement]] = None
+) -> Tuple[np.ndarray, ...]:
     """How each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)``
-    reads a channel of the maps (:func:`_pixel_bands` per axis).
+    (placed by ``placement``, ``(rows, columns)``, each as
+    :func:`resize_taps` takes it) reads a channel of the maps
+    (:func:`_pixel_bands` per axis).
 
     Returns the flat offset of its first tap,
     ``row (height,) + column (width,)``; the offsets of its ``Th * Tw`` taps
     from the first ``(Th * Tw,)``; and their weights, the outer product of
     ``row (Th, height)`` and ``column (Tw, width)`` ones. Cached (read-only).
     """
-    row_first, row_w = _pixel_bands(map_h, height, mode)
-    col_first, col_w = _pixel_bands(map_w, width, mode)
+    row_place, col_place = placement or (None, None)
+    row_first, row_w = _pixel_bands(map_h, height, mode, row_place)
+    col_first, col_w = _pixel_bands(map_w, width, mode, col_place)
     tables = (row_first * map_w,
               col_first, (np.arange(row_w.shape[1])[:, None] * map_w +
                           np.arange(col_w.shape[1])).ravel(),
@@ -177,19 +215,30 @@ class ResizedMaps:
 
     Reading a pixel costs a few taps of the small maps instead of resizing
     every channel: the values equal ``interpolate(maps, size, mode,
-    align_corners=False)`` averaged over the scales (to float rounding).
+    align_corners=False)`` averaged over the scales (to float rounding), or
+    with ``placements``, :func:`placed_resize` of each scale's maps averaged.
 
     Args:
         maps (np.ndarray | sequence): ``(C, h, w)`` maps, or one per scale
             (same ``C``, any ``h, w``), e.g. a network's stride-8 outputs.
         size (tuple): ``(W, H)`` of the resized maps.
         mode (str): ``'bicubic'`` (OpenPose's) or ``'bilinear'``.
+        placements (sequence, optional): Where each scale's maps lie under
+            the resized ones, ``((a_y, b_y), (a_x, b_x))``
+            (:data:`AxisPlacement` per axis, e.g.
+            :func:`~custom_modules.heads.pyramid_geometry.
+            pyramid_map_placement`) or ``None`` (the plain resize), one per
+            entry of ``maps``. Defaults to plain resizes.
     """
 
-    def __init__(self,
-                 maps: Union[np.ndarray, Sequence[np.ndarray]],
-                 size: Tuple[int, int],
-                 mode: str = 'bicubic') -> None:
+    def __init__(
+        self,
+        maps: Union[np.ndarray, Sequence[np.ndarray]],
+        size: Tuple[int, int],
+        mode: str = 'bicubic',
+        placements: Optional[Sequence[Optional[Tuple[AxisPlacement,
+                                                     AxisPlacement]]]] = None
+    ) -> None:
         if isinstance(maps, np.ndarray):
             maps = [maps]
         self.maps = [np.ascontiguousarray(m, dtype=np.float32) for m in maps]
@@ -204,6 +253,23 @@ class ResizedMaps:
                 f'{mode!r}')
         self.size = (int(size[0]), int(size[1]))
         self.mode = mode
+        placements = placements or [None] * len(self.maps)
+        if len(placements) != len(self.maps):
+            raise ValueError(f'ResizedMaps: {len(placements)} placements for '
+                             f'{len(self.maps)} maps')
+        # hashable floats: the tables of each placement are cached
+        self.placements = [
+            None if p is None else tuple((float(a), float(b)) for a, b in p)
+            for p in placements
+        ]
+
+    def placement(self, index: int) -> Tuple[AxisPlacement, AxisPlacement]:
+        """``((a_y, b_y), (a_x, b_x))`` of the maps of scale ``index``: the
+        given one, or the plain resize's."""
+        if self.placements[index] is not None:
+            return self.placements[index]
+        _, map_h, map_w = self.maps[index].shape
+        return ((map_h / self.size[1], 0.0), (map_w / self.size[0], 0.0))
 
     @property
     def shape(self) -> Tuple[int, int, int]:
@@ -222,9 +288,9 @@ class ResizedMaps:
         """
         width, height = self.size
         total = 0
-        for maps in self.maps:
+        for maps, placement in zip(self.maps, self.placements):
             row, col, offsets, row_w, col_w = _pixel_taps(
-                *maps.shape[1:], height, width, self.mode)
+                *maps.shape[1:], height, width, self.mode, placement)
             first = (
                 np.asarray(vectors) * (2 * maps[0].size) + row.take(ys) +
                 col.take(xs))
@@ -259,10 +325,13 @@ class ResizedMaps:
         """
         channels = np.asarray(channels, dtype=np.intp)
         total = 0
-        for maps in self.maps:
+        for maps, placement in zip(self.maps, self.placements):
             _, map_h, map_w = maps.shape
-            rows, row_w = _block_bands(map_h, self.size[1], self.mode, height)
-            cols, col_w = _block_bands(map_w, self.size[0], self.mode, width)
+            row_place, col_place = placement or (None, None)
+            rows, row_w = _block_bands(map_h, self.size[1], self.mode, height,
+                                       row_place)
+            cols, col_w = _block_bands(map_w, self.size[0], self.mode, width,
+                                       col_place)
             rows = rows.take(top + height, axis=0)
             row_w = row_w.take(top + height, axis=0)
             cols = cols.take(left + width, axis=0)
@@ -272,6 +341,31 @@ class ResizedMaps:
                 cols[:, None, :])
             total = total + row_w @ patch @ col_w.transpose(0, 2, 1)
         return total / len(self.maps)
+
+
+def placed_resize(maps: Tensor,
+                  size: Tuple[int, int],
+                  placement: Tuple[AxisPlacement, AxisPlacement],
+                  mode: str = 'bicubic') -> Tensor:
+    """``maps`` ``(..., h, w)`` resampled onto ``size`` ``(W, H)`` pixels
+    under which they lie as ``placement`` ``((a_y, b_y), (a_x, b_x))`` says
+    (:func:`resize_taps`: the resize's interpolation and edge rule), as
+    ``rows @ maps @ cols.T`` on the maps' device and in their dtype.
+
+    With the plain resize's placement it is ``interpolate(maps, size[::-1],
+    mode=mode, align_corners=False)`` (to float rounding).
+    """
+    (row_place, col_place), (width, height) = placement, size
+    rows, _ = resize_matrix(
+        np.arange(height), maps.shape[-2], height, mode, np.float32,
+        tuple(row_place))
+    cols, _ = resize_matrix(
+        np.arange(width), maps.shape[-1], width, mode, np.float32,
+        tuple(col_place))
+    rows, cols = (
+        torch.from_numpy(m).to(device=maps.device, dtype=maps.dtype)
+        for m in (rows, cols))
+    return rows @ maps @ cols.T
 
 
 def peak_mask(padded: Union[np.ndarray, Tensor],
@@ -843,33 +937,47 @@ class PartAffinityField(BaseKeypointCodec):
         """
         _, height, width = heatmaps.shape
         if self.peak_sigma:
-            smoothed = sum(
-                smoothed_resize_matrix(maps.shape[1], height, heatmaps.mode,
-                                       self.peak_sigma)
-                @ (maps[:self.num_keypoints] @ smoothed_resize_matrix(
-                    maps.shape[2], width, heatmaps.mode, self.peak_sigma).T)
-                for maps in heatmaps.maps) / len(heatmaps.maps)
+            smoothed = 0
+            for maps, placement in zip(heatmaps.maps, heatmaps.placements):
+                row_place, col_place = placement or (None, None)
+                rows = smoothed_resize_matrix(maps.shape[1], height,
+                                              heatmaps.mode, self.peak_sigma,
+                                              row_place)
+                cols = smoothed_resize_matrix(maps.shape[2], width,
+                                              heatmaps.mode, self.peak_sigma,
+                                              col_place)
+                smoothed = smoothed + rows @ (
+                    maps[:self.num_keypoints] @ cols.T)
+            smoothed = smoothed / len(heatmaps.maps)
             joints, ys, xs, xy, _ = self._map_peaks(smoothed)
             scores = heatmaps.windows(joints, ys, xs, 1, 1)[:, 0, 0]
             return joints, xy, scores.astype(np.float32)
         # every scale's candidates (a peak of the average can stand where the
         # first scale is weak), in blocks of one size: one small-map pixel of
         # the coarsest scale around them
-        reach_y = max(math.ceil(height / m.shape[1])
-                      for m in heatmaps.maps) + 1
-        reach_x = max(math.ceil(width / m.shape[2]) for m in heatmaps.maps) + 1
+        placements = [heatmaps.placement(i) for i in range(len(heatmaps.maps))]
+        reach_y = max(math.ceil(1 / row[0]) for row, _ in placements) + 1
+        reach_x = max(math.ceil(1 / col[0]) for _, col in placements) + 1
         block_h, block_w = 2 * reach_y + 1, 2 * reach_x + 1
         joints, top, left = [], [], []
-        for maps in heatmaps.maps:
+        for maps, ((a_y, b_y), (a_x, b_x)) in zip(heatmaps.maps, placements):
             scale_joints, ys, xs = self._peak_candidates(
                 maps[:self.num_keypoints])
-            scale_y, scale_x = height / maps.shape[1], width / maps.shape[2]
             joints.append(scale_joints)
+            # the resized pixel over each candidate's centre
             top.append(
-                np.rint((ys + 0.5) * scale_y - 0.5).astype(np.intp) - reach_y)
+                np.rint((ys + 0.5 - b_y) / a_y - 0.5).astype(np.intp) -
+                reach_y)
             left.append(
-                np.rint((xs + 0.5) * scale_x - 0.5).astype(np.intp) - reach_x)
+                np.rint((xs + 0.5 - b_x) / a_x - 0.5).astype(np.intp) -
+                reach_x)
         joints, top, left = (np.concatenate(x) for x in (joints, top, left))
+        # placed maps can reach past the resized ones (an image's part of a
+        # padded batch's maps, another scale of a pyramid): a candidate out
+        # there can stand for a peak on the edge (a slope rising past it), so
+        # its block is moved in to hold the edge
+        top = np.clip(top, -reach_y, height - 1 - reach_y)
+        left = np.clip(left, -reach_x, width - 1 - reach_x)
         if not len(joints):
             return (
                 joints,
@@ -1207,14 +1315,17 @@ class PartAffinityField(BaseKeypointCodec):
             *self.group(*self.find_peaks_on_device(heatmaps),
                         pafs.float().contiguous()))
 
-    def decode_resized(self,
-                       heatmaps: Union[np.ndarray, Sequence[np.ndarray]],
-                       pafs: Union[np.ndarray, Sequence[np.ndarray]],
-                       size: Tuple[int, int],
-                       mode: str = 'bicubic'
-                       ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """What :meth:`decode` gives for the maps resized to ``size`` (and
-        averaged over scales), without resizing them: peaks by
+    def decode_resized(
+        self,
+        heatmaps: Union[np.ndarray, Sequence[np.ndarray]],
+        pafs: Union[np.ndarray, Sequence[np.ndarray]],
+        size: Tuple[int, int],
+        mode: str = 'bicubic',
+        placements: Optional[Sequence] = None
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What :meth:`decode` gives for the maps resized to ``size`` (placed
+        by ``placements``, :class:`ResizedMaps`', and averaged over scales),
+        without resizing them: peaks by
         :meth:`find_peaks_resized`, the fields read at the samples of eq. 6
         only (:class:`ResizedMaps`).
 
@@ -1226,13 +1337,17 @@ class PartAffinityField(BaseKeypointCodec):
                 ``heatmap_size`` is ``input_size``).
             mode (str): The resize, ``'bicubic'`` (OpenPose's) or
                 ``'bilinear'``.
+            placements (sequence, optional): Where each scale's maps lie
+                under the resized ones (:class:`ResizedMaps`); ``None``: plain
+                resizes.
 
         Returns:
             tuple: as :meth:`decode`.
         """
         return self._to_dataset(*self.group(
-            *self.find_peaks_resized(ResizedMaps(heatmaps, size, mode)),
-            ResizedMaps(pafs, size, mode)))
+            *self.find_peaks_resized(
+                ResizedMaps(heatmaps, size, mode, placements)),
+            ResizedMaps(pafs, size, mode, placements)))
 
     def _to_dataset(self, keypoints: np.ndarray, keypoint_scores: np.ndarray,
                     instance_scores: np.ndarray

@@ -2,7 +2,7 @@
 """What OpenPose-style heads share: multi-stage joint/limb outputs, masked L2
 losses with intermediate supervision, and prediction with flip and multi-scale
 averaging."""
-from functools import partial
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -10,13 +10,16 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.structures import InstanceData, PixelData
 from mmpose.models.heads.base_head import BaseHead
-from mmpose.models.utils.tta import aggregate_heatmaps, flip_heatmaps
+from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor
 
 from ..codecs import PAFSkeleton
+from ..codecs.part_affinity_field import placed_resize
+from .pyramid_geometry import (Placement, check_pyramid_metainfo,
+                               pyramid_map_placement)
 
 StageOutputs = Tuple[List[Tensor], List[Tensor]]
 
@@ -42,27 +45,31 @@ class BasePAFHead(BaseHead):
     image's maps, keypoint and limb channels swapped by the dataset's
     ``flip_indices`` from the samples' metainfo and the fields' x component
     negated), ``multiscale_test`` (average over the scales
-    ``BottomupPoseEstimator`` feeds), ``restore_heatmap_size`` (group on the
-    maps resized to the input image, as OpenPose does; then the decoder's
-    ``heatmap_size`` must equal its ``input_size``), ``restore_mode``
-    (``'bicubic'``, OpenPose's cubic resize, by default: a bilinear resize
-    peaks on the maps' own pixels, so at stride 8 keypoints land up to 4 input
-    pixels off), ``full_restore`` (``False``: the decoder's ``decode_resized``
-    finds the people of the resized maps without resizing them, reading them
-    only around the peaks and along the candidate limbs, the same people to
-    float rounding, and 40-70x faster on a CPU; ``True``: resize all the maps,
-    OpenPose's way, the reference; also taken for an ``align_corners`` or
-    ``restore_mode`` other than bicubic / bilinear), ``decode_on_device``
-    (``True``: resize the maps where they are, find their peaks and read the
-    fields there, and group on the CPU only the peaks and the fields' samples
-    (the decoder's ``decode_on_device``), the same people as the full restore;
-    ``False``: decode on the CPU, by ``decode_resized`` or the full restore;
-    ``None``, the default: ``True`` where the maps are not on the CPU (a
-    GPU)), ``align_corners``
-    (``False``, the codec's pixel-centre convention) and ``output_heatmaps``
-    (the ``M`` keypoint maps, without the background, and the ``2 L`` fields,
-    resized with ``restore_heatmap_size``: what mmpose's ``--draw-heatmap``
-    shows). Decoding uses ``decoder``, a
+    ``BottomupPoseEstimator`` feeds, each scale's maps placed where its image
+    lies in the base image's input, by the ``pyramid_*`` places of
+    :class:`~custom_modules.datasets.transforms.PyramidBottomupResize`),
+    ``restore_heatmap_size`` (group on the maps resized to the input image, as
+    OpenPose does; then the decoder's ``heatmap_size`` must equal its
+    ``input_size``; each image of a batch on its own input, from the part of
+    the batch's maps that covers it), ``restore_mode`` (``'bicubic'``,
+    OpenPose's cubic resize, by default: a bilinear resize peaks on the maps'
+    own pixels, so at stride 8 keypoints land up to 4 input pixels off; it also
+    places the other scales' maps of a multi-scale test on the base scale's,
+    restored or not), ``full_restore`` (``False``: the decoder's
+    ``decode_resized`` finds the people of the resized maps without resizing
+    them, reading them only around the peaks and along the candidate limbs, the
+    same people to float rounding, and 40-70x faster on a CPU; ``True``: resize
+    all the maps, OpenPose's way, the reference; also taken for an
+    ``align_corners`` or ``restore_mode`` other than bicubic / bilinear),
+    ``decode_on_device`` (``True``: resize the maps where they are, find their
+    peaks and read the fields there, and group on the CPU only the peaks and
+    the fields' samples (the decoder's ``decode_on_device``), the same people
+    as the full restore; ``False``: decode on the CPU, by ``decode_resized`` or
+    the full restore; ``None``, the default: ``True`` where the maps are not on
+    the CPU (a GPU)), ``align_corners`` (``False``, the codec's pixel-centre
+    convention) and ``output_heatmaps`` (the ``M`` keypoint maps, without the
+    background, and the ``2 L`` fields, resized with ``restore_heatmap_size``:
+    what mmpose's ``--draw-heatmap`` shows). Decoding uses ``decoder``, a
     :class:`~custom_modules.codecs.PartAffinityField`.
 
     Args:
@@ -172,12 +179,10 @@ class BasePAFHead(BaseHead):
                 f'{type(self).__name__}.predict: the flip test needs the '
                 'dataset\'s flip_indices in the samples\' metainfo (the '
                 'meta_keys of the test pipeline\'s PackPoseInputs)')
-        if not test_cfg.get('multiscale_test', False):
+        multiscale = test_cfg.get('multiscale_test', False)
+        if not multiscale:
             feats = [feats]
-        size = None
-        if test_cfg.get('restore_heatmap_size', False):
-            img_h, img_w = batch_data_samples[0].metainfo['img_shape']
-            size = (img_w, img_h)
+        restore = test_cfg.get('restore_heatmap_size', False)
         align_corners = test_cfg.get('align_corners', False)
         mode = test_cfg.get('restore_mode', 'bicubic')
 
@@ -195,30 +200,67 @@ class BasePAFHead(BaseHead):
             scale_heatmaps.append(heatmaps)
             scale_pafs.append(pafs)
 
+        # the maps cover the batch's input, whose top-left corner each image
+        # fills; each image is decoded on its own input (restored) or its own
+        # part of the maps, as if it were alone
+        sizes = [
+            tuple(sample.metainfo['img_shape'][1::-1])
+            for sample in batch_data_samples
+        ]
+        cuts = [
+            self.image_cuts(maps.shape[-2:], batch_data_samples, level,
+                            multiscale)
+            for level, maps in enumerate(scale_heatmaps)
+        ]
+        padded = any(level_cuts is not None for level_cuts in cuts)
+        # placed by the batch's maps, which the cuts keep the origin of
+        placements = self.map_placements(scale_heatmaps, batch_data_samples,
+                                         test_cfg, padded)
+        base_cuts = cuts[0] or [scale_heatmaps[0].shape[-2:]
+                                ] * len(batch_data_samples)
+        if padded:
+            scale_heatmaps, scale_pafs = ([[
+                maps[i, :, :rows, :cols]
+                for i, (rows,
+                        cols) in enumerate(level_cuts or [maps.shape[-2:]] *
+                                           len(maps))
+            ] for maps, level_cuts in zip(scale_maps, cuts)]
+                                          for scale_maps in (scale_heatmaps,
+                                                             scale_pafs))
         on_device = test_cfg.get('decode_on_device')
         if on_device is None:
-            on_device = scale_heatmaps[0].device.type != 'cpu'
+            on_device = scale_heatmaps[0][0].device.type != 'cpu'
         resized_decode = (
-            size is not None and not on_device
+            restore and not on_device
             and not test_cfg.get('full_restore', False) and not align_corners
             and mode in ('bicubic', 'bilinear'))
         if resized_decode:
-            preds = self.decode_resized(scale_heatmaps, scale_pafs, size, mode)
-        if resized_decode and not test_cfg.get('output_heatmaps', False):
-            return preds
+            preds = self.decode_resized(scale_heatmaps, scale_pafs, sizes,
+                                        mode, placements)
+            if not test_cfg.get('output_heatmaps', False):
+                return preds
 
-        if size is not None:
-            restore = partial(
-                nn.functional.interpolate,
-                size=size[::-1],
-                mode=mode,
-                align_corners=align_corners)
-            scale_heatmaps = [restore(x) for x in scale_heatmaps]
-            scale_pafs = [restore(x) for x in scale_pafs]
-        heatmaps = aggregate_heatmaps(
-            scale_heatmaps, size, align_corners, mode='average')
-        pafs = aggregate_heatmaps(
-            scale_pafs, size, align_corners, mode='average')
+        if placements is not None:
+            # one (C, H, W) map per image, each scale placed under it
+            grid_sizes = sizes if restore else [(cols, rows)
+                                                for rows, cols in base_cuts]
+            heatmaps, pafs = ([
+                sum(
+                    placed_resize(maps[i], grid_sizes[i],
+                                  image_placements[level], mode)
+                    for level, maps in enumerate(scale_maps)) / len(scale_maps)
+                for i, image_placements in enumerate(placements)
+            ] for scale_maps in (scale_heatmaps, scale_pafs))
+        else:  # one scale: the batch's maps, or one image's part each
+            heatmaps, pafs = scale_heatmaps[0], scale_pafs[0]
+            if restore:  # a batch of inputs of one size
+                heatmaps, pafs = (
+                    nn.functional.interpolate(
+                        maps,
+                        size=sizes[0][::-1],
+                        mode=mode,
+                        align_corners=align_corners)
+                    for maps in (heatmaps, pafs))
         if not resized_decode:
             preds = self.decode((heatmaps, pafs), on_device)
         if test_cfg.get('output_heatmaps', False):
@@ -227,15 +269,103 @@ class BasePAFHead(BaseHead):
             # maximum over channels)
             num_keypoints = self.decoder.skeleton.num_keypoints
             return preds, [
-                PixelData(heatmaps=hm[:num_keypoints], pafs=paf)
-                for hm, paf in zip(heatmaps.detach(), pafs.detach())
+                PixelData(
+                    heatmaps=hm[:num_keypoints].detach(), pafs=paf.detach())
+                for hm, paf in zip(heatmaps, pafs)
             ]
         return preds
+
+    @staticmethod
+    def image_cuts(map_shape: Sequence[int],
+                   batch_data_samples: OptSampleList,
+                   level: int = 0,
+                   pyramid: bool = False) -> Optional[List[Tuple[int, int]]]:
+        """``(rows, cols)`` of the maps ``map_shape`` ``(h, w)`` of the batch's
+        input (``batch_input_shape``; of a pyramid, image ``level``'s batch,
+        ``pyramid_batch_input_shapes[level]``) that cover each image's input
+        (``img_shape``; of a pyramid, ``pyramid_input_sizes[level]``; in the
+        top-left corner), rounded up; ``None`` where every image fills the
+        batch's input (a batch of one)."""
+        shapes = []
+        for sample in batch_data_samples:
+            meta = sample.metainfo
+            if pyramid:
+                check_pyramid_metainfo(meta, batch_shapes=True)
+                in_w, in_h = meta['pyramid_input_sizes'][level][:2]
+                batch_h, batch_w = meta['pyramid_batch_input_shapes'][level]
+            else:
+                in_h, in_w = meta['img_shape'][:2]
+                batch_h, batch_w = meta.get('batch_input_shape', (in_h, in_w))
+            shapes.append((in_h, in_w, batch_h, batch_w))
+        if all(shape[:2] == shape[2:] for shape in shapes):
+            return None
+        return [(math.ceil(map_shape[0] * in_h / batch_h - 1e-6),
+                 math.ceil(map_shape[1] * in_w / batch_w - 1e-6))
+                for in_h, in_w, batch_h, batch_w in shapes]
+
+    @staticmethod
+    def map_placements(scale_maps: List[Tensor],
+                       batch_data_samples: OptSampleList, test_cfg: ConfigType,
+                       padded: bool) -> Optional[List[List[Placement]]]:
+        """Where each scale's maps ``(B, C, h_s, w_s)`` lie under the maps that
+        are decoded, per image and scale; ``None`` where each image's are the
+        plain resize of its maps, or its maps themselves.
+
+        Restored (``restore_heatmap_size``), an image is decoded on its
+        input's pixels; in a ``padded`` batch, from its part of the maps (the
+        rows and columns that cover its input, :meth:`image_cuts`), at the
+        batch maps' stride. In a multi-scale test the images of the pyramid
+        are each rounded up to the ``size_factor`` and centred in their
+        padding, so they are no scaled copies of the base image: each scale's
+        maps are placed by the pyramid's places
+        (:func:`~custom_modules.heads.pyramid_geometry.pyramid_map_placement`),
+        on the input's pixels or, not restored, on the base scale's maps.
+
+        Raises:
+            ValueError: a multi-scale test without the pyramid's places in
+                the metainfo; a multi-scale test or a restored ``padded``
+                batch with ``align_corners`` or a ``restore_mode`` other than
+                bicubic / bilinear (the placement is that of half-pixel
+                centres).
+        """
+        restore = test_cfg.get('restore_heatmap_size', False)
+        multiscale = test_cfg.get('multiscale_test', False)
+        if not (multiscale or restore and padded):
+            return None
+        mode = test_cfg.get('restore_mode', 'bicubic')
+        align_corners = test_cfg.get('align_corners', False)
+        if align_corners or mode not in ('bicubic', 'bilinear'):
+            raise ValueError(
+                'a multi-scale test, or a test batch of inputs of several '
+                'sizes, places the maps with half-pixel centres: it needs '
+                "test_cfg.align_corners=False and restore_mode 'bicubic' or "
+                f"'bilinear', got {align_corners} and {mode!r}")
+        metainfos = [sample.metainfo for sample in batch_data_samples]
+        if not multiscale:
+            map_h, map_w = scale_maps[0].shape[-2:]
+            return [[((map_h / meta['batch_input_shape'][0], 0.0),
+                      (map_w / meta['batch_input_shape'][1], 0.0))]
+                    for meta in metainfos]
+        base_h, base_w = scale_maps[0].shape[-2:]
+        placements = []
+        for meta in metainfos:
+            input_per_pixel = (1.0, 1.0)
+            if not restore:  # on the base scale's maps of the batch
+                check_pyramid_metainfo(meta, batch_shapes=True)
+                batch_h, batch_w = meta['pyramid_batch_input_shapes'][0]
+                input_per_pixel = (batch_w / base_w, batch_h / base_h)
+            placements.append([
+                pyramid_map_placement(meta, level, maps.shape[-2:],
+                                      input_per_pixel)
+                for level, maps in enumerate(scale_maps)
+            ])
+        return placements
 
     def decode(self,
                batch_outputs: Tuple[Tensor, Tensor],
                on_device: bool = False) -> List[InstanceData]:
-        """``(heatmaps (B, M + 1, H, W), pafs (B, 2 L, H, W))`` -> one
+        """``(heatmaps (B, M + 1, H, W), pafs (B, 2 L, H, W))``, or lists of
+        one ``(M + 1, H_i, W_i)`` and ``(2 L, H_i, W_i)`` per image, -> one
         ``InstanceData`` per image; with ``on_device``, by the decoder's
         ``decode_on_device`` where the maps are, else on numpy copies."""
         if self.decoder is None:
@@ -260,11 +390,15 @@ class BasePAFHead(BaseHead):
     def decode_resized(self,
                        scale_heatmaps: List[Tensor],
                        scale_pafs: List[Tensor],
-                       size: Tuple[int, int],
-                       mode: str = 'bicubic') -> List[InstanceData]:
+                       sizes: Sequence[Tuple[int, int]],
+                       mode: str = 'bicubic',
+                       placements: Optional[List[List[Placement]]] = None
+                       ) -> List[InstanceData]:
         """The people of the maps of each scale (``(B, M + 1, h, w)`` heatmaps
-        and ``(B, 2 L, h, w)`` fields) resized to ``size`` ``(W, H)`` and
-        averaged, by the decoder's ``decode_resized``, without resizing them.
+        and ``(B, 2 L, h, w)`` fields) resized to each image's ``sizes``
+        ``(W, H)`` (placed by ``placements``, per image and scale,
+        :meth:`map_placements`) and averaged, by the decoder's
+        ``decode_resized``, without resizing them.
 
         Returns one ``InstanceData`` per image.
         """
@@ -275,10 +409,10 @@ class BasePAFHead(BaseHead):
         scale_heatmaps = [to_numpy(x) for x in scale_heatmaps]
         scale_pafs = [to_numpy(x) for x in scale_pafs]
         preds = []
-        for i in range(len(scale_heatmaps[0])):
+        for i, size in enumerate(sizes):
             keypoints, scores, instance_scores = self.decoder.decode_resized(
                 [x[i] for x in scale_heatmaps], [x[i] for x in scale_pafs],
-                size, mode)
+                size, mode, None if placements is None else placements[i])
             preds.append(
                 InstanceData(
                     keypoints=keypoints,

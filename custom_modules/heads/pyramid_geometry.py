@@ -1,10 +1,31 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Predictions of the images of a multi-scale test's pyramid brought into the
 base image's input."""
+from typing import Sequence, Tuple
+
 import torch
 from torch import Tensor
 
 from ..datasets.transforms import PYRAMID_KEYS
+
+
+def check_pyramid_metainfo(metainfo: dict, batch_shapes: bool = False) -> None:
+    """Raises ``ValueError`` unless ``metainfo`` has the ``pyramid_*`` lists of
+    :class:`~custom_modules.datasets.transforms.PyramidBottomupResize` (and,
+    with ``batch_shapes``, the ``pyramid_batch_input_shapes`` of
+    ``MultiScalePoseDataPreprocessor``), saying how to get them."""
+    missing = [key for key in PYRAMID_KEYS if key not in metainfo]
+    if missing:
+        raise ValueError(
+            f'a multi-scale test needs {missing} in the metainfo (where each '
+            'image of the pyramid sits): use PyramidBottomupResize in place '
+            'of BottomupResize in the test pipeline, with '
+            'PackMultiScalePoseInputs after it')
+    if batch_shapes and 'pyramid_batch_input_shapes' not in metainfo:
+        raise ValueError(
+            'a multi-scale test needs pyramid_batch_input_shapes in the '
+            'metainfo (each scale\'s batch shape): use '
+            'MultiScalePoseDataPreprocessor as the data preprocessor')
 
 
 def pyramid_to_base_input(keypoints: Tensor, metainfo: dict,
@@ -25,13 +46,7 @@ def pyramid_to_base_input(keypoints: Tensor, metainfo: dict,
     Raises:
         ValueError: ``metainfo`` without the pyramid's ``pyramid_*`` lists.
     """
-    missing = [key for key in PYRAMID_KEYS if key not in metainfo]
-    if missing:
-        raise ValueError(
-            f'a multi-scale test needs {missing} in the metainfo (where each '
-            'image of the pyramid sits): use PyramidBottomupResize in place '
-            'of BottomupResize in the test pipeline, with '
-            'PackMultiScalePoseInputs after it')
+    check_pyramid_metainfo(metainfo)
 
     def values(index: int):
         return [
@@ -45,3 +60,55 @@ def pyramid_to_base_input(keypoints: Tensor, metainfo: dict,
     image = keypoints / size * scale + center - scale / 2
     center, scale, size = values(0)
     return (image - center + scale / 2) * size / scale
+
+
+Placement = Tuple[Tuple[float, float], Tuple[float, float]]
+
+
+def pyramid_map_placement(
+    metainfo: dict,
+    level: int,
+    map_shape: Sequence[int],
+    input_per_pixel: Sequence[float] = (1.0, 1.0)
+) -> Placement:
+    """Where the maps of image ``level`` of the pyramid lie on a grid over the
+    base image's input, from its top-left corner, each of whose pixels spans
+    ``input_per_pixel`` ``(x, y)`` input pixels (1: the input's pixels; the
+    base scale's stride: the base scale's maps): for each axis ``(a, b)`` such
+    that the continuous coordinate ``u`` of the grid (its pixel ``i`` spans
+    ``[i, i + 1)``) is ``a u + b`` in the maps' (``map_shape`` ``(h, w)``,
+    spanning the level's batch input ``pyramid_batch_input_shapes[level]``,
+    whose top-left corner the image's input fills).
+
+    The mapping is the one of :func:`pyramid_to_base_input` (each input's
+    ``input_center``, ``input_scale``, ``input_size``; pixel centres at
+    integers, as ``cv2.warpAffine`` puts them), so that maps averaged over the
+    pyramid stay on the people; for the base image of a batch of one on the
+    input's pixels it is the plain resize, ``a = h / H``, ``b = 0``.
+
+    Returns:
+        tuple: ``((a_y, b_y), (a_x, b_x))``.
+
+    Raises:
+        ValueError: ``metainfo`` without the pyramid's lists.
+    """
+    check_pyramid_metainfo(metainfo, batch_shapes=True)
+    placement = []
+    for axis in (1, 0):  # y, then x
+        center, scale, size = (
+            float(metainfo[key][level][axis]) for key in PYRAMID_KEYS)
+        center0, scale0, size0 = (
+            float(metainfo[key][0][axis]) for key in PYRAMID_KEYS)
+        to_map = map_shape[1 - axis] / float(
+            metainfo['pyramid_batch_input_shapes'][level][1 - axis])
+        # grid -> base input -> image -> the level's input -> its maps; the
+        # inputs' mapping (cv2's warp) has pixel centres at integers, the grid
+        # and the maps' coordinates at half integers: the last term
+        image_per_grid = input_per_pixel[axis] * scale0 / size0
+        level_per_image = size / scale
+        level_per_base = level_per_image * scale0 / size0
+        placement.append(
+            (image_per_grid * level_per_image * to_map,
+             ((center0 - scale0 / 2 - center + scale / 2) * level_per_image +
+              0.5 * (1 - level_per_base)) * to_map))
+    return placement[0], placement[1]

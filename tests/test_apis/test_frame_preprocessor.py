@@ -127,7 +127,7 @@ def test_what_it_does_not_reproduce_is_refused(models):
     with pytest.raises(
             UnsupportedPipelineError,
             match=r"test pipeline \['LoadImage', 'RandomFlip', "
-            r"'BottomupResize'"):
+            r"'PyramidBottomupResize'"):
         BottomupFramePreprocessor(model)
     model = copy.deepcopy(models['mln'])
     model.test_cfg = dict(model.test_cfg, multiscale_test=True)

@@ -14,6 +14,7 @@ from custom_modules.codecs import (OPENPOSE_COCO_LIMBS, PAFSkeleton,
                                    PartAffinityField)
 from custom_modules.codecs.part_affinity_field import (ResizedMaps,
                                                        orient_tree,
+                                                       placed_resize,
                                                        smooth_maps)
 
 SIGMAS = np.array([
@@ -641,6 +642,30 @@ def test_peaks_the_resize_raises_on_a_trained_models_ridges_are_found_too(
     joints, xy, scores = decoder.find_peaks(resize(heatmaps, size))
     assert len(joints)
     resized = decoder.find_peaks_resized(ResizedMaps(heatmaps, size))
+    np.testing.assert_array_equal(resized[0], joints)
+    np.testing.assert_allclose(resized[1], xy, atol=1e-3)
+    np.testing.assert_allclose(resized[2], scores, atol=1e-5)
+
+
+@pytest.mark.parametrize('mode', ['bicubic', 'bilinear'])
+def test_placed_maps_peak_on_the_edge_where_they_rise_past_it(mode):
+    """An image's part of a padded batch's maps (a placement): a keypoint past
+    the image's bottom-right corner (in the batch's padding) raises a peak on
+    the corner; the resized decode finds it as the full resize does (it dropped
+    the candidates whose blocks lay past the edges)."""
+    maps = np.zeros((19, 25, 25), np.float32)  # a 200x200 batch at stride 8
+    rows, cols = np.mgrid[:25, :25]
+    for joint, (row, col) in ((3, (17.0, 17.0)), (5, (6.0, 7.0))):
+        maps[joint] = np.exp(-((rows - row)**2 + (cols - col)**2) / 8)
+    size = (120, 120)  # the image's input, the batch's top-left corner
+    placement = ((25 / 200, 0.0), (25 / 200, 0.0))
+    decoder = PartAffinityField(input_size=size, heatmap_size=size)
+    full = placed_resize(torch.from_numpy(maps), size, placement, mode)
+    joints, xy, scores = decoder.find_peaks(full.numpy())
+    assert list(joints) == [3, 5]
+    np.testing.assert_allclose(xy[0], (119, 119), atol=0.5)
+    resized = decoder.find_peaks_resized(
+        ResizedMaps(maps, size, mode, [placement]))
     np.testing.assert_array_equal(resized[0], joints)
     np.testing.assert_allclose(resized[1], xy, atol=1e-3)
     np.testing.assert_allclose(resized[2], scores, atol=1e-5)

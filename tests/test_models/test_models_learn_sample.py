@@ -88,10 +88,11 @@ def test_model_fits_the_sample_without_boxes(model, train_on_sample, run_tool,
 
 # Multi-scale testing (several scales, each with its mirror), which mmpose 1.3
 # cannot run for a bottom-up model, set from the command line. MLN averages the
-# maps of the three image sizes (0.68 measured at 0.75, 1, 1.25; 0.65
-# single-scale); SMPR merges the poses of all its images before its NMS. SMPR's
-# sample input (256x192, `resize_mode='fit'`) needs sizes that are multiples of
-# 32.
+# maps of the three image sizes, each placed where its image lies (0.751
+# measured at 0.75, 1, 1.25 with flips, 0.714 single-scale with flips, on the
+# model trained on 2026-12-06; projects/mln); SMPR merges the poses of all its
+# images before its NMS. SMPR's sample input (256x192, `resize_mode='fit'`)
+# needs sizes that are multiples of 32.
 AUG_SCALES = {'mln': '[0.75,1.25]', 'smpr': '[0.5]'}
 # The sample models are fitted to 4 images at one size: how they do at other
 # sizes varies between training runs, most at larger sizes. SMPR's sample model

@@ -1,9 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Multi-scale bottom-up testing, which mmpose 1.3 cannot run.
 
-The path tested: BottomupResize(aug_scales) -> PackMultiScalePoseInputs ->
-collate -> MultiScalePoseDataPreprocessor -> PyramidBottomupPoseEstimator ->
-the PAF head's averaging over the scales.
+The path tested: PyramidBottomupResize(aug_scales) (mmpose's BottomupResize,
+and where each image sits) -> PackMultiScalePoseInputs -> collate ->
+MultiScalePoseDataPreprocessor -> PyramidBottomupPoseEstimator -> the PAF
+head's averaging over the scales.
 """
 from pathlib import Path
 from typing import Optional, Sequence
@@ -32,14 +33,15 @@ COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
 
 def pyramid_batch(aug_scales: Optional[Sequence[float]],
-                  size: int = 64) -> dict:
+                  size: int = 64,
+                  resize: str = 'PyramidBottomupResize') -> dict:
     """The two images through the MLN test pipeline at ``size``, collated as
     mmengine does."""
     init_default_scope('mmpose')
     pipeline = Compose([
         dict(type='LoadImage'),
         dict(
-            type='BottomupResize',
+            type=resize,
             input_size=(size, size),
             size_factor=8,
             resize_mode='expand',
@@ -123,6 +125,15 @@ def test_multiscale_test_runs_the_network_on_every_scale(flip_test):
     for result, image in zip(results, IMAGES):
         assert result.img_path == str(image)
         assert result.pred_instances.keypoints.shape[1:] == (17, 2)
+
+
+def test_multiscale_test_without_the_pyramids_places_says_how_to_get_them():
+    """mmpose's BottomupResize does not record where each image of its pyramid
+    sits, which the head needs to place their maps."""
+    model = small_mln(multiscale_test=True)
+    with pytest.raises(ValueError, match='use PyramidBottomupResize'):
+        with torch.no_grad():
+            model.test_step(pyramid_batch([0.5, 2.0], resize='BottomupResize'))
 
 
 def test_multiscale_test_without_aug_scales_says_how_to_set_them():

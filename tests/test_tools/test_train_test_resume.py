@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+import mmengine
 import pytest
 import torch
 
@@ -43,6 +44,27 @@ def test_test_tool_reports_coco_ap(trained, demo_config, run_tool, tmp_path):
     metrics = json.loads(out.read_text())
     assert 0.0 <= metrics['coco/AP'] <= 1.0
     assert 'coco/AP' in proc.stdout + proc.stderr
+
+
+def test_test_tool_dumps_the_predictions_with_evaluator_options(
+        trained, demo_config, run_tool, tmp_path):
+    """``--dump`` adds mmengine's ``DumpResults`` to the evaluators; options of
+    the config's evaluator still apply to it (they failed with a ``TypeError``
+    on the list)."""
+    dump = tmp_path / 'preds.pkl'
+    ann_file = Path('tests/data/coco/test_coco.json').resolve()
+    run_tool([
+        sys.executable, 'tools/test.py',
+        str(demo_config),
+        str(trained / 'epoch_2.pth'), '--work-dir',
+        str(tmp_path), '--dump',
+        str(dump), '--cfg-options', f'test_evaluator.ann_file={ann_file}',
+        'test_dataloader.dataset.bbox_file=None'
+    ])
+    predictions = mmengine.load(dump)
+    # one per person box of the 4 images: the 12 annotated people
+    assert len(predictions) == 12
+    assert predictions[0]['pred_instances']['keypoints'].shape == (1, 17, 2)
 
 
 def test_resume_restores_iteration_and_optimizer_state(trained, demo_config,
