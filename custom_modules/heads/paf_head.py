@@ -60,7 +60,9 @@ class BasePAFHead(BaseHead):
     them, reading them only around the peaks and along the candidate limbs, the
     same people to float rounding, and 40-70x faster on a CPU; ``True``: resize
     all the maps, OpenPose's way, the reference; also taken for an
-    ``align_corners`` or ``restore_mode`` other than bicubic / bilinear),
+    ``align_corners`` or ``restore_mode`` other than bicubic / bilinear, which
+    only an input that fills the batch's input can have: placed maps, of a
+    multi-scale test or a padded batch, need half-pixel centres),
     ``decode_on_device`` (``True``: resize the maps where they are, find their
     peaks and read the fields there, and group on the CPU only the peaks and
     the fields' samples (the decoder's ``decode_on_device``), the same people

@@ -651,8 +651,8 @@ def test_peaks_the_resize_raises_on_a_trained_models_ridges_are_found_too(
 def test_placed_maps_peak_on_the_edge_where_they_rise_past_it(mode):
     """An image's part of a padded batch's maps (a placement): a keypoint past
     the image's bottom-right corner (in the batch's padding) raises a peak on
-    the corner; the resized decode finds it as the full resize does (it dropped
-    the candidates whose blocks lay past the edges)."""
+    the corner; the resized decode finds it as the full resize does (the blocks
+    of the candidates past the edges are moved in to hold them)."""
     maps = np.zeros((19, 25, 25), np.float32)  # a 200x200 batch at stride 8
     rows, cols = np.mgrid[:25, :25]
     for joint, (row, col) in ((3, (17.0, 17.0)), (5, (6.0, 7.0))):
@@ -666,6 +666,35 @@ def test_placed_maps_peak_on_the_edge_where_they_rise_past_it(mode):
     np.testing.assert_allclose(xy[0], (119, 119), atol=0.5)
     resized = decoder.find_peaks_resized(
         ResizedMaps(maps, size, mode, [placement]))
+    np.testing.assert_array_equal(resized[0], joints)
+    np.testing.assert_allclose(resized[1], xy, atol=1e-3)
+    np.testing.assert_allclose(resized[2], scores, atol=1e-5)
+
+
+@pytest.mark.parametrize('mode', ['bicubic', 'bilinear'])
+def test_placed_maps_that_end_short_of_the_edge_peak_on_it(mode):
+    """A scale of a pyramid whose maps end 12 pixels short of the base input's
+    top edge (its image padded more) holds its border row out to the edge; with
+    the base scale rising weakly towards the edge, the average peaks on the
+    edge (bicubic: a row in), a block away from every candidate: the resized
+    decode finds it as the full resize does."""
+    size = (128, 128)
+    rows, cols = np.mgrid[:16, :16]
+    weak_rise = np.zeros((19, 16, 16), np.float32)
+    weak_rise[4] = 0.03 * np.exp(-rows / 4)  # under the candidate threshold
+    short = np.zeros((19, 16, 16), np.float32)
+    short[4] = 0.4 * np.exp(-(rows**2 + (cols - 8.0)**2) / 4)
+    # the second scale's row 0 starts at input row 1.5 / (16 / 128) = 12
+    placements = [((16 / 128, 0.0), (16 / 128, 0.0)),
+                  ((16 / 128, -1.5), (16 / 128, 0.0))]
+    decoder = PartAffinityField(input_size=size, heatmap_size=size)
+    full = sum(
+        placed_resize(torch.from_numpy(maps), size, placement, mode)
+        for maps, placement in zip((weak_rise, short), placements)) / 2
+    joints, xy, scores = decoder.find_peaks(full.numpy())
+    assert 4 in joints and xy[joints == 4, 1].min() <= 1
+    resized = decoder.find_peaks_resized(
+        ResizedMaps([weak_rise, short], size, mode, placements))
     np.testing.assert_array_equal(resized[0], joints)
     np.testing.assert_allclose(resized[1], xy, atol=1e-3)
     np.testing.assert_allclose(resized[2], scores, atol=1e-5)
