@@ -5,6 +5,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Optional
 
@@ -112,26 +115,126 @@ def run_tool():
     return run_command
 
 
+class SampleFits:
+    """Trains sample configs (`configs/demo/`, their full schedules, a few CPU
+    minutes each) once per test session, the declared ones (``configs``) one
+    after the other in a background thread from the session's start.
+
+    The tests that need a trained model run last
+    (:func:`pytest_collection_modifyitems`), so the other tests keep one core
+    while a training takes the other: a background training runs on one thread
+    at a lower priority until a test waits for one, on every thread after that.
+    A config that was not declared is trained when asked.
+    """
+
+    def __init__(self, configs: List[Path], tmp_path_factory) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._waiting = threading.Event()
+        self._running: Optional[subprocess.Popen] = None
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._fits = {
+            config: self._pool.submit(self._train, config, True)
+            for config in configs
+        }
+
+    def checkpoint(self, config: Path) -> Path:
+        """The last checkpoint of ``config`` trained on the sample."""
+        if config not in self._fits:
+            warnings.warn(f'{config} is trained now, in the foreground: no '
+                          'test declared it (sample_fits_of)')
+            self._fits[config] = Future()
+            self._fits[config].set_result(self._train(config, False))
+        self._waiting.set()
+        return self._fits[config].result()
+
+    def close(self) -> None:
+        """Drop the trainings not started, stop the one running."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._running is not None and self._running.poll() is None:
+            self._running.kill()
+
+    def _train(self, config: Path, background: bool) -> Path:
+        work_dir = self._tmp_path_factory.mktemp(config.stem)
+        cmd = [
+            sys.executable, 'tools/train.py',
+            str(config), '--work-dir',
+            str(work_dir), '--no-validate'
+        ]
+        env = dict(os.environ, PYTHONUNBUFFERED='1')
+        if background and not self._waiting.is_set():
+            cmd = ['nice', '-n', '5', *cmd]
+            env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+        log = work_dir / 'train.log'
+        with open(log, 'w') as out:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT)
+            if background:
+                self._running = proc
+            try:
+                code = proc.wait(timeout=1800)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = 'a timeout of 1800 s'
+        if code != 0:
+            raise RuntimeError(f'{" ".join(cmd)} exited with {code}\n'
+                               f'--- output ---\n{log.read_text()[-6000:]}')
+        return Path((work_dir / 'last_checkpoint').read_text().strip())
+
+
+SAMPLE_FITS = pytest.StashKey[List[Path]]()
+
+
+def sample_fits_of(item: pytest.Item) -> List[Path]:
+    """The sample configs test ``item`` trains: the `make demo` model's for
+    ``sample_checkpoint``, its ``model`` parameter's (a key of
+    :data:`SAMPLE_CONFIGS`), those of its ``sample_models`` marker."""
+    names = [
+        name for marker in item.iter_markers('sample_models')
+        for name in marker.args
+    ]
+    params = getattr(item, 'callspec', None)
+    if params is not None and params.params.get('model') in SAMPLE_CONFIGS:
+        names.append(params.params['model'])
+    configs = [REPO_ROOT / SAMPLE_CONFIGS[name] for name in names]
+    if 'sample_checkpoint' in item.fixturenames:
+        configs.insert(0, DEMO_CONFIG)
+    return configs
+
+
+@pytest.hookimpl(trylast=True)  # after the deselection by -m and -k
+def pytest_collection_modifyitems(config: pytest.Config,
+                                  items: List[pytest.Item]) -> None:
+    """The tests that train a sample model run last, and the configs they
+    declare (:func:`sample_fits_of`) train in the background meanwhile
+    (:class:`SampleFits`), in the order they are first needed."""
+    training = [
+        item for item in items
+        if 'train_on_sample' in getattr(item, 'fixturenames', ())
+    ]
+    others = [item for item in items if item not in set(training)]
+    items[:] = others + training
+    fits = [cfg for item in training for cfg in sample_fits_of(item)]
+    config.stash[SAMPLE_FITS] = list(dict.fromkeys(fits))
+
+
+@pytest.fixture(scope='session', autouse=True)
+def sample_fits(request, tmp_path_factory):
+    """The session's :class:`SampleFits`, started with its first test."""
+    fits = SampleFits(
+        request.config.stash.get(SAMPLE_FITS, []), tmp_path_factory)
+    yield fits
+    fits.close()
+
+
 @pytest.fixture(scope='session')
-def train_on_sample(tmp_path_factory):
-    """``train_on_sample(config) -> checkpoint``: trains a sample config
-    (`configs/demo/`) with its full schedule, once per test session (a few CPU
-    minutes each)."""
-    checkpoints = {}
-
-    def train(config: Path) -> Path:
-        if config not in checkpoints:
-            work_dir = tmp_path_factory.mktemp(config.stem)
-            run_command([
-                sys.executable, 'tools/train.py',
-                str(config), '--work-dir',
-                str(work_dir), '--no-validate'
-            ])
-            checkpoints[config] = Path(
-                (work_dir / 'last_checkpoint').read_text().strip())
-        return checkpoints[config]
-
-    return train
+def train_on_sample(sample_fits):
+    """``train_on_sample(config) -> checkpoint``: a sample config (`configs/
+    demo/`) trained with its full schedule, once per test session."""
+    return sample_fits.checkpoint
 
 
 # A short schedule of the `make demo` model: 3 iterations an epoch, a

@@ -19,6 +19,7 @@ DETECTOR_CONFIG = (
     'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
 
 
+@pytest.mark.sample_models('mln')
 def test_the_demo_finds_the_people_of_the_sample_folder(
         train_on_sample, run_tool, repo_root, tmp_path):
     """The MLN sample model trained on the folder finds most of its 12
