@@ -67,6 +67,19 @@ def write_small_mln_config(path: Path) -> Path:
     return path
 
 
+def blank_pyramid(width: int, height: int, **resize) -> dict:
+    """``PyramidBottomupResize(**resize)``'s results for a black ``width`` x
+    ``height`` image: its pyramid's images and ``pyramid_*`` places."""
+    import numpy as np
+
+    from custom_modules.datasets.transforms import PyramidBottomupResize
+    return PyramidBottomupResize(**resize).transform(
+        dict(
+            img=np.zeros((height, width, 3), np.uint8),
+            ori_shape=(height, width),
+            img_shape=(height, width)))
+
+
 def run_command(cmd: List[str],
                 cwd: Optional[Path] = None,
                 timeout: int = 900,

@@ -15,11 +15,11 @@ from mmpose.structures import PoseDataSample
 
 from custom_modules.backbones import VGGFront
 from custom_modules.codecs import PartAffinityField
-from custom_modules.datasets.transforms import (PYRAMID_KEYS,
-                                                PyramidBottomupResize)
+from custom_modules.datasets.transforms import PYRAMID_KEYS
 from custom_modules.heads import (BasePAFHead, MLNHead, OpenPoseHead,
                                   SeparableOpenPoseHead)
 from custom_modules.heads.pyramid_geometry import pyramid_map_placement
+from conftest import blank_pyramid
 
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
@@ -340,15 +340,13 @@ def test_the_resized_and_device_decodes_find_the_full_restores_people(
 def mln_pyramid(width: int, height: int) -> dict:
     """MLN's test resize (368 px, multiples of 8, ``expand``) of a ``width`` x
     ``height`` image at scales 1, 0.5 and 1.5: its ``pyramid_*`` places."""
-    results = PyramidBottomupResize(
+    results = blank_pyramid(
+        width,
+        height,
         input_size=(368, 368),
         size_factor=8,
         resize_mode='expand',
-        aug_scales=[0.5, 1.5]).transform(
-            dict(
-                img=np.zeros((height, width, 3), np.uint8),
-                ori_shape=(height, width),
-                img_shape=(height, width)))
+        aug_scales=[0.5, 1.5])
     places = {key: results[key] for key in PYRAMID_KEYS}
     places['pyramid_input_sizes'] = [
         tuple(int(v) for v in size) for size in places['pyramid_input_sizes']

@@ -18,9 +18,9 @@ from mmpose.structures import PoseDataSample
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
-from custom_modules.datasets.transforms import PyramidBottomupResize
 from custom_modules.heads import SMPRHead
 from custom_modules.ops import grid_sample_deform_conv as sampling_module
+from conftest import blank_pyramid
 
 SAMPLE_ANN = Path(__file__).resolve().parents[1] / 'data/coco/test_coco.json'
 COCO_FLIP_INDICES = parse_pose_metainfo(
@@ -372,15 +372,13 @@ def test_multiscale_flip_test_maps_poses_of_every_view_back():
     """
     head = small_head()
     flip_indices = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
-    results = PyramidBottomupResize(
+    results = blank_pyramid(
+        640,
+        480,
         input_size=(128, 128),
         size_factor=32,
         resize_mode='expand',
-        aug_scales=[0.5, 2.0]).transform(
-            dict(
-                img=np.zeros((480, 640, 3), np.uint8),
-                ori_shape=(480, 640),
-                img_shape=(480, 640)))
+        aug_scales=[0.5, 2.0])
     sizes = results['pyramid_input_sizes']
     assert [tuple(size) for size in sizes] == [(192, 128), (96, 64),
                                                (352, 256)]
