@@ -134,16 +134,20 @@ class SampleFits:
     after the other in a background thread from the session's start.
 
     The tests that need a trained model run last
-    (:func:`pytest_collection_modifyitems`), so the other tests keep one core
-    while a training takes the other: a background training runs on one thread
-    at a lower priority until a test waits for one, on every thread after that.
-    A config that was not declared is trained when asked.
+    (:func:`pytest_collection_finish`), so the other tests keep one core while
+    a training takes the other: a background training runs on one thread at a
+    lower priority until a test waits for one, on every thread after that. A
+    config that was not declared is trained when asked.
     """
 
     def __init__(self, configs: List[Path], tmp_path_factory) -> None:
         self._tmp_path_factory = tmp_path_factory
         self._waiting = threading.Event()
+        # the background training running, and whether the run has ended
+        # (no training starts after it), changed under the lock
+        self._lock = threading.Lock()
         self._running: Optional[subprocess.Popen] = None
+        self._closed = False
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._fits = {
             config: self._pool.submit(self._train, config, True)
@@ -155,16 +159,22 @@ class SampleFits:
         if config not in self._fits:
             warnings.warn(f'{config} is trained now, in the foreground: no '
                           'test declared it (sample_fits_of)')
-            self._fits[config] = Future()
-            self._fits[config].set_result(self._train(config, False))
+            fit: Future = Future()
+            try:
+                fit.set_result(self._train(config, False))
+            except BaseException as error:  # again for every test asking
+                fit.set_exception(error)
+            self._fits[config] = fit
         self._waiting.set()
         return self._fits[config].result()
 
     def close(self) -> None:
         """Drop the trainings not started, stop the one running."""
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._running is not None and self._running.poll() is None:
-            self._running.kill()
+        with self._lock:
+            self._closed = True
+            if self._running is not None and self._running.poll() is None:
+                self._running.kill()
 
     def _train(self, config: Path, background: bool) -> Path:
         work_dir = self._tmp_path_factory.mktemp(config.stem)
@@ -178,7 +188,9 @@ class SampleFits:
             cmd = ['nice', '-n', '5', *cmd]
             env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
         log = work_dir / 'train.log'
-        with open(log, 'w') as out:
+        with open(log, 'w') as out, self._lock:
+            if background and self._closed:
+                raise RuntimeError(f'{config}: not trained, the run ended')
             proc = subprocess.Popen(
                 cmd,
                 cwd=REPO_ROOT,
@@ -187,11 +199,12 @@ class SampleFits:
                 stderr=subprocess.STDOUT)
             if background:
                 self._running = proc
-            try:
-                code = proc.wait(timeout=1800)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                code = 'a timeout of 1800 s'
+        try:
+            code = proc.wait(timeout=1800)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            code = 'a timeout of 1800 s'
         if code != 0:
             raise RuntimeError(f'{" ".join(cmd)} exited with {code}\n'
                                f'--- output ---\n{log.read_text()[-6000:]}')
@@ -218,25 +231,30 @@ def sample_fits_of(item: pytest.Item) -> List[Path]:
     return configs
 
 
-@pytest.hookimpl(trylast=True)  # after the deselection by -m and -k
-def pytest_collection_modifyitems(config: pytest.Config,
-                                  items: List[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)  # before the listing of --collect-only
+def pytest_collection_finish(session: pytest.Session) -> None:
     """The tests that train a sample model run last, and the configs they
     declare (:func:`sample_fits_of`) train in the background meanwhile
-    (:class:`SampleFits`), in the order they are first needed."""
+    (:class:`SampleFits`), in the order they are first needed.
+
+    Here, after every ``pytest_collection_modifyitems`` (``-m``, ``-k``,
+    ``--lf`` and ``--ff`` among them) has chosen and ordered the tests.
+    """
     training = [
-        item for item in items
+        item for item in session.items
         if 'train_on_sample' in getattr(item, 'fixturenames', ())
     ]
-    others = [item for item in items if item not in set(training)]
-    items[:] = others + training
+    chosen = set(training)
+    session.items[:] = [item for item in session.items if item not in chosen
+                        ] + training
     fits = [cfg for item in training for cfg in sample_fits_of(item)]
-    config.stash[SAMPLE_FITS] = list(dict.fromkeys(fits))
+    session.config.stash[SAMPLE_FITS] = list(dict.fromkeys(fits))
 
 
 @pytest.fixture(scope='session', autouse=True)
 def sample_fits(request, tmp_path_factory):
     """The session's :class:`SampleFits`, started with its first test."""
+    tmp_path_factory.getbasetemp()  # made here, not by two threads at once
     fits = SampleFits(
         request.config.stash.get(SAMPLE_FITS, []), tmp_path_factory)
     yield fits

@@ -9,19 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import SAMPLE_CONFIGS, free_port
 
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-SAMPLE_CONFIGS = {
-    'hsr-msnet':
-    REPO_ROOT /
-    'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
-    'mlpe':
-    REPO_ROOT /
-    'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
+# the models' sample configs (conftest.SAMPLE_CONFIGS, whose keys name the
+# trainings the tests declare)
+WITH_BOXES = {
+    model: REPO_ROOT / SAMPLE_CONFIGS[model]
+    for model in ('hsr-msnet', 'mlpe')
 }
 
 # Models also evaluated by ``tools/dist_test.sh`` with 2 processes, one per
@@ -56,10 +54,10 @@ def evaluate(run_tool, model: str, config: Path, checkpoint: Path,
     return metrics['single']
 
 
-@pytest.mark.parametrize('model', sorted(SAMPLE_CONFIGS))
+@pytest.mark.parametrize('model', sorted(WITH_BOXES))
 def test_model_fits_the_sample_with_ground_truth_boxes(model, train_on_sample,
                                                        run_tool, tmp_path):
-    config = SAMPLE_CONFIGS[model]
+    config = WITH_BOXES[model]
     metrics = evaluate(run_tool, model, config, train_on_sample(config),
                        tmp_path, 'test_dataloader.dataset.bbox_file=None')
     assert metrics['coco/AP'] >= 0.8, metrics
@@ -68,12 +66,8 @@ def test_model_fits_the_sample_with_ground_truth_boxes(model, train_on_sample,
 # Without boxes (both issues ask >= 0.5): the bottom-up MLN measured 0.65 after
 # its 700 epochs, the single-stage SMPR 0.905 after its 1000 epochs.
 WITHOUT_BOXES = {
-    'mln':
-    (REPO_ROOT /
-     'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', 0.5),
-    'smpr':
-    (REPO_ROOT /
-     'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', 0.5),
+    model: (REPO_ROOT / SAMPLE_CONFIGS[model], 0.5)
+    for model in ('mln', 'smpr')
 }
 
 
