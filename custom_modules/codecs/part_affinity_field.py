@@ -28,14 +28,6 @@ AxisPlacement = Tuple[float, float]
 CUBIC_A = -0.75
 
 
-def _axes(
-    placement: Optional[Tuple[AxisPlacement, AxisPlacement]]
-) -> Tuple[Optional[AxisPlacement], Optional[AxisPlacement]]:
-    """``(rows, columns)`` of a placement; ``(None, None)`` (the plain resize
-    on both axes) for ``None``."""
-    return (None, None) if placement is None else placement
-
-
 def resize_taps(dst: np.ndarray,
                 src_size: int,
                 dst_size: int,
@@ -193,7 +185,7 @@ def _pixel_taps(
     height: int,
     width: int,
     mode: str,
-    placement: Optional[Tuple[AxisPlacement, AxisPlacement]] = None
+    placement: Tuple[AxisPlacement, AxisPlacement],
 ) -> Tuple[np.ndarray, ...]:
     """How each pixel of ``(map_h, map_w)`` maps resized to ``(height, width)``
     (placed by ``placement``, ``(rows, columns)``, each as
@@ -205,7 +197,7 @@ def _pixel_taps(
     from the first ``(Th * Tw,)``; and their weights, the outer product of
     ``row (Th, height)`` and ``column (Tw, width)`` ones. Cached (read-only).
     """
-    row_place, col_place = _axes(placement)
+    row_place, col_place = placement
     row_first, row_w = _pixel_bands(map_h, height, mode, row_place)
     col_first, col_w = _pixel_bands(map_w, width, mode, col_place)
     tables = (row_first * map_w,
@@ -267,19 +259,16 @@ class ResizedMaps:
         if len(placements) != len(self.maps):
             raise ValueError(f'ResizedMaps: {len(placements)} placements for '
                              f'{len(self.maps)} maps')
-        # hashable floats: the tables of each placement are cached
-        self.placements = [
-            None if p is None else tuple((float(a), float(b)) for a, b in p)
-            for p in placements
-        ]
-
-    def placement(self, index: int) -> Tuple[AxisPlacement, AxisPlacement]:
-        """``((a_y, b_y), (a_x, b_x))`` of the maps of scale ``index``: the
-        given one, or the plain resize's."""
-        if self.placements[index] is not None:
-            return self.placements[index]
-        _, map_h, map_w = self.maps[index].shape
-        return ((map_h / self.size[1], 0.0), (map_w / self.size[0], 0.0))
+        #: ``((a_y, b_y), (a_x, b_x))`` of each scale's maps, the plain
+        #: resize's where none is given; hashable floats, as the tables of
+        #: each placement are cached
+        self.placements = []
+        for m, placement in zip(self.maps, placements):
+            if placement is None:
+                placement = ((m.shape[1] / self.size[1], 0.0),
+                             (m.shape[2] / self.size[0], 0.0))
+            self.placements.append(
+                tuple((float(a), float(b)) for a, b in placement))
 
     @property
     def shape(self) -> Tuple[int, int, int]:
@@ -337,7 +326,7 @@ class ResizedMaps:
         total = 0
         for maps, placement in zip(self.maps, self.placements):
             _, map_h, map_w = maps.shape
-            row_place, col_place = _axes(placement)
+            row_place, col_place = placement
             rows, row_w = _block_bands(map_h, self.size[1], self.mode, height,
                                        row_place)
             cols, col_w = _block_bands(map_w, self.size[0], self.mode, width,
@@ -951,7 +940,7 @@ class PartAffinityField(BaseKeypointCodec):
         if self.peak_sigma:
             smoothed = 0
             for maps, placement in zip(heatmaps.maps, heatmaps.placements):
-                row_place, col_place = _axes(placement)
+                row_place, col_place = placement
                 rows = smoothed_resize_matrix(maps.shape[1], height,
                                               heatmaps.mode, self.peak_sigma,
                                               row_place)
@@ -967,7 +956,7 @@ class PartAffinityField(BaseKeypointCodec):
         # every scale's candidates (a peak of the average can stand where the
         # first scale is weak), in blocks of one size: one small-map pixel of
         # the coarsest scale around them
-        placements = [heatmaps.placement(i) for i in range(len(heatmaps.maps))]
+        placements = heatmaps.placements
         # (1 / a rounded: 1 / (1 / 49) is 49.00000000000001)
         reach_y = max(
             math.ceil(round(1 / row[0], 9)) for row, _ in placements) + 1
