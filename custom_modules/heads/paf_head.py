@@ -17,9 +17,8 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor
 
 from ..codecs import PAFSkeleton
-from ..codecs.part_affinity_field import placed_resize
-from .pyramid_geometry import (Placement, check_pyramid_metainfo,
-                               pyramid_map_placement)
+from ..codecs.utils import MapPlacement, placed_resize
+from .pyramid_geometry import check_pyramid_metainfo, pyramid_map_placement
 
 StageOutputs = Tuple[List[Tensor], List[Tensor]]
 
@@ -308,7 +307,7 @@ class BasePAFHead(BaseHead):
     @staticmethod
     def map_placements(scale_maps: List[Tensor],
                        batch_data_samples: OptSampleList, test_cfg: ConfigType,
-                       padded: bool) -> Optional[List[List[Placement]]]:
+                       padded: bool) -> Optional[List[List[MapPlacement]]]:
         """Where each scale's maps ``(B, C, h_s, w_s)`` lie under the maps that
         are decoded, per image and scale; ``None`` where each image's are the
         plain resize of its maps, or its maps themselves.
@@ -389,13 +388,14 @@ class BasePAFHead(BaseHead):
                     bbox_scores=instance_scores))
         return preds
 
-    def decode_resized(self,
-                       scale_heatmaps: List[Tensor],
-                       scale_pafs: List[Tensor],
-                       sizes: Sequence[Tuple[int, int]],
-                       mode: str = 'bicubic',
-                       placements: Optional[List[List[Placement]]] = None
-                       ) -> List[InstanceData]:
+    def decode_resized(
+        self,
+        scale_heatmaps: List[Tensor],
+        scale_pafs: List[Tensor],
+        sizes: Sequence[Tuple[int, int]],
+        mode: str = 'bicubic',
+        placements: Optional[List[List[MapPlacement]]] = None
+    ) -> List[InstanceData]:
         """The people of the maps of each scale (``(B, M + 1, h, w)`` heatmaps
         and ``(B, 2 L, h, w)`` fields) resized to each image's ``sizes``
         ``(W, H)`` (placed by ``placements``, per image and scale,

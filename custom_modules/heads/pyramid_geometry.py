@@ -1,11 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Predictions of the images of a multi-scale test's pyramid brought into the
 base image's input."""
-from typing import Sequence, Tuple
+from typing import Sequence
 
 import torch
 from torch import Tensor
 
+from ..codecs.utils import MapPlacement
 from ..datasets.transforms import PYRAMID_KEYS
 
 
@@ -62,15 +63,12 @@ def pyramid_to_base_input(keypoints: Tensor, metainfo: dict,
     return (image - center + scale / 2) * size / scale
 
 
-Placement = Tuple[Tuple[float, float], Tuple[float, float]]
-
-
 def pyramid_map_placement(
     metainfo: dict,
     level: int,
     map_shape: Sequence[int],
     input_per_pixel: Sequence[float] = (1.0, 1.0)
-) -> Placement:
+) -> MapPlacement:
     """Where the maps of image ``level`` of the pyramid lie on a grid over the
     base image's input, from its top-left corner, each of whose pixels spans
     ``input_per_pixel`` ``(x, y)`` input pixels (1: the input's pixels; the

@@ -12,10 +12,8 @@ from xtcocotools.cocoeval import COCOeval
 
 from custom_modules.codecs import (OPENPOSE_COCO_LIMBS, PAFSkeleton,
                                    PartAffinityField)
-from custom_modules.codecs.part_affinity_field import (ResizedMaps,
-                                                       orient_tree,
-                                                       placed_resize,
-                                                       smooth_maps)
+from custom_modules.codecs.utils import ResizedMaps, orient_tree, placed_resize
+from test_codecs.test_utils.test_map_resize import resize
 
 SIGMAS = np.array([
     .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87,
@@ -284,22 +282,6 @@ def test_a_keypoint_half_way_between_pixels_gives_one_peak():
     np.testing.assert_allclose(xy[0], (5.5, 7.5), atol=0.15)
 
 
-def test_smooth_maps_is_a_gaussian_filter_with_zeros_outside():
-    """``smooth_maps`` gives scipy's ``gaussian_filter`` (truncated at 4 sigma)
-    of maps padded with zeros, for the sigmas of OpenPose and below."""
-    from scipy.ndimage import gaussian_filter
-
-    rng = np.random.default_rng(0)
-    maps = rng.random((3, 40, 31)).astype(np.float32)
-    for sigma in (0.7, 3.0):
-        expected = np.stack(
-            [gaussian_filter(m, sigma, mode='constant') for m in maps])
-        np.testing.assert_allclose(
-            smooth_maps(torch.from_numpy(maps), sigma).numpy(),
-            expected,
-            atol=1e-6)
-
-
 def test_sparse_peak_search_equals_the_dense_one():
     """The search of whole maps, which tests only the pixels above the
     threshold, finds the peaks (ties and plateaus of rounded values, blocks
@@ -460,57 +442,6 @@ def test_a_skeleton_that_does_not_fit_its_dataset_is_refused_by_name():
     with pytest.raises(ValueError, match='num_tree_limbs'):
         # the default 17 of OpenPose
         PAFSkeleton(keypoints=[0, 1, 2], limbs=[(0, 1), (1, 2)])
-
-
-def resize(maps: np.ndarray, size, mode: str = 'bicubic') -> np.ndarray:
-    """``(C, h, w)`` maps resized to ``size`` ``(W, H)`` as the heads' full
-    restore does."""
-    return torch.nn.functional.interpolate(
-        torch.from_numpy(maps)[None],
-        size=size[::-1],
-        mode=mode,
-        align_corners=False)[0].numpy()
-
-
-@pytest.mark.parametrize('mode', ['bicubic', 'bilinear'])
-def test_resized_maps_read_what_a_resize_gives(mode):
-    """ResizedMaps' blocks and vectors equal ``interpolate`` (averaged over
-    scales), at integer and fractional ratios, inside the maps and up to their
-    border."""
-    rng = np.random.default_rng(0)
-    size = (50, 37)  # (W, H)
-    for shapes in ([(5, 6)], [(7, 9), (4, 5), (11, 13)]):
-        maps = [
-            rng.normal(size=(4, h, w)).astype(np.float32) for h, w in shapes
-        ]
-        expected = np.mean([resize(m, size, mode) for m in maps], axis=0)
-        resized = ResizedMaps(maps, size, mode)
-        assert resized.shape == (4, 37, 50)
-        # blocks that tile the maps, some reaching outside (those pixels are
-        # not compared)
-        channels = np.array([0, 1, 2, 3, 1])
-        top, left = np.array([-3, 0, 20, 30,
-                              10]), np.array([-3, 40, 0, 45, 20])
-        blocks = resized.windows(channels, top, left, 11, 12)
-        for block, channel, y, x in zip(blocks, channels, top, left):
-            ys, xs = np.arange(y, y + 11), np.arange(x, x + 12)
-            inside_y, inside_x = (ys >= 0) & (ys < 37), (xs >= 0) & (xs < 50)
-            np.testing.assert_allclose(
-                block[np.ix_(inside_y, inside_x)],
-                expected[channel][np.ix_(ys[inside_y], xs[inside_x])],
-                atol=1e-5)
-        vectors = rng.integers(0, 2, (30, 1))
-        ys, xs = rng.integers(0, 37, (30, 4)), rng.integers(0, 50, (30, 4))
-        ys[0], xs[0] = [0, 36, 0, 36], [0, 49, 49, 0]  # the corners
-        np.testing.assert_allclose(
-            resized.sample_vectors(vectors, ys, xs),
-            expected[2 * vectors + np.arange(2)[:, None, None], ys, xs],
-            atol=1e-5)
-        # no pixels at all (a limb with no candidate pairs left): an empty
-        # read, not an error
-        empty = np.zeros((0, 4), np.intp)
-        assert resized.sample_vectors(np.zeros((0, 1), np.intp), empty,
-                                      empty).shape == (2, 0, 4)
 
 
 def stride_8_crowds(repo_root, peak_sigma: float = 0.0):

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from custom_modules.codecs import PartAffinityField
-from custom_modules.codecs.part_affinity_field import ResizedMaps
+from custom_modules.codecs.utils import ResizedMaps
 from custom_modules.ops import paf_grouping
 from custom_modules.ops.paf_grouping import (CompiledGrouping,
                                              CompiledGroupingError,

