@@ -92,3 +92,33 @@ def test_the_mapping_names_what_is_missing():
     with pytest.raises(ValueError, match='PyramidBottomupResize'):
         pyramid_to_base_input(
             torch.zeros(1, 2), dict(aug_scales=[0.5]), level=1)
+
+
+def test_a_udp_pyramid_is_refused():
+    """With UDP, ``BottomupResize`` puts an image where its recorded
+    ``input_center`` / ``input_scale`` / ``input_size`` do not say (a dot
+    mapped back by them misses by pixels, within one without UDP), so a UDP
+    pyramid could not be placed: refused; one UDP resize stays mmpose's."""
+    results = a_dot(640, 480, 600, 400)
+    misses = {}
+    for use_udp in (False, True):
+        misses[use_udp] = 0.0
+        for s in [1.0] + SMPR_SCALES:
+            resized = BottomupResize(
+                **dict(SMPR_RESIZE, input_size=(int(800 * s), int(800 * s))),
+                use_udp=use_udp).transform(dict(results))
+            mapped = (
+                dot_position(resized['img']) / resized['input_size'] *
+                resized['input_scale'] + resized['input_center'] -
+                resized['input_scale'] / 2)
+            misses[use_udp] = max(misses[use_udp],
+                                  np.abs(mapped - (600, 400)).max())
+    assert misses[False] < 1 < 3 < misses[True]
+    with pytest.raises(ValueError, match='use_udp=True with aug_scales'):
+        PyramidBottomupResize(
+            aug_scales=SMPR_SCALES, use_udp=True, **SMPR_RESIZE)
+    single = PyramidBottomupResize(use_udp=True, **SMPR_RESIZE)
+    np.testing.assert_array_equal(
+        single.transform(dict(results))['img'],
+        BottomupResize(use_udp=True,
+                       **SMPR_RESIZE).transform(dict(results))['img'])

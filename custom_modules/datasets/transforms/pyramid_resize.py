@@ -34,7 +34,25 @@ class PyramidBottomupResize(BottomupResize):
     reads. Without ``aug_scales`` it is ``BottomupResize``.
 
     Args: those of mmpose's ``BottomupResize``.
+
+    Raises:
+        ValueError: ``use_udp=True`` with ``aug_scales``: with UDP,
+            ``BottomupResize`` puts each image in the top-left corner of its
+            input, ``(size - 1) / image size`` input pixels per image pixel,
+            which the ``input_center``, ``input_scale`` and ``input_size`` it
+            records do not describe, so the images of the pyramid could not
+            be placed.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.use_udp and self.aug_scales:
+            raise ValueError(
+                'PyramidBottomupResize: use_udp=True with aug_scales '
+                f'{self.aug_scales} is not supported: a UDP resize is not the '
+                'mapping that input_center / input_scale / input_size record, '
+                'so the images of the pyramid cannot be placed; set '
+                'use_udp=False')
 
     def transform(self, results: dict) -> dict:
         if not self.aug_scales:
