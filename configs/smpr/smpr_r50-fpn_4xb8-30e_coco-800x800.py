@@ -24,7 +24,7 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=32)
 
-# the project's reliability block (README "Robustness"), with
+# the project's reliability block (docs/robustness.md), with
 # CheckedCocoDataset as dataset_type
 custom_hooks = _base_.reliability.custom_hooks
 default_hooks = dict(

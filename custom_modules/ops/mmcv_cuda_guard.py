@@ -62,8 +62,8 @@ class CudaGuardedExtension:
                         f'{value.device}, but the installed mmcv '
                         f'{mmcv.__version__} was built without CUDA kernels '
                         '(mmcv.ops.get_compiling_cuda_version() is "not '
-                        f'available"). Build them with `{FIX}` (README, "GPU '
-                        'set-up"), or run on the CPU.')
+                        f'available"). Build them with `{FIX}` (docs/gpu.md), '
+                        'or run on the CPU.')
             return function(*args, **kwargs)
 
         guarded.__name__ = guarded.__qualname__ = name

@@ -19,8 +19,7 @@ stderr::
         --arch-list "8.0;9.0+PTX" --kernels K ...
     python tools/misc/cuda_build.py check-mmcv --arch-list "8.0;8.6;9.0+PTX"
 
-What it solves (measured with torch 2.13.0+cu130 and mmcv 2.1.0; README, "GPU
-set-up"):
+What it solves (measured with torch 2.13.0+cu130 and mmcv 2.1.0; docs/gpu.md):
 
 - no system toolkit: nvcc, its front ends (crt, nvvm), the CUDA C++ library
   (cccl) and the runtime are installed from the package index at the version

@@ -41,7 +41,7 @@ constraints=$root/requirements/constraints.txt
 start=$(date +%s)
 step() { echo "gpu_check: [$(( $(date +%s) - start ))s] $*"; }
 
-# What the GPU machine's image lacks (README, "GPU set-up"; the image has torch, NumPy, SciPy,
+# What the GPU machine's image lacks (docs/gpu.md; the image has torch, NumPy, SciPy,
 # OpenCV, Matplotlib, Pillow, PyYAML, rich, tqdm, Cython, ninja, ...).
 wheels_any=(mmengine mmdet mmpose addict termcolor yapf platformdirs json_tricks munkres
             terminaltables setuptools six)
@@ -117,7 +117,7 @@ case $mode in
     exit
     ;;
   run) ;;
-  *) echo "usage: $0 [--prepare | --dry-run | run] [gpu_check.py options]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--prepare | --build-wheels | --dry-run | run] [gpu_check.py options]" >&2; exit 2 ;;
 esac
 
 python=${PYTHON:-python3}

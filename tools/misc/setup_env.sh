@@ -3,7 +3,7 @@
 #
 #   bash tools/misc/setup_env.sh          # what `make setup` runs
 #
-# Versions come from requirements/constraints.txt alone. The order matters (see README, "Environment"):
+# Versions come from requirements/constraints.txt alone. The order matters (see docs/installation.md, "Environment"):
 # torch first, then the pure-Python stack, xtcocotools built against NumPy 2, mmpose without its
 # unused `chumpy` dependency, and mmcv built from the sdist with its C++ ops (about 11 min on 2 cores
 # the first time; pip keeps the built wheel in its cache, so later builds on the same machine are fast).
@@ -17,7 +17,7 @@
 # tools/misc/cuda_build.py), and then checked (CUDA version, kernels, architectures). The CUDA
 # wheel is kept in MMCV_WHEEL_CACHE (default ~/.cache/mmpose-multilevel/mmcv), one folder per
 # mmcv, Python, torch and architecture list, so another clone on the same machine installs it in
-# seconds. See README, "GPU set-up".
+# seconds. See docs/gpu.md.
 #
 # Idempotent: a stamp in .venv records a hash of the inputs; with nothing changed the script exits at once.
 set -euo pipefail
@@ -96,7 +96,7 @@ print(f"cp{sys.version_info[0]}{sys.version_info[1]}-torch{torch.__version__}")'
   wheel_dir=$wheel_dir/mmcv$mmcv_version-$build_key-$arch_key
   if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
     step "mmcv with its CPU and CUDA ops for TORCH_CUDA_ARCH_LIST=$arch_list" \
-      "(long: see README, 'GPU set-up')"
+      "(long: see docs/gpu.md)"
     mkdir -p "$wheel_dir"
     partial=$(mktemp -d "$wheel_dir.partial.XXXXXX")  # the wheel appears whole or not at all
     CUDA_HOME=$cuda_home CPATH=$cuda_includes${CPATH:+:$CPATH} TORCH_CUDA_ARCH_LIST=$arch_list \
