@@ -213,16 +213,18 @@ class SMPRAssigner:
         return torch.where(min_area < INF * INF, inds,
                            torch.full_like(inds, -1))
 
-    @staticmethod
-    def heatmap_labels(gt_instances: InstanceData,
+    def heatmap_labels(self,
+                       gt_instances: InstanceData,
                        featmap_size: Tuple[int, int],
                        stride: int,
                        num_keypoints: int,
                        device: Union[str, torch.device] = 'cpu') -> Tensor:
         """Per-pixel class of the auxiliary heatmap (SMPR Sec. III-B, on P3):
-        keypoint ``k`` of any person sets its nearest location ``round((x -
-        stride/2) / stride)`` to ``k``; every other location is
-        ``num_keypoints`` (background, mmdet's label convention).
+        keypoint ``k`` of any person who takes part in training (a pseudo box
+        of at least ``min_box_size``, as in :meth:`assign`) sets its nearest.
+
+        location ``round((x - stride/2) / stride)`` to ``k``; every other
+        location is ``num_keypoints`` (background, mmdet's label convention).
 
         Args:
             gt_instances (InstanceData): ``keypoints`` ``(N, K, 2)`` in input
@@ -248,6 +250,8 @@ class SMPRAssigner:
         visible = torch.as_tensor(
             gt_instances.keypoints_visible,
             device=device).reshape(-1, num_keypoints) > 0
+        _, valid = pseudo_boxes(keypoints, visible, self.min_box_size)
+        visible = visible & valid[:, None]
         cols = torch.round((keypoints[..., 0] - stride / 2) / stride).long()
         rows = torch.round((keypoints[..., 1] - stride / 2) / stride).long()
         kinds = torch.arange(num_keypoints, device=device).expand_as(cols)

@@ -90,6 +90,6 @@ def test_smpr_heatmap_labels_are_made_on_the_keypoints_device():
         gt = InstanceData(
             keypoints=keypoints.to(device),
             keypoints_visible=visible.to(device))
-        labels = SMPRAssigner.heatmap_labels(gt, (4, 6), 8, 2, device)
+        labels = SMPRAssigner().heatmap_labels(gt, (4, 6), 8, 2, device)
         assert isinstance(labels, SimulatedDeviceTensor)
         assert labels.cpu()[2, 1] == 0 and labels.cpu()[0, 4] == 1

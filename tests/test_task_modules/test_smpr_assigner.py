@@ -169,8 +169,26 @@ def test_heatmap_labels_mark_each_visible_keypoints_nearest_location():
     visible[0, 3:5] = 1
     gt = InstanceData(
         keypoints=keypoints, keypoints_visible=visible, areas=torch.ones(1))
-    labels = SMPRAssigner.heatmap_labels(gt, (6, 8), 8, 17)
+    labels = SMPRAssigner().heatmap_labels(gt, (6, 8), 8, 17)
     assert labels[2, 5] == 3 and (labels == 17).sum() == 6 * 8 - 1
+
+
+def test_heatmap_labels_leave_out_people_who_take_no_part_in_training():
+    """A person with one visible keypoint (a pseudo box under ``min_box_size``)
+    is no positive of the regression, nor a keypoint pixel of the heatmap; the
+    others' keypoints stay."""
+    keypoints = torch.zeros(2, 17, 2)
+    keypoints[0, 0] = torch.tensor([4 + 8 * 1, 4 + 8 * 1])  # alone
+    keypoints[1, 5] = torch.tensor([4 + 8 * 3, 4 + 8 * 2])
+    keypoints[1, 6] = torch.tensor([4 + 8 * 6, 4 + 8 * 4])
+    visible = torch.zeros(2, 17)
+    visible[0, 0] = visible[1, 5] = visible[1, 6] = 1
+    gt = InstanceData(
+        keypoints=keypoints, keypoints_visible=visible, areas=torch.ones(2))
+    labels = SMPRAssigner().heatmap_labels(gt, (6, 8), 8, 17)
+    assert labels[1, 1] == 17
+    assert labels[2, 3] == 5 and labels[4, 6] == 6
+    assert (labels == 17).sum() == 6 * 8 - 2
 
 
 def test_sigmas_come_from_the_datasets_metainfo_for_any_number_of_keypoints():
