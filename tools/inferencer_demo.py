@@ -341,6 +341,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(
             f'error: the model could not be loaded: {error}', file=sys.stderr)
         return 2
+    data_mode = inferencer.inferencer.cfg.data_mode
+    if args.bbox_file and data_mode != 'topdown':
+        if source is not None:
+            source.close()
+        print(
+            f'error: --bbox-file: person boxes are for top-down models; '
+            f'{args.pose2d} is {data_mode} and finds the people itself',
+            file=sys.stderr)
+        return 2
 
     done, stopped = 0, None
     try:

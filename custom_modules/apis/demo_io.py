@@ -5,6 +5,7 @@ refusing a bad input with :class:`InputError` before any model loads); files
 written whole (:func:`write_atomically`, :func:`write_image`), so that a run
 killed part-way leaves complete files only and ``--skip-existing`` resumes
 it."""
+import mimetypes
 import os
 import re
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ import numpy as np
 from ..datasets.image_file import read_image_file
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
-VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
+VIDEO_SUFFIXES = ('.mp4', '.m4v', '.avi', '.mov', '.mkv', '.webm', '.mpg',
+                  '.mpeg', '.wmv', '.flv', '.3gp', '.ts', '.m2ts', '.ogv')
 
 # ``(name, load)``: the input's file name (a video frame's
 # ``<stem>_<index>.jpg``) and a call returning its (H, W, 3) BGR image or
@@ -109,6 +111,13 @@ class Source:
         stored before."""
         return self.kind in ('camera', 'stream')
 
+    @property
+    def real_time(self) -> bool:
+        """Frames come at their sender's pace (a camera, or a stream without a
+        frame count); a file served at a URL (a stream with a count) is read
+        whole, at its own rate, as a video file."""
+        return self.live and not self.count
+
     def shortfall(self, read: int) -> Optional[str]:
         """Why a run that read ``read`` frames and was not stopped by the user
         lost some: a video file that gave fewer frames than it announces (1% or
@@ -144,7 +153,7 @@ class Source:
         video's own rate, else ``default_fps``); for images, one
         ``1 / default_fps`` step each.
         """
-        if self.live and not self.count:
+        if self.real_time:
             return read_at
         return (index - 1) / (self.fps or default_fps)
 
@@ -200,7 +209,8 @@ def open_source(spec: str) -> Source:
     named ``0`` is ``./0``; mmpose's ``webcam`` / ``webcam:N`` is camera 0 /
     N), a stream URL (``scheme://...``: ``cv2.VideoCapture(url)``), a folder
     of images (sorted by name), a video file (by its suffix,
-    :data:`VIDEO_SUFFIXES`) or one image (any other file). Images are read only
+    :data:`VIDEO_SUFFIXES`, or a ``video/`` type in Python's ``mimetypes``, as
+    mmpose tells videos) or one image (any other file). Images are read only
     when their ``load`` is called; a camera or stream is opened now and kept
     open.
 
@@ -232,7 +242,9 @@ def open_source(spec: str) -> Source:
                       ((path.name,
                         lambda path=path: read_image_file(str(path)))
                        for path in images))
-    if source.suffix.lower() in VIDEO_SUFFIXES:
+    media_type = mimetypes.guess_type(source.name)[0] or ''
+    if (source.suffix.lower() in VIDEO_SUFFIXES
+            or media_type.startswith('video/')):
         return _open_capture(str(source), 'video', str(source))
     return Source('image', spec, 1,
                   iter([(source.name, lambda: read_image_file(str(source)))]))

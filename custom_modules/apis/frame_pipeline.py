@@ -104,9 +104,13 @@ class ReadAhead:
             raise StopIteration
         return value
 
-    def close(self) -> None:
+    def close(self) -> bool:
+        """Stop the thread; whether it stopped within ``timeout`` (not while it
+        waits for a frame that does not come: the iteration is then still
+        running in it, and must not be closed from here)."""
         self._stop.set()
         self._thread.join(self._timeout)
+        return not self._thread.is_alive()
 
 
 class OrderedWriter:

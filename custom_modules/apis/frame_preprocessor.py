@@ -17,7 +17,8 @@ The two agree up to rounding: OpenCV interpolates with 5-bit fixed-point
 weights and stores uint8, this keeps float32
 (``tests/test_apis/test_frame_preprocessor.py`` bounds the difference).
 """
-from typing import Callable, Dict, List, Tuple, Union
+from collections import OrderedDict
+from typing import Callable, List, Tuple, Union
 
 import numpy as np
 import torch
@@ -32,6 +33,8 @@ from torch import Tensor
 # order
 SUPPORTED = ('LoadImage', ('BottomupResize', 'PyramidBottomupResize'),
              ('PackPoseInputs', 'PackMultiScalePoseInputs'))
+# the frame sizes whose sampling grids are kept (the least recently used goes)
+MAX_GRIDS = 8
 
 
 class UnsupportedPipelineError(ValueError):
@@ -90,7 +93,10 @@ class BottomupFramePreprocessor:
             self.resize.pad_val, dtype=torch.float32,
             device=self.device).expand(3).view(1, 3, 1, 1)
         self.dataset_meta = dict(model.dataset_meta)
-        self._grids: Dict[Tuple[int, int], Tuple[Tensor, dict]] = {}
+        # the grids of the MAX_GRIDS frame sizes used last (a folder of
+        # images of many sizes would keep one full-size grid per size)
+        self._grids: ('OrderedDict[Tuple[int, int], Tuple[Tensor, dict]]'
+                      ) = OrderedDict()
 
     def _geometry(self, height: int, width: int) -> Tuple[Tensor, dict]:
         """The sampling grid ``(1, H_in, W_in, 2)`` of a ``height`` x ``width``
@@ -133,6 +139,9 @@ class BottomupFramePreprocessor:
                 pad_shape=(batch_h, batch_w),
                 batch_input_shape=(batch_h, batch_w))
             self._grids[key] = grid, meta
+            while len(self._grids) > MAX_GRIDS:
+                self._grids.popitem(last=False)
+        self._grids.move_to_end(key)
         return self._grids[key]
 
     def __call__(
@@ -143,6 +152,10 @@ class BottomupFramePreprocessor:
         numpy array or a tensor on any device): ``inputs`` ``(1, 3, H_in,
         W_in)`` float32 on the model's device, for ``model.predict(inputs,
         data_samples)``."""
+        if isinstance(frame, np.ndarray):
+            # a view such as rgb[..., ::-1] has negative strides, which torch
+            # cannot take
+            frame = np.ascontiguousarray(frame)
         image = torch.as_tensor(frame).to(self.device, non_blocking=True)
         if image.dim() != 3 or image.shape[2] != 3:
             raise ValueError(

@@ -97,14 +97,21 @@ def load_person_boxes(bbox_file: str,
             own.
 
     Returns:
-        dict: ``{file_name: (N, 5) float32 array of x1, y1, x2, y2, score}``.
+        dict: ``{file name: (N, 5) float32 array of x1, y1, x2, y2, score}``,
+        the name without folders (``val2017/x.jpg`` -> ``x.jpg``), as the
+        images of a folder are named.
 
     Raises:
-        ValueError: If the file is neither form; the message names the file and
-            the field.
+        ValueError: If the file is not JSON, is neither form or has an entry
+            without an integer ``image_id`` (detections named by COCO's
+            rule) or a 4-number ``bbox``; the message names the file, the
+            entry and the field.
     """
     with open(bbox_file) as f:
-        content = json.load(f)
+        try:
+            content = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f'{bbox_file}: not JSON ({error})') from None
     if isinstance(content, dict):
         if 'images' not in content or 'annotations' not in content:
             raise ValueError(
@@ -133,9 +140,20 @@ def load_person_boxes(bbox_file: str,
         score = float(record.get('score', 1.0))
         if score < score_thr or record.get('category_id', 1) != 1:
             continue
-        x, y, w, h = record['bbox']
+        bbox = record['bbox']
+        if (not isinstance(bbox, (list, tuple)) or len(bbox) != 4
+                or not all(isinstance(v, (int, float)) for v in bbox)):
+            raise ValueError(
+                f'{bbox_file}: entry {i} has "bbox" {bbox!r}, not the 4 '
+                'numbers [x, y, w, h]')
+        x, y, w, h = bbox
         image_id = record['image_id']
         if image_names is None:
+            if not isinstance(image_id, int):
+                raise ValueError(
+                    f'{bbox_file}: entry {i} has "image_id" {image_id!r}; a '
+                    'detection list names its images by integer ids '
+                    '(%012d.jpg)')
             name = f'{image_id:012d}.jpg'
         elif image_id in image_names:
             name = image_names[image_id]
@@ -143,7 +161,7 @@ def load_person_boxes(bbox_file: str,
             raise ValueError(
                 f'{bbox_file}: entry {i} has image_id {image_id}, which no '
                 'image has')
-        boxes[name].append([x, y, x + w, y + h, score])
+        boxes[Path(name).name].append([x, y, x + w, y + h, score])
     return {name: np.array(b, dtype=np.float32) for name, b in boxes.items()}
 
 

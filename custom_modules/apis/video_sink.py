@@ -117,12 +117,13 @@ def video_fps(output_fps: Optional[float],
               source: Source) -> Tuple[Optional[float], str]:
     """``(fps or None to measure, how)`` of an output video of ``source``.
 
-    ``output_fps`` if given; a camera's or stream's rate measured while writing
-    (None); a video file's own; else :data:`DEFAULT_FPS`.
+    ``output_fps`` if given; a camera's or live stream's rate measured while
+    writing (None); a video file's own (also one served at a URL); else
+    :data:`DEFAULT_FPS`.
     """
     if output_fps is not None:
         return output_fps, 'given (--output-fps)'
-    if source.live:
+    if source.real_time:
         return None, 'measured'
     if source.fps is not None:
         return source.fps, "the input's"

@@ -177,6 +177,18 @@ def test_a_video_file_tells_its_frames_and_rate(tmp_path):
             ] == [f'clip_{i:06d}.jpg' for i in range(5)]
 
 
+@pytest.mark.parametrize('suffix', ['.m4v', '.mpg', '.MOV'])
+def test_videos_are_told_by_their_suffix_as_mmpose_tells_them(
+        tmp_path, suffix):
+    """Suffixes beyond the common ones, in any case, are videos (mmpose's
+    ``mimetypes`` check), not an image OpenCV cannot decode."""
+    clip = tmp_path / f'clip{suffix}'
+    make_video(tmp_path / 'clip.mp4', 5).rename(clip)
+    source = open_source(str(clip))
+    assert (source.kind, source.count) == ('video', 5)
+    source.close()
+
+
 @pytest.mark.parametrize(
     'kind, count, fps, expected',
     [

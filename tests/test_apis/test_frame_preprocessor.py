@@ -13,7 +13,8 @@ import pytest
 import torch
 from mmpose.apis import inference_bottomup, init_model
 
-from custom_modules.apis.frame_preprocessor import (BottomupFramePreprocessor,
+from custom_modules.apis.frame_preprocessor import (MAX_GRIDS,
+                                                    BottomupFramePreprocessor,
                                                     UnsupportedPipelineError,
                                                     bottomup_inference)
 from custom_modules.task_modules import pseudo_boxes
@@ -175,3 +176,24 @@ def test_the_demo_prepares_frames_on_the_device_when_asked(
         'error: --device-preprocess: frames are prepared on the device for '
         'bottom-up models only'
     ]
+
+
+def test_a_reversed_view_and_many_frame_sizes(models):
+    """A frame that is a view with negative strides (``rgb[..., ::-1]``) is
+    prepared as its copy is; the sampling grids of the last
+    :data:`MAX_GRIDS` frame sizes are kept, no more (a folder of images of
+    many sizes would otherwise fill the device)."""
+    preprocessor = BottomupFramePreprocessor(models['mln'])
+    rgb = np.random.default_rng(0).integers(0, 256, (60, 80, 3), np.uint8)
+    view = rgb[..., ::-1]
+    inputs, _ = preprocessor(view)
+    assert torch.equal(inputs, preprocessor(np.ascontiguousarray(view))[0])
+    heights = range(40, 40 + MAX_GRIDS + 3)
+    for height in heights:
+        preprocessor(np.zeros((height, 50, 3), np.uint8))
+    preprocessor(np.zeros((heights[-MAX_GRIDS], 50, 3),
+                          np.uint8))  # used again
+    preprocessor(np.zeros((30, 50, 3), np.uint8))
+    assert list(preprocessor._grids) == [
+        (h, 50) for h in heights[-MAX_GRIDS + 2:]
+    ] + [(heights[-MAX_GRIDS], 50), (30, 50)]

@@ -325,6 +325,21 @@ def test_each_shown_frame_has_the_timing_overlay(demo, mln_args, monkeypatch,
 
 
 # -------------------------------------------------------------------- top-down
+def test_a_bbox_file_for_a_bottom_up_model_is_one_line_error(
+        demo, mln_args, small_mln, tmp_path, capsys):
+    """A bottom-up model finds the people itself: its boxes would be
+    ignored."""
+    image = write_image(tmp_path / 'images' / 'a.jpg')
+    boxes = tmp_path / 'boxes.json'
+    boxes.write_text(
+        json.dumps([dict(image_id=1, bbox=[1, 2, 3, 4], score=0.9)]))
+    assert demo.main([str(image), *mln_args, '--bbox-file', str(boxes)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f'error: --bbox-file: person boxes are for top-down models; '
+        f'{small_mln[0]} is bottomup and finds the people itself'
+    ]
+
+
 def test_person_boxes_of_a_bbox_file_are_tracked_and_drawn(
         demo, hsr_checkpoint, tmp_path, capsys):
     """Boxes from a file named after the video's frames (two people, one moving

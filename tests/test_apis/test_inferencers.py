@@ -11,7 +11,9 @@ checkpoint, ``device_preprocess`` of a top-down model).
 The network is replaced by given people (:func:`~.demo_fakes.fake_network`)
 where what it finds matters.
 """
+import functools
 import json
+import threading
 from pathlib import Path
 
 import cv2
@@ -341,6 +343,49 @@ def test_finish_after_a_stop_writes_the_video_and_the_predictions_so_far(
     assert not (tmp_path / 'camera0.json').exists()
 
 
+def test_a_stalled_stream_still_finishes_its_outputs(mln, monkeypatch,
+                                                     tmp_path):
+    """Pipelined, with the reader thread waiting for a frame that does not come
+    (a frozen stream, as Ctrl-C leaves it): :meth:`finish` leaves the stream
+    open under the thread and still writes the predictions and the video of the
+    frames done."""
+    from custom_modules.apis.frame_pipeline import ReadAhead
+    from custom_modules.apis.inferencers import pose2d_inferencer
+    monkeypatch.setattr(pose2d_inferencer, 'ReadAhead',
+                        functools.partial(ReadAhead, timeout=0.2))
+    stalled, released = threading.Event(), []
+
+    def frames():
+        for index in range(2):
+            yield (f'stream_{index:06d}.jpg', lambda: np.full(
+                (48, 64, 3), 90, np.uint8))
+        stalled.wait(30)
+
+    source = Source(
+        'stream',
+        'rtsp://192.0.2.1/live',
+        None,
+        frames(),
+        release=lambda: released.append(True))
+    inferencer = mln(pipelined=True)
+    fake_network(inferencer.inferencer, lambda name: [person(30, 5, 30)])
+    try:
+        for done, _ in enumerate(
+                inferencer(
+                    source,
+                    pred_out_dir=str(tmp_path),
+                    output_video=str(tmp_path / 'out.mp4')), 1):
+            if done == 2:
+                break
+        inferencer.finish()
+        assert not released  # the thread is still in the stream's read
+        frames_done = json.loads((tmp_path / 'stream.json').read_text())
+        assert [f['frame_id'] for f in frames_done] == [0, 1]
+        assert read_video(tmp_path / 'out.mp4')[0] == 2
+    finally:
+        stalled.set()
+
+
 # ------------------------------------------------------------------ the inputs
 def test_skip_existing_leaves_out_inputs_whose_json_exists(mln, tmp_path):
     images = tmp_path / 'images'
@@ -401,6 +446,71 @@ def test_person_boxes_are_used_instead_of_a_detector(hsr_checkpoint, tmp_path):
     assert [[p['bbox'][0] for p in result['predictions'][0]]
             for result in results] == [[[5, 5, 50, 50]],
                                        [[1, 2, 3, 4], [7, 8, 90, 99]]]
+
+
+def test_bboxes_stay_with_their_inputs_past_an_unreadable_one(
+        hsr_checkpoint, tmp_path):
+    """``bboxes`` are one per input: the image after an unreadable one gets its
+    own boxes, not the unreadable one's; a list of another length is
+    refused."""
+    inferencer = MultilevelInferencer(
+        str(HSR_SAMPLE_CONFIG),
+        str(hsr_checkpoint),
+        device='cpu',
+        det_model='whole_image')
+    images = tmp_path / 'images'
+    write_image(images / 'a.jpg', size=(160, 120))
+    (images / 'b.jpg').write_bytes(b'junk')
+    write_image(images / 'c.jpg', size=(160, 120))
+    paths = [str(images / name) for name in ('a.jpg', 'b.jpg', 'c.jpg')]
+    boxes = [[[5, 5, 50, 50]], [[1, 2, 3, 4]], [[7, 8, 90, 99]]]
+    results = list(inferencer(paths, bboxes=boxes))
+    assert inferencer.inferencer.failed == ['b.jpg']
+    assert [[p['bbox'][0] for p in result['predictions'][0]]
+            for result in results] == [[[5, 5, 50, 50]], [[7, 8, 90, 99]]]
+    with pytest.raises(
+            ValueError, match='bboxes: 2 entries for the 3 inputs of inputs'):
+        list(inferencer(paths, bboxes=boxes[:2]))
+
+
+def test_boxes_that_would_be_ignored_are_refused(mln, hsr_checkpoint,
+                                                 monkeypatch, tmp_path):
+    """Boxes for a bottom-up model would be ignored: refused; boxes by file
+    name that name none of the images (or of a video's frames,
+    ``<stem>_<index:06d>.jpg``) are said."""
+    from custom_modules.apis.inferencers import pose2d_inferencer
+    image = write_image(tmp_path / 'images' / 'a.jpg', size=(160, 120))
+    boxes = {'a.jpg': np.array([[10, 20, 60, 110, 0.8]], np.float32)}
+    with pytest.raises(
+            ValueError,
+            match='person boxes are for top-down models; this bottomup'):
+        list(mln()(str(image), person_boxes=boxes))
+    with pytest.raises(ValueError, match='^bboxes: person boxes are for'):
+        list(mln()([str(image)], bboxes=[[[1, 2, 3, 4]]]))
+    inferencer = MultilevelInferencer(
+        str(HSR_SAMPLE_CONFIG),
+        str(hsr_checkpoint),
+        device='cpu',
+        det_model='whole_image')
+    video = make_video(tmp_path / 'clip.mp4', 2)
+    logged = []
+    monkeypatch.setattr(
+        pose2d_inferencer,
+        'print_log',
+        lambda msg, logger=None, level=None: logged.append(msg))
+    list(inferencer(str(image.parent), person_boxes={'b.jpg': boxes['a.jpg']}))
+    list(inferencer(str(image.parent), person_boxes=boxes))
+    list(inferencer(str(video), person_boxes=boxes))
+    list(
+        inferencer(
+            str(video), person_boxes={'clip_000001.jpg': boxes['a.jpg']}))
+    assert logged == [
+        f'none of the {count} {what} of {source} is named in the person '
+        'boxes (--bbox-file): each was posed as one person, the whole image; '
+        'the file names its images otherwise'
+        for count, what, source in [(1, 'images',
+                                     image.parent), (2, 'frames', video)]
+    ]
 
 
 # ----------------------------------------------------------- model and weights

@@ -127,6 +127,17 @@ def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
         'bbox': [0, 0, 1, 1]
     }], 'entry 0 lacks'),
     ('boxes', 'expected a COCO annotation dict'),
+    ([{
+        'image_id': 'a.jpg',
+        'bbox': [0, 0, 1, 1]
+    }], 'entry 0 has "image_id" \'a.jpg\'; a detection list names'),
+    ([{
+        'image_id': 1,
+        'bbox': [0, 0, 1, 1]
+    }, {
+        'image_id': 1,
+        'bbox': [0, 0, 1]
+    }], r'entry 1 has "bbox" \[0, 0, 1\], not the 4 numbers'),
 ])
 def test_malformed_box_files_name_the_file_and_field(tmp_path, content,
                                                      message):
@@ -135,3 +146,24 @@ def test_malformed_box_files_name_the_file_and_field(tmp_path, content,
     with pytest.raises(ValueError, match=message) as error:
         load_person_boxes(str(path))
     assert str(path) in str(error.value)
+
+
+def test_a_box_file_that_is_not_json_is_named(tmp_path):
+    path = tmp_path / 'boxes.json'
+    path.write_text('x1,y1,x2,y2')
+    with pytest.raises(ValueError, match=f'{path}: not JSON'):
+        load_person_boxes(str(path))
+
+
+def test_annotation_file_names_lose_their_folders(tmp_path):
+    """A file name ``val2017/a.jpg`` gives boxes for the image ``a.jpg`` of a
+    folder, as the images of a folder are named."""
+    path = tmp_path / 'boxes.json'
+    path.write_text(
+        json.dumps(
+            dict(
+                images=[dict(id=3, file_name='val2017/a.jpg')],
+                annotations=[dict(image_id=3, bbox=[1, 2, 3, 4])])))
+    boxes = load_person_boxes(str(path))
+    assert list(boxes) == ['a.jpg']
+    np.testing.assert_allclose(boxes['a.jpg'], [[1, 2, 4, 6, 1]])

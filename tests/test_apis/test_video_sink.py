@@ -44,13 +44,17 @@ def test_nothing_written_is_said():
     assert sink.summary() == 'video: nothing written to never.mp4 (no frame)'
 
 
-@pytest.mark.parametrize('kind, count, fps, output_fps, expected', [
-    ('video', 40, 25.0, None, (25.0, "the input's")),
-    ('video', 40, 25.0, 7.5, (7.5, 'given (--output-fps)')),
-    ('camera', None, 30.0, None, (None, 'measured')),
-    ('stream', None, None, None, (None, 'measured')),
-    ('folder', 3, None, None, (30.0, 'default')),
-])
+@pytest.mark.parametrize(
+    'kind, count, fps, output_fps, expected',
+    [
+        ('video', 40, 25.0, None, (25.0, "the input's")),
+        ('video', 40, 25.0, 7.5, (7.5, 'given (--output-fps)')),
+        ('camera', None, 30.0, None, (None, 'measured')),
+        ('stream', None, None, None, (None, 'measured')),
+        # a file served at a URL: read whole, at its own rate
+        ('stream', 300, 25.0, None, (25.0, "the input's")),
+        ('folder', 3, None, None, (30.0, 'default')),
+    ])
 def test_output_fps_comes_from_the_option_the_input_or_a_measurement(
         kind, count, fps, output_fps, expected):
     assert video_fps(output_fps, Source(kind, 'in', count, iter([]),

@@ -334,8 +334,14 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             skip_existing: A folder: inputs whose ``<stem>.json`` is in it are
                 left out unread (a run that was stopped is resumed); counted in
                 :attr:`skipped`.
+
+        Raises:
+            ValueError: ``bboxes`` or ``person_boxes`` for a model that is not
+                top-down, ``bboxes`` not one per input.
         """
         source = inputs.source
+        self._check_boxes(source, bboxes, person_boxes)
+        matched = 0
 
         def done(name: str) -> bool:
             return (bool(skip_existing) and
@@ -363,8 +369,10 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                 continue
             frame = PoseInput(item.name, item.image,
                               source.frame_time(self.read, item.read_at))
-            boxes = bboxes[index] if bboxes else None
+            # by input, also past the failed and skipped ones
+            boxes = bboxes[self.read - 1] if bboxes else None
             if person_boxes is not None:
+                matched += frame.name in person_boxes
                 boxes = person_boxes.get(frame.name,
                                          np.zeros((0, 5), np.float32))
             with self.timer.stage('preprocess'):
@@ -380,9 +388,39 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             index += 1
             yield data, [frame]
         self.lost = source.shortfall(self.read)
+        if person_boxes is not None and index and not matched:
+            # (a video's frames are named <stem>_<index:06d>.jpg)
+            what = ('images' if source.kind in ('image',
+                                                'folder') else 'frames')
+            print_log(
+                f'none of the {index} {what} of {source.name} is named in '
+                'the person boxes (--bbox-file): each was posed as one '
+                'person, the whole image; the file names its images '
+                'otherwise',
+                logger='current',
+                level=logging.WARNING)
         # (mmpose's call finishes a video with its pred_out_dir)
         if not self._video_input:
             self.finish()  # the last image is done: the output video closed
+
+    def _check_boxes(self, source: Source, bboxes: Optional[List],
+                     person_boxes: Optional[Dict[str, np.ndarray]]) -> None:
+        """Refuse boxes that would be ignored or go to the wrong images
+        (:meth:`preprocess`)."""
+        if not bboxes and person_boxes is None:
+            return
+        given = 'bboxes' if bboxes else 'person_boxes (--bbox-file)'
+        if self.cfg.data_mode != 'topdown':
+            raise ValueError(
+                f'{given}: person boxes are for top-down models; this '
+                f'{self.cfg.data_mode} model finds the people itself')
+        if bboxes and len(bboxes) != source.count:
+            inputs = (f'the {source.count} inputs of {source.name}'
+                      if source.count else
+                      f'the {source.kind} {source.name}, whose frames are not '
+                      'counted')
+            raise ValueError(
+                f'bboxes: {len(bboxes)} entries for {inputs}: one per input')
 
     def preprocess_single(self,
                           input: PoseInput,
@@ -641,6 +679,21 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         the run closed (:meth:`finish`)."""
         self.finish(pred_out_dir)
 
+    def _close_input(self) -> None:
+        """Stop the reader thread and close the source, unless the thread is
+        still waiting for a frame (a stalled stream): closing the source under
+        it would fail or release a capture it is reading; that one is left to
+        end with the program."""
+        if self._reader is not None and not self._reader.close():
+            print_log(
+                f'{self.source.name}: still waiting for a frame; the input is '
+                'left open (it closes when the program ends)',
+                logger='current',
+                level=logging.WARNING)
+            return
+        if self.source is not None:
+            self.source.close()
+
     def finish(self, pred_out_dir: Optional[str] = None) -> None:
         """End the current run, also one stopped part-way: close the input and
         the videos and write a video's predictions so far to ``pred_out_dir``
@@ -653,14 +706,13 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         self._finished = True
         if pred_out_dir is None:
             pred_out_dir = self._pred_out_dir
-        if self._reader is not None:
-            self._reader.close()
-        if self.source is not None:
-            self.source.close()
         try:
-            if self._writer is not None:
-                # its jobs done (or the first error raised) before the end
-                self._writer.close()
+            try:
+                self._close_input()
+            finally:
+                if self._writer is not None:
+                    # its jobs done (or the first error raised) before the end
+                    self._writer.close()
         finally:
             try:
                 if self._video_input:
