@@ -133,6 +133,7 @@ def load_person_boxes(bbox_file: str,
         )
 
     boxes = defaultdict(list)
+    full_names: Dict[str, str] = {}
     for i, record in enumerate(records):
         if 'bbox' not in record or 'image_id' not in record:
             raise ValueError(
@@ -141,15 +142,16 @@ def load_person_boxes(bbox_file: str,
         if score < score_thr or record.get('category_id', 1) != 1:
             continue
         bbox = record['bbox']
-        if (not isinstance(bbox, (list, tuple)) or len(bbox) != 4
-                or not all(isinstance(v, (int, float)) for v in bbox)):
+        if (not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool)
+                for v in bbox)):
             raise ValueError(
                 f'{bbox_file}: entry {i} has "bbox" {bbox!r}, not the 4 '
                 'numbers [x, y, w, h]')
         x, y, w, h = bbox
         image_id = record['image_id']
         if image_names is None:
-            if not isinstance(image_id, int):
+            if not isinstance(image_id, int) or isinstance(image_id, bool):
                 raise ValueError(
                     f'{bbox_file}: entry {i} has "image_id" {image_id!r}; a '
                     'detection list names its images by integer ids '
@@ -161,7 +163,12 @@ def load_person_boxes(bbox_file: str,
             raise ValueError(
                 f'{bbox_file}: entry {i} has image_id {image_id}, which no '
                 'image has')
-        boxes[Path(name).name].append([x, y, x + w, y + h, score])
+        base = Path(name).name
+        if full_names.setdefault(base, name) != name:
+            raise ValueError(
+                f'{bbox_file}: images {full_names[base]} and {name} have the '
+                f'same file name {base}, by which the boxes are found')
+        boxes[base].append([x, y, x + w, y + h, score])
     return {name: np.array(b, dtype=np.float32) for name, b in boxes.items()}
 
 

@@ -47,7 +47,9 @@ class SMPRAssigner:
     1. Pseudo boxes: the tight box of each person's visible keypoints; people
        whose box is smaller than ``min_box_size`` (one visible keypoint) take
        no part in training, as in the authors' data loader. Crowd annotations
-       never reach the head (mmpose's dataset moves them to ``invalid_segs``).
+       stay among mmpose's bottom-up instances (their segmentations also in
+       ``invalid_segs``); COCO's have no labelled keypoints, so the configs'
+       ``FilterAnnotations(by_kpt=True)`` and this check drop them.
     2. Levels and initial positives: a location of level ``l`` is positive for
        a person when it lies inside the person's pseudo box shrunk to
        ``+-center_sample_radius * stride`` around the box centre, and the
@@ -219,10 +221,10 @@ class SMPRAssigner:
                        stride: int,
                        num_keypoints: int,
                        device: Union[str, torch.device] = 'cpu') -> Tensor:
-        """Per-pixel class of the auxiliary heatmap (SMPR Sec. III-B, on P3):
-        keypoint ``k`` of any person who takes part in training (a pseudo box
-        of at least ``min_box_size``, as in :meth:`assign`) sets its nearest.
+        """Per-pixel class of the auxiliary heatmap (SMPR Sec. III-B, on P3).
 
+        Keypoint ``k`` of any person who takes part in training (a pseudo box
+        of at least ``min_box_size``, as in :meth:`assign`) sets its nearest
         location ``round((x - stride/2) / stride)`` to ``k``; every other
         location is ``num_keypoints`` (background, mmdet's label convention).
 

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from custom_modules.apis import InputError, Source, open_source
-from custom_modules.apis.demo_io import write_atomically
+from custom_modules.apis.demo_io import VIDEO_SUFFIXES, write_atomically
 from custom_modules.datasets.image_file import (ImageFileError,
                                                 jpeg_is_complete,
                                                 read_image_file)
@@ -177,11 +177,13 @@ def test_a_video_file_tells_its_frames_and_rate(tmp_path):
             ] == [f'clip_{i:06d}.jpg' for i in range(5)]
 
 
-@pytest.mark.parametrize('suffix', ['.m4v', '.mpg', '.MOV'])
+@pytest.mark.parametrize('suffix', ['.m4v', '.mpg', '.MOV', '.qt'])
 def test_videos_are_told_by_their_suffix_as_mmpose_tells_them(
         tmp_path, suffix):
-    """Suffixes beyond the common ones, in any case, are videos (mmpose's
-    ``mimetypes`` check), not an image OpenCV cannot decode."""
+    """Suffixes beyond the common ones, in any case, are videos, also those
+    only Python's ``mimetypes`` knows (``.qt``: ``video/quicktime``), as mmpose
+    tells them; not an image OpenCV cannot decode."""
+    assert '.qt' not in VIDEO_SUFFIXES
     clip = tmp_path / f'clip{suffix}'
     make_video(tmp_path / 'clip.mp4', 5).rename(clip)
     source = open_source(str(clip))

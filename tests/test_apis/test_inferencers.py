@@ -487,6 +487,17 @@ def test_boxes_that_would_be_ignored_are_refused(mln, hsr_checkpoint,
         list(mln()(str(image), person_boxes=boxes))
     with pytest.raises(ValueError, match='^bboxes: person boxes are for'):
         list(mln()([str(image)], bboxes=[[[1, 2, 3, 4]]]))
+    # a refused call closes what it opened
+    released = []
+    stream = Source(
+        'stream',
+        'rtsp://192.0.2.1/live',
+        None,
+        iter([]),
+        release=lambda: released.append(True))
+    with pytest.raises(ValueError, match='person boxes are for top-down'):
+        list(mln()(stream, person_boxes=boxes))
+    assert released == [True]
     inferencer = MultilevelInferencer(
         str(HSR_SAMPLE_CONFIG),
         str(hsr_checkpoint),
@@ -504,13 +515,20 @@ def test_boxes_that_would_be_ignored_are_refused(mln, hsr_checkpoint,
     list(
         inferencer(
             str(video), person_boxes={'clip_000001.jpg': boxes['a.jpg']}))
+    list(inferencer(str(image.parent), person_boxes={}))
     assert logged == [
         f'none of the {count} {what} of {source} is named in the person '
         'boxes (--bbox-file): each was posed as one person, the whole image; '
         'the file names its images otherwise'
         for count, what, source in [(1, 'images',
                                      image.parent), (2, 'frames', video)]
+    ] + [
+        'the person boxes (--bbox-file) hold no box (none at or above '
+        f'--bbox-thr?): each of the 1 images of {image.parent} was posed as '
+        'one person, the whole image'
     ]
+    with pytest.raises(ValueError, match='bboxes: one per image, not for'):
+        list(inferencer(str(video), bboxes=[[[1, 2, 3, 4]]] * 2))
 
 
 # ----------------------------------------------------------- model and weights

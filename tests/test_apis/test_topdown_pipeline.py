@@ -132,6 +132,14 @@ def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
         'bbox': [0, 0, 1, 1]
     }], 'entry 0 has "image_id" \'a.jpg\'; a detection list names'),
     ([{
+        'image_id': True,
+        'bbox': [0, 0, 1, 1]
+    }], 'entry 0 has "image_id" True'),
+    ([{
+        'image_id': 1,
+        'bbox': [0, 0, 1, True]
+    }], 'entry 0 has "bbox" \\[0, 0, 1, True\\]'),
+    ([{
         'image_id': 1,
         'bbox': [0, 0, 1, 1]
     }, {
@@ -167,3 +175,19 @@ def test_annotation_file_names_lose_their_folders(tmp_path):
     boxes = load_person_boxes(str(path))
     assert list(boxes) == ['a.jpg']
     np.testing.assert_allclose(boxes['a.jpg'], [[1, 2, 4, 6, 1]])
+    path.write_text(
+        json.dumps(
+            dict(
+                images=[
+                    dict(id=3, file_name='val2017/a.jpg'),
+                    dict(id=4, file_name='train2017/a.jpg')
+                ],
+                annotations=[
+                    dict(image_id=3, bbox=[1, 2, 3, 4]),
+                    dict(image_id=4, bbox=[1, 2, 3, 4])
+                ])))
+    with pytest.raises(
+            ValueError,
+            match='images val2017/a.jpg and train2017/a.jpg have the same '
+            'file name a.jpg'):
+        load_person_boxes(str(path))

@@ -337,10 +337,15 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
 
         Raises:
             ValueError: ``bboxes`` or ``person_boxes`` for a model that is not
-                top-down, ``bboxes`` not one per input.
+                top-down, ``bboxes`` for the frames of a video, camera or
+                stream or not one per input.
         """
         source = inputs.source
-        self._check_boxes(source, bboxes, person_boxes)
+        try:
+            self._check_boxes(source, bboxes, person_boxes)
+        except ValueError:
+            self.finish()  # the source is open (a camera, a stream)
+            raise
         matched = 0
 
         def done(name: str) -> bool:
@@ -393,10 +398,13 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             what = ('images' if source.kind in ('image',
                                                 'folder') else 'frames')
             print_log(
-                f'none of the {index} {what} of {source.name} is named in '
-                'the person boxes (--bbox-file): each was posed as one '
-                'person, the whole image; the file names its images '
-                'otherwise',
+                (f'none of the {index} {what} of {source.name} is named in '
+                 'the person boxes (--bbox-file): each was posed as one '
+                 'person, the whole image; the file names its images '
+                 'otherwise') if person_boxes else
+                ('the person boxes (--bbox-file) hold no box (none at or '
+                 f'above --bbox-thr?): each of the {index} {what} of '
+                 f'{source.name} was posed as one person, the whole image'),
                 logger='current',
                 level=logging.WARNING)
         # (mmpose's call finishes a video with its pred_out_dir)
@@ -414,13 +422,18 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             raise ValueError(
                 f'{given}: person boxes are for top-down models; this '
                 f'{self.cfg.data_mode} model finds the people itself')
-        if bboxes and len(bboxes) != source.count:
-            inputs = (f'the {source.count} inputs of {source.name}'
-                      if source.count else
-                      f'the {source.kind} {source.name}, whose frames are not '
-                      'counted')
+        if not bboxes:
+            return
+        if source.kind not in ('image', 'folder'):
+            # a video's frame count may be OpenCV's estimate
             raise ValueError(
-                f'bboxes: {len(bboxes)} entries for {inputs}: one per input')
+                f'bboxes: one per image, not for the frames of the '
+                f'{source.kind} {source.name}; give person_boxes '
+                '(--bbox-file) by frame name, <stem>_<index:06d>.jpg')
+        if len(bboxes) != source.count:
+            raise ValueError(
+                f'bboxes: {len(bboxes)} entries for the {source.count} '
+                f'inputs of {source.name}: one per input')
 
     def preprocess_single(self,
                           input: PoseInput,
