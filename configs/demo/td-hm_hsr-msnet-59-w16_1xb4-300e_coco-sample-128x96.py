@@ -1,10 +1,10 @@
 # The `make demo` model: HSR-MSNet-59 at a quarter of its width (16 base
 # channels instead of 64, a 256-channel dilated stage, 64-channel deconvs) at
-# 128x96 input, trained from scratch on the 4-image COCO sample bundled in
-# tests/data/coco (12 people with keypoints), evaluated with CocoMetric on the
-# boxes of the AP-56.4 person detector, as COCO val is. It shows the paper's
-# model learning end to end in a few CPU minutes; it is no model to use on
-# other images.
+# 128x96 input, trained from scratch (no checkpoint: init_cfg=None) on the
+# 4-image COCO sample bundled in tests/data/coco (12 people with keypoints),
+# evaluated with CocoMetric on the boxes of the AP-56.4 person detector, as
+# COCO val is. It shows the paper's model learning end to end in a few CPU
+# minutes; it is no model to use on other images.
 _base_ = ['../hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py']
 
 data_root = '{{ fileDirname }}/../../tests/data/coco/'
@@ -30,7 +30,10 @@ default_hooks = dict(
 
 model = dict(
     backbone=dict(
-        base_channels=16, stem_channels=16, dilated_stage_channels=256),
+        base_channels=16,
+        stem_channels=16,
+        dilated_stage_channels=256,
+        init_cfg=None),
     head=dict(in_channels=256, deconv_out_channels=(64, 64), decoder=codec))
 
 # Milder augmentation than on COCO: 12 people cannot teach invariance to

@@ -6,12 +6,18 @@ from typing import Sequence
 
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmengine.model import constant_init
+from mmengine.model import constant_init, initialize
 from mmpose.models.backbones.resnet import Bottleneck, ResLayer, ResNet
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType
 
 from .msnet_block import MSNetBlock
+
+# mmpose's ResNet's default ``init_cfg``
+RESNET_INIT = [
+    dict(type='Kaiming', layer=['Conv2d']),
+    dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+]
 
 
 @MODELS.register_module()
@@ -172,13 +178,40 @@ class HSRNet(ResNet):
         return nn.Sequential(*blocks)
 
     def init_weights(self) -> None:
-        """ResNet's initialisation; the last BN of each MSNet block starts at
-        zero too."""
-        super().init_weights()
-        pretrained = (
-            isinstance(self.init_cfg, dict)
-            and self.init_cfg.get('type') == 'Pretrained')
-        if self.zero_init_residual and not pretrained:
+        """ResNet's initialisation (``init_cfg``; with ``zero_init_residual``
+        the last norm of each residual and MSNet block at zero); with a
+        ``Pretrained`` entry, the other entries (where there are none, ResNet's
+        default: Kaiming convs, unit norms) first, then the checkpoint loaded
+        over the layers it has (non-strict).
+
+        mmpose's ResNet skips its own initialisation when it loads a
+        checkpoint, which would leave the layers the checkpoint lacks at
+        PyTorch's defaults: the dilated stages of HSRNet-110/161 (loaded from
+        torchvision's ResNet-101/152) and the MSNet blocks of HSR-MSNet (loaded
+        from DetNet-59 or a ResNet, whose stem, projection shortcuts and
+        dilated stages fit).
+        """
+        cfgs = self.init_cfg or []
+        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
+        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
+        if not pretrained:
+            super().init_weights()
+            self._zero_init_msnet_blocks()
+            return
+        given = self.init_cfg
+        self.init_cfg = ([c for c in cfgs if c.get('type') != 'Pretrained']
+                         or copy.deepcopy(RESNET_INIT))
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = given
+        self._zero_init_msnet_blocks()
+        initialize(self, pretrained)
+
+    def _zero_init_msnet_blocks(self) -> None:
+        """The last norm of each MSNet block at zero (``zero_init_residual``),
+        as ResNet does for its residual blocks."""
+        if self.zero_init_residual:
             for m in self.modules():
                 if isinstance(m, MSNetBlock):
                     constant_init(m.norm3, 0)

@@ -1,6 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """HSRNet / HSR-MSNet: strides, channels, dilation, block layout; forward and
 backward on CPU."""
+import math
+
 import pytest
 import torch
 import torch.nn as nn
@@ -152,3 +154,33 @@ def test_frozen_stages_cover_the_dilated_stages():
     assert not any(p.requires_grad for p in model.layer4.parameters())
     assert all(p.requires_grad for p in model.layer5.parameters())
     assert not model.layer4[0].bn1.training
+
+
+def test_a_checkpoint_loads_over_resnets_initialisation(tmp_path):
+    """A checkpoint that fits part of the network (as DetNet-59's fits the
+    stem, shortcuts and dilated stages of HSR-MSNet-59) is loaded over those
+    layers unchanged (no zero-init after it), a tensor of another shape is
+    skipped; the other layers start from ResNet's initialisation (Kaiming
+    convs, the last norm of each block at zero), not PyTorch's defaults."""
+    torch.manual_seed(0)
+    part = {
+        key: torch.randn_like(value) if value.is_floating_point() else value
+        for key, value in build(depth=59).state_dict().items()
+        if key.startswith(('conv1.', 'bn1.', 'layer4.', 'layer5.'))
+    }
+    part['layer1.0.conv1.weight'] = torch.randn(64, 64, 1, 1)  # 88 wide here
+    path = tmp_path / 'part.pth'
+    torch.save(dict(state_dict=part), path)
+    model = build(
+        depth=59,
+        block='msnet',
+        init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    model.init_weights()
+    state = model.state_dict()
+    for key, value in part.items():
+        if key != 'layer1.0.conv1.weight':
+            assert torch.equal(state[key], value), key
+    conv = model.layer1[0].conv1.weight  # (88, 64, 1, 1)
+    kaiming_std = math.sqrt(2 / (conv.shape[0] * conv[0, 0].numel()))
+    assert conv.std().item() == pytest.approx(kaiming_std, rel=0.1)
+    assert not model.layer1[0].norm3.weight.any()

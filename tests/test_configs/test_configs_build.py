@@ -287,3 +287,16 @@ def test_a_users_mmpose_config_adopts_the_block_as_the_docs_say(tmp_path):
     assert 'backend_args' not in plain['default_hooks']['checkpoint']
     for key in set(plain) - {'custom_hooks'}:
         assert adopted[key] == plain[key], key
+
+
+def test_resnest101_is_built_as_the_checkpoint_it_loads():
+    """mmpretrain's ResNeSt-101 (``mmcls://resnest101``) has a deep stem
+    64-64-128 wide (``stem_channels=128``); built with the default 64, its stem
+    and layer1's first block would not be loaded (a warning only)."""
+    register_all_modules()
+    cfg = Config.fromfile(
+        CONFIG_ROOT / 'mlpe/td-hm_mlpe-resnest101_8xb32-210e_coco-384x288.py')
+    assert cfg.model.backbone.init_cfg.checkpoint == 'mmcls://resnest101'
+    state = MODELS.build(cfg.model.backbone).state_dict()
+    assert state['stem.0.conv.weight'].shape == (64, 3, 3, 3)
+    assert state['layer1.0.conv1.weight'].shape[1] == 128
