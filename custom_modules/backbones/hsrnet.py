@@ -2,6 +2,7 @@
 """HSRNet and HSR-MSNet: high spatial resolution backbones for top-down pose
 estimation."""
 import copy
+import inspect
 from typing import Sequence
 
 import torch.nn as nn
@@ -13,11 +14,8 @@ from mmpose.utils.typing import ConfigType
 
 from .msnet_block import MSNetBlock
 
-# mmpose's ResNet's default ``init_cfg``
-RESNET_INIT = [
-    dict(type='Kaiming', layer=['Conv2d']),
-    dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
-]
+# mmpose's ResNet's default ``init_cfg`` (Kaiming convs, unit norms)
+RESNET_INIT = inspect.signature(ResNet).parameters['init_cfg'].default
 
 
 @MODELS.register_module()
@@ -194,24 +192,18 @@ class HSRNet(ResNet):
         cfgs = self.init_cfg or []
         cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
         pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
-        if not pretrained:
-            super().init_weights()
-            self._zero_init_msnet_blocks()
-            return
         given = self.init_cfg
-        self.init_cfg = ([c for c in cfgs if c.get('type') != 'Pretrained']
-                         or copy.deepcopy(RESNET_INIT))
+        if pretrained:
+            self.init_cfg = (
+                [c for c in cfgs if c.get('type') != 'Pretrained']
+                or copy.deepcopy(RESNET_INIT))
         try:
             super().init_weights()
         finally:
             self.init_cfg = given
-        self._zero_init_msnet_blocks()
-        initialize(self, pretrained)
-
-    def _zero_init_msnet_blocks(self) -> None:
-        """The last norm of each MSNet block at zero (``zero_init_residual``),
-        as ResNet does for its residual blocks."""
         if self.zero_init_residual:
             for m in self.modules():
                 if isinstance(m, MSNetBlock):
                     constant_init(m.norm3, 0)
+        if pretrained:
+            initialize(self, pretrained)
