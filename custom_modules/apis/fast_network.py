@@ -10,7 +10,6 @@ codecs run as before, on the network's outputs turned back into float32. Eager
 execution on a GPU is bound by kernel launches for these networks at batch 1
 (MLN: about 250 small convs), which a CUDA graph removes.
 """
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -21,6 +20,7 @@ from torch import Tensor
 from .network_patch import (Nested, Network, config_input_hw, map_tensors,
                             model_device, own_network, patch_network,
                             unpatch_network)
+from .recently_used import RecentlyUsed
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 # input shapes a model keeps a CUDA graph for (top-down: one per batch size of
@@ -125,10 +125,8 @@ class GraphedNetwork:
 
     def __init__(self, network: Network, max_graphs: int = MAX_GRAPHS) -> None:
         self.network = network
-        self.max_graphs = max_graphs
-        self.graphs: ('OrderedDict[tuple, Tuple[torch.cuda.CUDAGraph, Tensor, '
-                      'Nested]]') = \
-            OrderedDict()
+        self.graphs: RecentlyUsed[Tuple['torch.cuda.CUDAGraph', Tensor,
+                                        Nested]] = RecentlyUsed(max_graphs)
 
     def _capture(self, inputs: Tensor
                  ) -> Tuple['torch.cuda.CUDAGraph', Tensor, Nested]:
@@ -147,13 +145,8 @@ class GraphedNetwork:
     def __call__(self, inputs: Tensor) -> Nested:
         key = (tuple(inputs.shape), inputs.dtype, inputs.device,
                inputs.is_contiguous())
-        if key in self.graphs:
-            self.graphs.move_to_end(key)
-        else:
-            self.graphs[key] = self._capture(inputs)
-            while len(self.graphs) > self.max_graphs:
-                self.graphs.popitem(last=False)
-        graph, static_input, static_output = self.graphs[key]
+        graph, static_input, static_output = self.graphs.get_or_make(
+            key, lambda: self._capture(inputs))
         static_input.copy_(inputs)
         graph.replay()
         return map_tensors(static_output, torch.clone)

@@ -17,7 +17,6 @@ The two agree up to rounding: OpenCV interpolates with 5-bit fixed-point
 weights and stores uint8, this keeps float32
 (``tests/test_apis/test_frame_preprocessor.py`` bounds the difference).
 """
-from collections import OrderedDict
 from typing import Callable, List, Tuple, Union
 
 import numpy as np
@@ -28,6 +27,8 @@ from mmengine.dataset import Compose
 from mmpose.structures import PoseDataSample
 from mmpose.structures.bbox import get_warp_matrix
 from torch import Tensor
+
+from .recently_used import RecentlyUsed
 
 # the transforms of a bottom-up test pipeline this preprocessor reproduces, in
 # order
@@ -95,54 +96,51 @@ class BottomupFramePreprocessor:
         self.dataset_meta = dict(model.dataset_meta)
         # the grids of the MAX_GRIDS frame sizes used last (a folder of
         # images of many sizes would keep one full-size grid per size)
-        self._grids: ('OrderedDict[Tuple[int, int], Tuple[Tensor, dict]]'
-                      ) = OrderedDict()
+        self._grids: RecentlyUsed[Tuple[Tensor,
+                                        dict]] = RecentlyUsed(MAX_GRIDS)
 
     def _geometry(self, height: int, width: int) -> Tuple[Tensor, dict]:
+        """:meth:`_make_geometry`, kept for the frame sizes used last."""
+        return self._grids.get_or_make(
+            (height, width), lambda: self._make_geometry(height, width))
+
+    def _make_geometry(self, height: int, width: int) -> Tuple[Tensor, dict]:
         """The sampling grid ``(1, H_in, W_in, 2)`` of a ``height`` x ``width``
         frame and the metainfo BottomupResize gives it (its own size and matrix
         computations)."""
-        key = (height, width)
-        if key not in self._grids:
-            actual, padded = self.resize._get_input_size(
-                (width, height), self.resize.input_size)
-            center = np.array([width / 2, height / 2], dtype=np.float32)
-            scale = np.array([
-                width * padded[0] / actual[0], height * padded[1] / actual[1]
-            ],
-                             dtype=np.float32)
-            warp = get_warp_matrix(
-                center=center, scale=scale, rot=0, output_size=padded)
-            # OpenCV's warpAffine samples the frame at inverse(warp) @ (x, y,
-            # 1) of each output pixel (x, y); grid_sample with
-            # align_corners=True puts pixel i at -1 + 2i / (n - 1)
-            inverse = np.linalg.inv(np.vstack([warp, [0, 0, 1]]))[:2]
-            out_w, out_h = int(padded[0]), int(padded[1])
-            batch_h, batch_w = (-(-size // self.size_divisor) *
-                                self.size_divisor for size in (out_h, out_w))
-            ys, xs = np.meshgrid(
-                np.arange(out_h), np.arange(out_w), indexing='ij')
-            points = (
-                np.stack([xs, ys, np.ones_like(xs)], -1).reshape(-1, 3)
-                @ inverse.T)
-            grid = np.empty_like(points)
-            grid[:, 0] = 2 * points[:, 0] / max(width - 1, 1) - 1
-            grid[:, 1] = 2 * points[:, 1] / max(height - 1, 1) - 1
-            grid = torch.from_numpy(grid.reshape(1, out_h, out_w, 2)).to(
-                self.device, torch.float32)
-            meta = dict(
-                ori_shape=(height, width),
-                img_shape=(out_h, out_w),
-                input_size=(out_w, out_h),
-                input_center=center,
-                input_scale=scale,
-                pad_shape=(batch_h, batch_w),
-                batch_input_shape=(batch_h, batch_w))
-            self._grids[key] = grid, meta
-            while len(self._grids) > MAX_GRIDS:
-                self._grids.popitem(last=False)
-        self._grids.move_to_end(key)
-        return self._grids[key]
+        actual, padded = self.resize._get_input_size((width, height),
+                                                     self.resize.input_size)
+        center = np.array([width / 2, height / 2], dtype=np.float32)
+        scale = np.array(
+            [width * padded[0] / actual[0], height * padded[1] / actual[1]],
+            dtype=np.float32)
+        warp = get_warp_matrix(
+            center=center, scale=scale, rot=0, output_size=padded)
+        # OpenCV's warpAffine samples the frame at inverse(warp) @ (x, y,
+        # 1) of each output pixel (x, y); grid_sample with
+        # align_corners=True puts pixel i at -1 + 2i / (n - 1)
+        inverse = np.linalg.inv(np.vstack([warp, [0, 0, 1]]))[:2]
+        out_w, out_h = int(padded[0]), int(padded[1])
+        batch_h, batch_w = (-(-size // self.size_divisor) * self.size_divisor
+                            for size in (out_h, out_w))
+        ys, xs = np.meshgrid(np.arange(out_h), np.arange(out_w), indexing='ij')
+        points = (
+            np.stack([xs, ys, np.ones_like(xs)], -1).reshape(-1, 3)
+            @ inverse.T)
+        grid = np.empty_like(points)
+        grid[:, 0] = 2 * points[:, 0] / max(width - 1, 1) - 1
+        grid[:, 1] = 2 * points[:, 1] / max(height - 1, 1) - 1
+        grid = torch.from_numpy(grid.reshape(1, out_h, out_w,
+                                             2)).to(self.device, torch.float32)
+        meta = dict(
+            ori_shape=(height, width),
+            img_shape=(out_h, out_w),
+            input_size=(out_w, out_h),
+            input_center=center,
+            input_scale=scale,
+            pad_shape=(batch_h, batch_w),
+            batch_input_shape=(batch_h, batch_w))
+        return grid, meta
 
     def __call__(
         self,
