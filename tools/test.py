@@ -23,6 +23,9 @@ from custom_modules.utils import (destroy_distributed, enable_visualization,
                                   explain_unregistered_types, set_work_dir,
                                   setup_cpu_distributed)
 
+#: What mmengine.dump writes the metrics of ``--out`` as.
+OUT_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -59,6 +62,11 @@ def parse_args() -> argparse.Namespace:
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
+    if args.out is not None and not args.out.lower().endswith(OUT_SUFFIXES):
+        # refused before inference, not when the metrics are written
+        parser.error(f'--out {args.out}: the metrics are written as '
+                     f'{"/".join(s[1:] for s in OUT_SUFFIXES)}; give a file '
+                     'name ending so')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -67,7 +75,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command-line arguments to the config; ``--cfg-options`` last
     but for ``--dump``, so that they override (``load_from=...`` the checkpoint
     too) and that ``test_evaluator.ann_file=...`` still names the config's
-    evaluator, before ``--dump`` makes a list of it."""
+    evaluator, before ``--dump`` makes a list of it, with the dump first, so
+    that the predictions are saved even when a metric fails on them."""
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint
     set_work_dir(cfg, args.work_dir, args.config)
@@ -82,7 +91,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             evaluators = list(evaluators)
         else:
             evaluators = [evaluators]
-        cfg.test_evaluator = [*evaluators, dump_metric]
+        cfg.test_evaluator = [dump_metric, *evaluators]
     return cfg
 
 

@@ -11,7 +11,7 @@ test_dataloader = dict(
         'COCO_test-dev2017_detections_AP_H_609_person.json',
         data_prefix=dict(img='test2017/')))
 test_evaluator = dict(
-    type='CocoMetric',
+    type='CheckedCocoMetric',
     ann_file=data_root + 'annotations/image_info_test-dev2017.json',
     format_only=True,
     outfile_prefix='work_dirs/mlpe_test-dev/keypoints_test-dev2017')

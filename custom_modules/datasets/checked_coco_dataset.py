@@ -15,11 +15,11 @@ from mmengine.logging import print_log
 from mmpose.datasets import CocoDataset
 from mmpose.registry import DATASETS
 
+from .coco_file_checks import (DETECTION_FIELDS, DatasetFileError,
+                               coco_file_problem, first_value_problem,
+                               load_json, missing_field)
 from .image_file import ImageFileError, check_image_file, read_image_file
 
-IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
-ANNOTATION_FIELDS = ('id', 'image_id', 'category_id')
-DETECTION_FIELDS = ('image_id', 'bbox', 'score', 'category_id')
 LISTED_IMAGES = 20  # unusable test images named in the error; more are counted
 # threads checking test images: their reads from disk overlap
 CHECK_THREADS = 8
@@ -28,56 +28,6 @@ CHECK_THREADS = 8
 class UnusableImagesError(RuntimeError):
     """Images of a test set that cannot be used, each named with its reason in
     one message."""
-
-
-def missing_field(entries: list, fields: Tuple[str, ...],
-                  kind: str) -> Optional[str]:
-    """``'<kind>[i] has no "<field>"'`` for the first entry lacking one of
-    ``fields``, or None."""
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            return (f'{kind}[{index}] is a {type(entry).__name__}, not an '
-                    'object')
-        for field in fields:
-            if field not in entry:
-                return f'{kind}[{index}] has no "{field}"'
-    return None
-
-
-def coco_file_problem(coco: Any) -> Optional[str]:
-    """What makes a loaded COCO annotation file unusable (a missing list or
-    field), or None."""
-    if not isinstance(coco, dict):
-        return 'not a JSON object with "images" and "annotations"'
-    for key, fields in (('images', IMAGE_FIELDS), ('annotations',
-                                                   ANNOTATION_FIELDS)):
-        if not isinstance(coco.get(key), list):
-            return f'has no "{key}" list'
-        problem = missing_field(coco[key], fields, key)
-        if problem:
-            return problem
-    return None
-
-
-class DatasetFileError(ValueError):
-    """An annotation or detection file the dataset cannot use: missing, not
-    JSON, a list or a field missing, detections of unknown images; the message
-    names the file and what is wrong."""
-
-
-def load_json(path: str, what: str) -> Any:
-    """The JSON content of ``path``.
-
-    Raises:
-        DatasetFileError: No such file, or it is not valid JSON.
-    """
-    try:
-        return json.loads(fileio.get_text(path))
-    except FileNotFoundError as err:
-        raise DatasetFileError(f'{path}: no such {what}') from err
-    except json.JSONDecodeError as err:
-        raise DatasetFileError(
-            f'{path}: the {what} is not valid JSON ({err})') from err
 
 
 @DATASETS.register_module()
@@ -147,13 +97,18 @@ class CheckedCocoDataset(CocoDataset):
         except json.JSONDecodeError as err:
             raise DatasetFileError(
                 f'{self.ann_file}: not valid JSON ({err})') from err
+        except DatasetFileError:  # named by parse_data_info
+            raise
         except (AssertionError, KeyError, TypeError, ValueError) as err:
+            coco = load_json(self.ann_file, 'annotation file')
             problem = coco_file_problem(
-                load_json(self.ann_file, 'annotation file'))
+                coco, not self.test_mode) or (first_value_problem(
+                    coco, self.metainfo['num_keypoints']))
             if problem is None:
                 raise
             raise DatasetFileError(f'{self.ann_file}: {problem}') from err
-        problem = coco_file_problem(self.coco.dataset)
+        # a test set's file may hold images only (COCO's test-dev image info)
+        problem = coco_file_problem(self.coco.dataset, not self.test_mode)
         if problem:
             raise DatasetFileError(f'{self.ann_file}: {problem}')
         self._log_notes()
@@ -169,6 +124,25 @@ class CheckedCocoDataset(CocoDataset):
                        ann)
             return None
         keypoints, visible = info['keypoints'][0], info['keypoints_visible'][0]
+        num_keypoints = self.metainfo['num_keypoints']
+        if len(keypoints) != num_keypoints:
+            raise DatasetFileError(
+                f'{self.ann_file}: annotation id {ann["id"]} has "keypoints" '
+                f'of {3 * len(keypoints)} numbers, not {3 * num_keypoints} (3 '
+                f'x the {num_keypoints} keypoints of the dataset)')
+        if not (np.isfinite(keypoints).all() and np.isfinite(visible).all()):
+            # numpy reads a JSON null as NaN
+            raise DatasetFileError(
+                f'{self.ann_file}: annotation id {ann["id"]} has "keypoints" '
+                'that are not all finite numbers (null, NaN or Infinity)')
+        labelled = int((visible > 0).sum())
+        if (info['num_keypoints'] == 0) != (labelled == 0):
+            # mmpose leaves a person of num_keypoints 0 out of top-down
+            # training and keeps one without labelled keypoints
+            info['num_keypoints'] = labelled
+            self._note(
+                '"num_keypoints" of 0 with labelled keypoints or the reverse '
+                '(taken as the count of labelled keypoints)', ann)
         outside = (visible > 0) & ~(
             np.isfinite(keypoints).all(axis=1) & (keypoints[:, 0] >= 0)
             & (keypoints[:, 1] >= 0) & (keypoints[:, 0] <= img['width'])
@@ -208,9 +182,17 @@ class CheckedCocoDataset(CocoDataset):
             raise DatasetFileError(f'{self.bbox_file}: {problem}')
         try:
             data_list = super()._load_detection_results()
-        except KeyError as err:  # an image id unknown to the annotation file
+        except KeyError as err:
+            # an image without "file_name", or an image id unknown to the
+            # annotation file (mmpose has read it into self.coco)
+            problem = coco_file_problem(
+                self.coco.dataset, need_annotations=False)
+            if problem:
+                raise DatasetFileError(f'{self.ann_file}: {problem}') from err
             detected = {d['image_id'] for d in detections}
             unknown = sorted(detected - set(self.coco.getImgIds()))
+            if not unknown:
+                raise
             raise DatasetFileError(
                 f'{self.bbox_file}: detections of {len(unknown)} image ids '
                 'that '

@@ -261,3 +261,101 @@ def test_bbox_file_faults_are_named(make, message, tmp_path):
         json.dumps(make([img['id'] for img in sample_coco()['images']])))
     with pytest.raises(ValueError, match=f'dets.json: {message}'):
         build('topdown', 'test', ann_file, bbox_file=str(bbox_file))
+
+
+def test_an_image_info_file_is_a_bottom_up_test_set_not_a_training_set(
+        tmp_path):
+    """COCO's ``image_info_test-dev2017.json`` has images and no
+    ``annotations``: the MLN test-dev config reads it without a
+    ``bbox_file``."""
+    coco = sample_coco()
+    del coco['annotations']
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    dataset = build('bottomup', 'test', ann_file)
+    assert len(dataset) == len(coco['images'])
+    dataset[0]
+    with pytest.raises(ValueError, match='has no "annotations" list'):
+        build('bottomup', 'train', ann_file)
+
+
+@pytest.mark.parametrize(
+    'field,value,message',
+    [
+        ('bbox', [1.0, 2.0, 30.0], '"bbox" that is not 4 numbers'),
+        ('keypoints', [1.0] * 50, '"keypoints" of 50 numbers, not 51'),
+        # numpy reads null as NaN
+        ('keypoints', [None] * 51,
+         '"keypoints" that are not all finite numbers'),
+        ('keypoints', [float('nan')] * 51,
+         '"keypoints" that are not all finite numbers'),
+        ('area', 'big', '"area" that is not a number'),
+    ])
+def test_an_annotation_value_mmpose_cannot_parse_is_named(
+        field, value, message, tmp_path):
+    coco = sample_coco()
+    coco['annotations'][2][field] = value
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    ann_id = coco['annotations'][2]['id']
+    with pytest.raises(ValueError) as err:
+        build('topdown', 'train', ann_file)
+    assert 'annotations.json' in str(err.value)
+    assert (f'(id {ann_id}) has {message}' in str(err.value)
+            or f'annotation id {ann_id} has {message}' in str(err.value))
+
+
+def test_keypoints_of_another_skeleton_are_refused_in_training(tmp_path):
+    """48 numbers parse as 16 keypoints; the dataset has 17."""
+    coco = sample_coco()
+    coco['annotations'][3]['keypoints'] = coco['annotations'][3][
+        'keypoints'][:48]
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    with pytest.raises(
+            ValueError,
+            match=(f'annotations.json: annotation id '
+                   f'{coco["annotations"][3]["id"]} has "keypoints" of 48 '
+                   'numbers, not 51')):
+        build('topdown', 'train', ann_file)
+
+
+def test_repeated_ids_are_refused(tmp_path):
+    coco = sample_coco()
+    coco['annotations'][1]['id'] = coco['annotations'][0]['id']
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    with pytest.raises(
+            ValueError,
+            match=(r'annotations.json: "annotations" has 1 ids that occur '
+                   rf'more than once \({coco["annotations"][0]["id"]}\)')):
+        build('topdown', 'test', ann_file)
+
+
+def test_a_labelled_person_of_num_keypoints_0_is_trained_on(tmp_path, logged):
+    coco = sample_coco()
+    person = next(a for a in coco['annotations'] if a['num_keypoints'] > 0)
+    labelled = int((np.array(person['keypoints'][2::3]) > 0).sum())
+    person['num_keypoints'] = 0
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    dataset = build('topdown', 'train', ann_file)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    kept = [info for info in infos if info['id'] == person['id']]
+    assert len(kept) == 1 and kept[0]['num_keypoints'] == labelled
+    assert any('"num_keypoints" of 0 with labelled keypoints' in m
+               and f'annotation id {person["id"]}' in m for m in logged)
+
+
+def test_an_image_without_file_name_is_named_with_a_bbox_file(tmp_path):
+    coco = sample_coco()
+    del coco['images'][1]['file_name']
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    bbox_file = tmp_path / 'dets.json'
+    bbox_file.write_text(
+        json.dumps(detections([img['id'] for img in coco['images']])))
+    with pytest.raises(
+            ValueError,
+            match=r'annotations.json: images\[1\] has no "file_name"'):
+        build('topdown', 'test', ann_file, bbox_file=str(bbox_file))

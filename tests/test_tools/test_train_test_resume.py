@@ -42,8 +42,50 @@ def test_test_tool_reports_coco_ap(trained, demo_config, run_tool, tmp_path):
         str(out)
     ])
     metrics = json.loads(out.read_text())
-    assert 0.0 <= metrics['coco/AP'] <= 1.0
-    assert 'coco/AP' in proc.stdout + proc.stderr
+    # CocoMetric's ten figures, each the one the log prints
+    assert len(metrics) == 10 and {'coco/AP', 'coco/AR'} <= set(metrics)
+    log = proc.stdout + proc.stderr
+    assert all(f'{name}: {value:.6f}' in log
+               for name, value in metrics.items()), log[-2000:]
+
+
+def test_predictions_are_dumped_when_the_evaluation_fails(
+        trained, demo_config, run_tool, tmp_path):
+    """``--dump`` is written before the metrics run: mmpose's unchecked
+    ``CocoMetric`` on a file with a null keypoint fails after the inference (in
+    xtcocotools' ``computeOks``), and the predictions are kept."""
+    coco = json.loads(Path('tests/data/coco/test_coco.json').read_text())
+    coco['annotations'][0]['keypoints'][0] = None
+    faulty = tmp_path / 'null_keypoint.json'
+    faulty.write_text(json.dumps(coco))
+    dump = tmp_path / 'preds.pkl'
+    proc = run_tool([
+        sys.executable, 'tools/test.py',
+        str(demo_config),
+        str(trained / 'epoch_2.pth'), '--work-dir',
+        str(tmp_path), '--dump',
+        str(dump), '--cfg-options', 'test_evaluator.type=CocoMetric',
+        f'test_evaluator.ann_file={faulty}',
+        'test_dataloader.dataset.bbox_file=None'
+    ],
+                    check=False)
+    assert proc.returncode != 0 and 'computeOks' in proc.stderr, (
+        proc.stderr[-3000:])
+    assert len(mmengine.load(dump)) == 12
+
+
+def test_an_out_file_the_metrics_cannot_be_written_as_is_refused_at_once(
+        trained, demo_config, run_tool, tmp_path):
+    proc = run_tool([
+        sys.executable, 'tools/test.py',
+        str(demo_config),
+        str(trained / 'epoch_2.pth'), '--out',
+        str(tmp_path / 'metrics.txt')
+    ],
+                    check=False)
+    assert proc.returncode == 2
+    assert 'metrics.txt: the metrics are written as json/yaml' in proc.stderr
+    assert 'Epoch(test)' not in proc.stdout + proc.stderr
 
 
 def test_test_tool_dumps_the_predictions_with_evaluator_options(

@@ -11,7 +11,8 @@ from mmpose.evaluation.metrics import CocoMetric
 from mmpose.registry import METRICS
 from xtcocotools.coco import COCO
 
-from ...datasets.checked_coco_dataset import load_json
+from ...datasets.coco_file_checks import (duplicated_ids, is_number, load_json,
+                                          value_problems)
 
 #: Fields that can be derived without changing what COCO's keypoint evaluation
 #: computes.
@@ -49,8 +50,12 @@ def annotation_problems(coco: dict,
     to it, and without ``use_area`` its ``0.53 w h`` is the OKS scale and the
     size for the area ranges), ``area`` with ``use_area`` (the OKS scale and
     the area ranges), and ``num_keypoints`` for ``iou_type='keypoints_crowd'``
-    only (the others count the labelled keypoints). A missing ``iscrowd`` is
-    no problem: xtcocotools' ``COCO`` sets it to 0 when it reads a file, as
+    only (the others count the labelled keypoints), each of the right kind
+    (:func:`~custom_modules.datasets.coco_file_checks.value_problems`); ids
+    that occur twice in ``images`` or ``annotations`` (xtcocotools keeps one
+    of them: a person silently missed); ``crowdIndex`` on every image for
+    ``keypoints_crowd`` (its AP per crowd level). A missing ``iscrowd`` is no
+    problem: xtcocotools' ``COCO`` sets it to 0 when it reads a file, as
     :class:`CheckedCocoMetric` does.
     """
     if not isinstance(coco, dict):
@@ -64,6 +69,21 @@ def annotation_problems(coco: dict,
     ]
     if problems:
         return problems
+    problems = [
+        problem for problem in (duplicated_ids(coco[key], key)
+                                for key in ('images', 'annotations'))
+        if problem
+    ]
+    if iou_type == 'keypoints_crowd':
+        without = [
+            image.get('id', '?') for image in coco['images'] if not (
+                isinstance(image, dict) and is_number(image.get('crowdIndex')))
+        ]
+        if without:
+            problems.append(
+                f'{len(without)} of {len(coco["images"])} images have no '
+                f'numeric "crowdIndex" (keypoints_crowd), e.g. id {without[0]}'
+            )
     image_ids = {
         image.get('id')
         for image in coco['images'] if isinstance(image, dict)
@@ -90,17 +110,10 @@ def annotation_problems(coco: dict,
         if 'category_id' in ann and ann['category_id'] not in category_ids:
             bad['a "category_id" that no entry of "categories" has'].append(
                 ann)
-        keypoints = ann.get('keypoints')
-        if keypoints is not None and num_keypoints is not None and (
-                not isinstance(keypoints, list)
-                or len(keypoints) != 3 * num_keypoints):
-            length = (
-                len(keypoints)
-                if isinstance(keypoints, list) else type(keypoints).__name__)
-            bad[f'"keypoints" of {length} numbers, not {3 * num_keypoints} (3 '
-                f'x the {num_keypoints} keypoints of the dataset)'].append(ann)
+        for problem in value_problems(ann, num_keypoints):
+            bad[problem].append(ann)
     total = len(coco['annotations'])
-    return [
+    return problems + [
         f'{len(anns)} of {total} annotations have {what} ({_ids(anns)})'
         for what, anns in bad.items()
     ]
@@ -130,7 +143,8 @@ def derive_fields(coco: dict,
             f"area_from must be 'bbox' or 'keypoints', got {area_from!r}")
     filled = defaultdict(int)
     for ann in coco.get('annotations', []):
-        if not isinstance(ann, dict):
+        # an annotation whose values are faulty is left for the check to name
+        if not isinstance(ann, dict) or value_problems(ann):
             continue
         keypoints = np.asarray(
             ann.get('keypoints', []), dtype=np.float64).reshape(-1, 3)
@@ -231,6 +245,8 @@ class CheckedCocoMetric(CocoMetric):
             self.coco = COCO()
             self.coco.dataset = coco
             self.coco.createIndex()
+            # keypoints_crowd's AP per crowd level reads the file again
+            self.coco.anno_file = [ann_file]
 
     @staticmethod
     def _load(ann_file: str,

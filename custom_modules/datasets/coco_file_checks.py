@@ -1,0 +1,144 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Checks of a COCO keypoint annotation file that name the faulty list, entry
+and field: shared by :class:`~custom_modules.datasets.CheckedCocoDataset` and
+:class:`~custom_modules.evaluation.CheckedCocoMetric`."""
+import json
+from collections import Counter
+from typing import Any, List, Optional, Tuple
+
+from mmengine import fileio
+
+IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
+ANNOTATION_FIELDS = ('id', 'image_id', 'category_id')
+DETECTION_FIELDS = ('image_id', 'bbox', 'score', 'category_id')
+LISTED_IDS = 5  # duplicated ids named per list
+
+
+class DatasetFileError(ValueError):
+    """An annotation or detection file the dataset cannot use: missing, not
+    JSON, a list or a field missing, detections of unknown images; the message
+    names the file and what is wrong."""
+
+
+def load_json(path: str, what: str) -> Any:
+    """The JSON content of ``path``.
+
+    Raises:
+        DatasetFileError: No such file, or it is not valid JSON.
+    """
+    try:
+        return json.loads(fileio.get_text(path))
+    except FileNotFoundError as err:
+        raise DatasetFileError(f'{path}: no such {what}') from err
+    except json.JSONDecodeError as err:
+        raise DatasetFileError(
+            f'{path}: the {what} is not valid JSON ({err})') from err
+
+
+def missing_field(entries: list, fields: Tuple[str, ...],
+                  kind: str) -> Optional[str]:
+    """``'<kind>[i] has no "<field>"'`` for the first entry lacking one of
+    ``fields``, or None."""
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            return (f'{kind}[{index}] is a {type(entry).__name__}, not an '
+                    'object')
+        for field in fields:
+            if field not in entry:
+                return f'{kind}[{index}] has no "{field}"'
+    return None
+
+
+def duplicated_ids(entries: list, kind: str) -> Optional[str]:
+    """``'"<kind>" has N ids that occur more than once (...)'``, or None.
+
+    xtcocotools indexes images and annotations by ``id``: of two annotations
+    with one id, the later replaces the earlier in its image, and the
+    evaluation silently misses a person.
+    """
+    counts = Counter(
+        entry.get('id') for entry in entries
+        if isinstance(entry, dict) and 'id' in entry)
+    repeated = sorted((i for i, n in counts.items() if n > 1), key=str)
+    if not repeated:
+        return None
+    shown = ', '.join(str(i) for i in repeated[:LISTED_IDS])
+    more = ', ...' if len(repeated) > LISTED_IDS else ''
+    return (f'"{kind}" has {len(repeated)} ids that occur more than once '
+            f'({shown}{more})')
+
+
+def is_number(value: Any) -> bool:
+    """An int or float of JSON (not a bool, which Python counts as an int)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(is_number(v) for v in value)
+
+
+def value_problems(ann: dict,
+                   num_keypoints: Optional[int] = None) -> List[str]:
+    """What is wrong with the values of annotation ``ann``'s ``bbox``,
+    ``keypoints``, ``area`` and ``num_keypoints`` (those it has), one phrase
+    each (``'"bbox" that is not 4 numbers'``); empty if nothing.
+
+    ``keypoints`` are ``3 * num_keypoints`` numbers where ``num_keypoints``
+    (the dataset's) is given, else a multiple of 3.
+    """
+    problems = []
+    if 'bbox' in ann and not (_numbers(ann['bbox']) and len(ann['bbox']) == 4):
+        problems.append('"bbox" that is not 4 numbers')
+    keypoints = ann.get('keypoints')
+    if 'keypoints' in ann:
+        if not _numbers(keypoints):
+            problems.append('"keypoints" that are not a list of numbers')
+        elif num_keypoints is not None and len(keypoints) != 3 * num_keypoints:
+            problems.append(
+                f'"keypoints" of {len(keypoints)} numbers, not '
+                f'{3 * num_keypoints} (3 x the {num_keypoints} keypoints of '
+                'the dataset)')
+        elif len(keypoints) % 3:
+            problems.append(f'"keypoints" of {len(keypoints)} numbers, not a '
+                            'multiple of 3 (x, y, visibility)')
+    for field in ('area', 'num_keypoints'):
+        if field in ann and not is_number(ann[field]):
+            problems.append(f'"{field}" that is not a number')
+    return problems
+
+
+def coco_file_problem(coco: Any,
+                      need_annotations: bool = True) -> Optional[str]:
+    """What makes a loaded COCO annotation file unusable (a missing list or
+    field, a repeated id), or None.
+
+    Without ``need_annotations`` (a test set) a file without ``annotations`` is
+    accepted: COCO's ``image_info_test-dev2017.json`` has images only.
+    """
+    if not isinstance(coco, dict):
+        return 'not a JSON object with "images" and "annotations"'
+    for key, fields in (('images', IMAGE_FIELDS), ('annotations',
+                                                   ANNOTATION_FIELDS)):
+        if key == 'annotations' and not need_annotations and key not in coco:
+            continue
+        if not isinstance(coco.get(key), list):
+            return f'has no "{key}" list'
+        problem = missing_field(coco[key], fields, key) or duplicated_ids(
+            coco[key], key)
+        if problem:
+            return problem
+    return None
+
+
+def first_value_problem(coco: dict,
+                        num_keypoints: Optional[int] = None) -> Optional[str]:
+    """``'annotations[i] (id N) has <problem>'`` (:func:`value_problems`) for
+    the first annotation with one, or None."""
+    for index, ann in enumerate(coco.get('annotations', [])):
+        if isinstance(ann, dict):
+            problems = value_problems(ann, num_keypoints)
+            if problems:
+                return (
+                    f'annotations[{index}] (id {ann.get("id", "?")}) has ' +
+                    '; '.join(problems))
+    return None
