@@ -94,11 +94,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
-    if args.resume == 'auto':
-        # mmengine's own search trusts `last_checkpoint` blindly; see
-        # latest_checkpoint
-        cfg.resume, cfg.load_from = True, latest_checkpoint(cfg.work_dir)
-    elif args.resume is not None:
+    if args.resume is not None and args.resume != 'auto':
         cfg.resume, cfg.load_from = True, args.resume
 
     if args.auto_scale_lr:
@@ -112,6 +108,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.resume == 'auto':
+        # in the work_dir as --cfg-options leave it; mmengine's own search
+        # trusts `last_checkpoint` blindly (see latest_checkpoint): without a
+        # checkpoint the run starts afresh (from the config's load_from, if
+        # any)
+        found = latest_checkpoint(cfg.work_dir)
+        if found is not None:
+            cfg.resume, cfg.load_from = True, found
     return cfg
 
 

@@ -1,0 +1,60 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""tools/train.py's ``--resume`` without a path: the checkpoint it continues
+from is looked for in the work directory the run will write to, and only a
+checkpoint that exists is resumed."""
+import importlib.util
+import sys
+from pathlib import Path
+
+from mmengine.config import Config
+
+from conftest import DEMO_CONFIG, REPO_ROOT
+
+spec = importlib.util.spec_from_file_location('train_tool',
+                                              REPO_ROOT / 'tools/train.py')
+train_tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(train_tool)
+
+
+def merged(monkeypatch, *argv: str) -> Config:
+    monkeypatch.setattr(sys, 'argv',
+                        ['tools/train.py',
+                         str(DEMO_CONFIG), *argv])
+    return train_tool.merge_args(
+        Config.fromfile(DEMO_CONFIG), train_tool.parse_args())
+
+
+def checkpoints(work_dir: Path, *names: str) -> None:
+    work_dir.mkdir(parents=True)
+    for name in names:
+        (work_dir / name).write_bytes(b'x')
+
+
+def test_resume_looks_in_the_work_dir_that_cfg_options_set(
+        monkeypatch, tmp_path):
+    checkpoints(tmp_path / 'default', 'epoch_50.pth')
+    checkpoints(tmp_path / 'chosen', 'epoch_3.pth')
+    cfg = merged(monkeypatch, '--work-dir', str(tmp_path / 'default'),
+                 '--resume', '--cfg-options',
+                 f'work_dir={tmp_path / "chosen"}')
+    assert cfg.work_dir == str(tmp_path / 'chosen')
+    assert cfg.resume and cfg.load_from == str(tmp_path / 'chosen/epoch_3.pth')
+
+
+def test_a_stale_pointer_without_checkpoints_starts_afresh(
+        monkeypatch, tmp_path):
+    """``last_checkpoint`` names a removed file and only a best checkpoint is
+    left: mmengine's own search would resume from the missing file."""
+    work_dir = tmp_path / 'work'
+    checkpoints(work_dir, 'best_coco_AP_epoch_9.pth')
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_10.pth'))
+    cfg = merged(monkeypatch, '--work-dir', str(work_dir), '--resume')
+    assert not cfg.resume
+    assert cfg.load_from is None
+
+
+def test_a_given_checkpoint_is_resumed_as_given(monkeypatch, tmp_path):
+    checkpoints(tmp_path / 'work', 'epoch_2.pth')
+    cfg = merged(monkeypatch, '--work-dir', str(tmp_path / 'work'), '--resume',
+                 str(tmp_path / 'elsewhere.pth'))
+    assert cfg.resume and cfg.load_from == str(tmp_path / 'elsewhere.pth')
