@@ -17,6 +17,8 @@ default_hooks = dict(checkpoint=_base_.reliability.checkpoint)
 train_cfg = dict(max_epochs=140, val_interval=10)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4))
 param_scheduler = [
+    # mmpose's 500-iteration warm-up, which the paper does not mention: kept
+    # from SimpleBaseline's config, as mmpose trains every top-down model
     dict(
         type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),
     dict(

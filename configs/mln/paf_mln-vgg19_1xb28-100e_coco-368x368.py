@@ -104,9 +104,11 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='LoadImage'),
-    # the shorter side to 368 as OpenPose does, the longer one padded to a
-    # multiple of 8 (a 640x480 image gives 368x496; the paper's 368x432 is the
-    # size of its speed figures); mmpose's BottomupResize, which also records
+    # the shorter side to 368, the longer one padded to a multiple of 8 (a
+    # 640x480 image gives 368x496; the paper's 368x432 is the size of its
+    # speed figures; OpenPose scales the height to 368, the same for landscape
+    # images, where a portrait one is larger here); mmpose's BottomupResize,
+    # which also records
     # where each image of a multi-scale test's pyramid sits (the head places
     # their maps by it); a multi-scale test adds `aug_scales` here (and sets
     # model.test_cfg.multiscale_test=True)

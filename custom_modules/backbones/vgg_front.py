@@ -1,10 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """VGG-19's first ten convolutions with OpenPose's two CPM layers: the shared
 trunk of OpenPose and MLN."""
+import copy
 from typing import Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmengine.model import initialize, normal_init
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
@@ -37,7 +39,8 @@ class VGGFront(BaseBackbone):
         norm_cfg (dict, optional): Norm layers; ``None`` (no norm) as in VGG
             and OpenPose.
         init_cfg (dict | list[dict], optional): Initialization; defaults to
-            Kaiming for convs.
+            Kaiming for convs. With a ``Pretrained`` entry, see
+            :meth:`init_weights`.
     """
 
     def __init__(
@@ -70,6 +73,36 @@ class VGGFront(BaseBackbone):
             c_out in zip([in_channels, *cpm_channels[:-1]], cpm_channels)
         ])
         self.out_channels = cpm_channels[-1]
+
+    def init_weights(self) -> None:
+        """``init_cfg``; with a ``Pretrained`` entry, the other entries
+        (Kaiming convs where there are none), then the CPM convs from N(0,
+        0.01) with zero biases, then the checkpoint loaded over the layers it
+        has.
+
+        An ImageNet VGG-19 (``tools/model_converters/vgg2vggfront.py``) has no
+        CPM convs: OpenPose starts them, as every layer it adds to VGG, from
+        N(0, 0.01) (the heads' :data:`~custom_modules.heads.paf_head.
+        PAF_HEAD_INIT`), which keeps the trunk's first features small for the
+        papers' sum-scaled losses. mmengine alone would leave them at
+        ``ConvModule``'s Kaiming init (std 0.03-0.04 for VGG-19's widths).
+        """
+        cfgs = self.init_cfg or []
+        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
+        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
+        if not pretrained:
+            super().init_weights()
+            return
+        given = self.init_cfg
+        self.init_cfg = ([c for c in cfgs if c.get('type') != 'Pretrained']
+                         or dict(type='Kaiming', layer='Conv2d'))
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = given
+        for module in self.cpm:
+            normal_init(module.conv, std=0.01, bias=0)
+        initialize(self, copy.deepcopy(pretrained))
 
     def forward(self, x: Tensor) -> Tuple[Tensor]:
         """(N, 3, H, W) -> ``(F,)`` with F (N, ``out_channels``, H/8, W/8) for

@@ -5,6 +5,7 @@ averaging."""
 import math
 from typing import List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
@@ -200,6 +201,9 @@ class BasePAFHead(BaseHead):
                 heatmaps, pafs = (x[-1] for x in self.forward(scale_feats))
             scale_heatmaps.append(heatmaps)
             scale_pafs.append(pafs)
+        self.check_decoder_scale(scale_heatmaps[0].shape[-2:],
+                                 batch_data_samples[0].metainfo, restore,
+                                 multiscale)
 
         # the maps cover the batch's input, whose top-left corner each image
         # fills; each image is decoded on its own input (restored) or its own
@@ -275,6 +279,41 @@ class BasePAFHead(BaseHead):
                 for hm, paf in zip(heatmaps, pafs)
             ]
         return preds
+
+    def check_decoder_scale(self, map_shape: Sequence[int], metainfo: dict,
+                            restore: bool, multiscale: bool) -> None:
+        """Raise ``ValueError`` unless the decoder maps keypoints from the
+        pixels they are decoded on to input pixels: restored
+        (``restore_heatmap_size``), its ``heatmap_size`` must be its
+        ``input_size``; on the maps themselves ``map_shape`` ``(h, w)``, the
+        two must differ by the maps' stride (``input_size / heatmap_size`` of
+        the batch's input over the maps), or every keypoint would land at ``1 /
+        stride`` of its place."""
+        if self.decoder is None:
+            return
+        scale = np.asarray(self.decoder.scale_factor, dtype=np.float64)
+        if restore:
+            expected, what = np.ones(2), 'restore_heatmap_size=True decodes ' \
+                'on the input\'s pixels'
+        else:
+            if multiscale:
+                check_pyramid_metainfo(metainfo, batch_shapes=True)
+            batch_h, batch_w = (
+                metainfo['pyramid_batch_input_shapes'][0] if multiscale else
+                metainfo.get('batch_input_shape', metainfo['img_shape'][:2]))
+            expected = np.array(
+                [batch_w / map_shape[1], batch_h / map_shape[0]])
+            what = (f'restore_heatmap_size=False decodes on the maps '
+                    f'({map_shape[1]}x{map_shape[0]} for a {batch_w}x{batch_h}'
+                    ' input)')
+        if not np.allclose(scale, expected, rtol=0.02):
+            raise ValueError(
+                f'{type(self).__name__}: {what}, so the decoder\'s input_size '
+                f'/ heatmap_size must be {expected.round(3).tolist()}, got '
+                f'{scale.round(3).tolist()} (input_size '
+                f'{list(self.decoder.input_size)}, heatmap_size '
+                f'{list(self.decoder.heatmap_size)}): set the decoder\'s '
+                'heatmap_size so, or restore_heatmap_size the other way')
 
     @staticmethod
     def image_cuts(map_shape: Sequence[int],

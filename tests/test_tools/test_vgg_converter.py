@@ -51,3 +51,36 @@ def test_a_checkpoint_of_another_model_is_named(repo_root, tmp_path):
                           text=True)
     assert proc.returncode != 0
     assert 'resnet.pth' in proc.stderr and 'features.0.weight' in proc.stderr
+
+
+def test_the_converted_front_loads_with_openposes_cpm_init(tmp_path):
+    """The configs' ``init_cfg=Pretrained`` of the converted file: its convs
+    load, the CPM convs it lacks start from N(0, 0.01) with zero biases as in
+    OpenPose (mmengine alone left ``ConvModule``'s Kaiming init, std 0.03 and
+    0.04); a file that has CPM convs loads them too."""
+    torch.manual_seed(0)
+    trained = VGGFront()
+    trained.init_weights()
+    features_only = {
+        f'features.{key}': value
+        for key, value in trained.features.state_dict().items()
+    }
+    path = tmp_path / 'vgg19_front.pth'
+    torch.save({'state_dict': features_only}, path)
+    front = VGGFront(init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    front.init_weights()
+    for key, value in features_only.items():
+        torch.testing.assert_close(front.state_dict()[key], value)
+    for module in front.cpm:
+        assert abs(module.conv.weight.std().item() - 0.01) < 1e-3
+        assert not module.conv.bias.any()
+    whole = tmp_path / 'whole.pth'
+    torch.save({'state_dict': trained.state_dict()}, whole)
+    front = VGGFront(init_cfg=dict(type='Pretrained', checkpoint=str(whole)))
+    front.init_weights()
+    torch.testing.assert_close(front.cpm[1].conv.weight,
+                               trained.cpm[1].conv.weight)
+    # from scratch, the default Kaiming init everywhere
+    scratch = VGGFront()
+    scratch.init_weights()
+    assert scratch.cpm[0].conv.weight.std().item() > 0.02

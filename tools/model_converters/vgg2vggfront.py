@@ -9,7 +9,9 @@ torchvision's ``vgg19.features`` interleaves convs, ReLUs and pools
 (``features.{0,2,5,...}``); ``VGGFront.features`` holds ``ConvModule``s and
 pools (``features.{0,1,3,...}.conv``). The first ten convs (conv1_1 ...
 conv4_2) are renumbered; the rest of VGG-19 and its classifier are dropped;
-``cpm.*`` (conv4_3_CPM, conv4_4_CPM) keep their initialisation, as in OpenPose.
+``cpm.*`` (conv4_3_CPM, conv4_4_CPM) are not in the file: loaded by the
+backbone's ``init_cfg=Pretrained``, they start from N(0, 0.01) as in OpenPose
+(``VGGFront.init_weights``).
 
 The output is ``{'state_dict': ...}``, what the backbone's
 ``init_cfg=dict(type='Pretrained', checkpoint=...)`` in ``configs/mln/`` loads.
