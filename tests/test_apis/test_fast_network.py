@@ -89,11 +89,42 @@ def test_bf16_channels_last_gives_the_fp32_maps_to_bf16_precision(
 
 
 def test_the_fast_model_predicts_through_mmposes_inference_functions(models):
+    """bf16 + channels-last models through ``inference_bottomup`` and
+    ``inference_topdown`` on a real image give the fp32 model's results to
+    bf16's precision, where random weights make them comparable.
+
+    MLN: its random weights find nobody in either precision, so the maps the
+    decoding reads (``output_heatmaps``: keypoint heatmaps and PAFs, flip test
+    and resizing to the image included) are compared. Measured: 3e-4 apart at
+    a scale of 0.06 (0.5 %); the bound is 2 % of the scale (bf16 keeps 8 bits
+    of mantissa), far below a wrong answer's 100 %.
+
+    HSR-MSNet: a keypoint score is its heatmap's maximum. Measured: 1.8e-4
+    apart (bf16's spacing at the maps' scale, 0.11, is 4.9e-4); bound 1e-3,
+    while the scores of the 17 keypoints span 0.15. Keypoints whose maximum is
+    below -1e-3 decode as "none" (heatmap pixel -1) in both precisions, just
+    off the top-left corner of their box's crop, and must be the same; the
+    others cannot be compared with random weights: each heatmap's whole range
+    is only 3-5 times bf16's error, so its argmax is rounding noise (measured
+    up to 163 px apart).
+    """
     image = cv2.imread(str(IMAGE))
-    mln = copy.deepcopy(models['mln'])
+    mln_fp32 = copy.deepcopy(models['mln'])
+    mln_fp32.test_cfg = dict(mln_fp32.test_cfg, output_heatmaps=True)
+    mln = copy.deepcopy(mln_fp32)
     run_network_fast(mln, BF16, probe_hw=(64, 64))
     (result, ) = inference_bottomup(mln, image)
+    (reference, ) = inference_bottomup(mln_fp32, image)
     assert result.pred_instances.keypoints.shape[1:] == (17, 2)
+    assert (len(result.pred_instances) == len(reference.pred_instances) == 0)
+    for name in ('heatmaps', 'pafs'):
+        have, want = (
+            r.pred_fields.get(name).float() for r in (result, reference))
+        # at the image's size (429x640), restored from the network's
+        assert have.shape == want.shape and have.shape[1:] == (429, 640)
+        scale = want.abs().max().item()
+        error = (have - want).abs().max().item()
+        assert 0 < error <= 0.02 * scale, (name, error, scale)
 
     hsr = copy.deepcopy(models['hsr'])
     run_network_fast(hsr, BF16, probe_hw=(128, 96))
@@ -101,10 +132,30 @@ def test_the_fast_model_predicts_through_mmposes_inference_functions(models):
     results = inference_topdown(hsr, image, boxes)
     reference = inference_topdown(models['hsr'], image, boxes)
     assert len(results) == 2
+    compared = 0
     for fast_result, fp32_result in zip(results, reference):
         fast_kpts = fast_result.pred_instances.keypoints
         assert np.isfinite(fast_kpts).all()
         assert fast_kpts.shape == fp32_result.pred_instances.keypoints.shape
+        fast_scores = fast_result.pred_instances.keypoint_scores
+        fp32_scores = fp32_result.pred_instances.keypoint_scores
+        np.testing.assert_allclose(fast_scores, fp32_scores, rtol=0, atol=1e-3)
+        assert not np.array_equal(fast_scores, fp32_scores)  # bf16 ran
+        none = fp32_scores < -1e-3
+        np.testing.assert_allclose(
+            fast_kpts[none],
+            fp32_result.pred_instances.keypoints[none],
+            rtol=0,
+            atol=1e-3)
+        compared += none.sum()
+    # measured: 9 of each box's 17
+    assert compared >= 12
+    # the two boxes' "none" keypoints are their own crops' corners
+    corners = [
+        r.pred_instances.keypoints[r.pred_instances.keypoint_scores < -1e-3]
+        for r in results
+    ]
+    assert np.abs(corners[0][0] - corners[1][0]).max() > 50
 
     with pytest.raises(RuntimeError, match='predicts only'):
         hsr.head.loss(NetworkInput(torch.zeros(1, 3, 128, 96)), [])

@@ -68,11 +68,36 @@ def test_the_fps_follows_the_last_frames():
     assert timer.overall_fps() == pytest.approx(9 / 5.4)
 
 
-def test_for_device_synchronises_cuda_only():
-    assert StageTimer.for_device('cpu').sync is None
+def test_for_device_synchronises_cuda_only(monkeypatch):
+    """The sync is ``torch.cuda.synchronize`` of the timer's device where CUDA
+    is available (faked here, so the CUDA branch runs on any host), and none
+    for the CPU or where CUDA is not."""
+    import functools
+
     import torch
-    if not torch.cuda.is_available():
-        assert StageTimer.for_device('cuda:0').sync is None
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert StageTimer.for_device('cpu').sync is None
+    assert StageTimer.for_device('cuda:0').sync is None
+
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert StageTimer.for_device('cpu').sync is None
+    sync = StageTimer.for_device('cuda:1').sync
+    assert isinstance(sync, functools.partial)
+    assert sync.func is torch.cuda.synchronize
+    assert sync.args == ('cuda:1', ) and sync.keywords == {}
+
+    # it is called with that device before and after every stage
+    calls = []
+    monkeypatch.setattr(torch.cuda, 'synchronize', calls.append)
+    clock = FakeClock()
+    timer = StageTimer.for_device('cuda:1', clock=clock)
+    assert timer.clock is clock
+    timer.start_frame()
+    with timer.stage('network'):
+        assert calls == ['cuda:1']
+        clock.advance(0.5)
+    assert calls == ['cuda:1', 'cuda:1']
+    assert timer.end_frame() == {'network': 500.0}
 
 
 def test_wrap_times_calls_and_restores_what_was_there():

@@ -58,11 +58,30 @@ def test_stages_share_the_finest_resolution(kernel_size):
 
 
 def test_loss_has_both_stages_and_trains_every_parameter():
+    """``loss_stage1`` is the target-weighted MSE of the stage-1 heatmaps (the
+    mean over every heatmap pixel of the squared error times the keypoint's
+    weight): a keypoint of weight 0 adds nothing, whatever its target; both
+    losses together train every parameter."""
     torch.manual_seed(0)
     head = MLPEHead(in_channels=8, refine_channels=4, decoder=CODEC)
+    inputs = feats()
     target = torch.rand(2, 17, 16, 16)
-    losses = head.loss(feats(), samples(target, torch.ones(2, 17)))
+    weights = torch.ones(2, 17)
+    weights[0, 5] = 0
+    losses = head.loss(inputs, samples(target, weights))
     assert set(losses) == {'loss_stage1', 'loss_kpt', 'acc_pose'}
+    with torch.no_grad():
+        stage1, _ = head.forward_stages(inputs)
+    expected = ((stage1 - target)**2 * weights[:, :, None, None]).mean()
+    torch.testing.assert_close(losses['loss_stage1'], expected)
+    # the unweighted MSE is another value: the weight counts
+    assert not torch.isclose(losses['loss_stage1'],
+                             ((stage1 - target)**2).mean())
+    # another target for the weight-0 keypoint: the same stage-1 loss
+    moved = target.clone()
+    moved[0, 5] = 1 - moved[0, 5]
+    again = head.loss(inputs, samples(moved, weights))
+    torch.testing.assert_close(again['loss_stage1'], losses['loss_stage1'])
     (losses['loss_stage1'] + losses['loss_kpt']).backward()
     assert all(p.grad is not None for p in head.parameters())
 

@@ -320,7 +320,12 @@ def test_flip_test_maps_mirrored_poses_back(metainfo):
     """With the mirrored image's maps made from the mirrored ground truth, flip
     test finds the same person: the x coordinates and left/right keypoints (the
     metainfo's ``flip_indices``) come back, for COCO's 17 keypoints and for 14
-    of another dataset."""
+    of another dataset.
+
+    The original view's maps see nobody (every person logit ``-10``, its poses
+    those of the truth), so the one person, its score and its keypoints can
+    only come from the mirrored view.
+    """
     if metainfo == 'coco':
         head, flip_indices = small_head(), COCO_FLIP_INDICES
     else:
@@ -344,21 +349,34 @@ def test_flip_test_maps_mirrored_poses_back(metainfo):
         keypoints_visible=torch.ones(1, num_keypoints),
         areas=torch.tensor([1500.]))
     featmap_sizes = [(math.ceil(size / s), ) * 2 for s in head.strides]
-    use_outputs(
-        head, *[
-            head.perfect_outputs(truth_gt, featmap_sizes, (size, size))
-            for truth_gt in (gt, gt_mirrored)
-        ])
+    original, mirrored_view = (
+        head.perfect_outputs(truth_gt, featmap_sizes, (size, size))
+        for truth_gt in (gt, gt_mirrored))
+    cls, score, init, refined = original
+    # the original view: nobody (sigmoid(-10) is far below score_thr), though
+    # its poses would be the right ones
+    nobody = [torch.full_like(level, -10.) for level in cls]
+    # each view's maps from its own features (named here), not by call order
+    maps = {
+        'original image': (nobody, score, init, refined),
+        'mirrored image': mirrored_view
+    }
+    head.forward = lambda feats: maps[feats]
     data = PoseDataSample(
         metainfo=dict(
             input_size=(size, size),
             batch_input_shape=(size, size),
             flip_indices=flip_indices))
-    pred = head.predict([None, None], [data], dict(flip_test=True))[0]
-    # the two views' poses are one person after Soft-NMS
+    pred = head.predict(['original image', 'mirrored image'], [data],
+                        dict(flip_test=True))[0]
+    # the mirrored view's positives are one person after Soft-NMS
     assert len(pred.keypoints) == 1
     assert pred.keypoints.shape == (1, num_keypoints, 2)
     np.testing.assert_allclose(pred.keypoints[0], truth.numpy(), atol=1e-3)
+    # its score: the mirrored maps' sigmoid(10) x sigmoid(10)
+    np.testing.assert_allclose(
+        pred.bbox_scores, [torch.sigmoid(torch.tensor(10.)).item()**2],
+        rtol=1e-5)
 
 
 def test_multiscale_flip_test_maps_poses_of_every_view_back():

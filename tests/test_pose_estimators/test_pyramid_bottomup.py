@@ -106,25 +106,64 @@ def small_mln(**test_cfg):
 
 @pytest.mark.parametrize('flip_test', [False, True])
 def test_multiscale_test_runs_the_network_on_every_scale(flip_test):
-    model = small_mln(multiscale_test=True, flip_test=flip_test)
-    seen = []
+    """The network runs on every scale of the pyramid (and its mirror), and the
+    head averages all of those views: the network's last-stage maps are
+    replaced by a constant of its own per view (below the peak threshold, so
+    nobody is decoded), and the predicted maps (``output_heatmaps``) hold their
+    mean inside each image, the fields' x component of a mirrored view
+    negated."""
+    model = small_mln(
+        multiscale_test=True, flip_test=flip_test, output_heatmaps=True)
+    seen, views = [], []
     extract_feat = model.extract_feat
 
     def recording_extract_feat(inputs):
         seen.append(tuple(inputs.shape))
-        return extract_feat(inputs)
+        views.append(extract_feat(inputs))
+        return views[-1]
+
+    # per view, in mmpose's order (each scale, then its mirror): all differ,
+    # and so do their mean, the mean of the unmirrored views and the base's
+    values = ([0.01, 0.05, 0.02, 0.07, 0.03, 0.09]
+              if flip_test else [0.01, 0.04, 0.07])
+    head_forward = model.head.forward
+
+    def view_constant_forward(feats):
+        heatmaps, pafs = head_forward(feats)
+        value = values[next(i for i, view in enumerate(views)
+                            if view is feats)]
+        return (heatmaps[:-1] + [torch.full_like(heatmaps[-1], value)],
+                pafs[:-1] + [torch.full_like(pafs[-1], value)])
 
     model.extract_feat = recording_extract_feat
+    model.head.forward = view_constant_forward
     with torch.no_grad():
         results = model.test_step(pyramid_batch([0.5, 2.0]))
     scales = [(2, 3, 64, 112), (2, 3, 32, 56), (2, 3, 128, 216)]
     assert seen == [
         shape for shape in scales for _ in range(2 if flip_test else 1)
     ]
+    mean = sum(values) / len(values)
+    # the x component: each scale's (unmirrored - mirrored) / 2
+    x_mean = (sum(values[0::2]) - sum(values[1::2])) / len(values)
+    if not flip_test:
+        x_mean = mean
     assert len(results) == 2
     for result, image in zip(results, IMAGES):
         assert result.img_path == str(image)
         assert result.pred_instances.keypoints.shape[1:] == (17, 2)
+        fields = result.pred_fields
+        height, width = fields.heatmaps.shape[-2:]
+        inside = (slice(None), slice(height // 4, 3 * height // 4),
+                  slice(width // 4, 3 * width // 4))
+        for maps, expected in ((fields.heatmaps, mean),
+                               (fields.pafs[1::2], mean), (fields.pafs[0::2],
+                                                           x_mean)):
+            torch.testing.assert_close(
+                maps[inside],
+                torch.full_like(maps[inside], expected),
+                atol=1e-5,
+                rtol=0)
 
 
 def test_multiscale_test_without_the_pyramids_places_says_how_to_get_them():

@@ -23,16 +23,23 @@ def test_single_process_configs_are_left_alone():
     assert 'model_wrapper_cfg' not in cfg
 
 
-def test_mpi_without_gpu_is_refused_with_the_way_out():
-    if torch.cuda.is_available():
-        return
+@pytest.fixture
+def no_cuda(monkeypatch):
+    """This process sees no CUDA device, on a GPU machine too."""
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+
+
+# the child interpreters of the launch tests see no CUDA device either
+HIDE_CUDA = 'import torch; torch.cuda.is_available = lambda: False\n'
+
+
+def test_mpi_without_gpu_is_refused_with_the_way_out(no_cuda):
     with pytest.raises(RuntimeError, match='dist_train.sh.*slurm_train.sh'):
         setup_cpu_distributed(Config(dict(launcher='mpi')))
 
 
-def test_slurm_outside_a_slurm_task_names_the_missing_variables(monkeypatch):
-    if torch.cuda.is_available():
-        return
+def test_slurm_outside_a_slurm_task_names_the_missing_variables(
+        monkeypatch, no_cuda):
     for name in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(
@@ -127,15 +134,23 @@ def test_only_a_lost_peer_becomes_peer_lost_error(one_process_group, tmp_path,
         assert str(info.value) == message
 
 
+@pytest.mark.parametrize('launcher', ['pytorch', 'slurm', 'mpi'])
+def test_a_gpu_machine_keeps_mmengines_launch(monkeypatch, launcher):
+    """Where CUDA is available (faked here) the config stays as mmengine
+    expects it (NCCL, its own wrapper), and no process group is made."""
+    import torch.distributed as dist
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = Config(
+        dict(launcher=launcher, env_cfg=dict(dist_cfg=dict(backend='nccl'))))
+    assert setup_cpu_distributed(cfg) is False
+    assert cfg.env_cfg.dist_cfg == dict(backend='nccl')
+    assert 'model_wrapper_cfg' not in cfg
+    assert not dist.is_initialized()
+
+
 def test_torchrun_launch_without_gpu_uses_gloo_and_cpu_ddp():
-    """In a fresh interpreter with torchrun's environment for a world of one
-    process."""
-    if torch.cuda.is_available():
-        # On a GPU machine the config must stay as mmengine expects it (NCCL,
-        # device_ids).
-        cfg = Config(dict(launcher='pytorch'))
-        assert setup_cpu_distributed(cfg) is False
-        return
+    """In a fresh interpreter (CUDA hidden, so on a GPU machine too) with
+    torchrun's environment for a world of one process."""
     code = '''
     import os, socket
     import torch.distributed as dist
@@ -161,20 +176,18 @@ def test_torchrun_launch_without_gpu_uses_gloo_and_cpu_ddp():
     assert not dist.is_initialized()
     print('OK')
     '''
-    proc = subprocess.run([sys.executable, '-c',
-                           textwrap.dedent(code)],
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, '-c', HIDE_CUDA + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert 'OK' in proc.stdout
 
 
 def test_srun_launch_without_gpu_uses_gloo_with_slurms_rank():
-    """In a fresh interpreter with the variables of task 0 of a one-task Slurm
-    job."""
-    if torch.cuda.is_available():
-        return
+    """In a fresh interpreter (CUDA hidden, so on a GPU machine too) with the
+    variables of task 0 of a one-task Slurm job."""
     code = '''
     import os, socket
     import torch.distributed as dist
@@ -199,10 +212,10 @@ def test_srun_launch_without_gpu_uses_gloo_with_slurms_rank():
     destroy_distributed()
     print('OK')
     '''
-    proc = subprocess.run([sys.executable, '-c',
-                           textwrap.dedent(code)],
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, '-c', HIDE_CUDA + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert 'OK' in proc.stdout
