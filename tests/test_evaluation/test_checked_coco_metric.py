@@ -55,6 +55,19 @@ def write(coco: dict, path: Path) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def dataset_file_in_message_hub():
+    """``set(path)``: the file mmpose's dataset records as
+    ``coco_ann_file``; none (not a dataset another test built) until it is
+    set, and restored afterwards."""
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_current_instance()
+    before = hub.get_info('coco_ann_file', None)
+    hub.update_info('coco_ann_file', None)
+    yield lambda path: hub.update_info('coco_ann_file', str(path))
+    hub.update_info('coco_ann_file', before)
+
+
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
     return save_random_checkpoint(
@@ -386,3 +399,26 @@ def test_the_derived_area_scores_as_xtcocotools_without_use_area(tmp_path):
     assert metrics['derived'] == pytest.approx(metrics['no_area'], abs=1e-9)
     assert metrics['whole_boxes']['AP'] != pytest.approx(
         metrics['derived']['AP'], abs=1e-3)
+
+
+def test_without_ann_file_the_datasets_file_is_checked(
+        tmp_path, dataset_file_in_message_hub):
+    """mmpose's ``CocoMetric`` without ``ann_file`` reads the dataset's file
+    (unchecked: ``KeyError: 'area'`` after the inference); the checked one
+    checks it then, and evaluates it as mmpose's does."""
+    from mmpose.evaluation.metrics import CocoMetric
+    dataset_file_in_message_hub(
+        write(aic_style(sample()), tmp_path / 'a.json'))
+    with pytest.raises(
+            AnnotationFileError,
+            match='a.json: 14 of 14 '
+            'annotations have no "area"'):
+        CheckedCocoMetric().dataset_meta = dict(COCO_META)
+    dataset_file_in_message_hub(SAMPLE)
+    scores = {}
+    for name, metric in (('checked', CheckedCocoMetric(nms_mode='none')),
+                         ('mmpose', CocoMetric(nms_mode='none'))):
+        metric.dataset_meta = dict(COCO_META)
+        scores[name] = metric.compute_metrics(ground_truth_results(sample()))
+    assert scores['checked'] == pytest.approx(scores['mmpose'])
+    assert scores['checked']['AP'] > 0.85

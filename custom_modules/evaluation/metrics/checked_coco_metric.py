@@ -192,7 +192,9 @@ class CheckedCocoMetric(CocoMetric):
       ``--cfg-options`` that changed one of the two) raise
       :class:`AnnotationFileError`.
 
-    A metric without ``ann_file`` (ground truth from the dataset) or with
+    A metric without ``ann_file`` checks the dataset's annotation file, which
+    mmpose's ``CocoMetric`` then reads (``<dataset_name>_ann_file`` of
+    mmengine's ``MessageHub``, set when the dataset is built); one with
     ``format_only`` is not checked.
 
     Args:
@@ -217,36 +219,47 @@ class CheckedCocoMetric(CocoMetric):
             format_only=format_only,
             **kwargs)
         self.ann_file = ann_file
+        self.derive_missing = tuple(derive_missing)
+        self.area_from = area_from
         self._checked = checked
         if checked:
-            coco = self._load(ann_file)
-            filled = derive_fields(coco, derive_missing, area_from)
-            # as xtcocotools' COCO does when it reads a file
-            derive_fields(coco, ['iscrowd'])
-            for field, count in filled.items():
-                how = f' from the {area_from}' if field == 'area' else ''
-                print_log(
-                    f'{ann_file}: "{field}" derived{how} for {count} '
-                    'annotations (derive_missing)',
-                    logger='current')
-            problems = annotation_problems(coco, None, self.use_area,
-                                           self.iou_type)
-            if problems:
-                hint = ''
-                if any(f'no "{f}"' in p for p in problems for f in DERIVABLE):
-                    hint = ('; without "area", set the evaluator\'s '
-                            '`use_area=False` (0.53 x the box, xtcocotools\' '
-                            'rule) or `derive_missing=[\'area\']` (the same '
-                            "from the box, or `area_from='keypoints'`); "
-                            '"num_keypoints" can be derived with '
-                            "`derive_missing=['num_keypoints']`")
-                raise AnnotationFileError(f'{ann_file}: ' +
-                                          '; '.join(problems) + hint)
-            self.coco = COCO()
-            self.coco.dataset = coco
-            self.coco.createIndex()
-            # keypoints_crowd's AP per crowd level reads the file again
-            self.coco.anno_file = [ann_file]
+            self._read_checked(ann_file)
+
+    def _read_checked(self, ann_file: str) -> None:
+        """Read ``ann_file``, fill ``derive_missing``, check it
+        (:func:`annotation_problems`) and index it as ``self.coco``.
+
+        Raises:
+            AnnotationFileError: The file or its problems, named.
+        """
+        coco = self._load(ann_file)
+        filled = derive_fields(coco, self.derive_missing, self.area_from)
+        # as xtcocotools' COCO does when it reads a file
+        derive_fields(coco, ['iscrowd'])
+        for field, count in filled.items():
+            how = f' from the {self.area_from}' if field == 'area' else ''
+            print_log(
+                f'{ann_file}: "{field}" derived{how} for {count} '
+                'annotations (derive_missing)',
+                logger='current')
+        problems = annotation_problems(coco, None, self.use_area,
+                                       self.iou_type)
+        if problems:
+            hint = ''
+            if any(f'no "{f}"' in p for p in problems for f in DERIVABLE):
+                hint = ('; without "area", set the evaluator\'s '
+                        '`use_area=False` (0.53 x the box, xtcocotools\' '
+                        'rule) or `derive_missing=[\'area\']` (the same '
+                        "from the box, or `area_from='keypoints'`); "
+                        '"num_keypoints" can be derived with '
+                        "`derive_missing=['num_keypoints']`")
+            raise AnnotationFileError(f'{ann_file}: ' + '; '.join(problems) +
+                                      hint)
+        self.coco = COCO()
+        self.coco.dataset = coco
+        self.coco.createIndex()
+        # keypoints_crowd's AP per crowd level reads the file again
+        self.coco.anno_file = [ann_file]
 
     @staticmethod
     def _load(ann_file: str,
@@ -263,6 +276,14 @@ class CheckedCocoMetric(CocoMetric):
 
     @CocoMetric.dataset_meta.setter
     def dataset_meta(self, dataset_meta: dict) -> None:
+        dataset_file = MessageHub.get_current_instance().get_info(
+            f"{dataset_meta['dataset_name']}_ann_file", None)
+        if (self.coco is None and not self.format_only
+                and dataset_file is not None):
+            # without ann_file, CocoMetric reads the dataset's file unchecked
+            self.ann_file = dataset_file
+            self._read_checked(dataset_file)
+            self._checked = True
         CocoMetric.dataset_meta.fset(self, dataset_meta)
         if not self._checked:
             return
@@ -273,8 +294,6 @@ class CheckedCocoMetric(CocoMetric):
             if problems:
                 raise AnnotationFileError(f'{self.ann_file}: ' +
                                           '; '.join(problems))
-        dataset_file = MessageHub.get_current_instance().get_info(
-            f"{dataset_meta['dataset_name']}_ann_file", None)
         if dataset_file is not None and not _same_file(dataset_file,
                                                        self.ann_file):
             self._compare_with(dataset_file)
