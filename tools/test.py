@@ -62,7 +62,7 @@ def parse_args() -> argparse.Namespace:
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
-    if args.out is not None and not args.out.lower().endswith(OUT_SUFFIXES):
+    if args.out is not None and not args.out.endswith(OUT_SUFFIXES):
         # refused before inference, not when the metrics are written
         parser.error(f'--out {args.out}: the metrics are written as '
                      f'{"/".join(s[1:] for s in OUT_SUFFIXES)}; give a file '

@@ -114,8 +114,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         # checkpoint the run starts afresh (from the config's load_from, if
         # any)
         found = latest_checkpoint(cfg.work_dir)
-        if found is not None:
+        if found is not None:  # in place of the config's load_from
             cfg.resume, cfg.load_from = True, found
+        else:  # not mmengine's own search either
+            cfg.resume = False
     return cfg
 
 

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmengine.model import constant_init, initialize
+from mmengine.model import PretrainedInit, constant_init, initialize
 from mmpose.models.backbones.resnet import Bottleneck, ResLayer, ResNet
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType
@@ -189,14 +189,18 @@ class HSRNet(ResNet):
         from DetNet-59 or a ResNet, whose stem, projection shortcuts and
         dilated stages fit).
         """
+        if self.is_init:  # mmengine warns and leaves the weights
+            super().init_weights()
+            return
         cfgs = self.init_cfg or []
         cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
+        pretrained = [
+            c for c in cfgs if c.get('type') in ('Pretrained', PretrainedInit)
+        ]
         given = self.init_cfg
         if pretrained:
-            self.init_cfg = (
-                [c for c in cfgs if c.get('type') != 'Pretrained']
-                or copy.deepcopy(RESNET_INIT))
+            self.init_cfg = ([c for c in cfgs if c not in pretrained]
+                             or copy.deepcopy(RESNET_INIT))
         try:
             super().init_weights()
         finally:

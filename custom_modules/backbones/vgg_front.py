@@ -6,7 +6,7 @@ from typing import Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.model import initialize, normal_init
+from mmengine.model import PretrainedInit, initialize, normal_init
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
@@ -89,12 +89,14 @@ class VGGFront(BaseBackbone):
         """
         cfgs = self.init_cfg or []
         cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
-        if not pretrained:
+        pretrained = [
+            c for c in cfgs if c.get('type') in ('Pretrained', PretrainedInit)
+        ]
+        if not pretrained or self.is_init:  # mmengine warns on a second call
             super().init_weights()
             return
         given = self.init_cfg
-        self.init_cfg = ([c for c in cfgs if c.get('type') != 'Pretrained']
+        self.init_cfg = ([c for c in cfgs if c not in pretrained]
                          or dict(type='Kaiming', layer='Conv2d'))
         try:
             super().init_weights()

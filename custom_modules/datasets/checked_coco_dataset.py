@@ -17,7 +17,7 @@ from mmpose.registry import DATASETS
 
 from .coco_file_checks import (DETECTION_FIELDS, DatasetFileError,
                                coco_file_problem, first_value_problem,
-                               load_json, missing_field)
+                               is_number, load_json, missing_field)
 from .image_file import ImageFileError, check_image_file, read_image_file
 
 LISTED_IMAGES = 20  # unusable test images named in the error; more are counted
@@ -124,7 +124,8 @@ class CheckedCocoDataset(CocoDataset):
                        ann)
             return None
         keypoints, visible = info['keypoints'][0], info['keypoints_visible'][0]
-        num_keypoints = self.metainfo['num_keypoints']
+        # not self.metainfo: a deep copy of the whole metainfo at each call
+        num_keypoints = self._metainfo['num_keypoints']
         if len(keypoints) != num_keypoints:
             raise DatasetFileError(
                 f'{self.ann_file}: annotation id {ann["id"]} has "keypoints" '
@@ -135,14 +136,22 @@ class CheckedCocoDataset(CocoDataset):
             raise DatasetFileError(
                 f'{self.ann_file}: annotation id {ann["id"]} has "keypoints" '
                 'that are not all finite numbers (null, NaN or Infinity)')
+        if 'num_keypoints' in ann and not is_number(ann['num_keypoints']):
+            raise DatasetFileError(
+                f'{self.ann_file}: annotation id {ann["id"]} has '
+                '"num_keypoints" that is not a finite number')
         labelled = int((visible > 0).sum())
-        if (info['num_keypoints'] == 0) != (labelled == 0):
-            # mmpose leaves a person of num_keypoints 0 out of top-down
-            # training and keeps one without labelled keypoints
+        # COCO counts the labelled keypoints (v > 0), CrowdPose the visible
+        # ones (v = 2): a fault for both is 0 with a visible keypoint, or more
+        # than 0 without a labelled one. mmpose leaves a person of
+        # num_keypoints 0 out of top-down training and keeps the other.
+        if ((info['num_keypoints'] == 0 and 2 in ann['keypoints'][2::3])
+                or (info['num_keypoints'] > 0 and labelled == 0)):
             info['num_keypoints'] = labelled
             self._note(
-                '"num_keypoints" of 0 with labelled keypoints or the reverse '
-                '(taken as the count of labelled keypoints)', ann)
+                '"num_keypoints" of 0 with visible keypoints or above 0 '
+                'without labelled ones (taken as the count of labelled '
+                'keypoints)', ann)
         outside = (visible > 0) & ~(
             np.isfinite(keypoints).all(axis=1) & (keypoints[:, 0] >= 0)
             & (keypoints[:, 1] >= 0) & (keypoints[:, 0] <= img['width'])

@@ -282,14 +282,15 @@ def test_an_image_info_file_is_a_bottom_up_test_set_not_a_training_set(
 @pytest.mark.parametrize(
     'field,value,message',
     [
-        ('bbox', [1.0, 2.0, 30.0], '"bbox" that is not 4 numbers'),
+        ('bbox', [1.0, 2.0, 30.0], '"bbox" that is not 4 finite numbers'),
         ('keypoints', [1.0] * 50, '"keypoints" of 50 numbers, not 51'),
         # numpy reads null as NaN
         ('keypoints', [None] * 51,
          '"keypoints" that are not all finite numbers'),
         ('keypoints', [float('nan')] * 51,
          '"keypoints" that are not all finite numbers'),
-        ('area', 'big', '"area" that is not a number'),
+        ('area', 'big', '"area" that is not a finite number'),
+        ('num_keypoints', '5', '"num_keypoints" that is not a finite number'),
     ])
 def test_an_annotation_value_mmpose_cannot_parse_is_named(
         field, value, message, tmp_path):
@@ -343,8 +344,23 @@ def test_a_labelled_person_of_num_keypoints_0_is_trained_on(tmp_path, logged):
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     kept = [info for info in infos if info['id'] == person['id']]
     assert len(kept) == 1 and kept[0]['num_keypoints'] == labelled
-    assert any('"num_keypoints" of 0 with labelled keypoints' in m
+    assert any('"num_keypoints" of 0 with visible keypoints' in m
                and f'annotation id {person["id"]}' in m for m in logged)
+
+
+def test_crowdposes_count_of_visible_keypoints_is_no_fault(tmp_path, logged):
+    """CrowdPose's num_keypoints counts the v=2 keypoints only: a person whose
+    keypoints are all v=1 and num_keypoints 0 is left as mmpose leaves it."""
+    coco = sample_coco()
+    person = next(a for a in coco['annotations'] if a['num_keypoints'] > 0)
+    person['keypoints'][2::3] = [min(v, 1) for v in person['keypoints'][2::3]]
+    person['num_keypoints'] = 0
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    dataset = build('topdown', 'train', ann_file)
+    ids = [dataset.get_data_info(i)['id'] for i in range(len(dataset))]
+    assert person['id'] not in ids
+    assert not any('"num_keypoints" of 0' in m for m in logged)
 
 
 def test_an_image_without_file_name_is_named_with_a_bbox_file(tmp_path):

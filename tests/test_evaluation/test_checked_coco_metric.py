@@ -298,10 +298,11 @@ COCO_META = dict(
 
 
 @pytest.mark.parametrize('field,value,message', [
-    ('keypoints', [None] * 51, '"keypoints" that are not a list of numbers'),
+    ('keypoints', [None] * 51,
+     '"keypoints" that are not a list of finite numbers'),
     ('keypoints', [1.0] * 50, '"keypoints" of 50 numbers, not a multiple'),
-    ('bbox', [1.0, 2.0, 3.0], '"bbox" that is not 4 numbers'),
-    ('area', 'big', '"area" that is not a number'),
+    ('bbox', [1.0, 2.0, 3.0], '"bbox" that is not 4 finite numbers'),
+    ('area', 'big', '"area" that is not a finite number'),
 ])
 def test_values_evaluation_would_fail_on_are_named_when_built(
         field, value, message, tmp_path):

@@ -158,10 +158,11 @@ def random_yolov3_checkpoint(tmp_path_factory, repo_root):
 
 def test_dump_person_detections_runs_yolov3_over_an_annotated_folder(
         random_yolov3_checkpoint, run_tool, repo_root, tmp_path):
-    """The whole tool on the sample, YOLOv3 included: the seeded random weights
-    find only boxes with non-finite corners (``random_yolov3_checkpoint``),
-    which the tool drops, so it writes a strict-JSON empty list after going
-    through the 4 images.
+    """The whole tool on the sample, YOLOv3 included: it goes through the 4
+    images and writes strict JSON, its entries of the sample's images, with the
+    count it prints (here the seeded random weights find only boxes with non-
+    finite corners, ``random_yolov3_checkpoint``, which the tool drops: none;
+    other library versions may find some).
 
     What it writes for real boxes (ids, category, xywh,
     order) is checked by
@@ -182,9 +183,11 @@ def test_dump_person_detections_runs_yolov3_over_an_annotated_folder(
             repo_root /
             'tests/data/coco/test_coco.json').read_text())['images']
     }
-    assert detections == []
+    assert {d['image_id'] for d in detections} <= image_ids
+    assert all(d['category_id'] == 1 for d in detections)
     assert proc.stdout.strip().splitlines()[-1] == (
-        f'0 person detections in {len(image_ids)} images -> {out}')
+        f'{len(detections)} person detections in {len(image_ids)} images -> '
+        f'{out}')
 
 
 def load_dump_tool(repo_root):

@@ -49,8 +49,12 @@ def test_a_stale_pointer_without_checkpoints_starts_afresh(
     checkpoints(work_dir, 'best_coco_AP_epoch_9.pth')
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_10.pth'))
     cfg = merged(monkeypatch, '--work-dir', str(work_dir), '--resume')
-    assert not cfg.resume
+    assert cfg.resume is False
     assert cfg.load_from is None
+    # nor mmengine's own search, asked for by the config
+    cfg = merged(monkeypatch, '--work-dir', str(work_dir), '--resume',
+                 '--cfg-options', 'resume=True')
+    assert cfg.resume is False
 
 
 def test_a_given_checkpoint_is_resumed_as_given(monkeypatch, tmp_path):

@@ -84,3 +84,27 @@ def test_the_converted_front_loads_with_openposes_cpm_init(tmp_path):
     scratch = VGGFront()
     scratch.init_weights()
     assert scratch.cpm[0].conv.weight.std().item() > 0.02
+
+
+def test_a_pretrained_init_given_as_a_class_and_a_second_call(tmp_path):
+    """mmengine accepts ``type=PretrainedInit``; a second ``init_weights``
+    leaves the weights as they are (mmengine warns)."""
+    from mmengine.model import PretrainedInit
+    torch.manual_seed(0)
+    trained = VGGFront()
+    trained.init_weights()
+    path = tmp_path / 'features.pth'
+    torch.save(
+        {
+            'state_dict': {
+                f'features.{k}': v
+                for k, v in trained.features.state_dict().items()
+            }
+        }, path)
+    front = VGGFront(init_cfg=dict(type=PretrainedInit, checkpoint=str(path)))
+    front.init_weights()
+    assert abs(front.cpm[0].conv.weight.std().item() - 0.01) < 1e-3
+    before = {k: v.clone() for k, v in front.state_dict().items()}
+    front.init_weights()
+    for key, value in front.state_dict().items():
+        assert torch.equal(value, before[key]), key

@@ -119,6 +119,26 @@ def annotation_problems(coco: dict,
     ]
 
 
+def keypoint_count_problems(coco: dict, num_keypoints: int) -> List[str]:
+    """The problems of :func:`annotation_problems` that ``num_keypoints`` (the
+    dataset's, known later than the file) adds: ``keypoints`` of another.
+
+    length than ``3 * num_keypoints``, one line per length.
+    """
+    by_length: Dict[int, List[dict]] = defaultdict(list)
+    for ann in coco['annotations']:
+        keypoints = ann.get('keypoints') if isinstance(ann, dict) else None
+        if isinstance(keypoints, list) and len(keypoints) != 3 * num_keypoints:
+            by_length[len(keypoints)].append(ann)
+    total = len(coco['annotations'])
+    return [
+        f'{len(anns)} of {total} annotations have "keypoints" of {length} '
+        f'numbers, not {3 * num_keypoints} (3 x the {num_keypoints} keypoints '
+        f'of the dataset) ({_ids(anns)})'
+        for length, anns in by_length.items()
+    ]
+
+
 def derive_fields(coco: dict,
                   fields: Sequence[str],
                   area_from: str = 'bbox') -> Dict[str, int]:
@@ -143,8 +163,9 @@ def derive_fields(coco: dict,
             f"area_from must be 'bbox' or 'keypoints', got {area_from!r}")
     filled = defaultdict(int)
     for ann in coco.get('annotations', []):
-        # an annotation whose values are faulty is left for the check to name
-        if not isinstance(ann, dict) or value_problems(ann):
+        if not isinstance(ann, dict) or all(field in ann for field in fields):
+            continue
+        if value_problems(ann):  # left for the check to name
             continue
         keypoints = np.asarray(
             ann.get('keypoints', []), dtype=np.float64).reshape(-1, 3)
@@ -288,9 +309,9 @@ class CheckedCocoMetric(CocoMetric):
         if not self._checked:
             return
         if self.gt_converter is None:
-            problems = annotation_problems(self.coco.dataset,
-                                           dataset_meta['num_keypoints'],
-                                           self.use_area, self.iou_type)
+            # the rest was checked when the file was read
+            problems = keypoint_count_problems(self.coco.dataset,
+                                               dataset_meta['num_keypoints'])
             if problems:
                 raise AnnotationFileError(f'{self.ann_file}: ' +
                                           '; '.join(problems))
