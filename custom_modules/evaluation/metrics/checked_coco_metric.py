@@ -120,10 +120,10 @@ def annotation_problems(coco: dict,
 
 
 def keypoint_count_problems(coco: dict, num_keypoints: int) -> List[str]:
-    """The problems of :func:`annotation_problems` that ``num_keypoints`` (the
-    dataset's, known later than the file) adds: ``keypoints`` of another.
+    """Annotations whose ``keypoints`` are not ``3 * num_keypoints`` long.
 
-    length than ``3 * num_keypoints``, one line per length.
+    One line per length, as :func:`annotation_problems` names them; the
+    dataset's ``num_keypoints`` is known later than the file.
     """
     by_length: Dict[int, List[dict]] = defaultdict(list)
     for ann in coco['annotations']:
