@@ -12,6 +12,7 @@ head's ``predict`` and the codecs' decoding are left as they are, so
 ``inference_topdown`` / ``inference_bottomup`` / ``model.test_step`` decode the
 file's outputs with the same code as PyTorch's.
 """
+import warnings
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -139,7 +140,7 @@ def _make_session(onnx_file: Path, device: torch.device,
         providers.insert(0, ('CUDAExecutionProvider',
                              dict(device_id=device.index or 0)))
     try:
-        return onnxruntime.InferenceSession(
+        session = onnxruntime.InferenceSession(
             str(onnx_file), sess_options=options, providers=providers)
     except Exception as error:  # onnxruntime's own exception types
         hint = ''
@@ -153,6 +154,15 @@ def _make_session(onnx_file: Path, device: torch.device,
             if str(error).strip() else type(error).__name__)
         raise OnnxLoadError(
             f'onnxruntime cannot load {onnx_file}: {reason}{hint}') from error
+    if device.type == 'cuda' and (session.get_providers()[0]
+                                  != 'CUDAExecutionProvider'):
+        # the pinned onnxruntime is the CPU package; onnxruntime-gpu falls
+        # back to the CPU when its CUDA provider does not load
+        warnings.warn(
+            f'onnxruntime runs {onnx_file} on the CPU, not {device}: its '
+            f'providers here are {available} (the onnxruntime-gpu package '
+            'runs it on a GPU)')
+    return session
 
 
 def _shape(dims: Sequence) -> str:
@@ -281,13 +291,13 @@ def run_network_in_onnxruntime(model: nn.Module,
             operators).
     """
     onnx_file = Path(onnx_file)
-    if not onnx_file.is_file():
-        raise FileNotFoundError(f'no ONNX file {onnx_file}')
     if (getattr(model, 'head', None) is None
             or not hasattr(model, 'extract_feat')):
         raise TypeError(
             f'{type(model).__name__} is no mmpose pose estimator with a head')
     unpatch_network(model)
+    if not onnx_file.is_file():
+        raise FileNotFoundError(f'no ONNX file {onnx_file}')
     device = model_device(model)
     session = _make_session(onnx_file, device, num_threads, allow_spinning)
 

@@ -269,7 +269,24 @@ def test_file_of_another_network_is_refused(hsr_model, tmp_path, kwargs,
     assert 'extract_feat' not in model.__dict__  # left unpatched
 
 
-def test_missing_file_is_named(hsr_model, tmp_path):
+def test_missing_file_is_named_and_an_earlier_patch_undone(
+        hsr_model, tmp_path):
+    model = copy.deepcopy(hsr_model)
+    run_network_in_onnxruntime(model, export_fake(tmp_path / 'fake.onnx'))
+    assert 'extract_feat' in model.__dict__
     with pytest.raises(FileNotFoundError, match='nothing.onnx'):
-        run_network_in_onnxruntime(
-            copy.deepcopy(hsr_model), tmp_path / 'nothing.onnx')
+        run_network_in_onnxruntime(model, tmp_path / 'nothing.onnx')
+    assert 'extract_feat' not in model.__dict__
+
+
+def test_a_cuda_device_without_onnxruntimes_cuda_provider_warns(tmp_path):
+    """The pinned onnxruntime is the CPU package: on a GPU it runs the file on
+    the CPU, which the user is told."""
+    from custom_modules.apis.onnxruntime_backend import _make_session
+    onnx_file = export_fake(tmp_path / 'fake.onnx')
+    if 'CUDAExecutionProvider' in onnxruntime.get_available_providers():
+        pytest.skip('onnxruntime-gpu with a CUDA provider is installed')
+    with pytest.warns(UserWarning, match='on the CPU, not cuda:0'):
+        session = _make_session(onnx_file, torch.device('cuda', 0), None,
+                                False)
+    assert session.get_providers() == ['CPUExecutionProvider']

@@ -90,3 +90,46 @@ def test_smpr_with_mmcv_deform_conv_keeps_the_custom_operator(
            for node in onnx.load(str(out)).graph.node}
     assert ('mmcv', 'MMCVDeformConv2d') in ops
     assert not any(op == 'GridSample' for _, op in ops)
+
+
+def test_a_file_that_fails_the_check_keeps_its_part_name(run_tool, tmp_path):
+    """``--tolerance 0``: onnxruntime's float rounding fails the check; the
+    file is left as ``<out>.part``, so nothing takes it for a checked
+    export."""
+    config = DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
+    checkpoint = random_checkpoint(config, tmp_path / 'model.pth')
+    out = tmp_path / 'model.onnx'
+    proc = run_tool([
+        sys.executable, 'tools/deployment/export_onnx.py',
+        str(config),
+        str(checkpoint), '--out',
+        str(out), '--tolerance', '0'
+    ],
+                    check=False)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'FAILED' in proc.stdout
+    assert not out.exists() and (tmp_path / 'model.onnx.part').is_file()
+    assert 'model.onnx.part left for inspection' in proc.stderr
+
+
+def test_the_printed_input_says_the_configs_channel_order_and_padding():
+    """The CMU and tf-pose models take OpenCV's BGR image, SMPR pads to 32."""
+    import importlib.util
+
+    from mmengine.config import Config
+    spec = importlib.util.spec_from_file_location(
+        'export_onnx', REPO_ROOT / 'tools/deployment/export_onnx.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    def contract(config: str) -> str:
+        cfg = Config.fromfile(REPO_ROOT / 'configs' / config)
+        return tool.input_contract(cfg.model.data_preprocessor)
+
+    assert contract('mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py'
+                    ).startswith("the input is BGR (OpenCV's order, as read)")
+    assert 'BGR' in contract('mln/paf_openpose-vgg19_cmu-coco-368x368.py')
+    smpr = contract('smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py')
+    assert smpr.startswith('the input is RGB')
+    assert smpr.endswith('padded with 0 after normalising to a multiple of '
+                         '32 (bottom and right)')

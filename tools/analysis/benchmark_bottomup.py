@@ -397,10 +397,12 @@ def main() -> None:
             f'CPU: {args.threads} threads, torch {torch.__version__}, batch '
             f'1, median of {args.repeats} runs after {args.warmup} warm-up '
             f'runs\n\n{model_table(args)}\n\n{MODELS_NOTE}')
+    restore_repeats = max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR)
     sections.append(
         f'Grouping (on the CPU, {grouping_in_use()}, and numpy; the last way '
         f'with its maps on {args.device}), median of {args.group_repeats} '
-        f'runs after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
+        f'runs (of {restore_repeats} for the full restore and on the device) '
+        f'after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
         f'{GROUPING_NOTE}')
     if args.real_maps:
         sections.append(

@@ -13,8 +13,10 @@ mmdeploy does:
 
 - input ``input`` ``(B, 3, H, W)`` float32, the image already resized as the
   config's test pipeline does and normalised as its ``data_preprocessor`` does
-  (``(pixel - mean) / std``, RGB order; the tool prints the mean and std). The
-  batch is dynamic; for bottom-up and single-stage models (MLN, OpenPose,
+  (``(pixel - mean) / std`` in RGB order where it has ``bgr_to_rgb``, else in
+  OpenCV's BGR order as the CMU, tf-pose and SMPR authors' configs; padded
+  with 0 to its ``pad_size_divisor``; the tool prints which). The batch is
+  dynamic; for bottom-up and single-stage models (MLN, OpenPose,
   SMPR), whose inputs follow each image's aspect ratio, so are ``H`` and ``W``.
 - outputs, named by the head's ``output_names()``: ``heatmaps_stage{i}`` and
   ``pafs_stage{i}`` (MLN, OpenPose; grouping uses the last stage);
@@ -36,10 +38,12 @@ Unless ``--no-verify``, the file is run in onnxruntime (CPUExecutionProvider)
 on a random input of the export's shape and, for dynamic sizes, on one of
 another batch and size, and every output is compared with PyTorch's: the check
 passes when the largest absolute difference is within ``--tolerance`` (1e-4)
-times the output's largest magnitude (at least 1). The exit status is 1 if it
-does not pass.
+times the output's largest magnitude (at least 0.01). The file is written as
+``<out>.part`` and named ``<out>`` once it passes (or is not checked); one that
+fails stays ``<out>.part``, and the exit status is 1.
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -49,6 +53,8 @@ import torch
 from custom_modules.apis.onnx_export import OPSET, compare, export_network
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The output magnitude below which --tolerance is absolute (x 0.01).
+MIN_SCALE = 0.01
 
 
 def parse_args() -> argparse.Namespace:
@@ -86,7 +92,7 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=1e-4,
         help='largest |onnxruntime - PyTorch| per output, relative to the '
-        "output's largest magnitude (at least 1)")
+        "output's largest magnitude (at least 0.01)")
     return parser.parse_args()
 
 
@@ -108,28 +114,30 @@ def main() -> Optional[int]:
     out = Path(
         args.out
         or REPO_ROOT / 'work_dirs/onnx' / f'{Path(args.config).stem}.onnx')
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + '.part')
     model, names, dynamic_size, num_dcn = export_network(
-        estimator, out, input_shape, args.dcn, args.opset)
+        estimator, part, input_shape, args.dcn, args.opset)
 
-    preprocessor = estimator.cfg.model.data_preprocessor
     print(
-        f'export_onnx: wrote {out} (opset {args.opset}; input "input" '
+        f'export_onnx: wrote {part} (opset {args.opset}; input "input" '
         f'{list(input_shape)}, '
         f'dynamic: batch{", height, width" if dynamic_size else ""}; outputs '
         f'{", ".join(names)})')
-    print('export_onnx: the input is RGB, (pixel - mean) / std with mean '
-          f'{preprocessor.mean} and std {preprocessor.std}')
+    print(
+        f'export_onnx: {input_contract(estimator.cfg.model.data_preprocessor)}'
+    )
     if num_dcn:
         print(
             f'export_onnx: {num_dcn} mmcv DeformConv2d exported as GridSample '
             '(--dcn grid-sample)')
     if args.no_verify:
-        return None
+        return finish(part, out, 'not checked (--no-verify)')
     if any(type(m).__module__.startswith('mmcv.ops') for m in model.modules()):
-        print('export_onnx: not checked in onnxruntime: the file holds mmcv '
-              'custom operators, '
-              'which stock onnxruntime cannot run (use --dcn grid-sample)')
-        return None
+        return finish(
+            part, out, 'not checked in onnxruntime: the file holds mmcv '
+            'custom operators, which stock onnxruntime cannot run (use --dcn '
+            'grid-sample)')
 
     generator = torch.Generator().manual_seed(0)
     inputs = [torch.randn(input_shape, generator=generator)]
@@ -149,23 +157,49 @@ def main() -> Optional[int]:
     import onnxruntime
 
     session = onnxruntime.InferenceSession(
-        str(out), providers=['CPUExecutionProvider'])
+        str(part), providers=['CPUExecutionProvider'])
     failed = False
     for x in inputs:
         rows = compare(model, names, session, x)
         bad = [
             name for name, _, magnitude, diff in rows
-            if diff > args.tolerance * max(1.0, magnitude)
+            if diff > args.tolerance * max(MIN_SCALE, magnitude)
         ]
         name, shape, magnitude, diff = max(
-            rows, key=lambda row: row[3] / max(1.0, row[2]))
+            rows, key=lambda row: row[3] / max(MIN_SCALE, row[2]))
         print(f'export_onnx: input {list(x.shape)}: {len(rows) - len(bad)} of '
               f'{len(rows)} outputs match PyTorch; worst {name} '
               f'{list(shape)}: max |onnxruntime - PyTorch| = {diff:.2e}, '
               'largest |value| '
               f'{magnitude:.3g}{"; FAILED: " + ", ".join(bad) if bad else ""}')
         failed |= bool(bad)
-    return 1 if failed else 0
+    if failed:
+        print(
+            f'export_onnx: {part} left for inspection, not named {out}',
+            file=sys.stderr)
+        return 1
+    return finish(part, out, 'checked in onnxruntime')
+
+
+def input_contract(preprocessor: dict) -> str:
+    """What the exported input must be: channel order, normalisation and
+    padding of the config's ``data_preprocessor``."""
+    order = ('RGB (convert from OpenCV\'s BGR)' if preprocessor.get(
+        'bgr_to_rgb', False) else 'BGR (OpenCV\'s order, as read)')
+    line = (f'the input is {order}, (pixel - mean) / std with mean '
+            f'{list(preprocessor.get("mean", [0, 0, 0]))} and std '
+            f'{list(preprocessor.get("std", [1, 1, 1]))}')
+    divisor = preprocessor.get('pad_size_divisor', 1)
+    if divisor > 1:
+        line += (f', padded with {preprocessor.get("pad_value", 0)} after '
+                 f'normalising to a multiple of {divisor} (bottom and right)')
+    return line
+
+
+def finish(part: Path, out: Path, how: str) -> None:
+    """Name the written ``part`` ``out`` and say so."""
+    os.replace(part, out)
+    print(f'export_onnx: {out} ({how})')
 
 
 if __name__ == '__main__':
