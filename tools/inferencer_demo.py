@@ -166,6 +166,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
         parser.error('give INPUT and --pose2d (or --show-alias)')
     if args.backend is None:
         args.backend = 'onnxruntime' if args.onnx else 'pytorch'
+    fast = [
+        option
+        for option, given in (('--fp16', args.fp16), ('--bf16', args.bf16),
+                              ('--cuda-graph', args.cuda_graph)) if given
+    ]
+    if args.backend == 'onnxruntime' and fast:
+        # refused before the model is built
+        parser.error(f'{" / ".join(fast)}: the PyTorch fast path, not with '
+                     'the onnxruntime backend (--onnx)')
     if args.smooth and not args.track:
         parser.error('--smooth smooths tracked people: add --track')
     if args.skip_existing and not args.pred_out_dir:

@@ -133,3 +133,16 @@ def test_the_printed_input_says_the_configs_channel_order_and_padding():
     assert smpr.startswith('the input is RGB')
     assert smpr.endswith('padded with 0 after normalising to a multiple of '
                          '32 (bottom and right)')
+
+
+def test_an_opset_without_grid_sample_is_refused_for_smpr(run_tool, tmp_path):
+    out = tmp_path / 'smpr.onnx'
+    proc = run_tool([
+        sys.executable, 'tools/deployment/export_onnx.py',
+        str(SMPR_CONFIG), '--opset', '13', '--out',
+        str(out)
+    ],
+                    check=False)
+    assert proc.returncode == 2
+    assert 'need opset 16 or above (or --dcn mmcv)' in proc.stderr
+    assert not list(tmp_path.iterdir())

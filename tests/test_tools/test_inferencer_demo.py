@@ -140,3 +140,20 @@ def test_a_missing_model_file_is_named(case, demo_config, repo_root, tmp_path):
     assert ('Traceback' not in proc.stderr
             and 'Loads checkpoint' not in proc.stdout)
     assert not (tmp_path / 'pred').exists()
+
+
+def test_the_fast_path_with_onnx_is_refused_before_the_model_is_built(
+        repo_root, tmp_path):
+    proc = subprocess.run([
+        sys.executable, 'tools/inferencer_demo.py',
+        str(tmp_path), '--pose2d',
+        str(MLN_SAMPLE_CONFIG), '--onnx',
+        str(tmp_path / 'model.onnx'), '--bf16', '--cuda-graph'
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode == 2
+    assert ('--bf16 / --cuda-graph: the PyTorch fast path, not with the '
+            'onnxruntime backend') in proc.stderr
+    assert 'Loads checkpoint' not in proc.stdout + proc.stderr

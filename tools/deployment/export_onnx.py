@@ -106,6 +106,13 @@ def main() -> Optional[int]:
             'export_onnx: no checkpoint given: the exported weights are '
             'random',
             file=sys.stderr)
+    if args.dcn == 'grid-sample' and args.opset < 16 and any(
+            type(m).__name__ == 'DeformConv2d' for m in estimator.modules()):
+        print(
+            f'export_onnx: --opset {args.opset}: the deformable convolutions '
+            'exported as GridSample need opset 16 or above (or --dcn mmcv)',
+            file=sys.stderr)
+        return 2
     if args.input_size:
         height, width = args.input_size
     else:
