@@ -34,6 +34,18 @@ def random_checkpoint(config: Path, path: Path) -> Path:
     return path
 
 
+def export(run_tool, config: Path, checkpoint: Path, out: Path, *options: str):
+    """tools/deployment/export_onnx.py ``config`` ``checkpoint`` to ``out``;
+    the finished process, whatever its status."""
+    return run_tool([
+        sys.executable, 'tools/deployment/export_onnx.py',
+        str(config),
+        str(checkpoint), '--out',
+        str(out), *options
+    ],
+                    check=False)
+
+
 @pytest.mark.parametrize(
     'config, input_shape', [
         (DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
@@ -49,12 +61,8 @@ def test_exported_model_matches_pytorch_in_onnxruntime(config, input_shape,
                                                        run_tool, tmp_path):
     checkpoint = random_checkpoint(config, tmp_path / 'model.pth')
     out = tmp_path / 'model.onnx'
-    proc = run_tool([
-        sys.executable, 'tools/deployment/export_onnx.py',
-        str(config),
-        str(checkpoint), '--out',
-        str(out)
-    ])
+    proc = export(run_tool, config, checkpoint, out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     assert ('outputs match PyTorch' in proc.stdout
             and 'FAILED' not in proc.stdout)
 
@@ -99,13 +107,7 @@ def test_a_file_that_fails_the_check_keeps_its_part_name(run_tool, tmp_path):
     config = DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
     checkpoint = random_checkpoint(config, tmp_path / 'model.pth')
     out = tmp_path / 'model.onnx'
-    proc = run_tool([
-        sys.executable, 'tools/deployment/export_onnx.py',
-        str(config),
-        str(checkpoint), '--out',
-        str(out), '--tolerance', '0'
-    ],
-                    check=False)
+    proc = export(run_tool, config, checkpoint, out, '--tolerance', '0')
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert 'FAILED' in proc.stdout
     assert not out.exists() and (tmp_path / 'model.onnx.part').is_file()
