@@ -7,12 +7,13 @@ from typing import Sequence
 
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmengine.model import PretrainedInit, constant_init, initialize
+from mmengine.model import constant_init, initialize
 from mmpose.models.backbones.resnet import Bottleneck, ResLayer, ResNet
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType
 
 from .msnet_block import MSNetBlock
+from .pretrained_init import pretrained_set_aside
 
 # mmpose's ResNet's default ``init_cfg`` (Kaiming convs, unit norms)
 RESNET_INIT = inspect.signature(ResNet).parameters['init_cfg'].default
@@ -192,19 +193,8 @@ class HSRNet(ResNet):
         if self.is_init:  # mmengine warns and leaves the weights
             super().init_weights()
             return
-        cfgs = self.init_cfg or []
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [
-            c for c in cfgs if c.get('type') in ('Pretrained', PretrainedInit)
-        ]
-        given = self.init_cfg
-        if pretrained:
-            self.init_cfg = ([c for c in cfgs if c not in pretrained]
-                             or copy.deepcopy(RESNET_INIT))
-        try:
+        with pretrained_set_aside(self, RESNET_INIT) as pretrained:
             super().init_weights()
-        finally:
-            self.init_cfg = given
         if self.zero_init_residual:
             for m in self.modules():
                 if isinstance(m, MSNetBlock):

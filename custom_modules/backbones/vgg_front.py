@@ -1,16 +1,17 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """VGG-19's first ten convolutions with OpenPose's two CPM layers: the shared
 trunk of OpenPose and MLN."""
-import copy
 from typing import Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.model import PretrainedInit, initialize, normal_init
+from mmengine.model import initialize, normal_init
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptMultiConfig
 from torch import Tensor
+
+from .pretrained_init import pretrained_set_aside
 
 
 @MODELS.register_module()
@@ -87,24 +88,17 @@ class VGGFront(BaseBackbone):
         papers' sum-scaled losses. mmengine alone would leave them at
         ``ConvModule``'s Kaiming init (std 0.03-0.04 for VGG-19's widths).
         """
-        cfgs = self.init_cfg or []
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [
-            c for c in cfgs if c.get('type') in ('Pretrained', PretrainedInit)
-        ]
-        if not pretrained or self.is_init:  # mmengine warns on a second call
+        if self.is_init:  # mmengine warns on a second call
             super().init_weights()
             return
-        given = self.init_cfg
-        self.init_cfg = ([c for c in cfgs if c not in pretrained]
-                         or dict(type='Kaiming', layer='Conv2d'))
-        try:
+        with pretrained_set_aside(self, dict(type='Kaiming',
+                                             layer='Conv2d')) as pretrained:
             super().init_weights()
-        finally:
-            self.init_cfg = given
+        if not pretrained:
+            return
         for module in self.cpm:
             normal_init(module.conv, std=0.01, bias=0)
-        initialize(self, copy.deepcopy(pretrained))
+        initialize(self, pretrained)
 
     def forward(self, x: Tensor) -> Tuple[Tensor]:
         """(N, 3, H, W) -> ``(F,)`` with F (N, ``out_channels``, H/8, W/8) for
