@@ -3,7 +3,7 @@
 cost, memory, latency, and time per image as the number of people grows, for
 the three paradigms.
 
-    # everything, about 15 min on 2 cores
+    # everything, about 9 min on 2 cores (docs/benchmarks.md)
     python tools/analysis/benchmark.py
     python tools/analysis/benchmark.py \\
         --models simplebaseline-r50 hsr-msnet-59 --people 1 5
