@@ -19,8 +19,6 @@ import numpy as np
 import torch
 from mmpose.structures.bbox import bbox_overlaps
 
-from ..task_modules import pseudo_boxes
-
 
 class OneEuroFilter:
     """The One-Euro filter (Casiez et al., CHI 2012) of ``K`` points.
@@ -110,13 +108,31 @@ def box_areas(boxes: np.ndarray) -> np.ndarray:
     return np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 1, None), axis=1)
 
 
-class _Track:
-    """One identity: its last pose and box, how long it has been unseen, its
-    filter."""
+def has_extent(boxes: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: the ``(N, 4)`` box is at least 1 pixel wide and high,
+    so its area is a person's scale (not that of one keypoint, or a
+    line)."""
+    return ((boxes[:, 2:] - boxes[:, :2]) >= 1).all(axis=1)
 
-    def __init__(self, track_id: int, keypoints: np.ndarray, box: np.ndarray,
-                 smoother: Optional[OneEuroFilter]) -> None:
+
+def keypoint_boxes(keypoints: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """``(N, 4)`` ``(x1, y1, x2, y2)`` tight boxes, pixels, of the ``(N, K,
+    2)`` keypoints where ``visible`` ``(N, K)`` is true; every person needs one
+    visible keypoint."""
+    low = np.where(visible[..., None], keypoints, np.inf).min(axis=1)
+    high = np.where(visible[..., None], keypoints, -np.inf).max(axis=1)
+    return np.concatenate([low, high], axis=1).astype(np.float32)
+
+
+class _Track:
+    """One identity: its last pose and box, which of its keypoints were ever
+    seen, how long it has been unseen, its filter."""
+
+    def __init__(self, track_id: int, keypoints: np.ndarray, seen: np.ndarray,
+                 box: np.ndarray, smoother: Optional[OneEuroFilter]) -> None:
         self.track_id, self.keypoints, self.box = track_id, keypoints, box
+        # (K,) bool; a keypoint never seen has no position to compare
+        self.seen = seen
         self.missed = 0
         self.smoother = smoother
 
@@ -128,9 +144,15 @@ class PoseTracker:
     Each frame, every (person, track) pair is scored by the object keypoint
     similarity (COCO's OKS with the dataset's ``sigmas``, mmpose's ``oks_iou``)
     or the IoU of their boxes; pairs are taken greedily from the best while
-    both ends are free and the score reaches ``threshold``. A person left over
-    starts a new track (ids count up from 0); a track left over is kept for
-    ``ttl`` frames, so a person hidden for a moment gets their id back.
+    both ends are free and the score exceeds ``threshold`` (as mmpose's
+    ``_track_by_oks``). A person left over starts a new track (ids count up
+    from 0); a track left over is kept for ``ttl`` frames, so a person hidden
+    for a moment gets their id back.
+
+    A person none of whose keypoints reaches the score threshold of
+    :meth:`update` is tracked by all of them: a single-stage model such as
+    SMPR gives every keypoint the pose's score, so its people are seen whole
+    or not at all.
 
     Args:
         metric (str): ``'oks'`` or ``'iou'``. Defaults to ``'oks'``.
@@ -175,12 +197,15 @@ class PoseTracker:
                    boxes: np.ndarray) -> np.ndarray:
         """``(N, T)`` scores of the frame's ``N`` people with the ``T`` live
         tracks, one matrix for the frame: the IoU of the boxes, or the OKS of
-        each track's pose against each person's visible keypoints with the mean
-        of the two box areas as the scale (mmpose's ``oks_iou``, which scores
-        one track at a time, vectorised: the same values).
+        each track's pose against each person's pose over the keypoints seen by
+        both (the person's ``visible`` ones, the track's ever seen ones, an
+        unseen one at its last seen position), with the mean of the two box
+        areas as the scale: mmpose's ``oks_iou`` with ``vis_thr``, which
+        scores one track at a time, vectorised (the same values).
 
-        A track's keypoints all count, an unseen one at its last seen position;
-        a person with no visible keypoint scores 0.
+        A person whose box has no extent (one visible keypoint) takes the
+        track's area as the scale; a person with no keypoint seen by both
+        scores 0.
         """
         if not self.tracks or not len(keypoints):
             return np.zeros((len(keypoints), len(self.tracks)),
@@ -191,16 +216,19 @@ class PoseTracker:
                 torch.from_numpy(boxes),
                 torch.from_numpy(track_boxes)).numpy()
         track_poses = np.stack([t.keypoints for t in self.tracks])
+        track_seen = np.stack([t.seen for t in self.tracks])  # (T, K)
         areas = box_areas(boxes)[:, None]  # (N, 1)
         track_areas = box_areas(track_boxes)[None]  # (1, T)
-        scale = (areas + track_areas) / 2 + np.spacing(1)
+        scale = np.where(
+            has_extent(boxes)[:, None], (areas + track_areas) / 2,
+            track_areas) + np.spacing(1)
         squared = ((keypoints[:, None].astype(np.float64) -
                     track_poses[None])**2).sum(axis=-1)  # (N, T, K)
         variances = (2 * self.sigmas.astype(np.float64))**2
         similarity = np.exp(-squared / variances / scale[..., None] / 2)
-        seen = visible > VISIBLE  # (N, K)
-        count = seen.sum(axis=1)[:, None]
-        total = (similarity * seen[:, None]).sum(axis=-1)
+        both = (visible > VISIBLE)[:, None] & track_seen[None]  # (N, T, K)
+        count = both.sum(axis=-1)
+        total = (similarity * both).sum(axis=-1)
         return np.where(count > 0, total / np.maximum(count, 1),
                         0).astype(np.float32)
 
@@ -217,7 +245,7 @@ class PoseTracker:
             keypoints (np.ndarray): ``(N, K, 2)`` keypoints, pixels.
             keypoint_scores (np.ndarray): ``(N, K)``; a keypoint scoring under
                 ``score_thr`` counts as not visible for OKS and for the box
-                made from the keypoints.
+                made from the keypoints (unless all of the person's do).
             boxes (np.ndarray, optional): ``(N, 4)`` ``(x1, y1, x2, y2)``
                 boxes, pixels (the detector's); by default the boxes of the
                 visible keypoints.
@@ -234,13 +262,14 @@ class PoseTracker:
         self.time = self.time + self.dt if timestamp is None else float(
             timestamp)
         keypoints = np.asarray(keypoints, dtype=np.float32)
-        visible = (np.asarray(keypoint_scores) >= score_thr).astype(np.float32)
+        seen = np.asarray(keypoint_scores) >= score_thr
+        seen[~seen.any(axis=1)] = True
+        visible = seen.astype(np.float32)
         if boxes is None:
-            boxes = pseudo_boxes(
-                torch.from_numpy(keypoints),
-                torch.from_numpy(visible))[0].numpy()
+            boxes = keypoint_boxes(keypoints, seen)
         boxes = np.asarray(boxes, dtype=np.float32)[:, :4]
         scores = self.similarity(keypoints, visible, boxes)
+        extent = has_extent(boxes)
 
         # index into self.tracks
         track_of = np.full(len(keypoints), -1, dtype=np.intp)
@@ -248,7 +277,7 @@ class PoseTracker:
         person_free = np.ones(len(keypoints), dtype=bool)
         track_free = np.ones(len(self.tracks), dtype=bool)
         for person, track in zip(*np.unravel_index(order, scores.shape)):
-            if scores[person, track] < self.threshold:
+            if scores[person, track] <= self.threshold:
                 break
             if person_free[person] and track_free[track]:
                 track_of[person] = track
@@ -263,21 +292,22 @@ class PoseTracker:
                 track = self.tracks[track_of[person]]
                 track.missed = 0
                 # an unseen keypoint keeps the track's last position, so OKS
-                # stays meaningful
-                seen = visible[person] > 0
-                track.keypoints = np.where(seen[:, None], keypoints[person],
-                                           track.keypoints)
-                track.box = boxes[person]
+                # stays meaningful; a box without extent keeps the last scale
+                track.keypoints = np.where(seen[person, :, None],
+                                           keypoints[person], track.keypoints)
+                track.seen = track.seen | seen[person]
+                if extent[person]:
+                    track.box = boxes[person]
             else:
                 smoother = (
                     OneEuroFilter(**self.one_euro) if self.smoothing else None)
-                track = _Track(self.next_id, keypoints[person], boxes[person],
-                               smoother)
+                track = _Track(self.next_id, keypoints[person], seen[person],
+                               boxes[person], smoother)
                 self.next_id += 1
                 self.tracks.append(track)
             ids[person] = track.track_id
             if track.smoother is not None:
                 out[person] = track.smoother(keypoints[person], self.time,
-                                             visible[person] > 0)
+                                             seen[person])
         self.tracks = [t for t in self.tracks if t.missed <= self.ttl]
         return ids, out

@@ -77,6 +77,56 @@ def test_low_scoring_keypoints_do_not_count_for_oks():
     assert tracker.update(moved[None], scores)[0].tolist() == [0]
 
 
+@pytest.mark.parametrize('metric', ['oks', 'iou'])
+def test_a_person_whose_keypoints_all_score_low_keeps_their_id(metric):
+    """SMPR gives every keypoint its pose's score: a pose scoring under the
+    threshold is tracked by all its keypoints, not dropped to a box of none
+    (which matched nothing and started a track every frame)."""
+    tracker = PoseTracker(metric=metric, sigmas=SIGMAS)
+    ids = []
+    for t in range(5):
+        keypoints = person(100 + t, 50)[None]
+        ids += tracker.update(keypoints, np.full((1, 17), 0.25))[0].tolist()
+    assert ids == [0] * 5
+    assert len(tracker.tracks) == 1
+
+
+def test_a_person_seen_by_one_keypoint_keeps_the_scale_of_their_track():
+    """A box of one keypoint has no extent: the OKS scale is the track's
+    area, and the track keeps its box."""
+    tracker = PoseTracker(sigmas=SIGMAS)
+    tracker.update(*frame(person(100, 50)))
+    box = tracker.tracks[0].box.copy()
+    scores = np.zeros((1, 17), np.float32)
+    scores[0, 0] = 1.0  # the nose only
+    for t in range(1, 5):
+        moved = person(100 + 0.5 * t, 50)[None]
+        assert tracker.update(moved, scores)[0].tolist() == [0]
+    np.testing.assert_array_equal(tracker.tracks[0].box, box)
+
+
+def test_keypoints_a_track_never_saw_do_not_count_for_oks():
+    """A person first seen without their legs (placeholders at (0, 0)), then
+    whole and not moved, keeps their id: only keypoints seen by both sides
+    count, as in mmpose's ``oks_iou`` with ``vis_thr``."""
+    tracker = PoseTracker(sigmas=SIGMAS)
+    first = person(200, 50)
+    first[5:] = 0
+    scores = np.ones((1, 17), np.float32)
+    scores[0, 5:] = 0.0
+    assert tracker.update(first[None], scores)[0].tolist() == [0]
+    assert tracker.update(*frame(person(200, 50)))[0].tolist() == [0]
+    assert tracker.tracks[0].seen.all()
+
+
+def test_a_match_must_exceed_the_threshold():
+    """mmpose's ``_track_by_oks`` matches above ``thr``: with threshold 0,
+    two people with disjoint boxes (IoU 0) are two tracks."""
+    tracker = PoseTracker(metric='iou', threshold=0.0)
+    tracker.update(*frame(person(100, 50)))
+    assert tracker.update(*frame(person(400, 50)))[0].tolist() == [1]
+
+
 def test_one_euro_smoothing_removes_jitter_and_follows_motion():
     rng = np.random.default_rng(1)
     still = OneEuroFilter(min_cutoff=1.0, beta=0.05)
@@ -186,15 +236,18 @@ def test_a_person_missing_for_frames_resumes_with_the_gap_in_the_filter():
 
 def test_the_oks_matrix_equals_mmposes_oks_iou_track_by_track():
     """The frame's (person, track) matrix against mmpose's ``oks_iou`` of each
-    track's pose (all keypoints visible) with every person, the scale the mean
-    of the two box areas; people with hidden keypoints and one with none."""
+    track's pose (its ever seen keypoints visible) with every person, the scale
+    the mean of the two box areas; people with hidden keypoints and one with
+    none, and tracks first seen with hidden keypoints."""
     from mmpose.evaluation.functional.nms import oks_iou
 
     from custom_modules.apis.pose_tracker import box_areas
     rng = np.random.default_rng(3)
     tracker = PoseTracker(sigmas=SIGMAS, threshold=2.0)  # nobody matches
     first = np.stack([person(*rng.uniform(50, 400, 2)) for _ in range(6)])
-    tracker.update(first, np.ones(first.shape[:2], np.float32))
+    first_scores = (rng.random(first.shape[:2]) > 0.2).astype(np.float32)
+    first_scores[:, 0] = 1  # every track has a keypoint
+    tracker.update(first, first_scores)
     keypoints = first[[0, 2, 3, 5, 1]] + rng.normal(0, 8, (5, 17, 2))
     visible = (rng.random((5, 17)) > 0.3).astype(np.float32)
     visible[4] = 0  # nobody visible: 0 for every track
@@ -207,7 +260,7 @@ def test_the_oks_matrix_equals_mmposes_oks_iou_track_by_track():
     assert scores.shape == (5, 6)
     people = np.concatenate([keypoints, visible[..., None]], axis=2)
     for column, track in enumerate(tracker.tracks):
-        pose = np.concatenate([track.keypoints, np.ones((17, 1))], axis=1)
+        pose = np.concatenate([track.keypoints, track.seen[:, None]], axis=1)
         expected = oks_iou(
             pose.reshape(-1), people.reshape(5, -1),
             box_areas(track.box[None])[0], box_areas(boxes),
