@@ -45,7 +45,8 @@ def pose_nms(keypoints: Tensor, scores: Tensor, nms_cfg: dict,
         nms_cfg (dict): ``type`` (``'nms'`` or ``'soft_nms'``) and the
             arguments of mmcv's ``nms`` or ``soft_nms``, e.g.
             ``dict(type='soft_nms', iou_threshold=0.3)``.
-        max_per_img (int): How many poses to keep at most.
+        max_per_img (int): How many poses to keep at most; 0 or less keeps
+            all that survive (mmdet's ``multiclass_nms`` convention).
 
     Returns:
         tuple: ``keep`` ``(M',)`` long indices into the candidates, best first,
@@ -54,6 +55,8 @@ def pose_nms(keypoints: Tensor, scores: Tensor, nms_cfg: dict,
     if len(scores) == 0:
         return torch.zeros(0, dtype=torch.long, device=scores.device), scores
     boxes, scores = keypoint_boxes(keypoints).float(), scores.float()
+    if max_per_img <= 0:
+        max_per_img = len(scores)
     nms_cfg = dict(nms_cfg)
     if nms_cfg.get('type') == 'soft_nms':
         arguments = soft_nms_arguments(nms_cfg)

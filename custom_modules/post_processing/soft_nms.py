@@ -37,7 +37,8 @@ def soft_nms_first(boxes: Tensor,
     Args:
         boxes (Tensor): ``(N, 4)`` boxes ``(x1, y1, x2, y2)``, pixels.
         scores (Tensor): ``(N,)`` their scores.
-        max_num (int): Rounds to run, the most boxes returned.
+        max_num (int): Rounds to run, the most boxes returned; 0 or less
+            runs them all, as mmcv's ``soft_nms``.
         iou_threshold, sigma, min_score, method, offset: As mmcv's
             ``soft_nms``.
 
@@ -52,7 +53,7 @@ def soft_nms_first(boxes: Tensor,
     if offset not in (0, 1):
         raise ValueError(f'soft_nms_first: offset {offset!r}, expected 0 or '
                          '1')
-    rounds = min(max_num, len(scores))
+    rounds = len(scores) if max_num <= 0 else min(max_num, len(scores))
     device = scores.device
     if rounds <= 0:
         return (torch.zeros(0, dtype=torch.long, device=device),

@@ -194,3 +194,27 @@ def test_both_paths_of_pose_nms_take_the_same_configs(per_person):
             assert len(set(keep.tolist()) & set(reference[0].tolist())) > 15
     with pytest.raises(ValueError, match=r"\['max_num'\].*max_per_img"):
         pose_nms(keypoints, scores, dict(type='soft_nms', max_num=5), 20)
+
+
+@pytest.mark.parametrize('nms_cfg', [
+    dict(type='soft_nms', iou_threshold=0.3),
+    dict(type='nms', iou_threshold=0.3)
+])
+@pytest.mark.parametrize('per_person', [10, 40])  # mmcv's path, the other
+def test_max_per_img_of_zero_or_less_keeps_every_survivor(nms_cfg, per_person):
+    """mmdet's convention (``multiclass_nms``: a limit only when above 0):
+    -1 and 0 keep what mmcv's ``batched_nms`` keeps, on both paths of
+    Soft-NMS and with NMS."""
+    boxes, scores = crowded_boxes(30, per_person, seed=7)
+    dets, inds = batched_nms(
+        boxes,
+        scores,
+        torch.zeros(len(boxes), dtype=torch.long),
+        dict(nms_cfg),
+        class_agnostic=True)
+    assert 20 < len(inds) < len(boxes)
+    for max_per_img in (-1, 0):
+        keep, kept_scores = pose_nms(
+            poses_spanning(boxes), scores, nms_cfg, max_per_img)
+        assert torch.equal(keep, inds), max_per_img
+        torch.testing.assert_close(kept_scores, dets[:, 4])
