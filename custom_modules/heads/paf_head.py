@@ -59,19 +59,20 @@ class BasePAFHead(BaseHead):
     ``decode_resized`` finds the people of the resized maps without resizing
     them, reading them only around the peaks and along the candidate limbs, the
     same people to float rounding, and 40-70x faster on a CPU; ``True``: resize
-    all the maps, OpenPose's way, the reference; also taken for an
-    ``align_corners`` or ``restore_mode`` other than bicubic / bilinear, which
-    only an input that fills the batch's input can have: placed maps, of a
-    multi-scale test or a padded batch, need half-pixel centres),
+    all the maps, OpenPose's way, the reference; also taken for a
+    ``restore_mode`` other than bicubic / bilinear, which only an input that
+    fills the batch's input can have: placed maps, of a multi-scale test or a
+    padded batch, need half-pixel centres),
     ``decode_on_device`` (``True``: resize the maps where they are, find their
     peaks and read the fields there, and group on the CPU only the peaks and
     the fields' samples (the decoder's ``decode_on_device``), the same people
     as the full restore; ``False``: decode on the CPU, by ``decode_resized`` or
     the full restore; ``None``, the default: ``True`` where the maps are not on
-    the CPU (a GPU)), ``align_corners`` (``False``, the codec's pixel-centre
-    convention) and ``output_heatmaps`` (the ``M`` keypoint maps, without the
-    background, and the ``2 L`` fields, resized with ``restore_heatmap_size``:
-    what mmpose's ``--draw-heatmap`` shows). Decoding uses ``decoder``, a
+    the CPU (a GPU)), ``align_corners`` (only ``False``, the codec's
+    pixel-centre convention; ``True`` is refused) and ``output_heatmaps`` (the
+    ``M`` keypoint maps, without the background, and the ``2 L`` fields,
+    resized with ``restore_heatmap_size``: what mmpose's ``--draw-heatmap``
+    shows). Decoding uses ``decoder``, a
     :class:`~custom_modules.codecs.PartAffinityField`.
 
     Args:
@@ -185,7 +186,14 @@ class BasePAFHead(BaseHead):
         if not multiscale:
             feats = [feats]
         restore = test_cfg.get('restore_heatmap_size', False)
-        align_corners = test_cfg.get('align_corners', False)
+        if test_cfg.get('align_corners', False):
+            raise ValueError(
+                f'{type(self).__name__}: test_cfg.align_corners=True, but the '
+                'maps have half-pixel centres (map pixel i covers input '
+                'pixels stride * i to stride * (i + 1), OpenPose\'s '
+                'cv::resize): '
+                'align_corners would move every keypoint by up to a stride; '
+                'leave it False')
         mode = test_cfg.get('restore_mode', 'bicubic')
 
         scale_heatmaps, scale_pafs = [], []
@@ -201,6 +209,8 @@ class BasePAFHead(BaseHead):
                 heatmaps, pafs = (x[-1] for x in self.forward(scale_feats))
             scale_heatmaps.append(heatmaps)
             scale_pafs.append(pafs)
+        self.check_map_stride(scale_heatmaps, batch_data_samples[0].metainfo,
+                              multiscale)
         self.check_decoder_scale(scale_heatmaps[0].shape[-2:],
                                  batch_data_samples[0].metainfo, restore,
                                  multiscale)
@@ -237,7 +247,7 @@ class BasePAFHead(BaseHead):
             on_device = scale_heatmaps[0][0].device.type != 'cpu'
         resized_decode = (
             restore and not on_device
-            and not test_cfg.get('full_restore', False) and not align_corners
+            and not test_cfg.get('full_restore', False)
             and mode in ('bicubic', 'bilinear'))
         if resized_decode:
             preds = self.decode_resized(scale_heatmaps, scale_pafs, sizes,
@@ -264,8 +274,7 @@ class BasePAFHead(BaseHead):
                         maps,
                         size=sizes[0][::-1],
                         mode=mode,
-                        align_corners=align_corners)
-                    for maps in (heatmaps, pafs))
+                        align_corners=False) for maps in (heatmaps, pafs))
         if not resized_decode:
             preds = self.decode((heatmaps, pafs), on_device)
         if test_cfg.get('output_heatmaps', False):
@@ -279,6 +288,40 @@ class BasePAFHead(BaseHead):
                 for hm, paf in zip(heatmaps, pafs)
             ]
         return preds
+
+    @staticmethod
+    def check_map_stride(scale_maps: List[Tensor], metainfo: dict,
+                         multiscale: bool) -> None:
+        """Raise ``ValueError`` unless each scale's batch input is its maps
+        ``(B, C, h, w)`` times one whole stride in both directions, the same
+        for every scale.
+
+        The decoding places map pixel ``i`` over input pixels ``stride * i``
+        to ``stride * (i + 1)``; a network whose pooling drops (or pads) the
+        input's last columns has maps that cover a little less (or more), and
+        every keypoint would drift toward the far side by up to a stride.
+        """
+        if multiscale:
+            check_pyramid_metainfo(metainfo, batch_shapes=True)
+            shapes = metainfo['pyramid_batch_input_shapes']
+        else:
+            shapes = [
+                metainfo.get('batch_input_shape', metainfo['img_shape'][:2])
+            ]
+        strides = set()
+        for level, (maps, (batch_h,
+                           batch_w)) in enumerate(zip(scale_maps, shapes)):
+            map_h, map_w = maps.shape[-2:]
+            strides |= {batch_h / map_h, batch_w / map_w}
+            if batch_h % map_h or batch_w % map_w or len(strides) > 1:
+                where = f' (scale {level})' if multiscale else ''
+                raise ValueError(
+                    f'a {batch_w}x{batch_h} input{where} gave {map_w}x{map_h} '
+                    'maps, not one whole stride in both directions and at '
+                    f'every scale (strides {sorted(strides)}): pad the '
+                    'inputs to a multiple of the network\'s stride (the test '
+                    'pipeline\'s size_factor, the data preprocessor\'s '
+                    'pad_size_divisor)')
 
     def check_decoder_scale(self, map_shape: Sequence[int], metainfo: dict,
                             restore: bool, multiscale: bool) -> None:
@@ -364,22 +407,19 @@ class BasePAFHead(BaseHead):
         Raises:
             ValueError: a multi-scale test without the pyramid's places in
                 the metainfo; a multi-scale test or a restored ``padded``
-                batch with ``align_corners`` or a ``restore_mode`` other than
-                bicubic / bilinear (the placement is that of half-pixel
-                centres).
+                batch with a ``restore_mode`` other than bicubic / bilinear
+                (the placement is that of half-pixel centres).
         """
         restore = test_cfg.get('restore_heatmap_size', False)
         multiscale = test_cfg.get('multiscale_test', False)
         if not (multiscale or restore and padded):
             return None
         mode = test_cfg.get('restore_mode', 'bicubic')
-        align_corners = test_cfg.get('align_corners', False)
-        if align_corners or mode not in ('bicubic', 'bilinear'):
+        if mode not in ('bicubic', 'bilinear'):
             raise ValueError(
                 'a multi-scale test, or a test batch of inputs of several '
                 'sizes, places the maps with half-pixel centres: it needs '
-                "test_cfg.align_corners=False and restore_mode 'bicubic' or "
-                f"'bilinear', got {align_corners} and {mode!r}")
+                f"restore_mode 'bicubic' or 'bilinear', got {mode!r}")
         metainfos = [sample.metainfo for sample in batch_data_samples]
         if not multiscale:
             map_h, map_w = scale_maps[0].shape[-2:]

@@ -798,13 +798,13 @@ def test_placed_maps_need_the_pyramids_places_and_half_pixels():
         head.predict(feats, [sample],
                      dict(multiscale_test=True, restore_heatmap_size=True))
     sample.set_metainfo(scaled_pyramid((64, 64), (32, 32)))
-    with pytest.raises(ValueError, match='align_corners=False'):
+    with pytest.raises(ValueError, match="restore_mode 'bicubic'"):
         head.predict(
             feats, [sample],
             dict(
                 multiscale_test=True,
                 restore_heatmap_size=True,
-                align_corners=True))
+                restore_mode='nearest'))
     # a batch of inputs of two sizes is placed too
     samples = [
         PoseDataSample(
@@ -1039,3 +1039,33 @@ def test_separable_openpose_head_is_tf_poses_and_trains():
         assert all(later < earlier
                    for earlier, later in zip(values, values[1:])), values
         assert values[-1] < 0.97 * values[0], values
+
+
+def test_maps_must_cover_the_input_by_a_whole_stride():
+    """A 495-pixel-wide input whose network floors it to 61 map columns (8.11
+    pixels each) would put every keypoint up to a stride off: refused, as is
+    ``align_corners=True`` (the maps have half-pixel centres)."""
+    head = restoring_head(496, 368)
+    sample = PoseDataSample(
+        metainfo=dict(img_shape=(368, 495), batch_input_shape=(368, 495)))
+    maps = torch.zeros(1, 57, 46, 61)
+    with pytest.raises(ValueError, match='a 495x368 input gave 61x46 maps'):
+        head.predict((maps, ), [sample], dict(restore_heatmap_size=True))
+    sample.set_metainfo(
+        dict(img_shape=(368, 488), batch_input_shape=(368, 488)))
+    # a whole stride, 8 in both directions: decoded (no person in zero maps)
+    preds = restoring_head(488, 368).predict((maps, ), [sample],
+                                             dict(restore_heatmap_size=True))
+    assert len(preds[0].keypoints) == 0
+    with pytest.raises(ValueError, match='align_corners=True'):
+        restoring_head(488, 368).predict(
+            (maps, ), [sample],
+            dict(restore_heatmap_size=True, align_corners=True))
+    # a pyramid: each scale's batch shape against its maps
+    pyramid = restoring_head(64, 64)
+    sample = PoseDataSample(metainfo=dict(img_shape=(64, 64)))
+    sample.set_metainfo(scaled_pyramid((64, 64), (36, 36)))
+    with pytest.raises(ValueError, match=r'36x36 input \(scale 1\)'):
+        pyramid.predict([(torch.zeros(1, 57, 8, 8), ),
+                         (torch.zeros(1, 57, 4, 4), )], [sample],
+                        dict(multiscale_test=True, restore_heatmap_size=True))
