@@ -31,28 +31,29 @@ class PyramidBottomupResize(BottomupResize):
     :class:`~custom_modules.datasets.transforms.PackMultiScalePoseInputs`
     packs into the metainfo and
     :func:`~custom_modules.heads.pyramid_geometry.pyramid_to_base_input`
-    reads. Without ``aug_scales`` it is ``BottomupResize``.
+    reads. Without ``aug_scales`` it is ``BottomupResize`` (without UDP).
 
     Args: those of mmpose's ``BottomupResize``.
 
     Raises:
-        ValueError: ``use_udp=True`` with ``aug_scales``: with UDP,
-            ``BottomupResize`` puts each image in the top-left corner of its
-            input, ``(size - 1) / image size`` input pixels per image pixel,
-            which the ``input_center``, ``input_scale`` and ``input_size`` it
-            records do not describe, so the images of the pyramid could not
-            be placed.
+        ValueError: ``use_udp=True``: with UDP, ``BottomupResize`` puts the
+            image in the top-left corner of its input, ``(size - 1) / image
+            size`` input pixels per image pixel, which the ``input_center``,
+            ``input_scale`` and ``input_size`` it records do not describe, so
+            mmpose's mapping of the predictions back to the image misses by
+            pixels (8 for a 640x480 image at 800), and the images of a pyramid
+            could not be placed.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.use_udp and self.aug_scales:
+        if self.use_udp:
             raise ValueError(
-                'PyramidBottomupResize: use_udp=True with aug_scales '
-                f'{self.aug_scales} is not supported: a UDP resize is not the '
-                'mapping that input_center / input_scale / input_size record, '
-                'so the images of the pyramid cannot be placed; set '
-                'use_udp=False')
+                'PyramidBottomupResize: use_udp=True is not supported: a UDP '
+                'resize is not the mapping that input_center / input_scale / '
+                'input_size record, so keypoints mapped back to the image by '
+                'them miss by pixels and the images of a pyramid cannot be '
+                'placed; set use_udp=False')
 
     def transform(self, results: dict) -> dict:
         if not self.aug_scales:
