@@ -411,9 +411,6 @@ def test_contradicting_options_are_refused(demo, args, message, capsys):
       ], 'the onnxruntime backend needs an ONNX file'),
     (['--backend', 'pytorch', '--onnx', 'ONNX'
       ], 'an ONNX file is for the onnxruntime backend'),
-    (['--bf16', '--onnx', 'ONNX'
-      ], 'fp16, bf16 and CUDA graphs are the PyTorch fast path: not '
-     'with the onnxruntime backend'),
 ])
 def test_contradicting_backend_options_are_one_line_errors(
         demo, mln_args, tmp_path, capsys, args, message):
@@ -425,6 +422,19 @@ def test_contradicting_backend_options_are_one_line_errors(
     assert capsys.readouterr().err.strip().splitlines() == [
         f'error: {message}'
     ]
+
+
+def test_the_api_refuses_the_fast_path_with_onnxruntime(tmp_path):
+    """What the demo's parser refuses (tests/test_tools), the API refuses too,
+    before opening the file."""
+    import torch
+
+    from custom_modules.apis import BackendError, FastPath, apply_backend
+    with pytest.raises(
+            BackendError,
+            match='fp16, bf16 and CUDA graphs are the PyTorch fast path'):
+        apply_backend(torch.nn.Identity(), 'onnxruntime',
+                      str(tmp_path / 'never.onnx'), FastPath('bf16'))
 
 
 def test_errors_about_the_input_come_before_the_model_loads(
