@@ -109,9 +109,8 @@ def box_areas(boxes: np.ndarray) -> np.ndarray:
 
 
 def has_extent(boxes: np.ndarray) -> np.ndarray:
-    """``(N,)`` bool: the ``(N, 4)`` box is at least 1 pixel wide and high,
-    so its area is a person's scale (not that of one keypoint, or a
-    line)."""
+    """``(N,)`` bool: the ``(N, 4)`` box is at least 1 pixel wide and high, so
+    its area is a person's scale (not that of one keypoint, or a line)."""
     return ((boxes[:, 2:] - boxes[:, :2]) >= 1).all(axis=1)
 
 
@@ -200,8 +199,8 @@ class PoseTracker:
         each track's pose against each person's pose over the keypoints seen by
         both (the person's ``visible`` ones, the track's ever seen ones, an
         unseen one at its last seen position), with the mean of the two box
-        areas as the scale: mmpose's ``oks_iou`` with ``vis_thr``, which
-        scores one track at a time, vectorised (the same values).
+        areas as the scale: mmpose's ``oks_iou`` with ``vis_thr``, which scores
+        one track at a time, vectorised (the same values).
 
         A person whose box has no extent (one visible keypoint) takes the
         track's area as the scale; a person with no keypoint seen by both
@@ -220,8 +219,8 @@ class PoseTracker:
         areas = box_areas(boxes)[:, None]  # (N, 1)
         track_areas = box_areas(track_boxes)[None]  # (1, T)
         scale = np.where(
-            has_extent(boxes)[:, None], (areas + track_areas) / 2,
-            track_areas) + np.spacing(1)
+            has_extent(boxes)[:, None],
+            (areas + track_areas) / 2, track_areas) + np.spacing(1)
         squared = ((keypoints[:, None].astype(np.float64) -
                     track_poses[None])**2).sum(axis=-1)  # (N, T, K)
         variances = (2 * self.sigmas.astype(np.float64))**2

@@ -92,8 +92,8 @@ def test_a_person_whose_keypoints_all_score_low_keeps_their_id(metric):
 
 
 def test_a_person_seen_by_one_keypoint_keeps_the_scale_of_their_track():
-    """A box of one keypoint has no extent: the OKS scale is the track's
-    area, and the track keeps its box."""
+    """A box of one keypoint has no extent: the OKS scale is the track's area,
+    and the track keeps its box."""
     tracker = PoseTracker(sigmas=SIGMAS)
     tracker.update(*frame(person(100, 50)))
     box = tracker.tracks[0].box.copy()
@@ -120,8 +120,8 @@ def test_keypoints_a_track_never_saw_do_not_count_for_oks():
 
 
 def test_a_match_must_exceed_the_threshold():
-    """mmpose's ``_track_by_oks`` matches above ``thr``: with threshold 0,
-    two people with disjoint boxes (IoU 0) are two tracks."""
+    """mmpose's ``_track_by_oks`` matches above ``thr``: with threshold 0, two
+    people with disjoint boxes (IoU 0) are two tracks."""
     tracker = PoseTracker(metric='iou', threshold=0.0)
     tracker.update(*frame(person(100, 50)))
     assert tracker.update(*frame(person(400, 50)))[0].tolist() == [1]

@@ -203,8 +203,10 @@ def test_both_paths_of_pose_nms_take_the_same_configs(per_person):
 @pytest.mark.parametrize('per_person', [10, 40])  # mmcv's path, the other
 def test_max_per_img_of_zero_or_less_keeps_every_survivor(nms_cfg, per_person):
     """mmdet's convention (``multiclass_nms``: a limit only when above 0):
+
     -1 and 0 keep what mmcv's ``batched_nms`` keeps, on both paths of
-    Soft-NMS and with NMS."""
+    Soft-NMS and with NMS.
+    """
     boxes, scores = crowded_boxes(30, per_person, seed=7)
     dets, inds = batched_nms(
         boxes,
