@@ -1,4 +1,4 @@
-# MLN (Huang et al., ICASSP 2019): VGG-19 front, joint and limb branches,
+# MLN (Huang et al., arXiv:1911.11686): VGG-19 front, joint and limb branches,
 # feature transfer and refinement, greedy part-affinity-field grouping.
 # Bottom-up, trained with mmpose's BottomupPoseEstimator. What the paper leaves
 # open is chosen in projects/mln/README.md.
