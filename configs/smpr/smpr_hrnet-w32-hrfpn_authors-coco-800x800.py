@@ -18,4 +18,7 @@ model = dict(
     # their HRNet keeps its batch-norm statistics frozen (norm_eval), which
     # matters only for fine-tuning; every weight comes from the converted
     # checkpoint
-    backbone=dict(norm_eval=True, init_cfg=None))
+    backbone=dict(norm_eval=True, init_cfg=None),
+    # their Soft-NMS, mmdetection 1.x's CPU soft_nms, counts both end pixels
+    # in widths and heights (+1); mmcv's default is 0
+    test_cfg=dict(nms=dict(offset=1)))

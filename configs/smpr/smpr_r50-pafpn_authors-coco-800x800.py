@@ -18,4 +18,7 @@ model = dict(
     # conv; every weight comes from the converted checkpoint
     backbone=dict(style='caffe', init_cfg=None),
     # their PAFPN: a ReLU after every conv (lateral, output, extra, bottom-up)
-    neck=dict(act_cfg=dict(type='ReLU')))
+    neck=dict(act_cfg=dict(type='ReLU')),
+    # their Soft-NMS, mmdetection 1.x's CPU soft_nms, counts both end pixels
+    # in widths and heights (+1); mmcv's default is 0
+    test_cfg=dict(nms=dict(offset=1)))
