@@ -6,7 +6,9 @@ While the model works on frame ``i``, frame ``i + 1`` is read and decoded and
 frame ``i - 1``'s video frame, drawing and JSON are written. Frames keep their
 order and none is dropped: the reader waits when it is ``depth`` frames ahead,
 the writer runs its jobs one by one in the order they came, and an error of
-either reaches the demo's own thread.
+either reaches the demo's own thread. A live source (a camera, a stream) is
+read at most :data:`LIVE_READ_AHEAD` frame ahead: every frame queued ahead is
+a frame of delay between the scene and what is shown.
 """
 import queue
 import threading
@@ -19,6 +21,10 @@ from ..datasets.image_file import ImageFileError
 # a source's frames: (name, load), load() -> (H, W, 3) BGR image
 Frames = Iterator[Tuple[str, Callable[[], np.ndarray]]]
 POLL_SECONDS = 0.1  # how often a waiting thread looks whether it should stop
+#: Frames read ahead of the model: from files (a video, images), enough to
+#: hide an uneven decoding time; from a live source, one, so that the frame
+#: the model gets is at most one frame older than the newest one read.
+FILE_READ_AHEAD, LIVE_READ_AHEAD = 4, 1
 
 
 class FrameItem(NamedTuple):
@@ -64,7 +70,7 @@ class ReadAhead:
 
     def __init__(self,
                  items: Iterator,
-                 depth: int = 4,
+                 depth: int = FILE_READ_AHEAD,
                  timeout: float = 5.0) -> None:
         self._queue: 'queue.Queue' = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()

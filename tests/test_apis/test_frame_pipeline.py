@@ -183,3 +183,29 @@ def test_an_error_of_the_writer_reaches_the_caller(small_mln, tmp_path,
     assert not any(t.name == 'frame-writer' and t.is_alive()
                    for t in threading.enumerate())
     assert not (tmp_path / 'pred').exists()
+
+
+@pytest.mark.parametrize('source, most_ahead', [('0', 2), ('clip.mp4', 5)])
+def test_a_live_source_is_read_one_frame_ahead(small_mln, tmp_path,
+                                               monkeypatch, source,
+                                               most_ahead):
+    """Each frame queued ahead of a slow model is a frame of delay on a
+    camera: read one ahead (one queued, one read and waiting to be queued); a
+    video four ahead."""
+    from .demo_fakes import FakeCapture, install_fake_capture
+    install_fake_capture(monkeypatch, frames=12, count=12)
+    if source.endswith('.mp4'):
+        (tmp_path / source).write_bytes(b'')  # served by the fake capture
+        source = str(tmp_path / source)
+    inferencer = MultilevelInferencer(
+        *map(str, small_mln), device='cpu', pipelined=True)
+    ahead = []
+
+    def people(name):
+        time.sleep(0.1)  # a slow model: the reader gets as far ahead as it may
+        ahead.append(FakeCapture.instances[0].index - len(ahead) - 1)
+        return []
+
+    fake_network(inferencer.inferencer, people)
+    assert len(list(inferencer(source))) == 12
+    assert max(ahead) == most_ahead

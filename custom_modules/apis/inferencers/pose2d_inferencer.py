@@ -57,7 +57,8 @@ from ..backends import apply_backend
 from ..checkpoint_check import check_checkpoint_matches
 from ..demo_io import Source, open_source, write_atomically
 from ..fast_network import FastPath
-from ..frame_pipeline import OrderedWriter, ReadAhead, read_frames, run_now
+from ..frame_pipeline import (FILE_READ_AHEAD, LIVE_READ_AHEAD, OrderedWriter,
+                              ReadAhead, read_frames, run_now)
 from ..frame_preprocessor import (BottomupFramePreprocessor,
                                   UnsupportedPipelineError)
 from ..network_patch import model_device
@@ -354,7 +355,9 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
 
         items = read_frames(iter(source.frames), done, self.timer.clock)
         if self.pipelined:
-            items = self._reader = ReadAhead(items)
+            live = source.kind in ('camera', 'stream')
+            items = self._reader = ReadAhead(
+                items, LIVE_READ_AHEAD if live else FILE_READ_AHEAD)
         index = 0
         while True:
             self.timer.start_frame()
