@@ -6,9 +6,10 @@ While the model works on frame ``i``, frame ``i + 1`` is read and decoded and
 frame ``i - 1``'s video frame, drawing and JSON are written. Frames keep their
 order and none is dropped: the reader waits when it is ``depth`` frames ahead,
 the writer runs its jobs one by one in the order they came, and an error of
-either reaches the demo's own thread. A live source (a camera, a stream) is
-read at most :data:`LIVE_READ_AHEAD` frame ahead: every frame queued ahead is
-a frame of delay between the scene and what is shown.
+either reaches the demo's own thread. A live source (a camera, a stream) has
+:data:`LIVE_READ_AHEAD` frame queued ahead of the model (and the next one read
+meanwhile): every frame queued ahead is a frame of delay between the scene and
+what is shown.
 """
 import queue
 import threading

@@ -355,9 +355,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
 
         items = read_frames(iter(source.frames), done, self.timer.clock)
         if self.pipelined:
-            live = source.kind in ('camera', 'stream')
             items = self._reader = ReadAhead(
-                items, LIVE_READ_AHEAD if live else FILE_READ_AHEAD)
+                items, LIVE_READ_AHEAD if source.live else FILE_READ_AHEAD)
         index = 0
         while True:
             self.timer.start_frame()

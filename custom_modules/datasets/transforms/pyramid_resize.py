@@ -41,8 +41,9 @@ class PyramidBottomupResize(BottomupResize):
             size`` input pixels per image pixel, which the ``input_center``,
             ``input_scale`` and ``input_size`` it records do not describe, so
             mmpose's mapping of the predictions back to the image misses by
-            pixels (8 for a 640x480 image at 800), and the images of a pyramid
-            could not be placed.
+            pixels (a point at (600, 400) of a 640x480 image: by 12 at 800,
+            by 23 at half that size), and the images of a pyramid could not be
+            placed.
     """
 
     def __init__(self, *args, **kwargs) -> None:
