@@ -78,7 +78,19 @@ def poses_spanning(boxes: torch.Tensor) -> torch.Tensor:
     return keypoints
 
 
-@pytest.mark.parametrize('people, per_person, torch_rounds', [(30, 12, False),
+def mmcv_batched_nms(boxes: torch.Tensor, scores: torch.Tensor,
+                     nms_cfg: dict) -> tuple:
+    """The reference: mmcv's ``batched_nms`` of one class, ``(dets, keep)``
+    (``dets`` ``(M, 5)``: boxes and scores after suppression)."""
+    return batched_nms(
+        boxes,
+        scores,
+        torch.zeros(len(boxes), dtype=torch.long),
+        dict(nms_cfg),
+        class_agnostic=True)
+
+
+@pytest.mark.parametrize('people, per_person, torch_rounds, [(30, 12, False),
                                                               (90, 12, True)])
 def test_pose_nms_keeps_the_poses_of_mmcvs_batched_soft_nms(
         people, per_person, torch_rounds, monkeypatch):
@@ -88,12 +100,7 @@ def test_pose_nms_keeps_the_poses_of_mmcvs_batched_soft_nms(
     boxes, scores = crowded_boxes(people, per_person, seed=3)
     assert (len(boxes) > pose_nms_module.CPU_SOFT_NMS_MAX) == torch_rounds
     nms_cfg = dict(type='soft_nms', iou_threshold=0.3)
-    dets, inds = batched_nms(
-        boxes,
-        scores,
-        torch.zeros(len(boxes), dtype=torch.long),
-        dict(nms_cfg),
-        class_agnostic=True)
+    dets, inds = mmcv_batched_nms(boxes, scores, nms_cfg)
     calls = []
     monkeypatch.setattr(
         pose_nms_module, 'soft_nms_first',
@@ -202,18 +209,11 @@ def test_both_paths_of_pose_nms_take_the_same_configs(per_person):
 ])
 @pytest.mark.parametrize('per_person', [10, 40])  # mmcv's path, the other
 def test_max_per_img_of_zero_or_less_keeps_every_survivor(nms_cfg, per_person):
-    """mmdet's convention (``multiclass_nms``: a limit only when above 0):
-
-    -1 and 0 keep what mmcv's ``batched_nms`` keeps, on both paths of
-    Soft-NMS and with NMS.
-    """
+    """-1 and 0 keep what mmcv's ``batched_nms`` keeps (mmdet's convention,
+    ``multiclass_nms`` limits only above 0), on both paths of Soft-NMS and
+    with NMS."""
     boxes, scores = crowded_boxes(30, per_person, seed=7)
-    dets, inds = batched_nms(
-        boxes,
-        scores,
-        torch.zeros(len(boxes), dtype=torch.long),
-        dict(nms_cfg),
-        class_agnostic=True)
+    dets, inds = mmcv_batched_nms(boxes, scores, nms_cfg)
     assert 20 < len(inds) < len(boxes)
     for max_per_img in (-1, 0):
         keep, kept_scores = pose_nms(
