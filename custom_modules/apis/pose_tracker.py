@@ -205,8 +205,8 @@ class PoseTracker:
         For OKS, a person whose box has no extent (one visible keypoint) takes
         the track's area as the scale; a person with no keypoint seen by both
         scores 0. The IoU of a box without extent is 0: with ``'iou'``, a
-        person seen by one keypoint starts a new track (give detector boxes,
-        or use ``'oks'``).
+        person seen by one keypoint starts a new track (give detector boxes, or
+        use ``'oks'``).
         """
         if not self.tracks or not len(keypoints):
             return np.zeros((len(keypoints), len(self.tracks)),

@@ -90,7 +90,7 @@ def mmcv_batched_nms(boxes: torch.Tensor, scores: torch.Tensor,
         class_agnostic=True)
 
 
-@pytest.mark.parametrize('people, per_person, torch_rounds, [(30, 12, False),
+@pytest.mark.parametrize('people, per_person, torch_rounds', [(30, 12, False),
                                                               (90, 12, True)])
 def test_pose_nms_keeps_the_poses_of_mmcvs_batched_soft_nms(
         people, per_person, torch_rounds, monkeypatch):
