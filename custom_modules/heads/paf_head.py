@@ -24,6 +24,17 @@ from .pyramid_geometry import check_pyramid_metainfo, pyramid_map_placement
 StageOutputs = Tuple[List[Tensor], List[Tensor]]
 
 
+def batch_input_shapes(metainfo: dict,
+                       multiscale: bool) -> List[Tuple[int, int]]:
+    """``(h, w)`` of the batch's input at each scale, base scale first: the
+    pyramid's ``pyramid_batch_input_shapes`` (checked to be there), else the
+    one ``batch_input_shape`` (``img_shape`` without one)."""
+    if multiscale:
+        check_pyramid_metainfo(metainfo, batch_shapes=True)
+        return metainfo['pyramid_batch_input_shapes']
+    return [metainfo.get('batch_input_shape', metainfo['img_shape'][:2])]
+
+
 class BasePAFHead(BaseHead):
     """Base of heads that predict joint heatmaps and part affinity fields in
     stages.
@@ -301,13 +312,7 @@ class BasePAFHead(BaseHead):
         input's last columns has maps that cover a little less (or more), and
         every keypoint would drift toward the far side by up to a stride.
         """
-        if multiscale:
-            check_pyramid_metainfo(metainfo, batch_shapes=True)
-            shapes = metainfo['pyramid_batch_input_shapes']
-        else:
-            shapes = [
-                metainfo.get('batch_input_shape', metainfo['img_shape'][:2])
-            ]
+        shapes = batch_input_shapes(metainfo, multiscale)
         strides = set()
         for level, (maps, (batch_h,
                            batch_w)) in enumerate(zip(scale_maps, shapes)):
@@ -339,11 +344,7 @@ class BasePAFHead(BaseHead):
             expected, what = np.ones(2), 'restore_heatmap_size=True decodes ' \
                 'on the input\'s pixels'
         else:
-            if multiscale:
-                check_pyramid_metainfo(metainfo, batch_shapes=True)
-            batch_h, batch_w = (
-                metainfo['pyramid_batch_input_shapes'][0] if multiscale else
-                metainfo.get('batch_input_shape', metainfo['img_shape'][:2]))
+            batch_h, batch_w = batch_input_shapes(metainfo, multiscale)[0]
             expected = np.array(
                 [batch_w / map_shape[1], batch_h / map_shape[0]])
             what = (f'restore_heatmap_size=False decodes on the maps '
