@@ -13,9 +13,8 @@ through its pipeline in this process with one thread (as one loader worker has
 it), each transform timed apart. The report gives, per config, the median ms
 per sample of each transform, the mean ms of a whole sample (what throughput
 follows: the slow samples count), the samples per second of one core, and,
-for the
-config's batch size, the ms one worker takes for a batch and, given the ms of a
-GPU iteration of each config (``--iteration-ms``, e.g. from
+for the config's batch size, the ms one worker takes for a batch and, given the
+ms of a GPU iteration of each config (``--iteration-ms``, e.g. from
 ``tools/misc/gpu_check.py``'s ``full`` check), the workers a loader needs to
 deliver a batch per iteration (each worker makes whole batches). With
 ``--encode-people``, the target encoding of each config whose codec is a
