@@ -202,6 +202,25 @@ class StageTimer:
             self.totals[name] = self.totals.get(name, 0.0) + seconds
         return self.frame_ms()
 
+    @contextlib.contextmanager
+    def tail(self, name: str) -> Iterator[None]:
+        """Count the ``with`` block, after the last frame ended, as stage
+        ``name`` of the frames and move the end of the run to its end.
+
+        For work the frames left behind, e.g. the frames still queued in a
+        writer thread, waited for when the input ends: without it the wall time
+        (:meth:`overall_fps`) would end before they are drawn and written.
+        Nothing is counted before a frame has ended.
+        """
+        start = self.clock()
+        try:
+            yield
+        finally:
+            if self.frames:
+                self.last_end = self.clock()
+                self.totals[name] = (
+                    self.totals.get(name, 0.0) + self.last_end - start)
+
     def frame_ms(self) -> Dict[str, float]:
         """Milliseconds per stage of the current frame so far, in
         :data:`STAGE_ORDER`."""

@@ -160,6 +160,34 @@ def test_pipelined_gives_the_same_frames_files_and_video_as_sequential(
                                            name).read_bytes()
 
 
+def test_the_fps_of_a_pipelined_run_counts_the_frames_left_to_write(
+        small_mln, tmp_path):
+    """Drawing and saving take 50 ms an image, in the writer thread: the run
+    cannot write its images faster than 20 FPS, and finish() waits for those
+    still queued within the run's time (it did not: the FPS was that of the
+    frames handed to the writer)."""
+    for i in range(6):
+        write_image(tmp_path / 'images' / f'{i}.jpg')
+    inferencer = MultilevelInferencer(
+        *map(str, small_mln), device='cpu', pipelined=True)
+    pose2d = inferencer.inferencer
+    fake_network(pose2d, lambda name: [person(20, 10)])
+    draw_and_save = pose2d._draw_and_save
+
+    def slow(*args):
+        time.sleep(0.05)
+        return draw_and_save(*args)
+
+    pose2d._draw_and_save = slow
+    list(inferencer(str(tmp_path / 'images'), vis_out_dir=str(tmp_path)))
+    inferencer.finish()
+    assert pose2d.timer.frames == 6
+    assert pose2d.timer.overall_fps() <= 20
+    assert sorted(path.name for path in tmp_path.glob('*.jpg')) == [
+        f'{i}.jpg' for i in range(6)
+    ]
+
+
 def test_an_error_of_the_writer_reaches_the_caller(small_mln, tmp_path,
                                                    monkeypatch):
     from custom_modules.apis.inferencers import pose2d_inferencer

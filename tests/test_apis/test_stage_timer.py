@@ -68,6 +68,28 @@ def test_the_fps_follows_the_last_frames():
     assert timer.overall_fps() == pytest.approx(9 / 5.4)
 
 
+def test_tail_counts_the_work_left_behind_in_the_run():
+    """Frames queued in a writer thread and drained after the last frame: the
+    drain is part of the wall time and of its stage, so the FPS is that of the
+    frames written, not only of those handed to the writer."""
+    clock = FakeClock()
+    timer = StageTimer(clock=clock)
+    with timer.tail('writing'):  # no frame yet: nothing to count
+        clock.advance(1.0)
+    assert timer.overall_fps() is None and timer.totals == {}
+    for _ in range(4):
+        timer.start_frame()
+        with timer.stage('network'):
+            clock.advance(0.010)
+        timer.end_frame()
+    assert timer.overall_fps() == pytest.approx(100.0)
+    with timer.tail('writing'):  # 4 frames of 30 ms drawing and writing
+        clock.advance(0.120)
+    assert timer.overall_fps() == pytest.approx(4 / 0.160)
+    assert timer.mean_ms() == pytest.approx(
+        dict(network=10.0, writing=30.0, other=0.0))
+
+
 def test_for_device_synchronises_cuda_only(monkeypatch):
     """The sync is ``torch.cuda.synchronize`` of the timer's device where CUDA
     is available (faked here, so the CUDA branch runs on any host), and none

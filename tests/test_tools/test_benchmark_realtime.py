@@ -3,9 +3,11 @@
 writes the people video, plays it through each pipeline with both backends,
 every pipeline finds every person of every frame, and the tables and the
 annotated videos come out."""
+import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 import benchmark_realtime
@@ -95,3 +97,139 @@ def test_the_trained_pipeline_runs_only_when_named_or_with_all():
     everything = benchmark_realtime.parse_args(['--pipelines', 'all'])
     assert everything.pipelines == list(benchmark_realtime.PIPELINES)
     assert 'tfpose' in everything.pipelines
+
+
+class _FakeHead:
+
+    def predict(self, *args):
+        return None
+
+    def forward(self, *args):
+        return None
+
+
+class _FakeModel:
+    """What play() needs of a pose model, and no network."""
+
+    head = _FakeHead()
+    dataset_meta = dict(sigmas=np.full(17, 0.05), skeleton_links=[(0, 1)])
+
+    def extract_feat(self, inputs):
+        return inputs
+
+
+def _play_with_slow_drawing(tmp_path,
+                            monkeypatch,
+                            options,
+                            released,
+                            fail_at=None):
+    """play() of 6 frames after 1 with a network that takes no time and a
+    drawing of 30 ms a frame (raising at frame ``fail_at``); returns play()'s
+    result; the names of the output videos released are added to
+    ``released``."""
+    import custom_modules.apis as apis
+    real_writer, draw = (benchmark_realtime.open_video_writer,
+                         apis.draw_tracked_people)
+
+    class Writer:
+
+        def __init__(self, path, size):
+            self.path, self.video = path, real_writer(path, size)
+
+        def write(self, frame):
+            self.video.write(frame)
+
+        def release(self):
+            released.append(Path(self.path).name)
+            self.video.release()
+
+    drawn = []
+
+    def slow_draw(frame, people, links):
+        time.sleep(0.03)
+        if len(drawn) == fail_at:
+            raise RuntimeError('drawing failed')
+        drawn.append(len(people))
+        return draw(frame, people, links)
+
+    person = dict(
+        keypoints=np.full((17, 2), 50.0), keypoint_scores=np.ones(17))
+    monkeypatch.setattr(benchmark_realtime, 'open_video_writer', Writer)
+    monkeypatch.setattr(benchmark_realtime, 'build_pipeline', lambda *args:
+                        (_FakeModel(), None))
+    monkeypatch.setattr(benchmark_realtime, 'bottomup_step',
+                        lambda *args: lambda frame, index: [dict(person)])
+    monkeypatch.setattr(apis, 'draw_tracked_people', slow_draw)
+    args = benchmark_realtime.parse_args(
+        ['--frames', '6', '--warmup', '1', '--image-size', '160', '120'] +
+        options)
+    video = tmp_path / 'people_1.mp4'
+    frames_people = benchmark_realtime.write_video(video, 1, 7, (160, 120),
+                                                   2.0)
+    released.clear()
+    return benchmark_realtime.play('mln', 'pytorch', video, frames_people,
+                                   args, tmp_path)
+
+
+@pytest.mark.parametrize('options', [[], ['--pipelined']])
+def test_the_fps_counts_every_frame_until_it_is_written(
+        tmp_path, monkeypatch, options):
+    """Drawing takes 30 ms a frame, so no run can write its frames faster than
+    33.3 FPS; pipelined, the frames still queued in the writer thread when the
+    input ends are waited for within the run's time (they were not: 6 frames
+    queued behind a network of no time read 100+ FPS)."""
+    released = []
+    result = _play_with_slow_drawing(tmp_path, monkeypatch, options, released)
+    assert result['fps'] <= 1 / 0.03
+    assert result['found'] == 1
+    assert released == ['mln_pytorch_people_1.mp4']
+    video = cv2.VideoCapture(str(tmp_path / 'mln_pytorch_people_1.mp4'))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 7
+    video.release()
+
+
+def test_a_failing_pipelined_run_raises_its_error_and_releases_its_videos(
+        tmp_path, monkeypatch):
+    released = []
+    with pytest.raises(RuntimeError, match='drawing failed'):
+        _play_with_slow_drawing(
+            tmp_path, monkeypatch, ['--pipelined'], released, fail_at=3)
+    assert released == ['mln_pytorch_people_1.mp4']
+
+
+def test_a_failed_run_is_listed_and_the_others_still_run(
+        tmp_path, monkeypatch, capsys):
+    """One pipeline raising (e.g. a CUDA graph that cannot be captured) costs
+    its own row only; the tables say which failed and the exit status is not
+    0."""
+
+    def play(name, backend, *args):
+        if name == 'mln':
+            raise RuntimeError('capture failed')
+        return dict(fps=10.0, found=1, network=50.0)
+
+    monkeypatch.setattr(benchmark_realtime, 'play', play)
+    out = tmp_path / 'realtime.md'
+    with pytest.raises(SystemExit) as stop:
+        benchmark_realtime.main([
+            '--people', '1', '--frames', '1', '--warmup', '0', '--image-size',
+            '160', '120', '--pipelines', 'mln', 'openpose', '--backends',
+            'pytorch', '--out-dir',
+            str(tmp_path), '--out',
+            str(out)
+        ])
+    assert '1 of 2 runs failed' in str(stop.value)
+    text = out.read_text()
+    rows = parse_markdown_rows(
+        next(block for block in text.split('\n\n') if block.startswith('|')))
+    assert [row['pipeline'] for row in rows] == ['openpose']
+    assert '- mln, pytorch, 1 people: RuntimeError: capture failed' in text
+    assert 'capture failed' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('option', [['--frames', '0'], ['--warmup', '-1'],
+                                    ['--people', '3', '0']])
+def test_counts_that_measure_nothing_are_refused(option):
+    with pytest.raises(SystemExit) as stop:
+        benchmark_realtime.parse_args(option)
+    assert stop.value.code == 2

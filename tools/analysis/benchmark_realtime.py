@@ -73,8 +73,10 @@ table divides OpenPose's time per frame by MLN's (the MLN paper's 2.07x, on a
 GPU; its MAC ratio is 1.93x).
 """
 import argparse
+import contextlib
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -147,30 +149,49 @@ def write_video(path: Path, num_people: int, num_frames: int, size: Tuple[int,
     chosen = [i % len(templates) for i in range(num_people)]
     width, height = size
     boxes = grid_boxes([templates[i][2] for i in chosen], width, height)
+    writer = open_video_writer(path, (width, height))
+    try:
+        return [
+            write_frame(writer, templates, crops, chosen, boxes, speed,
+                        frame_index, (width, height))
+            for frame_index in range(num_frames)
+        ]
+    finally:
+        writer.release()
+
+
+def open_video_writer(path: Path, size: Tuple[int, int]) -> cv2.VideoWriter:
+    """An mp4v writer of ``size`` (width, height) at 30 FPS; an error naming
+    ``path`` where OpenCV cannot write one."""
     writer = cv2.VideoWriter(
-        str(path), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
-    people = []
-    for frame_index in range(num_frames):
-        canvas = np.full((height, width, 3), 114, dtype=np.uint8)
-        shift = np.array([speed * frame_index, 0, speed * frame_index, 0],
-                         dtype=np.float32)
-        keypoints, visible = [], []
-        for i, box in zip(chosen, boxes + shift):
-            x1, y1, right, bottom = np.round(box).astype(int).tolist()
-            x2, y2 = min(right, width), min(bottom, height)
-            if x2 > x1 and y2 > y1:
-                scaled = cv2.resize(crops[i], (right - x1, bottom - y1))
-                canvas[y1:y2, x1:x2] = scaled[:y2 - y1, :x2 - x1]
-            relative, person_visible, _ = templates[i]
-            keypoints.append(relative * (box[2:] - box[:2]) + box[:2])
-            visible.append(person_visible)
-        writer.write(canvas)
-        people.append((
-            np.array(keypoints, np.float32),
-            np.array(visible, np.float32),
-        ))
-    writer.release()
-    return people
+        str(path), cv2.VideoWriter_fourcc(*'mp4v'), 30, size)
+    if not writer.isOpened():
+        raise RuntimeError(f'{path}: OpenCV cannot write an mp4v video here')
+    return writer
+
+
+def write_frame(writer: cv2.VideoWriter, templates: list, crops: list,
+                chosen: List[int], boxes: np.ndarray, speed: float,
+                frame_index: int,
+                size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """Write frame ``frame_index`` of the people video; returns its people's
+    ``keypoints`` (N, 17, 2), frame pixels, and ``visible`` (N, 17)."""
+    width, height = size
+    canvas = np.full((height, width, 3), 114, dtype=np.uint8)
+    shift = np.array([speed * frame_index, 0, speed * frame_index, 0],
+                     dtype=np.float32)
+    keypoints, visible = [], []
+    for i, box in zip(chosen, boxes + shift):
+        x1, y1, right, bottom = np.round(box).astype(int).tolist()
+        x2, y2 = min(right, width), min(bottom, height)
+        if x2 > x1 and y2 > y1:
+            scaled = cv2.resize(crops[i], (right - x1, bottom - y1))
+            canvas[y1:y2, x1:x2] = scaled[:y2 - y1, :x2 - x1]
+        relative, person_visible, _ = templates[i]
+        keypoints.append(relative * (box[2:] - box[:2]) + box[:2])
+        visible.append(person_visible)
+    writer.write(canvas)
+    return (np.array(keypoints, np.float32), np.array(visible, np.float32))
 
 
 def build_pipeline(name: str, args: argparse.Namespace, backend: str,
@@ -332,8 +353,11 @@ def play(name: str, backend: str, video: Path, frames_people: list,
     capture = cv2.VideoCapture(str(video))
     height, width = first.shape[:2]
     out = work_dir / f'{name}_{backend}_{video.stem}.mp4'
-    writer = cv2.VideoWriter(
-        str(out), cv2.VideoWriter_fourcc(*'mp4v'), 30, (width, height))
+    try:
+        writer = open_video_writer(out, (width, height))
+    except RuntimeError:
+        capture.release()
+        raise
 
     def frames():
         for index in range(args.warmup + args.frames):
@@ -384,12 +408,22 @@ def play(name: str, backend: str, video: Path, frames_people: list,
                                      timer.overlay_lines())
                 timer.end_frame()
                 found = len(people)
-    finally:
         if write is not None:
             reader.close()
-            write.close()
-        capture.release()
-        writer.release()
+            # the frames still queued are part of the run: the FPS is that of
+            # the frames written
+            pending, write = write, None
+            with timer.tail('writing'):
+                pending.close()
+    finally:
+        try:
+            if write is not None:  # the loop failed: its error is the one
+                reader.close()  # raised, not the writer's
+                with contextlib.suppress(Exception):
+                    write.close()
+        finally:
+            capture.release()
+            writer.release()
     return dict(fps=timer.overall_fps(), found=found, **timer.mean_ms())
 
 
@@ -445,6 +479,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--out', help='also write the tables (markdown) to this file')
     args = parser.parse_args(argv)
+    for option, least in (('frames', 1), ('warmup', 0), ('threads', 1)):
+        if getattr(args, option) < least:
+            parser.error(f'--{option} must be at least {least}')
+    if min(args.people) < 1:
+        parser.error('--people: every number must be at least 1')
     if 'all' in args.pipelines:
         args.pipelines = list(PIPELINES)
     return args
@@ -460,7 +499,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     torch.set_num_threads(args.threads)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, per_frame_ms, refused = [], {}, []
+    rows, per_frame_ms, refused, failed = [], {}, [], []
     for num_people in args.people:
         video = out_dir / f'people_{num_people}.mp4'
         frames_people = write_video(video, num_people,
@@ -475,6 +514,12 @@ def main(argv: Optional[List[str]] = None) -> None:
                     refused.append(
                         f'- {name}, {backend}, {num_people} people: {error}')
                     print(refused[-1], flush=True)
+                    continue
+                except Exception as error:  # the other rows still run
+                    traceback.print_exc()
+                    failed.append(f'- {name}, {backend}, {num_people} people: '
+                                  f'{type(error).__name__}: {error}')
+                    print(failed[-1], flush=True)
                     continue
                 per_frame_ms[name, backend, num_people] = 1000 / result['fps']
                 rows.append([
@@ -500,6 +545,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     if refused:
         tables.append('Not run (the fast path refused):\n\n' +
                       '\n'.join(refused))
+    if failed:
+        tables.append('Failed (the traceback is in the output above):\n\n' +
+                      '\n'.join(failed))
     ratios = []
     for backend in args.backends:
         for n in args.people:
@@ -514,6 +562,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         tables.append(
             markdown_table(['backend', 'people', 'OpenPose / MLN'], ratios))
     emit_report('\n\n'.join(tables), args.out)
+    if failed:
+        sys.exit(f'benchmark_realtime.py: {len(failed)} of '
+                 f'{len(failed) + len(rows) + len(refused)} runs failed')
 
 
 if __name__ == '__main__':

@@ -726,8 +726,10 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                 self._close_input()
             finally:
                 if self._writer is not None:
-                    # its jobs done (or the first error raised) before the end
-                    self._writer.close()
+                    # its jobs done (or the first error raised) before the end,
+                    # within the run's time: its FPS is that of frames written
+                    with self.timer.tail('writing'):
+                        self._writer.close()
         finally:
             try:
                 if self._video_input:
