@@ -14,13 +14,16 @@ With ``--ann-file`` the images and their ids come from that COCO json; without
 it every image of the folder is used and its id is its file name's number
 (COCO's ``%012d.jpg`` naming). Each detection: ``{"image_id", "category_id": 1,
 "bbox": [x, y, w, h], "score"}``.
+
+An image that cannot be read (missing, empty, truncated, not an image) is named
+and skipped; the file is still written, with the detections of every other
+image, and the tool then exits with status 1.
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import List, Tuple
-
-import mmcv
 
 from custom_modules.apis import IMAGE_SUFFIXES
 
@@ -86,6 +89,16 @@ def list_images(image_dir: Path,
                 f'{path}: the image id is taken from the file name, which has '
                 'no number; pass --ann-file to give the ids')
         listed.append((int(path.stem), path))
+    renamed = [(image_id, path.name) for image_id, path in listed
+               if path.name != f'{image_id:012d}.jpg']
+    if renamed:
+        image_id, name = renamed[0]
+        print(
+            f'warning: {len(renamed)} images not named as COCO\'s %012d.jpg: '
+            'the detections name an image by its id only, so '
+            'tools/inferencer_demo.py --bbox-file looks for the boxes of '
+            f'e.g. {name} under {image_id:012d}.jpg',
+            file=sys.stderr)
     return listed
 
 
@@ -93,20 +106,33 @@ def main() -> None:
     args = parse_args()
     from custom_modules.apis import (build_person_detector, coco_detections,
                                      detect_persons)
+    from custom_modules.apis.demo_io import write_atomically
+    from custom_modules.datasets import ImageFileError, read_image_file
 
     images = list_images(Path(args.images), args.ann_file)
     detector = build_person_detector(args.det_config, args.det_checkpoint,
                                      args.device)
-    detections = []
+    detections, failed = [], []
     for image_id, path in images:
-        boxes = detect_persons(detector, mmcv.imread(str(path)),
-                               args.det_cat_id, args.bbox_thr, args.nms_thr)
+        try:
+            image = read_image_file(str(path))
+        except ImageFileError as error:  # named, and the others still run
+            print(f'skipped: {error}', file=sys.stderr, flush=True)
+            failed.append(path)
+            continue
+        boxes = detect_persons(detector, image, args.det_cat_id, args.bbox_thr,
+                               args.nms_thr)
         detections += coco_detections(image_id, boxes)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(detections, f, allow_nan=False)
-    print(f'{len(detections)} person detections in {len(images)} images -> '
-          f'{args.out}')
+    write_atomically(
+        Path(args.out),
+        json.dumps(detections, allow_nan=False).encode())
+    print(f'{len(detections)} person detections in '
+          f'{len(images) - len(failed)} images -> {args.out}')
+    if failed:
+        sys.exit(f'dump_person_detections.py: {len(failed)} of {len(images)} '
+                 'images could not be read (named above); their detections '
+                 f'are not in {args.out}')
 
 
 if __name__ == '__main__':

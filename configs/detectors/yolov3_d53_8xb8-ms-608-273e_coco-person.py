@@ -6,5 +6,5 @@
 # The person category, its score threshold and an extra NMS are the tools'
 # arguments (--det-cat-id 0, --bbox-thr, --nms-thr); the detector's own
 # thresholds are MMDetection's (model.test_cfg: score_thr 0.05, NMS IoU 0.45),
-# changeable with --cfg-options.
+# changeable in a config that inherits this one.
 _base_ = ['mmdet::yolo/yolov3_d53_8xb8-ms-608-273e_coco.py']

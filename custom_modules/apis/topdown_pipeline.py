@@ -7,6 +7,8 @@ Used by ``tools/sample_demo.py``, ``tools/dump_person_detections.py`` and
 coordinates are pixels of the original image; boxes are ``(x1, y1, x2, y2)``.
 """
 import json
+import logging
+import math
 import os.path as osp
 from collections import defaultdict
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Dict, List, Optional
 import mmcv
 import numpy as np
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.visualization import Visualizer
 from mmpose.apis import inference_topdown
 from mmpose.evaluation.functional import nms
@@ -90,7 +93,7 @@ def load_person_boxes(bbox_file: str,
             ``annotations``: its non-crowd ground-truth boxes, score 1) or a
             COCO detection results file (a list of ``{image_id, bbox: [x, y, w,
             h], score}``). Only persons (``category_id`` 1, or no category) are
-            kept.
+            kept; boxes of no width or height are skipped (with a warning).
         score_thr: Keep detections scoring at least this.
         image_names: ``{image_id: file_name}`` for a detection results file; by
             default COCO's naming ``%012d.jpg``. An annotation file carries its
@@ -104,8 +107,9 @@ def load_person_boxes(bbox_file: str,
     Raises:
         ValueError: If the file is not JSON, is neither form or has an entry
             without an integer ``image_id`` (detections named by COCO's
-            rule) or a 4-number ``bbox``; the message names the file, the
-            entry and the field.
+            rule), a ``bbox`` of 4 finite numbers with ``w, h >= 0`` or a
+            finite ``score``; the message names the file, the entry and the
+            field.
     """
     with open(bbox_file) as f:
         try:
@@ -134,21 +138,29 @@ def load_person_boxes(bbox_file: str,
 
     boxes = defaultdict(list)
     full_names: Dict[str, str] = {}
+    empty = 0
     for i, record in enumerate(records):
         if 'bbox' not in record or 'image_id' not in record:
             raise ValueError(
                 f'{bbox_file}: entry {i} lacks "bbox" or "image_id"')
-        score = float(record.get('score', 1.0))
-        if score < score_thr or record.get('category_id', 1) != 1:
-            continue
+        score = record.get('score', 1.0)
+        if not _finite_number(score):
+            raise ValueError(
+                f'{bbox_file}: entry {i} has "score" {score!r}, not a finite '
+                'number')
         bbox = record['bbox']
-        if (not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool)
-                for v in bbox)):
+        if (not isinstance(bbox, (list, tuple)) or len(bbox) != 4
+                or not all(_finite_number(v) for v in bbox) or bbox[2] < 0
+                or bbox[3] < 0):
             raise ValueError(
                 f'{bbox_file}: entry {i} has "bbox" {bbox!r}, not the 4 '
-                'numbers [x, y, w, h]')
+                'finite numbers [x, y, w, h] (w, h >= 0)')
         x, y, w, h = bbox
+        if score < score_thr or record.get('category_id', 1) != 1:
+            continue
+        if w == 0 or h == 0:  # no area: no person to pose (as mmpose skips)
+            empty += 1
+            continue
         image_id = record['image_id']
         if image_names is None:
             if not isinstance(image_id, int) or isinstance(image_id, bool):
@@ -169,7 +181,19 @@ def load_person_boxes(bbox_file: str,
                 f'{bbox_file}: images {full_names[base]} and {name} have the '
                 f'same file name {base}, by which the boxes are found')
         boxes[base].append([x, y, x + w, y + h, score])
+    if empty:
+        print_log(
+            f'{bbox_file}: {empty} person boxes of no width or height skipped',
+            logger='current',
+            level=logging.WARNING)
     return {name: np.array(b, dtype=np.float32) for name, b in boxes.items()}
+
+
+def _finite_number(value: object) -> bool:
+    """Whether ``value`` is an int or float (not a bool) and finite (JSON files
+    may hold ``NaN`` and ``Infinity``)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def coco_detections(image_id: int, boxes: np.ndarray) -> List[dict]:

@@ -473,6 +473,37 @@ def test_bboxes_stay_with_their_inputs_past_an_unreadable_one(
         list(inferencer(paths, bboxes=boxes[:2]))
 
 
+def test_bboxes_as_arrays_are_used_and_malformed_ones_refused(
+        hsr_checkpoint, tmp_path):
+    """``bboxes`` as one (N, 4 or 5) array per image, or a (B, N, 4) array, as
+    a list of lists; a box of another shape, not finite or of no area (its
+    keypoints would all be one corner, or mirrored) is refused naming its
+    input."""
+    inferencer = MultilevelInferencer(
+        str(HSR_SAMPLE_CONFIG),
+        str(hsr_checkpoint),
+        device='cpu',
+        det_model='whole_image')
+    arrays = [np.zeros((120, 160, 3), np.uint8)] * 2
+    for boxes in ([
+            np.array([[5, 5, 50, 50]]),
+            np.array([[7, 8, 90, 99, 0.5]])
+    ], np.array([[[5, 5, 50, 50]], [[7, 8, 90, 99]]])):
+        results = list(inferencer(arrays, bboxes=boxes))
+        assert [[p['bbox'][0] for p in result['predictions'][0]]
+                for result in results] == [[[5, 5, 50, 50]], [[7, 8, 90, 99]]]
+    for boxes, message in (
+        ([[[5, 5, 50, 50]], [7, 8, 90, 99]],
+         r'bboxes\[1\]: shape \(4,\); an image\'s boxes are \(N, 4 or 5\)'),
+        ([[[5, 5, 50, 50]], [[200, 100, 150, 180]]],
+         r'bboxes\[1\]: \[\[200.0, 100.0, 150.0, 180.0\]\] has a box that'),
+        ([[[5, 5, 5, 50]], []], r'bboxes\[0\]: .* no area'),
+        ([[[5, 5, float('nan'), 50]], []], r'bboxes\[0\]: .* not finite'),
+    ):
+        with pytest.raises(ValueError, match=message):
+            list(inferencer(arrays, bboxes=boxes))
+
+
 def test_boxes_that_would_be_ignored_are_refused(mln, hsr_checkpoint,
                                                  monkeypatch, tmp_path):
     """Boxes for a bottom-up model would be ignored: refused; boxes by file

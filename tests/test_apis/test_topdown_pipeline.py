@@ -119,41 +119,83 @@ def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
         load_person_boxes(str(path), image_names={4: 'other.jpg'})
 
 
-@pytest.mark.parametrize('content, message', [
-    ({
-        'images': []
-    }, '"images" and "annotations"'),
-    ([{
-        'bbox': [0, 0, 1, 1]
-    }], 'entry 0 lacks'),
-    ('boxes', 'expected a COCO annotation dict'),
-    ([{
-        'image_id': 'a.jpg',
-        'bbox': [0, 0, 1, 1]
-    }], 'entry 0 has "image_id" \'a.jpg\'; a detection list names'),
-    ([{
-        'image_id': True,
-        'bbox': [0, 0, 1, 1]
-    }], 'entry 0 has "image_id" True'),
-    ([{
-        'image_id': 1,
-        'bbox': [0, 0, 1, True]
-    }], 'entry 0 has "bbox" \\[0, 0, 1, True\\]'),
-    ([{
-        'image_id': 1,
-        'bbox': [0, 0, 1, 1]
-    }, {
-        'image_id': 1,
-        'bbox': [0, 0, 1]
-    }], r'entry 1 has "bbox" \[0, 0, 1\], not the 4 numbers'),
-])
+@pytest.mark.parametrize(
+    'content, message',
+    [
+        ({
+            'images': []
+        }, '"images" and "annotations"'),
+        ([{
+            'bbox': [0, 0, 1, 1]
+        }], 'entry 0 lacks'),
+        ('boxes', 'expected a COCO annotation dict'),
+        ([{
+            'image_id': 'a.jpg',
+            'bbox': [0, 0, 1, 1]
+        }], 'entry 0 has "image_id" \'a.jpg\'; a detection list names'),
+        ([{
+            'image_id': True,
+            'bbox': [0, 0, 1, 1]
+        }], 'entry 0 has "image_id" True'),
+        ([{
+            'image_id': 1,
+            'bbox': [0, 0, 1, True]
+        }], 'entry 0 has "bbox" \\[0, 0, 1, True\\]'),
+        ([{
+            'image_id': 1,
+            'bbox': [0, 0, 1, 1]
+        }, {
+            'image_id': 1,
+            'bbox': [0, 0, 1]
+        }], r'entry 1 has "bbox" \[0, 0, 1\], not the 4 finite numbers'),
+        # NaN and Infinity (JSON allows them) would reach the keypoints
+        ('[{"image_id": 1, "bbox": [NaN, 0, 1, 1], "score": 0.9}]',
+         r'entry 0 has "bbox" \[nan, 0, 1, 1\], not the 4 finite'),
+        ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": Infinity}]',
+         'entry 0 has "score" inf, not a finite number'),
+        ([{
+            'image_id': 1,
+            'bbox': [0, 0, 1, 1],
+            'score': None
+        }], 'entry 0 has "score" None, not a finite number'),
+        ([{
+            'image_id': 1,
+            'bbox': [200, 100, -50, 80]
+        }], r'entry 0 has "bbox" \[200, 100, -50, 80\], not .* \(w, h >= 0\)'),
+    ])
 def test_malformed_box_files_name_the_file_and_field(tmp_path, content,
                                                      message):
     path = tmp_path / 'boxes.json'
-    path.write_text(json.dumps(content))
+    path.write_text(
+        content if isinstance(content, str) and content.startswith('[') else
+        json.dumps(content))
     with pytest.raises(ValueError, match=message) as error:
         load_person_boxes(str(path))
     assert str(path) in str(error.value)
+
+
+def test_boxes_of_no_area_are_skipped_with_a_warning(tmp_path, monkeypatch):
+    """A box of no width or height has no person to pose (its keypoints would
+    all be its corner): skipped, as the detector's are and as mmpose skips
+    them, and counted in a warning."""
+    path = tmp_path / 'boxes.json'
+    path.write_text(
+        json.dumps([
+            dict(image_id=1, bbox=[100, 100, 0, 0], score=0.9),
+            dict(image_id=1, bbox=[10, 20, 30, 0], score=0.9),
+            dict(image_id=1, bbox=[1, 2, 3, 4], score=0.8),
+            dict(image_id=2, bbox=[5, 5, 0, 10], score=0.9),
+        ]))
+    from custom_modules.apis import topdown_pipeline
+    logged = []
+    monkeypatch.setattr(
+        topdown_pipeline,
+        'print_log',
+        lambda msg, logger=None, level=None: logged.append(msg))
+    boxes = load_person_boxes(str(path))
+    assert list(boxes) == ['000000000001.jpg']
+    np.testing.assert_allclose(boxes['000000000001.jpg'], [[1, 2, 4, 6, 0.8]])
+    assert f'{path}: 3 person boxes of no width or height skipped' in logged
 
 
 def test_a_box_file_that_is_not_json_is_named(tmp_path):

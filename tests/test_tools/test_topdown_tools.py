@@ -281,6 +281,65 @@ def test_dump_person_detections_writes_the_detectors_persons_per_image(
         f'4 person detections in 4 images -> {out}')
 
 
+def test_dump_person_detections_names_an_unreadable_image_and_keeps_the_rest(
+        monkeypatch, repo_root, tmp_path, capsys):
+    """One broken file (mmcv's reader gave None and mmdet a ``KeyError:
+
+    'img'`` naming nothing, and every detection done was lost): named, skipped,
+    the others' detections written, exit status not 0.
+    """
+    import shutil
+
+    import mmdet.apis
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    import custom_modules.apis
+
+    def inference_detector(model, image):
+        sample = DetDataSample()
+        sample.pred_instances = InstanceData(
+            bboxes=torch.tensor([[10., 20., 110., 220.]]),
+            scores=torch.tensor([0.9]),
+            labels=torch.tensor([0]))
+        return sample
+
+    monkeypatch.setattr(mmdet.apis, 'inference_detector', inference_detector)
+    monkeypatch.setattr(custom_modules.apis, 'build_person_detector',
+                        lambda *args: 'the detector')
+    images = tmp_path / 'images'
+    images.mkdir()
+    for image_id in (785, 40083):
+        shutil.copy(repo_root / f'tests/data/coco/{image_id:012d}.jpg', images)
+    (images / '000000000999.jpg').write_bytes(b'garbage')
+    out = tmp_path / 'dets.json'
+    monkeypatch.setattr(sys, 'argv', [
+        'dump_person_detections.py', '--images',
+        str(images), '--det-checkpoint', 'yolov3.pth', '--out',
+        str(out)
+    ])
+    with pytest.raises(SystemExit) as stop:
+        load_dump_tool(repo_root).main()
+    assert '1 of 3 images could not be read' in str(stop.value)
+    captured = capsys.readouterr()
+    assert str(images / '000000000999.jpg') in captured.err
+    assert [(d['image_id'], d['bbox'])
+            for d in strict_json(out.read_text())] == [
+                (785, [10.0, 20.0, 100.0, 200.0]),
+                (40083, [10.0, 20.0, 100.0, 200.0]),
+            ]
+    assert captured.out.strip() == f'2 person detections in 2 images -> {out}'
+    assert 'not named' not in captured.err  # COCO's names: found again
+
+    (images / '000000000999.jpg').unlink()
+    shutil.move(images / '000000040083.jpg', images / '40083.jpg')
+    load_dump_tool(repo_root).main()
+    assert ("1 images not named as COCO's %012d.jpg: the detections name an "
+            'image by its id only, so tools/inferencer_demo.py --bbox-file '
+            'looks for the boxes of e.g. 40083.jpg under 000000040083.jpg'
+            ) in capsys.readouterr().err
+
+
 def test_dump_person_detections_needs_ids_for_unnumbered_images(tmp_path):
     """The ids are checked before the detector loads: the (absent) checkpoint
     is never read."""

@@ -377,7 +377,9 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             frame = PoseInput(item.name, item.image,
                               source.frame_time(self.read, item.read_at))
             # by input, also past the failed and skipped ones
-            boxes = bboxes[self.read - 1] if bboxes else None
+            boxes = (
+                bboxes[self.read -
+                       1] if bboxes is not None and len(bboxes) else None)
             if person_boxes is not None:
                 matched += frame.name in person_boxes
                 boxes = person_boxes.get(frame.name,
@@ -415,16 +417,17 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
 
     def _check_boxes(self, source: Source, bboxes: Optional[List],
                      person_boxes: Optional[Dict[str, np.ndarray]]) -> None:
-        """Refuse boxes that would be ignored or go to the wrong images
-        (:meth:`preprocess`)."""
-        if not bboxes and person_boxes is None:
+        """Refuse boxes that would be ignored, go to the wrong images or pose
+        nobody (:meth:`preprocess`)."""
+        given_boxes = bboxes is not None and len(bboxes) > 0
+        if not given_boxes and person_boxes is None:
             return
-        given = 'bboxes' if bboxes else 'person_boxes (--bbox-file)'
+        given = 'bboxes' if given_boxes else 'person_boxes (--bbox-file)'
         if self.cfg.data_mode != 'topdown':
             raise ValueError(
                 f'{given}: person boxes are for top-down models; this '
                 f'{self.cfg.data_mode} model finds the people itself')
-        if not bboxes:
+        if not given_boxes:
             return
         if source.kind not in ('image', 'folder'):
             # a video's frame count may be OpenCV's estimate
@@ -436,6 +439,19 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             raise ValueError(
                 f'bboxes: {len(bboxes)} entries for the {source.count} '
                 f'inputs of {source.name}: one per input')
+        for index, boxes in enumerate(bboxes):
+            boxes = np.asarray(boxes if boxes is not None else [], np.float64)
+            if boxes.size == 0:
+                continue
+            if boxes.ndim != 2 or boxes.shape[1] not in (4, 5):
+                raise ValueError(
+                    f'bboxes[{index}]: shape {boxes.shape}; an image\'s boxes '
+                    'are (N, 4 or 5), x1, y1, x2, y2[, score]')
+            if not (np.isfinite(boxes).all() and
+                    (boxes[:, 2:4] > boxes[:, :2]).all()):
+                raise ValueError(
+                    f'bboxes[{index}]: {boxes.tolist()} has a box that is not '
+                    'finite or has no area (x2 > x1 and y2 > y1 needed)')
 
     def preprocess_single(self,
                           input: PoseInput,
