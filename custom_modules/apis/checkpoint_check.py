@@ -15,6 +15,7 @@ hold nothing else; except for differences that change no prediction:
 - BatchNorm ``num_batches_tracked`` missing from the checkpoint (a counter of
   training steps, absent from converted checkpoints; mmengine ignores it too).
 """
+import pickle
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -35,6 +36,10 @@ EXAMPLES = 3  # names quoted per kind of difference
 class CheckpointMismatchError(ValueError):
     """A checkpoint that does not fit the model; the message names both and
     counts the differences."""
+
+
+class CheckpointFileError(ValueError):
+    """A checkpoint file that cannot be read; the message names it."""
 
 
 @dataclass
@@ -133,6 +138,49 @@ def _config_name(model: nn.Module) -> str:
     filename = getattr(getattr(model, 'cfg', None), 'filename', None)
     return (f'{filename} ({type(model).__name__})'
             if filename else type(model).__name__)
+
+
+def load_weights_file(path: Union[str, Path]) -> Mapping:
+    """A checkpoint of plain types and tensors (what converters read: other
+    projects' files) loaded on the CPU with torch's weights-only unpickler,
+    which runs no code from the file.
+
+    Raises:
+        CheckpointFileError: ``'<path>: <reason>'`` for a file that is
+            missing, is no PyTorch checkpoint (truncated, a web page saved
+            under its name), holds objects other than plain types and tensors,
+            or holds no dict.
+    """
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(16)
+    except OSError as error:
+        raise CheckpointFileError(
+            f'{path}: cannot be read ({error})') from None
+    # torch.save writes a zip archive, before PyTorch 1.6 a pickle
+    if not head.startswith((b'PK', b'\x80')):
+        what = (f'neither a zip archive nor a pickle: it begins with {head!r}'
+                if head else 'an empty file')
+        raise CheckpointFileError(
+            f'{path}: cannot be read as a PyTorch checkpoint ({what})')
+    try:
+        loaded = torch.load(str(path), map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise CheckpointFileError(
+            f'{path}: not a plain checkpoint (tensors, dicts, lists, numbers, '
+            f'strings): {reason}. Only for a file you trust: '
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it as a '
+            'whole') from None
+    except (OSError, RuntimeError, EOFError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0]
+        raise CheckpointFileError(
+            f'{path}: cannot be read as a PyTorch checkpoint ({reason})'
+        ) from None
+    if not isinstance(loaded, Mapping):
+        raise CheckpointFileError(
+            f'{path}: holds a {type(loaded).__name__}, not a state dict')
+    return loaded
 
 
 def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:

@@ -45,13 +45,31 @@ def main() -> None:
     parser.add_argument('src', help='DetNet_pytorch checkpoint (a state dict)')
     parser.add_argument('dst', help='where to write the converted checkpoint')
     args = parser.parse_args()
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      CheckpointMismatchError,
+                                                      check_checkpoint_matches,
+                                                      load_weights_file)
+    from custom_modules.backbones import HSRNet
+    try:
+        checkpoint = load_weights_file(args.src)
+    except CheckpointFileError as error:
+        raise SystemExit(str(error))
     state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
-    if not any(key.endswith('extra_conv.0.weight') for key in state):
-        raise KeyError(
+    if not any(
+            EXTRA_CONV.match(
+                key[len('module.'):] if key.startswith('module.') else key)
+            for key in state):
+        raise SystemExit(
             f'{args.src}: no "layer4.0.extra_conv" keys, so no DetNet_pytorch '
-            'checkpoint')
+            'ImageNet checkpoint (a detector\'s has them under RCNN_layer4)')
     converted = convert(state)
+    # every tensor of HSRNet-59, in its shape, and nothing else (the backbone's
+    # Pretrained init would load a partial file with a warning only)
+    try:
+        check_checkpoint_matches(
+            HSRNet(depth=59), dict(state_dict=converted), name=args.src)
+    except CheckpointMismatchError as error:
+        raise SystemExit(f'{error} (converted by {Path(__file__).name})')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(dict(state_dict=converted), args.dst)
     print(f'{len(converted)} tensors -> {args.dst}')
