@@ -201,19 +201,22 @@ def test_a_failed_run_is_listed_and_the_others_still_run(
         tmp_path, monkeypatch, capsys):
     """One pipeline raising (e.g. a CUDA graph that cannot be captured) costs
     its own row only; the tables say which failed and the exit status is not
-    0."""
+    0. The report file holds each row as soon as it is measured (a run stopped
+    at a time limit keeps them)."""
+    out = tmp_path / 'realtime.md'
+    written_before = []
 
     def play(name, backend, *args):
         if name == 'mln':
+            written_before.append(out.read_text())
             raise RuntimeError('capture failed')
         return dict(fps=10.0, found=1, network=50.0)
 
     monkeypatch.setattr(benchmark_realtime, 'play', play)
-    out = tmp_path / 'realtime.md'
     with pytest.raises(SystemExit) as stop:
         benchmark_realtime.main([
             '--people', '1', '--frames', '1', '--warmup', '0', '--image-size',
-            '160', '120', '--pipelines', 'mln', 'openpose', '--backends',
+            '160', '120', '--pipelines', 'openpose', 'mln', '--backends',
             'pytorch', '--out-dir',
             str(tmp_path), '--out',
             str(out)
@@ -225,6 +228,8 @@ def test_a_failed_run_is_listed_and_the_others_still_run(
     assert [row['pipeline'] for row in rows] == ['openpose']
     assert '- mln, pytorch, 1 people: RuntimeError: capture failed' in text
     assert 'capture failed' in capsys.readouterr().err
+    [before] = written_before
+    assert '| openpose | pytorch | 1 | 1 | 10.00 |' in before
 
 
 @pytest.mark.parametrize('option', [['--frames', '0'], ['--warmup', '-1'],

@@ -66,6 +66,11 @@ def test_fat_binaries_are_read_for_their_architectures():
     assert cuda_build.fatbin_targets(fatbin([(2, 80), (4, 0),
                                              (1, 90)])) == ({80}, {90})
     assert cuda_build.fatbin_targets(b'a CPU-only library') == (set(), set())
+    # the magic number followed by a header and payload of no size (chance
+    # bytes of host code): stepped over (it looped for ever)
+    no_size = struct.pack('<IHHQ', cuda_build.FATBIN_MAGIC, 1, 0, 0)
+    assert cuda_build.fatbin_targets(no_size + fatbin([(2, 80)])) == ({80},
+                                                                      set())
 
 
 def test_check_binary_names_what_is_missing(tmp_path):

@@ -5,6 +5,7 @@ says so.
 
 The GPU run: docs/gpu.md.
 """
+import copy
 import importlib.util
 import re
 
@@ -149,3 +150,62 @@ def test_realtime_check_asks_the_benchmark_for_what_it_has(
         if carried or name not in benchmark_realtime.TRAINED
     ]
     assert args.pipelines == expected and args.people == [1, 5]
+
+
+def test_full_size_configs_time_each_iteration_from_an_endless_loader(
+        tmp_path):
+    """The ``full`` table's records are each iteration's own times (mmengine
+    averages ``time`` and ``data_time`` over ``window_size`` iterations, 50 in
+    the configs: with 20 iterations every record carried the first one's start-
+    up); and the sample never runs out within the timed iterations (a loader
+    epoch of 4 images ended at a short batch, then waited for mmengine's 2 s
+    restart): every batch is the config's whole batch."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    path, batch = gpu_check.full_size_config(
+        gpu_check.FULL_CONFIGS['HSR-MSNet-59 256x192'], tmp_path, 20)
+    cfg = Config.fromfile(path)
+    assert cfg.log_processor.window_size == 1
+    assert cfg.train_cfg == dict(
+        type='IterBasedTrainLoop', max_iters=20, val_interval=10**9)
+    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    loader_cfg.update(num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(loader_cfg)
+    people = len(loader.dataset)
+    assert people < batch  # the sample's people: fewer than one batch
+    batches = iter(loader)
+    for _ in range(2):
+        assert len(next(batches)['inputs']) == batch == 32
+
+
+def test_a_benchmark_stopped_at_its_time_keeps_what_it_printed():
+    """A benchmark past its share of the budget is stopped; its rows printed so
+    far reach the report (the report held a bare TimeoutExpired traceback)."""
+    import sys
+    table, failure = gpu_check.benchmark_table([
+        sys.executable, '-c',
+        'import time; print("| openpose | 123.4 |", flush=True); '
+        'time.sleep(60)'
+    ], 3)
+    assert table == []
+    assert failure.startswith('stopped after 3 s (its budget); what it '
+                              'printed:')
+    assert '| openpose | 123.4 |' in failure
+
+
+def test_checks_in_this_process_wait_for_enough_budget(tmp_path):
+    """latency and fastpath have no time limit of their own: with the budget
+    spent they are not started (they ran past the device's limit, where the run
+    is killed)."""
+    status = gpu_check.main([
+        '--device', 'cpu', '--out-dir',
+        str(tmp_path), '--budget', '0', '--skip',
+        *(name
+          for name in gpu_check.CHECKS if name not in ('latency', 'fastpath'))
+    ])
+    report = (tmp_path / 'gpu_check.md').read_text()
+    assert status == 1
+    assert '| latency | **FAIL** |' in report
+    assert '| fastpath | **FAIL** |' in report
+    assert report.count('not run: 0 s left of the budget') == 2

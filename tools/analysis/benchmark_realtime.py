@@ -531,6 +531,21 @@ def main(argv: Optional[List[str]] = None) -> None:
                     for stage in STAGES
                 ])
                 print(' '.join(rows[-1]), flush=True)
+                if args.out:  # the rows so far, should the run be stopped
+                    write_text(
+                        args.out,
+                        report(args, rows, per_frame_ms, refused, failed))
+    emit_report(report(args, rows, per_frame_ms, refused, failed), args.out)
+    if failed:
+        sys.exit(f'benchmark_realtime.py: {len(failed)} of '
+                 f'{len(failed) + len(rows) + len(refused)} runs failed')
+
+
+def report(args: argparse.Namespace, rows: List[List[str]],
+           per_frame_ms: Dict[tuple, float], refused: List[str],
+           failed: List[str]) -> str:
+    """The markdown report: the machine, the table of ``rows``, the runs
+    refused and failed, and the OpenPose / MLN ratios."""
     header = ['pipeline', 'backend', 'people', 'found', 'FPS', 'ms/frame'
               ] + [f'{stage} (ms)' for stage in STAGES]
     machine = (
@@ -561,10 +576,13 @@ def main(argv: Optional[List[str]] = None) -> None:
             'GPU; MAC ratio 1.93x)')
         tables.append(
             markdown_table(['backend', 'people', 'OpenPose / MLN'], ratios))
-    emit_report('\n\n'.join(tables), args.out)
-    if failed:
-        sys.exit(f'benchmark_realtime.py: {len(failed)} of '
-                 f'{len(failed) + len(rows) + len(refused)} runs failed')
+    return '\n\n'.join(tables)
+
+
+def write_text(path: str, text: str) -> None:
+    """``text`` to ``path`` (folders made)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text + '\n')
 
 
 if __name__ == '__main__':

@@ -319,7 +319,9 @@ def fatbin_targets(data: bytes) -> Tuple[Set[int], Set[int]]:
             elif kind == FATBIN_KIND_PTX:
                 ptx.add(sm_version)
             entry += entry_header + payload
-        start = end if entry == end else start + 4
+        # on past this fat binary, or past its magic number (a header of no
+        # size would not move on)
+        start = end if entry == end and end > start else start + 4
 
 
 def check_binary(path: Path, arch_list_text: str,

