@@ -209,3 +209,18 @@ def test_checks_in_this_process_wait_for_enough_budget(tmp_path):
     assert '| latency | **FAIL** |' in report
     assert '| fastpath | **FAIL** |' in report
     assert report.count('not run: 0 s left of the budget') == 2
+
+
+@pytest.mark.parametrize('device, passed', [('cuda', False), ('cpu', True)])
+def test_a_pipeline_the_fast_path_refuses_fails_the_check_on_a_gpu(
+        device, passed, tmp_path, monkeypatch):
+    """The fast path must run every pipeline on a GPU; on a CPU, bf16 may
+    refuse SMPR (no bf16 kernel of mmcv's deformable convolution there)."""
+
+    def run(command, timeout):
+        (tmp_path / 'realtime.md').write_text(
+            '| table |\n\nNot run (the fast path refused):\n\n- smpr, ...\n')
+        return ['| table |'], None
+
+    monkeypatch.setattr(gpu_check, 'benchmark_table', run)
+    assert gpu_check.check_realtime(device, tmp_path, [5], 4, 600)[0] is passed
