@@ -38,27 +38,38 @@ CMU_TRUNK = [('conv1_1', 3, 64, 3), ('conv1_2', 64, 64, 3), 'pool',
              ('conv4_3_CPM', 512, 256, 3), ('conv4_4_CPM', 256, 128, 3)]
 # L1: limb fields, L2: joint maps with the background
 CMU_OUTPUTS = {'L1': 38, 'L2': 19}
+# CMU's MPI body model (pose/mpi/pose_deploy_linevec.prototxt): the COCO
+# model's layer names, 14 limbs and 15 joints
+CMU_MPI_OUTPUTS = {'L1': 28, 'L2': 16}
 
 
-def cmu_branch(stage: int, branch: str) -> list:
-    out = CMU_OUTPUTS[branch]
+def cmu_branch(stage: int, branch: str, outputs: dict = CMU_OUTPUTS) -> list:
+    out = outputs[branch]
     if stage == 1:
         return [(f'conv5_1_CPM_{branch}', 128, 128, 3),
                 (f'conv5_2_CPM_{branch}', 128, 128, 3),
                 (f'conv5_3_CPM_{branch}', 128, 128, 3),
                 (f'conv5_4_CPM_{branch}', 128, 512, 1),
                 (f'conv5_5_CPM_{branch}', 512, out, 1)]
-    return ([(f'Mconv1_stage{stage}_{branch}', 185, 128, 7)] +
+    # stage t > 1 reads cat(L1, L2, F): 185 channels in the COCO model
+    stage_in = sum(outputs.values()) + 128
+    return ([(f'Mconv1_stage{stage}_{branch}', stage_in, 128, 7)] +
             [(f'Mconv{i}_stage{stage}_{branch}', 128, 128, 7)
              for i in range(2, 6)] +
             [(f'Mconv6_stage{stage}_{branch}', 128, 128, 1),
              (f'Mconv7_stage{stage}_{branch}', 128, out, 1)])
 
 
-CMU_CONVS = [layer for layer in CMU_TRUNK if layer != 'pool'] + [
-    layer for stage in range(1, 7) for branch in ('L1', 'L2')
-    for layer in cmu_branch(stage, branch)
-]
+def cmu_convs(outputs: dict = CMU_OUTPUTS) -> list:
+    """``(name, in, out, kernel)`` of every conv of CMU's body model with
+    ``outputs`` fields (L1) and maps (L2)."""
+    return [layer for layer in CMU_TRUNK if layer != 'pool'] + [
+        layer for stage in range(1, 7) for branch in ('L1', 'L2')
+        for layer in cmu_branch(stage, branch, outputs)
+    ]
+
+
+CMU_CONVS = cmu_convs()
 # 1-based keypoints of each limb, and the 1-based channels of its (x, y) field
 # in CMU's output blob, whose first 19 channels are the joint maps
 CMU_LIMB_SEQ = [[2, 3], [2, 6], [3, 4], [4, 5], [6, 7], [7, 8],
@@ -82,21 +93,23 @@ def codec_channels_of_cmu_fields() -> np.ndarray:
     return np.array(channels)
 
 
-def random_cmu_state(seed: int = 0) -> 'OrderedDict[str, torch.Tensor]':
-    """The publisher's keys and shapes, He-scaled random values (activations
-    stay O(1))."""
+def random_cmu_state(seed: int = 0,
+                     convs: list = CMU_CONVS
+                     ) -> 'OrderedDict[str, torch.Tensor]':
+    """The publisher's keys and shapes (of ``convs``: the COCO model's by
+    default), He-scaled random values (activations stay O(1))."""
     generator = torch.Generator().manual_seed(seed)
     state = OrderedDict()
-    for name, c_in, c_out, k in CMU_CONVS:
+    for name, c_in, c_out, k in convs:
         state[f'{name}.weight'] = torch.randn(
             c_out, c_in, k, k, generator=generator) * (2 / (c_in * k * k))**0.5
         state[f'{name}.bias'] = torch.randn(c_out, generator=generator) * 0.1
     return state
 
 
-def cmu_forward(state: dict, image: torch.Tensor):
-    """CMU's network with plain convolutions: ``(L1 fields, L2 maps)`` of the
-    last stage."""
+def cmu_forward(state: dict, image: torch.Tensor) -> list:
+    """CMU's network with plain convolutions: ``(L1 fields (N, 38, H, W), L2
+    maps (N, 19, H, W))`` of every stage, in CMU's channel orders."""
 
     def conv(x, name, relu=True):
         weight = state[f'{name}.weight']
@@ -108,6 +121,7 @@ def cmu_forward(state: dict, image: torch.Tensor):
     for layer in CMU_TRUNK:
         x = F.max_pool2d(x, 2, 2) if layer == 'pool' else conv(x, layer[0])
     trunk, stage_in = x, x
+    stages = []
     for stage in range(1, 7):
         outputs = []
         for branch in ('L1', 'L2'):
@@ -116,8 +130,9 @@ def cmu_forward(state: dict, image: torch.Tensor):
             for i, (name, *_) in enumerate(layers):
                 y = conv(y, name, relu=i < len(layers) - 1)
             outputs.append(y)
+        stages.append(tuple(outputs))
         stage_in = torch.cat([*outputs, trunk], dim=1)
-    return outputs
+    return stages
 
 
 @pytest.fixture(scope='module')
@@ -136,19 +151,33 @@ def test_the_publishers_layers_are_the_configs_52298816_weights():
 
 
 def test_converted_model_computes_cmus_maps_in_the_codecs_order(model):
+    """Every stage's maps and fields, not only the last stage's: a converter
+    that permuted the last output conv alone (stage 6 reading CMU's order from
+    unpermuted stages) gets the last stage right and the others wrong."""
     state = random_cmu_state()
     model.load_state_dict(convert(state), strict=True)
     image = torch.randn(1, 3, 48, 64)
     with torch.no_grad():
-        fields, maps = cmu_forward(state, image)
+        expected = cmu_forward(state, image)
         heatmaps, pafs = model.head.forward(model.backbone(image))
-    assert heatmaps[-1].shape == maps.shape == (1, 19, 6, 8)
-    scale = maps.abs().max()
-    torch.testing.assert_close(heatmaps[-1], maps, rtol=0, atol=1e-5 * scale)
-    expected = fields[:, torch.as_tensor(codec_channels_of_cmu_fields())]
-    torch.testing.assert_close(
-        pafs[-1], expected, rtol=0, atol=1e-5 * fields.abs().max())
-    assert not torch.allclose(pafs[-1], fields, atol=1e-3 * fields.abs().max())
+    assert len(heatmaps) == len(pafs) == len(expected) == 6
+    order = torch.as_tensor(codec_channels_of_cmu_fields())
+    for stage, (fields, maps) in enumerate(expected, 1):
+        assert heatmaps[stage - 1].shape == maps.shape == (1, 19, 6, 8)
+        torch.testing.assert_close(
+            heatmaps[stage - 1],
+            maps,
+            rtol=0,
+            atol=1e-5 * maps.abs().max(),
+            msg=lambda msg: f'stage {stage} maps: {msg}')
+        torch.testing.assert_close(
+            pafs[stage - 1],
+            fields[:, order],
+            rtol=0,
+            atol=1e-5 * fields.abs().max(),
+            msg=lambda msg: f'stage {stage} fields: {msg}')
+        assert not torch.allclose(
+            pafs[stage - 1], fields, atol=1e-3 * fields.abs().max())
 
 
 def test_missing_and_unknown_keys_are_named():
@@ -159,6 +188,23 @@ def test_missing_and_unknown_keys_are_named():
             KeyError,
             match=r"missing \['Mconv3_stage4_L2.bias'\]; "
             r"not of that model: \['conv6_1.weight'\]"):
+        convert(state)
+
+
+def test_convs_without_the_coco_fields_are_named():
+    """The convs whose channels are permuted: with fewer than 38 field channels
+    they are named (they were an IndexError of ``index_select``)."""
+    with pytest.raises(
+            KeyError,
+            match=r'conv5_5_CPM_L1 has weight \[28, 512, 1, 1\] and bias '
+            r"\[28\], not the COCO model's 38 field outputs"):
+        convert(random_cmu_state(convs=cmu_convs(CMU_MPI_OUTPUTS)))
+    state = random_cmu_state()
+    state['Mconv1_stage4_L2.weight'] = state['Mconv1_stage4_L2.weight'][:, :20]
+    with pytest.raises(
+            KeyError,
+            match=r'Mconv1_stage4_L2 has weight \[128, 20, 7, 7\], not at '
+            r"least the COCO model's 38 field inputs"):
         convert(state)
 
 
@@ -260,6 +306,65 @@ def test_a_bad_source_file_is_named(tmp_path):
     assert (f'{src}: not CMU OpenPose\'s COCO body model: missing ['
             in proc.stderr)
     assert not (tmp_path / 'out.pth').exists()
+
+
+def run_converter(src, out) -> str:
+    """The converter's last line on stderr, for ``src`` that it refuses (exit
+    status 1, no traceback, nothing written)."""
+    proc = run_command([
+        sys.executable, 'tools/model_converters/openpose2mmpose.py',
+        str(src),
+        str(out)
+    ],
+                       check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert 'Traceback' not in proc.stderr and not out.exists()
+    return proc.stderr.strip().splitlines()[-1]
+
+
+def test_a_cut_caffemodel_and_a_web_page_are_named(tmp_path):
+    """A download cut short (its last layer runs past the end of the file) and
+    an error page saved as the PyTorch port: one line naming the file."""
+    caffemodel = tmp_path / 'pose_iter_440000.caffemodel'
+    caffemodel.write_bytes(caffemodel_bytes(random_cmu_state())[:1 << 20])
+    assert run_converter(caffemodel, tmp_path / 'out.pth') == (
+        f'{caffemodel}: cannot be read as a .caffemodel (protobuf: field 100 '
+        'runs past the end of its message)')
+    page = tmp_path / 'body_pose_model.pth'
+    page.write_bytes(b'<!DOCTYPE html><html><body>Not Found</body></html>')
+    assert run_converter(page, tmp_path / 'out.pth').startswith(
+        f'{page}: cannot be read as a PyTorch checkpoint (neither a zip '
+        'archive nor a pickle')
+
+
+def test_cmus_mpi_model_is_named_not_converted(tmp_path):
+    """CMU's MPI body model: the COCO model's layer names, 28 fields and 16
+    maps."""
+    src = tmp_path / 'pose_iter_160000_mpi.pth'
+    torch.save(random_cmu_state(convs=cmu_convs(CMU_MPI_OUTPUTS)), src)
+    assert run_converter(src, tmp_path / 'out.pth') == (
+        f'{src}: not CMU OpenPose\'s COCO body model: conv5_5_CPM_L1 has '
+        'weight [28, 512, 1, 1] and bias [28], not the COCO model\'s 38 '
+        'field outputs')
+
+
+def test_other_shapes_of_the_layers_not_permuted_are_named(tmp_path):
+    """Shapes the conversion does not read are checked against the config's
+    model before anything is written: here stage 3's joint branch with 3x3
+    convs where CMU's has 7x7."""
+    state = random_cmu_state()
+    for i in range(2, 6):
+        key = f'Mconv{i}_stage3_L2.weight'
+        state[key] = state[key][..., 2:5, 2:5].contiguous()
+    src = tmp_path / 'body_pose_model.pth'
+    torch.save(state, src)
+    message = run_converter(src, tmp_path / 'out.pth')
+    assert message.startswith(f'{src}: not a checkpoint of ')
+    assert ('with another shape: 4 (e.g. head.heatmap_stages.2.1.conv.weight '
+            '[128, 128, 3, 3] in the checkpoint, [128, 128, 7, 7] in the '
+            'model') in message
+    assert message.endswith(
+        '(config configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py)')
 
 
 def test_cmu_maps_of_the_samples_people_decode_to_them_in_cocos_order():

