@@ -202,6 +202,10 @@ class PartAffinityField(BaseKeypointCodec):
         if peak_sigma < 0:
             raise ValueError('PartAffinityField: peak_sigma must be >= 0 '
                              f'(0: no smoothing), got {peak_sigma}')
+        if num_samples < 1:
+            raise ValueError('PartAffinityField: num_samples must be >= 1 '
+                             f'(points sampled along a limb), got '
+                             f'{num_samples}')
         self.peak_thr = peak_thr
         self.peak_sigma = peak_sigma
         self.paf_thr = paf_thr

@@ -45,6 +45,11 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
                 for data_sample in data_samples:
                     data_sample.set_metainfo(self.metainfo)
             return self.predict(inputs, data_samples)
+        if isinstance(inputs, list):
+            raise ValueError(
+                'an image pyramid (the test pipeline\'s aug_scales) reached '
+                'a model with test_cfg.multiscale_test=False: set it True, or '
+                'take aug_scales out of the pipeline')
         return super().forward(inputs, data_samples, mode)
 
     def predict(self, inputs: Union[Tensor, List[Tensor]],

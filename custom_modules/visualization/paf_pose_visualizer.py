@@ -60,7 +60,10 @@ class PAFPoseLocalVisualizer(PoseLocalVisualizer):
         step = max(1, int(self.field_step / max(scale_x, scale_y)))
         ys, xs = np.mgrid[step // 2:vectors.shape[2]:step,
                           step // 2:vectors.shape[3]:step]
-        sampled = vectors[:, :, ys, xs]  # (L, 2, gh, gw)
+        # (L, 2, gh, gw); a non-finite vector (fp16 overflow, say) is no
+        # direction to draw
+        sampled = np.nan_to_num(
+            vectors[:, :, ys, xs], nan=0.0, posinf=0.0, neginf=0.0)
         length = np.linalg.norm(sampled, axis=1)
         limb = length.argmax(axis=0)  # the strongest limb at each grid point
         best = np.take_along_axis(length, limb[None], axis=0)[0]

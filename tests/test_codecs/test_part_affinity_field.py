@@ -321,6 +321,10 @@ def test_smoothing_merges_a_keypoint_split_into_two_peaks():
     assert scores[0] == heatmaps[8, 16, x]
     with pytest.raises(ValueError, match='peak_sigma must be >= 0'):
         PartAffinityField((48, 32), (48, 32), peak_sigma=-1.0)
+    # no point sampled along a limb: refused here, not by a division by zero
+    # in the first decoding
+    with pytest.raises(ValueError, match='num_samples must be >= 1'):
+        PartAffinityField((48, 32), (48, 32), num_samples=0)
 
 
 def test_flip_indices_swap_sides_and_keep_limb_directions():

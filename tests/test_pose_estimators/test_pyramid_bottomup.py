@@ -9,6 +9,7 @@ head's averaging over the scales.
 from pathlib import Path
 from typing import Optional, Sequence
 
+import numpy as np
 import pytest
 import torch
 from mmcv.transforms import Compose
@@ -180,3 +181,23 @@ def test_multiscale_test_without_aug_scales_says_how_to_set_them():
     with pytest.raises(ValueError, match='aug_scales.*BottomupResize'):
         with torch.no_grad():
             model.test_step(pyramid_batch(None))
+
+
+def test_a_pyramid_for_a_model_without_multiscale_test_says_what_to_set():
+    """torch.stack of the pyramid's levels failed on their sizes."""
+    model = small_mln(multiscale_test=False)
+    with pytest.raises(ValueError, match='multiscale_test=False: set it True'):
+        with torch.no_grad():
+            model.test_step(pyramid_batch([0.5, 2.0]))
+
+
+def test_aug_scales_of_a_config_tuple_are_the_scales():
+    """mmengine's Config keeps a tuple (0.5, 2.0) as a tuple; the model took it
+    for no aug_scales at all."""
+    model = small_mln(multiscale_test=True)
+    with torch.no_grad():
+        from_tuple = model.test_step(pyramid_batch((0.5, 2.0)))
+        from_list = model.test_step(pyramid_batch([0.5, 2.0]))
+    for a, b in zip(from_tuple, from_list):
+        np.testing.assert_array_equal(a.pred_instances.keypoints,
+                                      b.pred_instances.keypoints)

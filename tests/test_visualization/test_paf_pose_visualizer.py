@@ -61,6 +61,15 @@ def test_limb_fields_are_drawn_as_arrows_over_the_joint_maps():
             and xs.max() <= 36)
     assert not changed[:, 50:].any()  # nowhere else
 
+    # a field overflowed to inf or NaN (fp16) is drawn around, not a crash
+    # (inf / inf made a NaN arrow end)
+    for value in (float('inf'), float('nan')):
+        broken = pafs.clone()
+        broken[2, 0:10, 60:70] = value
+        assert np.array_equal(
+            visualizer._draw_instance_heatmap(
+                PixelData(heatmaps=heatmaps, pafs=broken), image), drawn)
+
 
 @pytest.mark.e2e
 def test_mmpose_inferencer_draws_joint_maps_and_fields_of_a_paf_model(

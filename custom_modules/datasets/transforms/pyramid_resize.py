@@ -73,7 +73,7 @@ class PyramidBottomupResize(BottomupResize):
         ]
         results.update(pyramid[0])
         results['img'] = [level['img'] for level in pyramid]
-        results['aug_scales'] = self.aug_scales
+        results['aug_scales'] = list(self.aug_scales)  # a config's tuple too
         for key in PYRAMID_KEYS:
             # 'pyramid_input_centers' <- each image's 'input_center'
             single = key[len('pyramid_'):-1]
