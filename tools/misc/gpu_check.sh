@@ -154,16 +154,12 @@ step "$versions"
 # machine's environment may set, e.g. 9.0+PTX); 9.0a is sm90 too
 gpu_arch=$("$python" tools/misc/cuda_build.py arch-list)
 key=$("$python" tools/misc/cuda_build.py wheel-key --arch-list "$gpu_arch")
-built=$site.wheels/$key
-if ls "$bundle/prebuilt/$key"/mmcv-*.whl "$bundle/prebuilt/$key"/xtcocotools-*.whl > /dev/null 2>&1
-then
-  step "prebuilt wheels for $key: $(cd "$bundle/prebuilt/$key" && echo *.whl)"
-  built=$bundle/prebuilt/$key
-elif ! ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1; then
+build_wheels() {  # mmcv and xtcocotools wheels into $1, from the carried sdists
+  local out=$1
   # only a build needs the toolkit: found and checked here
   if [ ! -d "$bundle/sdists" ]; then
-    echo "gpu_check: no wheels for $key in $bundle/prebuilt and no $bundle/sdists to build" \
-      "them from: carry both (docs/gpu.md)" >&2
+    echo "gpu_check: no usable wheels for $key in $bundle/prebuilt and no $bundle/sdists to" \
+      "build them from: carry both (docs/gpu.md)" >&2
     exit 1
   fi
   if [ -z "${CUDA_HOME:-}" ]; then
@@ -180,18 +176,19 @@ elif ! ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1; then
   fi
   export CUDA_HOME
   # checks that CUDA_HOME's nvcc has torch's CUDA major version
-  "$python" tools/misc/cuda_build.py toolkit --target "$site.cuda" > /dev/null
-  cuda_includes=$("$python" tools/misc/cuda_build.py extra-includes --cuda-home "$CUDA_HOME")
+  "$python" tools/misc/cuda_build.py toolkit --target "$site.cuda" > /dev/null || exit 1
+  cuda_includes=$("$python" tools/misc/cuda_build.py extra-includes --cuda-home "$CUDA_HOME") \
+    || exit 1
   arch_list=${TORCH_CUDA_ARCH_LIST:-$gpu_arch}
   jobs=${MAX_JOBS:-$(nproc)}
   step "building mmcv (CUDA kernels for $arch_list, MAX_JOBS=$jobs) and xtcocotools wheels"
-  mkdir -p "$built"
+  rm -rf "$out" && mkdir -p "$out"
   wheel=("$python" -m pip wheel --disable-pip-version-check --quiet --no-index --no-deps
-         --no-build-isolation --no-cache-dir -w "$built")
+         --no-build-isolation --no-cache-dir -w "$out")
   # setuptools < 81 (mmcv's setup.py imports pkg_resources) and the carried wheels on the path
   mkdir -p "$site"
   "$python" -m pip install --disable-pip-version-check --quiet --no-index --no-deps \
-    --no-compile --upgrade --target "$site" "$bundle"/wheels/setuptools-*.whl
+    --no-compile --upgrade --target "$site" "$bundle"/wheels/setuptools-*.whl || exit 1
   PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" \
     "${wheel[@]}" "$bundle"/sdists/xtcocotools-*.tar.gz > "$work/build_xtcocotools.log" 2>&1 &
   xtcocotools=$!
@@ -200,12 +197,33 @@ elif ! ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1; then
     "${wheel[@]}" "$bundle"/sdists/mmcv-*.tar.gz > "$work/build.log" 2>&1 \
     || { tail -50 "$work/build.log"; exit 1; }
   wait $xtcocotools || { tail -30 "$work/build_xtcocotools.log"; exit 1; }
+}
+install_wheels() {  # the carried wheels and those of $1 into $site; mmcv checked there
+  step "installing into $site"
+  "$python" -m pip install --disable-pip-version-check --quiet --no-index --no-deps \
+    --no-compile --no-cache-dir --upgrade --target "$site" "$bundle"/wheels/*.whl "$1"/*.whl \
+    || return 1
+  PYTHONPATH="$site:$root${PYTHONPATH:+:$PYTHONPATH}" \
+    "$python" tools/misc/cuda_build.py check-mmcv --arch-list "$gpu_arch"
+}
+
+built=$site.wheels/$key
+if ls "$bundle/prebuilt/$key"/mmcv-*.whl "$bundle/prebuilt/$key"/xtcocotools-*.whl > /dev/null 2>&1
+then
+  step "prebuilt wheels for $key: $(cd "$bundle/prebuilt/$key" && echo *.whl)"
+  # wheels made elsewhere may not load here (a newer glibc, another CUDA): then built here
+  if ! install_wheels "$bundle/prebuilt/$key"; then
+    step "the prebuilt wheels failed their check here: building them on this machine"
+    build_wheels "$built"
+    install_wheels "$built" || exit 1
+  fi
+else
+  if ! ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1; then
+    build_wheels "$built"
+  fi
+  install_wheels "$built" || exit 1
 fi
-step "installing into $site"
-"$python" -m pip install --disable-pip-version-check --quiet --no-index --no-deps --no-compile \
-  --no-cache-dir --upgrade --target "$site" "$bundle"/wheels/*.whl "$built"/*.whl
 export PYTHONPATH="$site:$root${PYTHONPATH:+:$PYTHONPATH}"
-"$python" tools/misc/cuda_build.py check-mmcv --arch-list "$gpu_arch"
 # the compiled PAF grouping (plain C, custom_modules/ops/csrc/paf_grouping.c, a second), in
 # place (the carried tree has no build); without a C compiler the grouping runs in numpy and the
 # report's env check says so
