@@ -448,16 +448,22 @@ def test_person_boxes_are_used_instead_of_a_detector(hsr_checkpoint, tmp_path):
                                        [[1, 2, 3, 4], [7, 8, 90, 99]]]
 
 
+def boxes_only_hsr(hsr_checkpoint) -> MultilevelInferencer:
+    """The HSR-MSNet sample without a detector: its people are the boxes given
+    (none: the whole image)."""
+    return MultilevelInferencer(
+        str(HSR_SAMPLE_CONFIG),
+        str(hsr_checkpoint),
+        device='cpu',
+        det_model='whole_image')
+
+
 def test_bboxes_stay_with_their_inputs_past_an_unreadable_one(
         hsr_checkpoint, tmp_path):
     """``bboxes`` are one per input: the image after an unreadable one gets its
     own boxes, not the unreadable one's; a list of another length is
     refused."""
-    inferencer = MultilevelInferencer(
-        str(HSR_SAMPLE_CONFIG),
-        str(hsr_checkpoint),
-        device='cpu',
-        det_model='whole_image')
+    inferencer = boxes_only_hsr(hsr_checkpoint)
     images = tmp_path / 'images'
     write_image(images / 'a.jpg', size=(160, 120))
     (images / 'b.jpg').write_bytes(b'junk')
@@ -479,11 +485,7 @@ def test_bboxes_as_arrays_are_used_and_malformed_ones_refused(
     a list of lists; a box of another shape, not finite or of no area (its
     keypoints would all be one corner, or mirrored) is refused naming its
     input."""
-    inferencer = MultilevelInferencer(
-        str(HSR_SAMPLE_CONFIG),
-        str(hsr_checkpoint),
-        device='cpu',
-        det_model='whole_image')
+    inferencer = boxes_only_hsr(hsr_checkpoint)
     arrays = [np.zeros((120, 160, 3), np.uint8)] * 2
     for boxes in ([
             np.array([[5, 5, 50, 50]]),
@@ -529,11 +531,7 @@ def test_boxes_that_would_be_ignored_are_refused(mln, hsr_checkpoint,
     with pytest.raises(ValueError, match='person boxes are for top-down'):
         list(mln()(stream, person_boxes=boxes))
     assert released == [True]
-    inferencer = MultilevelInferencer(
-        str(HSR_SAMPLE_CONFIG),
-        str(hsr_checkpoint),
-        device='cpu',
-        det_model='whole_image')
+    inferencer = boxes_only_hsr(hsr_checkpoint)
     video = make_video(tmp_path / 'clip.mp4', 2)
     logged = []
     monkeypatch.setattr(
