@@ -166,21 +166,34 @@ def load_weights_file(path: Union[str, Path]) -> Mapping:
     try:
         loaded = torch.load(str(path), map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as error:
-        reason = str(error).strip().splitlines()[0]
         raise CheckpointFileError(
             f'{path}: not a plain checkpoint (tensors, dicts, lists, numbers, '
-            f'strings): {reason}. Only for a file you trust: '
-            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it as a '
-            'whole') from None
-    except (OSError, RuntimeError, EOFError, ValueError) as error:
-        reason = str(error).strip().splitlines()[0]
+            f'strings), or a truncated one: {_reason(error)}. Only for a file '
+            'you trust: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it '
+            'as a whole') from None
+    except Exception as error:  # a truncated or corrupt file, in any way
         raise CheckpointFileError(
-            f'{path}: cannot be read as a PyTorch checkpoint ({reason})'
-        ) from None
+            f'{path}: cannot be read as a PyTorch checkpoint '
+            f'({_reason(error)})') from None
     if not isinstance(loaded, Mapping):
         raise CheckpointFileError(
             f'{path}: holds a {type(loaded).__name__}, not a state dict')
     return loaded
+
+
+def _reason(error: BaseException) -> str:
+    """The line of ``error``'s message that says what is wrong (torch's
+    weights-only errors give it after their advice), without terminal colours;
+    the error's type where it has no message."""
+    lines = [
+        re.sub(r'\x1b\[[0-9;]*m', '', line).strip()
+        for line in str(error).splitlines()
+    ]
+    lines = [line for line in lines if line]
+    for line in lines:
+        if 'WeightsUnpickler error:' in line:
+            return line.split('WeightsUnpickler error:', 1)[1].strip()
+    return lines[0] if lines else type(error).__name__
 
 
 def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:

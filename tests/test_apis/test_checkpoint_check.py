@@ -116,3 +116,35 @@ def test_init_pose_model_loads_a_matching_checkpoint_with_its_dataset_meta(
                    r'\(TopdownPoseEstimator\): with another shape: 1 '
                    r'\(e\.g\. head\.final_layer\.weight \[16, ')):
         init_pose_model(str(demo_config), str(path))
+
+
+def test_a_truncated_or_unplain_weights_file_is_named(tmp_path):
+    """load_weights_file (the converters' reader): a checkpoint in the pickle
+    format of PyTorch < 1.6 (mmcv 0.x's, DetNet's) cut anywhere, and one
+    holding an object beyond plain types, are named with the reason; the
+    handler itself raised IndexError on a message-less EOFError."""
+    import argparse
+    import io
+
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      load_weights_file)
+    buffer = io.BytesIO()
+    torch.save(
+        OrderedDict(weight=torch.ones(3, 3)),
+        buffer,
+        _use_new_zipfile_serialization=False)
+    whole = buffer.getvalue()
+    path = tmp_path / 'old.pth'
+    path.write_bytes(whole)
+    assert load_weights_file(path)['weight'].shape == (3, 3)
+    for length in (1, 5, 50, 120, 150, 300, len(whole) - 1):
+        path.write_bytes(whole[:length])
+        with pytest.raises(CheckpointFileError) as error:
+            load_weights_file(path)
+        assert str(error.value).startswith(f'{path}: '), length
+    torch.save(dict(args=argparse.Namespace(lr=0.1)), path)
+    with pytest.raises(CheckpointFileError) as error:
+        load_weights_file(path)
+    message = str(error.value)
+    assert 'argparse.Namespace' in message and '\x1b' not in message
+    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1' in message

@@ -631,7 +631,7 @@ def check_full_configs(device: str, out_dir: Path, iterations: int,
     ]
     return passed, (
         '`tools/train.py` of each full-size config on the bundled sample '
-        'repeated '
+        'drawn endlessly '
         '(its own batch size, pipeline and loader; backbone from scratch; '
         'warm-up '
         f'kept), {iterations} iterations, median of iterations {first_timed}-'
@@ -1014,8 +1014,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     report = Report([args.out_dir / 'gpu_check.md'] +
                     ([args.copy_to / 'gpu_check.md'] if args.copy_to else []))
     report.run('env', lambda: check_env(args.device))
-    # the checks in process first (a minute in all), the processes after,
-    # each within what is left
+    # the GPU-vs-CPU comparisons and the timings in this process first (a
+    # minute or two), the checks that run processes after, each within what is
+    # left
     checks = {
         'dcn':
         lambda: check_dcn(args.device, args.tolerance, args.warmup, args.

@@ -114,7 +114,8 @@ case $mode in
     python=$root/.venv/bin/python
     step "dry run on the CPU with $python (no install, no build)"
     PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$python" tools/misc/gpu_check.py \
-      --device cpu --out-dir "$work" --warmup 1 --repeats 2 --people 1 2 --image-size 400 \
+      --device cpu --out-dir "$work" --warmup 1 --repeats 2 --people 1 2 --realtime-people 1 \
+      --image-size 400 \
       "${@:2}"
     exit
     ;;
@@ -213,9 +214,13 @@ then
   step "prebuilt wheels for $key: $(cd "$bundle/prebuilt/$key" && echo *.whl)"
   # wheels made elsewhere may not load here (a newer glibc, another CUDA): then built here
   if ! install_wheels "$bundle/prebuilt/$key"; then
-    step "the prebuilt wheels failed their check here: building them on this machine"
-    build_wheels "$built"
-    install_wheels "$built" || exit 1
+    step "the prebuilt wheels failed their check here: those built on this machine"
+    # an earlier run's build is reused
+    if ! { ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1 \
+           && install_wheels "$built"; }; then
+      build_wheels "$built"
+      install_wheels "$built" || exit 1
+    fi
   fi
 else
   if ! ls "$built"/mmcv-*.whl "$built"/xtcocotools-*.whl > /dev/null 2>&1; then
