@@ -53,5 +53,10 @@ def emit_report(text: str, out: Optional[str] = None) -> None:
     (folders made)."""
     print(f'\n{text}')
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text + '\n')
+        write_report(text, out)
+
+
+def write_report(text: str, out: str) -> None:
+    """Write a benchmark's report to ``out`` (folders made)."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(text + '\n')

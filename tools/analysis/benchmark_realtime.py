@@ -88,7 +88,8 @@ from custom_modules.apis.fast_network import FastPath, FastPathError
 from custom_modules.apis.frame_pipeline import OrderedWriter, ReadAhead
 from custom_modules.testing.perfect_outputs import perfect_bottomup_outputs
 from custom_modules.testing.synthetic_scenes import grid_boxes, load_templates
-from custom_modules.utils.benchmark_timing import emit_report, markdown_table
+from custom_modules.utils.benchmark_timing import (emit_report, markdown_table,
+                                                   write_report)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
@@ -532,9 +533,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                 ])
                 print(' '.join(rows[-1]), flush=True)
                 if args.out:  # the rows so far, should the run be stopped
-                    write_text(
-                        args.out,
-                        report(args, rows, per_frame_ms, refused, failed))
+                    write_report(
+                        report(args, rows, per_frame_ms, refused, failed),
+                        args.out)
     emit_report(report(args, rows, per_frame_ms, refused, failed), args.out)
     if failed:
         sys.exit(f'benchmark_realtime.py: {len(failed)} of '
@@ -577,12 +578,6 @@ def report(args: argparse.Namespace, rows: List[List[str]],
         tables.append(
             markdown_table(['backend', 'people', 'OpenPose / MLN'], ratios))
     return '\n\n'.join(tables)
-
-
-def write_text(path: str, text: str) -> None:
-    """``text`` to ``path`` (folders made)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text + '\n')
 
 
 if __name__ == '__main__':

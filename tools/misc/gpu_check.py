@@ -825,11 +825,17 @@ def benchmark_table(command: List[str],
             if line.startswith('|')], None
 
 
+def not_run(seconds: float) -> Tuple[bool, str]:
+    """The result of a check not started for the ``seconds`` left of the
+    budget: a failure, saying so."""
+    return False, f'not run: {seconds:.0f} s left of the budget'
+
+
 def check_people(device: str, out_dir: Path, people: List[int],
                  image_size: int, warmup: int, repeats: int,
                  timeout: float) -> Tuple[bool, str]:
     if timeout < 30:
-        return False, f'not run: {timeout:.0f} s left of the budget'
+        return not_run(timeout)
     command = [
         sys.executable, 'tools/analysis/benchmark.py', '--skip-models',
         '--device', device, '--people', *map(str, people), '--image-size',
@@ -857,7 +863,7 @@ def check_people(device: str, out_dir: Path, people: List[int],
 def check_decoding(device: str, repeats: int,
                    timeout: float) -> Tuple[bool, str]:
     if timeout < 30:
-        return False, f'not run: {timeout:.0f} s left of the budget'
+        return not_run(timeout)
     command = [
         sys.executable, 'tools/analysis/benchmark_bottomup.py',
         '--skip-models', '--device', device, '--people', '2', '10', '20',
@@ -891,7 +897,7 @@ def is_number(text: str) -> bool:
 def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
                    timeout: float) -> Tuple[bool, str]:
     if timeout < 30:
-        return False, f'not run: {timeout:.0f} s left of the budget'
+        return not_run(timeout)
     fast = ('pytorch-fp16-graph'
             if device.startswith('cuda') else 'pytorch-bf16')
     # the trained model's real maps as well, where `make tfpose` made it
@@ -1005,8 +1011,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         def run() -> Tuple[bool, str]:
             seconds = left(math.inf)
             if seconds < least:
-                return False, (f'not run: {max(seconds, 0):.0f} s left of the '
-                               'budget')
+                return not_run(max(seconds, 0))
             return check()
 
         return run
