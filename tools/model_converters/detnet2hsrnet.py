@@ -28,12 +28,17 @@ import torch
 EXTRA_CONV = re.compile(r'^(layer[45]\.0)\.extra_conv\.')
 
 
+def unprefixed(key: str) -> str:
+    """``key`` without the ``module.`` of a (Distributed)DataParallel save."""
+    return key[len('module.'):] if key.startswith('module.') else key
+
+
 def convert(detnet_state: Dict[str, torch.Tensor]
             ) -> 'OrderedDict[str, torch.Tensor]':
     """DetNet_pytorch keys -> ``HSRNet`` keys (see the module doc)."""
     converted = OrderedDict()
     for key, value in detnet_state.items():
-        key = key[len('module.'):] if key.startswith('module.') else key
+        key = unprefixed(key)
         if key.startswith('fc.'):
             continue
         converted[EXTRA_CONV.sub(r'\1.downsample.', key)] = value
@@ -55,10 +60,7 @@ def main() -> None:
     except CheckpointFileError as error:
         raise SystemExit(str(error))
     state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
-    if not any(
-            EXTRA_CONV.match(
-                key[len('module.'):] if key.startswith('module.') else key)
-            for key in state):
+    if not any(EXTRA_CONV.match(unprefixed(key)) for key in state):
         raise SystemExit(
             f'{args.src}: no "layer4.0.extra_conv" keys, so no DetNet_pytorch '
             'ImageNet checkpoint (a detector\'s has them under RCNN_layer4)')

@@ -342,6 +342,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                 stream or not one per input.
         """
         source = inputs.source
+        if bboxes is not None and not len(bboxes):
+            bboxes = None  # an empty list or array: none given
         try:
             self._check_boxes(source, bboxes, person_boxes)
         except ValueError:
@@ -377,9 +379,7 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             frame = PoseInput(item.name, item.image,
                               source.frame_time(self.read, item.read_at))
             # by input, also past the failed and skipped ones
-            boxes = (
-                bboxes[self.read -
-                       1] if bboxes is not None and len(bboxes) else None)
+            boxes = bboxes[self.read - 1] if bboxes is not None else None
             if person_boxes is not None:
                 matched += frame.name in person_boxes
                 boxes = person_boxes.get(frame.name,
@@ -419,15 +419,15 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                      person_boxes: Optional[Dict[str, np.ndarray]]) -> None:
         """Refuse boxes that would be ignored, go to the wrong images or pose
         nobody (:meth:`preprocess`)."""
-        given_boxes = bboxes is not None and len(bboxes) > 0
-        if not given_boxes and person_boxes is None:
+        if bboxes is None and person_boxes is None:
             return
-        given = 'bboxes' if given_boxes else 'person_boxes (--bbox-file)'
+        given = ('bboxes'
+                 if bboxes is not None else 'person_boxes (--bbox-file)')
         if self.cfg.data_mode != 'topdown':
             raise ValueError(
                 f'{given}: person boxes are for top-down models; this '
                 f'{self.cfg.data_mode} model finds the people itself')
-        if not given_boxes:
+        if bboxes is None:
             return
         if source.kind not in ('image', 'folder'):
             # a video's frame count may be OpenCV's estimate
