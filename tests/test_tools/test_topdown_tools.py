@@ -283,11 +283,9 @@ def test_dump_person_detections_writes_the_detectors_persons_per_image(
 
 def test_dump_person_detections_names_an_unreadable_image_and_keeps_the_rest(
         monkeypatch, repo_root, tmp_path, capsys):
-    """One broken file (mmcv's reader gave None and mmdet a ``KeyError:
-
-    'img'`` naming nothing, and every detection done was lost): named, skipped,
-    the others' detections written, exit status not 0.
-    """
+    """One broken file is named and skipped, the others' detections written,
+    the exit status not 0 (mmcv's reader gave None, mmdet a KeyError naming
+    nothing, and every detection done was lost)."""
     import shutil
 
     import mmdet.apis
