@@ -510,7 +510,7 @@ def test_boxes_that_would_be_ignored_are_refused(mln, hsr_checkpoint,
                                                  monkeypatch, tmp_path):
     """Boxes for a bottom-up model would be ignored: refused; boxes by file
     name that name none of the images (or of a video's frames,
-    ``<stem>_<index:06d>.jpg``) are said."""
+    ``<stem>_<index:06d>.jpg``), or not all of them, are said."""
     from custom_modules.apis.inferencers import pose2d_inferencer
     image = write_image(tmp_path / 'images' / 'a.jpg', size=(160, 120))
     boxes = {'a.jpg': np.array([[10, 20, 60, 110, 0.8]], np.float32)}
@@ -545,16 +545,26 @@ def test_boxes_that_would_be_ignored_are_refused(mln, hsr_checkpoint,
         inferencer(
             str(video), person_boxes={'clip_000001.jpg': boxes['a.jpg']}))
     list(inferencer(str(image.parent), person_boxes={}))
-    assert logged == [
+    # boxes for one of two images
+    write_image(tmp_path / 'images' / 'b.jpg', size=(160, 120))
+    list(inferencer(str(image.parent), person_boxes=boxes))
+    assert logged[:2] == [
         f'none of the {count} {what} of {source} is named in the person '
         'boxes (--bbox-file): each was posed as one person, the whole image; '
         'the file names its images otherwise'
         for count, what, source in [(1, 'images',
                                      image.parent), (2, 'frames', video)]
-    ] + [
+    ]
+    assert logged[2:] == [
+        f'1 of the 2 frames of {video} have no box in the person boxes '
+        '(--bbox-file; none at or above --bbox-thr?) and were each posed as '
+        'one person, the whole image: clip_000000.jpg',
         'the person boxes (--bbox-file) hold no box (none at or above '
         f'--bbox-thr?): each of the 1 images of {image.parent} was posed as '
-        'one person, the whole image'
+        'one person, the whole image',
+        f'1 of the 2 images of {image.parent} have no box in the person boxes '
+        '(--bbox-file; none at or above --bbox-thr?) and were each posed as '
+        'one person, the whole image: b.jpg'
     ]
     with pytest.raises(ValueError, match='bboxes: one per image, not for'):
         list(inferencer(str(video), bboxes=[[[1, 2, 3, 4]]] * 2))

@@ -6,28 +6,51 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from mmdet.structures.bbox import bbox_overlaps
 
 from custom_modules.apis import (build_person_detector, detect_persons,
                                  load_person_boxes)
+from conftest import SEEING_YOLOV3_SCORES, seeing_yolov3
 
 DETECTOR_CONFIG = (
     'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
 
 
 def test_yolov3_person_detector_builds_and_runs_on_cpu(repo_root):
+    """YOLOv3 through ``detect_persons``: with ``seeing_yolov3``'s known answer
+    (persons of anchor size centred in every cell) the boxes come out finite,
+    clipped into the image, none overlapping another above the NMS threshold,
+    all of the level of stride 32 (the head's top-k by class score and its 100
+    boxes an image take them first) with its score; a threshold above that
+    score leaves none."""
     detector = build_person_detector(str(repo_root / DETECTOR_CONFIG))
     assert type(detector).__name__ == 'YOLOV3'
     assert detector.bbox_head.num_classes == 80
+    seeing_yolov3(detector)
     image = mmcv.imread(str(repo_root / 'tests/data/coco/000000000785.jpg'))
-    # Random weights: any box may come out, but every one is a finite box
-    # inside the image.
     boxes = detect_persons(
         detector, image, cat_id=0, score_thr=0.0, nms_thr=0.3)
     assert (boxes.dtype == np.float32 and boxes.ndim == 2
             and boxes.shape[1] == 5)
+    assert len(boxes) > 10
     assert np.isfinite(boxes).all()
+    assert np.all(boxes[:, :4] >= 0)
     assert np.all((boxes[:, [0, 2]] <= image.shape[1])
                   & (boxes[:, [1, 3]] <= image.shape[0]))
+    np.testing.assert_allclose(boxes[:, 4], SEEING_YOLOV3_SCORES[0], rtol=1e-5)
+    # the smallest anchor of stride 32 is 116x90 (608 px input), the image is
+    # 640 px wide: 122x95, less where clipped
+    assert (boxes[:, 2:4] - boxes[:, :2]).max(0).min() > 95
+    overlaps = bbox_overlaps(*[torch.from_numpy(boxes[:, :4])] * 2).numpy()
+    np.fill_diagonal(overlaps, 0)
+    assert overlaps.max() <= 0.3 + 1e-6
+    assert len(
+        detect_persons(
+            detector,
+            image,
+            cat_id=0,
+            score_thr=SEEING_YOLOV3_SCORES[0] + 1e-4,
+            nms_thr=0.3)) == 0
 
 
 def test_detect_persons_filters_clips_and_sorts(monkeypatch):

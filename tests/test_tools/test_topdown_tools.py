@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import SEEING_YOLOV3_SCORES, seeing_yolov3
+
 pytestmark = pytest.mark.e2e
 
 DETECTOR_CONFIG = (
@@ -140,53 +142,55 @@ def test_mmpose_inferencer_runs_with_yolov3_and_this_projects_config(
 
 
 @pytest.fixture(scope='module')
-def random_yolov3_checkpoint(tmp_path_factory, repo_root):
-    """YOLOv3 with random weights, the same in every session: on the sample's
-    image of the video test it finds 4 'persons' (labels 0, any score), every
-    one with infinite coordinates, as such weights do here (seeds 0-7: none, or
-    non-finite boxes only); the tools must drop them (without the seed, a
-    session drew one case or the other at random)."""
+def seeing_yolov3_checkpoint(tmp_path_factory, repo_root):
+    """YOLOv3 weights with a known answer, ``conftest.seeing_yolov3``: persons
+    of anchor size all over every image."""
     from mmdet.apis import init_detector
-    with torch.random.fork_rng():
-        torch.manual_seed(1)
-        detector = init_detector(
-            str(repo_root / DETECTOR_CONFIG), None, device='cpu')
-    path = tmp_path_factory.mktemp('yolov3') / 'yolov3_random.pth'
+    detector = init_detector(
+        str(repo_root / DETECTOR_CONFIG), None, device='cpu')
+    seeing_yolov3(detector)
+    path = tmp_path_factory.mktemp('yolov3') / 'yolov3_seeing.pth'
     torch.save(dict(state_dict=detector.state_dict()), path)
     return path
 
 
 def test_dump_person_detections_runs_yolov3_over_an_annotated_folder(
-        random_yolov3_checkpoint, run_tool, repo_root, tmp_path):
+        seeing_yolov3_checkpoint, run_tool, repo_root, tmp_path):
     """The whole tool on the sample, YOLOv3 included: it goes through the 4
-    images and writes strict JSON, its entries of the sample's images, with the
-    count it prints (here the seeded random weights find only boxes with non-
-    finite corners, ``random_yolov3_checkpoint``, which the tool drops: none;
-    other library versions may find some).
+    images and writes strict JSON with the count it prints: for every image of
+    the annotation file, ``seeing_yolov3``'s persons (finite ``x, y, w, h``
+    inside the image, its score).
 
-    What it writes for real boxes (ids, category, xywh,
-    order) is checked by
-    ``test_dump_person_detections_writes_the_detectors_persons_per_image``.
+    What it writes for given boxes (ids, category, xywh, order) is checked
+    by ``test_dump_person_detections_writes_the_detectors_persons_per_image``.
     """
     out = tmp_path / 'dets.json'
     proc = run_tool([
         sys.executable, 'tools/dump_person_detections.py', '--images',
         'tests/data/coco', '--ann-file', 'tests/data/coco/test_coco.json',
         '--det-checkpoint',
-        str(random_yolov3_checkpoint), '--out',
+        str(seeing_yolov3_checkpoint), '--out',
         str(out), '--bbox-thr', '0'
     ])
     detections = strict_json(out.read_text())
-    image_ids = {
-        i['id']
+    images = {
+        i['id']: i
         for i in json.loads((
             repo_root /
             'tests/data/coco/test_coco.json').read_text())['images']
     }
-    assert {d['image_id'] for d in detections} <= image_ids
+    assert {d['image_id'] for d in detections} == set(images)
     assert all(d['category_id'] == 1 for d in detections)
+    for detection in detections:
+        x, y, w, h = detection['bbox']
+        image = images[detection['image_id']]
+        assert w > 0 and h > 0 and x >= 0 and y >= 0
+        assert x + w <= image['width'] + 1e-3
+        assert y + h <= image['height'] + 1e-3
+        assert detection['score'] == pytest.approx(
+            SEEING_YOLOV3_SCORES[0], rel=1e-5)
     assert proc.stdout.strip().splitlines()[-1] == (
-        f'{len(detections)} person detections in {len(image_ids)} images -> '
+        f'{len(detections)} person detections in {len(images)} images -> '
         f'{out}')
 
 
@@ -356,13 +360,14 @@ def test_dump_person_detections_needs_ids_for_unnumbered_images(tmp_path):
 
 def test_the_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint,
                                                       demo_config,
-                                                      random_yolov3_checkpoint,
+                                                      seeing_yolov3_checkpoint,
                                                       run_tool, repo_root,
                                                       tmp_path):
     """tools/inferencer_demo.py: every frame of a video goes through YOLOv3
-    (random weights here: the boxes are arbitrary) and the pose model; the
-    video gives one drawn video and one JSON of its frames (mmpose's
-    ``[{frame_id, instances}]``)."""
+    (``seeing_yolov3``: persons of anchor size all over the frame) and the
+    pose model; the video gives one drawn video and one JSON of its frames
+    (mmpose's ``[{frame_id, instances}]``), every person in one of the
+    detector's boxes."""
     import cv2
     frame = cv2.imread(str(repo_root / 'tests/data/coco/000000040083.jpg'))
     video_path = tmp_path / 'clip.mp4'
@@ -379,7 +384,7 @@ def test_the_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint,
         str(demo_config), '--pose2d-weights',
         str(sample_checkpoint), '--device', 'cpu', '--det-model',
         str(repo_root / DETECTOR_CONFIG), '--det-weights',
-        str(random_yolov3_checkpoint), '--bbox-thr', '0', '--vis-out-dir',
+        str(seeing_yolov3_checkpoint), '--bbox-thr', '0', '--vis-out-dir',
         str(vis_dir), '--pred-out-dir',
         str(pred_dir)
     ])
@@ -397,13 +402,20 @@ def test_the_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint,
     assert [p.name for p in pred_dir.iterdir()] == ['clip.json']
     frames = strict_json((pred_dir / 'clip.json').read_text())
     assert [f['frame_id'] for f in frames] == [0, 1, 2]
-    # each frame's people: in the detector's boxes, or the whole image where it
-    # finds none
-    assert all(len(f['instances']) > 0 for f in frames)
+    # each frame's people: the detector's boxes (the same frame, the same
+    # boxes), none the whole frame
+    assert len(frames[0]['instances']) > 10
+    boxes = [[person['bbox'] for person in f['instances']] for f in frames]
+    assert boxes[1] == boxes[0] and boxes[2] == boxes[0]
+    height, width = frame.shape[:2]
     for instances in (f['instances'] for f in frames):
         for person in instances:
             assert np.array(person['keypoints']).shape == (17, 2)
-            assert np.array(person['bbox']).shape == (1, 4)
+            (x1, y1, x2, y2), = person['bbox']
+            assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height
+            assert (x2 - x1) * (y2 - y1) < 0.5 * width * height
+            assert person['bbox_score'] == pytest.approx(
+                SEEING_YOLOV3_SCORES[0], rel=1e-5)
     lines = proc.stdout.strip().splitlines()
     assert lines[-2].startswith('timing over 3 frames (mean ms per frame): ')
     assert ' detector ' in lines[-2]

@@ -349,7 +349,7 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         except ValueError:
             self.finish()  # the source is open (a camera, a stream)
             raise
-        matched = 0
+        unmatched: List[str] = []  # inputs without a box in person_boxes
 
         def done(name: str) -> bool:
             return (bool(skip_existing) and
@@ -381,7 +381,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             # by input, also past the failed and skipped ones
             boxes = bboxes[self.read - 1] if bboxes is not None else None
             if person_boxes is not None:
-                matched += frame.name in person_boxes
+                if frame.name not in person_boxes:
+                    unmatched.append(frame.name)
                 boxes = person_boxes.get(frame.name,
                                          np.zeros((0, 5), np.float32))
             with self.timer.stage('preprocess'):
@@ -397,23 +398,40 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             index += 1
             yield data, [frame]
         self.lost = source.shortfall(self.read)
-        if person_boxes is not None and index and not matched:
-            # (a video's frames are named <stem>_<index:06d>.jpg)
-            what = ('images' if source.kind in ('image',
-                                                'folder') else 'frames')
-            print_log(
-                (f'none of the {index} {what} of {source.name} is named in '
-                 'the person boxes (--bbox-file): each was posed as one '
-                 'person, the whole image; the file names its images '
-                 'otherwise') if person_boxes else
-                ('the person boxes (--bbox-file) hold no box (none at or '
-                 f'above --bbox-thr?): each of the {index} {what} of '
-                 f'{source.name} was posed as one person, the whole image'),
-                logger='current',
-                level=logging.WARNING)
+        if unmatched:
+            self._warn_unmatched(source, index, unmatched, bool(person_boxes))
         # (mmpose's call finishes a video with its pred_out_dir)
         if not self._video_input:
             self.finish()  # the last image is done: the output video closed
+
+    @staticmethod
+    def _warn_unmatched(source: Source, count: int, unmatched: List[str],
+                        any_boxes: bool) -> None:
+        """Say which of the ``count`` inputs of ``source`` had no box in the
+        person boxes (--bbox-file) and were posed as one person, the whole
+        image."""
+        # (a video's frames are named <stem>_<index:06d>.jpg)
+        what = 'images' if source.kind in ('image', 'folder') else 'frames'
+        if not any_boxes:
+            message = (
+                'the person boxes (--bbox-file) hold no box (none at or '
+                f'above --bbox-thr?): each of the {count} {what} of '
+                f'{source.name} was posed as one person, the whole '
+                'image')
+        elif len(unmatched) == count:
+            message = (f'none of the {count} {what} of {source.name} is named '
+                       'in the person boxes (--bbox-file): each was posed as '
+                       'one person, the whole image; the file names its '
+                       'images otherwise')
+        else:
+            names = ', '.join(
+                unmatched[:5]) + (f' and {len(unmatched) - 5} more'
+                                  if len(unmatched) > 5 else '')
+            message = (f'{len(unmatched)} of the {count} {what} of '
+                       f'{source.name} have no box in the person boxes '
+                       '(--bbox-file; none at or above --bbox-thr?) and were '
+                       f'each posed as one person, the whole image: {names}')
+        print_log(message, logger='current', level=logging.WARNING)
 
     def _check_boxes(self, source: Source, bboxes: Optional[List],
                      person_boxes: Optional[Dict[str, np.ndarray]]) -> None:
