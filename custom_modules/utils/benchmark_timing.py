@@ -1,18 +1,48 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Timing and table helpers of the benchmark tools (``tools/analysis/``) and of
 ``tools/misc/gpu_check.py``."""
+import argparse
 import statistics
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Union
+
+
+def at_least(least: Union[int, float],
+             kind: type = int) -> Callable[[str], Union[int, float]]:
+    """An argparse ``type``: the option's text as ``kind``, refused (argparse's
+    usage error, exit 2, naming the option) below ``least``; for the counts and
+    sizes of the benchmarks, where 0 or less measures nothing or divides by
+    zero at the end of a long run."""
+
+    def parse(text: str) -> Union[int, float]:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = 'an integer' if kind is int else 'a number'
+            raise argparse.ArgumentTypeError(
+                f'{text!r} is not {what}') from None
+        if not value >= least:  # (also NaN)
+            raise argparse.ArgumentTypeError(
+                f'{text} is less than {least}, the least it can be')
+        return value
+
+    return parse
 
 
 def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,
                            repeats: int) -> List[float]:
     """Median time (ms) of each of ``fns`` over ``repeats`` calls, after
     ``warmup`` untimed calls of each; the timed calls take turns (A, B, C, A,
-    B, C, ...) so that a slow spell of the machine hits every function
-    alike."""
+    B, C, ...) so that a slow spell of the machine hits every function alike.
+
+    Raises:
+        ValueError: If ``repeats`` is less than 1 (no median) or ``warmup`` is
+            negative.
+    """
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f'repeats {repeats} (at least 1) and warmup {warmup} '
+                         '(at least 0)')
     for fn in fns:
         for _ in range(warmup):
             fn()

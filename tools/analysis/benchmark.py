@@ -76,7 +76,7 @@ from custom_modules.apis.tensor_forward import build_network, count_macs
 from custom_modules.testing.perfect_outputs import perfect_bottomup_outputs
 from custom_modules.testing.synthetic_scenes import (load_templates,
                                                      scene_instances)
-from custom_modules.utils.benchmark_timing import (emit_report,
+from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table,
                                                    synchronized)
@@ -479,23 +479,23 @@ def parse_args() -> argparse.Namespace:
         '--skip-memory', action='store_true', help='no peak memory columns')
     parser.add_argument(
         '--crop-batch',
-        type=int,
+        type=at_least(1),
         default=32,
         help='large batch of the top-down pose models (person crops)')
     parser.add_argument(
         '--image-batch',
-        type=int,
+        type=at_least(1),
         default=2,
         help='large batch of the whole-image models')
     parser.add_argument(
         '--people',
-        type=int,
+        type=at_least(1),
         nargs='*',
         default=[1, 2, 5, 10, 20],
         help='people in the scenes of the people curve (none: no curve)')
     parser.add_argument(
         '--image-size',
-        type=int,
+        type=at_least(32),
         default=800,
         help='square scene side, pixels')
     parser.add_argument('--detector-config', default=DETECTOR_CONFIG)
@@ -503,11 +503,11 @@ def parse_args() -> argparse.Namespace:
         '--pose-config', default=POSE_CONFIG, help='top-down pose model')
     parser.add_argument('--mln-config', default=MLN_CONFIG)
     parser.add_argument('--smpr-config', default=SMPR_CONFIG)
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--warmup', type=at_least(0), default=1)
+    parser.add_argument('--repeats', type=at_least(1), default=3)
     parser.add_argument(
         '--threads',
-        type=int,
+        type=at_least(1),
         default=torch.get_num_threads(),
         help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument(

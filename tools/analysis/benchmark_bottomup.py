@@ -69,7 +69,7 @@ from mmengine.config import Config
 from custom_modules.apis.tensor_forward import build_network, count_macs
 from custom_modules.ops.paf_grouping import grouping_in_use
 from custom_modules.testing.synthetic_scenes import load_templates, make_scene
-from custom_modules.utils.benchmark_timing import (emit_report,
+from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table)
 
@@ -336,21 +336,24 @@ def parse_args() -> argparse.Namespace:
         help='bottom-up configs; the first is the latency baseline')
     parser.add_argument(
         '--input-size',
-        type=int,
+        type=at_least(8),
         nargs=2,
         default=[368, 432],
         metavar=('HEIGHT', 'WIDTH'),
         help='model input and scene canvas, pixels')
     parser.add_argument(
         '--warmup',
-        type=int,
+        type=at_least(0),
         default=2,
         help='untimed passes of each model and each grouping call')
     parser.add_argument(
-        '--repeats', type=int, default=5, help='timed passes of each model')
+        '--repeats',
+        type=at_least(1),
+        default=5,
+        help='timed passes of each model')
     parser.add_argument(
         '--threads',
-        type=int,
+        type=at_least(1),
         default=torch.get_num_threads(),
         help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument(
@@ -360,13 +363,13 @@ def parse_args() -> argparse.Namespace:
         "CUDA device ('cuda:0')")
     parser.add_argument(
         '--people',
-        type=int,
+        type=at_least(1),
         nargs='+',
         default=[2, 10],
         help='people in the grouping scenes')
     parser.add_argument(
         '--group-repeats',
-        type=int,
+        type=at_least(1),
         default=200,
         help='timed runs of grouping and of decoding per scene and way')
     parser.add_argument(

@@ -32,7 +32,8 @@ from typing import Dict, List, Optional
 import cv2
 import torch
 
-from custom_modules.utils.benchmark_timing import emit_report, markdown_table
+from custom_modules.utils.benchmark_timing import (at_least, emit_report,
+                                                   markdown_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / 'tests/data/coco'
@@ -126,10 +127,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+')
     parser.add_argument(
-        '--samples', type=int, default=200, help='samples per config')
+        '--samples', type=at_least(1), default=200, help='samples per config')
     parser.add_argument(
         '--iteration-ms',
-        type=float,
+        type=at_least(1, float),
         nargs='*',
         help=('ms per GPU iteration, one per config (without: the workers are '
               'not counted)'))
@@ -139,7 +140,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help="the config's own data, not the bundled sample")
     parser.add_argument(
         '--encode-people',
-        type=int,
+        type=at_least(1),
         nargs='*',
         default=[],
         help=('time PartAffinityField.encode alone on scenes of these many '

@@ -45,7 +45,7 @@ import torch
 from mmcv.ops import DeformConv2d
 
 from custom_modules.ops import GridSampleDeformConv2d
-from custom_modules.utils.benchmark_timing import (emit_report,
+from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table,
                                                    synchronized)
@@ -229,15 +229,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--device',
         default='cpu',
         help="'cpu' or a CUDA device ('cuda:0'; mmcv built with CUDA)")
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--warmup', type=at_least(0), default=1)
+    parser.add_argument('--repeats', type=at_least(1), default=5)
     parser.add_argument(
         '--config',
         default=str(SAMPLE_CONFIG),
         help='an SMPR config whose training iteration is timed')
     parser.add_argument(
         '--train-iters',
-        type=int,
+        type=at_least(0),
         default=10,
         help='timed training iterations each way (0: none)')
     parser.add_argument(
@@ -246,12 +246,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='an SMPR config whose network is timed')
     parser.add_argument(
         '--network-size',
-        type=int,
+        type=at_least(32),
         default=800,
         help='height and width of the network\'s input')
     parser.add_argument(
         '--network-repeats',
-        type=int,
+        type=at_least(0),
         default=3,
         help='timed network passes each way (0: none)')
     parser.add_argument('--out', help='also write the markdown tables here')

@@ -37,7 +37,7 @@ from mmcv.ops import batched_nms
 
 from custom_modules.post_processing import soft_nms_first
 from custom_modules.testing.synthetic_scenes import crowded_boxes
-from custom_modules.utils.benchmark_timing import (emit_report,
+from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table,
                                                    synchronized)
@@ -81,27 +81,27 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         '--people',
-        type=int,
+        type=at_least(1),
         nargs='+',
         default=[1, 5, 20],
         help='people in the scenes')
     parser.add_argument(
         '--per-person',
-        type=int,
+        type=at_least(1),
         nargs='+',
         default=[50, 150],
         help='candidate boxes around each person')
     parser.add_argument(
         '--max-per-img',
-        type=int,
+        type=at_least(1),
         default=20,
         help="poses kept (SMPR's test_cfg.max_per_img)")
     parser.add_argument(
         '--device',
         default='cpu',
         help="where the candidates are: 'cpu' or a CUDA device ('cuda:0')")
-    parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--repeats', type=int, default=30)
+    parser.add_argument('--warmup', type=at_least(0), default=3)
+    parser.add_argument('--repeats', type=at_least(1), default=30)
     parser.add_argument('--out', help='also write the markdown table here')
     return parser.parse_args()
 

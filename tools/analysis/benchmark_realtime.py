@@ -88,7 +88,8 @@ from custom_modules.apis.fast_network import FastPath, FastPathError
 from custom_modules.apis.frame_pipeline import OrderedWriter, ReadAhead
 from custom_modules.testing.perfect_outputs import perfect_bottomup_outputs
 from custom_modules.testing.synthetic_scenes import grid_boxes, load_templates
-from custom_modules.utils.benchmark_timing import (emit_report, markdown_table,
+from custom_modules.utils.benchmark_timing import (at_least, emit_report,
+                                                   markdown_table,
                                                    write_report)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -432,7 +433,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Real-time benchmark: FPS end to end and per '
         'stage of the paradigms playing a video')
-    parser.add_argument('--people', type=int, nargs='+', default=[1, 5, 20])
+    parser.add_argument(
+        '--people', type=at_least(1), nargs='+', default=[1, 5, 20])
     parser.add_argument(
         '--pipelines',
         nargs='+',
@@ -458,19 +460,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help=('bottom-up pipelines prepare each frame in torch ops on '
               '--device (as tools/inferencer_demo.py --device-preprocess)'))
     parser.add_argument(
-        '--frames', type=int, default=10, help='timed frames per run')
+        '--frames', type=at_least(1), default=10, help='timed frames per run')
     parser.add_argument(
-        '--warmup', type=int, default=2, help='untimed frames first')
+        '--warmup', type=at_least(0), default=2, help='untimed frames first')
     parser.add_argument(
         '--image-size',
-        type=int,
+        type=at_least(32),
         nargs=2,
         default=[640, 480],
         metavar=('WIDTH', 'HEIGHT'))
     parser.add_argument(
         '--speed', type=float, default=2.0, help='pixels a frame')
     parser.add_argument(
-        '--threads', type=int, default=2, help='threads of both backends')
+        '--threads',
+        type=at_least(1),
+        default=2,
+        help='threads of both backends')
     for name, config in PIPELINES.items():
         parser.add_argument(f'--{name}-config', default=config)
     for name, checkpoint in TRAINED.items():
@@ -480,11 +485,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--out', help='also write the tables (markdown) to this file')
     args = parser.parse_args(argv)
-    for option, least in (('frames', 1), ('warmup', 0), ('threads', 1)):
-        if getattr(args, option) < least:
-            parser.error(f'--{option} must be at least {least}')
-    if min(args.people) < 1:
-        parser.error('--people: every number must be at least 1')
     if 'all' in args.pipelines:
         args.pipelines = list(PIPELINES)
     return args

@@ -27,7 +27,7 @@ import torch
 from mmengine.config import Config
 
 from custom_modules.apis.tensor_forward import build_network, count_macs
-from custom_modules.utils.benchmark_timing import (emit_report,
+from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table)
 
@@ -49,17 +49,18 @@ def parse_args() -> argparse.Namespace:
         help='top-down configs; the first is the latency baseline')
     parser.add_argument(
         '--input-size',
-        type=int,
+        type=at_least(32),
         nargs=2,
         metavar=('HEIGHT', 'WIDTH'),
         help='run every model at this input size (default: the configs\' own, '
         'which must then agree)')
-    parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 32])
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument(
+        '--batch-sizes', type=at_least(1), nargs='+', default=[1, 32])
+    parser.add_argument('--warmup', type=at_least(0), default=2)
+    parser.add_argument('--repeats', type=at_least(1), default=5)
     parser.add_argument(
         '--threads',
-        type=int,
+        type=at_least(1),
         default=torch.get_num_threads(),
         help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument('--out', help='also write the markdown table here')

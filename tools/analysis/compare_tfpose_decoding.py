@@ -44,7 +44,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import norm
 
-from custom_modules.utils.benchmark_timing import (emit_report,
+from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table)
 
@@ -485,7 +485,7 @@ def parse_args() -> argparse.Namespace:
         'converter\'s cache)')
     parser.add_argument(
         '--time-repeats',
-        type=int,
+        type=at_least(0),
         default=0,
         help='also time the project\'s decoding of each image\'s maps, with '
         'the config\'s peak_sigma and without, this many runs each')

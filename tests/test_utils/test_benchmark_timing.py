@@ -1,0 +1,73 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The benchmarks' timing and option helpers."""
+import argparse
+import importlib.util
+import sys
+import time
+
+import pytest
+
+from custom_modules.utils.benchmark_timing import (at_least,
+                                                   interleaved_medians_ms,
+                                                   markdown_table)
+
+
+def test_at_least_refuses_what_measures_nothing():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--repeats', type=at_least(1))
+    parser.add_argument('--ms', type=at_least(1, float), nargs='*')
+    assert parser.parse_args(['--repeats', '3']).repeats == 3
+    assert parser.parse_args(['--ms', '2.5', '1']).ms == [2.5, 1.0]
+    for argv, message in ((['--repeats', '0'], '0 is less than 1'),
+                          (['--repeats', '2.5'], "'2.5' is not an integer"),
+                          (['--ms', '5', '-5'], '-5 is less than 1'),
+                          (['--ms', 'nan'], 'nan is less than 1'),
+                          (['--ms', 'x'], "'x' is not a number")):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            option = parser._option_string_actions[argv[0]]
+            for text in argv[1:]:
+                option.type(text)
+
+
+@pytest.mark.parametrize('tool, argv', [
+    ('benchmark_pose_nms', ['--repeats', '0']),
+    ('benchmark_pose_nms', ['--max-per-img', '0']),
+    ('benchmark_bottomup', ['--skip-models', '--people', '0']),
+    ('benchmark', ['--crop-batch', '0']),
+    ('benchmark_dataloader', ['x.py', '--iteration-ms', '0']),
+    ('benchmark_topdown', ['--batch-sizes', '1', '-1']),
+])
+def test_the_benchmarks_refuse_counts_that_measure_nothing(
+        tool, argv, repo_root, monkeypatch, capsys):
+    """Each of these ran (minutes, for ``benchmark.py``) and then ended in a
+    traceback (no median of nothing, a division by zero) or judged wrongly; now
+    argparse's usage error, naming the option, before anything runs."""
+    spec = importlib.util.spec_from_file_location(
+        tool, repo_root / f'tools/analysis/{tool}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(sys, 'argv', [f'{tool}.py'] + argv)
+    with pytest.raises(SystemExit) as stop:
+        module.parse_args()
+    assert stop.value.code == 2
+    option = next(a for a in reversed(argv) if a.startswith('--'))
+    assert f'argument {option}: ' in capsys.readouterr().err
+
+
+def test_interleaved_medians_take_turns_and_need_a_repeat():
+    calls = []
+
+    def sleeper(name, seconds):
+        return lambda: (calls.append(name), time.sleep(seconds))
+
+    fast, slow = interleaved_medians_ms(
+        [sleeper('a', 0.001), sleeper('b', 0.02)], warmup=1, repeats=3)
+    assert calls == ['a', 'b'] + ['a', 'b'] * 3
+    assert 1 <= fast < 15 and 20 <= slow < 200
+    with pytest.raises(ValueError, match='repeats 0'):
+        interleaved_medians_ms([sleeper('a', 0)], warmup=0, repeats=0)
+
+
+def test_markdown_table():
+    assert markdown_table(['a', 'b'],
+                          [['1', '2']]) == ('| a | b |\n|---|---|\n| 1 | 2 |')
