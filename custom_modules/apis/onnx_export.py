@@ -39,6 +39,35 @@ def is_bottom_up(estimator: nn.Module) -> bool:
     return isinstance(estimator, BottomupPoseEstimator)
 
 
+def contract_inputs(image: np.ndarray, preprocessor: dict,
+                    shape: Sequence[int]) -> torch.Tensor:
+    """``image`` as the exported network's input of ``shape`` ``(B, 3, H,
+    W)``: resized to ``W x H``, the odd batch entries flipped left-right, in
+    the channel order and normalisation of the config's ``data_preprocessor``
+    (``bgr_to_rgb``, ``mean``, ``std``), as its ``forward`` makes them.
+
+    Args:
+        image: ``(h, w, 3)`` uint8 BGR image (as OpenCV and mmcv read it).
+        preprocessor: The config's ``model.data_preprocessor``.
+        shape: ``(B, 3, H, W)``.
+
+    Returns:
+        torch.Tensor: ``(B, 3, H, W)`` float32.
+    """
+    import cv2
+
+    batch, _, height, width = shape
+    resized = cv2.resize(image, (width, height)).astype(np.float32)
+    if preprocessor.get('bgr_to_rgb', False):
+        resized = resized[..., ::-1]
+    mean = np.asarray(preprocessor.get('mean', (0, 0, 0)), np.float32)
+    std = np.asarray(preprocessor.get('std', (1, 1, 1)), np.float32)
+    normalised = torch.from_numpy(((resized - mean) / std).transpose(2, 0,
+                                                                     1).copy())
+    return torch.stack(
+        [normalised.flip(-1) if i % 2 else normalised for i in range(batch)])
+
+
 def export(model: nn.Module, names: List[str], out: Path,
            input_shape: Sequence[int], dynamic_size: bool, opset: int) -> None:
     """Trace ``model`` (a ``TensorForward``) on a random ``input_shape`` input

@@ -143,3 +143,33 @@ def test_an_opset_without_grid_sample_is_refused_for_smpr(run_tool, tmp_path):
     assert proc.returncode == 2
     assert 'need opset 16 or above (or --dcn mmcv)' in proc.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize('config', [
+    'mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py',
+    'smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
+])
+def test_the_check_input_is_what_the_data_preprocessor_makes(config):
+    """The check's input (a real image: on noise a trained model's maps stay
+    near 0, where rounding fails a relative tolerance) is the image as the
+    model's own ``data_preprocessor`` makes it: BGR for tf-pose, RGB and
+    normalised for SMPR; the second copy of a batch flipped."""
+    import mmcv
+    from mmengine.config import Config
+    from mmpose.registry import MODELS
+    from mmpose.structures import PoseDataSample
+
+    from custom_modules.apis.onnx_export import contract_inputs
+    cfg = Config.fromfile(REPO_ROOT / 'configs' / config)
+    image = mmcv.imread(str(REPO_ROOT / 'tests/data/coco/000000196141.jpg'))
+    inputs = contract_inputs(image, cfg.model.data_preprocessor,
+                             (2, 3, 96, 128))
+    preprocessor = MODELS.build(cfg.model.data_preprocessor)
+    resized = mmcv.imresize(image, (128, 96))
+    expected = preprocessor(
+        dict(
+            inputs=[torch.from_numpy(resized).permute(2, 0, 1)],
+            data_samples=[PoseDataSample()]))['inputs']
+    assert inputs.shape == (2, 3, 96, 128)
+    torch.testing.assert_close(inputs[:1], expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(inputs[1], expected[0].flip(-1))
