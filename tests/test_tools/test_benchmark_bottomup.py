@@ -54,11 +54,12 @@ def test_grouping_finds_every_person_of_the_scenes(run_tool, tmp_path):
         assert resized['peaks'] == device['peaks'] == full['peaks']
 
 
-def test_real_maps_are_decoded_three_ways_per_bundled_image(
-        run_tool, tmp_path):
+def test_real_maps_are_decoded_four_ways_per_bundled_image(run_tool, tmp_path):
     """``--real-maps CONFIG CHECKPOINT``: a model's maps of each COCO image of
     the sample (here the small MLN with random weights), decoded four ways; the
-    resized decode and the device's find what the full restore finds."""
+    resized decode and the device's find what the full restore finds; the
+    section says how many runs each median is of (at least 5 for the decodes
+    that resize all the maps)."""
     from conftest import save_random_checkpoint, write_small_mln_config
 
     config = write_small_mln_config(tmp_path / 'mln.py')
@@ -74,6 +75,8 @@ def test_real_maps_are_decoded_three_ways_per_bundled_image(
     ])
     section = out.read_text().split(
         'Decoding of a trained model\'s maps (mln)')[1]
+    assert section.startswith(', median of 2 runs (of 5 for the full restore '
+                              'and on the device) after 2 warm-up runs')
     rows = parse_markdown_rows(section)
     images = [
         '000000000785.jpg (1)', '000000040083.jpg (2)', '000000196141.jpg (4)',

@@ -37,3 +37,21 @@ def test_report_names_every_transform_and_counts_the_workers(tmp_path):
                       'BottomupGetHeatmapMask', 'PackPoseInputs'):
         assert transform in report
     assert all(float(rate) > 0 for rate in rates[1:])
+
+
+def test_the_image_decoding_before_the_pipeline_has_its_own_row(tmp_path):
+    """``CheckedCocoDataset`` decodes the image before its pipeline
+    (``LoadImage`` finds it decoded): the decoding is a row of its own, first,
+    and takes longer than ``LoadImage``."""
+    config = str(REPO_ROOT / SAMPLE_CONFIGS['mln'])
+    out = tmp_path / 'report.md'
+    benchmark_dataloader.main([config, '--samples', '4', '--out', str(out)])
+    [detail] = [
+        line for line in out.read_text().splitlines()
+        if line.startswith('- `paf_mln')
+    ]
+    rows = dict(
+        item.rsplit(' ', 1) for item in detail.split(': ', 1)[1].split(', '))
+    assert list(rows)[:2] == ['image decode (CheckedCocoDataset)', 'LoadImage']
+    assert float(rows['image decode (CheckedCocoDataset)']) > float(
+        rows['LoadImage'])

@@ -4,6 +4,8 @@ the sampling form timed on SMPR's shapes, the same outputs, and SMPR's
 network and a training iteration of the sample SMPR each way."""
 import importlib.util
 
+import pytest
+
 from conftest import REPO_ROOT
 
 spec = importlib.util.spec_from_file_location(
@@ -43,3 +45,29 @@ def test_report_times_both_ways_on_every_shape_and_a_training_iteration(
     [training] = table_rows(report, 'smpr_r18-w16-fpn')
     for row in (network[2:4], training[1:3]):
         assert float(row[0]) > 0 and float(row[1]) > 0
+
+
+def test_a_loader_without_batches_is_refused_before_anything_is_timed(
+        tmp_path, monkeypatch):
+    """4 sample images in batches of 8 with ``drop_last``: no batch at all, an
+    error naming the config, the batch size and drop_last (not an endless wait
+    for one), before the convolutions are timed."""
+    from conftest import SAMPLE_CONFIGS
+
+    config = tmp_path / 'no_batch.py'
+    config.write_text(f'_base_ = [{str(REPO_ROOT / SAMPLE_CONFIGS["smpr"])!r}]'
+                      '\ntrain_dataloader = dict(batch_size=8, '
+                      'drop_last=True)\n')
+    timed = []
+    monkeypatch.setattr(benchmark_deform_conv, 'convolution_rows',
+                        lambda args: timed.append(args) or [])
+    with pytest.raises(SystemExit) as error:
+        benchmark_deform_conv.main([
+            '--repeats', '1', '--warmup', '0', '--network-repeats', '0',
+            '--train-iters', '1', '--config',
+            str(config)
+        ])
+    message = str(error.value.code)
+    assert message.startswith(f'benchmark_deform_conv: error: {config}: ')
+    assert 'batch_size 8' in message and 'drop_last=True' in message
+    assert timed == []

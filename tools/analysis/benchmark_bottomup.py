@@ -80,7 +80,8 @@ DEFAULT_CONFIGS = [
 ]
 CODEC_CONFIG = DEFAULT_CONFIGS[1]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
-# the full restore's decode is timed over --group-repeats / this many runs
+# the decodes that resize all the maps are timed over --group-repeats / this
+# many runs (resize_all_repeats)
 RESTORE_REPEATS_DIVISOR = 50
 MODELS_NOTE = (
     'Paper (Huang et al., ICASSP 2019; P40 GPU): MLN 21,278,912 weights, 82.5 '
@@ -89,6 +90,13 @@ GROUPING_NOTE = (
     'Paper: grouping 0.2 ms (2 people), 0.6 ms (10 people). Decode: network '
     'outputs at stride 8 in, people out; speed-up and max diff against the '
     'full restore.')
+
+
+def resize_all_repeats(group_repeats: int) -> int:
+    """Timed runs of the decodes that resize all the maps (the full restore's
+    and the device's, timed apart, module doc) for ``--group-repeats``
+    ``group_repeats``: a ``RESTORE_REPEATS_DIVISOR``-th of them, at least 5."""
+    return max(5, group_repeats // RESTORE_REPEATS_DIVISOR)
 
 
 class Way(NamedTuple):
@@ -145,8 +153,8 @@ def model_table(args: argparse.Namespace) -> str:
 
 def grouping_table(args: argparse.Namespace) -> str:
     """Markdown table of grouping and decoding times on scenes of
-    ``args.people`` people, for the full restore, the resized decode and the
-    stride-8 decode (module doc)."""
+    ``args.people`` people, for the full restore, the resized decode, the
+    stride-8 decode and the decoding on ``args.device`` (module doc)."""
     from mmpose.registry import KEYPOINT_CODECS
 
     height, width = args.input_size
@@ -217,7 +225,7 @@ def real_maps_table(args: argparse.Namespace) -> str:
 def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
                   codec_cfg: dict, stride: int,
                   args: argparse.Namespace) -> list:
-    """Table rows of the three decodings (module doc) of one image's network
+    """Table rows of the four decodings (module doc) of one image's network
     outputs ``(1, M + 1, h, w)`` and ``(1, 2 L, h, w)`` at ``stride``, whose
     input is ``stride`` times their size."""
     from mmpose.registry import KEYPOINT_CODECS
@@ -286,9 +294,9 @@ def decoding_rows(label: str, heatmaps: torch.Tensor, pafs: torch.Tensor,
     # the decodes that resize all the maps (~100 ms on a CPU, flushing the
     # caches) are timed apart, over fewer runs
     apart_ms = iter(
-        interleaved_medians_ms(
-            [way.decode for way in ways if way.resizes_all], args.warmup,
-            max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR)))
+        interleaved_medians_ms([way.decode for way in ways if way.resizes_all],
+                               args.warmup,
+                               resize_all_repeats(args.group_repeats)))
     times = interleaved_medians_ms(
         [way.group for way in ways] + [way.group_numpy for way in ways] +
         [way.decode for way in ways if not way.resizes_all], args.warmup,
@@ -400,19 +408,18 @@ def main() -> None:
             f'CPU: {args.threads} threads, torch {torch.__version__}, batch '
             f'1, median of {args.repeats} runs after {args.warmup} warm-up '
             f'runs\n\n{model_table(args)}\n\n{MODELS_NOTE}')
-    restore_repeats = max(5, args.group_repeats // RESTORE_REPEATS_DIVISOR)
+    runs = (f'median of {args.group_repeats} runs (of '
+            f'{resize_all_repeats(args.group_repeats)} for the full restore '
+            f'and on the device) after {args.warmup} warm-up runs')
     sections.append(
         f'Grouping (on the CPU, {grouping_in_use()}, and numpy; the last way '
-        f'with its maps on {args.device}), median of {args.group_repeats} '
-        f'runs (of {restore_repeats} for the full restore and on the device) '
-        f'after {args.warmup} warm-up runs\n\n{grouping_table(args)}\n\n'
-        f'{GROUPING_NOTE}')
+        f'with its maps on {args.device}), {runs}\n\n{grouping_table(args)}'
+        f'\n\n{GROUPING_NOTE}')
     if args.real_maps:
         sections.append(
             'Decoding of a trained model\'s maps '
-            f'({Path(args.real_maps[0]).stem}), median of '
-            f'{args.group_repeats} runs after {args.warmup} warm-up '
-            f'runs\n\n{real_maps_table(args)}\n\nThe people found are the '
+            f'({Path(args.real_maps[0]).stem}), {runs}\n\n'
+            f'{real_maps_table(args)}\n\nThe people found are the '
             'model\'s, not the annotations\'; max diff against the full '
             'restore, as above.')
     text = '\n\n'.join(sections)

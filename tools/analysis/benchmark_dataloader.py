@@ -10,24 +10,29 @@ busy.
 Each config's ``train_dataloader.dataset`` is built (on the bundled COCO sample
 in ``tests/data/coco`` unless ``--keep-data``), and ``--samples`` samples go
 through its pipeline in this process with one thread (as one loader worker has
-it), each transform timed apart. The report gives, per config, the median ms
-per sample of each transform, the mean ms of a whole sample (what throughput
-follows: the slow samples count), the samples per second of one core, and,
-for the config's batch size, the ms one worker takes for a batch and, given the
-ms of a GPU iteration of each config (``--iteration-ms``, e.g. from
-``tools/misc/gpu_check.py``'s ``full`` check), the workers a loader needs to
-deliver a batch per iteration (each worker makes whole batches). With
+it), each transform timed apart, and so is the image decoding of a
+``CheckedCocoDataset``, which decodes the image before the pipeline (its
+``LoadImage`` finds it decoded): row ``image decode (CheckedCocoDataset)``. The
+report gives, per config, the median ms per sample of each of these rows, the
+mean ms of a whole sample (what throughput follows: the slow samples count),
+the samples per second of one core, and, for the config's batch size, the ms
+one worker takes for a batch and, given the ms of a GPU iteration of each
+config (``--iteration-ms``, e.g. from ``tools/misc/gpu_check.py``'s ``full``
+check), the workers a loader needs to deliver a batch per iteration (each
+worker makes whole batches). With
 ``--encode-people``, the target encoding of each config whose codec is a
 ``PartAffinityField`` (MLN, OpenPose) is also timed alone on scenes of that
 many random people (all keypoints annotated): targets per second on one core.
 """
 import argparse
+import contextlib
 import math
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
+from unittest import mock
 
 import cv2
 import torch
@@ -37,29 +42,33 @@ from custom_modules.utils.benchmark_timing import (at_least, emit_report,
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / 'tests/data/coco'
+DECODE_ROW = 'image decode (CheckedCocoDataset)'
 
 
-class TimedTransform:
-    """A pipeline transform that adds its time (s) to ``times[name]``."""
+class Timed:
+    """``fn`` (a pipeline transform, the image decoding) that adds the time (s)
+    of each call to ``times[name]``."""
 
-    def __init__(self, transform, times: Dict[str, List[float]]) -> None:
-        self.transform, self.times = transform, times
-        self.name = type(transform).__name__
-        times.setdefault(self.name, [])
+    def __init__(self, fn: Callable, name: str,
+                 times: Dict[str, List[float]]) -> None:
+        self.fn, self.name, self.times = fn, name, times
+        times.setdefault(name, [])
 
-    def __call__(self, results: dict) -> Optional[dict]:
+    def __call__(self, *args, **kwargs):
         start = time.perf_counter()
-        out = self.transform(results)
+        out = self.fn(*args, **kwargs)
         self.times[self.name].append(time.perf_counter() - start)
         return out
 
 
 def benchmark(config: str, samples: int, keep_data: bool) -> dict:
-    """Per-transform and total ms per sample of ``config``'s training pipeline
-    on one core."""
+    """Per-transform (and image decoding, module doc) and total ms per sample
+    of ``config``'s training pipeline on one core."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import DATASETS
+
+    from custom_modules.datasets import checked_coco_dataset
 
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
@@ -74,14 +83,22 @@ def benchmark(config: str, samples: int, keep_data: bool) -> dict:
             data_prefix=dict(img=''))
     dataset = DATASETS.build(dataset_cfg)
     times: Dict[str, List[float]] = {}
+    decoding = contextlib.nullcontext()
+    if isinstance(dataset, checked_coco_dataset.CheckedCocoDataset):
+        # its prepare_data decodes the image before the pipeline
+        decoding = mock.patch.object(
+            checked_coco_dataset, 'read_image_file',
+            Timed(checked_coco_dataset.read_image_file, DECODE_ROW, times))
     dataset.pipeline.transforms = [
-        TimedTransform(t, times) for t in dataset.pipeline.transforms
+        Timed(t,
+              type(t).__name__, times) for t in dataset.pipeline.transforms
     ]
     totals = []
-    for i in range(samples):
-        start = time.perf_counter()
-        dataset[i % len(dataset)]
-        totals.append(time.perf_counter() - start)
+    with decoding:
+        for i in range(samples):
+            start = time.perf_counter()
+            dataset[i % len(dataset)]
+            totals.append(time.perf_counter() - start)
     return dict(
         batch_size=cfg.train_dataloader.batch_size,
         workers=cfg.train_dataloader.get('num_workers', 0),
@@ -185,7 +202,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     text = (
         f'Training pipelines on one core, mean of {args.samples} samples of '
         f'the {data}:\n\n{table}\n\n'
-        'ms per sample of each transform (median):\n\n' +
+        'ms per sample (median) of each transform and of a '
+        '`CheckedCocoDataset`\'s image decoding before the pipeline:\n\n' +
         '\n'.join(f'- {d}' for d in detail))
     encode_rows = []
     for config in args.configs if args.encode_people else []:

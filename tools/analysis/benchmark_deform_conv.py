@@ -26,7 +26,8 @@ Training: ``--train-iters`` iterations of ``--config``'s model (its own
 optimizer, data pipeline and batch, the bundled sample's images by default)
 with ``model.head.deform_conv`` set to ``'mmcv'`` and to ``'grid_sample'``, the
 same initial weights; data loading is left out (the batches are loaded
-first).
+before anything is timed; a loader that gives no batch, e.g. fewer samples than
+its batch size with ``drop_last``, is an error).
 
 Times are medians after ``--warmup`` calls, the two ways taking turns; on a GPU
 each call ends with ``torch.cuda.synchronize()``. The speed-up divides mmcv's
@@ -38,8 +39,9 @@ import contextlib
 import copy
 import itertools
 import logging
+import sys
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import torch
 from mmcv.ops import DeformConv2d
@@ -173,17 +175,44 @@ def network_row(args: argparse.Namespace) -> List[str]:
     ]
 
 
-def training_row(args: argparse.Namespace) -> List[str]:
-    """Milliseconds of a training iteration of ``--config`` each way."""
+def training_batches(args: argparse.Namespace) -> Tuple[object, list]:
+    """``--config`` (as read) and ``--warmup`` + ``--train-iters`` batches of
+    its training loader, over as many passes as it takes.
+
+    Raises:
+        ValueError: If a whole pass over the loader gives no batch (fewer
+            samples than the batch size with ``drop_last``, or none), naming
+            the config, its batch size and ``drop_last``.
+    """
     from mmengine.config import Config
-    from mmengine.logging import MMLogger
-    from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
-    from mmpose.registry import MODELS
 
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
+    loader = Runner.build_dataloader(cfg.train_dataloader)
+    batches: list = []
+    while len(batches) < args.train_iters + args.warmup:
+        before = len(batches)
+        batches += itertools.islice(loader,
+                                    args.train_iters + args.warmup - before)
+        if len(batches) == before:
+            raise ValueError(
+                f'{args.config}: its training loader gives no batch '
+                f'({len(loader.dataset)} samples, train_dataloader.batch_size '
+                f'{cfg.train_dataloader.batch_size}, '
+                f'drop_last={cfg.train_dataloader.get("drop_last", False)}); '
+                'no training iteration to time')
+    return cfg, batches
+
+
+def training_row(args: argparse.Namespace, cfg, batches: list) -> List[str]:
+    """Milliseconds of a training iteration of ``--config`` (``cfg``) each way,
+    on ``batches`` in turn."""
+    from mmengine.logging import MMLogger
+    from mmengine.optim import build_optim_wrapper
+    from mmpose.registry import MODELS
+
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).to(args.device)
     logger = MMLogger.get_current_instance()
@@ -195,13 +224,6 @@ def training_row(args: argparse.Namespace) -> List[str]:
     finally:
         logger.setLevel(level)
     model.train()
-    loader = Runner.build_dataloader(cfg.train_dataloader)
-    batches, epoch = [], iter(loader)
-    while len(batches) < args.train_iters + args.warmup:
-        try:
-            batches.append(next(epoch))
-        except StopIteration:
-            epoch = iter(loader)
 
     def trainer(deform_conv: str) -> Callable:
         copy_ = copy.deepcopy(model)
@@ -262,6 +284,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     import custom_modules  # noqa: F401  (registers the project's modules)
 
+    # the training batches first: a loader that gives none stops the run
+    # before anything is timed
+    try:
+        training = training_batches(args) if args.train_iters else None
+    except ValueError as error:
+        sys.exit(f'benchmark_deform_conv: error: {error}')
+
     setup = (f'{args.device}, torch {torch.__version__}, '
              f'{torch.get_num_threads()} threads')
     header = [
@@ -284,9 +313,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             'config', 'training iteration, mmcv (ms)',
             'training iteration, sampling (ms)', 'speed-up'
         ]
-        report += (f'\n\nTraining on {setup}, median of {args.train_iters} '
-                   f'iterations after {args.warmup}\n\n'
-                   f'{markdown_table(header, [training_row(args)])}')
+        report += (
+            f'\n\nTraining on {setup}, median of {args.train_iters} '
+            f'iterations after {args.warmup}\n\n'
+            f'{markdown_table(header, [training_row(args, *training)])}')
     emit_report(report, args.out)
 
 

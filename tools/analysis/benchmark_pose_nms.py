@@ -19,18 +19,20 @@ suppress them:
   iou_threshold=0.3))``: mmcv copies the boxes to the CPU and runs all rounds
   there (``pose_nms``'s Soft-NMS for up to ``CPU_SOFT_NMS_MAX`` candidates on
   the CPU);
-- ``soft_nms_first``: the same Soft-NMS, its first ``--max-per-img`` rounds as
-  torch ops on the device (``pose_nms``'s Soft-NMS elsewhere);
+- ``soft_nms_first``: the same Soft-NMS, its first ``--max-per-img`` rounds
+  (all of them in a scene of fewer candidates) as torch ops on the device
+  (``pose_nms``'s Soft-NMS elsewhere);
 - ``mmcv nms``: hard NMS, IoU 0.5 (mmcv's CUDA kernel on a GPU).
 
 Times are medians of ``--repeats`` calls after ``--warmup``, the three calls
 taking turns; on a GPU each call ends with ``torch.cuda.synchronize()``.
-"same" says whether ``soft_nms_first`` kept the poses mmcv's Soft-NMS kept
-first, in its order.
+"same" says whether ``soft_nms_first`` kept the first ``--max-per-img`` poses
+mmcv's Soft-NMS kept (all of them if it kept fewer), in its order.
 
 Prints a markdown table; ``--out`` also writes it to a file.
 """
 import argparse
+from typing import List, Optional
 
 import torch
 from mmcv.ops import batched_nms
@@ -77,7 +79,7 @@ def scene_row(num_people: int, per_person: int,
     ]
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         '--people',
@@ -103,19 +105,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--warmup', type=at_least(0), default=3)
     parser.add_argument('--repeats', type=at_least(1), default=30)
     parser.add_argument('--out', help='also write the markdown table here')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
     rows = [
         scene_row(people, per_person, args) for people in args.people
         for per_person in args.per_person
     ]
     header = [
         'people', 'candidates', 'mmcv soft_nms, all rounds, CPU (ms)',
-        f'soft_nms_first, {args.max_per_img} rounds, {args.device} (ms)',
-        'speed-up', 'same', f'mmcv nms, {args.device} (ms)'
+        f'soft_nms_first, min({args.max_per_img}, candidates) rounds, '
+        f'{args.device} (ms)', 'speed-up', 'same',
+        f'mmcv nms, {args.device} (ms)'
     ]
     emit_report(
         f'Pose NMS on {args.device}, torch {torch.__version__}, '

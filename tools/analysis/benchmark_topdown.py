@@ -17,7 +17,8 @@ hits every model alike; latency is the median of ``--repeats`` passes. The last
 columns divide each model's latency by the first config's (the baseline,
 ResNet-50 by default). The multiply-accumulates are mmengine's count
 (``get_model_complexity_info``; mmpose and mmengine print this number as
-"FLOPs"). Prints a markdown table; ``--out`` also writes it to a file.
+"FLOPs"). Prints the setup (threads, torch, runs) and a markdown table;
+``--out`` also writes them to a file.
 """
 import argparse
 from pathlib import Path
@@ -63,7 +64,8 @@ def parse_args() -> argparse.Namespace:
         type=at_least(1),
         default=torch.get_num_threads(),
         help='torch CPU threads (default: torch\'s default for this machine)')
-    parser.add_argument('--out', help='also write the markdown table here')
+    parser.add_argument(
+        '--out', help='also write the setup and the markdown table here')
     return parser.parse_args()
 
 
@@ -107,11 +109,10 @@ def main() -> None:
                 for ms, per_batch in zip(model_ms, latencies)
             ]
         ])
-
-    print(
-        f'\nCPU: {args.threads} threads, torch {torch.__version__}, median of '
-        f'{args.repeats} runs after {args.warmup} warm-up runs')
-    emit_report(markdown_table(header, rows), args.out)
+    emit_report(
+        f'CPU: {args.threads} threads, torch {torch.__version__}, median of '
+        f'{args.repeats} runs after {args.warmup} warm-up runs\n\n'
+        f'{markdown_table(header, rows)}', args.out)
 
 
 if __name__ == '__main__':
