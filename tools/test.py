@@ -119,6 +119,7 @@ def main() -> None:
         if cfg.load_from:
             # runner.model is DDP-wrapped when distributed
             model = getattr(runner.model, 'module', runner.model)
+            model.cfg = cfg  # named in the messages, as init_model sets it
             check_checkpoint_matches(model, cfg.load_from)
         if args.out:
             runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')

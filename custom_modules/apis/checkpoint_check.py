@@ -14,7 +14,15 @@ hold nothing else; except for differences that change no prediction:
   mmengine keeps out of the state dict and which the config sets);
 - BatchNorm ``num_batches_tracked`` missing from the checkpoint (a counter of
   training steps, absent from converted checkpoints; mmengine ignores it too).
+
+Weights of the right shapes may still have been trained on other inputs: the
+CMU OpenPose config and the one trained here build the same network, one fed
+BGR, the other RGB. Where the checkpoint carries the config it was trained
+with (``meta['cfg']``, as mmengine's runner saves it), a channel order, mean or
+std of its ``data_preprocessor`` other than the model's config's is warned
+about (:func:`input_differences`), naming both.
 """
+import logging
 import pickle
 import re
 from collections import OrderedDict
@@ -25,6 +33,7 @@ from typing import List, Mapping, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 from mmpose.apis import init_model
 
@@ -130,6 +139,42 @@ def mismatch_message(differences: WeightDifferences, num_model_weights: int,
         f'{checkpoint}: not a checkpoint of {config}: {"; ".join(parts)}. Was '
         'it trained with another config? (Allowed differences: a "module." '
         'prefix, data_preprocessor buffers, BatchNorm num_batches_tracked.)')
+
+
+#: The ``data_preprocessor`` settings that make a network's input, with
+#: mmengine's ``ImgDataPreprocessor`` defaults.
+INPUT_SETTINGS = dict(bgr_to_rgb=False, rgb_to_bgr=False, mean=None, std=None)
+
+
+def input_differences(loaded: Mapping, model: nn.Module) -> List[str]:
+    """How the input a checkpoint was trained on differs from what ``model``'s
+    config makes: ``'<setting>: <trained> (trained) vs <model's> (this
+    config)'`` per :data:`INPUT_SETTINGS` entry that differs; none where the
+    checkpoint carries no config it was trained with (``meta['cfg']``: a
+    converted one) or the model none (``model.cfg``), or that config no longer
+    parses."""
+    meta = loaded.get('meta')
+    text = meta.get('cfg') if isinstance(meta, Mapping) else None
+    config = getattr(model, 'cfg', None)
+    if not isinstance(text, str) or config is None:
+        return []
+    try:
+        trained = Config.fromstring(text, '.py').model.data_preprocessor
+    except Exception:  # e.g. a module it names no longer exists
+        return []
+    current = config.model.get('data_preprocessor', {})
+
+    def setting(preprocessor: Mapping, key: str) -> object:
+        value = preprocessor.get(key, INPUT_SETTINGS[key])
+        return ([float(v)
+                 for v in value] if isinstance(value,
+                                               (list, tuple)) else value)
+
+    return [
+        f'{key} {setting(trained, key)} (trained) vs '
+        f'{setting(current, key)} (this config)' for key in INPUT_SETTINGS
+        if setting(trained, key) != setting(current, key)
+    ]
 
 
 def _config_name(model: nn.Module) -> str:
@@ -239,6 +284,15 @@ def check_checkpoint_matches(model: nn.Module,
             mismatch_message(differences, len(model.state_dict()),
                              len(weights), name or str(checkpoint),
                              _config_name(model)))
+    inputs = input_differences(loaded, model)
+    if inputs:
+        print_log(
+            f'{name or checkpoint}: trained on other inputs than '
+            f'{_config_name(model)} makes (its data_preprocessor: '
+            f'{"; ".join(inputs)}): its predictions will be wrong; use the '
+            'config it was trained with',
+            logger='current',
+            level=logging.WARNING)
     return weights
 
 

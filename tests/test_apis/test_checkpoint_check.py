@@ -10,6 +10,7 @@ import torch.nn as nn
 
 from custom_modules.apis import (CheckpointMismatchError,
                                  check_checkpoint_matches, init_pose_model)
+from conftest import REPO_ROOT
 
 
 class Net(nn.Module):
@@ -148,3 +149,42 @@ def test_a_truncated_or_unplain_weights_file_is_named(tmp_path):
     message = str(error.value)
     assert 'argparse.Namespace' in message and '\x1b' not in message
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1' in message
+
+
+def test_weights_trained_on_other_inputs_are_warned_about(monkeypatch):
+    """The CMU OpenPose config (BGR) and the one trained here (RGB) build the
+    same network: weights trained with one fit the other and pass; the config
+    the runner saved with them (``meta['cfg']``) shows the other channel order,
+    which is warned about, naming both; the same config, or a checkpoint
+    without one (converted), gives no warning."""
+    from mmengine.config import Config
+
+    from custom_modules.apis import checkpoint_check
+    configs = REPO_ROOT / 'configs/mln'
+    trained_here = Config.fromfile(
+        configs / 'paf_openpose-vgg19_1xb28-100e_coco-368x368.py')
+    cmu = Config.fromfile(configs / 'paf_openpose-vgg19_cmu-coco-368x368.py')
+    warnings = []
+    monkeypatch.setattr(
+        checkpoint_check,
+        'print_log',
+        lambda message, logger=None, level=None: warnings.append(message))
+    net = Net()
+    checkpoint = {
+        'state_dict': net.state_dict(),
+        'meta': {
+            'cfg': trained_here.pretty_text
+        }
+    }
+    for config, meta in ((trained_here, checkpoint['meta']), (cmu, {})):
+        net.cfg = config
+        check_checkpoint_matches(net, dict(checkpoint, meta=meta), 'a.pth')
+    assert warnings == []
+    net.cfg = cmu
+    check_checkpoint_matches(net, checkpoint, 'a.pth')
+    assert warnings == [
+        f'a.pth: trained on other inputs than {cmu.filename} (Net) makes (its '
+        'data_preprocessor: bgr_to_rgb True (trained) vs False (this '
+        'config)): its predictions will be wrong; use the config it was '
+        'trained with'
+    ]

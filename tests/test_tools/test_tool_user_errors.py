@@ -33,7 +33,9 @@ def test_a_checkpoint_of_another_model_is_refused_before_testing(tmp_path):
                        check=False)
     assert proc.returncode == 2, proc.stderr[-3000:]
     [error] = error_lines(proc.stderr, 'tools/test.py')
-    assert str(other) in error and 'Traceback' not in proc.stderr
+    assert error.startswith(f'tools/test.py: error: {other}: not a checkpoint '
+                            f'of {HSR_CONFIG} (')
+    assert 'Traceback' not in proc.stderr
     assert 'coco/AP' not in proc.stdout  # nothing was tested
 
     # the checkpoint that would be loaded is checked: --cfg-options load_from
@@ -98,3 +100,31 @@ def test_an_annotation_file_the_dataset_cannot_read_is_named(
                 if problem == 'missing' else 'not valid JSON')
     assert error.startswith(f'{tool}: error: {ann_file}: {expected}'), error
     assert 'Traceback' not in proc.stderr
+
+
+@pytest.mark.e2e
+def test_weights_trained_on_other_inputs_are_warned_about(tmp_path):
+    """A checkpoint whose saved config (``meta['cfg']``) fed the network RGB
+    where the tested config feeds BGR: the weights fit, the test runs, and the
+    log says which input setting differs."""
+    import torch
+    from mmengine.config import Config
+
+    rgb_config = tmp_path / 'rgb.py'
+    rgb_config.write_text(
+        f'_base_ = [{str(HSR_CONFIG)!r}]\n'
+        'model = dict(data_preprocessor=dict(bgr_to_rgb=False))\n')
+    checkpoint = save_random_checkpoint(HSR_CONFIG, tmp_path / 'hsr.pth')
+    loaded = torch.load(checkpoint, weights_only=False)
+    loaded['meta']['cfg'] = Config.fromfile(HSR_CONFIG).pretty_text
+    torch.save(loaded, checkpoint)
+    proc = run_command([
+        sys.executable, 'tools/test.py',
+        str(rgb_config),
+        str(checkpoint), '--work-dir',
+        str(tmp_path / 'work')
+    ])
+    assert (f'{checkpoint}: trained on other inputs than {rgb_config} '
+            '(TopdownPoseEstimator) makes (its data_preprocessor: bgr_to_rgb '
+            'True (trained) vs False (this config))') in proc.stdout
+    assert 'coco/AP' in proc.stdout
