@@ -60,10 +60,17 @@ def test_real_maps_are_decoded_four_ways_per_bundled_image(run_tool, tmp_path):
     resized decode and the device's find what the full restore finds; the
     section says how many runs each median is of (at least 5 for the decodes
     that resize all the maps)."""
+    import torch
+
     from conftest import save_random_checkpoint, write_small_mln_config
 
     config = write_small_mln_config(tmp_path / 'mln.py')
-    checkpoint = save_random_checkpoint(config, tmp_path / 'mln.pth')
+    # seeded: on some random weights' maps (noise) the resize makes a shallow
+    # extra peak the resized decode does not find, the exception its docstring
+    # states (PartAffinityField.find_peaks_resized); seeds 0-79 make none
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        checkpoint = save_random_checkpoint(config, tmp_path / 'mln.pth')
     out = tmp_path / 't.md'
     run_tool([
         sys.executable, 'tools/analysis/benchmark_bottomup.py',

@@ -9,16 +9,22 @@ the three paradigms.
         --models simplebaseline-r50 hsr-msnet-59 --people 1 5
     # the people curve only
     python tools/analysis/benchmark.py --skip-models
-    # on a GPU (no memory columns)
+    # on a GPU (the memory columns read n/a)
     python tools/analysis/benchmark.py --device cuda
 
-Writes ``benchmark.md`` (both tables) and ``people.png`` (time per image
-against people, one line per paradigm) under ``--out-dir``
-(``work_dirs/benchmark/``) and prints the tables. Everything runs in this one
-process on random weights (``init_cfg`` off, no checkpoint: the cost of a
-network does not depend on its weights); runs take turns (model A, B, C, A, B,
-C, ...) so that a slow spell of the machine hits every model alike; times are
-medians of ``--repeats`` runs after ``--warmup``.
+Writes ``benchmark.md`` (the model table, the comparison table and the people
+curve's table) and ``people.png`` (time per image against people, one line per
+paradigm) under ``--out-dir`` (``work_dirs/benchmark/``) and prints the
+report. ``benchmark.md`` is written once the model and comparison tables are
+done (saying the people curve is not measured yet), then again, whole, at the
+end: a failure in the people curve keeps the tables. The curve's config files
+are checked before anything runs (relative paths are from the repository
+root).
+
+Everything runs in this one process on random weights (``init_cfg`` off, no
+checkpoint: the cost of a network does not depend on its weights); runs take
+turns (model A, B, C, A, B, C, ...) so that a slow spell of the machine hits
+every model alike; times are medians of ``--repeats`` runs after ``--warmup``.
 
 Model table, one row per model at its paper's input size (``MODELS`` below):
 
@@ -34,7 +40,10 @@ Model table, one row per model at its paper's input size (``MODELS`` below):
   asked to return every block over 64 KiB to the system, so freed memory is not
   silently reused) needs above what it held before building the model, to build
   it and run one forward pass at that batch: weights, activations and the
-  framework's workspace, in MiB. Linux only (``/proc/self/clear_refs``).
+  framework's workspace, in MiB. Linux only (``/proc/self/clear_refs``); n/a
+  with ``--skip-memory``, on a GPU (it is the CPU's resident memory) and where
+  the probe's process exits without a result (killed for memory: the config
+  and exit code are printed to stderr).
 - latency: the network at batch 1 and at a large batch (``--crop-batch`` for
   top-down crops, ``--image-batch`` for whole images), ``torch.no_grad()``,
   eval mode, in ms. On a GPU (``--device cuda``) each timed call ends with
@@ -51,21 +60,26 @@ of random pixels; per image, end to end, through mmpose's inference functions:
 
 - top-down: YOLOv3 (``--detector-config``) on the image, then the pose model
   (``--pose-config``, HSR-MSNet-59 by default) on the scene's N person boxes
-  (one batch);
+  (one batch), its flip test turned off (the config's ``test_cfg`` may have
+  it on: the network would run twice per crop);
 - MLN and SMPR (``--mln-config``, ``--smpr-config``): ``inference_bottomup``,
   the network's real forward pass followed by the decoding of the maps a
   perfect model would give for the scene (the head's ``perfect_outputs``: the
   codec's encoding of the people for MLN, the assigner's targets for SMPR), as
   random weights give maps with no people (or noise) whose decoding costs
-  nothing like a trained model's; no flip test (the project's MLN and SMPR
-  configs have it off). Each row says how many people each method found (must
-  be N).
+  nothing like a trained model's; flip test turned off, as for the top-down
+  model. Each row says how many people MLN's and SMPR's decoding found (must
+  be N); the top-down model gives one pose per box it is handed, so it has no
+  such count.
 """
 import argparse
 import gc
 import multiprocessing
 import os
+import sys
+import time
 from pathlib import Path
+from queue import Empty
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
@@ -79,10 +93,12 @@ from custom_modules.testing.synthetic_scenes import (load_templates,
 from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table,
-                                                   synchronized)
+                                                   synchronized, write_report)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
+#: Seconds a memory probe may take before it is killed (its columns: n/a).
+PROBE_TIMEOUT_S = 1800
 DETECTOR_CONFIG = (
     'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
 POSE_CONFIG = 'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py'
@@ -234,7 +250,9 @@ def _memory_probe(spec: ModelSpec, batch_sizes: Sequence[int], queue) -> None:
 def peak_memory_mib(spec: ModelSpec,
                     batch_sizes: Sequence[int]) -> List[Optional[float]]:
     """:func:`_memory_probe` in a fresh process; ``None`` where Linux's peak
-    accounting is missing."""
+    accounting is missing, or where the process exits without its result
+    (killed for memory, an error: its traceback and then the config and exit
+    code are printed to stderr) so that the other measurements are kept."""
     if not Path('/proc/self/clear_refs').exists():
         return [None] * len(batch_sizes)
     context = multiprocessing.get_context('spawn')
@@ -245,13 +263,34 @@ def peak_memory_mib(spec: ModelSpec,
         process = context.Process(
             target=_memory_probe, args=(spec, batch_sizes, queue))
         process.start()
-        peaks = queue.get(timeout=1800)
+        peaks, timed_out = None, False
+        deadline = time.monotonic() + PROBE_TIMEOUT_S
+        while peaks is None:
+            # checked before the wait: a result put before the exit is read
+            alive = process.is_alive()
+            try:
+                peaks = queue.get(timeout=1)
+            except Empty:
+                if not alive:
+                    break
+                if time.monotonic() > deadline:
+                    process.kill()
+                    timed_out = True
+                    break
         process.join()
     finally:
         if previous is None:
             del os.environ['MALLOC_MMAP_THRESHOLD_']
         else:
             os.environ['MALLOC_MMAP_THRESHOLD_'] = previous
+    if peaks is None:
+        print(
+            f'benchmark: peak memory of {spec.config} not measured: its '
+            'process ' + (f'was killed after {PROBE_TIMEOUT_S} s' if timed_out
+                          else f'exited with code {process.exitcode}') +
+            ' without a result',
+            file=sys.stderr)
+        return [None] * len(batch_sizes)
     return peaks
 
 
@@ -385,8 +424,9 @@ def bottomup_end_to_end(model: nn.Module, image: np.ndarray,
 
 def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
     """Markdown table of the end-to-end time per image of the three paradigms
-    on scenes of ``args.people`` people, and the totals ``[top-down, MLN,
-    SMPR]`` (ms) per scene."""
+    on scenes of ``args.people`` people, all three without flip test, and the
+    totals ``[top-down, MLN, SMPR]`` (ms) per scene."""
+    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.apis import init_model
 
@@ -396,8 +436,10 @@ def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
 
     templates = load_templates(TEMPLATE_FILE)
     rng = np.random.default_rng(0)
-    pose_model = init_model(
-        config_path(args.pose_config), None, device=args.device)
+    # flip test off, as for MLN and SMPR (perfect_bottomup_outputs)
+    pose_cfg = Config.fromfile(config_path(args.pose_config))
+    pose_cfg.merge_from_dict({'model.test_cfg.flip_test': False})
+    pose_model = init_model(pose_cfg, None, device=args.device)
     mln = init_model(config_path(args.mln_config), None, device=args.device)
     smpr = init_model(config_path(args.smpr_config), None, device=args.device)
     detector = build_person_detector(
@@ -416,11 +458,7 @@ def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
         boxes = (people.bboxes + margin * torch.tensor([-1, -1, 1, 1])).numpy()
         mln_run = bottomup_end_to_end(mln, image, people)
         smpr_run = bottomup_end_to_end(smpr, image, people)
-        found = [
-            len(estimate_poses(pose_model, image, boxes)),
-            mln_run(),
-            smpr_run()
-        ]
+        found = [mln_run(), smpr_run()]
         with torch.no_grad():
             detector_ms, pose_ms, mln_ms, smpr_ms = interleaved_medians_ms([
                 synchronized(fn, args.device)
@@ -437,7 +475,7 @@ def people_curve(args: argparse.Namespace) -> Tuple[str, List[List[float]]]:
     header = [
         'people', 'detector (ms)', 'pose model on the boxes (ms)',
         'top-down total (ms)', 'MLN (ms)', 'SMPR (ms)',
-        'people found (top-down / MLN / SMPR)'
+        'people found (MLN / SMPR)'
     ]
     return markdown_table(header, rows), totals
 
@@ -476,7 +514,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--skip-models', action='store_true', help='no model table')
     parser.add_argument(
-        '--skip-memory', action='store_true', help='no peak memory columns')
+        '--skip-memory',
+        action='store_true',
+        help='no peak memory probes (the columns read n/a)')
     parser.add_argument(
         '--crop-batch',
         type=at_least(1),
@@ -515,7 +555,18 @@ def parse_args() -> argparse.Namespace:
         default='cpu',
         help="'cpu' or a CUDA device ('cuda', 'cuda:1')")
     parser.add_argument('--out-dir', default='work_dirs/benchmark')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.people:  # the curve's models, checked before the model table
+        missing = []
+        for name in ('detector', 'pose', 'mln', 'smpr'):
+            config = getattr(args, f'{name}_config')
+            if not Path(config_path(config)).is_file():
+                missing.append(
+                    f'--{name}-config {config} ({config_path(config)})')
+        if missing:
+            parser.error('no such config file (relative paths are from the '
+                         f'repository root): {", ".join(missing)}')
+    return args
 
 
 def main() -> None:
@@ -528,6 +579,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     out_dir = Path(args.out_dir)
+    report = str(out_dir / 'benchmark.md')
     if args.device.startswith('cuda'):
         torch.backends.cudnn.benchmark = True
         machine = (f'{torch.cuda.get_device_name(args.device)}, CUDA '
@@ -546,6 +598,12 @@ def main() -> None:
             sections.append(
                 'Each paper\'s model against its baseline (model / baseline, '
                 f'same run):\n\n{comparisons}')
+        if args.people:  # on disk should the people curve fail
+            write_report(
+                '\n\n'.join(sections + [
+                    'The people curve was not measured: the run is still '
+                    'going, or it stopped before the curve was done.'
+                ]), report)
     if args.people:
         table, totals = people_curve(args)
         labels = [
@@ -558,10 +616,10 @@ def main() -> None:
         plot_people_curve(args.people, totals, labels, plot, machine)
         sections.append(
             f'Time per {args.image_size}x{args.image_size} image, end to end, '
-            f'as people are added ({plot.name}):\n\n{table}\n\n' +
-            '\n'.join(f'- {label}' for label in labels))
-    emit_report('\n\n'.join(sections), str(out_dir / 'benchmark.md'))
-    print(f'\nbenchmark: wrote {out_dir / "benchmark.md"}'
+            f'as people are added ({plot.name}), no flip test:\n\n{table}\n\n'
+            + '\n'.join(f'- {label}' for label in labels))
+    emit_report('\n\n'.join(sections), report)
+    print(f'\nbenchmark: wrote {report}'
           f'{" and " + str(out_dir / "people.png") if args.people else ""}')
 
 
