@@ -2,7 +2,9 @@
 """Timing and table helpers of the benchmark tools (``tools/analysis/``) and of
 ``tools/misc/gpu_check.py``."""
 import argparse
+import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Callable, List, Optional, Union
@@ -80,10 +82,32 @@ def markdown_table(header: List[str], rows: List[List[str]]) -> str:
 
 def emit_report(text: str, out: Optional[str] = None) -> None:
     """Print a benchmark's report and, with ``out``, also write it there
-    (folders made)."""
+    (folders made); then :func:`busy_machine_warning`, if any, on stderr."""
     print(f'\n{text}')
     if out:
         write_report(text, out)
+    warning = busy_machine_warning()
+    if warning:
+        print(warning, file=sys.stderr)
+
+
+def busy_machine_warning() -> Optional[str]:
+    """A warning where the machine's load average over the last 5 minutes (the
+    run's, for most benchmarks) exceeds its cores by more than one: other
+    processes took CPU time from the run, so its times are slower than this
+    machine's best (ratios within one run, whose calls take turns, are less
+    affected); None elsewhere, or where the OS gives no load average."""
+    try:
+        load = os.getloadavg()[1]
+    except (AttributeError, OSError):
+        return None
+    cores = os.cpu_count() or 1
+    if load <= cores + 1:
+        return None
+    return (f'warning: the load average over the last 5 minutes was '
+            f'{load:.1f} on {cores} cores: other processes shared the CPU '
+            'with this run, so its times read slower than this machine can '
+            'do (rerun on an idle machine to compare with published figures)')
 
 
 def write_report(text: str, out: str) -> None:

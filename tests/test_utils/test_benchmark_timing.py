@@ -71,3 +71,24 @@ def test_interleaved_medians_take_turns_and_need_a_repeat():
 def test_markdown_table():
     assert markdown_table(['a', 'b'],
                           [['1', '2']]) == ('| a | b |\n|---|---|\n| 1 | 2 |')
+
+
+def test_a_busy_machine_is_said_after_the_report(monkeypatch, capsys,
+                                                 tmp_path):
+    """A 5-minute load average over the cores + 1: a warning on stderr after
+    the report (the report and its file unchanged); none on an idle machine."""
+    import os
+
+    from custom_modules.utils import benchmark_timing
+    monkeypatch.setattr(os, 'cpu_count', lambda: 2)
+    out = tmp_path / 'report.md'
+    for load, warned in ((3.0, False), (5.5, True)):
+        monkeypatch.setattr(os, 'getloadavg', lambda: (9.0, load, 1.0))
+        benchmark_timing.emit_report('| a |', str(out))
+        printed = capsys.readouterr()
+        assert printed.out == '\n| a |\n' and out.read_text() == '| a |\n'
+        assert printed.err == ((
+            'warning: the load average over the last 5 minutes was 5.5 on 2 '
+            'cores: other processes shared the CPU with this run, so its '
+            'times read slower than this machine can do (rerun on an idle '
+            'machine to compare with published figures)\n') if warned else '')
