@@ -18,6 +18,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from custom_modules.apis import check_checkpoint_matches
+from custom_modules.apis.checkpoint_check import load_checkpoint_file
 from custom_modules.utils import (destroy_distributed, enable_visualization,
                                   exit_on_user_error,
                                   explain_unregistered_types, set_work_dir,
@@ -25,6 +26,8 @@ from custom_modules.utils import (destroy_distributed, enable_visualization,
 
 #: What mmengine.dump writes the metrics of ``--out`` as.
 OUT_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+#: What mmengine's ``DumpResults`` writes the predictions of ``--dump`` to.
+DUMP_SUFFIXES = ('.pkl', '.pickle')
 
 
 def parse_args() -> argparse.Namespace:
@@ -67,6 +70,10 @@ def parse_args() -> argparse.Namespace:
         parser.error(f'--out {args.out}: the metrics are written as '
                      f'{"/".join(s[1:] for s in OUT_SUFFIXES)}; give a file '
                      'name ending so')
+    if args.dump is not None and not args.dump.endswith(DUMP_SUFFIXES):
+        # mmengine's DumpResults refuses it, once the Runner is built
+        parser.error(f'--dump {args.dump}: the predictions are written as a '
+                     'pickle; give a file name ending in .pkl or .pickle')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -112,15 +119,19 @@ def main() -> None:
     setup_cpu_distributed(cfg)
     with exit_on_user_error('tools/test.py'), \
             explain_unregistered_types(args.config):
+        # the checkpoint the runner loads is `load_from` (CHECKPOINT, unless
+        # --cfg-options sets another); one that is missing or no checkpoint is
+        # named before the runner is built, with mmengine's loader
+        loaded = load_checkpoint_file(cfg.load_from) if cfg.load_from else None
         runner = Runner.from_cfg(cfg)
         # mmengine loads a checkpoint of another model with a warning and tests
-        # random weights; the one it loads is `load_from` (CHECKPOINT, unless
-        # --cfg-options sets another)
-        if cfg.load_from:
+        # random weights
+        if loaded is not None:
             # runner.model is DDP-wrapped when distributed
             model = getattr(runner.model, 'module', runner.model)
             model.cfg = cfg  # named in the messages, as init_model sets it
-            check_checkpoint_matches(model, cfg.load_from)
+            check_checkpoint_matches(model, loaded, str(cfg.load_from))
+            del loaded  # the runner loads it again, in runner.test()
         if args.out:
             runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
         runner.test()

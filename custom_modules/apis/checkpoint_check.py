@@ -242,10 +242,54 @@ def _reason(error: BaseException) -> str:
 
 
 def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:
-    """A checkpoint (path or URL) loaded on the CPU; the error names it if it
-    holds no dict."""
-    loaded = CheckpointLoader.load_checkpoint(
-        str(checkpoint), map_location='cpu')
+    """A checkpoint (path or URL) loaded on the CPU by mmengine's loader, the
+    one the runner's ``load_from`` uses, so that a file loaded here loads
+    there.
+
+    Raises:
+        CheckpointFileError: ``'<checkpoint>: <reason>'`` for a local file
+            that is missing, unreadable or no PyTorch checkpoint (checked
+            before loading it), and for any checkpoint (also a URL) the loader
+            fails on; torch's advice to load with ``weights_only=False``
+            (running any code in the file) is left out.
+        CheckpointMismatchError: For a checkpoint that holds no dict.
+    """
+    name = str(checkpoint)
+    # mmengine's rule: a path no registered scheme (http://, torchvision://,
+    # open-mmlab://, ...) matches is a local file
+    if not any(
+            prefix and re.match(prefix, name)
+            for prefix in CheckpointLoader._schemes):
+        path = Path(name).expanduser()
+        try:
+            with open(path, 'rb') as f:
+                head = f.read(16)
+        except OSError as error:
+            raise CheckpointFileError(
+                f'{checkpoint}: cannot be read ({error.strerror or error})'
+            ) from None
+        # torch.save writes a zip archive, before PyTorch 1.6 a pickle
+        if not head.startswith((b'PK', b'\x80')):
+            what = ('neither a zip archive nor a pickle: it begins with '
+                    f'{head!r}' if head else 'an empty file')
+            raise CheckpointFileError(
+                f'{checkpoint}: cannot be read as a PyTorch checkpoint '
+                f'({what})')
+    try:
+        loaded = CheckpointLoader.load_checkpoint(name, map_location='cpu')
+    except pickle.UnpicklingError as error:
+        # torch >= 2.6 may give the reason on the line after its marker
+        reason = _reason(error) or _reason(
+            ValueError(str(error).split('WeightsUnpickler error:', 1)[-1]))
+        raise CheckpointFileError(
+            f'{checkpoint}: holds objects torch does not load safely, or is '
+            f'corrupt: {reason}. Only for a file you trust: '
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it as a whole'
+        ) from None
+    except Exception as error:  # truncated, corrupt, a URL that failed
+        raise CheckpointFileError(
+            f'{checkpoint}: cannot be loaded as a PyTorch checkpoint '
+            f'({_reason(error)})') from None
     if not isinstance(loaded, Mapping):
         raise CheckpointMismatchError(
             f'{checkpoint}: holds a {type(loaded).__name__}, not a state dict')

@@ -80,17 +80,20 @@ def exit_on_user_error(tool: str) -> Iterator[None]:
 
     These are errors about an annotation or detection file the dataset or the
     evaluation cannot use (missing, not JSON, a field missing), test images
-    that cannot be used, a checkpoint of another model, or a config ``type`` no
-    registry holds. Other errors keep their traceback.
+    that cannot be used, a checkpoint file that cannot be read or loaded
+    (missing, not a checkpoint), a checkpoint of another model, or a config
+    ``type`` no registry holds. Other errors keep their traceback.
     """
-    from custom_modules.apis.checkpoint_check import CheckpointMismatchError
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      CheckpointMismatchError)
     from custom_modules.datasets import DatasetFileError, UnusableImagesError
     from custom_modules.evaluation import AnnotationFileError
 
     try:
         yield
     except (AnnotationFileError, DatasetFileError, UnusableImagesError,
-            CheckpointMismatchError, UnregisteredTypeError) as err:
+            CheckpointFileError, CheckpointMismatchError,
+            UnregisteredTypeError) as err:
         print(f'{tool}: error: {err}', file=sys.stderr, flush=True)
         sys.exit(2)
 

@@ -128,3 +128,90 @@ def test_weights_trained_on_other_inputs_are_warned_about(tmp_path):
             '(TopdownPoseEstimator) makes (its data_preprocessor: bgr_to_rgb '
             'True (trained) vs False (this config))') in proc.stdout
     assert 'coco/AP' in proc.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('problem', ['garbage', 'missing'])
+def test_a_checkpoint_file_that_is_no_checkpoint_is_named(problem, tmp_path):
+    """A missing checkpoint, or a file that is none (a web page saved under its
+    name): the file in one line, exit status 2, no traceback, and no advice to
+    load it with ``weights_only=False`` (before: a traceback of ~440 lines
+    after the runner was built, with torch's advice; FileNotFoundError)."""
+    checkpoint = tmp_path / 'bad.pth'
+    if problem == 'garbage':
+        checkpoint.write_bytes(b'garbage')
+    proc = run_command([
+        sys.executable, 'tools/test.py',
+        str(HSR_CONFIG),
+        str(checkpoint), '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                       check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    [error] = error_lines(proc.stderr, 'tools/test.py')
+    expected = ('cannot be read as a PyTorch checkpoint'
+                if problem == 'garbage' else 'cannot be read (No such file')
+    assert error.startswith(
+        f'tools/test.py: error: {checkpoint}: {expected}'), error
+    assert 'Traceback' not in proc.stderr
+    assert 'weights_only set to False' not in proc.stderr + proc.stdout
+    assert 'coco/AP' not in proc.stdout  # nothing was tested
+
+
+def test_dump_to_a_file_that_is_no_pickle_is_refused_at_once(tmp_path):
+    """``--dump`` must name a .pkl / .pickle file, as mmengine's DumpResults
+    requires: refused by the argument parser, before the config is read
+    (before: a ValueError traceback once the runner was built)."""
+    proc = run_command([
+        sys.executable, 'tools/test.py',
+        str(tmp_path / 'no_such_config.py'),
+        str(tmp_path / 'no_such.pth'), '--dump',
+        str(tmp_path / 'x.json')
+    ],
+                       check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    [error] = error_lines(proc.stderr, 'test.py')  # argparse's prog name
+    assert f'--dump {tmp_path / "x.json"}: ' in error
+    assert '.pkl' in error and 'Traceback' not in proc.stderr
+
+
+def test_the_checkpoint_check_loads_what_the_runner_loads(
+        tmp_path, monkeypatch):
+    """load_checkpoint_file (tools/test.py's check) loads mmengine-style
+    checkpoints with mmengine's loader, as the runner's ``load_from`` does, and
+    checks only local paths for a file: a URL goes to the loader."""
+    import torch
+    from mmengine.logging import HistoryBuffer
+    from mmengine.runner import CheckpointLoader
+
+    import custom_modules  # noqa: F401 (lets torch load mmengine's objects)
+    from custom_modules.apis.checkpoint_check import load_checkpoint_file
+    checkpoint = tmp_path / 'hsr.pth'
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.ones(2)
+            },
+            'meta': {
+                'epoch': 3
+            },
+            'message_hub': {
+                'log_scalars': {
+                    'train/loss': HistoryBuffer([1.0, 2.0], [1, 1])
+                }
+            }
+        }, checkpoint)
+    loaded = load_checkpoint_file(checkpoint)
+    assert loaded['meta']['epoch'] == 3
+    assert loaded['state_dict']['w'].shape == (2, )
+
+    urls = []
+
+    def fake_load(filename, map_location=None, logger='current'):
+        urls.append(filename)
+        return {'state_dict': {}}
+
+    monkeypatch.setattr(CheckpointLoader, 'load_checkpoint', fake_load)
+    for url in ('https://example.com/hsr.pth', 'torchvision://resnet50'):
+        assert load_checkpoint_file(url) == {'state_dict': {}}
+    assert urls == ['https://example.com/hsr.pth', 'torchvision://resnet50']
