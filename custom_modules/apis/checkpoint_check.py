@@ -20,15 +20,17 @@ CMU OpenPose config and the one trained here build the same network, one fed
 BGR, the other RGB. Where the checkpoint carries the config it was trained
 with (``meta['cfg']``, as mmengine's runner saves it), a channel order, mean or
 std of its ``data_preprocessor`` other than the model's config's is warned
-about (:func:`input_differences`), naming both.
+about (:func:`input_differences`), naming both; the saved config is read as
+text, never run.
 """
+import ast
 import logging
 import pickle
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -142,30 +144,72 @@ def mismatch_message(differences: WeightDifferences, num_model_weights: int,
 
 
 #: The ``data_preprocessor`` settings that make a network's input, with
-#: mmengine's ``ImgDataPreprocessor`` defaults.
-INPUT_SETTINGS = dict(bgr_to_rgb=False, rgb_to_bgr=False, mean=None, std=None)
+#: mmengine's ``ImgDataPreprocessor`` defaults (no mean or std: unchanged).
+INPUT_SETTINGS = dict(
+    bgr_to_rgb=False, rgb_to_bgr=False, mean=(0, 0, 0), std=(1, 1, 1))
+
+
+def saved_input_settings(text: str) -> Optional[dict]:
+    """The :data:`INPUT_SETTINGS` of a saved config's data preprocessor.
+
+    ``text`` is a config as mmengine's runner saves it (``Config.pretty_text``,
+    its ``model = dict(..., data_preprocessor=dict(...))``); it is read without
+    running it (a config is Python: a checkpoint's could run any code). None
+    where it is not that form or a setting is no plain literal.
+    """
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+
+    def keywords(node: ast.AST) -> Optional[Dict[str, ast.AST]]:
+        """The items of a ``dict(...)`` call or ``{...}`` literal."""
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == 'dict' and not node.args):
+            return {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        if isinstance(node, ast.Dict) and all(
+                isinstance(k, ast.Constant) for k in node.keys):
+            return {k.value: v for k, v in zip(node.keys, node.values)}
+        return None
+
+    for statement in tree.body:
+        if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)
+                and statement.targets[0].id == 'model'):
+            model = keywords(statement.value) or {}
+            preprocessor = keywords(model.get('data_preprocessor'))
+            if preprocessor is None:
+                return None
+            try:
+                return {
+                    key: ast.literal_eval(preprocessor[key])
+                    for key in INPUT_SETTINGS if key in preprocessor
+                }
+            except ValueError:  # not a literal
+                return None
+    return None
 
 
 def input_differences(loaded: Mapping, model: nn.Module) -> List[str]:
     """How the input a checkpoint was trained on differs from what ``model``'s
-    config makes: ``'<setting>: <trained> (trained) vs <model's> (this
+    config makes: ``'<setting> <trained> (trained) vs <model's> (this
     config)'`` per :data:`INPUT_SETTINGS` entry that differs; none where the
     checkpoint carries no config it was trained with (``meta['cfg']``: a
-    converted one) or the model none (``model.cfg``), or that config no longer
-    parses."""
+    converted one) or the model none (``model.cfg``), or where the saved
+    config's settings cannot be read (:func:`saved_input_settings`)."""
     meta = loaded.get('meta')
     text = meta.get('cfg') if isinstance(meta, Mapping) else None
     config = getattr(model, 'cfg', None)
     if not isinstance(text, str) or config is None:
         return []
-    try:
-        trained = Config.fromstring(text, '.py').model.data_preprocessor
-    except Exception:  # e.g. a module it names no longer exists
+    trained = saved_input_settings(text)
+    if trained is None:
         return []
     current = config.model.get('data_preprocessor', {})
 
     def setting(preprocessor: Mapping, key: str) -> object:
-        value = preprocessor.get(key, INPUT_SETTINGS[key])
+        value = preprocessor.get(key)
+        value = INPUT_SETTINGS[key] if value is None else value
         return ([float(v)
                  for v in value] if isinstance(value,
                                                (list, tuple)) else value)

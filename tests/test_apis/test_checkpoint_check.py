@@ -188,3 +188,52 @@ def test_weights_trained_on_other_inputs_are_warned_about(monkeypatch):
         'config)): its predictions will be wrong; use the config it was '
         'trained with'
     ]
+
+
+def test_the_saved_config_is_read_not_run(tmp_path, monkeypatch):
+    """A checkpoint's ``meta['cfg']`` is Python: reading its input settings
+    must not run it (mmengine's ``Config.fromstring`` would: a checkpoint could
+    run any code when it is checked).
+
+    Its plain ``model = dict(...)``
+    is still read; a setting that is no literal reads as nothing.
+    """
+    from mmengine.config import Config
+
+    from custom_modules.apis import checkpoint_check
+    ran = tmp_path / 'ran'
+    text = (f'import pathlib\npathlib.Path({str(ran)!r}).touch()\n'
+            'model = dict(type="X", data_preprocessor=dict(bgr_to_rgb=True, '
+            'mean=[1, 2, 3]))\n')
+    assert checkpoint_check.saved_input_settings(text) == dict(
+        bgr_to_rgb=True, mean=[1, 2, 3])
+    net = Net()
+    net.cfg = Config(
+        dict(
+            model=dict(
+                data_preprocessor=dict(bgr_to_rgb=True, mean=[1, 2, 3]))))
+    warnings = []
+    monkeypatch.setattr(
+        checkpoint_check,
+        'print_log',
+        lambda message, logger=None, level=None: warnings.append(message))
+    check_checkpoint_matches(
+        net, {
+            'state_dict': net.state_dict(),
+            'meta': {
+                'cfg': text.replace('True', 'False')
+            }
+        }, 'a.pth')
+    assert not ran.exists()
+    assert len(warnings) == 1 and 'bgr_to_rgb False (trained) vs True' in (
+        warnings[0])
+    assert checkpoint_check.saved_input_settings(
+        'model = dict(data_preprocessor=dict(mean=__import__("os")))') is None
+    # no mean is the mean 0: no difference
+    net.cfg = Config(dict(model=dict(data_preprocessor=dict(mean=None))))
+    assert checkpoint_check.input_differences(
+        {
+            'meta': {
+                'cfg': 'model = dict(data_preprocessor=dict(mean=[0, 0, 0]))'
+            }
+        }, net) == []
