@@ -44,7 +44,8 @@ def contract_inputs(image: np.ndarray, preprocessor: dict,
     """``image`` as the exported network's input of ``shape`` ``(B, 3, H,
     W)``: resized to ``W x H``, the odd batch entries flipped left-right, in
     the channel order and normalisation of the config's ``data_preprocessor``
-    (``bgr_to_rgb``, ``mean``, ``std``), as its ``forward`` makes them.
+    (``bgr_to_rgb`` or ``rgb_to_bgr``, ``mean``, ``std``), as its ``forward``
+    makes them.
 
     Args:
         image: ``(h, w, 3)`` uint8 BGR image (as OpenCV and mmcv read it).
@@ -58,10 +59,11 @@ def contract_inputs(image: np.ndarray, preprocessor: dict,
 
     batch, _, height, width = shape
     resized = cv2.resize(image, (width, height)).astype(np.float32)
-    if preprocessor.get('bgr_to_rgb', False):
-        resized = resized[..., ::-1]
-    mean = np.asarray(preprocessor.get('mean', (0, 0, 0)), np.float32)
-    std = np.asarray(preprocessor.get('std', (1, 1, 1)), np.float32)
+    if preprocessor.get('bgr_to_rgb') or preprocessor.get('rgb_to_bgr'):
+        resized = resized[..., ::-1]  # (either swaps the first and last)
+    # (no mean and std: unchanged, as mmengine's ImgDataPreprocessor)
+    mean = np.asarray(preprocessor.get('mean') or (0, 0, 0), np.float32)
+    std = np.asarray(preprocessor.get('std') or (1, 1, 1), np.float32)
     normalised = torch.from_numpy(((resized - mean) / std).transpose(2, 0,
                                                                      1).copy())
     return torch.stack(

@@ -26,6 +26,8 @@ class Line(BaseModel):
         super().__init__()
         self.scale = scale
         self.w = torch.nn.Parameter(torch.ones(1))
+        # a buffer without values (torch's inf-norm refuses empty tensors)
+        self.register_buffer('nothing', torch.empty(0))
 
     def forward(self, x, data_samples=None, mode='loss'):
         return dict(loss_x=(self.w * x.sum()).sum() * self.scale)

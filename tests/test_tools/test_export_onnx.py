@@ -173,3 +173,16 @@ def test_the_check_input_is_what_the_data_preprocessor_makes(config):
     assert inputs.shape == (2, 3, 96, 128)
     torch.testing.assert_close(inputs[:1], expected, rtol=0, atol=1e-5)
     torch.testing.assert_close(inputs[1], expected[0].flip(-1))
+
+
+def test_the_check_input_without_mean_and_std_is_the_pixels():
+    """No mean and std (``None``, as mmengine allows): the pixels unchanged,
+    not NaN; ``rgb_to_bgr`` swaps the channels as ``bgr_to_rgb`` does."""
+    from custom_modules.apis.onnx_export import contract_inputs
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    plain = contract_inputs(image, dict(mean=None, std=None), (1, 3, 2, 3))
+    torch.testing.assert_close(
+        plain[0],
+        torch.from_numpy(image).permute(2, 0, 1).float())
+    swapped = contract_inputs(image, dict(rgb_to_bgr=True), (1, 3, 2, 3))
+    torch.testing.assert_close(swapped[0], plain[0].flip(0))

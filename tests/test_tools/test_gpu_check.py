@@ -224,3 +224,10 @@ def test_a_pipeline_the_fast_path_refuses_fails_the_check_on_a_gpu(
 
     monkeypatch.setattr(gpu_check, 'benchmark_table', run)
     assert gpu_check.check_realtime(device, tmp_path, [5], 4, 600)[0] is passed
+
+
+@pytest.mark.parametrize('option', [['--repeats', '0'], ['--warmup', '-1']])
+def test_counts_that_time_nothing_are_refused_before_any_check(option):
+    with pytest.raises(SystemExit) as stop:
+        gpu_check.parse_args(option)
+    assert stop.value.code == 2

@@ -63,7 +63,7 @@ def test_interleaved_medians_take_turns_and_need_a_repeat():
     fast, slow = interleaved_medians_ms(
         [sleeper('a', 0.001), sleeper('b', 0.02)], warmup=1, repeats=3)
     assert calls == ['a', 'b'] + ['a', 'b'] * 3
-    assert 1 <= fast < 15 and 20 <= slow < 200
+    assert 1 <= fast < slow and slow >= 20
     with pytest.raises(ValueError, match='repeats 0'):
         interleaved_medians_ms([sleeper('a', 0)], warmup=0, repeats=0)
 

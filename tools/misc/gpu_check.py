@@ -986,7 +986,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=Path,
         help='also write the report here after each check (the device '
         "tool's $OUT)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.warmup < 0 or args.repeats < 1:
+        parser.error(f'--warmup {args.warmup} (at least 0) and --repeats '
+                     f'{args.repeats} (at least 1)')
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> int:

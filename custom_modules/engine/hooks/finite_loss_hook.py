@@ -66,10 +66,11 @@ class FiniteLossHook(Hook):
 
     @staticmethod
     def _weights(model: nn.Module) -> list:
-        """The model's floating-point parameters and buffers."""
+        """The model's floating-point parameters and buffers that hold values
+        (torch's inf-norm refuses an empty tensor)."""
         return [
             t.detach() for t in (*model.parameters(), *model.buffers())
-            if t.is_floating_point()
+            if t.is_floating_point() and t.numel()
         ]
 
     @staticmethod
