@@ -18,7 +18,8 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from custom_modules.apis import check_checkpoint_matches
-from custom_modules.apis.checkpoint_check import load_checkpoint_file
+from custom_modules.apis.checkpoint_check import (is_local_checkpoint,
+                                                  load_checkpoint_file)
 from custom_modules.utils import (destroy_distributed, enable_visualization,
                                   exit_on_user_error,
                                   explain_unregistered_types, set_work_dir,
@@ -120,13 +121,19 @@ def main() -> None:
     with exit_on_user_error('tools/test.py'), \
             explain_unregistered_types(args.config):
         # the checkpoint the runner loads is `load_from` (CHECKPOINT, unless
-        # --cfg-options sets another); one that is missing or no checkpoint is
-        # named before the runner is built, with mmengine's loader
-        loaded = load_checkpoint_file(cfg.load_from) if cfg.load_from else None
+        # --cfg-options sets another); a local one that is missing or no
+        # checkpoint is named before the runner is built, with mmengine's
+        # loader; a URL is loaded once the runner has set up the processes
+        # (rank 0 downloads it, the others wait)
+        loaded = None
+        if cfg.load_from and is_local_checkpoint(cfg.load_from):
+            loaded = load_checkpoint_file(cfg.load_from)
         runner = Runner.from_cfg(cfg)
         # mmengine loads a checkpoint of another model with a warning and tests
         # random weights
-        if loaded is not None:
+        if cfg.load_from:
+            if loaded is None:
+                loaded = load_checkpoint_file(cfg.load_from)
             # runner.model is DDP-wrapped when distributed
             model = getattr(runner.model, 'module', runner.model)
             model.cfg = cfg  # named in the messages, as init_model sets it

@@ -285,6 +285,15 @@ def _reason(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+def is_local_checkpoint(checkpoint: Union[str, Path]) -> bool:
+    """Whether mmengine's loader reads ``checkpoint`` from a local file (its
+    rule: no registered scheme, ``http://``, ``torchvision://``, ... matches
+    it)."""
+    return not any(
+        prefix and re.match(prefix, str(checkpoint))
+        for prefix in getattr(CheckpointLoader, '_schemes', {}))
+
+
 def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:
     """A checkpoint (path or URL) loaded on the CPU by mmengine's loader, the
     one the runner's ``load_from`` uses, so that a file loaded here loads
@@ -299,11 +308,7 @@ def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:
         CheckpointMismatchError: For a checkpoint that holds no dict.
     """
     name = str(checkpoint)
-    # mmengine's rule: a path no registered scheme (http://, torchvision://,
-    # open-mmlab://, ...) matches is a local file
-    if not any(
-            prefix and re.match(prefix, name)
-            for prefix in CheckpointLoader._schemes):
+    if is_local_checkpoint(name):
         path = Path(name).expanduser()
         try:
             with open(path, 'rb') as f:

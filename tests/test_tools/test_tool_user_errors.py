@@ -185,7 +185,8 @@ def test_the_checkpoint_check_loads_what_the_runner_loads(
     from mmengine.runner import CheckpointLoader
 
     import custom_modules  # noqa: F401 (lets torch load mmengine's objects)
-    from custom_modules.apis.checkpoint_check import load_checkpoint_file
+    from custom_modules.apis.checkpoint_check import (is_local_checkpoint,
+                                                      load_checkpoint_file)
     checkpoint = tmp_path / 'hsr.pth'
     torch.save(
         {
@@ -215,3 +216,7 @@ def test_the_checkpoint_check_loads_what_the_runner_loads(
     for url in ('https://example.com/hsr.pth', 'torchvision://resnet50'):
         assert load_checkpoint_file(url) == {'state_dict': {}}
     assert urls == ['https://example.com/hsr.pth', 'torchvision://resnet50']
+    # tools/test.py loads a local file before building the runner, a URL after
+    # (rank 0 downloads it, the other processes wait)
+    assert is_local_checkpoint(checkpoint) and is_local_checkpoint('a/b.pth')
+    assert not any(map(is_local_checkpoint, urls))
