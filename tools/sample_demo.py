@@ -94,6 +94,9 @@ def undrawable_reason(cfg: Config) -> Optional[str]:
     model_type = cfg.get('model', {}).get('type')
     model_cls = model_type if isinstance(model_type, type) else (
         MODELS.get(model_type) if isinstance(model_type, str) else None)
+    if model_cls is None:
+        return (f'its model type {model_type!r} is in no registry (spelt '
+                'right? custom_imports?)')
     if not (isinstance(model_cls, type)
             and issubclass(model_cls, TopdownPoseEstimator)):
         return (f'its model {model_type!r} is not a top-down model '

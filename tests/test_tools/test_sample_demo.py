@@ -74,6 +74,14 @@ def test_the_demo_config_can_be_drawn():
     assert sample_demo.undrawable_reason(Config.fromfile(DEMO_CONFIG)) is None
 
 
+def test_a_misspelt_model_type_is_said_to_be_unregistered():
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.model.type = 'TopDownPoseEstimator'
+    assert sample_demo.undrawable_reason(cfg) == (
+        "its model type 'TopDownPoseEstimator' is in no registry (spelt "
+        'right? custom_imports?)')
+
+
 def test_no_validation_during_training_and_seed_0_unless_given(tmp_path):
     args = sample_demo.parse_args(['--work-dir', str(tmp_path)])
     cfg = sample_demo.prepare_config(Config.fromfile(DEMO_CONFIG), args)
