@@ -229,6 +229,26 @@ def _config_name(model: nn.Module) -> str:
             if filename else type(model).__name__)
 
 
+def check_checkpoint_file(path: Union[str, Path]) -> None:
+    """Refuse a local file that cannot be read or does not begin as
+    ``torch.save`` writes (a zip archive, before PyTorch 1.6 a pickle).
+
+    Raises:
+        CheckpointFileError: ``'<path>: <reason>'``.
+    """
+    try:
+        with open(Path(path).expanduser(), 'rb') as f:
+            head = f.read(16)
+    except OSError as error:
+        raise CheckpointFileError(
+            f'{path}: cannot be read ({error.strerror or error})') from None
+    if not head.startswith((b'PK', b'\x80')):
+        what = (f'neither a zip archive nor a pickle: it begins with {head!r}'
+                if head else 'an empty file')
+        raise CheckpointFileError(
+            f'{path}: cannot be read as a PyTorch checkpoint ({what})')
+
+
 def load_weights_file(path: Union[str, Path]) -> Mapping:
     """A checkpoint of plain types and tensors (what converters read: other
     projects' files) loaded on the CPU with torch's weights-only unpickler,
@@ -240,18 +260,7 @@ def load_weights_file(path: Union[str, Path]) -> Mapping:
             under its name), holds objects other than plain types and tensors,
             or holds no dict.
     """
-    try:
-        with open(path, 'rb') as f:
-            head = f.read(16)
-    except OSError as error:
-        raise CheckpointFileError(
-            f'{path}: cannot be read ({error})') from None
-    # torch.save writes a zip archive, before PyTorch 1.6 a pickle
-    if not head.startswith((b'PK', b'\x80')):
-        what = (f'neither a zip archive nor a pickle: it begins with {head!r}'
-                if head else 'an empty file')
-        raise CheckpointFileError(
-            f'{path}: cannot be read as a PyTorch checkpoint ({what})')
+    check_checkpoint_file(path)
     try:
         loaded = torch.load(str(path), map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as error:
@@ -279,9 +288,11 @@ def _reason(error: BaseException) -> str:
         for line in str(error).splitlines()
     ]
     lines = [line for line in lines if line]
-    for line in lines:
+    for i, line in enumerate(lines):
         if 'WeightsUnpickler error:' in line:
-            return line.split('WeightsUnpickler error:', 1)[1].strip()
+            # (torch >= 2.6 may give it on the line after the marker)
+            reason = line.split('WeightsUnpickler error:', 1)[1].strip()
+            return reason or next(iter(lines[i + 1:]), type(error).__name__)
     return lines[0] if lines else type(error).__name__
 
 
@@ -309,30 +320,13 @@ def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:
     """
     name = str(checkpoint)
     if is_local_checkpoint(name):
-        path = Path(name).expanduser()
-        try:
-            with open(path, 'rb') as f:
-                head = f.read(16)
-        except OSError as error:
-            raise CheckpointFileError(
-                f'{checkpoint}: cannot be read ({error.strerror or error})'
-            ) from None
-        # torch.save writes a zip archive, before PyTorch 1.6 a pickle
-        if not head.startswith((b'PK', b'\x80')):
-            what = ('neither a zip archive nor a pickle: it begins with '
-                    f'{head!r}' if head else 'an empty file')
-            raise CheckpointFileError(
-                f'{checkpoint}: cannot be read as a PyTorch checkpoint '
-                f'({what})')
+        check_checkpoint_file(checkpoint)
     try:
         loaded = CheckpointLoader.load_checkpoint(name, map_location='cpu')
     except pickle.UnpicklingError as error:
-        # torch >= 2.6 may give the reason on the line after its marker
-        reason = _reason(error) or _reason(
-            ValueError(str(error).split('WeightsUnpickler error:', 1)[-1]))
         raise CheckpointFileError(
             f'{checkpoint}: holds objects torch does not load safely, or is '
-            f'corrupt: {reason}. Only for a file you trust: '
+            f'corrupt: {_reason(error)}. Only for a file you trust: '
             'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it as a whole'
         ) from None
     except Exception as error:  # truncated, corrupt, a URL that failed
