@@ -14,6 +14,22 @@ HSR_CONFIG = REPO_ROOT / SAMPLE_CONFIGS['hsr-msnet']
 MLPE_CONFIG = REPO_ROOT / SAMPLE_CONFIGS['mlpe']
 
 
+def run_test_tool(config,
+                  checkpoint,
+                  work_dir,
+                  *options: str,
+                  check: bool = False):
+    """``tools/test.py CONFIG CHECKPOINT --work-dir WORK_DIR [OPTIONS]``: the
+    finished process (by default whatever its status)."""
+    return run_command([
+        sys.executable, 'tools/test.py',
+        str(config),
+        str(checkpoint), '--work-dir',
+        str(work_dir), *options
+    ],
+                       check=check)
+
+
 def error_lines(stderr: str, tool: str) -> list:
     return [
         line for line in stderr.splitlines()
@@ -24,13 +40,7 @@ def error_lines(stderr: str, tool: str) -> list:
 @pytest.mark.e2e
 def test_a_checkpoint_of_another_model_is_refused_before_testing(tmp_path):
     other = save_random_checkpoint(MLPE_CONFIG, tmp_path / 'mlpe.pth')
-    proc = run_command([
-        sys.executable, 'tools/test.py',
-        str(HSR_CONFIG),
-        str(other), '--work-dir',
-        str(tmp_path / 'work')
-    ],
-                       check=False)
+    proc = run_test_tool(HSR_CONFIG, other, tmp_path / 'work')
     assert proc.returncode == 2, proc.stderr[-3000:]
     [error] = error_lines(proc.stderr, 'tools/test.py')
     assert error.startswith(f'tools/test.py: error: {other}: not a checkpoint '
@@ -41,13 +51,8 @@ def test_a_checkpoint_of_another_model_is_refused_before_testing(tmp_path):
     # the checkpoint that would be loaded is checked: --cfg-options load_from
     # overrides
     right = save_random_checkpoint(HSR_CONFIG, tmp_path / 'hsr.pth')
-    proc = run_command([
-        sys.executable, 'tools/test.py',
-        str(HSR_CONFIG),
-        str(right), '--work-dir',
-        str(tmp_path / 'work2'), '--cfg-options', f'load_from={other}'
-    ],
-                       check=False)
+    proc = run_test_tool(HSR_CONFIG, right, tmp_path / 'work2',
+                         '--cfg-options', f'load_from={other}')
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert str(other) in error_lines(proc.stderr, 'tools/test.py')[0]
 
@@ -118,12 +123,7 @@ def test_weights_trained_on_other_inputs_are_warned_about(tmp_path):
     loaded = torch.load(checkpoint, weights_only=False)
     loaded['meta']['cfg'] = Config.fromfile(HSR_CONFIG).pretty_text
     torch.save(loaded, checkpoint)
-    proc = run_command([
-        sys.executable, 'tools/test.py',
-        str(rgb_config),
-        str(checkpoint), '--work-dir',
-        str(tmp_path / 'work')
-    ])
+    proc = run_test_tool(rgb_config, checkpoint, tmp_path / 'work', check=True)
     assert (f'{checkpoint}: trained on other inputs than {rgb_config} '
             '(TopdownPoseEstimator) makes (its data_preprocessor: bgr_to_rgb '
             'True (trained) vs False (this config))') in proc.stdout
@@ -140,13 +140,7 @@ def test_a_checkpoint_file_that_is_no_checkpoint_is_named(problem, tmp_path):
     checkpoint = tmp_path / 'bad.pth'
     if problem == 'garbage':
         checkpoint.write_bytes(b'garbage')
-    proc = run_command([
-        sys.executable, 'tools/test.py',
-        str(HSR_CONFIG),
-        str(checkpoint), '--work-dir',
-        str(tmp_path / 'work')
-    ],
-                       check=False)
+    proc = run_test_tool(HSR_CONFIG, checkpoint, tmp_path / 'work')
     assert proc.returncode == 2, proc.stderr[-3000:]
     [error] = error_lines(proc.stderr, 'tools/test.py')
     expected = ('cannot be read as a PyTorch checkpoint'
