@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import pytest
+from preloaded_python import PreloadedPython
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # the analysis tools, which tests import as modules (benchmark,
@@ -112,28 +114,59 @@ def blank_pyramid(width: int, height: int, **resize) -> dict:
             img_shape=(height, width)))
 
 
+# the tools' interpreter, preloaded (tests/preloaded_python.py); closed by
+# the session's end (preloaded_python_server)
+PRELOADED = PreloadedPython(
+    dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1'), REPO_ROOT)
+
+
 def run_command(cmd: List[str],
                 cwd: Optional[Path] = None,
                 timeout: int = 900,
                 env: Optional[dict] = None,
                 check: bool = True) -> subprocess.CompletedProcess:
     """Run ``cmd`` with this interpreter's environment (plus ``env``); with
-    ``check``, fail the test with its output if it fails."""
+    ``check``, fail the test with its output if it fails.
+
+    ``python SCRIPT ARGS`` runs as a fork of :data:`PRELOADED` where the
+    environment allows it (:meth:`PreloadedPython.takes`), other commands as
+    new processes.
+    """
     full_env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
     full_env.update(env or {})
-    proc = subprocess.run(
-        cmd,
-        cwd=cwd or REPO_ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout)
+    if PRELOADED.takes(cmd, full_env):
+        with tempfile.TemporaryDirectory() as output_dir:
+            proc = PRELOADED.run(cmd, cwd or REPO_ROOT, full_env, timeout,
+                                 Path(output_dir))
+    else:
+        proc = subprocess.run(
+            cmd,
+            cwd=cwd or REPO_ROOT,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout)
     if check and proc.returncode != 0:
         pytest.fail(
             f'{" ".join(map(str, cmd))} exited with {proc.returncode}\n'
             f'--- stdout ---\n{proc.stdout[-6000:]}\n--- stderr '
             f'---\n{proc.stderr[-6000:]}')
     return proc
+
+
+@pytest.fixture(scope='session', autouse=True)
+def preloaded_python_server():
+    """Stops the server of :data:`PRELOADED` at the session's end."""
+    yield PRELOADED
+    PRELOADED.close()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if PRELOADED.runs:
+        terminalreporter.write_line(
+            f'{PRELOADED.runs} tool runs forked from the preloaded '
+            'interpreter (tests/preloaded_python.py; PRELOADED_PYTHON=0 '
+            'starts each afresh)')
 
 
 def free_port() -> int:
