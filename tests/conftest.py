@@ -200,9 +200,10 @@ class SampleFits:
 
     The tests that need a trained model run last
     (:func:`pytest_collection_finish`), so the other tests keep one core while
-    a training takes the other: a background training runs on one thread at a
-    lower priority until a test waits for one, on every thread after that. A
-    config that was not declared is trained when asked.
+    a training takes the other: a background training runs on one thread (at
+    the tests' priority: the trainings, not the other tests, take longest)
+    until a test waits for one, on every thread after that. A config that was
+    not declared is trained when asked.
     """
 
     def __init__(self, configs: List[Path], tmp_path_factory) -> None:
@@ -250,7 +251,6 @@ class SampleFits:
         ]
         env = dict(os.environ, PYTHONUNBUFFERED='1')
         if background and not self._waiting.is_set():
-            cmd = ['nice', '-n', '5', *cmd]
             env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
         log = work_dir / 'train.log'
         with open(log, 'w') as out, self._lock:

@@ -3,12 +3,13 @@
 torch, mmengine, mmcv, mmdet, mmpose and ``custom_modules``.
 
 A fresh interpreter spends 5-7 s of one core importing them before a tool
-does anything, and the tests start a tool about 200 times. Here one server
-process imports them once; each run is a fork of it: a process of its own,
-with its own working directory, environment, ``sys.argv``, output files and
-exit status, that runs the script as ``python SCRIPT ARGS`` would
-(as ``__main__``, the script's folder first on ``sys.path``,
-non-daemon threads joined and ``atexit`` functions run at its end).
+does anything, and :func:`conftest.run_command` starts a tool about 75 times
+in ``make test``. Here one server process imports them once; each run is a
+fork of it: a process of its own, with its own working directory,
+environment, ``sys.argv``, output files and exit status, that runs the script
+as ``python SCRIPT ARGS`` would (as ``__main__``, the script's folder first on
+``sys.path``, non-daemon threads joined and ``atexit`` functions run at its
+end).
 
 What a fresh interpreter reads while it starts cannot be changed in a fork:
 :meth:`PreloadedPython.takes` sends a run to a fresh interpreter when its
