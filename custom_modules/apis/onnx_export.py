@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .checkpoint_check import INPUT_SETTINGS
 from .onnxruntime_backend import INPUT_NAME, network_output_names
 from .tensor_forward import TensorForward
 
@@ -62,8 +63,10 @@ def contract_inputs(image: np.ndarray, preprocessor: dict,
     if preprocessor.get('bgr_to_rgb') or preprocessor.get('rgb_to_bgr'):
         resized = resized[..., ::-1]  # (either swaps the first and last)
     # (no mean and std: unchanged, as mmengine's ImgDataPreprocessor)
-    mean = np.asarray(preprocessor.get('mean') or (0, 0, 0), np.float32)
-    std = np.asarray(preprocessor.get('std') or (1, 1, 1), np.float32)
+    mean = np.asarray(
+        preprocessor.get('mean') or INPUT_SETTINGS['mean'], np.float32)
+    std = np.asarray(
+        preprocessor.get('std') or INPUT_SETTINGS['std'], np.float32)
     normalised = torch.from_numpy(((resized - mean) / std).transpose(2, 0,
                                                                      1).copy())
     return torch.stack(
