@@ -410,8 +410,7 @@ class PartAffinityField(BaseKeypointCodec):
         taps = torch.arange(3, device=maps.device)
         dx, dy = centroid_offsets(padded[joints[:, None, None],
                                          ys[:, None, None] + taps[:, None],
-                                         xs[:, None, None] +
-                                         taps].clamp_min(0))
+                                         xs[:, None, None] + taps])
         scores = maps[joints, ys, xs]
         # one copy to the host, in float64 (joint indices exact)
         columns = (joints, xs + dx.double(), ys + dy.double(), scores)
@@ -614,10 +613,9 @@ class PartAffinityField(BaseKeypointCodec):
             block, ys, xs = np.nonzero(peak_mask(blocks, self.peak_thr))
             value = blocks[:, 1:-1, 1:-1][block, ys, xs]
         taps = np.arange(3)
-        dx, dy = centroid_offsets(
-            np.maximum(
-                blocks[block[:, None, None], ys[:, None, None] + taps[:, None],
-                       xs[:, None, None] + taps], 0))
+        dx, dy = centroid_offsets(blocks[block[:, None, None],
+                                         ys[:, None, None] + taps[:, None],
+                                         xs[:, None, None] + taps])
         return block, ys, xs, dx, dy, value
 
     def score_pairs(

@@ -27,7 +27,9 @@ def centroid_offsets(
 ) -> Tuple[Union[np.ndarray, Tensor], Union[np.ndarray, Tensor]]:
     """Sub-pixel refinement of peaks: the offsets ``dx``, ``dy`` (P,), pixels,
     of the centroid of each peak's 3x3 neighbourhood ``patches`` (P, 3, 3) (an
-    array or a tensor, negative values already set to 0) from its centre.
+    array or a tensor) from its centre, its values below 0 or NaN counted as 0
+    (``-inf`` outside the maps; a NaN of a broken map beside a peak would
+    otherwise make the keypoint's position NaN).
 
     This is OpenPose's refinement; it pulls the offset of a peak wider than a
     pixel toward the pixel's centre (a Gaussian ``exp(-d^2 / s^2)`` half-way
@@ -36,6 +38,10 @@ def centroid_offsets(
     is a fraction of an input pixel; on the stride-8 maps themselves it is up
     to about 2 input pixels.
     """
+    if isinstance(patches, Tensor):
+        patches = torch.where(patches > 0, patches, 0)
+    else:
+        patches = np.where(patches > 0, patches, 0)
     mass = patches.sum((1, 2)) + 1e-12
     columns, rows = patches.sum(1), patches.sum(2)  # (P, 3) each
     return ((columns[:, 2] - columns[:, 0]) / mass,
