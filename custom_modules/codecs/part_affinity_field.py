@@ -181,13 +181,6 @@ class PartAffinityField(BaseKeypointCodec):
         if grouping not in GROUPINGS:
             raise ValueError(f'PartAffinityField: grouping must be one of '
                              f'{GROUPINGS}, got {grouping!r}')
-        unavailable = compiled_grouping_error()
-        if grouping == 'compiled' and unavailable:
-            raise CompiledGroupingError(
-                f"PartAffinityField: grouping='compiled', but {unavailable}")
-        if grouping == 'auto' and unavailable:
-            warnings.warn(f'PartAffinityField groups with numpy: '
-                          f'{unavailable}')
         self.input_size = tuple(input_size)
         self.heatmap_size = tuple(heatmap_size)
         scale_factor = np.array(input_size) / heatmap_size
@@ -218,10 +211,36 @@ class PartAffinityField(BaseKeypointCodec):
             self.num_keypoints)
         # where eq. 6 samples a segment (fractions of it)
         self._steps = np.linspace(0, 1, num_samples, dtype=np.float32)
-        self._compiled_grouping = (
-            None if grouping == 'numpy' or unavailable else CompiledGrouping(
-                self.num_keypoints, self.skeleton.limbs,
-                self.skeleton.num_tree_limbs, self._steps))
+        self._grouping_choice = grouping
+        self._compiled_grouping = self._build_grouping()
+
+    def _build_grouping(self) -> Optional[CompiledGrouping]:
+        """The compiled grouping where the ``grouping`` chosen at construction
+        runs it, else ``None`` (numpy).
+
+        Raises:
+            CompiledGroupingError: ``'compiled'`` chosen and the library is
+                not built or stale here (``'auto'`` warns and takes numpy).
+        """
+        unavailable = compiled_grouping_error()
+        if self._grouping_choice == 'compiled' and unavailable:
+            raise CompiledGroupingError(
+                f"PartAffinityField: grouping='compiled', but {unavailable}")
+        if self._grouping_choice == 'auto' and unavailable:
+            warnings.warn(f'PartAffinityField groups with numpy: '
+                          f'{unavailable}')
+        if self._grouping_choice == 'numpy' or unavailable:
+            return None
+        return CompiledGrouping(self.num_keypoints, self.skeleton.limbs,
+                                self.skeleton.num_tree_limbs, self._steps)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled (a saved model, a data loader's worker) or copied: the
+        grouping chosen again for this process, where the compiled library may
+        be missing or stale although it was built where the codec was
+        pickled."""
+        self.__dict__.update(state)
+        self._compiled_grouping = self._build_grouping()
 
     @property
     def _max_fails(self) -> int:

@@ -183,6 +183,30 @@ def test_a_codec_copies_and_pickles_with_its_grouping():
         assert_same(twin.group(*candidates, pafs), expected)
 
 
+def test_a_codec_unpickled_where_the_library_is_missing_chooses_again(
+        monkeypatch):
+    """Pickled where the library is built and loaded where it is not (a saved
+    model on another machine): ``'auto'`` groups with numpy there, with a
+    warning, and the same people; ``'compiled'`` is refused on loading, not at
+    the first decoding."""
+    rng = np.random.default_rng(4)
+    heatmaps = rng.random((19, 24, 32)).astype(np.float32)**3
+    pafs = rng.normal(0, 0.5, (38, 24, 32)).astype(np.float32)
+    auto = PartAffinityField((32, 24), (32, 24))
+    compiled = PartAffinityField((32, 24), (32, 24), grouping='compiled')
+    candidates = auto.find_peaks(heatmaps)
+    expected = auto.group(*candidates, pafs)
+    pickled = pickle.dumps(auto), pickle.dumps(compiled)
+    monkeypatch.setattr(paf_grouping, '_load', lambda:
+                        (None, 'no _paf_grouping*.so here'))
+    with pytest.warns(UserWarning, match='groups with numpy: no _paf'):
+        twin = pickle.loads(pickled[0])
+    assert twin.grouping == 'numpy'
+    assert_same(twin.group(*candidates, pafs), expected)
+    with pytest.raises(CompiledGroupingError, match='no _paf_grouping'):
+        pickle.loads(pickled[1])
+
+
 def test_no_pairs_no_people():
     codec = PartAffinityField((32, 32), (32, 32))
     pafs = np.zeros((38, 32, 32), np.float32)
