@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from mmpose.structures.bbox import bbox_overlaps
 
+from ..post_processing import visible_keypoint_boxes
+
 
 class OneEuroFilter:
     """The One-Euro filter (Casiez et al., CHI 2012) of ``K`` points.
@@ -112,15 +114,6 @@ def has_extent(boxes: np.ndarray) -> np.ndarray:
     """``(N,)`` bool: the ``(N, 4)`` box is at least 1 pixel wide and high, so
     its area is a person's scale (not that of one keypoint, or a line)."""
     return ((boxes[:, 2:] - boxes[:, :2]) >= 1).all(axis=1)
-
-
-def keypoint_boxes(keypoints: np.ndarray, visible: np.ndarray) -> np.ndarray:
-    """``(N, 4)`` ``(x1, y1, x2, y2)`` tight boxes, pixels, of the ``(N, K,
-    2)`` keypoints where ``visible`` ``(N, K)`` is true; every person needs one
-    visible keypoint."""
-    low = np.where(visible[..., None], keypoints, np.inf).min(axis=1)
-    high = np.where(visible[..., None], keypoints, -np.inf).max(axis=1)
-    return np.concatenate([low, high], axis=1).astype(np.float32)
 
 
 class _Track:
@@ -267,7 +260,7 @@ class PoseTracker:
         seen[~seen.any(axis=1)] = True
         visible = seen.astype(np.float32)
         if boxes is None:
-            boxes = keypoint_boxes(keypoints, seen)
+            boxes = visible_keypoint_boxes(keypoints, seen)
         boxes = np.asarray(boxes, dtype=np.float32)[:, :4]
         scores = self.similarity(keypoints, visible, boxes)
         extent = has_extent(boxes)

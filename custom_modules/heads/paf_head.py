@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ..codecs import PAFSkeleton
 from ..codecs.utils import MapPlacement, placed_resize
+from ..post_processing import visible_keypoint_boxes
 from .pyramid_geometry import check_pyramid_metainfo, pyramid_map_placement
 
 StageOutputs = Tuple[List[Tensor], List[Tensor]]
@@ -33,6 +34,21 @@ def batch_input_shapes(metainfo: dict,
         check_pyramid_metainfo(metainfo, batch_shapes=True)
         return metainfo['pyramid_batch_input_shapes']
     return [metainfo.get('batch_input_shape', metainfo['img_shape'][:2])]
+
+
+def people_instances(keypoints: np.ndarray, keypoint_scores: np.ndarray,
+                     person_scores: np.ndarray) -> InstanceData:
+    """The decoder's people as mmpose's predictions: ``keypoints`` (N, K, 2),
+    ``keypoint_scores`` (N, K) (0: not found), ``bbox_scores`` (N,) the person
+    scores, and ``bboxes`` (N, 4) ``(x1, y1, x2, y2)`` spanning each person's
+    found keypoints (as SMPR's boxes span its poses), which mmpose maps to the
+    image with the keypoints and writes with the person score into the
+    inferencer's JSON (``bbox``, ``bbox_score``)."""
+    return InstanceData(
+        keypoints=keypoints,
+        keypoint_scores=keypoint_scores,
+        bbox_scores=person_scores,
+        bboxes=visible_keypoint_boxes(keypoints, keypoint_scores > 0))
 
 
 class BasePAFHead(BaseHead):
@@ -183,7 +199,8 @@ class BasePAFHead(BaseHead):
 
         Returns:
             list[InstanceData] with ``keypoints`` (N, K, 2) in input pixels,
-            ``keypoint_scores`` (N, K) and ``bbox_scores`` (N,) person scores;
+            ``keypoint_scores`` (N, K), ``bbox_scores`` (N,) person scores
+            and ``bboxes`` (N, 4) (:func:`people_instances`);
             with ``output_heatmaps``, also a list of ``PixelData(heatmaps (M,
             H, W), pafs (2 L, H, W))``.
         """
@@ -460,12 +477,7 @@ class BasePAFHead(BaseHead):
             batch_outputs = [to_numpy(x) for x in batch_outputs]
         preds = []
         for heatmaps, pafs in zip(*batch_outputs):
-            keypoints, scores, instance_scores = decode(heatmaps, pafs)
-            preds.append(
-                InstanceData(
-                    keypoints=keypoints,
-                    keypoint_scores=scores,
-                    bbox_scores=instance_scores))
+            preds.append(people_instances(*decode(heatmaps, pafs)))
         return preds
 
     def decode_resized(
@@ -492,14 +504,10 @@ class BasePAFHead(BaseHead):
         scale_pafs = [to_numpy(x) for x in scale_pafs]
         preds = []
         for i, size in enumerate(sizes):
-            keypoints, scores, instance_scores = self.decoder.decode_resized(
+            people = self.decoder.decode_resized(
                 [x[i] for x in scale_heatmaps], [x[i] for x in scale_pafs],
                 size, mode, None if placements is None else placements[i])
-            preds.append(
-                InstanceData(
-                    keypoints=keypoints,
-                    keypoint_scores=scores,
-                    bbox_scores=instance_scores))
+            preds.append(people_instances(*people))
         return preds
 
     def output_names(self) -> List[str]:

@@ -1,5 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-from .pose_nms import keypoint_boxes, pose_nms
+from .pose_boxes import keypoint_boxes, visible_keypoint_boxes
+from .pose_nms import pose_nms
 from .soft_nms import soft_nms_first
 
-__all__ = ['keypoint_boxes', 'pose_nms', 'soft_nms_first']
+__all__ = [
+    'keypoint_boxes', 'pose_nms', 'soft_nms_first', 'visible_keypoint_boxes'
+]

@@ -7,6 +7,7 @@ import torch
 from mmcv.ops import batched_nms
 from torch import Tensor
 
+from .pose_boxes import keypoint_boxes
 from .soft_nms import soft_nms_first
 
 #: Up to this many candidates on the CPU, mmcv's ``soft_nms`` (all rounds, in
@@ -17,12 +18,6 @@ from .soft_nms import soft_nms_first
 CPU_SOFT_NMS_MAX = 1000
 #: The arguments of Soft-NMS (mmcv's ``soft_nms``, :func:`soft_nms_first`).
 SOFT_NMS_KEYS = ('iou_threshold', 'sigma', 'min_score', 'method', 'offset')
-
-
-def keypoint_boxes(keypoints: Tensor) -> Tensor:
-    """``(M, K, 2)`` keypoints -> ``(M, 4)`` boxes ``(x1, y1, x2, y2)``
-    spanning all of them."""
-    return torch.cat([keypoints.amin(dim=1), keypoints.amax(dim=1)], dim=-1)
 
 
 def pose_nms(keypoints: Tensor, scores: Tensor, nms_cfg: dict,

@@ -127,6 +127,35 @@ def test_images_give_a_json_each_as_mmpose_writes_it_with_track_ids(
     assert [p.name for p in (tmp_path / 'arrays').iterdir()] == ['000000.json']
 
 
+def test_a_bottom_up_models_json_has_each_persons_box_and_score(mln, tmp_path):
+    """The model's own path from the decoder's people on (the head's instances,
+    the estimator's mapping to the image, mmpose's JSON): each person's
+    ``bbox`` spans their found keypoints in image pixels, and ``bbox_score`` is
+    the decoder's person score."""
+    write_image(tmp_path / 'a.jpg', size=(256, 192))
+    keypoints = np.stack([person(20, 5, 30), person(45, 8, 25)])
+    scores = np.full((2, 17), 0.8, np.float32)
+    scores[1, 15:] = 0  # the second person's ankles were not found
+    keypoints[1, 15:] = 0
+    people = keypoints, scores, np.array([0.7, 0.6], np.float32)
+
+    inferencer = mln()
+    decoder = inferencer.inferencer.model.head.decoder
+    for way in ('decode', 'decode_resized', 'decode_on_device'):
+        setattr(decoder, way, lambda *args, **kwargs: people)
+    list(inferencer(str(tmp_path / 'a.jpg'), pred_out_dir=str(tmp_path)))
+    written = json.loads((tmp_path / 'a.json').read_text())
+    assert [list(p) for p in written] == [KEYS[:4]] * 2
+    for p, found, score in zip(written, (17, 15), (0.7, 0.6)):
+        image_keypoints = np.array(p['keypoints'])[:found]
+        np.testing.assert_allclose(
+            p['bbox'], [[*image_keypoints.min(0), *image_keypoints.max(0)]],
+            rtol=1e-5)
+        assert p['bbox_score'] == pytest.approx(score)
+    # mapped from the 64-pixel input to the 3x larger image (49.5 there)
+    assert written[1]['bbox'][0][2] > 120
+
+
 @pytest.mark.parametrize('metric', ['oks', 'iou'])
 def test_tracking_keeps_moving_peoples_ids_and_gives_a_newcomer_a_new_one(
         mln, metric, tmp_path):

@@ -267,6 +267,14 @@ def test_predict_averages_the_mirrored_image_and_scales_and_decodes():
         order = np.argsort(pred.keypoints[:, 0, 0])
         np.testing.assert_allclose(pred.keypoints[order], people, atol=1.0)
         assert pred.bbox_scores.shape == (2, )
+        # the boxes span each person's found keypoints
+        found = pred.keypoint_scores > 0
+        np.testing.assert_array_equal(
+            pred.bboxes[:, :2],
+            np.where(found[..., None], pred.keypoints, np.inf).min(1))
+        np.testing.assert_array_equal(
+            pred.bboxes[:, 2:],
+            np.where(found[..., None], pred.keypoints, -np.inf).max(1))
 
     # views that disagree: the maps of each view alone hold one person, so
     # only the average of both views finds both, each at half its confidence
@@ -437,7 +445,7 @@ def test_the_resized_and_device_decodes_find_the_full_restores_people(
             pred.bbox_scores, expected.bbox_scores, atol=1e-4)
         on_device = head.predict(feats, [sample],
                                  dict(test_cfg, decode_on_device=True))[0]
-        for key in ('keypoints', 'keypoint_scores', 'bbox_scores'):
+        for key in ('keypoints', 'keypoint_scores', 'bbox_scores', 'bboxes'):
             np.testing.assert_allclose(
                 on_device.get(key), expected.get(key), atol=1e-4)
         # the keypoints, no background
@@ -688,7 +696,7 @@ def test_each_image_of_a_padded_batch_is_decoded_as_if_alone(
             own,
             maps_of(height, width, flipped=True)[i:i + 1],
             [dict(img_shape=(height, width))])
-        for key in ('keypoints', 'keypoint_scores', 'bbox_scores'):
+        for key in ('keypoints', 'keypoint_scores', 'bbox_scores', 'bboxes'):
             np.testing.assert_allclose(
                 preds[i].get(key), alone_preds[0].get(key), atol=1e-4)
         torch.testing.assert_close(
@@ -761,7 +769,7 @@ def test_each_image_of_a_padded_pyramid_batch_is_decoded_as_if_alone(decoding):
         alone, alone_fields = predict(alone_feats, [places[i]],
                                       shapes[0][::-1])
         assert len(preds[i].keypoints) == 2
-        for key in ('keypoints', 'keypoint_scores', 'bbox_scores'):
+        for key in ('keypoints', 'keypoint_scores', 'bbox_scores', 'bboxes'):
             np.testing.assert_allclose(
                 preds[i].get(key), alone[0].get(key), atol=1e-4)
         torch.testing.assert_close(
