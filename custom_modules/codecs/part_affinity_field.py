@@ -237,8 +237,9 @@ class PartAffinityField(BaseKeypointCodec):
     def __setstate__(self, state: dict) -> None:
         """Unpickled (a saved model, a data loader's worker) or copied: the
         grouping chosen again for this process, where the compiled library may
-        be missing or stale although it was built where the codec was
-        pickled."""
+        be missing or stale although it was built where the codec was pickled
+        (a codec pickled before the choice was kept: ``'auto'``)."""
+        state.setdefault('_grouping_choice', 'auto')
         self.__dict__.update(state)
         self._compiled_grouping = self._build_grouping()
 
@@ -615,7 +616,7 @@ class PartAffinityField(BaseKeypointCodec):
         if sparse:
             _, height, width = blocks.shape
             flat = np.ascontiguousarray(blocks).reshape(-1)
-            index = np.flatnonzero(flat > self.peak_thr)
+            index = np.flatnonzero((flat > self.peak_thr) & (flat < np.inf))
             block, ys, xs = np.unravel_index(index, blocks.shape)
             inner = (ys > 0) & (ys < height - 1) & (xs > 0) & (xs < width - 1)
             index = index[inner]

@@ -186,10 +186,14 @@ def test_smoothing_replaces_the_keypoints_with_the_filtered_ones(
         inferencer = mln(tracking=dict(smoothing=smoothing))
         fake_network(inferencer.inferencer,
                      lambda name: [raw[frame_index(name)]])
-        results[smoothing] = [
-            np.array(result['predictions'][0][0]['keypoints'])
-            for result in inferencer(str(video))
+        people = [
+            result['predictions'][0][0] for result in inferencer(str(video))
         ]
+        results[smoothing] = [np.array(p['keypoints']) for p in people]
+        # a bottom-up person's box spans the keypoints written with it
+        for p, keypoints in zip(people, results[smoothing]):
+            np.testing.assert_allclose(
+                p['bbox'], [[*keypoints.min(0), *keypoints.max(0)]], rtol=1e-5)
     np.testing.assert_allclose(
         np.stack(results[False]), np.stack(raw), rtol=1e-6)
 

@@ -282,18 +282,20 @@ def test_a_keypoint_half_way_between_pixels_gives_one_peak():
     np.testing.assert_allclose(xy[0], (5.5, 7.5), atol=0.15)
 
 
-def test_a_nan_beside_a_peak_counts_as_zero_in_its_refinement():
-    """A NaN pixel of a broken map diagonal to a peak (outside its 4-neighbour
-    test, inside the 3x3 centroid) leaves the peak's refined position finite,
-    as if the pixel were 0, in numpy and in torch; a NaN is never a peak
-    itself."""
+@pytest.mark.parametrize('broken', [np.nan, np.inf])
+def test_a_non_finite_pixel_beside_a_peak_counts_as_zero_in_its_refinement(
+        broken):
+    """A NaN or infinite pixel of a broken map diagonal to a peak (outside its
+    4-neighbour test, inside the 3x3 centroid) leaves the peak's refined
+    position finite, as if the pixel were 0, in numpy and in torch; neither is
+    a peak itself."""
     codec = PartAffinityField(input_size=(32, 32), heatmap_size=(16, 16))
     maps = np.zeros((18, 16, 16), np.float32)
     maps[0, 7, 5] = 1.0
     maps[0, 7, 6] = 0.5
     expected = codec.find_peaks(maps)
-    maps[0, 6, 4] = np.nan  # diagonal: in the 3x3 patch, not in the test
-    maps[1, 3, 3] = np.nan  # alone
+    maps[0, 6, 4] = broken  # diagonal: in the 3x3 patch, not in the test
+    maps[1, 3, 3] = broken  # alone
     for joints, xy, scores in (codec.find_peaks(maps),
                                codec.find_peaks_on_device(
                                    torch.from_numpy(maps))):

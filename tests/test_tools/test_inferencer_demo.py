@@ -1,7 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/inferencer_demo.py with a bottom-up model: the people MLN finds in
-each image, without boxes, drawn into --vis-out-dir and written as mmpose's
-predictions into --pred-out-dir."""
+each image, without boxes given, drawn into --vis-out-dir and written as
+mmpose's predictions into --pred-out-dir, each person with the box of their
+keypoints and their score."""
 import json
 import subprocess
 import sys
@@ -49,10 +50,16 @@ def test_the_demo_finds_the_people_of_the_sample_folder(
             (pred_dir / f'{image.stem}.json').read_text())
         assert isinstance(people[image.name], list)
         for person in people[image.name]:
-            # no boxes: bottom-up
-            assert {'keypoints', 'keypoint_scores'} <= set(person)
-            assert np.array(person['keypoints']).shape == (17, 2)
-            assert np.array(person['keypoint_scores']).shape == (17, )
+            assert {'keypoints', 'keypoint_scores', 'bbox',
+                    'bbox_score'} <= set(person)
+            keypoints = np.array(person['keypoints'])
+            scores = np.array(person['keypoint_scores'])
+            assert keypoints.shape == (17, 2) and scores.shape == (17, )
+            # the box spans the found keypoints
+            found = keypoints[scores > 0]
+            np.testing.assert_allclose(
+                person['bbox'], [[*found.min(0), *found.max(0)]], rtol=1e-5)
+            assert 0 < person['bbox_score'] <= 1
 
     coco = json.loads((repo_root / ANN_FILE).read_text())
     names = {image['id']: image['file_name'] for image in coco['images']}

@@ -53,6 +53,7 @@ from mmpose.structures import PoseDataSample, split_instances
 from torch import Tensor
 
 from ...datasets.image_file import read_image_file
+from ...post_processing import visible_keypoint_boxes
 from ..backends import apply_backend
 from ..checkpoint_check import check_checkpoint_matches
 from ..demo_io import Source, open_source, write_atomically
@@ -535,6 +536,9 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         instances.track_id = ids
         if self.tracker.smoothing:
             instances.keypoints = keypoints
+            if boxes is None:  # bottom-up: its boxes span its keypoints
+                instances.bboxes = visible_keypoint_boxes(
+                    keypoints, instances.keypoint_scores > 0)
 
     # --------------------------------------------------------------- visualize
     def visualize(self,

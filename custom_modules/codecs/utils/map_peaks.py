@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Peaks of keypoint maps: 4-neighbour maxima, their sub-pixel refinement and
 the Gaussian smoothing run before looking for them."""
+import math
 from typing import Tuple, Union
 
 import numpy as np
@@ -13,13 +14,14 @@ def peak_mask(padded: Union[np.ndarray, Tensor],
               threshold: float) -> Union[np.ndarray, Tensor]:
     """``(P, h, w)`` whether each inner pixel of ``padded`` ``(P, h + 2, w +
     2)`` (an array or a tensor; ``-inf`` outside the maps) is a peak: above
-    ``threshold`` and a 4-neighbour maximum, strict against the upper and left
-    neighbours, so that a plateau (a keypoint half-way between pixels) gives
-    one peak, not two or four."""
+    ``threshold``, finite (NaN and infinity are a broken map's, not keypoints)
+    and a 4-neighbour maximum, strict against the upper and left neighbours, so
+    that a plateau (a keypoint half-way between pixels) gives one peak, not two
+    or four."""
     center = padded[:, 1:-1, 1:-1]
     return ((center > padded[:, :-2, 1:-1]) & (center >= padded[:, 2:, 1:-1])
             & (center > padded[:, 1:-1, :-2]) & (center >= padded[:, 1:-1, 2:])
-            & (center > threshold))
+            & (center > threshold) & (center < math.inf))
 
 
 def centroid_offsets(
@@ -27,9 +29,10 @@ def centroid_offsets(
 ) -> Tuple[Union[np.ndarray, Tensor], Union[np.ndarray, Tensor]]:
     """Sub-pixel refinement of peaks: the offsets ``dx``, ``dy`` (P,), pixels,
     of the centroid of each peak's 3x3 neighbourhood ``patches`` (P, 3, 3) (an
-    array or a tensor) from its centre, its values below 0 or NaN counted as 0
-    (``-inf`` outside the maps; a NaN of a broken map beside a peak would
-    otherwise make the keypoint's position NaN).
+    array or a tensor) from its centre, its values below 0 or not finite
+    counted as 0 (``-inf`` outside the maps; a NaN or infinity of a broken map,
+    e.g. an fp16 overflow, beside a peak would otherwise make the keypoint's
+    position NaN).
 
     This is OpenPose's refinement; it pulls the offset of a peak wider than a
     pixel toward the pixel's centre (a Gaussian ``exp(-d^2 / s^2)`` half-way
@@ -39,9 +42,10 @@ def centroid_offsets(
     to about 2 input pixels.
     """
     if isinstance(patches, Tensor):
-        patches = torch.where(patches > 0, patches, 0)
+        patches = torch.where(
+            torch.isfinite(patches) & (patches > 0), patches, 0)
     else:
-        patches = np.where(patches > 0, patches, 0)
+        patches = np.where(np.isfinite(patches) & (patches > 0), patches, 0)
     mass = patches.sum((1, 2)) + 1e-12
     columns, rows = patches.sum(1), patches.sum(2)  # (P, 3) each
     return ((columns[:, 2] - columns[:, 0]) / mass,
