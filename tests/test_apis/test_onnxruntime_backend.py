@@ -133,8 +133,8 @@ def test_onnxruntime_network_gives_pytorch_people(config, options,
         for key in expected:
             # positions (pixels) to 1e-3, scores to 1e-4
             tolerance = 1e-3 if key in ('keypoints', 'bboxes') else 1e-4
-            assert np.abs(found[key] - expected[key]).max() <= tolerance, (
-                image, key)
+            assert np.abs(found[key] -
+                          expected[key]).max() <= tolerance, (image, key)
     # reported, not asserted: whole inference (preprocessing, network,
     # decoding) on 4 images
     record_property('seconds_pytorch_onnxruntime', seconds)

@@ -59,7 +59,9 @@ def test_the_demo_finds_the_people_of_the_sample_folder(
             found = keypoints[scores > 0]
             np.testing.assert_allclose(
                 person['bbox'], [[*found.min(0), *found.max(0)]], rtol=1e-5)
-            assert 0 < person['bbox_score'] <= 1
+            # the codec's person score: keypoint peaks plus limb scores over
+            # keypoints, up to about 2
+            assert 0 < person['bbox_score'] < 3
 
     coco = json.loads((repo_root / ANN_FILE).read_text())
     names = {image['id']: image['file_name'] for image in coco['images']}
