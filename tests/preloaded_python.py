@@ -55,6 +55,8 @@ class PreloadedPython:
         self._lock = threading.Lock()
         self._buffer = b''
         self._imported_env: Dict[str, str] = {}
+        # what the server's imports changed in its environment (None: removed)
+        self._import_changes: Dict[str, Optional[str]] = {}
         self.runs = 0
 
     def takes(self, cmd: List[str], env: Dict[str, str]) -> bool:
@@ -83,16 +85,15 @@ class PreloadedPython:
         ``subprocess.run`` does.
         """
         with self._lock:
-            server, imported_env = self._start()
+            server = self._start()[0]
             out, err = output_dir / 'stdout.txt', output_dir / 'stderr.txt'
             # what the imports of a fresh interpreter would set in ``env``
             env = dict(env)
-            for name in set(self._env) | set(imported_env):
-                if self._env.get(name) != imported_env.get(name):
-                    if name in imported_env:
-                        env[name] = imported_env[name]
-                    else:
-                        env.pop(name, None)
+            for name, value in self._import_changes.items():
+                if value is None:
+                    env.pop(name, None)
+                else:
+                    env[name] = value
             request = dict(
                 script=str(cmd[1]),
                 args=[str(a) for a in cmd[2:]],
@@ -132,6 +133,11 @@ class PreloadedPython:
                                             bufsize=0)
             self._buffer = b''
             self._imported_env = self._answer(None)['env']
+            self._import_changes = {
+                name: self._imported_env.get(name)
+                for name in set(self._env) | set(self._imported_env)
+                if self._env.get(name) != self._imported_env.get(name)
+            }
         return self._server, self._imported_env
 
     def _answer(self, timeout: Optional[float]) -> dict:
