@@ -11,7 +11,7 @@ import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import pytest
 from preloaded_python import PreloadedPython
@@ -114,10 +114,15 @@ def blank_pyramid(width: int, height: int, **resize) -> dict:
             img_shape=(height, width)))
 
 
+def tool_environment() -> Dict[str, str]:
+    """The environment the tools run in: this one, with ``PYTHON`` this
+    interpreter and unbuffered output."""
+    return dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
+
+
 # the tools' interpreter, preloaded (tests/preloaded_python.py); closed by
 # the session's end (preloaded_python_server)
-PRELOADED = PreloadedPython(
-    dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1'), REPO_ROOT)
+PRELOADED = PreloadedPython(tool_environment(), REPO_ROOT)
 
 
 def run_command(cmd: List[str],
@@ -132,7 +137,7 @@ def run_command(cmd: List[str],
     environment allows it (:meth:`PreloadedPython.takes`), other commands as
     new processes.
     """
-    full_env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
+    full_env = tool_environment()
     full_env.update(env or {})
     if PRELOADED.takes(cmd, full_env):
         with tempfile.TemporaryDirectory() as output_dir:

@@ -177,6 +177,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
                      'the onnxruntime backend (--onnx)')
     if args.smooth and not args.track:
         parser.error('--smooth smooths tracked people: add --track')
+    if args.track and args.skeleton_style == 'openpose':
+        parser.error('--skeleton-style openpose is mmpose\'s drawing, which '
+                     '--track replaces by one colour per id: give one of them')
     if args.skip_existing and not args.pred_out_dir:
         parser.error('--skip-existing looks in --pred-out-dir: give it')
     if args.bbox_file and (args.det_model or args.det_weights):

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from ..codecs import PAFSkeleton
 from ..codecs.utils import MapPlacement, placed_resize
-from ..post_processing import visible_keypoint_boxes
+from ..post_processing import found_keypoint_boxes
 from .pyramid_geometry import check_pyramid_metainfo, pyramid_map_placement
 
 StageOutputs = Tuple[List[Tensor], List[Tensor]]
@@ -48,7 +48,7 @@ def people_instances(keypoints: np.ndarray, keypoint_scores: np.ndarray,
         keypoints=keypoints,
         keypoint_scores=keypoint_scores,
         bbox_scores=person_scores,
-        bboxes=visible_keypoint_boxes(keypoints, keypoint_scores > 0))
+        bboxes=found_keypoint_boxes(keypoints, keypoint_scores))
 
 
 class BasePAFHead(BaseHead):

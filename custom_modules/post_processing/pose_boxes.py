@@ -22,3 +22,11 @@ def visible_keypoint_boxes(keypoints: np.ndarray,
     low = np.where(visible[..., None], keypoints, np.inf).min(axis=1)
     high = np.where(visible[..., None], keypoints, -np.inf).max(axis=1)
     return np.concatenate([low, high], axis=1).astype(np.float32)
+
+
+def found_keypoint_boxes(keypoints: np.ndarray,
+                         keypoint_scores: np.ndarray) -> np.ndarray:
+    """A bottom-up person's box: ``(N, 4)`` float32 ``(x1, y1, x2, y2)``
+    spanning the ``(N, K, 2)`` keypoints that were found (``keypoint_scores``
+    ``(N, K)`` above 0; a decoder gives a keypoint it did not find 0)."""
+    return visible_keypoint_boxes(keypoints, np.asarray(keypoint_scores) > 0)

@@ -155,12 +155,15 @@ class FakeClock:
 
 def instances(poses: Sequence[np.ndarray], score: float = 0.9) -> InstanceData:
     """mmpose's ``pred_instances`` of people ``(17, 2)`` each: keypoints,
-    scores, the boxes of the keypoints and box scores of 1."""
+    scores (also as ``keypoints_visible``, which mmpose's estimators add and
+    its drawing thresholds), the boxes of the keypoints and box scores of 1."""
     keypoints = np.stack(poses).astype(np.float32) if len(poses) else np.zeros(
         (0, 17, 2), np.float32)
+    scores = np.full(keypoints.shape[:2], score, np.float32)
     return InstanceData(
         keypoints=keypoints,
-        keypoint_scores=np.full(keypoints.shape[:2], score, np.float32),
+        keypoint_scores=scores,
+        keypoints_visible=scores,
         bboxes=np.concatenate([keypoints.min(1),
                                keypoints.max(1)], axis=1),
         bbox_scores=np.ones(len(keypoints), np.float32))

@@ -391,6 +391,8 @@ def test_person_boxes_of_a_bbox_file_are_tracked_and_drawn(
 @pytest.mark.parametrize('args, message', [
     ([], 'give INPUT and --pose2d (or --show-alias)'),
     (['--smooth'], '--smooth smooths tracked people: add --track'),
+    (['--track', '--skeleton-style', 'openpose'
+      ], "--skeleton-style openpose is mmpose's drawing, which --track"),
     (['--skip-existing'], '--skip-existing looks in --pred-out-dir: give it'),
     (['--bbox-file', 'b.json', '--det-model', 'd.py'
       ], '--bbox-file and --det-model / --det-weights exclude each other'),

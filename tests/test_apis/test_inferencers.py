@@ -156,6 +156,41 @@ def test_a_bottom_up_models_json_has_each_persons_box_and_score(mln, tmp_path):
     assert written[1]['bbox'][0][2] > 120
 
 
+def test_the_box_drawn_is_the_one_written_tracked_or_not(mln):
+    """``draw_bbox`` draws each person's box as the JSON has it, with tracking
+    and without, whatever ``kpt_thr`` leaves of the keypoints (here none)."""
+    image = np.zeros((192, 256, 3), np.uint8)
+    pose = person(128, 20, 150)
+    x1, _, x2, y2 = np.round([*pose.min(0), *pose.max(0)]).astype(int)
+    for tracking in (None, dict(metric='iou')):
+        inferencer = mln(tracking=tracking)
+        fake_network(inferencer.inferencer, lambda name: [pose])
+        (result, ) = inferencer(
+            image, return_vis=True, draw_bbox=True, kpt_thr=0.95, thickness=1)
+        (drawn, ) = result['visualization']
+        columns = np.flatnonzero(drawn.any(axis=(0, 2)))
+        rows = np.flatnonzero(drawn.any(axis=(1, 2)))
+        # the box's sides; the tracked drawing's "#0" stands above its top
+        assert abs(columns[0] - x1) <= 1 and abs(columns[-1] - x2) <= 1
+        assert abs(rows[-1] - y2) <= 1
+
+
+def test_the_openpose_skeleton_style_is_refused_when_tracking(mln, tmp_path):
+    """mmpose's ``skeleton_style='openpose'`` drawing is replaced by the
+    tracked drawing: refused before any input is read, taken untracked."""
+    image = write_image(tmp_path / 'a.jpg', size=(64, 48))
+    inferencer = mln(tracking=dict(metric='iou'))
+    seen = fake_network(inferencer.inferencer, lambda name: [])
+    with pytest.raises(ValueError, match="skeleton_style='openpose' is"):
+        list(inferencer(str(image), skeleton_style='openpose'))
+    assert seen == []
+    untracked = mln()
+    fake_network(untracked.inferencer, lambda name: [person(30, 5, 30)])
+    (result, ) = untracked(
+        str(image), skeleton_style='openpose', return_vis=True)
+    assert result['visualization'][0].shape == (48, 64, 3)
+
+
 @pytest.mark.parametrize('metric', ['oks', 'iou'])
 def test_tracking_keeps_moving_peoples_ids_and_gives_a_newcomer_a_new_one(
         mln, metric, tmp_path):

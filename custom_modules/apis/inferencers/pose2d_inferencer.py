@@ -53,7 +53,7 @@ from mmpose.structures import PoseDataSample, split_instances
 from torch import Tensor
 
 from ...datasets.image_file import read_image_file
-from ...post_processing import visible_keypoint_boxes
+from ...post_processing import found_keypoint_boxes
 from ..backends import apply_backend
 from ..checkpoint_check import check_checkpoint_matches
 from ..demo_io import Source, open_source, write_atomically
@@ -264,6 +264,23 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         if arguments.get('metric', 'oks') == 'oks':
             arguments['sigmas'] = self.model.dataset_meta['sigmas']
         return PoseTracker(**arguments)
+
+    def update_model_visualizer_settings(self,
+                                         skeleton_style: str = 'mmpose',
+                                         **kwargs) -> None:
+        """mmpose's, called by each run before its inputs are opened.
+
+        Raises:
+            ValueError: ``skeleton_style='openpose'`` when tracking: mmpose's
+                drawing in that style, which the tracked drawing (one colour
+                per id) replaces.
+        """
+        if self.tracking is not None and skeleton_style == 'openpose':
+            raise ValueError(
+                "skeleton_style='openpose' is mmpose's drawing, which "
+                'tracking replaces by one colour per id: give one of them')
+        super().update_model_visualizer_settings(
+            skeleton_style=skeleton_style, **kwargs)
 
     # ------------------------------------------------------------------ inputs
     def _start(self, source: Source) -> InputFrames:
@@ -537,8 +554,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         if self.tracker.smoothing:
             instances.keypoints = keypoints
             if boxes is None:  # bottom-up: its boxes span its keypoints
-                instances.bboxes = visible_keypoint_boxes(
-                    keypoints, instances.keypoint_scores > 0)
+                instances.bboxes = found_keypoint_boxes(
+                    keypoints, instances.keypoint_scores)
 
     # --------------------------------------------------------------- visualize
     def visualize(self,
@@ -655,10 +672,9 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         people = self._people(pred)
         for person in people:
             # split_instances gives a box as a 1-tuple of its [x1, y1, x2, y2];
-            # a bottom-up person's is its keypoints' own, drawn from them
-            box = person.pop('bbox', None)
-            if box is not None and self.cfg.data_mode == 'topdown':
-                person['bbox'] = box[0]
+            # the box drawn is the one written to the JSON, as untracked
+            if 'bbox' in person:
+                person['bbox'] = person['bbox'][0]
         canvas = image * 0 if black_background else image
         drawn = draw_tracked_people(canvas, people, links, kpt_thr, draw_bbox,
                                     radius, thickness)[..., ::-1]
