@@ -354,13 +354,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f'error: the model could not be loaded: {error}', file=sys.stderr)
         return 2
     data_mode = inferencer.inferencer.cfg.data_mode
-    if args.bbox_file and data_mode != 'topdown':
+    try:
+        if args.bbox_file and data_mode != 'topdown':
+            raise ValueError(
+                f'--bbox-file: person boxes are for top-down models; '
+                f'{args.pose2d} is {data_mode} and finds the people itself')
+        # what the model cannot do with the options (e.g. SMPR's heatmaps in
+        # onnxruntime)
+        inferencer.inferencer.check_call_options(**options)
+    except ValueError as error:
         if source is not None:
             source.close()
-        print(
-            f'error: --bbox-file: person boxes are for top-down models; '
-            f'{args.pose2d} is {data_mode} and finds the people itself',
-            file=sys.stderr)
+        print(f'error: {error}', file=sys.stderr)
         return 2
 
     done, stopped = 0, None

@@ -110,6 +110,10 @@ class SMPRHead(BaseHead):
         init_cfg (dict | list[dict], optional): Initialization config.
     """
 
+    # ``output_heatmaps`` runs the heatmap subnet on P3 (not a forward
+    # output): a network run elsewhere (onnxruntime, the fast path) cannot
+    maps_need_features = True
+
     def __init__(
         self,
         num_keypoints: int = 17,
@@ -512,6 +516,11 @@ class SMPRHead(BaseHead):
         if test_cfg.get('output_heatmaps', False):
             flip_test = test_cfg.get('flip_test', False)
             base = feats[0][0] if flip_test else feats[0]
+            if not isinstance(base, (list, tuple)):
+                raise ValueError(
+                    'SMPRHead.predict: output_heatmaps needs the pyramid\'s '
+                    f'features, got {type(base).__name__} (a network run '
+                    'outside PyTorch gives its outputs only)')
             return results, self.keypoint_heatmaps(base[0], batch_data_samples)
         return results
 

@@ -305,3 +305,35 @@ def test_smpr_in_bf16_on_a_cpu_samples_its_deformable_convs(smpr):
         scale = want.abs().max().item()
         error = (have.float() - want).abs().max().item()
         assert 0 < error <= 0.05 * scale, (error, scale)
+
+
+def test_smpr_heatmaps_of_a_network_run_elsewhere_are_refused(smpr, tmp_path):
+    """SMPR draws heatmaps its head computes from P3 (``output_heatmaps``),
+    which a swapped network does not give: the head says so in one line, and
+    the inferencer refuses ``draw_heatmap`` before reading any input; the maps
+    of the network in PyTorch are still drawn."""
+    from custom_modules.apis.inferencers import MultilevelInferencer
+    fast = copy.deepcopy(smpr)
+    run_network_fast(fast, FastPath(channels_last=True), probe_hw=(128, 96))
+    fast.test_cfg = dict(fast.test_cfg, output_heatmaps=True)
+    with pytest.raises(ValueError, match='output_heatmaps needs the pyramid'):
+        inference_bottomup(fast, str(IMAGE))
+
+    checkpoint = save_random_checkpoint(SMPR_SAMPLE_CONFIG,
+                                        tmp_path / 'smpr.pth')
+    image = np.zeros((96, 128, 3), np.uint8)
+    for fast_path in (FastPath(channels_last=True), None):
+        inferencer = MultilevelInferencer(
+            str(SMPR_SAMPLE_CONFIG),
+            str(checkpoint),
+            device='cpu',
+            fast_path=fast_path)
+        run = inferencer(image, draw_heatmap=True, return_vis=True)
+        if fast_path is None:
+            (result, ) = run
+            # the image, then the panel of the maps below it
+            assert result['visualization'][0].shape == (192, 128, 3)
+            continue
+        with pytest.raises(ValueError, match='draw_heatmap: SMPRHead'):
+            next(run)
+        assert inferencer.inferencer.read == 0

@@ -324,6 +324,27 @@ def test_each_shown_frame_has_the_timing_overlay(demo, mln_args, monkeypatch,
         assert image[100:].max() == image[100:].min() == 10 * index
 
 
+def test_smprs_heatmaps_on_the_fast_path_are_one_line_error(
+        demo, tmp_path, capsys):
+    """SMPR computes the maps it draws from its features, which the fast path
+    (here bf16 on the CPU) does not give: refused once the model is built,
+    before any image is read, and nothing written."""
+    config = REPO_ROOT / (
+        'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
+    checkpoint = save_random_checkpoint(config, tmp_path / 'smpr.pth')
+    image = write_image(tmp_path / 'images' / 'a.jpg')
+    assert demo.main([
+        str(image), '--pose2d',
+        str(config), '--pose2d-weights',
+        str(checkpoint), '--device', 'cpu', '--bf16', '--draw-heatmap',
+        '--vis-out-dir',
+        str(tmp_path / 'vis')
+    ]) == 2
+    (line, ) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith('error: draw_heatmap: SMPRHead computes the maps')
+    assert not (tmp_path / 'vis').exists()
+
+
 # -------------------------------------------------------------------- top-down
 def test_a_bbox_file_for_a_bottom_up_model_is_one_line_error(
         demo, mln_args, small_mln, tmp_path, capsys):

@@ -326,6 +326,18 @@ def test_tracked_drawings_take_mmposes_drawing_options(mln):
     assert drawn.shape == (400, 300, 3)
     (result, ) = network(image.copy(), return_vis=True)
     assert result['visualization'][0].shape == (200, 300, 3)
+    # the panel on the image drawn on, as mmpose's (black with
+    # black_background)
+    panels = []
+    for inferencer in (network, mln()):
+        (result, ) = inferencer(
+            image.copy(),
+            return_vis=True,
+            draw_heatmap=True,
+            black_background=True)
+        panels.append(result['visualization'][0][200:])
+    np.testing.assert_array_equal(*panels)
+    assert not np.array_equal(panels[0], drawn[200:])
 
 
 class RecordingTracker(PoseTracker):
@@ -526,6 +538,29 @@ def boxes_only_hsr(hsr_checkpoint) -> MultilevelInferencer:
         det_model='whole_image')
 
 
+def test_people_as_results_of_their_own_are_refused_when_tracking(
+        hsr_checkpoint):
+    """``merge_results=False`` (mmpose's: a top-down frame's people as one
+    result each) would show the tracker one person at a time: refused when
+    tracking, before any input is read; taken untracked."""
+    image = np.zeros((120, 160, 3), np.uint8)
+    boxes = [[[5, 5, 50, 50], [60, 5, 120, 100]]]
+    tracked = MultilevelInferencer(
+        str(HSR_SAMPLE_CONFIG),
+        str(hsr_checkpoint),
+        device='cpu',
+        det_model='whole_image',
+        tracking=dict(metric='iou'))
+    with pytest.raises(ValueError, match='merge_results=False gives each'):
+        list(tracked([image], bboxes=boxes, merge_results=False))
+    assert tracked.inferencer.read == 0
+    (result, ) = boxes_only_hsr(hsr_checkpoint)([image],
+                                                bboxes=boxes,
+                                                merge_results=False)
+    # a prediction per person
+    assert [len(people) for people in result['predictions']] == [1, 1]
+
+
 def test_bboxes_stay_with_their_inputs_past_an_unreadable_one(
         hsr_checkpoint, tmp_path):
     """``bboxes`` are one per input: the image after an unreadable one gets its
@@ -639,6 +674,34 @@ def test_boxes_that_would_be_ignored_are_refused(mln, hsr_checkpoint,
 
 
 # ----------------------------------------------------------- model and weights
+def test_mmposes_one_stage_models_filter_by_the_runs_thresholds(tmp_path):
+    """As in mmpose's inferencer, a one-stage model of mmpose's (RTMO, random
+    weights) keeps the people scoring above ``bbox_thr`` after NMS at
+    ``nms_thr``: its head is given them in place of its config's 0.1 /
+    0.65."""
+    import mmpose
+    config = Path(
+        mmpose.__file__).parent / ('.mim/configs/body_2d_keypoint/rtmo/coco/'
+                                   'rtmo-s_8xb32-600e_coco-640x640.py')
+    inferencer = MultilevelInferencer(
+        str(config),
+        str(save_random_checkpoint(config, tmp_path / 'rtmo.pth')),
+        device='cpu')
+    head = inferencer.inferencer.model.head
+    given = []
+
+    def predict(feats, data_samples, test_cfg):
+        given.append((test_cfg['score_thr'], test_cfg['nms_thr']))
+        return type(head).predict(head, feats, data_samples, test_cfg)
+
+    head.predict = predict
+    (result, ) = inferencer(
+        np.zeros((64, 64, 3), np.uint8), bbox_thr=0.7, nms_thr=0.2)
+    assert given == [(0.7, 0.2)]
+    scores = [p['bbox_score'] for p in result['predictions'][0]]
+    assert scores and min(scores) > 0.7
+
+
 def test_a_model_alias_resolves_from_the_projects_index_not_from_mmposes():
     """``pose2d='mln'`` is the ``Alias`` of the project's MLN entry.
 

@@ -265,22 +265,48 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             arguments['sigmas'] = self.model.dataset_meta['sigmas']
         return PoseTracker(**arguments)
 
-    def update_model_visualizer_settings(self,
-                                         skeleton_style: str = 'mmpose',
-                                         **kwargs) -> None:
-        """mmpose's, called by each run before its inputs are opened.
+    def check_call_options(self,
+                           skeleton_style: str = 'mmpose',
+                           draw_heatmap: bool = False,
+                           merge_results: bool = True,
+                           **kwargs) -> None:
+        """Refuse call options that cannot work with this inferencer's
+        settings; each run checks them before its inputs are opened (through
+        :meth:`update_model_visualizer_settings`), and a front end can call it
+        first.
 
         Raises:
-            ValueError: ``skeleton_style='openpose'`` when tracking: mmpose's
-                drawing in that style, which the tracked drawing (one colour
-                per id) replaces.
+            ValueError: When tracking, ``skeleton_style='openpose'`` (mmpose's
+                drawing in that style, which the tracked drawing, one colour
+                per id, replaces) or ``merge_results=False`` (a top-down
+                frame's people as one result each, which the tracker must see
+                together). ``draw_heatmap`` with a head that draws its maps
+                from its features (``maps_need_features``; SMPR) on a network
+                run elsewhere (onnxruntime, the fast path), which gives the
+                head's outputs only.
         """
         if self.tracking is not None and skeleton_style == 'openpose':
             raise ValueError(
                 "skeleton_style='openpose' is mmpose's drawing, which "
                 'tracking replaces by one colour per id: give one of them')
-        super().update_model_visualizer_settings(
-            skeleton_style=skeleton_style, **kwargs)
+        if self.tracking is not None and not merge_results:
+            raise ValueError(
+                'merge_results=False gives each person of a frame as a result '
+                'of its own; tracking matches a frame\'s people together')
+        patch = getattr(self.model, 'network_patch', None)
+        if (draw_heatmap and patch
+                and getattr(self.model.head, 'maps_need_features', False)):
+            raise ValueError(
+                f'draw_heatmap: {type(self.model.head).__name__} computes the '
+                'maps it draws from its features, which its network run '
+                f'{patch} does not give: draw without them, or run the model '
+                'in PyTorch without the fast path')
+
+    def update_model_visualizer_settings(self, **kwargs) -> None:
+        """mmpose's, called by each run before its inputs are opened, after
+        :meth:`check_call_options`."""
+        self.check_call_options(**kwargs)
+        super().update_model_visualizer_settings(**kwargs)
 
     # ------------------------------------------------------------------ inputs
     def _start(self, source: Source) -> InputFrames:
@@ -347,7 +373,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             bboxes: Per input, person boxes ``(N, 4 or 5)`` for a top-down
                 model, used instead of the detector (mmpose 1.3.2 takes the
                 argument but ignores it).
-            bbox_thr, nms_thr: mmpose's, for the detector's boxes.
+            bbox_thr, nms_thr: mmpose's, for the detector's boxes, and for
+                mmpose's one-stage models (:meth:`_one_stage_thresholds`).
             person_boxes: The same as ``bboxes``, keyed by image name
                 (:func:`~..topdown_pipeline.load_person_boxes`).
             skip_existing: A folder: inputs whose ``<stem>.json`` is in it are
@@ -360,6 +387,7 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
                 stream or not one per input.
         """
         source = inputs.source
+        self._one_stage_thresholds(bbox_thr, nms_thr)
         if bboxes is not None and not len(bboxes):
             bboxes = None  # an empty list or array: none given
         try:
@@ -421,6 +449,20 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         # (mmpose's call finishes a video with its pred_out_dir)
         if not self._video_input:
             self.finish()  # the last image is done: the output video closed
+
+    def _one_stage_thresholds(self, bbox_thr: float, nms_thr: float) -> None:
+        """As mmpose's preprocess does for its one-stage models (a plain
+        ``BottomupPoseEstimator`` whose head filters its people itself, e.g.
+        RTMO): ``score_thr`` and ``nms_thr`` of the ``test_cfg`` the model
+        gives its head, where it has them, are the run's ``bbox_thr`` and
+        ``nms_thr``; its other settings (``output_heatmaps``) stay. This
+        project's models (SMPR's ``score_thr`` picks candidates before its
+        pose NMS) keep their configs' values."""
+        if self.cfg.model.type != 'BottomupPoseEstimator':
+            return
+        for key, value in (('score_thr', bbox_thr), ('nms_thr', nms_thr)):
+            if key in self.model.test_cfg:
+                self.model.test_cfg[key] = value
 
     @staticmethod
     def _warn_unmatched(source: Source, count: int, unmatched: List[str],
@@ -679,8 +721,13 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         drawn = draw_tracked_people(canvas, people, links, kpt_thr, draw_bbox,
                                     radius, thickness)[..., ::-1]
         if draw_heatmap and 'pred_fields' in pred:
-            panel = self.visualizer._draw_instance_heatmap(
-                pred.pred_fields, image[..., ::-1])
+            # mmpose's panel, on the image it draws on (black with
+            # black_background); SimCC's x/y maps as mmpose draws them
+            draw_maps = (
+                self.visualizer._draw_instance_xy_heatmap
+                if 'keypoint_x_labels' in pred.pred_instances else
+                self.visualizer._draw_instance_heatmap)
+            panel = draw_maps(pred.pred_fields, canvas[..., ::-1])
             if panel is not None:
                 drawn = np.concatenate([drawn, panel], axis=0)
         return drawn
