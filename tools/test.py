@@ -49,11 +49,16 @@ def parse_args() -> argparse.Namespace:
         help='override config settings, as key=value pairs (e.g. '
         'model.test_cfg.flip_test=False)')
     parser.add_argument(
-        '--show-dir', help='save the visualized test images here')
+        '--show-dir',
+        help='save the visualized test images in this folder (relative '
+        'to <work_dir>/<timestamp>/)')
     parser.add_argument(
         '--show', action='store_true', help='display test images in a window')
     parser.add_argument(
-        '--interval', type=int, default=1, help='visualize every n-th sample')
+        '--interval',
+        type=int,
+        default=1,
+        help='visualize every n-th test image')
     parser.add_argument(
         '--wait-time',
         type=float,

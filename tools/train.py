@@ -11,9 +11,11 @@ The same command line as mmpose's ``tools/train.py``::
     bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR [...]
 """
 import argparse
+import logging
 import os
 
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from custom_modules.utils import (destroy_distributed, enable_visualization,
@@ -49,13 +51,18 @@ def parse_args() -> argparse.Namespace:
         help='scale the learning rate by the actual batch size over '
         '`auto_scale_lr.base_batch_size`')
     parser.add_argument(
-        '--show-dir', help='save the visualized validation images here')
+        '--show-dir',
+        help='save the visualized validation images in this folder (relative '
+        'to <work_dir>/<timestamp>/)')
     parser.add_argument(
         '--show',
         action='store_true',
         help='display validation images in a window')
     parser.add_argument(
-        '--interval', type=int, default=1, help='visualize every n-th sample')
+        '--interval',
+        type=int,
+        default=1,
+        help='visualize the first image of every n-th validation batch')
     parser.add_argument(
         '--wait-time',
         type=float,
@@ -108,7 +115,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.resume == 'auto':
+    if args.resume == 'auto' and 'load_from' in (args.cfg_options or {}):
+        # --cfg-options load_from=X is resumed, as mmpose's tool does
+        cfg.resume = True
+    elif args.resume == 'auto':
         # in the work_dir as --cfg-options leave it; mmengine's own search
         # trusts `last_checkpoint` blindly (see latest_checkpoint): without a
         # checkpoint the run starts afresh (from the config's load_from, if
@@ -118,6 +128,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             cfg.resume, cfg.load_from = True, found
         else:  # not mmengine's own search either
             cfg.resume = False
+            print_log(
+                f'--resume: no checkpoint in {cfg.work_dir}; the run starts '
+                'afresh' +
+                (f' from {cfg.load_from}' if cfg.get('load_from') else ''),
+                logger='current',
+                level=logging.WARNING)
     return cfg
 
 

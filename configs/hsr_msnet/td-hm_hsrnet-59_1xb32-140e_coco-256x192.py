@@ -12,7 +12,9 @@ _base_ = [
 
 # the project's reliability block (docs/robustness.md)
 custom_hooks = _base_.reliability.custom_hooks
-default_hooks = dict(checkpoint=_base_.reliability.checkpoint)
+default_hooks = dict(
+    checkpoint=_base_.reliability.checkpoint,
+    visualization=_base_.reliability.visualization)
 
 train_cfg = dict(max_epochs=140, val_interval=10)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4))

@@ -28,7 +28,8 @@ auto_scale_lr = dict(base_batch_size=28)
 custom_hooks = _base_.reliability.custom_hooks
 default_hooks = dict(
     checkpoint=dict(
-        _base_.reliability.checkpoint, save_best='coco/AP', rule='greater'))
+        _base_.reliability.checkpoint, save_best='coco/AP', rule='greater'),
+    visualization=_base_.reliability.visualization)
 
 # mmpose's visualizer, whose --draw-heatmap panel also draws the limb fields
 visualizer = dict(type='PAFPoseLocalVisualizer')

@@ -10,7 +10,9 @@ _base_ = [
 
 # the project's reliability block (docs/robustness.md)
 custom_hooks = _base_.reliability.custom_hooks
-default_hooks = dict(checkpoint=_base_.reliability.checkpoint)
+default_hooks = dict(
+    checkpoint=_base_.reliability.checkpoint,
+    visualization=_base_.reliability.visualization)
 
 auto_scale_lr = dict(base_batch_size=256)
 

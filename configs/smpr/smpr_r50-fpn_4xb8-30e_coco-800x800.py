@@ -29,7 +29,8 @@ auto_scale_lr = dict(base_batch_size=32)
 custom_hooks = _base_.reliability.custom_hooks
 default_hooks = dict(
     checkpoint=dict(
-        _base_.reliability.checkpoint, save_best='coco/AP', rule='greater'))
+        _base_.reliability.checkpoint, save_best='coco/AP', rule='greater'),
+    visualization=_base_.reliability.visualization)
 
 # the annotations' people, boxes and areas, packed for the head (pseudo boxes
 # are made there)

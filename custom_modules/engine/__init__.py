@@ -1,5 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .atomic_local_backend import AtomicLocalBackend
-from .hooks import FiniteLossHook
+from .hooks import FiniteLossHook, MultilevelPoseVisualizationHook
 
-__all__ = ['AtomicLocalBackend', 'FiniteLossHook']
+__all__ = [
+    'AtomicLocalBackend', 'FiniteLossHook', 'MultilevelPoseVisualizationHook'
+]

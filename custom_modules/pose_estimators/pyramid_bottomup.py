@@ -11,6 +11,10 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import OptSampleList
 from torch import Tensor
 
+# ``frame`` in the metainfo of predicted fields already resampled into the
+# original image (:func:`fields_to_image`)
+IMAGE_FRAME = 'image'
+
 
 @MODELS.register_module()
 class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
@@ -71,7 +75,10 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
         """``BottomupPoseEstimator``'s, and every map of the predicted fields
         resampled from the input (``input_size``, the resized and padded image)
         into the original image (``ori_shape``), as the keypoints are mapped
-        (``input_center``, ``input_scale``)."""
+        (``input_center``, ``input_scale``); the fields' metainfo says so
+        (``frame='image'``: mmpose's ``merge_data_samples`` would map them
+        again, :class:`~custom_modules.engine.MultilevelPoseVisualizationHook`
+        does not)."""
         samples = super().add_pred_to_datasample(batch_pred_instances,
                                                  batch_pred_fields,
                                                  batch_data_samples)
@@ -90,7 +97,8 @@ def fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
     Image pixel ``u`` is input position
     ``(u - center + scale / 2) * input_size / scale``, the inverse of mmpose's
     keypoint mapping (pixel centres at integer positions, as
-    ``cv2.warpAffine``).
+    ``cv2.warpAffine``). The result's metainfo has ``frame='image'``
+    (:data:`IMAGE_FRAME`).
     """
     height, width = metainfo['ori_shape'][:2]
     in_w, in_h = metainfo['input_size']
@@ -115,4 +123,5 @@ def fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
             mode='bilinear',
             align_corners=False)
         out.set_field(resampled[0], key)
+    out.set_metainfo(dict(frame=IMAGE_FRAME))
     return out

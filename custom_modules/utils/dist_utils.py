@@ -81,10 +81,10 @@ def slurm_to_torch_environment(slurm_env: Mapping[str, str],
     ``MASTER_PORT``) of one Slurm task.
 
     Taken as mmengine's Slurm launcher takes them: the rank and world size from
-    ``SLURM_PROCID`` / ``SLURM_NTASKS``, the master from the first host of
-    ``SLURM_NODELIST``, the port from ``port`` (``env_cfg.dist_cfg.port``),
-    else ``MASTER_PORT``, else 29500; the local rank is ``SLURM_LOCALID`` (the
-    task's index on its node).
+    ``SLURM_PROCID`` / ``SLURM_NTASKS``, the master ``MASTER_ADDR`` if set,
+    else the first host of ``SLURM_NODELIST``, the port from ``port``
+    (``env_cfg.dist_cfg.port``), else ``MASTER_PORT``, else 29500; the local
+    rank is ``SLURM_LOCALID`` (the task's index on its node).
 
     Raises:
         KeyError: Naming the Slurm variables that are missing (not started by
@@ -103,7 +103,8 @@ def slurm_to_torch_environment(slurm_env: Mapping[str, str],
         RANK=slurm_env['SLURM_PROCID'],
         WORLD_SIZE=slurm_env['SLURM_NTASKS'],
         LOCAL_RANK=slurm_env.get('SLURM_LOCALID', '0'),
-        MASTER_ADDR=first_slurm_host(slurm_env['SLURM_NODELIST']),
+        MASTER_ADDR=slurm_env.get('MASTER_ADDR')
+        or first_slurm_host(slurm_env['SLURM_NODELIST']),
         MASTER_PORT=str(port or slurm_env.get('MASTER_PORT', 29500)))
 
 

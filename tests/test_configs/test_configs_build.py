@@ -63,6 +63,9 @@ def assert_reliability_block(cfg: Config) -> None:
     assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
     assert cfg.default_hooks.checkpoint.backend_args == dict(
         backend='atomic_local')
+    visualization = cfg.default_hooks.visualization
+    assert visualization.type == 'MultilevelPoseVisualizationHook'
+    assert not visualization.get('enable', False)  # until --show(-dir)
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[name].dataset.type == 'CheckedCocoDataset', name
     for name in ('val_evaluator', 'test_evaluator'):
@@ -285,6 +288,10 @@ def test_a_users_mmpose_config_adopts_the_block_as_the_docs_say(tmp_path):
     assert adopted['default_hooks']['checkpoint'].pop('backend_args') == \
         dict(backend='atomic_local')
     assert 'backend_args' not in plain['default_hooks']['checkpoint']
+    assert adopted['default_hooks']['visualization'].pop('type') == \
+        'MultilevelPoseVisualizationHook'
+    assert plain['default_hooks']['visualization'].pop('type') == \
+        'PoseVisualizationHook'
     for key in set(plain) - {'custom_hooks'}:
         assert adopted[key] == plain[key], key
 

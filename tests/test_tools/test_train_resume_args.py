@@ -46,11 +46,17 @@ def test_a_stale_pointer_without_checkpoints_starts_afresh(
     """``last_checkpoint`` names a removed file and only a best checkpoint is
     left: mmengine's own search would resume from the missing file."""
     work_dir = tmp_path / 'work'
+    logged = []
+    monkeypatch.setattr(train_tool, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
     checkpoints(work_dir, 'best_coco_AP_epoch_9.pth')
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_10.pth'))
     cfg = merged(monkeypatch, '--work-dir', str(work_dir), '--resume')
     assert cfg.resume is False
     assert cfg.load_from is None
+    assert logged == [
+        f'--resume: no checkpoint in {work_dir}; the run starts afresh'
+    ]
     # nor mmengine's own search, asked for by the config
     cfg = merged(monkeypatch, '--work-dir', str(work_dir), '--resume',
                  '--cfg-options', 'resume=True')
@@ -62,3 +68,12 @@ def test_a_given_checkpoint_is_resumed_as_given(monkeypatch, tmp_path):
     cfg = merged(monkeypatch, '--work-dir', str(tmp_path / 'work'), '--resume',
                  str(tmp_path / 'elsewhere.pth'))
     assert cfg.resume and cfg.load_from == str(tmp_path / 'elsewhere.pth')
+
+
+def test_a_load_from_of_cfg_options_is_resumed(monkeypatch, tmp_path):
+    """``--resume --cfg-options load_from=X`` resumes from X, as mmpose's tool
+    does (the options are applied last), not from the work dir's."""
+    checkpoints(tmp_path / 'work', 'epoch_2.pth')
+    cfg = merged(monkeypatch, '--work-dir', str(tmp_path / 'work'), '--resume',
+                 '--cfg-options', f'load_from={tmp_path / "other.pth"}')
+    assert cfg.resume and cfg.load_from == str(tmp_path / 'other.pth')

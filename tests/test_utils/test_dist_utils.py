@@ -84,6 +84,9 @@ def test_slurm_task_variables_become_torchs():
         task, MASTER_PORT='1234'))['MASTER_PORT'] == '1234'
     assert slurm_to_torch_environment(dict(task, MASTER_PORT='1234'),
                                       777)['MASTER_PORT'] == '777'
+    # the master: MASTER_ADDR, else the first node (mmengine's order)
+    assert slurm_to_torch_environment(dict(
+        task, MASTER_ADDR='10.0.0.7'))['MASTER_ADDR'] == '10.0.0.7'
 
 
 def test_errors_outside_a_lost_peer_pass_unchanged(tmp_path):
