@@ -492,12 +492,7 @@ def test_person_boxes_are_used_instead_of_a_detector(hsr_checkpoint, tmp_path):
     without boxes is one person, the whole image (as mmpose does when its
     detector finds nobody). Tracked, each box is drawn in its person's colour.
     """
-    inferencer = MultilevelInferencer(
-        str(HSR_SAMPLE_CONFIG),
-        str(hsr_checkpoint),
-        device='cpu',
-        det_model='whole_image',
-        tracking=dict(metric='iou'))
+    inferencer = boxes_only_hsr(hsr_checkpoint, tracking=dict(metric='iou'))
     images = tmp_path / 'images'
     for name in ('a.jpg', 'b.jpg'):
         write_image(images / name, size=(160, 120))
@@ -528,14 +523,15 @@ def test_person_boxes_are_used_instead_of_a_detector(hsr_checkpoint, tmp_path):
                                        [[1, 2, 3, 4], [7, 8, 90, 99]]]
 
 
-def boxes_only_hsr(hsr_checkpoint) -> MultilevelInferencer:
+def boxes_only_hsr(hsr_checkpoint, **extensions) -> MultilevelInferencer:
     """The HSR-MSNet sample without a detector: its people are the boxes given
     (none: the whole image)."""
     return MultilevelInferencer(
         str(HSR_SAMPLE_CONFIG),
         str(hsr_checkpoint),
         device='cpu',
-        det_model='whole_image')
+        det_model='whole_image',
+        **extensions)
 
 
 def test_people_as_results_of_their_own_are_refused_when_tracking(
@@ -545,12 +541,7 @@ def test_people_as_results_of_their_own_are_refused_when_tracking(
     tracking, before any input is read; taken untracked."""
     image = np.zeros((120, 160, 3), np.uint8)
     boxes = [[[5, 5, 50, 50], [60, 5, 120, 100]]]
-    tracked = MultilevelInferencer(
-        str(HSR_SAMPLE_CONFIG),
-        str(hsr_checkpoint),
-        device='cpu',
-        det_model='whole_image',
-        tracking=dict(metric='iou'))
+    tracked = boxes_only_hsr(hsr_checkpoint, tracking=dict(metric='iou'))
     with pytest.raises(ValueError, match='merge_results=False gives each'):
         list(tracked([image], bboxes=boxes, merge_results=False))
     assert tracked.inferencer.read == 0
