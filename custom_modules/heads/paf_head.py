@@ -82,14 +82,12 @@ class BasePAFHead(BaseHead):
     OpenPose's cubic resize, by default: a bilinear resize peaks on the maps'
     own pixels, so at stride 8 keypoints land up to 4 input pixels off; it also
     places the other scales' maps of a multi-scale test on the base scale's,
-    restored or not), ``full_restore`` (``False``: the decoder's
+    restored or not; ``'bilinear'`` the only other, since the maps have
+    half-pixel centres), ``full_restore`` (``False``: the decoder's
     ``decode_resized`` finds the people of the resized maps without resizing
     them, reading them only around the peaks and along the candidate limbs, the
     same people to float rounding, and 40-70x faster on a CPU; ``True``: resize
-    all the maps, OpenPose's way, the reference; also taken for a
-    ``restore_mode`` other than bicubic / bilinear, which only an input that
-    fills the batch's input can have: placed maps, of a multi-scale test or a
-    padded batch, need half-pixel centres),
+    all the maps, OpenPose's way, the reference),
     ``decode_on_device`` (``True``: resize the maps where they are, find their
     peaks and read the fields there, and group on the CPU only the peaks and
     the fields' samples (the decoder's ``decode_on_device``), the same people
@@ -223,6 +221,11 @@ class BasePAFHead(BaseHead):
                 'align_corners would move every keypoint by up to a stride; '
                 'leave it False')
         mode = test_cfg.get('restore_mode', 'bicubic')
+        if mode not in ('bicubic', 'bilinear'):
+            raise ValueError(
+                f'{type(self).__name__}: the maps have half-pixel centres, '
+                "which restore_mode 'bicubic' or 'bilinear' resize, got "
+                f'{mode!r}')
 
         scale_heatmaps, scale_pafs = [], []
         for scale_feats in feats:
@@ -275,8 +278,7 @@ class BasePAFHead(BaseHead):
             on_device = scale_heatmaps[0][0].device.type != 'cpu'
         resized_decode = (
             restore and not on_device
-            and not test_cfg.get('full_restore', False)
-            and mode in ('bicubic', 'bilinear'))
+            and not test_cfg.get('full_restore', False))
         if resized_decode:
             preds = self.decode_resized(scale_heatmaps, scale_pafs, sizes,
                                         mode, placements)
@@ -424,20 +426,12 @@ class BasePAFHead(BaseHead):
 
         Raises:
             ValueError: a multi-scale test without the pyramid's places in
-                the metainfo; a multi-scale test or a restored ``padded``
-                batch with a ``restore_mode`` other than bicubic / bilinear
-                (the placement is that of half-pixel centres).
+                the metainfo.
         """
         restore = test_cfg.get('restore_heatmap_size', False)
         multiscale = test_cfg.get('multiscale_test', False)
         if not (multiscale or restore and padded):
             return None
-        mode = test_cfg.get('restore_mode', 'bicubic')
-        if mode not in ('bicubic', 'bilinear'):
-            raise ValueError(
-                'a multi-scale test, or a test batch of inputs of several '
-                'sizes, places the maps with half-pixel centres: it needs '
-                f"restore_mode 'bicubic' or 'bilinear', got {mode!r}")
         metainfos = [sample.metainfo for sample in batch_data_samples]
         if not multiscale:
             map_h, map_w = scale_maps[0].shape[-2:]

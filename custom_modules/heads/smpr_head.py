@@ -13,7 +13,6 @@ from mmcv.ops import DeformConv2d
 from mmengine.structures import InstanceData, PixelData
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.models.task_modules.prior_generators import MlvlPointGenerator
-from mmpose.models.utils import filter_scores_and_topk
 from mmpose.registry import MODELS, TASK_UTILS
 from mmpose.utils import reduce_mean
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
@@ -64,10 +63,10 @@ class SMPRHead(BaseHead):
     (:class:`~custom_modules.task_modules.SMPRAssigner`).
 
     Prediction (``test_cfg``): score = sigmoid(person) x sigmoid(pose score);
-    per level the ``nms_pre`` best locations with a person score above
-    ``score_thr``; refined poses decoded in input pixels; candidates of the
-    flipped image (``flip_test``) and of other scales (``multiscale_test``,
-    brought into the base image's input by
+    per level the ``nms_pre`` best locations (all if it is 0 or less) of which
+    those with a person score above ``score_thr``; refined poses decoded in
+    input pixels; candidates of the flipped image (``flip_test``) and of
+    other scales (``multiscale_test``, brought into the base image's input by
     :func:`~custom_modules.heads.pyramid_geometry.pyramid_to_base_input`)
     merged; ``pose_nms`` with ``nms`` (Soft-NMS, IoU 0.3 by default); at most
     ``max_per_img`` people. The flip test swaps left and right keypoints by the
@@ -554,7 +553,9 @@ class SMPRHead(BaseHead):
                 ``(1, H_l, W_l)`` logits.
             refined (list[Tensor]): Per level ``(2K, H_l, W_l)`` refined
                 offsets in strides.
-            test_cfg (dict): ``score_thr`` and ``nms_pre``.
+            test_cfg (dict): ``nms_pre`` (the best locations per level by
+                the product of scores; <= 0: all) and ``score_thr`` (their
+                person score must be above it).
 
         Returns:
             tuple: ``(M, K, 2)`` poses in input pixels and their ``(M,)``
@@ -569,17 +570,16 @@ class SMPRHead(BaseHead):
         for level, stride in enumerate(self.strides):
             person = cls_logits[level].sigmoid().flatten()
             scores = person * score_logits[level].sigmoid().flatten()
-            # as the authors' (mmdetection 1.x FCOS) test: the person score
-            # passes ``score_thr``, the product ranks; zeroed below the
-            # threshold, the product is filtered at 0
-            scores = torch.where(person > score_thr, scores,
-                                 scores.new_zeros(()))
-            scores, _, _, (level_points, offsets) = filter_scores_and_topk(
-                scores[:, None],
-                0,
-                nms_pre,
-                results=[points[level], refined[level].flatten(1).T])
-            offsets = offsets.unflatten(1, (self.num_keypoints, 2))
+            # as the authors' (mmdetection 1.x FCOS) test: the product picks
+            # the nms_pre best (all with nms_pre <= 0), then their person
+            # score must pass score_thr
+            count = len(scores) if nms_pre <= 0 else min(nms_pre, len(scores))
+            scores, best = scores.topk(count)
+            passed = person[best] > score_thr
+            scores, best = scores[passed], best[passed]
+            level_points = points[level][best]
+            offsets = refined[level].flatten(1).T[best].unflatten(
+                1, (self.num_keypoints, 2))
             all_keypoints.append(level_points[:, None] + offsets * stride)
             all_scores.append(scores)
         return torch.cat(all_keypoints), torch.cat(all_scores)

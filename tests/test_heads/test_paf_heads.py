@@ -822,6 +822,13 @@ def test_placed_maps_need_the_pyramids_places_and_half_pixels():
     with pytest.raises(ValueError, match="restore_mode 'bicubic'"):
         head.predict((torch.zeros(2, 57, 8, 8), ), samples,
                      dict(restore_heatmap_size=True, restore_mode='nearest'))
+    # and an input that fills the batch (torch's nearest and area took no
+    # align_corners there: a crash on the way to the full restore)
+    for mode in ('nearest', 'area'):
+        with pytest.raises(ValueError, match="restore_mode 'bicubic'"):
+            head.predict((torch.zeros(1, 57, 8, 8), ),
+                         [PoseDataSample(metainfo=dict(img_shape=(64, 64)))],
+                         dict(restore_heatmap_size=True, restore_mode=mode))
 
 
 def test_predict_without_a_decoder_says_so():

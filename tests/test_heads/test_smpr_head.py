@@ -315,6 +315,33 @@ def test_decode_oracle_on_the_samples_ground_truth_gives_ap_above_095():
     assert evaluator.stats[0] >= 0.95
 
 
+def test_candidates_are_the_best_products_whose_person_score_passes():
+    """As the authors' (mmdetection 1.x FCOS) test: per level the ``nms_pre``
+    best locations by person x pose score (all with ``nms_pre`` <= 0), then
+    those whose person score is above ``score_thr``, best first."""
+    head = small_head()
+    # P3 of a 16x16 input: 2x2 locations; A, B, C, D in raster order
+    person = torch.tensor([0.9, 0.04, 0.5, 0.3])
+    pose = torch.tensor([0.1, 1.0, 0.5, 0.9]).clamp(max=0.999)
+    cls_logits = [torch.logit(person).reshape(1, 2, 2)
+                  ] + [torch.full((1, 1, 1), -20.0) for _ in range(4)]
+    score_logits = [torch.logit(pose).reshape(1, 2, 2)
+                    ] + [torch.zeros(1, 1, 1) for _ in range(4)]
+    refined = [torch.zeros(34, *m.shape[1:]) for m in cls_logits]
+
+    def kept(**test_cfg) -> list:
+        _, scores = head.candidates(cls_logits, score_logits, refined,
+                                    test_cfg)
+        return [round(float(score), 2) for score in scores]
+
+    # products: A 0.09, B 0.04, C 0.25, D 0.27
+    assert kept(nms_pre=2, score_thr=0.05) == [0.27, 0.25]
+    assert kept(nms_pre=-1, score_thr=0.05) == [0.27, 0.25, 0.09]
+    assert kept(nms_pre=0, score_thr=0.05) == [0.27, 0.25, 0.09]
+    # D's person score fails: not replaced by the next best (A)
+    assert kept(nms_pre=2, score_thr=0.35) == [0.25]
+
+
 @pytest.mark.parametrize('metainfo', ['coco', 'crowdpose_style'])
 def test_flip_test_maps_mirrored_poses_back(metainfo):
     """With the mirrored image's maps made from the mirrored ground truth, flip
