@@ -18,6 +18,7 @@ from mmpose.registry import DATASETS
 from .coco_file_checks import (DETECTION_FIELDS, DatasetFileError,
                                coco_file_problem, first_value_problem,
                                is_number, load_json, missing_field)
+from .crowd_segmentation import segments_for_mask
 from .image_file import ImageFileError, check_image_file, read_image_file
 
 LISTED_IMAGES = 20  # unusable test images named in the error; more are counted
@@ -42,6 +43,8 @@ class CheckedCocoDataset(CocoDataset):
       :class:`DatasetFileError` (a ``ValueError``) naming the file, entry and
       field; a detection of an image the annotation file does not have: the
       same, with its id;
+    - crowd regions given as run-length dicts (COCO's) are masked in bottom-up
+      training (:func:`segments_for_mask`: mmpose's mask read polygons only);
     - instances mmpose leaves out without a word (crowd regions, people without
       visible keypoints, boxes of no area after clipping to the image) and
       visible keypoints outside their image (made not visible here) are counted
@@ -66,9 +69,9 @@ class CheckedCocoDataset(CocoDataset):
     - images without any detection in ``bbox_file`` are counted and logged
       (their people count as missed by ``CocoMetric``).
 
-    Images are decoded here, with the ``color_type`` and ``imdecode_backend``
-    of the pipeline's ``LoadImage``; ``LoadImage`` then takes the decoded image
-    as it does at inference.
+    Images are read and decoded here, with the ``color_type``,
+    ``imdecode_backend`` and ``backend_args`` of the pipeline's ``LoadImage``;
+    ``LoadImage`` then takes the decoded image as it does at inference.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -77,14 +80,15 @@ class CheckedCocoDataset(CocoDataset):
         super().__init__(*args, **kwargs)
 
     @cached_property
-    def _decode_args(self) -> Dict[str, str]:
-        """``color_type`` and ``imdecode_backend`` of the pipeline's
-        ``LoadImage``."""
+    def _decode_args(self) -> Dict[str, Any]:
+        """``color_type``, ``imdecode_backend`` and ``backend_args`` (where the
+        files are read from) of the pipeline's ``LoadImage``."""
         load = next((t for t in self.pipeline.transforms
                      if type(t).__name__ == 'LoadImage'), None)
         return dict(
             color_type=getattr(load, 'color_type', 'color'),
-            imdecode_backend=getattr(load, 'imdecode_backend', 'cv2'))
+            imdecode_backend=getattr(load, 'imdecode_backend', 'cv2'),
+            backend_args=getattr(load, 'backend_args', None))
 
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         """mmpose's loading; a missing or malformed file gets a
@@ -162,6 +166,14 @@ class CheckedCocoDataset(CocoDataset):
             self._note(
                 'visible keypoints outside their image (made not visible)',
                 ann, int(outside.sum()))
+        if info.get('segmentation') is not None:
+            try:
+                info['segmentation'] = segments_for_mask(
+                    info['segmentation'], (img['height'], img['width']))
+            except ValueError as error:
+                raise DatasetFileError(
+                    f'{self.ann_file}: annotation id {ann["id"]} has '
+                    f'{error}') from None
         x1, y1, x2, y2 = info['bbox'][0]
         if info['iscrowd']:
             self._note(

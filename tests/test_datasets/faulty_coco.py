@@ -16,6 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from custom_modules.datasets.crowd_segmentation import uncompressed_counts
+
 SAMPLE = Path(__file__).resolve().parents[1] / 'data/coco'
 SAMPLE_ANN = SAMPLE / 'test_coco.json'
 FAULTS = ('missing_image', 'truncated_jpeg', 'corrupt_jpeg', 'gray_png',
@@ -127,6 +129,9 @@ def _add_fault(root: Path, coco: dict, fault: str, person: dict) -> None:
         person['bbox'][2] = -person['bbox'][2]
         person['bbox'][3] = -person['bbox'][3]
     elif fault == 'crowd':
+        # COCO's run-length form, as its crowd regions are
+        crowd = np.zeros((first['height'], first['width']), np.uint8)
+        crowd[10:90, 10:70] = 1
         coco['annotations'].append(
             dict(
                 id=max(a['id'] for a in coco['annotations']) + 1,
@@ -138,7 +143,5 @@ def _add_fault(root: Path, coco: dict, fault: str, person: dict) -> None:
                 bbox=[10, 10, 60, 80],
                 area=4800.0,
                 segmentation=dict(
-                    counts=[
-                        10 * first['height'] + 10, 80, first['height'] - 80
-                    ] * 60 + [first['height'] * (first['width'] - 70) - 10],
+                    counts=uncompressed_counts(crowd),
                     size=[first['height'], first['width']])))

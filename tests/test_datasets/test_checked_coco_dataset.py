@@ -375,3 +375,29 @@ def test_an_image_without_file_name_is_named_with_a_bbox_file(tmp_path):
             ValueError,
             match=r'annotations.json: images\[1\] has no "file_name"'):
         build('topdown', 'test', ann_file, bbox_file=str(bbox_file))
+
+
+def test_images_are_read_through_the_pipelines_file_backend(tmp_path):
+    """``LoadImage(backend_args=...)`` (e.g. a cluster's object store) is where
+    the dataset reads its images (it read them from the local disk)."""
+    from mmengine.fileio import LocalBackend, register_backend
+
+    read = []
+
+    class RecordingBackend(LocalBackend):
+
+        def get(self, filepath):
+            read.append(Path(filepath).name)
+            return super().get(filepath)
+
+    register_backend('recording_local', RecordingBackend, force=True)
+    ann_file = make_faulty_coco(tmp_path)
+    loads = dict(backend_args=dict(backend='recording_local'))
+    cfg = Config.fromfile(CONFIGS['bottomup']).train_dataloader.dataset
+    pipeline = [
+        dict(step, **loads) if step['type'] == 'LoadImage' else step
+        for step in cfg.pipeline
+    ]
+    dataset = build('bottomup', 'train', ann_file, pipeline=pipeline)
+    dataset[0]
+    assert read == [Path(dataset.get_data_info(0)['img_path']).name]

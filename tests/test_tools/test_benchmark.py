@@ -4,6 +4,7 @@
 where each finds every person, and writes the markdown report and the PNG plot.
 """
 import argparse
+import importlib.util
 import sys
 import threading
 
@@ -188,3 +189,13 @@ def test_the_people_curve_runs_every_paradigm_without_flip_test(monkeypatch):
     assert flips['bottom-up'] and not any(flips['bottom-up'])
     [row] = parse_markdown_rows(table)
     assert row['people found (MLN / SMPR)'] == '2 / 2'
+    # as gpu_check's people check reads it (it looked for three counts, and
+    # failed every run, after the top-down count was dropped)
+    spec = importlib.util.spec_from_file_location(
+        'gpu_check', REPO_ROOT / 'tools/misc/gpu_check.py')
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    found_all, notes = gpu_check.people_results(table.splitlines())
+    assert found_all and notes[0].startswith('- 2 people: SMPR / top-down ')
+    missed = table.replace('| 2 / 2 |', '| 2 / 1 |')
+    assert not gpu_check.people_results(missed.splitlines())[0]

@@ -54,6 +54,31 @@ def test_grouping_finds_every_person_of_the_scenes(run_tool, tmp_path):
         assert resized['peaks'] == device['peaks'] == full['peaks']
 
 
+def test_real_maps_of_another_models_checkpoint_are_refused_first(
+        run_tool, tmp_path):
+    """``--real-maps`` with a checkpoint of another model: one line, before the
+    grouping tables' minutes (mmpose's loader would decode a half-loaded
+    model's maps)."""
+    from conftest import (DEMO_CONFIG, save_random_checkpoint,
+                          write_small_mln_config)
+
+    config = write_small_mln_config(tmp_path / 'mln.py')
+    checkpoint = save_random_checkpoint(DEMO_CONFIG, tmp_path / 'hsr.pth')
+    proc = run_tool([
+        sys.executable, 'tools/analysis/benchmark_bottomup.py',
+        '--skip-models', '--real-maps',
+        str(config),
+        str(checkpoint), '--out',
+        str(tmp_path / 't.md')
+    ],
+                    check=False)
+    assert proc.returncode == 1
+    (line, ) = proc.stderr.strip().splitlines()[-1:]
+    assert line.startswith('benchmark_bottomup.py: --real-maps: ')
+    assert str(checkpoint) in line and 'Grouping' not in proc.stdout
+    assert not (tmp_path / 't.md').exists()
+
+
 def test_real_maps_are_decoded_four_ways_per_bundled_image(run_tool, tmp_path):
     """``--real-maps CONFIG CHECKPOINT``: a model's maps of each COCO image of
     the sample (here the small MLN with random weights), decoded four ways; the

@@ -186,3 +186,35 @@ def test_the_check_input_without_mean_and_std_is_the_pixels():
         torch.from_numpy(image).permute(2, 0, 1).float())
     swapped = contract_inputs(image, dict(rgb_to_bgr=True), (1, 3, 2, 3))
     torch.testing.assert_close(swapped[0], plain[0].flip(0))
+
+
+def test_bad_weights_and_options_are_one_line_errors(run_tool, tmp_path):
+    """A checkpoint of another model is refused (mmpose's loader would export
+    it half loaded, and the check compare the file with that same model); a
+    top-down model's size is its config's; counts and the tolerance are checked
+    by argparse.
+
+    Nothing is written.
+    """
+    hsr = DEMO / 'td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py'
+    checkpoint = random_checkpoint(hsr, tmp_path / 'hsr.pth')
+    proc = export(run_tool, SMPR_CONFIG, checkpoint, tmp_path / 'smpr.onnx')
+    assert proc.returncode == 2
+    (line, ) = [
+        line for line in proc.stderr.splitlines()
+        if line.startswith('export_onnx: ')
+    ]
+    assert str(checkpoint) in line, proc.stderr[-2000:]
+    proc = export(run_tool, hsr, checkpoint, tmp_path / 'hsr.onnx',
+                  '--input-size', '256', '192')
+    assert proc.returncode == 2
+    assert ("a top-down model takes its config's 128x96 (H x W, "
+            'codec.input_size)') in proc.stderr
+    for option in (['--tolerance',
+                    'nan'], ['--batch-size',
+                             '0'], ['--input-size', '256', '32']):
+        proc = export(run_tool, hsr, checkpoint, tmp_path / 'hsr.onnx',
+                      *option)
+        assert proc.returncode == 2
+        assert f'error: argument {option[0]}' in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['hsr.pth']

@@ -57,6 +57,7 @@ Prints markdown tables; ``--out`` also writes them to a file.
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Callable, List, NamedTuple, Sequence
 
@@ -182,18 +183,16 @@ def grouping_table(args: argparse.Namespace) -> str:
     return markdown_table(header, rows)
 
 
-def real_maps_table(args: argparse.Namespace) -> str:
+def real_maps_table(args: argparse.Namespace, model: nn.Module) -> str:
     """Markdown table of grouping and decoding times on the maps of a trained
     model.
 
-    The model (``args.real_maps``: config and checkpoint) runs on each image of
-    ``TEMPLATE_FILE`` with COCO annotations, at its test pipeline's input size.
+    The model (of ``args.real_maps``: config and checkpoint) runs on each image
+    of ``TEMPLATE_FILE`` with COCO annotations, at its test pipeline's input
+    size.
     """
     from mmengine.dataset import Compose, pseudo_collate
-    from mmpose.apis import init_model
 
-    config, checkpoint = args.real_maps
-    model = init_model(config, checkpoint, device='cpu')
     cfg = model.cfg
     codec_cfg = cfg.codec
     stride = codec_cfg.input_size[0] // codec_cfg.heatmap_size[0]
@@ -402,6 +401,14 @@ def main() -> None:
     register_all_modules()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    real_model = None
+    if args.real_maps:  # refused before the minutes of the tables
+        from custom_modules.apis.checkpoint_check import (
+            CheckpointFileError, CheckpointMismatchError, init_pose_model)
+        try:
+            real_model = init_pose_model(*args.real_maps)
+        except (CheckpointFileError, CheckpointMismatchError) as error:
+            sys.exit(f'benchmark_bottomup.py: --real-maps: {error}')
     sections = []
     if not args.skip_models:
         sections.append(
@@ -419,7 +426,7 @@ def main() -> None:
         sections.append(
             'Decoding of a trained model\'s maps '
             f'({Path(args.real_maps[0]).stem}), {runs}\n\n'
-            f'{real_maps_table(args)}\n\nThe people found are the '
+            f'{real_maps_table(args, real_model)}\n\nThe people found are the '
             'model\'s, not the annotations\'; max diff against the full '
             'restore, as above.')
     text = '\n\n'.join(sections)

@@ -207,9 +207,8 @@ def build_pipeline(name: str, args: argparse.Namespace, backend: str,
             ``--device``.
     """
     from mmengine.registry import init_default_scope
-    from mmpose.apis import init_model
 
-    from custom_modules.apis import (build_person_detector,
+    from custom_modules.apis import (build_person_detector, init_pose_model,
                                      run_network_in_onnxruntime)
     from custom_modules.apis.fast_network import run_network_fast
 
@@ -218,12 +217,13 @@ def build_pipeline(name: str, args: argparse.Namespace, backend: str,
     checkpoint = (
         str(REPO_ROOT /
             getattr(args, f'{name}_checkpoint')) if name in TRAINED else None)
-    model = init_model(config, checkpoint, device=args.device)
+    # a checkpoint of another model is refused, not half loaded
+    model = init_pose_model(config, checkpoint, device=args.device)
     if backend == 'onnxruntime':
         from custom_modules.apis.onnx_export import export_network
 
         onnx_file = work_dir / f'{name}.onnx'
-        export_network(init_model(config, checkpoint, device='cpu'), onnx_file)
+        export_network(init_pose_model(config, checkpoint), onnx_file)
         run_network_in_onnxruntime(model, onnx_file, num_threads=args.threads)
     else:
         run_network_fast(model, BACKENDS[backend])

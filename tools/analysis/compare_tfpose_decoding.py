@@ -495,9 +495,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from mmpose.apis import init_model
     from mmpose.utils import register_all_modules
 
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      CheckpointMismatchError,
+                                                      init_pose_model)
     register_all_modules()
     for name, path in (('checkpoint', args.checkpoint), ('--ann-file',
                                                          args.ann_file)):
@@ -508,7 +510,10 @@ def main() -> None:
     sdist = Path(args.sdist) if args.sdist else download_sdist()
     lib = build_pafprocess(sdist,
                            Path(args.build_dir or cache_dir() / 'pafprocess'))
-    model = init_model(args.config, args.checkpoint, device='cpu')
+    try:  # a checkpoint of another model is refused, not half loaded
+        model = init_pose_model(args.config, args.checkpoint)
+    except (CheckpointFileError, CheckpointMismatchError) as error:
+        sys.exit(f'compare_tfpose_decoding.py: {error}')
     metrics, agreement = compare(model, lib, Path(args.images),
                                  Path(args.ann_file), args.time_repeats)
     text = report(metrics, agreement, Path(args.checkpoint).stem)

@@ -54,6 +54,7 @@ from typing import Optional
 
 from custom_modules.apis.onnx_export import (OPSET, compare, contract_inputs,
                                              export_network)
+from custom_modules.utils.benchmark_timing import at_least
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The output magnitude below which --tolerance is absolute (x 0.01).
@@ -73,12 +74,17 @@ def parse_args() -> argparse.Namespace:
         '--out', help='ONNX file (default: work_dirs/onnx/<config name>.onnx)')
     parser.add_argument(
         '--input-size',
-        type=int,
+        type=at_least(64),
         nargs=2,
         metavar=('HEIGHT', 'WIDTH'),
-        help="export input size (default: the codec's input_size)")
+        help='export input size of a bottom-up or single-stage model, at '
+        "least 64 (default: the codec's input_size; a top-down model's file "
+        'takes its config\'s)')
     parser.add_argument(
-        '--batch-size', type=int, default=1, help='batch of the traced input')
+        '--batch-size',
+        type=at_least(1),
+        default=1,
+        help='batch of the traced input')
     parser.add_argument(
         '--opset',
         type=int,
@@ -98,7 +104,7 @@ def parse_args() -> argparse.Namespace:
         'image with people)')
     parser.add_argument(
         '--tolerance',
-        type=float,
+        type=at_least(0, float),
         default=1e-4,
         help='largest |onnxruntime - PyTorch| per output, relative to the '
         "output's largest magnitude (at least 0.01)")
@@ -107,8 +113,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> Optional[int]:
     args = parse_args()
-    from mmpose.apis import init_model
-
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      CheckpointMismatchError,
+                                                      init_pose_model)
+    from custom_modules.apis.onnx_export import is_bottom_up
     from custom_modules.datasets.image_file import (ImageFileError,
                                                     read_image_file)
     image = None
@@ -120,7 +128,22 @@ def main() -> Optional[int]:
                 f'export_onnx: --check-image: {error} (or --no-verify)',
                 file=sys.stderr)
             return 2
-    estimator = init_model(args.config, args.checkpoint, device='cpu')
+    try:
+        # a checkpoint of another model is refused, not half loaded
+        estimator = init_pose_model(args.config, args.checkpoint)
+    except (CheckpointFileError, CheckpointMismatchError) as error:
+        print(f'export_onnx: {error}', file=sys.stderr)
+        return 2
+    if args.input_size and not is_bottom_up(estimator):
+        width, height = estimator.cfg.codec.input_size
+        if tuple(args.input_size) != (height, width):
+            print(
+                f'export_onnx: --input-size {args.input_size[0]} '
+                f'{args.input_size[1]}: a top-down model takes its config\'s '
+                f'{height}x{width} (H x W, codec.input_size), which the '
+                'onnxruntime backend checks; leave the option out',
+                file=sys.stderr)
+            return 2
     if args.checkpoint is None:
         print(
             'export_onnx: no checkpoint given: the exported weights are '

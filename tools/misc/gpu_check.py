@@ -847,17 +847,28 @@ def check_people(device: str, out_dir: Path, people: List[int],
     table, failure = benchmark_table(command, timeout)
     if failure:
         return False, failure
-    notes, found_all = [], True
-    for line in table[2:]:
-        people, _, _, topdown, mln, smpr, found = [
-            c.strip() for c in line.strip('|').split('|')
-        ]
-        found_all &= found == ' / '.join([people] * 3)
-        notes.append(f'- {people} people: SMPR / top-down '
-                     f'{float(smpr) / float(topdown):.2f}, '
-                     f'MLN / top-down {float(mln) / float(topdown):.2f}')
+    found_all, notes = people_results(table)
     return found_all, ('`' + ' '.join(command[1:]) + '`\n\n' +
                        '\n'.join(table) + '\n\n' + '\n'.join(notes))
+
+
+def people_results(table: List[str]) -> Tuple[bool, List[str]]:
+    """Whether both bottom-up decodings found every person of every scene of
+    ``benchmark.py``'s people table (its lines, columns read by name), and a
+    note per scene of their times over the top-down pipeline's."""
+    header = [cell.strip() for cell in table[0].strip('|').split('|')]
+    found_all, notes = True, []
+    for line in table[2:]:
+        row = dict(
+            zip(header, (cell.strip() for cell in line.strip('|').split('|'))))
+        people, topdown = row['people'], float(row['top-down total (ms)'])
+        found_all &= all(
+            count == people
+            for count in row['people found (MLN / SMPR)'].split(' / '))
+        notes.append(f'- {people} people: SMPR / top-down '
+                     f'{float(row["SMPR (ms)"]) / topdown:.2f}, '
+                     f'MLN / top-down {float(row["MLN (ms)"]) / topdown:.2f}')
+    return found_all, notes
 
 
 def check_decoding(device: str, repeats: int,
@@ -940,8 +951,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--tolerance', type=float, default=1e-4)
     parser.add_argument('--people', type=int, nargs='+', default=[1, 5, 20])
     parser.add_argument('--image-size', type=int, default=800)
-    parser.add_argument('--warmup', type=int, default=10)
-    parser.add_argument('--repeats', type=int, default=50)
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=10,
+        help='untimed runs before each timing (the people curve takes at '
+        'most 2, the real-time benchmark its own 3 frames)')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=50,
+        help='timed runs (the people curve takes at most 5, the NMS '
+        'benchmark its own 20)')
     parser.add_argument(
         '--budget',
         type=float,
