@@ -34,3 +34,19 @@ def test_benchmark_writes_its_setup_and_a_row_per_model(run_tool, tmp_path):
     for row, ms in zip(rows, latencies):
         assert float(row[5]) == pytest.approx(
             ms / latencies[0], rel=0.01, abs=0.006), row
+
+
+def test_configs_of_different_input_sizes_need_one_given(run_tool):
+    """Configs that would be timed at different sizes: one line, before any
+    model is built."""
+    proc = run_tool([
+        sys.executable, 'tools/analysis/benchmark_topdown.py',
+        'configs/demo/td-hm_hsr-msnet-59-w16_1xb4-300e_coco-sample-128x96.py',
+        'configs/hsr_msnet/td-hm_hsr-msnet-59_1xb32-140e_coco-256x192.py'
+    ],
+                    check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'benchmark_topdown.py: the configs have different input sizes '
+        '[(96, 128), (192, 256)] (w, h): pass --input-size to run them all at '
+        'one size')

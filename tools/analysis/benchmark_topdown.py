@@ -21,6 +21,7 @@ ResNet-50 by default). The multiply-accumulates are mmengine's count
 ``--out`` also writes them to a file.
 """
 import argparse
+import sys
 from pathlib import Path
 from typing import List
 
@@ -85,9 +86,9 @@ def main() -> None:
     else:
         input_sizes = {tuple(cfg.codec.input_size) for cfg in cfgs}
         if len(input_sizes) != 1:
-            raise ValueError(
-                f'the configs have different input sizes {input_sizes}: pass '
-                '--input-size to run them all at one size')
+            sys.exit(f'benchmark_topdown.py: the configs have different input '
+                     f'sizes {sorted(input_sizes)} (w, h): pass --input-size '
+                     'to run them all at one size')
         width, height = input_sizes.pop()
     models = [build_network(cfg) for cfg in cfgs]
     latencies = []

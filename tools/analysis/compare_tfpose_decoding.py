@@ -28,6 +28,7 @@ two decodings of one network differ and by how much.
 import argparse
 import contextlib
 import ctypes
+import hashlib
 import importlib.util
 import io
 import json
@@ -96,13 +97,15 @@ float tfpose_part_score(int cid) { return get_part_score(cid); }
 
 def build_pafprocess(sdist: Path, directory: Path) -> ctypes.CDLL:
     """tf-pose's ``pafprocess.cpp`` out of ``sdist``, compiled with the shim
-    into ``directory/libtfpose_pafprocess.so`` (``$CXX``, default ``c++``;
-    reused when it exists) and loaded.
+    into ``directory/libtfpose_pafprocess-<sdist's sha256>.so`` (``$CXX``,
+    default ``c++``; reused when it exists, so another sdist is built anew) and
+    loaded.
 
     Raises:
         RuntimeError: With the compiler's last lines, if it fails.
     """
-    library = directory / 'libtfpose_pafprocess.so'
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()[:16]
+    library = directory / f'libtfpose_pafprocess-{digest}.so'
     if not library.is_file():
         directory.mkdir(parents=True, exist_ok=True)
         with tarfile.open(sdist) as tar:
