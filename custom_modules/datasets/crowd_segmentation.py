@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """COCO segmentations in the form mmpose's bottom-up mask reads."""
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from xtcocotools import mask as cocomask
@@ -19,10 +19,11 @@ def uncompressed_counts(mask: np.ndarray) -> list:
 
 
 def segments_for_mask(segmentation: Segmentation,
-                      image_size: Sequence[int]) -> Segmentation:
+                      image_size: Sequence[int]) -> Optional[Segmentation]:
     """A COCO ``segmentation`` as a list that mmpose's
     ``BottomupGetHeatmapMask`` turns into its mask: polygons as they are, a
-    run-length dict (COCO's crowd regions) as a list of its uncompressed form.
+    run-length dict (COCO's crowd regions) as a list of its uncompressed form,
+    an empty list (nothing to mask) as None, which the mask leaves out.
 
     mmpose's mask reads lists only: a crowd's dict was left out without a word,
     and the crowd trained as background.
@@ -33,6 +34,8 @@ def segments_for_mask(segmentation: Segmentation,
             adding up to its pixels (COCO's C code aborts the process on
             either when the mask is made).
     """
+    if isinstance(segmentation, list) and not segmentation:
+        return None  # nothing to mask (mmpose's mask failed on it)
     if not isinstance(segmentation, dict):
         return segmentation
     size, counts = segmentation.get('size'), segmentation.get('counts')

@@ -36,7 +36,8 @@ def enable_visualization(cfg: Config, args: argparse.Namespace,
     if 'visualization' not in cfg.default_hooks:
         raise KeyError(
             f'{config_path}: --show/--show-dir need '
-            '`default_hooks.visualization=dict(type="PoseVisualizationHook")`')
+            '`default_hooks.visualization`: take the reliability block\'s '
+            '(`_base_.reliability.visualization`, docs/robustness.md)')
     cfg.default_hooks.visualization.update(
         enable=True,
         show=args.show,

@@ -46,6 +46,8 @@ def test_compressed_uncompressed_and_polygon_segmentations_are_lists():
         decoded(segments_for_mask(uncompressed, (20, 30)), 20, 30), mask)
     polygons = [[8.0, 5.0, 20.0, 5.0, 20.0, 12.0]]
     assert segments_for_mask(polygons, (20, 30)) is polygons
+    # nothing to mask: left out (mmpose's mask raised IndexError on [])
+    assert segments_for_mask([], (20, 30)) is None
 
 
 def test_a_crowd_region_is_masked_in_bottom_up_training(tmp_path):

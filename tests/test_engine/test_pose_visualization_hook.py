@@ -60,7 +60,10 @@ def hook_and_runner(tmp_path):
     """``(hook(**options), runner)``: the hook on a PAF visualizer, drawing
     into ``tmp_path/<timestamp>/vis``; a runner of what the hook reads."""
     PAFPoseLocalVisualizer.get_instance(
-        f'hook_test_{tmp_path.name}', field_step=8)
+        f'hook_test_{tmp_path.name}',
+        field_step=8,
+        vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=str(tmp_path))
     runner = SimpleNamespace(
         work_dir=str(tmp_path),
         timestamp='20261207_000000',
@@ -94,11 +97,19 @@ def test_show_dir_takes_validation_and_every_nth_test_drawing(
     # the image with the panel of its maps below
     assert cv2.imread(str(folder / 'a_0.jpg')).shape == (60, 40, 3)
 
-    # validation: the first image of every second batch
+    # in testing the files instead of the backends, as mmpose's
+    assert not (tmp_path / 'vis_data/vis_image').exists()
+
+    # validation: the first image of every second batch, to the backends
+    # (mmpose's) and the folder
     for batch_idx in range(3):
         hook.after_val_iter(runner, batch_idx, {},
                             [prediction(images[1], in_image=True)])
     assert sorted(p.name for p in folder.glob('b_*')) == ['b_0.jpg', 'b_2.jpg']
+    assert sorted(p.name
+                  for p in (tmp_path / 'vis_data/vis_image').iterdir()) == [
+                      'val_img_0.png', 'val_img_2.png'
+                  ]
 
 
 @pytest.mark.e2e

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import benchmark_realtime
-from conftest import REPO_ROOT
+from conftest import DEMO_CONFIG, REPO_ROOT, save_random_checkpoint
 from test_tools.test_benchmark_bottomup import parse_markdown_rows
 
 pytestmark = pytest.mark.e2e
@@ -88,6 +88,19 @@ def test_a_trained_pipeline_without_its_checkpoint_is_refused_first(tmp_path):
         ])
     assert str(missing) in str(stop.value)
     assert 'make tfpose' in str(stop.value)
+    assert not (tmp_path / 'out').exists()
+
+    # a checkpoint of another model: refused once, not in every run's row
+    other = save_random_checkpoint(DEMO_CONFIG, tmp_path / 'hsr.pth')
+    with pytest.raises(SystemExit) as stop:
+        benchmark_realtime.main([
+            '--pipelines', 'tfpose', '--tfpose-checkpoint',
+            str(other), '--out-dir',
+            str(tmp_path / 'out')
+        ])
+    assert str(
+        stop.value).startswith('benchmark_realtime.py: --tfpose-checkpoint: ')
+    assert str(other) in str(stop.value)
     assert not (tmp_path / 'out').exists()
 
 

@@ -210,9 +210,9 @@ def test_bad_weights_and_options_are_one_line_errors(run_tool, tmp_path):
     assert proc.returncode == 2
     assert ("a top-down model takes its config's 128x96 (H x W, "
             'codec.input_size)') in proc.stderr
-    for option in (['--tolerance',
-                    'nan'], ['--batch-size',
-                             '0'], ['--input-size', '256', '32']):
+    options = [['--tolerance', 'nan'], ['--tolerance', 'inf'],
+               ['--batch-size', '0'], ['--input-size', '256', '32']]
+    for option in options:
         proc = export(run_tool, hsr, checkpoint, tmp_path / 'hsr.onnx',
                       *option)
         assert proc.returncode == 2

