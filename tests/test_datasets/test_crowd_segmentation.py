@@ -52,28 +52,12 @@ def test_compressed_uncompressed_and_polygon_segmentations_are_lists():
 
 def test_a_crowd_region_is_masked_in_bottom_up_training(tmp_path):
     """A COCO crowd annotation (``iscrowd`` 1, its segmentation a run-length
-    dict) in an image of the sample: the bottom-up data's invalid regions hold
-    it, and mmpose's mask transform masks its pixels."""
-    ann_file = make_faulty_coco(tmp_path)
-    coco = json.loads(ann_file.read_text())
-    image = coco['images'][0]
+    dict, over rows 10-89 and columns 10-69 of an image of the sample): the
+    bottom-up data's invalid regions hold it, and mmpose's mask transform masks
+    its pixels."""
+    ann_file = make_faulty_coco(tmp_path, 'crowd')
+    image = json.loads(ann_file.read_text())['images'][0]
     height, width = image['height'], image['width']
-    crowd = np.zeros((height, width), np.uint8)
-    crowd[10:40, 20:70] = 1
-    coco['annotations'].append(
-        dict(
-            id=max(a['id'] for a in coco['annotations']) + 1,
-            image_id=image['id'],
-            category_id=1,
-            iscrowd=1,
-            area=float(crowd.sum()),
-            bbox=[20, 10, 50, 30],
-            num_keypoints=0,
-            keypoints=[0] * 51,
-            segmentation=dict(
-                size=[height, width], counts=uncompressed_counts(crowd))))
-    ann_file.write_text(json.dumps(coco))
-
     dataset = build('bottomup', 'train', ann_file)
     (info, ) = [
         dataset.get_data_info(i) for i in range(len(dataset))
@@ -85,7 +69,7 @@ def test_a_crowd_region_is_masked_in_bottom_up_training(tmp_path):
             img_shape=(height, width),
             input_size=(width, height)))
     mask = results['heatmap_mask']
-    assert mask[10:40, 20:70].all()
+    assert mask[10:90, 10:70].all()
     # the region, and the people mmpose masks (no visible keypoints) only
     assert mask.sum() < 0.5 * mask.size
 
@@ -98,11 +82,10 @@ def test_a_crowd_region_is_masked_in_bottom_up_training(tmp_path):
 def test_a_run_length_that_would_abort_cocos_code_is_named(
         segmentation, message, tmp_path):
     """Run lengths that do not add up to the pixels, or of another size than
-    the image, stop xtcocotools' C code (the process aborts, nothing said):
-
-    named with the file and the annotation when the dataset is built.
-    """
-    ann_file = make_faulty_coco(tmp_path)
+    the image, would stop xtcocotools' C code (the process aborts, nothing
+    said); they are named with the file and the annotation when the dataset is
+    built."""
+    ann_file = make_faulty_coco(tmp_path, 'crowd')
     coco = json.loads(ann_file.read_text())
     image = coco['images'][0]
     pixels = image['height'] * image['width']
@@ -112,19 +95,11 @@ def test_a_run_length_that_would_abort_cocos_code_is_named(
     elif segmentation == 'negative':
         segmentation = dict(
             counts=[pixels + 5, -5], size=[image['height'], image['width']])
-    crowd = dict(
-        id=999,
-        image_id=image['id'],
-        category_id=1,
-        iscrowd=1,
-        area=1.0,
-        bbox=[1, 1, 2, 2],
-        num_keypoints=0,
-        keypoints=[0] * 51,
-        segmentation=segmentation)
-    coco['annotations'].append(crowd)
+    (crowd, ) = [a for a in coco['annotations'] if a['iscrowd']]
+    crowd['segmentation'] = segmentation
     ann_file.write_text(json.dumps(coco))
     with pytest.raises(DatasetFileError) as error:
         build('bottomup', 'train', ann_file)
     assert str(error.value).startswith(
-        f'{ann_file}: annotation id 999 has "segmentation" {message}')
+        f'{ann_file}: annotation id {crowd["id"]} has "segmentation" '
+        f'{message}')
