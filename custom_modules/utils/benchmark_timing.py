@@ -32,6 +32,32 @@ def at_least(least: Union[int, float],
     return parse
 
 
+def torch_device(text: str) -> str:
+    """An argparse ``type`` for ``--device``: ``'cpu'`` or a CUDA device this
+    machine has (``'cuda'``, ``'cuda:N'``), refused otherwise with argparse's
+    usage error naming the option, before any model is built (a bad device
+    failed inside torch after minutes of building, or was labelled CPU)."""
+    import torch
+
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a device: 'cpu' or 'cuda[:N]'") from None
+    if device.type == 'cpu':
+        return text
+    if device.type != 'cuda':
+        raise argparse.ArgumentTypeError(
+            f"{text}: 'cpu' or a CUDA device, not {device.type}")
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise argparse.ArgumentTypeError(f'{text}: no CUDA device visible')
+    if (device.index or 0) >= count:
+        raise argparse.ArgumentTypeError(
+            f'{text}: {count} CUDA device(s) visible')
+    return text
+
+
 def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,
                            repeats: int) -> List[float]:
     """Median time (ms) of each of ``fns`` over ``repeats`` calls, after

@@ -9,7 +9,8 @@ import pytest
 
 from custom_modules.utils.benchmark_timing import (at_least,
                                                    interleaved_medians_ms,
-                                                   markdown_table)
+                                                   markdown_table,
+                                                   torch_device)
 
 
 def test_at_least_refuses_what_measures_nothing():
@@ -29,6 +30,18 @@ def test_at_least_refuses_what_measures_nothing():
                 option.type(text)
 
 
+def test_a_device_is_the_cpu_or_a_cuda_device_this_machine_has():
+    import torch
+    assert torch_device('cpu') == 'cpu'
+    cuda = ('no CUDA device visible'
+            if not torch.cuda.is_available() else 'CUDA device(s) visible')
+    for text, message in (('gpu', "'gpu' is not a device"),
+                          ('meta', "'cpu' or a CUDA device, not meta"),
+                          ('cuda:99', cuda)):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            torch_device(text)
+
+
 @pytest.mark.parametrize('tool, argv', [
     ('benchmark_pose_nms', ['--repeats', '0']),
     ('benchmark_pose_nms', ['--max-per-img', '0']),
@@ -36,12 +49,18 @@ def test_at_least_refuses_what_measures_nothing():
     ('benchmark', ['--crop-batch', '0']),
     ('benchmark_dataloader', ['x.py', '--iteration-ms', '0']),
     ('benchmark_topdown', ['--batch-sizes', '1', '-1']),
+    ('benchmark', ['--device', 'gpu']),
+    ('benchmark_bottomup', ['--device', 'cuda:99']),
+    ('benchmark_deform_conv', ['--device', 'meta']),
+    ('benchmark_pose_nms', ['--device', 'cuda:99']),
+    ('benchmark_realtime', ['--device', 'gpu']),
 ])
 def test_the_benchmarks_refuse_counts_that_measure_nothing(
         tool, argv, repo_root, monkeypatch, capsys):
     """Each of these ran (minutes, for ``benchmark.py``) and then ended in a
-    traceback (no median of nothing, a division by zero) or judged wrongly; now
-    argparse's usage error, naming the option, before anything runs."""
+    traceback (no median of nothing, a division by zero, a device torch does
+    not have) or judged wrongly; now argparse's usage error, naming the option,
+    before anything runs."""
     spec = importlib.util.spec_from_file_location(
         tool, repo_root / f'tools/analysis/{tool}.py')
     module = importlib.util.module_from_spec(spec)

@@ -93,7 +93,8 @@ from custom_modules.testing.synthetic_scenes import (load_templates,
 from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table,
-                                                   synchronized, write_report)
+                                                   synchronized, torch_device,
+                                                   write_report)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
@@ -552,6 +553,7 @@ def parse_args() -> argparse.Namespace:
         help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument(
         '--device',
+        type=torch_device,
         default='cpu',
         help="'cpu' or a CUDA device ('cuda', 'cuda:1')")
     parser.add_argument('--out-dir', default='work_dirs/benchmark')

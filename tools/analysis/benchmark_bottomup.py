@@ -72,7 +72,8 @@ from custom_modules.ops.paf_grouping import grouping_in_use
 from custom_modules.testing.synthetic_scenes import load_templates, make_scene
 from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
-                                                   markdown_table)
+                                                   markdown_table,
+                                                   torch_device)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = [
@@ -365,6 +366,7 @@ def parse_args() -> argparse.Namespace:
         help='torch CPU threads (default: torch\'s default for this machine)')
     parser.add_argument(
         '--device',
+        type=torch_device,
         default='cpu',
         help="where the 'on <device>' decoding keeps the maps: 'cpu' or a "
         "CUDA device ('cuda:0')")

@@ -50,7 +50,7 @@ from custom_modules.ops import GridSampleDeformConv2d
 from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table,
-                                                   synchronized)
+                                                   synchronized, torch_device)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CONFIG = REPO_ROOT / (
@@ -249,6 +249,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         '--device',
+        type=torch_device,
         default='cpu',
         help="'cpu' or a CUDA device ('cuda:0'; mmcv built with CUDA)")
     parser.add_argument('--warmup', type=at_least(0), default=1)

@@ -42,7 +42,7 @@ from custom_modules.testing.synthetic_scenes import crowded_boxes
 from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    interleaved_medians_ms,
                                                    markdown_table,
-                                                   synchronized)
+                                                   synchronized, torch_device)
 
 SOFT_NMS = dict(type='soft_nms', iou_threshold=0.3)
 HARD_NMS = dict(type='nms', iou_threshold=0.5)
@@ -100,6 +100,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help="poses kept (SMPR's test_cfg.max_per_img)")
     parser.add_argument(
         '--device',
+        type=torch_device,
         default='cpu',
         help="where the candidates are: 'cpu' or a CUDA device ('cuda:0')")
     parser.add_argument('--warmup', type=at_least(0), default=3)

@@ -90,7 +90,7 @@ from custom_modules.testing.perfect_outputs import perfect_bottomup_outputs
 from custom_modules.testing.synthetic_scenes import grid_boxes, load_templates
 from custom_modules.utils.benchmark_timing import (at_least, emit_report,
                                                    markdown_table,
-                                                   write_report)
+                                                   torch_device, write_report)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_FILE = REPO_ROOT / 'tests/data/coco/test_coco.json'
@@ -448,7 +448,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         choices=list(BACKENDS),
         default=['pytorch', 'onnxruntime'])
     parser.add_argument(
-        '--device', default='cpu', help="'cpu' or a CUDA device ('cuda:0')")
+        '--device',
+        type=torch_device,
+        default='cpu',
+        help="'cpu' or a CUDA device ('cuda:0')")
     parser.add_argument(
         '--pipelined',
         action='store_true',
