@@ -91,6 +91,22 @@ def test_check_binary_names_what_is_missing(tmp_path):
     ]
 
 
+def test_a_bad_arch_list_or_a_missing_binary_is_one_line(tmp_path, capsys):
+    """Refused before anything runs: argparse's usage error naming ``--arch-
+    list``, and ``check-binary`` of a file that is not there."""
+    for command in ('wheel-key', 'check-mmcv'):
+        with pytest.raises(SystemExit) as stop:
+            cuda_build.main([command, '--arch-list', '9.0;sm_86'])
+        assert stop.value.code == 2
+        assert ("argument --arch-list: TORCH_CUDA_ARCH_LIST item 'sm_86' is "
+                'not like 8.6') in capsys.readouterr().err
+    missing = tmp_path / 'none.so'
+    with pytest.raises(SystemExit) as stop:
+        cuda_build.main(['check-binary', str(missing), '--arch-list', '9.0'])
+    assert stop.value.code == 1
+    assert f'error: {missing}: no such file' in capsys.readouterr().err
+
+
 def test_the_installed_mmcv_is_checked_against_torch(capsys):
     from mmcv.ops import get_compiling_cuda_version
 

@@ -262,6 +262,17 @@ def parse_arch_list(arch_list_text: str) -> List[Tuple[int, bool]]:
     return items
 
 
+def arch_list_option(text: str) -> str:
+    """An argparse ``type`` for ``--arch-list``: the text, refused (argparse's
+    usage error naming the option) where :func:`parse_arch_list` cannot read
+    it."""
+    try:
+        parse_arch_list(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def expected_targets(arch_list_text: str) -> Tuple[Set[int], Set[int]]:
     """Machine-code and PTX targets of a ``TORCH_CUDA_ARCH_LIST``, e.g.
     ``'8.0;9.0+PTX'`` gives ``({80, 90}, {90})``."""
@@ -396,7 +407,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'wheel-key',
         help='print the folder name of a wheel built for --arch-list (sm90 '
         'for 9.0a)')
-    key.add_argument('--arch-list', required=True)
+    key.add_argument('--arch-list', type=arch_list_option, required=True)
     includes = commands.add_parser(
         'extra-includes',
         help='print, as a CPATH, the include folders of torch\'s CUDA library '
@@ -405,11 +416,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     binary = commands.add_parser(
         'check-binary', help='check the device code in a binary')
     binary.add_argument('file', type=Path)
-    binary.add_argument('--arch-list', required=True)
+    binary.add_argument('--arch-list', type=arch_list_option, required=True)
     binary.add_argument('--kernels', nargs='*', default=list(PROJECT_KERNELS))
     mmcv = commands.add_parser(
         'check-mmcv', help='check the installed mmcv\'s CUDA build')
-    mmcv.add_argument('--arch-list', required=True)
+    mmcv.add_argument('--arch-list', type=arch_list_option, required=True)
     return parser.parse_args(argv)
 
 
@@ -440,6 +451,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                  'torch\'s CUDA build')
         print(os.pathsep.join(map(str, dirs)))
     elif args.command == 'check-binary':
+        if not args.file.is_file():
+            fail(f'{args.file}: no such file')
         problems = check_binary(args.file, args.arch_list, args.kernels)
         if problems:
             fail(f'{args.file}: ' + '; '.join(problems))
