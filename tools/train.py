@@ -94,6 +94,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.amp:
         wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        # a pure-Python config names the class itself, as mmpose's tool takes
+        wrapper_type = getattr(wrapper_type, '__name__', wrapper_type)
         if wrapper_type not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError(
                 f'{args.config}: --amp needs optim_wrapper.type OptimWrapper, '

@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
 from mmengine.config import Config
 
 from conftest import DEMO_CONFIG, REPO_ROOT
@@ -77,3 +78,21 @@ def test_a_load_from_of_cfg_options_is_resumed(monkeypatch, tmp_path):
     cfg = merged(monkeypatch, '--work-dir', str(tmp_path / 'work'), '--resume',
                  '--cfg-options', f'load_from={tmp_path / "other.pth"}')
     assert cfg.resume and cfg.load_from == str(tmp_path / 'other.pth')
+
+
+def test_amp_takes_an_optim_wrapper_named_by_its_class(monkeypatch):
+    """A pure-Python config names ``optim_wrapper.type`` by the class, as
+    mmpose's tool accepts; another wrapper is refused naming it."""
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+    config = Config.fromfile(DEMO_CONFIG)
+    config.optim_wrapper.type = OptimWrapper
+    monkeypatch.setattr(sys, 'argv',
+                        ['tools/train.py',
+                         str(DEMO_CONFIG), '--amp'])
+    cfg = train_tool.merge_args(config, train_tool.parse_args())
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    config = Config.fromfile(DEMO_CONFIG)
+    config.optim_wrapper.type = OptimWrapperDict
+    with pytest.raises(ValueError, match="got 'OptimWrapperDict'"):
+        train_tool.merge_args(config, train_tool.parse_args())
