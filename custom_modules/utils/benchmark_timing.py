@@ -36,7 +36,8 @@ def torch_device(text: str) -> str:
     """An argparse ``type`` for ``--device``: ``'cpu'`` or a CUDA device this
     machine has (``'cuda'``, ``'cuda:N'``), refused otherwise with argparse's
     usage error naming the option, before any model is built (a bad device
-    failed inside torch after minutes of building, or was labelled CPU)."""
+    failed inside torch after minutes of building, or was labelled CPU);
+    ``'cpu:0'`` comes back as ``'cpu'``, as the tools compare it."""
     import torch
 
     try:
@@ -45,7 +46,7 @@ def torch_device(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a device: 'cpu' or 'cuda[:N]'") from None
     if device.type == 'cpu':
-        return text
+        return 'cpu'  # as the tools compare it
     if device.type != 'cuda':
         raise argparse.ArgumentTypeError(
             f"{text}: 'cpu' or a CUDA device, not {device.type}")

@@ -32,9 +32,11 @@ def test_at_least_refuses_what_measures_nothing():
 
 def test_a_device_is_the_cpu_or_a_cuda_device_this_machine_has():
     import torch
-    assert torch_device('cpu') == 'cpu'
+    assert torch_device('cpu') == torch_device('cpu:0') == 'cpu'
+    if torch.cuda.is_available():
+        assert torch_device('cuda:0') == 'cuda:0'
     cuda = ('no CUDA device visible'
-            if not torch.cuda.is_available() else 'CUDA device(s) visible')
+            if not torch.cuda.is_available() else r'CUDA device\(s\) visible')
     for text, message in (('gpu', "'gpu' is not a device"),
                           ('meta', "'cpu' or a CUDA device, not meta"),
                           ('cuda:99', cuda)):
