@@ -126,6 +126,7 @@ def main() -> Optional[int]:
     from custom_modules.apis.checkpoint_check import (CheckpointFileError,
                                                       CheckpointMismatchError,
                                                       init_pose_model)
+    from custom_modules.apis.network_patch import config_input_hw
     from custom_modules.apis.onnx_export import is_bottom_up
     from custom_modules.datasets.image_file import (ImageFileError,
                                                     read_image_file)
@@ -144,16 +145,16 @@ def main() -> Optional[int]:
     except (CheckpointFileError, CheckpointMismatchError) as error:
         print(f'export_onnx: {error}', file=sys.stderr)
         return 2
-    if args.input_size and not is_bottom_up(estimator):
-        width, height = estimator.cfg.codec.input_size
-        if tuple(args.input_size) != (height, width):
-            print(
-                f'export_onnx: --input-size {args.input_size[0]} '
-                f'{args.input_size[1]}: a top-down model takes its config\'s '
-                f'{height}x{width} (H x W, codec.input_size), which the '
-                'onnxruntime backend checks; leave the option out',
-                file=sys.stderr)
-            return 2
+    config_hw = config_input_hw(estimator)
+    if (args.input_size and not is_bottom_up(estimator)
+            and tuple(args.input_size) != config_hw):
+        print(
+            f'export_onnx: --input-size {args.input_size[0]} '
+            f'{args.input_size[1]}: a top-down model takes its config\'s '
+            f'{config_hw[0]}x{config_hw[1]} (H x W, codec.input_size), which '
+            'the onnxruntime backend checks; leave the option out',
+            file=sys.stderr)
+        return 2
     if args.checkpoint is None:
         print(
             'export_onnx: no checkpoint given: the exported weights are '
@@ -166,10 +167,7 @@ def main() -> Optional[int]:
             'exported as GridSample need opset 16 or above (or --dcn mmcv)',
             file=sys.stderr)
         return 2
-    if args.input_size:
-        height, width = args.input_size
-    else:
-        width, height = estimator.cfg.codec.input_size
+    height, width = args.input_size or config_hw
     input_shape = (args.batch_size, 3, height, width)
     out = Path(
         args.out
