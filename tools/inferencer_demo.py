@@ -210,13 +210,15 @@ def show_aliases() -> None:
 def check_model_files(args: Namespace) -> None:
     """Refuse, before anything loads, a ``--pose2d`` that is neither a config
     file nor a model name or alias, a ``--det-model`` config file or a weights
-    file that does not exist (mmengine would raise from deep inside the model's
-    construction).
+    file that does not exist, and a weights file that is no PyTorch checkpoint
+    (mmengine would raise from deep inside the model's construction).
 
     Raises:
         InputError: Naming the option and what was given.
     """
     from custom_modules.apis import InputError
+    from custom_modules.apis.checkpoint_check import (CheckpointError,
+                                                      check_checkpoint_file)
     from custom_modules.apis.demo_io import URL_PATTERN
     from custom_modules.apis.inferencers import is_model_name
 
@@ -235,8 +237,13 @@ def check_model_files(args: Namespace) -> None:
                    ('--det-weights', args.det_weights))
     # a URL is fetched when the model is built
     for option, path in checkpoints:
-        if path and not URL_PATTERN.match(path) and not os.path.isfile(path):
-            raise InputError(f'{path}: {option} does not exist')
+        if path and not URL_PATTERN.match(path):
+            if not os.path.isfile(path):
+                raise InputError(f'{path}: {option} does not exist')
+            try:  # a web page saved under its name: before a model loads
+                check_checkpoint_file(path)
+            except CheckpointError as error:
+                raise InputError(f'{option} {error}') from None
 
 
 def init_args(args: Namespace) -> dict:
@@ -304,9 +311,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.show_alias:
         show_aliases()
         return 0
-    from custom_modules.apis import (BackendError, CheckpointMismatchError,
-                                     InputError, UnsupportedPipelineError,
-                                     open_source)
+    from custom_modules.apis import (BackendError, CheckpointError, InputError,
+                                     UnsupportedPipelineError, open_source)
     from custom_modules.apis.inferencers import MultilevelInferencer
 
     inputs, source = args.inputs, None
@@ -338,8 +344,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         inferencer = MultilevelInferencer(**init_args(args))
-    except (CheckpointMismatchError, BackendError,
-            UnsupportedPipelineError) as error:
+    except (CheckpointError, BackendError, UnsupportedPipelineError) as error:
         if source is not None:
             source.close()
         option = '--device-preprocess: ' if isinstance(

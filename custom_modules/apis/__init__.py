@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .backends import BackendError, apply_backend
-from .checkpoint_check import (CheckpointMismatchError,
+from .checkpoint_check import (CheckpointError, CheckpointFileError,
+                               CheckpointMismatchError,
                                check_checkpoint_matches, init_pose_model)
 from .demo_io import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, InputError, Source,
                       open_source, write_image)
@@ -22,6 +23,8 @@ __all__ = [
     'apply_backend',
     'video_fps',
     'BottomupFramePreprocessor',
+    'CheckpointError',
+    'CheckpointFileError',
     'CheckpointMismatchError',
     'FastPath',
     'FastPathError',

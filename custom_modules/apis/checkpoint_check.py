@@ -44,12 +44,19 @@ BENIGN_MISSING_SUFFIXES = ('num_batches_tracked', )
 EXAMPLES = 3  # names quoted per kind of difference
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message names it and says why.
+
+    Tools catch this one class for both kinds below.
+    """
+
+
+class CheckpointMismatchError(CheckpointError):
     """A checkpoint that does not fit the model; the message names both and
     counts the differences."""
 
 
-class CheckpointFileError(ValueError):
+class CheckpointFileError(CheckpointError):
     """A checkpoint file that cannot be read; the message names it."""
 
 

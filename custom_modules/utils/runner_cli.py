@@ -85,16 +85,14 @@ def exit_on_user_error(tool: str) -> Iterator[None]:
     (missing, not a checkpoint), a checkpoint of another model, or a config
     ``type`` no registry holds. Other errors keep their traceback.
     """
-    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
-                                                      CheckpointMismatchError)
+    from custom_modules.apis.checkpoint_check import CheckpointError
     from custom_modules.datasets import DatasetFileError, UnusableImagesError
     from custom_modules.evaluation import AnnotationFileError
 
     try:
         yield
     except (AnnotationFileError, DatasetFileError, UnusableImagesError,
-            CheckpointFileError, CheckpointMismatchError,
-            UnregisteredTypeError) as err:
+            CheckpointError, UnregisteredTypeError) as err:
         print(f'{tool}: error: {err}', file=sys.stderr, flush=True)
         sys.exit(2)
 

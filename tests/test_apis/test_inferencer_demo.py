@@ -532,6 +532,36 @@ def test_errors_about_the_input_come_before_the_model_loads(
         assert fake_capture.instances[-1].released
 
 
+def test_a_weights_file_that_is_no_checkpoint_is_refused_before_loading(
+        demo, monkeypatch, tmp_path, capsys):
+    """A web page saved under a checkpoint's name, as --pose2d-weights or.
+
+    --det-weights: one line naming the option and the file, status 2, and no
+    model built (torch's unpickler raised from deep inside mmengine's).
+    """
+    import custom_modules.apis.inferencers as inferencers
+
+    def never(**kwargs):
+        raise AssertionError('the model was loaded')
+
+    monkeypatch.setattr(inferencers, 'MultilevelInferencer', never)
+    image = write_image(tmp_path / 'one.jpg')
+    page = tmp_path / 'page.pth'
+    page.write_bytes(b'<!DOCTYPE html>')
+    for option in ('--pose2d-weights', '--det-weights'):
+        args = [
+            str(image), '--pose2d',
+            str(HSR_SAMPLE_CONFIG), option,
+            str(page)
+        ]
+        assert demo.main(args) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f'error: {option} {page}: cannot be read as a PyTorch checkpoint '
+            '(neither a zip archive nor a pickle: it begins with '
+            "b'<!DOCTYPE html>')"
+        ]
+
+
 def test_a_checkpoint_of_another_model_is_one_line_error(
         demo, small_mln, hsr_checkpoint, tmp_path, capsys):
     config, _ = small_mln

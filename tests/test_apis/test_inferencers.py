@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 import pytest
 
-from custom_modules.apis import (CheckpointMismatchError, PoseTracker, Source,
-                                 UnsupportedPipelineError, draw_tracked_people,
-                                 track_colour)
+from custom_modules.apis import (CheckpointFileError, CheckpointMismatchError,
+                                 PoseTracker, Source, UnsupportedPipelineError,
+                                 draw_tracked_people, track_colour)
 from custom_modules.apis.inferencers import (MultilevelInferencer,
                                              MultilevelPose2DInferencer,
                                              find_model, model_aliases)
@@ -738,6 +738,20 @@ def test_a_checkpoint_of_another_model_is_refused(small_mln, hsr_checkpoint):
     assert str(error.value).startswith(
         f'{hsr_checkpoint}: not a checkpoint of {config} '
         '(PyramidBottomupPoseEstimator)')
+
+
+def test_a_truncated_checkpoint_is_one_error_naming_it(small_mln, tmp_path):
+    """A download cut short: mmengine's loader raised torch's zip error; the
+    inferencer raises the project's error naming the file."""
+    config, checkpoint = small_mln
+    truncated = tmp_path / 'truncated.pth'
+    data = Path(checkpoint).read_bytes()
+    truncated.write_bytes(data[:len(data) // 2])
+    with pytest.raises(CheckpointFileError) as error:
+        MultilevelInferencer(
+            pose2d=str(config), pose2d_weights=str(truncated), device='cpu')
+    assert str(error.value).startswith(
+        f'{truncated}: cannot be loaded as a PyTorch checkpoint (')
 
 
 def test_frames_are_prepared_on_the_device_for_bottom_up_models_only(

@@ -405,11 +405,11 @@ def main() -> None:
     torch.manual_seed(0)
     real_model = None
     if args.real_maps:  # refused before the minutes of the tables
-        from custom_modules.apis.checkpoint_check import (
-            CheckpointFileError, CheckpointMismatchError, init_pose_model)
+        from custom_modules.apis.checkpoint_check import (CheckpointError,
+                                                          init_pose_model)
         try:
             real_model = init_pose_model(*args.real_maps)
-        except (CheckpointFileError, CheckpointMismatchError) as error:
+        except CheckpointError as error:
             sys.exit(f'benchmark_bottomup.py: --real-maps: {error}')
     sections = []
     if not args.skip_models:

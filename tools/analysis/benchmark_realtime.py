@@ -495,8 +495,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
-                                                      CheckpointMismatchError,
+    from custom_modules.apis.checkpoint_check import (CheckpointError,
                                                       init_pose_model)
     for name in TRAINED:
         checkpoint = REPO_ROOT / getattr(args, f'{name}_checkpoint')
@@ -509,7 +508,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             init_pose_model(
                 str(REPO_ROOT / getattr(args, f'{name}_config')),
                 str(checkpoint))
-        except (CheckpointFileError, CheckpointMismatchError) as error:
+        except CheckpointError as error:
             sys.exit(f'benchmark_realtime.py: --{name}-checkpoint: {error}')
     torch.set_num_threads(args.threads)
     out_dir = Path(args.out_dir)

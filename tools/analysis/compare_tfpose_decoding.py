@@ -500,8 +500,7 @@ def main() -> None:
     args = parse_args()
     from mmpose.utils import register_all_modules
 
-    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
-                                                      CheckpointMismatchError,
+    from custom_modules.apis.checkpoint_check import (CheckpointError,
                                                       init_pose_model)
     register_all_modules()
     for name, path in (('checkpoint', args.checkpoint), ('--ann-file',
@@ -515,7 +514,7 @@ def main() -> None:
                            Path(args.build_dir or cache_dir() / 'pafprocess'))
     try:  # a checkpoint of another model is refused, not half loaded
         model = init_pose_model(args.config, args.checkpoint)
-    except (CheckpointFileError, CheckpointMismatchError) as error:
+    except CheckpointError as error:
         sys.exit(f'compare_tfpose_decoding.py: {error}')
     metrics, agreement = compare(model, lib, Path(args.images),
                                  Path(args.ann_file), args.time_repeats)

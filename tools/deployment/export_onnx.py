@@ -123,8 +123,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> Optional[int]:
     args = parse_args()
-    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
-                                                      CheckpointMismatchError,
+    from custom_modules.apis.checkpoint_check import (CheckpointError,
                                                       init_pose_model)
     from custom_modules.apis.network_patch import config_input_hw
     from custom_modules.apis.onnx_export import is_bottom_up
@@ -142,7 +141,7 @@ def main() -> Optional[int]:
     try:
         # a checkpoint of another model is refused, not half loaded
         estimator = init_pose_model(args.config, args.checkpoint)
-    except (CheckpointFileError, CheckpointMismatchError) as error:
+    except CheckpointError as error:
         print(f'export_onnx: {error}', file=sys.stderr)
         return 2
     config_hw = config_input_hw(estimator)

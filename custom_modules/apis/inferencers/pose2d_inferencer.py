@@ -46,6 +46,7 @@ import mmengine
 import numpy as np
 import torch
 from mmengine.logging import print_log
+from mmengine.registry import MODELS
 from mmengine.structures import InstanceData
 from mmpose.apis.inferencers import Pose2DInferencer
 from mmpose.registry import INFERENCERS
@@ -55,7 +56,7 @@ from torch import Tensor
 from ...datasets.image_file import read_image_file
 from ...post_processing import found_keypoint_boxes
 from ..backends import apply_backend
-from ..checkpoint_check import check_checkpoint_matches
+from ..checkpoint_check import check_checkpoint_matches, load_checkpoint_file
 from ..demo_io import Source, open_source, write_atomically
 from ..fast_network import FastPath
 from ..frame_pipeline import (FILE_READ_AHEAD, LIVE_READ_AHEAD, OrderedWriter,
@@ -162,6 +163,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
 
     Raises:
         CheckpointMismatchError: ``weights`` holds another model.
+        CheckpointFileError: ``weights`` cannot be loaded (missing, not a
+            PyTorch checkpoint, truncated, a URL that cannot be fetched).
         BackendError: The backend or fast path cannot run here.
         UnsupportedPipelineError: ``device_preprocess`` with a top-down model,
             a multi-scale test or a pipeline the frame preprocessor does not
@@ -227,6 +230,24 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         if found is not None:
             return found
         return super()._load_model_from_metafile(model)
+
+    def _init_model(self,
+                    cfg: mmengine.Config,
+                    weights: Optional[str],
+                    device: str = 'cpu') -> torch.nn.Module:
+        """mmengine's, with the checkpoint loaded by
+        :func:`~..checkpoint_check.load_checkpoint_file` (one line naming the
+        file where torch would raise from deep inside its unpickler)."""
+        checkpoint = (None
+                      if weights is None else load_checkpoint_file(weights))
+        if cfg.model.get('pretrained') is not None:
+            del cfg.model.pretrained  # the checkpoint holds the weights
+        model = MODELS.build(cfg.model)
+        model.cfg = cfg
+        self._load_weights_to_model(model, checkpoint, cfg)
+        model.to(device)
+        model.eval()
+        return model
 
     def _load_weights_to_model(self, model: torch.nn.Module,
                                checkpoint: Optional[dict],
