@@ -1,6 +1,7 @@
 # The `make demo` model: HSR-MSNet-59 at a quarter of its width (16 base
 # channels instead of 64, a 256-channel dilated stage, 64-channel deconvs) at
-# 128x96 input, trained from scratch (no checkpoint: init_cfg=None) on the
+# 128x96 input, trained from scratch (init_cfg=None: no checkpoint and
+# PyTorch's default initialisation, not ResNet's Kaiming one) on the
 # 4-image COCO sample bundled in tests/data/coco (12 people with keypoints),
 # evaluated with CocoMetric on the boxes of the AP-56.4 person detector, as
 # COCO val is. It shows the paper's model learning end to end in a few CPU

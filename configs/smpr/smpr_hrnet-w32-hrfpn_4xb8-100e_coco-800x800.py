@@ -38,6 +38,9 @@ model = dict(
                 num_blocks=(4, 4, 4, 4),
                 num_channels=(32, 64, 128, 256),
                 multiscale_output=True)),
+        # the authors' HRNet (mmdet 1.x) keeps its ImageNet batch-norm
+        # statistics frozen, as the R50 configs do (mmpose's trains them)
+        norm_eval=True,
         init_cfg=dict(type='Pretrained', checkpoint=hrnet_w32_imagenet)),
     # HRNet's branches are at strides 4-32: HRFPN pools its fused map down to
     # strides 8-128

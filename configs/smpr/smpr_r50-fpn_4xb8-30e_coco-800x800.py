@@ -82,12 +82,13 @@ model = dict(
             pos_oks_thr=0.5,
             metainfo='configs/_base_/datasets/coco.py')),
     # Sec. IV-A: Soft-NMS [1] at IoU 0.3; the authors keep 1000 per level, 20
-    # per image
+    # per image, and move keypoints outside the image onto its border first
     test_cfg=dict(
         score_thr=0.05,
         nms_pre=1000,
         nms=dict(type='soft_nms', iou_threshold=0.3),
         max_per_img=20,
+        clamp_to_image=True,
         flip_test=False,
         multiscale_test=False))
 

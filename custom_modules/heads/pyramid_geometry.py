@@ -63,6 +63,33 @@ def pyramid_to_base_input(keypoints: Tensor, metainfo: dict,
     return (image - center + scale / 2) * size / scale
 
 
+def clamp_to_image(keypoints: Tensor, metainfo: dict) -> Tensor:
+    """``keypoints`` ``(..., 2)`` in the base image's input pixels, each
+    coordinate clamped to the image inside that input: from its first pixel to.
+
+    its last one, ``[0, w - 1]`` and ``[0, h - 1]`` of the image resized by the
+    input's pixels per image pixel (the authors' ``offset2kpt`` with
+    ``max_shape``, on their resized image).
+
+    ``metainfo`` holds ``input_size`` and ``input_scale`` ``(w, h)``,
+    ``input_center`` ``(x, y)`` and ``ori_shape`` ``(h, w)`` (image pixel
+    ``x`` is input pixel ``(x - input_center + input_scale / 2) * input_size /
+    input_scale``).
+    """
+
+    def pair(key: str) -> Tensor:
+        return torch.as_tensor(
+            metainfo[key], dtype=keypoints.dtype, device=keypoints.device)
+
+    size, scale, center = (
+        pair(key) for key in ('input_size', 'input_scale', 'input_center'))
+    image_size = pair('ori_shape').flip(0)  # (w, h)
+    per_pixel = size / scale
+    first = (scale / 2 - center) * per_pixel
+    last = first + image_size * per_pixel - 1
+    return torch.maximum(torch.minimum(keypoints, last), first)
+
+
 def pyramid_map_placement(
     metainfo: dict,
     level: int,

@@ -21,7 +21,7 @@ from torch import Tensor
 from ..ops import grid_sample_deform_conv2d
 from ..post_processing import keypoint_boxes, pose_nms
 from ..task_modules import SMPRTargets
-from .pyramid_geometry import pyramid_to_base_input
+from .pyramid_geometry import clamp_to_image, pyramid_to_base_input
 
 DEFORM_CONVS = ('auto', 'mmcv', 'grid_sample')
 HeadOutputs = Tuple[List[Tensor], List[Tensor], List[Tensor], List[Tensor]]
@@ -54,7 +54,8 @@ class SMPRHead(BaseHead):
       (``heatmap_channels``, GN, ReLU) of the FPN feature then a 3x3 conv to
       ``K`` logits.
 
-    Loss (eq. 5): ``loss_cls`` (focal, final positives), ``loss_heatmap``
+    Loss (eq. 5): ``loss_cls`` (focal, final positives, averaged over their
+    number plus one per image as the authors do), ``loss_heatmap``
     (focal, one class per keypoint pixel), ``loss_kpt_init`` (L1 in strides
     over the initial positives' visible keypoints, each positive weighted by
     its pose's OKS, normalised by the sum of OKS), ``loss_kpt_refine`` (the
@@ -350,7 +351,10 @@ class SMPRHead(BaseHead):
             torch.stack([t.keypoint_weights for t in targets]).flatten(0, 1))
         init_pos = init_inds >= 0
 
-        num_pos = max(reduce_mean(final_pos.sum().float()).item(), 1.0)
+        # averaged over the final positives plus one per image (the
+        # authors'; their heatmap loss too), never over 0
+        num_pos = reduce_mean(final_pos.sum().float() +
+                              len(batch_data_samples)).item()
         # 0: person, 1: background (mmdet's convention)
         cls_labels = (~final_pos).long()
         losses = dict(
@@ -438,7 +442,11 @@ class SMPRHead(BaseHead):
                 MultiScalePoseDataPreprocessor`).
             test_cfg (dict): ``score_thr`` (0.05), ``nms_pre`` (1000), ``nms``
                 (``dict(type='soft_nms', iou_threshold=0.3)``), ``max_per_img``
-                (20), ``flip_test``, ``multiscale_test``.
+                (20), ``flip_test``, ``multiscale_test``, ``clamp_to_image``
+                (False; True: keypoints outside the image moved onto its
+                border before NMS, as the authors' test does, which needs
+                ``input_center``, ``input_scale`` and ``ori_shape`` in the
+                metainfo).
 
         Returns:
             list[InstanceData]: per image ``keypoints`` ``(M, K, 2)``,
@@ -498,9 +506,11 @@ class SMPRHead(BaseHead):
 
         nms_cfg = test_cfg.get('nms', dict(type='soft_nms', iou_threshold=0.3))
         results = []
-        for image_candidates in candidates:
+        for image_candidates, sample in zip(candidates, batch_data_samples):
             keypoints = torch.cat([c[0] for c in image_candidates])
             scores = torch.cat([c[1] for c in image_candidates])
+            if test_cfg.get('clamp_to_image', False):
+                keypoints = clamp_to_image(keypoints, sample.metainfo)
             keep, kept_scores = pose_nms(keypoints, scores, nms_cfg,
                                          test_cfg.get('max_per_img', 20))
             keypoints = keypoints[keep]

@@ -59,7 +59,9 @@ class SMPRAssigner:
     3. Final positives: the OKS of each location's initial pose
        (``pred_keypoints``, detached) with every person; a location is an OKS
        positive when its best OKS is >= ``pos_oks_thr`` or it is the best
-       location of some person (OKS > 0). Final positives are the initial
+       location of some person with OKS > 0 (the authors' ``MaxOKSAssigner``
+       takes it at OKS 0 too, where every location of an untrained pose ties
+       for a person it misses entirely). Final positives are the initial
        positives that are also OKS positives (the two may name different
        people, as in the authors' code).
 

@@ -144,6 +144,24 @@ def test_single_stage_config_builds_and_predicts_on_five_levels(config):
         assert init[level].shape == refined[level].shape == (1, 34) + size
 
 
+@pytest.mark.parametrize(
+    'config', [p for p in SINGLE_STAGE_CONFIGS if p.parent.name == 'smpr'],
+    ids=config_id)
+def test_smpr_configs_keep_the_backbone_norm_statistics_frozen(config):
+    """The authors' backbones (R50 and HRNet of their mmdet 1.x) keep the
+    ImageNet batch-norm statistics (norm_eval): 8 images a GPU without SyncBN
+    would learn them from few samples."""
+    register_all_modules()
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.init_cfg = None
+    backbone = MODELS.build(cfg.model).train().backbone
+    norms = [
+        m for m in backbone.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    assert norms and not any(m.training for m in norms)
+
+
 def on_the_sample(config: Path) -> Config:
     """``config`` with its training set on the bundled COCO sample."""
     register_all_modules()

@@ -117,6 +117,21 @@ def test_losses_are_finite_on_an_empty_image_and_a_one_keypoint_person():
     sum(losses.values()).backward()  # the zero losses keep the graph
 
 
+def test_person_loss_is_averaged_over_final_positives_plus_one_per_image():
+    """The authors' ``avg_factor=num_pos + num_imgs``: with no person, the
+    focal loss summed over every location, divided by the batch size."""
+    from mmdet.models.losses import FocalLoss
+    torch.manual_seed(0)
+    head = small_head()
+    feats = pyramid()
+    losses = head.loss(feats, [sample([]), sample([])])
+    cls_logits = torch.cat([m.flatten() for m in head(feats)[0]])
+    summed = FocalLoss(
+        reduction='sum')(cls_logits.reshape(-1, 1),
+                         torch.ones(len(cls_logits), dtype=torch.long))
+    torch.testing.assert_close(losses['loss_cls'], summed / 2)
+
+
 def test_refinement_leaves_the_initial_pose_and_every_loss_trains_something():
     torch.manual_seed(0)
     # every initial positive a final one, whatever the untrained initial poses
@@ -404,6 +419,71 @@ def test_flip_test_maps_mirrored_poses_back(metainfo):
     np.testing.assert_allclose(
         pred.bbox_scores, [torch.sigmoid(torch.tensor(10.)).item()**2],
         rtol=1e-5)
+
+
+def test_clamp_to_image_moves_keypoints_onto_the_images_border():
+    """The authors' ``offset2kpt(..., max_shape=img_shape)``: each coordinate.
+
+    clamped to ``[0, w - 1]`` of the resized image, here a 210x100 image whose
+    resized width (268.8) is padded to 288 input pixels.
+    """
+    from custom_modules.datasets.transforms import PyramidBottomupResize
+    from custom_modules.heads.pyramid_geometry import clamp_to_image
+    results = PyramidBottomupResize(
+        input_size=(128, 128), size_factor=32, resize_mode='expand').transform(
+            dict(
+                img=np.zeros((100, 210, 3), np.uint8),
+                img_shape=(100, 210),
+                ori_shape=(100, 210)))
+    metainfo = dict(
+        {
+            key: results[key]
+            for key in ('input_size', 'input_center', 'input_scale')
+        },
+        ori_shape=(100, 210))
+    assert tuple(metainfo['input_size']) == (288, 128)
+    inside = torch.tensor([[30.0, 60.0], [250.0, 100.0]])
+    outside = torch.tensor([[-40.0, -5.0], [400.0, 300.0]])
+    clamped = clamp_to_image(torch.cat([inside, outside]), metainfo)
+    torch.testing.assert_close(clamped[:2], inside)
+    # in image pixels: the first pixel, and the resized image's last one
+    size, scale, center = (
+        torch.tensor(metainfo[key], dtype=torch.float32)
+        for key in ('input_size', 'input_scale', 'input_center'))
+    image = clamped[2:] / size * scale + center - scale / 2
+    per_pixel = 128 / 100
+    torch.testing.assert_close(
+        image,
+        torch.tensor([[0.0, 0.0], [210 - 1 / per_pixel, 100 - 1 / per_pixel]]))
+
+
+def test_predict_clamps_to_the_image_when_asked():
+    """A person reaching out of a 128x128 image: its keypoints there come back
+    on the border with ``clamp_to_image``, as predicted without it."""
+    head, size = small_head(), 128
+    truth = a_person(60, 40)  # x up to 108, y up to 120
+    truth[-1] = torch.tensor([140.0, 150.0])  # an ankle out of the image
+    gt = InstanceData(
+        keypoints=truth[None],
+        keypoints_visible=torch.ones(1, 17),
+        areas=torch.tensor([5000.]))
+    featmap_sizes = [(math.ceil(size / s), ) * 2 for s in head.strides]
+    outputs = head.perfect_outputs(gt, featmap_sizes, (size, size))
+    head.forward = lambda feats: outputs
+    data = PoseDataSample(
+        metainfo=dict(
+            input_size=(size, size),
+            batch_input_shape=(size, size),
+            input_center=(size / 2, size / 2),
+            input_scale=(size, size),
+            ori_shape=(size, size)))
+    as_predicted = head.predict(None, [data], {})[0].keypoints[0]
+    clamped = head.predict(None, [data],
+                           dict(clamp_to_image=True))[0].keypoints[0]
+    np.testing.assert_allclose(as_predicted, truth.numpy(), atol=1e-3)
+    expected = truth.clone()
+    expected[-1] = torch.tensor([127.0, 127.0])
+    np.testing.assert_allclose(clamped, expected.numpy(), atol=1e-3)
 
 
 def test_multiscale_flip_test_maps_poses_of_every_view_back():
