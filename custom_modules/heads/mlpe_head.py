@@ -20,14 +20,16 @@ class MLPEHead(HeatmapHead):
     Input: the L levels of :class:`MLPENeck`, finest (stride 4) first,
     ``in_channels`` each.
 
-    - Stage 1 (intermediate supervision): a 3x3 conv and a 1x1 conv on the
-      finest level give ``(N, K, H_1, W_1)`` heatmaps, trained on every
-      keypoint with ``loss_stage1`` (MSE).
+    - Stage 1 (intermediate supervision): a conv block of ``kernel_size``
+      and a 1x1 conv on the finest level give ``(N, K, H_1, W_1)`` heatmaps,
+      trained on every keypoint with ``loss_stage1`` (MSE).
     - Stage 2 (fine-tuning network): level ``l`` (0-based, finest first) goes
       through ``l + 1`` conv blocks of ``kernel_size`` (coarser levels get
-      more, where they are cheap, as in CPN's RefineNet) and ``l`` 4x4
-      transposed convolutions of stride 2 ("built on transposed convolutions";
-      :class:`HeatmapHead`'s deconv layers) up to the finest resolution; the L
+      more, where they are cheap, as in CPN's RefineNet) and up to the finest
+      resolution by ``upsample``: ``l`` 4x4 transposed convolutions of stride
+      2 ("built on transposed convolutions", the Deconv rows of Table I;
+      :class:`HeatmapHead`'s deconv layers) or a bilinear interpolation by
+      ``2^l`` (the BI rows, as CPN's RefineNet); the L
       maps are concatenated and a conv block plus a 1x1 conv give the final
       ``(N, K, H_1, W_1)`` heatmaps, trained with online hard keypoint mining
       (``loss_kpt``: ``KeypointOHKMMSELoss``, top-k keypoints by loss per
@@ -47,6 +49,9 @@ class MLPEHead(HeatmapHead):
             Defaults to 128.
         kernel_size (int): Kernel of the fine-tuning conv blocks ("receptive
             field", 3 or 1). Defaults to 3.
+        upsample (str): How the fine-tuning network brings coarser levels to
+            the finest resolution (Table I's "Upsample"): ``'deconv'`` or
+            ``'bilinear'``. Defaults to ``'deconv'``.
         loss_stage1 (dict): Loss of the stage-1 heatmaps. Defaults to a
             target-weighted MSE.
         loss_kpt (dict): Loss of the final heatmaps (HeatmapHead's ``loss``).
@@ -64,6 +69,7 @@ class MLPEHead(HeatmapHead):
                  num_levels: int = 4,
                  refine_channels: int = 128,
                  kernel_size: int = 3,
+                 upsample: str = 'deconv',
                  loss_stage1: ConfigType = dict(
                      type='KeypointMSELoss', use_target_weight=True),
                  loss_kpt: ConfigType = dict(
@@ -76,6 +82,9 @@ class MLPEHead(HeatmapHead):
             raise ValueError(
                 'kernel_size (receptive field) must be 3 or 1, got '
                 f'{kernel_size}')
+        if upsample not in ('deconv', 'bilinear'):
+            raise ValueError("upsample must be 'deconv' or 'bilinear', got "
+                             f'{upsample!r}')
         # HeatmapHead's own layers are not built (identities): the two stages
         # replace them
         super().__init__(
@@ -107,10 +116,18 @@ class MLPEHead(HeatmapHead):
                 block(in_channels if i == 0 else refine_channels,
                       refine_channels) for i in range(level + 1)
             ]
-            upsample = self._make_deconv_layers(refine_channels,
-                                                (refine_channels, ) * level,
-                                                (4, ) * level)
-            self.refine_branches.append(nn.Sequential(*convs, upsample))
+            if upsample == 'deconv':
+                up = self._make_deconv_layers(refine_channels,
+                                              (refine_channels, ) * level,
+                                              (4, ) * level)
+            elif level:
+                up = nn.Upsample(
+                    scale_factor=2**level,
+                    mode='bilinear',
+                    align_corners=False)
+            else:
+                up = nn.Identity()
+            self.refine_branches.append(nn.Sequential(*convs, up))
         self.final = nn.Sequential(
             block(refine_channels * num_levels, refine_channels),
             build_conv_layer(

@@ -67,7 +67,9 @@ class MLPENeck(BaseModule):
     2. Feature enhancement (``feature_enhancement=True``): a bottom-up pathway
        over the GlobalNet outputs, ``N_1 = P_1`` and ``N_l = conv_k(P_l +
        down(N_{l-1}))`` with ``down`` a stride-2 conv of ``kernel_size``, so
-       that high levels keep the spatial detail of the low ones.
+       that high levels keep the spatial detail of the low ones (a 1x1 one
+       reads one pixel in four: the receptive-field switch also changes what
+       reaches the coarser levels).
 
     Args:
         in_channels (Sequence[int]): Channels of each backbone level, finest

@@ -162,6 +162,26 @@ def test_smpr_configs_keep_the_backbone_norm_statistics_frozen(config):
     assert norms and not any(m.training for m in norms)
 
 
+@pytest.mark.parametrize(
+    'row, switches', [('nofe-bi', (False, 3, 'bilinear')),
+                      ('bi', (True, 3, 'bilinear')), ('', (True, 3, 'deconv')),
+                      ('rf1', (True, 1, 'deconv'))],
+    ids=['a', 'b', 'c', 'd'])
+def test_mlpe_configs_set_the_slides_table_i_switches(row, switches):
+    """Rows a-d of Table I: feature enhancement, receptive field and
+    upsampling, the last in the fine-tuning network and the neck alike."""
+    name = 'td-hm_mlpe-resnest50' + (f'-{row}' if row else '')
+    cfg = Config.fromfile(CONFIG_ROOT /
+                          f'mlpe/{name}_8xb32-210e_coco-256x192.py')
+    neck, head = cfg.model.neck, cfg.model.head
+    enhancement, kernel_size, upsample = switches
+    assert neck.get('feature_enhancement', True) == enhancement
+    assert neck.get('kernel_size', 3) == head.get('kernel_size',
+                                                  3) == kernel_size
+    assert neck.get('upsample', 'bilinear') == upsample
+    assert head.get('upsample', 'deconv') == upsample
+
+
 def on_the_sample(config: Path) -> Config:
     """``config`` with its training set on the bundled COCO sample."""
     register_all_modules()

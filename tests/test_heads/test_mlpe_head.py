@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""MLPEHead: stage shapes, the two losses, OHKM on hand-made losses, prediction
-with flip test."""
+"""MLPEHead: stage shapes (transposed convs or interpolation), the two losses,
+OHKM on hand-made losses, prediction with flip test."""
 import numpy as np
 import pytest
 import torch
@@ -35,26 +35,44 @@ def samples(heatmaps: torch.Tensor, weights: torch.Tensor):
     return out
 
 
+@pytest.mark.parametrize('upsample', ['deconv', 'bilinear'])
 @pytest.mark.parametrize('kernel_size', [3, 1])
-def test_stages_share_the_finest_resolution(kernel_size):
+def test_stages_share_the_finest_resolution(kernel_size, upsample):
     head = MLPEHead(
         in_channels=8,
         refine_channels=4,
         kernel_size=kernel_size,
+        upsample=upsample,
         decoder=CODEC)
     stage1, final = head.forward_stages(feats())
     assert stage1.shape == final.shape == (2, 17, 16, 16)
-    # coarser levels get more conv blocks and one 2x transposed conv per
-    # halving
+    # coarser levels get more conv blocks, and one 2x transposed conv per
+    # halving or one bilinear interpolation by 2^l
     blocks = [
-        sum(isinstance(m, torch.nn.Conv2d) for m in b.modules())
-        for b in head.refine_branches
+        sum(
+            isinstance(m, torch.nn.Conv2d)
+            and not isinstance(m, torch.nn.ConvTranspose2d)
+            for m in b.modules()) for b in head.refine_branches
     ]
     deconvs = [
         sum(isinstance(m, torch.nn.ConvTranspose2d) for m in b.modules())
         for b in head.refine_branches
     ]
-    assert blocks == [1, 2, 3, 4] and deconvs == [0, 1, 2, 3]
+    interpolations = [[
+        m.scale_factor for m in b.modules()
+        if isinstance(m, torch.nn.Upsample)
+    ] for b in head.refine_branches]
+    assert blocks == [1, 2, 3, 4]
+    if upsample == 'deconv':
+        assert deconvs == [0, 1, 2, 3] and not any(interpolations)
+    else:
+        assert deconvs == [0, 0, 0, 0]
+        assert interpolations == [[], [2], [4], [8]]
+
+
+def test_an_unknown_upsampling_is_named():
+    with pytest.raises(ValueError, match="'deconv' or 'bilinear', got 'nn'"):
+        MLPEHead(in_channels=8, upsample='nn', decoder=CODEC)
 
 
 def test_loss_has_both_stages_and_trains_every_parameter():
@@ -114,8 +132,9 @@ def test_head_loss_is_ohkm_of_the_final_heatmaps():
             type='KeypointOHKMMSELoss', use_target_weight=True, topk=3))
     inputs, target, weights = feats(), torch.rand(2, 17, 16,
                                                   16), torch.ones(2, 17)
+    weights[0, :5] = 0  # unlabelled keypoints take no part in the mining
     _, final = head.forward_stages(inputs)
-    per_keypoint = ((final - target)**2).mean(dim=(2, 3))
+    per_keypoint = ((final - target)**2).mean(dim=(2, 3)) * weights
     # averaged over instances
     expected = per_keypoint.topk(3, dim=1).values.mean(dim=1).mean()
     losses = head.loss(inputs, samples(target, weights))
@@ -130,16 +149,26 @@ def test_levels_that_do_not_double_are_named():
         head(odd)
 
 
-def test_predict_with_flip_test_decodes_keypoints():
+def test_predict_with_flip_test_averages_both_views():
+    """The mirrored view's heatmaps come back mirrored with left and right
+    swapped (COCO's flip indices) and are averaged with the original's."""
+    coco_flip = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
     head = MLPEHead(in_channels=8, refine_channels=4, decoder=CODEC).eval()
     batch = samples(torch.zeros(2, 17, 16, 16), torch.ones(2, 17))
+    for sample in batch:
+        sample.set_metainfo(dict(flip_indices=coco_flip))
+    original, mirrored = feats(), feats()
     with torch.no_grad():
-        preds = head.predict([feats(), feats()],
-                             batch,
-                             test_cfg=dict(
-                                 flip_test=True,
-                                 flip_mode='heatmap',
-                                 shift_heatmap=True))
+        preds, fields = head.predict([original, mirrored],
+                                     batch,
+                                     test_cfg=dict(
+                                         flip_test=True,
+                                         flip_mode='heatmap',
+                                         shift_heatmap=False,
+                                         output_heatmaps=True))
+        expected = (head(original) + head(mirrored).flip(-1)[:, coco_flip]) / 2
     assert len(preds) == 2
     assert preds[0].keypoints.shape == (1, 17, 2)
     assert preds[0].keypoint_scores.shape == (1, 17)
+    for i in range(2):
+        torch.testing.assert_close(fields[i].heatmaps, expected[i])
