@@ -51,6 +51,8 @@ model = dict(
             dict(type='Kaiming', layer='Conv2d'),
             dict(type='Normal', layer='MapOutput', std=0.001, bias=0)
         ],
+        # the transfer blocks are started from Kaiming by init_cfg already
+        transfer_init_cfg=None,
         loss_heatmap=dict(type='KeypointMSELoss', loss_weight=100.0),
         loss_paf=dict(type='KeypointMSELoss', loss_weight=100.0),
         decoder=dict(codec, heatmap_size=codec['input_size'])),

@@ -19,7 +19,8 @@ OPENPOSE_COCO_KEYPOINTS = (0, (5, 6), 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13,
                            15, 2, 1, 4, 3)
 # Its 19 limbs as (first, second) OpenPose keypoints; the first 17 form the
 # kinematic tree rooted at the neck, the last two (shoulder-ear) close loops
-# and only confirm ears.
+# and only join people that share no keypoint type (an ear, or a head cut off
+# from its neck).
 OPENPOSE_COCO_LIMBS = ((1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8),
                        (8, 9), (9, 10), (1, 11), (11, 12), (12, 13), (1, 0),
                        (0, 14), (14, 16), (0, 15), (15, 17), (2, 16), (5, 17))
@@ -42,7 +43,7 @@ class PAFSkeleton:
             ``OPENPOSE_COCO_LIMBS``.
         num_tree_limbs (int, optional): The first ``num_tree_limbs`` limbs
             assemble people (they should form a tree over the keypoints); the
-            others only give a person a keypoint no tree limb reached
+            others only join two people that share no keypoint type
             (OpenPose's shoulder-ear limbs). ``None``: all limbs are tree
             limbs. Defaults to ``OPENPOSE_COCO_TREE_LIMBS`` (17).
         num_dataset_keypoints (int, optional): ``K`` of the dataset. Defaults

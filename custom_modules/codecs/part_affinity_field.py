@@ -102,9 +102,11 @@ class PartAffinityField(BaseKeypointCodec):
        that one-at-a-time greedy search takes;
     4. people are the connected components of the matched tree limbs (pointer
        jumping along the tree; scipy's connected components where the tree
-       limbs close a loop); a limb outside the tree (OpenPose's shoulder-ear)
-       adds a keypoint that nothing else reached to its first keypoint's
-       person;
+       limbs close a loop); then each matched limb outside the tree
+       (OpenPose's shoulder-ear), in order, joins the people of its two
+       keypoints where they share no keypoint type (OpenPose's merge of two
+       subsets: an ear nothing else reached, or a head whose link to the neck
+       failed), and is left out otherwise;
     5. people with fewer than ``min_parts`` keypoints or a mean score (keypoint
        peaks plus limb scores over keypoints) under ``min_mean_score`` are
        dropped.
@@ -800,16 +802,19 @@ class PartAffinityField(BaseKeypointCodec):
         # people are listed in the order of their first candidate
         first_candidate = np.full(num_peaks, num_peaks)
         np.minimum.at(first_candidate, person, np.arange(num_peaks))
-        # limbs outside the tree: attach a keypoint no tree limb reached, if
-        # the person lacks it
-        reached = np.zeros(num_peaks, dtype=bool)
-        reached[a[tree]] = reached[b[tree]] = True
+        # limbs outside the tree, one after another: the second keypoint's
+        # person joins the first's where the two share no keypoint type
         has_joint = np.zeros((num_peaks, self.num_keypoints), dtype=bool)
-        has_joint[person[a[tree]], joints[a[tree]]] = True
-        has_joint[person[b[tree]], joints[b[tree]]] = True
-        ears = ~tree & ~reached[b] & ~has_joint[person[a], joints[b]]
-        person[b[ears]] = person[a[ears]]
-        connected = tree | ears
+        has_joint[person, joints] = True
+        joined = np.zeros(len(limb), dtype=bool)
+        for i in np.nonzero(~tree)[0]:
+            first, second = person[a[i]], person[b[i]]
+            if first != second and not (has_joint[first]
+                                        & has_joint[second]).any():
+                person[person == second] = first
+                has_joint[first] |= has_joint[second]
+                joined[i] = True
+        connected = tree | joined
 
         people = np.full((num_peaks, self.num_keypoints), -1, dtype=np.intp)
         people[person, joints] = np.arange(num_peaks)

@@ -8,6 +8,7 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmengine.model import initialize
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
 from torch import Tensor
@@ -139,6 +140,18 @@ class MLNHead(BasePAFHead):
         loss_heatmap, loss_paf, decoder, init_cfg: See :class:`BasePAFHead`.
             Convs start from N(0, 0.01), CMU's init, which the paper's solver
             needs (``PAF_HEAD_INIT``).
+        transfer_init_cfg (dict, optional): Applied after ``init_cfg`` to the
+            :class:`TransferBlock` convs (the feature transfer's and the
+            refinement's, 33 3x3 convs in sequence between the trunk and the
+            refined maps, each block averaging its three outputs). Defaults to
+            Kaiming: from N(0, 0.01) each such conv of 128 channels scales its
+            input by about 0.24, so the refined maps started at a spatial std
+            of 1e-9 and did not move in 800 steps of the paper's solver, while
+            the detection stage learned; with Kaiming they grow from the first
+            steps and the losses stay finite
+            (``tests/test_heads/test_paf_heads.py``). The detection branches
+            and every output conv keep ``init_cfg``'s small init, so the first
+            maps are empty. None: ``init_cfg`` alone.
     """
 
     num_stages = 2  # supervised outputs: the detection's and the refinement's
@@ -155,8 +168,11 @@ class MLNHead(BasePAFHead):
                  loss_heatmap: ConfigType = dict(type='KeypointMSELoss'),
                  loss_paf: ConfigType = dict(type='KeypointMSELoss'),
                  decoder: OptConfigType = None,
-                 init_cfg: OptConfigType = PAF_HEAD_INIT):
+                 init_cfg: OptConfigType = PAF_HEAD_INIT,
+                 transfer_init_cfg: OptConfigType = dict(
+                     type='Kaiming', layer='Conv2d')):
         super().__init__(loss_heatmap, loss_paf, decoder, init_cfg)
+        self.transfer_init_cfg = transfer_init_cfg
         num_heatmaps, num_pafs = self.output_channels(num_heatmaps, num_pafs)
         outputs = dict(joint=num_heatmaps, limb=num_pafs)
         self.detection = nn.ModuleDict({
@@ -178,6 +194,15 @@ class MLNHead(BasePAFHead):
                 conv_stack(channels, [mid_channels], [1], out, norm_cfg))
             for name, out in outputs.items()
         })
+
+    def init_weights(self) -> None:
+        """``init_cfg``, then ``transfer_init_cfg`` on the transfer blocks."""
+        super().init_weights()
+        if self.transfer_init_cfg is None:
+            return
+        for block in self.modules():
+            if isinstance(block, TransferBlock):
+                initialize(block, self.transfer_init_cfg)
 
     def forward(self, feats: Tuple[Tensor]) -> StageOutputs:
         """``(F,)`` -> ``([J1, J2], [L1, L2])``: (N, M + 1, H, W) joint maps

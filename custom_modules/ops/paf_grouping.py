@@ -163,7 +163,7 @@ class CompiledGrouping:
         num_keypoints (int): ``M``, the skeleton's keypoint types.
         limbs (np.ndarray): (L, 2) keypoint types of each limb.
         num_tree_limbs (int): The first limbs, which join people; the others
-            add a keypoint nothing else reached.
+            join two people only where they share no keypoint type.
         steps (np.ndarray): (S,) fractions of a segment where it is sampled.
 
     It holds no handle of the library (each call takes the loaded one), so it

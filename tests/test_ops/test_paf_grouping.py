@@ -298,3 +298,28 @@ def test_a_missing_or_stale_library_falls_back_or_is_refused(
         monkeypatch.undo()
         paf_grouping._load.cache_clear()
     assert compiled_grouping_error() == ''
+
+
+@pytest.mark.parametrize('grouping', ['numpy', 'compiled'])
+def test_a_shoulder_ear_limb_joins_a_head_cut_off_from_its_neck(grouping):
+    """OpenPose's merge of two subsets through a limb outside the tree: with
+    the neck-nose field lost, the head (nose, eyes, ears) is a person of its
+    own until a shoulder-ear limb joins it to the body, which shares no
+    keypoint type with it: one person of 17 keypoints, not a body and a
+    separate head (the grouping gave 12 and 5 keypoints when these limbs only
+    attached ears that nothing else reached)."""
+    codec = PartAffinityField((368, 368), (368, 368), grouping=grouping)
+    # an upright person, COCO order: nose, eyes, ears, shoulders, elbows,
+    # wrists, hips, knees, ankles
+    keypoints = np.array([[184, 80], [176, 72], [192, 72], [168, 78], [
+        200, 78
+    ], [150, 120], [218, 120], [140, 170], [228, 170], [135, 215], [233, 215],
+                          [160, 220], [208, 220], [158, 280], [210, 280],
+                          [156, 340], [212, 340]], np.float32)
+    maps = codec.encode(keypoints[None], np.ones((1, 17), np.float32))
+    pafs = maps['pafs'].copy()
+    neck_nose = [tuple(limb) for limb in codec.skeleton.limbs].index((1, 0))
+    pafs[2 * neck_nose:2 * neck_nose + 2] = 0
+    found, scores, _ = codec.decode(maps['heatmaps'], pafs)
+    assert len(found) == 1 and (scores[0] > 0).all()
+    np.testing.assert_allclose(found[0], keypoints, atol=1.0)

@@ -212,9 +212,9 @@ static int64_t find_root(int64_t *parent, int64_t k) {
 
 /* Scores every candidate pair (eq. 6), matches each limb's pairs greedily
  * from the best (each candidate once per limb), joins the matched tree limbs
- * (limbs < num_tree_limbs) into people, attaches through a limb outside the
- * tree a second candidate that no tree limb reached and whose keypoint the
- * first candidate's person lacks, and keeps the people with at least
+ * (limbs < num_tree_limbs) into people, then, pair by pair, joins through a
+ * matched limb outside the tree the people of its two candidates where they
+ * share no keypoint type (OpenPose's merge), and keeps the people with at least
  * min_parts keypoints and a mean score (peak scores plus matched limb scores,
  * over keypoints) of at least min_mean_score, in the order of their first
  * candidate.
@@ -254,8 +254,7 @@ int64_t paf_group(const int64_t *joints, const float *xy,
   int64_t *used_b = malloc(num_peaks * sizeof(int64_t));
   int64_t *person = malloc(num_peaks * sizeof(int64_t));
   int64_t *root = malloc(num_peaks * sizeof(int64_t));
-  int64_t *ear_person = malloc(num_pairs * sizeof(int64_t));
-  unsigned char *reached = calloc(num_peaks, 1);
+  unsigned char *joined = calloc(num_pairs, 1);
   unsigned char *has_joint = calloc(num_rows, 1);
   int64_t *people = malloc(num_rows * sizeof(int64_t));
   double *peak_totals = calloc(num_peaks, sizeof(double));
@@ -263,7 +262,7 @@ int64_t paf_group(const int64_t *joints, const float *xy,
   int64_t num_people = PAF_NO_MEMORY;
   if (!first || !pair_limb || !pair_a || !pair_b || !scores ||
       !order || !taken || !used_a || !used_b || !person || !root ||
-      !ear_person || !reached || !has_joint || !people || !peak_totals ||
+      !joined || !has_joint || !people || !peak_totals ||
       !limb_totals)
     goto done;
   first_candidates(joints, num_peaks, num_keypoints, first);
@@ -320,23 +319,25 @@ int64_t paf_group(const int64_t *joints, const float *xy,
     person[k] = find_root(person, k);
     root[k] = person[k];
   }
+  for (int64_t k = 0; k < num_peaks; ++k)
+    has_joint[person[k] * num_keypoints + joints[k]] = 1;
+  /* limbs outside the tree, one after another: the second keypoint's person
+   * joins the first's where the two share no keypoint type */
   for (int64_t p = 0; p < num_pairs; ++p) {
-    if (!taken[p] || pair_limb[p] >= num_tree_limbs) continue;
-    const int64_t a = pair_a[p], b = pair_b[p];
-    reached[a] = reached[b] = 1;
-    has_joint[person[a] * num_keypoints + joints[a]] = 1;
-    has_joint[person[b] * num_keypoints + joints[b]] = 1;
-  }
-  /* limbs outside the tree, all decided on the people before any is added */
-  for (int64_t p = 0; p < num_pairs; ++p) {
-    const int64_t a = pair_a[p], b = pair_b[p];
-    ear_person[p] = -1;
-    if (taken[p] && pair_limb[p] >= num_tree_limbs && !reached[b] &&
-        !has_joint[person[a] * num_keypoints + joints[b]])
-      ear_person[p] = person[a];
-  }
-  for (int64_t p = 0; p < num_pairs; ++p) {
-    if (ear_person[p] >= 0) person[pair_b[p]] = ear_person[p];
+    if (!taken[p] || pair_limb[p] < num_tree_limbs) continue;
+    const int64_t first_person = person[pair_a[p]];
+    const int64_t second_person = person[pair_b[p]];
+    if (first_person == second_person) continue;
+    unsigned char *into = has_joint + first_person * num_keypoints;
+    const unsigned char *from = has_joint + second_person * num_keypoints;
+    int shared = 0;
+    for (int64_t j = 0; j < num_keypoints; ++j) shared |= into[j] & from[j];
+    if (shared) continue;
+    for (int64_t j = 0; j < num_keypoints; ++j) into[j] |= from[j];
+    for (int64_t k = 0; k < num_peaks; ++k) {
+      if (person[k] == second_person) person[k] = first_person;
+    }
+    joined[p] = 1;
   }
 
   /* people's keypoints (a later candidate of one keypoint replaces an
@@ -347,7 +348,7 @@ int64_t paf_group(const int64_t *joints, const float *xy,
     peak_totals[person[k]] += (double)peak_scores[k];
   }
   for (int64_t p = 0; p < num_pairs; ++p) {
-    if (taken[p] && (pair_limb[p] < num_tree_limbs || ear_person[p] >= 0))
+    if (taken[p] && (pair_limb[p] < num_tree_limbs || joined[p]))
       limb_totals[person[pair_a[p]]] += (double)scores[p];
   }
 
@@ -387,8 +388,7 @@ done:
   free(used_b);
   free(person);
   free(root);
-  free(ear_person);
-  free(reached);
+  free(joined);
   free(has_joint);
   free(people);
   free(peak_totals);
