@@ -351,7 +351,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             error, UnsupportedPipelineError) else ''
         print(f'error: {option}{error}', file=sys.stderr)
         return 2
-    # weights at a URL (an alias's) that cannot be fetched
+    # the detector's weights at a URL that cannot be fetched (the pose
+    # model's: a CheckpointError)
     except OSError as error:
         if source is not None:
             source.close()

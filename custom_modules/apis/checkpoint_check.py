@@ -337,9 +337,10 @@ def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:
             'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 lets torch load it as a whole'
         ) from None
     except Exception as error:  # truncated, corrupt, a URL that failed
+        what = ('loaded as a PyTorch checkpoint' if is_local_checkpoint(name)
+                else 'fetched or loaded as a PyTorch checkpoint')
         raise CheckpointFileError(
-            f'{checkpoint}: cannot be loaded as a PyTorch checkpoint '
-            f'({_reason(error)})') from None
+            f'{checkpoint}: cannot be {what} ({_reason(error)})') from None
     if not isinstance(loaded, Mapping):
         raise CheckpointMismatchError(
             f'{checkpoint}: holds a {type(loaded).__name__}, not a state dict')

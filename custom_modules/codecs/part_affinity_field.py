@@ -104,9 +104,11 @@ class PartAffinityField(BaseKeypointCodec):
        jumping along the tree; scipy's connected components where the tree
        limbs close a loop); then each matched limb outside the tree
        (OpenPose's shoulder-ear), in order, joins the people of its two
-       keypoints where they share no keypoint type (OpenPose's merge of two
-       subsets: an ear nothing else reached, or a head whose link to the neck
-       failed), and is left out otherwise;
+       keypoints where they share no keypoint type (OpenPose's merge of
+       disjoint subsets: an ear nothing else reached, or a head whose link to
+       the neck failed), and is left out otherwise (where OpenPose would
+       overwrite the second keypoint); a joined person keeps the place in the
+       output of the first keypoint's person;
     5. people with fewer than ``min_parts`` keypoints or a mean score (keypoint
        peaks plus limb scores over keypoints) under ``min_mean_score`` are
        dropped.
@@ -799,7 +801,8 @@ class PartAffinityField(BaseKeypointCodec):
 
         tree = limb < self.skeleton.num_tree_limbs
         person = self._assemble(limb[tree], a[tree], b[tree], num_peaks)
-        # people are listed in the order of their first candidate
+        # people are listed in the order of their first candidate in the tree
+        # (a joined person at the first keypoint's person's place)
         first_candidate = np.full(num_peaks, num_peaks)
         np.minimum.at(first_candidate, person, np.arange(num_peaks))
         # limbs outside the tree, one after another: the second keypoint's

@@ -13,6 +13,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
 from torch import Tensor
 
+from ..backbones.pretrained_init import pretrained_set_aside
 from .paf_head import (PAF_HEAD_INIT, BasePAFHead, MapOutput, StageOutputs,
                        conv_stack)
 
@@ -196,13 +197,19 @@ class MLNHead(BasePAFHead):
         })
 
     def init_weights(self) -> None:
-        """``init_cfg``, then ``transfer_init_cfg`` on the transfer blocks."""
-        super().init_weights()
-        if self.transfer_init_cfg is None:
+        """``init_cfg``'s entries, then ``transfer_init_cfg`` on the transfer
+        blocks, then a ``Pretrained`` entry of ``init_cfg`` loaded over them;
+        nothing on a second call (mmengine's warning)."""
+        if self.is_init or self.transfer_init_cfg is None:
+            super().init_weights()
             return
+        with pretrained_set_aside(self, PAF_HEAD_INIT) as pretrained:
+            super().init_weights()
         for block in self.modules():
             if isinstance(block, TransferBlock):
                 initialize(block, self.transfer_init_cfg)
+        if pretrained:
+            initialize(self, pretrained)
 
     def forward(self, feats: Tuple[Tensor]) -> StageOutputs:
         """``(F,)`` -> ``([J1, J2], [L1, L2])``: (N, M + 1, H, W) joint maps

@@ -65,11 +65,11 @@ def pyramid_to_base_input(keypoints: Tensor, metainfo: dict,
 
 def clamp_to_image(keypoints: Tensor, metainfo: dict) -> Tensor:
     """``keypoints`` ``(..., 2)`` in the base image's input pixels, each
-    coordinate clamped to the image inside that input: from its first pixel to.
+    coordinate clamped to the image inside that input.
 
-    its last one, ``[0, w - 1]`` and ``[0, h - 1]`` of the image resized by the
-    input's pixels per image pixel (the authors' ``offset2kpt`` with
-    ``max_shape``, on their resized image).
+    The image spans its first pixel to its last one, ``[0, w - 1]`` and
+    ``[0, h - 1]`` of the image resized by the input's pixels per image pixel
+    (the authors' ``offset2kpt`` with ``max_shape``, on their resized image).
 
     ``metainfo`` holds ``input_size`` and ``input_scale`` ``(w, h)``,
     ``input_center`` ``(x, y)`` and ``ori_shape`` ``(h, w)`` (image pixel

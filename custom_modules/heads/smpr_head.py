@@ -445,8 +445,8 @@ class SMPRHead(BaseHead):
                 (20), ``flip_test``, ``multiscale_test``, ``clamp_to_image``
                 (False; True: keypoints outside the image moved onto its
                 border before NMS, as the authors' test does, which needs
-                ``input_center``, ``input_scale`` and ``ori_shape`` in the
-                metainfo).
+                ``input_size``, ``input_center``, ``input_scale`` and
+                ``ori_shape`` in the metainfo).
 
         Returns:
             list[InstanceData]: per image ``keypoints`` ``(M, K, 2)``,

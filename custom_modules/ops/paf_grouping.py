@@ -252,7 +252,8 @@ class CompiledGrouping:
         Returns:
             tuple: ``keypoints`` (N, M, 2) map pixels, ``keypoint_scores``
             (N, M) with 0 for a missing keypoint, ``instance_scores`` (N,),
-            people in the order of their first candidate.
+            people in the order of their first candidate before the limbs
+            outside the tree join them (:meth:`PartAffinityField.group`).
         """
         joints = np.ascontiguousarray(joints, dtype=np.int64)
         xy = np.ascontiguousarray(xy, dtype=np.float32)

@@ -151,6 +151,21 @@ def test_a_truncated_or_unplain_weights_file_is_named(tmp_path):
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1' in message
 
 
+def test_weights_at_a_url_that_cannot_be_fetched_are_named(
+        tmp_path, monkeypatch):
+    """A URL the loader cannot fetch (nothing listens on port 9 here): the
+    error names it and says it could not be fetched, not that a file is no
+    checkpoint."""
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      load_checkpoint_file)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))  # no cached copy
+    url = 'http://127.0.0.1:9/missing.pth'
+    with pytest.raises(CheckpointFileError) as error:
+        load_checkpoint_file(url)
+    assert str(error.value).startswith(
+        f'{url}: cannot be fetched or loaded as a PyTorch checkpoint (')
+
+
 def test_weights_trained_on_other_inputs_are_warned_about(monkeypatch):
     """The CMU OpenPose config (BGR) and the one trained here (RGB) build the
     same network: weights trained with one fit the other and pass; the config

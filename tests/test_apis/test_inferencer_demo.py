@@ -534,10 +534,11 @@ def test_errors_about_the_input_come_before_the_model_loads(
 
 def test_a_weights_file_that_is_no_checkpoint_is_refused_before_loading(
         demo, monkeypatch, tmp_path, capsys):
-    """A web page saved under a checkpoint's name, as --pose2d-weights or.
+    """A web page saved under a checkpoint's name is refused before a model is
+    built.
 
-    --det-weights: one line naming the option and the file, status 2, and no
-    model built (torch's unpickler raised from deep inside mmengine's).
+    As --pose2d-weights or --det-weights: one line naming the option and the
+    file, status 2 (torch's unpickler raised from deep inside mmengine's).
     """
     import custom_modules.apis.inferencers as inferencers
 

