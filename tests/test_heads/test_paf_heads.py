@@ -977,6 +977,18 @@ def full_size_head_with_papers_solver(head, trunk_scale: float):
     return head, feats, samples, optimizer
 
 
+def train_steps(head, feats, samples, optimizer, steps: int) -> list:
+    """``steps`` optimiser steps on the summed losses; the loss of each."""
+    totals = []
+    for _ in range(steps):
+        loss = sum(head.loss(feats, samples).values())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        totals.append(loss.item())
+    return totals
+
+
 @pytest.mark.parametrize('head_type', [MLNHead, OpenPoseHead])
 @pytest.mark.parametrize('trunk_scale', [0.3, 30.0])
 def test_full_size_heads_start_finite_and_learn_with_the_papers_solver(
@@ -999,13 +1011,7 @@ def test_full_size_heads_start_finite_and_learn_with_the_papers_solver(
     empty_maps = sum(
         (s.gt_fields.heatmaps**2).sum() + (s.gt_fields.pafs**2).sum()
         for s in samples) / 2 / 2
-    totals = []
-    for _ in range(6):
-        loss = sum(head.loss(feats, samples).values())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        totals.append(loss.item())
+    totals = train_steps(head, feats, samples, optimizer, 6)
     assert all(np.isfinite(totals)), totals
     # every stage starts near the empty maps' loss
     assert totals[0] == pytest.approx(
@@ -1036,13 +1042,7 @@ def test_mlns_refinement_learns_with_the_papers_solver():
 
     start = spread()
     assert min(start) > 1e-5
-    totals = []
-    for _ in range(50):
-        loss = sum(head.loss(feats, samples).values())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        totals.append(loss.item())
+    totals = train_steps(head, feats, samples, optimizer, 50)
     assert all(np.isfinite(totals)) and totals[-1] < totals[0], totals
     end = spread()
     assert end[0] > start[0] and end[1] > 5 * start[1], (start, end)
