@@ -952,8 +952,9 @@ PAPERS_LOSSES = dict(
 
 
 def full_size_head_with_papers_solver(head, trunk_scale: float):
-    """``(head, feats, samples, optimizer)``: ``head`` initialised, fixed.
+    """The head and the paper's solver on fixed inputs.
 
+    Returns ``(head, feats, samples, optimizer)``: ``head`` initialised, fixed
     trunk features ``relu(N(0, 1)) * trunk_scale`` of 2 images with 3 random
     people each and their targets, and the paper's SGD (lr 6e-5, momentum 0.9,
     weight decay 5e-4, no warm-up).

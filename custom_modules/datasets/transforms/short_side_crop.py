@@ -1,9 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""SMPR's training crop: the shorter side to 800, a random crop (the paper's
-Sec.
-
-IV-A).
-"""
+"""SMPR's training crop, after section IV-A of its paper: the shorter side to
+800, then a random crop."""
 from functools import partial
 from typing import Dict, Optional, Tuple
 
