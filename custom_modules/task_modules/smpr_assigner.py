@@ -5,10 +5,11 @@ from typing import NamedTuple, Sequence, Tuple, Union
 import torch
 from mmengine.structures import InstanceData
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.models.task_modules.assigners import PoseOKS
 from mmpose.registry import TASK_UTILS
 from torch import Tensor
 
-from .pose_geometry import keypoint_oks, pseudo_boxes
+from .pose_geometry import pseudo_boxes
 
 INF = 1e8
 
@@ -110,6 +111,10 @@ class SMPRAssigner:
                 f"{len(sigmas)} OKS sigmas for {meta['num_keypoints']} "
                 'keypoints')
         self.sigmas = tuple(float(s) for s in sigmas)
+        # mmpose's OKS (SMPR eq. 4, COCO's definition); it reads its sigmas
+        # from a file only, and the metainfo may be a dict
+        self.oks_calculator = PoseOKS(metainfo=None)
+        self.oks_calculator.sigmas = torch.tensor(self.sigmas)
 
     def assign(self, points: Tensor, strides: Tensor, level_inds: Tensor,
                pred_keypoints: Tensor,
@@ -164,9 +169,10 @@ class SMPRAssigner:
 
         init_inds = self.assign_initial(points, strides, level_inds, boxes)
         init_pos = init_inds >= 0
-        oks_all = keypoint_oks(pred_keypoints.detach(),
-                               gt_keypoints, gt_visible, areas,
-                               points.new_tensor(self.sigmas))  # (P, N)
+        oks_all = self.oks_calculator(pred_keypoints.detach()[:, None],
+                                      gt_keypoints[None],
+                                      (gt_visible[None]
+                                       > 0).to(points.dtype), areas)  # (P, N)
         oks = oks_all.max(dim=1).values
         best_per_person = oks_all.max(dim=0).values
         is_best = ((oks_all == best_per_person[None]) &

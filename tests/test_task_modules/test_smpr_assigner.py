@@ -9,8 +9,7 @@ from mmengine.structures import InstanceData
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.models.task_modules.prior_generators import MlvlPointGenerator
 
-from custom_modules.task_modules import (SMPRAssigner, keypoint_oks,
-                                         pseudo_boxes)
+from custom_modules.task_modules import SMPRAssigner, pseudo_boxes
 
 STRIDES = (8, 16, 32, 64, 128)
 INPUT = 512
@@ -83,6 +82,8 @@ def test_pseudo_box_is_tight_box_of_visible_keypoints_and_needs_two_points():
 
 
 def test_oks_is_cocos_definition_over_visible_keypoints():
+    """The assigner's OKS (mmpose's ``PoseOKS`` with the metainfo's sigmas,
+    from a file or a dict) weighs the visible keypoints only."""
     gt = torch.zeros(1, 17, 2)
     visible = torch.zeros(1, 17)
     visible[0, :2] = 1
@@ -90,11 +91,23 @@ def test_oks_is_cocos_definition_over_visible_keypoints():
     # 5 pixels off on the nose, an invisible point far off
     pred[1, 0] = torch.tensor([3., 4.])
     pred[1, 5] = 100.
-    oks = keypoint_oks(pred, gt, visible, torch.tensor([400.]),
-                       torch.tensor(COCO_SIGMAS))
     expected_nose = math.exp(-25 / (2 * 400 * (2 * COCO_SIGMAS[0])**2))
-    assert torch.allclose(oks, torch.tensor([[1.0],
-                                             [(expected_nose + 1) / 2]]))
+    dataset_info = dict(
+        dataset_name='coco',
+        keypoint_info={
+            k: dict(name=f'k{k}', id=k, color=[0, 0, 0], type='', swap='')
+            for k in range(17)
+        },
+        skeleton_info={},
+        joint_weights=[1.] * 17,
+        sigmas=COCO_SIGMAS)
+    for metainfo in ('configs/_base_/datasets/coco.py', dataset_info):
+        oks = SMPRAssigner(
+            metainfo=metainfo).oks_calculator(pred[:, None], gt[None],
+                                              visible[None],
+                                              torch.tensor([400.]))
+        assert torch.allclose(oks,
+                              torch.tensor([[1.0], [(expected_nose + 1) / 2]]))
 
 
 def test_two_people_of_different_sizes_go_to_their_levels_near_their_centres():
