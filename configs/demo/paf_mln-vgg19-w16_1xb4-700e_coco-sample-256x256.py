@@ -45,8 +45,8 @@ model = dict(
         mid_channels=128,
         norm_cfg=dict(type='BN'),
         # Kaiming for the hidden convs (N(0, 0.01), the full configs' CMU init,
-        # starves a narrow head trained from scratch), near-zero outputs
-        # (heads.paf_head.KAIMING_PAF_HEAD_INIT)
+        # starves a narrow head trained from scratch), near-zero outputs, so
+        # that the first predictions are empty maps
         init_cfg=[
             dict(type='Kaiming', layer='Conv2d'),
             dict(type='Normal', layer='MapOutput', std=0.001, bias=0)

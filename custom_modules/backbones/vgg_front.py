@@ -8,7 +8,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import initialize, normal_init
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
-from mmpose.utils.typing import ConfigType, OptMultiConfig
+from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from .pretrained_init import pretrained_set_aside
@@ -49,7 +49,7 @@ class VGGFront(BaseBackbone):
         base_channels: int = 64,
         stage_blocks: Sequence[int] = (2, 2, 4, 2),
         cpm_channels: Sequence[int] = (256, 128),
-        norm_cfg: ConfigType = None,
+        norm_cfg: OptConfigType = None,
         init_cfg: OptMultiConfig = dict(type='Kaiming', layer='Conv2d')
     ) -> None:
         super().__init__(init_cfg=init_cfg)

@@ -1,7 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """MLPE's two-stage heatmap head: the global heatmaps and the high-resolution
 fine-tuning network."""
-from typing import List, Sequence, Tuple
+from typing import List, Sequence
 
 import torch
 import torch.nn as nn
@@ -132,12 +132,6 @@ class MLPEHead(HeatmapHead):
             block(refine_channels * num_levels, refine_channels),
             build_conv_layer(
                 None, refine_channels, out_channels, kernel_size=1))
-
-    def forward_stages(self, feats: Sequence[torch.Tensor]
-                       ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """The stage-1 and the final heatmaps, both ``(N, K, H_1, W_1)``."""
-        final = self.forward(feats)
-        return self.stage1(feats[0]), final
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         """The fine-tuning network's final heatmaps ``(N, K, H_1, W_1)``."""

@@ -1,11 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """OpenPose's multi-stage two-branch head (Cao et al., CVPR 2017), the baseline
 of MLN."""
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch.nn as nn
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
+from torch import Tensor
 
 from .paf_head import (PAF_HEAD_INIT, BasePAFHead, StageOutputs, conv_stack,
                        two_branch_stages)
@@ -70,7 +71,7 @@ class OpenPoseHead(BasePAFHead):
             self.heatmap_stages.append(
                 conv_stack(*args, num_heatmaps, norm_cfg))
 
-    def forward(self, feats) -> StageOutputs:
+    def forward(self, feats: Sequence[Tensor]) -> StageOutputs:
         """``(F,)`` -> per stage ``(N, M + 1, H, W)`` heatmaps and ``(N, 2 L,
         H, W)`` fields."""
         return two_branch_stages(self.paf_stages, self.heatmap_stages,

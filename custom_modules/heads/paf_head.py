@@ -3,7 +3,7 @@
 losses with intermediate supervision, and prediction with flip and multi-scale
 averaging."""
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -14,7 +14,8 @@ from mmpose.models.heads.base_head import BaseHead
 from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.utils.tensor_utils import to_numpy
-from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from mmpose.utils.typing import (ConfigType, OptConfigType, OptSampleList,
+                                 Predictions)
 from torch import Tensor
 
 from ..codecs import PAFSkeleton
@@ -190,9 +191,9 @@ class BasePAFHead(BaseHead):
                     shift_heatmap=False))
 
     def predict(self,
-                feats,
+                feats: Union[Sequence[Tensor], list],
                 batch_data_samples: OptSampleList,
-                test_cfg: ConfigType = {}):
+                test_cfg: ConfigType = {}) -> Predictions:
         """People in each image of the batch (class doc for ``test_cfg``).
 
         Returns:
@@ -204,7 +205,7 @@ class BasePAFHead(BaseHead):
         """
         flip_test = test_cfg.get('flip_test', False)
         if flip_test and 'flip_indices' not in batch_data_samples[0].metainfo:
-            raise KeyError(
+            raise ValueError(
                 f'{type(self).__name__}.predict: the flip test needs the '
                 'dataset\'s flip_indices in the samples\' metainfo (the '
                 'meta_keys of the test pipeline\'s PackPoseInputs)')
@@ -558,7 +559,8 @@ class MapOutput(nn.Conv2d):
     """The 1x1 conv that gives a stage's maps or fields.
 
     A class of its own so that ``init_cfg`` can start it apart from the hidden
-    convs (``layer='MapOutput'``, see :data:`KAIMING_PAF_HEAD_INIT`).
+    convs (``layer='MapOutput'``; the sample configs start it from N(0, 0.001)
+    and the hidden convs from Kaiming).
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -576,15 +578,6 @@ class MapOutput(nn.Conv2d):
 #: once the trunk's features are of order 10
 #: (``tests/test_heads/test_paf_heads.py``).
 PAF_HEAD_INIT = dict(type='Normal', layer='Conv2d', std=0.01, bias=0)
-
-#: For narrow heads with norm layers trained from scratch with Adam (the sample
-#: configs): Kaiming for the hidden convs, whose signal N(0, 0.01) would
-#: starve, and N(0, 0.001) for the outputs, so that the first predictions are
-#: empty maps.
-KAIMING_PAF_HEAD_INIT = [
-    dict(type='Kaiming', layer='Conv2d'),
-    dict(type='Normal', layer='MapOutput', std=0.001, bias=0),
-]
 
 
 def conv_stack(in_channels: int,

@@ -8,6 +8,7 @@ import torch.nn as nn
 from mmcv.cnn import DepthwiseSeparableConvModule
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
+from torch import Tensor
 
 from .paf_head import (PAF_HEAD_INIT, BasePAFHead, StageOutputs,
                        two_branch_stages)
@@ -93,7 +94,7 @@ class SeparableOpenPoseHead(BasePAFHead):
             self.heatmap_stages.append(
                 separable_stack(*args, num_heatmaps, norm_cfg))
 
-    def forward(self, feats) -> StageOutputs:
+    def forward(self, feats: Sequence[Tensor]) -> StageOutputs:
         """``(F,)`` -> per stage ``(N, M + 1, H, W)`` heatmaps and ``(N, 2 L,
         H, W)`` fields."""
         return two_branch_stages(self.paf_stages, self.heatmap_stages,

@@ -3,7 +3,7 @@
 
 See Lin et al., "SMPR: Single-Stage Multi-Person Pose Regression", Figure 3.
 """
-from typing import List, Sequence, Tuple
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -15,7 +15,8 @@ from mmpose.models.heads.base_head import BaseHead
 from mmpose.models.task_modules.prior_generators import MlvlPointGenerator
 from mmpose.registry import MODELS, TASK_UTILS
 from mmpose.utils import reduce_mean
-from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from mmpose.utils.typing import (ConfigType, OptConfigType, OptSampleList,
+                                 Predictions)
 from torch import Tensor
 
 from ..ops import grid_sample_deform_conv2d
@@ -50,7 +51,8 @@ class SMPRHead(BaseHead):
       features to one logit;
     - person score: a 3x3 conv of the aggregated classification features to one
       logit;
-    - training only, on P3: the heatmap subnet, ``heatmap_convs`` 3x3 convs
+    - on P3, for a training loss (and the maps of ``output_heatmaps`` at test
+      time): the heatmap subnet, ``heatmap_convs`` 3x3 convs
       (``heatmap_channels``, GN, ReLU) of the FPN feature then a 3x3 conv to
       ``K`` logits.
 
@@ -110,8 +112,9 @@ class SMPRHead(BaseHead):
         init_cfg (dict | list[dict], optional): Initialization config.
     """
 
-    # ``output_heatmaps`` runs the heatmap subnet on P3 (not a forward
-    # output): a network run elsewhere (onnxruntime, the fast path) cannot
+    # ``output_heatmaps`` runs the heatmap subnet on P3, which is no output of
+    # ``forward``: a network run elsewhere (onnxruntime, the fast path), which
+    # gives the outputs only, cannot draw these maps
     maps_need_features = True
 
     def __init__(
@@ -412,8 +415,10 @@ class SMPRHead(BaseHead):
                                          self.num_keypoints, logits.device)
             for sample in batch_data_samples
         ]).flatten()
-        num_keypoint_pixels = ((labels < self.num_keypoints).sum().item() +
-                               len(batch_data_samples))
+        # over all processes, as the other losses' factors
+        num_keypoint_pixels = reduce_mean(
+            (labels < self.num_keypoints).sum().float() +
+            len(batch_data_samples)).item()
         return self.loss_heatmap(
             logits.permute(0, 2, 3, 1).reshape(-1, self.num_keypoints),
             labels,
@@ -421,9 +426,9 @@ class SMPRHead(BaseHead):
 
     # -------------------------------------------------------------- prediction
     def predict(self,
-                feats,
+                feats: Union[Sequence[Tensor], list],
                 batch_data_samples: OptSampleList,
-                test_cfg: ConfigType = {}) -> List[InstanceData]:
+                test_cfg: ConfigType = {}) -> Predictions:
         """Poses of each image in input pixels.
 
         Args:
@@ -452,7 +457,9 @@ class SMPRHead(BaseHead):
             list[InstanceData]: per image ``keypoints`` ``(M, K, 2)``,
             ``keypoint_scores`` ``(M, K)`` (the pose's score), ``bbox_scores``
             ``(M,)`` and ``bboxes`` ``(M, 4)`` spanned by the keypoints, as
-            numpy arrays.
+            numpy arrays; with ``test_cfg['output_heatmaps']`` the pair of
+            that list and one ``PixelData(heatmaps (K, h, w))`` per image
+            (:meth:`keypoint_heatmaps`).
         """
         metainfo = batch_data_samples[0].metainfo
         scales = [1.0]
@@ -471,14 +478,13 @@ class SMPRHead(BaseHead):
             if flip_indices is None or len(flip_indices) != self.num_keypoints:
                 raise ValueError(
                     'SMPRHead.predict: the flip test needs the flip_indices '
-                    'of '
-                    f'{self.num_keypoints} keypoints in the metainfo (the '
-                    "dataset's, packed by "
-                    f'PackPoseInputs), got {flip_indices}')
+                    f'of {self.num_keypoints} keypoints in the metainfo (the '
+                    "dataset's, packed by PackPoseInputs), got "
+                    f'{flip_indices}')
             flip_indices = list(flip_indices)
 
         candidates = [[] for _ in batch_data_samples]
-        for level, scale_feats in enumerate(feats):
+        for scale_idx, scale_feats in enumerate(feats):
             views = [(scale_feats, False)]
             if test_cfg.get('flip_test', False):
                 views = [(scale_feats[0], False), (scale_feats[1], True)]
@@ -496,12 +502,12 @@ class SMPRHead(BaseHead):
                         width = sample.metainfo['batch_input_shape'][1]
                         if len(scales) > 1:
                             width = sample.metainfo[
-                                'pyramid_batch_input_shapes'][level][1]
+                                'pyramid_batch_input_shapes'][scale_idx][1]
                         keypoints = keypoints[:, flip_indices]
                         keypoints[..., 0] = width - 1 - keypoints[..., 0]
-                    if level:
+                    if scale_idx:
                         keypoints = pyramid_to_base_input(
-                            keypoints, sample.metainfo, level)
+                            keypoints, sample.metainfo, scale_idx)
                     candidates[i].append((keypoints, scores))
 
         nms_cfg = test_cfg.get('nms', dict(type='soft_nms', iou_threshold=0.3))

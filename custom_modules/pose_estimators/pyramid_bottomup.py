@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmpose.models.pose_estimators import BottomupPoseEstimator
 from mmpose.registry import MODELS
-from mmpose.utils.typing import OptSampleList
+from mmpose.utils.typing import (ForwardResults, InstanceList, OptSampleList,
+                                 PixelDataList, SampleList)
 from torch import Tensor
 
 # ``frame`` in the metainfo of predicted fields already resampled into the
@@ -42,7 +43,7 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
     def forward(self,
                 inputs: Union[Tensor, List[Tensor]],
                 data_samples: OptSampleList = None,
-                mode: str = 'tensor'):
+                mode: str = 'tensor') -> ForwardResults:
         if (mode == 'predict' and isinstance(inputs, list)
                 and self.test_cfg.get('multiscale_test', False)):
             if self.metainfo is not None:
@@ -57,7 +58,7 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
         return super().forward(inputs, data_samples, mode)
 
     def predict(self, inputs: Union[Tensor, List[Tensor]],
-                data_samples: Optional[list]):
+                data_samples: OptSampleList) -> SampleList:
         if self.test_cfg.get('multiscale_test', False) and not isinstance(
                 data_samples[0].metainfo.get('aug_scales'), list):
             raise ValueError(
@@ -70,8 +71,9 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
                 'preprocessor')
         return super().predict(inputs, data_samples)
 
-    def add_pred_to_datasample(self, batch_pred_instances, batch_pred_fields,
-                               batch_data_samples):
+    def add_pred_to_datasample(self, batch_pred_instances: InstanceList,
+                               batch_pred_fields: Optional[PixelDataList],
+                               batch_data_samples: SampleList) -> SampleList:
         """``BottomupPoseEstimator``'s, and every map of the predicted fields
         resampled from the input (``input_size``, the resized and padded image)
         into the original image (``ori_shape``), as the keypoints are mapped

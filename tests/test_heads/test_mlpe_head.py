@@ -44,7 +44,8 @@ def test_stages_share_the_finest_resolution(kernel_size, upsample):
         kernel_size=kernel_size,
         upsample=upsample,
         decoder=CODEC)
-    stage1, final = head.forward_stages(feats())
+    inputs = feats()
+    stage1, final = head.stage1(inputs[0]), head(inputs)
     assert stage1.shape == final.shape == (2, 17, 16, 16)
     # coarser levels get more conv blocks, and one 2x transposed conv per
     # halving or one bilinear interpolation by 2^l
@@ -89,7 +90,7 @@ def test_loss_has_both_stages_and_trains_every_parameter():
     losses = head.loss(inputs, samples(target, weights))
     assert set(losses) == {'loss_stage1', 'loss_kpt', 'acc_pose'}
     with torch.no_grad():
-        stage1, _ = head.forward_stages(inputs)
+        stage1 = head.stage1(inputs[0])
     expected = ((stage1 - target)**2 * weights[:, :, None, None]).mean()
     torch.testing.assert_close(losses['loss_stage1'], expected)
     # the unweighted MSE is another value: the weight counts
@@ -133,7 +134,7 @@ def test_head_loss_is_ohkm_of_the_final_heatmaps():
     inputs, target, weights = feats(), torch.rand(2, 17, 16,
                                                   16), torch.ones(2, 17)
     weights[0, :5] = 0  # unlabelled keypoints take no part in the mining
-    _, final = head.forward_stages(inputs)
+    final = head(inputs)
     per_keypoint = ((final - target)**2).mean(dim=(2, 3)) * weights
     # averaged over instances
     expected = per_keypoint.topk(3, dim=1).values.mean(dim=1).mean()

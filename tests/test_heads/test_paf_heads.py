@@ -893,6 +893,12 @@ def test_output_channels_and_flip_test_follow_the_decoders_skeleton():
     pred = head.predict([(maps, ), (mirrored_maps, )], [sample],
                         dict(flip_test=True))[0]
     np.testing.assert_allclose(pred.keypoints, people, atol=0.2)
+    # without the dataset's flip_indices the flip test is refused, saying
+    # where they come from (SMPRHead raises the same ValueError)
+    with pytest.raises(ValueError, match='flip_indices.*PackPoseInputs'):
+        head.predict([(maps, ), (mirrored_maps, )],
+                     [PoseDataSample(metainfo=dict(img_shape=(80, 64)))],
+                     dict(flip_test=True))
 
 
 def test_output_names_and_perfect_outputs_cover_every_stage():

@@ -132,6 +132,28 @@ def test_person_loss_is_averaged_over_final_positives_plus_one_per_image():
     torch.testing.assert_close(losses['loss_cls'], summed / 2)
 
 
+def test_every_loss_normaliser_is_the_mean_over_processes(monkeypatch):
+    """Under DDP each normaliser (positives, keypoint pixels, OKS sum) is
+    ``reduce_mean``'s over the processes, as mmdet's dense heads do: with the
+    other processes' factors three times this one's, every normalised loss is a
+    third of the single-process value."""
+    import custom_modules.heads.smpr_head as smpr_head
+    torch.manual_seed(0)
+    # every initial positive a final one (a refinement loss to normalise)
+    head = small_head(assigner=dict(type='SMPRAssigner', pos_oks_thr=0.0))
+    feats = pyramid()
+    batch = [sample([a_person(20, 10), a_person(60, 30)]), sample([])]
+    alone = head.loss(feats, batch)
+    monkeypatch.setattr(smpr_head, 'reduce_mean', lambda x: x * 3)
+    shared = head.loss(feats, batch)
+    for name in ('loss_cls', 'loss_heatmap', 'loss_kpt_init',
+                 'loss_kpt_refine'):
+        assert alone[name] > 0, name
+        torch.testing.assert_close(shared[name], alone[name] / 3, msg=name)
+    torch.testing.assert_close(shared['loss_pose_score'],
+                               alone['loss_pose_score'])
+
+
 def test_refinement_leaves_the_initial_pose_and_every_loss_trains_something():
     torch.manual_seed(0)
     # every initial positive a final one, whatever the untrained initial poses
