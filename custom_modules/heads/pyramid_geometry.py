@@ -8,6 +8,7 @@ from torch import Tensor
 
 from ..codecs.utils import MapPlacement
 from ..datasets.transforms import PYRAMID_KEYS
+from ..structures import image_to_input, input_to_image
 
 
 def check_pyramid_metainfo(metainfo: dict, batch_shapes: bool = False) -> None:
@@ -57,10 +58,8 @@ def pyramid_to_base_input(keypoints: Tensor, metainfo: dict,
                 device=keypoints.device) for key in PYRAMID_KEYS
         ]
 
-    center, scale, size = values(level)
-    image = keypoints / size * scale + center - scale / 2
-    center, scale, size = values(0)
-    return (image - center + scale / 2) * size / scale
+    return image_to_input(
+        input_to_image(keypoints, *values(level)), *values(0))
 
 
 def clamp_to_image(keypoints: Tensor, metainfo: dict) -> Tensor:
@@ -77,17 +76,12 @@ def clamp_to_image(keypoints: Tensor, metainfo: dict) -> Tensor:
     input_scale``).
     """
 
-    def pair(key: str) -> Tensor:
-        return torch.as_tensor(
-            metainfo[key], dtype=keypoints.dtype, device=keypoints.device)
-
-    size, scale, center = (
-        pair(key) for key in ('input_size', 'input_scale', 'input_center'))
-    image_size = pair('ori_shape').flip(0)  # (w, h)
-    per_pixel = size / scale
-    first = (scale / 2 - center) * per_pixel
-    last = first + image_size * per_pixel - 1
-    return torch.maximum(torch.minimum(keypoints, last), first)
+    height, width = metainfo['ori_shape'][:2]
+    corners = keypoints.new_tensor([[0, 0], [width, height]])
+    first, end = image_to_input(corners, metainfo['input_center'],
+                                metainfo['input_scale'],
+                                metainfo['input_size'])
+    return torch.maximum(torch.minimum(keypoints, end - 1), first)
 
 
 def pyramid_map_placement(

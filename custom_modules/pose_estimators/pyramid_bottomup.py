@@ -12,6 +12,8 @@ from mmpose.utils.typing import (ForwardResults, InstanceList, OptSampleList,
                                  PixelDataList, SampleList)
 from torch import Tensor
 
+from ..structures import image_to_input
+
 # ``frame`` in the metainfo of predicted fields already resampled into the
 # original image (:func:`fields_to_image`)
 IMAGE_FRAME = 'image'
@@ -111,10 +113,8 @@ def fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
     # input positions, then grid_sample's [-1, 1] (align_corners=False: -1 is
     # the left edge of input pixel 0, half a pixel before its centre); the same
     # grid for every map
-    gx = (
-        (xs - center[0] + scale[0] / 2) / scale[0] * in_w + 0.5) / in_w * 2 - 1
-    gy = (
-        (ys - center[1] + scale[1] / 2) / scale[1] * in_h + 0.5) / in_h * 2 - 1
+    gx = (image_to_input(xs, center[0], scale[0], in_w) + 0.5) / in_w * 2 - 1
+    gy = (image_to_input(ys, center[1], scale[1], in_h) + 0.5) / in_h * 2 - 1
     grid = torch.stack(torch.meshgrid(gx, gy, indexing='xy'), dim=-1)[None]
     out = PixelData()
     for key, maps in fields.items():

@@ -11,19 +11,23 @@ import torch.nn as nn
 
 from ..apis.network_patch import map_tensors
 from ..apis.onnxruntime_backend import flatten_tensors
+from ..structures import image_to_input
 
 
 def to_input_pixels(people, metainfo: dict):
     """``people`` (image pixels) in the network input's pixels of a bottom-up
     sample, inverting the mapping of mmpose's
     ``BottomupPoseEstimator.add_pred_to_datasample``."""
-    size = torch.tensor(metainfo['input_size'], dtype=torch.float32)
-    center = torch.tensor(metainfo['input_center'], dtype=torch.float32)
-    scale = torch.tensor(metainfo['input_scale'], dtype=torch.float32)
+    mapping = [
+        metainfo[key] for key in ('input_center', 'input_scale', 'input_size')
+    ]
     moved = people.clone()
-    moved.keypoints = (people.keypoints - center + 0.5 * scale) / scale * size
-    moved.bboxes = ((people.bboxes.view(-1, 2, 2) - center + 0.5 * scale) /
-                    scale * size).view(-1, 4)
+    moved.keypoints = image_to_input(people.keypoints, *mapping)
+    moved.bboxes = image_to_input(people.bboxes.view(-1, 2, 2),
+                                  *mapping).view(-1, 4)
+    size, scale = (
+        torch.as_tensor(metainfo[key], dtype=torch.float32)
+        for key in ('input_size', 'input_scale'))
     moved.areas = people.areas * (size / scale).prod()
     return moved
 
