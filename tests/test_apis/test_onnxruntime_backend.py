@@ -97,7 +97,7 @@ def people(model: nn.Module, image: str, boxes: np.ndarray,
          None, True),
         (DEMO / 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
          MLN_OPTIONS, (1, 3, 128, 128), False),
-        (DEMO / 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', {},
+        (DEMO / 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py', {},
          (1, 3, 128, 128), False),
     ],
     ids=['hsr-msnet', 'mlpe', 'mln', 'smpr'])

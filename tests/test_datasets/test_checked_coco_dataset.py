@@ -26,7 +26,7 @@ CONFIGS = {
     'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
     'single-stage':
     REPO_ROOT /
-    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py',
 }
 SPLITS = ('train', 'test')
 

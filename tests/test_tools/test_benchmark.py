@@ -30,7 +30,7 @@ def test_benchmark_writes_model_table_comparison_people_curve_and_plot(
         '--mln-config',
         DEMO + 'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
         '--smpr-config',
-        DEMO + 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+        DEMO + 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py',
         '--warmup', '0', '--repeats', '1', '--out-dir',
         str(tmp_path)
     ])
@@ -184,7 +184,7 @@ def test_the_people_curve_runs_every_paradigm_without_flip_test(monkeypatch):
             mln_config=DEMO +
             'paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
             smpr_config=DEMO +
-            'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'))
+            'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py'))
     assert flips['top-down'] and not any(flips['top-down'])
     assert flips['bottom-up'] and not any(flips['bottom-up'])
     [row] = parse_markdown_rows(table)

@@ -26,7 +26,7 @@ def test_every_pipeline_and_backend_plays_the_video_and_finds_its_people(
     # CPU (the default samples there and runs in bf16,
     # tests/test_apis/test_fast_network.py): a pipeline the fast path refuses
     smpr_config = tmp_path / 'smpr_mmcv_deform_conv.py'
-    sample = DEMO / 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'
+    sample = DEMO / 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py'
     smpr_config.write_text(f"_base_ = ['{sample}']\n"
                            "model = dict(head=dict(deform_conv='mmcv'))\n")
     benchmark_realtime.main([

@@ -32,7 +32,7 @@ FAMILIES = {
     ('configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py', 3,
      1e-5),
     'single-stage':
-    ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py', 3,
+    ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py', 3,
      1e-3),
 }
 

