@@ -15,6 +15,7 @@ message naming the fix (see :mod:`custom_modules.ops.mmcv_cuda_guard`).
 from . import (backbones, codecs, data_preprocessors, datasets,  # noqa: F401
                engine, evaluation, heads, necks, pose_estimators, task_modules,
                visualization)
+from .apis import inferencers  # noqa: F401,E402 (mmpose's INFERENCERS)
 # yapf: enable
 from .ops import guard_mmcv_cuda_ops
 from .utils import allow_openmmlab_checkpoint_globals

@@ -723,6 +723,25 @@ def test_a_model_alias_resolves_from_the_projects_index_not_from_mmposes():
     assert INFERENCERS.get('multilevel-pose2d') is MultilevelPose2DInferencer
 
 
+def test_the_packages_import_registers_the_inferencers():
+    """A config's ``custom_imports=['custom_modules']`` (no other import)
+    registers both inferencers in mmpose's ``INFERENCERS``; a fresh
+    interpreter, since this one has imported them already."""
+    import subprocess
+    import sys
+    code = ('import custom_modules; from mmpose.registry import INFERENCERS; '
+            "print(INFERENCERS.get('multilevel').__name__, "
+            "INFERENCERS.get('multilevel-pose2d').__name__)")
+    out = subprocess.run([sys.executable, '-c', code],
+                         cwd=REPO_ROOT,
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout
+    assert out.split() == [
+        'MultilevelInferencer', 'MultilevelPose2DInferencer'
+    ]
+
+
 def test_a_checkpoint_of_another_model_is_refused(small_mln, hsr_checkpoint):
     """mmengine loads what fits of another model's checkpoint and runs; the
     inferencer names the checkpoint and the model instead."""

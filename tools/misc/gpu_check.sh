@@ -15,7 +15,7 @@
 # (TORCH_CUDA_ARCH_LIST, 9.0): a venv with that torch in $bundle/build-venv, nvcc of torch's
 # CUDA version from the index (tools/misc/cuda_build.py), the wheels in
 # $bundle/prebuilt/<sm key>/ (cuda_build.py wheel-key: 9.0 and 9.0a are both sm90). About 47 min
-# on 2 cores; the wheels are 38 MB. On the GPU machine, prebuilt wheels for its GPU (chosen by
+# on 2 idle cores (61 min with other work on them); the wheels are 38 MB. On the GPU machine, prebuilt wheels for its GPU (chosen by
 # the GPU's own architectures) are installed as they are (and checked: CUDA version, kernels,
 # architectures); without them it builds mmcv from the carried sdists there (MAX_JOBS parallel
 # compilations, default all cores; CUDA_HOME or the nvcc on PATH, checked against torch's CUDA)
