@@ -1,7 +1,8 @@
 # SMPR at a quarter of its width (ResNet-18 from 16 channels, a 32-channel FPN
-# and head with two convs per tower) at 256x192, trained from scratch on the
-# 4-image COCO sample bundled in tests/data/coco (12 people with keypoints) and
-# evaluated on the same images: it shows the whole single-stage path
+# and head with two convs per tower) at 192x256 (256 wide), trained from
+# scratch on the 4-image COCO sample bundled in tests/data/coco (12 people
+# with keypoints) and evaluated on the same images: it shows the whole
+# single-stage path
 # (assignment, the five losses, deformable aggregation, pose NMS, CocoMetric)
 # learning in a few CPU minutes; it is no model to use on other images.
 _base_ = ['../smpr/smpr_r50-fpn_4xb8-30e_coco-800x800.py']

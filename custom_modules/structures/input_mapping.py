@@ -37,10 +37,10 @@ def input_to_image(points: Tensor, center: Pair, scale: Pair,
 
 def image_to_input(points: Tensor, center: Pair, scale: Pair,
                    size: Pair) -> Tensor:
-    """``points`` ``(..., 2)`` in image pixels to input pixels, the inverse.
+    """``points`` ``(..., 2)`` in image pixels to input pixels.
 
-    of :func:`input_to_image`: ``(points - center + scale / 2) * size /
-    scale``.
+    The inverse of :func:`input_to_image`: ``(points - center + scale / 2) *
+    size / scale``.
     """
     center, scale, size = _pairs(points, center, scale, size)
     return (points - center + scale / 2) * size / scale

