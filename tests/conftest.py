@@ -11,7 +11,7 @@ import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 import pytest
 from preloaded_python import PreloadedPython
@@ -200,15 +200,16 @@ def run_tool():
 
 class SampleFits:
     """Trains sample configs (`configs/demo/`, their full schedules, a few CPU
-    minutes each) once per test session, the declared ones (``configs``) one
-    after the other in a background thread from the session's start.
+    minutes each) once per test session, the declared ones (``configs``) in
+    their order, in the background from the session's start.
 
     The tests that need a trained model run last
     (:func:`pytest_collection_finish`), so the other tests keep one core while
     a training takes the other: a background training runs on one thread (at
-    the tests' priority: the trainings, not the other tests, take longest)
-    until a test waits for one, on every thread after that. A config that was
-    not declared is trained when asked.
+    the tests' priority: the trainings, not the other tests, take longest).
+    Once a test waits for one, the other tests are done, and two trainings run
+    side by side, one thread each. A config that was not declared is trained
+    when asked, in the foreground, on every thread.
     """
 
     def __init__(self, configs: List[Path], tmp_path_factory) -> None:
@@ -217,12 +218,16 @@ class SampleFits:
         # the background training running, and whether the run has ended
         # (no training starts after it), changed under the lock
         self._lock = threading.Lock()
-        self._running: Optional[subprocess.Popen] = None
+        self._running: Set[subprocess.Popen] = set()
         self._closed = False
-        self._pool = ThreadPoolExecutor(max_workers=1)
+        # background trainings start in their order, one at a time until a
+        # test waits, then two at a time (changed under the condition)
+        self._turn = threading.Condition()
+        self._started = self._active = 0
+        self._pool = ThreadPoolExecutor(max_workers=2)
         self._fits = {
-            config: self._pool.submit(self._train, config, True)
-            for config in configs
+            config: self._pool.submit(self._train_in_turn, index, config)
+            for index, config in enumerate(configs)
         }
 
     def checkpoint(self, config: Path) -> Path:
@@ -237,6 +242,8 @@ class SampleFits:
                 fit.set_exception(error)
             self._fits[config] = fit
         self._waiting.set()
+        with self._turn:
+            self._turn.notify_all()
         return self._fits[config].result()
 
     def close(self) -> None:
@@ -244,8 +251,29 @@ class SampleFits:
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._closed = True
-            if self._running is not None and self._running.poll() is None:
-                self._running.kill()
+            for proc in self._running:
+                if proc.poll() is None:
+                    proc.kill()
+        with self._turn:
+            self._turn.notify_all()
+
+    def _train_in_turn(self, index: int, config: Path) -> Path:
+        """Background training ``index`` of the declared ones, when its turn
+        comes."""
+        with self._turn:
+            self._turn.wait_for(lambda: self._closed or
+                                (self._started == index and self._active <
+                                 (2 if self._waiting.is_set() else 1)))
+            if self._closed:
+                raise RuntimeError(f'{config}: not trained, the run ended')
+            self._started += 1
+            self._active += 1
+        try:
+            return self._train(config, True)
+        finally:
+            with self._turn:
+                self._active -= 1
+                self._turn.notify_all()
 
     def _train(self, config: Path, background: bool) -> Path:
         work_dir = self._tmp_path_factory.mktemp(config.stem)
@@ -255,7 +283,7 @@ class SampleFits:
             str(work_dir), '--no-validate'
         ]
         env = dict(os.environ, PYTHONUNBUFFERED='1')
-        if background and not self._waiting.is_set():
+        if background:
             env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
         log = work_dir / 'train.log'
         with open(log, 'w') as out, self._lock:
@@ -268,13 +296,16 @@ class SampleFits:
                 stdout=out,
                 stderr=subprocess.STDOUT)
             if background:
-                self._running = proc
+                self._running.add(proc)
         try:
             code = proc.wait(timeout=1800)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
             code = 'a timeout of 1800 s'
+        finally:
+            with self._lock:
+                self._running.discard(proc)
         if code != 0:
             raise RuntimeError(f'{" ".join(cmd)} exited with {code}\n'
                                f'--- output ---\n{log.read_text()[-6000:]}')

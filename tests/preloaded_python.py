@@ -14,8 +14,10 @@ end).
 What a fresh interpreter reads while it starts cannot be changed in a fork:
 :meth:`PreloadedPython.takes` sends a run to a fresh interpreter when its
 command is not ``python SCRIPT ...`` or its environment differs from the
-server's in such a variable (``PYTHON*``, thread counts, devices, preloads),
-and every run with ``PRELOADED_PYTHON=0`` in the tests' environment.
+server's in such a variable (``PYTHON*``, thread counts, devices, preloads;
+a ``PYTHONPATH`` of folders whose modules are not imported yet is added to the
+fork's ``sys.path``, as a fresh interpreter adds it), and every run with
+``PRELOADED_PYTHON=0`` in the tests' environment.
 
 Started as a script, this file is the server: it reads one JSON request a
 line on stdin and answers on the stdout it had, with two JSON lines a run
@@ -71,10 +73,36 @@ class PreloadedPython:
             return False
         with self._lock:
             imported_env = self._start()[1]
-        return all(
+        return self.added_path(env) is not None and all(
             env.get(name) in (self._env.get(name), imported_env.get(name))
             for name in set(env) | set(self._env) | set(imported_env)
-            if name.startswith(STARTUP_VARIABLES))
+            if name.startswith(STARTUP_VARIABLES) and name != 'PYTHONPATH')
+
+    def added_path(self, env: Dict[str, str]) -> Optional[List[str]]:
+        """The folders ``env``'s ``PYTHONPATH`` puts on ``sys.path`` beyond the
+        server's, which a fork can add as a fresh interpreter would (right
+        after the script's folder); None where it cannot: the server has a
+        ``PYTHONPATH`` of its own that ``env`` changes, an entry is no absolute
+        path of a folder, or a folder holds a module of a name already imported
+        here (a fork would keep the imported one, as for a second copy of
+        ``custom_modules``)."""
+        path = env.get('PYTHONPATH')
+        if path == self._env.get('PYTHONPATH'):
+            return []
+        if self._env.get('PYTHONPATH') or not path:
+            return None
+        folders = path.split(os.pathsep)
+        for folder in folders:
+            if not os.path.isabs(folder) or not os.path.isdir(folder):
+                return None
+            names = {
+                Path(name).stem
+                for name in os.listdir(folder) if name.endswith('.py')
+                or os.path.isfile(os.path.join(folder, name, '__init__.py'))
+            }
+            if names & set(sys.modules):
+                return None
+        return folders
 
     def run(self, cmd: List[str], cwd: Path, env: Dict[str, str],
             timeout: float, output_dir: Path) -> subprocess.CompletedProcess:
@@ -99,6 +127,7 @@ class PreloadedPython:
                 args=[str(a) for a in cmd[2:]],
                 cwd=str(cwd),
                 env=env,
+                added_path=self.added_path(env),
                 stdout=str(out),
                 stderr=str(err))
             server.stdin.write(json.dumps(request).encode() + b'\n')
@@ -206,6 +235,7 @@ def _run_child(request: dict, control: List[int]) -> None:
     script = os.path.abspath(request['script'])
     sys.argv = [request['script'], *request['args']]
     sys.path[0] = os.path.dirname(os.path.realpath(script))
+    sys.path[1:1] = request['added_path']
     # a __main__ module as the interpreter makes for a script (runpy's would
     # set sys.argv[0] to the absolute path)
     main = types.ModuleType('__main__')

@@ -89,6 +89,29 @@ def test_a_run_past_its_timeout_is_killed(script, tmp_path):
     assert 'atexit ran' in proc.stdout
 
 
+def test_a_pythonpath_of_new_folders_is_added_to_the_forks_path(tmp_path):
+    """A fork puts the folders of ``PYTHONPATH`` right after the script's, as a
+    fresh interpreter does, and imports from them; a folder holding a module
+    already imported (the repository's ``custom_modules``) or a relative entry
+    starts a fresh interpreter instead."""
+    plugins = tmp_path / 'plugins'
+    plugins.mkdir()
+    (plugins / 'preloaded_probe_module.py').write_text('VALUE = 7\n')
+    (tmp_path / 'probe.py').write_text(
+        'import sys, preloaded_probe_module\n'
+        'print(sys.path[1], preloaded_probe_module.VALUE)\n')
+    cmd = [sys.executable, 'probe.py']
+    env = dict(PYTHONPATH=str(plugins))
+    runs = PRELOADED.runs
+    forked = run_command(cmd, cwd=tmp_path, env=env)
+    assert PRELOADED.runs == runs + 1
+    assert forked.stdout == f'{plugins} 7\n'
+    base = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
+    for path in (str(REPO_ROOT), 'plugins',
+                 os.pathsep.join([str(plugins), str(REPO_ROOT)])):
+        assert not PRELOADED.takes(cmd, dict(base, PYTHONPATH=path)), path
+
+
 def test_runs_that_change_startup_variables_start_afresh():
     python = [sys.executable, 'tools/train.py']
     env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')

@@ -3,7 +3,6 @@
 dict, written from its definition (not from HSRNet), loads into HSRNet-59
 strictly after conversion, every tensor in its place; a file of another model,
 of other shapes or no checkpoint at all is refused, named."""
-import subprocess
 import sys
 
 import pytest
@@ -11,6 +10,7 @@ import torch
 from mmengine.runner.checkpoint import load_checkpoint
 
 from custom_modules.backbones import HSRNet
+from conftest import run_command
 
 
 def detnet59_state(seed: int = 0) -> dict:
@@ -63,14 +63,12 @@ def hsrnet_name(detnet_name: str) -> str:
 
 
 def convert(repo_root, src, dst):
-    return subprocess.run([
+    return run_command([
         sys.executable, 'tools/model_converters/detnet2hsrnet.py',
         str(src),
         str(dst)
     ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True)
+                       check=False)
 
 
 def test_detnet59_loads_strictly_into_hsrnet(repo_root, tmp_path):

@@ -63,13 +63,15 @@ def test_dry_run_reports_every_check_and_a_failing_run(tmp_path, monkeypatch):
         'dcn': 'pass',
         'nms': 'pass',
         'train': '**FAIL**',
-        'full': 'pass',  # GPU only: reported as not run
-        'fit': 'pass',  # GPU only: reported as not run
+        'full': 'pass',  # GPU only: reported as not run, below
+        'fit': 'pass',
         'latency': 'pass',
         'fastpath':
         'pass',  # bf16 on the CPU; SMPR's refusal is no failure there
         'decoding': 'pass'
     }
+    assert 'not run on the CPU (full-size configs need a GPU)' in report
+    assert 'not run on the CPU (the CPU suite fits it' in report
     assert '| 10 | on cpu | 368x432 (restored on the device) | 163 | 10 |' in (
         report)
     assert '- PAF grouping: compiled' in report

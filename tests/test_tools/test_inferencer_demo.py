@@ -4,14 +4,13 @@ each image, without boxes given, drawn into --vis-out-dir and written as
 mmpose's predictions into --pred-out-dir, each person with the box of their
 keypoints and their score."""
 import json
-import subprocess
 import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import MLN_SAMPLE_CONFIG
+from conftest import MLN_SAMPLE_CONFIG, run_command
 
 pytestmark = pytest.mark.e2e
 
@@ -96,14 +95,12 @@ def test_the_demo_finds_the_people_of_the_sample_folder(
 def test_a_missing_input_is_named(repo_root, tmp_path):
     """With status 2, before the (absent) checkpoint is read."""
     missing = tmp_path / 'nothing.jpg'
-    proc = subprocess.run([
+    proc = run_command([
         sys.executable, 'tools/inferencer_demo.py',
         str(missing), '--pose2d',
         str(MLN_SAMPLE_CONFIG), '--pose2d-weights', 'no.pth'
     ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True)
+                       check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith(
         f'error: {missing}: ')
@@ -135,15 +132,13 @@ def test_a_missing_model_file_is_named(case, demo_config, repo_root, tmp_path):
             topdown, '--det-model', DETECTOR_CONFIG, '--det-weights', weights
         ], weights, '--det-weights does not exist'),
     }[case]
-    proc = subprocess.run([
+    proc = run_command([
         sys.executable, 'tools/inferencer_demo.py',
         'tests/data/coco/000000196141.jpg', '--device', 'cpu',
         '--pred-out-dir',
         str(tmp_path / 'pred'), '--pose2d', *args
     ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True)
+                       check=False)
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert proc.stderr.strip().splitlines()[-1] == f'error: {named}: {what}'
     assert ('Traceback' not in proc.stderr
@@ -153,15 +148,13 @@ def test_a_missing_model_file_is_named(case, demo_config, repo_root, tmp_path):
 
 def test_the_fast_path_with_onnx_is_refused_before_the_model_is_built(
         repo_root, tmp_path):
-    proc = subprocess.run([
+    proc = run_command([
         sys.executable, 'tools/inferencer_demo.py',
         str(tmp_path), '--pose2d',
         str(MLN_SAMPLE_CONFIG), '--onnx',
         str(tmp_path / 'model.onnx'), '--bf16', '--cuda-graph'
     ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True)
+                       check=False)
     assert proc.returncode == 2
     assert ('--bf16 / --cuda-graph: the PyTorch fast path, not with the '
             'onnxruntime backend') in proc.stderr

@@ -2,14 +2,13 @@
 """tools/inferencer_demo.py with a top-down model, MMPoseInferencer and
 tools/dump_person_detections.py on the sample."""
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import SEEING_YOLOV3_SCORES, seeing_yolov3
+from conftest import SEEING_YOLOV3_SCORES, run_command, seeing_yolov3
 
 pytestmark = pytest.mark.e2e
 
@@ -347,13 +346,12 @@ def test_dump_person_detections_needs_ids_for_unnumbered_images(tmp_path):
     is never read."""
     import cv2
     cv2.imwrite(str(tmp_path / 'street.jpg'), np.zeros((32, 32, 3), np.uint8))
-    proc = subprocess.run([
+    proc = run_command([
         sys.executable, 'tools/dump_person_detections.py', '--images',
         str(tmp_path), '--det-checkpoint', 'unused.pth', '--out',
         str(tmp_path / 'dets.json')
     ],
-                          capture_output=True,
-                          text=True)
+                       check=False)
     assert proc.returncode != 0
     assert 'street.jpg' in proc.stderr and '--ann-file' in proc.stderr
 

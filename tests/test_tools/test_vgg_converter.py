@@ -2,7 +2,6 @@
 """tools/model_converters/vgg2vggfront.py: torchvision's VGG-19 weights make
 VGGFront's first ten convs compute what torchvision's do; a file of another
 model, of other shapes or no checkpoint at all is refused, named."""
-import subprocess
 import sys
 
 import pytest
@@ -11,17 +10,16 @@ from mmengine.runner.checkpoint import load_checkpoint
 from torchvision.models import vgg19
 
 from custom_modules.backbones import VGGFront
+from conftest import run_command
 
 
 def convert(repo_root, src, dst):
-    return subprocess.run([
+    return run_command([
         sys.executable, 'tools/model_converters/vgg2vggfront.py',
         str(src),
         str(dst)
     ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True)
+                       check=False)
 
 
 def test_torchvision_vgg19_converts_to_the_same_features(repo_root, tmp_path):
