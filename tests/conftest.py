@@ -208,8 +208,8 @@ class SampleFits:
     a training takes the other: a background training runs on one thread (at
     the tests' priority: the trainings, not the other tests, take longest).
     Once a test waits for one, the other tests are done, and two trainings run
-    side by side, one thread each. A config that was not declared is trained
-    when asked, in the foreground, on every thread.
+    side by side, on half the cores each. A config that was not declared is
+    trained when asked, in the foreground, on every thread.
     """
 
     def __init__(self, configs: List[Path], tmp_path_factory) -> None:
@@ -284,7 +284,12 @@ class SampleFits:
         ]
         env = dict(os.environ, PYTHONUNBUFFERED='1')
         if background:
-            env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+            # one core while other tests run; half the cores each, two side by
+            # side, once a test waits (one each on 2 cores)
+            threads = str(
+                max(1, (os.cpu_count() or 2) //
+                    2) if self._waiting.is_set() else 1)
+            env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         log = work_dir / 'train.log'
         with open(log, 'w') as out, self._lock:
             if background and self._closed:

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 # variables a process reads while it starts or imports (the interpreter's,
 # OpenMP's, MKL's, the CUDA runtime's, the dynamic loader's, torch's): a run
@@ -59,6 +59,8 @@ class PreloadedPython:
         self._imported_env: Dict[str, str] = {}
         # what the server's imports changed in its environment (None: removed)
         self._import_changes: Dict[str, Optional[str]] = {}
+        # the top-level modules the server has imported
+        self._server_modules: Set[str] = set()
         self.runs = 0
 
     def takes(self, cmd: List[str], env: Dict[str, str]) -> bool:
@@ -82,25 +84,33 @@ class PreloadedPython:
         """The folders ``env``'s ``PYTHONPATH`` puts on ``sys.path`` beyond the
         server's, which a fork can add as a fresh interpreter would (right
         after the script's folder); None where it cannot: the server has a
-        ``PYTHONPATH`` of its own that ``env`` changes, an entry is no absolute
-        path of a folder, or a folder holds a module of a name already imported
-        here (a fork would keep the imported one, as for a second copy of
-        ``custom_modules``)."""
+        ``PYTHONPATH`` of its own that ``env`` changes, an entry is not the
+        normalised absolute path of a folder or comes twice, a folder holds a
+        ``sitecustomize`` / ``usercustomize`` (a fresh interpreter runs it at
+        its start) or a module of a name the server has imported (a fork would
+        keep the imported one, as for a second copy of ``custom_modules``).
+
+        Called with the server started.
+        """
         path = env.get('PYTHONPATH')
         if path == self._env.get('PYTHONPATH'):
             return []
         if self._env.get('PYTHONPATH') or not path:
             return None
         folders = path.split(os.pathsep)
+        if len(set(folders)) != len(folders):
+            return None
         for folder in folders:
-            if not os.path.isabs(folder) or not os.path.isdir(folder):
+            if (not os.path.isabs(folder) or os.path.normpath(folder) != folder
+                    or not os.path.isdir(folder)):
                 return None
             names = {
-                Path(name).stem
-                for name in os.listdir(folder) if name.endswith('.py')
+                Path(name).stem.partition('.')[0]
+                for name in os.listdir(folder) if name.endswith(('.py', '.so'))
                 or os.path.isfile(os.path.join(folder, name, '__init__.py'))
             }
-            if names & set(sys.modules):
+            if names & (self._server_modules
+                        | {'sitecustomize', 'usercustomize'}):
                 return None
         return folders
 
@@ -161,7 +171,9 @@ class PreloadedPython:
                                             stdout=subprocess.PIPE,
                                             bufsize=0)
             self._buffer = b''
-            self._imported_env = self._answer(None)['env']
+            started = self._answer(None)
+            self._imported_env = started['env']
+            self._server_modules = set(started['modules'])
             self._import_changes = {
                 name: self._imported_env.get(name)
                 for name in set(self._env) | set(self._imported_env)
@@ -291,7 +303,10 @@ def serve() -> None:
     os.dup2(devnull, 1)
     for name in PRELOADED:
         importlib.import_module(name)
-    os.write(answers, (json.dumps(dict(env=dict(os.environ))) + '\n').encode())
+    modules = sorted({name.partition('.')[0] for name in sys.modules})
+    os.write(answers,
+             (json.dumps(dict(env=dict(os.environ), modules=modules)) +
+              '\n').encode())
     for line in requests:
         request = json.loads(line)
         sys.stdout.flush()

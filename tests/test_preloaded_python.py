@@ -107,8 +107,13 @@ def test_a_pythonpath_of_new_folders_is_added_to_the_forks_path(tmp_path):
     assert PRELOADED.runs == runs + 1
     assert forked.stdout == f'{plugins} 7\n'
     base = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
+    hooks = tmp_path / 'hooks'
+    hooks.mkdir()
+    (hooks / 'sitecustomize.py').write_text('')
     for path in (str(REPO_ROOT), 'plugins',
-                 os.pathsep.join([str(plugins), str(REPO_ROOT)])):
+                 os.pathsep.join([str(plugins), str(REPO_ROOT)]),
+                 os.pathsep.join([str(plugins)] * 2), str(hooks),
+                 str(plugins / '..' / 'plugins')):
         assert not PRELOADED.takes(cmd, dict(base, PYTHONPATH=path)), path
 
 

@@ -5,7 +5,7 @@ MobileNetV1's first twelve layers at a reduced width and the concatenation of
 three of them at stride 8, as in ildoonet/tf-pose-estimation
 (``tf_pose/network_mobilenet_thin.py``).
 """
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -47,7 +47,7 @@ def tf_same_pad(x: Tensor, kernel_size: int, stride: int) -> Tensor:
     if kernel_size < stride:
         raise ValueError(f'tf_same_pad: kernel {kernel_size} < stride '
                          f'{stride}')
-    pads = []
+    pads: List[int] = []
     for size in (x.shape[-1], x.shape[-2]):
         total = kernel_size - stride + (-size) % stride
         pads += [total // 2, total - total // 2]
