@@ -50,13 +50,8 @@ def pyramid_to_base_input(keypoints: Tensor, metainfo: dict,
     """
     check_pyramid_metainfo(metainfo)
 
-    def values(index: int):
-        return [
-            torch.as_tensor(
-                metainfo[key][index],
-                dtype=keypoints.dtype,
-                device=keypoints.device) for key in PYRAMID_KEYS
-        ]
+    def values(index: int) -> list:
+        return [metainfo[key][index] for key in PYRAMID_KEYS]
 
     return image_to_input(
         input_to_image(keypoints, *values(level)), *values(0))

@@ -106,8 +106,7 @@ def fields_to_image(fields: PixelData, metainfo: dict) -> PixelData:
     """
     height, width = metainfo['ori_shape'][:2]
     in_w, in_h = metainfo['input_size']
-    center = torch.as_tensor(metainfo['input_center'], dtype=torch.float32)
-    scale = torch.as_tensor(metainfo['input_scale'], dtype=torch.float32)
+    center, scale = metainfo['input_center'], metainfo['input_scale']
     xs = torch.arange(width, dtype=torch.float32)
     ys = torch.arange(height, dtype=torch.float32)
     # input positions, then grid_sample's [-1, 1] (align_corners=False: -1 is

