@@ -215,8 +215,8 @@ class SampleFits:
     def __init__(self, configs: List[Path], tmp_path_factory) -> None:
         self._tmp_path_factory = tmp_path_factory
         self._waiting = threading.Event()
-        # the background training running, and whether the run has ended
-        # (no training starts after it), changed under the lock
+        # the background trainings running, and whether the run has ended
+        # (no training starts after it: _train), changed under the lock
         self._lock = threading.Lock()
         self._running: Set[subprocess.Popen] = set()
         self._closed = False
@@ -264,6 +264,7 @@ class SampleFits:
             self._turn.wait_for(lambda: self._closed or
                                 (self._started == index and self._active <
                                  (2 if self._waiting.is_set() else 1)))
+            # (and _train again, under the lock, for a close in between)
             if self._closed:
                 raise RuntimeError(f'{config}: not trained, the run ended')
             self._started += 1
