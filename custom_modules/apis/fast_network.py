@@ -138,7 +138,11 @@ class GraphedNetwork:
                 self.network(static_input)
         torch.cuda.current_stream(inputs.device).wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph), torch.no_grad():
+        # 'thread_local': a pipelined run draws and writes in another thread
+        # (mmpose's heatmap panel reads the maps on the device), whose memory
+        # calls would break a capture in the default mode ('global')
+        with torch.cuda.graph(graph, capture_error_mode='thread_local'), \
+                torch.no_grad():
             static_output = self.network(static_input)
         return graph, static_input, static_output
 

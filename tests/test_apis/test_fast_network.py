@@ -5,9 +5,11 @@ Weights in bf16 with channels-last memory give the fp32 network's maps to
 bf16's precision, through mmpose's own inference functions; what a CPU cannot
 run (fp16, a CUDA graph) and a network that fails in the asked precision are
 refused with the model left as it was; the demos' --fp16 / --bf16 /
---cuda-graph. The CUDA graph itself needs a GPU: ``tools/misc/gpu_check.py``
-checks it against fp32 eager.
+--cuda-graph. The CUDA graph's protocol runs here on faked graph calls; the
+graph itself needs a GPU: ``tools/misc/gpu_check.py`` checks it against fp32
+eager.
 """
+import contextlib
 import copy
 from pathlib import Path
 
@@ -337,3 +339,104 @@ def test_smpr_heatmaps_of_a_network_run_elsewhere_are_refused(smpr, tmp_path):
         with pytest.raises(ValueError, match='draw_heatmap: SMPRHead'):
             next(run)
         assert inferencer.inferencer.read == 0
+
+
+class _FakeCudaGraphs:
+    """torch.cuda's stream and graph calls faked on the CPU.
+
+    With a graph's semantics: a capture records the network's work,
+    ``replay()`` redoes it into the same (static) output tensors from the
+    static input's current values.
+    """
+
+    def __init__(self):
+        self.capturing = None
+        self.captures = []  # the capture modes, one per capture
+        self.side_stream_runs = 0
+        self.on_side_stream = False
+
+    def network(self, x):
+        """A network whose calls know whether they are captured or warm-ups."""
+        if self.on_side_stream:
+            self.side_stream_runs += 1
+        maps = x * 2 + 1
+        pooled = x.mean(dim=(2, 3))
+        if self.capturing is not None:
+
+            def kernel():
+                maps.copy_(x * 2 + 1)
+                pooled.copy_(x.mean(dim=(2, 3)))
+
+            self.capturing.kernels.append(kernel)
+        return maps, [pooled]
+
+    def install(self, monkeypatch):
+        fakes = self
+
+        class Graph:
+
+            def __init__(self):
+                self.kernels = []
+
+            def replay(self):
+                for kernel in self.kernels:
+                    kernel()
+
+        @contextlib.contextmanager
+        def graph(cuda_graph, capture_error_mode='global'):
+            fakes.captures.append(capture_error_mode)
+            fakes.capturing = cuda_graph
+            yield
+            fakes.capturing = None
+
+        @contextlib.contextmanager
+        def stream(_):
+            fakes.on_side_stream = True
+            yield
+            fakes.on_side_stream = False
+
+        class Stream:
+
+            def __init__(self, device=None):
+                pass
+
+            def wait_stream(self, other):
+                pass
+
+        monkeypatch.setattr(torch.cuda, 'CUDAGraph', Graph)
+        monkeypatch.setattr(torch.cuda, 'graph', graph)
+        monkeypatch.setattr(torch.cuda, 'stream', stream)
+        monkeypatch.setattr(torch.cuda, 'Stream', Stream)
+        monkeypatch.setattr(
+            torch.cuda, 'current_stream', lambda device=None: Stream())
+
+
+def test_graphed_network_replays_each_input_into_copies(monkeypatch):
+    """GraphedNetwork's protocol (torch's CUDA-graph recipe) with graph
+    semantics faked on the CPU: warm-ups on a side stream before one capture
+    per input shape, each call's input copied into the static input, outputs
+    copied out of the static ones (an earlier call's results survive the next
+    replay), the least recently used graph released, captures in the
+    'thread_local' mode (a pipelined run's writer thread may use the GPU)."""
+    from custom_modules.apis.fast_network import WARMUP_RUNS, GraphedNetwork
+
+    fakes = _FakeCudaGraphs()
+    fakes.install(monkeypatch)
+    graphed = GraphedNetwork(fakes.network, max_graphs=2)
+    first, second = torch.rand(2, 1, 3, 4, 5).unbind(0)
+    maps_1, (pooled_1, ) = graphed(first)
+    maps_2, (pooled_2, ) = graphed(second)
+    for x, maps, pooled in ((first, maps_1, pooled_1), (second, maps_2,
+                                                        pooled_2)):
+        torch.testing.assert_close(maps, x * 2 + 1)
+        torch.testing.assert_close(pooled, x.mean(dim=(2, 3)))
+    assert fakes.captures == ['thread_local']
+    assert fakes.side_stream_runs == WARMUP_RUNS
+    # a second shape captures its graph; a third releases the first shape's
+    graphed(torch.rand(1, 3, 8, 8))
+    graphed(torch.rand(2, 3, 4, 5))
+    assert len(fakes.captures) == 3 and len(graphed.graphs) == 2
+    assert (1, 3, 4, 5) not in {key[0] for key in graphed.graphs}
+    maps, _ = graphed(first)
+    assert len(fakes.captures) == 4
+    torch.testing.assert_close(maps, first * 2 + 1)

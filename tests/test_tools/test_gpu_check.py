@@ -233,3 +233,26 @@ def test_counts_that_time_nothing_are_refused_before_any_check(option):
     with pytest.raises(SystemExit) as stop:
         gpu_check.parse_args(option)
     assert stop.value.code == 2
+
+
+def test_budget_keeps_each_later_checks_reserve():
+    """A check gets at most its limit and what is left less the reserves of the
+    checks after it (not of those before it or skipped), so one past its
+    estimate cannot spend the time of all the later ones."""
+    now = [100.0]
+    budget = gpu_check.Budget(
+        500, ['dcn', 'train', 'realtime', 'full'],
+        start=100.0,
+        clock=lambda: now[0])
+    reserve = gpu_check.RESERVE
+    assert budget.left('dcn', 60) == 60
+    assert budget.left('dcn') == 500 - (
+        reserve['train'] + reserve['realtime'] + reserve['full'])
+    now[0] = 400.0  # an early check ran long: 200 s left
+    assert budget.left('train', 180) == 200 - (
+        reserve['realtime'] + reserve['full'])
+    assert budget.left('realtime', 150) == 200 - reserve['full']
+    assert budget.left('full', 300) == 200
+    now[0] = 650.0
+    assert budget.left('full', 300) == -50
+    assert list(gpu_check.CHECKS[-4:]) == ['realtime', 'full', 'fit', 'people']

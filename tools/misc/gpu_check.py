@@ -47,11 +47,7 @@ Checks, in this order (one failing does not stop the others; the exit status is
    ``tools/dist_train.sh`` of the SMPR sample config with 1 process (NCCL on a
    GPU) alongside: finite losses, and the backend the run's config gave
    ``init_process_group``;
-8. ``full``: the full-size configs of SMPR, MLN and HSR-MSNet, fp32 and
-   ``--amp``, a few dozen iterations each on the bundled sample drawn
-   endlessly: ms per iteration and data time (each iteration's own, medians),
-   images/s, peak memory, finite losses (``--full-iterations``; GPU only);
-9. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device,
+8. ``realtime``: ``tools/analysis/benchmark_realtime.py`` on the device,
    PyTorch fp32 against the fast path (fp16 from a CUDA graph; bf16 on the
    CPU), every pipeline, per stage; on a GPU the bottom-up frames prepared on
    the device (``--device-preprocess``); frames read and written in threads
@@ -59,6 +55,10 @@ Checks, in this order (one failing does not stop the others; the exit status is
    (``make tfpose``, carried along), its real maps decoded; videos of
    ``--realtime-people`` people (5); the rows measured are kept if it is
    stopped;
+9. ``full``: the full-size configs of SMPR, MLN and HSR-MSNet, fp32 and
+   ``--amp``, a few dozen iterations each on the bundled sample drawn
+   endlessly: ms per iteration and data time (each iteration's own, medians),
+   images/s, peak memory, finite losses (``--full-iterations``; GPU only);
 10. ``fit``: the SMPR sample config trained whole (``--amp`` on a GPU) and its
     COCO AP on the sample;
 11. ``people``: end-to-end time per image of top-down (YOLOv3 + HSR-MSNet-59),
@@ -67,9 +67,11 @@ Checks, in this order (one failing does not stop the others; the exit status is
 
 On the CPU (``--device cpu``) the GPU-vs-CPU comparisons compare the CPU with
 itself and the trainings see no GPU (``CUDA_VISIBLE_DEVICES=''``): a dry run of
-the code, not a check of CUDA. Each check that runs processes gets at most what
-is left of ``--budget`` seconds (counted from before the imports); ``latency``
-and ``fastpath``, which run in this process, run only with 30 and 60 s left.
+the code, not a check of CUDA. Each check gets at most what is left of
+``--budget`` seconds (counted from before the imports) less the reserves
+(:data:`RESERVE`) of the checks after it; ``latency`` and ``fastpath``, which
+run in this process with no time limit of their own, start only with their
+reserves (30 and 60 s) left.
 """
 import argparse
 import copy
@@ -776,8 +778,10 @@ def check_fastpath(device: str, warmup: int, repeats: int) -> Tuple[bool, str]:
             error = max((have - want).abs().max().item() /
                         max(want.abs().max().item(), 1e-12)
                         for have, want in zip(got, expected))
+            # fp32 eager: the reference's kernels again (1e-5: the order of
+            # a GPU's atomic sums may differ from run to run)
             ok = error <= (
-                FASTPATH_TOLERANCE[low] if variants[variant].enabled else 1e-6)
+                FASTPATH_TOLERANCE[low] if variants[variant].enabled else 1e-5)
             passed = passed and ok
             rows.append(
                 f'| {name} | {batch}x{input_hw[0]}x{input_hw[1]} | {variant} '
@@ -938,8 +942,54 @@ def check_realtime(device: str, out_dir: Path, people: List[int], frames: int,
         '`' + ' '.join(command[1:]) + '`\n\n' + report)
 
 
-CHECKS = ('dcn', 'nms', 'latency', 'fastpath', 'decoding', 'train', 'full',
-          'realtime', 'fit', 'people')
+#: The checks in the order they run, each with the seconds of the budget kept
+#: for it while the checks before it run (the least it can use), so that an
+#: early check past its estimate cannot take the time of every later one.
+RESERVE = {
+    'dcn': 15,
+    'nms': 15,
+    'latency': 30,
+    'fastpath': 60,
+    'decoding': 30,
+    'train': 60,
+    'realtime': 60,
+    'full': 90,
+    'fit': 60,
+    'people': 30,
+}
+CHECKS = tuple(RESERVE)
+
+
+class Budget:
+    """The seconds of a run shared by its checks.
+
+    Args:
+        seconds: The whole run's budget.
+        checks: The names of the checks that will run, in their order (keys
+            of :data:`RESERVE`).
+        start: When the budget started, on ``clock`` (default: now).
+        clock: Seconds, monotonic.
+    """
+
+    def __init__(self,
+                 seconds: float,
+                 checks: Sequence[str],
+                 start: Optional[float] = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.seconds = seconds
+        self.checks = list(checks)
+        self.clock = clock
+        self.start = clock() if start is None else start
+
+    def left(self, name: str, limit: float = math.inf) -> float:
+        """Seconds check ``name`` may take now: at most ``limit``, and what is
+        left of the budget less the reserves of the checks after it (negative
+        when the budget is spent)."""
+        later = self.checks[self.checks.index(name) + 1:]
+        spent = self.clock() - self.start
+        return min(
+            limit,
+            self.seconds - spent - sum(RESERVE[check] for check in later))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -1025,17 +1075,17 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
-    def left(limit: float) -> float:
-        return min(limit, args.budget - (time.perf_counter() - start))
+    to_run = [name for name in CHECKS if name not in args.skip]
+    left = Budget(args.budget, to_run, start=start).left
 
-    def in_budget(check: Callable[[], Tuple[bool, str]],
-                  least: float) -> Callable[[], Tuple[bool, str]]:
-        """``check``, run only with at least ``least`` seconds left (for the
-        checks that run in this process, with no time limit of their own)."""
+    def in_budget(name: str, check: Callable[[], Tuple[bool, str]]
+                  ) -> Callable[[], Tuple[bool, str]]:
+        """``check``, run only with at least its reserve left (for the checks
+        that run in this process, with no time limit of their own)."""
 
         def run() -> Tuple[bool, str]:
-            seconds = left(math.inf)
-            if seconds < least:
+            seconds = left(name)
+            if seconds < RESERVE[name]:
                 return not_run(max(seconds, 0))
             return check()
 
@@ -1050,41 +1100,42 @@ def main(argv: Optional[List[str]] = None) -> int:
     checks = {
         'dcn':
         lambda: check_dcn(args.device, args.tolerance, args.warmup, args.
-                          repeats, left(args.dcn_timeout)),
+                          repeats, left('dcn', args.dcn_timeout)),
         'nms':
-        lambda: check_nms(args.device, left(args.nms_timeout)),
+        lambda: check_nms(args.device, left('nms', args.nms_timeout)),
         'latency':
         in_budget(
-            lambda: check_latency(args.device, args.warmup, args.repeats),
-            least=30),
+            'latency',
+            lambda: check_latency(args.device, args.warmup, args.repeats)),
         'fastpath':
         in_budget(
-            lambda: check_fastpath(args.device, args.warmup, args.repeats),
-            least=60),
+            'fastpath',
+            lambda: check_fastpath(args.device, args.warmup, args.repeats)),
         'decoding':
         lambda: check_decoding(args.device, max(args.repeats, 20),
-                               left(args.decoding_timeout)),
+                               left('decoding', args.decoding_timeout)),
         'train':
         lambda: check_training(args.device, args.out_dir,
-                               left(args.train_timeout)),
+                               left('train', args.train_timeout)),
+        'realtime':
+        lambda: check_realtime(args.device, args.out_dir, args.realtime_people,
+                               args.realtime_frames,
+                               left('realtime', args.realtime_timeout)),
         'full':
         lambda: check_full_configs(args.device, args.out_dir, args.
-                                   full_iterations, left(args.full_timeout)),
-        'realtime':
-        lambda: check_realtime(args.device, args.out_dir, args.
-                               realtime_people, args.realtime_frames,
-                               left(args.realtime_timeout)),
+                                   full_iterations,
+                                   left('full', args.full_timeout)),
         'fit':
         lambda: check_sample_fit(args.device, args.out_dir,
-                                 left(args.fit_timeout)),
+                                 left('fit', args.fit_timeout)),
         'people':
         lambda: check_people(args.device, args.out_dir, args.people, args.
                              image_size, min(args.warmup, 2),
-                             min(args.repeats, 5), left(args.people_timeout)),
+                             min(args.repeats, 5),
+                             left('people', args.people_timeout)),
     }
-    for name, check in checks.items():
-        if name not in args.skip:
-            report.run(name, check)
+    for name in to_run:
+        report.run(name, checks[name])
     header = (f'## gpu_check: {"all passed" if report.passed else "FAILED"} '
               f'({time.perf_counter() - start:.0f} s, device {args.device})')
     print(report.write(header))
