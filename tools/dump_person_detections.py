@@ -17,15 +17,24 @@ it every image of the folder is used and its id is its file name's number
 
 An image that cannot be read (missing, empty, truncated, not an image) is named
 and skipped; the file is still written, with the detections of every other
-image, and the tool then exits with status 1.
+image, and the tool then exits with status 1. What makes the run impossible is
+refused in one line with exit status 2 before any image is read: a missing
+``--images`` folder or ``--ann-file``, an image entry without ``id`` or
+``file_name``, an ``--out`` that cannot be written, a ``--device`` this machine
+lacks, a ``--det-checkpoint`` that is not one of ``--det-config``'s detector.
 """
 import argparse
 import json
 import sys
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
-from custom_modules.apis import IMAGE_SUFFIXES
+from custom_modules.apis import IMAGE_SUFFIXES, InputError
+from custom_modules.apis.topdown_pipeline import coco_image_files
+from custom_modules.utils import exit_on_user_error, output_file
+from custom_modules.utils.benchmark_timing import torch_device
+
+TOOL = 'tools/dump_person_detections.py'
 
 DEFAULT_DETECTOR = (
     Path(__file__).resolve().parents[1] /
@@ -38,7 +47,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--images', required=True, help='folder of the images')
     parser.add_argument(
         '--ann-file', help='COCO json listing the images (ids and file names)')
-    parser.add_argument('--out', required=True, help='output json file')
+    parser.add_argument(
+        '--out', required=True, type=output_file, help='output json file')
     parser.add_argument(
         '--det-config',
         default=str(DEFAULT_DETECTOR),
@@ -62,30 +72,36 @@ def parse_args() -> argparse.Namespace:
         type=float,
         default=1.0,
         help='IoU threshold of an extra NMS over the person boxes (1: none)')
-    parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        type=torch_device,
+        help='e.g. cpu or cuda:0')
     return parser.parse_args()
 
 
 def list_images(image_dir: Path,
-                ann_file: str = None) -> List[Tuple[int, Path]]:
+                ann_file: Optional[str] = None) -> List[Tuple[int, Path]]:
     """``(image_id, path)`` of every image to run on.
 
     Raises:
-        ValueError: If a file name carries no number and no ``--ann-file``
-            gives the ids.
+        InputError: If ``image_dir`` is no folder, ``ann_file`` does not
+            exist, is not JSON or has no ``images`` list or an image without
+            ``id`` or ``file_name``, or if a file name carries no number and
+            no ``--ann-file`` gives the ids; the message names the option or
+            the file, and the entry.
     """
+    if not image_dir.is_dir():
+        what = 'is not a folder' if image_dir.exists() else 'does not exist'
+        raise InputError(f'{image_dir}: --images {what}')
     if ann_file is not None:
-        with open(ann_file) as f:
-            images = json.load(f).get('images')
-        if images is None:
-            raise ValueError(f'{ann_file}: no "images" field')
-        return [(image['id'], image_dir / image['file_name'])
-                for image in images]
+        return [(image_id, image_dir / name)
+                for image_id, name in annotated_images(ann_file)]
     listed = []
     for path in sorted(p for p in image_dir.iterdir()
                        if p.suffix.lower() in IMAGE_SUFFIXES):
         if not path.stem.isdigit():
-            raise ValueError(
+            raise InputError(
                 f'{path}: the image id is taken from the file name, which has '
                 'no number; pass --ann-file to give the ids')
         listed.append((int(path.stem), path))
@@ -102,6 +118,29 @@ def list_images(image_dir: Path,
     return listed
 
 
+def annotated_images(ann_file: str) -> List[Tuple[int, str]]:
+    """``(image_id, file_name)`` of the images of the COCO json ``ann_file``.
+
+    Raises:
+        InputError: Naming ``ann_file`` (and the entry and field): missing or
+            unreadable, not JSON, not a dict, no ``images`` list, an image
+            without ``id`` or ``file_name``.
+    """
+    try:
+        with open(ann_file) as f:
+            content = json.load(f)
+    except OSError as error:
+        raise InputError(f'{ann_file}: --ann-file cannot be read '
+                         f'({error.strerror or error})') from None
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f'{ann_file}: --ann-file is not JSON ({error})') from None
+    if not isinstance(content, dict):
+        raise InputError(f'{ann_file}: --ann-file is a '
+                         f'{type(content).__name__}, not a COCO dict')
+    return coco_image_files(content, ann_file)
+
+
 def main() -> None:
     args = parse_args()
     from custom_modules.apis import (build_person_detector, coco_detections,
@@ -109,9 +148,10 @@ def main() -> None:
     from custom_modules.apis.demo_io import write_atomically
     from custom_modules.datasets import ImageFileError, read_image_file
 
-    images = list_images(Path(args.images), args.ann_file)
-    detector = build_person_detector(args.det_config, args.det_checkpoint,
-                                     args.device)
+    with exit_on_user_error(TOOL):
+        images = list_images(Path(args.images), args.ann_file)
+        detector = build_person_detector(args.det_config, args.det_checkpoint,
+                                         args.device)
     detections, failed = [], []
     for image_id, path in images:
         try:

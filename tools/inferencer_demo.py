@@ -40,6 +40,9 @@ from typing import Optional, Sequence
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
+    from custom_modules.utils import output_file, output_folder
+    from custom_modules.utils.benchmark_timing import at_least, torch_device
+
     parser = ArgumentParser(
         description='Pose estimation with MMPoseInferencer and this '
         "project's models")
@@ -66,7 +69,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
     parser.add_argument(
         '--scope', default='mmpose', help='scope of the modules')
     parser.add_argument(
-        '--device', help='e.g. cpu or cuda:0 (default: the best available)')
+        '--device',
+        type=torch_device,
+        help='e.g. cpu or cuda:0 (default: the best available)')
     parser.add_argument(
         '--show-progress', action='store_true', help='show a progress bar')
     # mmpose's call arguments
@@ -94,17 +99,29 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
     parser.add_argument(
         '--kpt-thr', type=float, default=0.3, help='keypoint score threshold')
     parser.add_argument(
-        '--radius', type=int, default=3, help='keypoint radius to draw')
+        '--radius',
+        type=at_least(0),
+        default=3,
+        help='keypoint radius to draw')
     parser.add_argument(
-        '--thickness', type=int, default=1, help='link thickness to draw')
+        '--thickness',
+        type=at_least(1),
+        default=1,
+        help='link thickness to draw')
     parser.add_argument(
         '--skeleton-style', default='mmpose', choices=['mmpose', 'openpose'])
     parser.add_argument(
         '--black-background', action='store_true', help='draw on black')
     parser.add_argument(
-        '--vis-out-dir', default='', help='folder of the drawings')
+        '--vis-out-dir',
+        type=output_folder,
+        default='',
+        help='folder of the drawings')
     parser.add_argument(
-        '--pred-out-dir', default='', help='folder of the predictions')
+        '--pred-out-dir',
+        type=output_folder,
+        default='',
+        help='folder of the predictions')
     parser.add_argument(
         '--show-alias', action='store_true', help='list the model aliases')
     # this project's
@@ -114,6 +131,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
     )
     parser.add_argument(
         '--output-video',
+        type=output_file,
         help='the drawn frames with the timing overlay in this .mp4')
     parser.add_argument(
         '--output-fps',
@@ -134,7 +152,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
         '--tracking-thr', type=float, default=0.3, help='lowest IoU / OKS')
     parser.add_argument(
         '--track-ttl',
-        type=int,
+        type=at_least(0),
         default=30,
         help='frames a track lives without its person')
     parser.add_argument(
@@ -299,7 +317,9 @@ def call_args(args: Namespace) -> dict:
     if args.skip_existing:
         options['skip_existing'] = args.pred_out_dir
     if args.bbox_file:
-        from custom_modules.apis import load_person_boxes
+        from custom_modules.apis import InputError, load_person_boxes
+        if not os.path.isfile(args.bbox_file):
+            raise InputError(f'{args.bbox_file}: --bbox-file does not exist')
         options['person_boxes'] = load_person_boxes(
             args.bbox_file, score_thr=args.bbox_thr)
     return options

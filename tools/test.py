@@ -15,15 +15,11 @@ import os
 import mmengine
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 
-from custom_modules.apis import check_checkpoint_matches
-from custom_modules.apis.checkpoint_check import (is_local_checkpoint,
-                                                  load_checkpoint_file)
-from custom_modules.utils import (destroy_distributed, enable_visualization,
-                                  exit_on_user_error,
-                                  explain_unregistered_types, set_work_dir,
-                                  setup_cpu_distributed)
+from custom_modules.utils import (build_checked_runner, destroy_distributed,
+                                  enable_visualization, exit_on_user_error,
+                                  explain_unregistered_types, output_file,
+                                  set_work_dir, setup_cpu_distributed)
 
 #: What mmengine.dump writes the metrics of ``--out`` as.
 OUT_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
@@ -38,9 +34,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='directory for the evaluation logs')
     parser.add_argument(
-        '--out', help='save the metrics to this file (json/yaml/pkl)')
+        '--out',
+        type=output_file,
+        help='save the metrics to this file (json/yaml/pkl)')
     parser.add_argument(
-        '--dump', help='dump the predictions to this pickle file')
+        '--dump',
+        type=output_file,
+        help='dump the predictions to this pickle file')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -126,24 +126,9 @@ def main() -> None:
     with exit_on_user_error('tools/test.py'), \
             explain_unregistered_types(args.config):
         # the checkpoint the runner loads is `load_from` (CHECKPOINT, unless
-        # --cfg-options sets another); a local one that is missing or no
-        # checkpoint is named before the runner is built, with mmengine's
-        # loader; a URL is loaded once the runner has set up the processes
-        # (rank 0 downloads it, the others wait)
-        loaded = None
-        if cfg.load_from and is_local_checkpoint(cfg.load_from):
-            loaded = load_checkpoint_file(cfg.load_from)
-        runner = Runner.from_cfg(cfg)
-        # mmengine loads a checkpoint of another model with a warning and tests
-        # random weights
-        if cfg.load_from:
-            if loaded is None:
-                loaded = load_checkpoint_file(cfg.load_from)
-            # runner.model is DDP-wrapped when distributed
-            model = getattr(runner.model, 'module', runner.model)
-            model.cfg = cfg  # named in the messages, as init_model sets it
-            check_checkpoint_matches(model, loaded, str(cfg.load_from))
-            del loaded  # the runner loads it again, in runner.test()
+        # --cfg-options sets another); mmengine loads one of another model
+        # with a warning and tests random weights
+        runner = build_checked_runner(cfg)
         if args.out:
             runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
         runner.test()

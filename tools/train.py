@@ -16,10 +16,10 @@ import os
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 
-from custom_modules.utils import (destroy_distributed, enable_visualization,
-                                  exit_on_user_error, explain_lost_peers,
+from custom_modules.utils import (build_checked_runner, destroy_distributed,
+                                  enable_visualization, exit_on_user_error,
+                                  explain_lost_peers,
                                   explain_unregistered_types,
                                   latest_checkpoint, set_work_dir,
                                   setup_cpu_distributed)
@@ -146,7 +146,11 @@ def main() -> None:
     with exit_on_user_error('tools/train.py'), \
             explain_unregistered_types(args.config), \
             explain_lost_peers(cfg.work_dir):
-        runner = Runner.from_cfg(cfg)
+        # the checkpoint it starts from (load_from) or resumes (--resume),
+        # checked before the first iteration: mmengine trains from random
+        # weights after a warning for one of which nothing fits, and fails
+        # with KeyError: 'epoch' to resume from a weights file
+        runner = build_checked_runner(cfg, partial=True)
         runner.train()
     del runner  # see destroy_distributed
     destroy_distributed()

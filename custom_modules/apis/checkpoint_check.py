@@ -67,12 +67,14 @@ class WeightDifferences:
 
     ``missing``: the model's names absent from the checkpoint; ``unexpected``:
     the checkpoint's names the model lacks; ``mismatched``: ``(name, checkpoint
-    shape, model shape)``.
+    shape, model shape)``; ``fitting``: how many of the model's weights the
+    checkpoint holds with their shape.
     """
     missing: List[str] = field(default_factory=list)
     unexpected: List[str] = field(default_factory=list)
     mismatched: List[Tuple[str, Tuple[int, ...],
                            Tuple[int, ...]]] = field(default_factory=list)
+    fitting: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.missing or self.unexpected or self.mismatched)
@@ -112,6 +114,8 @@ def compare_weights(model: nn.Module,
         found = tuple(getattr(weights[name], 'shape', ()))
         if found != shape:
             differences.mismatched.append((name, found, shape))
+        else:
+            differences.fitting += 1
     differences.unexpected = [name for name in weights if name not in expected]
     return differences
 
@@ -347,9 +351,40 @@ def load_checkpoint_file(checkpoint: Union[str, Path]) -> dict:
     return loaded
 
 
+#: What mmengine's ``Runner.resume`` reads of a checkpoint beyond its weights
+#: (the optimizer and schedulers it takes where they are there).
+TRAINING_STATE = ('meta.epoch', 'meta.iter', 'message_hub')
+
+
+def check_training_state(loaded: Mapping, name: str) -> None:
+    """Refuse to resume from a checkpoint without the training state mmengine's
+    runner resumes (:data:`TRAINING_STATE`): a weights file (converted, or
+    saved by ``torch.save(model.state_dict())``), which fails deep inside
+    mmengine with ``KeyError: 'epoch'``.
+
+    Args:
+        loaded: The checkpoint, from :func:`load_checkpoint_file`.
+        name: How to name it in the message.
+
+    Raises:
+        CheckpointFileError: ``'<name>: no training state (<entry>); ...'``
+            naming the first entry missing and the way to start from its
+            weights instead.
+    """
+    for entry in TRAINING_STATE:
+        parent, _, key = entry.rpartition('.')
+        holder = loaded.get(parent) if parent else loaded
+        if not isinstance(holder, Mapping) or key not in holder:
+            raise CheckpointFileError(
+                f'{name}: no training state ({entry}); it is a weights file: '
+                f'to start from its weights, give load_from={name} without '
+                '--resume')
+
+
 def check_checkpoint_matches(model: nn.Module,
                              checkpoint: Union[str, Path, Mapping],
-                             name: Optional[str] = None
+                             name: Optional[str] = None,
+                             partial: bool = False
                              ) -> 'OrderedDict[str, torch.Tensor]':
     """Check that a checkpoint holds the weights of ``model`` (the rule is in
     this module's docstring); works on any model, e.g.
@@ -359,6 +394,10 @@ def check_checkpoint_matches(model: nn.Module,
         model: The model, e.g. from ``mmpose.apis.init_model(config, None)``.
         checkpoint: A path or URL, or a checkpoint already loaded.
         name: How to name the checkpoint in the message; by default its path.
+        partial: Accept a checkpoint that holds some of the model's weights
+            (training's ``load_from``: fine-tuning from a model with another
+            head; mmengine loads what fits and warns of the rest); only one
+            of which no weight fits is refused.
 
     Returns:
         OrderedDict: The checkpoint's weights, ready for
@@ -374,7 +413,7 @@ def check_checkpoint_matches(model: nn.Module,
         load_checkpoint_file(checkpoint))
     weights = checkpoint_state_dict(loaded)
     differences = compare_weights(model, weights)
-    if differences:
+    if differences and not (partial and differences.fitting > 0):
         raise CheckpointMismatchError(
             mismatch_message(differences, len(model.state_dict()),
                              len(weights), name or str(checkpoint),

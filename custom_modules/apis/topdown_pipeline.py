@@ -12,7 +12,7 @@ import math
 import os.path as osp
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import mmcv
 import numpy as np
@@ -23,7 +23,8 @@ from mmpose.apis import inference_topdown
 from mmpose.evaluation.functional import nms
 from mmpose.structures import merge_data_samples, split_instances
 
-from .demo_io import write_image
+from .checkpoint_check import check_checkpoint_matches, load_checkpoint_file
+from .demo_io import InputError, write_image
 
 
 def build_person_detector(config: str,
@@ -37,11 +38,23 @@ def build_person_detector(config: str,
             ``configs/detectors/``).
         checkpoint: Its weights (path or URL); None leaves them random.
         device: e.g. ``'cpu'`` or ``'cuda:0'``.
+
+    Raises:
+        CheckpointError: If ``checkpoint`` cannot be read, or holds no
+            weight of ``config``'s model (mmdet loads what fits, with a
+            warning, and would detect with random weights):
+            :func:`~.checkpoint_check.check_checkpoint_matches` with
+            ``partial`` (a detector's checkpoint of an older mmdet may name a
+            few weights otherwise).
     """
     from mmdet.apis import init_detector
     from mmpose.utils import adapt_mmdet_pipeline
 
+    loaded = None if checkpoint is None else load_checkpoint_file(checkpoint)
     detector = init_detector(config, checkpoint, device=device)
+    if loaded is not None:
+        check_checkpoint_matches(
+            detector, loaded, str(checkpoint), partial=True)
     detector.cfg = adapt_mmdet_pipeline(detector.cfg)
     return detector
 
@@ -105,10 +118,12 @@ def load_person_boxes(bbox_file: str,
         images of a folder are named.
 
     Raises:
-        ValueError: If the file is not JSON, is neither form or has an entry
-            without an integer ``image_id`` (detections named by COCO's
-            rule), a ``bbox`` of 4 finite numbers with ``w, h >= 0`` or a
-            finite ``score``; the message names the file, the entry and the
+        ValueError: If the file is not JSON, is neither form, has an image
+            without ``id`` or ``file_name`` or an entry without an integer
+            ``image_id`` (detections named by COCO's rule), a ``bbox`` of 4
+            finite numbers with ``w, h >= 0`` or a finite ``score``, or if
+            none of its entries is a person (mmdet's 0-based labels written
+            as they are); the message names the file, the entry and the
             field.
     """
     with open(bbox_file) as f:
@@ -121,10 +136,7 @@ def load_person_boxes(bbox_file: str,
             raise ValueError(
                 f'{bbox_file}: a COCO annotation file needs "images" and '
                 '"annotations"')
-        image_names = {
-            image['id']: image['file_name']
-            for image in content['images']
-        }
+        image_names = dict(coco_image_files(content, bbox_file))
         records = [
             dict(ann, score=1.0) for ann in content['annotations']
             if not ann.get('iscrowd', 0)
@@ -136,6 +148,9 @@ def load_person_boxes(bbox_file: str,
             f'{bbox_file}: expected a COCO annotation dict or a detection list'
         )
 
+    _check_persons_among(
+        records, bbox_file,
+        'annotations' if isinstance(content, dict) else 'detections')
     boxes = defaultdict(list)
     full_names: Dict[str, str] = {}
     empty = 0
@@ -187,6 +202,51 @@ def load_person_boxes(bbox_file: str,
             logger='current',
             level=logging.WARNING)
     return {name: np.array(b, dtype=np.float32) for name, b in boxes.items()}
+
+
+def coco_image_files(content: Mapping, path: str) -> List[Tuple[Any, str]]:
+    """``(id, file_name)`` of each image of a COCO file's ``images``, in its
+    order.
+
+    Raises:
+        InputError: ``'<path>: images[i] has no "file_name"'`` (or
+            ``"id"``), or naming an entry that is no object or an
+            ``images`` that is no list.
+    """
+    images = content.get('images')
+    if not isinstance(images, list):
+        raise InputError(f'{path}: no "images" list')
+    for index, image in enumerate(images):
+        if not isinstance(image, dict):
+            raise InputError(f'{path}: images[{index}] is a '
+                             f'{type(image).__name__}, not an object')
+        for field in ('id', 'file_name'):
+            if field not in image:
+                raise InputError(f'{path}: images[{index}] has no "{field}"')
+    return [(image['id'], image['file_name']) for image in images]
+
+
+def _check_persons_among(records: list, path: str, kind: str) -> None:
+    """Refuse boxes of which none is a person (``category_id`` 1, or none
+    given): detections written with mmdet's 0-based labels (its person is 0,
+    COCO's 1) would pose every image as one person.
+
+    Raises:
+        ValueError: ``'<path>: N <kind>, none with category_id 1 (person);
+            its category ids: [...]'``.
+    """
+    categories = [
+        record.get('category_id', 1) for record in records
+        if isinstance(record, dict)
+    ]
+    if not categories or 1 in categories:
+        return
+    found = sorted({json.dumps(category)
+                    for category in categories},
+                   key=lambda text: (len(text), text))  # numbers in order
+    raise ValueError(
+        f'{path}: {len(records)} {kind}, none with category_id 1 (person); '
+        f'its category ids: [{", ".join(found)}]')
 
 
 def _finite_number(value: object) -> bool:

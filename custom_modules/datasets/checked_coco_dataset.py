@@ -16,12 +16,13 @@ from mmpose.datasets import CocoDataset
 from mmpose.registry import DATASETS
 
 from .coco_file_checks import (DETECTION_FIELDS, DatasetFileError,
-                               coco_file_problem, first_value_problem,
-                               is_number, load_json, missing_field)
+                               coco_file_problem, field_problem,
+                               first_value_problem, is_number, load_json)
 from .crowd_segmentation import segments_for_mask
 from .image_file import ImageFileError, check_image_file, read_image_file
 
 LISTED_IMAGES = 20  # unusable test images named in the error; more are counted
+LISTED_CATEGORIES = 5  # category ids named when a bbox_file has no person
 # threads checking test images: their reads from disk overlap
 CHECK_THREADS = 8
 
@@ -39,10 +40,14 @@ class CheckedCocoDataset(CocoDataset):
     The same arguments and data as ``CocoDataset``; what it adds:
 
     - an annotation or ``bbox_file`` that is missing, not valid JSON, lacks
-      ``images`` / ``annotations`` or has an entry without a required field:
-      :class:`DatasetFileError` (a ``ValueError``) naming the file, entry and
-      field; a detection of an image the annotation file does not have: the
-      same, with its id;
+      ``images`` / ``annotations`` or has an entry without a required field
+      or with one of the wrong kind (``coco_file_checks``), an ``iscrowd``
+      other than 0 or 1: :class:`DatasetFileError` (a ``ValueError``) naming
+      the file, entry and field; a detection of an image the annotation file
+      does not have, or detections none of which is a person
+      (``category_id`` 1): the same, with the ids;
+    - annotations of an ``image_id`` that no image has (mmpose never reads
+      them) are counted and logged;
     - crowd regions given as run-length dicts (COCO's) are masked in bottom-up
       training (:func:`segments_for_mask`: mmpose's mask read polygons only);
     - instances mmpose leaves out without a word (crowd regions, people without
@@ -50,7 +55,8 @@ class CheckedCocoDataset(CocoDataset):
       visible keypoints outside their image (made not visible here) are counted
       and logged once, with an example id;
     - images of the annotation file missing on disk: in training their samples
-      are dropped and logged with a count;
+      are dropped and logged with a count (all of them: ``FileNotFoundError``
+      naming the folder);
     - an image that cannot be decoded or is cut short
       (:func:`read_image_file`): in training the sample is skipped (mmengine
       then draws another) with a warning naming the file and the count of skips
@@ -65,7 +71,9 @@ class CheckedCocoDataset(CocoDataset):
       are missing, else :class:`UnusableImagesError` (a missing or bad image
       would silently lower the AP). ``CHECK_THREADS`` threads read the files:
       5,000 COCO JPEGs not in the page cache took 1.6-2.2 s with one thread,
-      0.9-1.0 s with 8. Images behind a URI are checked when they are read;
+      0.9-1.0 s with 8. Images behind a URI are checked when they are read.
+      Test images of another size than the annotation file gives them
+      (resized since: the AP would be near 0) are counted and logged;
     - images without any detection in ``bbox_file`` are counted and logged
       (their people count as missed by ``CocoMetric``).
 
@@ -115,7 +123,15 @@ class CheckedCocoDataset(CocoDataset):
         problem = coco_file_problem(self.coco.dataset, not self.test_mode)
         if problem:
             raise DatasetFileError(f'{self.ann_file}: {problem}')
+        # mmpose reads the annotations image by image: one of an image id
+        # that "images" lacks is never read
+        for ann in self.coco.dataset.get('annotations', []):
+            if ann['image_id'] not in self.coco.imgs:
+                self._note(
+                    'annotations of an "image_id" that no entry of "images" '
+                    'has (left out)', ann)
         self._log_notes()
+        self._remember_image_sizes()
         return instances, images
 
     def parse_data_info(self, raw_data_info: dict) -> Optional[dict]:
@@ -144,6 +160,11 @@ class CheckedCocoDataset(CocoDataset):
             raise DatasetFileError(
                 f'{self.ann_file}: annotation id {ann["id"]} has '
                 '"num_keypoints" that is not a finite number')
+        if ann.get('iscrowd', 0) not in (0, 1):
+            # mmpose tests its truth: "0" would make the person a crowd
+            raise DatasetFileError(
+                f'{self.ann_file}: annotation id {ann["id"]} has "iscrowd" '
+                f'{json.dumps(ann["iscrowd"])[:40]}, not 0 or 1')
         labelled = int((visible > 0).sum())
         # COCO counts the labelled keypoints (v > 0), CrowdPose the visible
         # ones (v = 2): a fault for both is 0 with a visible keypoint, or more
@@ -197,10 +218,18 @@ class CheckedCocoDataset(CocoDataset):
         detections = load_json(self.bbox_file, 'bbox_file')
         problem = (
             f'holds a {type(detections).__name__}, not a list of detections'
-            if not isinstance(detections, list) else missing_field(
+            if not isinstance(detections, list) else field_problem(
                 detections, DETECTION_FIELDS, 'detections'))
         if problem:
             raise DatasetFileError(f'{self.bbox_file}: {problem}')
+        categories = {d['category_id'] for d in detections}
+        if detections and 1 not in categories:
+            # mmpose keeps the boxes of category_id 1 only
+            raise DatasetFileError(
+                f'{self.bbox_file}: {len(detections)} detections, none with '
+                '"category_id" 1 (COCO\'s person); its category ids: '
+                f'{sorted(categories)[:LISTED_CATEGORIES]} (an mmdet class '
+                'index, 0 for a person, is not a COCO category id)')
         try:
             data_list = super()._load_detection_results()
         except KeyError as err:
@@ -227,7 +256,17 @@ class CheckedCocoDataset(CocoDataset):
                 'CocoMetric counts their people as missed',
                 logger='current',
                 level=logging.WARNING)
+        self._remember_image_sizes()
         return data_list
+
+    def _remember_image_sizes(self) -> None:
+        """Keep the ``(width, height)`` the annotation file gives each image
+        path (mmpose drops its ``self.coco`` once the data list is made)."""
+        self._annotated_sizes = {
+            osp.join(self.data_prefix['img'], image['file_name']):
+            (image['width'], image['height'])
+            for image in self.coco.imgs.values()
+        }
 
     def load_data_list(self) -> List[dict]:
         """mmpose's data list without (training) or refusing (testing) images
@@ -237,10 +276,16 @@ class CheckedCocoDataset(CocoDataset):
         local = sorted(p for p in paths if '://' not in p)
         missing = [p for p in local if not osp.isfile(p)]
         if self.test_mode:
-            self._refuse_unusable_images(local, missing, len(paths))
+            sizes = self._refuse_unusable_images(local, missing, len(paths))
+            self._warn_of_other_sizes(sizes)
             return data_list
         if not missing:
             return data_list
+        if len(missing) == len(paths):
+            raise FileNotFoundError(
+                f'none of the {len(paths)} images of {self.ann_file} is under '
+                f'{self.data_prefix["img"] or self.data_root} (data_root + '
+                f'data_prefix.img), e.g. {missing[:3]}')
         print_log(
             f'{len(missing)} of the {len(paths)} images of {self.ann_file} '
             'are missing, '
@@ -251,21 +296,29 @@ class CheckedCocoDataset(CocoDataset):
         return [info for info in data_list if info['img_path'] not in missing]
 
     def _refuse_unusable_images(self, local: List[str], missing: List[str],
-                                total: int) -> None:
+                                total: int) -> Dict[str, Tuple[int, int]]:
         """Check every local test image with :func:`check_image_file` in
         threads; raise one error listing those missing or unusable (at most
         ``LISTED_IMAGES``, then a count): ``FileNotFoundError`` if all of them
-        are missing, else :class:`UnusableImagesError`."""
+        are missing, else :class:`UnusableImagesError`.
+
+        Returns:
+            The ``(width, height)`` of each image whose size is known.
+        """
         # each path's line in the message
         problems = {path: f'{path}: missing' for path in missing}
         present = [path for path in local if path not in problems]
+        sizes = {}
         with ThreadPoolExecutor(CHECK_THREADS) as pool:
-            for path, problem in zip(present,
-                                     pool.map(self._image_problem, present)):
+            for path, (problem,
+                       size) in zip(present,
+                                    pool.map(self._image_problem, present)):
                 if problem is not None:
                     problems[path] = problem
+                elif size is not None:
+                    sizes[path] = size
         if not problems:
-            return
+            return sizes
         listed = [
             f'  {problems[path]}' for path in sorted(problems)[:LISTED_IMAGES]
         ]
@@ -280,14 +333,40 @@ class CheckedCocoDataset(CocoDataset):
             raise FileNotFoundError(message)
         raise UnusableImagesError(message)
 
-    def _image_problem(self, path: str) -> Optional[str]:
-        """``'<path>: <why it cannot be used>'`` (:func:`check_image_file`), or
-        None."""
+    def _image_problem(self, path: str
+                       ) -> Tuple[Optional[str], Optional[Tuple[int, int]]]:
+        """``'<path>: <why it cannot be used>'`` (:func:`check_image_file`) or
+        None, and the image's ``(width, height)`` where known."""
         try:
-            check_image_file(path, **self._decode_args)
+            return None, check_image_file(path, **self._decode_args)
         except ImageFileError as err:
-            return str(err)
-        return None
+            return str(err), None
+
+    def _warn_of_other_sizes(self, sizes: Dict[str, Tuple[int, int]]) -> None:
+        """Log the images whose ``(width, height)`` in ``sizes`` is not the one
+        the annotation file gives them (either way round: a decoder may turn a
+        JPEG by its EXIF orientation).
+
+        The keypoints and boxes are in the annotation file's pixels: images
+        resized since give a wrong AP, without an error.
+        """
+        annotated = self._annotated_sizes
+        other = sorted(
+            path for path, size in sizes.items()
+            if path in annotated and size not in (annotated[path],
+                                                  annotated[path][::-1]))
+        if not other:
+            return
+        example = other[0]
+        print_log(
+            f'{len(other)} of the {len(sizes)} images of {self.ann_file} are '
+            'not the size the file gives them (width x height), e.g. '
+            f'{example}: {sizes[example][0]}x{sizes[example][1]}, annotated '
+            f'{annotated[example][0]}x{annotated[example][1]}; the keypoints '
+            'and boxes are in the annotated pixels, so resized images give a '
+            'wrong AP',
+            logger='current',
+            level=logging.WARNING)
 
     def prepare_data(self, idx: int) -> Any:
         """The pipeline's output for sample ``idx``, or None (training) for a

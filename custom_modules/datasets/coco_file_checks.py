@@ -5,14 +5,56 @@ and field: shared by :class:`~custom_modules.datasets.CheckedCocoDataset` and
 import json
 import math
 from collections import Counter
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from mmengine import fileio
 
-IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
-ANNOTATION_FIELDS = ('id', 'image_id', 'category_id')
-DETECTION_FIELDS = ('image_id', 'bbox', 'score', 'category_id')
 LISTED_IDS = 5  # duplicated ids named per list
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float of JSON (not a bool, which Python counts as an
+    int; not NaN or Infinity, which Python's JSON reads)."""
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _numbers(value: Any) -> bool:
+    """A list of finite numbers; one test of their sum finds NaN and Infinity
+    (the sum of finite JSON numbers is finite), fast over COCO's 51 numbers a
+    person."""
+    return (isinstance(value, list)
+            and all(type(v) in (int, float) for v in value)
+            and math.isfinite(sum(value)))
+
+
+#: A field's test of its value and what the value must be (for the message).
+Kind = Tuple[Callable[[Any], bool], str]
+INTEGER: Kind = (lambda v: type(v) is int, 'an integer')
+SIZE: Kind = (lambda v: is_number(v) and v > 0, 'a positive number')
+FILE_NAME: Kind = (lambda v: isinstance(v, str) and v != '', 'a file name')
+BOX: Kind = (lambda v: isinstance(v, list) and len(v) >= 4 and _numbers(v[:4]),
+             '4 finite numbers (x, y, w, h)')
+#: The fields every entry must have, with their kinds (what mmpose and
+#: xtcocotools compute with: a string ``width`` fails in a subtraction, a
+#: string ``id`` in ``CocoMetric``'s file names).
+IMAGE_FIELDS: Dict[str, Kind] = {
+    'id': INTEGER,
+    'file_name': FILE_NAME,
+    'width': SIZE,
+    'height': SIZE
+}
+ANNOTATION_FIELDS: Dict[str, Kind] = {
+    'id': INTEGER,
+    'image_id': INTEGER,
+    'category_id': INTEGER
+}
+#: mmpose's ``bbox_file`` entries (it reads ``bbox[:4]``: x, y, w, h).
+DETECTION_FIELDS: Dict[str, Kind] = {
+    'image_id': INTEGER,
+    'bbox': BOX,
+    'score': (is_number, 'a finite number'),
+    'category_id': INTEGER
+}
 
 
 class DatasetFileError(ValueError):
@@ -36,17 +78,21 @@ def load_json(path: str, what: str) -> Any:
             f'{path}: the {what} is not valid JSON ({err})') from err
 
 
-def missing_field(entries: list, fields: Tuple[str, ...],
+def field_problem(entries: list, fields: Dict[str, Kind],
                   kind: str) -> Optional[str]:
     """``'<kind>[i] has no "<field>"'`` for the first entry lacking one of
-    ``fields``, or None."""
+    ``fields``, or ``'<kind>[i] has "<field>" <value>, not <what it must be>'``
+    for the first of the wrong kind; None if all are right."""
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             return (f'{kind}[{index}] is a {type(entry).__name__}, not an '
                     'object')
-        for field in fields:
+        for field, (test, what) in fields.items():
             if field not in entry:
                 return f'{kind}[{index}] has no "{field}"'
+            if not test(entry[field]):
+                return (f'{kind}[{index}] has "{field}" '
+                        f'{json.dumps(entry[field])[:40]}, not {what}')
     return None
 
 
@@ -69,27 +115,15 @@ def duplicated_ids(entries: list, kind: str) -> Optional[str]:
             f'({shown}{more})')
 
 
-def is_number(value: Any) -> bool:
-    """A finite int or float of JSON (not a bool, which Python counts as an
-    int; not NaN or Infinity, which Python's JSON reads)."""
-    return type(value) in (int, float) and math.isfinite(value)
-
-
-def _numbers(value: Any) -> bool:
-    """A list of finite numbers (the sum of finite JSON numbers is finite:
-
-    one test for NaN and Infinity, fast over COCO's 51 numbers a person).
-    """
-    return (isinstance(value, list)
-            and all(type(v) in (int, float) for v in value)
-            and math.isfinite(sum(value)))
-
-
 def value_problems(ann: dict,
                    num_keypoints: Optional[int] = None) -> List[str]:
     """What is wrong with the values of annotation ``ann``'s ``bbox``,
-    ``keypoints``, ``area`` and ``num_keypoints`` (those it has), one phrase
-    each (``'"bbox" that is not 4 finite numbers'``); empty if nothing.
+    ``keypoints``, ``area``, ``num_keypoints`` and ``iscrowd`` (those it has),
+    one phrase each (``'"bbox" that is not 4 finite numbers'``); empty if
+    nothing.
+
+    An ``iscrowd`` other than 0 or 1 (``"0"``, a string) would make a person a
+    crowd region, silently: mmpose and xtcocotools test its truth.
 
     ``keypoints`` are ``3 * num_keypoints`` numbers where ``num_keypoints``
     (the dataset's) is given, else a multiple of 3.
@@ -113,6 +147,9 @@ def value_problems(ann: dict,
     for field in ('area', 'num_keypoints'):
         if field in ann and not is_number(ann[field]):
             problems.append(f'"{field}" that is not a finite number')
+    if ann.get('iscrowd', 0) not in (0, 1):
+        problems.append(f'"iscrowd" {json.dumps(ann["iscrowd"])[:40]}, not '
+                        '0 or 1')
     return problems
 
 
@@ -132,7 +169,7 @@ def coco_file_problem(coco: Any,
             continue
         if not isinstance(coco.get(key), list):
             return f'has no "{key}" list'
-        problem = missing_field(coco[key], fields, key) or duplicated_ids(
+        problem = field_problem(coco[key], fields, key) or duplicated_ids(
             coco[key], key)
         if problem:
             return problem

@@ -2,7 +2,7 @@
 """Reading or checking one image file, so that a bad file gets a clear reason,
 not a crash."""
 import re
-from typing import Optional, Set, Tuple
+from typing import Iterator, Optional, Set, Tuple
 
 import mmcv
 import numpy as np
@@ -22,31 +22,61 @@ JPEG_SCAN = 0xDA  # start of scan (SOS): the compressed image data follows
 JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
-def jpeg_segments(data: bytes) -> Tuple[Set[int], bool]:
-    """The marker codes of the segments of JPEG ``data``, and whether it
-    reaches its end-of-image marker (FF D9).
+def _jpeg_markers(data: bytes) -> Iterator[Tuple[int, int]]:
+    """``(marker code, offset)`` of each segment of JPEG ``data`` in turn, up
+    to its end-of-image marker (FF D9) if it has one.
 
     They are found by walking the segments: an EXIF thumbnail's own markers are
     skipped with its segment, the entropy-coded data of a scan is searched for
     the next marker, bytes after the end (a phone's appended video) are
     ignored. Stray bytes between segments are passed over, as decoders do.
     """
-    markers: Set[int] = set()
     pos = 2  # after the start-of-image marker FF D8
     while True:
         found = _JPEG_MARKER.search(data, pos)
         if found is None:
-            return markers, False
+            return
         pos = found.start()
         marker = data[pos + 1]
+        yield marker, pos
         if marker == 0xD9:
-            return markers, True
-        markers.add(marker)
+            return
         if marker in (0x01, 0xD8):  # markers without a length field
             pos += 2
         # a length of 2 bytes (big-endian) that counts itself, not the marker
         else:
             pos += 2 + int.from_bytes(data[pos + 2:pos + 4], 'big')
+
+
+def jpeg_segments(data: bytes) -> Tuple[Set[int], bool]:
+    """The marker codes of the segments of JPEG ``data``, and whether it
+    reaches its end-of-image marker (FF D9); see :func:`_jpeg_markers`."""
+    markers: Set[int] = set()
+    for marker, _ in _jpeg_markers(data):
+        if marker == 0xD9:
+            return markers, True
+        markers.add(marker)
+    return markers, False
+
+
+def stored_size(data: bytes) -> Optional[Tuple[int, int]]:
+    """``(width, height)`` in pixels of a JPEG (its first frame header) or PNG
+    (its IHDR chunk) as stored, read from the header; None for other formats or
+    a header cut short.
+
+    A decoder that applies the EXIF orientation (OpenCV's ``IMREAD_COLOR``)
+    gives a JPEG of orientation 5-8 as ``(height, width)``.
+    """
+    if data.startswith(PNG_SIGNATURE) and len(data) >= 24:
+        return (int.from_bytes(data[16:20],
+                               'big'), int.from_bytes(data[20:24], 'big'))
+    if data.startswith(JPEG_START):
+        for marker, pos in _jpeg_markers(data):
+            if marker in JPEG_FRAMES and len(data) >= pos + 9:
+                # length (2), sample precision (1), height (2), width (2)
+                return (int.from_bytes(data[pos + 7:pos + 9], 'big'),
+                        int.from_bytes(data[pos + 5:pos + 7], 'big'))
+    return None
 
 
 def jpeg_is_complete(data: bytes) -> bool:
@@ -145,9 +175,10 @@ def read_image_file(path: str,
 def check_image_file(path: str,
                      color_type: str = 'color',
                      imdecode_backend: str = 'cv2',
-                     backend_args: Optional[dict] = None) -> None:
+                     backend_args: Optional[dict] = None
+                     ) -> Optional[Tuple[int, int]]:
     """Check that an image file is readable and complete, without decoding
-    JPEGs and PNGs.
+    JPEGs and PNGs; return its ``(width, height)``.
 
     The bytes are read and checked by :func:`image_file_problem`: a JPEG must
     walk from its start to its end-of-image marker through a frame header and a
@@ -169,10 +200,17 @@ def check_image_file(path: str,
         imdecode_backend: ``backend`` of :func:`mmcv.imfrombytes`, likewise.
         backend_args: Arguments of the mmengine file backend.
 
+    Returns:
+        ``(width, height)``: a JPEG's or PNG's as stored
+        (:func:`stored_size`), another format's as decoded; None for a JPEG
+        whose frame header is cut short.
+
     Raises:
         ImageFileError: As :func:`read_image_file` would for the same file,
             except for a JPEG or PNG whose compressed data is garbled.
     """
     data = _read_bytes(path, backend_args)
-    if not data.startswith((JPEG_START, PNG_SIGNATURE)):
-        _decode(path, data, color_type, imdecode_backend)
+    if data.startswith((JPEG_START, PNG_SIGNATURE)):
+        return stored_size(data)
+    height, width = _decode(path, data, color_type, imdecode_backend).shape[:2]
+    return width, height

@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Timing and table helpers of the benchmark tools (``tools/analysis/``) and of
-``tools/misc/gpu_check.py``."""
+``tools/misc/gpu_check.py``, and their option types (:func:`at_least`,
+:func:`torch_device`), which the inference tools take too."""
 import argparse
 import os
 import statistics
@@ -52,7 +53,10 @@ def torch_device(text: str) -> str:
             f"{text}: 'cpu' or a CUDA device, not {device.type}")
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if count == 0:
-        raise argparse.ArgumentTypeError(f'{text}: no CUDA device visible')
+        raise argparse.ArgumentTypeError(
+            f'{text}: no CUDA device visible to torch (no GPU or no NVIDIA '
+            'driver here, a CPU-only torch, or CUDA_VISIBLE_DEVICES hides '
+            'them); use cpu')
     if (device.index or 0) >= count:
         raise argparse.ArgumentTypeError(
             f'{text}: {count} CUDA device(s) visible')

@@ -11,6 +11,7 @@ from typing import Iterator, Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
+from mmengine.runner import Runner
 
 
 def set_work_dir(cfg: Config, work_dir: str, config_path: str) -> None:
@@ -74,6 +75,19 @@ def explain_unregistered_types(config_path: str) -> Iterator[None]:
             'the package that defines it') from err
 
 
+def names_a_file(err: FileNotFoundError) -> bool:
+    """Whether a ``FileNotFoundError`` says which file: ``filename`` set (by
+    ``open``, ``os`` and ``pathlib``), or a message of its own (one string
+    argument, as this project raises them: the dataset's list of missing test
+    images).
+
+    Not ``FileNotFoundError()`` or ``FileNotFoundError(2, 'No such file or
+    directory')``.
+    """
+    return err.filename is not None or (len(err.args) == 1 and isinstance(
+        err.args[0], str) and bool(err.args[0].strip()))
+
+
 @contextmanager
 def exit_on_user_error(tool: str) -> Iterator[None]:
     """Stop with the message alone and exit status 2 (a usage error, as
@@ -81,10 +95,14 @@ def exit_on_user_error(tool: str) -> Iterator[None]:
 
     These are errors about an annotation or detection file the dataset or the
     evaluation cannot use (missing, not JSON, a field missing), test images
-    that cannot be used, a checkpoint file that cannot be read or loaded
-    (missing, not a checkpoint), a checkpoint of another model, or a config
-    ``type`` no registry holds. Other errors keep their traceback.
+    that cannot be used or are all missing, a checkpoint file that cannot be
+    read or loaded (missing, not a checkpoint, no training state to resume
+    from), a checkpoint of another model, an input of a tool that cannot be
+    used (:class:`~custom_modules.apis.InputError`), a config ``type`` no
+    registry holds, and a ``FileNotFoundError`` that names its file
+    (:func:`names_a_file`). Other errors keep their traceback.
     """
+    from custom_modules.apis import InputError
     from custom_modules.apis.checkpoint_check import CheckpointError
     from custom_modules.datasets import DatasetFileError, UnusableImagesError
     from custom_modules.evaluation import AnnotationFileError
@@ -92,9 +110,61 @@ def exit_on_user_error(tool: str) -> Iterator[None]:
     try:
         yield
     except (AnnotationFileError, DatasetFileError, UnusableImagesError,
-            CheckpointError, UnregisteredTypeError) as err:
+            CheckpointError, InputError, UnregisteredTypeError,
+            FileNotFoundError) as err:
+        if isinstance(err, FileNotFoundError) and not names_a_file(err):
+            raise
         print(f'{tool}: error: {err}', file=sys.stderr, flush=True)
         sys.exit(2)
+
+
+def build_checked_runner(cfg: Config, partial: bool = False) -> Runner:
+    """``Runner.from_cfg(cfg)``, refusing the checkpoint the runner will load
+    (``load_from``) where mmengine would go on with a warning or fail deep
+    inside: one of another model (mmengine loads what fits and trains or tests
+    random weights) and, with ``resume``, one without a training state
+    (mmengine's ``KeyError: 'epoch'``).
+
+    With ``partial`` (training without ``resume``: fine-tuning from a model
+    with another head) a checkpoint is refused only where no weight of it fits
+    the model; mmengine warns of the rest.
+
+    A local checkpoint is read before the runner is built, so that a missing
+    file or one that is no checkpoint is named first; one at a URL once the
+    runner has set up the processes (rank 0 downloads it, the others wait).
+
+    Raises:
+        CheckpointError: Naming the checkpoint (and the config); see
+            :func:`~custom_modules.apis.check_checkpoint_matches` and
+            :func:`~custom_modules.apis.checkpoint_check.check_training_state`.
+    """
+    from custom_modules.apis.checkpoint_check import (check_checkpoint_matches,
+                                                      check_training_state,
+                                                      is_local_checkpoint,
+                                                      load_checkpoint_file)
+
+    checkpoint = cfg.get('load_from')
+
+    def load() -> dict:
+        loaded = load_checkpoint_file(checkpoint)
+        if cfg.get('resume'):
+            check_training_state(loaded, str(checkpoint))
+        return loaded
+
+    loaded = load() if checkpoint and is_local_checkpoint(checkpoint) else None
+    runner = Runner.from_cfg(cfg)
+    if checkpoint:
+        if loaded is None:
+            loaded = load()
+        # runner.model is DDP-wrapped when distributed
+        model = getattr(runner.model, 'module', runner.model)
+        model.cfg = cfg  # named in the messages, as init_model sets it
+        check_checkpoint_matches(
+            model,
+            loaded,
+            str(checkpoint),
+            partial=partial and not cfg.get('resume'))
+    return runner
 
 
 def latest_checkpoint(work_dir: str) -> Optional[str]:

@@ -62,6 +62,24 @@ def test_every_kind_of_difference_is_counted_and_named():
         'data_preprocessor buffers, BatchNorm num_batches_tracked.)')
 
 
+def test_a_partial_checkpoint_passes_only_where_asked():
+    """Training's ``load_from`` fine-tunes from a model with another head
+    (``partial``); a checkpoint none of whose weights fits is refused even
+    so."""
+    other_head = Net(outputs=5).state_dict()
+    with pytest.raises(CheckpointMismatchError, match='with another shape: 2'):
+        check_checkpoint_matches(Net(), other_head)
+    weights = check_checkpoint_matches(Net(), other_head, partial=True)
+    assert list(weights) == list(other_head)
+    nothing_fits = {f'other.{name}': v for name, v in other_head.items()}
+    with pytest.raises(
+            CheckpointMismatchError,
+            match='other.pth: not a checkpoint of Net: missing from it: 8 of '
+            "the model's 9 weights"):
+        check_checkpoint_matches(
+            Net(), nothing_fits, name='other.pth', partial=True)
+
+
 def test_long_lists_are_cut_to_three_examples(tmp_path):
     path = tmp_path / 'backbone_only.pth'
     torch.save(
@@ -85,6 +103,30 @@ def test_a_file_without_a_state_dict_is_named(tmp_path):
             CheckpointMismatchError,
             match=rf'^{re.escape(str(path))}: holds a list'):
         check_checkpoint_matches(Net(), path)
+
+
+def test_a_checkpoint_to_resume_needs_the_runners_training_state():
+    """What mmengine's ``Runner.resume`` reads besides the weights; the first
+    field missing is named (a converted checkpoint has ``meta`` without
+    ``epoch``, a bare state dict no ``meta``)."""
+    from custom_modules.apis.checkpoint_check import (CheckpointFileError,
+                                                      check_training_state)
+    check_training_state(
+        dict(state_dict={}, meta=dict(epoch=3, iter=9), message_hub={}),
+        'epoch_3.pth')
+    for checkpoint, field in (({
+            'conv.weight': 0
+    }, 'meta.epoch'), (dict(state_dict={}, meta={}),
+                       'meta.epoch'), (dict(meta=dict(epoch=3)), 'meta.iter'),
+                              (dict(meta=dict(epoch=3, iter=9)),
+                               'message_hub')):
+        with pytest.raises(
+                CheckpointFileError,
+                match=re.escape(
+                    f'x.pth: no training state ({field}); it is a weights '
+                    'file: to start from its weights, give load_from=x.pth '
+                    'without --resume')):
+            check_training_state(checkpoint, 'x.pth')
 
 
 def test_init_pose_model_loads_a_matching_checkpoint_with_its_dataset_meta(

@@ -430,6 +430,32 @@ def test_contradicting_options_are_refused(demo, args, message, capsys):
 
 
 @pytest.mark.parametrize('args, message', [
+    (['--radius', '-2'], 'argument --radius: -2 is less than 0'),
+    (['--thickness', '0'], 'argument --thickness: 0 is less than 1'),
+    (['--track-ttl', '-1'], 'argument --track-ttl: -1 is less than 0'),
+    (['--device', 'gpu'], "argument --device: 'gpu' is not a device"),
+    (['--pred-out-dir', 'AFILE/preds'
+      ], '--pred-out-dir: AFILE/preds: AFILE is a file, not a folder'),
+    (['--vis-out-dir', 'AFILE'
+      ], '--vis-out-dir: AFILE: is a file, not a folder'),
+    (['--output-video', 'AFILE/v.mp4'
+      ], '--output-video: AFILE/v.mp4: AFILE is a file, not a folder'),
+])
+def test_options_that_cannot_work_are_refused_when_parsed(
+        demo, args, message, tmp_path, capsys):
+    """Each failed only after the model was built (a drawing option in cv2, a
+    device in torch) or after the whole input was done (an output under a
+    file: ``NotADirectoryError``, the results lost)."""
+    a_file = tmp_path / 'afile'
+    a_file.write_text('')
+    args = [arg.replace('AFILE', str(a_file)) for arg in args]
+    with pytest.raises(SystemExit) as exit_:
+        demo.parse_args(['x.jpg', '--pose2d', 'c.py', *args])
+    assert exit_.value.code == 2
+    assert message.replace('AFILE', str(a_file)) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('args, message', [
     (['--backend', 'onnxruntime'
       ], 'the onnxruntime backend needs an ONNX file'),
     (['--backend', 'pytorch', '--onnx', 'ONNX'
@@ -479,6 +505,13 @@ def test_errors_about_the_input_come_before_the_model_loads(
     empty.mkdir()
     bad_boxes = tmp_path / 'boxes.json'
     bad_boxes.write_text('{"annotations": []}')
+    unnamed = tmp_path / 'unnamed.json'
+    unnamed.write_text('{"images": [{"id": 1}], "annotations": []}')
+    mmdet_labels = tmp_path / 'det.json'
+    mmdet_labels.write_text(
+        json.dumps(
+            [dict(image_id=1, category_id=0, bbox=[1, 2, 3, 4], score=0.9)] *
+            118))
     cases = [
         (['0', '--skip-existing', '--pred-out-dir',
           'p'], 'camera 0: --skip-existing leaves out images whose JSON is '
@@ -501,6 +534,13 @@ def test_errors_about_the_input_come_before_the_model_loads(
         ([str(image), '--bbox-file',
           str(bad_boxes)], f'{bad_boxes}: a COCO annotation file '
          'needs "images" and "annotations"'),
+        ([str(image), '--bbox-file',
+          'nofile.json'], 'nofile.json: --bbox-file does not exist'),
+        ([str(image), '--bbox-file',
+          str(unnamed)], f'{unnamed}: images[0] has no "file_name"'),
+        ([str(image), '--bbox-file',
+          str(mmdet_labels)], f'{mmdet_labels}: 118 detections, none with '
+         'category_id 1 (person); its category ids: [0]'),
     ]
     if sys.platform.startswith('linux'):
         monkeypatch.delenv('DISPLAY', raising=False)
@@ -578,6 +618,31 @@ def test_a_checkpoint_of_another_model_is_one_line_error(
     assert len(err) == 1 and err[0].startswith(
         f'error: {hsr_checkpoint}: not a checkpoint of {config} '
         '(PyramidBottomupPoseEstimator)')
+    assert not (tmp_path / 'pred').exists()
+
+
+def test_detector_weights_of_another_model_are_one_line_error(
+        demo, hsr_checkpoint, tmp_path, capsys):
+    """``--det-weights`` that are not the ``--det-model``'s detector: mmdet
+    loaded what fits and ran a random detector; now refused before the first
+    frame, naming the checkpoint and the detector's config."""
+    import torch
+    detector = REPO_ROOT / (
+        'configs/detectors/yolov3_d53_8xb8-ms-608-273e_coco-person.py')
+    other = tmp_path / 'other.pth'
+    torch.save({'state_dict': {'head.weight': torch.zeros(3)}}, other)
+    status = demo.main([
+        str(write_image(tmp_path / 'one.jpg')), '--pose2d',
+        str(HSR_SAMPLE_CONFIG), '--pose2d-weights',
+        str(hsr_checkpoint), '--det-model',
+        str(detector), '--det-weights',
+        str(other), '--device', 'cpu', '--pred-out-dir',
+        str(tmp_path / 'pred')
+    ])
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f'error: {other}: not a checkpoint of '
+                              f'{detector} (YOLOV3): missing from it: ')
     assert not (tmp_path / 'pred').exists()
 
 

@@ -185,6 +185,43 @@ def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
             'image_id': 1,
             'bbox': [200, 100, -50, 80]
         }], r'entry 0 has "bbox" \[200, 100, -50, 80\], not .* \(w, h >= 0\)'),
+        # an image without its name or id (a KeyError naming nothing)
+        ({
+            'images': [{
+                'id': 1,
+                'file_name': 'a.jpg'
+            }, {
+                'id': 2
+            }],
+            'annotations': []
+        }, r'images\[1\] has no "file_name"'),
+        ({
+            'images': [{
+                'file_name': 'a.jpg'
+            }],
+            'annotations': []
+        }, r'images\[0\] has no "id"'),
+        # mmdet's 0-based labels (its person is 0): every image was posed as
+        # one person
+        ([{
+            'image_id': 1,
+            'category_id': 0,
+            'bbox': [0, 0, 1, 1],
+            'score': 0.9
+        }] * 3, r'3 detections, none with category_id 1 \(person\); its '
+         r'category ids: \[0\]'),
+        ({
+            'images': [{
+                'id': 1,
+                'file_name': 'a.jpg'
+            }],
+            'annotations': [{
+                'image_id': 1,
+                'category_id': category,
+                'bbox': [0, 0, 1, 1]
+            } for category in (10, 2, 10)]
+        }, r'3 annotations, none with category_id 1 \(person\); its '
+         r'category ids: \[2, 10\]'),
     ])
 def test_malformed_box_files_name_the_file_and_field(tmp_path, content,
                                                      message):

@@ -4,6 +4,7 @@ pipelines of the three model families (top-down HSR-MSNet, bottom-up MLN,
 single-stage SMPR sample configs): every fault is named or counted, training
 skips what it cannot use, a test set refuses it when built."""
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -225,6 +226,94 @@ def test_entry_without_a_required_field_is_named(entry, field, tmp_path):
         build('bottomup', 'train', ann_file)
 
 
+@pytest.mark.parametrize('entry,field,value,message', [
+    ('images', 'width', '640', '"640", not a positive number'),
+    ('images', 'height', 0, '0, not a positive number'),
+    ('images', 'id', '42', '"42", not an integer'),
+    ('images', 'file_name', None, 'null, not a file name'),
+    ('annotations', 'image_id', 1.5, '1.5, not an integer'),
+    ('annotations', 'category_id', True, 'true, not an integer'),
+])
+def test_a_required_field_of_the_wrong_kind_is_named(entry, field, value,
+                                                     message, tmp_path):
+    """mmpose fails on them deep inside (a string width in a subtraction, a
+    string id in CocoMetric's file names) or not at all."""
+    coco = sample_coco()
+    coco[entry][1][field] = value
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    with pytest.raises(
+            ValueError,
+            match=rf'annotations.json: {entry}\[1\] has "{field}" '
+            f'{re.escape(message)}'):
+        build('bottomup', 'train', ann_file)
+
+
+@pytest.mark.parametrize('split', SPLITS)
+def test_a_string_iscrowd_is_refused_not_taken_as_a_crowd(split, tmp_path):
+    """mmpose tests ``iscrowd``'s truth: ``"0"`` would make a person a crowd
+    region, silently."""
+    coco = sample_coco()
+    coco['annotations'][2]['iscrowd'] = '0'
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    with pytest.raises(
+            ValueError,
+            match=f'annotations.json: annotation id '
+            f'{coco["annotations"][2]["id"]} has "iscrowd" "0", not 0 or 1'):
+        build('topdown', split, ann_file)
+
+
+def test_annotations_of_no_image_are_counted(tmp_path, logged):
+    coco = sample_coco()
+    for ann in coco['annotations'][:3]:
+        ann['image_id'] += 10**6
+    ann_file = make_faulty_coco(tmp_path)
+    ann_file.write_text(json.dumps(coco))
+    build('topdown', 'train', ann_file)
+    assert any(
+        '3 annotations of an "image_id" that no entry of "images" has (left '
+        f'out), e.g. annotation id {coco["annotations"][0]["id"]}' in m
+        for m in logged), logged
+
+
+def test_training_without_any_image_is_refused(tmp_path):
+    """A wrong ``data_prefix`` would otherwise leave no sample and fail in
+    mmengine (``need at least one array to concatenate``)."""
+    ann_file = make_faulty_coco(tmp_path)
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'none of the 4 images of .*annotations.json is under '
+            r'.*train2017/ \(data_root \+ data_prefix.img\)'):
+        build('topdown', 'train', ann_file, data_prefix=dict(img='train2017/'))
+
+
+def test_test_images_of_another_size_than_annotated_are_logged(
+        tmp_path, logged):
+    """Keypoints are in the annotated pixels: halved images give an AP near 0
+    without an error.
+
+    An image turned by its EXIF orientation (width and height swapped) is no
+    fault.
+    """
+    ann_file = make_faulty_coco(tmp_path)
+    coco = sample_coco()
+    first, second = coco['images'][:2]
+    image = cv2.imread(str(tmp_path / first['file_name']))
+    cv2.imwrite(str(tmp_path / first['file_name']), image[::2, ::2])
+    image = cv2.imread(str(tmp_path / second['file_name']))
+    cv2.imwrite(str(tmp_path / second['file_name']), image.transpose(1, 0, 2))
+    build('bottomup', 'test', ann_file)
+    warned = [m for m in logged if 'not the size' in m]
+    assert warned == [
+        f'1 of the 4 images of {ann_file} are not the size the file gives '
+        f'them (width x height), e.g. {tmp_path / first["file_name"]}: '
+        f'{(first["width"] + 1) // 2}x{(first["height"] + 1) // 2}, '
+        f'annotated {first["width"]}x{first["height"]}; the keypoints and '
+        'boxes are in the annotated pixels, so resized images give a wrong AP'
+    ]
+
+
 def detections(image_ids) -> list:
     return [
         dict(image_id=i, category_id=1, bbox=[10, 10, 50, 100], score=0.9)
@@ -243,17 +332,28 @@ def test_bbox_file_gaps_are_counted(tmp_path, logged):
                for m in logged), logged
 
 
-@pytest.mark.parametrize('make,message', [
-    (lambda ids: detections(ids[:1]) + detections([999]),
-     r'detections of 1 image ids that .* not have, e.g\. \[999\]'),
-    (lambda ids: [{
-        k: v
-        for k, v in d.items() if k != 'score'
-    } for d in detections(ids)], r'detections\[0\] has no "score"'),
-    (lambda ids: {
-        'image_id': ids[0]
-    }, 'holds a dict, not a list of detections'),
-])
+@pytest.mark.parametrize(
+    'make,message',
+    [
+        (lambda ids: detections(ids[:1]) + detections([999]),
+         r'detections of 1 image ids that .* not have, e.g\. \[999\]'),
+        (lambda ids: [{
+            k: v
+            for k, v in d.items() if k != 'score'
+        } for d in detections(ids)], r'detections\[0\] has no "score"'),
+        (lambda ids: {
+            'image_id': ids[0]
+        }, 'holds a dict, not a list of detections'),
+        (lambda ids: [dict(d, bbox=[10, 10, 50]) for d in detections(ids)],
+         r'detections\[0\] has "bbox" \[10, 10, 50\], not 4 finite numbers'),
+        (lambda ids: detections(ids
+                                )[:1] + [dict(detections(ids)[1], score=None)],
+         r'detections\[1\] has "score" null, not a finite number'),
+        # mmdet's class index of a person, not COCO's category id
+        (lambda ids: [dict(d, category_id=0) for d in detections(ids)],
+         r'4 detections, none with "category_id" 1 \(COCO\'s person\); its '
+         r'category ids: \[0\]'),
+    ])
 def test_bbox_file_faults_are_named(make, message, tmp_path):
     ann_file = make_faulty_coco(tmp_path)
     bbox_file = tmp_path / 'dets.json'

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from custom_modules.datasets import ImageFileError, check_image_file
+from custom_modules.datasets.image_file import stored_size
 
 SAMPLE_JPEG = (
     Path(__file__).resolve().parents[1] / 'data/coco/000000000785.jpg')
@@ -44,9 +45,24 @@ def reason(path: Path) -> str:
     ('grey.png', grey_png),
     ('sample.bmp', bmp),
 ])
-def test_whole_images_pass(name, make, tmp_path):
+def test_whole_images_pass_with_their_size(name, make, tmp_path):
+    """The size of a JPEG or PNG is read from its header, not decoded."""
     (tmp_path / name).write_bytes(make())
-    check_image_file(str(tmp_path / name))
+    height, width = cv2.imread(str(tmp_path / name)).shape[:2]
+    assert check_image_file(str(tmp_path / name)) == (width, height)
+
+
+def test_a_jpegs_size_is_its_frame_header_not_its_thumbnails():
+    """An EXIF thumbnail (APP1) holds a frame header of its own, first in the
+    file."""
+    data = SAMPLE_JPEG.read_bytes()
+    thumbnail = encoded('.jpg', np.zeros((16, 24, 3), np.uint8))
+    app1 = b'\xff\xe1' + (len(thumbnail) + 8).to_bytes(
+        2, 'big') + b'Exif\0\0' + thumbnail
+    height, width = cv2.imread(str(SAMPLE_JPEG)).shape[:2]
+    assert stored_size(data[:2] + app1 + data[2:]) == (width, height)
+    assert stored_size(thumbnail) == (24, 16)
+    assert stored_size(b'GIF89a') is None
 
 
 def test_truncated_empty_and_non_image_files_fail_with_their_reason(tmp_path):

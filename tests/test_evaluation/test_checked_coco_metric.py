@@ -297,13 +297,17 @@ COCO_META = dict(
     flip_indices=list(range(17)))
 
 
-@pytest.mark.parametrize('field,value,message', [
-    ('keypoints', [None] * 51,
-     '"keypoints" that are not a list of finite numbers'),
-    ('keypoints', [1.0] * 50, '"keypoints" of 50 numbers, not a multiple'),
-    ('bbox', [1.0, 2.0, 3.0], '"bbox" that is not 4 finite numbers'),
-    ('area', 'big', '"area" that is not a finite number'),
-])
+@pytest.mark.parametrize(
+    'field,value,message',
+    [
+        ('keypoints', [None] * 51,
+         '"keypoints" that are not a list of finite numbers'),
+        ('keypoints', [1.0] * 50, '"keypoints" of 50 numbers, not a multiple'),
+        ('bbox', [1.0, 2.0, 3.0], '"bbox" that is not 4 finite numbers'),
+        ('area', 'big', '"area" that is not a finite number'),
+        # not a failure: xtcocotools would take the person as a crowd region
+        ('iscrowd', '0', '"iscrowd" "0", not 0 or 1'),
+    ])
 def test_values_evaluation_would_fail_on_are_named_when_built(
         field, value, message, tmp_path):
     """xtcocotools would raise a ``TypeError`` / ``IndexError`` after the whole

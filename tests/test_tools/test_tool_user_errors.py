@@ -1,8 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """``tools/test.py`` and ``tools/train.py`` stop on a user's mistake with its
 message in one line and exit status 2, before any work: a checkpoint of another
-model (mmengine would load it with a warning and test random weights), a config
-``type`` that no registry holds."""
+model (mmengine would load it with a warning and test or train random weights)
+or, to resume from, one without a training state, an output path that cannot be
+written, a config ``type`` that no registry holds."""
 import sys
 
 import pytest
@@ -214,3 +215,81 @@ def test_the_checkpoint_check_loads_what_the_runner_loads(
     # (rank 0 downloads it, the other processes wait)
     assert is_local_checkpoint(checkpoint) and is_local_checkpoint('a/b.pth')
     assert not any(map(is_local_checkpoint, urls))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('case', ['load_from of another model', 'resume'])
+def test_train_refuses_a_checkpoint_it_cannot_start_from(case, tmp_path):
+    """``load_from`` of a model none of whose weights fits (mmengine warned
+    and trained random weights, exit 0; one that fits in part is fine-tuned
+    from, ``test_a_partial_checkpoint_passes_only_where_asked``) and
+    ``--resume`` from a weights file without a training state (mmengine's
+    ``KeyError: 'epoch'``, naming no file): one line naming the checkpoint,
+    exit status 2, before the first iteration."""
+    if case == 'resume':
+        checkpoint = save_random_checkpoint(HSR_CONFIG, tmp_path / 'hsr.pth')
+        options = ['--resume', str(checkpoint), '--cfg-options']
+        expected = (f'{checkpoint}: no training state (meta.epoch); it is a '
+                    'weights file: to start from its weights, give '
+                    f'load_from={checkpoint} without --resume')
+    else:
+        checkpoint = save_random_checkpoint(REPO_ROOT / SAMPLE_CONFIGS['mln'],
+                                            tmp_path / 'mln.pth')
+        options = ['--cfg-options', f'load_from={checkpoint}']
+        expected = f'{checkpoint}: not a checkpoint of {HSR_CONFIG} ('
+    proc = run_command([
+        sys.executable, 'tools/train.py',
+        str(HSR_CONFIG), '--work-dir',
+        str(tmp_path / 'work'), *options, 'train_cfg.max_epochs=1'
+    ],
+                       check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    [error] = error_lines(proc.stderr, 'tools/train.py')
+    assert error.startswith(f'tools/train.py: error: {expected}'), error
+    assert 'Traceback' not in proc.stderr
+    assert 'Epoch(train)' not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('option, name', [('--dump', 'p.pkl'),
+                                          ('--out', 'm.json')])
+def test_an_output_path_that_cannot_be_written_is_refused_at_once(
+        option, name, tmp_path):
+    """An ``--out`` or ``--dump`` under a file: refused by the argument parser,
+    before the config is read (before: inference ran to its end, then
+    ``FileExistsError``; with ``--dump`` the metrics were lost too)."""
+    a_file = tmp_path / 'afile'
+    a_file.write_text('')
+    proc = run_command([
+        sys.executable, 'tools/test.py',
+        str(tmp_path / 'no_such_config.py'),
+        str(tmp_path / 'no_such.pth'), option,
+        str(a_file / name)
+    ],
+                       check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    [error] = error_lines(proc.stderr, 'test.py')  # argparse's prog name
+    assert error.endswith(f'argument {option}: {a_file / name}: {a_file} is '
+                          'a file, not a folder'), error
+
+
+def test_a_file_not_found_error_naming_its_file_is_one_line(capsys):
+    """The dataset's ``FileNotFoundError`` when every test image is missing
+    (its message lists them) ends as the other user errors, exit status 2; one
+    that names no file keeps its traceback."""
+    from custom_modules.utils import exit_on_user_error
+    message = ('2 of the 2 images of a.json are missing or unusable; ...:\n'
+               '  data/1.jpg: missing\n  data/2.jpg: missing')
+    for error, shown in ((FileNotFoundError(message), message),
+                         (FileNotFoundError(2, 'No such file or directory',
+                                            'x.json'),
+                          "[Errno 2] No such file or directory: 'x.json'")):
+        with pytest.raises(SystemExit) as stop:
+            with exit_on_user_error('tools/test.py'):
+                raise error
+        assert stop.value.code == 2
+        assert capsys.readouterr().err == f'tools/test.py: error: {shown}\n'
+    for unnamed in (FileNotFoundError(),
+                    FileNotFoundError(2, 'No such file or directory')):
+        with pytest.raises(FileNotFoundError):
+            with exit_on_user_error('tools/test.py'):
+                raise unnamed

@@ -419,3 +419,98 @@ def test_the_demo_on_a_video_with_the_yolov3_detector(sample_checkpoint,
     assert ' detector ' in lines[-2]
     assert lines[-1] == (
         f'3 images done: drawings in {vis_dir}, predictions in {pred_dir}')
+
+
+def test_dump_person_detections_refuses_a_missing_input_before_detecting(
+        monkeypatch, repo_root, tmp_path, capsys):
+    """A missing ``--images`` folder or ``--ann-file``, an image entry without
+    ``file_name``: one line naming the option or the file and the entry, exit
+    status 2, before the detector is built (before: ``FileNotFoundError`` and
+    ``KeyError: 'file_name'`` tracebacks)."""
+    import custom_modules.apis
+
+    def never(*args):
+        raise AssertionError('the detector was built')
+
+    monkeypatch.setattr(custom_modules.apis, 'build_person_detector', never)
+    no_name = tmp_path / 'no_name.json'
+    no_name.write_text(
+        json.dumps(dict(images=[dict(id=1, file_name='a.jpg'),
+                                dict(id=2)])))
+    images, out = str(repo_root / 'tests/data/coco'), tmp_path / 'dets.json'
+    cases = [
+        (['--images', str(tmp_path / 'nodir')],
+         f'{tmp_path / "nodir"}: --images does not exist'),
+        (['--images', images, '--ann-file',
+          str(tmp_path / 'no.json')], f'{tmp_path / "no.json"}: --ann-file '
+         'cannot be read (No such file or directory)'),
+        (['--images', images, '--ann-file',
+          str(no_name)], f'{no_name}: images[1] has no "file_name"'),
+    ]
+    tool = load_dump_tool(repo_root)
+    for args, message in cases:
+        monkeypatch.setattr(sys, 'argv', [
+            'dump_person_detections.py', *args, '--det-checkpoint',
+            'yolov3.pth', '--out',
+            str(out)
+        ])
+        with pytest.raises(SystemExit) as stop:
+            tool.main()
+        assert stop.value.code == 2
+        assert capsys.readouterr().err == (
+            f'tools/dump_person_detections.py: error: {message}\n')
+    assert not out.exists()
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--out', 'AFILE/dets.json'
+      ], 'argument --out: AFILE/dets.json: AFILE is a file, not a folder'),
+    (['--device', 'gpu'], "argument --device: 'gpu' is not a device"),
+])
+def test_dump_person_detections_refuses_bad_options_when_parsing(
+        args, message, monkeypatch, repo_root, tmp_path, capsys):
+    """An ``--out`` under a file (before: every image detected, then
+    ``FileExistsError`` and nothing written) and a device torch does not have:
+
+    argparse's usage error.
+    """
+    a_file = tmp_path / 'afile'
+    a_file.write_text('')
+    args = [arg.replace('AFILE', str(a_file)) for arg in args]
+    monkeypatch.setattr(sys, 'argv', [
+        'dump_person_detections.py', '--images', 'tests/data/coco',
+        '--det-checkpoint', 'yolov3.pth', '--out', 'dets.json', *args
+    ])
+    with pytest.raises(SystemExit) as stop:
+        load_dump_tool(repo_root).parse_args()
+    assert stop.value.code == 2
+    assert message.replace('AFILE', str(a_file)) in capsys.readouterr().err
+
+
+def test_dump_person_detections_refuses_a_checkpoint_of_another_detector(
+        monkeypatch, repo_root, tmp_path, capsys):
+    """``--det-checkpoint`` of another model: mmdet loaded what fits and a
+    random YOLOv3 found nobody ("0 person detections"); now one line naming the
+    checkpoint and the detector's config, exit status 2, before the first
+    image."""
+    import mmdet.apis
+
+    def never(*args):
+        raise AssertionError('an image was detected')
+
+    monkeypatch.setattr(mmdet.apis, 'inference_detector', never)
+    other = tmp_path / 'other.pth'
+    torch.save({'state_dict': {'head.weight': torch.zeros(3)}}, other)
+    tool = load_dump_tool(repo_root)
+    monkeypatch.setattr(sys, 'argv', [
+        'dump_person_detections.py', '--images', 'tests/data/coco',
+        '--det-checkpoint',
+        str(other), '--out',
+        str(tmp_path / 'dets.json')
+    ])
+    with pytest.raises(SystemExit) as stop:
+        tool.main()
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        f'tools/dump_person_detections.py: error: {other}: not a checkpoint '
+        f'of {tool.DEFAULT_DETECTOR} (YOLOV3): missing from it: ')

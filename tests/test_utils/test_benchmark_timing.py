@@ -44,6 +44,17 @@ def test_a_device_is_the_cpu_or_a_cuda_device_this_machine_has():
             torch_device(text)
 
 
+def test_a_cuda_device_is_refused_where_torch_sees_none(monkeypatch):
+    """On a machine without a GPU or driver (the inference tools failed with
+    torch's "Found no NVIDIA driver" once the model was built)."""
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    for text in ('cuda', 'cuda:0'):
+        message = f'^{text}: no CUDA device visible to torch .*; use cpu$'
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            torch_device(text)
+
+
 @pytest.mark.parametrize('tool, argv', [
     ('benchmark_pose_nms', ['--repeats', '0']),
     ('benchmark_pose_nms', ['--max-per-img', '0']),

@@ -162,7 +162,8 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             to files only; the same frames, order and files.
 
     Raises:
-        CheckpointMismatchError: ``weights`` holds another model.
+        CheckpointMismatchError: ``weights`` holds another model, or
+            ``det_weights`` another detector than ``det_model``'s.
         CheckpointFileError: ``weights`` cannot be loaded (missing, not a
             PyTorch checkpoint, truncated, a URL that cannot be fetched).
         BackendError: The backend or fast path cannot run here.
@@ -258,6 +259,20 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
             check_checkpoint_matches(
                 model, checkpoint, name=str(self._weights_name))
         super()._load_weights_to_model(model, checkpoint, cfg)
+
+    def _init_detector(self,
+                       det_model: Optional[Union[str, dict]] = None,
+                       det_weights: Optional[str] = None,
+                       det_cat_ids: Optional[Union[int, Tuple]] = None,
+                       device: Optional[str] = None) -> None:
+        """mmpose's, refusing ``det_weights`` of which no weight fits the
+        detector (mmdet's inferencer loads what fits, with a warning, and
+        detects with random weights) before the first frame; see
+        :func:`~..topdown_pipeline.build_person_detector`."""
+        super()._init_detector(det_model, det_weights, det_cat_ids, device)
+        if det_weights is not None and self.detector is not None:
+            check_checkpoint_matches(
+                self.detector.model, det_weights, partial=True)
 
     def _prepare_on_device(self) -> None:
         """Have ``model.test_step`` take a :class:`PreparedFrame` from the
