@@ -32,7 +32,7 @@ from typing import List, Optional, Tuple
 from custom_modules.apis import IMAGE_SUFFIXES, InputError
 from custom_modules.apis.topdown_pipeline import coco_image_files
 from custom_modules.utils import exit_on_user_error, output_file
-from custom_modules.utils.benchmark_timing import torch_device
+from custom_modules.utils.benchmark_timing import inference_device
 
 TOOL = 'tools/dump_person_detections.py'
 
@@ -75,7 +75,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--device',
         default='cpu',
-        type=torch_device,
+        type=inference_device,
         help='e.g. cpu or cuda:0')
     return parser.parse_args()
 

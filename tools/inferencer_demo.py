@@ -41,7 +41,8 @@ from typing import Optional, Sequence
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
     from custom_modules.utils import output_file, output_folder
-    from custom_modules.utils.benchmark_timing import at_least, torch_device
+    from custom_modules.utils.benchmark_timing import (at_least,
+                                                       inference_device)
 
     parser = ArgumentParser(
         description='Pose estimation with MMPoseInferencer and this '
@@ -70,7 +71,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
         '--scope', default='mmpose', help='scope of the modules')
     parser.add_argument(
         '--device',
-        type=torch_device,
+        type=inference_device,
         help='e.g. cpu or cuda:0 (default: the best available)')
     parser.add_argument(
         '--show-progress', action='store_true', help='show a progress bar')

@@ -68,7 +68,8 @@ class WeightDifferences:
     ``missing``: the model's names absent from the checkpoint; ``unexpected``:
     the checkpoint's names the model lacks; ``mismatched``: ``(name, checkpoint
     shape, model shape)``; ``fitting``: how many of the model's weights the
-    checkpoint holds with their shape.
+    checkpoint holds with their shape (BatchNorm's ``num_batches_tracked``
+    not counted).
     """
     missing: List[str] = field(default_factory=list)
     unexpected: List[str] = field(default_factory=list)
@@ -114,7 +115,8 @@ def compare_weights(model: nn.Module,
         found = tuple(getattr(weights[name], 'shape', ()))
         if found != shape:
             differences.mismatched.append((name, found, shape))
-        else:
+        # a BatchNorm step counter shared by chance is no weight that fits
+        elif not name.endswith(BENIGN_MISSING_SUFFIXES):
             differences.fitting += 1
     differences.unexpected = [name for name in weights if name not in expected]
     return differences

@@ -23,8 +23,13 @@ from mmpose.apis import inference_topdown
 from mmpose.evaluation.functional import nms
 from mmpose.structures import merge_data_samples, split_instances
 
+from ..datasets.coco_file_checks import (FILE_NAME, INTEGER, field_problem,
+                                         no_person_problem)
 from .checkpoint_check import check_checkpoint_matches, load_checkpoint_file
 from .demo_io import InputError, write_image
+
+#: What a box file's ``images`` entries need.
+IMAGE_NAMES = {'id': INTEGER, 'file_name': FILE_NAME}
 
 
 def build_person_detector(config: str,
@@ -148,9 +153,10 @@ def load_person_boxes(bbox_file: str,
             f'{bbox_file}: expected a COCO annotation dict or a detection list'
         )
 
-    _check_persons_among(
-        records, bbox_file,
-        'annotations' if isinstance(content, dict) else 'detections')
+    problem = no_person_problem(
+        records, 'annotations' if isinstance(content, dict) else 'detections')
+    if problem:
+        raise ValueError(f'{bbox_file}: {problem}')
     boxes = defaultdict(list)
     full_names: Dict[str, str] = {}
     empty = 0
@@ -209,44 +215,17 @@ def coco_image_files(content: Mapping, path: str) -> List[Tuple[Any, str]]:
     order.
 
     Raises:
-        InputError: ``'<path>: images[i] has no "file_name"'`` (or
-            ``"id"``), or naming an entry that is no object or an
+        InputError: ``'<path>: images[i] has no "file_name"'`` (or ``"id"``,
+            or one of the wrong kind: :func:`field_problem`), or naming an
             ``images`` that is no list.
     """
     images = content.get('images')
     if not isinstance(images, list):
         raise InputError(f'{path}: no "images" list')
-    for index, image in enumerate(images):
-        if not isinstance(image, dict):
-            raise InputError(f'{path}: images[{index}] is a '
-                             f'{type(image).__name__}, not an object')
-        for field in ('id', 'file_name'):
-            if field not in image:
-                raise InputError(f'{path}: images[{index}] has no "{field}"')
+    problem = field_problem(images, IMAGE_NAMES, 'images')
+    if problem:
+        raise InputError(f'{path}: {problem}')
     return [(image['id'], image['file_name']) for image in images]
-
-
-def _check_persons_among(records: list, path: str, kind: str) -> None:
-    """Refuse boxes of which none is a person (``category_id`` 1, or none
-    given): detections written with mmdet's 0-based labels (its person is 0,
-    COCO's 1) would pose every image as one person.
-
-    Raises:
-        ValueError: ``'<path>: N <kind>, none with category_id 1 (person);
-            its category ids: [...]'``.
-    """
-    categories = [
-        record.get('category_id', 1) for record in records
-        if isinstance(record, dict)
-    ]
-    if not categories or 1 in categories:
-        return
-    found = sorted({json.dumps(category)
-                    for category in categories},
-                   key=lambda text: (len(text), text))  # numbers in order
-    raise ValueError(
-        f'{path}: {len(records)} {kind}, none with category_id 1 (person); '
-        f'its category ids: [{", ".join(found)}]')
 
 
 def _finite_number(value: object) -> bool:

@@ -17,12 +17,12 @@ from mmpose.registry import DATASETS
 
 from .coco_file_checks import (DETECTION_FIELDS, DatasetFileError,
                                coco_file_problem, field_problem,
-                               first_value_problem, is_number, load_json)
+                               first_value_problem, is_number, iscrowd_problem,
+                               load_json, no_person_problem)
 from .crowd_segmentation import segments_for_mask
 from .image_file import ImageFileError, check_image_file, read_image_file
 
 LISTED_IMAGES = 20  # unusable test images named in the error; more are counted
-LISTED_CATEGORIES = 5  # category ids named when a bbox_file has no person
 # threads checking test images: their reads from disk overlap
 CHECK_THREADS = 8
 
@@ -30,6 +30,11 @@ CHECK_THREADS = 8
 class UnusableImagesError(RuntimeError):
     """Images of a test set that cannot be used, each named with its reason in
     one message."""
+
+
+class MissingImagesError(FileNotFoundError):
+    """Images of a dataset missing on disk: all of a training set's, or those
+    of a test set; the message names the annotation file and the images."""
 
 
 @DATASETS.register_module()
@@ -55,8 +60,9 @@ class CheckedCocoDataset(CocoDataset):
       visible keypoints outside their image (made not visible here) are counted
       and logged once, with an example id;
     - images of the annotation file missing on disk: in training their samples
-      are dropped and logged with a count (all of them: ``FileNotFoundError``
-      naming the folder);
+      are dropped and logged with a count (all of them:
+      :class:`MissingImagesError`, a ``FileNotFoundError``, naming the
+      folder);
     - an image that cannot be decoded or is cut short
       (:func:`read_image_file`): in training the sample is skipped (mmengine
       then draws another) with a warning naming the file and the count of skips
@@ -66,14 +72,15 @@ class CheckedCocoDataset(CocoDataset):
       JPEG/PNG complete, other formats decoded), so that a bad validation image
       stops training before its first iteration (mmengine's ``Runner.train``
       builds the val loop before it trains), not at the first validation. One
-      error lists the missing and unusable images with their reasons (the first
-      ``LISTED_IMAGES``, then a count): ``FileNotFoundError`` if all of them
-      are missing, else :class:`UnusableImagesError` (a missing or bad image
-      would silently lower the AP). ``CHECK_THREADS`` threads read the files:
-      5,000 COCO JPEGs not in the page cache took 1.6-2.2 s with one thread,
-      0.9-1.0 s with 8. Images behind a URI are checked when they are read.
-      Test images of another size than the annotation file gives them
-      (resized since: the AP would be near 0) are counted and logged;
+      error lists the missing and unusable images with their reasons (the
+      first ``LISTED_IMAGES``, then a count): :class:`MissingImagesError` if
+      all of them are missing, else :class:`UnusableImagesError` (a missing or
+      bad image would silently lower the AP). ``CHECK_THREADS`` threads read
+      the files: 5,000 COCO JPEGs not in the page cache took 1.6-2.2 s with
+      one thread, 0.9-1.0 s with 8. Images behind a URI are checked when
+      they are read. Test images of another size than the annotation file
+      gives them (resized since: the AP would be near 0) are counted and
+      logged;
     - images without any detection in ``bbox_file`` are counted and logged
       (their people count as missed by ``CocoMetric``).
 
@@ -160,11 +167,10 @@ class CheckedCocoDataset(CocoDataset):
             raise DatasetFileError(
                 f'{self.ann_file}: annotation id {ann["id"]} has '
                 '"num_keypoints" that is not a finite number')
-        if ann.get('iscrowd', 0) not in (0, 1):
-            # mmpose tests its truth: "0" would make the person a crowd
+        problem = iscrowd_problem(ann)
+        if problem:
             raise DatasetFileError(
-                f'{self.ann_file}: annotation id {ann["id"]} has "iscrowd" '
-                f'{json.dumps(ann["iscrowd"])[:40]}, not 0 or 1')
+                f'{self.ann_file}: annotation id {ann["id"]} has {problem}')
         labelled = int((visible > 0).sum())
         # COCO counts the labelled keypoints (v > 0), CrowdPose the visible
         # ones (v = 2): a fault for both is 0 with a visible keypoint, or more
@@ -222,14 +228,9 @@ class CheckedCocoDataset(CocoDataset):
                 detections, DETECTION_FIELDS, 'detections'))
         if problem:
             raise DatasetFileError(f'{self.bbox_file}: {problem}')
-        categories = {d['category_id'] for d in detections}
-        if detections and 1 not in categories:
-            # mmpose keeps the boxes of category_id 1 only
-            raise DatasetFileError(
-                f'{self.bbox_file}: {len(detections)} detections, none with '
-                '"category_id" 1 (COCO\'s person); its category ids: '
-                f'{sorted(categories)[:LISTED_CATEGORIES]} (an mmdet class '
-                'index, 0 for a person, is not a COCO category id)')
+        problem = no_person_problem(detections, 'detections')
+        if problem:
+            raise DatasetFileError(f'{self.bbox_file}: {problem}')
         try:
             data_list = super()._load_detection_results()
         except KeyError as err:
@@ -260,13 +261,14 @@ class CheckedCocoDataset(CocoDataset):
         return data_list
 
     def _remember_image_sizes(self) -> None:
-        """Keep the ``(width, height)`` the annotation file gives each image
-        path (mmpose drops its ``self.coco`` once the data list is made)."""
+        """Keep the ``(width, height)`` the annotation file gives each test
+        image (mmpose drops its ``self.coco`` once the data list is made) for
+        :meth:`_warn_of_other_sizes`."""
         self._annotated_sizes = {
             osp.join(self.data_prefix['img'], image['file_name']):
-            (image['width'], image['height'])
+            (image.get('width'), image.get('height'))
             for image in self.coco.imgs.values()
-        }
+        } if self.test_mode else {}
 
     def load_data_list(self) -> List[dict]:
         """mmpose's data list without (training) or refusing (testing) images
@@ -282,7 +284,7 @@ class CheckedCocoDataset(CocoDataset):
         if not missing:
             return data_list
         if len(missing) == len(paths):
-            raise FileNotFoundError(
+            raise MissingImagesError(
                 f'none of the {len(paths)} images of {self.ann_file} is under '
                 f'{self.data_prefix["img"] or self.data_root} (data_root + '
                 f'data_prefix.img), e.g. {missing[:3]}')
@@ -299,8 +301,8 @@ class CheckedCocoDataset(CocoDataset):
                                 total: int) -> Dict[str, Tuple[int, int]]:
         """Check every local test image with :func:`check_image_file` in
         threads; raise one error listing those missing or unusable (at most
-        ``LISTED_IMAGES``, then a count): ``FileNotFoundError`` if all of them
-        are missing, else :class:`UnusableImagesError`.
+        ``LISTED_IMAGES``, then a count): :class:`MissingImagesError` if all of
+        them are missing, else :class:`UnusableImagesError`.
 
         Returns:
             The ``(width, height)`` of each image whose size is known.
@@ -330,7 +332,7 @@ class CheckedCocoDataset(CocoDataset):
             'unusable; evaluating without them would lower the AP:\n' +
             '\n'.join(listed))
         if len(problems) == len(missing):
-            raise FileNotFoundError(message)
+            raise MissingImagesError(message)
         raise UnusableImagesError(message)
 
     def _image_problem(self, path: str

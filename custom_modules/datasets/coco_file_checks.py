@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from mmengine import fileio
 
 LISTED_IDS = 5  # duplicated ids named per list
+LISTED_CATEGORIES = 5  # category ids named when boxes hold no person
 
 
 def is_number(value: Any) -> bool:
@@ -29,7 +30,9 @@ def _numbers(value: Any) -> bool:
 
 #: A field's test of its value and what the value must be (for the message).
 Kind = Tuple[Callable[[Any], bool], str]
-INTEGER: Kind = (lambda v: type(v) is int, 'an integer')
+# 1.0 (a converter's float) is an id as xtcocotools and mmpose use it; "1" is
+# not
+INTEGER: Kind = (lambda v: is_number(v) and v == int(v), 'an integer')
 SIZE: Kind = (lambda v: is_number(v) and v > 0, 'a positive number')
 FILE_NAME: Kind = (lambda v: isinstance(v, str) and v != '', 'a file name')
 BOX: Kind = (lambda v: isinstance(v, list) and len(v) >= 4 and _numbers(v[:4]),
@@ -147,10 +150,44 @@ def value_problems(ann: dict,
     for field in ('area', 'num_keypoints'):
         if field in ann and not is_number(ann[field]):
             problems.append(f'"{field}" that is not a finite number')
-    if ann.get('iscrowd', 0) not in (0, 1):
-        problems.append(f'"iscrowd" {json.dumps(ann["iscrowd"])[:40]}, not '
-                        '0 or 1')
+    problem = iscrowd_problem(ann)
+    if problem:
+        problems.append(problem)
     return problems
+
+
+def iscrowd_problem(ann: dict) -> Optional[str]:
+    """``'"iscrowd" <value>, not 0 or 1'`` for an ``iscrowd`` mmpose and
+    xtcocotools would misread (they test its truth: ``"0"`` would make the
+    person a crowd region), or None (also for none, or null: not a crowd to
+    both)."""
+    if ann.get('iscrowd') in (0, 1, None):
+        return None
+    return f'"iscrowd" {json.dumps(ann["iscrowd"])[:40]}, not 0 or 1'
+
+
+def no_person_problem(boxes: list, kind: str) -> Optional[str]:
+    """``'N <kind>, none with "category_id" 1 ...'`` where none of ``boxes``
+    (dicts; without ``category_id``: a person) is a person, or None.
+
+    mmpose keeps the boxes of COCO's person (``category_id`` 1) only: a file
+    written with mmdet's class indices (0 for a person) would leave no box.
+    """
+    categories = {
+        box.get('category_id', 1)
+        for box in boxes if isinstance(box, dict)
+    }
+    if not categories or 1 in categories:
+        return None
+    # numbers by value, then anything else by its text
+    shown = sorted(
+        categories,
+        key=lambda c: (0, c, '') if is_number(c) else (1, 0, str(c)))
+    more = ', ...' if len(shown) > LISTED_CATEGORIES else ''
+    return (f'{len(boxes)} {kind}, none with "category_id" 1 (COCO\'s '
+            'person); its category ids: '
+            f'{", ".join(map(str, shown[:LISTED_CATEGORIES]))}{more} (an '
+            'mmdet class index, 0 for a person, is not a COCO category id)')
 
 
 def coco_file_problem(coco: Any,

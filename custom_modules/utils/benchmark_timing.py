@@ -1,7 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Timing and table helpers of the benchmark tools (``tools/analysis/``) and of
 ``tools/misc/gpu_check.py``, and their option types (:func:`at_least`,
-:func:`torch_device`), which the inference tools take too."""
+:func:`torch_device`; :func:`inference_device` for the inference tools)."""
 import argparse
 import os
 import statistics
@@ -61,6 +61,22 @@ def torch_device(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f'{text}: {count} CUDA device(s) visible')
     return text
+
+
+def inference_device(text: str) -> str:
+    """An argparse ``type`` for an inference tool's ``--device``: the CPU and
+    CUDA devices as :func:`torch_device` checks them; another device type torch
+    knows (``mps``, ``xpu``, ``npu``: mmpose's inferencer runs on them) as
+    given, torch saying where it is not there."""
+    import torch
+
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a device: 'cpu', 'cuda[:N]', 'mps', ..."
+        ) from None
+    return torch_device(text) if device.type in ('cpu', 'cuda') else text
 
 
 def interleaved_medians_ms(fns: List[Callable[[], object]], warmup: int,

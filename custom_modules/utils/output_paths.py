@@ -33,7 +33,8 @@ def output_file(text: str) -> str:
     or if its folder cannot be made or written into.
 
     Returns:
-        str: ``text`` unchanged.
+        str: The path, ``~`` expanded (where it is checked is where the tool
+        writes).
     """
     path = Path(text).expanduser()
     if path.is_dir():
@@ -41,23 +42,28 @@ def output_file(text: str) -> str:
     problem = _unwritable_folder(path.parent)
     if problem is not None:
         raise argparse.ArgumentTypeError(f'{text}: {problem}')
-    return text
+    return str(path)
 
 
 def output_folder(text: str) -> str:
     """An argparse ``type`` for a folder a tool writes files into: refused if
     it, or the folder it would be made in, is a file or is not writable; ``''``
-    (no folder: mmpose's inferencer's default) is returned as it is.
+    (no folder: mmpose's inferencer's default) is returned as it is. A path
+    with a suffix that is no folder is a file, as mmpose's
+    ``save_visualization`` takes it (``--vis-out-dir out.mp4``, ``vis.jpg``):
+    :func:`output_file`.
 
     Returns:
-        str: ``text`` unchanged.
+        str: The path, ``~`` expanded.
     """
     if not text:
         return text
     path = Path(text).expanduser()
+    if path.suffix and not path.is_dir():
+        return output_file(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f'{text}: is a file, not a folder')
     problem = _unwritable_folder(path)
     if problem is not None:
         raise argparse.ArgumentTypeError(f'{text}: {problem}')
-    return text
+    return str(path)

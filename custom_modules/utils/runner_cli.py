@@ -75,19 +75,6 @@ def explain_unregistered_types(config_path: str) -> Iterator[None]:
             'the package that defines it') from err
 
 
-def names_a_file(err: FileNotFoundError) -> bool:
-    """Whether a ``FileNotFoundError`` says which file: ``filename`` set (by
-    ``open``, ``os`` and ``pathlib``), or a message of its own (one string
-    argument, as this project raises them: the dataset's list of missing test
-    images).
-
-    Not ``FileNotFoundError()`` or ``FileNotFoundError(2, 'No such file or
-    directory')``.
-    """
-    return err.filename is not None or (len(err.args) == 1 and isinstance(
-        err.args[0], str) and bool(err.args[0].strip()))
-
-
 @contextmanager
 def exit_on_user_error(tool: str) -> Iterator[None]:
     """Stop with the message alone and exit status 2 (a usage error, as
@@ -99,21 +86,22 @@ def exit_on_user_error(tool: str) -> Iterator[None]:
     read or loaded (missing, not a checkpoint, no training state to resume
     from), a checkpoint of another model, an input of a tool that cannot be
     used (:class:`~custom_modules.apis.InputError`), a config ``type`` no
-    registry holds, and a ``FileNotFoundError`` that names its file
-    (:func:`names_a_file`). Other errors keep their traceback.
+    registry holds, and images of a dataset all missing
+    (:class:`~custom_modules.datasets.MissingImagesError`). Other errors keep
+    their traceback (a ``FileNotFoundError`` of anything else, in the middle
+    of a training, is no error of the command line).
     """
     from custom_modules.apis import InputError
     from custom_modules.apis.checkpoint_check import CheckpointError
-    from custom_modules.datasets import DatasetFileError, UnusableImagesError
+    from custom_modules.datasets import (DatasetFileError, MissingImagesError,
+                                         UnusableImagesError)
     from custom_modules.evaluation import AnnotationFileError
 
     try:
         yield
     except (AnnotationFileError, DatasetFileError, UnusableImagesError,
             CheckpointError, InputError, UnregisteredTypeError,
-            FileNotFoundError) as err:
-        if isinstance(err, FileNotFoundError) and not names_a_file(err):
-            raise
+            MissingImagesError) as err:
         print(f'{tool}: error: {err}', file=sys.stderr, flush=True)
         sys.exit(2)
 

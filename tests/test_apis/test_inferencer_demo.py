@@ -540,7 +540,8 @@ def test_errors_about_the_input_come_before_the_model_loads(
           str(unnamed)], f'{unnamed}: images[0] has no "file_name"'),
         ([str(image), '--bbox-file',
           str(mmdet_labels)], f'{mmdet_labels}: 118 detections, none with '
-         'category_id 1 (person); its category ids: [0]'),
+         '"category_id" 1 (COCO\'s person); its category ids: 0 (an mmdet '
+         'class index, 0 for a person, is not a COCO category id)'),
     ]
     if sys.platform.startswith('linux'):
         monkeypatch.delenv('DISPLAY', raising=False)

@@ -208,8 +208,8 @@ def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
             'category_id': 0,
             'bbox': [0, 0, 1, 1],
             'score': 0.9
-        }] * 3, r'3 detections, none with category_id 1 \(person\); its '
-         r'category ids: \[0\]'),
+        }] * 3, r'3 detections, none with "category_id" 1 \(COCO\'s person\); '
+         r'its category ids: 0 \(an mmdet class index'),
         ({
             'images': [{
                 'id': 1,
@@ -220,8 +220,8 @@ def test_results_files_map_ids_to_names_and_keep_persons_only(tmp_path):
                 'category_id': category,
                 'bbox': [0, 0, 1, 1]
             } for category in (10, 2, 10)]
-        }, r'3 annotations, none with category_id 1 \(person\); its '
-         r'category ids: \[2, 10\]'),
+        }, r'3 annotations, none with "category_id" 1 \(COCO\'s person\); '
+         r'its category ids: 2, 10 \('),
     ])
 def test_malformed_box_files_name_the_file_and_field(tmp_path, content,
                                                      message):

@@ -256,3 +256,9 @@ def test_budget_keeps_each_later_checks_reserve():
     now[0] = 650.0
     assert budget.left('full', 300) == -50
     assert list(gpu_check.CHECKS[-4:]) == ['realtime', 'full', 'fit', 'people']
+    # a budget under the reserves of the checks that run scales them down
+    checks = ['dcn', 'train', 'realtime', 'full']
+    reserved = sum(reserve[check] for check in checks)
+    short = gpu_check.Budget(reserved / 2, checks, start=0, clock=lambda: 0)
+    assert short.left('dcn') == reserved / 2 - (reserved - reserve['dcn']) / 2
+    assert short.left('dcn') == reserve['dcn'] / 2 > 0

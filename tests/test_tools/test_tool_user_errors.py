@@ -272,24 +272,23 @@ def test_an_output_path_that_cannot_be_written_is_refused_at_once(
                           'a file, not a folder'), error
 
 
-def test_a_file_not_found_error_naming_its_file_is_one_line(capsys):
-    """The dataset's ``FileNotFoundError`` when every test image is missing
-    (its message lists them) ends as the other user errors, exit status 2; one
-    that names no file keeps its traceback."""
+def test_missing_images_are_one_line_other_file_errors_keep_a_traceback(
+        capsys):
+    """The dataset's ``MissingImagesError`` (every training image, or test
+    images, missing; its message lists them) ends as the other user errors,
+    exit status 2; any other ``FileNotFoundError`` (one in the middle of a
+    training is no error of the command line) keeps its traceback."""
+    from custom_modules.datasets import MissingImagesError
     from custom_modules.utils import exit_on_user_error
     message = ('2 of the 2 images of a.json are missing or unusable; ...:\n'
                '  data/1.jpg: missing\n  data/2.jpg: missing')
-    for error, shown in ((FileNotFoundError(message), message),
-                         (FileNotFoundError(2, 'No such file or directory',
-                                            'x.json'),
-                          "[Errno 2] No such file or directory: 'x.json'")):
-        with pytest.raises(SystemExit) as stop:
-            with exit_on_user_error('tools/test.py'):
-                raise error
-        assert stop.value.code == 2
-        assert capsys.readouterr().err == f'tools/test.py: error: {shown}\n'
-    for unnamed in (FileNotFoundError(),
-                    FileNotFoundError(2, 'No such file or directory')):
+    with pytest.raises(SystemExit) as stop:
+        with exit_on_user_error('tools/test.py'):
+            raise MissingImagesError(message)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == f'tools/test.py: error: {message}\n'
+    for other in (FileNotFoundError(message),
+                  FileNotFoundError(2, 'No such file or directory', 'x.json')):
         with pytest.raises(FileNotFoundError):
             with exit_on_user_error('tools/test.py'):
-                raise unnamed
+                raise other

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from custom_modules.utils.benchmark_timing import (at_least,
+from custom_modules.utils.benchmark_timing import (at_least, inference_device,
                                                    interleaved_medians_ms,
                                                    markdown_table,
                                                    torch_device)
@@ -53,6 +53,22 @@ def test_a_cuda_device_is_refused_where_torch_sees_none(monkeypatch):
         message = f'^{text}: no CUDA device visible to torch .*; use cpu$'
         with pytest.raises(argparse.ArgumentTypeError, match=message):
             torch_device(text)
+
+
+def test_the_inference_tools_take_the_other_devices_mmpose_runs_on(
+        monkeypatch):
+    """mps, xpu, npu as given (torch names one that is not there when the model
+    moves); the CPU and CUDA as the benchmarks check them; a name torch does
+    not know refused."""
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert inference_device('mps') == 'mps'
+    assert inference_device('xpu:1') == 'xpu:1'
+    assert inference_device('cpu:0') == 'cpu'
+    for text, message in (('gpu', "'gpu' is not a device"),
+                          ('cuda:0', 'no CUDA device visible')):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            inference_device(text)
 
 
 @pytest.mark.parametrize('tool, argv', [

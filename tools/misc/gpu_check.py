@@ -963,6 +963,10 @@ CHECKS = tuple(RESERVE)
 class Budget:
     """The seconds of a run shared by its checks.
 
+    Each check keeps its :data:`RESERVE` while the checks before it run; a
+    budget smaller than the reserves of all the checks that run scales them
+    down alike (the early checks still get their share).
+
     Args:
         seconds: The whole run's budget.
         checks: The names of the checks that will run, in their order (keys
@@ -980,6 +984,12 @@ class Budget:
         self.checks = list(checks)
         self.clock = clock
         self.start = clock() if start is None else start
+        reserved = sum(RESERVE[check] for check in self.checks)
+        self.scale = min(1.0, max(seconds, 0) / reserved) if reserved else 1.0
+
+    def reserve(self, name: str) -> float:
+        """The seconds kept for check ``name``, scaled to the budget."""
+        return RESERVE[name] * self.scale
 
     def left(self, name: str, limit: float = math.inf) -> float:
         """Seconds check ``name`` may take now: at most ``limit``, and what is
@@ -989,7 +999,7 @@ class Budget:
         spent = self.clock() - self.start
         return min(
             limit,
-            self.seconds - spent - sum(RESERVE[check] for check in later))
+            self.seconds - spent - sum(self.reserve(check) for check in later))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -1080,11 +1090,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     def in_budget(name: str, check: Callable[[], Tuple[bool, str]]
                   ) -> Callable[[], Tuple[bool, str]]:
-        """``check``, run only with at least its reserve left (for the checks
-        that run in this process, with no time limit of their own)."""
+        """``check``, run only with at least its (unscaled) reserve left (for
+        the checks that run in this process, with no time limit of their
+        own)."""
 
         def run() -> Tuple[bool, str]:
             seconds = left(name)
+            # the whole reserve: they cannot be stopped at a limit
             if seconds < RESERVE[name]:
                 return not_run(max(seconds, 0))
             return check()

@@ -270,7 +270,10 @@ class MultilevelPose2DInferencer(Pose2DInferencer):
         detects with random weights) before the first frame; see
         :func:`~..topdown_pipeline.build_person_detector`."""
         super()._init_detector(det_model, det_weights, det_cat_ids, device)
-        if det_weights is not None and self.detector is not None:
+        # without det_model mmpose takes its default detector with that
+        # detector's own weights, not det_weights
+        if (det_model is not None and det_weights is not None
+                and self.detector is not None):
             check_checkpoint_matches(
                 self.detector.model, det_weights, partial=True)
 
