@@ -12,6 +12,7 @@ import copy
 import json
 import shutil
 from pathlib import Path
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -45,20 +46,24 @@ def _add_copy_of_first_image(coco: dict, file_name: str) -> dict:
     return coco['images'][-1]
 
 
-def make_faulty_coco(root: Path, *faults: str) -> Path:
+def make_faulty_coco(root: Path,
+                     *faults: str,
+                     coco: Optional[dict] = None) -> Path:
     """Write the sample with ``faults`` into ``root``; return its annotation
     file.
 
     Each fault that changes a person changes another one of the sample's people
-    with keypoints.
+    with keypoints. ``coco``: the annotations to write instead of the sample's
+    (a test's own change of them).
     """
     root.mkdir(parents=True, exist_ok=True)
     for image in SAMPLE.glob('*.jpg'):
         shutil.copy(image, root / image.name)
-    coco = sample_coco()
-    people = [a for a in coco['annotations'] if a['num_keypoints'] > 0]
-    for index, fault in enumerate(faults):
-        _add_fault(root, coco, fault, people[index])
+    coco = sample_coco() if coco is None else coco
+    if faults:
+        people = [a for a in coco['annotations'] if a['num_keypoints'] > 0]
+        for index, fault in enumerate(faults):
+            _add_fault(root, coco, fault, people[index])
     ann_file = root / 'annotations.json'
     ann_file.write_text(json.dumps(coco))
     return ann_file

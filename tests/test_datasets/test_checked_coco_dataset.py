@@ -218,8 +218,7 @@ def test_malformed_annotation_file_is_named(content, message, tmp_path):
 def test_entry_without_a_required_field_is_named(entry, field, tmp_path):
     coco = sample_coco()
     del coco[entry][1][field]
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     with pytest.raises(
             ValueError,
             match=rf'annotations.json: {entry}\[1\] has no "{field}"'):
@@ -240,8 +239,7 @@ def test_a_required_field_of_the_wrong_kind_is_named(entry, field, value,
     string id in CocoMetric's file names) or not at all."""
     coco = sample_coco()
     coco[entry][1][field] = value
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     with pytest.raises(
             ValueError,
             match=rf'annotations.json: {entry}\[1\] has "{field}" '
@@ -271,8 +269,7 @@ def test_a_string_iscrowd_is_refused_not_taken_as_a_crowd(split, tmp_path):
     region, silently."""
     coco = sample_coco()
     coco['annotations'][2]['iscrowd'] = '0'
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     with pytest.raises(
             ValueError,
             match=f'annotations.json: annotation id '
@@ -284,8 +281,7 @@ def test_annotations_of_no_image_are_counted(tmp_path, logged):
     coco = sample_coco()
     for ann in coco['annotations'][:3]:
         ann['image_id'] += 10**6
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     build('topdown', 'train', ann_file)
     assert any(
         '3 annotations of an "image_id" that no entry of "images" has (left '
@@ -386,8 +382,7 @@ def test_an_image_info_file_is_a_bottom_up_test_set_not_a_training_set(
     ``bbox_file``."""
     coco = sample_coco()
     del coco['annotations']
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     dataset = build('bottomup', 'test', ann_file)
     assert len(dataset) == len(coco['images'])
     dataset[0]
@@ -412,8 +407,7 @@ def test_an_annotation_value_mmpose_cannot_parse_is_named(
         field, value, message, tmp_path):
     coco = sample_coco()
     coco['annotations'][2][field] = value
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     ann_id = coco['annotations'][2]['id']
     with pytest.raises(ValueError) as err:
         build('topdown', 'train', ann_file)
@@ -427,8 +421,7 @@ def test_keypoints_of_another_skeleton_are_refused_in_training(tmp_path):
     coco = sample_coco()
     coco['annotations'][3]['keypoints'] = coco['annotations'][3][
         'keypoints'][:48]
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     with pytest.raises(
             ValueError,
             match=(f'annotations.json: annotation id '
@@ -440,8 +433,7 @@ def test_keypoints_of_another_skeleton_are_refused_in_training(tmp_path):
 def test_repeated_ids_are_refused(tmp_path):
     coco = sample_coco()
     coco['annotations'][1]['id'] = coco['annotations'][0]['id']
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     with pytest.raises(
             ValueError,
             match=(r'annotations.json: "annotations" has 1 ids that occur '
@@ -454,8 +446,7 @@ def test_a_labelled_person_of_num_keypoints_0_is_trained_on(tmp_path, logged):
     person = next(a for a in coco['annotations'] if a['num_keypoints'] > 0)
     labelled = int((np.array(person['keypoints'][2::3]) > 0).sum())
     person['num_keypoints'] = 0
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     dataset = build('topdown', 'train', ann_file)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     kept = [info for info in infos if info['id'] == person['id']]
@@ -471,8 +462,7 @@ def test_crowdposes_count_of_visible_keypoints_is_no_fault(tmp_path, logged):
     person = next(a for a in coco['annotations'] if a['num_keypoints'] > 0)
     person['keypoints'][2::3] = [min(v, 1) for v in person['keypoints'][2::3]]
     person['num_keypoints'] = 0
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     dataset = build('topdown', 'train', ann_file)
     ids = [dataset.get_data_info(i)['id'] for i in range(len(dataset))]
     assert person['id'] not in ids
@@ -482,8 +472,7 @@ def test_crowdposes_count_of_visible_keypoints_is_no_fault(tmp_path, logged):
 def test_an_image_without_file_name_is_named_with_a_bbox_file(tmp_path):
     coco = sample_coco()
     del coco['images'][1]['file_name']
-    ann_file = make_faulty_coco(tmp_path)
-    ann_file.write_text(json.dumps(coco))
+    ann_file = make_faulty_coco(tmp_path, coco=coco)
     bbox_file = tmp_path / 'dets.json'
     bbox_file.write_text(
         json.dumps(detections([img['id'] for img in coco['images']])))
