@@ -23,9 +23,9 @@ from .network_patch import (Nested, Network, config_input_hw, map_tensors,
 from .recently_used import RecentlyUsed
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
-# input shapes a model keeps a CUDA graph for (top-down: one per batch size of
-# person boxes; bottom-up: one per image size); the least recently used beyond
-# these is released
+# input shapes a model keeps a CUDA graph for (top-down: one per batch bucket
+# of person boxes, see captured_batch; bottom-up: one per image size); the
+# least recently used beyond these is released
 MAX_GRAPHS = 8
 # eager runs on a side stream before a capture (cuDNN picks its algorithms)
 WARMUP_RUNS = 3
@@ -114,13 +114,25 @@ def _restore(model: nn.Module, state: List[Dict[str, Tensor]]) -> None:
         module.load_state_dict(module_state)
 
 
+def captured_batch(batch: int) -> int:
+    """The batch size a graph is captured for: ``batch`` rounded up to a power
+    of two, so that a top-down model, whose batch is the people of a frame,
+    keeps one graph for 3 and 4 people and one for 5 to 8 (6 graphs up to 32
+    people) instead of capturing again each time the count changes."""
+    return 1 << (batch - 1).bit_length()
+
+
 class GraphedNetwork:
     """``network`` replayed from CUDA graphs, one per input shape and dtype
-    (the :data:`MAX_GRAPHS` most recently used kept).
+    (the :data:`MAX_GRAPHS` most recently used kept), the batch rounded up by
+    :func:`captured_batch`.
 
     Each capture follows :data:`WARMUP_RUNS` eager runs on a side stream; a
-    call copies its input into the graph's static input, replays the graph and
-    returns copies of the static outputs (valid after the next call).
+    call copies its input into the graph's static input (zeros after it up
+    to the captured batch), replays the graph and returns copies of the
+    static outputs' first ``batch`` entries (valid after the next call). The
+    network's outputs are batch-first and its samples independent (eval
+    mode), as the estimators' are.
     """
 
     def __init__(self, network: Network, max_graphs: int = MAX_GRAPHS) -> None:
@@ -147,13 +159,20 @@ class GraphedNetwork:
         return graph, static_input, static_output
 
     def __call__(self, inputs: Tensor) -> Nested:
+        batch = inputs.shape[0]
+        padded = captured_batch(batch)
+        if padded != batch:
+            inputs = torch.cat([
+                inputs,
+                inputs.new_zeros((padded - batch, *inputs.shape[1:]))
+            ])
         key = (tuple(inputs.shape), inputs.dtype, inputs.device,
                inputs.is_contiguous())
         graph, static_input, static_output = self.graphs.get_or_make(
             key, lambda: self._capture(inputs))
         static_input.copy_(inputs)
         graph.replay()
-        return map_tensors(static_output, torch.clone)
+        return map_tensors(static_output, lambda t: t[:batch].clone())
 
 
 def run_network_fast(model: nn.Module,

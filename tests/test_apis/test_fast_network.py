@@ -440,3 +440,23 @@ def test_graphed_network_replays_each_input_into_copies(monkeypatch):
     maps, _ = graphed(first)
     assert len(fakes.captures) == 4
     torch.testing.assert_close(maps, first * 2 + 1)
+
+
+def test_graphed_batches_share_a_graph_per_power_of_two(monkeypatch):
+    """A top-down model's batch is the people of a frame: 3 and 4 people run
+    one graph (of 4), 5 to 8 another (of 8), each call's own samples returned
+    (the padding's zeros dropped)."""
+    from custom_modules.apis.fast_network import GraphedNetwork, captured_batch
+
+    assert [captured_batch(n) for n in (1, 2, 3, 4, 5, 8, 9, 32, 33)
+            ] == [1, 2, 4, 4, 8, 8, 16, 32, 64]
+    fakes = _FakeCudaGraphs()
+    fakes.install(monkeypatch)
+    graphed = GraphedNetwork(fakes.network)
+    for people in (3, 4, 5, 8, 3):
+        crops = torch.rand(people, 3, 4, 5)
+        maps, (pooled, ) = graphed(crops)
+        torch.testing.assert_close(maps, crops * 2 + 1)
+        torch.testing.assert_close(pooled, crops.mean(dim=(2, 3)))
+    assert len(fakes.captures) == 2
+    assert sorted(key[0][0] for key in graphed.graphs) == [4, 8]
