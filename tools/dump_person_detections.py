@@ -21,7 +21,8 @@ image, and the tool then exits with status 1. What makes the run impossible is
 refused in one line with exit status 2 before any image is read: a missing
 ``--images`` folder or ``--ann-file``, an image entry without ``id`` or
 ``file_name``, an ``--out`` that cannot be written, a ``--device`` this machine
-lacks, a ``--det-checkpoint`` that is not one of ``--det-config``'s detector.
+lacks, a ``--det-checkpoint`` none of whose weights fits ``--det-config``'s
+detector.
 """
 import argparse
 import json
