@@ -18,7 +18,7 @@ from mmengine.hooks import Hook
 
 from custom_modules.utils import (build_checked_runner, destroy_distributed,
                                   enable_visualization, exit_on_user_error,
-                                  explain_unregistered_types, output_file,
+                                  explain_config_errors, output_file,
                                   set_work_dir, setup_cpu_distributed)
 
 #: What mmengine.dump writes the metrics of ``--out`` as.
@@ -124,7 +124,7 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
     with exit_on_user_error('tools/test.py'), \
-            explain_unregistered_types(args.config):
+            explain_config_errors(args.config, cfg):
         # the checkpoint the runner loads is `load_from` (CHECKPOINT, unless
         # --cfg-options sets another); mmengine loads one of another model
         # with a warning and tests random weights

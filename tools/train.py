@@ -19,8 +19,7 @@ from mmengine.logging import print_log
 
 from custom_modules.utils import (build_checked_runner, destroy_distributed,
                                   enable_visualization, exit_on_user_error,
-                                  explain_lost_peers,
-                                  explain_unregistered_types,
+                                  explain_config_errors, explain_lost_peers,
                                   latest_checkpoint, set_work_dir,
                                   setup_cpu_distributed)
 
@@ -144,7 +143,7 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
     with exit_on_user_error('tools/train.py'), \
-            explain_unregistered_types(args.config), \
+            explain_config_errors(args.config, cfg), \
             explain_lost_peers(cfg.work_dir):
         # the checkpoint it starts from (load_from) or resumes (--resume),
         # checked before the first iteration: mmengine trains from random

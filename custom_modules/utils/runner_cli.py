@@ -13,6 +13,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from .config_errors import ConfigArgumentError, UnregisteredTypeError
+
 
 def set_work_dir(cfg: Config, work_dir: str, config_path: str) -> None:
     """``--work-dir`` if given, else the config's ``work_dir``, else
@@ -47,34 +49,6 @@ def enable_visualization(cfg: Config, args: argparse.Namespace,
         interval=args.interval)
 
 
-class UnregisteredTypeError(ValueError):
-    """A config names a ``type`` that no registry holds; the message names the
-    config."""
-
-
-@contextmanager
-def explain_unregistered_types(config_path: str) -> Iterator[None]:
-    """Re-raise mmengine's "X is not in the Y registry" ``KeyError`` as an
-    :class:`UnregisteredTypeError`.
-
-    The error names the config and the likely cause: a type of this project
-    built without ``custom_imports``, or a misspelt one.
-    """
-    try:
-        yield
-    except KeyError as err:
-        message = str(err.args[0]) if err.args else ''
-        match = re.match(r'(\S+) is not in the (\S+) registry', message)
-        if match is None:
-            raise
-        raise UnregisteredTypeError(
-            f'{config_path}: type {match[1]!r} is not in the {match[2]} '
-            'registry. If it is one of this project\'s types the config is '
-            'missing `custom_imports = dict(imports=[\'custom_modules\'], '
-            'allow_failed_imports=False)`; otherwise check its spelling or '
-            'the package that defines it') from err
-
-
 @contextmanager
 def exit_on_user_error(tool: str) -> Iterator[None]:
     """Stop with the message alone and exit status 2 (a usage error, as
@@ -86,7 +60,9 @@ def exit_on_user_error(tool: str) -> Iterator[None]:
     read or loaded (missing, not a checkpoint, no training state to resume
     from), a checkpoint of another model, an input of a tool that cannot be
     used (:class:`~custom_modules.apis.InputError`), a config ``type`` no
-    registry holds, and images of a dataset all missing
+    registry holds or a config key its component takes no argument for (see
+    :func:`~custom_modules.utils.config_errors.explain_config_errors`), and
+    images of a dataset all missing
     (:class:`~custom_modules.datasets.MissingImagesError`). Other errors keep
     their traceback (a ``FileNotFoundError`` of anything else, in the middle
     of a training, is no error of the command line).
@@ -101,7 +77,7 @@ def exit_on_user_error(tool: str) -> Iterator[None]:
         yield
     except (AnnotationFileError, DatasetFileError, UnusableImagesError,
             CheckpointError, InputError, UnregisteredTypeError,
-            MissingImagesError) as err:
+            ConfigArgumentError, MissingImagesError) as err:
         print(f'{tool}: error: {err}', file=sys.stderr, flush=True)
         sys.exit(2)
 

@@ -1,8 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Faults of a training run through tools/train.py and tools/test.py with the
 demo model: a loss that turns NaN, SIGKILL in the middle of an epoch and in the
-middle of writing a checkpoint, a type that is not registered, data with
-faults."""
+middle of writing a checkpoint, a type that is not registered, a misspelt key,
+data with faults."""
 import hashlib
 import re
 import shutil
@@ -162,6 +162,14 @@ def test_an_unregistered_type_names_the_config_and_custom_imports(tmp_path):
     message = proc.stderr.strip().splitlines()[-1]
     assert str(DEMO_CONFIG) in message and "'NoSuchNet'" in message
     assert 'custom_imports' in message
+
+
+def test_a_misspelt_key_names_the_config_and_the_key(tmp_path):
+    proc = train(tmp_path, 'optim_wrapper.optimizer.lrr=0.1')
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f'tools/train.py: error: {DEMO_CONFIG}: optim_wrapper.optimizer.lrr: '
+        "Adam takes no argument 'lrr' (did you mean 'lr'?)")
 
 
 def test_training_on_faulty_data_skips_and_counts(tmp_path):
