@@ -36,7 +36,8 @@ nothing could run (the input, the checkpoint, the backend; one line).
 import os
 import sys
 from argparse import ArgumentParser, Namespace
-from typing import Optional, Sequence
+from contextlib import contextmanager
+from typing import Iterator, Optional, Sequence
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> Namespace:
@@ -326,6 +327,20 @@ def call_args(args: Namespace) -> dict:
     return options
 
 
+@contextmanager
+def config_errors_explained(pose2d: str) -> Iterator[None]:
+    """A misspelt key or type of a config file given as ``pose2d`` named with
+    the file and the key's place (not for a model alias)."""
+    from mmengine.config import Config
+
+    from custom_modules.utils import explain_config_errors
+    if not (pose2d.endswith('.py') and os.path.isfile(pose2d)):
+        yield
+        return
+    with explain_config_errors(pose2d, Config.fromfile(pose2d)):
+        yield
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Returns the exit status (module docstring)."""
     args = parse_args(argv)
@@ -335,6 +350,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from custom_modules.apis import (BackendError, CheckpointError, InputError,
                                      UnsupportedPipelineError, open_source)
     from custom_modules.apis.inferencers import MultilevelInferencer
+    from custom_modules.utils import ConfigArgumentError, UnregisteredTypeError
 
     inputs, source = args.inputs, None
     # what needs the input or the machine, before the minutes a model may take
@@ -364,8 +380,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f'error: {error}', file=sys.stderr)
         return 2
     try:
-        inferencer = MultilevelInferencer(**init_args(args))
-    except (CheckpointError, BackendError, UnsupportedPipelineError) as error:
+        with config_errors_explained(args.pose2d):
+            inferencer = MultilevelInferencer(**init_args(args))
+    except (CheckpointError, BackendError, UnsupportedPipelineError,
+            ConfigArgumentError, UnregisteredTypeError) as error:
         if source is not None:
             source.close()
         option = '--device-preprocess: ' if isinstance(

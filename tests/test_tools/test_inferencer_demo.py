@@ -159,3 +159,19 @@ def test_the_fast_path_with_onnx_is_refused_before_the_model_is_built(
     assert ('--bf16 / --cuda-graph: the PyTorch fast path, not with the '
             'onnxruntime backend') in proc.stderr
     assert 'Loads checkpoint' not in proc.stdout + proc.stderr
+
+
+def test_a_misspelt_key_of_the_config_is_named(repo_root, tmp_path):
+    config = tmp_path / 'misspelt.py'
+    config.write_text(f'_base_ = [{str(MLN_SAMPLE_CONFIG)!r}]\n'
+                      'model = dict(head=dict(mid_chanels=16))\n')
+    proc = run_command([
+        sys.executable, 'tools/inferencer_demo.py',
+        'tests/data/coco/000000196141.jpg', '--device', 'cpu', '--pose2d',
+        str(config)
+    ],
+                       check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f'error: {config}: model.head.mid_chanels: MLNHead takes no argument '
+        "'mid_chanels' (did you mean 'mid_channels'?)")
