@@ -89,7 +89,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     but for ``--dump``, so that they override (``load_from=...`` the checkpoint
     too) and that ``test_evaluator.ann_file=...`` still names the config's
     evaluator, before ``--dump`` makes a list of it, with the dump first, so
-    that the predictions are saved even when a metric fails on them."""
+    that the predictions are saved even when a metric fails on them.
+
+    ``resume`` is always False: testing loads the checkpoint's weights.
+    """
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint
     set_work_dir(cfg, args.work_dir, args.config)
@@ -97,6 +100,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     enable_visualization(cfg, args, args.config)
 
     cfg.merge_from_dict(args.cfg_options)
+    # the weights only: a config a resumed training saved in its work_dir has
+    # resume=True, with which mmengine would resume the checkpoint's training
+    # state (building the train loop, and failing on a weights file)
+    cfg.resume = False
     if args.dump is not None:
         dump_metric = dict(type='DumpResults', out_file_path=args.dump)
         evaluators = cfg.test_evaluator

@@ -132,6 +132,18 @@ def test_weights_trained_on_other_inputs_are_warned_about(tmp_path):
 
 
 @pytest.mark.e2e
+def test_a_config_saved_by_a_resumed_training_tests_the_weights(tmp_path):
+    """A config with ``resume=True`` (the one a resumed training dumps into its
+    work_dir) and a weights file: tested, not resumed (mmengine would resume
+    the training state, and a weights file has none)."""
+    checkpoint = save_random_checkpoint(HSR_CONFIG, tmp_path / 'hsr.pth')
+    proc = run_test_tool(HSR_CONFIG, checkpoint, tmp_path / 'work',
+                         '--cfg-options', 'resume=True')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'coco/AP' in proc.stdout
+
+
+@pytest.mark.e2e
 @pytest.mark.parametrize('problem', ['garbage', 'missing'])
 def test_a_checkpoint_file_that_is_no_checkpoint_is_named(problem, tmp_path):
     """A missing checkpoint, or a file that is none (a web page saved under its
