@@ -41,3 +41,26 @@ def test_home_is_expanded_where_it_is_checked(monkeypatch, tmp_path):
     monkeypatch.setenv('HOME', str(tmp_path))
     assert output_file('~/m.json') == str(tmp_path / 'm.json')
     assert output_folder('~/vis') == str(Path(tmp_path) / 'vis')
+
+
+def test_a_folder_that_is_not_writable_is_refused(monkeypatch, tmp_path):
+    """The nearest existing folder is the one asked (tests run as root, for
+    whom every folder is writable: its permission is faked)."""
+    import os
+    locked = tmp_path / 'locked'
+    locked.mkdir()
+    real_access = os.access
+    asked = []
+
+    def access(path, mode):
+        asked.append(Path(path))
+        return False if Path(path) == locked else real_access(path, mode)
+
+    monkeypatch.setattr(os, 'access', access)
+    for check in (output_file, output_folder):
+        with pytest.raises(
+                argparse.ArgumentTypeError,
+                match=f'{locked}: folder not writable'):
+            check(str(locked / 'new/out.json'))
+    assert set(asked) == {locked}  # not a missing folder under it
+    assert output_folder(str(tmp_path / 'free')) == str(tmp_path / 'free')
