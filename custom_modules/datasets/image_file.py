@@ -79,12 +79,6 @@ def stored_size(data: bytes) -> Optional[Tuple[int, int]]:
     return None
 
 
-def jpeg_is_complete(data: bytes) -> bool:
-    """Whether JPEG ``data`` reaches its end-of-image marker (FF D9); see
-    :func:`jpeg_segments`."""
-    return jpeg_segments(data)[1]
-
-
 class ImageFileError(RuntimeError):
     """An image file that cannot be used; the message starts with its path."""
 

@@ -17,13 +17,17 @@ from PIL import Image
 
 from custom_modules.apis import InputError, Source, open_source
 from custom_modules.apis.demo_io import VIDEO_SUFFIXES, write_atomically
-from custom_modules.datasets.image_file import (ImageFileError,
-                                                jpeg_is_complete,
+from custom_modules.datasets.image_file import (ImageFileError, jpeg_segments,
                                                 read_image_file)
 from .demo_fakes import install_fake_capture, make_video
 
 SAMPLE_IMAGE = (
     Path(__file__).resolve().parents[1] / 'data/coco/000000196141.jpg')
+
+
+def jpeg_is_complete(data: bytes) -> bool:
+    """Whether JPEG ``data`` reaches its end-of-image marker (FF D9)."""
+    return jpeg_segments(data)[1]
 
 
 def jpeg(**save_args) -> bytes:
