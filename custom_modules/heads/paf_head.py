@@ -111,6 +111,12 @@ class BasePAFHead(BaseHead):
         init_cfg (dict | list[dict], optional): Initialization config.
     """
 
+    #: the ``test_cfg`` keys :meth:`predict` reads (the list above)
+    TEST_CFG_KEYS = frozenset({
+        'flip_test', 'multiscale_test', 'restore_heatmap_size', 'restore_mode',
+        'full_restore', 'decode_on_device', 'align_corners', 'output_heatmaps'
+    })
+
     def __init__(self,
                  loss_heatmap: ConfigType = dict(type='KeypointMSELoss'),
                  loss_paf: ConfigType = dict(type='KeypointMSELoss'),

@@ -71,8 +71,10 @@ class SMPRHead(BaseHead):
     input pixels; candidates of the flipped image (``flip_test``) and of
     other scales (``multiscale_test``, brought into the base image's input by
     :func:`~custom_modules.heads.pyramid_geometry.pyramid_to_base_input`)
-    merged; ``pose_nms`` with ``nms`` (Soft-NMS, IoU 0.3 by default); at most
-    ``max_per_img`` people. The flip test swaps left and right keypoints by the
+    merged; keypoints moved into the image where ``clamp_to_image``;
+    ``pose_nms`` with ``nms`` (Soft-NMS, IoU 0.3 by default); at most
+    ``max_per_img`` people; ``output_heatmaps`` also gives the heatmap
+    subnet's maps. The flip test swaps left and right keypoints by the
     ``flip_indices`` of the samples' metainfo (the dataset's, as mmpose's heads
     read them).
 
@@ -111,6 +113,12 @@ class SMPRHead(BaseHead):
             weights 0.1 and 1.
         init_cfg (dict | list[dict], optional): Initialization config.
     """
+
+    #: the ``test_cfg`` keys :meth:`predict` reads (the paragraph above)
+    TEST_CFG_KEYS = frozenset({
+        'score_thr', 'nms_pre', 'nms', 'max_per_img', 'clamp_to_image',
+        'flip_test', 'multiscale_test', 'output_heatmaps'
+    })
 
     # ``output_heatmaps`` runs the heatmap subnet on P3, which is no output of
     # ``forward``: a network run elsewhere (onnxruntime, the fast path), which

@@ -1,14 +1,18 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """A bottom-up pose estimator that predicts from image pyramids (multi-scale
 testing)."""
+import difflib
+import logging
 from typing import List, Optional, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.structures import PixelData
 from mmpose.models.pose_estimators import BottomupPoseEstimator
 from mmpose.registry import MODELS
-from mmpose.utils.typing import (ForwardResults, InstanceList, OptSampleList,
+from mmpose.utils.typing import (ConfigType, ForwardResults, InstanceList,
+                                 OptConfigType, OptMultiConfig, OptSampleList,
                                  PixelDataList, SampleList)
 from torch import Tensor
 
@@ -41,6 +45,52 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
     keypoints are, so that they lie under the people they belong to when drawn.
     Everything else is ``BottomupPoseEstimator``'s.
     """
+
+    #: the ``test_cfg`` keys this class and ``BottomupPoseEstimator`` read
+    TEST_CFG_KEYS = frozenset({'flip_test', 'multiscale_test'})
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 neck: OptConfigType = None,
+                 head: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 use_syncbn: bool = False,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            use_syncbn=use_syncbn,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        for problem in self.unread_test_cfg_keys():
+            print_log(problem, logger='current', level=logging.WARNING)
+
+    def unread_test_cfg_keys(self) -> List[str]:
+        """What is said of each ``test_cfg`` key that neither this estimator
+        nor its head reads (mmpose ignores them: a misspelt ``flip_tset=True``
+        tests without flipping), with the closest known key; empty for a head
+        that does not list its keys (``TEST_CFG_KEYS``)."""
+        head_keys = getattr(self.head, 'TEST_CFG_KEYS', None)
+        if head_keys is None:
+            return []
+        known = sorted(self.TEST_CFG_KEYS | head_keys)
+        problems = []
+        for key in self.test_cfg:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(key, known, n=1)
+            problems.append(
+                f'test_cfg.{key} is read by nothing of this '
+                f'{type(self).__name__} and its {type(self.head).__name__}: '
+                'it changes nothing' +
+                (f' (did you mean {close[0]!r}?)'
+                 if close else f' (its keys: {", ".join(known)})'))
+        return problems
 
     def forward(self,
                 inputs: Union[Tensor, List[Tensor]],

@@ -101,6 +101,7 @@ def test_bottomup_config_builds_and_predicts_maps_and_fields(config):
     cfg = Config.fromfile(config)
     assert cfg.custom_imports.imports == ['custom_modules']
     model = MODELS.build(cfg.model).eval()
+    assert model.unread_test_cfg_keys() == []
     # grouping runs on maps restored to the input size, so the decoder's maps
     # are input-sized; the decoder is the codec but for that and its decoding
     # options (the configs of OpenPose-family weights trained elsewhere decode
@@ -133,6 +134,7 @@ def test_single_stage_config_builds_and_predicts_on_five_levels(config):
     cfg = Config.fromfile(config)
     assert cfg.custom_imports.imports == ['custom_modules']
     model = MODELS.build(cfg.model).eval()
+    assert model.unread_test_cfg_keys() == []
     assert_pipelines_follow_codec(cfg)
     assert tuple(cfg.model.head.strides) == (8, 16, 32, 64, 128)
     with torch.no_grad():

@@ -201,3 +201,50 @@ def test_aug_scales_of_a_config_tuple_are_the_scales():
     for a, b in zip(from_tuple, from_list):
         np.testing.assert_array_equal(a.pred_instances.keypoints,
                                       b.pred_instances.keypoints)
+
+
+def test_a_test_cfg_key_nothing_reads_is_named_with_the_closest_key(
+        monkeypatch):
+    init_default_scope('mmpose')
+    cfg = Config.fromfile(MLN_SAMPLE_CONFIG)
+    cfg.model.test_cfg.update(flip_tset=True, score_thr=0.3)
+    model = MODELS.build(cfg.model)
+    flip, score = model.unread_test_cfg_keys()
+    assert flip == (
+        'test_cfg.flip_tset is read by nothing of this '
+        'PyramidBottomupPoseEstimator and its MLNHead: it changes nothing '
+        "(did you mean 'flip_test'?)")
+    assert score.startswith('test_cfg.score_thr is read by nothing')
+    assert score.endswith(
+        '(its keys: align_corners, decode_on_device, flip_test, full_restore, '
+        'multiscale_test, output_heatmaps, restore_heatmap_size, '
+        'restore_mode)')
+    # a head that does not list its keys is not checked
+    from custom_modules.heads.paf_head import BasePAFHead
+    monkeypatch.delattr(BasePAFHead, 'TEST_CFG_KEYS')
+    assert model.unread_test_cfg_keys() == []
+
+
+def keys_read(*sources: Path) -> set:
+    """The ``test_cfg`` keys the code of ``sources`` reads."""
+    import re
+    pattern = r"test_cfg(?:\.get\(|\[)'(\w+)'"
+    return {
+        key
+        for source in sources
+        for key in re.findall(pattern, source.read_text())
+    }
+
+
+def test_the_listed_test_cfg_keys_are_those_the_code_reads():
+    import mmpose.models.pose_estimators as estimators
+
+    from custom_modules.heads import MLNHead, SMPRHead
+    from custom_modules.pose_estimators import PyramidBottomupPoseEstimator
+    mmpose_dir = Path(estimators.__file__).parent
+    package = REPO_ROOT / 'custom_modules'
+    assert PyramidBottomupPoseEstimator.TEST_CFG_KEYS == keys_read(
+        package / 'pose_estimators/pyramid_bottomup.py',
+        mmpose_dir / 'bottomup.py', mmpose_dir / 'base.py')
+    assert MLNHead.TEST_CFG_KEYS == keys_read(package / 'heads/paf_head.py')
+    assert SMPRHead.TEST_CFG_KEYS == keys_read(package / 'heads/smpr_head.py')
