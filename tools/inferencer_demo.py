@@ -36,7 +36,7 @@ nothing could run (the input, the checkpoint, the backend; one line).
 import os
 import sys
 from argparse import ArgumentParser, Namespace
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Iterator, Optional, Sequence
 
 
@@ -328,16 +328,18 @@ def call_args(args: Namespace) -> dict:
 
 
 @contextmanager
-def config_errors_explained(pose2d: str) -> Iterator[None]:
-    """A misspelt key or type of a config file given as ``pose2d`` named with
-    the file and the key's place (not for a model alias)."""
+def config_errors_explained(*models: Optional[str]) -> Iterator[None]:
+    """A misspelt key or type of a config file given as a model (``--pose2d``,
+    ``--det-model``; not a model alias) named with the file and the key's
+    place."""
     from mmengine.config import Config
 
     from custom_modules.utils import explain_config_errors
-    if not (pose2d.endswith('.py') and os.path.isfile(pose2d)):
-        yield
-        return
-    with explain_config_errors(pose2d, Config.fromfile(pose2d)):
+    with ExitStack() as stack:
+        for model in models:
+            if model and model.endswith('.py') and os.path.isfile(model):
+                stack.enter_context(
+                    explain_config_errors(model, Config.fromfile(model)))
         yield
 
 
@@ -380,7 +382,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f'error: {error}', file=sys.stderr)
         return 2
     try:
-        with config_errors_explained(args.pose2d):
+        with config_errors_explained(args.pose2d, args.det_model):
             inferencer = MultilevelInferencer(**init_args(args))
     except (CheckpointError, BackendError, UnsupportedPipelineError,
             ConfigArgumentError, UnregisteredTypeError) as error:

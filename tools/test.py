@@ -131,7 +131,7 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
     with exit_on_user_error('tools/test.py'), \
-            explain_config_errors(args.config, cfg):
+            explain_config_errors(args.config, cfg, args.cfg_options):
         # the checkpoint the runner loads is `load_from` (CHECKPOINT, unless
         # --cfg-options sets another); mmengine loads one of another model
         # with a warning and tests random weights

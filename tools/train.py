@@ -143,7 +143,7 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
     with exit_on_user_error('tools/train.py'), \
-            explain_config_errors(args.config, cfg), \
+            explain_config_errors(args.config, cfg, args.cfg_options), \
             explain_lost_peers(cfg.work_dir):
         # the checkpoint it starts from (load_from) or resumes (--resume),
         # checked before the first iteration: mmengine trains from random

@@ -17,9 +17,13 @@ def head_cfg(**changes) -> dict:
     return {k: v for k, v in head.items() if v is not None}
 
 
-def build_error(cfg: Config, build) -> Exception:
+def resize(width: int) -> None:
+    """A function a component calls with the wrong argument."""
+
+
+def build_error(cfg: Config, build, options: dict = None) -> Exception:
     with pytest.raises(Exception) as info:
-        with explain_config_errors('my_config.py', cfg):
+        with explain_config_errors('my_config.py', cfg, options):
             build()
     return info.value
 
@@ -49,6 +53,10 @@ def test_every_place_of_a_misspelt_key_is_listed():
     # KeyError is named as one of a type no registry holds
     assert isinstance(err, UnregisteredTypeError)
     assert "'RandomFlip'" in str(err) and 'custom_imports' in str(err)
+    # not a type of this config (another file's: --det-model's): as it was
+    err = build_error(
+        Config(dict()), lambda: MODELS.build(cfg.train_pipeline[0]))
+    assert type(err) is KeyError
 
     from mmpose.registry import TRANSFORMS
     err = build_error(cfg, lambda: TRANSFORMS.build(cfg.train_pipeline[0]))
@@ -70,6 +78,16 @@ def test_a_typeerror_raised_inside_a_component_keeps_its_traceback():
     err = build_error(cfg, lambda: ENGINE_MODELS.build(cfg.model))
     assert type(err) is TypeError and 'has no len()' in str(err)
 
+    @ENGINE_MODELS.register_module(force=True)
+    class CallsWrongly:
+
+        def __init__(self, size: int) -> None:
+            resize(size=size)  # the component's own mistake
+
+    cfg = Config(dict(model=dict(type='CallsWrongly', size=3)))
+    err = build_error(cfg, lambda: ENGINE_MODELS.build(cfg.model))
+    assert type(err) is TypeError and 'resize()' in str(err)
+
 
 def test_an_argument_added_by_code_not_the_config_is_no_config_error():
     cfg = Config(dict(model=dict(head=head_cfg())))
@@ -82,6 +100,8 @@ def test_an_argument_added_by_code_not_the_config_is_no_config_error():
 def test_a_dataloader_key_is_found_under_its_dataloader():
     cfg = Config(
         dict(
+            # a template: no dataset of its own, no fault
+            base_dataloader=dict(batch_size=1),
             val_dataloader=dict(
                 batch_size=1,
                 persistent_worker=True,
@@ -92,6 +112,18 @@ def test_a_dataloader_key_is_found_under_its_dataloader():
     assert str(err) == (
         'my_config.py: val_dataloader.persistent_worker: DataLoader takes no '
         "argument 'persistent_worker' (did you mean 'persistent_workers'?)")
+    # mmengine's own TypeError in build_dataloader is no argument of the
+    # config's
+    cfg = Config(
+        dict(
+            base_dataloader=dict(batch_size=1),
+            val_dataloader=dict(
+                batch_size=1,
+                collate_fn=dict(type='no_such_collate'),
+                sampler=dict(type='DefaultSampler', shuffle=False),
+                dataset=list(range(4)))))
+    err = build_error(cfg, lambda: Runner.build_dataloader(cfg.val_dataloader))
+    assert type(err) is not ConfigArgumentError
 
 
 def test_other_errors_pass_unchanged():
@@ -102,3 +134,102 @@ def test_other_errors_pass_unchanged():
     with pytest.raises(ValueError, match='other'):
         with explain_config_errors('my_config.py', cfg):
             raise ValueError('other')
+
+
+@pytest.mark.parametrize('kind', ['kwargs', 'visualizer'])
+def test_a_key_passed_on_by_kwargs_is_named_where_it_is_refused(kind):
+    """``super().__init__(**kwargs)`` (and mmengine's ``get_instance`` of a
+    visualizer): Python refuses the key in a base class's ``__init__``."""
+    from mmpose.registry import VISUALIZERS
+
+    from custom_modules.backbones import HSRNet  # noqa: F401
+    if kind == 'kwargs':
+        cfg = Config(
+            dict(
+                model=dict(
+                    backbone=dict(type='HSRNet', depth=59, base_channel=8))))
+        err = build_error(cfg, lambda: MODELS.build(cfg.model.backbone))
+        expected = ('model.backbone.base_channel: HSRNet takes no argument '
+                    "'base_channel' (did you mean 'base_channels'?)")
+    else:
+        cfg = Config(
+            dict(
+                visualizer=dict(
+                    type='PAFPoseLocalVisualizer', name='v', alphaa=0.5)))
+        err = build_error(cfg, lambda: VISUALIZERS.build(cfg.visualizer))
+        expected = ('visualizer.alphaa: PAFPoseLocalVisualizer takes no '
+                    "argument 'alphaa' (did you mean 'alpha'?)")
+    assert isinstance(err, ConfigArgumentError), err
+    assert str(err) == f'my_config.py: {expected}'
+
+
+def test_a_key_of_the_command_line_is_said_to_be():
+    cfg = Config(dict(model=dict(head=head_cfg(in_channel=8))))
+    err = build_error(
+        cfg,
+        lambda: MODELS.build(cfg.model.head),
+        options={'model.head.in_channel': 8})
+    assert str(err).startswith('my_config.py: model.head.in_channel '
+                               '(--cfg-options): HeatmapHead takes no')
+
+
+def test_dicts_typed_by_code_or_by_an_alias_are_found():
+    """``optim_wrapper`` without ``type`` (mmengine's OptimWrapper by default),
+    ``init_cfg`` of type ``'Kaiming'`` (``KaimingInit``), ``norm_cfg`` (mmcv's
+    ``build_norm_layer`` calls the class itself), a hook without ``__init__``
+    (``object``'s: "takes no arguments")."""
+    import torch
+    from mmcv.cnn import build_norm_layer
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import HOOKS, WEIGHT_INITIALIZERS
+    model = torch.nn.Linear(2, 2)
+    cfg = Config(
+        dict(
+            optim_wrapper=dict(
+                optimizer=dict(type='SGD', lr=0.1), clip_gradd=None),
+            model=dict(
+                init_cfg=dict(type='Kaiming', layer='Conv2d', modee='x'),
+                norm_cfg=dict(type='BN', requires_grad=True, epss=1e-3)),
+            custom_hooks=[dict(type='FiniteLossHook', foo=1)]))
+    cases = [
+        (lambda: build_optim_wrapper(model, cfg.optim_wrapper),
+         'optim_wrapper.clip_gradd: OptimWrapper takes no argument '
+         "'clip_gradd' (did you mean 'clip_grad'?)"),
+        (lambda: WEIGHT_INITIALIZERS.build(cfg.model.init_cfg),
+         "model.init_cfg.modee: KaimingInit takes no argument 'modee' (did "
+         "you mean 'mode'?)"),
+        (lambda: build_norm_layer(cfg.model.norm_cfg, 4),
+         "model.norm_cfg.epss: BatchNorm2d takes no argument 'epss' (did you "
+         "mean 'eps'?)"),
+        (lambda: HOOKS.build(cfg.custom_hooks[0]),
+         "custom_hooks[0].foo: FiniteLossHook takes no argument 'foo'"),
+    ]
+    for build, expected in cases:
+        err = build_error(cfg, build)
+        assert isinstance(err, ConfigArgumentError), err
+        assert str(err) == f'my_config.py: {expected}'
+
+
+def test_a_loop_config_without_type_is_named():
+    cfg = Config(dict(train_cfg=dict(by_epoch=True, max_epoch=3)))
+
+    class FakeRunner:
+        _train_dataloader = None
+
+    err = build_error(
+        cfg, lambda: Runner.build_train_loop(FakeRunner(), cfg.train_cfg))
+    assert str(err) == (
+        'my_config.py: train_cfg.max_epoch: EpochBasedTrainLoop takes no '
+        "argument 'max_epoch' (did you mean 'max_epochs'?); train_cfg: "
+        "EpochBasedTrainLoop needs the argument 'max_epochs', which is not "
+        'given')
+
+
+def test_the_explainer_never_replaces_the_error_it_explains():
+    """A config dict with a key that is no string: Python's own error stays."""
+    cfg = Config(dict())
+    err = build_error(cfg, lambda: ENGINE_MODELS.build({
+        'type': 'Conv2d',
+        3: 4
+    }))
+    assert type(err) is TypeError
