@@ -168,7 +168,8 @@ def test_a_misspelt_key_names_the_config_and_the_key(tmp_path):
     proc = train(tmp_path, 'optim_wrapper.optimizer.lrr=0.1')
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert proc.stderr.strip().splitlines()[-1] == (
-        f'tools/train.py: error: {DEMO_CONFIG}: optim_wrapper.optimizer.lrr: '
+        f'tools/train.py: error: {DEMO_CONFIG}: optim_wrapper.optimizer.lrr '
+        '(--cfg-options): '
         "Adam takes no argument 'lrr' (did you mean 'lr'?)")
 
 
