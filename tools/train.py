@@ -17,11 +17,11 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
-from custom_modules.utils import (build_checked_runner, destroy_distributed,
-                                  enable_visualization, exit_on_user_error,
-                                  explain_config_errors, explain_lost_peers,
-                                  latest_checkpoint, set_work_dir,
-                                  setup_cpu_distributed)
+from custom_modules.utils import (build_checked_runner, check_checkpoint_hooks,
+                                  destroy_distributed, enable_visualization,
+                                  exit_on_user_error, explain_config_errors,
+                                  explain_lost_peers, latest_checkpoint,
+                                  set_work_dir, setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -150,6 +150,7 @@ def main() -> None:
         # weights after a warning for one of which nothing fits, and fails
         # with KeyError: 'epoch' to resume from a weights file
         runner = build_checked_runner(cfg, partial=True)
+        check_checkpoint_hooks(runner, args.config, args.cfg_options)
         runner.train()
     del runner  # see destroy_distributed
     destroy_distributed()

@@ -290,6 +290,19 @@ def _dotted(path: str) -> str:
     return re.sub(r'\[(\d+)\]', r'.\1', path)
 
 
+def _listed(paths: List[str], options: Optional[Mapping[str, Any]]) -> str:
+    """The first path, then how many more and which; a path the command line
+    set (``options``: its ``--cfg-options``) marked so."""
+    given = {_dotted(key) for key in options or {}}
+    paths = [
+        f'{path} (--cfg-options)' if _dotted(path) in given else path
+        for path in paths
+    ]
+    more = (f' (and {len(paths) - 1} more: {", ".join(paths[1:])})'
+            if len(paths) > 1 else '')
+    return paths[0] + more
+
+
 def argument_problem(cfg: Config,
                      err: TypeError,
                      options: Optional[Mapping[str,
@@ -311,16 +324,9 @@ def argument_problem(cfg: Config,
         name = _type_name(call.callee) or repr(call.callee)
         cfg_dict = cfg.to_dict()
         places = _places(cfg_dict, call)
-        given = {_dotted(key) for key in options or {}}
 
         def listed(paths: List[str]) -> str:
-            paths = [
-                f'{path} (--cfg-options)' if _dotted(path) in given else path
-                for path in paths
-            ]
-            more = (f' (and {len(paths) - 1} more: {", ".join(paths[1:])})'
-                    if len(paths) > 1 else '')
-            return paths[0] + more
+            return _listed(paths, options)
 
         problems = []
         for key in unexpected:
@@ -384,3 +390,44 @@ def explain_config_errors(config_path: str,
         if problem is None:
             raise
         raise ConfigArgumentError(f'{config_path}: {problem}') from err
+
+
+def check_checkpoint_hooks(runner: Runner,
+                           config_path: str,
+                           options: Optional[Mapping[str,
+                                                     Any]] = None) -> None:
+    """Refuse the keys of a ``CheckpointHook`` config that it passes on to
+    ``runner.save_checkpoint`` unchecked (its ``**kwargs``) and that method
+    does not take: a misspelt ``max_keep_ckpt=3`` builds, trains, and fails
+    when the first checkpoint is saved, with the epoch's work lost.
+
+    Raises:
+        ConfigArgumentError: Naming the config, the key's place and the
+            closest argument of the hook or of ``save_checkpoint``.
+    """
+    from mmengine.hooks import CheckpointHook
+    params = inspect.signature(runner.save_checkpoint).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    cfg = runner.cfg.to_dict()
+    problems = []
+    for hook in runner.hooks:
+        if not isinstance(hook, CheckpointHook):
+            continue
+        for key in getattr(hook, 'args', {}):
+            if key in params:
+                continue
+            paths = [
+                f'{path}.{key}'
+                for path, node in _dicts(cfg, '') if key in node
+                and _type_name(node.get('type')) == _type_name(type(hook))
+            ] or [f'{type(hook).__name__}.{key}']
+            close = difflib.get_close_matches(
+                key, _parameter_names(type(hook)) + list(params), n=1)
+            problems.append(
+                f'{_listed(paths, options)}: {type(hook).__name__} passes '
+                f'{key!r} on to Runner.save_checkpoint, which takes no such '
+                'argument' +
+                (f' (did you mean {close[0]!r}?)' if close else ''))
+    if problems:
+        raise ConfigArgumentError(f'{config_path}: ' + '; '.join(problems))

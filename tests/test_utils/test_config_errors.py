@@ -233,3 +233,35 @@ def test_the_explainer_never_replaces_the_error_it_explains():
         3: 4
     }))
     assert type(err) is TypeError
+
+
+def test_a_checkpoint_hook_key_that_would_fail_at_the_first_save_is_refused():
+    """mmengine's CheckpointHook takes any key (``**kwargs``) and passes it to
+    ``Runner.save_checkpoint`` when it saves."""
+    from mmengine.hooks import CheckpointHook
+
+    from custom_modules.utils import check_checkpoint_hooks
+    cfg = Config(
+        dict(
+            default_hooks=dict(
+                checkpoint=dict(type='CheckpointHook', max_keep_ckpt=3))))
+
+    class FakeRunner:
+        save_checkpoint = Runner.save_checkpoint
+
+        def __init__(self, hook_cfg: dict) -> None:
+            self.cfg = cfg
+            self.hooks = [CheckpointHook(**hook_cfg)]
+
+    with pytest.raises(ConfigArgumentError) as info:
+        check_checkpoint_hooks(
+            FakeRunner(dict(max_keep_ckpt=3)), 'my_config.py',
+            {'default_hooks.checkpoint.max_keep_ckpt': 3})
+    assert str(info.value) == (
+        'my_config.py: default_hooks.checkpoint.max_keep_ckpt '
+        "(--cfg-options): CheckpointHook passes 'max_keep_ckpt' on to "
+        'Runner.save_checkpoint, which takes no such argument (did you mean '
+        "'max_keep_ckpts'?)")
+    # what save_checkpoint takes passes
+    check_checkpoint_hooks(
+        FakeRunner(dict(interval=1, save_optimizer=False)), 'my_config.py')
