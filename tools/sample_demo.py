@@ -28,6 +28,7 @@ from mmengine.config import Config
 from mmengine.fileio import load
 from mmengine.runner import Runner
 
+from custom_modules.utils import check_checkpoint_hooks
 from custom_modules.utils.runner_cli import exit_on_user_error
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -176,6 +177,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     with exit_on_user_error(TOOL):
         runner = Runner.from_cfg(cfg)
+        check_checkpoint_hooks(runner, args.config)
         # builds the test dataset and evaluator now: a missing or broken
         # annotation or bbox_file stops the demo before the training
         _ = runner.test_loop

@@ -11,8 +11,7 @@ from mmengine.logging import print_log
 from mmengine.structures import PixelData
 from mmpose.models.pose_estimators import BottomupPoseEstimator
 from mmpose.registry import MODELS
-from mmpose.utils.typing import (ConfigType, ForwardResults, InstanceList,
-                                 OptConfigType, OptMultiConfig, OptSampleList,
+from mmpose.utils.typing import (ForwardResults, InstanceList, OptSampleList,
                                  PixelDataList, SampleList)
 from torch import Tensor
 
@@ -49,24 +48,10 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
     #: the ``test_cfg`` keys this class and ``BottomupPoseEstimator`` read
     TEST_CFG_KEYS = frozenset({'flip_test', 'multiscale_test'})
 
-    def __init__(self,
-                 backbone: ConfigType,
-                 neck: OptConfigType = None,
-                 head: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 use_syncbn: bool = False,
-                 data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            use_syncbn=use_syncbn,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+    def __init__(self, *args, **kwargs) -> None:
+        """``BottomupPoseEstimator``'s arguments; a ``test_cfg`` key that
+        nothing reads is logged (:meth:`unread_test_cfg_keys`)."""
+        super().__init__(*args, **kwargs)
         for problem in self.unread_test_cfg_keys():
             print_log(problem, logger='current', level=logging.WARNING)
 
@@ -78,12 +63,14 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
         head_keys = getattr(self.head, 'TEST_CFG_KEYS', None)
         if head_keys is None:
             return []
-        known = sorted(self.TEST_CFG_KEYS | head_keys)
+        known = sorted(set(self.TEST_CFG_KEYS) | set(head_keys))
         problems = []
         for key in self.test_cfg:
             if key in known:
                 continue
-            close = difflib.get_close_matches(key, known, n=1)
+            # a close spelling only: a key of another model (top-down's
+            # shift_heatmap, RTMO's nms_thr) is no misspelt one of these
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
             problems.append(
                 f'test_cfg.{key} is read by nothing of this '
                 f'{type(self).__name__} and its {type(self.head).__name__}: '

@@ -16,6 +16,13 @@ from mmengine.registry.build_functions import build_from_cfg
 from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop, Runner,
                              TestLoop, ValLoop)
 
+# what mmengine's CheckpointHook gives Runner.save_checkpoint itself, besides
+# its **kwargs
+_GIVEN_BY_CHECKPOINT_HOOK = frozenset({
+    'out_dir', 'filename', 'file_client_args', 'save_optimizer',
+    'save_param_scheduler', 'meta', 'by_epoch', 'backend_args'
+})
+
 # Python's own words for arguments that do not fit a signature
 _BINDING = re.compile(
     r'^(?P<function>[\w.]+)\(\) '
@@ -325,21 +332,20 @@ def argument_problem(cfg: Config,
         cfg_dict = cfg.to_dict()
         places = _places(cfg_dict, call)
 
-        def listed(paths: List[str]) -> str:
-            return _listed(paths, options)
-
         problems = []
         for key in unexpected:
             paths = [f'{path}.{key}' for path, node in places if key in node
                      ] or _typeless_places(cfg_dict, call, key)
             if paths:
-                problems.append(f'{listed(paths)}: {name} takes no argument '
-                                f'{key!r}{_suggestion(key, call.callee)}')
+                problems.append(
+                    f'{_listed(paths, options)}: {name} takes no argument '
+                    f'{key!r}{_suggestion(key, call.callee)}')
         for key in missing:
             paths = [path for path, node in places if key not in node]
             if paths:
-                problems.append(f'{listed(paths)}: {name} needs the argument '
-                                f'{key!r}, which is not given')
+                problems.append(
+                    f'{_listed(paths, options)}: {name} needs the argument '
+                    f'{key!r}, which is not given')
         return '; '.join(problems) or None
     except Exception:  # noqa: B902  (the error being explained goes on)
         return None
@@ -397,9 +403,11 @@ def check_checkpoint_hooks(runner: Runner,
                            options: Optional[Mapping[str,
                                                      Any]] = None) -> None:
     """Refuse the keys of a ``CheckpointHook`` config that it passes on to
-    ``runner.save_checkpoint`` unchecked (its ``**kwargs``) and that method
-    does not take: a misspelt ``max_keep_ckpt=3`` builds, trains, and fails
-    when the first checkpoint is saved, with the epoch's work lost.
+    ``runner.save_checkpoint`` unchecked (its ``**kwargs``) where that call
+    fails: a misspelt ``max_keep_ckpt=3`` builds, trains, and fails when the
+    first checkpoint is saved, with the epoch's work lost. The hook gives
+    every argument of mmengine's ``Runner.save_checkpoint`` itself
+    (:data:`_GIVEN_BY_CHECKPOINT_HOOK`), so with it any such key fails.
 
     Raises:
         ConfigArgumentError: Naming the config, the key's place and the
@@ -409,25 +417,34 @@ def check_checkpoint_hooks(runner: Runner,
     params = inspect.signature(runner.save_checkpoint).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
+    method = f'{type(runner).__name__}.save_checkpoint'
     cfg = runner.cfg.to_dict()
     problems = []
     for hook in runner.hooks:
         if not isinstance(hook, CheckpointHook):
             continue
+        hook_name = type(hook).__name__
         for key in getattr(hook, 'args', {}):
-            if key in params:
+            if key in params and key not in _GIVEN_BY_CHECKPOINT_HOOK:
                 continue
             paths = [
                 f'{path}.{key}'
                 for path, node in _dicts(cfg, '') if key in node
                 and _type_name(node.get('type')) == _type_name(type(hook))
-            ] or [f'{type(hook).__name__}.{key}']
-            close = difflib.get_close_matches(
-                key, _parameter_names(type(hook)) + list(params), n=1)
+            ] or [f'{hook_name}.{key}']
+            if key in params:
+                problems.append(
+                    f'{_listed(paths, options)}: {hook_name} gives {method} '
+                    f'its {key!r} itself; given again, the first save fails')
+                continue
+            names = _parameter_names(type(hook)) + [
+                name
+                for name in params if name not in _GIVEN_BY_CHECKPOINT_HOOK
+            ]
+            close = difflib.get_close_matches(key, names, n=1)
             problems.append(
-                f'{_listed(paths, options)}: {type(hook).__name__} passes '
-                f'{key!r} on to Runner.save_checkpoint, which takes no such '
-                'argument' +
+                f'{_listed(paths, options)}: {hook_name} passes {key!r} on to '
+                f'{method}, which takes no such argument' +
                 (f' (did you mean {close[0]!r}?)' if close else ''))
     if problems:
         raise ConfigArgumentError(f'{config_path}: ' + '; '.join(problems))

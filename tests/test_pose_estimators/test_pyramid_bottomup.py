@@ -205,17 +205,24 @@ def test_aug_scales_of_a_config_tuple_are_the_scales():
 
 def test_a_test_cfg_key_nothing_reads_is_named_with_the_closest_key(
         monkeypatch):
+    from custom_modules.pose_estimators import pyramid_bottomup
+    logged = []
+    monkeypatch.setattr(pyramid_bottomup, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
     init_default_scope('mmpose')
     cfg = Config.fromfile(MLN_SAMPLE_CONFIG)
-    cfg.model.test_cfg.update(flip_tset=True, score_thr=0.3)
+    cfg.model.test_cfg.update(flip_tset=True, shift_heatmap=True)
     model = MODELS.build(cfg.model)
-    flip, score = model.unread_test_cfg_keys()
+    flip, shift = model.unread_test_cfg_keys()
+    assert logged == [flip, shift]  # said once, when the model is built
     assert flip == (
         'test_cfg.flip_tset is read by nothing of this '
         'PyramidBottomupPoseEstimator and its MLNHead: it changes nothing '
         "(did you mean 'flip_test'?)")
-    assert score.startswith('test_cfg.score_thr is read by nothing')
-    assert score.endswith(
+    # a top-down head's key: no misspelt one of these
+    assert shift == (
+        'test_cfg.shift_heatmap is read by nothing of this '
+        'PyramidBottomupPoseEstimator and its MLNHead: it changes nothing '
         '(its keys: align_corners, decode_on_device, flip_test, full_restore, '
         'multiscale_test, output_heatmaps, restore_heatmap_size, '
         'restore_mode)')
@@ -225,26 +232,52 @@ def test_a_test_cfg_key_nothing_reads_is_named_with_the_closest_key(
     assert model.unread_test_cfg_keys() == []
 
 
-def keys_read(*sources: Path) -> set:
-    """The ``test_cfg`` keys the code of ``sources`` reads."""
-    import re
-    pattern = r"test_cfg(?:\.get\(|\[)'(\w+)'"
-    return {
-        key
-        for source in sources
-        for key in re.findall(pattern, source.read_text())
-    }
+def keys_read(*classes: type) -> set:
+    """The ``test_cfg`` keys the source files of ``classes`` read:
+
+    ``test_cfg.get('k')``, ``test_cfg['k']`` and ``'k' in test_cfg`` of any
+    name or attribute ending in ``test_cfg``; any other use of such a name with
+    a key fails the test (the scan would not see what it reads).
+    """
+    import ast
+    import inspect
+
+    def is_test_cfg(node: ast.AST) -> bool:
+        name = getattr(node, 'id', None) or getattr(node, 'attr', None)
+        return isinstance(name, str) and name.endswith('test_cfg')
+
+    keys = set()
+    for source in {inspect.getsourcefile(c) for c in classes}:
+        for node in ast.walk(ast.parse(Path(source).read_text())):
+            key = None
+            if (isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and is_test_cfg(node.func.value)):
+                assert node.func.attr in ('get', 'copy'), ast.unparse(node)
+                key = node.args[0] if node.func.attr == 'get' else None
+            elif isinstance(node, ast.Subscript) and is_test_cfg(node.value):
+                key = node.slice
+            elif (isinstance(node, ast.Compare)
+                  and any(is_test_cfg(c) for c in node.comparators)):
+                key = node.left
+            elif isinstance(node, ast.Attribute) and is_test_cfg(node.value):
+                assert node.attr in ('get', 'copy'), ast.unparse(node)
+            if key is not None:
+                assert isinstance(key, ast.Constant), ast.unparse(node)
+                keys.add(key.value)
+    return keys
 
 
 def test_the_listed_test_cfg_keys_are_those_the_code_reads():
-    import mmpose.models.pose_estimators as estimators
+    """Of the estimator and mmpose's classes under it, and of every head class
+    between a head and mmpose's BaseHead."""
+    from mmpose.models.heads import BaseHead
 
-    from custom_modules.heads import MLNHead, SMPRHead
+    from custom_modules.heads import (MLNHead, OpenPoseHead,
+                                      SeparableOpenPoseHead, SMPRHead)
     from custom_modules.pose_estimators import PyramidBottomupPoseEstimator
-    mmpose_dir = Path(estimators.__file__).parent
-    package = REPO_ROOT / 'custom_modules'
-    assert PyramidBottomupPoseEstimator.TEST_CFG_KEYS == keys_read(
-        package / 'pose_estimators/pyramid_bottomup.py',
-        mmpose_dir / 'bottomup.py', mmpose_dir / 'base.py')
-    assert MLNHead.TEST_CFG_KEYS == keys_read(package / 'heads/paf_head.py')
-    assert SMPRHead.TEST_CFG_KEYS == keys_read(package / 'heads/smpr_head.py')
+    estimator = PyramidBottomupPoseEstimator
+    assert estimator.TEST_CFG_KEYS == keys_read(*estimator.__mro__[:3])
+    for head in (MLNHead, OpenPoseHead, SeparableOpenPoseHead, SMPRHead):
+        classes = head.__mro__[:head.__mro__.index(BaseHead)]
+        assert head.TEST_CFG_KEYS == keys_read(*classes), head
