@@ -260,8 +260,8 @@ def test_a_checkpoint_hook_key_that_would_fail_at_the_first_save_is_refused():
     assert str(info.value) == (
         'my_config.py: default_hooks.checkpoint.max_keep_ckpt '
         "(--cfg-options): CheckpointHook passes 'max_keep_ckpt' on to "
-        'FakeRunner.save_checkpoint, which takes no such argument (did you mean '
-        "'max_keep_ckpts'?)")
+        'FakeRunner.save_checkpoint, which takes no such argument (did you '
+        "mean 'max_keep_ckpts'?)")
     # the hook gives save_checkpoint its meta itself
     with pytest.raises(ConfigArgumentError) as info:
         check_checkpoint_hooks(FakeRunner(dict(meta={})), 'my_config.py')
