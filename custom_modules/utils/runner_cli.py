@@ -13,7 +13,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from .config_errors import ConfigArgumentError, UnregisteredTypeError
+from .config_errors import (ConfigArgumentError, UnregisteredTypeError,
+                            misspelt_top_level_keys)
 
 
 def set_work_dir(cfg: Config, work_dir: str, config_path: str) -> None:
@@ -93,6 +94,9 @@ def build_checked_runner(cfg: Config, partial: bool = False) -> Runner:
     with another head) a checkpoint is refused only where no weight of it fits
     the model; mmengine warns of the rest.
 
+    A top-level key of ``cfg`` that looks like a misspelt one of the
+    runner's is logged (:func:`~.config_errors.misspelt_top_level_keys`).
+
     A local checkpoint is read before the runner is built, so that a missing
     file or one that is no checkpoint is named first; one at a URL once the
     runner has set up the processes (rank 0 downloads it, the others wait).
@@ -117,6 +121,8 @@ def build_checked_runner(cfg: Config, partial: bool = False) -> Runner:
 
     loaded = load() if checkpoint and is_local_checkpoint(checkpoint) else None
     runner = Runner.from_cfg(cfg)
+    for problem in misspelt_top_level_keys(cfg):
+        runner.logger.warning(f'{cfg.filename or "the config"}: {problem}')
     if checkpoint:
         if loaded is None:
             loaded = load()

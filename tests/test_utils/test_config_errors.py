@@ -272,3 +272,24 @@ def test_a_checkpoint_hook_key_that_would_fail_at_the_first_save_is_refused():
     # the hook's own arguments pass
     check_checkpoint_hooks(
         FakeRunner(dict(interval=1, save_optimizer=False)), 'my_config.py')
+
+
+def test_a_misspelt_top_level_key_is_named_and_no_config_has_one():
+    from pathlib import Path
+
+    from custom_modules.utils.config_errors import misspelt_top_level_keys
+    cfg = Config(
+        dict(
+            param_scheduler=[dict(type='LinearLR')],
+            param_schedulerr=[dict(type='MultiStepLR')],
+            optim_wrapper=dict(),
+            optim_wrapper_cfg=dict(),  # a variable of the config's
+            codec=dict(type='MSRAHeatmap')))
+    assert misspelt_top_level_keys(cfg) == [
+        "'param_schedulerr' is read by nothing (did you mean "
+        "'param_scheduler'?)"
+    ]
+    configs = sorted(Path(__file__).parents[2].glob('configs/*/*.py'))
+    assert len(configs) > 40
+    for config in configs:
+        assert misspelt_top_level_keys(Config.fromfile(config)) == [], config
