@@ -414,17 +414,21 @@ def check_checkpoint_hooks(runner: Runner,
             closest argument of the hook or of ``save_checkpoint``.
     """
     from mmengine.hooks import CheckpointHook
+    hooks = [
+        hook for hook in runner.hooks
+        if isinstance(hook, CheckpointHook) and getattr(hook, 'args', None)
+    ]
+    if not hooks:
+        return
     params = inspect.signature(runner.save_checkpoint).parameters
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
     method = f'{type(runner).__name__}.save_checkpoint'
     cfg = runner.cfg.to_dict()
     problems = []
-    for hook in runner.hooks:
-        if not isinstance(hook, CheckpointHook):
-            continue
+    for hook in hooks:
         hook_name = type(hook).__name__
-        for key in getattr(hook, 'args', {}):
+        for key in hook.args:
             if key in params and key not in _GIVEN_BY_CHECKPOINT_HOOK:
                 continue
             paths = [

@@ -110,6 +110,7 @@ def test_the_runner_accepts_the_demo_settings(tmp_path):
 class FakeRunner:
     """Records the config; 'trains' by writing last_checkpoint."""
     built = []
+    hooks = []
 
     def __init__(self, cfg):
         self.cfg = cfg
