@@ -18,10 +18,11 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from custom_modules.utils import (build_checked_runner, check_checkpoint_hooks,
-                                  destroy_distributed, enable_visualization,
-                                  exit_on_user_error, explain_config_errors,
-                                  explain_lost_peers, latest_checkpoint,
-                                  set_work_dir, setup_cpu_distributed)
+                                  check_paramwise_cfg, destroy_distributed,
+                                  enable_visualization, exit_on_user_error,
+                                  explain_config_errors, explain_lost_peers,
+                                  latest_checkpoint, set_work_dir,
+                                  setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -145,6 +146,7 @@ def main() -> None:
     with exit_on_user_error('tools/train.py'), \
             explain_config_errors(args.config, cfg, args.cfg_options), \
             explain_lost_peers(cfg.work_dir):
+        check_paramwise_cfg(cfg, args.config, args.cfg_options)
         # the checkpoint it starts from (load_from) or resumes (--resume),
         # checked before the first iteration: mmengine trains from random
         # weights after a warning for one of which nothing fits, and fails

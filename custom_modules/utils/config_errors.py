@@ -23,6 +23,13 @@ _GIVEN_BY_CHECKPOINT_HOOK = frozenset({
     'save_param_scheduler', 'meta', 'by_epoch', 'backend_args'
 })
 
+# the paramwise_cfg keys mmengine's DefaultOptimWrapperConstructor reads
+PARAMWISE_KEYS = frozenset({
+    'custom_keys', 'bias_lr_mult', 'bias_decay_mult', 'norm_decay_mult',
+    'dwconv_decay_mult', 'flat_decay_mult', 'bypass_duplicate',
+    'dcn_offset_lr_mult'
+})
+
 # Python's own words for arguments that do not fit a signature
 _BINDING = re.compile(
     r'^(?P<function>[\w.]+)\(\) '
@@ -476,3 +483,37 @@ def misspelt_top_level_keys(cfg: Config) -> List[str]:
             problems.append(f'{key!r} is read by nothing (did you mean '
                             f'{close[0]!r}?)')
     return problems
+
+
+def check_paramwise_cfg(cfg: Config,
+                        config_path: str,
+                        options: Optional[Mapping[str, Any]] = None) -> None:
+    """Refuse an ``optim_wrapper.paramwise_cfg`` key that mmengine's
+    ``DefaultOptimWrapperConstructor`` does not read (:data:`PARAMWISE_KEYS`;
+    it ignores them: ``bias_lr_mul=2.0`` trains the biases at the base rate).
+    Another ``constructor`` reads its own keys and is not checked.
+
+    Raises:
+        ConfigArgumentError: Naming the config, the key's place and the
+            closest key.
+    """
+    wrapper = cfg.get('optim_wrapper')
+    if not isinstance(wrapper, Mapping):
+        return
+    constructor = wrapper.get('constructor', 'DefaultOptimWrapperConstructor')
+    paramwise = wrapper.get('paramwise_cfg')
+    if (_type_name(constructor) != 'DefaultOptimWrapperConstructor'
+            or not isinstance(paramwise, Mapping)):
+        return
+    problems = []
+    for key in paramwise:
+        if key in PARAMWISE_KEYS:
+            continue
+        close = difflib.get_close_matches(key, sorted(PARAMWISE_KEYS), n=1)
+        problems.append(
+            f'{_listed([f"optim_wrapper.paramwise_cfg.{key}"], options)}: '
+            f'DefaultOptimWrapperConstructor reads no {key!r}' +
+            (f' (did you mean {close[0]!r}?)' if close else
+             f' (its keys: {", ".join(sorted(PARAMWISE_KEYS))})'))
+    if problems:
+        raise ConfigArgumentError(f'{config_path}: ' + '; '.join(problems))

@@ -291,5 +291,44 @@ def test_a_misspelt_top_level_key_is_named_and_no_config_has_one():
     ]
     configs = sorted(Path(__file__).parents[2].glob('configs/*/*.py'))
     assert len(configs) > 40
+    from custom_modules.utils import check_paramwise_cfg
     for config in configs:
-        assert misspelt_top_level_keys(Config.fromfile(config)) == [], config
+        cfg = Config.fromfile(config)
+        assert misspelt_top_level_keys(cfg) == [], config
+        check_paramwise_cfg(cfg, str(config))
+
+
+def test_a_paramwise_cfg_key_the_constructor_does_not_read_is_refused():
+    from custom_modules.utils import check_paramwise_cfg
+    cfg = Config(
+        dict(
+            optim_wrapper=dict(
+                optimizer=dict(type='SGD', lr=0.01),
+                paramwise_cfg=dict(bias_lr_mul=2.0, bias_decay_mult=0.0))))
+    with pytest.raises(ConfigArgumentError) as info:
+        check_paramwise_cfg(cfg, 'my_config.py')
+    assert str(info.value) == (
+        'my_config.py: optim_wrapper.paramwise_cfg.bias_lr_mul: '
+        "DefaultOptimWrapperConstructor reads no 'bias_lr_mul' (did you mean "
+        "'bias_lr_mult'?)")
+    # another constructor reads its own keys
+    cfg.optim_wrapper.constructor = 'LayerDecayOptimWrapperConstructor'
+    check_paramwise_cfg(cfg, 'my_config.py')
+
+
+def test_the_paramwise_keys_are_those_mmengine_reads():
+    import ast
+    import inspect
+
+    from mmengine.optim import DefaultOptimWrapperConstructor
+
+    from custom_modules.utils.config_errors import PARAMWISE_KEYS
+    tree = ast.parse(
+        inspect.getsource(inspect.getmodule(DefaultOptimWrapperConstructor)))
+    read = {
+        node.args[0].value
+        for node in ast.walk(tree) if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute) and node.func.attr == 'get'
+        and getattr(node.func.value, 'attr', None) == 'paramwise_cfg'
+    }
+    assert read == PARAMWISE_KEYS
