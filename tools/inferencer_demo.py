@@ -331,16 +331,22 @@ def call_args(args: Namespace) -> dict:
 def config_errors_explained(*models: Optional[str]) -> Iterator[None]:
     """A misspelt key or type of a config file given as a model (``--pose2d``,
     ``--det-model``; not a model alias) named with the file and the key's
-    place."""
-    from mmengine.config import Config
+    place.
 
-    from custom_modules.utils import explain_config_errors
-    with ExitStack() as stack:
-        for model in models:
-            if model and model.endswith('.py') and os.path.isfile(model):
-                stack.enter_context(
-                    explain_config_errors(model, Config.fromfile(model)))
+    The files are read again only when such an error comes.
+    """
+    try:
         yield
+    except (KeyError, TypeError) as err:
+        from mmengine.config import Config
+
+        from custom_modules.utils import explain_config_errors
+        with ExitStack() as stack:
+            for model in models:
+                if model and model.endswith('.py') and os.path.isfile(model):
+                    stack.enter_context(
+                        explain_config_errors(model, Config.fromfile(model)))
+            raise err
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

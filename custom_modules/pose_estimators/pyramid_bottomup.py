@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """A bottom-up pose estimator that predicts from image pyramids (multi-scale
 testing)."""
-import difflib
 import logging
 from typing import List, Optional, Union
 
@@ -16,6 +15,7 @@ from mmpose.utils.typing import (ForwardResults, InstanceList, OptSampleList,
 from torch import Tensor
 
 from ..structures import image_to_input
+from ..utils.config_errors import did_you_mean
 
 # ``frame`` in the metainfo of predicted fields already resampled into the
 # original image (:func:`fields_to_image`)
@@ -70,13 +70,11 @@ class PyramidBottomupPoseEstimator(BottomupPoseEstimator):
                 continue
             # a close spelling only: a key of another model (top-down's
             # shift_heatmap, RTMO's nms_thr) is no misspelt one of these
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
             problems.append(
                 f'test_cfg.{key} is read by nothing of this '
                 f'{type(self).__name__} and its {type(self.head).__name__}: '
                 'it changes nothing' +
-                (f' (did you mean {close[0]!r}?)'
-                 if close else f' (its keys: {", ".join(known)})'))
+                did_you_mean(key, known, cutoff=0.75, list_all=True))
         return problems
 
     def forward(self,

@@ -7,8 +7,8 @@ import inspect
 import re
 from contextlib import contextmanager
 from types import CodeType, FrameType, MappingProxyType
-from typing import (Any, Callable, Dict, Iterator, List, Mapping, NamedTuple,
-                    Optional, Set, Tuple)
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping,
+                    NamedTuple, Optional, Set, Tuple)
 
 from mmcv.cnn import build_norm_layer
 from mmengine.config import Config
@@ -166,7 +166,8 @@ def _failed_call(err: TypeError) -> Optional[_Call]:
     if callee is None or not isinstance(args, dict):
         return None
     below = frames[builds[-1] + 1:]
-    if not all(frame.f_code in _forwarding_codes(callee) for frame in below):
+    forwarding = _forwarding_codes(callee)
+    if not all(frame.f_code in forwarding for frame in below):
         return None
     return _Call(callee, dict(args), bool(below))
 
@@ -294,9 +295,20 @@ def _parameter_names(callee: Callable) -> List[str]:
     return list(dict.fromkeys(names))
 
 
-def _suggestion(key: str, callee: Callable) -> str:
-    close = difflib.get_close_matches(key, _parameter_names(callee), n=1)
-    return f' (did you mean {close[0]!r}?)' if close else ''
+def did_you_mean(key: str,
+                 names: Iterable[str],
+                 cutoff: float = 0.6,
+                 list_all: bool = False) -> str:
+    """`` (did you mean 'name'?)`` for the one of ``names`` closest to ``key``
+    (a ``difflib`` ratio of ``cutoff`` or more); where none is, `` (its keys:
+
+    a, b, ...)`` with ``list_all``, else ``''``.
+    """
+    names = list(names)
+    close = difflib.get_close_matches(key, names, n=1, cutoff=cutoff)
+    if close:
+        return f' (did you mean {close[0]!r}?)'
+    return f' (its keys: {", ".join(names)})' if list_all else ''
 
 
 def _dotted(path: str) -> str:
@@ -344,9 +356,9 @@ def argument_problem(cfg: Config,
             paths = [f'{path}.{key}' for path, node in places if key in node
                      ] or _typeless_places(cfg_dict, call, key)
             if paths:
-                problems.append(
-                    f'{_listed(paths, options)}: {name} takes no argument '
-                    f'{key!r}{_suggestion(key, call.callee)}')
+                hint = did_you_mean(key, _parameter_names(call.callee))
+                problems.append(f'{_listed(paths, options)}: {name} takes no '
+                                f'argument {key!r}{hint}')
         for key in missing:
             paths = [path for path, node in places if key not in node]
             if paths:
@@ -439,9 +451,9 @@ def check_checkpoint_hooks(runner: Runner,
             if key in params and key not in _GIVEN_BY_CHECKPOINT_HOOK:
                 continue
             paths = [
-                f'{path}.{key}'
-                for path, node in _dicts(cfg, '') if key in node
-                and _type_name(node.get('type')) == _type_name(type(hook))
+                f'{path}.{key}' for path, node in _places(
+                    cfg, _Call(type(hook), dict(hook.args), False))
+                if key in node
             ] or [f'{hook_name}.{key}']
             if key in params:
                 problems.append(
@@ -452,23 +464,23 @@ def check_checkpoint_hooks(runner: Runner,
                 name
                 for name in params if name not in _GIVEN_BY_CHECKPOINT_HOOK
             ]
-            close = difflib.get_close_matches(key, names, n=1)
             problems.append(
                 f'{_listed(paths, options)}: {hook_name} passes {key!r} on to '
                 f'{method}, which takes no such argument' +
-                (f' (did you mean {close[0]!r}?)' if close else ''))
+                did_you_mean(key, names))
     if problems:
         raise ConfigArgumentError(f'{config_path}: ' + '; '.join(problems))
 
 
 def misspelt_top_level_keys(cfg: Config) -> List[str]:
     """What is said of each top-level key of ``cfg`` that is a close spelling
-    of a key mmengine's ``Runner.from_cfg`` reads (or ``custom_imports``):
+    of a key mmengine's ``Runner.from_cfg`` reads (or ``custom_imports``),
+    which mmengine ignores (``param_schedulerr = [...]`` over a base config's
+    schedule trains with the base's).
 
-    mmengine ignores it (``param_schedulerr = [...]`` over a base config's
-    schedule trains with the base's). Close: a ``difflib`` ratio of 0.9 or
-    more, which no top-level name of the 1376 configs of mmpose 1.3 and
-    mmdet 3.3 reaches (``val_evaluator_abs``, a variable, is at 0.87).
+    Close: a ``difflib`` ratio of 0.9 or more, which no top-level name of the
+    1376 configs of mmpose 1.3 and mmdet 3.3 reaches (``val_evaluator_abs``, a
+    variable, is at 0.87).
     """
     read = [
         name for name in inspect.signature(Runner.__init__).parameters
@@ -478,10 +490,9 @@ def misspelt_top_level_keys(cfg: Config) -> List[str]:
     for key in cfg.keys():
         if key in read:
             continue
-        close = difflib.get_close_matches(key, read, n=1, cutoff=0.9)
-        if close:
-            problems.append(f'{key!r} is read by nothing (did you mean '
-                            f'{close[0]!r}?)')
+        hint = did_you_mean(key, read, cutoff=0.9)
+        if hint:
+            problems.append(f'{key!r} is read by nothing{hint}')
     return problems
 
 
@@ -509,11 +520,9 @@ def check_paramwise_cfg(cfg: Config,
     for key in paramwise:
         if key in PARAMWISE_KEYS:
             continue
-        close = difflib.get_close_matches(key, sorted(PARAMWISE_KEYS), n=1)
         problems.append(
             f'{_listed([f"optim_wrapper.paramwise_cfg.{key}"], options)}: '
             f'DefaultOptimWrapperConstructor reads no {key!r}' +
-            (f' (did you mean {close[0]!r}?)' if close else
-             f' (its keys: {", ".join(sorted(PARAMWISE_KEYS))})'))
+            did_you_mean(key, sorted(PARAMWISE_KEYS), list_all=True))
     if problems:
         raise ConfigArgumentError(f'{config_path}: ' + '; '.join(problems))
